@@ -1,0 +1,221 @@
+//! The virtual clock.
+//!
+//! Nothing in the core reads the system time: the host passes its wall-clock reading (natively
+//! `SystemTime`, in the page `Date.now()`) and the clock turns it into the sandbox's time, which
+//! can be paused, resumed and advanced. Advancing is exactly like waiting: whatever is due by
+//! the new time (expiring keys, TTL indexes) happens when the engines next see it.
+
+/// Milliseconds since the Unix epoch, as the engines see them.
+pub type Millis = u64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    /// Virtual time minus host time while running (may be negative).
+    offset: i64,
+    /// The virtual time frozen at, while paused.
+    paused_at: Option<Millis>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// A running clock that follows the host exactly.
+    pub fn new() -> Self {
+        Clock {
+            offset: 0,
+            paused_at: None,
+        }
+    }
+
+    /// The sandbox time for a given host reading.
+    pub fn now(&self, host_ms: Millis) -> Millis {
+        match self.paused_at {
+            Some(t) => t,
+            None => add_signed(host_ms, self.offset),
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
+    pub fn pause(&mut self, host_ms: Millis) {
+        if self.paused_at.is_none() {
+            self.paused_at = Some(self.now(host_ms));
+        }
+    }
+
+    pub fn resume(&mut self, host_ms: Millis) {
+        if let Some(t) = self.paused_at.take() {
+            self.offset = t as i64 - host_ms as i64;
+        }
+    }
+
+    /// Moves sandbox time forward (or back, for negative `delta_ms`).
+    pub fn advance(&mut self, delta_ms: i64) {
+        match self.paused_at.as_mut() {
+            Some(t) => *t = add_signed(*t, delta_ms),
+            None => self.offset = self.offset.saturating_add(delta_ms),
+        }
+    }
+}
+
+fn add_signed(base: Millis, delta: i64) -> Millis {
+    if delta >= 0 {
+        base.saturating_add(delta as u64)
+    } else {
+        base.saturating_sub(delta.unsigned_abs())
+    }
+}
+
+/// Parses a duration such as `10s`, `+1.5m`, `250ms`, `2h`, `1d` or a bare number of seconds
+/// into milliseconds. Used by the sandbox's `.time +10s` line in both consoles.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().ok()?;
+    let scale = match unit {
+        "" | "s" => 1000.0,
+        "ms" => 1.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = sign * value * scale;
+    if ms.is_finite() && ms.abs() < 1e17 {
+        Some(ms.round() as i64)
+    } else {
+        None
+    }
+}
+
+
+/// Handles the sandbox-only `.time` line both consoles accept (a real server would reject it,
+/// and no Redis command or mongosh statement starts with a dot). `None` if `line` is not one.
+pub fn sandbox_line(clock: &mut Clock, line: &str, host_ms: Millis) -> Option<String> {
+    let rest = line.trim().strip_prefix(".time")?;
+    if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+        return None;
+    }
+    let arg = rest.trim();
+    match arg {
+        "" => {}
+        "pause" => clock.pause(host_ms),
+        "resume" => clock.resume(host_ms),
+        _ => match parse_duration(arg) {
+            Some(ms) => clock.advance(ms),
+            None => {
+                return Some(format!(
+                    "(sandbox) unknown .time argument '{arg}': use .time, .time +10s, .time pause or .time resume\n"
+                ))
+            }
+        },
+    }
+    let state = if clock.is_paused() { "paused" } else { "running" };
+    Some(format!(
+        "(sandbox) virtual time {} ({state})\n",
+        format_iso8601(clock.now(host_ms))
+    ))
+}
+
+/// `2026-11-26T05:40:00.000Z` for a millisecond timestamp (proleptic Gregorian, UTC).
+pub fn format_iso8601(ms: Millis) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 to (year, month, day).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_clock_follows_host_plus_advances() {
+        let mut c = Clock::new();
+        assert_eq!(c.now(1_000), 1_000);
+        c.advance(10_000);
+        assert_eq!(c.now(1_000), 11_000);
+        assert_eq!(c.now(2_000), 12_000);
+    }
+
+    #[test]
+    fn paused_clock_stands_still_and_resumes_where_it_stopped() {
+        let mut c = Clock::new();
+        c.pause(5_000);
+        assert_eq!(c.now(9_000), 5_000);
+        c.advance(1_000);
+        assert_eq!(c.now(9_999), 6_000);
+        c.resume(10_000);
+        assert_eq!(c.now(10_000), 6_000);
+        assert_eq!(c.now(10_500), 6_500);
+    }
+
+    #[test]
+    fn durations() {
+        for (text, ms) in [
+            ("10s", Some(10_000)),
+            ("+1m", Some(60_000)),
+            ("250ms", Some(250)),
+            ("1.5h", Some(5_400_000)),
+            ("2", Some(2_000)),
+            ("-3s", Some(-3_000)),
+            ("1d", Some(86_400_000)),
+            ("abc", None),
+            ("10x", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_duration(text), ms, "{text}");
+        }
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(format_iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_iso8601(1_795_671_600_123), "2026-11-26T05:40:00.123Z");
+        assert_eq!(format_iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn sandbox_time_lines() {
+        let mut c = Clock::new();
+        assert_eq!(sandbox_line(&mut c, "GET a", 0), None);
+        assert_eq!(sandbox_line(&mut c, ".timex", 0), None);
+        let text = sandbox_line(&mut c, ".time +10s", 0).unwrap();
+        assert_eq!(text, "(sandbox) virtual time 1970-01-01T00:00:10.000Z (running)\n");
+        assert!(sandbox_line(&mut c, " .time pause", 0).unwrap().ends_with("(paused)\n"));
+        assert!(sandbox_line(&mut c, ".time soon", 0).unwrap().contains("unknown .time argument"));
+    }
+}

@@ -1,0 +1,19 @@
+//! nosql-playground: a Redis and MongoDB teaching sandbox whose engines run in the browser.
+//!
+//! # Layout
+//! - `clock`: the virtual clock. Time enters the core only as milliseconds passed in by the host.
+//! - `redis::cli`: redis-cli line syntax (argument splitting, repeat prefix, HELP).
+//! - `redis::reply`: the typed `Reply` and its redis-cli (`--no-raw`) formatter.
+//! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
+//! - `redis::db`: the keyspaces, their values and the ordered expiry index.
+//! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
+//! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
+//! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
+//! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
+
+pub mod clock;
+pub mod mongo;
+pub mod redis;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -1,0 +1,1 @@
+//! The MongoDB engine (placeholder while the first slice lands).

@@ -1,0 +1,275 @@
+//! redis-cli's line syntax: how it splits a typed line into arguments, its numeric repeat
+//! prefix, and the lines it answers itself (`help`, `quit`) without asking the server.
+
+use super::commands::{self, Group};
+use super::Server;
+use crate::clock::{self, Clock, Millis};
+
+/// Port of `sdssplitargs`: whitespace-separated words, `"double quotes"` with C escapes and
+/// `\xHH`, `'single quotes'` literal but for `\'`. `None` for unbalanced quotes or a closing
+/// quote followed by something other than a space, which redis-cli reports as
+/// `Invalid argument(s)`.
+pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
+    let p = line.as_bytes();
+    let mut i = 0;
+    let mut args = Vec::new();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    loop {
+        while i < p.len() && is_space(p[i]) {
+            i += 1;
+        }
+        if i >= p.len() {
+            return Some(args);
+        }
+        let mut current = Vec::new();
+        let (mut in_double, mut in_single) = (false, false);
+        loop {
+            let c = p.get(i).copied();
+            let next = p.get(i + 1).copied();
+            if in_double {
+                match c {
+                    None => return None,
+                    Some(b'\\')
+                        if next == Some(b'x')
+                            && p.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+                            && p.get(i + 3).is_some_and(u8::is_ascii_hexdigit) =>
+                    {
+                        current.push(hex(p[i + 2]) * 16 + hex(p[i + 3]));
+                        i += 3;
+                    }
+                    Some(b'\\') if next.is_some() => {
+                        i += 1;
+                        current.push(match p[i] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 0x08,
+                            b'a' => 0x07,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        if next.is_some_and(|n| !is_space(n)) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else if in_single {
+                match c {
+                    None => return None,
+                    Some(b'\\') if next == Some(b'\'') => {
+                        i += 1;
+                        current.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if next.is_some_and(|n| !is_space(n)) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else {
+                match c {
+                    None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
+                    Some(b'"') => in_double = true,
+                    Some(b'\'') => in_single = true,
+                    Some(other) => current.push(other),
+                }
+            }
+            i += 1;
+        }
+        args.push(current);
+    }
+}
+
+fn hex(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+/// What one typed line produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineOutput {
+    /// Exactly what redis-cli would print (each reply ends with a newline).
+    pub text: String,
+    /// The student typed `quit` or `exit`: redis-cli ends the session.
+    pub quit: bool,
+}
+
+/// Runs one line as redis-cli's interactive loop would: sandbox `.time` lines, `help`,
+/// `quit`/`exit`, the repeat prefix, then the command itself.
+pub fn run_line(server: &mut Server, clock: &mut Clock, line: &str, host_ms: Millis) -> LineOutput {
+    let mut out = LineOutput {
+        text: String::new(),
+        quit: false,
+    };
+    if let Some(text) = clock::sandbox_line(clock, line, host_ms) {
+        out.text = text;
+        return out;
+    }
+    let Some(argv) = split_args(line) else {
+        out.text = "Invalid argument(s)\n".into();
+        return out;
+    };
+    if argv.is_empty() {
+        return out;
+    }
+    let mut argv = &argv[..];
+    let mut repeat = 1u64;
+    if argv.len() > 1 {
+        if let Some(n) = repeat_count(&argv[0]) {
+            match n {
+                Some(n) => repeat = n,
+                None => {
+                    out.text = "Invalid redis-cli repeat command option value.\n".into();
+                    return out;
+                }
+            }
+            argv = &argv[1..];
+        }
+    }
+    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+    if name == "quit" || name == "exit" {
+        out.quit = true;
+        return out;
+    }
+    for _ in 0..repeat {
+        if name == "help" || name == "?" {
+            out.text.push_str(&help_text(&argv[1..], true));
+        } else {
+            let now = clock.now(host_ms);
+            out.text.push_str(&server.execute(argv, now).to_cli_text());
+        }
+    }
+    out
+}
+
+/// redis-cli treats a first word that `strtol` parses completely as a repeat count:
+/// `Some(Some(n))` to repeat, `Some(None)` for a count it rejects, `None` if not a number.
+fn repeat_count(word: &[u8]) -> Option<Option<u64>> {
+    let text = std::str::from_utf8(word).ok()?;
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // A huge count overflows strtol (ERANGE), which redis-cli rejects like zero or negatives.
+    match t.parse::<i64>() {
+        Ok(n) if n > 0 => Some(Some(n as u64)),
+        _ => Some(None),
+    }
+}
+
+/// redis-cli's `help` output, built from the command table. With `color`, the ANSI styling
+/// and `\r\n` line ends redis-cli prints are kept; the page asks for plain text.
+pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
+    let (bold, gray, yellow, reset, nl) = if color {
+        ("\x1b[1m", "\x1b[90m", "\x1b[33m", "\x1b[0m", "\r\n")
+    } else {
+        ("", "", "", "", "\n")
+    };
+    if topic.is_empty() {
+        return format!(
+            "redis-cli {}\nTo get help about Redis commands type:\n      \"help @<group>\" to get a list of commands in <group>\n      \"help <command>\" for help on <command>\n      \"help <tab>\" to get a list of possible help topics\n      \"quit\" to exit\n\nTo set redis-cli preferences:\n      \":set hints\" enable online hints\n      \":set nohints\" disable online hints\nSet your preferences in ~/.redisclirc\n\nSandbox lines (this playground only):\n      \".time\" show the virtual clock\n      \".time +10s\" advance it (ms, s, m, h, d)\n      \".time pause\" / \".time resume\" stop and restart it\n",
+            REDIS_CLI_VERSION
+        );
+    }
+    let words: Vec<String> = topic
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let mut out = String::new();
+    let entry = |out: &mut String, spec: &commands::CommandSpec, with_group: bool| {
+        out.push_str(nl);
+        out.push_str(&format!("  {bold}{}{reset} {gray}{}{reset}{nl}", spec.name.to_ascii_uppercase(), spec.syntax));
+        out.push_str(&format!("  {yellow}summary:{reset} {}{nl}", spec.summary));
+        out.push_str(&format!("  {yellow}since:{reset} {}{nl}", spec.since));
+        if with_group {
+            out.push_str(&format!("  {yellow}group:{reset} {}{nl}", spec.group.name()));
+        }
+    };
+    if let Some(group_name) = words[0].strip_prefix('@') {
+        if let Some(group) = Group::from_name(&group_name.to_ascii_lowercase()) {
+            let mut specs: Vec<_> = commands::TABLE.iter().filter(|s| s.group == group).collect();
+            specs.sort_by_key(|s| s.name);
+            for spec in specs {
+                entry(&mut out, spec, false);
+            }
+        }
+        return out;
+    }
+    // Like redis-cli, the whole topic is matched against command names ("help client list").
+    let wanted = words.join(" ").to_ascii_lowercase();
+    if let Some(spec) = commands::lookup(wanted.as_bytes()) {
+        entry(&mut out, spec, true);
+        out.push_str(nl);
+    }
+    out
+}
+
+/// The redis-cli whose behaviour the consoles reproduce.
+pub const REDIS_CLI_VERSION: &str = "7.0.15";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Option<Vec<Vec<u8>>> {
+        Some(list.iter().map(|w| w.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn splits_like_sdssplitargs() {
+        let cases: &[(&str, Option<Vec<Vec<u8>>>)] = &[
+            ("SET a 1", words(&["SET", "a", "1"])),
+            ("  GET   key  ", words(&["GET", "key"])),
+            ("", words(&[])),
+            (r#"SET k "hello world""#, words(&["SET", "k", "hello world"])),
+            (r#"SET k "a\nb\t\x41\"""#, words(&["SET", "k", "a\nb\tA\""])),
+            (r#"SET k "\x4""#, words(&["SET", "k", "x4"])),
+            ("SET k 'it\\'s'", words(&["SET", "k", "it's"])),
+            ("SET k 'raw \\n'", words(&["SET", "k", "raw \\n"])),
+            (r#"SET k a"b c"d"#, None),
+            (r#"SET k a"b c""#, words(&["SET", "k", "ab c"])),
+            (r#"GET "a"#, None),
+            ("GET 'a", None),
+            (r#"GET "a"b"#, None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(&split_args(line), expected, "{line}");
+        }
+        assert_eq!(split_args(r#""\x00\xff""#), Some(vec![vec![0u8, 0xff]]));
+    }
+
+    #[test]
+    fn repeat_prefix() {
+        let mut server = Server::new();
+        let mut clock = Clock::new();
+        let out = run_line(&mut server, &mut clock, "3 ECHO c", 0);
+        assert_eq!(out.text, "\"c\"\n\"c\"\n\"c\"\n");
+        let out = run_line(&mut server, &mut clock, "0 ECHO c", 0);
+        assert_eq!(out.text, "Invalid redis-cli repeat command option value.\n");
+        // A lone number is a command name, not a repeat count.
+        let out = run_line(&mut server, &mut clock, "5", 0);
+        assert!(out.text.starts_with("(error) ERR unknown command '5'"));
+        assert!(run_line(&mut server, &mut clock, "exit", 0).quit);
+    }
+
+    #[test]
+    fn help_for_a_command_shows_its_syntax() {
+        let text = help_text(&[b"set".to_vec()], false);
+        assert!(text.contains("  SET key value [NX|XX] [GET]"), "{text}");
+        assert!(text.contains("  group: string"), "{text}");
+        let colored = help_text(&[b"GET".to_vec()], true);
+        assert!(colored.starts_with("\r\n  \x1b[1mGET\x1b[0m \x1b[90mkey\x1b[0m\r\n"), "{colored:?}");
+        assert_eq!(help_text(&[b"nosuchcommand".to_vec()], false), "");
+    }
+}

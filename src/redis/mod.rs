@@ -1,0 +1,166 @@
+//! The Redis engine: a server holding numbered keyspaces, its clients, and the command table.
+
+pub mod cli;
+pub mod commands;
+pub mod db;
+pub mod keyspace;
+pub mod reply;
+pub mod server;
+pub mod types;
+
+use crate::clock::Millis;
+use db::Db;
+use reply::Reply;
+
+/// Databases a server starts with, as Redis's default `databases 16`.
+pub const DATABASES: usize = 16;
+
+/// Keys the active expiry cycle may reclaim per command, so one call never stalls the page.
+const ACTIVE_EXPIRE_BUDGET: usize = 1_000;
+
+/// Per-connection state.
+#[derive(Debug, Default, Clone)]
+pub struct Client {
+    /// The selected database.
+    pub db: usize,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub dbs: Vec<Db>,
+    clients: Vec<Client>,
+    /// The client whose command is running.
+    current: usize,
+    /// Sandbox time of the command being executed.
+    pub now: Millis,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Server {
+    /// An empty server with one connected client.
+    pub fn new() -> Self {
+        Server {
+            dbs: (0..DATABASES).map(|_| Db::new()).collect(),
+            clients: vec![Client::default()],
+            current: 0,
+            now: 0,
+        }
+    }
+
+    /// The database the current client has selected.
+    pub fn db(&mut self) -> &mut Db {
+        let index = self.clients[self.current].db;
+        &mut self.dbs[index]
+    }
+
+    pub fn client_mut(&mut self) -> &mut Client {
+        &mut self.clients[self.current]
+    }
+
+    /// Index of the database the current client has selected.
+    pub fn selected_db(&self) -> usize {
+        self.clients[self.current].db
+    }
+
+    /// Runs one command (name first) at sandbox time `now`.
+    pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
+        self.tick(now);
+        let Some(name) = argv.first() else {
+            return Reply::err("empty command");
+        };
+        let Some(spec) = commands::lookup(name) else {
+            return commands::unknown_command(argv);
+        };
+        if !spec.arity_ok(argv.len()) {
+            return commands::wrong_arity(spec);
+        }
+        (spec.handler)(self, argv)
+    }
+
+    /// Advances the server to sandbox time `now` and runs the bounded active expiry cycle.
+    /// Returns the keys (db, key) it reclaimed. Time never runs backwards for the server.
+    pub fn tick(&mut self, now: Millis) -> Vec<(usize, Vec<u8>)> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        let mut gone = Vec::new();
+        let mut budget = ACTIVE_EXPIRE_BUDGET;
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            if budget == 0 {
+                break;
+            }
+            let keys = db.active_expire(now, budget);
+            budget -= keys.len();
+            gone.extend(keys.into_iter().map(|key| (index, key)));
+        }
+        gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(server: &mut Server, line: &str, now: Millis) -> String {
+        let argv = cli::split_args(line).expect("balanced line");
+        server.execute(&argv, now).to_cli_text()
+    }
+
+    #[test]
+    fn first_slice_behaves_like_the_real_server() {
+        let mut s = Server::new();
+        let cases = [
+            ("PING", "PONG\n"),
+            ("PING hi", "\"hi\"\n"),
+            ("PING a b", "(error) ERR wrong number of arguments for 'ping' command\n"),
+            ("ECHO \"a b\"", "\"a b\"\n"),
+            ("GET a", "(nil)\n"),
+            ("SET a 1", "OK\n"),
+            ("GET a", "\"1\"\n"),
+            ("get", "(error) ERR wrong number of arguments for 'get' command\n"),
+            ("SET a", "(error) ERR wrong number of arguments for 'set' command\n"),
+            ("FOO", "(error) ERR unknown command 'FOO', with args beginning with: \n"),
+            ("TYPE a", "string\n"),
+            ("TYPE nope", "none\n"),
+            ("EXISTS a a nope", "(integer) 2\n"),
+            ("DBSIZE", "(integer) 1\n"),
+            ("SET a 2 NX", "(nil)\n"),
+            ("SET a 2 XX GET", "\"1\"\n"),
+            ("SET b 2 NX XX", "(error) ERR syntax error\n"),
+            ("SET b 2 EX 0", "(error) ERR invalid expire time in 'set' command\n"),
+            ("SET b 2 EX x", "(error) ERR value is not an integer or out of range\n"),
+            ("SET b 2 EX 10 KEEPTTL", "(error) ERR syntax error\n"),
+            ("SET b 2 EX 10 EX 20", "OK\n"),
+            ("SELECT 1", "OK\n"),
+            ("GET a", "(nil)\n"),
+            ("SELECT 16", "(error) ERR DB index is out of range\n"),
+            ("SELECT -1", "(error) ERR DB index is out of range\n"),
+            ("SELECT x", "(error) ERR value is not an integer or out of range\n"),
+            ("SELECT 0", "OK\n"),
+            ("DEL a a nope", "(integer) 1\n"),
+            ("FLUSHALL", "OK\n"),
+            ("DBSIZE", "(integer) 0\n"),
+            ("FLUSHALL LAZY", "(error) ERR syntax error\n"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(run(&mut s, line, 1_000), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn keys_with_a_ttl_vanish_when_their_time_comes() {
+        let mut s = Server::new();
+        assert_eq!(run(&mut s, "SET k v PX 500", 1_000), "OK\n");
+        assert_eq!(run(&mut s, "SET keep v EX 100 KEEPTTL", 1_000), "(error) ERR syntax error\n");
+        assert_eq!(run(&mut s, "GET k", 1_499), "\"v\"\n");
+        assert_eq!(run(&mut s, "SET k v2 KEEPTTL", 1_499), "OK\n");
+        assert_eq!(run(&mut s, "GET k", 1_500), "(nil)\n");
+        assert_eq!(run(&mut s, "SET e v EXAT 3", 1_500), "OK\n");
+        assert_eq!(s.tick(3_000), vec![(0, b"e".to_vec())]);
+        assert_eq!(run(&mut s, "DBSIZE", 3_000), "(integer) 0\n");
+    }
+}

@@ -1,0 +1,153 @@
+//! The typed reply every command returns, and its redis-cli rendering.
+
+use std::fmt::Write;
+
+/// A reply as the server would put it on the wire (RESP2 shapes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`: printed unquoted.
+    Status(String),
+    /// `-ERR ...`: the full text, error code included.
+    Error(String),
+    Integer(i64),
+    Bulk(Vec<u8>),
+    /// The null bulk string.
+    Nil,
+    /// The null array (`*-1`), which redis-cli also prints as `(nil)`.
+    NilArray,
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    pub fn ok() -> Reply {
+        Reply::Status("OK".into())
+    }
+
+    pub fn status(s: &str) -> Reply {
+        Reply::Status(s.to_string())
+    }
+
+    /// An error with the generic `ERR` code.
+    pub fn err(msg: impl AsRef<str>) -> Reply {
+        Reply::Error(format!("ERR {}", msg.as_ref()))
+    }
+
+    pub fn bulk(bytes: impl Into<Vec<u8>>) -> Reply {
+        Reply::Bulk(bytes.into())
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Renders the reply exactly as `redis-cli --no-raw` prints it, with a trailing newline.
+    pub fn to_cli_text(&self) -> String {
+        let mut out = String::new();
+        format_tty(self, "", &mut out);
+        out
+    }
+}
+
+// The canonical error texts, shared by every command so that each is worded once.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX_ERROR: &str = "ERR syntax error";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+pub fn error(text: &str) -> Reply {
+    Reply::Error(text.to_string())
+}
+
+/// Port of redis-cli's `cliFormatReplyTTY`.
+fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
+    match reply {
+        Reply::Status(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Reply::Error(e) => {
+            let _ = writeln!(out, "(error) {e}");
+        }
+        Reply::Integer(n) => {
+            let _ = writeln!(out, "(integer) {n}");
+        }
+        Reply::Bulk(bytes) => {
+            quote_bytes(bytes, out);
+            out.push('\n');
+        }
+        Reply::Nil | Reply::NilArray => out.push_str("(nil)\n"),
+        Reply::Array(items) if items.is_empty() => out.push_str("(empty array)\n"),
+        Reply::Array(items) => {
+            let width = items.len().to_string().len();
+            let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
+            for (i, item) in items.iter().enumerate() {
+                let lead = if i == 0 { "" } else { prefix };
+                let _ = write!(out, "{lead}{:>width$}) ", i + 1);
+                format_tty(item, &nested_prefix, out);
+            }
+        }
+    }
+}
+
+/// Port of `sdscatrepr`: a double-quoted string with C escapes, other bytes as `\xHH`.
+pub fn quote_bytes(bytes: &[u8], out: &mut String) {
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Reply {
+        Reply::bulk(s)
+    }
+
+    #[test]
+    fn scalars_render_like_redis_cli() {
+        let cases = [
+            (Reply::ok(), "OK\n"),
+            (Reply::err("syntax error"), "(error) ERR syntax error\n"),
+            (Reply::Integer(-5), "(integer) -5\n"),
+            (bulk("hello"), "\"hello\"\n"),
+            (Reply::bulk(b"a\"b\\c\n\r\t\x07\x08\x00\xff".to_vec()), "\"a\\\"b\\\\c\\n\\r\\t\\a\\b\\x00\\xff\"\n"),
+            (Reply::Nil, "(nil)\n"),
+            (Reply::NilArray, "(nil)\n"),
+            (Reply::Array(vec![]), "(empty array)\n"),
+        ];
+        for (reply, text) in cases {
+            assert_eq!(reply.to_cli_text(), text, "{reply:?}");
+        }
+    }
+
+    #[test]
+    fn arrays_align_indexes_and_nest_on_the_same_line() {
+        let items: Vec<Reply> = (1..=10).map(|i| bulk(&i.to_string())).collect();
+        let text = Reply::Array(items).to_cli_text();
+        assert!(text.starts_with(" 1) \"1\"\n 2) \"2\"\n"));
+        assert!(text.ends_with("10) \"10\"\n"));
+
+        let nested = Reply::Array(vec![
+            Reply::Array(vec![bulk("a"), Reply::Integer(1)]),
+            Reply::Array(vec![bulk("b"), Reply::Array(vec![])]),
+        ]);
+        assert_eq!(
+            nested.to_cli_text(),
+            "1) 1) \"a\"\n   2) (integer) 1\n2) 1) \"b\"\n   2) (empty array)\n"
+        );
+    }
+}

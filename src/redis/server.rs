@@ -1,0 +1,31 @@
+//! Connection and server commands.
+
+use super::reply::{self, Reply};
+use super::types::string::parse_i64;
+use super::Server;
+
+/// PING [message]
+pub fn ping(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    match argv.len() {
+        1 => Reply::status("PONG"),
+        2 => Reply::Bulk(argv[1].clone()),
+        _ => Reply::err("wrong number of arguments for 'ping' command"),
+    }
+}
+
+/// ECHO message
+pub fn echo(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    Reply::Bulk(argv[1].clone())
+}
+
+/// SELECT index
+pub fn select(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let Some(index) = parse_i64(&argv[1]).and_then(|n| i32::try_from(n).ok()) else {
+        return reply::error(reply::NOT_INTEGER);
+    };
+    if index < 0 || index as usize >= server.dbs.len() {
+        return Reply::err("DB index is out of range");
+    }
+    server.client_mut().db = index as usize;
+    Reply::ok()
+}

@@ -101,7 +101,6 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     }
 }
 
-
 /// Handles the sandbox-only `.time` line both consoles accept (a real server would reject it,
 /// and no Redis command or mongosh statement starts with a dot). `None` if `line` is not one.
 pub fn sandbox_line(clock: &mut Clock, line: &str, host_ms: Millis) -> Option<String> {
@@ -123,7 +122,11 @@ pub fn sandbox_line(clock: &mut Clock, line: &str, host_ms: Millis) -> Option<St
             }
         },
     }
-    let state = if clock.is_paused() { "paused" } else { "running" };
+    let state = if clock.is_paused() {
+        "paused"
+    } else {
+        "running"
+    };
     Some(format!(
         "(sandbox) virtual time {} ({state})\n",
         format_iso8601(clock.now(host_ms))
@@ -204,7 +207,10 @@ mod tests {
     #[test]
     fn iso_dates() {
         assert_eq!(format_iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_iso8601(1_795_671_600_123), "2026-11-26T05:40:00.123Z");
+        assert_eq!(
+            format_iso8601(1_795_671_600_123),
+            "2026-11-26T05:40:00.123Z"
+        );
         assert_eq!(format_iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 
@@ -214,8 +220,15 @@ mod tests {
         assert_eq!(sandbox_line(&mut c, "GET a", 0), None);
         assert_eq!(sandbox_line(&mut c, ".timex", 0), None);
         let text = sandbox_line(&mut c, ".time +10s", 0).unwrap();
-        assert_eq!(text, "(sandbox) virtual time 1970-01-01T00:00:10.000Z (running)\n");
-        assert!(sandbox_line(&mut c, " .time pause", 0).unwrap().ends_with("(paused)\n"));
-        assert!(sandbox_line(&mut c, ".time soon", 0).unwrap().contains("unknown .time argument"));
+        assert_eq!(
+            text,
+            "(sandbox) virtual time 1970-01-01T00:00:10.000Z (running)\n"
+        );
+        assert!(sandbox_line(&mut c, " .time pause", 0)
+            .unwrap()
+            .ends_with("(paused)\n"));
+        assert!(sandbox_line(&mut c, ".time soon", 0)
+            .unwrap()
+            .contains("unknown .time argument"));
     }
 }

@@ -1,1 +1,192 @@
-fn main() {}
+//! The native CLI: `nosql-playground redis` speaks redis-cli, `nosql-playground mongo` mongosh.
+//! Piped input prints replies only; a terminal gets a prompt, line editing and history.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nosql_playground::clock::{self, Clock};
+use nosql_playground::{mongo, redis};
+
+const USAGE: &str = "usage: nosql-playground redis | nosql-playground mongo [--json]";
+
+fn host_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["redis"] => run(RedisConsole::new()),
+        ["mongo"] => run(MongoConsole::new(false)),
+        ["mongo", "--json"] | ["--json", "mongo"] => run(MongoConsole::new(true)),
+        ["--help" | "-h"] => {
+            println!("{USAGE}");
+            0
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// What the line loop needs from either engine.
+trait Console {
+    fn prompt(&self) -> String;
+    /// Feeds one input line; returns the text to print, and whether the session ends.
+    fn feed(&mut self, line: &str) -> (String, bool);
+    fn history_file(&self) -> &'static str;
+}
+
+struct RedisConsole {
+    server: redis::Server,
+    clock: Clock,
+}
+
+impl RedisConsole {
+    fn new() -> Self {
+        RedisConsole {
+            server: redis::Server::new(),
+            clock: Clock::new(),
+        }
+    }
+}
+
+impl Console for RedisConsole {
+    fn prompt(&self) -> String {
+        match self.server.selected_db() {
+            0 => "127.0.0.1:6379> ".into(),
+            n => format!("127.0.0.1:6379[{n}]> "),
+        }
+    }
+
+    fn feed(&mut self, line: &str) -> (String, bool) {
+        let out = redis::cli::run_line(&mut self.server, &mut self.clock, line, host_ms(), true);
+        (out.text, out.quit)
+    }
+
+    fn history_file(&self) -> &'static str {
+        ".nosql_playground_redis_history"
+    }
+}
+
+struct MongoConsole {
+    shell: mongo::Shell,
+    clock: Clock,
+    json: bool,
+    /// Lines of a statement still waiting for its closing brackets.
+    pending: String,
+}
+
+impl MongoConsole {
+    fn new(json: bool) -> Self {
+        MongoConsole {
+            shell: mongo::Shell::new(),
+            clock: Clock::new(),
+            json,
+            pending: String::new(),
+        }
+    }
+}
+
+impl Console for MongoConsole {
+    fn prompt(&self) -> String {
+        if self.pending.is_empty() {
+            "test> ".into()
+        } else {
+            "... ".into()
+        }
+    }
+
+    fn feed(&mut self, line: &str) -> (String, bool) {
+        if self.pending.is_empty() {
+            if let Some(text) = clock::sandbox_line(&mut self.clock, line, host_ms()) {
+                return (text, false);
+            }
+            let word = line.trim().trim_end_matches(';');
+            if word == "exit" || word == "quit" || word == "exit()" || word == "quit()" {
+                return (String::new(), true);
+            }
+        }
+        if !self.pending.is_empty() {
+            self.pending.push('\n');
+        }
+        self.pending.push_str(line);
+        if !mongo::input_is_complete(&self.pending) {
+            return (String::new(), false);
+        }
+        let src = std::mem::take(&mut self.pending);
+        let now = self.clock.now(host_ms());
+        let text = if self.json {
+            self.shell.eval_json(&src, now)
+        } else {
+            self.shell.eval_mongosh(&src, now)
+        };
+        (text, false)
+    }
+
+    fn history_file(&self) -> &'static str {
+        ".nosql_playground_mongo_history"
+    }
+}
+
+fn run(mut console: impl Console) -> i32 {
+    if io::stdin().is_terminal() {
+        return interactive(console);
+    }
+    let stdin = io::stdin();
+    let mut stdout = io::stdout().lock();
+    for line in stdin.lock().split(b'\n') {
+        let Ok(line) = line else { break };
+        // Arguments are bytes; invalid UTF-8 typed on a pipe is kept as close as we can.
+        let line = String::from_utf8_lossy(&line);
+        let line = line.strip_suffix('\r').unwrap_or(&line);
+        let (text, quit) = console.feed(line);
+        if stdout.write_all(text.as_bytes()).is_err() || quit {
+            break;
+        }
+    }
+    let _ = stdout.flush();
+    0
+}
+
+fn interactive(mut console: impl Console) -> i32 {
+    let Ok(mut editor) = rustyline::DefaultEditor::new() else {
+        eprintln!("cannot open the terminal for line editing");
+        return 1;
+    };
+    let history = std::env::var_os("HOME")
+        .map(|home| std::path::Path::new(&home).join(console.history_file()));
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    loop {
+        match editor.readline(&console.prompt()) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                let (text, quit) = console.feed(&line);
+                print!("{text}");
+                let _ = io::stdout().flush();
+                if quit {
+                    break;
+                }
+            }
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => break,
+        }
+    }
+    if let Some(path) = &history {
+        let _ = editor.save_history(path);
+    }
+    0
+}

@@ -105,8 +105,15 @@ pub struct LineOutput {
 }
 
 /// Runs one line as redis-cli's interactive loop would: sandbox `.time` lines, `help`,
-/// `quit`/`exit`, the repeat prefix, then the command itself.
-pub fn run_line(server: &mut Server, clock: &mut Clock, line: &str, host_ms: Millis) -> LineOutput {
+/// `quit`/`exit`, the repeat prefix, then the command itself. `color` keeps the ANSI styling
+/// redis-cli gives `help` (the terminal wants it, the page does not).
+pub fn run_line(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    color: bool,
+) -> LineOutput {
     let mut out = LineOutput {
         text: String::new(),
         quit: false,
@@ -143,7 +150,7 @@ pub fn run_line(server: &mut Server, clock: &mut Clock, line: &str, host_ms: Mil
     }
     for _ in 0..repeat {
         if name == "help" || name == "?" {
-            out.text.push_str(&help_text(&argv[1..], true));
+            out.text.push_str(&help_text(&argv[1..], color));
         } else {
             let now = clock.now(host_ms);
             out.text.push_str(&server.execute(argv, now).to_cli_text());
@@ -189,16 +196,26 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
     let mut out = String::new();
     let entry = |out: &mut String, spec: &commands::CommandSpec, with_group: bool| {
         out.push_str(nl);
-        out.push_str(&format!("  {bold}{}{reset} {gray}{}{reset}{nl}", spec.name.to_ascii_uppercase(), spec.syntax));
+        out.push_str(&format!(
+            "  {bold}{}{reset} {gray}{}{reset}{nl}",
+            spec.name.to_ascii_uppercase(),
+            spec.syntax
+        ));
         out.push_str(&format!("  {yellow}summary:{reset} {}{nl}", spec.summary));
         out.push_str(&format!("  {yellow}since:{reset} {}{nl}", spec.since));
         if with_group {
-            out.push_str(&format!("  {yellow}group:{reset} {}{nl}", spec.group.name()));
+            out.push_str(&format!(
+                "  {yellow}group:{reset} {}{nl}",
+                spec.group.name()
+            ));
         }
     };
     if let Some(group_name) = words[0].strip_prefix('@') {
         if let Some(group) = Group::from_name(&group_name.to_ascii_lowercase()) {
-            let mut specs: Vec<_> = commands::TABLE.iter().filter(|s| s.group == group).collect();
+            let mut specs: Vec<_> = commands::TABLE
+                .iter()
+                .filter(|s| s.group == group)
+                .collect();
             specs.sort_by_key(|s| s.name);
             for spec in specs {
                 entry(&mut out, spec, false);
@@ -232,7 +249,10 @@ mod tests {
             ("SET a 1", words(&["SET", "a", "1"])),
             ("  GET   key  ", words(&["GET", "key"])),
             ("", words(&[])),
-            (r#"SET k "hello world""#, words(&["SET", "k", "hello world"])),
+            (
+                r#"SET k "hello world""#,
+                words(&["SET", "k", "hello world"]),
+            ),
             (r#"SET k "a\nb\t\x41\"""#, words(&["SET", "k", "a\nb\tA\""])),
             (r#"SET k "\x4""#, words(&["SET", "k", "x4"])),
             ("SET k 'it\\'s'", words(&["SET", "k", "it's"])),
@@ -253,14 +273,14 @@ mod tests {
     fn repeat_prefix() {
         let mut server = Server::new();
         let mut clock = Clock::new();
-        let out = run_line(&mut server, &mut clock, "3 ECHO c", 0);
+        let out = run_line(&mut server, &mut clock, "3 ECHO c", 0, false);
         assert_eq!(out.text, "\"c\"\n\"c\"\n\"c\"\n");
-        let out = run_line(&mut server, &mut clock, "0 ECHO c", 0);
+        let out = run_line(&mut server, &mut clock, "0 ECHO c", 0, false);
         assert_eq!(out.text, "Invalid redis-cli repeat command option value.\n");
         // A lone number is a command name, not a repeat count.
-        let out = run_line(&mut server, &mut clock, "5", 0);
+        let out = run_line(&mut server, &mut clock, "5", 0, false);
         assert!(out.text.starts_with("(error) ERR unknown command '5'"));
-        assert!(run_line(&mut server, &mut clock, "exit", 0).quit);
+        assert!(run_line(&mut server, &mut clock, "exit", 0, false).quit);
     }
 
     #[test]
@@ -269,7 +289,10 @@ mod tests {
         assert!(text.contains("  SET key value [NX|XX] [GET]"), "{text}");
         assert!(text.contains("  group: string"), "{text}");
         let colored = help_text(&[b"GET".to_vec()], true);
-        assert!(colored.starts_with("\r\n  \x1b[1mGET\x1b[0m \x1b[90mkey\x1b[0m\r\n"), "{colored:?}");
+        assert!(
+            colored.starts_with("\r\n  \x1b[1mGET\x1b[0m \x1b[90mkey\x1b[0m\r\n"),
+            "{colored:?}"
+        );
         assert_eq!(help_text(&[b"nosuchcommand".to_vec()], false), "");
     }
 }

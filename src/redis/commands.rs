@@ -207,7 +207,10 @@ pub fn unknown_command(argv: &[Vec<u8>]) -> Reply {
 }
 
 pub fn wrong_arity(spec: &CommandSpec) -> Reply {
-    Reply::err(format!("wrong number of arguments for '{}' command", spec.name))
+    Reply::err(format!(
+        "wrong number of arguments for '{}' command",
+        spec.name
+    ))
 }
 
 #[cfg(test)]
@@ -221,7 +224,11 @@ mod tests {
             assert!(seen.insert(spec.name), "duplicate {}", spec.name);
             assert_eq!(spec.name, spec.name.to_ascii_lowercase());
             assert!(spec.arity != 0, "{}", spec.name);
-            assert!(!spec.summary.is_empty() && !spec.since.is_empty(), "{}", spec.name);
+            assert!(
+                !spec.summary.is_empty() && !spec.since.is_empty(),
+                "{}",
+                spec.name
+            );
         }
     }
 

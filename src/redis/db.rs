@@ -130,7 +130,8 @@ impl Db {
     }
 
     fn expire_if_due(&mut self, key: &[u8], now: Millis) {
-        let due = matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at <= now);
+        let due =
+            matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at <= now);
         if due {
             self.remove(key);
             self.expired_count += 1;

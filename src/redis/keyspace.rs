@@ -61,7 +61,9 @@ pub fn flushdb(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 fn flush_mode(argv: &[Vec<u8>]) -> Result<(), Reply> {
     match argv.len() {
         1 => Ok(()),
-        2 if argv[1].eq_ignore_ascii_case(b"async") || argv[1].eq_ignore_ascii_case(b"sync") => Ok(()),
+        2 if argv[1].eq_ignore_ascii_case(b"async") || argv[1].eq_ignore_ascii_case(b"sync") => {
+            Ok(())
+        }
         _ => Err(reply::error(reply::SYNTAX_ERROR)),
     }
 }

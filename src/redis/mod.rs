@@ -116,14 +116,26 @@ mod tests {
         let cases = [
             ("PING", "PONG\n"),
             ("PING hi", "\"hi\"\n"),
-            ("PING a b", "(error) ERR wrong number of arguments for 'ping' command\n"),
+            (
+                "PING a b",
+                "(error) ERR wrong number of arguments for 'ping' command\n",
+            ),
             ("ECHO \"a b\"", "\"a b\"\n"),
             ("GET a", "(nil)\n"),
             ("SET a 1", "OK\n"),
             ("GET a", "\"1\"\n"),
-            ("get", "(error) ERR wrong number of arguments for 'get' command\n"),
-            ("SET a", "(error) ERR wrong number of arguments for 'set' command\n"),
-            ("FOO", "(error) ERR unknown command 'FOO', with args beginning with: \n"),
+            (
+                "get",
+                "(error) ERR wrong number of arguments for 'get' command\n",
+            ),
+            (
+                "SET a",
+                "(error) ERR wrong number of arguments for 'set' command\n",
+            ),
+            (
+                "FOO",
+                "(error) ERR unknown command 'FOO', with args beginning with: \n",
+            ),
             ("TYPE a", "string\n"),
             ("TYPE nope", "none\n"),
             ("EXISTS a a nope", "(integer) 2\n"),
@@ -131,15 +143,24 @@ mod tests {
             ("SET a 2 NX", "(nil)\n"),
             ("SET a 2 XX GET", "\"1\"\n"),
             ("SET b 2 NX XX", "(error) ERR syntax error\n"),
-            ("SET b 2 EX 0", "(error) ERR invalid expire time in 'set' command\n"),
-            ("SET b 2 EX x", "(error) ERR value is not an integer or out of range\n"),
+            (
+                "SET b 2 EX 0",
+                "(error) ERR invalid expire time in 'set' command\n",
+            ),
+            (
+                "SET b 2 EX x",
+                "(error) ERR value is not an integer or out of range\n",
+            ),
             ("SET b 2 EX 10 KEEPTTL", "(error) ERR syntax error\n"),
             ("SET b 2 EX 10 EX 20", "OK\n"),
             ("SELECT 1", "OK\n"),
             ("GET a", "(nil)\n"),
             ("SELECT 16", "(error) ERR DB index is out of range\n"),
             ("SELECT -1", "(error) ERR DB index is out of range\n"),
-            ("SELECT x", "(error) ERR value is not an integer or out of range\n"),
+            (
+                "SELECT x",
+                "(error) ERR value is not an integer or out of range\n",
+            ),
             ("SELECT 0", "OK\n"),
             ("DEL a a nope", "(integer) 1\n"),
             ("FLUSHALL", "OK\n"),
@@ -155,7 +176,10 @@ mod tests {
     fn keys_with_a_ttl_vanish_when_their_time_comes() {
         let mut s = Server::new();
         assert_eq!(run(&mut s, "SET k v PX 500", 1_000), "OK\n");
-        assert_eq!(run(&mut s, "SET keep v EX 100 KEEPTTL", 1_000), "(error) ERR syntax error\n");
+        assert_eq!(
+            run(&mut s, "SET keep v EX 100 KEEPTTL", 1_000),
+            "(error) ERR syntax error\n"
+        );
         assert_eq!(run(&mut s, "GET k", 1_499), "\"v\"\n");
         assert_eq!(run(&mut s, "SET k v2 KEEPTTL", 1_499), "OK\n");
         assert_eq!(run(&mut s, "GET k", 1_500), "(nil)\n");

@@ -124,7 +124,10 @@ mod tests {
             (Reply::err("syntax error"), "(error) ERR syntax error\n"),
             (Reply::Integer(-5), "(integer) -5\n"),
             (bulk("hello"), "\"hello\"\n"),
-            (Reply::bulk(b"a\"b\\c\n\r\t\x07\x08\x00\xff".to_vec()), "\"a\\\"b\\\\c\\n\\r\\t\\a\\b\\x00\\xff\"\n"),
+            (
+                Reply::bulk(b"a\"b\\c\n\r\t\x07\x08\x00\xff".to_vec()),
+                "\"a\\\"b\\\\c\\n\\r\\t\\a\\b\\x00\\xff\"\n",
+            ),
             (Reply::Nil, "(nil)\n"),
             (Reply::NilArray, "(nil)\n"),
             (Reply::Array(vec![]), "(empty array)\n"),

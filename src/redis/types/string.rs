@@ -71,7 +71,11 @@ pub fn set(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             (b"PXAT", Some(n)) if !keep_ttl && unit_free("PXAT") => expire = Some(("PXAT", n)),
             _ => return reply::error(reply::SYNTAX_ERROR),
         }
-        i += if expire.is_some_and(|(u, _)| u.as_bytes() == opt.as_slice()) { 2 } else { 1 };
+        i += if expire.is_some_and(|(u, _)| u.as_bytes() == opt.as_slice()) {
+            2
+        } else {
+            1
+        };
     }
     let expiry = match expire {
         None if keep_ttl => Expiry::Keep,

@@ -1,0 +1,114 @@
+//! The browser binding: the only module that knows about wasm-bindgen. It holds one sandbox
+//! (a Redis server, a mongosh session and the virtual clock they share) and passes text in and
+//! out; the host passes its wall-clock reading (`Date.now()`) with every call.
+
+use wasm_bindgen::prelude::*;
+
+use crate::clock::{self, Clock};
+use crate::{mongo, redis};
+
+#[wasm_bindgen]
+pub struct Playground {
+    redis: redis::Server,
+    mongo: mongo::Shell,
+    clock: Clock,
+}
+
+impl Default for Playground {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn host(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Playground {
+        Playground {
+            redis: redis::Server::new(),
+            mongo: mongo::Shell::new(),
+            clock: Clock::new(),
+        }
+    }
+
+    /// Runs one redis-cli line and returns what redis-cli prints (help without ANSI colours).
+    pub fn redis(&mut self, line: &str, host_ms: f64) -> String {
+        redis::cli::run_line(&mut self.redis, &mut self.clock, line, host(host_ms), false).text
+    }
+
+    /// The database the Redis console has selected (for its prompt).
+    #[wasm_bindgen(js_name = redisDb)]
+    pub fn redis_db(&self) -> u32 {
+        self.redis.selected_db() as u32
+    }
+
+    /// Command names starting with `prefix`, for Tab completion.
+    #[wasm_bindgen(js_name = redisComplete)]
+    pub fn redis_complete(&self, prefix: &str) -> Vec<String> {
+        redis::commands::complete(prefix)
+            .into_iter()
+            .map(str::to_ascii_uppercase)
+            .collect()
+    }
+
+    /// Runs mongosh source and returns what mongosh prints.
+    pub fn mongo(&mut self, src: &str, host_ms: f64) -> String {
+        if let Some(text) = clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
+            return text;
+        }
+        let now = self.clock.now(host(host_ms));
+        self.mongo.eval_mongosh(src, now)
+    }
+
+    /// Runs mongosh source and returns one line of relaxed Extended JSON per result.
+    #[wasm_bindgen(js_name = mongoJson)]
+    pub fn mongo_json(&mut self, src: &str, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        self.mongo.eval_json(src, now)
+    }
+
+    /// Whether Enter should run the Mongo input (brackets and strings closed).
+    #[wasm_bindgen(js_name = mongoInputComplete)]
+    pub fn mongo_input_complete(&self, src: &str) -> bool {
+        mongo::input_is_complete(src)
+    }
+
+    /// Sandbox time in milliseconds for a host reading.
+    pub fn now(&self, host_ms: f64) -> f64 {
+        self.clock.now(host(host_ms)) as f64
+    }
+
+    /// Lets due keys expire between commands (the page calls this on its animation frames).
+    pub fn tick(&mut self, host_ms: f64) -> u32 {
+        let now = self.clock.now(host(host_ms));
+        self.redis.tick(now).len() as u32
+    }
+
+    pub fn pause(&mut self, host_ms: f64) {
+        self.clock.pause(host(host_ms));
+    }
+
+    pub fn resume(&mut self, host_ms: f64) {
+        self.clock.resume(host(host_ms));
+    }
+
+    #[wasm_bindgen(js_name = isPaused)]
+    pub fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    /// Moves the virtual clock by `delta_ms` (negative goes back).
+    pub fn advance(&mut self, delta_ms: f64) {
+        if delta_ms.is_finite() {
+            self.clock.advance(delta_ms as i64);
+        }
+    }
+}

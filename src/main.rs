@@ -158,6 +158,7 @@ fn run(mut console: impl Console) -> i32 {
     0
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn interactive(mut console: impl Console) -> i32 {
     let Ok(mut editor) = rustyline::DefaultEditor::new() else {
         eprintln!("cannot open the terminal for line editing");
@@ -189,4 +190,12 @@ fn interactive(mut console: impl Console) -> i32 {
         let _ = editor.save_history(path);
     }
     0
+}
+
+/// The CLI is native-only; a wasm32 build of the binary (which `wasm-pack test` makes along
+/// with the tests) has no terminal to edit lines on.
+#[cfg(target_arch = "wasm32")]
+fn interactive(_console: impl Console) -> i32 {
+    eprintln!("the interactive console needs a native build");
+    1
 }

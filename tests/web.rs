@@ -22,6 +22,13 @@ fn redis_lines_reply_like_redis_cli() {
 }
 
 #[wasm_bindgen_test]
+fn a_script_runs_line_by_line_in_one_call() {
+    let mut p = Playground::new();
+    let out = p.redis_script("SET a 1\nGET a\n\nquit\nGET a", T0);
+    assert_eq!(out, "OK\n\"1\"\n");
+}
+
+#[wasm_bindgen_test]
 fn help_is_plain_text_in_the_page() {
     let mut p = Playground::new();
     let text = p.redis("HELP SET", T0);

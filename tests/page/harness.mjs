@@ -1,0 +1,146 @@
+// Shared set-up for the page tests: a static server for www/ and Debian's Chromium.
+// Not a test file itself (node --test only picks up *.test.mjs here).
+
+import { createServer } from "node:http";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const WWW = join(ROOT, "www");
+export const SCREENSHOTS = join(ROOT, "tests", "page", "screenshots");
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/** Fails early, with the fix, when the wasm build the page loads is not there. */
+export function requireBuiltPkg() {
+  const pkg = join(WWW, "pkg", "nosql_playground.js");
+  if (!existsSync(pkg) || !existsSync(join(WWW, "pkg", "nosql_playground_bg.wasm"))) {
+    throw new Error(
+      `www/pkg is missing (${pkg}). Build the wasm package first:\n` +
+        "  wasm-pack build --release --target web --out-dir www/pkg",
+    );
+  }
+}
+
+/** Serves www/ on an ephemeral 127.0.0.1 port. Resolves to { url, close }. */
+export async function startServer() {
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+      const file = normalize(join(WWW, path.endsWith("/") ? path + "index.html" : path));
+      if (file !== WWW && !file.startsWith(WWW + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "content-type": MIME[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  await new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", ok);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections?.();
+        server.close(() => ok());
+      }),
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/**
+ * Starts the server and the browser for one test file. Call `stop()` in an `after` hook;
+ * it tolerates a half-finished start so a failing set-up still cleans up.
+ */
+export async function startHarness() {
+  const harness = { server: null, browser: null, url: null };
+  harness.stop = async () => {
+    await harness.browser?.close().catch(() => {});
+    await harness.server?.close();
+  };
+  try {
+    requireBuiltPkg();
+    harness.server = await startServer();
+    harness.url = harness.server.url;
+    harness.browser = await launchBrowser();
+  } catch (error) {
+    await harness.stop();
+    throw error;
+  }
+  return harness;
+}
+
+/**
+ * A fresh page (own context, so own localStorage) with the engine loaded. Page errors are
+ * collected so a test can assert that none happened.
+ */
+export async function openPage(harness, { colorScheme = "light", viewport } = {}) {
+  const context = await harness.browser.newContext({
+    colorScheme,
+    viewport: viewport ?? { width: 1280, height: 800 },
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error));
+  page.on("dialog", (dialog) => {
+    errors.push(new Error(`unexpected dialog: ${dialog.message()}`));
+    dialog.dismiss().catch(() => {});
+  });
+  await page.goto(harness.url);
+  await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 10_000 });
+  const ready = await page.evaluate(() => document.body.dataset.ready);
+  if (ready !== "true") {
+    const status = await page.locator("#load-status").textContent();
+    throw new Error(`page did not load the engine: ${status}`);
+  }
+  return { page, context, errors };
+}
+
+/** Types a line into the Redis console and waits for its entry to appear. */
+export async function redis(page, line) {
+  const log = page.locator("#redis-console [role=log]");
+  const before = await log.locator(".entry").count();
+  const input = page.getByRole("textbox", { name: "Redis command" });
+  await input.fill(line);
+  await input.press("Enter");
+  await log.locator(".entry").nth(before).waitFor();
+  return log.locator(".entry").nth(before);
+}

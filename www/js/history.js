@@ -1,0 +1,71 @@
+// Command history for one console, shell style: ArrowUp walks back, ArrowDown walks forward,
+// and the line being typed before the walk started comes back at the end.
+
+const MAX_ENTRIES = 500;
+
+export class History {
+  /** @param {string} storageKey localStorage key; history survives a reload like a shell's */
+  constructor(storageKey) {
+    this.storageKey = storageKey;
+    this.entries = load(storageKey);
+    this.reset();
+  }
+
+  /** Forget the current walk (after a run, or when the user edits the line). */
+  reset() {
+    this.cursor = this.entries.length;
+    this.draft = null;
+  }
+
+  add(entry) {
+    const text = entry.trim();
+    if (text === "") return;
+    // Like bash's ignoredups: repeating a command does not push older ones out of reach.
+    if (this.entries[this.entries.length - 1] !== text) {
+      this.entries.push(text);
+      if (this.entries.length > MAX_ENTRIES) {
+        this.entries.splice(0, this.entries.length - MAX_ENTRIES);
+      }
+      save(this.storageKey, this.entries);
+    }
+    this.reset();
+  }
+
+  /** The older entry, or null when there is none. `current` is kept as the draft. */
+  previous(current) {
+    if (this.cursor === 0) return null;
+    if (this.cursor === this.entries.length) this.draft = current;
+    this.cursor -= 1;
+    return this.entries[this.cursor];
+  }
+
+  /** The newer entry, the draft past the newest, or null when not walking. */
+  next() {
+    if (this.cursor >= this.entries.length) return null;
+    this.cursor += 1;
+    if (this.cursor === this.entries.length) {
+      const draft = this.draft ?? "";
+      this.draft = null;
+      return draft;
+    }
+    return this.entries[this.cursor];
+  }
+}
+
+function load(key) {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(key) ?? "[]");
+    return Array.isArray(parsed) ? parsed.filter((e) => typeof e === "string") : [];
+  } catch {
+    // Storage may be disabled (private mode, file://) or hold junk: start empty, never fail.
+    return [];
+  }
+}
+
+function save(key, entries) {
+  try {
+    localStorage.setItem(key, JSON.stringify(entries));
+  } catch {
+    // A full or disabled storage only costs persistence; the in-memory history still works.
+  }
+}

@@ -1,0 +1,43 @@
+// Boots the page: loads the engine, wires the consoles to it and starts the clock loop.
+
+import { FrameLoop } from "./frame-loop.js";
+import { MongoConsole } from "./mongo-console.js";
+import { RedisConsole } from "./redis-console.js";
+
+async function boot() {
+  // Imported here rather than statically so a missing build shows a message, not a blank page.
+  const { default: init, Playground } = await import("../pkg/nosql_playground.js");
+  await init();
+  const playground = new Playground();
+  const redis = new RedisConsole(document.getElementById("redis-console"), playground);
+  const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);
+  const loop = new FrameLoop(playground);
+  loop.start();
+
+  // Clicking anywhere in a console (but not while selecting output to copy) types into it.
+  for (const target of [redis, mongo]) {
+    target.root.addEventListener("click", (e) => {
+      if (e.target.closest("input, textarea, button, a")) return;
+      if (!window.getSelection()?.isCollapsed) return;
+      target.focus();
+    });
+  }
+  for (const el of document.querySelectorAll("[data-role=input]")) el.disabled = false;
+
+  // For tests and for the panels still to come; not a public API.
+  window.playground = playground;
+  window.app = { playground, redis, mongo, loop };
+  document.body.dataset.ready = "true";
+  redis.focus();
+}
+
+boot().catch((error) => {
+  const status = document.getElementById("load-status");
+  status.hidden = false;
+  status.textContent =
+    "The sandbox engine did not load. If you are running from a checkout, build it first " +
+    "(wasm-pack build --release --target web --out-dir www/pkg) and serve www/ over HTTP. " +
+    `Details: ${error}`;
+  document.body.dataset.ready = "error";
+  console.error(error);
+});

@@ -1,0 +1,193 @@
+// The Redis console: a one-line input that behaves like redis-cli's prompt.
+
+import { History } from "./history.js";
+import { Scrollback } from "./scrollback.js";
+
+/** How the page shows a reply; redis-cli colours nothing, but students scan for errors. */
+export function classifyRedisOutput(text) {
+  if (text.startsWith("(error)")) return "error";
+  // Said by redis-cli itself (or the sandbox) rather than the server, still a mistake in the line.
+  if (text === "Invalid argument(s)\n" || text.startsWith("Invalid redis-cli")) return "error";
+  if (text.startsWith("(sandbox) unknown")) return "error";
+  if (text.startsWith("(sandbox)")) return "note";
+  return null;
+}
+
+/** The longest prefix every candidate shares (case-insensitive: the table is upper case). */
+export function commonPrefix(words) {
+  if (words.length === 0) return "";
+  let prefix = words[0];
+  for (const word of words.slice(1)) {
+    let i = 0;
+    while (i < prefix.length && i < word.length && prefix[i].toUpperCase() === word[i].toUpperCase()) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return prefix;
+}
+
+export class RedisConsole {
+  /**
+   * @param {HTMLElement} root the console's section; holds [data-role] parts
+   * @param {import("../pkg/nosql_playground.js").Playground} playground
+   */
+  constructor(root, playground) {
+    this.root = root;
+    this.playground = playground;
+    this.input = root.querySelector("[data-role=input]");
+    this.promptEl = root.querySelector("[data-role=prompt]");
+    this.hint = root.querySelector("[data-role=completions]");
+    this.scrollback = new Scrollback(root.querySelector("[data-role=log]"));
+    this.history = new History("nosql-playground:history:redis");
+
+    this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
+    this.input.addEventListener("paste", (e) => this.onPaste(e));
+    this.input.addEventListener("input", () => {
+      this.history.reset();
+      this.showCompletions([]);
+    });
+    this.updatePrompt();
+  }
+
+  prompt() {
+    const db = this.playground.redisDb();
+    return db === 0 ? "127.0.0.1:6379>" : `127.0.0.1:6379[${db}]>`;
+  }
+
+  updatePrompt() {
+    this.promptEl.textContent = this.prompt();
+  }
+
+  /** Runs one line as if typed, echoing it with the prompt it was typed at. */
+  run(line) {
+    const prompt = this.prompt();
+    this.history.add(line);
+    this.showCompletions([]);
+    // redis-cli clears the screen itself for `clear`; the server never sees it.
+    if (line.trim().toLowerCase() === "clear") {
+      this.scrollback.clear();
+      return;
+    }
+    const output = this.playground.redis(line, Date.now());
+    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output) });
+    this.updatePrompt();
+    this.root.dispatchEvent(
+      new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line } }),
+    );
+  }
+
+  onKeyDown(e) {
+    if (e.isComposing) return;
+    switch (e.key) {
+      case "Enter": {
+        e.preventDefault();
+        const line = this.input.value;
+        this.input.value = "";
+        this.run(line);
+        break;
+      }
+      case "ArrowUp": {
+        const entry = this.history.previous(this.input.value);
+        e.preventDefault();
+        if (entry !== null) this.setValue(entry);
+        break;
+      }
+      case "ArrowDown": {
+        const entry = this.history.next();
+        e.preventDefault();
+        if (entry !== null) this.setValue(entry);
+        break;
+      }
+      case "Tab":
+        // Shift+Tab always leaves, and Tab leaves whenever there is nothing to complete,
+        // so the console never traps keyboard focus.
+        if (!e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && this.complete()) {
+          e.preventDefault();
+        }
+        break;
+      case "Escape":
+        this.showCompletions([]);
+        break;
+      case "PageUp":
+      case "PageDown":
+        e.preventDefault();
+        this.scrollback.page(e.key === "PageUp" ? -1 : 1);
+        break;
+      case "l":
+      case "L":
+        if (e.ctrlKey && !e.altKey && !e.metaKey) {
+          e.preventDefault();
+          this.scrollback.clear();
+        }
+        break;
+      default:
+    }
+  }
+
+  setValue(text) {
+    this.input.value = text;
+    this.input.setSelectionRange(text.length, text.length);
+  }
+
+  /**
+   * Completes the command name under the caret: a single match is filled in with a trailing
+   * space; several are filled in up to their common prefix and listed. Returns whether it did
+   * anything (if not, Tab keeps its usual meaning and moves focus on).
+   */
+  complete() {
+    const value = this.input.value;
+    const caret = this.input.selectionStart ?? value.length;
+    const before = value.slice(0, caret);
+    const match = /^(\s*)(\S+)$/.exec(before);
+    if (!match || this.input.selectionEnd !== caret) return false;
+    const [, lead, word] = match;
+    const candidates = this.playground.redisComplete(word);
+    if (candidates.length === 0) return false;
+
+    // Keep the case the student is typing in: `flu` completes to `flush`, `FLU` to `FLUSH`.
+    const lower = word === word.toLowerCase() && word !== word.toUpperCase();
+    const shape = (s) => (lower ? s.toLowerCase() : s);
+    let completed;
+    if (candidates.length === 1) {
+      completed = shape(candidates[0]) + (value.slice(caret).startsWith(" ") ? "" : " ");
+      this.showCompletions([]);
+    } else {
+      completed = shape(commonPrefix(candidates));
+      if (completed.length < word.length) completed = word;
+      this.showCompletions(candidates);
+    }
+    const rest = value.slice(caret);
+    this.input.value = lead + completed + rest;
+    const end = lead.length + completed.length;
+    this.input.setSelectionRange(end, end);
+    this.history.reset();
+    return true;
+  }
+
+  showCompletions(candidates) {
+    if (!this.hint) return;
+    this.hint.textContent = candidates.join("  ");
+    this.hint.hidden = candidates.length === 0;
+  }
+
+  /**
+   * A pasted block runs line by line, like pasting into redis-cli. Snippets copied from a
+   * tutorial rarely end with a newline, so the last line runs too.
+   */
+  onPaste(e) {
+    const text = e.clipboardData?.getData("text/plain") ?? "";
+    if (!/[\r\n]/.test(text)) return;
+    e.preventDefault();
+    const value = this.input.value;
+    const start = this.input.selectionStart ?? value.length;
+    const end = this.input.selectionEnd ?? value.length;
+    const combined = value.slice(0, start) + text + value.slice(end);
+    this.input.value = "";
+    for (const line of combined.split(/\r\n|\r|\n/)) {
+      if (line.trim() !== "") this.run(line);
+    }
+  }
+
+  focus() {
+    this.input.focus();
+  }
+}

@@ -3,10 +3,14 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod expire;
+pub mod introspect;
 pub mod keyspace;
+pub mod object;
 pub mod reply;
 pub mod server;
 pub mod types;
+pub mod util;
 
 use crate::clock::Millis;
 use db::Db;
@@ -33,6 +37,9 @@ pub struct Server {
     current: usize,
     /// Sandbox time of the command being executed.
     pub now: Millis,
+    /// State of the server's own pseudo-random source (RANDOMKEY): seeded, so a session
+    /// replays identically and nothing reads system entropy.
+    rng: u64,
 }
 
 impl Default for Server {
@@ -49,6 +56,7 @@ impl Server {
             clients: vec![Client::default()],
             current: 0,
             now: 0,
+            rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
@@ -70,16 +78,19 @@ impl Server {
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.tick(now);
-        let Some(name) = argv.first() else {
-            return Reply::err("empty command");
-        };
-        let Some(spec) = commands::lookup(name) else {
-            return commands::unknown_command(argv);
-        };
-        if !spec.arity_ok(argv.len()) {
-            return commands::wrong_arity(spec);
+        match commands::resolve(argv) {
+            Ok(spec) => (spec.handler)(self, argv),
+            Err(reply) => reply,
         }
-        (spec.handler)(self, argv)
+    }
+
+    /// The next value of the server's deterministic generator (splitmix64).
+    pub fn random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 
     /// Advances the server to sandbox time `now` and runs the bounded active expiry cycle.

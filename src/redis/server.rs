@@ -1,7 +1,7 @@
 //! Connection and server commands.
 
 use super::reply::{self, Reply};
-use super::types::string::parse_i64;
+use super::util::parse_i64;
 use super::Server;
 
 /// PING [message]
@@ -27,5 +27,10 @@ pub fn select(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         return Reply::err("DB index is out of range");
     }
     server.client_mut().db = index as usize;
+    Reply::ok()
+}
+
+/// QUIT: the server answers OK and closes the connection; redis-cli itself ends the session.
+pub fn quit(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
     Reply::ok()
 }

@@ -269,31 +269,118 @@ pub fn list(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
-/// COMMAND GETKEYS command [arg ...]: the keys a command line names, from its key positions.
-pub fn getkeys(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    let line = &argv[2..];
+/// A key a command line names, with the flags of the key spec that found it.
+type FlaggedKey = (Vec<u8>, &'static [&'static str]);
+
+fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
     let spec = match commands::resolve(line) {
         Ok(spec) => spec,
         Err(_) if line.first().and_then(|n| commands::lookup(n)).is_none() => {
-            return Reply::err("Invalid command specified")
+            return Err(Reply::err("Invalid command specified"))
         }
-        Err(_) => return Reply::err("Invalid number of arguments specified for command"),
+        Err(_) => {
+            return Err(Reply::err(
+                "Invalid number of arguments specified for command",
+            ))
+        }
     };
-    let (first, last, step) = spec.keys;
-    if first <= 0 || step <= 0 {
-        return Reply::err("The command has no key arguments");
-    }
     let argc = line.len() as i64;
-    let last = if last < 0 {
-        argc + i64::from(last)
-    } else {
-        i64::from(last)
-    };
-    let keys = (i64::from(first)..=last.min(argc - 1))
-        .step_by(step as usize)
-        .filter_map(|i| line.get(i as usize).cloned().map(Reply::Bulk))
-        .collect();
-    Reply::Array(keys)
+    let mut keys = Vec::new();
+    for ks in spec.key_specs {
+        let first = match ks.begin {
+            BeginSearch::Index(i) => i64::from(i),
+            BeginSearch::Keyword(word, from) => {
+                let from = i64::from(from);
+                let found = if from >= 0 {
+                    (from..argc).find(|&i| line[i as usize].eq_ignore_ascii_case(word.as_bytes()))
+                } else {
+                    (1..=argc + from)
+                        .rev()
+                        .find(|&i| line[i as usize].eq_ignore_ascii_case(word.as_bytes()))
+                };
+                match found {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            }
+            BeginSearch::Unknown => continue,
+        };
+        let (last, step) = match ks.find {
+            FindKeys::Range {
+                lastkey, keystep, ..
+            } => {
+                let last = if lastkey >= 0 {
+                    first + i64::from(lastkey)
+                } else {
+                    argc + i64::from(lastkey)
+                };
+                (last, i64::from(keystep))
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                let count = line
+                    .get((first + i64::from(keynumidx)) as usize)
+                    .and_then(|n| super::util::parse_i64(n))
+                    .unwrap_or(0);
+                let start = first + i64::from(firstkey);
+                let step = i64::from(keystep);
+                let last = start + (count - 1) * step;
+                keys.extend(
+                    (start..=last.min(argc - 1))
+                        .step_by(step.max(1) as usize)
+                        .filter_map(|i| line.get(i as usize))
+                        .map(|k| (k.clone(), ks.flags)),
+                );
+                continue;
+            }
+            FindKeys::Unknown => continue,
+        };
+        keys.extend(
+            (first..=last.min(argc - 1))
+                .step_by(step.max(1) as usize)
+                .filter_map(|i| line.get(i as usize))
+                .map(|k| (k.clone(), ks.flags)),
+        );
+    }
+    if keys.is_empty() {
+        return Err(Reply::err("The command has no key arguments"));
+    }
+    // SET's key flags depend on whether GET asks for the old value.
+    if spec.name == "set" {
+        let get = line.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+        let flags: &'static [&'static str] = if get {
+            &["RW", "access", "update"]
+        } else {
+            &["OW", "update"]
+        };
+        for key in &mut keys {
+            key.1 = flags;
+        }
+    }
+    Ok(keys)
+}
+
+/// COMMAND GETKEYS command [arg ...]
+pub fn getkeys(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    match keys_of(&argv[2..]) {
+        Ok(keys) => Reply::Array(keys.into_iter().map(|(k, _)| Reply::Bulk(k)).collect()),
+        Err(e) => e,
+    }
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg ...]
+pub fn getkeysandflags(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    match keys_of(&argv[2..]) {
+        Ok(keys) => Reply::Array(
+            keys.into_iter()
+                .map(|(k, flags)| Reply::Array(vec![Reply::Bulk(k), statuses(flags)]))
+                .collect(),
+        ),
+        Err(e) => e,
+    }
 }
 
 /// COMMAND HELP

@@ -12,6 +12,9 @@ pub mod server;
 pub mod types;
 pub mod util;
 
+mod conformance;
+mod fuzz;
+
 use crate::clock::Millis;
 use db::Db;
 use reply::Reply;

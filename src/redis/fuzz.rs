@@ -237,3 +237,36 @@ fn scan_returns_every_key_that_stays_put() {
         );
     }
 }
+
+/// Throughput of SET/GET through `Server::execute`: run with
+/// `cargo test --release -- --ignored --nocapture set_get_throughput`.
+#[test]
+#[ignore]
+fn set_get_throughput() {
+    let mut server = Server::new();
+    let keys: Vec<Vec<Vec<u8>>> = (0..1000)
+        .map(|i| {
+            vec![
+                b"SET".to_vec(),
+                format!("key:{i}").into_bytes(),
+                b"value".to_vec(),
+            ]
+        })
+        .collect();
+    let gets: Vec<Vec<Vec<u8>>> = keys
+        .iter()
+        .map(|k| vec![b"GET".to_vec(), k[1].clone()])
+        .collect();
+    let rounds = 1_000;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for argv in &keys {
+            std::hint::black_box(server.execute(argv, 0));
+        }
+        for argv in &gets {
+            std::hint::black_box(server.execute(argv, 0));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{:.0} ops/s", (2 * rounds * keys.len()) as f64 / secs);
+}

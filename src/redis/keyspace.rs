@@ -41,7 +41,7 @@ pub fn type_(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         .db()
         .peek(&argv[1], now)
         .map_or("none", |entry| entry.value.type_name());
-    Reply::status(name)
+    Reply::static_status(name)
 }
 
 /// KEYS pattern

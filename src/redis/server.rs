@@ -7,7 +7,7 @@ use super::Server;
 /// PING [message]
 pub fn ping(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     match argv.len() {
-        1 => Reply::status("PONG"),
+        1 => Reply::static_status("PONG"),
         2 => Reply::Bulk(argv[1].clone()),
         _ => Reply::err("wrong number of arguments for 'ping' command"),
     }

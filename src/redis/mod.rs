@@ -201,4 +201,46 @@ mod tests {
         assert_eq!(s.tick(3_000), vec![(0, b"e".to_vec())]);
         assert_eq!(run(&mut s, "DBSIZE", 3_000), "(integer) 0\n");
     }
+
+    #[test]
+    fn ttls_count_down_with_sandbox_time() {
+        let mut s = Server::new();
+        let t = 1_700_000_000_000;
+        let cases = [
+            ("SET k v", 0, "OK\n"),
+            ("EXPIRE k 10", 0, "(integer) 1\n"),
+            ("TTL k", 4_400, "(integer) 6\n"),
+            ("TTL k", 4_600, "(integer) 5\n"),
+            ("PTTL k", 4_600, "(integer) 5400\n"),
+            ("EXPIRETIME k", 4_600, "(integer) 1700000010\n"),
+            ("OBJECT IDLETIME k", 4_600, "(integer) 4\n"),
+            ("GET k", 9_999, "\"v\"\n"),
+            ("OBJECT IDLETIME k", 9_999, "(integer) 0\n"),
+            ("GET k", 10_000, "(nil)\n"),
+            ("TTL k", 10_000, "(integer) -2\n"),
+            ("SET p v PX 1500", 20_000, "OK\n"),
+            ("PEXPIRE p 100 GT", 20_000, "(integer) 0\n"),
+            ("PEXPIRE p 100 LT", 20_000, "(integer) 1\n"),
+            ("DBSIZE", 20_099, "(integer) 1\n"),
+            ("DBSIZE", 20_100, "(integer) 0\n"),
+        ];
+        for (line, at, expected) in cases {
+            assert_eq!(run(&mut s, line, t + at), expected, "{line} at +{at}");
+        }
+    }
+
+    #[test]
+    fn randomkey_is_deterministic_and_skips_expired_keys() {
+        let mut a = Server::new();
+        let mut b = Server::new();
+        for s in [&mut a, &mut b] {
+            run(s, "MSET k1 1 k2 2 k3 3 k4 4", 0);
+            run(s, "SET gone x PX 10", 0);
+        }
+        for _ in 0..20 {
+            let (x, y) = (run(&mut a, "RANDOMKEY", 50), run(&mut b, "RANDOMKEY", 50));
+            assert_eq!(x, y);
+            assert_ne!(x, "\"gone\"\n");
+        }
+    }
 }

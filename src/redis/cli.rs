@@ -198,7 +198,7 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
         out.push_str(nl);
         out.push_str(&format!(
             "  {bold}{}{reset} {gray}{}{reset}{nl}",
-            spec.name.to_ascii_uppercase(),
+            spec.name.replace('|', " ").to_ascii_uppercase(),
             spec.syntax
         ));
         out.push_str(&format!("  {yellow}summary:{reset} {}{nl}", spec.summary));
@@ -221,12 +221,27 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
                 entry(&mut out, spec, false);
             }
         }
+        out.push_str(nl);
         return out;
     }
     // Like redis-cli, the whole topic is matched against command names ("help client list").
+    // A container's help lists it and then each of its subcommands.
     let wanted = words.join(" ").to_ascii_lowercase();
-    if let Some(spec) = commands::lookup(wanted.as_bytes()) {
+    let (head, sub) = wanted.split_once(' ').unwrap_or((&wanted, ""));
+    let Some(spec) = commands::lookup(head.as_bytes()) else {
+        out.push_str(nl);
+        return out;
+    };
+    if sub.is_empty() {
         entry(&mut out, spec, true);
+        for sub in spec.subcommands {
+            entry(&mut out, sub, true);
+        }
+        out.push_str(nl);
+    } else {
+        if let Some(sub) = spec.subcommand(sub.as_bytes()) {
+            entry(&mut out, sub, true);
+        }
         out.push_str(nl);
     }
     out
@@ -286,13 +301,16 @@ mod tests {
     #[test]
     fn help_for_a_command_shows_its_syntax() {
         let text = help_text(&[b"set".to_vec()], false);
-        assert!(text.contains("  SET key value [NX|XX] [GET]"), "{text}");
+        assert!(
+            text.contains("  SET key value [NX|XX|IFEQ comparison-value] [GET]"),
+            "{text}"
+        );
         assert!(text.contains("  group: string"), "{text}");
         let colored = help_text(&[b"GET".to_vec()], true);
         assert!(
             colored.starts_with("\r\n  \x1b[1mGET\x1b[0m \x1b[90mkey\x1b[0m\r\n"),
             "{colored:?}"
         );
-        assert_eq!(help_text(&[b"nosuchcommand".to_vec()], false), "");
+        assert_eq!(help_text(&[b"nosuchcommand".to_vec()], false), "\n");
     }
 }

@@ -1,8 +1,16 @@
 //! One keyspace (a numbered database): its entries and the ordered index of their expiry
 //! times. Expired keys are never visible: lookups drop them lazily, and `active_expire`
 //! reclaims due keys in time order without scanning the keyspace.
+//!
+//! Entries live in an insertion-ordered map so that a position is a stable SCAN cursor and
+//! RANDOMKEY can pick by index. Removal swaps the last entry into the hole; SCAN walks
+//! positions downwards, so a key that moves is only ever moved into the part not yet visited
+//! (or revisited), never skipped.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use indexmap::IndexMap;
 
 use crate::clock::Millis;
 
@@ -13,6 +21,23 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry time in sandbox milliseconds, if the key is volatile.
     pub expire_at: Option<Millis>,
+    /// Last access, for OBJECT IDLETIME (Redis's LRU clock, in sandbox time).
+    pub accessed: Millis,
+    /// The encoding OBJECT ENCODING reports when it is not the one a fresh SET would pick: a
+    /// string changed in place (APPEND, SETRANGE, SETBIT, ...) stays a `raw` sds whatever its
+    /// length, and INCRBYFLOAT's result is never re-encoded as an integer.
+    pub encoding: Option<&'static str>,
+}
+
+impl Entry {
+    pub fn new(value: Value, expire_at: Option<Millis>, now: Millis) -> Entry {
+        Entry {
+            value,
+            expire_at,
+            accessed: now,
+            encoding: None,
+        }
+    }
 }
 
 /// Keys ordered by the time they expire, so the next ones due are found in O(log n).
@@ -44,9 +69,39 @@ impl ExpiryIndex {
     }
 }
 
+/// The Fx hash (rustc's): keys are the student's own, in a single-user sandbox, so there is
+/// no flooding to defend against and SipHash's cost would dominate GET and SET.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write(&(n as u64).to_le_bytes());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
 #[derive(Debug, Default, Clone)]
 pub struct Db {
-    entries: HashMap<Vec<u8>, Entry>,
+    entries: IndexMap<Vec<u8>, Entry, FxBuild>,
     expiry: ExpiryIndex,
     /// Keys removed because their time ran out (lazily or actively), for INFO and the page.
     pub expired_count: u64,
@@ -57,30 +112,78 @@ impl Db {
         Self::default()
     }
 
-    /// The live entry for `key`, dropping it first if it has expired by `now`.
+    /// The live entry for `key`, dropping it first if it has expired by `now`. Counts as an
+    /// access for OBJECT IDLETIME.
     pub fn get(&mut self, key: &[u8], now: Millis) -> Option<&mut Entry> {
-        self.expire_if_due(key, now);
-        self.entries.get_mut(key)
+        let index = self.live_index(key, now)?;
+        let (_, entry) = self.entries.get_index_mut(index)?;
+        entry.accessed = now;
+        Some(entry)
+    }
+
+    /// Like `get`, without touching the access time (OBJECT, TTL and friends).
+    pub fn peek(&mut self, key: &[u8], now: Millis) -> Option<&mut Entry> {
+        let index = self.live_index(key, now)?;
+        self.entries.get_index_mut(index).map(|(_, e)| e)
+    }
+
+    fn live_index(&mut self, key: &[u8], now: Millis) -> Option<usize> {
+        let index = self.entries.get_index_of(key)?;
+        let due = self
+            .entries
+            .get_index(index)
+            .and_then(|(_, e)| e.expire_at)
+            .is_some_and(|at| at <= now);
+        if due {
+            self.remove(key);
+            self.expired_count += 1;
+            return None;
+        }
+        Some(index)
     }
 
     pub fn contains(&mut self, key: &[u8], now: Millis) -> bool {
-        self.get(key, now).is_some()
+        self.live_index(key, now).is_some()
     }
 
     /// Stores `value` under `key`, replacing any previous value and its TTL (as SET does).
-    pub fn set(&mut self, key: &[u8], value: Value) {
-        self.set_with_expiry(key, value, None);
+    pub fn set(&mut self, key: &[u8], value: Value, now: Millis) {
+        self.set_with_expiry(key, value, None, now);
     }
 
-    pub fn set_with_expiry(&mut self, key: &[u8], value: Value, expire_at: Option<Millis>) {
-        if let Some(old) = self.entries.get(key).and_then(|e| e.expire_at) {
-            self.expiry.remove(old, key);
-        }
-        if let Some(at) = expire_at {
+    pub fn set_with_expiry(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<Millis>,
+        now: Millis,
+    ) {
+        self.insert_entry(key, Entry::new(value, expire_at, now));
+    }
+
+    /// Stores a whole entry (value, TTL and metadata), as RENAME, MOVE and COPY do.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        let old_at = match self.entries.get_mut(key) {
+            Some(slot) => {
+                let old = slot.expire_at;
+                let new_at = entry.expire_at;
+                *slot = entry;
+                if old != new_at {
+                    if let Some(at) = old {
+                        self.expiry.remove(at, key);
+                    }
+                    if let Some(at) = new_at {
+                        self.expiry.insert(at, key);
+                    }
+                }
+                return;
+            }
+            None => entry.expire_at,
+        };
+        if let Some(at) = old_at {
             self.expiry.insert(at, key);
         }
-        self.entries
-            .insert(key.to_vec(), Entry { value, expire_at });
+        self.entries.insert(key.to_vec(), entry);
     }
 
     /// Sets or clears the TTL of an existing key; false if the key does not exist.
@@ -99,14 +202,15 @@ impl Db {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.entries.remove(key)?;
+        let entry = self.entries.swap_remove(key)?;
         if let Some(at) = entry.expire_at {
             self.expiry.remove(at, key);
         }
         Some(entry)
     }
 
-    /// Number of keys, as DBSIZE reports it.
+    /// Number of keys, as DBSIZE reports it (keys already due but not yet reclaimed count,
+    /// as in Redis).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -129,13 +233,9 @@ impl Db {
         self.entries.iter()
     }
 
-    fn expire_if_due(&mut self, key: &[u8], now: Millis) {
-        let due =
-            matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at <= now);
-        if due {
-            self.remove(key);
-            self.expired_count += 1;
-        }
+    /// The key and entry at a position (0..len), for SCAN and RANDOMKEY.
+    pub fn at(&self, index: usize) -> Option<(&Vec<u8>, &Entry)> {
+        self.entries.get_index(index)
     }
 
     /// The bounded active expiry cycle: removes at most `budget` keys already due at `now`,
@@ -165,7 +265,7 @@ mod tests {
     #[test]
     fn expired_keys_are_never_visible() {
         let mut db = Db::new();
-        db.set_with_expiry(b"a", s("1"), Some(100));
+        db.set_with_expiry(b"a", s("1"), Some(100), 0);
         assert!(db.contains(b"a", 99));
         assert!(!db.contains(b"a", 100));
         assert_eq!(db.len(), 0);
@@ -176,8 +276,8 @@ mod tests {
     #[test]
     fn set_clears_the_old_ttl() {
         let mut db = Db::new();
-        db.set_with_expiry(b"a", s("1"), Some(100));
-        db.set(b"a", s("2"));
+        db.set_with_expiry(b"a", s("1"), Some(100), 0);
+        db.set(b"a", s("2"), 0);
         assert!(db.contains(b"a", 1_000));
         assert_eq!(db.volatile_count(), 0);
     }
@@ -186,9 +286,9 @@ mod tests {
     fn active_cycle_expires_in_time_order_within_budget() {
         let mut db = Db::new();
         for (i, key) in ["c", "a", "b", "d"].iter().enumerate() {
-            db.set_with_expiry(key.as_bytes(), s("v"), Some(10 * (i as u64 + 1)));
+            db.set_with_expiry(key.as_bytes(), s("v"), Some(10 * (i as u64 + 1)), 0);
         }
-        db.set(b"forever", s("v"));
+        db.set(b"forever", s("v"), 0);
         assert_eq!(db.active_expire(25, 10), vec![b"c".to_vec(), b"a".to_vec()]);
         assert_eq!(db.active_expire(100, 1), vec![b"b".to_vec()]);
         assert_eq!(db.active_expire(100, 10), vec![b"d".to_vec()]);

@@ -3,10 +3,17 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod expire;
+pub mod introspect;
 pub mod keyspace;
+pub mod object;
 pub mod reply;
 pub mod server;
 pub mod types;
+pub mod util;
+
+mod conformance;
+mod fuzz;
 
 use crate::clock::Millis;
 use db::Db;
@@ -33,6 +40,9 @@ pub struct Server {
     current: usize,
     /// Sandbox time of the command being executed.
     pub now: Millis,
+    /// State of the server's own pseudo-random source (RANDOMKEY): seeded, so a session
+    /// replays identically and nothing reads system entropy.
+    rng: u64,
 }
 
 impl Default for Server {
@@ -49,6 +59,7 @@ impl Server {
             clients: vec![Client::default()],
             current: 0,
             now: 0,
+            rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
@@ -70,16 +81,19 @@ impl Server {
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.tick(now);
-        let Some(name) = argv.first() else {
-            return Reply::err("empty command");
-        };
-        let Some(spec) = commands::lookup(name) else {
-            return commands::unknown_command(argv);
-        };
-        if !spec.arity_ok(argv.len()) {
-            return commands::wrong_arity(spec);
+        match commands::resolve(argv) {
+            Ok(spec) => (spec.handler)(self, argv),
+            Err(reply) => reply,
         }
-        (spec.handler)(self, argv)
+    }
+
+    /// The next value of the server's deterministic generator (splitmix64).
+    pub fn random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 
     /// Advances the server to sandbox time `now` and runs the bounded active expiry cycle.
@@ -186,5 +200,47 @@ mod tests {
         assert_eq!(run(&mut s, "SET e v EXAT 3", 1_500), "OK\n");
         assert_eq!(s.tick(3_000), vec![(0, b"e".to_vec())]);
         assert_eq!(run(&mut s, "DBSIZE", 3_000), "(integer) 0\n");
+    }
+
+    #[test]
+    fn ttls_count_down_with_sandbox_time() {
+        let mut s = Server::new();
+        let t = 1_700_000_000_000;
+        let cases = [
+            ("SET k v", 0, "OK\n"),
+            ("EXPIRE k 10", 0, "(integer) 1\n"),
+            ("TTL k", 4_400, "(integer) 6\n"),
+            ("TTL k", 4_600, "(integer) 5\n"),
+            ("PTTL k", 4_600, "(integer) 5400\n"),
+            ("EXPIRETIME k", 4_600, "(integer) 1700000010\n"),
+            ("OBJECT IDLETIME k", 4_600, "(integer) 4\n"),
+            ("GET k", 9_999, "\"v\"\n"),
+            ("OBJECT IDLETIME k", 9_999, "(integer) 0\n"),
+            ("GET k", 10_000, "(nil)\n"),
+            ("TTL k", 10_000, "(integer) -2\n"),
+            ("SET p v PX 1500", 20_000, "OK\n"),
+            ("PEXPIRE p 100 GT", 20_000, "(integer) 0\n"),
+            ("PEXPIRE p 100 LT", 20_000, "(integer) 1\n"),
+            ("DBSIZE", 20_099, "(integer) 1\n"),
+            ("DBSIZE", 20_100, "(integer) 0\n"),
+        ];
+        for (line, at, expected) in cases {
+            assert_eq!(run(&mut s, line, t + at), expected, "{line} at +{at}");
+        }
+    }
+
+    #[test]
+    fn randomkey_is_deterministic_and_skips_expired_keys() {
+        let mut a = Server::new();
+        let mut b = Server::new();
+        for s in [&mut a, &mut b] {
+            run(s, "MSET k1 1 k2 2 k3 3 k4 4", 0);
+            run(s, "SET gone x PX 10", 0);
+        }
+        for _ in 0..20 {
+            let (x, y) = (run(&mut a, "RANDOMKEY", 50), run(&mut b, "RANDOMKEY", 50));
+            assert_eq!(x, y);
+            assert_ne!(x, "\"gone\"\n");
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! The typed reply every command returns, and its redis-cli rendering.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// A reply as the server would put it on the wire (RESP2 shapes).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// `+OK`: printed unquoted.
-    Status(String),
+    /// `+OK`: printed unquoted. Borrowed for the fixed words so replying OK never allocates.
+    Status(Cow<'static, str>),
     /// `-ERR ...`: the full text, error code included.
     Error(String),
     Integer(i64),
@@ -20,11 +21,16 @@ pub enum Reply {
 
 impl Reply {
     pub fn ok() -> Reply {
-        Reply::Status("OK".into())
+        Reply::Status(Cow::Borrowed("OK"))
     }
 
     pub fn status(s: &str) -> Reply {
-        Reply::Status(s.to_string())
+        Reply::Status(Cow::Owned(s.to_string()))
+    }
+
+    /// A status reply for a word known at compile time (type names, PONG).
+    pub fn static_status(s: &'static str) -> Reply {
+        Reply::Status(Cow::Borrowed(s))
     }
 
     /// An error with the generic `ERR` code.

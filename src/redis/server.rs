@@ -1,13 +1,13 @@
 //! Connection and server commands.
 
 use super::reply::{self, Reply};
-use super::types::string::parse_i64;
+use super::util::parse_i64;
 use super::Server;
 
 /// PING [message]
 pub fn ping(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     match argv.len() {
-        1 => Reply::status("PONG"),
+        1 => Reply::static_status("PONG"),
         2 => Reply::Bulk(argv[1].clone()),
         _ => Reply::err("wrong number of arguments for 'ping' command"),
     }
@@ -27,5 +27,10 @@ pub fn select(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         return Reply::err("DB index is out of range");
     }
     server.client_mut().db = index as usize;
+    Reply::ok()
+}
+
+/// QUIT: the server answers OK and closes the connection; redis-cli itself ends the session.
+pub fn quit(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
     Reply::ok()
 }

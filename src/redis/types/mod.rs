@@ -1,7 +1,10 @@
 //! One module per data type, each with its type API and then its commands (as Redis's
 //! `t_string.c`, `t_hash.c`, ...).
 
+pub mod bitmap;
 pub mod string;
+
+use super::reply::{self, Reply};
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,4 +19,9 @@ impl Value {
             Value::Str(_) => "string",
         }
     }
+}
+
+/// The one WRONGTYPE error every command gives for a key of another type.
+pub fn wrong_type() -> Reply {
+    reply::error(reply::WRONGTYPE)
 }

@@ -1,0 +1,272 @@
+//! Random command lines thrown at every command in the table: the engine must never panic,
+//! and the keyspace must stay self-consistent (DBSIZE agrees with KEYS *, every key has a
+//! type, TTLs are never reported for missing keys).
+
+#![cfg(test)]
+
+use super::commands::TABLE;
+use super::reply::Reply;
+use super::Server;
+
+/// xorshift64*: deterministic, so a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const KEYS: &[&str] = &["a", "b", "c", "k", "{x}", "", "h*llo", "\u{0}bin"];
+
+const WORDS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "7",
+    "10",
+    "100",
+    "-100",
+    "1000",
+    "100000",
+    "3.5",
+    "-0.5",
+    "1e10",
+    "1e400",
+    "inf",
+    "nan",
+    "0x10",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "9223372036854775808",
+    "18446744073709551615",
+    "4294967295",
+    "4294967296",
+    "536870911",
+    "536870912",
+    "99999999999",
+    "",
+    " ",
+    "abc",
+    "\u{0}\u{ff}",
+    "*",
+    "?",
+    "[a-z]",
+    "[^a",
+    "\\",
+    "#3",
+    "i8",
+    "u8",
+    "i64",
+    "u63",
+    "u64",
+    "i0",
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "GET",
+    "EX",
+    "PX",
+    "EXAT",
+    "PXAT",
+    "KEEPTTL",
+    "PERSIST",
+    "IFEQ",
+    "LEN",
+    "IDX",
+    "MINMATCHLEN",
+    "WITHMATCHLEN",
+    "BYTE",
+    "BIT",
+    "AND",
+    "OR",
+    "XOR",
+    "NOT",
+    "SET",
+    "INCRBY",
+    "OVERFLOW",
+    "WRAP",
+    "SAT",
+    "FAIL",
+    "MATCH",
+    "COUNT",
+    "TYPE",
+    "string",
+    "DB",
+    "REPLACE",
+    "ASYNC",
+    "SYNC",
+    "FILTERBY",
+    "PATTERN",
+    "ACLCAT",
+    "MODULE",
+    "ENCODING",
+    "HELP",
+    "INFO",
+    "DOCS",
+    "LIST",
+    "GETKEYS",
+    "FREQ",
+    "IDLETIME",
+    "REFCOUNT",
+];
+
+fn random_line(rng: &mut Rng) -> Vec<Vec<u8>> {
+    let spec = &TABLE[rng.below(TABLE.len())];
+    let mut argv = vec![spec.name.as_bytes().to_vec()];
+    if !spec.subcommands.is_empty() && rng.below(8) != 0 {
+        let sub = &spec.subcommands[rng.below(spec.subcommands.len())];
+        argv.push(sub.sub_name().as_bytes().to_vec());
+    }
+    let extra = rng.below(7);
+    for i in 0..extra {
+        let word = if i == 0 || rng.below(3) == 0 {
+            rng.pick(KEYS)
+        } else if rng.below(12) == 0 {
+            TABLE[rng.below(TABLE.len())].name
+        } else {
+            rng.pick(WORDS)
+        };
+        argv.push(word.as_bytes().to_vec());
+    }
+    argv
+}
+
+fn run(server: &mut Server, words: &[&str], now: u64) -> Reply {
+    let argv: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+    server.execute(&argv, now)
+}
+
+fn assert_consistent(server: &mut Server, now: u64, context: &[Vec<u8>]) {
+    let Reply::Integer(size) = run(server, &["DBSIZE"], now) else {
+        panic!("DBSIZE did not answer an integer");
+    };
+    let Reply::Array(keys) = run(server, &["KEYS", "*"], now) else {
+        panic!("KEYS did not answer an array");
+    };
+    assert_eq!(size as usize, keys.len(), "after {context:?}");
+    for key in keys {
+        let Reply::Bulk(key) = key else {
+            panic!("KEYS returned a non-bulk")
+        };
+        let argv = vec![b"TYPE".to_vec(), key.clone()];
+        assert_ne!(
+            server.execute(&argv, now),
+            Reply::status("none"),
+            "listed key {key:?} has no type after {context:?}"
+        );
+    }
+}
+
+#[test]
+fn random_command_lines_never_break_the_engine() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut server = Server::new();
+    let mut now: u64 = 1_700_000_000_000;
+    let mut answered = 0;
+    for round in 0..100_000 {
+        if rng.below(10) == 0 {
+            now += rng.below(5_000) as u64;
+        }
+        let argv = random_line(&mut rng);
+        if !server.execute(&argv, now).is_error() {
+            answered += 1;
+        }
+        if round % 50 == 0 {
+            assert_consistent(&mut server, now, &argv);
+        }
+        let missing = vec![b"TTL".to_vec(), b"never-set".to_vec()];
+        if round % 500 == 0 {
+            assert_eq!(server.execute(&missing, now), Reply::Integer(-2));
+        }
+    }
+    // The generator must reach past argument checking often enough to mean something.
+    assert!(answered > 15_000, "only {answered} lines were accepted");
+}
+
+#[test]
+fn scan_returns_every_key_that_stays_put() {
+    let mut server = Server::new();
+    for i in 0..500 {
+        run(&mut server, &["SET", &format!("key:{i}"), "v"], 0);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = "0".to_string();
+    let mut round = 0;
+    loop {
+        let reply = run(&mut server, &["SCAN", &cursor, "COUNT", "7"], 0);
+        let Reply::Array(parts) = reply else { panic!() };
+        let (Reply::Bulk(next), Reply::Array(keys)) = (&parts[0], &parts[1]) else {
+            panic!()
+        };
+        for key in keys {
+            if let Reply::Bulk(k) = key {
+                seen.insert(k.clone());
+            }
+        }
+        // Churn between calls: deletions move other keys, new keys arrive.
+        run(
+            &mut server,
+            &["DEL", &format!("key:{}", round * 3 + 400)],
+            0,
+        );
+        run(&mut server, &["SET", &format!("new:{round}"), "v"], 0);
+        round += 1;
+        cursor = String::from_utf8(next.clone()).unwrap();
+        if cursor == "0" {
+            break;
+        }
+    }
+    for i in 0..400 {
+        assert!(
+            seen.contains(format!("key:{i}").as_bytes()),
+            "key:{i} missed"
+        );
+    }
+}
+
+/// Throughput of SET/GET through `Server::execute`: run with
+/// `cargo test --release -- --ignored --nocapture set_get_throughput`.
+#[test]
+#[ignore]
+fn set_get_throughput() {
+    let mut server = Server::new();
+    let keys: Vec<Vec<Vec<u8>>> = (0..1000)
+        .map(|i| {
+            vec![
+                b"SET".to_vec(),
+                format!("key:{i}").into_bytes(),
+                b"value".to_vec(),
+            ]
+        })
+        .collect();
+    let gets: Vec<Vec<Vec<u8>>> = keys
+        .iter()
+        .map(|k| vec![b"GET".to_vec(), k[1].clone()])
+        .collect();
+    let rounds = 1_000;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for argv in &keys {
+            std::hint::black_box(server.execute(argv, 0));
+        }
+        for argv in &gets {
+            std::hint::black_box(server.execute(argv, 0));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{:.0} ops/s", (2 * rounds * keys.len()) as f64 / secs);
+}

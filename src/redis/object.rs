@@ -1,0 +1,87 @@
+//! OBJECT: introspection of how a value is stored (Redis's `object.c`).
+
+use super::reply::Reply;
+use super::types::{string, Value};
+use super::Server;
+
+/// OBJECT with an unknown subcommand never reaches here (dispatch answers it); this is the
+/// container's own entry in the table.
+pub fn container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    super::commands::wrong_arity_for(argv)
+}
+
+/// OBJECT ENCODING key
+pub fn encoding(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let now = server.now;
+    let key = &argv[2];
+    match server.db().peek(key, now) {
+        None => Reply::Nil,
+        Some(entry) => {
+            let name = match (&entry.value, entry.encoding) {
+                (Value::Str(bytes), Some("embstr")) => string::embstr_or_raw(key, bytes),
+                (_, Some(forced)) => forced,
+                (Value::Str(bytes), None) => string::encoding_of(key, bytes),
+            };
+            Reply::bulk(name)
+        }
+    }
+}
+
+/// OBJECT FREQ key: only tracked under an LFU maxmemory policy, which the sandbox never runs.
+pub fn freq(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let now = server.now;
+    if server.db().peek(&argv[2], now).is_none() {
+        return Reply::Nil;
+    }
+    Reply::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+}
+
+/// OBJECT IDLETIME key: seconds since the key was last read or written.
+pub fn idletime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let now = server.now;
+    match server.db().peek(&argv[2], now) {
+        None => Reply::Nil,
+        Some(entry) => Reply::Integer((now.saturating_sub(entry.accessed) / 1000) as i64),
+    }
+}
+
+/// OBJECT REFCOUNT key: values are never shared here, as in Valkey.
+pub fn refcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let now = server.now;
+    match server.db().peek(&argv[2], now) {
+        None => Reply::Nil,
+        Some(_) => Reply::Integer(1),
+    }
+}
+
+/// OBJECT HELP
+pub fn help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    help_reply(
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    )
+}
+
+/// Redis's `addReplyHelp`: a header line, the command's own lines, then HELP itself.
+pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::status(&format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ))];
+    out.extend(lines.iter().map(|l| Reply::status(l)));
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Print this help."));
+    Reply::Array(out)
+}

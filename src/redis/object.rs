@@ -21,6 +21,7 @@ pub fn encoding(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 (Value::Str(bytes), Some("embstr")) => string::embstr_or_raw(key, bytes),
                 (_, Some(forced)) => forced,
                 (Value::Str(bytes), None) => string::encoding_of(key, bytes),
+                (other, None) => other.container_encoding().unwrap_or("raw"),
             };
             Reply::bulk(name)
         }

@@ -2,7 +2,15 @@
 //! `t_string.c`, `t_hash.c`, ...).
 
 pub mod bitmap;
+pub mod geo;
+pub mod hash;
+pub mod hll;
+pub mod list;
+pub mod set;
+pub mod sort;
+pub mod stream;
 pub mod string;
+pub mod zset;
 
 use super::reply::{self, Reply};
 
@@ -10,6 +18,11 @@ use super::reply::{self, Reply};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
+    Hash(hash::Hash),
+    List(list::List),
+    Set(set::Set),
+    ZSet(zset::ZSet),
+    Stream(stream::Stream),
 }
 
 impl Value {
@@ -17,6 +30,24 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// OBJECT ENCODING for the non-string types (strings depend on their key too; see
+    /// `string::encoding_of`).
+    pub fn container_encoding(&self) -> Option<&'static str> {
+        match self {
+            Value::Str(_) => None,
+            Value::Hash(v) => Some(v.encoding()),
+            Value::List(v) => Some(v.encoding()),
+            Value::Set(v) => Some(v.encoding()),
+            Value::ZSet(v) => Some(v.encoding()),
+            Value::Stream(v) => Some(v.encoding()),
         }
     }
 }

@@ -1,0 +1,1 @@
+//! Geo: positions stored as 52-bit geohash scores in a sorted set (Redis's geo.c).

@@ -1,0 +1,1 @@
+//! HyperLogLog: cardinality estimates stored in a string (Redis's hyperloglog.c).

@@ -157,7 +157,7 @@ impl Ctx {
         let recurse = recurse + 1;
         self.current_depth = recurse;
         let mut output = Vec::with_capacity(doc.len());
-        for (k, v) in doc {
+        for (k, v) in js_property_order(doc) {
             self.indentation += 2;
             let s = self.format_value(v, recurse);
             self.indentation -= 2;
@@ -179,7 +179,7 @@ impl Ctx {
         if is_array && entries > 6 {
             output = self.group_array_elements(output, all_numbers, has_more_marker);
         }
-        if self.current_depth - recurse < COMPACT && entries == output.len() {
+        if self.current_depth.saturating_sub(recurse) < COMPACT && entries == output.len() {
             let start = output.len() + self.indentation + braces.0.len() + 10;
             if is_below_break_length(&output, start) {
                 let joined = output.join(", ");
@@ -277,6 +277,34 @@ impl Ctx {
         }
         output
     }
+}
+
+/// The order a JS object enumerates its keys: array-index keys (`'0'`, `'17'`) first in
+/// numeric order, then the rest in insertion order. The driver turns each document into a JS
+/// object, so mongosh shows `{ _id: 9, '0': 3 }` as `{ '0': 3, _id: 9 }`.
+fn js_property_order(doc: &Document) -> Vec<(&String, &Value)> {
+    let mut indexed: Vec<(u32, (&String, &Value))> = Vec::new();
+    let mut named = Vec::with_capacity(doc.len());
+    for (k, v) in doc {
+        match array_index(k) {
+            Some(i) => indexed.push((i, (k, v))),
+            None => named.push((k, v)),
+        }
+    }
+    if indexed.is_empty() {
+        return named;
+    }
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, kv)| kv).chain(named).collect()
+}
+
+/// A canonical array index: digits without leading zeros, below 2^32 - 1.
+fn array_index(k: &str) -> Option<u32> {
+    if k.is_empty() || (k.len() > 1 && k.starts_with('0')) || !k.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    k.parse::<u32>().ok().filter(|i| *i != u32::MAX)
 }
 
 fn pad(s: &str, width: usize, at_start: bool) -> String {
@@ -474,7 +502,7 @@ mod tests {
                     ("$oid", Value::Null),
                     ("0", Value::Null),
                 ]),
-                "{ 'a-b': 1, '$oid': null, '0': null }",
+                "{ '0': null, 'a-b': 1, '$oid': null }",
             ),
         ];
         for (v, want) in cases {

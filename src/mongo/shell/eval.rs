@@ -437,87 +437,96 @@ impl Session {
         })
     }
 
+    /// Dispatches on the expression kind; each compound kind has its own non-inlined
+    /// function so that the frame repeated at every nesting level stays small (nesting is
+    /// capped by the parser, but wasm's stack is only 1 MiB).
     fn eval(&mut self, e: &Expr) -> Result<Js, ShellError> {
-        Ok(match e {
-            Expr::Num(n) => Js::Val(number_value(*n)),
-            Expr::Str(s) => Js::Val(Value::String(s.clone())),
-            Expr::Bool(b) => Js::Val(Value::Bool(*b)),
-            Expr::Null => Js::Val(Value::Null),
-            Expr::Undefined => Js::Undefined,
-            Expr::Regex { pattern, flags } => Js::Val(Value::Regex {
+        match e {
+            Expr::Num(n) => Ok(Js::Val(number_value(*n))),
+            Expr::Str(s) => Ok(Js::Val(Value::String(s.clone()))),
+            Expr::Bool(b) => Ok(Js::Val(Value::Bool(*b))),
+            Expr::Null => Ok(Js::Val(Value::Null)),
+            Expr::Undefined => Ok(Js::Undefined),
+            Expr::Regex { pattern, flags } => Ok(Js::Val(Value::Regex {
                 pattern: pattern.clone(),
                 options: flags.clone(),
-            }),
-            Expr::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    let v = self.eval(item)?;
-                    out.push(self.to_bson(v)?);
-                }
-                Js::Val(Value::Array(out))
+            })),
+            Expr::Array(items) => self.eval_array(items),
+            Expr::Object(fields) => self.eval_object(fields),
+            Expr::Ident { name, .. } => self.lookup(name),
+            Expr::Member { object, name, .. } => self.eval_member(object, name),
+            Expr::Index { object, index, .. } => self.eval_index(object, index),
+            Expr::Call { callee, args } => self.eval_call(callee, args, false),
+            Expr::New { callee, args } => self.eval_call(callee, args, true),
+            Expr::Neg(inner) | Expr::Plus(inner) | Expr::Not(inner) => self.eval_unary(e, inner),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_array(&mut self, items: &[Expr]) -> Result<Js, ShellError> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let v = self.eval(item)?;
+            out.push(self.to_bson(v)?);
+        }
+        Ok(Js::Val(Value::Array(out)))
+    }
+
+    #[inline(never)]
+    fn eval_object(&mut self, fields: &[(String, Expr)]) -> Result<Js, ShellError> {
+        let mut doc = Document::with_capacity(fields.len());
+        for (k, item) in fields {
+            let v = self.eval(item)?;
+            doc.insert(k.clone(), self.to_bson(v)?);
+        }
+        Ok(Js::Val(Value::Document(doc)))
+    }
+
+    #[inline(never)]
+    fn eval_member(&mut self, object: &Expr, name: &str) -> Result<Js, ShellError> {
+        let target = self.eval(object)?;
+        self.member(target, name)
+    }
+
+    #[inline(never)]
+    fn eval_index(&mut self, object: &Expr, index: &Expr) -> Result<Js, ShellError> {
+        let target = self.eval(object)?;
+        let key = match self.eval(index)? {
+            Js::Val(Value::String(s)) => s,
+            Js::Val(v @ (Value::Int32(_) | Value::Double(_) | Value::Int64(_))) => {
+                crate::mongo::value::js_number(js_to_number(&v))
             }
-            Expr::Object(fields) => {
-                let mut doc = Document::with_capacity(fields.len());
-                for (k, item) in fields {
-                    let v = self.eval(item)?;
-                    doc.insert(k.clone(), self.to_bson(v)?);
-                }
-                Js::Val(Value::Document(doc))
-            }
-            Expr::Ident { name, .. } => self.lookup(name)?,
-            Expr::Member { object, name, .. } => {
-                let target = self.eval(object)?;
-                self.member(target, name)?
-            }
-            Expr::Index { object, index, .. } => {
-                let target = self.eval(object)?;
-                let key = match self.eval(index)? {
-                    Js::Val(Value::String(s)) => s,
-                    Js::Val(v @ (Value::Int32(_) | Value::Double(_) | Value::Int64(_))) => {
-                        crate::mongo::value::js_number(js_to_number(&v))
-                    }
-                    Js::Undefined => "undefined".into(),
-                    _ => return Err(ShellError::type_error("Unsupported property key")),
-                };
-                self.member(target, &key)?
-            }
-            Expr::Call { callee, args } => {
-                let f = self.eval(callee)?;
-                let mut argv = Vec::with_capacity(args.len());
-                for a in args {
-                    argv.push(self.eval(a)?);
-                }
-                self.call(f, argv, &callee_text(callee), false)?
-            }
-            Expr::New { callee, args } => {
-                let f = self.eval(callee)?;
-                let mut argv = Vec::with_capacity(args.len());
-                for a in args {
-                    argv.push(self.eval(a)?);
-                }
-                match f {
-                    Js::Builtin(_) => self.call(f, argv, &callee_text(callee), true)?,
-                    _ => {
-                        return Err(ShellError::type_error(format!(
-                            "{} is not a constructor",
-                            callee_text(callee)
-                        )))
-                    }
-                }
-            }
-            Expr::Neg(inner) => match self.eval(inner)? {
-                Js::Val(Value::Int32(0)) => Js::Val(Value::Double(-0.0)),
-                Js::Val(v) => Js::Val(number_value(-js_to_number(&v))),
-                _ => Js::Val(Value::Double(f64::NAN)),
-            },
-            Expr::Plus(inner) => match self.eval(inner)? {
-                Js::Val(v) => Js::Val(number_value(js_to_number(&v))),
-                _ => Js::Val(Value::Double(f64::NAN)),
-            },
-            Expr::Not(inner) => {
-                let v = self.eval(inner)?;
-                Js::Val(Value::Bool(!truthy(&v)))
-            }
+            Js::Undefined => "undefined".into(),
+            _ => return Err(ShellError::type_error("Unsupported property key")),
+        };
+        self.member(target, &key)
+    }
+
+    #[inline(never)]
+    fn eval_call(&mut self, callee: &Expr, args: &[Expr], is_new: bool) -> Result<Js, ShellError> {
+        let f = self.eval(callee)?;
+        let mut argv = Vec::with_capacity(args.len());
+        for a in args {
+            argv.push(self.eval(a)?);
+        }
+        if is_new && !matches!(f, Js::Builtin(_)) {
+            return Err(ShellError::type_error(format!(
+                "{} is not a constructor",
+                callee_text(callee)
+            )));
+        }
+        self.call(f, argv, &callee_text(callee), is_new)
+    }
+
+    #[inline(never)]
+    fn eval_unary(&mut self, e: &Expr, inner: &Expr) -> Result<Js, ShellError> {
+        let v = self.eval(inner)?;
+        Ok(match (e, v) {
+            (Expr::Not(_), v) => Js::Val(Value::Bool(!truthy(&v))),
+            (Expr::Neg(_), Js::Val(Value::Int32(0))) => Js::Val(Value::Double(-0.0)),
+            (Expr::Neg(_), Js::Val(v)) => Js::Val(number_value(-js_to_number(&v))),
+            (_, Js::Val(v)) => Js::Val(number_value(js_to_number(&v))),
+            _ => Js::Val(Value::Double(f64::NAN)),
         })
     }
 

@@ -45,16 +45,29 @@ struct Lexer<'a> {
     pos: usize,
     line: usize,
     line_start: usize,
+    /// (byte offset, column) of the last column computed.
+    col_cache: (usize, usize),
 }
 
 impl Lexer<'_> {
-    fn col(&self, at: usize) -> usize {
-        self.src
-            .get(self.line_start..at)
-            .map_or(0, |s| s.encode_utf16().count())
+    /// Column of byte offset `at` on the current line, counted from the last column asked
+    /// for, so a 100 000-token line costs linear time rather than quadratic.
+    fn col(&mut self, at: usize) -> usize {
+        let (from, base) = if self.col_cache.0 >= self.line_start && self.col_cache.0 <= at {
+            self.col_cache
+        } else {
+            (self.line_start, 0)
+        };
+        let col = base
+            + self
+                .src
+                .get(from..at)
+                .map_or(0, |s| s.encode_utf16().count());
+        self.col_cache = (at, col);
+        col
     }
 
-    fn error_here(&self, msg: &str, at: usize) -> ShellError {
+    fn error_here(&mut self, msg: &str, at: usize) -> ShellError {
         syntax_error(msg, self.line, self.col(at))
     }
 
@@ -226,7 +239,15 @@ impl Lexer<'_> {
                         _ => self.pos = save,
                     }
                 }
-                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                // Lone surrogates cannot live in a Rust string; JS would keep them, but
+                // BSON (UTF-8) could not store them either.
+                match char::from_u32(code) {
+                    Some(c) => out.push(c),
+                    None if code > 0x10ffff => {
+                        return Err(self.error_here("Undefined Unicode code-point.", at))
+                    }
+                    None => out.push('\u{fffd}'),
+                }
             }
             c => out.push(c),
         }
@@ -410,6 +431,7 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ShellError> {
         pos: 0,
         line: 1,
         line_start: 0,
+        col_cache: (0, 0),
     };
     let mut tokens: Vec<Token> = Vec::new();
     loop {

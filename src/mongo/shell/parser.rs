@@ -4,9 +4,10 @@
 use super::lexer::{syntax_error, Tok, Token};
 use super::ShellError;
 
-/// Nesting beyond this is refused, so that hostile input (`[[[[…`) cannot exhaust the
-/// stack, which in wasm would kill the session. Real documents stop at 100 levels anyway.
-pub const MAX_DEPTH: usize = 200;
+/// Nesting beyond this is refused with a RangeError, so that hostile input (`[[[[…`) cannot
+/// exhaust the stack, which in wasm (1 MiB) would kill the session. MongoDB itself stores
+/// documents only up to 100 levels deep, so 120 leaves room for the call around a document.
+pub const MAX_DEPTH: usize = 120;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -131,11 +132,21 @@ impl<'a> Parser<'a> {
             .map_or(0, |t| t.end)
     }
 
+    /// Source text of an expression for error messages; very long callees (a huge literal
+    /// argument inside a chain) are elided so that long chains do not copy it at every link.
     fn text(&self, start: usize) -> String {
-        self.src
-            .get(start..self.prev_end())
-            .unwrap_or("")
-            .to_string()
+        let end = self.prev_end();
+        let text = self.src.get(start..end).unwrap_or("");
+        if text.len() <= 200 {
+            return text.to_string();
+        }
+        let head: String = text.chars().take(60).collect();
+        let tail_start = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .find(|i| text.len() - i <= 60)
+            .unwrap_or(text.len());
+        format!("{head}…{}", text.get(tail_start..).unwrap_or(""))
     }
 
     fn statement(&mut self) -> Result<Stmt, ShellError> {
@@ -302,7 +313,14 @@ impl<'a> Parser<'a> {
         } else {
             self.primary()?
         };
+        // Each link of `a.b(c)[d]…` nests the tree one level deeper, so long chains count
+        // against the same depth budget as brackets.
+        let mut links = 0;
         loop {
+            links += 1;
+            if self.depth + links > MAX_DEPTH {
+                return Err(too_deep());
+            }
             if self.eat_punct(".") || self.eat_punct("?.") {
                 let name = self.property_name()?;
                 e = Expr::Member {
@@ -333,7 +351,12 @@ impl<'a> Parser<'a> {
     fn member_chain_without_calls(&mut self) -> Result<Expr, ShellError> {
         let start = self.peek().map_or(0, |t| t.start);
         let mut e = self.primary()?;
+        let mut links = 0;
         while self.eat_punct(".") {
+            links += 1;
+            if self.depth + links > MAX_DEPTH {
+                return Err(too_deep());
+            }
             let name = self.property_name()?;
             e = Expr::Member {
                 object: Box::new(e),

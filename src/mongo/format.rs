@@ -53,6 +53,26 @@ pub fn inspect(v: &Value, options: Options) -> String {
     ctx.format_value(v, 0)
 }
 
+/// Formats a document as Node prints an instance of the class `class`.
+pub fn inspect_instance(class: &str, doc: &Document) -> String {
+    let mut ctx = Ctx {
+        options: Options::VALUE,
+        current_depth: 0,
+        indentation: 0,
+    };
+    ctx.format_object(doc, 0, Some(class))
+}
+
+/// Formats documents as Node prints an array of instances of the class `class`.
+pub fn inspect_instances(class: &str, docs: &[Document]) -> String {
+    let mut ctx = Ctx {
+        options: Options::VALUE,
+        current_depth: 0,
+        indentation: 0,
+    };
+    ctx.format_class_array(class, docs, 0)
+}
+
 /// Formats a list of documents as mongosh prints a cursor batch.
 pub fn inspect_documents(docs: &[Document]) -> String {
     let arr = Value::Array(docs.iter().cloned().map(Value::Document).collect());
@@ -87,6 +107,7 @@ impl Ctx {
             Value::String(s) => self.format_string(s),
             Value::Bool(b) => b.to_string(),
             Value::Null => "null".into(),
+            Value::Undefined => "undefined".into(),
             Value::ObjectId(oid) => format!("ObjectId('{}')", oid.to_hex()),
             Value::Date(ms) => {
                 // JS dates hold at most ±8.64e15 ms; anything beyond is an Invalid Date.
@@ -148,11 +169,24 @@ impl Ctx {
     }
 
     fn format_document(&mut self, doc: &Document, recurse: usize) -> String {
+        self.format_object(doc, recurse, None)
+    }
+
+    /// An object, optionally an instance of a named class (`BulkWriteResult { … }`), whose
+    /// name becomes part of the opening brace as in Node.
+    fn format_object(&mut self, doc: &Document, recurse: usize, class: Option<&str>) -> String {
+        let open = match class {
+            Some(name) => format!("{name} {{"),
+            None => "{".to_string(),
+        };
         if doc.is_empty() {
-            return "{}".into();
+            return format!("{open}}}");
         }
         if recurse > self.options.depth {
-            return "[Object]".into();
+            return match class {
+                Some(name) => format!("[{name}]"),
+                None => "[Object]".into(),
+            };
         }
         let recurse = recurse + 1;
         self.current_depth = recurse;
@@ -163,7 +197,24 @@ impl Ctx {
             self.indentation -= 2;
             output.push(format!("{}: {s}", format_key(k)));
         }
-        self.reduce_to_single_string(output, ("{", "}"), false, recurse, false, false)
+        self.reduce_to_single_string(output, (&open, "}"), false, recurse, false, false)
+    }
+
+    /// An array whose elements are all instances of one class (`[ WriteError { … } ]`).
+    fn format_class_array(&mut self, class: &str, docs: &[Document], recurse: usize) -> String {
+        if docs.is_empty() {
+            return "[]".into();
+        }
+        let recurse = recurse + 1;
+        self.current_depth = recurse;
+        let mut output = Vec::with_capacity(docs.len());
+        for doc in docs {
+            self.indentation += 2;
+            let s = self.format_object(doc, recurse, Some(class));
+            self.indentation -= 2;
+            output.push(s);
+        }
+        self.reduce_to_single_string(output, ("[", "]"), true, recurse, false, false)
     }
 
     fn reduce_to_single_string(

@@ -60,7 +60,7 @@ impl Shell {
             if json {
                 e.to_json() + "\n"
             } else {
-                e.display() + "\n"
+                e.render(src)
             }
         };
         // A script with a syntax error anywhere does not run at all, as in JavaScript.

@@ -107,6 +107,9 @@ pub enum Value {
     String(String),
     Bool(bool),
     Null,
+    /// BSON's deprecated undefined (0x06); the shell also uses it for fields mongosh shows
+    /// as `undefined` in driver objects (`errInfo: undefined`).
+    Undefined,
     ObjectId(ObjectId),
     /// Milliseconds since the epoch (BSON UTC datetime).
     Date(i64),
@@ -127,6 +130,7 @@ pub enum Value {
 pub fn type_rank(v: &Value) -> u8 {
     match v {
         Value::MinKey => 1,
+        Value::Undefined => 3,
         Value::Null => 5,
         Value::Double(_) | Value::Int32(_) | Value::Int64(_) => 10,
         Value::String(_) => 15,
@@ -150,6 +154,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Bool(_) => "bool",
             Value::Null => "null",
+            Value::Undefined => "undefined",
             Value::ObjectId(_) => "objectId",
             Value::Date(_) => "date",
             Value::Regex { .. } => "regex",
@@ -474,6 +479,7 @@ pub fn write_ejson(out: &mut String, v: &Value) {
         Value::String(s) => json_string(out, s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Null => out.push_str("null"),
+        Value::Undefined => out.push_str("{\"$undefined\": true}"),
         Value::ObjectId(oid) => {
             let _ = write!(out, "{{\"$oid\": \"{}\"}}", oid.to_hex());
         }

@@ -795,7 +795,7 @@ impl Session {
                 self.store
                     .collection_mut(db, coll)
                     .insert(doc)
-                    .map_err(|e| insert_error(e, db, coll, "MongoServerError"))?;
+                    .map_err(|e| insert_error(&e, db, coll, "MongoServerError"))?;
                 let mut r = Document::new();
                 r.insert("acknowledged".into(), Value::Bool(true));
                 r.insert("insertedId".into(), id);
@@ -830,26 +830,25 @@ impl Session {
                     }
                 }
                 let mut ids = Document::new();
-                let mut first_error = None;
+                let mut failures = Vec::new();
                 let collection = self.store.collection_mut(db, coll);
                 for (i, doc) in prepared.into_iter().enumerate() {
                     let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+                    let op = doc.clone();
                     match collection.insert(doc) {
                         Ok(()) => {
                             ids.insert(i.to_string(), id);
                         }
                         Err(e) => {
-                            if first_error.is_none() {
-                                first_error = Some(e);
-                            }
+                            failures.push((i, e, op));
                             if ordered {
                                 break;
                             }
                         }
                     }
                 }
-                if let Some(e) = first_error {
-                    return Err(insert_error(e, db, coll, "MongoBulkWriteError"));
+                if !failures.is_empty() {
+                    return Err(bulk_write_error(&failures, ids, db, coll));
                 }
                 let mut r = Document::new();
                 r.insert("acknowledged".into(), Value::Bool(true));
@@ -997,23 +996,73 @@ fn bad_object_id() -> ShellError {
     )
 }
 
-fn insert_error(e: InsertError, db: &str, coll: &str, name: &str) -> ShellError {
+fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) -> ShellError {
     let (code, message) = match e {
         InsertError::DuplicateId(id) => (
             11000,
             format!(
                 "E11000 duplicate key error collection: {db}.{coll} index: _id_ dup key: {{ _id: {} }}",
-                server_repr(&id)
+                server_repr(id)
             ),
         ),
         InsertError::IdIsArray => (53, "The '_id' value cannot be of type array".to_string()),
     };
-    ShellError {
-        name: name.into(),
-        code: Some(code),
-        code_name: None,
-        message,
+    let mut err = ShellError::server(code, None, message);
+    err.name = name.into();
+    err
+}
+
+/// The `MongoBulkWriteError` of a failed insertMany, with the `Result:` and `Write Errors:`
+/// lines mongosh prints after the message (the driver's BulkWriteResult and WriteErrors).
+fn bulk_write_error(
+    failures: &[(usize, InsertError, Document)],
+    inserted_ids: Document,
+    db: &str,
+    coll: &str,
+) -> ShellError {
+    let Some((_, first, _)) = failures.first() else {
+        return ShellError::new("MongoBulkWriteError", "bulk write failed");
+    };
+    let mut err = insert_error(first, db, coll, "MongoBulkWriteError");
+    let mut result = Document::new();
+    result.insert(
+        "insertedCount".into(),
+        number_value(inserted_ids.len() as f64),
+    );
+    for field in [
+        "matchedCount",
+        "modifiedCount",
+        "deletedCount",
+        "upsertedCount",
+    ] {
+        result.insert(field.into(), Value::Int32(0));
     }
+    result.insert("upsertedIds".into(), Value::Document(Document::new()));
+    result.insert("insertedIds".into(), Value::Document(inserted_ids));
+    let write_errors: Vec<Document> = failures
+        .iter()
+        .map(|(index, e, op)| {
+            let one = insert_error(e, db, coll, "WriteError");
+            let mut inner = Document::new();
+            inner.insert("index".into(), number_value(*index as f64));
+            inner.insert(
+                "code".into(),
+                number_value(f64::from(one.code.unwrap_or(0))),
+            );
+            inner.insert("errmsg".into(), Value::String(one.message.clone()));
+            inner.insert("errInfo".into(), Value::Undefined);
+            inner.insert("op".into(), Value::Document(op.clone()));
+            let mut outer = Document::new();
+            outer.insert("err".into(), Value::Document(inner));
+            outer
+        })
+        .collect();
+    err.details = Some(format!(
+        "Result: {}\nWrite Errors: {}",
+        crate::mongo::format::inspect_instance("BulkWriteResult", &result),
+        crate::mongo::format::inspect_instances("WriteError", &write_errors)
+    ));
+    err
 }
 
 /// A filter argument: absent means `{}`, an ObjectId means `{_id: it}` (as the driver does).

@@ -36,7 +36,9 @@ const PUNCTS: &[&str] = &[
 ];
 
 pub fn syntax_error(msg: &str, line: usize, col: usize) -> ShellError {
-    ShellError::new("SyntaxError", format!("{msg} ({line}:{col})"))
+    let mut e = ShellError::new("SyntaxError", format!("{msg} ({line}:{col})"));
+    e.pos = Some((line, col));
+    e
 }
 
 struct Lexer<'a> {

@@ -125,6 +125,23 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Line and column just after the previous token.
+    fn prev_end_position(&self) -> (usize, usize) {
+        match self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)) {
+            Some(t) => {
+                let text = self.src.get(t.start..t.end).unwrap_or("");
+                match text.rfind('\n') {
+                    Some(nl) => (
+                        t.line + text.matches('\n').count(),
+                        text.get(nl + 1..).map_or(0, |r| r.encode_utf16().count()),
+                    ),
+                    None => (t.line, t.col + text.encode_utf16().count()),
+                }
+            }
+            None => (1, 0),
+        }
+    }
+
     fn prev_end(&self) -> usize {
         self.pos
             .checked_sub(1)
@@ -223,8 +240,12 @@ impl<'a> Parser<'a> {
                         t.line,
                         t.col,
                     ),
-                    _ => syntax_error("Missing semicolon.", t.line, t.col),
-                })
+                    // Babel places this error at the end of the previous token.
+                    _ => {
+                        let (line, col) = self.prev_end_position();
+                        syntax_error("Missing semicolon.", line, col)
+                    }
+                });
             }
         }
         Ok(Stmt {
@@ -386,6 +407,10 @@ impl<'a> Parser<'a> {
         while !self.eat_punct(")") {
             args.push(self.expr()?);
             if !self.eat_punct(",") {
+                // Babel wants the separator unless the list closes here.
+                if !self.is_punct(")") {
+                    self.expect_punct(",")?;
+                }
                 self.expect_punct(")")?;
                 break;
             }
@@ -443,6 +468,10 @@ impl<'a> Parser<'a> {
             }
             items.push(self.expr()?);
             if !self.eat_punct(",") {
+                // Babel wants the separator unless the list closes here.
+                if !self.is_punct("]") {
+                    self.expect_punct(",")?;
+                }
                 self.expect_punct("]")?;
                 return Ok(Expr::Array(items));
             }
@@ -484,6 +513,10 @@ impl<'a> Parser<'a> {
                 fields.push((key, value));
             }
             if !self.eat_punct(",") {
+                // Babel wants the separator unless the list closes here.
+                if !self.is_punct("}") {
+                    self.expect_punct(",")?;
+                }
                 self.expect_punct("}")?;
                 return Ok(Expr::Object(fields));
             }

@@ -63,11 +63,25 @@ enum FieldTest {
     All(Vec<FieldTest>),
 }
 
-/// What a path resolves to in one document.
-struct Found<'a> {
-    values: Vec<&'a Value>,
+/// A walk along one path of one document: visits each value the path reaches until the
+/// visitor says stop, without collecting them (this runs once per field per document).
+struct Walk<'f> {
+    visit: &'f mut dyn FnMut(&Value) -> bool,
     /// Some branch of the path ended at an absent field.
     missing: bool,
+    /// Some value was reached.
+    found: bool,
+    /// The visitor accepted a value; nothing more needs visiting.
+    stop: bool,
+}
+
+impl Walk<'_> {
+    fn offer(&mut self, v: &Value) {
+        self.found = true;
+        if (self.visit)(v) {
+            self.stop = true;
+        }
+    }
 }
 
 impl Filter {
@@ -88,68 +102,88 @@ fn eval(node: &Node, doc: &Document) -> bool {
         Node::And(nodes) => nodes.iter().all(|n| eval(n, doc)),
         Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc)),
         Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc)),
-        Node::Field { path, test } => {
-            let mut found = Found {
-                values: Vec::new(),
-                missing: false,
-            };
-            resolve_in_doc(doc, path, &mut found);
-            run_test(test, &found)
-        }
+        Node::Field { path, test } => run_test(test, doc, path),
     }
 }
 
-fn run_test(test: &FieldTest, found: &Found) -> bool {
+fn run_test(test: &FieldTest, doc: &Document, path: &[String]) -> bool {
     match test {
         FieldTest::Any { test, missing } => {
-            (*missing && (found.missing || found.values.is_empty()))
-                || found.values.iter().any(|v| test(v))
+            let mut visit = |v: &Value| test(v);
+            let mut walk = Walk {
+                visit: &mut visit,
+                missing: false,
+                found: false,
+                stop: false,
+            };
+            walk_doc(doc, path, &mut walk);
+            walk.stop || (*missing && (walk.missing || !walk.found))
         }
-        FieldTest::Not(inner) => !run_test(inner, found),
-        FieldTest::Exists(want) => found.values.is_empty() != *want,
-        FieldTest::All(tests) => tests.iter().all(|t| run_test(t, found)),
+        FieldTest::Not(inner) => !run_test(inner, doc, path),
+        FieldTest::Exists(want) => {
+            let mut visit = |_: &Value| true;
+            let mut walk = Walk {
+                visit: &mut visit,
+                missing: false,
+                found: false,
+                stop: false,
+            };
+            walk_doc(doc, path, &mut walk);
+            walk.found == *want
+        }
+        FieldTest::All(tests) => tests.iter().all(|t| run_test(t, doc, path)),
     }
 }
 
-/// Collects the values a dotted path reaches. Arrays met along the way are traversed
+/// Visits the values a dotted path reaches. Arrays met along the way are traversed
 /// (`"comments.author"` looks inside every comment) and a numeric component also indexes
 /// into an array (`"tags.0"`); the value at the end of the path counts as a whole and,
 /// if it is an array, each of its elements counts too.
-fn resolve_in_doc<'a>(doc: &'a Document, path: &[String], found: &mut Found<'a>) {
+fn walk_doc(doc: &Document, path: &[String], walk: &mut Walk) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
     match doc.get(first) {
-        Some(v) => resolve_value(v, rest, found),
-        None => found.missing = true,
+        Some(v) => walk_value(v, rest, walk),
+        None => walk.missing = true,
     }
 }
 
-fn resolve_value<'a>(v: &'a Value, rest: &[String], found: &mut Found<'a>) {
-    if rest.is_empty() {
-        found.values.push(v);
-        if let Value::Array(items) = v {
-            found.values.extend(items.iter());
-        }
+fn walk_value(v: &Value, rest: &[String], walk: &mut Walk) {
+    if walk.stop {
         return;
     }
+    let Some((first, tail)) = rest.split_first() else {
+        walk.offer(v);
+        if let Value::Array(items) = v {
+            for item in items {
+                if walk.stop {
+                    return;
+                }
+                walk.offer(item);
+            }
+        }
+        return;
+    };
     match v {
-        Value::Document(d) => resolve_in_doc(d, rest, found),
+        Value::Document(d) => walk_doc(d, rest, walk),
         Value::Array(items) => {
-            let (first, tail) = (&rest[0], &rest[1..]);
             if let Some(i) = array_index(first) {
                 match items.get(i) {
-                    Some(item) => resolve_value(item, tail, found),
-                    None => found.missing = true,
+                    Some(item) => walk_value(item, tail, walk),
+                    None => walk.missing = true,
                 }
             }
             for item in items {
+                if walk.stop {
+                    return;
+                }
                 if let Value::Document(d) = item {
-                    resolve_in_doc(d, rest, found);
+                    walk_doc(d, rest, walk);
                 }
             }
         }
-        _ => found.missing = true,
+        _ => walk.missing = true,
     }
 }
 

@@ -319,7 +319,7 @@ impl Session {
                 let json = Value::Array(
                     rows.iter()
                         .map(|(n, b)| {
-                            let mut d = Document::new();
+                            let mut d = Document::default();
                             d.insert("name".into(), Value::String(n.clone()));
                             d.insert("sizeOnDisk".into(), Value::Int64(*b as i64));
                             Value::Document(d)
@@ -406,16 +406,16 @@ impl Session {
     }
 
     fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
+        Ok(self.matching(spec)?.into_iter().cloned().collect())
+    }
+
+    /// The documents a cursor yields, borrowed: counting needs no copies.
+    fn matching(&self, spec: &CursorSpec) -> Result<Vec<&Document>, ShellError> {
         let filter = compile_filter(&spec.filter)?;
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
             return Ok(Vec::new());
         };
-        let mut docs: Vec<Document> = coll
-            .docs
-            .iter()
-            .filter(|d| filter.matches(d))
-            .cloned()
-            .collect();
+        let mut docs: Vec<&Document> = coll.docs.iter().filter(|d| filter.matches(d)).collect();
         if let Some(sort) = &spec.sort {
             let keys = sort_keys(sort)?;
             docs.sort_by(|a, b| {
@@ -474,7 +474,7 @@ impl Session {
 
     #[inline(never)]
     fn eval_object(&mut self, fields: &[(String, Expr)]) -> Result<Js, ShellError> {
-        let mut doc = Document::with_capacity(fields.len());
+        let mut doc = Document::with_capacity_and_hasher(fields.len(), Default::default());
         for (k, item) in fields {
             let v = self.eval(item)?;
             doc.insert(k.clone(), self.to_bson(v)?);
@@ -760,7 +760,7 @@ impl Session {
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);
-                let mut d = Document::new();
+                let mut d = Document::default();
                 d.insert("ok".into(), Value::Int32(1));
                 d.insert("dropped".into(), Value::String(db));
                 Ok(Js::Val(Value::Document(d)))
@@ -796,7 +796,7 @@ impl Session {
                     .collection_mut(db, coll)
                     .insert(doc)
                     .map_err(|e| insert_error(&e, db, coll, "MongoServerError"))?;
-                let mut r = Document::new();
+                let mut r = Document::default();
                 r.insert("acknowledged".into(), Value::Bool(true));
                 r.insert("insertedId".into(), id);
                 Ok(Js::Val(Value::Document(r)))
@@ -829,7 +829,7 @@ impl Session {
                         }
                     }
                 }
-                let mut ids = Document::new();
+                let mut ids = Document::default();
                 let mut failures = Vec::new();
                 let collection = self.store.collection_mut(db, coll);
                 for (i, doc) in prepared.into_iter().enumerate() {
@@ -850,7 +850,7 @@ impl Session {
                 if !failures.is_empty() {
                     return Err(bulk_write_error(&failures, ids, db, coll));
                 }
-                let mut r = Document::new();
+                let mut r = Document::default();
                 r.insert("acknowledged".into(), Value::Bool(true));
                 r.insert("insertedIds".into(), Value::Document(ids));
                 Ok(Js::Val(Value::Document(r)))
@@ -897,7 +897,7 @@ impl Session {
                     skip: 0,
                     limit: None,
                 };
-                let n = self.run_cursor(&spec)?.len();
+                let n = self.matching(&spec)?.len();
                 Ok(Js::Val(number_value(n as f64)))
             }
             "estimatedDocumentCount" => {
@@ -964,7 +964,7 @@ impl Session {
                 )))
             }
             "itcount" | "count" | "size" => {
-                let n = self.run_cursor(&spec)?.len();
+                let n = self.matching(&spec)?.len();
                 Ok(Js::Val(number_value(n as f64)))
             }
             _ => Err(ShellError::type_error(format!(
@@ -1024,7 +1024,7 @@ fn bulk_write_error(
         return ShellError::new("MongoBulkWriteError", "bulk write failed");
     };
     let mut err = insert_error(first, db, coll, "MongoBulkWriteError");
-    let mut result = Document::new();
+    let mut result = Document::default();
     result.insert(
         "insertedCount".into(),
         number_value(inserted_ids.len() as f64),
@@ -1037,13 +1037,13 @@ fn bulk_write_error(
     ] {
         result.insert(field.into(), Value::Int32(0));
     }
-    result.insert("upsertedIds".into(), Value::Document(Document::new()));
+    result.insert("upsertedIds".into(), Value::Document(Document::default()));
     result.insert("insertedIds".into(), Value::Document(inserted_ids));
     let write_errors: Vec<Document> = failures
         .iter()
         .map(|(index, e, op)| {
             let one = insert_error(e, db, coll, "WriteError");
-            let mut inner = Document::new();
+            let mut inner = Document::default();
             inner.insert("index".into(), number_value(*index as f64));
             inner.insert(
                 "code".into(),
@@ -1052,7 +1052,7 @@ fn bulk_write_error(
             inner.insert("errmsg".into(), Value::String(one.message.clone()));
             inner.insert("errInfo".into(), Value::Undefined);
             inner.insert("op".into(), Value::Document(op.clone()));
-            let mut outer = Document::new();
+            let mut outer = Document::default();
             outer.insert("err".into(), Value::Document(inner));
             outer
         })
@@ -1068,10 +1068,10 @@ fn bulk_write_error(
 /// A filter argument: absent means `{}`, an ObjectId means `{_id: it}` (as the driver does).
 fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
     match v {
-        None | Some(Js::Undefined) | Some(Js::Val(Value::Null)) => Ok(Document::new()),
+        None | Some(Js::Undefined) | Some(Js::Val(Value::Null)) => Ok(Document::default()),
         Some(Js::Val(Value::Document(d))) => Ok(d),
         Some(Js::Val(Value::ObjectId(o))) => {
-            let mut d = Document::new();
+            let mut d = Document::default();
             d.insert("_id".into(), Value::ObjectId(o));
             Ok(d)
         }

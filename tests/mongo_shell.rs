@@ -471,3 +471,28 @@ fn deep_but_allowed_nesting_fits_a_wasm_sized_stack() {
     assert!(found.contains("[Object]"), "{found}");
     assert_eq!(json.matches("{\"a\": ").count(), 100);
 }
+
+#[test]
+fn show_dbs_lists_system_and_user_databases() {
+    let mut shell = Shell::new();
+    assert_eq!(
+        shell.eval_mongosh("show dbs", NOW),
+        "admin   40.00 KiB\nconfig  12.00 KiB\nlocal   40.00 KiB\n"
+    );
+    shell.eval_mongosh("use blog\ndb.posts.insertOne({_id: null})", NOW);
+    let listed = shell.eval_mongosh("show databases", NOW);
+    assert_eq!(
+        listed,
+        "admin   40.00 KiB\nblog    16.00 KiB\nconfig  12.00 KiB\nlocal   40.00 KiB\n"
+    );
+    assert_eq!(shell.eval_json("show collections", NOW), "[\"posts\"]\n");
+    // An explicit null _id is replaced by a generated ObjectId, as the driver does.
+    assert!(shell
+        .eval_json("db.posts.findOne()", NOW)
+        .starts_with("{\"_id\": {\"$oid\": "));
+    let json = shell.eval_json("show dbs", NOW);
+    assert!(
+        json.starts_with("[{\"name\": \"admin\", \"sizeOnDisk\": 40960}"),
+        "{json}"
+    );
+}

@@ -976,7 +976,11 @@ impl Session {
     /// Gives a document its `_id` (generated if absent) in first position, as the server
     /// stores it.
     fn prepare_insert(&mut self, mut doc: Document) -> Document {
-        match doc.shift_remove("_id") {
+        // The driver tests `doc._id == null`, so an explicit null `_id` also gets a new id.
+        match doc
+            .shift_remove("_id")
+            .filter(|id| !matches!(id, Value::Null))
+        {
             Some(id) => {
                 doc.shift_insert(0, "_id".into(), id);
             }

@@ -1,0 +1,5 @@
+//! The query language: filters now; projection and update operators join here later.
+
+pub mod filter;
+
+pub use filter::{Filter, QueryError};

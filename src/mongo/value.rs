@@ -1,0 +1,708 @@
+//! BSON-like values: the types a document can hold, their comparison order, and relaxed
+//! Extended JSON v2 output.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use indexmap::IndexMap;
+
+/// A document keeps its fields in insertion order, as BSON does: `{b: 1, a: 2}` prints and
+/// compares with `b` first.
+pub type Document = IndexMap<String, Value, FieldHash>;
+
+/// Field lookups run once per field per document in every query, and SipHash (the default,
+/// built to resist hash flooding from untrusted peers) costs more than the rest of a field
+/// comparison. A student can only slow their own tab, so a fast multiplicative hash (the
+/// Fx hash used inside rustc) serves better here.
+pub type FieldHash = BuildHasherDefault<FieldHasher>;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FieldHasher(u64);
+
+impl Hasher for FieldHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A 12-byte ObjectId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectId(pub [u8; 12]);
+
+impl ObjectId {
+    /// Parses the 24-hex-digit form; `None` for anything else.
+    pub fn parse_hex(text: &str) -> Option<ObjectId> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 24 {
+            return None;
+        }
+        let mut out = [0u8; 12];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let hi = hex_digit(*bytes.get(2 * i)?)?;
+            let lo = hex_digit(*bytes.get(2 * i + 1)?)?;
+            *slot = hi << 4 | lo;
+        }
+        Some(ObjectId(out))
+    }
+
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(24);
+        for b in self.0 {
+            let _ = write!(s, "{b:02x}");
+        }
+        s
+    }
+
+    /// Seconds since the epoch held in the first four bytes.
+    pub fn timestamp_secs(&self) -> u32 {
+        u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Produces ObjectIds the way drivers do (4-byte seconds, 5-byte per-process value, 3-byte
+/// counter), but deterministic: the "random" part comes from a fixed seed so that a session
+/// replays identically, and the core never touches system randomness.
+#[derive(Debug, Clone)]
+pub struct ObjectIdGenerator {
+    process: [u8; 5],
+    counter: u32,
+}
+
+impl Default for ObjectIdGenerator {
+    fn default() -> Self {
+        Self::new(0x6e6f_7371_6c70_6c61)
+    }
+}
+
+impl ObjectIdGenerator {
+    pub fn new(seed: u64) -> Self {
+        let a = splitmix64(seed);
+        let b = splitmix64(a);
+        let p = a.to_be_bytes();
+        ObjectIdGenerator {
+            process: [p[0], p[1], p[2], p[3], p[4]],
+            counter: (b & 0x00ff_ffff) as u32,
+        }
+    }
+
+    pub fn next(&mut self, now_ms: u64) -> ObjectId {
+        let secs = ((now_ms / 1000) & 0xffff_ffff) as u32;
+        let c = self.counter & 0x00ff_ffff;
+        self.counter = (self.counter + 1) & 0x00ff_ffff;
+        let s = secs.to_be_bytes();
+        let p = self.process;
+        let cb = c.to_be_bytes();
+        ObjectId([
+            s[0], s[1], s[2], s[3], p[0], p[1], p[2], p[3], p[4], cb[1], cb[2], cb[3],
+        ])
+    }
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Double(f64),
+    Int32(i32),
+    Int64(i64),
+    String(String),
+    Bool(bool),
+    Null,
+    /// BSON's deprecated undefined (0x06); the shell also uses it for fields mongosh shows
+    /// as `undefined` in driver objects (`errInfo: undefined`).
+    Undefined,
+    ObjectId(ObjectId),
+    /// Milliseconds since the epoch (BSON UTC datetime).
+    Date(i64),
+    Regex {
+        pattern: String,
+        options: String,
+    },
+    Array(Vec<Value>),
+    Document(Document),
+    MinKey,
+    MaxKey,
+}
+
+/// Position of a type in BSON's cross-type comparison order (MinKey < Null < numbers <
+/// String < Object < Array < BinData < ObjectId < Boolean < Date < Timestamp < Regex < MaxKey).
+/// Numbers share one rank so that `1`, `NumberLong(1)` and `1.0` sort together; gaps leave
+/// room for Symbol, BinData, Timestamp and Decimal128.
+pub fn type_rank(v: &Value) -> u8 {
+    match v {
+        Value::MinKey => 1,
+        Value::Undefined => 3,
+        Value::Null => 5,
+        Value::Double(_) | Value::Int32(_) | Value::Int64(_) => 10,
+        Value::String(_) => 15,
+        Value::Document(_) => 20,
+        Value::Array(_) => 25,
+        Value::ObjectId(_) => 35,
+        Value::Bool(_) => 40,
+        Value::Date(_) => 45,
+        Value::Regex { .. } => 50,
+        Value::MaxKey => 127,
+    }
+}
+
+impl Value {
+    /// The mongosh / `$type` name of the value's type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Double(_) => "double",
+            Value::Int32(_) => "int",
+            Value::Int64(_) => "long",
+            Value::String(_) => "string",
+            Value::Bool(_) => "bool",
+            Value::Null => "null",
+            Value::Undefined => "undefined",
+            Value::ObjectId(_) => "objectId",
+            Value::Date(_) => "date",
+            Value::Regex { .. } => "regex",
+            Value::Array(_) => "array",
+            Value::Document(_) => "object",
+            Value::MinKey => "minKey",
+            Value::MaxKey => "maxKey",
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Double(_) | Value::Int32(_) | Value::Int64(_))
+    }
+}
+
+/// Compares two numbers of any numeric type exactly (an Int64 beyond 2^53 is not rounded
+/// through f64). NaN sorts below every other number and equals itself, as in MongoDB.
+fn compare_numbers(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Int32(x), Value::Int32(y)) => x.cmp(y),
+        (Value::Int32(x), Value::Int64(y)) => i64::from(*x).cmp(y),
+        (Value::Int64(x), Value::Int32(y)) => x.cmp(&i64::from(*y)),
+        (Value::Int64(x), Value::Int64(y)) => x.cmp(y),
+        (Value::Double(x), Value::Double(y)) => compare_f64(*x, *y),
+        (Value::Double(x), Value::Int32(y)) => compare_f64(*x, f64::from(*y)),
+        (Value::Int32(x), Value::Double(y)) => compare_f64(f64::from(*x), *y),
+        (Value::Double(x), Value::Int64(y)) => compare_f64_i64(*x, *y),
+        (Value::Int64(x), Value::Double(y)) => compare_f64_i64(*y, *x).reverse(),
+        _ => Ordering::Equal,
+    }
+}
+
+fn compare_f64(x: f64, y: f64) -> Ordering {
+    match (x.is_nan(), y.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        // -0.0 == 0.0 here, as in MongoDB.
+        _ => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+    }
+}
+
+fn compare_f64_i64(x: f64, y: i64) -> Ordering {
+    if x.is_nan() {
+        return Ordering::Less;
+    }
+    // 2^63 as f64; every f64 at or beyond it is outside i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if x >= LIMIT {
+        return Ordering::Greater;
+    }
+    if x < -LIMIT {
+        return Ordering::Less;
+    }
+    let t = x.trunc();
+    let ti = t as i64;
+    match ti.cmp(&y) {
+        Ordering::Equal => compare_f64(x - t, 0.0),
+        other => other,
+    }
+}
+
+/// Total order over values as MongoDB sorts and compares them.
+pub fn compare(a: &Value, b: &Value) -> Ordering {
+    let (ra, rb) = (type_rank(a), type_rank(b));
+    if ra != rb {
+        return ra.cmp(&rb);
+    }
+    match (a, b) {
+        _ if a.is_number() => compare_numbers(a, b),
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Document(x), Value::Document(y)) => compare_documents(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            for (p, q) in x.iter().zip(y.iter()) {
+                let c = compare(p, q);
+                if c != Ordering::Equal {
+                    return c;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
+        (Value::ObjectId(x), Value::ObjectId(y)) => x.0.cmp(&y.0),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (
+            Value::Regex {
+                pattern: p1,
+                options: o1,
+            },
+            Value::Regex {
+                pattern: p2,
+                options: o2,
+            },
+        ) => p1.cmp(p2).then_with(|| o1.cmp(o2)),
+        _ => Ordering::Equal,
+    }
+}
+
+/// Documents compare field by field: first the field's type rank, then its name, then its
+/// value; a document that runs out of fields first is smaller.
+fn compare_documents(x: &Document, y: &Document) -> Ordering {
+    for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
+        let c = type_rank(va)
+            .cmp(&type_rank(vb))
+            .then_with(|| ka.as_bytes().cmp(kb.as_bytes()))
+            .then_with(|| compare(va, vb));
+        if c != Ordering::Equal {
+            return c;
+        }
+    }
+    x.len().cmp(&y.len())
+}
+
+/// Equality as the query language sees it: numbers equal across types (`1 == 1.0 ==
+/// NumberLong(1)`), documents equal only with the same fields in the same order.
+pub fn values_equal(a: &Value, b: &Value) -> bool {
+    type_rank(a) == type_rank(b) && compare(a, b) == Ordering::Equal
+}
+
+/// JavaScript's `Number.prototype.toString()` for a double: shortest round-trip digits,
+/// plain notation for 1e-7 <= |x| < 1e21, exponent notation (`1e+21`, `1.5e-7`) otherwise.
+/// mongosh prints every Double and Int32 this way, since the driver hands them to JS as numbers.
+pub fn js_number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    // `{:e}` gives the shortest round-trip digits as d.ddde±x.
+    let sci = format!("{:e}", x.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let sign = if x < 0.0 { "-" } else { "" };
+    let n = exp + 1; // position of the decimal point relative to the digits
+    let k = digits.len() as i32;
+    let body = if n > -6 && n <= 0 {
+        format!("0.{}{}", "0".repeat((-n) as usize), digits)
+    } else if n > 0 && n <= 21 {
+        if k <= n {
+            format!("{}{}", digits, "0".repeat((n - k) as usize))
+        } else {
+            format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+        }
+    } else {
+        let e = n - 1;
+        let esign = if e < 0 { "-" } else { "+" };
+        if k == 1 {
+            format!("{digits}e{esign}{}", e.abs())
+        } else {
+            format!("{}.{}e{esign}{}", &digits[..1], &digits[1..], e.abs())
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (inverse of
+/// `clock::civil_from_days`).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2024-01-01T00:00:00.000Z` for any millisecond timestamp, including ones before 1970
+/// (which `clock::format_iso8601` does not take) and beyond year 9999 (as `+010000-…`).
+pub fn iso_date(ms: i64) -> String {
+    if ms >= 0 {
+        return crate::clock::format_iso8601(ms as u64);
+    }
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = crate::clock::civil_from_days(days);
+    let year = if (0..=9999).contains(&y) {
+        format!("{y:04}")
+    } else if y < 0 {
+        format!("-{:06}", -y)
+    } else {
+        format!("+{y:06}")
+    };
+    format!(
+        "{year}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parses the date strings `ISODate()` and `new Date()` accept: `YYYY-MM-DD`, optionally
+/// followed by `T` or a space, `HH:MM[:SS[.fff]]` and `Z` or `±HH:MM`. Times without a zone
+/// are taken as UTC, which is the sandbox's time zone.
+pub fn parse_iso_date(text: &str) -> Option<i64> {
+    let s = text.trim().as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let year = num(0, 4)?;
+    let mut pos = 4;
+    let (mut month, mut day) = (1, 1);
+    if s.get(pos) == Some(&b'-') {
+        month = num(pos + 1, 2)?;
+        pos += 3;
+        if s.get(pos) == Some(&b'-') {
+            day = num(pos + 1, 2)?;
+            pos += 3;
+        }
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (mut h, mut mi, mut sec, mut ms) = (0, 0, 0, 0);
+    let mut offset_min = 0i64;
+    if matches!(s.get(pos), Some(b'T' | b't' | b' ')) {
+        h = num(pos + 1, 2)?;
+        if s.get(pos + 3) != Some(&b':') {
+            return None;
+        }
+        mi = num(pos + 4, 2)?;
+        pos += 6;
+        if s.get(pos) == Some(&b':') {
+            sec = num(pos + 1, 2)?;
+            pos += 3;
+            if s.get(pos) == Some(&b'.') {
+                pos += 1;
+                let start = pos;
+                while s.get(pos).is_some_and(u8::is_ascii_digit) {
+                    pos += 1;
+                }
+                let frac = s.get(start..pos)?;
+                if frac.is_empty() {
+                    return None;
+                }
+                let mut value = 0i64;
+                for (i, digit) in frac.iter().take(3).enumerate() {
+                    value += i64::from(digit - b'0') * [100, 10, 1][i];
+                }
+                ms = value;
+            }
+        }
+        match s.get(pos) {
+            Some(b'Z' | b'z') => pos += 1,
+            Some(sign @ (b'+' | b'-')) => {
+                let oh = num(pos + 1, 2)?;
+                let mut next = pos + 3;
+                if s.get(next) == Some(&b':') {
+                    next += 1;
+                }
+                let om = num(next, 2)?;
+                offset_min = (oh * 60 + om) * if *sign == b'-' { -1 } else { 1 };
+                pos = next + 2;
+            }
+            _ => {}
+        }
+    }
+    if pos != s.len() || h > 24 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    // Reject 2024-02-30 and friends rather than rolling them over.
+    if crate::clock::civil_from_days(days) != (year, month as u32, day as u32) {
+        return None;
+    }
+    Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms)
+}
+
+/// Appends a JSON string literal.
+pub fn json_string(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(q) => out.push_str(&q),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// Relaxed Extended JSON v2, on one line, with `": "` and `", "` separators.
+pub fn to_relaxed_ejson(v: &Value) -> String {
+    let mut out = String::new();
+    write_ejson(&mut out, v);
+    out
+}
+
+pub fn write_ejson(out: &mut String, v: &Value) {
+    match v {
+        Value::Double(x) => {
+            if x.is_finite() {
+                let s = js_number(*x);
+                out.push_str(&s);
+                // The spec's relaxed form keeps a double recognisable: 1.0, not 1.
+                if !s.contains(['.', 'e', 'E']) {
+                    out.push_str(".0");
+                }
+            } else {
+                let name = if x.is_nan() {
+                    "NaN"
+                } else if *x > 0.0 {
+                    "Infinity"
+                } else {
+                    "-Infinity"
+                };
+                let _ = write!(out, "{{\"$numberDouble\": \"{name}\"}}");
+            }
+        }
+        Value::Int32(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Int64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::String(s) => json_string(out, s),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+        Value::Undefined => out.push_str("{\"$undefined\": true}"),
+        Value::ObjectId(oid) => {
+            let _ = write!(out, "{{\"$oid\": \"{}\"}}", oid.to_hex());
+        }
+        Value::Date(ms) => {
+            // Relaxed form uses ISO-8601 only for years 1970–9999 (ms in [0, 253402300799999]).
+            if (0..=253_402_300_799_999).contains(ms) {
+                let _ = write!(out, "{{\"$date\": \"{}\"}}", iso_date(*ms));
+            } else {
+                let _ = write!(out, "{{\"$date\": {{\"$numberLong\": \"{ms}\"}}}}");
+            }
+        }
+        Value::Regex { pattern, options } => {
+            out.push_str("{\"$regularExpression\": {\"pattern\": ");
+            json_string(out, pattern);
+            out.push_str(", \"options\": ");
+            json_string(out, options);
+            out.push_str("}}");
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_ejson(out, item);
+            }
+            out.push(']');
+        }
+        Value::Document(doc) => write_ejson_doc(out, doc),
+        Value::MinKey => out.push_str("{\"$minKey\": 1}"),
+        Value::MaxKey => out.push_str("{\"$maxKey\": 1}"),
+    }
+}
+
+pub fn write_ejson_doc(out: &mut String, doc: &Document) {
+    out.push('{');
+    for (i, (k, v)) in doc.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        json_string(out, k);
+        out.push_str(": ");
+        write_ejson(out, v);
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_number_matches_javascript() {
+        let cases: &[(f64, &str)] = &[
+            (5.0, "5"),
+            (-5.0, "-5"),
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (123456.789, "123456.789"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (1e20, "100000000000000000000"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-7"),
+            (1.25e-7, "1.25e-7"),
+            (-0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (3.25, "3.25"),
+            (2147483648.0, "2147483648"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(js_number(*x), *want, "{x}");
+        }
+    }
+
+    #[test]
+    fn numbers_compare_across_types() {
+        use Value::*;
+        assert_eq!(compare(&Int32(1), &Double(1.0)), Ordering::Equal);
+        assert_eq!(compare(&Int64(2), &Double(1.5)), Ordering::Greater);
+        assert_eq!(compare(&Double(f64::NAN), &Int32(-100)), Ordering::Less);
+        assert_eq!(
+            compare(
+                &Int64(9_007_199_254_740_993),
+                &Double(9_007_199_254_740_992.0)
+            ),
+            Ordering::Greater
+        );
+        assert!(values_equal(&Int64(7), &Int32(7)));
+    }
+
+    #[test]
+    fn type_order_is_bson_order() {
+        use Value::*;
+        let ordered = [
+            MinKey,
+            Null,
+            Int32(100),
+            String("a".into()),
+            Document(super::Document::default()),
+            Array(vec![]),
+            ObjectId(super::ObjectId([0; 12])),
+            Bool(false),
+            Date(0),
+            Regex {
+                pattern: "a".into(),
+                options: std::string::String::new(),
+            },
+            MaxKey,
+        ];
+        for w in ordered.windows(2) {
+            assert_eq!(compare(&w[0], &w[1]), Ordering::Less, "{w:?}");
+        }
+    }
+
+    #[test]
+    fn documents_compare_by_field_order() {
+        let mut a = Document::default();
+        a.insert("a".into(), Value::Int32(1));
+        a.insert("b".into(), Value::Int32(2));
+        let mut b = Document::default();
+        b.insert("b".into(), Value::Int32(2));
+        b.insert("a".into(), Value::Int32(1));
+        assert!(!values_equal(
+            &Value::Document(a.clone()),
+            &Value::Document(b)
+        ));
+        assert!(values_equal(
+            &Value::Document(a.clone()),
+            &Value::Document(a)
+        ));
+    }
+
+    #[test]
+    fn iso_dates_round_trip() {
+        let cases: &[(&str, i64)] = &[
+            ("1970-01-01T00:00:00Z", 0),
+            ("2024-01-01", 1_704_067_200_000),
+            ("2024-01-01T00:00:00.123Z", 1_704_067_200_123),
+            ("2024-01-01T02:00:00+02:00", 1_704_067_200_000),
+            ("2024-01-01 00:00", 1_704_067_200_000),
+            ("1960-12-24T12:15:30.500Z", -284_643_869_500),
+        ];
+        for (text, ms) in cases {
+            assert_eq!(parse_iso_date(text), Some(*ms), "{text}");
+        }
+        for bad in [
+            "",
+            "2024-1",
+            "2024-13-01",
+            "2024-02-30",
+            "x",
+            "2024-01-01T25",
+        ] {
+            assert_eq!(parse_iso_date(bad), None, "{bad}");
+        }
+        assert_eq!(iso_date(-284_643_869_500), "1960-12-24T12:15:30.500Z");
+        assert_eq!(iso_date(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn relaxed_ejson() {
+        let mut doc = Document::default();
+        doc.insert("i".into(), Value::Int32(1));
+        doc.insert("d".into(), Value::Double(1.0));
+        doc.insert("l".into(), Value::Int64(5));
+        doc.insert("n".into(), Value::Double(f64::NEG_INFINITY));
+        doc.insert("o".into(), Value::ObjectId(ObjectId([0xab; 12])));
+        doc.insert("t".into(), Value::Date(1_356_351_330_500));
+        doc.insert("old".into(), Value::Date(-1));
+        doc.insert(
+            "r".into(),
+            Value::Regex {
+                pattern: "^a".into(),
+                options: "i".into(),
+            },
+        );
+        doc.insert("s".into(), Value::String("a\"b\n".into()));
+        assert_eq!(
+            to_relaxed_ejson(&Value::Document(doc)),
+            r#"{"i": 1, "d": 1.0, "l": 5, "n": {"$numberDouble": "-Infinity"}, "o": {"$oid": "abababababababababababab"}, "t": {"$date": "2012-12-24T12:15:30.500Z"}, "old": {"$date": {"$numberLong": "-1"}}, "r": {"$regularExpression": {"pattern": "^a", "options": "i"}}, "s": "a\"b\n"}"#
+        );
+    }
+
+    #[test]
+    fn object_ids_are_time_prefixed_and_distinct() {
+        let mut g = ObjectIdGenerator::default();
+        let a = g.next(1_700_000_000_123);
+        let b = g.next(1_700_000_000_999);
+        assert_ne!(a, b);
+        assert_eq!(a.timestamp_secs(), 1_700_000_000);
+        assert_eq!(&a.0[4..9], &b.0[4..9]);
+        assert_eq!(ObjectId::parse_hex(&a.to_hex()), Some(a));
+        assert_eq!(ObjectId::parse_hex("zz"), None);
+    }
+}

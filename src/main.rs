@@ -100,7 +100,7 @@ impl MongoConsole {
 impl Console for MongoConsole {
     fn prompt(&self) -> String {
         if self.pending.is_empty() {
-            "test> ".into()
+            format!("{}> ", self.shell.current_db())
         } else {
             "... ".into()
         }

@@ -91,6 +91,12 @@ impl Playground {
         self.mongo.eval_json(src, now)
     }
 
+    /// The database the Mongo shell is on (for its prompt).
+    #[wasm_bindgen(js_name = mongoDb)]
+    pub fn mongo_db(&self) -> String {
+        self.mongo.current_db().to_string()
+    }
+
     /// Whether Enter should run the Mongo input (brackets and strings closed).
     #[wasm_bindgen(js_name = mongoInputComplete)]
     pub fn mongo_input_complete(&self, src: &str) -> bool {

@@ -82,5 +82,7 @@ fn mongo_inserts_and_finds() {
     let out = p.mongo("db.posts.find()", T0);
     assert!(out.contains("title: 'Redis Caching'"), "{out}");
     let json = p.mongo_json("db.posts.find({_id: 1})", T0);
-    assert_eq!(json.trim(), r#"[{"_id":1,"title":"Redis Caching"}]"#);
+    assert_eq!(json.trim(), r#"[{"_id": 1, "title": "Redis Caching"}]"#);
+    assert_eq!(p.mongo("use shop", T0), "switched to db shop\n");
+    assert_eq!(p.mongo_db(), "shop");
 }

@@ -38,7 +38,7 @@ async function enter(page, src) {
   return log(page).locator(".entry").nth(before);
 }
 
-test("insertOne then find: input cleared, statements echoed, documents shown", (t) =>
+test("insertOne then find: input cleared, statements echoed, documents shown", () =>
   withPage(async (page) => {
     assert.equal(await page.locator("#mongo-console .input-row .prompt").textContent(), "test>");
     const insert = await enter(page, 'db.posts.insertOne({_id: 1, title: "Redis Caching"})');
@@ -51,18 +51,11 @@ test("insertOne then find: input cleared, statements echoed, documents shown", (
     assert.equal(await shell(page).inputValue(), "");
     assert.equal(await find.locator(".echo").textContent(), "test> db.posts.find()");
 
-    // ENGINE-GUARD: the Mongo engine is a stub that prints nothing; drop this guard when it lands.
-    const engineAnswers = (await find.locator(".output").count()) > 0;
-    if (!engineAnswers) t.diagnostic("Mongo engine printed nothing (stub): output assertions not run");
-    if (engineAnswers) {
-      const insertOut = await insert.locator(".output").textContent();
-      assert.match(insertOut, /acknowledged: true/);
-      assert.match(insertOut, /insertedId: 1/);
-      const findOut = await find.locator(".output").textContent();
-      assert.match(findOut, /_id: 1/);
-      assert.match(findOut, /title: 'Redis Caching'/);
-      assert.equal(await find.locator(".output.error").count(), 0);
-    }
+    const insertOut = await insert.locator(".output").textContent();
+    assert.equal(insertOut, "{ acknowledged: true, insertedId: 1 }");
+    const findOut = await find.locator(".output").textContent();
+    assert.equal(findOut, "[ { _id: 1, title: 'Redis Caching' } ]");
+    assert.equal(await find.locator(".output.error").count(), 0);
   }));
 
 test("the page runs on Enter only when the engine calls the input complete", () =>
@@ -88,14 +81,8 @@ test("the page runs on Enter only when the engine calls the input complete", () 
     assert.equal(await echo.textContent(), "test> db.posts.find({\n... })");
   }));
 
-test("a multi-line statement does not run until balanced (real engine)", (t) =>
+test("a multi-line statement does not run until balanced (real engine)", () =>
   withPage(async (page) => {
-    // ENGINE-GUARD: the stub calls every input complete; drop this guard when the engine lands.
-    const engineChecks = await page.evaluate(() => !window.playground.mongoInputComplete("db.posts.find({"));
-    if (!engineChecks) {
-      t.skip("Mongo engine is a stub: mongoInputComplete accepts everything");
-      return;
-    }
     const input = shell(page);
     await input.focus();
     await input.pressSequentially("db.posts.find({");
@@ -143,4 +130,11 @@ test(".time works in the Mongo console too, and output is text only", () =>
     await enter(page, '"<img src=x onerror=alert(1)>"');
     assert.equal(await page.locator("img").count(), 0);
     assert.match(await log(page).textContent(), /<img src=x onerror=alert\(1\)>/);
+  }));
+
+test("use <db> switches the prompt to that database", () =>
+  withPage(async (page) => {
+    const entry = await enter(page, "use shop");
+    assert.equal(await entry.locator(".output").textContent(), "switched to db shop");
+    assert.equal(await page.locator("#mongo-console .input-row .prompt").textContent(), "shop>");
   }));

@@ -57,20 +57,17 @@ export class MongoConsole {
     }
     const output = this.playground.mongo(src, Date.now());
     this.scrollback.append({ prompt, input: src, output, kind: classifyMongoOutput(output) });
-    this.trackDatabase(output);
+    this.trackDatabase();
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "mongo", input: src } }),
     );
   }
 
-  /**
-   * The binding does not expose the current database, so the prompt follows mongosh's own
-   * confirmation of `use <db>`.
-   */
-  trackDatabase(output) {
-    const switched = /(?:^|\n)switched to db (\S+)\n?$/.exec(output);
-    if (switched) {
-      this.db = switched[1];
+  /** The prompt names the database the shell is on, as mongosh's does. */
+  trackDatabase() {
+    const db = this.playground.mongoDb();
+    if (db !== this.db) {
+      this.db = db;
       this.updatePrompt();
     }
   }

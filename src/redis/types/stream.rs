@@ -1058,13 +1058,8 @@ fn read_generic(server: &mut Server, argv: &[Vec<u8>], group_read: bool) -> Repl
             if group_read {
                 return Reply::err("The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.");
             }
-            match s {
-                Some(s) => match s.last_id.prev() {
-                    Some(id) => id,
-                    None => return Reply::err("the stream last element ID is 0-0"),
-                },
-                None => StreamId::MIN,
-            }
+            // An empty stream's last ID may be 0-0: nothing can follow it to serve anyway.
+            s.and_then(|s| s.last_id.prev()).unwrap_or_default()
         } else {
             match parse_strict_id(arg) {
                 Ok(id) => id,
@@ -2001,4 +1996,96 @@ pub fn xinfo_stream(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     out.push(field("groups"));
     out.push(Reply::Array(groups));
     Reply::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::cli::split_args;
+    use crate::redis::Server;
+
+    /// Runs `(line, sandbox ms, expected redis-cli text)` rows in order on one server.
+    fn check(rows: &[(&str, u64, &str)]) {
+        let mut s = Server::new();
+        for (line, at, expected) in rows {
+            let argv = split_args(line).expect("balanced line");
+            assert_eq!(s.execute(&argv, *at).to_cli_text(), *expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn auto_ids_follow_the_sandbox_clock() {
+        check(&[
+            ("XADD s * a 1", 1_000, "\"1000-0\"\n"),
+            ("XADD s * a 2", 1_000, "\"1000-1\"\n"),
+            ("XADD s * a 3", 1_005, "\"1005-0\"\n"),
+            ("XADD s 2000-5 a 4", 1_005, "\"2000-5\"\n"),
+            // The clock is behind the last ID: the last ms with the next sequence.
+            ("XADD s * a 5", 1_500, "\"2000-6\"\n"),
+            ("XADD s 2000-* a 6", 1_500, "\"2000-7\"\n"),
+            ("XADD s 3000-* a 7", 1_500, "\"3000-0\"\n"),
+            ("XADD s 100-* a 8", 1_500, "(error) ERR The ID specified in XADD is equal or smaller than the target stream top item\n"),
+            ("XADD s MAXLEN 2 * a 9", 4_000, "\"4000-0\"\n"),
+            ("XRANGE s - +", 4_000, "1) 1) \"3000-0\"\n   2) 1) \"a\"\n      2) \"7\"\n2) 1) \"4000-0\"\n   2) 1) \"a\"\n      2) \"9\"\n"),
+            ("XSETID s 18446744073709551615-18446744073709551614", 4_000, "OK\n"),
+            ("XADD s * a b", 4_000, "\"18446744073709551615-18446744073709551615\"\n"),
+            ("XADD s * a b", 4_000, "(error) ERR The stream has exhausted the last possible ID, unable to add more items\n"),
+        ]);
+    }
+
+    #[test]
+    fn idle_times_count_sandbox_milliseconds() {
+        check(&[
+            ("XADD s 1-0 f v", 10_000, "\"1-0\"\n"),
+            ("XADD s 2-0 f v", 10_000, "\"2-0\"\n"),
+            ("XGROUP CREATE s g 0", 10_000, "OK\n"),
+            ("XREADGROUP GROUP g c COUNT 1 STREAMS s >", 10_000, "1) 1) \"s\"\n   2) 1) 1) \"1-0\"\n         2) 1) \"f\"\n            2) \"v\"\n"),
+            ("XPENDING s g - + 10", 10_250, "1) 1) \"1-0\"\n   2) \"c\"\n   3) (integer) 250\n   4) (integer) 1\n"),
+            ("XPENDING s g IDLE 300 - + 10", 10_250, "(empty array)\n"),
+            ("XPENDING s g IDLE 200 - + 10 c", 10_250, "1) 1) \"1-0\"\n   2) \"c\"\n   3) (integer) 250\n   4) (integer) 1\n"),
+            ("XGROUP CREATECONSUMER s g d", 10_300, "(integer) 1\n"),
+            ("XINFO CONSUMERS s g", 10_500, "1) 1) \"name\"\n   2) \"c\"\n   3) \"pending\"\n   4) (integer) 1\n   5) \"idle\"\n   6) (integer) 500\n   7) \"inactive\"\n   8) (integer) 500\n2) 1) \"name\"\n   2) \"d\"\n   3) \"pending\"\n   4) (integer) 0\n   5) \"idle\"\n   6) (integer) 200\n   7) \"inactive\"\n   8) (integer) -1\n"),
+            ("XCLAIM s g d 1000 1-0 JUSTID", 10_500, "(empty array)\n"),
+            ("XCLAIM s g d 400 1-0 JUSTID", 10_500, "1) \"1-0\"\n"),
+            ("XCLAIM s g c 0 1-0 IDLE 5000 JUSTID", 10_600, "1) \"1-0\"\n"),
+            ("XPENDING s g - + 10", 10_600, "1) 1) \"1-0\"\n   2) \"c\"\n   3) (integer) 5000\n   4) (integer) 1\n"),
+            ("XCLAIM s g c 0 1-0 TIME 10000 RETRYCOUNT 9 JUSTID", 10_600, "1) \"1-0\"\n"),
+            ("XPENDING s g - + 10", 10_700, "1) 1) \"1-0\"\n   2) \"c\"\n   3) (integer) 700\n   4) (integer) 9\n"),
+            ("XAUTOCLAIM s g d 1000 0 JUSTID", 10_700, "1) \"0-0\"\n2) (empty array)\n3) (empty array)\n"),
+            ("XAUTOCLAIM s g d 500 0 JUSTID", 10_700, "1) \"0-0\"\n2) 1) \"1-0\"\n3) (empty array)\n"),
+            ("XINFO STREAM s FULL", 10_800, " 1) \"length\"\n 2) (integer) 2\n 3) \"radix-tree-keys\"\n 4) (integer) 1\n 5) \"radix-tree-nodes\"\n 6) (integer) 2\n 7) \"last-generated-id\"\n 8) \"2-0\"\n 9) \"max-deleted-entry-id\"\n10) \"0-0\"\n11) \"entries-added\"\n12) (integer) 2\n13) \"recorded-first-entry-id\"\n14) \"1-0\"\n15) \"entries\"\n16) 1) 1) \"1-0\"\n       2) 1) \"f\"\n          2) \"v\"\n    2) 1) \"2-0\"\n       2) 1) \"f\"\n          2) \"v\"\n17) \"groups\"\n18) 1)  1) \"name\"\n        2) \"g\"\n        3) \"last-delivered-id\"\n        4) \"1-0\"\n        5) \"entries-read\"\n        6) (integer) 1\n        7) \"lag\"\n        8) (integer) 1\n        9) \"pel-count\"\n       10) (integer) 1\n       11) \"pending\"\n       12) 1) 1) \"1-0\"\n              2) \"d\"\n              3) (integer) 10700\n              4) (integer) 9\n       13) \"consumers\"\n       14) 1)  1) \"name\"\n               2) \"c\"\n               3) \"seen-time\"\n               4) (integer) 10600\n               5) \"active-time\"\n               6) (integer) 10600\n               7) \"pel-count\"\n               8) (integer) 0\n               9) \"pending\"\n              10) (empty array)\n           2)  1) \"name\"\n               2) \"d\"\n               3) \"seen-time\"\n               4) (integer) 10700\n               5) \"active-time\"\n               6) (integer) 10700\n               7) \"pel-count\"\n               8) (integer) 1\n               9) \"pending\"\n              10) 1) 1) \"1-0\"\n                     2) (integer) 10700\n                     3) (integer) 9\n"),
+        ]);
+    }
+
+    #[test]
+    fn blocking_reads_answer_as_a_timed_out_block() {
+        check(&[
+            ("XREAD BLOCK 0 STREAMS s $", 0, "(nil)\n"),
+            ("XADD s 1-0 a b", 0, "\"1-0\"\n"),
+            ("XREAD BLOCK 100 STREAMS s $", 0, "(nil)\n"),
+            (
+                "XREAD BLOCK 100 STREAMS s 0",
+                0,
+                "1) 1) \"s\"\n   2) 1) 1) \"1-0\"\n         2) 1) \"a\"\n            2) \"b\"\n",
+            ),
+            ("XGROUP CREATE s g $", 0, "OK\n"),
+            ("XREADGROUP GROUP g c BLOCK 5 STREAMS s >", 0, "(nil)\n"),
+        ]);
+    }
+
+    #[test]
+    fn ids_parse_like_string2ull() {
+        use super::{parse_strict_id, string2ull, StreamId};
+        assert_eq!(string2ull(b"007"), Some(7));
+        assert_eq!(string2ull(b"+5"), Some(5));
+        assert_eq!(string2ull(b" 5"), Some(5));
+        assert_eq!(string2ull(b"-0"), Some(0));
+        assert_eq!(string2ull(b"-5"), None);
+        assert_eq!(string2ull(b""), None);
+        assert_eq!(string2ull(b"18446744073709551616"), None);
+        assert_eq!(string2ull(b"0x10"), None);
+        assert_eq!(parse_strict_id(b"3"), Ok(StreamId::new(3, 0)));
+        assert_eq!(parse_strict_id(b"3-4\0junk"), Ok(StreamId::new(3, 4)));
+        assert!(parse_strict_id(&[b'1'; 128]).is_err());
+        assert!(parse_strict_id(b"-").is_err());
+    }
 }

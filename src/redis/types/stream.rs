@@ -94,6 +94,94 @@ struct Node {
     total: u64,
     /// The last ID appended, deleted or not: what approximate MINID trimming compares.
     last: StreamId,
+    /// The fields of the node's first entry: later entries with the same fields store only
+    /// their values.
+    master_fields: Vec<Vec<u8>>,
+    /// Size of the listpack's elements other than its header, end byte and the two counters
+    /// at its start (which change size as they grow).
+    body_bytes: usize,
+}
+
+impl Node {
+    /// What `lpBytes` would report for this node's listpack.
+    fn bytes(&self) -> usize {
+        7 + lp_int_size(self.live as i64)
+            + lp_int_size((self.total - self.live) as i64)
+            + self.body_bytes
+    }
+}
+
+/// Redis's `stream-node-max-bytes` default: a node this large takes no more entries.
+const NODE_MAX_BYTES: usize = 4096;
+
+/// Bytes a listpack spends on an integer element (encoding, data and back-length).
+fn lp_int_size(v: i64) -> usize {
+    let enc = match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32_768..=32_767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
+    };
+    enc + 1
+}
+
+/// Bytes a listpack spends on a string element; strings that read as integers are stored
+/// as integers.
+fn lp_str_size(s: &[u8]) -> usize {
+    if let Some(v) = parse_i64(s) {
+        return lp_int_size(v);
+    }
+    let l = s.len();
+    let enc = if l < 64 {
+        1 + l
+    } else if l < 4096 {
+        2 + l
+    } else {
+        5 + l
+    };
+    let back = match enc {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    enc + back
+}
+
+/// Bytes one entry adds to a node whose first entry is `master` with `master_fields`.
+fn entry_bytes(
+    id: StreamId,
+    fields: &[Vec<u8>],
+    master: StreamId,
+    master_fields: &[Vec<u8>],
+) -> usize {
+    let same = fields.len() == master_fields.len() * 2
+        && fields
+            .iter()
+            .step_by(2)
+            .zip(master_fields)
+            .all(|(a, b)| a == b);
+    let n = (fields.len() / 2) as i64;
+    let mut bytes = lp_int_size(if same { 2 } else { 0 })
+        + lp_int_size(id.ms.wrapping_sub(master.ms) as i64)
+        + lp_int_size(id.seq.wrapping_sub(master.seq) as i64);
+    if same {
+        bytes += fields
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|v| lp_str_size(v))
+            .sum::<usize>();
+        bytes += lp_int_size(n + 3);
+    } else {
+        bytes += lp_int_size(n);
+        bytes += fields.iter().map(|f| lp_str_size(f)).sum::<usize>();
+        bytes += lp_int_size(2 * n + 4);
+    }
+    bytes
 }
 
 /// A pending (delivered, not yet acknowledged) entry of a consumer group.
@@ -231,19 +319,31 @@ impl Stream {
 
     /// Appends an entry under `id`, which the caller has checked is above `last_id`.
     pub fn append(&mut self, id: StreamId, fields: Vec<Vec<u8>>) {
+        let raw: usize = fields.iter().map(Vec::len).sum();
         match self.nodes.iter_mut().next_back() {
-            Some((_, node)) if node.total < NODE_MAX_ENTRIES => {
+            Some((&master, node))
+                if node.total < NODE_MAX_ENTRIES && node.bytes() + raw < NODE_MAX_BYTES =>
+            {
                 node.live += 1;
                 node.total += 1;
                 node.last = id;
+                node.body_bytes += entry_bytes(id, &fields, master, &node.master_fields);
             }
             _ => {
+                let master_fields: Vec<Vec<u8>> = fields.iter().step_by(2).cloned().collect();
+                // The master entry: field count, the field names, and a 0 terminator.
+                let master_bytes = lp_int_size(master_fields.len() as i64)
+                    + master_fields.iter().map(|f| lp_str_size(f)).sum::<usize>()
+                    + lp_int_size(0);
+                let body_bytes = master_bytes + entry_bytes(id, &fields, id, &master_fields);
                 self.nodes.insert(
                     id,
                     Node {
                         live: 1,
                         total: 1,
                         last: id,
+                        master_fields,
+                        body_bytes,
                     },
                 );
             }

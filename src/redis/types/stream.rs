@@ -473,9 +473,6 @@ impl Stream {
         if self.entries.is_empty() || self.max_deleted_id.is_zero() {
             return false;
         }
-        if self.first_id > self.max_deleted_id {
-            return false;
-        }
         start <= self.max_deleted_id && self.max_deleted_id <= end
     }
 
@@ -487,6 +484,10 @@ impl Stream {
         }
         if self.entries.is_empty() && id <= self.last_id {
             return added;
+        }
+        // A deletion after `id` leaves a gap whose size is unknown.
+        if !id.is_zero() && id < self.max_deleted_id {
+            return INVALID_ENTRIES_READ;
         }
         if id == self.last_id {
             return added;
@@ -1266,13 +1267,15 @@ fn read_group(
         .collect();
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        let tombstones_ahead = s.range_has_tombstones(id, StreamId::MAX);
         let estimate = s.estimate_distance(id);
         let added = s.entries_added;
+        let first = s.first_id;
         let fields = s.entries.get(&id).cloned().unwrap_or_default();
+        let last = s.groups.get(group_name)?.last_id;
+        let counter_valid = last >= first && !s.range_has_tombstones(last, StreamId::MAX);
         let group = s.groups.get_mut(group_name)?;
         if id > group.last_id {
-            if group.entries_read != INVALID_ENTRIES_READ && !tombstones_ahead {
+            if group.entries_read != INVALID_ENTRIES_READ && counter_valid {
                 group.entries_read += 1;
             } else if added > 0 {
                 group.entries_read = estimate;

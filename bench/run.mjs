@@ -16,22 +16,26 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // ------------------------------------------------------------------ options
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: 5, only: null, page: path.join(repo, "www"), loads: 5 };
+  const o = { quick: false, scale: 1, reps: 5, only: null, page: path.join(repo, "www"), pkg: null, loads: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--quick") o.quick = true;
+    if (a === "--quick") { o.quick = true; o.scale = 10; }
+    else if (a === "--scale") o.scale = Number(argv[++i]);
     else if (a === "--reps") o.reps = Number(argv[++i]);
     else if (a === "--only") o.only = argv[++i].split(",");
     else if (a === "--page") o.page = path.resolve(argv[++i]);
+    else if (a === "--pkg") o.pkg = path.resolve(argv[++i]);
     else if (a === "--loads") o.loads = Number(argv[++i]);
     else if (a === "-h" || a === "--help") {
       console.log(`usage: scripts/bench [--quick] [--reps N] [--loads N] [--only GROUP,...] [--page DIR]
   --quick     sizes shrunk 10x (a smoke run in well under a minute)
+  --scale K   sizes divided by K (--quick is --scale 10)
   --reps N    repetitions per workload (default 5); the table shows medians
   --loads N   page loads for the first-command time (default 5)
   --only      groups: redis_server, redis_setget, redis_incr, redis_zadd, redis_list,
               redis_hash, mongo, mongo_indexed, page
-  --page DIR  the page to load for the first-command time (default www/)`);
+  --page DIR  the page to load for the first-command time (default www/)
+  --pkg DIR   benchmark the wasm package in DIR instead of www/pkg (another branch's build)`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -40,7 +44,7 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const scale = opts.quick ? 10 : 1;
+const scale = opts.scale;
 const cfg = {
   reps: opts.reps,
   budget_ms: 15000,
@@ -49,11 +53,11 @@ const cfg = {
   mock_slow_budget_ms: 3000,
   min_ms: 30,
   n: {
-    setget: 1_000_000 / scale, script_chunk: 10_000, incr: 1_000_000 / scale, zadd: 100_000 / scale,
-    list: 100_000 / scale, hash: 100_000 / scale, docs: 100_000 / scale, orders: 10_000 / scale,
-    indexed: 1_000_000 / scale,
+    setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 100_000, list: 100_000,
+    hash: 100_000, docs: 100_000, orders: 10_000, indexed: 1_000_000,
   },
 };
+for (const k of Object.keys(cfg.n)) if (k !== "script_chunk") cfg.n[k] = Math.max(1, Math.round(cfg.n[k] / scale));
 const want = (g) => !opts.only || opts.only.includes(g);
 const log = (...a) => console.error("[bench]", ...a);
 
@@ -96,7 +100,7 @@ const MIME = {
 // Serves the repo at / and the page under test at /page/. Cross-origin isolation makes
 // performance.now() precise to microseconds instead of 100 µs, which sub-ms queries need.
 function startStatic(port) {
-  const mounts = [["/page/", opts.page], ["/", repo]];
+  const mounts = [["/page/", opts.page], ...(opts.pkg ? [["/www/pkg/", opts.pkg]] : []), ["/", repo]];
   const server = createServer(async (req, res) => {
     const url = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const [prefix, root] = mounts.find(([p]) => url.startsWith(p));
@@ -192,17 +196,19 @@ async function launchBrowser() {
 async function firstCommand(browser, base) {
   if (!existsSync(path.join(opts.page, "index.html"))) return { na: "page not built yet (no www/index.html)" };
   const samples = [];
+  const ready = [];
   for (let i = 0; i < opts.loads; i++) {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     await page.addInitScript(() => {
       const watch = () => {
         new MutationObserver(() => {
+          if (!window.__readyAt && document.body?.dataset.ready === "true") window.__readyAt = performance.now();
           if (window.__pongAt) return;
           for (const el of document.querySelectorAll('[role="log"]')) {
             if (el.textContent.includes("PONG")) { window.__pongAt = performance.now(); return; }
           }
-        }).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
+        }).observe(document.documentElement, { childList: true, subtree: true, characterData: true, attributes: true });
       };
       if (document.documentElement) watch(); else document.addEventListener("readystatechange", watch, { once: true });
     });
@@ -215,13 +221,23 @@ async function firstCommand(browser, base) {
       await input.press("Enter");
       await page.waitForFunction(() => window.__pongAt, null, { timeout: 15000 });
       samples.push(await page.evaluate(() => window.__pongAt));
+      ready.push(await page.evaluate(() => window.__readyAt ?? null));
     } catch (e) {
       await ctx.close();
       return { na: "page did not answer PING: " + String(e.message).split("\n")[0] };
     }
     await ctx.close();
   }
-  return { reps: samples };
+  // The floor on this machine: a fresh context loading an empty page from the same server.
+  const floor = [];
+  for (let i = 0; i < opts.loads; i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(base + "/bench/blank.html", { waitUntil: "load" });
+    floor.push(await page.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd));
+    await ctx.close();
+  }
+  return { reps: samples, ready, floor };
 }
 
 // ------------------------------------------------------------------ table
@@ -253,7 +269,7 @@ function render(rows) {
   const body = rows.map((r) => {
     const ours = r.ours?.na ? "n/a (" + r.ours.na + ")" : r.ours?.median != null ? fmt(r.unit, r.ours.median) : "—";
     const peer = r.peer?.na ? "n/a (" + r.peer.na + ")" : r.peer?.median != null ? `${fmt(r.unit, r.peer.median)} (${r.peer.label})` : "—";
-    const ratio = r.ratio != null ? r.ratio.toFixed(r.ratio >= 10 ? 0 : 2) + "×" : "—";
+    const ratio = r.ratio == null ? "—" : (r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio >= 1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2)) + "×";
     const target = targetText(r.target) + (r.met === true ? " met" : r.met === false ? " NOT met" : "");
     return [r.label, ours, peer, ratio, target];
   });
@@ -317,6 +333,15 @@ async function main() {
     const fc = await firstCommand(browser, base);
     rows.push({ id: "first_command", label: "page: navigation → first PING answered", unit: "ms",
       ours: fc, peer: null, target: { max: 150, unit: "ms" } });
+    // Where the time goes: loading until the page says it is ready, then the typed command.
+    if (fc.ready?.every((x) => x != null)) {
+      rows.push({ id: "page_ready", label: "page: navigation → data-ready", unit: "ms", ours: { reps: fc.ready },
+        peer: null, target: null });
+    }
+    if (fc.floor) {
+      rows.push({ id: "blank_page", label: "floor: fresh context → empty page loaded", unit: "ms",
+        ours: { reps: fc.floor }, peer: null, target: null });
+    }
   }
   const browserVersion = browser.version();
   await cleanup();
@@ -325,7 +350,7 @@ async function main() {
     ours: { reps: [size.gzipped_wasm_and_js_bytes] }, peer: null, target: { max: 300000, unit: "bytes" } });
 
   const summarized = rows.map(summarize);
-  console.log(`\nnosql-playground benchmark — ${started.toISOString()}${opts.quick ? " (--quick: sizes ÷10)" : ""}, ` +
+  console.log(`\nnosql-playground benchmark — ${started.toISOString()}${scale !== 1 ? ` (sizes ÷${scale})` : ""}, ` +
     `medians of ${cfg.reps} reps; ratio = speed-up of ours over the peer\n`);
   console.log(render(summarized));
   for (const n of notes) console.log("note: " + n);
@@ -334,6 +359,7 @@ async function main() {
   const results = {
     date: started.toISOString(),
     quick: opts.quick,
+    scale,
     config: cfg,
     machine: {
       cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_bytes: os.totalmem(),

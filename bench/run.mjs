@@ -368,6 +368,8 @@ async function main() {
     },
     commit: (() => { try { return execFileSync("git", ["-C", repo, "rev-parse", "HEAD"], { encoding: "utf8" }).trim(); } catch { return null; } })(),
     cross_origin_isolated: isolated,
+    page_dir: path.relative(repo, opts.page) || ".",
+    pkg_dir: opts.pkg ? path.relative(repo, opts.pkg) : "www/pkg",
     size,
     workloads: summarized,
     notes,

@@ -27,7 +27,7 @@ function parseArgs(argv) {
     else if (a === "--pkg") o.pkg = path.resolve(argv[++i]);
     else if (a === "--loads") o.loads = Number(argv[++i]);
     else if (a === "-h" || a === "--help") {
-      console.log(`usage: scripts/bench [--quick] [--reps N] [--loads N] [--only GROUP,...] [--page DIR]
+      console.log(`usage: scripts/bench [--quick | --scale K] [--reps N] [--loads N] [--only GROUP,...] [--page DIR] [--pkg DIR]
   --quick     sizes shrunk 10x (a smoke run in well under a minute)
   --scale K   sizes divided by K (--quick is --scale 10)
   --reps N    repetitions per workload (default 5); the table shows medians

@@ -172,8 +172,8 @@ function timedOpsSync(n, chunk, budgetMs, run) {
 }
 
 // One Redis workload with a write phase and optionally a read phase, for ours and the mock.
-// `lines(i)` gives our command text, `mock(r, i)` the peer's call, `verify(p, ops)` checks that
-// our engine's state is right after the run (null when it is, else what is wrong).
+// `line(i)` gives our command text, `mock(r, i)` the peer's call, `verify(p, ops, opsBefore)`
+// checks that our engine's state is right after the run (null when it is, else what is wrong).
 async function redisWorkload(cfg, spec) {
   const first = spec.phases[0].line(0);
   const probe = await supports(first);
@@ -186,7 +186,7 @@ async function redisWorkload(cfg, spec) {
       for (let rep = 0; rep < cfg.reps; rep++) {
         withPlayground((p) => {
           const t = hostMs();
-          let opsBefore = spec.n;
+          const opsBefore = spec.n;
           for (const prior of spec.phases) {
             if (prior === phase) break;
             // earlier phases set up state, untimed
@@ -197,10 +197,9 @@ async function redisWorkload(cfg, spec) {
           const s = timedOpsSync(spec.n - 1, cfg.n.script_chunk, cfg.budget_ms, (a, b) => {
             for (let i = a + 1; i < b + 1; i++) p.redis(phase.line(i), t);
           });
-          s.ops += 1;
-          s.opsPerSec = (s.ops / s.ms) * 1000;
           samplesOurs.push(s);
-          const problem = phase.verify ? phase.verify(p, s.ops, opsBefore) : null;
+          // the untimed probe op above counts for the state, not for the rate
+          const problem = phase.verify ? phase.verify(p, s.ops + 1, opsBefore) : null;
           if (problem) wrong = problem;
         });
       }

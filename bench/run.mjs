@@ -287,7 +287,8 @@ async function main() {
   const rows = [];
   const notes = [];
 
-  const size = JSON.parse(execFileSync("python3", [path.join(repo, "scripts/size_report.py"), "--json"], { encoding: "utf8" }));
+  const sizeArgs = opts.pkg ? ["--pkg", opts.pkg] : [];
+  const size = JSON.parse(execFileSync("python3", [path.join(repo, "scripts/size_report.py"), "--json", ...sizeArgs], { encoding: "utf8" }));
 
   let server = null;
   if (want("redis_server")) {
@@ -354,7 +355,7 @@ async function main() {
     `medians of ${cfg.reps} reps; ratio = speed-up of ours over the peer\n`);
   console.log(render(summarized));
   for (const n of notes) console.log("note: " + n);
-  console.log("\n" + execFileSync("python3", [path.join(repo, "scripts/size_report.py")], { encoding: "utf8" }).trimEnd());
+  console.log("\n" + execFileSync("python3", [path.join(repo, "scripts/size_report.py"), ...sizeArgs], { encoding: "utf8" }).trimEnd());
 
   const results = {
     date: started.toISOString(),

@@ -29,8 +29,8 @@ def gz(data: bytes) -> int:
     return len(gzip.compress(data, compresslevel=9, mtime=0))
 
 
-def shipped() -> list[Path]:
-    files = sorted(PKG.glob("*.wasm")) + sorted(PKG.glob("*.js"))
+def shipped(pkg: Path) -> list[Path]:
+    files = sorted(pkg.glob("*.wasm")) + sorted(pkg.glob("*.js"))
     for ext in ("js", "css", "html"):
         files += sorted(p for p in WWW.rglob(f"*.{ext}") if PKG not in p.parents)
     return files
@@ -40,11 +40,15 @@ def kind(p: Path) -> str:
     return {".wasm": "wasm", ".js": "js"}.get(p.suffix, p.suffix.lstrip("."))
 
 
-def report() -> dict:
+def shown(p: Path) -> str:
+    return str(p.relative_to(REPO)) if REPO in p.parents else str(p)
+
+
+def report(pkg: Path) -> dict:
     rows = []
-    for p in shipped():
+    for p in shipped(pkg):
         data = p.read_bytes()
-        rows.append({"file": str(p.relative_to(REPO)), "kind": kind(p), "bytes": len(data), "gzipped": gz(data)})
+        rows.append({"file": shown(p), "kind": kind(p), "bytes": len(data), "gzipped": gz(data)})
     code = [r for r in rows if r["kind"] in ("wasm", "js")]
     return {
         "files": rows,
@@ -59,12 +63,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when over bench/size-budget.json")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--pkg", type=Path, default=PKG, help="the wasm package to measure (default www/pkg)")
     args = ap.parse_args()
+    pkg = args.pkg.resolve()
 
-    if not any(PKG.glob("*.wasm")):
-        print(f"size_report: no wasm in {PKG.relative_to(REPO)}; run scripts/build-wasm first", file=sys.stderr)
+    if not any(pkg.glob("*.wasm")):
+        print(f"size_report: no wasm in {shown(pkg)}; run scripts/build-wasm first", file=sys.stderr)
         return 1
-    r = report()
+    r = report(pkg)
     budget = json.loads(BUDGET.read_text())["gzipped_wasm_and_js_bytes"]
     r["budget_gzipped_wasm_and_js_bytes"] = budget
 

@@ -122,6 +122,23 @@ function startStatic(port) {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
+// Like execFileSync, but the event loop keeps turning, so Ctrl-C reaches the cleanup (which
+// also stops this child) instead of waiting out a long redis-benchmark.
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const stop = async () => { child.kill("SIGTERM"); };
+    cleanups.push(stop);
+    let out = "";
+    child.stdout.on("data", (d) => { out += d; });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      cleanups.splice(cleanups.indexOf(stop), 1);
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}`));
+    });
+  });
+}
+
 function valkeyBinary() {
   const candidates = [
     process.env.VALKEY_SERVER,
@@ -156,10 +173,10 @@ async function redisServerRows() {
   if (!server) return { rows: [], note: "no valkey-server binary (run scripts/setup test)" };
   const set = [], get = [];
   for (let rep = 0; rep < cfg.reps; rep++) {
-    execFileSync("redis-cli", ["-p", String(server.port), "FLUSHALL"]);
-    const out = execFileSync("redis-benchmark",
+    await run("redis-cli", ["-p", String(server.port), "FLUSHALL"]);
+    const out = await run("redis-benchmark",
       ["-h", "127.0.0.1", "-p", String(server.port), "-P", "16", "-t", "set,get", "-n", String(n),
-        "-r", String(n), "--csv"], { encoding: "utf8" });
+        "-r", String(n), "--csv"]);
     for (const line of out.split("\n")) {
       const m = /^"(SET|GET)","([\d.]+)"/.exec(line);
       if (m) (m[1] === "SET" ? set : get).push(Number(m[2]));

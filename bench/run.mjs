@@ -58,6 +58,9 @@ const cfg = {
   },
 };
 for (const k of Object.keys(cfg.n)) if (k !== "script_chunk") cfg.n[k] = Math.max(1, Math.round(cfg.n[k] / scale));
+// Full runs take 3–4 minutes in all; a group still busy after this is hung
+// (BENCH_GROUP_LIMIT_S overrides it).
+const GROUP_LIMIT_S = Number(process.env.BENCH_GROUP_LIMIT_S ?? 600);
 const want = (g) => !opts.only || opts.only.includes(g);
 const log = (...a) => console.error("[bench]", ...a);
 
@@ -112,8 +115,11 @@ function startStatic(port) {
       res.writeHead(200, {
         "Content-Type": MIME[path.extname(file)] ?? "application/octet-stream",
         "Cache-Control": "no-store",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Embedder-Policy": "require-corp",
+        // Only the benchmark page is isolated; the page under test is served as a host would.
+        ...(url.startsWith("/bench/") ? {
+          "Cross-Origin-Opener-Policy": "same-origin",
+          "Cross-Origin-Embedder-Policy": "require-corp",
+        } : {}),
       }).end(body);
     } catch {
       res.writeHead(404).end("not found");
@@ -319,11 +325,17 @@ async function main() {
   cleanups.push(() => new Promise((r) => http.close(r)));
   const base = `http://127.0.0.1:${port}`;
   const browser = await launchBrowser();
-  const page = await browser.newPage();
-  page.on("pageerror", (e) => log("page error:", e.message));
-  page.on("console", (m) => { if (m.type() === "error") log("page console:", m.text()); });
-  await page.goto(base + "/bench/bench.html");
-  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60000 });
+  // A group runs in its own fresh page: a hung or crashed engine (a wasm call cannot be
+  // interrupted) costs that group only, and no group inherits another's heap.
+  const openBench = async () => {
+    const page = await browser.newPage();
+    page.on("pageerror", (e) => log("page error:", e.message));
+    page.on("console", (m) => { if (m.type() === "error") log("page console:", m.text()); });
+    await page.goto(base + "/bench/bench.html");
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60000 });
+    return page;
+  };
+  let page = await openBench();
   const groups = await page.evaluate(() => window.bench.groups);
   const isolated = await page.evaluate(() => window.bench.crossOriginIsolated);
   if (!isolated) notes.push("page not cross-origin isolated: timer resolution 100 µs");
@@ -332,9 +344,23 @@ async function main() {
     if (!want(g)) continue;
     const t0 = Date.now();
     log(`${g} ...`);
-    const got = await page.evaluate(([g, cfg]) => window.bench.run(g, cfg), [g, cfg]);
-    log(`${g} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    rows.push(...got);
+    page ??= await openBench();
+    let timer;
+    const limit = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${GROUP_LIMIT_S} s`)), GROUP_LIMIT_S * 1000);
+    });
+    try {
+      rows.push(...await Promise.race([page.evaluate(([g, cfg]) => window.bench.run(g, cfg), [g, cfg]), limit]));
+      log(`${g} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      const why = String(e.message).split("\n")[0];
+      log(`${g} failed: ${why}`);
+      rows.push({ id: g, label: `${g} (group)`, unit: "ms", ours: { na: "group failed: " + why }, peer: null, target: null });
+    } finally {
+      clearTimeout(timer);
+    }
+    await page.close().catch(() => {});
+    page = null;
   }
   if (server?.set?.length) {
     // Our best text path against the real server: the batched one, as a pipelined client is.
@@ -344,8 +370,6 @@ async function main() {
       unit: "ops/s", ours: rows.find((r) => r.id === id)?.ours ?? { na: "not run (--only)" },
       peer: { label: server.label, reps: peer }, target: { ratio: 2 } })));
   }
-  await page.close();
-
   if (want("page")) {
     log("first command on the page ...");
     const fc = await firstCommand(browser, base);

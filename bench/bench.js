@@ -149,7 +149,7 @@ async function redisSetGet(cfg) {
     });
   }
 
-  const ours = (s) => (wrong ? na("wrong answer: " + wrong) : { samples: s });
+  const ours = (s) => (wrong ? na("wrong answer: " + wrong) : { samples: s, note: cutShort(s, n).replace(/^; /, "") });
   for (const key of Object.keys(rows)) rows[key].cut = cutShort(rows[key], n);
   return [
     { id: "set_line", label: `SET ${fmtN(n)} keys, one redis() per line`, unit: "ops/s",
@@ -233,7 +233,7 @@ async function redisWorkload(cfg, spec) {
     let ours;
     if (probe === null || wrong === "n/a") ours = na("not implemented yet");
     else if (wrong) ours = na("wrong answer: " + wrong);
-    else ours = { samples: samplesOurs };
+    else ours = { samples: samplesOurs, note: cutShort(samplesOurs.map((x) => ({ ops: x.ops + 1 })), spec.n).replace(/^; /, "") };
     rows.push({ id: phase.id, label: phase.label, unit: "ops/s", ours,
       peer: { label: "ioredis-mock, await per op" + cutShort(samplesMock, spec.n), samples: samplesMock },
       target: phase.target ?? null });
@@ -604,6 +604,7 @@ function plain(rows) {
     ops: s.samples.map((x) => x.ops ?? x.runs),
     ...(s.label ? { label: s.label } : {}),
     ...(s.form ? { form: s.form } : {}),
+    ...(s.note ? { note: s.note } : {}),
   };
   return rows.map((r) => ({ ...r, ours: side(r.ours), peer: side(r.peer) }));
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SET then GET of N distinct keys through the native CLI's text path (stdin lines in, redis-cli
+# text out): the engine and the line parser without the wasm boundary, to tell which of the two
+# a slow browser number comes from. Generating the input is not timed.
+#   bench/native.sh [N [REPS]]     (defaults 1000000 and 3; prints medians)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+reps=${2:-3}
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --release --quiet
+bin=target/release/nosql-playground
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d v%d\n", i, i }' >"$tmp/set"
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "GET key:%d\n", i }' >"$tmp/get"
+cat "$tmp/set" "$tmp/get" >"$tmp/both"
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+run() { local t0; t0=$(ms); "$bin" redis <"$1" >"$tmp/out"; echo $(($(ms) - t0)); }
+
+# The machine is shared and noisy: the median of a few runs of each.
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+set_ms=$(for _ in $(seq "$reps"); do run "$tmp/set"; done | median)
+both_ms=$(for _ in $(seq "$reps"); do run "$tmp/both"; done | median)
+# GET alone cannot start from an empty keyspace, so it is the SET+GET run minus the SET run.
+get_ms=$((both_ms - set_ms))
+[ "$(tail -n 1 "$tmp/out")" = "\"v$((n - 1))\"" ] || { echo "wrong answer: last GET gave $(tail -n 1 "$tmp/out")" >&2; exit 1; }
+awk -v n="$n" -v r="$reps" -v s="$set_ms" -v g="$get_ms" 'BEGIN {
+  printf "native CLI, %d keys, median of %d runs: SET %.0f ops/s (%d ms), GET %.0f ops/s (%d ms, SET+GET minus SET)\n",
+    n, r, n / s * 1000, s, (g > 0 ? n / g * 1000 : 0), g }'

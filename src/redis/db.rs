@@ -92,8 +92,16 @@ impl Hasher for FxHasher {
         self.write(&(n as u64).to_le_bytes());
     }
 
+    /// Fx alone leaves the low 32 bits depending on little more than the last bytes, and a
+    /// 32-bit target (wasm) indexes its tables with exactly those bits: keys such as
+    /// `key:1234x` then collide en masse. A murmur3 finaliser spreads every bit over all 64.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -257,6 +265,21 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_hashes_stay_spread_when_truncated_to_32_bits() {
+        use std::hash::{BuildHasher, Hash};
+        let build = FxBuild::default();
+        let buckets: std::collections::HashSet<u32> = (0..10_000)
+            .map(|i| {
+                let mut h = build.build_hasher();
+                format!("key:{i}").into_bytes().hash(&mut h);
+                (h.finish() as u32) & 0xffff
+            })
+            .collect();
+        // 10k random values in 65536 buckets give about 9,300 distinct ones.
+        assert!(buckets.len() > 9_000, "only {} distinct", buckets.len());
+    }
 
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().to_vec())

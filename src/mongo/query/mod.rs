@@ -2,6 +2,8 @@
 
 pub mod cursor;
 pub mod filter;
+pub mod regex;
+pub mod schema;
 
 pub use filter::{Filter, QueryError};
 

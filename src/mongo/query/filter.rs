@@ -72,7 +72,10 @@ enum Node {
 pub(crate) enum FieldTest {
     /// Holds if any value found at the path (an array, or one of its elements) passes;
     /// `missing` says whether an absent field passes too (true for equality with null).
-    Any { test: ValueTest, missing: bool },
+    Any {
+        test: ValueTest,
+        missing: bool,
+    },
     /// Holds if a value found at the path passes, arrays taken whole (`$size`, `$elemMatch`).
     Whole(ValueTest),
     /// `$ne`, `$nin`, `$not`: the negation of the whole positive condition, so that
@@ -131,6 +134,45 @@ impl Filter {
     pub fn matches(&self, doc: &Document) -> bool {
         eval(&self.root, doc)
     }
+
+    /// For the positional `$` (in projections and updates): the index, in the first array
+    /// met along `path`, of the first element through which this filter matches `doc`.
+    pub fn first_matching_index(&self, doc: &Document, path: &[String]) -> Option<usize> {
+        // Find the first array along the path.
+        let mut depth = 0;
+        let mut cur = doc.get(path.first()?)?;
+        while !matches!(cur, Value::Array(_)) {
+            depth += 1;
+            let Value::Document(d) = cur else {
+                return None;
+            };
+            cur = d.get(path.get(depth)?)?;
+        }
+        let Value::Array(items) = cur else {
+            return None;
+        };
+        (0..items.len()).find(|&i| {
+            let mut copy = doc.clone();
+            replace_at(
+                &mut copy,
+                &path[..=depth],
+                Value::Array(vec![items[i].clone()]),
+            );
+            self.matches(&copy)
+        })
+    }
+}
+
+/// Sets the value at an existing path of embedded documents.
+fn replace_at(doc: &mut Document, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        doc.insert(first.clone(), value);
+    } else if let Some(Value::Document(d)) = doc.get_mut(first) {
+        replace_at(d, rest, value);
+    }
 }
 
 fn eval(node: &Node, doc: &Document) -> bool {
@@ -144,7 +186,12 @@ fn eval(node: &Node, doc: &Document) -> bool {
     }
 }
 
-fn walk_with(doc: &Document, path: &[String], expand: bool, visit: &mut dyn FnMut(&Value) -> bool) -> (bool, bool, bool) {
+fn walk_with(
+    doc: &Document,
+    path: &[String],
+    expand: bool,
+    visit: &mut dyn FnMut(&Value) -> bool,
+) -> (bool, bool, bool) {
     let mut walk = Walk {
         visit,
         expand,
@@ -259,7 +306,9 @@ fn compile_document(filter: &Document, top: bool) -> Result<Node, QueryError> {
                 } else {
                     ". If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
                 };
-                return Err(bad_value(format!("unknown top level operator: {key}{hint}")));
+                return Err(bad_value(format!(
+                    "unknown top level operator: {key}{hint}"
+                )));
             };
             nodes.push(compile(value, top)?);
         } else {
@@ -306,7 +355,11 @@ fn top_comment(_: &Value, _: bool) -> Result<Node, QueryError> {
 
 fn top_json_schema(v: &Value, _: bool) -> Result<Node, QueryError> {
     let Value::Document(d) = v else {
-        return Err(QueryError::new(14, "TypeMismatch", "$jsonSchema must be an object"));
+        return Err(QueryError::new(
+            14,
+            "TypeMismatch",
+            "$jsonSchema must be an object",
+        ));
     };
     Ok(Node::Schema(Box::new(Schema::compile(d)?)))
 }
@@ -413,10 +466,18 @@ const FIELD_OPERATORS: &[(&str, FieldCompile)] = &[
     ("$size", op_size),
     ("$all", op_all),
     ("$elemMatch", op_elem_match),
-    ("$bitsAllSet", |n, v, _| bits(n, "$bitsAllSet", v, |x, m| x & m == m)),
-    ("$bitsAnySet", |n, v, _| bits(n, "$bitsAnySet", v, |x, m| x & m != 0)),
-    ("$bitsAllClear", |n, v, _| bits(n, "$bitsAllClear", v, |x, m| x & m == 0)),
-    ("$bitsAnyClear", |n, v, _| bits(n, "$bitsAnyClear", v, |x, m| x & m != m)),
+    ("$bitsAllSet", |n, v, _| {
+        bits(n, "$bitsAllSet", v, |x, m| x & m == m)
+    }),
+    ("$bitsAnySet", |n, v, _| {
+        bits(n, "$bitsAnySet", v, |x, m| x & m != 0)
+    }),
+    ("$bitsAllClear", |n, v, _| {
+        bits(n, "$bitsAllClear", v, |x, m| x & m == 0)
+    }),
+    ("$bitsAnyClear", |n, v, _| {
+        bits(n, "$bitsAnyClear", v, |x, m| x & m != m)
+    }),
     ("$comment", |_, _, _| Ok(None)),
 ];
 
@@ -428,7 +489,11 @@ fn op_eq(_: &str, operand: &Value, _: Option<&Document>) -> Result<FieldTest, Qu
     })
 }
 
-fn op_ne(name: &str, operand: &Value, c: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_ne(
+    name: &str,
+    operand: &Value,
+    c: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     if matches!(operand, Value::Regex { .. }) {
         return Err(bad_value("Can't have regex as arg to $ne."));
     }
@@ -483,7 +548,9 @@ fn in_list(operand: &Value, op: &str) -> Result<(ValueTest, bool), QueryError> {
     Ok((
         Box::new(move |v| {
             equals.iter().any(|w| values_equal(v, w))
-                || regexes.iter().any(|(re, literal)| regex_matches(re, literal, v))
+                || regexes
+                    .iter()
+                    .any(|(re, literal)| regex_matches(re, literal, v))
         }),
         missing,
     ))
@@ -496,7 +563,10 @@ fn op_in(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldT
 
 fn op_nin(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
     let (test, missing) = in_list(operand, "$nin")?;
-    Ok(Some(FieldTest::Not(Box::new(FieldTest::Any { test, missing }))))
+    Ok(Some(FieldTest::Not(Box::new(FieldTest::Any {
+        test,
+        missing,
+    }))))
 }
 
 /// JavaScript-like truthiness of an operand, as `$exists` reads it.
@@ -511,7 +581,11 @@ fn true_value(v: &Value) -> bool {
     }
 }
 
-fn op_exists(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_exists(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     Ok(Some(FieldTest::Exists(true_value(operand))))
 }
 
@@ -593,7 +667,9 @@ pub fn parse_type_set(op: &str, operand: &Value) -> Result<Vec<i32>, QueryError>
         v => vec![one(v)?],
     };
     if codes.is_empty() {
-        return Err(failed_to_parse(format!("{op} must match at least one type")));
+        return Err(failed_to_parse(format!(
+            "{op} must match at least one type"
+        )));
     }
     Ok(codes)
 }
@@ -605,7 +681,11 @@ pub fn type_matches(codes: &[i32], v: &Value) -> bool {
         .any(|&c| c == code || (c == 0 && v.is_number()))
 }
 
-fn op_type(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_type(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let codes = parse_type_set(name, operand)?;
     Ok(Some(FieldTest::Any {
         missing: false,
@@ -644,7 +724,11 @@ fn regex_test(pattern: &str, options: &str) -> Result<FieldTest, QueryError> {
     })
 }
 
-fn op_regex(_: &str, operand: &Value, context: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_regex(
+    _: &str,
+    operand: &Value,
+    context: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let (pattern, mut options) = match operand {
         Value::String(s) => (s.clone(), String::new()),
         Value::Regex { pattern, options } => (pattern.clone(), options.clone()),
@@ -666,7 +750,11 @@ fn op_regex(_: &str, operand: &Value, context: Option<&Document>) -> Result<Opti
     regex_test(&pattern, &options).map(Some)
 }
 
-fn op_options(_: &str, _: &Value, context: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_options(
+    _: &str,
+    _: &Value,
+    context: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     if context.is_some_and(|c| c.contains_key("$regex")) {
         Ok(None)
     } else {
@@ -674,7 +762,11 @@ fn op_options(_: &str, _: &Value, context: Option<&Document>) -> Result<Option<F
     }
 }
 
-fn op_not(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_not(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let inner = match operand {
         Value::Regex { pattern, options } => regex_test(pattern, options)?,
         Value::Document(d) => {
@@ -778,7 +870,10 @@ fn integer_arg(name: &str, v: &Value) -> Result<i64, QueryError> {
             }
             Ok(*x as i64)
         }
-        _ => Err(failed_to_parse(format!("Expected a number in: {}", shown()))),
+        _ => Err(failed_to_parse(format!(
+            "Expected a number in: {}",
+            shown()
+        ))),
     }
 }
 
@@ -793,7 +888,11 @@ fn non_negative(name: &str, v: &Value) -> Result<i64, QueryError> {
     Ok(n)
 }
 
-fn op_size(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_size(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let n = non_negative("$size", operand)
         .map_err(|e| bad_value(format!("Failed to parse $size. {}", e.message)))?;
     if n > i64::from(i32::MAX) {
@@ -808,13 +907,15 @@ fn op_size(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<Fiel
     ))))
 }
 
-fn op_all(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_all(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let Value::Array(items) = operand else {
         return Err(bad_value("$all needs an array"));
     };
-    let first_is_elem_match = |v: &Value| {
-        matches!(v, Value::Document(d) if d.keys().next().is_some_and(|k| k == "$elemMatch"))
-    };
+    let first_is_elem_match = |v: &Value| matches!(v, Value::Document(d) if d.keys().next().is_some_and(|k| k == "$elemMatch"));
     let mut tests = Vec::with_capacity(items.len());
     if items.first().is_some_and(first_is_elem_match) {
         for item in items {
@@ -834,9 +935,9 @@ fn op_all(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<Fi
             match item {
                 Value::Regex { pattern, options } => tests.push(regex_test(pattern, options)?),
                 Value::Document(d)
-                    if d.keys().next().is_some_and(|k| {
-                        FIELD_OPERATORS.iter().any(|(n, _)| n == k)
-                    }) =>
+                    if d.keys()
+                        .next()
+                        .is_some_and(|k| FIELD_OPERATORS.iter().any(|(n, _)| n == k)) =>
                 {
                     return Err(bad_value("no $ expressions in $all"));
                 }
@@ -850,14 +951,18 @@ fn op_all(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<Fi
     Ok(Some(FieldTest::All(tests)))
 }
 
-fn op_elem_match(name: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+fn op_elem_match(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
     let Value::Document(d) = operand else {
         return Err(bad_value("$elemMatch needs an Object"));
     };
     // The value form (`{$elemMatch: {$gte: 80, $lt: 85}}`) tests each element itself; the
     // object form (`{$elemMatch: {product: "xyz"}}`) runs a filter on each element document.
-    let value_form = is_operator_document(operand)
-        && d.keys().next().is_some_and(|k| !is_top_operator(k));
+    let value_form =
+        is_operator_document(operand) && d.keys().next().is_some_and(|k| !is_top_operator(k));
     if value_form {
         let test = compile_operators(name, d)?;
         return Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
@@ -929,9 +1034,7 @@ fn bits(
             let x = match v {
                 Value::Int32(i) => i64::from(*i),
                 Value::Int64(i) => *i,
-                Value::Double(x)
-                    if x.fract() == 0.0 && x.abs() < 9.223_372_036_854_776e18 =>
-                {
+                Value::Double(x) if x.fract() == 0.0 && x.abs() < 9.223_372_036_854_776e18 => {
                     *x as i64
                 }
                 _ => return false,

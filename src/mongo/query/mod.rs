@@ -1,9 +1,12 @@
-//! The query language: filters, and running a find (sort, skip, limit) over a collection.
+//! The query language: filters, projections, update operators, and running a find (sort,
+//! skip, limit, projection) over a collection.
 
 pub mod cursor;
 pub mod filter;
+pub mod projection;
 pub mod regex;
 pub mod schema;
+pub mod update;
 
 pub use filter::{Filter, QueryError};
 

@@ -243,11 +243,7 @@ impl Regex {
                     stack.push(*b);
                     stack.push(*a);
                 }
-                Inst::Assert(kind) => {
-                    if assertion_holds(*kind, pos, chars) {
-                        stack.push(pc + 1);
-                    }
-                }
+                Inst::Assert(kind) if assertion_holds(*kind, pos, chars) => stack.push(pc + 1),
                 _ => {}
             }
         }
@@ -708,8 +704,7 @@ impl Parser<'_> {
                 c => c,
             };
             // A range `a-z`, unless the `-` is last.
-            if self.peek() == Some('-') && self.chars.get(self.pos + 1).is_some_and(|&c| c != ']')
-            {
+            if self.peek() == Some('-') && self.chars.get(self.pos + 1).is_some_and(|&c| c != ']') {
                 self.pos += 1;
                 let Some(h) = self.peek() else {
                     return Err("missing terminating ] for character class".into());

@@ -5,8 +5,7 @@
 //! the fields that are present.
 
 use super::filter::{
-    bad_value, compile_regex, failed_to_parse, number_f64, parse_type_set, type_matches,
-    QueryError,
+    bad_value, compile_regex, failed_to_parse, number_f64, parse_type_set, type_matches, QueryError,
 };
 use super::regex::Regex;
 use crate::mongo::value::{values_equal, Document, Value};
@@ -121,7 +120,10 @@ impl Schema {
             match k.as_str() {
                 "bsonType" => {
                     if !matches!(v, Value::String(_) | Value::Array(_)) {
-                        return Err(keyword_type_error(k, "either a string or an array of strings"));
+                        return Err(keyword_type_error(
+                            k,
+                            "either a string or an array of strings",
+                        ));
                     }
                     s.bson_types = Some(parse_type_set(k, v)?);
                 }
@@ -352,16 +354,8 @@ impl Schema {
             }
         }
         match v {
-            Value::Document(d) => {
-                if !self.object_ok(d) {
-                    return false;
-                }
-            }
-            Value::Array(items) => {
-                if !self.array_ok(items) {
-                    return false;
-                }
-            }
+            Value::Document(d) if !self.object_ok(d) => return false,
+            Value::Array(items) if !self.array_ok(items) => return false,
             Value::String(s) => {
                 let len = s.chars().count();
                 if self.min_length.is_some_and(|m| len < m)

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::collection::COLLECTION_METHODS;
 use super::parser::{Expr, Stmt, StmtKind};
 use super::ShellError;
 use crate::mongo::query::cursor::sort_keys;
@@ -63,18 +64,6 @@ const DB_METHODS: &[&str] = &[
     "dropDatabase",
 ];
 
-const COLLECTION_METHODS: &[&str] = &[
-    "insertOne",
-    "insertMany",
-    "find",
-    "findOne",
-    "countDocuments",
-    "estimatedDocumentCount",
-    "drop",
-    "getName",
-    "getFullName",
-];
-
 const CURSOR_METHODS: &[&str] = &[
     "toArray", "limit", "skip", "sort", "itcount", "pretty", "count", "size",
 ];
@@ -85,6 +74,7 @@ pub(super) struct CursorSpec {
     pub(super) db: String,
     pub(super) coll: String,
     pub(super) filter: Document,
+    pub(super) projection: Option<Document>,
     pub(super) sort: Option<Document>,
     pub(super) skip: usize,
     pub(super) limit: Option<usize>,

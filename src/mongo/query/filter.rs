@@ -45,6 +45,8 @@ pub fn failed_to_parse(message: impl Into<String>) -> QueryError {
 /// A compiled filter.
 pub struct Filter {
     root: Node,
+    /// The field paths the filter tests (through `$and`/`$or`/`$nor`), for the positional `$`.
+    paths: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -126,9 +128,10 @@ impl Walk<'_> {
 impl Filter {
     /// Compiles a filter document (`{}` matches everything).
     pub fn compile(filter: &Document) -> Result<Filter, QueryError> {
-        Ok(Filter {
-            root: compile_document(filter, true)?,
-        })
+        let root = compile_document(filter, true)?;
+        let mut paths = Vec::new();
+        collect_paths(&root, &mut paths);
+        Ok(Filter { root, paths })
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
@@ -151,6 +154,15 @@ impl Filter {
         let Value::Array(items) = cur else {
             return None;
         };
+        // The query must test something inside this array.
+        let prefix = &path[..=depth];
+        if !self
+            .paths
+            .iter()
+            .any(|p| p.len() >= prefix.len() && p[..prefix.len()] == *prefix)
+        {
+            return None;
+        }
         (0..items.len()).find(|&i| {
             let mut copy = doc.clone();
             replace_at(
@@ -172,6 +184,18 @@ fn replace_at(doc: &mut Document, path: &[String], value: Value) {
         doc.insert(first.clone(), value);
     } else if let Some(Value::Document(d)) = doc.get_mut(first) {
         replace_at(d, rest, value);
+    }
+}
+
+fn collect_paths(node: &Node, out: &mut Vec<Vec<String>>) {
+    match node {
+        Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => {
+            for n in nodes {
+                collect_paths(n, out);
+            }
+        }
+        Node::Field { path, .. } => out.push(path.clone()),
+        _ => {}
     }
 }
 

@@ -215,7 +215,7 @@ impl Update {
                 });
             }
         }
-        ops.sort_by(|a, b| a.parts.cmp(&b.parts));
+        ops.sort_by(|a, b| compare_paths(&a.parts, &b.parts));
         Ok(Update::Operators(ops))
     }
 
@@ -283,6 +283,20 @@ impl Update {
         }
         Ok(*doc != before)
     }
+}
+
+/// Update order: field names lexicographically, numeric names numerically (MongoDB 5.0+).
+fn compare_paths(a: &[String], b: &[String]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let c = match (array_index(x), array_index(y)) {
+            (Some(i), Some(j)) => i.cmp(&j),
+            _ => x.cmp(y),
+        };
+        if c != Ordering::Equal {
+            return c;
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 fn type_code_differs(a: &Value, b: &Value) -> bool {

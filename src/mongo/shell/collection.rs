@@ -118,7 +118,7 @@ struct UpdateOutcome {
 }
 
 /// The update argument of updateOne/updateMany/findOneAndUpdate (operators required).
-fn update_arg(v: Option<Js>) -> Result<Update, ShellError> {
+fn update_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
     let update = match v {
         Some(Js::Val(v)) => v,
         _ => Value::Document(Document::default()),
@@ -135,16 +135,16 @@ fn update_arg(v: Option<Js>) -> Result<Update, ShellError> {
             "Update document requires atomic operators",
         ));
     }
-    let Value::Document(d) = update else {
+    let Value::Document(d) = &update else {
         return Err(invalid_argument(
             "Update document requires atomic operators",
         ));
     };
-    Update::compile(&d).map_err(write_error)
+    Ok((Update::compile(d).map_err(write_error)?, update))
 }
 
 /// The replacement argument of replaceOne/findOneAndReplace (no operators allowed).
-fn replacement_arg(v: Option<Js>) -> Result<Update, ShellError> {
+fn replacement_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
     let replacement = match v {
         Some(Js::Val(Value::Document(d))) => d,
         _ => Document::default(),
@@ -154,13 +154,15 @@ fn replacement_arg(v: Option<Js>) -> Result<Update, ShellError> {
             "Replacement document must not contain atomic operators",
         ));
     }
-    Update::compile(&replacement).map_err(write_error)
+    let update = Update::compile(&replacement).map_err(write_error)?;
+    Ok((update, Value::Document(replacement)))
 }
 
 /// `arrayFilters`: each filter's fields share one identifier (`{"elem.grade": {$gte: 85}}`).
 fn array_filters_arg(
     opts: &Document,
     update: &Update,
+    update_doc: &Value,
 ) -> Result<Vec<(String, Filter)>, QueryError> {
     let mut out: Vec<(String, Filter)> = Vec::new();
     let Some(v) = opts.get("arrayFilters") else {
@@ -221,7 +223,10 @@ fn array_filters_arg(
             return Err(QueryError::new(
                 9,
                 "FailedToParse",
-                format!("The array filter for identifier '{id}' was not used in the update"),
+                format!(
+                    "The array filter for identifier '{id}' was not used in the update {}",
+                    server_repr(update_doc)
+                ),
             ));
         }
     }
@@ -619,13 +624,13 @@ impl Session {
             }
             "updateOne" | "updateMany" | "replaceOne" => {
                 let filter = filter_arg(args.next())?;
-                let update = if name == "replaceOne" {
+                let (update, raw) = if name == "replaceOne" {
                     replacement_arg(args.next())?
                 } else {
                     update_arg(args.next())?
                 };
                 let opts = options_arg(args.next());
-                let array_filters = array_filters_arg(&opts, &update).map_err(write_error)?;
+                let array_filters = array_filters_arg(&opts, &update, &raw).map_err(write_error)?;
                 let req = UpdateRequest {
                     filter,
                     update,
@@ -658,13 +663,13 @@ impl Session {
             }
             "findOneAndUpdate" | "findOneAndReplace" => {
                 let filter = filter_arg(args.next())?;
-                let update = if name == "findOneAndReplace" {
+                let (update, raw) = if name == "findOneAndReplace" {
                     replacement_arg(args.next())?
                 } else {
                     update_arg(args.next())?
                 };
                 let opts = options_arg(args.next());
-                let array_filters = array_filters_arg(&opts, &update)?;
+                let array_filters = array_filters_arg(&opts, &update, &raw)?;
                 let after = matches!(opts.get("returnDocument"), Some(Value::String(s)) if s == "after")
                     || truthy(opts.get("returnNewDocument"));
                 if let Some(v) = opts.get("returnDocument") {
@@ -816,12 +821,13 @@ impl Session {
                 },
                 "updateOne" | "updateMany" | "replaceOne" => {
                     let filter = filter_arg(get("filter"))?;
-                    let update = if kind == "replaceOne" {
+                    let (update, raw) = if kind == "replaceOne" {
                         replacement_arg(get("replacement"))?
                     } else {
                         update_arg(get("update"))?
                     };
-                    let array_filters = array_filters_arg(&body, &update).map_err(write_error)?;
+                    let array_filters =
+                        array_filters_arg(&body, &update, &raw).map_err(write_error)?;
                     let mut op_doc = Document::default();
                     op_doc.insert("q".into(), Value::Document(filter.clone()));
                     op_doc.insert(

@@ -158,15 +158,7 @@ impl Update {
     pub fn compile(update: &Document) -> Result<Update, QueryError> {
         let first_is_op = update.keys().next().is_some_and(|k| k.starts_with('$'));
         if !first_is_op {
-            for (k, _) in update {
-                if k.starts_with('$') {
-                    return Err(QueryError::new(
-                        52,
-                        "DollarPrefixedFieldName",
-                        format!("The dollar ($) prefixed field '{k}' in '{k}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."),
-                    ));
-                }
-            }
+            check_no_dollar_fields(update, "")?;
             return Ok(Update::Replacement(update.clone()));
         }
         let mut ops = Vec::new();
@@ -282,6 +274,39 @@ impl Update {
             }
         }
         Ok(*doc != before)
+    }
+}
+
+/// A replacement document may not hold `$`-prefixed field names at any depth.
+fn check_no_dollar_fields(doc: &Document, prefix: &str) -> Result<(), QueryError> {
+    for (k, v) in doc {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if k.starts_with('$') {
+            return Err(QueryError::new(
+                52,
+                "DollarPrefixedFieldName",
+                format!("The dollar ($) prefixed field '{k}' in '{path}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."),
+            ));
+        }
+        check_value_fields(v, &path)?;
+    }
+    Ok(())
+}
+
+fn check_value_fields(v: &Value, path: &str) -> Result<(), QueryError> {
+    match v {
+        Value::Document(d) => check_no_dollar_fields(d, path),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_value_fields(item, &format!("{path}.{i}"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -326,7 +326,26 @@ impl Schema {
 
     /// The schema applied to a whole document (the root is an object).
     pub fn matches_root(&self, doc: &Document) -> bool {
-        self.matches(&Value::Document(doc.clone()))
+        if self.enumeration.is_some() {
+            // Rare at the top level; compare the whole document.
+            return self.matches(&Value::Document(doc.clone()));
+        }
+        if let Some(types) = &self.bson_types {
+            if !types.contains(&3) {
+                return false;
+            }
+        }
+        if let Some(types) = &self.json_types {
+            if !types.contains(&JsonType::Object) {
+                return false;
+            }
+        }
+        self.object_ok(doc)
+            && self.all_of.iter().all(|s| s.matches_root(doc))
+            && (self.any_of.is_empty() || self.any_of.iter().any(|s| s.matches_root(doc)))
+            && (self.one_of.is_empty()
+                || self.one_of.iter().filter(|s| s.matches_root(doc)).count() == 1)
+            && !self.not.as_ref().is_some_and(|s| s.matches_root(doc))
     }
 
     pub fn matches(&self, v: &Value) -> bool {

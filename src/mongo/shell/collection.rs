@@ -751,7 +751,11 @@ impl Session {
                 if let Some(c) = self.store.collection(db, coll) {
                     for d in c.docs.iter().filter(|d| compiled.matches(d)) {
                         let mut found = Vec::new();
-                        distinct_values(&Value::Document(d.clone()), &path, &mut found);
+                        if let Some((first, rest)) = path.split_first() {
+                            if let Some(v) = d.get(*first) {
+                                distinct_values(v, rest, &mut found);
+                            }
+                        }
                         for v in found {
                             if !values.iter().any(|w| values_equal(w, &v)) {
                                 values.push(v);

@@ -270,7 +270,7 @@ fn errors_print_like_mongosh() {
         ),
         ("db.posts.fooBar()", "TypeError: db.posts.fooBar is not a function\n"),
         ("foo", "ReferenceError: foo is not defined\n"),
-        ("db.posts.find({$where: 1})", "MongoServerError[BadValue]: unknown top level operator: $where\n"),
+        ("db.posts.find({$where: 1})", "MongoServerError[BadValue]: $where is not allowed in this context\n"),
         ("db.posts.find({a: {$regexx: 1}})", "MongoServerError[BadValue]: unknown operator: $regexx\n"),
         // Syntax errors carry Babel's code frame for the input plus the newline Enter adds.
         (

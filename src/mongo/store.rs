@@ -56,6 +56,19 @@ impl Collection {
         Ok(())
     }
 
+    /// Removes the document at `index` (and its `_id` from the index).
+    pub fn remove(&mut self, index: usize) -> Document {
+        let doc = self.docs.remove(index);
+        let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+        self.ids.remove(&IndexKey(id));
+        doc
+    }
+
+    /// Whether a document with this `_id` exists.
+    pub fn has_id(&self, id: &Value) -> bool {
+        self.ids.contains(&IndexKey(id.clone()))
+    }
+
     /// Rough on-disk size, for `show dbs`.
     pub fn approx_bytes(&self) -> usize {
         self.docs.len() * 64

@@ -1,11 +1,19 @@
 //! Query filters, compiled once into a tree of predicates and then run against each document.
 //!
-//! Field operators live in one table (`FIELD_OPERATORS`), one compile function per operator,
-//! so adding `$regex`, `$size`, `$elemMatch`, … is a new row and a new function.
-//! Top-level operators (`$and`, `$or`, `$nor`) have their own small table.
+//! Field operators live in one table (`FIELD_OPERATORS`), one compile function per operator;
+//! top-level operators (`$and`, `$or`, `$nor`, `$jsonSchema`, …) have their own table.
+//! Messages and codes follow the server's `expression_parser.cpp`.
+//!
+//! Array semantics are MongoDB's: a path walks into every document of an array it meets
+//! (`"comments.author"`), a numeric component also indexes the array (`"tags.0"`), and at the
+//! end of the path an array counts as a whole and through each of its elements (one level
+//! only), except for `$size` and `$elemMatch`, which look at the array itself.
 
 use std::cmp::Ordering;
 
+use super::regex::Regex;
+use super::schema::Schema;
+use super::server_repr;
 use crate::mongo::value::{compare, type_rank, values_equal, Document, Value};
 
 /// A query the server rejects, with MongoDB's code and code name.
@@ -16,17 +24,29 @@ pub struct QueryError {
     pub message: String,
 }
 
-fn bad_value(message: impl Into<String>) -> QueryError {
-    QueryError {
-        code: 2,
-        code_name: "BadValue",
-        message: message.into(),
+impl QueryError {
+    pub fn new(code: i32, code_name: &'static str, message: impl Into<String>) -> Self {
+        QueryError {
+            code,
+            code_name,
+            message: message.into(),
+        }
     }
+}
+
+pub fn bad_value(message: impl Into<String>) -> QueryError {
+    QueryError::new(2, "BadValue", message)
+}
+
+pub fn failed_to_parse(message: impl Into<String>) -> QueryError {
+    QueryError::new(9, "FailedToParse", message)
 }
 
 /// A compiled filter.
 pub struct Filter {
     root: Node,
+    /// The field paths the filter tests (through `$and`/`$or`/`$nor`), for the positional `$`.
+    paths: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -46,27 +66,48 @@ enum Node {
         path: Vec<String>,
         test: FieldTest,
     },
+    Schema(Box<Schema>),
+    Const(bool),
 }
 
 /// A condition on the values found at one path.
-enum FieldTest {
+pub(crate) enum FieldTest {
     /// Holds if any value found at the path (an array, or one of its elements) passes;
     /// `missing` says whether an absent field passes too (true for equality with null).
     Any {
         test: ValueTest,
         missing: bool,
     },
+    /// Holds if a value found at the path passes, arrays taken whole (`$size`, `$elemMatch`).
+    Whole(ValueTest),
     /// `$ne`, `$nin`, `$not`: the negation of the whole positive condition, so that
     /// `{tags: {$ne: "a"}}` rejects an array containing "a".
     Not(Box<FieldTest>),
     Exists(bool),
     All(Vec<FieldTest>),
+    Const(bool),
+}
+
+impl FieldTest {
+    /// The test applied to one value as it stands (an array element under `$elemMatch`, or
+    /// under a `$pull` condition): arrays are not opened.
+    pub(crate) fn test_value(&self, v: &Value) -> bool {
+        match self {
+            FieldTest::Any { test, .. } | FieldTest::Whole(test) => test(v),
+            FieldTest::Not(inner) => !inner.test_value(v),
+            FieldTest::Exists(want) => *want,
+            FieldTest::All(tests) => tests.iter().all(|t| t.test_value(v)),
+            FieldTest::Const(b) => *b,
+        }
+    }
 }
 
 /// A walk along one path of one document: visits each value the path reaches until the
 /// visitor says stop, without collecting them (this runs once per field per document).
 struct Walk<'f> {
     visit: &'f mut dyn FnMut(&Value) -> bool,
+    /// Offer each element of an array found at the end of the path, too.
+    expand: bool,
     /// Some branch of the path ended at an absent field.
     missing: bool,
     /// Some value was reached.
@@ -87,13 +128,74 @@ impl Walk<'_> {
 impl Filter {
     /// Compiles a filter document (`{}` matches everything).
     pub fn compile(filter: &Document) -> Result<Filter, QueryError> {
-        Ok(Filter {
-            root: compile_document(filter)?,
-        })
+        let root = compile_document(filter, true)?;
+        let mut paths = Vec::new();
+        collect_paths(&root, &mut paths);
+        Ok(Filter { root, paths })
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
         eval(&self.root, doc)
+    }
+
+    /// For the positional `$` (in projections and updates): the index, in the first array
+    /// met along `path`, of the first element through which this filter matches `doc`.
+    pub fn first_matching_index(&self, doc: &Document, path: &[String]) -> Option<usize> {
+        // Find the first array along the path.
+        let mut depth = 0;
+        let mut cur = doc.get(path.first()?)?;
+        while !matches!(cur, Value::Array(_)) {
+            depth += 1;
+            let Value::Document(d) = cur else {
+                return None;
+            };
+            cur = d.get(path.get(depth)?)?;
+        }
+        let Value::Array(items) = cur else {
+            return None;
+        };
+        // The query must test something inside this array.
+        let prefix = &path[..=depth];
+        if !self
+            .paths
+            .iter()
+            .any(|p| p.len() >= prefix.len() && p[..prefix.len()] == *prefix)
+        {
+            return None;
+        }
+        (0..items.len()).find(|&i| {
+            let mut copy = doc.clone();
+            replace_at(
+                &mut copy,
+                &path[..=depth],
+                Value::Array(vec![items[i].clone()]),
+            );
+            self.matches(&copy)
+        })
+    }
+}
+
+/// Sets the value at an existing path of embedded documents.
+fn replace_at(doc: &mut Document, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        doc.insert(first.clone(), value);
+    } else if let Some(Value::Document(d)) = doc.get_mut(first) {
+        replace_at(d, rest, value);
+    }
+}
+
+fn collect_paths(node: &Node, out: &mut Vec<Vec<String>>) {
+    match node {
+        Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => {
+            for n in nodes {
+                collect_paths(n, out);
+            }
+        }
+        Node::Field { path, .. } => out.push(path.clone()),
+        _ => {}
     }
 }
 
@@ -103,35 +205,39 @@ fn eval(node: &Node, doc: &Document) -> bool {
         Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc)),
         Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc)),
         Node::Field { path, test } => run_test(test, doc, path),
+        Node::Schema(schema) => schema.matches_root(doc),
+        Node::Const(b) => *b,
     }
+}
+
+fn walk_with(
+    doc: &Document,
+    path: &[String],
+    expand: bool,
+    visit: &mut dyn FnMut(&Value) -> bool,
+) -> (bool, bool, bool) {
+    let mut walk = Walk {
+        visit,
+        expand,
+        missing: false,
+        found: false,
+        stop: false,
+    };
+    walk_doc(doc, path, &mut walk);
+    (walk.stop, walk.found, walk.missing)
 }
 
 fn run_test(test: &FieldTest, doc: &Document, path: &[String]) -> bool {
     match test {
         FieldTest::Any { test, missing } => {
-            let mut visit = |v: &Value| test(v);
-            let mut walk = Walk {
-                visit: &mut visit,
-                missing: false,
-                found: false,
-                stop: false,
-            };
-            walk_doc(doc, path, &mut walk);
-            walk.stop || (*missing && (walk.missing || !walk.found))
+            let (stop, found, absent) = walk_with(doc, path, true, &mut |v| test(v));
+            stop || (*missing && (absent || !found))
         }
+        FieldTest::Whole(test) => walk_with(doc, path, false, &mut |v| test(v)).0,
         FieldTest::Not(inner) => !run_test(inner, doc, path),
-        FieldTest::Exists(want) => {
-            let mut visit = |_: &Value| true;
-            let mut walk = Walk {
-                visit: &mut visit,
-                missing: false,
-                found: false,
-                stop: false,
-            };
-            walk_doc(doc, path, &mut walk);
-            walk.found == *want
-        }
+        FieldTest::Exists(want) => walk_with(doc, path, false, &mut |_| true).1 == *want,
         FieldTest::All(tests) => tests.iter().all(|t| run_test(t, doc, path)),
+        FieldTest::Const(b) => *b,
     }
 }
 
@@ -155,7 +261,7 @@ fn walk_value(v: &Value, rest: &[String], walk: &mut Walk) {
     }
     let Some((first, tail)) = rest.split_first() else {
         walk.offer(v);
-        if let Value::Array(items) = v {
+        if let (true, Value::Array(items)) = (walk.expand, v) {
             for item in items {
                 if walk.stop {
                     return;
@@ -187,30 +293,52 @@ fn walk_value(v: &Value, rest: &[String], walk: &mut Walk) {
     }
 }
 
-fn array_index(s: &str) -> Option<usize> {
+pub(crate) fn array_index(s: &str) -> Option<usize> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
 }
 
-type TopCompile = fn(&Value) -> Result<Node, QueryError>;
+type TopCompile = fn(&Value, bool) -> Result<Node, QueryError>;
 
-const TOP_OPERATORS: &[(&str, TopCompile)] =
-    &[("$and", top_and), ("$or", top_or), ("$nor", top_nor)];
+/// Operators that stand where a field name would (`{$or: […]}`).
+const TOP_OPERATORS: &[(&str, TopCompile)] = &[
+    ("$and", top_and),
+    ("$or", top_or),
+    ("$nor", top_nor),
+    ("$comment", top_comment),
+    ("$jsonSchema", top_json_schema),
+    ("$expr", top_expr),
+    ("$where", top_where),
+    ("$text", top_text),
+    ("$alwaysTrue", top_always_true),
+    ("$alwaysFalse", top_always_false),
+];
 
-fn compile_document(filter: &Document) -> Result<Node, QueryError> {
+fn is_top_operator(name: &str) -> bool {
+    TOP_OPERATORS.iter().any(|(n, _)| *n == name)
+}
+
+fn compile_document(filter: &Document, top: bool) -> Result<Node, QueryError> {
     let mut nodes = Vec::with_capacity(filter.len());
     for (key, value) in filter {
-        if let Some(op) = key.strip_prefix('$') {
+        if key.starts_with('$') {
             let Some((_, compile)) = TOP_OPERATORS.iter().find(|(name, _)| *name == key) else {
-                return Err(bad_value(format!("unknown top level operator: ${op}")));
+                let hint = if key == "$not" {
+                    ". If you are trying to negate an entire expression, use $nor."
+                } else {
+                    ". If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
+                };
+                return Err(bad_value(format!(
+                    "unknown top level operator: {key}{hint}"
+                )));
             };
-            nodes.push(compile(value)?);
+            nodes.push(compile(value, top)?);
         } else {
             nodes.push(Node::Field {
                 path: key.split('.').map(str::to_string).collect(),
-                test: compile_field_condition(value)?,
+                test: compile_field_condition(key, value)?,
             });
         }
     }
@@ -227,62 +355,157 @@ fn clause_list(op: &str, value: &Value) -> Result<Vec<Node>, QueryError> {
     items
         .iter()
         .map(|item| match item {
-            Value::Document(d) => compile_document(d),
+            Value::Document(d) => compile_document(d, false),
             _ => Err(bad_value("$or/$and/$nor entries need to be full objects")),
         })
         .collect()
 }
 
-fn top_and(v: &Value) -> Result<Node, QueryError> {
+fn top_and(v: &Value, _: bool) -> Result<Node, QueryError> {
     Ok(Node::And(clause_list("$and", v)?))
 }
 
-fn top_or(v: &Value) -> Result<Node, QueryError> {
+fn top_or(v: &Value, _: bool) -> Result<Node, QueryError> {
     Ok(Node::Or(clause_list("$or", v)?))
 }
 
-fn top_nor(v: &Value) -> Result<Node, QueryError> {
+fn top_nor(v: &Value, _: bool) -> Result<Node, QueryError> {
     Ok(Node::Nor(clause_list("$nor", v)?))
 }
 
-/// A field's condition: an operator document (`{$gt: 1, $lt: 5}`) when its first key starts
-/// with `$`, as the server decides, and otherwise a value to equal.
-fn compile_field_condition(value: &Value) -> Result<FieldTest, QueryError> {
-    if let Value::Document(ops) = value {
-        if ops.keys().next().is_some_and(|k| k.starts_with('$')) {
-            let mut tests = Vec::with_capacity(ops.len());
-            for (op, operand) in ops {
-                let Some((_, compile)) = FIELD_OPERATORS.iter().find(|(name, _)| name == op) else {
-                    return Err(bad_value(format!("unknown operator: {op}")));
-                };
-                tests.push(compile(operand)?);
-            }
-            return Ok(if tests.len() == 1 {
-                tests.remove(0)
-            } else {
-                FieldTest::All(tests)
-            });
-        }
-    }
-    op_eq(value)
+fn top_comment(_: &Value, _: bool) -> Result<Node, QueryError> {
+    Ok(Node::Const(true))
 }
 
-type FieldCompile = fn(&Value) -> Result<FieldTest, QueryError>;
+fn top_json_schema(v: &Value, _: bool) -> Result<Node, QueryError> {
+    let Value::Document(d) = v else {
+        return Err(QueryError::new(
+            14,
+            "TypeMismatch",
+            "$jsonSchema must be an object",
+        ));
+    };
+    Ok(Node::Schema(Box::new(Schema::compile(d)?)))
+}
+
+fn top_expr(_: &Value, _: bool) -> Result<Node, QueryError> {
+    Err(QueryError::new(
+        238,
+        "NotImplemented",
+        "$expr is not supported in this sandbox yet (it needs aggregation expressions)",
+    ))
+}
+
+fn top_where(_: &Value, _: bool) -> Result<Node, QueryError> {
+    Err(bad_value("$where is not allowed in this context"))
+}
+
+fn top_text(_: &Value, _: bool) -> Result<Node, QueryError> {
+    Err(QueryError::new(
+        27,
+        "IndexNotFound",
+        "text index required for $text query",
+    ))
+}
+
+fn always(v: &Value, name: &str, result: bool) -> Result<Node, QueryError> {
+    let n = integer_arg(name, v)?;
+    if n != 1 {
+        return Err(failed_to_parse(format!(
+            "{name} must be an integer value of 1"
+        )));
+    }
+    Ok(Node::Const(result))
+}
+
+fn top_always_true(v: &Value, _: bool) -> Result<Node, QueryError> {
+    always(v, "$alwaysTrue", true)
+}
+
+fn top_always_false(v: &Value, _: bool) -> Result<Node, QueryError> {
+    always(v, "$alwaysFalse", false)
+}
+
+/// Whether a value is an operator document (`{$gt: 1}`): its first key starts with `$`
+/// (a DBRef's `$ref`/`$id` excepted).
+fn is_operator_document(v: &Value) -> bool {
+    match v {
+        Value::Document(d) => d.keys().next().is_some_and(|k| {
+            k.starts_with('$') && !(d.contains_key("$ref") && d.contains_key("$id"))
+        }),
+        _ => false,
+    }
+}
+
+/// A field's condition: an operator document (`{$gt: 1, $lt: 5}`) when its first key starts
+/// with `$`, as the server decides, a regex, or otherwise a value to equal.
+pub(crate) fn compile_field_condition(name: &str, value: &Value) -> Result<FieldTest, QueryError> {
+    match value {
+        Value::Document(ops) if is_operator_document(value) => compile_operators(name, ops),
+        Value::Regex { pattern, options } => regex_test(pattern, options),
+        _ => op_eq(name, value, None),
+    }
+}
+
+fn compile_operators(name: &str, ops: &Document) -> Result<FieldTest, QueryError> {
+    let mut tests = Vec::with_capacity(ops.len());
+    for (op, operand) in ops {
+        let Some((_, compile)) = FIELD_OPERATORS.iter().find(|(n, _)| n == op) else {
+            if op == "$where" {
+                return Err(bad_value("$where cannot be applied to a field"));
+            }
+            return Err(bad_value(format!("unknown operator: {op}")));
+        };
+        if let Some(t) = compile(name, operand, Some(ops))? {
+            tests.push(t);
+        }
+    }
+    Ok(if tests.len() == 1 {
+        tests.remove(0)
+    } else {
+        FieldTest::All(tests)
+    })
+}
+
+/// (path name for messages, operand, the whole operator document) → test, or `None` for an
+/// operator that only modifies another (`$options`).
+type FieldCompile = fn(&str, &Value, Option<&Document>) -> Result<Option<FieldTest>, QueryError>;
 
 /// Every field operator, one compile function each.
 const FIELD_OPERATORS: &[(&str, FieldCompile)] = &[
-    ("$eq", op_eq),
+    ("$eq", |n, v, c| op_eq(n, v, c).map(Some)),
     ("$ne", op_ne),
-    ("$gt", op_gt),
-    ("$gte", op_gte),
-    ("$lt", op_lt),
-    ("$lte", op_lte),
+    ("$gt", |n, v, _| range(n, v, |o| o == Ordering::Greater)),
+    ("$gte", |n, v, _| range(n, v, |o| o != Ordering::Less)),
+    ("$lt", |n, v, _| range(n, v, |o| o == Ordering::Less)),
+    ("$lte", |n, v, _| range(n, v, |o| o != Ordering::Greater)),
     ("$in", op_in),
     ("$nin", op_nin),
     ("$exists", op_exists),
+    ("$type", op_type),
+    ("$regex", op_regex),
+    ("$options", op_options),
+    ("$not", op_not),
+    ("$mod", op_mod),
+    ("$size", op_size),
+    ("$all", op_all),
+    ("$elemMatch", op_elem_match),
+    ("$bitsAllSet", |n, v, _| {
+        bits(n, "$bitsAllSet", v, |x, m| x & m == m)
+    }),
+    ("$bitsAnySet", |n, v, _| {
+        bits(n, "$bitsAnySet", v, |x, m| x & m != 0)
+    }),
+    ("$bitsAllClear", |n, v, _| {
+        bits(n, "$bitsAllClear", v, |x, m| x & m == 0)
+    }),
+    ("$bitsAnyClear", |n, v, _| {
+        bits(n, "$bitsAnyClear", v, |x, m| x & m != m)
+    }),
+    ("$comment", |_, _, _| Ok(None)),
 ];
 
-fn op_eq(operand: &Value) -> Result<FieldTest, QueryError> {
+fn op_eq(_: &str, operand: &Value, _: Option<&Document>) -> Result<FieldTest, QueryError> {
     let want = operand.clone();
     Ok(FieldTest::Any {
         missing: matches!(want, Value::Null),
@@ -290,65 +513,605 @@ fn op_eq(operand: &Value) -> Result<FieldTest, QueryError> {
     })
 }
 
-fn op_ne(operand: &Value) -> Result<FieldTest, QueryError> {
-    Ok(FieldTest::Not(Box::new(op_eq(operand)?)))
+fn op_ne(
+    name: &str,
+    operand: &Value,
+    c: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    if matches!(operand, Value::Regex { .. }) {
+        return Err(bad_value("Can't have regex as arg to $ne."));
+    }
+    Ok(Some(FieldTest::Not(Box::new(op_eq(name, operand, c)?))))
 }
 
 /// Range comparisons only compare within one type bracket: `{$gt: 5}` never matches a string.
-fn range(operand: &Value, accept: fn(Ordering) -> bool) -> Result<FieldTest, QueryError> {
+fn range(
+    name: &str,
+    operand: &Value,
+    accept: fn(Ordering) -> bool,
+) -> Result<Option<FieldTest>, QueryError> {
+    if matches!(operand, Value::Regex { .. }) {
+        return Err(bad_value(format!(
+            "Can't have RegEx as arg to predicate over field '{name}'."
+        )));
+    }
     let want = operand.clone();
     let inclusive = accept(Ordering::Equal);
-    Ok(FieldTest::Any {
+    Ok(Some(FieldTest::Any {
         // `{$gte: null}` and `{$lte: null}` match missing fields, like equality with null.
         missing: inclusive && matches!(want, Value::Null),
-        test: Box::new(move |v| type_rank(v) == type_rank(&want) && accept(compare(v, &want))),
-    })
+        test: Box::new(move |v| {
+            // MinKey and MaxKey bound every type.
+            if matches!(want, Value::MinKey | Value::MaxKey) {
+                return accept(compare(v, &want));
+            }
+            type_rank(v) == type_rank(&want) && accept(compare(v, &want))
+        }),
+    }))
 }
 
-fn op_gt(operand: &Value) -> Result<FieldTest, QueryError> {
-    range(operand, |o| o == Ordering::Greater)
-}
-
-fn op_gte(operand: &Value) -> Result<FieldTest, QueryError> {
-    range(operand, |o| o != Ordering::Less)
-}
-
-fn op_lt(operand: &Value) -> Result<FieldTest, QueryError> {
-    range(operand, |o| o == Ordering::Less)
-}
-
-fn op_lte(operand: &Value) -> Result<FieldTest, QueryError> {
-    range(operand, |o| o != Ordering::Greater)
-}
-
-fn op_in(operand: &Value) -> Result<FieldTest, QueryError> {
+/// The equalities and regexes of an `$in` list, as one value test.
+fn in_list(operand: &Value, op: &str) -> Result<(ValueTest, bool), QueryError> {
     let Value::Array(items) = operand else {
-        return Err(bad_value("$in needs an array"));
+        return Err(bad_value(format!("{op} needs an array")));
     };
-    let items = items.clone();
-    Ok(FieldTest::Any {
-        missing: items.iter().any(|v| matches!(v, Value::Null)),
-        test: Box::new(move |v| items.iter().any(|w| values_equal(v, w))),
-    })
-}
-
-fn op_nin(operand: &Value) -> Result<FieldTest, QueryError> {
-    match operand {
-        Value::Array(_) => Ok(FieldTest::Not(Box::new(op_in(operand)?))),
-        _ => Err(bad_value("$nin needs an array")),
+    let mut equals = Vec::new();
+    let mut regexes = Vec::new();
+    for item in items {
+        if is_operator_document(item) {
+            return Err(bad_value(format!("cannot nest $ under {op}")));
+        }
+        match item {
+            Value::Regex { pattern, options } => {
+                regexes.push((compile_regex(pattern, options)?, item.clone()));
+            }
+            _ => equals.push(item.clone()),
+        }
     }
+    let missing = equals.iter().any(|v| matches!(v, Value::Null));
+    Ok((
+        Box::new(move |v| {
+            equals.iter().any(|w| values_equal(v, w))
+                || regexes
+                    .iter()
+                    .any(|(re, literal)| regex_matches(re, literal, v))
+        }),
+        missing,
+    ))
 }
 
-fn op_exists(operand: &Value) -> Result<FieldTest, QueryError> {
-    let want = match operand {
+fn op_in(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+    let (test, missing) = in_list(operand, "$in")?;
+    Ok(Some(FieldTest::Any { test, missing }))
+}
+
+fn op_nin(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+    let (test, missing) = in_list(operand, "$nin")?;
+    Ok(Some(FieldTest::Not(Box::new(FieldTest::Any {
+        test,
+        missing,
+    }))))
+}
+
+/// JavaScript-like truthiness of an operand, as `$exists` reads it.
+fn true_value(v: &Value) -> bool {
+    match v {
         Value::Bool(b) => *b,
-        Value::Null => false,
+        Value::Null | Value::Undefined => false,
         Value::Int32(i) => *i != 0,
         Value::Int64(i) => *i != 0,
         Value::Double(x) => *x != 0.0,
         _ => true,
+    }
+}
+
+fn op_exists(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    Ok(Some(FieldTest::Exists(true_value(operand))))
+}
+
+/// BSON type codes and the aliases `$type` accepts.
+pub const TYPE_ALIASES: &[(&str, i32)] = &[
+    ("double", 1),
+    ("string", 2),
+    ("object", 3),
+    ("array", 4),
+    ("binData", 5),
+    ("undefined", 6),
+    ("objectId", 7),
+    ("bool", 8),
+    ("date", 9),
+    ("null", 10),
+    ("regex", 11),
+    ("dbPointer", 12),
+    ("javascript", 13),
+    ("symbol", 14),
+    ("javascriptWithScope", 15),
+    ("int", 16),
+    ("timestamp", 17),
+    ("long", 18),
+    ("decimal", 19),
+    ("minKey", -1),
+    ("maxKey", 127),
+];
+
+/// The BSON type code of a value.
+pub fn type_code(v: &Value) -> i32 {
+    match v {
+        Value::Double(_) => 1,
+        Value::String(_) => 2,
+        Value::Document(_) => 3,
+        Value::Array(_) => 4,
+        Value::Undefined => 6,
+        Value::ObjectId(_) => 7,
+        Value::Bool(_) => 8,
+        Value::Date(_) => 9,
+        Value::Null => 10,
+        Value::Regex { .. } => 11,
+        Value::Int32(_) => 16,
+        Value::Int64(_) => 18,
+        Value::MinKey => -1,
+        Value::MaxKey => 127,
+    }
+}
+
+/// A set of type codes from `$type`'s operand; `0` stands for the alias "number".
+pub fn parse_type_set(op: &str, operand: &Value) -> Result<Vec<i32>, QueryError> {
+    let one = |v: &Value| -> Result<i32, QueryError> {
+        match v {
+            Value::String(s) if s == "number" => Ok(0),
+            Value::String(s) => TYPE_ALIASES
+                .iter()
+                .find(|(name, _)| name == s)
+                .map(|(_, code)| *code)
+                .ok_or_else(|| bad_value(format!("Unknown type name alias: {s}"))),
+            n if n.is_number() => {
+                let x = number_f64(n);
+                let code = x as i32;
+                if f64::from(code) != x || !TYPE_ALIASES.iter().any(|(_, c)| *c == code) {
+                    return Err(bad_value(format!(
+                        "Invalid numerical type code: {}",
+                        server_repr(n)
+                    )));
+                }
+                Ok(code)
+            }
+            _ => Err(QueryError::new(
+                14,
+                "TypeMismatch",
+                "type must be represented as a number or a string",
+            )),
+        }
     };
-    Ok(FieldTest::Exists(want))
+    let codes = match operand {
+        Value::Array(items) => items.iter().map(one).collect::<Result<Vec<_>, _>>()?,
+        v => vec![one(v)?],
+    };
+    if codes.is_empty() {
+        return Err(failed_to_parse(format!(
+            "{op} must match at least one type"
+        )));
+    }
+    Ok(codes)
+}
+
+pub fn type_matches(codes: &[i32], v: &Value) -> bool {
+    let code = type_code(v);
+    codes
+        .iter()
+        .any(|&c| c == code || (c == 0 && v.is_number()))
+}
+
+fn op_type(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let codes = parse_type_set(name, operand)?;
+    Ok(Some(FieldTest::Any {
+        missing: false,
+        test: Box::new(move |v| type_matches(&codes, v)),
+    }))
+}
+
+pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<Regex, QueryError> {
+    Regex::new(pattern, options).map_err(|why| {
+        QueryError::new(
+            51091,
+            "Location51091",
+            format!("Regular expression is invalid: {why}"),
+        )
+    })
+}
+
+/// A regex matches strings by search, and a stored regex by equality.
+fn regex_matches(re: &Regex, literal: &Value, v: &Value) -> bool {
+    match v {
+        Value::String(s) => re.is_match(s),
+        Value::Regex { .. } => values_equal(v, literal),
+        _ => false,
+    }
+}
+
+fn regex_test(pattern: &str, options: &str) -> Result<FieldTest, QueryError> {
+    let re = compile_regex(pattern, options)?;
+    let literal = Value::Regex {
+        pattern: pattern.to_string(),
+        options: options.to_string(),
+    };
+    Ok(FieldTest::Any {
+        missing: false,
+        test: Box::new(move |v| regex_matches(&re, &literal, v)),
+    })
+}
+
+fn op_regex(
+    _: &str,
+    operand: &Value,
+    context: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let (pattern, mut options) = match operand {
+        Value::String(s) => (s.clone(), String::new()),
+        Value::Regex { pattern, options } => (pattern.clone(), options.clone()),
+        _ => return Err(bad_value("$regex has to be a string")),
+    };
+    if let Some(opts) = context.and_then(|c| c.get("$options")) {
+        let Value::String(o) = opts else {
+            return Err(bad_value("$options has to be a string"));
+        };
+        if !options.is_empty() {
+            return Err(QueryError::new(
+                51075,
+                "Location51075",
+                "options set in both $regex and $options",
+            ));
+        }
+        options = o.clone();
+    }
+    regex_test(&pattern, &options).map(Some)
+}
+
+fn op_options(
+    _: &str,
+    _: &Value,
+    context: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    if context.is_some_and(|c| c.contains_key("$regex")) {
+        Ok(None)
+    } else {
+        Err(bad_value("$options needs a $regex"))
+    }
+}
+
+fn op_not(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let inner = match operand {
+        Value::Regex { pattern, options } => regex_test(pattern, options)?,
+        Value::Document(d) => {
+            if d.is_empty() {
+                return Err(bad_value("$not cannot be empty"));
+            }
+            compile_operators(name, d)?
+        }
+        _ => return Err(bad_value("$not needs a regex or a document")),
+    };
+    Ok(Some(FieldTest::Not(Box::new(inner))))
+}
+
+pub(crate) fn number_f64(v: &Value) -> f64 {
+    match v {
+        Value::Double(x) => *x,
+        Value::Int32(i) => f64::from(*i),
+        Value::Int64(i) => *i as f64,
+        _ => f64::NAN,
+    }
+}
+
+/// A number as the server coerces it to a 64-bit integer (doubles truncated).
+fn coerce_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int32(i) => Some(i64::from(*i)),
+        Value::Int64(i) => Some(*i),
+        Value::Double(x) if x.is_finite() && x.abs() < 9.223_372_036_854_776e18 => {
+            Some(x.trunc() as i64)
+        }
+        _ => None,
+    }
+}
+
+fn op_mod(_: &str, operand: &Value, _: Option<&Document>) -> Result<Option<FieldTest>, QueryError> {
+    let Value::Array(items) = operand else {
+        return Err(bad_value("malformed mod, needs to be an array"));
+    };
+    let divisor = items
+        .first()
+        .ok_or_else(|| bad_value("malformed mod, not enough elements"))?;
+    if !divisor.is_number() {
+        return Err(bad_value("malformed mod, divisor not a number"));
+    }
+    let remainder = items
+        .get(1)
+        .ok_or_else(|| bad_value("malformed mod, not enough elements"))?;
+    if !remainder.is_number() {
+        return Err(bad_value("malformed mod, remainder not a number"));
+    }
+    if items.len() > 2 {
+        return Err(bad_value("malformed mod, too many elements"));
+    }
+    let d = coerce_i64(divisor).ok_or_else(|| {
+        bad_value(format!(
+            "malformed mod, divisor value is invalid :: caused by :: Out of bounds coercing to integral value: {}",
+            server_repr(divisor)
+        ))
+    })?;
+    let r = coerce_i64(remainder).ok_or_else(|| {
+        bad_value(format!(
+            "malformed mod, remainder value is invalid :: caused by :: Out of bounds coercing to integral value: {}",
+            server_repr(remainder)
+        ))
+    })?;
+    if d == 0 {
+        return Err(bad_value("divisor cannot be 0"));
+    }
+    Ok(Some(FieldTest::Any {
+        missing: false,
+        test: Box::new(move |v| {
+            if !v.is_number() {
+                return false;
+            }
+            coerce_i64(v).is_some_and(|x| x.wrapping_rem(d) == r)
+        }),
+    }))
+}
+
+/// An integer operand as `parseIntegerElementToLong` reads it (`Expected a number in: …`).
+fn integer_arg(name: &str, v: &Value) -> Result<i64, QueryError> {
+    let shown = || format!("{name}: {}", server_repr(v));
+    match v {
+        Value::Int32(i) => Ok(i64::from(*i)),
+        Value::Int64(i) => Ok(*i),
+        Value::Double(x) => {
+            if x.is_nan() {
+                return Err(failed_to_parse(format!(
+                    "Expected an integer, but found NaN in: {}",
+                    shown()
+                )));
+            }
+            if x.abs() >= 9.223_372_036_854_776e18 {
+                return Err(failed_to_parse(format!(
+                    "Cannot represent as a 64-bit integer: {}",
+                    shown()
+                )));
+            }
+            if x.fract() != 0.0 {
+                return Err(failed_to_parse(format!("Expected an integer: {}", shown())));
+            }
+            Ok(*x as i64)
+        }
+        _ => Err(failed_to_parse(format!(
+            "Expected a number in: {}",
+            shown()
+        ))),
+    }
+}
+
+fn non_negative(name: &str, v: &Value) -> Result<i64, QueryError> {
+    let n = integer_arg(name, v)?;
+    if n < 0 {
+        return Err(failed_to_parse(format!(
+            "Expected a positive number in: {name}: {}",
+            server_repr(v)
+        )));
+    }
+    Ok(n)
+}
+
+fn op_size(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let n = non_negative("$size", operand)
+        .map_err(|e| bad_value(format!("Failed to parse $size. {}", e.message)))?;
+    if n > i64::from(i32::MAX) {
+        return Err(bad_value(format!(
+            "Failed to parse $size. Cannot represent as a 32-bit integer: $size: {}",
+            server_repr(operand)
+        )));
+    }
+    let n = n as usize;
+    Ok(Some(FieldTest::Whole(Box::new(
+        move |v| matches!(v, Value::Array(items) if items.len() == n),
+    ))))
+}
+
+fn op_all(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let Value::Array(items) = operand else {
+        return Err(bad_value("$all needs an array"));
+    };
+    let first_is_elem_match = |v: &Value| matches!(v, Value::Document(d) if d.keys().next().is_some_and(|k| k == "$elemMatch"));
+    let mut tests = Vec::with_capacity(items.len());
+    if items.first().is_some_and(first_is_elem_match) {
+        for item in items {
+            let Value::Document(d) = item else {
+                return Err(bad_value("$all/$elemMatch has to be consistent"));
+            };
+            if !first_is_elem_match(item) {
+                return Err(bad_value("$all/$elemMatch has to be consistent"));
+            }
+            let operand = d.get("$elemMatch").cloned().unwrap_or(Value::Null);
+            if let Some(t) = op_elem_match(name, &operand, None)? {
+                tests.push(t);
+            }
+        }
+    } else {
+        for item in items {
+            match item {
+                Value::Regex { pattern, options } => tests.push(regex_test(pattern, options)?),
+                Value::Document(d)
+                    if d.keys()
+                        .next()
+                        .is_some_and(|k| FIELD_OPERATORS.iter().any(|(n, _)| n == k)) =>
+                {
+                    return Err(bad_value("no $ expressions in $all"));
+                }
+                _ => tests.push(op_eq(name, item, None)?),
+            }
+        }
+    }
+    if tests.is_empty() {
+        return Ok(Some(FieldTest::Const(false)));
+    }
+    Ok(Some(FieldTest::All(tests)))
+}
+
+fn op_elem_match(
+    name: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let Value::Document(d) = operand else {
+        return Err(bad_value("$elemMatch needs an Object"));
+    };
+    // The value form (`{$elemMatch: {$gte: 80, $lt: 85}}`) tests each element itself; the
+    // object form (`{$elemMatch: {product: "xyz"}}`) runs a filter on each element document.
+    let value_form =
+        is_operator_document(operand) && d.keys().next().is_some_and(|k| !is_top_operator(k));
+    if value_form {
+        let test = compile_operators(name, d)?;
+        return Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
+            Value::Array(items) => items.iter().any(|item| test.test_value(item)),
+            _ => false,
+        }))));
+    }
+    if d.contains_key("$where") {
+        return Err(bad_value("$elemMatch cannot contain $where expression"));
+    }
+    let sub = compile_document(d, false)?;
+    Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
+        Value::Array(items) => items.iter().any(|item| match item {
+            Value::Document(doc) => eval(&sub, doc),
+            Value::Array(inner) => eval(&sub, &array_as_document(inner)),
+            _ => false,
+        }),
+        _ => false,
+    }))))
+}
+
+/// An array seen as a document with keys "0", "1", … (as the server's matcher sees a nested
+/// array under `$elemMatch`).
+fn array_as_document(items: &[Value]) -> Document {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i.to_string(), v.clone()))
+        .collect()
+}
+
+fn bits(
+    name: &str,
+    op: &str,
+    operand: &Value,
+    test: fn(u64, u64) -> bool,
+) -> Result<Option<FieldTest>, QueryError> {
+    let mask: u64 = match operand {
+        Value::Array(positions) => {
+            let mut mask = 0u64;
+            let mut high = false;
+            for p in positions {
+                let n = non_negative(op, p).map_err(|e| {
+                    bad_value(format!("Failed to parse bit position. {}", e.message))
+                })?;
+                if n >= 64 {
+                    high = true;
+                } else {
+                    mask |= 1 << n;
+                }
+            }
+            if high {
+                // Bits beyond 63 are the sign extension of a 64-bit number.
+                mask |= 1 << 63;
+            }
+            mask
+        }
+        v if v.is_number() => non_negative(op, v)? as u64,
+        _ => {
+            return Err(bad_value(format!(
+                "{name} takes an Array, a number, or a BinData but received: {op}: {}",
+                server_repr(operand)
+            )))
+        }
+    };
+    Ok(Some(FieldTest::Any {
+        missing: false,
+        test: Box::new(move |v| {
+            let x = match v {
+                Value::Int32(i) => i64::from(*i),
+                Value::Int64(i) => *i,
+                Value::Double(x) if x.fract() == 0.0 && x.abs() < 9.223_372_036_854_776e18 => {
+                    *x as i64
+                }
+                _ => return false,
+            };
+            test(x as u64, mask)
+        }),
+    }))
+}
+
+/// A `$pull` condition or an `arrayFilters` element test: operator documents test each element
+/// itself, plain documents run as a filter on element documents, other values must equal.
+pub struct ElementMatcher {
+    kind: ElementKind,
+}
+
+enum ElementKind {
+    Test(FieldTest),
+    Filter(Filter),
+}
+
+impl ElementMatcher {
+    pub fn compile(condition: &Value) -> Result<ElementMatcher, QueryError> {
+        let kind = match condition {
+            Value::Document(d) if is_operator_document(condition) => {
+                let first = d.keys().next().map(String::as_str).unwrap_or("");
+                if is_top_operator(first) {
+                    ElementKind::Filter(Filter::compile(d)?)
+                } else {
+                    ElementKind::Test(compile_operators("", d)?)
+                }
+            }
+            Value::Document(d) => ElementKind::Filter(Filter::compile(d)?),
+            Value::Regex { pattern, options } => ElementKind::Test(regex_test(pattern, options)?),
+            other => {
+                let want = other.clone();
+                ElementKind::Test(FieldTest::Any {
+                    missing: false,
+                    test: Box::new(move |v| values_equal(v, &want)),
+                })
+            }
+        };
+        Ok(ElementMatcher { kind })
+    }
+
+    pub fn matches(&self, v: &Value) -> bool {
+        match &self.kind {
+            ElementKind::Test(t) => t.test_value(v),
+            ElementKind::Filter(f) => match v {
+                Value::Document(d) => f.matches(d),
+                _ => false,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -497,7 +1260,10 @@ mod tests {
     #[test]
     fn invalid_filters_are_rejected() {
         let cases: Vec<(Document, &str)> = vec![
-            (d(vec![("$foo", i(1))]), "unknown top level operator: $foo"),
+            (
+                d(vec![("$foo", i(1))]),
+                "unknown top level operator: $foo. If you have a field name that starts with a '$' symbol, consider using $getField or $setField.",
+            ),
             (
                 d(vec![("a", Value::Document(d(vec![("$bogus", i(1))])))]),
                 "unknown operator: $bogus",

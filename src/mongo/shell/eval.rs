@@ -2,11 +2,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::collection::COLLECTION_METHODS;
 use super::parser::{Expr, Stmt, StmtKind};
 use super::ShellError;
-use crate::mongo::query::Filter;
-use crate::mongo::store::{InsertError, Store};
-use crate::mongo::value::{compare, parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
+use crate::mongo::query::cursor::sort_keys;
+use crate::mongo::store::Store;
+use crate::mongo::value::{parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
 
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;
@@ -27,7 +28,7 @@ pub enum Output {
 
 /// Values the evaluator passes around: BSON values plus the shell objects around them.
 #[derive(Debug, Clone)]
-enum Js {
+pub(super) enum Js {
     Undefined,
     Val(Value),
     Db,
@@ -38,7 +39,7 @@ enum Js {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Builtin {
+pub(super) enum Builtin {
     ObjectId,
     IsoDate,
     Date,
@@ -63,31 +64,20 @@ const DB_METHODS: &[&str] = &[
     "dropDatabase",
 ];
 
-const COLLECTION_METHODS: &[&str] = &[
-    "insertOne",
-    "insertMany",
-    "find",
-    "findOne",
-    "countDocuments",
-    "estimatedDocumentCount",
-    "drop",
-    "getName",
-    "getFullName",
-];
-
 const CURSOR_METHODS: &[&str] = &[
     "toArray", "limit", "skip", "sort", "itcount", "pretty", "count", "size",
 ];
 
 /// A find not yet run: cursors are lazy in mongosh too, so `find().limit(2)` is one query.
 #[derive(Debug, Clone)]
-struct CursorSpec {
-    db: String,
-    coll: String,
-    filter: Document,
-    sort: Option<Document>,
-    skip: usize,
-    limit: Option<usize>,
+pub(super) struct CursorSpec {
+    pub(super) db: String,
+    pub(super) coll: String,
+    pub(super) filter: Document,
+    pub(super) projection: Option<Document>,
+    pub(super) sort: Option<Document>,
+    pub(super) skip: usize,
+    pub(super) limit: Option<usize>,
 }
 
 /// One mongosh session: current database, the sandbox's data, the cursor `it` continues,
@@ -96,10 +86,10 @@ struct CursorSpec {
 pub struct Session {
     pub store: Store,
     pub db: String,
-    oids: ObjectIdGenerator,
+    pub(super) oids: ObjectIdGenerator,
     cursor: Option<VecDeque<Document>>,
     vars: HashMap<String, Js>,
-    now_ms: u64,
+    pub(super) now_ms: u64,
     json: bool,
 }
 
@@ -130,7 +120,7 @@ pub fn number_value(n: f64) -> Value {
     }
 }
 
-fn js_to_number(v: &Value) -> f64 {
+pub(super) fn js_to_number(v: &Value) -> f64 {
     match v {
         Value::Double(x) => *x,
         Value::Int32(i) => f64::from(*i),
@@ -210,33 +200,6 @@ fn format_bytes(bytes: u64) -> String {
         unit += 1;
     }
     format!("{value:.2} {}", units[unit])
-}
-
-/// The key part of an E11000 message, which the server prints in its own (shell-like,
-/// double-quoted) notation: `{ _id: 1 }`, `{ _id: "a" }`, `{ _id: ObjectId('…') }`.
-fn server_repr(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::ObjectId(o) => format!("ObjectId('{}')", o.to_hex()),
-        Value::Double(x) => crate::mongo::value::js_number(*x),
-        Value::Int64(i) => i.to_string(),
-        Value::Date(ms) => format!("new Date({ms})"),
-        Value::Document(d) => {
-            if d.is_empty() {
-                return "{}".into();
-            }
-            let inner: Vec<String> = d
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", server_repr(v)))
-                .collect();
-            format!("{{ {} }}", inner.join(", "))
-        }
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(server_repr).collect();
-            format!("[ {} ]", inner.join(", "))
-        }
-        other => crate::mongo::format::inspect(other, crate::mongo::format::Options::VALUE),
-    }
 }
 
 impl Session {
@@ -344,7 +307,7 @@ impl Session {
         }
     }
 
-    fn collection_names(&self) -> Vec<String> {
+    pub(super) fn collection_names(&self) -> Vec<String> {
         self.store
             .databases
             .get(&self.db)
@@ -402,38 +365,6 @@ impl Session {
                     Output::Batch { docs: first, more }
                 }
             }
-        })
-    }
-
-    fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
-        Ok(self.matching(spec)?.into_iter().cloned().collect())
-    }
-
-    /// The documents a cursor yields, borrowed: counting needs no copies.
-    fn matching(&self, spec: &CursorSpec) -> Result<Vec<&Document>, ShellError> {
-        let filter = compile_filter(&spec.filter)?;
-        let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
-            return Ok(Vec::new());
-        };
-        let mut docs: Vec<&Document> = coll.docs.iter().filter(|d| filter.matches(d)).collect();
-        if let Some(sort) = &spec.sort {
-            let keys = sort_keys(sort)?;
-            docs.sort_by(|a, b| {
-                for (path, dir) in &keys {
-                    let va = lookup_path(a, path);
-                    let vb = lookup_path(b, path);
-                    let c = compare(&va, &vb);
-                    if c != std::cmp::Ordering::Equal {
-                        return if *dir < 0 { c.reverse() } else { c };
-                    }
-                }
-                std::cmp::Ordering::Equal
-            });
-        }
-        let docs = docs.into_iter().skip(spec.skip);
-        Ok(match spec.limit {
-            Some(n) if n > 0 => docs.take(n).collect(),
-            _ => docs.collect(),
         })
     }
 
@@ -732,191 +663,6 @@ impl Session {
         Ok(Js::Val(v))
     }
 
-    fn db_method(&mut self, name: &str, args: Vec<Js>) -> Result<Js, ShellError> {
-        match name {
-            "getName" => Ok(Js::Val(Value::String(self.db.clone()))),
-            "getCollection" => match args.into_iter().next() {
-                Some(Js::Val(Value::String(coll))) => {
-                    if coll.is_empty() || coll.contains('$') || coll.contains('\0') {
-                        return Err(ShellError::invalid_input(format!(
-                            "Invalid collection name: {coll}"
-                        )));
-                    }
-                    Ok(Js::Collection {
-                        db: self.db.clone(),
-                        name: coll,
-                    })
-                }
-                _ => Err(ShellError::invalid_input(
-                    "Collection name must be a string",
-                )),
-            },
-            "getCollectionNames" => Ok(Js::Val(Value::Array(
-                self.collection_names()
-                    .into_iter()
-                    .map(Value::String)
-                    .collect(),
-            ))),
-            "dropDatabase" => {
-                let db = self.db.clone();
-                self.store.databases.remove(&db);
-                let mut d = Document::default();
-                d.insert("ok".into(), Value::Int32(1));
-                d.insert("dropped".into(), Value::String(db));
-                Ok(Js::Val(Value::Document(d)))
-            }
-            _ => Err(ShellError::type_error(format!(
-                "db.{name} is not a function"
-            ))),
-        }
-    }
-
-    fn collection_method(
-        &mut self,
-        db: &str,
-        coll: &str,
-        name: &str,
-        args: Vec<Js>,
-    ) -> Result<Js, ShellError> {
-        let mut args = args.into_iter();
-        match name {
-            "insertOne" => {
-                let doc = match args.next() {
-                    Some(Js::Val(Value::Document(d))) => d,
-                    _ => {
-                        return Err(ShellError::new(
-                            "MongoInvalidArgumentError",
-                            "Argument \"document\" must be an object",
-                        ))
-                    }
-                };
-                let doc = self.prepare_insert(doc);
-                let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-                self.store
-                    .collection_mut(db, coll)
-                    .insert(doc)
-                    .map_err(|e| insert_error(&e, db, coll, "MongoServerError"))?;
-                let mut r = Document::default();
-                r.insert("acknowledged".into(), Value::Bool(true));
-                r.insert("insertedId".into(), id);
-                Ok(Js::Val(Value::Document(r)))
-            }
-            "insertMany" => {
-                let docs = match args.next() {
-                    Some(Js::Val(Value::Array(items))) => items,
-                    _ => {
-                        return Err(ShellError::new(
-                            "MongoInvalidArgumentError",
-                            "Argument \"docs\" must be an array of documents",
-                        ))
-                    }
-                };
-                let ordered = match args.next() {
-                    Some(Js::Val(Value::Document(opts))) => {
-                        !matches!(opts.get("ordered"), Some(Value::Bool(false)))
-                    }
-                    _ => true,
-                };
-                let mut prepared = Vec::with_capacity(docs.len());
-                for d in docs {
-                    match d {
-                        Value::Document(d) => prepared.push(self.prepare_insert(d)),
-                        _ => {
-                            return Err(ShellError::new(
-                                "MongoInvalidArgumentError",
-                                "Argument \"docs\" must be an array of documents",
-                            ))
-                        }
-                    }
-                }
-                let mut ids = Document::default();
-                let mut failures = Vec::new();
-                let collection = self.store.collection_mut(db, coll);
-                for (i, doc) in prepared.into_iter().enumerate() {
-                    let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-                    let op = doc.clone();
-                    match collection.insert(doc) {
-                        Ok(()) => {
-                            ids.insert(i.to_string(), id);
-                        }
-                        Err(e) => {
-                            failures.push((i, e, op));
-                            if ordered {
-                                break;
-                            }
-                        }
-                    }
-                }
-                if !failures.is_empty() {
-                    return Err(bulk_write_error(&failures, ids, db, coll));
-                }
-                let mut r = Document::default();
-                r.insert("acknowledged".into(), Value::Bool(true));
-                r.insert("insertedIds".into(), Value::Document(ids));
-                Ok(Js::Val(Value::Document(r)))
-            }
-            "find" => {
-                let filter = filter_arg(args.next())?;
-                if args.next().is_some_and(|p| !matches!(p, Js::Undefined)) {
-                    return Err(ShellError::new(
-                        "MongoshUnimplementedError",
-                        "[COMMON-90002] find() with a projection is not supported in this sandbox yet",
-                    ));
-                }
-                Ok(Js::Cursor(Box::new(CursorSpec {
-                    db: db.into(),
-                    coll: coll.into(),
-                    filter,
-                    sort: None,
-                    skip: 0,
-                    limit: None,
-                })))
-            }
-            "findOne" => {
-                let filter = filter_arg(args.next())?;
-                let spec = CursorSpec {
-                    db: db.into(),
-                    coll: coll.into(),
-                    filter,
-                    sort: None,
-                    skip: 0,
-                    limit: Some(1),
-                };
-                let docs = self.run_cursor(&spec)?;
-                Ok(Js::Val(
-                    docs.into_iter().next().map_or(Value::Null, Value::Document),
-                ))
-            }
-            "countDocuments" => {
-                let filter = filter_arg(args.next())?;
-                let spec = CursorSpec {
-                    db: db.into(),
-                    coll: coll.into(),
-                    filter,
-                    sort: None,
-                    skip: 0,
-                    limit: None,
-                };
-                let n = self.matching(&spec)?.len();
-                Ok(Js::Val(number_value(n as f64)))
-            }
-            "estimatedDocumentCount" => {
-                let n = self.store.collection(db, coll).map_or(0, |c| c.docs.len());
-                Ok(Js::Val(number_value(n as f64)))
-            }
-            "drop" => {
-                // Since MongoDB 7.0 dropping a missing collection succeeds too.
-                self.store.drop_collection(db, coll);
-                Ok(Js::Val(Value::Bool(true)))
-            }
-            "getName" => Ok(Js::Val(Value::String(coll.into()))),
-            "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
-            _ => Err(ShellError::type_error(format!(
-                "db.{coll}.{name} is not a function"
-            ))),
-        }
-    }
-
     fn cursor_method(
         &mut self,
         mut spec: CursorSpec,
@@ -972,25 +718,6 @@ impl Session {
             ))),
         }
     }
-
-    /// Gives a document its `_id` (generated if absent) in first position, as the server
-    /// stores it.
-    fn prepare_insert(&mut self, mut doc: Document) -> Document {
-        // The driver tests `doc._id == null`, so an explicit null `_id` also gets a new id.
-        match doc
-            .shift_remove("_id")
-            .filter(|id| !matches!(id, Value::Null))
-        {
-            Some(id) => {
-                doc.shift_insert(0, "_id".into(), id);
-            }
-            None => {
-                let id = Value::ObjectId(self.oids.next(self.now_ms));
-                doc.shift_insert(0, "_id".into(), id);
-            }
-        }
-        doc
-    }
 }
 
 fn bad_object_id() -> ShellError {
@@ -998,139 +725,6 @@ fn bad_object_id() -> ShellError {
         "BSONError",
         "input must be a 24 character hex string, 12 byte Uint8Array, or an integer",
     )
-}
-
-fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) -> ShellError {
-    let (code, message) = match e {
-        InsertError::DuplicateId(id) => (
-            11000,
-            format!(
-                "E11000 duplicate key error collection: {db}.{coll} index: _id_ dup key: {{ _id: {} }}",
-                server_repr(id)
-            ),
-        ),
-        InsertError::IdIsArray => (53, "The '_id' value cannot be of type array".to_string()),
-    };
-    let mut err = ShellError::server(code, None, message);
-    err.name = name.into();
-    err
-}
-
-/// The `MongoBulkWriteError` of a failed insertMany, with the `Result:` and `Write Errors:`
-/// lines mongosh prints after the message (the driver's BulkWriteResult and WriteErrors).
-fn bulk_write_error(
-    failures: &[(usize, InsertError, Document)],
-    inserted_ids: Document,
-    db: &str,
-    coll: &str,
-) -> ShellError {
-    let Some((_, first, _)) = failures.first() else {
-        return ShellError::new("MongoBulkWriteError", "bulk write failed");
-    };
-    let mut err = insert_error(first, db, coll, "MongoBulkWriteError");
-    let mut result = Document::default();
-    result.insert(
-        "insertedCount".into(),
-        number_value(inserted_ids.len() as f64),
-    );
-    for field in [
-        "matchedCount",
-        "modifiedCount",
-        "deletedCount",
-        "upsertedCount",
-    ] {
-        result.insert(field.into(), Value::Int32(0));
-    }
-    result.insert("upsertedIds".into(), Value::Document(Document::default()));
-    result.insert("insertedIds".into(), Value::Document(inserted_ids));
-    let write_errors: Vec<Document> = failures
-        .iter()
-        .map(|(index, e, op)| {
-            let one = insert_error(e, db, coll, "WriteError");
-            let mut inner = Document::default();
-            inner.insert("index".into(), number_value(*index as f64));
-            inner.insert(
-                "code".into(),
-                number_value(f64::from(one.code.unwrap_or(0))),
-            );
-            inner.insert("errmsg".into(), Value::String(one.message.clone()));
-            inner.insert("errInfo".into(), Value::Undefined);
-            inner.insert("op".into(), Value::Document(op.clone()));
-            let mut outer = Document::default();
-            outer.insert("err".into(), Value::Document(inner));
-            outer
-        })
-        .collect();
-    err.details = Some(format!(
-        "Result: {}\nWrite Errors: {}",
-        crate::mongo::format::inspect_instance("BulkWriteResult", &result),
-        crate::mongo::format::inspect_instances("WriteError", &write_errors)
-    ));
-    err
-}
-
-/// A filter argument: absent means `{}`, an ObjectId means `{_id: it}` (as the driver does).
-fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
-    match v {
-        None | Some(Js::Undefined) | Some(Js::Val(Value::Null)) => Ok(Document::default()),
-        Some(Js::Val(Value::Document(d))) => Ok(d),
-        Some(Js::Val(Value::ObjectId(o))) => {
-            let mut d = Document::default();
-            d.insert("_id".into(), Value::ObjectId(o));
-            Ok(d)
-        }
-        Some(_) => Err(ShellError::new(
-            "MongoInvalidArgumentError",
-            "Query filter must be a plain object or ObjectId",
-        )),
-    }
-}
-
-fn compile_filter(filter: &Document) -> Result<Filter, ShellError> {
-    Filter::compile(filter).map_err(|e| ShellError::server(e.code, Some(e.code_name), e.message))
-}
-
-fn sort_keys(sort: &Document) -> Result<Vec<(Vec<String>, i32)>, ShellError> {
-    sort.iter()
-        .map(|(k, v)| {
-            let dir = match v {
-                Value::Int32(1) | Value::Int64(1) => 1,
-                Value::Double(x) if *x == 1.0 => 1,
-                Value::Int32(-1) | Value::Int64(-1) => -1,
-                Value::Double(x) if *x == -1.0 => -1,
-                _ => {
-                    return Err(ShellError::server(
-                        15974,
-                        Some("Location15974"),
-                        "Illegal key in $sort specification: {}"
-                            .replace("{}", &format!("{k}: {}", server_repr(v))),
-                    ))
-                }
-            };
-            Ok((k.split('.').map(str::to_string).collect(), dir))
-        })
-        .collect()
-}
-
-/// The value a sort key sees: the field at the path, or null when absent.
-fn lookup_path(doc: &Document, path: &[String]) -> Value {
-    let mut cur: Option<&Value> = None;
-    for (i, part) in path.iter().enumerate() {
-        let next = if i == 0 {
-            doc.get(part)
-        } else {
-            match cur {
-                Some(Value::Document(d)) => d.get(part),
-                Some(Value::Array(items)) => part.parse::<usize>().ok().and_then(|n| items.get(n)),
-                _ => None,
-            }
-        };
-        match next {
-            Some(v) => cur = Some(v),
-            None => return Value::Null,
-        }
-    }
-    cur.cloned().unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

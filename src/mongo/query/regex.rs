@@ -1,0 +1,891 @@
+//! A small regular expression engine for `$regex`, `/…/` literals in filters and the
+//! `pattern` keyword of `$jsonSchema`: PCRE syntax without backreferences and lookaround,
+//! compiled to a Thompson NFA and run as a Pike VM, so matching is linear in the subject
+//! (a student's `(a+)+$` cannot hang the tab).
+//!
+//! Supported: literals and escapes (`\.` `\n` `\t` `\xHH` `\uHHHH`), `.`, classes `[a-z]`
+//! `[^…]` with `\d \w \s` and POSIX `[:alpha:]` inside, `\d \D \w \W \s \S`, anchors `^ $ \A
+//! \z \Z \b \B`, groups `( )` `(?: )` `(?<name> )`, alternation, `* + ? {n} {n,} {n,m}`
+//! (greedy, lazy or possessive: only whether a match exists matters here), inline flags
+//! `(?i)` `(?m)` `(?s)` `(?x)` at the start, and the options `i m s x`.
+
+/// A compiled pattern.
+#[derive(Debug, Clone)]
+pub struct Regex {
+    prog: Vec<Inst>,
+    classes: Vec<Class>,
+    /// The pattern starts with `^` (without `m`) or `\A`: only position 0 can start a match.
+    anchored: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    i: bool,
+    m: bool,
+    s: bool,
+    x: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Assertion {
+    LineStart,
+    LineEnd,
+    TextStart,
+    TextEnd,
+    /// `$` without `m`, and `\Z`: the end, or before a final newline.
+    TextEndOrNewline,
+    WordBoundary,
+    NotWordBoundary,
+}
+
+#[derive(Debug, Clone)]
+enum Inst {
+    Char(char),
+    /// Case-insensitive literal: stored folded.
+    CharFold(char),
+    Any,
+    AnyButNewline,
+    Class(usize),
+    Assert(Assertion),
+    Split(usize, usize),
+    Jmp(usize),
+    Match,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Empty,
+    Char(char),
+    Any,
+    Class(Class),
+    Assert(Assertion),
+    Concat(Vec<Node>),
+    Alt(Vec<Node>),
+    Repeat {
+        node: Box<Node>,
+        min: u32,
+        max: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Builtin {
+    Digit,
+    Word,
+    Space,
+    Alpha,
+    Alnum,
+    Upper,
+    Lower,
+    Punct,
+    Xdigit,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Class {
+    ranges: Vec<(char, char)>,
+    builtins: Vec<(Builtin, bool)>,
+    negated: bool,
+    fold: bool,
+}
+
+fn builtin_has(b: Builtin, c: char) -> bool {
+    match b {
+        Builtin::Digit => c.is_ascii_digit(),
+        Builtin::Word => c.is_ascii_alphanumeric() || c == '_',
+        Builtin::Space => matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'),
+        Builtin::Alpha => c.is_ascii_alphabetic(),
+        Builtin::Alnum => c.is_ascii_alphanumeric(),
+        Builtin::Upper => c.is_ascii_uppercase(),
+        Builtin::Lower => c.is_ascii_lowercase(),
+        Builtin::Punct => c.is_ascii_punctuation(),
+        Builtin::Xdigit => c.is_ascii_hexdigit(),
+    }
+}
+
+impl Class {
+    fn contains_exact(&self, c: char) -> bool {
+        self.ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+            || self
+                .builtins
+                .iter()
+                .any(|&(b, negated)| builtin_has(b, c) != negated)
+    }
+
+    fn matches(&self, c: char) -> bool {
+        let hit = self.contains_exact(c)
+            || (self.fold
+                && (self.contains_exact(fold(c))
+                    || c.to_uppercase().all(|u| self.contains_exact(u))));
+        hit != self.negated
+    }
+}
+
+/// Simple case folding: the single-character lowercase form.
+fn fold(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+fn is_word(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The longest program a pattern may compile to (counted repetition copies its operand).
+const MAX_PROGRAM: usize = 20_000;
+
+/// Why a pattern was refused; the text follows PCRE's where there is one.
+pub type RegexError = String;
+
+impl Regex {
+    /// Compiles `pattern` with MongoDB's options string (`i`, `m`, `s`, `x`; `u` is accepted).
+    pub fn new(pattern: &str, options: &str) -> Result<Regex, RegexError> {
+        let mut flags = Flags {
+            i: false,
+            m: false,
+            s: false,
+            x: false,
+        };
+        for c in options.chars() {
+            match c {
+                'i' => flags.i = true,
+                'm' => flags.m = true,
+                's' => flags.s = true,
+                'x' => flags.x = true,
+                'u' => {}
+                other => return Err(format!("invalid flag in regex options: {other}")),
+            }
+        }
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut parser = Parser {
+            chars: &chars,
+            pos: 0,
+            flags,
+            depth: 0,
+        };
+        parser.leading_flags();
+        let node = parser.alternation()?;
+        if parser.pos < chars.len() {
+            return Err("unmatched closing parenthesis".into());
+        }
+        let anchored = starts_anchored(&node);
+        let mut compiler = Compiler {
+            prog: Vec::new(),
+            classes: Vec::new(),
+            fold: parser.flags.i,
+            dotall: parser.flags.s,
+        };
+        compiler.emit_node(&node)?;
+        compiler.prog.push(Inst::Match);
+        Ok(Regex {
+            prog: compiler.prog,
+            classes: compiler.classes,
+            anchored,
+        })
+    }
+
+    /// Whether the pattern matches anywhere in `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        let n = self.prog.len();
+        let mut current = ThreadList::new(n);
+        let mut next = ThreadList::new(n);
+        for pos in 0..=chars.len() {
+            if pos == 0 || !self.anchored {
+                self.add_thread(&mut current, 0, pos, &chars);
+            }
+            if current.dense.is_empty() {
+                if self.anchored {
+                    return false;
+                }
+                continue;
+            }
+            let c = chars.get(pos).copied();
+            for idx in 0..current.dense.len() {
+                let pc = current.dense[idx];
+                let ok = match (&self.prog[pc], c) {
+                    (Inst::Match, _) => return true,
+                    (_, None) => false,
+                    (Inst::Char(want), Some(c)) => *want == c,
+                    (Inst::CharFold(want), Some(c)) => *want == fold(c),
+                    (Inst::Any, Some(_)) => true,
+                    (Inst::AnyButNewline, Some(c)) => c != '\n',
+                    (Inst::Class(i), Some(c)) => self.classes[*i].matches(c),
+                    _ => false,
+                };
+                if ok {
+                    self.add_thread(&mut next, pc + 1, pos + 1, &chars);
+                }
+            }
+            std::mem::swap(&mut current, &mut next);
+            next.clear();
+        }
+        current
+            .dense
+            .iter()
+            .any(|&pc| matches!(self.prog[pc], Inst::Match))
+    }
+
+    fn add_thread(&self, list: &mut ThreadList, pc: usize, pos: usize, chars: &[char]) {
+        // An explicit stack instead of recursion: long alternations stay off the call stack.
+        let mut stack = vec![pc];
+        while let Some(pc) = stack.pop() {
+            if list.contains(pc) {
+                continue;
+            }
+            list.insert(pc);
+            match &self.prog[pc] {
+                Inst::Jmp(to) => stack.push(*to),
+                Inst::Split(a, b) => {
+                    stack.push(*b);
+                    stack.push(*a);
+                }
+                Inst::Assert(kind) if assertion_holds(*kind, pos, chars) => stack.push(pc + 1),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn assertion_holds(kind: Assertion, pos: usize, chars: &[char]) -> bool {
+    let prev = pos.checked_sub(1).and_then(|p| chars.get(p)).copied();
+    let next = chars.get(pos).copied();
+    match kind {
+        Assertion::TextStart => pos == 0,
+        Assertion::LineStart => pos == 0 || prev == Some('\n'),
+        Assertion::TextEnd => pos == chars.len(),
+        Assertion::TextEndOrNewline => {
+            pos == chars.len() || (pos + 1 == chars.len() && next == Some('\n'))
+        }
+        Assertion::LineEnd => pos == chars.len() || next == Some('\n'),
+        Assertion::WordBoundary => is_word(prev) != is_word(next),
+        Assertion::NotWordBoundary => is_word(prev) == is_word(next),
+    }
+}
+
+fn starts_anchored(node: &Node) -> bool {
+    match node {
+        Node::Assert(Assertion::TextStart) => true,
+        Node::Concat(items) => items.first().is_some_and(starts_anchored),
+        Node::Alt(items) => !items.is_empty() && items.iter().all(starts_anchored),
+        _ => false,
+    }
+}
+
+/// A sparse set of program counters (the classic Pike VM thread list).
+struct ThreadList {
+    dense: Vec<usize>,
+    sparse: Vec<usize>,
+}
+
+impl ThreadList {
+    fn new(n: usize) -> Self {
+        ThreadList {
+            dense: Vec::with_capacity(n),
+            sparse: vec![0; n],
+        }
+    }
+    fn contains(&self, pc: usize) -> bool {
+        let i = self.sparse[pc];
+        i < self.dense.len() && self.dense[i] == pc
+    }
+    fn insert(&mut self, pc: usize) {
+        self.sparse[pc] = self.dense.len();
+        self.dense.push(pc);
+    }
+    fn clear(&mut self) {
+        self.dense.clear();
+    }
+}
+
+struct Parser<'a> {
+    chars: &'a [char],
+    pos: usize,
+    flags: Flags,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    /// `(?i)`, `(?ms)`, … at the very start set flags for the whole pattern.
+    fn leading_flags(&mut self) {
+        loop {
+            let rest = &self.chars[self.pos..];
+            if rest.len() < 3 || rest[0] != '(' || rest[1] != '?' {
+                return;
+            }
+            let mut j = 2;
+            let mut flags = self.flags;
+            while let Some(&c) = rest.get(j) {
+                match c {
+                    'i' => flags.i = true,
+                    'm' => flags.m = true,
+                    's' => flags.s = true,
+                    'x' => flags.x = true,
+                    ')' if j > 2 => {
+                        self.flags = flags;
+                        self.pos += j + 1;
+                        break;
+                    }
+                    _ => return,
+                }
+                j += 1;
+            }
+            if rest.get(j) != Some(&')') {
+                return;
+            }
+        }
+    }
+
+    /// Skips whitespace and `#` comments in extended (`x`) mode.
+    fn skip_extended(&mut self) {
+        if !self.flags.x {
+            return;
+        }
+        while let Some(c) = self.peek() {
+            if c.is_whitespace() {
+                self.pos += 1;
+            } else if c == '#' {
+                while let Some(c) = self.peek() {
+                    self.pos += 1;
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn alternation(&mut self) -> Result<Node, RegexError> {
+        let mut branches = vec![self.concat()?];
+        while self.peek() == Some('|') {
+            self.pos += 1;
+            branches.push(self.concat()?);
+        }
+        Ok(if branches.len() == 1 {
+            branches.remove(0)
+        } else {
+            Node::Alt(branches)
+        })
+    }
+
+    fn concat(&mut self) -> Result<Node, RegexError> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_extended();
+            match self.peek() {
+                None | Some('|') | Some(')') => break,
+                _ => {}
+            }
+            let atom = self.atom()?;
+            let atom = self.quantifier(atom)?;
+            items.push(atom);
+        }
+        Ok(match items.len() {
+            0 => Node::Empty,
+            1 => items.remove(0),
+            _ => Node::Concat(items),
+        })
+    }
+
+    fn quantifier(&mut self, atom: Node) -> Result<Node, RegexError> {
+        let mut node = atom;
+        loop {
+            self.skip_extended();
+            let (min, max) = match self.peek() {
+                Some('*') => {
+                    self.pos += 1;
+                    (0, None)
+                }
+                Some('+') => {
+                    self.pos += 1;
+                    (1, None)
+                }
+                Some('?') => {
+                    self.pos += 1;
+                    (0, Some(1))
+                }
+                Some('{') => match self.counted() {
+                    Some(range) => range,
+                    None => return Ok(node),
+                },
+                _ => return Ok(node),
+            };
+            if matches!(node, Node::Assert(_) | Node::Empty) && min == 0 {
+                // `^*` and friends: PCRE accepts them; zero repetitions always match.
+                node = Node::Empty;
+            }
+            // Lazy `?` and possessive `+` suffixes do not change whether a match exists.
+            if matches!(self.peek(), Some('?') | Some('+')) {
+                self.pos += 1;
+            }
+            if let Some(max) = max {
+                if max < min {
+                    return Err("numbers out of order in {} quantifier".into());
+                }
+            }
+            if min > 1000 || max.is_some_and(|m| m > 1000) {
+                return Err("number too big in {} quantifier".into());
+            }
+            node = Node::Repeat {
+                node: Box::new(node),
+                min,
+                max,
+            };
+            if matches!(self.peek(), Some('*' | '+' | '?')) {
+                return Err("quantifier does not follow a repeatable item".into());
+            }
+        }
+    }
+
+    /// `{n}`, `{n,}`, `{n,m}`; anything else is a literal `{`.
+    fn counted(&mut self) -> Option<(u32, Option<u32>)> {
+        let start = self.pos;
+        let mut j = self.pos + 1;
+        let number = |j: &mut usize| -> Option<u32> {
+            let from = *j;
+            while self.chars.get(*j).is_some_and(char::is_ascii_digit) {
+                *j += 1;
+            }
+            if *j == from {
+                return None;
+            }
+            self.chars[from..*j].iter().collect::<String>().parse().ok()
+        };
+        let min = number(&mut j)?;
+        let max = match self.chars.get(j) {
+            Some('}') => Some(min),
+            Some(',') => {
+                j += 1;
+                if self.chars.get(j) == Some(&'}') {
+                    None
+                } else {
+                    let m = number(&mut j)?;
+                    if self.chars.get(j) != Some(&'}') {
+                        return None;
+                    }
+                    Some(m)
+                }
+            }
+            _ => return None,
+        };
+        if self.chars.get(j) != Some(&'}') {
+            self.pos = start;
+            return None;
+        }
+        self.pos = j + 1;
+        Some((min, max))
+    }
+
+    fn atom(&mut self) -> Result<Node, RegexError> {
+        let Some(c) = self.peek() else {
+            return Ok(Node::Empty);
+        };
+        self.pos += 1;
+        Ok(match c {
+            '.' => Node::Any,
+            '^' => Node::Assert(if self.flags.m {
+                Assertion::LineStart
+            } else {
+                Assertion::TextStart
+            }),
+            '$' => Node::Assert(if self.flags.m {
+                Assertion::LineEnd
+            } else {
+                Assertion::TextEndOrNewline
+            }),
+            '[' => Node::Class(self.class()?),
+            '(' => self.group()?,
+            '*' | '+' | '?' => {
+                return Err("quantifier does not follow a repeatable item".into());
+            }
+            '\\' => self.escape()?,
+            c => Node::Char(c),
+        })
+    }
+
+    fn group(&mut self) -> Result<Node, RegexError> {
+        if self.depth > 200 {
+            return Err("parentheses are too deeply nested".into());
+        }
+        if self.peek() == Some('?') {
+            let rest: String = self.chars[self.pos..].iter().take(3).collect();
+            if rest.starts_with("?:") {
+                self.pos += 2;
+            } else if rest.starts_with("?<") && !rest.starts_with("?<=") && !rest.starts_with("?<!")
+                || rest.starts_with("?P<")
+                || rest.starts_with("?'")
+            {
+                let close = if rest.starts_with("?'") { '\'' } else { '>' };
+                while let Some(c) = self.peek() {
+                    self.pos += 1;
+                    if c == close {
+                        break;
+                    }
+                }
+            } else if rest.starts_with("?=")
+                || rest.starts_with("?!")
+                || rest.starts_with("?<=")
+                || rest.starts_with("?<!")
+            {
+                return Err(
+                    "lookaround assertions are not supported by this sandbox's regex engine".into(),
+                );
+            } else {
+                return Err(
+                    "this group syntax is not supported by this sandbox's regex engine".into(),
+                );
+            }
+        }
+        self.depth += 1;
+        let inner = self.alternation()?;
+        self.depth -= 1;
+        if self.peek() != Some(')') {
+            return Err("missing closing parenthesis".into());
+        }
+        self.pos += 1;
+        Ok(inner)
+    }
+
+    fn escape(&mut self) -> Result<Node, RegexError> {
+        let Some(c) = self.peek() else {
+            return Err("\\ at end of pattern".into());
+        };
+        self.pos += 1;
+        let class = |b: Builtin, negated: bool| {
+            Node::Class(Class {
+                builtins: vec![(b, negated)],
+                ..Class::default()
+            })
+        };
+        Ok(match c {
+            'd' => class(Builtin::Digit, false),
+            'D' => class(Builtin::Digit, true),
+            'w' => class(Builtin::Word, false),
+            'W' => class(Builtin::Word, true),
+            's' => class(Builtin::Space, false),
+            'S' => class(Builtin::Space, true),
+            'b' => Node::Assert(Assertion::WordBoundary),
+            'B' => Node::Assert(Assertion::NotWordBoundary),
+            'A' => Node::Assert(Assertion::TextStart),
+            'z' => Node::Assert(Assertion::TextEnd),
+            'Z' => Node::Assert(Assertion::TextEndOrNewline),
+            '1'..='9' => {
+                return Err(
+                    "backreferences are not supported by this sandbox's regex engine".into(),
+                )
+            }
+            _ => Node::Char(self.escaped_char(c)?),
+        })
+    }
+
+    /// The character an escape stands for (outside or inside a class).
+    fn escaped_char(&mut self, c: char) -> Result<char, RegexError> {
+        Ok(match c {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'f' => '\x0c',
+            'v' => '\x0b',
+            'a' => '\x07',
+            'e' => '\x1b',
+            '0' => '\0',
+            'x' => self.hex_digits(2)?,
+            'u' => self.hex_digits(4)?,
+            c if c.is_ascii_alphanumeric() => {
+                return Err(format!("unrecognized character follows \\: \\{c}"));
+            }
+            c => c,
+        })
+    }
+
+    fn hex_digits(&mut self, n: usize) -> Result<char, RegexError> {
+        if self.peek() == Some('{') {
+            self.pos += 1;
+            let mut value = 0u32;
+            while let Some(c) = self.peek() {
+                self.pos += 1;
+                if c == '}' {
+                    return char::from_u32(value).ok_or_else(|| "invalid code point".into());
+                }
+                value = value * 16 + c.to_digit(16).ok_or("invalid hex escape")?;
+            }
+            return Err("missing } in hex escape".into());
+        }
+        let mut value = 0u32;
+        for _ in 0..n {
+            let d = self
+                .peek()
+                .and_then(|c| c.to_digit(16))
+                .ok_or("invalid hex escape")?;
+            self.pos += 1;
+            value = value * 16 + d;
+        }
+        char::from_u32(value).ok_or_else(|| "invalid code point".into())
+    }
+
+    fn class(&mut self) -> Result<Class, RegexError> {
+        let mut class = Class {
+            fold: self.flags.i,
+            ..Class::default()
+        };
+        if self.peek() == Some('^') {
+            class.negated = true;
+            self.pos += 1;
+        }
+        let mut first = true;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err("missing terminating ] for character class".into());
+            };
+            self.pos += 1;
+            if c == ']' && !first {
+                break;
+            }
+            first = false;
+            let lo = match c {
+                '[' if self.peek() == Some(':') => {
+                    let rest: String = self.chars[self.pos..].iter().take(10).collect();
+                    let names = [
+                        ("alpha", Builtin::Alpha),
+                        ("digit", Builtin::Digit),
+                        ("alnum", Builtin::Alnum),
+                        ("space", Builtin::Space),
+                        ("upper", Builtin::Upper),
+                        ("lower", Builtin::Lower),
+                        ("punct", Builtin::Punct),
+                        ("xdigit", Builtin::Xdigit),
+                        ("word", Builtin::Word),
+                    ];
+                    let found = names
+                        .iter()
+                        .find(|(name, _)| rest.starts_with(&format!(":{name}:]")));
+                    match found {
+                        Some((name, b)) => {
+                            self.pos += name.len() + 3;
+                            class.builtins.push((*b, false));
+                            continue;
+                        }
+                        None => return Err("unknown POSIX class name".into()),
+                    }
+                }
+                '\\' => {
+                    let Some(e) = self.peek() else {
+                        return Err("\\ at end of pattern".into());
+                    };
+                    self.pos += 1;
+                    let builtin = match e {
+                        'd' => Some((Builtin::Digit, false)),
+                        'D' => Some((Builtin::Digit, true)),
+                        'w' => Some((Builtin::Word, false)),
+                        'W' => Some((Builtin::Word, true)),
+                        's' => Some((Builtin::Space, false)),
+                        'S' => Some((Builtin::Space, true)),
+                        _ => None,
+                    };
+                    if let Some(b) = builtin {
+                        class.builtins.push(b);
+                        continue;
+                    }
+                    if e == 'b' {
+                        '\x08'
+                    } else {
+                        self.escaped_char(e)?
+                    }
+                }
+                c => c,
+            };
+            // A range `a-z`, unless the `-` is last.
+            if self.peek() == Some('-') && self.chars.get(self.pos + 1).is_some_and(|&c| c != ']') {
+                self.pos += 1;
+                let Some(h) = self.peek() else {
+                    return Err("missing terminating ] for character class".into());
+                };
+                self.pos += 1;
+                let hi = if h == '\\' {
+                    let Some(e) = self.peek() else {
+                        return Err("\\ at end of pattern".into());
+                    };
+                    self.pos += 1;
+                    self.escaped_char(e)?
+                } else {
+                    h
+                };
+                if hi < lo {
+                    return Err("range out of order in character class".into());
+                }
+                class.ranges.push((lo, hi));
+            } else {
+                class.ranges.push((lo, lo));
+            }
+        }
+        Ok(class)
+    }
+}
+
+struct Compiler {
+    prog: Vec<Inst>,
+    classes: Vec<Class>,
+    fold: bool,
+    dotall: bool,
+}
+
+impl Compiler {
+    fn push(&mut self, inst: Inst) -> Result<usize, RegexError> {
+        if self.prog.len() >= MAX_PROGRAM {
+            return Err("regular expression is too large".into());
+        }
+        self.prog.push(inst);
+        Ok(self.prog.len() - 1)
+    }
+
+    fn emit_node(&mut self, node: &Node) -> Result<(), RegexError> {
+        match node {
+            Node::Empty => {}
+            Node::Char(c) => {
+                if self.fold {
+                    self.push(Inst::CharFold(fold(*c)))?;
+                } else {
+                    self.push(Inst::Char(*c))?;
+                }
+            }
+            Node::Any => {
+                self.push(if self.dotall {
+                    Inst::Any
+                } else {
+                    Inst::AnyButNewline
+                })?;
+            }
+            Node::Class(class) => {
+                self.classes.push(class.clone());
+                self.push(Inst::Class(self.classes.len() - 1))?;
+            }
+            Node::Assert(kind) => {
+                self.push(Inst::Assert(*kind))?;
+            }
+            Node::Concat(items) => {
+                for item in items {
+                    self.emit_node(item)?;
+                }
+            }
+            Node::Alt(branches) => {
+                let mut jumps = Vec::new();
+                for (i, branch) in branches.iter().enumerate() {
+                    if i + 1 < branches.len() {
+                        let split = self.push(Inst::Split(0, 0))?;
+                        self.emit_node(branch)?;
+                        jumps.push(self.push(Inst::Jmp(0))?);
+                        let next = self.prog.len();
+                        self.prog[split] = Inst::Split(split + 1, next);
+                    } else {
+                        self.emit_node(branch)?;
+                    }
+                }
+                let end = self.prog.len();
+                for j in jumps {
+                    self.prog[j] = Inst::Jmp(end);
+                }
+            }
+            Node::Repeat { node, min, max } => {
+                for _ in 0..*min {
+                    self.emit_node(node)?;
+                }
+                match max {
+                    None => {
+                        // L: split body, end; body; jmp L
+                        let split = self.push(Inst::Split(0, 0))?;
+                        self.emit_node(node)?;
+                        self.push(Inst::Jmp(split))?;
+                        let end = self.prog.len();
+                        self.prog[split] = Inst::Split(split + 1, end);
+                    }
+                    Some(max) => {
+                        let mut splits = Vec::new();
+                        for _ in *min..*max {
+                            splits.push(self.push(Inst::Split(0, 0))?);
+                            self.emit_node(node)?;
+                        }
+                        let end = self.prog.len();
+                        for s in splits {
+                            self.prog[s] = Inst::Split(s + 1, end);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, o: &str, s: &str) -> bool {
+        Regex::new(p, o).unwrap().is_match(s)
+    }
+
+    #[test]
+    fn basics() {
+        assert!(m("abc", "", "xxabcxx"));
+        assert!(!m("abc", "", "ab"));
+        assert!(m("^abc", "", "abcd"));
+        assert!(!m("^abc", "", "xabc"));
+        assert!(m("abc$", "", "xabc"));
+        assert!(m("abc$", "", "xabc\n"));
+        assert!(!m("abc$", "", "abc\nx"));
+        assert!(m("abc$", "m", "abc\nx"));
+        assert!(m("^x", "m", "abc\nx"));
+        assert!(m("ab+c", "i", "xABBBC"));
+        assert!(m("a.c", "", "abc"));
+        assert!(!m("a.c", "", "a\nc"));
+        assert!(m("a.c", "s", "a\nc"));
+        assert!(m("(?i)acme", "", "ACME corp"));
+        assert!(m("a b c", "x", "abc"));
+        assert!(m("a#comment\nb", "x", "ab"));
+        assert!(m("^[A-Z]\\d{3}$", "", "B123"));
+        assert!(!m("^[A-Z]\\d{3}$", "", "B12"));
+        assert!(m("^(cat|dog)s?$", "", "dogs"));
+        assert!(!m("^(cat|dog)s?$", "", "cow"));
+        assert!(m("[^a-c]", "", "abcd"));
+        assert!(!m("[^a-c]", "", "abc"));
+        assert!(m("[[:digit:]]+", "", "x9"));
+        assert!(m("\\bfoo\\b", "", "a foo b"));
+        assert!(!m("\\bfoo\\b", "", "afoob"));
+        assert!(m("^$", "", ""));
+        assert!(m("x{2,3}", "", "axxa"));
+        assert!(!m("^x{2,3}$", "", "xxxx"));
+        assert!(m("S", "i", "acme s"));
+        assert!(m("[a-z]", "i", "Q"));
+        assert!(m("é", "i", "É"));
+        assert!(m("\\.", "", "a.b"));
+        assert!(!m("\\.", "", "ab"));
+    }
+
+    #[test]
+    fn linear_time_on_pathological_patterns() {
+        let text = "a".repeat(5000) + "!";
+        assert!(!m("^(a+)+$", "", &text));
+        assert!(!m("(a|aa)*b", "", &text));
+        assert!(!m("^(a?){30}a{30}$", "", &"a".repeat(29)));
+    }
+
+    #[test]
+    fn unsupported_and_invalid() {
+        assert!(Regex::new("(?=a)", "").is_err());
+        assert!(Regex::new("(a)\\1", "").is_err());
+        assert!(Regex::new("(a", "").is_err());
+        assert!(Regex::new("a)", "").is_err());
+        assert!(Regex::new("[a", "").is_err());
+        assert!(Regex::new("*a", "").is_err());
+        assert!(Regex::new("a", "q").is_err());
+    }
+}

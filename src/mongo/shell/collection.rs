@@ -1,0 +1,1105 @@
+//! The collection-level shell methods (`db.getCollection`, `db.c.insertOne`, `find`,
+//! `updateOne`, `bulkWrite`, …) and the glue between the shell's cursors and the query engine.
+//!
+//! Results print as mongosh's result classes do (`UpdateResult`, `DeleteResult`,
+//! `BulkWriteResult`: plain objects with their fields in the class's order). Errors the server
+//! returns as write errors (updates, deletes, inserts) print as `MongoServerError: …`; command
+//! errors (find, findOneAndUpdate, countDocuments, distinct) carry the code name.
+
+use super::eval::{number_value, CursorSpec, Js};
+use super::{Session, ShellError};
+use crate::mongo::query::cursor::{self, FindSpec};
+use crate::mongo::query::filter::array_index;
+use crate::mongo::query::projection::Projection;
+use crate::mongo::query::update::{upsert_seed, ApplyContext, Update};
+use crate::mongo::query::{server_repr, Filter, QueryError};
+use crate::mongo::store::{Collection, InsertError};
+use crate::mongo::value::{compare, values_equal, Document, Value};
+
+/// The methods `db.<collection>.<name>` resolves to; any other name is a sub-collection
+/// (`db.a.b`), as in mongosh.
+pub const COLLECTION_METHODS: &[&str] = &[
+    "insertOne",
+    "insertMany",
+    "find",
+    "findOne",
+    "countDocuments",
+    "estimatedDocumentCount",
+    "drop",
+    "getName",
+    "getFullName",
+    "updateOne",
+    "updateMany",
+    "replaceOne",
+    "deleteOne",
+    "deleteMany",
+    "findOneAndUpdate",
+    "findOneAndReplace",
+    "findOneAndDelete",
+    "distinct",
+    "bulkWrite",
+];
+
+impl From<QueryError> for ShellError {
+    fn from(e: QueryError) -> Self {
+        ShellError::server(e.code, Some(e.code_name), e.message)
+    }
+}
+
+/// A server error returned as a write error: mongosh shows no code name for it.
+fn write_error(e: QueryError) -> ShellError {
+    ShellError::server(e.code, None, e.message)
+}
+
+fn invalid_argument(message: impl Into<String>) -> ShellError {
+    ShellError::new("MongoInvalidArgumentError", message)
+}
+
+fn result_doc(fields: Vec<(&str, Value)>) -> Js {
+    Js::Val(Value::Document(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    ))
+}
+
+fn count(n: usize) -> Value {
+    number_value(n as f64)
+}
+
+/// An options argument: absent means `{}`.
+fn options_arg(v: Option<Js>) -> Document {
+    match v {
+        Some(Js::Val(Value::Document(d))) => d,
+        _ => Document::default(),
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) | Some(Value::Undefined) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Int32(i)) => *i != 0,
+        Some(Value::Int64(i)) => *i != 0,
+        Some(Value::Double(x)) => *x != 0.0 && !x.is_nan(),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The first key of an update starts with `$` (the driver's `hasAtomicOperators`).
+fn has_atomic_operators(update: &Value) -> bool {
+    match update {
+        Value::Document(d) => d.keys().next().is_some_and(|k| k.starts_with('$')),
+        Value::Array(items) => items.iter().any(has_atomic_operators),
+        _ => false,
+    }
+}
+
+/// What one update statement asks for.
+struct UpdateRequest {
+    filter: Document,
+    update: Update,
+    upsert: bool,
+    multi: bool,
+    array_filters: Vec<(String, Filter)>,
+    /// findOneAnd*: which document, when several match.
+    sort: Option<Document>,
+}
+
+#[derive(Default)]
+struct UpdateOutcome {
+    matched: usize,
+    modified: usize,
+    upserted_id: Option<Value>,
+    before: Option<Document>,
+    after: Option<Document>,
+}
+
+/// The update argument of updateOne/updateMany/findOneAndUpdate (operators required).
+fn update_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
+    let update = match v {
+        Some(Js::Val(v)) => v,
+        _ => Value::Document(Document::default()),
+    };
+    if matches!(update, Value::Array(_)) {
+        return Err(ShellError::server(
+            238,
+            Some("NotImplemented"),
+            "update pipelines ([{$set: …}]) are not supported in this sandbox yet (they need aggregation expressions)",
+        ));
+    }
+    if !has_atomic_operators(&update) {
+        return Err(invalid_argument(
+            "Update document requires atomic operators",
+        ));
+    }
+    let Value::Document(d) = &update else {
+        return Err(invalid_argument(
+            "Update document requires atomic operators",
+        ));
+    };
+    Ok((Update::compile(d).map_err(write_error)?, update))
+}
+
+/// The replacement argument of replaceOne/findOneAndReplace (no operators allowed).
+fn replacement_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
+    let replacement = match v {
+        Some(Js::Val(Value::Document(d))) => d,
+        _ => Document::default(),
+    };
+    if has_atomic_operators(&Value::Document(replacement.clone())) {
+        return Err(invalid_argument(
+            "Replacement document must not contain atomic operators",
+        ));
+    }
+    let update = Update::compile(&replacement).map_err(write_error)?;
+    Ok((update, Value::Document(replacement)))
+}
+
+/// `arrayFilters`: each filter's fields share one identifier (`{"elem.grade": {$gte: 85}}`).
+fn array_filters_arg(
+    opts: &Document,
+    update: &Update,
+    update_doc: &Value,
+) -> Result<Vec<(String, Filter)>, QueryError> {
+    let mut out: Vec<(String, Filter)> = Vec::new();
+    let Some(v) = opts.get("arrayFilters") else {
+        if let Some((id, path)) = update.identifiers().into_iter().next() {
+            return Err(crate::mongo::query::filter::bad_value(format!(
+                "No array filter found for identifier '{id}' in path '{path}'"
+            )));
+        }
+        return Ok(out);
+    };
+    let Value::Array(items) = v else {
+        return Err(QueryError::new(
+            14,
+            "TypeMismatch",
+            "BSON field 'update.updates.arrayFilters' is the wrong type, expected type 'array'",
+        ));
+    };
+    for item in items {
+        let Value::Document(d) = item else {
+            return Err(crate::mongo::query::filter::failed_to_parse(
+                "Error parsing array filter :: caused by :: array filters must be objects",
+            ));
+        };
+        let mut ident: Option<String> = None;
+        for k in d.keys() {
+            let first = k.split('.').next().unwrap_or("").to_string();
+            let valid = first.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && first.chars().all(|c| c.is_ascii_alphanumeric());
+            if !valid {
+                return Err(crate::mongo::query::filter::bad_value(format!(
+                    "Error parsing array filter :: caused by :: The top-level field name must be an alphanumeric string beginning with a lowercase letter, found '{first}'"
+                )));
+            }
+            match &ident {
+                Some(id) if *id != first => {
+                    return Err(crate::mongo::query::filter::failed_to_parse(format!(
+                        "Error parsing array filter :: caused by :: Expected a single top-level field name, found '{id}' and '{first}'"
+                    )))
+                }
+                _ => ident = Some(first),
+            }
+        }
+        let Some(id) = ident else {
+            return Err(crate::mongo::query::filter::failed_to_parse(
+                "Cannot use an expression without a top-level field name in arrayFilters",
+            ));
+        };
+        if out.iter().any(|(n, _)| *n == id) {
+            return Err(crate::mongo::query::filter::failed_to_parse(format!(
+                "Found multiple array filters with the same top-level field name {id}"
+            )));
+        }
+        out.push((id, Filter::compile(d)?));
+    }
+    let used = update.identifiers();
+    for (id, _) in &out {
+        if !used.iter().any(|(u, _)| u == id) {
+            return Err(QueryError::new(
+                9,
+                "FailedToParse",
+                format!(
+                    "The array filter for identifier '{id}' was not used in the update {}",
+                    server_repr(update_doc)
+                ),
+            ));
+        }
+    }
+    for (id, path) in used {
+        if !out.iter().any(|(n, _)| *n == id) {
+            return Err(crate::mongo::query::filter::bad_value(format!(
+                "No array filter found for identifier '{id}' in path '{path}'"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Unwinds the values at a dotted path for `distinct`: arrays contribute their elements.
+fn distinct_values(v: &Value, path: &[&str], out: &mut Vec<Value>) {
+    let Some((first, rest)) = path.split_first() else {
+        match v {
+            Value::Array(items) => out.extend(items.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+        return;
+    };
+    match v {
+        Value::Document(d) => {
+            if let Some(next) = d.get(*first) {
+                distinct_values(next, rest, out);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(i) = array_index(first) {
+                if let Some(item) = items.get(i) {
+                    distinct_values(item, rest, out);
+                }
+                return;
+            }
+            for item in items {
+                if let Value::Document(_) = item {
+                    distinct_values(item, path, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Session {
+    pub(super) fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
+        let find = FindSpec {
+            filter: &spec.filter,
+            sort: spec.sort.as_ref(),
+            skip: spec.skip,
+            limit: spec.limit,
+        };
+        if let Some(p) = &spec.projection {
+            Projection::compile(p, &spec.filter)?;
+        }
+        compile_filter(&spec.filter)?;
+        let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
+            return Ok(Vec::new());
+        };
+        Ok(cursor::find_projected(
+            &coll.docs,
+            &find,
+            spec.projection.as_ref(),
+        )?)
+    }
+
+    /// The documents a cursor yields, borrowed: counting needs no copies.
+    pub(super) fn matching(&self, spec: &CursorSpec) -> Result<Vec<&Document>, ShellError> {
+        let find = FindSpec {
+            filter: &spec.filter,
+            sort: spec.sort.as_ref(),
+            skip: spec.skip,
+            limit: spec.limit,
+        };
+        // The filter is checked even when the collection does not exist.
+        compile_filter(&spec.filter)?;
+        let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
+            return Ok(Vec::new());
+        };
+        Ok(cursor::find(&coll.docs, &find)?)
+    }
+
+    fn coll_mut(&mut self, db: &str, coll: &str) -> Option<&mut Collection> {
+        self.store.databases.get_mut(db)?.collections.get_mut(coll)
+    }
+
+    /// Runs one update statement (updateOne/updateMany/replaceOne/findOneAnd*/bulkWrite).
+    fn run_update(
+        &mut self,
+        db: &str,
+        coll: &str,
+        req: &UpdateRequest,
+    ) -> Result<UpdateOutcome, QueryError> {
+        let filter = Filter::compile(&req.filter)?;
+        let mut outcome = UpdateOutcome::default();
+        let now_ms = self.now_ms as i64;
+        let targets: Vec<usize> = match self.store.collection(db, coll) {
+            None => Vec::new(),
+            Some(c) => {
+                let mut idx: Vec<usize> = (0..c.docs.len())
+                    .filter(|&i| filter.matches(&c.docs[i]))
+                    .collect();
+                if let Some(sort) = &req.sort {
+                    cursor::sort_indices(&c.docs, &mut idx, sort)?;
+                }
+                if !req.multi {
+                    idx.truncate(1);
+                }
+                idx
+            }
+        };
+        let ctx = ApplyContext {
+            filter: Some(&filter),
+            array_filters: &req.array_filters,
+            inserting: false,
+            now_ms,
+        };
+        for i in targets {
+            let Some(c) = self.coll_mut(db, coll) else {
+                break;
+            };
+            let mut doc = c.docs[i].clone();
+            outcome.matched += 1;
+            let changed = req.update.apply(&mut doc, &ctx)?;
+            if outcome.before.is_none() {
+                outcome.before = Some(c.docs[i].clone());
+            }
+            if changed {
+                outcome.modified += 1;
+                c.docs[i] = doc.clone();
+            }
+            if outcome.after.is_none() {
+                outcome.after = Some(doc);
+            }
+        }
+        if outcome.matched == 0 && req.upsert {
+            let seed = upsert_seed(&req.filter)?;
+            let mut doc = match &req.update {
+                Update::Replacement(r) => {
+                    let mut d = r.clone();
+                    if !d.contains_key("_id") {
+                        if let Some(id) = seed.get("_id") {
+                            d.insert("_id".into(), id.clone());
+                        }
+                    }
+                    d
+                }
+                Update::Operators(_) => {
+                    let mut d = seed;
+                    let ctx = ApplyContext {
+                        filter: Some(&filter),
+                        array_filters: &req.array_filters,
+                        inserting: true,
+                        now_ms,
+                    };
+                    req.update.apply(&mut d, &ctx)?;
+                    d
+                }
+            };
+            let id = match doc.shift_remove("_id") {
+                Some(id) => id,
+                None => Value::ObjectId(self.oids.next(self.now_ms)),
+            };
+            doc.shift_insert(0, "_id".into(), id.clone());
+            self.store
+                .collection_mut(db, coll)
+                .insert(doc.clone())
+                .map_err(|e| insert_query_error(&e, db, coll))?;
+            outcome.upserted_id = Some(id);
+            outcome.after = Some(doc);
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes the first (or every) matching document; returns the deleted documents.
+    fn run_delete(
+        &mut self,
+        db: &str,
+        coll: &str,
+        filter: &Document,
+        multi: bool,
+        sort: Option<&Document>,
+    ) -> Result<Vec<Document>, QueryError> {
+        let compiled = Filter::compile(filter)?;
+        let Some(c) = self.coll_mut(db, coll) else {
+            return Ok(Vec::new());
+        };
+        let mut targets: Vec<usize> = (0..c.docs.len())
+            .filter(|&i| compiled.matches(&c.docs[i]))
+            .collect();
+        if let Some(sort) = sort {
+            cursor::sort_indices(&c.docs, &mut targets, sort)?;
+        }
+        if !multi {
+            targets.truncate(1);
+        }
+        targets.sort_unstable();
+        let mut deleted = Vec::with_capacity(targets.len());
+        for i in targets.into_iter().rev() {
+            deleted.push(c.remove(i));
+        }
+        deleted.reverse();
+        Ok(deleted)
+    }
+
+    pub(super) fn db_method(&mut self, name: &str, args: Vec<Js>) -> Result<Js, ShellError> {
+        match name {
+            "getName" => Ok(Js::Val(Value::String(self.db.clone()))),
+            "getCollection" => match args.into_iter().next() {
+                Some(Js::Val(Value::String(coll))) => {
+                    if coll.is_empty() || coll.contains('$') || coll.contains('\0') {
+                        return Err(ShellError::invalid_input(format!(
+                            "Invalid collection name: {coll}"
+                        )));
+                    }
+                    Ok(Js::Collection {
+                        db: self.db.clone(),
+                        name: coll,
+                    })
+                }
+                _ => Err(ShellError::invalid_input(
+                    "Collection name must be a string",
+                )),
+            },
+            "getCollectionNames" => Ok(Js::Val(Value::Array(
+                self.collection_names()
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            ))),
+            "dropDatabase" => {
+                let db = self.db.clone();
+                self.store.databases.remove(&db);
+                let mut d = Document::default();
+                d.insert("ok".into(), Value::Int32(1));
+                d.insert("dropped".into(), Value::String(db));
+                Ok(Js::Val(Value::Document(d)))
+            }
+            _ => Err(ShellError::type_error(format!(
+                "db.{name} is not a function"
+            ))),
+        }
+    }
+
+    pub(super) fn collection_method(
+        &mut self,
+        db: &str,
+        coll: &str,
+        name: &str,
+        args: Vec<Js>,
+    ) -> Result<Js, ShellError> {
+        let mut args = args.into_iter();
+        match name {
+            "insertOne" => {
+                let doc = match args.next() {
+                    Some(Js::Val(Value::Document(d))) => d,
+                    _ => {
+                        return Err(ShellError::new(
+                            "MongoInvalidArgumentError",
+                            "Argument \"document\" must be an object",
+                        ))
+                    }
+                };
+                let doc = self.prepare_insert(doc);
+                let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+                self.store
+                    .collection_mut(db, coll)
+                    .insert(doc)
+                    .map_err(|e| insert_error(&e, db, coll, "MongoServerError"))?;
+                let mut r = Document::default();
+                r.insert("acknowledged".into(), Value::Bool(true));
+                r.insert("insertedId".into(), id);
+                Ok(Js::Val(Value::Document(r)))
+            }
+            "insertMany" => {
+                let docs = match args.next() {
+                    Some(Js::Val(Value::Array(items))) => items,
+                    _ => {
+                        return Err(ShellError::new(
+                            "MongoInvalidArgumentError",
+                            "Argument \"docs\" must be an array of documents",
+                        ))
+                    }
+                };
+                let ordered = match args.next() {
+                    Some(Js::Val(Value::Document(opts))) => {
+                        !matches!(opts.get("ordered"), Some(Value::Bool(false)))
+                    }
+                    _ => true,
+                };
+                let mut prepared = Vec::with_capacity(docs.len());
+                for d in docs {
+                    match d {
+                        Value::Document(d) => prepared.push(self.prepare_insert(d)),
+                        _ => {
+                            return Err(ShellError::new(
+                                "MongoInvalidArgumentError",
+                                "Argument \"docs\" must be an array of documents",
+                            ))
+                        }
+                    }
+                }
+                let mut ids = Document::default();
+                let mut failures = Vec::new();
+                let collection = self.store.collection_mut(db, coll);
+                for (i, doc) in prepared.into_iter().enumerate() {
+                    let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+                    let op = doc.clone();
+                    match collection.insert(doc) {
+                        Ok(()) => {
+                            ids.insert(i.to_string(), id);
+                        }
+                        Err(e) => {
+                            failures.push((i, e, op));
+                            if ordered {
+                                break;
+                            }
+                        }
+                    }
+                }
+                if !failures.is_empty() {
+                    return Err(bulk_write_error(&failures, ids, db, coll));
+                }
+                let mut r = Document::default();
+                r.insert("acknowledged".into(), Value::Bool(true));
+                r.insert("insertedIds".into(), Value::Document(ids));
+                Ok(Js::Val(Value::Document(r)))
+            }
+            "find" => {
+                let filter = filter_arg(args.next())?;
+                let projection = match args.next() {
+                    Some(Js::Val(Value::Document(p))) => Some(p),
+                    _ => None,
+                };
+                Ok(Js::Cursor(Box::new(CursorSpec {
+                    db: db.into(),
+                    coll: coll.into(),
+                    filter,
+                    projection,
+                    sort: None,
+                    skip: 0,
+                    limit: None,
+                })))
+            }
+            "findOne" => {
+                let filter = filter_arg(args.next())?;
+                let projection = match args.next() {
+                    Some(Js::Val(Value::Document(p))) => Some(p),
+                    _ => None,
+                };
+                let spec = CursorSpec {
+                    db: db.into(),
+                    coll: coll.into(),
+                    filter,
+                    projection,
+                    sort: None,
+                    skip: 0,
+                    limit: Some(1),
+                };
+                let docs = self.run_cursor(&spec)?;
+                Ok(Js::Val(
+                    docs.into_iter().next().map_or(Value::Null, Value::Document),
+                ))
+            }
+            "countDocuments" => {
+                let filter = filter_arg(args.next())?;
+                let opts = options_arg(args.next());
+                let number = |k: &str| match opts.get(k) {
+                    Some(v) if v.is_number() => {
+                        let x = crate::mongo::query::filter::number_f64(v);
+                        if x > 0.0 {
+                            Some(x as usize)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                };
+                let spec = CursorSpec {
+                    db: db.into(),
+                    coll: coll.into(),
+                    filter,
+                    projection: None,
+                    sort: None,
+                    skip: number("skip").unwrap_or(0),
+                    limit: number("limit"),
+                };
+                let n = self.matching(&spec)?.len();
+                Ok(Js::Val(count(n)))
+            }
+            "estimatedDocumentCount" => {
+                let n = self.store.collection(db, coll).map_or(0, |c| c.docs.len());
+                Ok(Js::Val(count(n)))
+            }
+            "updateOne" | "updateMany" | "replaceOne" => {
+                let filter = filter_arg(args.next())?;
+                let (update, raw) = if name == "replaceOne" {
+                    replacement_arg(args.next())?
+                } else {
+                    update_arg(args.next())?
+                };
+                let opts = options_arg(args.next());
+                let array_filters = array_filters_arg(&opts, &update, &raw).map_err(write_error)?;
+                let req = UpdateRequest {
+                    filter,
+                    update,
+                    upsert: truthy(opts.get("upsert")),
+                    multi: name == "updateMany",
+                    array_filters,
+                    sort: None,
+                };
+                let out = self.run_update(db, coll, &req).map_err(write_error)?;
+                Ok(result_doc(vec![
+                    ("acknowledged", Value::Bool(true)),
+                    ("insertedId", out.upserted_id.clone().unwrap_or(Value::Null)),
+                    ("matchedCount", count(out.matched)),
+                    ("modifiedCount", count(out.modified)),
+                    (
+                        "upsertedCount",
+                        count(usize::from(out.upserted_id.is_some())),
+                    ),
+                ]))
+            }
+            "deleteOne" | "deleteMany" => {
+                let filter = filter_arg(args.next())?;
+                let deleted = self
+                    .run_delete(db, coll, &filter, name == "deleteMany", None)
+                    .map_err(write_error)?;
+                Ok(result_doc(vec![
+                    ("acknowledged", Value::Bool(true)),
+                    ("deletedCount", count(deleted.len())),
+                ]))
+            }
+            "findOneAndUpdate" | "findOneAndReplace" => {
+                let filter = filter_arg(args.next())?;
+                let (update, raw) = if name == "findOneAndReplace" {
+                    replacement_arg(args.next())?
+                } else {
+                    update_arg(args.next())?
+                };
+                let opts = options_arg(args.next());
+                let array_filters = array_filters_arg(&opts, &update, &raw)?;
+                let after = matches!(opts.get("returnDocument"), Some(Value::String(s)) if s == "after")
+                    || truthy(opts.get("returnNewDocument"));
+                if let Some(v) = opts.get("returnDocument") {
+                    if !matches!(v, Value::String(s) if s == "after" || s == "before") {
+                        return Err(invalid_argument(
+                            "returnDocument must be either 'before' or 'after'",
+                        ));
+                    }
+                }
+                let sort = match opts.get("sort") {
+                    Some(Value::Document(d)) => Some(d.clone()),
+                    _ => None,
+                };
+                let projection = match opts.get("projection") {
+                    Some(Value::Document(d)) => Projection::compile(d, &filter)?,
+                    _ => None,
+                };
+                let req = UpdateRequest {
+                    filter,
+                    update,
+                    upsert: truthy(opts.get("upsert")),
+                    multi: false,
+                    array_filters,
+                    sort,
+                };
+                let out = self.run_update(db, coll, &req)?;
+                let doc = if after {
+                    out.after
+                } else if out.upserted_id.is_some() {
+                    None
+                } else {
+                    out.before
+                };
+                let compiled = Filter::compile(&req.filter)?;
+                Ok(Js::Val(doc.map_or(Value::Null, |d| {
+                    Value::Document(match &projection {
+                        Some(p) => p.apply(&d, Some(&compiled)),
+                        None => d,
+                    })
+                })))
+            }
+            "findOneAndDelete" => {
+                let filter = filter_arg(args.next())?;
+                let opts = options_arg(args.next());
+                let sort = match opts.get("sort") {
+                    Some(Value::Document(d)) => Some(d.clone()),
+                    _ => None,
+                };
+                let projection = match opts.get("projection") {
+                    Some(Value::Document(d)) => Projection::compile(d, &filter)?,
+                    _ => None,
+                };
+                let compiled = Filter::compile(&filter)?;
+                let deleted = self.run_delete(db, coll, &filter, false, sort.as_ref())?;
+                Ok(Js::Val(deleted.into_iter().next().map_or(
+                    Value::Null,
+                    |d| {
+                        Value::Document(match &projection {
+                            Some(p) => p.apply(&d, Some(&compiled)),
+                            None => d,
+                        })
+                    },
+                )))
+            }
+            "distinct" => {
+                let field =
+                    match args.next() {
+                        Some(Js::Val(Value::String(f))) => f,
+                        _ => return Err(ShellError::server(
+                            14,
+                            Some("TypeMismatch"),
+                            "BSON field 'distinct.key' is the wrong type, expected type 'string'",
+                        )),
+                    };
+                let filter = filter_arg(args.next())?;
+                let compiled = compile_filter(&filter)?;
+                let path: Vec<&str> = field.split('.').collect();
+                let mut values: Vec<Value> = Vec::new();
+                if let Some(c) = self.store.collection(db, coll) {
+                    for d in c.docs.iter().filter(|d| compiled.matches(d)) {
+                        let mut found = Vec::new();
+                        if let Some((first, rest)) = path.split_first() {
+                            if let Some(v) = d.get(*first) {
+                                distinct_values(v, rest, &mut found);
+                            }
+                        }
+                        for v in found {
+                            if !values.iter().any(|w| values_equal(w, &v)) {
+                                values.push(v);
+                            }
+                        }
+                    }
+                }
+                values.sort_by(compare);
+                Ok(Js::Val(Value::Array(values)))
+            }
+            "bulkWrite" => {
+                let ops = match args.next() {
+                    Some(Js::Val(Value::Array(items))) => items,
+                    _ => {
+                        return Err(invalid_argument(
+                            "Argument \"operations\" must be an array of documents",
+                        ))
+                    }
+                };
+                let opts = options_arg(args.next());
+                let ordered = !matches!(opts.get("ordered"), Some(Value::Bool(false)));
+                self.bulk_write(db, coll, ops, ordered)
+            }
+            "drop" => {
+                // Since MongoDB 7.0 dropping a missing collection succeeds too.
+                self.store.drop_collection(db, coll);
+                Ok(Js::Val(Value::Bool(true)))
+            }
+            "getName" => Ok(Js::Val(Value::String(coll.into()))),
+            "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
+            _ => Err(ShellError::type_error(format!(
+                "db.{coll}.{name} is not a function"
+            ))),
+        }
+    }
+
+    fn bulk_write(
+        &mut self,
+        db: &str,
+        coll: &str,
+        ops: Vec<Value>,
+        ordered: bool,
+    ) -> Result<Js, ShellError> {
+        // Validate every model first, as the driver does before sending anything.
+        enum Model {
+            Insert(Document),
+            Update(UpdateRequest, Document),
+            Delete(Document, bool),
+        }
+        let mut models = Vec::with_capacity(ops.len());
+        for op in ops {
+            let Value::Document(op) = op else {
+                return Err(invalid_argument("Invalid BulkWriteOperation"));
+            };
+            let Some((kind, body)) = op.iter().next() else {
+                return Err(invalid_argument("Invalid BulkWriteOperation"));
+            };
+            let body = match body {
+                Value::Document(d) => d.clone(),
+                _ => Document::default(),
+            };
+            let get = |k: &str| body.get(k).cloned().map(Js::Val);
+            let model = match kind.as_str() {
+                "insertOne" => match body.get("document") {
+                    Some(Value::Document(d)) => Model::Insert(self.prepare_insert(d.clone())),
+                    _ => return Err(invalid_argument("Argument \"document\" must be an object")),
+                },
+                "updateOne" | "updateMany" | "replaceOne" => {
+                    let filter = filter_arg(get("filter"))?;
+                    let (update, raw) = if kind == "replaceOne" {
+                        replacement_arg(get("replacement"))?
+                    } else {
+                        update_arg(get("update"))?
+                    };
+                    let array_filters =
+                        array_filters_arg(&body, &update, &raw).map_err(write_error)?;
+                    let mut op_doc = Document::default();
+                    op_doc.insert("q".into(), Value::Document(filter.clone()));
+                    op_doc.insert(
+                        "u".into(),
+                        body.get(if kind == "replaceOne" {
+                            "replacement"
+                        } else {
+                            "update"
+                        })
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    );
+                    if let Some(a) = body.get("arrayFilters") {
+                        op_doc.insert("arrayFilters".into(), a.clone());
+                    }
+                    op_doc.insert("upsert".into(), Value::Bool(truthy(body.get("upsert"))));
+                    op_doc.insert("multi".into(), Value::Bool(kind == "updateMany"));
+                    Model::Update(
+                        UpdateRequest {
+                            filter,
+                            update,
+                            upsert: truthy(body.get("upsert")),
+                            multi: kind == "updateMany",
+                            array_filters,
+                            sort: None,
+                        },
+                        op_doc,
+                    )
+                }
+                "deleteOne" | "deleteMany" => {
+                    Model::Delete(filter_arg(get("filter"))?, kind == "deleteMany")
+                }
+                other => {
+                    return Err(invalid_argument(format!(
+                        "Invalid BulkWriteOperation: {other}"
+                    )))
+                }
+            };
+            models.push(model);
+        }
+        let mut result = BulkCounts::default();
+        let mut failures: Vec<(usize, i32, String, Document)> = Vec::new();
+        for (i, model) in models.into_iter().enumerate() {
+            let outcome = match model {
+                Model::Insert(doc) => {
+                    let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+                    let op = doc.clone();
+                    match self.store.collection_mut(db, coll).insert(doc) {
+                        Ok(()) => {
+                            result.inserted += 1;
+                            result.inserted_ids.insert(i.to_string(), id);
+                            Ok(())
+                        }
+                        Err(e) => Err((insert_query_error(&e, db, coll), op)),
+                    }
+                }
+                Model::Update(req, op) => match self.run_update(db, coll, &req) {
+                    Ok(out) => {
+                        result.matched += out.matched;
+                        result.modified += out.modified;
+                        if let Some(id) = out.upserted_id {
+                            result.upserted += 1;
+                            result.upserted_ids.insert(i.to_string(), id);
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err((e, op)),
+                },
+                Model::Delete(filter, multi) => {
+                    match self.run_delete(db, coll, &filter, multi, None) {
+                        Ok(deleted) => {
+                            result.deleted += deleted.len();
+                            Ok(())
+                        }
+                        Err(e) => {
+                            let mut op = Document::default();
+                            op.insert("q".into(), Value::Document(filter));
+                            op.insert("limit".into(), Value::Int32(if multi { 0 } else { 1 }));
+                            Err((e, op))
+                        }
+                    }
+                }
+            };
+            if let Err((e, op)) = outcome {
+                failures.push((i, e.code, e.message, op));
+                if ordered {
+                    break;
+                }
+            }
+        }
+        if !failures.is_empty() {
+            return Err(bulk_error(&failures, &result));
+        }
+        Ok(result_doc(vec![
+            ("acknowledged", Value::Bool(true)),
+            ("insertedCount", count(result.inserted)),
+            ("insertedIds", Value::Document(result.inserted_ids)),
+            ("matchedCount", count(result.matched)),
+            ("modifiedCount", count(result.modified)),
+            ("deletedCount", count(result.deleted)),
+            ("upsertedCount", count(result.upserted)),
+            ("upsertedIds", Value::Document(result.upserted_ids)),
+        ]))
+    }
+
+    pub(super) fn prepare_insert(&mut self, mut doc: Document) -> Document {
+        // The driver tests `doc._id == null`, so an explicit null `_id` also gets a new id.
+        match doc
+            .shift_remove("_id")
+            .filter(|id| !matches!(id, Value::Null))
+        {
+            Some(id) => {
+                doc.shift_insert(0, "_id".into(), id);
+            }
+            None => {
+                let id = Value::ObjectId(self.oids.next(self.now_ms));
+                doc.shift_insert(0, "_id".into(), id);
+            }
+        }
+        doc
+    }
+}
+
+pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) -> ShellError {
+    let (code, message) = match e {
+        InsertError::DuplicateId(id) => (
+            11000,
+            format!(
+                "E11000 duplicate key error collection: {db}.{coll} index: _id_ dup key: {{ _id: {} }}",
+                server_repr(id)
+            ),
+        ),
+        InsertError::IdIsArray => (53, "The '_id' value cannot be of type array".to_string()),
+    };
+    let mut err = ShellError::server(code, None, message);
+    err.name = name.into();
+    err
+}
+
+/// The `MongoBulkWriteError` of a failed insertMany, with the `Result:` and `Write Errors:`
+/// lines mongosh prints after the message (the driver's BulkWriteResult and WriteErrors).
+pub(super) fn bulk_write_error(
+    failures: &[(usize, InsertError, Document)],
+    inserted_ids: Document,
+    db: &str,
+    coll: &str,
+) -> ShellError {
+    let Some((_, first, _)) = failures.first() else {
+        return ShellError::new("MongoBulkWriteError", "bulk write failed");
+    };
+    let mut err = insert_error(first, db, coll, "MongoBulkWriteError");
+    let mut result = Document::default();
+    result.insert(
+        "insertedCount".into(),
+        number_value(inserted_ids.len() as f64),
+    );
+    for field in [
+        "matchedCount",
+        "modifiedCount",
+        "deletedCount",
+        "upsertedCount",
+    ] {
+        result.insert(field.into(), Value::Int32(0));
+    }
+    result.insert("upsertedIds".into(), Value::Document(Document::default()));
+    result.insert("insertedIds".into(), Value::Document(inserted_ids));
+    let write_errors: Vec<Document> = failures
+        .iter()
+        .map(|(index, e, op)| {
+            let one = insert_error(e, db, coll, "WriteError");
+            let mut inner = Document::default();
+            inner.insert("index".into(), number_value(*index as f64));
+            inner.insert(
+                "code".into(),
+                number_value(f64::from(one.code.unwrap_or(0))),
+            );
+            inner.insert("errmsg".into(), Value::String(one.message.clone()));
+            inner.insert("errInfo".into(), Value::Undefined);
+            inner.insert("op".into(), Value::Document(op.clone()));
+            let mut outer = Document::default();
+            outer.insert("err".into(), Value::Document(inner));
+            outer
+        })
+        .collect();
+    err.details = Some(format!(
+        "Result: {}\nWrite Errors: {}",
+        crate::mongo::format::inspect_instance("BulkWriteResult", &result),
+        crate::mongo::format::inspect_instances("WriteError", &write_errors)
+    ));
+    err
+}
+
+/// A filter argument: absent means `{}`, an ObjectId means `{_id: it}` (as the driver does).
+pub(super) fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
+    match v {
+        None | Some(Js::Undefined) | Some(Js::Val(Value::Null)) => Ok(Document::default()),
+        Some(Js::Val(Value::Document(d))) => Ok(d),
+        Some(Js::Val(Value::ObjectId(o))) => {
+            let mut d = Document::default();
+            d.insert("_id".into(), Value::ObjectId(o));
+            Ok(d)
+        }
+        Some(_) => Err(ShellError::new(
+            "MongoInvalidArgumentError",
+            "Query filter must be a plain object or ObjectId",
+        )),
+    }
+}
+
+pub(super) fn compile_filter(filter: &Document) -> Result<Filter, ShellError> {
+    Filter::compile(filter).map_err(|e| ShellError::server(e.code, Some(e.code_name), e.message))
+}
+
+#[derive(Default)]
+struct BulkCounts {
+    inserted: usize,
+    matched: usize,
+    modified: usize,
+    deleted: usize,
+    upserted: usize,
+    inserted_ids: Document,
+    upserted_ids: Document,
+}
+
+fn insert_query_error(e: &InsertError, db: &str, coll: &str) -> QueryError {
+    let err = insert_error(e, db, coll, "MongoServerError");
+    QueryError::new(err.code.unwrap_or(0), "", err.message.clone())
+}
+
+/// The `MongoBulkWriteError` of a failed bulkWrite, printed like insertMany's.
+fn bulk_error(failures: &[(usize, i32, String, Document)], counts: &BulkCounts) -> ShellError {
+    let Some((_, code, message, _)) = failures.first() else {
+        return ShellError::new("MongoBulkWriteError", "bulk write failed");
+    };
+    let mut err = ShellError::server(*code, None, message.clone());
+    err.name = "MongoBulkWriteError".into();
+    let mut result = Document::default();
+    result.insert("insertedCount".into(), count(counts.inserted));
+    result.insert("matchedCount".into(), count(counts.matched));
+    result.insert("modifiedCount".into(), count(counts.modified));
+    result.insert("deletedCount".into(), count(counts.deleted));
+    result.insert("upsertedCount".into(), count(counts.upserted));
+    result.insert(
+        "upsertedIds".into(),
+        Value::Document(counts.upserted_ids.clone()),
+    );
+    result.insert(
+        "insertedIds".into(),
+        Value::Document(counts.inserted_ids.clone()),
+    );
+    let write_errors: Vec<Document> = failures
+        .iter()
+        .map(|(index, code, message, op)| {
+            let mut inner = Document::default();
+            inner.insert("index".into(), count(*index));
+            inner.insert("code".into(), number_value(f64::from(*code)));
+            inner.insert("errmsg".into(), Value::String(message.clone()));
+            inner.insert("errInfo".into(), Value::Undefined);
+            inner.insert("op".into(), Value::Document(op.clone()));
+            let mut outer = Document::default();
+            outer.insert("err".into(), Value::Document(inner));
+            outer
+        })
+        .collect();
+    err.details = Some(format!(
+        "Result: {}\nWrite Errors: {}",
+        crate::mongo::format::inspect_instance("BulkWriteResult", &result),
+        crate::mongo::format::inspect_instances("WriteError", &write_errors)
+    ));
+    err
+}

@@ -72,6 +72,8 @@ impl Shell {
             Ok(s) => s,
             Err(e) => return render_error(&e),
         };
+        self.session.begin_input();
+        self.session.hoist(&stmts);
         let mut out = String::new();
         let mut i = 0;
         while i < stmts.len() {
@@ -82,7 +84,17 @@ impl Shell {
             }
             let mut last = Output::Nothing;
             for stmt in &stmts[i..end] {
-                match self.session.run(stmt) {
+                let result = self.session.run(stmt);
+                // What print() wrote comes before the statement's own value or error.
+                for line in self.session.printed.drain(..) {
+                    if json {
+                        value::json_string(&mut out, &line);
+                    } else {
+                        out.push_str(&line);
+                    }
+                    out.push('\n');
+                }
+                match result {
                     Ok(o) => {
                         if json {
                             out.push_str(&render_json(&o));

@@ -1,6 +1,7 @@
 //! The mongosh syntax: lexer, parser, and a small evaluator over the sandbox's databases.
 
 pub mod eval;
+mod js;
 pub mod lexer;
 pub mod parser;
 

@@ -719,6 +719,19 @@ impl Session {
 
     #[inline(never)]
     fn exec_inner(&mut self, stmt: &Stmt) -> Result<Flow, ShellError> {
+        // Conditionals, loops and try produce undefined when their body leaves no value
+        // (ECMAScript's UpdateEmpty(…, undefined)), which is what the prompt then prints.
+        if matches!(
+            stmt.kind,
+            StmtKind::If { .. }
+                | StmtKind::For { .. }
+                | StmtKind::ForEach { .. }
+                | StmtKind::While { .. }
+                | StmtKind::DoWhile { .. }
+                | StmtKind::Try { .. }
+        ) {
+            self.last = Js::Undefined;
+        }
         match &stmt.kind {
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;

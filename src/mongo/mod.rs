@@ -29,6 +29,18 @@ impl Shell {
         Shell::default()
     }
 
+    /// Lowers (or raises) the number of evaluation steps one input may take before it is
+    /// stopped with `Error: sandbox step limit reached (…)`; the default is
+    /// `shell::eval::STEP_LIMIT` (10 million, about half a second of work in wasm).
+    pub fn set_step_limit(&mut self, steps: u64) {
+        self.session.step_limit = steps;
+    }
+
+    /// Steps the last input took (at most the step limit, plus one).
+    pub fn steps_used(&self) -> u64 {
+        self.session.steps_used()
+    }
+
     /// The database `db` refers to (for the console's prompt).
     pub fn current_db(&self) -> &str {
         &self.session.db
@@ -99,7 +111,17 @@ impl Shell {
                         if json {
                             out.push_str(&render_json(&o));
                         }
-                        last = o;
+                        // Declarations complete with no value, so the line keeps the value
+                        // before them, as a JavaScript script's completion value does.
+                        let declares = matches!(
+                            stmt.kind,
+                            shell::parser::StmtKind::Let { .. }
+                                | shell::parser::StmtKind::Function(_)
+                                | shell::parser::StmtKind::Empty
+                        );
+                        if !declares {
+                            last = o;
+                        }
                     }
                     Err(e) => {
                         out.push_str(&render_error(&e));
@@ -185,10 +207,50 @@ pub fn input_is_complete(src: &str) -> bool {
             }
         }
     }
-    // A trailing `.` or `,` means the expression goes on (`db.posts.find()` then `.limit(2)`).
-    depth == 0
-        && !matches!(
-            tokens.last().map(|t| &t.tok),
-            Some(Tok::Punct("." | "," | "?."))
-        )
+    if depth != 0 {
+        return false;
+    }
+    match tokens.last().map(|t| &t.tok) {
+        // A trailing `.`, `,` or binary operator means the expression goes on
+        // (`db.posts.find()` then `.limit(2)`; `const total = a +` then `b`).
+        Some(Tok::Punct(p)) if *p != ")" && *p != "]" && *p != "}" && *p != ";" => {
+            matches!(*p, "++" | "--")
+        }
+        // `if (…)`, `for (…)`, `while (…)` wait for their body, and `else` / `do` too.
+        Some(Tok::Punct(")")) => !control_header_ends(&tokens),
+        Some(Tok::Ident(w)) => !matches!(w.as_str(), "else" | "do" | "return" | "typeof"),
+        _ => true,
+    }
+}
+
+/// Whether the tokens end with the closing parenthesis of an `if`, `for` or `while` header.
+fn control_header_ends(tokens: &[shell::lexer::Token]) -> bool {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().rev() {
+        match t.tok {
+            Tok::Punct(")") => depth += 1,
+            Tok::Punct("(") => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let before = i.checked_sub(1).and_then(|j| tokens.get(j));
+                    return matches!(
+                        before.map(|b| &b.tok),
+                        Some(Tok::Ident(w)) if matches!(w.as_str(), "if" | "for" | "while")
+                    ) && !is_do_while_tail(tokens, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `do { … } while (…)`: that `while` ends the statement rather than opening a loop.
+fn is_do_while_tail(tokens: &[shell::lexer::Token], open: usize) -> bool {
+    open >= 2
+        && matches!(tokens.get(open - 2).map(|t| &t.tok), Some(Tok::Punct("}")))
+        && tokens
+            .iter()
+            .take(open)
+            .any(|t| matches!(&t.tok, Tok::Ident(w) if w == "do"))
 }

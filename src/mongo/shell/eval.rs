@@ -1536,13 +1536,20 @@ impl Session {
                         return Ok(None);
                     };
                     let mut v = root;
-                    let mut rest = keys.iter().rev();
-                    for k in rest.by_ref() {
+                    // Keys were gathered from the outside in.
+                    let path: Vec<&String> = keys.iter().rev().collect();
+                    for (idx, k) in path.iter().enumerate() {
+                        let last = idx + 1 == path.len();
                         let next = match v {
                             Value::Document(d) => d.get(k.as_str()),
-                            Value::Array(a) if k != "length" => {
-                                k.parse::<usize>().ok().and_then(|i| a.get(i))
+                            Value::Array(a) if k.as_str() == "length" && last => {
+                                return Ok(Some(Js::Val(number_value(a.len() as f64))));
                             }
+                            Value::String(t) if k.as_str() == "length" && last => {
+                                let n = t.encode_utf16().count();
+                                return Ok(Some(Js::Val(number_value(n as f64))));
+                            }
+                            Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
                             _ => None,
                         };
                         match next {
@@ -1551,7 +1558,7 @@ impl Session {
                                 // Let the general path decide (methods, length, errors).
                                 let base = Js::Val(v.clone());
                                 let remaining: Vec<String> =
-                                    std::iter::once(k.clone()).chain(rest.cloned()).collect();
+                                    path.iter().skip(idx).map(|k| (*k).clone()).collect();
                                 drop(s);
                                 let mut out = base;
                                 for k in remaining {
@@ -2030,9 +2037,13 @@ impl Session {
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    pub fn steps_used(&self) -> u64 {
+        self.steps
+    }
+
     /// Counts work that is not a step of its own (allocating a long array) against the budget.
     pub(super) fn charge(&mut self, steps: u64) -> Result<(), ShellError> {
-        self.steps = self.steps.saturating_add(steps);
+        self.steps = self.steps.saturating_add(steps).min(self.step_limit);
         self.tick()
     }
 

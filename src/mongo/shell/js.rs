@@ -305,9 +305,10 @@ pub fn binary(s: &mut Session, op: &str, l: Js, r: Js) -> Result<Js, ShellError>
             if stringy(&l) || stringy(&r) {
                 let mut out = s.to_js_string(&l);
                 out.push_str(&s.to_js_string(&r));
-                if out.len() > 512 * 1024 * 1024 {
-                    return Err(ShellError::new("RangeError", "Invalid string length"));
-                }
+                check_string_length(out.len())?;
+                // Strings are copied, not shared: building one costs steps in proportion
+                // to its length, so `s += s` in a loop meets the step budget early.
+                s.charge(out.len() as u64 / 64)?;
                 return Ok(Js::Val(Value::String(out)));
             }
             num(s.to_js_number(&l) + s.to_js_number(&r))
@@ -1164,9 +1165,8 @@ fn string_method(s: &mut Session, text: &str, name: &str, args: &[Js]) -> Result
                 ));
             }
             let n = if n.is_nan() { 0 } else { n as usize };
-            if text.len().saturating_mul(n) > 64 * 1024 * 1024 {
-                return Err(ShellError::new("RangeError", "Invalid string length"));
-            }
+            check_string_length(text.len().saturating_mul(n))?;
+            s.charge((text.len().saturating_mul(n) / 64) as u64)?;
             string(text.repeat(n))
         }
         "concat" => {
@@ -1511,6 +1511,17 @@ pub fn call_native(
         }
         _ => Err(ShellError::type_error(format!("{name} is not a function"))),
     }
+}
+
+/// The longest string the sandbox builds (V8 allows about 512 MiB; a browser tab running a
+/// lesson has no use for more than this).
+const MAX_STRING_BYTES: usize = 16 * 1024 * 1024;
+
+fn check_string_length(len: usize) -> Result<(), ShellError> {
+    if len > MAX_STRING_BYTES {
+        return Err(ShellError::new("RangeError", "Invalid string length"));
+    }
+    Ok(())
 }
 
 fn parse_int(text: &str, radix: f64) -> f64 {

@@ -863,7 +863,7 @@ impl<'a> Parser<'a> {
         // A bracketed literal that is a whole operand (the common case in documents) skips
         // the operator levels: fewer frames per nesting level keeps deep documents within
         // wasm's 1 MiB stack.
-        if self.is_punct("{") || self.is_punct("[") {
+        if self.is_punct("{") || self.is_punct("[") || self.is_punct("(") {
             if let Some(close) = self.matching_close(self.pos) {
                 let after = self.tokens.get(close + 1).map(|t| &t.tok);
                 if matches!(after, None | Some(Tok::Punct("," | "}" | "]" | ")" | ";"))) {
@@ -1020,9 +1020,16 @@ impl<'a> Parser<'a> {
 
     fn binary(&mut self, min: u8) -> Result<Expr, ShellError> {
         let mut left = self.unary()?;
+        // `a + b + c …` nests to the left: each operator deepens the tree that evaluating and
+        // dropping it recurse on, so it counts against the depth budget like brackets do.
+        let mut links = 0;
         while let Some((op, prec)) = self.binary_op() {
             if prec < min {
                 break;
+            }
+            links += 1;
+            if self.depth + links > MAX_DEPTH {
+                return Err(too_deep());
             }
             self.pos += 1;
             let next_min = if op == "**" { prec } else { prec + 1 };

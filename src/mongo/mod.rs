@@ -2,7 +2,9 @@
 //! store of databases and collections, and the mongosh / Extended JSON formatters.
 //!
 //! - `value`: `Value`, `Document`, BSON comparison order, relaxed Extended JSON v2.
-//! - `shell`: lexer, parser and evaluator for the mongosh statements students type.
+//! - `shell`: lexer, parser and evaluator for what students type: mongosh's shell commands
+//!   and the JavaScript subset lessons use (bindings, operators, control flow, functions,
+//!   closures, array/string/Math/JSON/Date library, cursors as objects).
 //! - `query`: filters compiled once into predicates (one function per operator).
 //! - `store`: databases by name → collections by name → documents in insertion order.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
@@ -52,6 +54,13 @@ impl Shell {
     /// Statements that share a line print only the last value, as when a line is typed into
     /// mongosh; statements on separate lines each print, as when lines are pasted one by one.
     /// An error prints and skips the rest of its line; later lines still run.
+    ///
+    /// Text written by `print`, `printjson` and `console.log` comes first, line by line, in
+    /// the order it was written. An input that runs more than the step limit (10 million
+    /// evaluation steps by default, see `set_step_limit`) stops with
+    /// `Error: sandbox step limit reached (10000000 steps; does a loop never end?)`, and
+    /// nesting of calls or expressions beyond the sandbox's stack budget stops with
+    /// `RangeError: Maximum call stack size exceeded`; the session stays usable after both.
     pub fn eval_mongosh(&mut self, src: &str, now_ms: u64) -> String {
         self.eval(src, now_ms, false)
     }
@@ -59,6 +68,7 @@ impl Shell {
     /// Like `eval_mongosh`, but each statement that yields a value gives one line of relaxed
     /// Extended JSON v2; an error gives `{"error": {"name": …, "code": …, "message": …}}`.
     ///
+    /// Printed text (`print`, `console.log`) gives one JSON string per line written.
     /// Shell messages become JSON strings (`"switched to db x"`, `"no cursor"`), `show dbs`
     /// an array of `{"name", "sizeOnDisk"}`, `show collections` an array of names, and a
     /// cursor the array of all its documents.

@@ -2,7 +2,9 @@
 //! store of databases and collections, and the mongosh / Extended JSON formatters.
 //!
 //! - `value`: `Value`, `Document`, BSON comparison order, relaxed Extended JSON v2.
-//! - `shell`: lexer, parser and evaluator for the mongosh statements students type.
+//! - `shell`: lexer, parser and evaluator for what students type: mongosh's shell commands
+//!   and the JavaScript subset lessons use (bindings, operators, control flow, functions,
+//!   closures, array/string/Math/JSON/Date library, cursors as objects).
 //! - `query`: filters compiled once into predicates (one function per operator).
 //! - `store`: databases by name → collections by name → documents in insertion order.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
@@ -29,6 +31,18 @@ impl Shell {
         Shell::default()
     }
 
+    /// Lowers (or raises) the number of evaluation steps one input may take before it is
+    /// stopped with `Error: sandbox step limit reached (…)`; the default is
+    /// `shell::eval::STEP_LIMIT` (10 million, about half a second of work in wasm).
+    pub fn set_step_limit(&mut self, steps: u64) {
+        self.session.step_limit = steps;
+    }
+
+    /// Steps the last input took (at most the step limit, plus one).
+    pub fn steps_used(&self) -> u64 {
+        self.session.steps_used()
+    }
+
     /// The database `db` refers to (for the console's prompt).
     pub fn current_db(&self) -> &str {
         &self.session.db
@@ -40,6 +54,13 @@ impl Shell {
     /// Statements that share a line print only the last value, as when a line is typed into
     /// mongosh; statements on separate lines each print, as when lines are pasted one by one.
     /// An error prints and skips the rest of its line; later lines still run.
+    ///
+    /// Text written by `print`, `printjson` and `console.log` comes first, line by line, in
+    /// the order it was written. An input that runs more than the step limit (10 million
+    /// evaluation steps by default, see `set_step_limit`) stops with
+    /// `Error: sandbox step limit reached (10000000 steps; does a loop never end?)`, and
+    /// nesting of calls or expressions beyond the sandbox's stack budget stops with
+    /// `RangeError: Maximum call stack size exceeded`; the session stays usable after both.
     pub fn eval_mongosh(&mut self, src: &str, now_ms: u64) -> String {
         self.eval(src, now_ms, false)
     }
@@ -47,6 +68,7 @@ impl Shell {
     /// Like `eval_mongosh`, but each statement that yields a value gives one line of relaxed
     /// Extended JSON v2; an error gives `{"error": {"name": …, "code": …, "message": …}}`.
     ///
+    /// Printed text (`print`, `console.log`) gives one JSON string per line written.
     /// Shell messages become JSON strings (`"switched to db x"`, `"no cursor"`), `show dbs`
     /// an array of `{"name", "sizeOnDisk"}`, `show collections` an array of names, and a
     /// cursor the array of all its documents.
@@ -72,6 +94,8 @@ impl Shell {
             Ok(s) => s,
             Err(e) => return render_error(&e),
         };
+        self.session.begin_input();
+        self.session.hoist(&stmts);
         let mut out = String::new();
         let mut i = 0;
         while i < stmts.len() {
@@ -82,12 +106,32 @@ impl Shell {
             }
             let mut last = Output::Nothing;
             for stmt in &stmts[i..end] {
-                match self.session.run(stmt) {
+                let result = self.session.run(stmt);
+                // What print() wrote comes before the statement's own value or error.
+                for line in self.session.printed.drain(..) {
+                    if json {
+                        value::json_string(&mut out, &line);
+                    } else {
+                        out.push_str(&line);
+                    }
+                    out.push('\n');
+                }
+                match result {
                     Ok(o) => {
                         if json {
                             out.push_str(&render_json(&o));
                         }
-                        last = o;
+                        // Declarations complete with no value, so the line keeps the value
+                        // before them, as a JavaScript script's completion value does.
+                        let declares = matches!(
+                            stmt.kind,
+                            shell::parser::StmtKind::Let { .. }
+                                | shell::parser::StmtKind::Function(_)
+                                | shell::parser::StmtKind::Empty
+                        );
+                        if !declares {
+                            last = o;
+                        }
                     }
                     Err(e) => {
                         out.push_str(&render_error(&e));
@@ -173,10 +217,50 @@ pub fn input_is_complete(src: &str) -> bool {
             }
         }
     }
-    // A trailing `.` or `,` means the expression goes on (`db.posts.find()` then `.limit(2)`).
-    depth == 0
-        && !matches!(
-            tokens.last().map(|t| &t.tok),
-            Some(Tok::Punct("." | "," | "?."))
-        )
+    if depth != 0 {
+        return false;
+    }
+    match tokens.last().map(|t| &t.tok) {
+        // A trailing `.`, `,` or binary operator means the expression goes on
+        // (`db.posts.find()` then `.limit(2)`; `const total = a +` then `b`).
+        Some(Tok::Punct(p)) if *p != ")" && *p != "]" && *p != "}" && *p != ";" => {
+            matches!(*p, "++" | "--")
+        }
+        // `if (…)`, `for (…)`, `while (…)` wait for their body, and `else` / `do` too.
+        Some(Tok::Punct(")")) => !control_header_ends(&tokens),
+        Some(Tok::Ident(w)) => !matches!(w.as_str(), "else" | "do" | "return" | "typeof"),
+        _ => true,
+    }
+}
+
+/// Whether the tokens end with the closing parenthesis of an `if`, `for` or `while` header.
+fn control_header_ends(tokens: &[shell::lexer::Token]) -> bool {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().rev() {
+        match t.tok {
+            Tok::Punct(")") => depth += 1,
+            Tok::Punct("(") => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let before = i.checked_sub(1).and_then(|j| tokens.get(j));
+                    return matches!(
+                        before.map(|b| &b.tok),
+                        Some(Tok::Ident(w)) if matches!(w.as_str(), "if" | "for" | "while")
+                    ) && !is_do_while_tail(tokens, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `do { … } while (…)`: that `while` ends the statement rather than opening a loop.
+fn is_do_while_tail(tokens: &[shell::lexer::Token], open: usize) -> bool {
+    open >= 2
+        && matches!(tokens.get(open - 2).map(|t| &t.tok), Some(Tok::Punct("}")))
+        && tokens
+            .iter()
+            .take(open)
+            .any(|t| matches!(&t.tok, Tok::Ident(w) if w == "do"))
 }

@@ -268,14 +268,10 @@ mod tests {
 
     #[test]
     fn key_hashes_stay_spread_when_truncated_to_32_bits() {
-        use std::hash::{BuildHasher, Hash};
+        use std::hash::BuildHasher;
         let build = FxBuild::default();
         let buckets: std::collections::HashSet<u32> = (0..10_000)
-            .map(|i| {
-                let mut h = build.build_hasher();
-                format!("key:{i}").into_bytes().hash(&mut h);
-                (h.finish() as u32) & 0xffff
-            })
+            .map(|i| (build.hash_one(format!("key:{i}").into_bytes()) as u32) & 0xffff)
             .collect();
         // 10k random values in 65536 buckets give about 9,300 distinct ones.
         assert!(buckets.len() > 9_000, "only {} distinct", buckets.len());

@@ -13,9 +13,19 @@ pub enum Tok {
     },
     /// Punctuation and operators, longest match first (`===`, `=>`, `...`).
     Punct(&'static str),
+    /// A template literal: its cooked text pieces and, between them, the tokens of each
+    /// `${…}` substitution (always one piece more than substitutions).
+    Template {
+        quasis: Vec<String>,
+        exprs: Vec<Vec<Token>>,
+    },
 }
 
-#[derive(Debug, Clone)]
+/// Templates nested in substitutions of templates beyond this are refused, so the lexer's
+/// own recursion stays bounded.
+const MAX_TEMPLATE_NESTING: usize = 32;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Token {
     pub tok: Tok,
     /// Byte offsets into the source.
@@ -29,10 +39,10 @@ pub struct Token {
 }
 
 const PUNCTS: &[&str] = &[
-    "===", "!==", "**=", "...", "<<=", ">>=", ">>>", "==", "!=", "<=", ">=", "&&", "||", "??",
-    "?.", "=>", "++", "--", "+=", "-=", "*=", "/=", "%=", "**", "<<", ">>", "{", "}", "[", "]",
-    "(", ")", ",", ":", ";", ".", "=", "+", "-", "*", "/", "%", "!", "<", ">", "?", "&", "|", "^",
-    "~",
+    ">>>=", "&&=", "||=", "??=", "===", "!==", "**=", "...", "<<=", ">>=", ">>>", "==", "!=", "<=",
+    ">=", "&&", "||", "??", "?.", "=>", "++", "--", "+=", "-=", "*=", "/=", "%=", "**", "<<", ">>",
+    "{", "}", "[", "]", "&=", "|=", "^=", "(", ")", ",", ":", ";", ".", "=", "+", "-", "*", "/",
+    "%", "!", "<", ">", "?", "&", "|", "^", "~",
 ];
 
 pub fn syntax_error(msg: &str, line: usize, col: usize) -> ShellError {
@@ -49,6 +59,7 @@ struct Lexer<'a> {
     line_start: usize,
     /// (byte offset, column) of the last column computed.
     col_cache: (usize, usize),
+    template_depth: usize,
 }
 
 impl Lexer<'_> {
@@ -154,10 +165,7 @@ impl Lexer<'_> {
                     self.pos += 1;
                 }
                 '$' if quote == b'`' && self.peek(1) == Some(b'{') => {
-                    return Err(self.error_here(
-                        "Template literal substitutions are not supported in this sandbox",
-                        self.pos,
-                    ));
+                    return Err(self.error_here("Unterminated template.", start));
                 }
                 '\\' => {
                     self.pos += 1;
@@ -420,9 +428,117 @@ fn ends_value(tok: Option<&Tok>) -> bool {
                 | "do"
                 | "else"
         ),
-        Some(Tok::Num(_) | Tok::Str(_) | Tok::Regex { .. }) => true,
+        Some(Tok::Num(_) | Tok::Str(_) | Tok::Regex { .. } | Tok::Template { .. }) => true,
         Some(Tok::Punct(p)) => matches!(*p, ")" | "]" | "}"),
         None => false,
+    }
+}
+
+impl Lexer<'_> {
+    /// The next token after blanks and comments, or None at the end of the input.
+    fn next_token(&mut self, prev: Option<&Tok>) -> Result<Option<Token>, ShellError> {
+        let newline_before = self.skip_space()?;
+        let start = self.pos;
+        let (line, col) = (self.line, self.col(start));
+        let rest = self.src.get(start..).unwrap_or("");
+        let Some(ch) = rest.chars().next() else {
+            return Ok(None);
+        };
+        let tok = if ch == '`' {
+            self.template()?
+        } else if ch == '"' || ch == '\'' {
+            Tok::Str(self.string(ch as u8)?)
+        } else if ch.is_ascii_digit()
+            || (ch == '.' && self.peek(1).is_some_and(|c| c.is_ascii_digit()))
+        {
+            Tok::Num(self.number()?)
+        } else if is_ident_start(ch) {
+            let len = rest
+                .char_indices()
+                .find(|(_, c)| !is_ident_char(*c))
+                .map_or(rest.len(), |(i, _)| i);
+            self.pos += len;
+            Tok::Ident(rest.get(..len).unwrap_or("").to_string())
+        } else if ch == '/' && !ends_value(prev) {
+            self.regex()?
+        } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
+            self.pos += p.len();
+            Tok::Punct(p)
+        } else {
+            return Err(syntax_error(
+                &format!("Unexpected character '{ch}'."),
+                line,
+                col,
+            ));
+        };
+        Ok(Some(Token {
+            tok,
+            start,
+            end: self.pos,
+            line,
+            col,
+            newline_before,
+        }))
+    }
+
+    /// A template literal; each `${` substitution is lexed as tokens up to its closing brace.
+    fn template(&mut self) -> Result<Tok, ShellError> {
+        let start = self.pos;
+        self.template_depth += 1;
+        if self.template_depth > MAX_TEMPLATE_NESTING {
+            return Err(self.error_here("Template literals nest too deeply", start));
+        }
+        self.pos += 1;
+        let mut quasis = Vec::new();
+        let mut exprs = Vec::new();
+        let mut cur = String::new();
+        loop {
+            let rest = self.src.get(self.pos..).unwrap_or("");
+            let Some(ch) = rest.chars().next() else {
+                return Err(self.error_here("Unterminated template.", start));
+            };
+            match ch {
+                '`' => {
+                    self.pos += 1;
+                    quasis.push(cur);
+                    self.template_depth -= 1;
+                    return Ok(Tok::Template { quasis, exprs });
+                }
+                '$' if self.peek(1) == Some(b'{') => {
+                    self.pos += 2;
+                    quasis.push(std::mem::take(&mut cur));
+                    let mut toks: Vec<Token> = Vec::new();
+                    let mut depth = 0usize;
+                    loop {
+                        let prev = toks.last().map(|t| &t.tok);
+                        let Some(t) = self.next_token(prev)? else {
+                            return Err(self.error_here("Unterminated template.", start));
+                        };
+                        match t.tok {
+                            Tok::Punct("{") => depth += 1,
+                            Tok::Punct("}") if depth == 0 => break,
+                            Tok::Punct("}") => depth -= 1,
+                            _ => {}
+                        }
+                        toks.push(t);
+                    }
+                    exprs.push(toks);
+                }
+                '\n' => {
+                    self.newline(self.pos);
+                    cur.push('\n');
+                    self.pos += 1;
+                }
+                '\\' => {
+                    self.pos += 1;
+                    self.escape(&mut cur)?;
+                }
+                c => {
+                    cur.push(c);
+                    self.pos += c.len_utf8();
+                }
+            }
+        }
     }
 }
 
@@ -434,49 +550,11 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ShellError> {
         line: 1,
         line_start: 0,
         col_cache: (0, 0),
+        template_depth: 0,
     };
     let mut tokens: Vec<Token> = Vec::new();
-    loop {
-        let newline_before = lx.skip_space()?;
-        let start = lx.pos;
-        let (line, col) = (lx.line, lx.col(start));
-        let rest = src.get(start..).unwrap_or("");
-        let Some(ch) = rest.chars().next() else {
-            break;
-        };
-        let tok = if ch == '"' || ch == '\'' || ch == '`' {
-            Tok::Str(lx.string(ch as u8)?)
-        } else if ch.is_ascii_digit()
-            || (ch == '.' && lx.peek(1).is_some_and(|c| c.is_ascii_digit()))
-        {
-            Tok::Num(lx.number()?)
-        } else if is_ident_start(ch) {
-            let len = rest
-                .char_indices()
-                .find(|(_, c)| !is_ident_char(*c))
-                .map_or(rest.len(), |(i, _)| i);
-            lx.pos += len;
-            Tok::Ident(rest[..len].to_string())
-        } else if ch == '/' && !ends_value(tokens.last().map(|t| &t.tok)) {
-            lx.regex()?
-        } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-            lx.pos += p.len();
-            Tok::Punct(p)
-        } else {
-            return Err(syntax_error(
-                &format!("Unexpected character '{ch}'."),
-                line,
-                col,
-            ));
-        };
-        tokens.push(Token {
-            tok,
-            start,
-            end: lx.pos,
-            line,
-            col,
-            newline_before,
-        });
+    while let Some(t) = lx.next_token(tokens.last().map(|t| &t.tok))? {
+        tokens.push(t);
     }
     Ok(tokens)
 }
@@ -499,7 +577,10 @@ mod tests {
             vec![
                 Tok::Str("a'b".into()),
                 Tok::Str("c\nAB".into()),
-                Tok::Str("t".into()),
+                Tok::Template {
+                    quasis: vec!["t".into()],
+                    exprs: vec![]
+                },
                 Tok::Num(1.0),
                 Tok::Punct("-"),
                 Tok::Num(2.5),
@@ -538,7 +619,9 @@ mod tests {
 
     #[test]
     fn errors() {
-        for src in ["'abc", "\"a\nb\"", "/* x", "1e", "3in", "#", "`${x}`"] {
+        for src in [
+            "'abc", "\"a\nb\"", "/* x", "1e", "3in", "#", "`${x`", "`a${`",
+        ] {
             assert!(tokenize(src).is_err(), "{src}");
         }
     }

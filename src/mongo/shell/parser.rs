@@ -1,5 +1,8 @@
-//! Statements and expressions of the mongosh subset: shell commands (`use`, `show`, `it`),
-//! literals, member access, calls, `new`, and `const`/`let`/`var` bindings.
+//! Statements and expressions of the JavaScript subset mongosh lessons use: shell commands
+//! (`use`, `show`, `it`), bindings, control flow, functions and the operators of ES2020,
+//! parsed by precedence climbing with one nesting budget for brackets, operators and blocks.
+
+use std::rc::Rc;
 
 use super::lexer::{syntax_error, Tok, Token};
 use super::ShellError;
@@ -20,8 +23,13 @@ pub enum Expr {
         pattern: String,
         flags: String,
     },
+    /// Elements may be `Expr::Spread`.
     Array(Vec<Expr>),
-    Object(Vec<(String, Expr)>),
+    Object(Vec<Prop>),
+    Template {
+        quasis: Vec<String>,
+        exprs: Vec<Expr>,
+    },
     Ident {
         name: String,
         line: usize,
@@ -32,11 +40,14 @@ pub enum Expr {
         name: String,
         /// Source text of the whole member expression, for "x.y is not a function".
         text: String,
+        /// `?.`: a null or undefined object gives undefined instead of a TypeError.
+        optional: bool,
     },
     Index {
         object: Box<Expr>,
         index: Box<Expr>,
         text: String,
+        optional: bool,
     },
     Call {
         callee: Box<Expr>,
@@ -46,9 +57,93 @@ pub enum Expr {
         callee: Box<Expr>,
         args: Vec<Expr>,
     },
+    /// `...x` inside an array literal or an argument list.
+    Spread(Box<Expr>),
     Neg(Box<Expr>),
     Plus(Box<Expr>),
     Not(Box<Expr>),
+    /// `typeof`, `void`, `~`, `delete`.
+    Unary {
+        op: &'static str,
+        arg: Box<Expr>,
+    },
+    /// Arithmetic, comparison and bitwise operators.
+    Binary {
+        op: &'static str,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    /// `&&`, `||`, `??`: the right side runs only when needed.
+    Logical {
+        op: &'static str,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Cond {
+        test: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    /// `=` and the compound assignments (`+=`, `??=`, …).
+    Assign {
+        op: &'static str,
+        target: Box<Expr>,
+        value: Box<Expr>,
+    },
+    /// `++` / `--`, before or after the target.
+    Update {
+        op: &'static str,
+        prefix: bool,
+        target: Box<Expr>,
+    },
+    /// The comma operator.
+    Seq(Vec<Expr>),
+    Function(Rc<FunctionDef>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prop {
+    Field(String, Expr),
+    Computed(Expr, Expr),
+    Spread(Expr),
+}
+
+/// A binding target: a name, or an object / array destructuring pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pattern {
+    Name(String),
+    /// `{a, b: c, d = 1}`: property, target, default.
+    Object(Vec<(String, Pattern, Option<Expr>)>),
+    /// `[a, , b = 2]`: holes are None.
+    Array(Vec<Option<(Pattern, Option<Expr>)>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub pattern: Pattern,
+    pub default: Option<Expr>,
+    pub rest: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FnBody {
+    Expr(Expr),
+    Block(Vec<Stmt>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionDef {
+    pub name: Option<String>,
+    pub params: Vec<Param>,
+    pub body: FnBody,
+    pub arrow: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeclKind {
+    Const,
+    Let,
+    Var,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +152,50 @@ pub enum StmtKind {
     Show(String),
     It,
     Expr(Expr),
-    Let { name: String, value: Option<Expr> },
+    Let {
+        kind: DeclKind,
+        decls: Vec<(Pattern, Option<Expr>)>,
+    },
+    Function(Rc<FunctionDef>),
+    If {
+        test: Expr,
+        then: Box<Stmt>,
+        otherwise: Option<Box<Stmt>>,
+    },
+    For {
+        init: Option<Box<Stmt>>,
+        test: Option<Expr>,
+        update: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    /// `for (… of …)` (`of: true`) and `for (… in …)`.
+    ForEach {
+        kind: Option<DeclKind>,
+        target: Pattern,
+        of: bool,
+        iter: Expr,
+        body: Box<Stmt>,
+    },
+    While {
+        test: Expr,
+        body: Box<Stmt>,
+    },
+    DoWhile {
+        body: Box<Stmt>,
+        test: Expr,
+    },
+    Block(Vec<Stmt>),
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    Throw(Expr),
+    Try {
+        block: Vec<Stmt>,
+        param: Option<Pattern>,
+        handler: Option<Vec<Stmt>>,
+        finalizer: Option<Vec<Stmt>>,
+    },
+    Empty,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,13 +304,77 @@ impl<'a> Parser<'a> {
         format!("{head}…{}", text.get(tail_start..).unwrap_or(""))
     }
 
-    fn statement(&mut self) -> Result<Stmt, ShellError> {
+    fn enter(&mut self) -> Result<(), ShellError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Token { tok: Tok::Ident(x), .. }) if x == w)
+    }
+
+    fn word_at(&self, n: usize) -> Option<&'a str> {
+        match self.peek_at(n) {
+            Some(Token {
+                tok: Tok::Ident(x), ..
+            }) => Some(x.as_str()),
+            _ => None,
+        }
+    }
+
+    fn eat_word(&mut self, w: &str) -> bool {
+        if self.is_word(w) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_word(&mut self, w: &str) -> Result<(), ShellError> {
+        if self.eat_word(w) {
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn prev_line(&self, default: usize) -> usize {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(default, |t| {
+                let text = self.src.get(t.start..t.end).unwrap_or("");
+                t.line + text.matches('\n').count()
+            })
+    }
+
+    fn statement(&mut self, top: bool) -> Result<Stmt, ShellError> {
+        self.enter()?;
+        let r = self.statement_inner(top);
+        self.leave();
+        r
+    }
+
+    fn statement_inner(&mut self, top: bool) -> Result<Stmt, ShellError> {
         let Some(first) = self.peek() else {
             return Err(self.unexpected());
         };
         let first_line = first.line;
-        let kind = match &first.tok {
-            Tok::Ident(word) if (word == "use" || word == "show") && self.is_command() => {
+        let word = match &first.tok {
+            Tok::Ident(w) => w.as_str(),
+            _ => "",
+        };
+        let mut needs_end = true;
+        let kind = match word {
+            "use" | "show" if self.is_command() => {
                 // The rest of the line up to `;` is the argument, taken raw as mongosh does
                 // (`use my-db` names a database, it does not subtract).
                 let arg_start = self.peek_at(1).map_or(first.end, |t| t.start);
@@ -197,56 +399,131 @@ impl<'a> Parser<'a> {
                     StmtKind::Show(arg)
                 }
             }
-            Tok::Ident(word) if word == "it" && self.ends_statement(1) => {
+            "it" if self.ends_statement(1) => {
                 self.pos += 1;
                 StmtKind::It
             }
-            Tok::Ident(word) if matches!(word.as_str(), "const" | "let" | "var") => {
+            "const" | "let" | "var" => {
                 self.pos += 1;
-                let Some(Token {
-                    tok: Tok::Ident(name),
-                    ..
-                }) = self.peek()
-                else {
-                    return Err(self.unexpected());
-                };
+                let kind = decl_kind(word);
+                StmtKind::Let {
+                    kind,
+                    decls: self.declarations(kind)?,
+                }
+            }
+            "function"
+                if matches!(
+                    self.peek_at(1),
+                    Some(Token {
+                        tok: Tok::Ident(_),
+                        ..
+                    })
+                ) =>
+            {
                 self.pos += 1;
-                let value = if self.eat_punct("=") {
-                    Some(self.expr()?)
+                needs_end = false;
+                StmtKind::Function(Rc::new(self.function_rest(true)?))
+            }
+            "if" => {
+                self.pos += 1;
+                needs_end = false;
+                self.expect_punct("(")?;
+                let test = self.expr()?;
+                self.expect_punct(")")?;
+                let then = Box::new(self.statement(false)?);
+                let otherwise = if self.eat_word("else") {
+                    Some(Box::new(self.statement(false)?))
                 } else {
                     None
                 };
-                StmtKind::Let {
-                    name: name.clone(),
-                    value,
+                StmtKind::If {
+                    test,
+                    then,
+                    otherwise,
+                }
+            }
+            "for" => {
+                self.pos += 1;
+                needs_end = false;
+                self.for_statement()?
+            }
+            "while" => {
+                self.pos += 1;
+                needs_end = false;
+                self.expect_punct("(")?;
+                let test = self.expr()?;
+                self.expect_punct(")")?;
+                StmtKind::While {
+                    test,
+                    body: Box::new(self.statement(false)?),
+                }
+            }
+            "do" => {
+                self.pos += 1;
+                let body = Box::new(self.statement(false)?);
+                self.expect_word("while")?;
+                self.expect_punct("(")?;
+                let test = self.expr()?;
+                self.expect_punct(")")?;
+                self.eat_punct(";");
+                needs_end = false;
+                StmtKind::DoWhile { body, test }
+            }
+            "break" => {
+                self.pos += 1;
+                StmtKind::Break
+            }
+            "continue" => {
+                self.pos += 1;
+                StmtKind::Continue
+            }
+            "return" => {
+                self.pos += 1;
+                if self.ends_statement(0) || self.is_punct("}") {
+                    StmtKind::Return(None)
+                } else {
+                    StmtKind::Return(Some(self.expr()?))
+                }
+            }
+            "throw" => {
+                self.pos += 1;
+                StmtKind::Throw(self.expr()?)
+            }
+            "try" => {
+                self.pos += 1;
+                needs_end = false;
+                self.try_statement()?
+            }
+            _ if matches!(first.tok, Tok::Punct(";")) => {
+                self.pos += 1;
+                needs_end = false;
+                StmtKind::Empty
+            }
+            _ if matches!(first.tok, Tok::Punct("{")) => {
+                // A console line that is an object literal prints the object, as Node's REPL
+                // does; anywhere else (or when it is no expression) a brace opens a block.
+                let save = self.pos;
+                let as_expr = if top {
+                    self.expr()
+                        .ok()
+                        .filter(|_| self.peek().is_none_or(|t| matches!(t.tok, Tok::Punct(";"))))
+                } else {
+                    None
+                };
+                match as_expr {
+                    Some(e) => StmtKind::Expr(e),
+                    None => {
+                        self.pos = save + 1;
+                        needs_end = false;
+                        StmtKind::Block(self.block_rest()?)
+                    }
                 }
             }
             _ => StmtKind::Expr(self.expr()?),
         };
-        let last_line = self
-            .pos
-            .checked_sub(1)
-            .and_then(|i| self.tokens.get(i))
-            .map_or(first_line, |t| t.line);
-        // A statement ends at `;`, at the end of input, or where a line break allows one.
-        match self.peek() {
-            None => {}
-            Some(t) if matches!(t.tok, Tok::Punct(";")) => self.pos += 1,
-            Some(t) if t.newline_before => {}
-            Some(t) => {
-                return Err(match &t.tok {
-                    Tok::Punct(p) if is_operator(p) => syntax_error(
-                        &format!("Operator '{p}' is not supported in this sandbox yet"),
-                        t.line,
-                        t.col,
-                    ),
-                    // Babel places this error at the end of the previous token.
-                    _ => {
-                        let (line, col) = self.prev_end_position();
-                        syntax_error("Missing semicolon.", line, col)
-                    }
-                });
-            }
+        let last_line = self.prev_line(first_line);
+        if needs_end {
+            self.end_statement()?;
         }
         Ok(Stmt {
             kind,
@@ -255,11 +532,301 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// A statement ends at `;`, before `}`, at the end of input, or where a line break
+    /// allows a semicolon to be inserted.
+    fn end_statement(&mut self) -> Result<(), ShellError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(t) if matches!(t.tok, Tok::Punct(";")) => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(t) if t.newline_before || matches!(t.tok, Tok::Punct("}")) => Ok(()),
+            Some(_) => {
+                // Babel places this error at the end of the previous token.
+                let (line, col) = self.prev_end_position();
+                Err(syntax_error("Missing semicolon.", line, col))
+            }
+        }
+    }
+
+    /// Statements up to the closing brace (the opening one is already consumed).
+    fn block_rest(&mut self) -> Result<Vec<Stmt>, ShellError> {
+        let mut out = Vec::new();
+        loop {
+            if self.eat_punct("}") {
+                return Ok(out);
+            }
+            if self.peek().is_none() {
+                return Err(self.unexpected());
+            }
+            out.push(self.statement(false)?);
+        }
+    }
+
+    fn block(&mut self) -> Result<Vec<Stmt>, ShellError> {
+        self.expect_punct("{")?;
+        self.enter()?;
+        let r = self.block_rest();
+        self.leave();
+        r
+    }
+
+    fn declarations(&mut self, kind: DeclKind) -> Result<Vec<(Pattern, Option<Expr>)>, ShellError> {
+        let mut decls = Vec::new();
+        loop {
+            let target = self.pattern()?;
+            let value = if self.eat_punct("=") {
+                Some(self.assignment()?)
+            } else {
+                if kind == DeclKind::Const {
+                    return Err(self.missing_initializer());
+                }
+                None
+            };
+            decls.push((target, value));
+            if !self.eat_punct(",") {
+                return Ok(decls);
+            }
+        }
+    }
+
+    fn missing_initializer(&self) -> ShellError {
+        let (line, col) = self.prev_end_position();
+        syntax_error("Missing initializer in const declaration.", line, col)
+    }
+
+    fn pattern(&mut self) -> Result<Pattern, ShellError> {
+        self.enter()?;
+        let r = self.pattern_inner();
+        self.leave();
+        r
+    }
+
+    fn pattern_inner(&mut self) -> Result<Pattern, ShellError> {
+        if self.eat_punct("{") {
+            let mut props = Vec::new();
+            loop {
+                if self.eat_punct("}") {
+                    return Ok(Pattern::Object(props));
+                }
+                let key = match self.peek() {
+                    Some(Token {
+                        tok: Tok::Ident(k) | Tok::Str(k),
+                        ..
+                    }) => k.clone(),
+                    _ => return Err(self.unexpected()),
+                };
+                let key_is_name = matches!(self.peek().map(|t| &t.tok), Some(Tok::Ident(_)));
+                self.pos += 1;
+                let target = if self.eat_punct(":") {
+                    self.pattern()?
+                } else if key_is_name && !is_reserved(&key) {
+                    Pattern::Name(key.clone())
+                } else {
+                    return Err(self.unexpected());
+                };
+                let default = if self.eat_punct("=") {
+                    Some(self.assignment()?)
+                } else {
+                    None
+                };
+                props.push((key, target, default));
+                if !self.eat_punct(",") {
+                    self.expect_punct("}")?;
+                    return Ok(Pattern::Object(props));
+                }
+            }
+        }
+        if self.eat_punct("[") {
+            let mut items = Vec::new();
+            loop {
+                if self.eat_punct("]") {
+                    return Ok(Pattern::Array(items));
+                }
+                if self.eat_punct(",") {
+                    items.push(None);
+                    continue;
+                }
+                let target = self.pattern()?;
+                let default = if self.eat_punct("=") {
+                    Some(self.assignment()?)
+                } else {
+                    None
+                };
+                items.push(Some((target, default)));
+                if !self.eat_punct(",") {
+                    self.expect_punct("]")?;
+                    return Ok(Pattern::Array(items));
+                }
+            }
+        }
+        match self.peek() {
+            Some(Token {
+                tok: Tok::Ident(name),
+                ..
+            }) if !is_reserved(name) => {
+                self.pos += 1;
+                Ok(Pattern::Name(name.clone()))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn for_statement(&mut self) -> Result<StmtKind, ShellError> {
+        self.expect_punct("(")?;
+        let decl = self
+            .word_at(0)
+            .filter(|w| matches!(*w, "const" | "let" | "var"));
+        let each_kind = |w: Option<&str>| w.map(decl_kind);
+        // `for (const x of xs)`, `for (k in obj)`: a target then `of` or `in`.
+        let save = self.pos;
+        if decl.is_some() {
+            self.pos += 1;
+        }
+        if let Ok(target) = self.pattern() {
+            if let Some(w @ ("of" | "in")) = self.word_at(0) {
+                self.pos += 1;
+                let iter = if w == "of" {
+                    self.assignment()?
+                } else {
+                    self.expr()?
+                };
+                self.expect_punct(")")?;
+                let body = Box::new(self.statement(false)?);
+                return Ok(StmtKind::ForEach {
+                    kind: each_kind(decl),
+                    target,
+                    of: w == "of",
+                    iter,
+                    body,
+                });
+            }
+        }
+        self.pos = save;
+        let init = if self.is_punct(";") {
+            None
+        } else if let Some(w) = decl {
+            let first_line = self.peek().map_or(1, |t| t.line);
+            self.pos += 1;
+            let kind = decl_kind(w);
+            let decls = self.declarations(kind)?;
+            Some(Box::new(Stmt {
+                kind: StmtKind::Let { kind, decls },
+                first_line,
+                last_line: first_line,
+            }))
+        } else {
+            let first_line = self.peek().map_or(1, |t| t.line);
+            Some(Box::new(Stmt {
+                kind: StmtKind::Expr(self.expr()?),
+                first_line,
+                last_line: first_line,
+            }))
+        };
+        self.expect_punct(";")?;
+        let test = if self.is_punct(";") {
+            None
+        } else {
+            Some(self.expr()?)
+        };
+        self.expect_punct(";")?;
+        let update = if self.is_punct(")") {
+            None
+        } else {
+            Some(self.expr()?)
+        };
+        self.expect_punct(")")?;
+        let body = Box::new(self.statement(false)?);
+        Ok(StmtKind::For {
+            init,
+            test,
+            update,
+            body,
+        })
+    }
+
+    fn try_statement(&mut self) -> Result<StmtKind, ShellError> {
+        let block = self.block()?;
+        let (mut param, mut handler, mut finalizer) = (None, None, None);
+        if self.eat_word("catch") {
+            if self.eat_punct("(") {
+                param = Some(self.pattern()?);
+                self.expect_punct(")")?;
+            }
+            handler = Some(self.block()?);
+        }
+        if self.eat_word("finally") {
+            finalizer = Some(self.block()?);
+        }
+        if handler.is_none() && finalizer.is_none() {
+            return Err(syntax_error(
+                "Missing catch or finally clause.",
+                self.prev_end_position().0,
+                self.prev_end_position().1,
+            ));
+        }
+        Ok(StmtKind::Try {
+            block,
+            param,
+            handler,
+            finalizer,
+        })
+    }
+
+    /// After `function`: an optional name, the parameters and the body.
+    fn function_rest(&mut self, needs_name: bool) -> Result<FunctionDef, ShellError> {
+        let name = match self.peek() {
+            Some(Token {
+                tok: Tok::Ident(n), ..
+            }) if !is_reserved(n) => {
+                self.pos += 1;
+                Some(n.clone())
+            }
+            _ if needs_name => return Err(self.unexpected()),
+            _ => None,
+        };
+        let params = self.params()?;
+        let body = FnBody::Block(self.block()?);
+        Ok(FunctionDef {
+            name,
+            params,
+            body,
+            arrow: false,
+        })
+    }
+
+    fn params(&mut self) -> Result<Vec<Param>, ShellError> {
+        self.expect_punct("(")?;
+        let mut params = Vec::new();
+        loop {
+            if self.eat_punct(")") {
+                return Ok(params);
+            }
+            let rest = self.eat_punct("...");
+            let pattern = self.pattern()?;
+            let default = if !rest && self.eat_punct("=") {
+                Some(self.assignment()?)
+            } else {
+                None
+            };
+            params.push(Param {
+                pattern,
+                default,
+                rest,
+            });
+            if !self.eat_punct(",") {
+                self.expect_punct(")")?;
+                return Ok(params);
+            }
+        }
+    }
+
     /// `use x` / `show x`: a shell command when a word follows on the same line.
     fn is_command(&self) -> bool {
         match self.peek_at(1) {
             Some(t) if !t.newline_before => {
-                !matches!(t.tok, Tok::Punct("(" | "." | "=" | "[" | ";" | "?." | ","))
+                !matches!(t.tok, Tok::Punct(_)) || matches!(t.tok, Tok::Punct("-"))
             }
             _ => false,
         }
@@ -268,58 +835,306 @@ impl<'a> Parser<'a> {
     fn ends_statement(&self, ahead: usize) -> bool {
         match self.peek_at(ahead) {
             None => true,
-            Some(t) => t.newline_before || matches!(t.tok, Tok::Punct(";")),
+            Some(t) => t.newline_before || matches!(t.tok, Tok::Punct(";" | "}")),
         }
     }
 
+    /// An expression, with the comma operator.
     fn expr(&mut self) -> Result<Expr, ShellError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(too_deep());
+        let first = self.assignment()?;
+        if !self.is_punct(",") {
+            return Ok(first);
         }
-        let e = self.unary();
-        self.depth -= 1;
-        let e = e?;
-        if let Some(t) = self.peek() {
-            if let Tok::Punct(p) = &t.tok {
-                if is_operator(p) && !t.newline_before {
-                    return Err(syntax_error(
-                        &format!("Operator '{p}' is not supported in this sandbox yet"),
-                        t.line,
-                        t.col,
-                    ));
+        let mut items = vec![first];
+        while self.eat_punct(",") {
+            items.push(self.assignment()?);
+        }
+        Ok(Expr::Seq(items))
+    }
+
+    fn assignment(&mut self) -> Result<Expr, ShellError> {
+        self.enter()?;
+        let r = self.assignment_inner();
+        self.leave();
+        r
+    }
+
+    fn assignment_inner(&mut self) -> Result<Expr, ShellError> {
+        // A bracketed literal that is a whole operand (the common case in documents) skips
+        // the operator levels: fewer frames per nesting level keeps deep documents within
+        // wasm's 1 MiB stack.
+        if self.is_punct("{") || self.is_punct("[") || self.is_punct("(") {
+            if let Some(close) = self.matching_close(self.pos) {
+                let after = self.tokens.get(close + 1).map(|t| &t.tok);
+                if matches!(after, None | Some(Tok::Punct("," | "}" | "]" | ")" | ";"))) {
+                    return self.primary();
                 }
             }
         }
-        Ok(e)
+        if let Some(arrow) = self.arrow()? {
+            return Ok(arrow);
+        }
+        let start = self.peek().cloned();
+        let left = self.conditional()?;
+        if let Some(Token {
+            tok: Tok::Punct(op),
+            ..
+        }) = self.peek()
+        {
+            if is_assign_op(op) {
+                if !matches!(
+                    left,
+                    Expr::Ident { .. } | Expr::Member { .. } | Expr::Index { .. }
+                ) {
+                    let (line, col) = start.map_or((1, 0), |t| (t.line, t.col));
+                    return Err(syntax_error(
+                        "Invalid left-hand side in assignment expression.",
+                        line,
+                        col,
+                    ));
+                }
+                self.pos += 1;
+                let value = self.assignment()?;
+                return Ok(Expr::Assign {
+                    op,
+                    target: Box::new(left),
+                    value: Box::new(value),
+                });
+            }
+        }
+        Ok(left)
+    }
+
+    /// The index of the bracket closing the one at `open`.
+    fn matching_close(&self, open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = open;
+        loop {
+            match self.tokens.get(i).map(|t| &t.tok) {
+                Some(Tok::Punct("(" | "[" | "{")) => depth += 1,
+                Some(Tok::Punct(")" | "]" | "}")) => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                None => return None,
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+
+    /// An arrow function starting here, if there is one.
+    fn arrow(&mut self) -> Result<Option<Expr>, ShellError> {
+        let params = match self.peek() {
+            Some(Token {
+                tok: Tok::Ident(name),
+                ..
+            }) if !is_reserved(name)
+                && matches!(
+                    self.peek_at(1),
+                    Some(Token {
+                        tok: Tok::Punct("=>"),
+                        ..
+                    })
+                ) =>
+            {
+                self.pos += 1;
+                vec![Param {
+                    pattern: Pattern::Name(name.clone()),
+                    default: None,
+                    rest: false,
+                }]
+            }
+            Some(Token {
+                tok: Tok::Punct("("),
+                ..
+            }) => {
+                // Look past the matching parenthesis for `=>`.
+                let close = self.matching_close(self.pos);
+                let is_arrow = close
+                    .and_then(|c| self.tokens.get(c + 1))
+                    .is_some_and(|t| matches!(t.tok, Tok::Punct("=>")) && !t.newline_before);
+                if !is_arrow {
+                    return Ok(None);
+                }
+                self.params()?
+            }
+            _ => return Ok(None),
+        };
+        self.expect_punct("=>")?;
+        let body = if self.is_punct("{") {
+            FnBody::Block(self.block()?)
+        } else {
+            FnBody::Expr(self.assignment()?)
+        };
+        Ok(Some(Expr::Function(Rc::new(FunctionDef {
+            name: None,
+            params,
+            body,
+            arrow: true,
+        }))))
+    }
+
+    fn conditional(&mut self) -> Result<Expr, ShellError> {
+        let test = self.binary(0)?;
+        if !self.eat_punct("?") {
+            return Ok(test);
+        }
+        let then = self.assignment()?;
+        self.expect_punct(":")?;
+        let otherwise = self.assignment()?;
+        Ok(Expr::Cond {
+            test: Box::new(test),
+            then: Box::new(then),
+            otherwise: Box::new(otherwise),
+        })
+    }
+
+    fn binary_op(&self) -> Option<(&'static str, u8)> {
+        let t = self.peek()?;
+        let op: &'static str = match &t.tok {
+            Tok::Punct(p) => p,
+            Tok::Ident(w) if w == "instanceof" => "instanceof",
+            Tok::Ident(w) if w == "in" => "in",
+            _ => return None,
+        };
+        let prec = match op {
+            "??" => 1,
+            "||" => 2,
+            "&&" => 3,
+            "|" => 4,
+            "^" => 5,
+            "&" => 6,
+            "==" | "!=" | "===" | "!==" => 7,
+            "<" | ">" | "<=" | ">=" | "instanceof" | "in" => 8,
+            "<<" | ">>" | ">>>" => 9,
+            "+" | "-" => 10,
+            "*" | "/" | "%" => 11,
+            "**" => 12,
+            _ => return None,
+        };
+        Some((op, prec))
+    }
+
+    fn binary(&mut self, min: u8) -> Result<Expr, ShellError> {
+        let mut left = self.unary()?;
+        // `a + b + c …` nests to the left: each operator deepens the tree that evaluating and
+        // dropping it recurse on, so it counts against the depth budget like brackets do.
+        let mut links = 0;
+        while let Some((op, prec)) = self.binary_op() {
+            if prec < min {
+                break;
+            }
+            links += 1;
+            if self.depth + links > MAX_DEPTH {
+                return Err(too_deep());
+            }
+            self.pos += 1;
+            let next_min = if op == "**" { prec } else { prec + 1 };
+            self.enter()?;
+            let right = self.binary(next_min);
+            self.leave();
+            let (left_box, right_box) = (Box::new(left), Box::new(right?));
+            left = if matches!(op, "&&" | "||" | "??") {
+                Expr::Logical {
+                    op,
+                    left: left_box,
+                    right: right_box,
+                }
+            } else {
+                Expr::Binary {
+                    op,
+                    left: left_box,
+                    right: right_box,
+                }
+            };
+        }
+        Ok(left)
     }
 
     fn unary(&mut self) -> Result<Expr, ShellError> {
-        if self.eat_punct("-") {
-            return Ok(Expr::Neg(Box::new(self.nested_unary()?)));
-        }
-        if self.eat_punct("+") {
-            return Ok(Expr::Plus(Box::new(self.nested_unary()?)));
-        }
-        if self.eat_punct("!") {
-            return Ok(Expr::Not(Box::new(self.nested_unary()?)));
-        }
-        self.postfix()
+        let op: Option<&'static str> = match self.peek().map(|t| &t.tok) {
+            Some(Tok::Punct(p @ ("-" | "+" | "!" | "~" | "++" | "--"))) => Some(p),
+            Some(Tok::Ident(w)) => match w.as_str() {
+                "typeof" => Some("typeof"),
+                "void" => Some("void"),
+                "delete" => Some("delete"),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(op) = op else {
+            return self.postfix();
+        };
+        self.pos += 1;
+        let arg = Box::new(self.nested_unary()?);
+        Ok(match op {
+            "-" => Expr::Neg(arg),
+            "+" => Expr::Plus(arg),
+            "!" => Expr::Not(arg),
+            "++" | "--" => {
+                if !matches!(
+                    *arg,
+                    Expr::Ident { .. } | Expr::Member { .. } | Expr::Index { .. }
+                ) {
+                    return Err(self.invalid_update());
+                }
+                Expr::Update {
+                    op,
+                    prefix: true,
+                    target: arg,
+                }
+            }
+            _ => Expr::Unary { op, arg },
+        })
+    }
+
+    fn invalid_update(&self) -> ShellError {
+        let (line, col) = self.prev_end_position();
+        syntax_error("Invalid left-hand side in prefix operation.", line, col)
     }
 
     fn nested_unary(&mut self) -> Result<Expr, ShellError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(too_deep());
-        }
+        self.enter()?;
         let e = self.unary();
-        self.depth -= 1;
+        self.leave();
         e
     }
 
     fn postfix(&mut self) -> Result<Expr, ShellError> {
+        let e = self.call_chain()?;
+        if let Some(Token {
+            tok: Tok::Punct(op @ ("++" | "--")),
+            newline_before: false,
+            ..
+        }) = self.peek()
+        {
+            if !matches!(
+                e,
+                Expr::Ident { .. } | Expr::Member { .. } | Expr::Index { .. }
+            ) {
+                let (line, col) = self.prev_end_position();
+                return Err(syntax_error(
+                    "Invalid left-hand side in postfix operation.",
+                    line,
+                    col,
+                ));
+            }
+            self.pos += 1;
+            return Ok(Expr::Update {
+                op,
+                prefix: false,
+                target: Box::new(e),
+            });
+        }
+        Ok(e)
+    }
+
+    fn call_chain(&mut self) -> Result<Expr, ShellError> {
         let start = self.peek().map_or(0, |t| t.start);
-        let mut e = if matches!(self.peek(), Some(Token { tok: Tok::Ident(w), .. }) if w == "new") {
+        let mut e = if self.is_word("new") {
             self.pos += 1;
             let callee = self.member_chain_without_calls()?;
             let args = if self.is_punct("(") {
@@ -342,20 +1157,29 @@ impl<'a> Parser<'a> {
             if self.depth + links > MAX_DEPTH {
                 return Err(too_deep());
             }
-            if self.eat_punct(".") || self.eat_punct("?.") {
-                let name = self.property_name()?;
-                e = Expr::Member {
-                    object: Box::new(e),
-                    name,
-                    text: self.text(start),
+            let optional = self.eat_punct("?.");
+            if optional && self.is_punct("(") {
+                let args = self.args()?;
+                e = Expr::Call {
+                    callee: Box::new(e),
+                    args,
                 };
-            } else if self.eat_punct("[") {
+            } else if (optional && self.eat_punct("[")) || (!optional && self.eat_punct("[")) {
                 let index = self.expr()?;
                 self.expect_punct("]")?;
                 e = Expr::Index {
                     object: Box::new(e),
                     index: Box::new(index),
                     text: self.text(start),
+                    optional,
+                };
+            } else if optional || self.eat_punct(".") {
+                let name = self.property_name()?;
+                e = Expr::Member {
+                    object: Box::new(e),
+                    name,
+                    text: self.text(start),
+                    optional,
                 };
             } else if self.is_punct("(") {
                 let args = self.args()?;
@@ -363,6 +1187,17 @@ impl<'a> Parser<'a> {
                     callee: Box::new(e),
                     args,
                 };
+            } else if let Some(Token {
+                tok: Tok::Template { .. },
+                newline_before: false,
+                ..
+            }) = self.peek()
+            {
+                return Err(syntax_error(
+                    "Tagged templates are not supported in this sandbox",
+                    self.peek().map_or(1, |t| t.line),
+                    self.peek().map_or(0, |t| t.col),
+                ));
             } else {
                 return Ok(e);
             }
@@ -383,6 +1218,7 @@ impl<'a> Parser<'a> {
                 object: Box::new(e),
                 name,
                 text: self.text(start),
+                optional: false,
             };
         }
         Ok(e)
@@ -405,7 +1241,11 @@ impl<'a> Parser<'a> {
         self.expect_punct("(")?;
         let mut args = Vec::new();
         while !self.eat_punct(")") {
-            args.push(self.expr()?);
+            if self.eat_punct("...") {
+                args.push(Expr::Spread(Box::new(self.assignment()?)));
+            } else {
+                args.push(self.assignment()?);
+            }
             if !self.eat_punct(",") {
                 // Babel wants the separator unless the list closes here.
                 if !self.is_punct(")") {
@@ -430,11 +1270,39 @@ impl<'a> Parser<'a> {
                 pattern: pattern.clone(),
                 flags: flags.clone(),
             },
+            Tok::Template { quasis, exprs } => {
+                let mut parsed = Vec::with_capacity(exprs.len());
+                for toks in exprs {
+                    let mut sub = Parser {
+                        src: self.src,
+                        tokens: toks,
+                        pos: 0,
+                        depth: self.depth,
+                    };
+                    let e = sub.expr()?;
+                    if sub.peek().is_some() {
+                        return Err(sub.unexpected());
+                    }
+                    parsed.push(e);
+                }
+                Expr::Template {
+                    quasis: quasis.clone(),
+                    exprs: parsed,
+                }
+            }
             Tok::Ident(name) => match name.as_str() {
                 "true" => Expr::Bool(true),
                 "false" => Expr::Bool(false),
                 "null" => Expr::Null,
                 "undefined" => Expr::Undefined,
+                "function" => Expr::Function(Rc::new(self.function_rest(false)?)),
+                w if is_reserved(w) => {
+                    return Err(syntax_error(
+                        &format!("Unexpected keyword '{w}'."),
+                        t.line,
+                        t.col,
+                    ))
+                }
                 _ => Expr::Ident {
                     name: name.clone(),
                     line: t.line,
@@ -466,7 +1334,11 @@ impl<'a> Parser<'a> {
                 items.push(Expr::Undefined);
                 continue;
             }
-            items.push(self.expr()?);
+            if self.eat_punct("...") {
+                items.push(Expr::Spread(Box::new(self.assignment()?)));
+            } else {
+                items.push(self.assignment()?);
+            }
             if !self.eat_punct(",") {
                 // Babel wants the separator unless the list closes here.
                 if !self.is_punct("]") {
@@ -479,38 +1351,61 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self) -> Result<Expr, ShellError> {
-        let mut fields: Vec<(String, Expr)> = Vec::new();
+        let mut props: Vec<Prop> = Vec::new();
         loop {
             if self.eat_punct("}") {
-                return Ok(Expr::Object(fields));
+                return Ok(Expr::Object(props));
             }
             let Some(t) = self.peek() else {
                 return Err(self.unexpected());
             };
-            let key = match &t.tok {
-                Tok::Ident(name) => name.clone(),
-                Tok::Str(s) => s.clone(),
-                Tok::Num(n) => crate::mongo::value::js_number(*n),
-                _ => return Err(self.unexpected()),
-            };
-            self.pos += 1;
-            let value = if self.eat_punct(":") {
-                self.expr()?
-            } else if matches!(t.tok, Tok::Ident(_)) && (self.is_punct(",") || self.is_punct("}")) {
-                // Shorthand `{title}` means `{title: title}`.
-                Expr::Ident {
-                    name: key.clone(),
-                    line: t.line,
-                    col: t.col,
+            if self.eat_punct("...") {
+                props.push(Prop::Spread(self.assignment()?));
+            } else if self.eat_punct("[") {
+                let key = self.assignment()?;
+                self.expect_punct("]")?;
+                self.expect_punct(":")?;
+                props.push(Prop::Computed(key, self.assignment()?));
+            } else {
+                let key = match &t.tok {
+                    Tok::Ident(name) => name.clone(),
+                    Tok::Str(s) => s.clone(),
+                    Tok::Num(n) => crate::mongo::value::js_number(*n),
+                    _ => return Err(self.unexpected()),
+                };
+                self.pos += 1;
+                let value = if self.eat_punct(":") {
+                    self.assignment()?
+                } else if self.is_punct("(") {
+                    // Method shorthand `{ f(x) { … } }`.
+                    let params = self.params()?;
+                    let body = FnBody::Block(self.block()?);
+                    Expr::Function(Rc::new(FunctionDef {
+                        name: Some(key.clone()),
+                        params,
+                        body,
+                        arrow: false,
+                    }))
+                } else if matches!(t.tok, Tok::Ident(_))
+                    && (self.is_punct(",") || self.is_punct("}"))
+                {
+                    // Shorthand `{title}` means `{title: title}`.
+                    Expr::Ident {
+                        name: key.clone(),
+                        line: t.line,
+                        col: t.col,
+                    }
+                } else {
+                    return Err(self.unexpected());
+                };
+                // A repeated key keeps its first position and takes the last value, as in JS.
+                let slot = props
+                    .iter_mut()
+                    .find(|p| matches!(p, Prop::Field(k, _) if *k == key));
+                match slot {
+                    Some(Prop::Field(_, v)) => *v = value,
+                    _ => props.push(Prop::Field(key, value)),
                 }
-            } else {
-                return Err(self.unexpected());
-            };
-            // A repeated key keeps its first position and takes the last value, as in JS.
-            if let Some(slot) = fields.iter_mut().find(|(k, _)| *k == key) {
-                slot.1 = value;
-            } else {
-                fields.push((key, value));
             }
             if !self.eat_punct(",") {
                 // Babel wants the separator unless the list closes here.
@@ -518,16 +1413,81 @@ impl<'a> Parser<'a> {
                     self.expect_punct(",")?;
                 }
                 self.expect_punct("}")?;
-                return Ok(Expr::Object(fields));
+                return Ok(Expr::Object(props));
             }
         }
     }
 }
 
-fn is_operator(p: &str) -> bool {
-    !matches!(
+fn decl_kind(word: &str) -> DeclKind {
+    match word {
+        "const" => DeclKind::Const,
+        "let" => DeclKind::Let,
+        _ => DeclKind::Var,
+    }
+}
+
+fn is_assign_op(p: &str) -> bool {
+    matches!(
         p,
-        "{" | "}" | "[" | "]" | "(" | ")" | "," | ":" | ";" | "." | "?." | "..."
+        "=" | "+="
+            | "-="
+            | "*="
+            | "/="
+            | "%="
+            | "**="
+            | "<<="
+            | ">>="
+            | ">>>="
+            | "&="
+            | "|="
+            | "^="
+            | "&&="
+            | "||="
+            | "??="
+    )
+}
+
+/// Words that cannot name a variable (and start no expression this parser knows).
+pub fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "break"
+            | "case"
+            | "catch"
+            | "class"
+            | "const"
+            | "continue"
+            | "debugger"
+            | "default"
+            | "do"
+            | "else"
+            | "enum"
+            | "export"
+            | "extends"
+            | "finally"
+            | "for"
+            | "if"
+            | "import"
+            | "in"
+            | "instanceof"
+            | "return"
+            | "super"
+            | "switch"
+            | "throw"
+            | "try"
+            | "var"
+            | "while"
+            | "with"
+            | "let"
+            | "function"
+            | "new"
+            | "typeof"
+            | "void"
+            | "delete"
+            | "true"
+            | "false"
+            | "null"
     )
 }
 
@@ -553,6 +1513,6 @@ pub fn parse(src: &str, tokens: &[Token]) -> Result<Vec<Stmt>, ShellError> {
         if p.peek().is_none() {
             return Ok(out);
         }
-        out.push(p.statement()?);
+        out.push(p.statement(true)?);
     }
 }

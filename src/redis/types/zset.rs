@@ -1169,7 +1169,6 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
             }
         }
     }
-    drop_if_empty(server, key);
     if flags.incr {
         if processed > 0 {
             score_reply(last)

@@ -576,6 +576,105 @@ pub fn pfmerge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     Reply::ok()
 }
 
+/// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key, and Valkey's PFDEBUG SIMD ON|OFF (the
+/// sandbox has no vector path, so the switch only answers).
+pub fn pfdebug(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let cmd = String::from_utf8_lossy(&argv[1]).into_owned();
+    if cmd.eq_ignore_ascii_case("simd") {
+        return match argv[2].to_ascii_lowercase().as_slice() {
+            b"on" => Reply::static_status("enabled"),
+            b"off" => Reply::static_status("disabled"),
+            _ => Reply::err("Argument must be ON or OFF"),
+        };
+    }
+    let s = match lookup(server, &argv[2]) {
+        Err(e) => return e,
+        Ok(None) => return Reply::err("The specified key does not exist"),
+        Ok(Some(s)) => s,
+    };
+    match cmd.to_ascii_lowercase().as_str() {
+        "getreg" => {
+            if sparse_to_dense(s).is_err() {
+                return reply::error(INVALID_HLL);
+            }
+            Reply::Array(
+                (0..REGISTERS)
+                    .map(|i| Reply::Integer(i64::from(dense_get(&s[HDR_SIZE..], i))))
+                    .collect(),
+            )
+        }
+        "decode" => {
+            if s[4] != SPARSE {
+                return Reply::err("HLL encoding is not sparse");
+            }
+            let body = &s[HDR_SIZE..];
+            let mut parts = Vec::new();
+            let mut at = 0;
+            while at < body.len() {
+                let op = body[at];
+                let (run, value, size) = sparse_op(body, at);
+                parts.push(if is_zero(op) {
+                    format!("z:{run}")
+                } else if is_xzero(op) {
+                    format!("Z:{run}")
+                } else {
+                    format!("v:{value},{run}")
+                });
+                at += size;
+            }
+            Reply::Bulk(parts.join(" ").into_bytes())
+        }
+        "encoding" => Reply::static_status(if s[4] == DENSE { "dense" } else { "sparse" }),
+        "todense" => {
+            let was_sparse = s[4] == SPARSE;
+            if sparse_to_dense(s).is_err() {
+                return reply::error(INVALID_HLL);
+            }
+            Reply::Integer(i64::from(was_sparse))
+        }
+        _ => Reply::err(format!("Unknown PFDEBUG subcommand '{cmd}'")),
+    }
+}
+
+/// PFSELFTEST: checks that every dense register keeps what is written to it and that the
+/// sparse and dense encodings of the same elements agree, as the server's self test does
+/// (with a smaller sample, so it stays instant).
+pub fn pfselftest(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    let mut registers = vec![0u8; DENSE_SIZE - HDR_SIZE];
+    let seed = server.random();
+    let values: Vec<u8> = (0..REGISTERS as u64)
+        .map(|i| ((seed >> (i % 58)).wrapping_add(i * 37) & u64::from(REGISTER_MAX)) as u8)
+        .collect();
+    for (i, &v) in values.iter().enumerate() {
+        dense_put(&mut registers, i, v);
+    }
+    if let Some(i) = (0..REGISTERS).find(|&i| dense_get(&registers, i) != values[i]) {
+        return Reply::Error(format!(
+            "TESTFAILED Register error at index {i}: expected {} found {}",
+            values[i],
+            dense_get(&registers, i)
+        ));
+    }
+    let mut sparse = empty();
+    let mut dense = empty();
+    if sparse_to_dense(&mut dense).is_err() {
+        return Reply::Error("TESTFAILED Dense conversion failed".into());
+    }
+    for _ in 0..100 {
+        let element = server.random().to_le_bytes();
+        if add(&mut sparse, &element) < 0 || add(&mut dense, &element) < 0 {
+            return Reply::Error("TESTFAILED Corrupted HLL during the test".into());
+        }
+    }
+    let same = histogram(&sparse)
+        .zip(histogram(&dense))
+        .is_some_and(|(a, b)| a == b);
+    if !same {
+        return Reply::Error("TESTFAILED Sparse and dense encodings disagree".into());
+    }
+    Reply::ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

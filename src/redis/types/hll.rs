@@ -256,7 +256,7 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> i32 {
         p += oplen;
         first += span;
     }
-    if span == 0 || p >= end {
+    if span == 0 || p + oplen > end {
         return -1;
     }
     let op = s[p];
@@ -715,6 +715,35 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(run(&mut s, line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn corrupt_hlls_get_errors_not_panics() {
+        let mut s = Server::new();
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for round in 0..400 {
+            let mut value = b"HYLL".to_vec();
+            value.push((round % 3) as u8);
+            value.extend_from_slice(&[0; 11]);
+            for _ in 0..(round % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                value.push(seed as u8);
+            }
+            let now = s.now;
+            s.db().set(b"bad", Value::Str(value), now);
+            for cmd in [
+                "PFADD bad a b c d e f g h i j",
+                "PFCOUNT bad",
+                "PFCOUNT bad bad",
+                "PFMERGE out bad",
+                "PFDEBUG GETREG bad",
+                "PFDEBUG DECODE bad",
+            ] {
+                run(&mut s, cmd);
+            }
         }
     }
 

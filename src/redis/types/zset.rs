@@ -1666,6 +1666,7 @@ pub fn zrandmember(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let len = match lookup(server, &argv[1]) {
         Err(e) => return e,
         Ok(None) => return Reply::Array(Vec::new()),
+        Ok(Some(z)) if z.is_empty() => return Reply::Array(Vec::new()),
         Ok(Some(z)) => z.len(),
     };
     let ranks: Vec<usize> = if count < 0 {

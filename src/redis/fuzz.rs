@@ -159,6 +159,23 @@ const WORDS: &[&str] = &[
     "w_*",
     "w_*->f",
     "#",
+    "CH",
+    "INCR",
+    "WITHSCORES",
+    "WITHSCORE",
+    "BYSCORE",
+    "BYLEX",
+    "REV",
+    "LIMIT",
+    "MIN",
+    "MAX",
+    "WEIGHTS",
+    "AGGREGATE",
+    "SUM",
+    "NOSCORES",
+    "[a",
+    "-inf",
+    "+inf",
 ];
 
 fn random_line(rng: &mut Rng) -> Vec<Vec<u8>> {
@@ -168,7 +185,14 @@ fn random_line(rng: &mut Rng) -> Vec<Vec<u8>> {
         let sub = &spec.subcommands[rng.below(spec.subcommands.len())];
         argv.push(sub.sub_name().as_bytes().to_vec());
     }
-    let extra = rng.below(7);
+    // Half the lines get the word count the command's arity asks for, so that commands
+    // with a fixed arity get past the arity check often enough to be exercised.
+    let wanted = (spec.arity.unsigned_abs() as usize).saturating_sub(argv.len());
+    let extra = if rng.below(2) == 0 {
+        wanted + if spec.arity < 0 { rng.below(3) } else { 0 }
+    } else {
+        rng.below(7)
+    };
     for i in 0..extra {
         let word = if i == 0 || rng.below(3) == 0 {
             rng.pick(KEYS)

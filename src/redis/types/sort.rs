@@ -30,10 +30,9 @@ fn set_members(_set: &Set) -> Vec<Vec<u8>> {
     Vec::new()
 }
 
-/// A sorted set's members by rank, lowest score first: `ZSet::iter_by_rank()`. The sorted set
-/// type holds no members yet.
-fn zset_members(_zset: &ZSet) -> Vec<Vec<u8>> {
-    Vec::new()
+/// A sorted set's members by rank, lowest score first.
+fn zset_members(zset: &ZSet) -> Vec<Vec<u8>> {
+    zset.iter().map(|(member, _)| member.to_vec()).collect()
 }
 
 /// A hash field's value, for `pattern->field`: `Hash::get(field)`. The hash type holds no

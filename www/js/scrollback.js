@@ -10,22 +10,28 @@ const FIRST_CHARS = 20_000;
 const MORE_LINES = 2_000;
 const MORE_CHARS = 200_000;
 
-/** Where a chunk starting at `start` ends: after `maxLines` lines or `maxChars` characters. */
+/**
+ * Where a chunk starting at `start` ends: before the newline that ends its `maxLines`th line
+ * (so a cut reply never shows a trailing blank line), or after `maxChars` characters. A chunk
+ * after the first starts with the newline the previous one stopped before.
+ */
 export function chunkEnd(text, start, maxLines, maxChars) {
-  let end = start;
+  const limit = Math.min(text.length, start + maxChars);
+  let pos = text[start] === "\n" && start > 0 ? start + 1 : start;
   for (let line = 0; line < maxLines; line++) {
-    const nl = text.indexOf("\n", end);
-    if (nl < 0) return Math.min(text.length, start + maxChars);
-    end = nl + 1;
-    if (end - start >= maxChars) return start + maxChars;
+    const nl = text.indexOf("\n", pos);
+    if (nl < 0 || nl >= limit) return limit;
+    if (line === maxLines - 1) return nl;
+    pos = nl + 1;
   }
-  return end;
+  return limit;
 }
 
-function countLines(text, start) {
-  let n = 0;
-  for (let i = text.indexOf("\n", start); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-  return n + (text.length > start && !text.endsWith("\n") ? 1 : 0);
+/** Lines not shown yet, from `shown` (which sits on a newline, or inside a long line). */
+function countLines(text, shown) {
+  let n = text[shown] === "\n" ? 0 : 1;
+  for (let i = text.indexOf("\n", shown); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
 }
 
 /** Fills `pre` with the start of `text` and, if it is long, a button that shows more. */

@@ -303,3 +303,51 @@ for (const colorScheme of ["light", "dark"]) {
       { colorScheme, viewport: { width: 1366, height: 800 } },
     ));
 }
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`every text in the panels meets WCAG AA contrast (${colorScheme})`, () =>
+    withPage(
+      async (page) => {
+        await redis(page, "SET greeting hello");
+        await redis(page, "SET soon v PX 4000");
+        await redis(page, "XADD events * kind click");
+        await mongo(page, "db.posts.insertMany([{_id: 1, title: 'a'}, {_id: 2}])");
+        await keyRow(page, "events").click();
+        await button(page, "Pause").click();
+        await page.evaluate(() => window.app.clock.jump(3_500)); // "soon" turns red
+        await page.waitForTimeout(1_300); // flashes over
+        const failures = await page.evaluate(() => {
+          const parse = (c) => {
+            const m = c.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0, 0];
+            return { rgb: m.slice(0, 3), a: m.length > 3 ? m[3] : 1 };
+          };
+          const lum = ([r, g, b]) => {
+            const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          const background = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+              const bg = parse(getComputedStyle(e).backgroundColor);
+              if (bg.a > 0.5) return bg.rgb;
+            }
+            return parse(getComputedStyle(document.body).backgroundColor).rgb;
+          };
+          const out = [];
+          const roots = document.querySelectorAll("clock-bar, server-info, keyspace-panel, collections-panel, .slot");
+          for (const root of roots) {
+            for (const el of root.querySelectorAll("*")) {
+              const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+              if (!text || el.closest(":disabled") || el.closest(".gone") || !el.getClientRects().length) continue;
+              const fg = parse(getComputedStyle(el).color).rgb;
+              const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+              const ratio = (a + 0.05) / (b + 0.05);
+              if (ratio < 4.5) out.push(`${el.className || el.tagName} "${text.slice(0, 20)}": ${ratio.toFixed(2)}`);
+            }
+          }
+          return out;
+        });
+        assert.deepEqual(failures, []);
+      },
+      { colorScheme },
+    ));
+}

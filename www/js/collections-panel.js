@@ -37,13 +37,13 @@ export class CollectionsPanel extends HTMLElement {
         h(
           "div",
           { class: "coll-main" },
-          h(
+          (this.toolbar = h(
             "div",
             { class: "coll-toolbar" },
             this.titleEl,
             h("div", { class: "view-toggle", role: "group", "aria-label": "Document view" }, this.viewButtons),
             h("div", { class: "pager" }, this.prevButton, this.rangeEl, this.nextButton),
-          ),
+          )),
           this.docsEl,
         ),
       ),
@@ -151,6 +151,7 @@ export class CollectionsPanel extends HTMLElement {
 
   renderDocuments() {
     const sel = this.selected;
+    this.toolbar.hidden = !sel;
     if (!sel) {
       this.titleEl.textContent = "";
       this.rangeEl.textContent = "";

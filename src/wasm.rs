@@ -189,6 +189,13 @@ impl Playground {
         ))
     }
 
+    /// JSON array of the keys a redis-cli line writes (empty for reads and refused lines), so
+    /// the keyspace panel can mark writes that left a value unchanged.
+    #[wasm_bindgen(js_name = redisWrittenKeys)]
+    pub fn redis_written_keys(&self, line: &str) -> String {
+        json(&redis::snapshot::written_keys(line))
+    }
+
     /// JSON of `redis::snapshot::ServerInfo`: key counts per database, expiry counters and
     /// approximate memory.
     #[wasm_bindgen(js_name = redisInfo)]

@@ -127,6 +127,13 @@ fn keyspace_windows_filter_and_count_down() {
 }
 
 #[wasm_bindgen_test]
+fn written_keys_of_a_line() {
+    let p = Playground::new();
+    assert_eq!(p.redis_written_keys("MSET a 1 b 2"), r#"["a","b"]"#);
+    assert_eq!(p.redis_written_keys("GET a"), "[]");
+}
+
+#[wasm_bindgen_test]
 fn info_counts_keys_expiries_and_memory() {
     let mut p = Playground::new();
     p.redis_script("SET k v EX 5\nSET stay 12", T0);

@@ -341,6 +341,46 @@ pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
     info
 }
 
+/// Keys a redis-cli line writes, by the command table's key positions, so the panel can mark
+/// a write even when it left the value as it was (`SET k v` twice). Empty for reads, for
+/// lines the server would refuse, and for commands whose keys the table does not place.
+pub fn written_keys(line: &str) -> Vec<String> {
+    let Some(argv) = super::cli::split_args(line) else {
+        return Vec::new();
+    };
+    // redis-cli's repeat prefix (`3 INCR x`): a leading number before a command.
+    let argv = match argv.split_first() {
+        Some((first, rest))
+            if !rest.is_empty() && !first.is_empty() && first.iter().all(u8::is_ascii_digit) =>
+        {
+            rest
+        }
+        _ => &argv[..],
+    };
+    let Ok(spec) = super::commands::resolve(argv) else {
+        return Vec::new();
+    };
+    if !spec.flags.contains(&"write") {
+        return Vec::new();
+    }
+    let (first, last, step) = spec.keys;
+    let len = argv.len() as i64;
+    let (first, step) = (i64::from(first), i64::from(step).max(1));
+    let last = if last < 0 {
+        len + i64::from(last)
+    } else {
+        i64::from(last)
+    };
+    if first <= 0 {
+        return Vec::new();
+    }
+    (first..=last.min(len - 1))
+        .step_by(step as usize)
+        .filter_map(|i| argv.get(usize::try_from(i).ok()?))
+        .map(|key| printable(key, usize::MAX).0)
+        .collect()
+}
+
 /// Text for the page: valid UTF-8 as is, control characters and bytes that are not UTF-8 as
 /// `\xHH` (as redis-cli shows them), cut after `max_chars` characters. Returns whether it cut.
 pub fn printable(bytes: &[u8], max_chars: usize) -> (String, bool) {
@@ -597,6 +637,26 @@ mod tests {
         let server = server_with(&["SET a 1"]);
         let ks = keyspace(&server, 99, &all(10), T0);
         assert_eq!((ks.total, ks.rows.len(), ks.keys), (0, 0, 0));
+    }
+
+    #[test]
+    fn written_keys_follow_the_command_table() {
+        for (line, expected) in [
+            ("SET k v", vec!["k"]),
+            ("set \"a b\" v EX 10", vec!["a b"]),
+            ("MSET a 1 b 2 c 3", vec!["a", "b", "c"]),
+            ("3 INCR counter", vec!["counter"]),
+            ("DEL x y", vec!["x", "y"]),
+            ("XADD s * f v", vec!["s"]),
+            ("GET k", vec![]),
+            ("SET k", vec![]),
+            ("NOPE k", vec![]),
+            ("PING", vec![]),
+            ("", vec![]),
+            ("SET \"open", vec![]),
+        ] {
+            assert_eq!(written_keys(line), expected, "{line}");
+        }
     }
 
     #[test]

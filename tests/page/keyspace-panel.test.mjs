@@ -103,6 +103,11 @@ test("written keys flash; deleted keys fade out marked deleted", () =>
     assert.doesNotMatch(await keyRow(page, "b").getAttribute("class"), /\bflash\b/, "others do not");
     await redis(page, "SET c 3");
     assert.match(await keyRow(page, "c").getAttribute("class"), /\bflash\b/, "a new key flashes");
+    await redis(page, "SET b 1");
+    assert.match(await keyRow(page, "b").getAttribute("class"), /\bflash\b/, "a write that changed nothing flashes too");
+    await page.waitForTimeout(1_400);
+    await redis(page, "GET b");
+    assert.doesNotMatch(await keyRow(page, "b").getAttribute("class"), /\bflash\b/, "a read does not");
     await redis(page, "DEL b");
     await page.locator("keyspace-panel .ks-row.gone.deleted").waitFor({ timeout: 2_000 });
     assert.deepEqual((await keyRows(page)).map((r) => r.key), ["a", "c"]);

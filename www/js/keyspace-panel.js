@@ -119,7 +119,12 @@ export class KeyspacePanel extends HTMLElement {
     this.playground = playground;
     loop.subscribe(() => this.frame());
     // Every change counts, Mongo's too: `.time +1h` typed there moves the shared clock.
-    document.addEventListener("playground:change", () => {
+    document.addEventListener("playground:change", (e) => {
+      if (e.detail?.engine === "redis" && typeof e.detail.input === "string") {
+        // The snapshot diff cannot see a write that changed nothing (SET k v twice).
+        const until = performance.now() + FLASH_MS;
+        for (const key of JSON.parse(playground.redisWrittenKeys(e.detail.input))) this.flashes.set(key, until);
+      }
       this.followConsole();
       this.update("change");
     });

@@ -8,10 +8,20 @@
 /// Milliseconds since the Unix epoch, as the engines see them.
 pub type Millis = u64;
 
+/// Speeds the page offers; anything in between is allowed, within these bounds, so that a
+/// stored speed can never overflow the arithmetic below.
+pub const MIN_SPEED_MILLI: u32 = 1;
+pub const MAX_SPEED_MILLI: u32 = 1_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clock {
-    /// Virtual time minus host time while running (may be negative).
-    offset: i64,
+    /// Host reading at which the running clock was last re-anchored.
+    base_host: Millis,
+    /// Sandbox time at `base_host`.
+    base_virtual: Millis,
+    /// Sandbox milliseconds per thousand host milliseconds (1000 = real time). An integer
+    /// ratio keeps the clock exact and `Eq`: 0.5x, 2x and 10x are all whole numbers here.
+    speed_milli: u32,
     /// The virtual time frozen at, while paused.
     paused_at: Option<Millis>,
 }
@@ -26,17 +36,23 @@ impl Clock {
     /// A running clock that follows the host exactly.
     pub fn new() -> Self {
         Clock {
-            offset: 0,
+            base_host: 0,
+            base_virtual: 0,
+            speed_milli: 1000,
             paused_at: None,
         }
     }
 
-    /// The sandbox time for a given host reading.
+    /// The sandbox time for a given host reading. A host reading before the anchor (the
+    /// system clock stepped back) runs the sandbox back by as much, scaled, as with no speed.
     pub fn now(&self, host_ms: Millis) -> Millis {
-        match self.paused_at {
-            Some(t) => t,
-            None => add_signed(host_ms, self.offset),
+        if let Some(t) = self.paused_at {
+            return t;
         }
+        let elapsed = i128::from(host_ms) - i128::from(self.base_host);
+        let scaled = elapsed * i128::from(self.speed_milli) / 1000;
+        let t = i128::from(self.base_virtual) + scaled;
+        t.clamp(0, i128::from(Millis::MAX)) as Millis
     }
 
     pub fn is_paused(&self) -> bool {
@@ -51,7 +67,8 @@ impl Clock {
 
     pub fn resume(&mut self, host_ms: Millis) {
         if let Some(t) = self.paused_at.take() {
-            self.offset = t as i64 - host_ms as i64;
+            self.base_virtual = t;
+            self.base_host = host_ms;
         }
     }
 
@@ -59,8 +76,23 @@ impl Clock {
     pub fn advance(&mut self, delta_ms: i64) {
         match self.paused_at.as_mut() {
             Some(t) => *t = add_signed(*t, delta_ms),
-            None => self.offset = self.offset.saturating_add(delta_ms),
+            None => self.base_virtual = add_signed(self.base_virtual, delta_ms),
         }
+    }
+
+    /// Sandbox milliseconds per second of host time, times one thousand.
+    pub fn speed_milli(&self) -> u32 {
+        self.speed_milli
+    }
+
+    /// Changes how fast sandbox time runs from `host_ms` on, without a jump: the time shown
+    /// at the switch is kept. Out-of-range speeds are clamped.
+    pub fn set_speed(&mut self, speed_milli: u32, host_ms: Millis) {
+        if self.paused_at.is_none() {
+            self.base_virtual = self.now(host_ms);
+            self.base_host = host_ms;
+        }
+        self.speed_milli = speed_milli.clamp(MIN_SPEED_MILLI, MAX_SPEED_MILLI);
     }
 }
 
@@ -113,24 +145,66 @@ pub fn sandbox_line(clock: &mut Clock, line: &str, host_ms: Millis) -> Option<St
         "" => {}
         "pause" => clock.pause(host_ms),
         "resume" => clock.resume(host_ms),
+        _ if arg.starts_with("speed") => match parse_speed(arg["speed".len()..].trim()) {
+            Some(milli) => clock.set_speed(milli, host_ms),
+            None => {
+                return Some(format!(
+                    "(sandbox) unknown .time speed '{}': use .time speed 0.5, 1, 2 or 10\n",
+                    arg["speed".len()..].trim()
+                ))
+            }
+        },
         _ => match parse_duration(arg) {
             Some(ms) => clock.advance(ms),
             None => {
                 return Some(format!(
-                    "(sandbox) unknown .time argument '{arg}': use .time, .time +10s, .time pause or .time resume\n"
+                    "(sandbox) unknown .time argument '{arg}': use .time, .time +10s, .time pause, .time resume or .time speed 2\n"
                 ))
             }
         },
     }
     let state = if clock.is_paused() {
-        "paused"
+        "paused".to_string()
+    } else if clock.speed_milli() == 1000 {
+        "running".to_string()
     } else {
-        "running"
+        format!("running at {}x", format_speed(clock.speed_milli()))
     };
     Some(format!(
         "(sandbox) virtual time {} ({state})\n",
         format_iso8601(clock.now(host_ms))
     ))
+}
+
+/// A speed such as `2`, `0.5x` or `10×` in thousandths; `None` outside the clock's range.
+pub fn parse_speed(text: &str) -> Option<u32> {
+    let t = text
+        .trim()
+        .trim_end_matches(['x', 'X', '\u{d7}'])
+        .trim_end();
+    let value: f64 = t.parse().ok()?;
+    let milli = (value * 1000.0).round();
+    if milli.is_finite()
+        && milli >= f64::from(MIN_SPEED_MILLI)
+        && milli <= f64::from(MAX_SPEED_MILLI)
+    {
+        Some(milli as u32)
+    } else {
+        None
+    }
+}
+
+/// `0.5`, `2`, `10` for a speed in thousandths.
+pub fn format_speed(milli: u32) -> String {
+    let whole = milli / 1000;
+    let frac = milli % 1000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:03}")
+            .trim_end_matches('0')
+            .to_string()
+    }
 }
 
 /// `2026-11-26T05:40:00.000Z` for a millisecond timestamp (proleptic Gregorian, UTC).
@@ -187,6 +261,77 @@ mod tests {
     }
 
     #[test]
+    fn speed_scales_elapsed_host_time_without_jumps() {
+        // (speed, host ms after the switch at 10 000, expected sandbox time)
+        for (milli, later, expected) in [
+            (1000, 11_000, 11_000),
+            (2000, 11_000, 12_000),
+            (500, 12_000, 11_000),
+            (10_000, 10_100, 11_000),
+        ] {
+            let mut c = Clock::new();
+            c.set_speed(milli, 10_000);
+            assert_eq!(c.now(10_000), 10_000, "no jump at the switch ({milli})");
+            assert_eq!(c.now(later), expected, "{milli}");
+        }
+    }
+
+    #[test]
+    fn speed_survives_pause_advance_and_resume() {
+        let mut c = Clock::new();
+        c.set_speed(2000, 0);
+        assert_eq!(c.now(1_000), 2_000);
+        c.pause(1_000);
+        c.set_speed(10_000, 5_000);
+        assert_eq!(
+            c.now(9_000),
+            2_000,
+            "a paused clock stays put whatever its speed"
+        );
+        c.advance(1_000);
+        c.resume(9_000);
+        assert_eq!(c.now(9_000), 3_000);
+        assert_eq!(c.now(9_100), 4_000);
+        c.set_speed(0, 9_100);
+        assert_eq!(
+            c.speed_milli(),
+            MIN_SPEED_MILLI,
+            "clamped, never a stopped clock"
+        );
+        c.set_speed(u32::MAX, 9_100);
+        assert_eq!(c.speed_milli(), MAX_SPEED_MILLI);
+        assert_eq!(
+            c.now(u64::MAX),
+            u64::MAX,
+            "saturates instead of overflowing"
+        );
+        assert_eq!(
+            c.now(0),
+            0,
+            "a host clock stepped far back saturates at zero"
+        );
+    }
+
+    #[test]
+    fn speeds_parse_and_print() {
+        for (text, milli) in [
+            ("2", Some(2000)),
+            ("0.5x", Some(500)),
+            ("10\u{d7}", Some(10_000)),
+            ("1X", Some(1000)),
+            ("0", None),
+            ("-1", None),
+            ("fast", None),
+            ("1e9", None),
+        ] {
+            assert_eq!(parse_speed(text), milli, "{text}");
+        }
+        assert_eq!(format_speed(500), "0.5");
+        assert_eq!(format_speed(2000), "2");
+        assert_eq!(format_speed(1250), "1.25");
+    }
+
+    #[test]
     fn durations() {
         for (text, ms) in [
             ("10s", Some(10_000)),
@@ -230,5 +375,14 @@ mod tests {
         assert!(sandbox_line(&mut c, ".time soon", 0)
             .unwrap()
             .contains("unknown .time argument"));
+        assert!(sandbox_line(&mut c, ".time resume", 0)
+            .unwrap()
+            .ends_with("(running)\n"));
+        assert!(sandbox_line(&mut c, ".time speed 2x", 0)
+            .unwrap()
+            .ends_with("(running at 2x)\n"));
+        assert!(sandbox_line(&mut c, ".time speed 0", 0)
+            .unwrap()
+            .contains("unknown .time speed"));
     }
 }

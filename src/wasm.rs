@@ -20,6 +20,20 @@ impl Default for Playground {
     }
 }
 
+/// Panels parse what they get with `JSON.parse`; the snapshot types only hold strings,
+/// numbers and lists, so serialising cannot fail, but a panel must never take the page down.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+fn index(n: f64) -> usize {
+    if n.is_finite() && n > 0.0 {
+        n as usize
+    } else {
+        0
+    }
+}
+
 fn host(ms: f64) -> u64 {
     if ms.is_finite() && ms > 0.0 {
         ms as u64
@@ -132,5 +146,80 @@ impl Playground {
         if delta_ms.is_finite() {
             self.clock.advance(delta_ms as i64);
         }
+    }
+
+    /// How many sandbox seconds pass per host second (0.5, 1, 2, 10, ...).
+    pub fn speed(&self) -> f64 {
+        f64::from(self.clock.speed_milli()) / 1000.0
+    }
+
+    /// Changes the clock's speed from now on, without a jump in sandbox time.
+    #[wasm_bindgen(js_name = setSpeed)]
+    pub fn set_speed(&mut self, speed: f64, host_ms: f64) {
+        if speed.is_finite() && speed > 0.0 {
+            let milli = (speed * 1000.0).round().min(f64::from(u32::MAX)) as u32;
+            self.clock.set_speed(milli, host(host_ms));
+        }
+    }
+
+    /// JSON of `redis::snapshot::Keyspace`: rows `offset..offset + limit` (sorted by key) of
+    /// database `db` matching a glob `pattern` and a TYPE name (empty for any).
+    #[wasm_bindgen(js_name = redisKeyspace)]
+    pub fn redis_keyspace(
+        &self,
+        db: u32,
+        pattern: &str,
+        type_name: &str,
+        offset: f64,
+        limit: f64,
+        host_ms: f64,
+    ) -> String {
+        let query = redis::snapshot::KeyQuery {
+            pattern: pattern.as_bytes(),
+            type_name,
+            offset: index(offset),
+            limit: index(limit),
+        };
+        let now = self.clock.now(host(host_ms));
+        json(&redis::snapshot::keyspace(
+            &self.redis,
+            db as usize,
+            &query,
+            now,
+        ))
+    }
+
+    /// JSON array of the keys a redis-cli line writes (empty for reads and refused lines), so
+    /// the keyspace panel can mark writes that left a value unchanged.
+    #[wasm_bindgen(js_name = redisWrittenKeys)]
+    pub fn redis_written_keys(&self, line: &str) -> String {
+        json(&redis::snapshot::written_keys(line))
+    }
+
+    /// JSON of `redis::snapshot::ServerInfo`: key counts per database, expiry counters and
+    /// approximate memory.
+    #[wasm_bindgen(js_name = redisInfo)]
+    pub fn redis_info(&self, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        json(&redis::snapshot::server_info(&self.redis, now))
+    }
+
+    /// JSON of `mongo::snapshot::Catalog`: databases, collections and document counts.
+    #[wasm_bindgen(js_name = mongoCatalog)]
+    pub fn mongo_catalog(&self) -> String {
+        json(&mongo::snapshot::catalog(self.mongo.store()))
+    }
+
+    /// JSON of `mongo::snapshot::DocumentPage`: documents `offset..offset + limit` of a
+    /// collection in natural order, as table cells, Extended JSON and mongosh text.
+    #[wasm_bindgen(js_name = mongoDocuments)]
+    pub fn mongo_documents(&self, db: &str, coll: &str, offset: f64, limit: f64) -> String {
+        json(&mongo::snapshot::documents(
+            self.mongo.store(),
+            db,
+            coll,
+            index(offset),
+            index(limit),
+        ))
     }
 }

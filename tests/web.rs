@@ -86,3 +86,109 @@ fn mongo_inserts_and_finds() {
     assert_eq!(p.mongo("use shop", T0), "switched to db shop\n");
     assert_eq!(p.mongo_db(), "shop");
 }
+
+fn parse(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("the binding returns JSON")
+}
+
+#[wasm_bindgen_test]
+fn keyspace_windows_filter_and_count_down() {
+    let mut p = Playground::new();
+    p.redis_script(
+        "SET b 1\nSET a hello PX 5000\nSET c 3\nSET \"<img src=x>\" v\nSELECT 1\nSET other 1",
+        T0,
+    );
+    let ks = parse(&p.redis_keyspace(0, "*", "", 0.0, 2.0, T0 + 1_000.0));
+    assert_eq!(ks["total"], 4);
+    assert_eq!(ks["keys"], 4);
+    assert_eq!(ks["volatile"], 1);
+    let rows = ks["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["key"], "<img src=x>");
+    assert_eq!(rows[1]["key"], "a");
+    assert_eq!(rows[1]["type"], "string");
+    assert_eq!(rows[1]["encoding"], "embstr");
+    assert_eq!(rows[1]["ttlMs"], 4_000);
+    assert_eq!(rows[1]["preview"]["kind"], "string");
+    assert_eq!(rows[1]["preview"]["text"], "hello");
+
+    let filtered = parse(&p.redis_keyspace(0, "[bc]", "string", 0.0, 10.0, T0));
+    assert_eq!(filtered["total"], 2);
+    let none = parse(&p.redis_keyspace(0, "*", "zset", -5.0, f64::NAN, T0));
+    assert_eq!(none["total"], 0);
+    assert_eq!(
+        parse(&p.redis_keyspace(1, "", "", 0.0, 10.0, T0))["total"],
+        1
+    );
+    assert_eq!(
+        parse(&p.redis_keyspace(400, "", "", 0.0, 10.0, T0))["total"],
+        0
+    );
+}
+
+#[wasm_bindgen_test]
+fn written_keys_of_a_line() {
+    let p = Playground::new();
+    assert_eq!(p.redis_written_keys("MSET a 1 b 2"), r#"["a","b"]"#);
+    assert_eq!(p.redis_written_keys("GET a"), "[]");
+}
+
+#[wasm_bindgen_test]
+fn info_counts_keys_expiries_and_memory() {
+    let mut p = Playground::new();
+    p.redis_script("SET k v EX 5\nSET stay 12", T0);
+    let info = parse(&p.redis_info(T0));
+    assert_eq!(info["keys"], 2);
+    assert_eq!(info["volatile"], 1);
+    assert_eq!(info["usedMemory"], 2 + 4 + 2);
+    assert!(info["maxmemory"].is_null());
+    p.advance(10_000.0);
+    assert_eq!(p.tick(T0), 1);
+    let info = parse(&p.redis_info(T0));
+    assert_eq!(info["expired"], 1);
+    assert_eq!(info["keys"], 1);
+}
+
+#[wasm_bindgen_test]
+fn speed_scales_the_clock_without_a_jump() {
+    let mut p = Playground::new();
+    assert_eq!(p.speed(), 1.0);
+    p.set_speed(10.0, T0);
+    assert_eq!(p.now(T0), T0);
+    assert_eq!(p.now(T0 + 1_000.0), T0 + 10_000.0);
+    p.set_speed(0.5, T0 + 1_000.0);
+    assert_eq!(p.speed(), 0.5);
+    assert_eq!(p.now(T0 + 3_000.0), T0 + 11_000.0);
+    p.set_speed(f64::NAN, T0);
+    p.set_speed(-1.0, T0);
+    assert_eq!(p.speed(), 0.5);
+}
+
+#[wasm_bindgen_test]
+fn mongo_catalog_and_document_pages() {
+    let mut p = Playground::new();
+    p.mongo(
+        "db.posts.insertMany([{_id: 1, t: 'a'}, {_id: 2, t: 'b'}, {_id: 3}])",
+        T0,
+    );
+    let cat = parse(&p.mongo_catalog());
+    assert_eq!(cat["databases"][0]["name"], "test");
+    assert_eq!(cat["databases"][0]["collections"][0]["name"], "posts");
+    assert_eq!(cat["databases"][0]["collections"][0]["count"], 3);
+    let page = parse(&p.mongo_documents("test", "posts", 1.0, 5.0));
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["columns"], serde_json::json!(["_id", "t"]));
+    assert_eq!(
+        page["documents"][0]["cells"],
+        serde_json::json!(["2", "'b'"])
+    );
+    assert_eq!(
+        page["documents"][1]["cells"],
+        serde_json::json!(["3", null])
+    );
+    assert_eq!(page["documents"][1]["ejson"], r#"{"_id": 3}"#);
+    assert_eq!(
+        parse(&p.mongo_documents("x", "y", 0.0, 5.0))["exists"],
+        false
+    );
+}

@@ -12,6 +12,7 @@
 pub mod format;
 pub mod query;
 pub mod shell;
+pub mod snapshot;
 pub mod store;
 pub mod value;
 
@@ -46,6 +47,11 @@ impl Shell {
     /// The database `db` refers to (for the console's prompt).
     pub fn current_db(&self) -> &str {
         &self.session.db
+    }
+
+    /// Every database of the sandbox, read-only (for the collections panel).
+    pub fn store(&self) -> &store::Store {
+        &self.session.store
     }
 
     /// Runs mongosh source (one or more statements) at sandbox time `now_ms` and returns what

@@ -9,6 +9,7 @@ pub mod keyspace;
 pub mod object;
 pub mod reply;
 pub mod server;
+pub mod snapshot;
 pub mod types;
 pub mod util;
 

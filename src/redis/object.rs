@@ -1,5 +1,6 @@
 //! OBJECT: introspection of how a value is stored (Redis's `object.c`).
 
+use super::db::Entry;
 use super::reply::Reply;
 use super::types::{string, Value};
 use super::Server;
@@ -16,15 +17,18 @@ pub fn encoding(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let key = &argv[2];
     match server.db().peek(key, now) {
         None => Reply::Nil,
-        Some(entry) => {
-            let name = match (&entry.value, entry.encoding) {
-                (Value::Str(bytes), Some("embstr")) => string::embstr_or_raw(key, bytes),
-                (_, Some(forced)) => forced,
-                (Value::Str(bytes), None) => string::encoding_of(key, bytes),
-                (other, None) => other.container_encoding().unwrap_or("raw"),
-            };
-            Reply::bulk(name)
-        }
+        Some(entry) => Reply::bulk(encoding_name(key, entry)),
+    }
+}
+
+/// The encoding OBJECT ENCODING reports for `entry` stored under `key` (the keyspace panel
+/// shows the same name, so the two never disagree).
+pub fn encoding_name(key: &[u8], entry: &Entry) -> &'static str {
+    match (&entry.value, entry.encoding) {
+        (Value::Str(bytes), Some("embstr")) => string::embstr_or_raw(key, bytes),
+        (_, Some(forced)) => forced,
+        (Value::Str(bytes), None) => string::encoding_of(key, bytes),
+        (other, None) => other.container_encoding().unwrap_or("raw"),
     }
 }
 

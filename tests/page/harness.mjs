@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -143,4 +144,46 @@ export async function redis(page, line) {
   await input.press("Enter");
   await log.locator(".entry").nth(before).waitFor();
   return log.locator(".entry").nth(before);
+}
+
+/** Runs `fn` on a fresh page and fails if the page raised errors or opened a dialog. */
+export async function withPage(harness, fn, options) {
+  const { page, context, errors } = await openPage(harness, options);
+  try {
+    await fn(page);
+    assert.deepEqual(errors.map(String), [], "the page raised errors");
+  } finally {
+    await context.close();
+  }
+}
+
+/** Types mongosh source into the Mongo console and runs it. */
+export async function mongo(page, src) {
+  const log = page.locator("#mongo-console [role=log]");
+  const before = await log.locator(".entry").count();
+  const input = page.getByRole("textbox", { name: "Mongo shell" });
+  await input.fill(src);
+  await input.press("Enter");
+  await log.locator(".entry").nth(before).waitFor();
+  return log.locator(".entry").nth(before);
+}
+
+/** The keyspace panel's live rows (not the ones fading out), as {key, type, ...}. */
+export function keyRows(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("keyspace-panel .ks-rows .ks-row")]
+      .filter((el) => !el.classList.contains("gone"))
+      .map((el) => ({
+        key: el.dataset.key,
+        type: el.dataset.type,
+        cells: [...el.children].map((c) => c.textContent),
+        ttl: el.dataset.ttl === undefined ? null : Number(el.dataset.ttl),
+        classes: el.className,
+      })),
+  );
+}
+
+/** A row of the keyspace panel by key (live or fading). */
+export function keyRow(page, key) {
+  return page.locator("keyspace-panel .ks-rows .ks-row").filter({ has: page.locator(".k", { hasText: key }) });
 }

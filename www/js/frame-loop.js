@@ -43,9 +43,12 @@ export class FrameLoop {
     for (const listener of this.listeners) listener({ hostMs, expired });
   }
 
-  /** Lets due keys expire; returns how many did. */
-  tickIfDue(hostMs) {
-    if (hostMs - this.lastTick < TICK_INTERVAL_MS) return 0;
+  /**
+   * Lets due keys expire; returns how many did. `force` skips the rate limit, for when the
+   * clock has just jumped and the panels should not show a stale keyspace for a moment.
+   */
+  tickIfDue(hostMs, { force = false } = {}) {
+    if (!force && hostMs - this.lastTick < TICK_INTERVAL_MS) return 0;
     this.lastTick = hostMs;
     const expired = this.playground.tick(hostMs);
     if (expired > 0) {

@@ -1,5 +1,9 @@
 // Boots the page: loads the engine, wires the consoles to it and starts the clock loop.
 
+import "./clock-bar.js";
+import "./collections-panel.js";
+import "./keyspace-panel.js";
+import "./server-info.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { RedisConsole } from "./redis-console.js";
@@ -12,6 +16,22 @@ async function boot() {
   const redis = new RedisConsole(document.getElementById("redis-console"), playground);
   const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);
   const loop = new FrameLoop(playground);
+  const clock = document.getElementById("clock-bar");
+  const keyspace = document.getElementById("keyspace");
+  const info = document.getElementById("server-info");
+  const collections = document.getElementById("collections");
+  // A command may make keys due (`.time +1h`, PEXPIRE 0): expire them before panels redraw.
+  document.addEventListener(
+    "playground:change",
+    (e) => {
+      if (e.detail?.input !== undefined) loop.tickIfDue(Date.now(), { force: true });
+    },
+    { capture: true },
+  );
+  clock.attach(playground, loop);
+  info.attach(playground);
+  keyspace.attach(playground, loop);
+  collections.attach(playground);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -24,9 +44,9 @@ async function boot() {
   }
   for (const el of document.querySelectorAll("[data-role=input]")) el.disabled = false;
 
-  // For tests and for the panels still to come; not a public API.
+  // For tests and for the pipeline and explain views still to come; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections };
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -3,6 +3,63 @@
 
 // Enough to scroll back through a long session without the DOM growing without bound.
 const MAX_ENTRIES = 1000;
+// A reply is shown up to this many lines (or characters, for one huge line) at first; the
+// rest comes in larger steps on request, so a KEYS * over 100k keys never freezes the tab.
+export const FIRST_LINES = 200;
+const FIRST_CHARS = 20_000;
+const MORE_LINES = 2_000;
+const MORE_CHARS = 200_000;
+
+/**
+ * Where a chunk starting at `start` ends: before the newline that ends its `maxLines`th line
+ * (so a cut reply never shows a trailing blank line), or after `maxChars` characters. A chunk
+ * after the first starts with the newline the previous one stopped before.
+ */
+export function chunkEnd(text, start, maxLines, maxChars) {
+  const limit = Math.min(text.length, start + maxChars);
+  let pos = text[start] === "\n" && start > 0 ? start + 1 : start;
+  for (let line = 0; line < maxLines; line++) {
+    const nl = text.indexOf("\n", pos);
+    if (nl < 0 || nl >= limit) return limit;
+    if (line === maxLines - 1) return nl;
+    pos = nl + 1;
+  }
+  return limit;
+}
+
+/** Lines not shown yet, from `shown` (which sits on a newline, or inside a long line). */
+function countLines(text, shown) {
+  let n = text[shown] === "\n" ? 0 : 1;
+  for (let i = text.indexOf("\n", shown); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/** Fills `pre` with the start of `text` and, if it is long, a button that shows more. */
+function renderLong(pre, text, item) {
+  let shown = chunkEnd(text, 0, FIRST_LINES, FIRST_CHARS);
+  pre.textContent = text.slice(0, shown);
+  if (shown >= text.length) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "show-more";
+  const label = () => {
+    const hidden = countLines(text, shown);
+    const next = Math.min(hidden, MORE_LINES);
+    button.textContent = `Show ${next === hidden ? "the remaining" : `${next} more of`} ${hidden} hidden line${hidden === 1 ? "" : "s"}`;
+  };
+  label();
+  button.addEventListener("click", () => {
+    const end = chunkEnd(text, shown, MORE_LINES, MORE_CHARS);
+    pre.append(text.slice(shown, end));
+    shown = end;
+    if (shown >= text.length) {
+      // Focus would be lost with the button: hand it to the log, which scrolls by keyboard.
+      item.closest("[role=log]")?.focus();
+      button.remove();
+    } else label();
+  });
+  item.append(button);
+}
 
 export class Scrollback {
   /** @param {HTMLElement} element a role="log" container */
@@ -38,8 +95,8 @@ export class Scrollback {
       const out = document.createElement("pre");
       out.className = "output" + (kind ? ` ${kind}` : "");
       // The engines end every reply with a newline; a <pre> would show it as a blank line.
-      out.textContent = output.endsWith("\n") ? output.slice(0, -1) : output;
       item.append(out);
+      renderLong(out, output.endsWith("\n") ? output.slice(0, -1) : output, item);
     }
 
     this.element.append(item);

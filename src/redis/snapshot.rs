@@ -1,0 +1,694 @@
+//! What the page's keyspace panel and server strip show: a window of one database's keys and
+//! a few server-wide counters, read without side effects.
+//!
+//! Reading for a panel is not a client access, so nothing here goes through `Db::get` or
+//! `Db::peek`: those expire due keys and (for `get`) touch the LRU clock, and a panel that
+//! polled through them would make keys vanish, and OBJECT IDLETIME reset, without any
+//! command having run. Keys already due but not yet reclaimed are skipped instead, exactly as
+//! every command would treat them.
+//!
+//! Rows are ordered by key name (bytewise), not by insertion: the keyspace's insertion order
+//! is reshuffled by every delete (removal swaps the last entry into the hole), so rows would
+//! jump around as keys expire, and a student looks a key up by name. Only the requested window
+//! is ordered (selection, then a sort of the window), so a 100k-key database costs one linear
+//! pass per snapshot, not a full sort.
+
+use serde::Serialize;
+
+use super::db::{Db, Entry};
+use super::object::encoding_name;
+use super::types::stream::StreamId;
+use super::types::Value;
+use super::util::glob_match;
+use super::Server;
+use crate::clock::Millis;
+
+/// Most rows one snapshot returns, whatever the page asks for: a panel shows a few dozen.
+pub const MAX_WINDOW: usize = 1_000;
+/// Characters of a string value shown in its preview.
+pub const PREVIEW_CHARS: usize = 120;
+/// Elements of a collection value shown in its preview.
+pub const PREVIEW_ITEMS: usize = 8;
+
+/// Which keys a panel wants.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyQuery<'a> {
+    /// Glob pattern as KEYS and SCAN MATCH take it; empty means every key.
+    pub pattern: &'a [u8],
+    /// A TYPE name (`string`, `hash`, ...); empty means every type. An unknown name matches
+    /// nothing, as SCAN ... TYPE does.
+    pub type_name: &'a str,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Keyspace {
+    pub db: usize,
+    /// Sandbox time the snapshot was taken at; the page interpolates TTLs from it.
+    pub now: Millis,
+    /// Keys matching the query (the length of the whole list the window is cut from).
+    pub total: usize,
+    pub offset: usize,
+    pub rows: Vec<KeyRow>,
+    /// Live keys in this database, whatever the query.
+    pub keys: usize,
+    /// Live keys with a TTL in this database.
+    pub volatile: usize,
+    /// Keys this database has reclaimed because their time ran out.
+    pub expired: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRow {
+    /// The key as text: UTF-8 as is, other bytes and control characters as `\xHH`.
+    pub key: String,
+    #[serde(rename = "type")]
+    pub type_name: &'static str,
+    pub encoding: &'static str,
+    /// Milliseconds left (PTTL), for volatile keys.
+    pub ttl_ms: Option<Millis>,
+    /// Absolute sandbox time the key expires at, so the page can count down between snapshots.
+    pub expire_at: Option<Millis>,
+    /// Approximate bytes: key plus value payload (no allocator or structure overhead).
+    pub size: u64,
+    pub preview: Preview,
+}
+
+/// A short view of a value, one shape per type. The page keeps one renderer per `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Preview {
+    String {
+        text: String,
+        /// Length in bytes of the whole value.
+        len: usize,
+        truncated: bool,
+    },
+    /// Field/value pairs in the hash's own order.
+    Hash {
+        fields: Vec<(String, String)>,
+        len: usize,
+    },
+    /// The first elements from the head; `len` tells the page where the tail is.
+    List {
+        items: Vec<String>,
+        len: usize,
+    },
+    Set {
+        members: Vec<String>,
+        len: usize,
+    },
+    /// Lowest-ranked members first, scores as ZSCORE prints them (`inf` survives JSON).
+    Zset {
+        members: Vec<(String, String)>,
+        len: usize,
+    },
+    /// The newest entries, oldest of them first.
+    Stream {
+        entries: Vec<StreamEntry>,
+        len: usize,
+    },
+    /// A type whose preview has not landed yet: just its name in parentheses.
+    Generic {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamEntry {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// Counters for the server strip. Room is kept for what INFO and maxmemory will bring.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    pub now: Millis,
+    /// Databases holding at least one live key.
+    pub dbs: Vec<DbInfo>,
+    pub keys: usize,
+    pub volatile: usize,
+    pub expired: u64,
+    /// Sum of key and value payload sizes over live keys: an approximation of used_memory.
+    pub used_memory: u64,
+    /// Not configurable yet; `null` until CONFIG SET maxmemory lands.
+    pub maxmemory: Option<u64>,
+    /// Keys evicted under maxmemory; always 0 until eviction lands.
+    pub evicted: u64,
+    /// keyspace_hits / keyspace_misses; `null` until the server counts them.
+    pub hits: Option<u64>,
+    pub misses: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DbInfo {
+    pub db: usize,
+    pub keys: usize,
+    pub volatile: usize,
+    pub expired: u64,
+}
+
+fn is_live(entry: &Entry, now: Millis) -> bool {
+    entry.expire_at.is_none_or(|at| at > now)
+}
+
+/// A window of database `db` at sandbox time `now`; an out-of-range `db` reads as empty.
+pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Keyspace {
+    let empty = Db::new();
+    let database = server.dbs.get(db).unwrap_or(&empty);
+    let match_all = query.pattern.is_empty() || query.pattern == b"*";
+    let mut keys = 0;
+    let mut volatile = 0;
+    let mut matching: Vec<(&Vec<u8>, &Entry)> = Vec::new();
+    for (key, entry) in database.iter() {
+        if !is_live(entry, now) {
+            continue;
+        }
+        keys += 1;
+        if entry.expire_at.is_some() {
+            volatile += 1;
+        }
+        if (query.type_name.is_empty() || entry.value.type_name() == query.type_name)
+            && (match_all || glob_match(query.pattern, key, false))
+        {
+            matching.push((key, entry));
+        }
+    }
+    let total = matching.len();
+    let offset = query.offset.min(total);
+    let end = offset
+        .saturating_add(query.limit.min(MAX_WINDOW))
+        .min(total);
+    let window = select_window(&mut matching, offset, end);
+    window.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let rows = window
+        .iter()
+        .map(|(key, entry)| row(key, entry, now))
+        .collect();
+    Keyspace {
+        db,
+        now,
+        total,
+        offset,
+        rows,
+        keys,
+        volatile,
+        expired: database.expired_count,
+    }
+}
+
+/// The elements that would sit at positions `start..end` if `items` were sorted by key,
+/// in no particular order, in linear time on average.
+fn select_window<'s, 'a>(
+    items: &'s mut [(&'a Vec<u8>, &'a Entry)],
+    start: usize,
+    end: usize,
+) -> &'s mut [(&'a Vec<u8>, &'a Entry)] {
+    if start >= end {
+        return &mut [];
+    }
+    let by_key = |a: &(&Vec<u8>, &Entry), b: &(&Vec<u8>, &Entry)| a.0.cmp(b.0);
+    if start > 0 {
+        items.select_nth_unstable_by(start, by_key);
+    }
+    let rest = &mut items[start..];
+    let len = end - start;
+    if len < rest.len() {
+        rest.select_nth_unstable_by(len, by_key);
+    }
+    &mut rest[..len]
+}
+
+fn row(key: &[u8], entry: &Entry, now: Millis) -> KeyRow {
+    KeyRow {
+        key: printable(key, usize::MAX).0,
+        type_name: entry.value.type_name(),
+        encoding: encoding_name(key, entry),
+        ttl_ms: entry.expire_at.map(|at| at.saturating_sub(now)),
+        expire_at: entry.expire_at,
+        size: (key.len() as u64).saturating_add(value_size(&entry.value)),
+        preview: preview(&entry.value),
+    }
+}
+
+/// Payload bytes of a value. Each type reports its own once it lands; the placeholders have
+/// no payload yet.
+pub fn value_size(value: &Value) -> u64 {
+    match value {
+        Value::Str(bytes) => bytes.len() as u64,
+        Value::Stream(stream) => stream
+            .range(StreamId::MIN, StreamId::MAX, false)
+            .map(|(_, fields)| 16 + fields.iter().map(|f| f.len() as u64).sum::<u64>())
+            .sum(),
+        // hash: sum of field and value lengths; list, set: element lengths; zset: member
+        // lengths plus 8 bytes per score. Wired when each type's iteration API lands.
+        Value::Hash(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) => 0,
+    }
+}
+
+/// The one place each type's preview comes from.
+pub fn preview(value: &Value) -> Preview {
+    match value {
+        Value::Str(bytes) => {
+            let (text, truncated) = printable(bytes, PREVIEW_CHARS);
+            Preview::String {
+                text,
+                len: bytes.len(),
+                truncated,
+            }
+        }
+        Value::Stream(stream) => {
+            let mut entries: Vec<StreamEntry> = stream
+                .range(StreamId::MIN, StreamId::MAX, true)
+                .take(PREVIEW_ITEMS)
+                .map(|(id, fields)| StreamEntry {
+                    id: id.to_string(),
+                    fields: fields
+                        .chunks(2)
+                        .map(|pair| {
+                            let text = |i: usize| {
+                                pair.get(i)
+                                    .map(|b| printable(b, PREVIEW_CHARS).0)
+                                    .unwrap_or_default()
+                            };
+                            (text(0), text(1))
+                        })
+                        .collect(),
+                })
+                .collect();
+            entries.reverse();
+            Preview::Stream {
+                entries,
+                len: stream.len(),
+            }
+        }
+        // Each of these becomes its own variant when the type lands, built from the type's
+        // iteration API and capped at PREVIEW_ITEMS elements:
+        // - hash:  Preview::Hash { fields: first field/value pairs, len: HLEN }
+        // - list:  Preview::List { items: LRANGE 0 PREVIEW_ITEMS-1, len: LLEN }
+        // - set:   Preview::Set { members: first members, len: SCARD }
+        // - zset:  Preview::Zset { members: ZRANGE 0 n WITHSCORES, len: ZCARD }
+        Value::Hash(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) => Preview::Generic {
+            text: format!("({})", value.type_name()),
+        },
+    }
+}
+
+/// Server-wide counters at sandbox time `now`.
+pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
+    let mut info = ServerInfo {
+        now,
+        dbs: Vec::new(),
+        keys: 0,
+        volatile: 0,
+        expired: 0,
+        used_memory: 0,
+        maxmemory: None,
+        evicted: 0,
+        hits: None,
+        misses: None,
+    };
+    for (index, db) in server.dbs.iter().enumerate() {
+        let mut keys = 0;
+        let mut volatile = 0;
+        for (key, entry) in db.iter() {
+            if !is_live(entry, now) {
+                continue;
+            }
+            keys += 1;
+            volatile += usize::from(entry.expire_at.is_some());
+            info.used_memory = info
+                .used_memory
+                .saturating_add(key.len() as u64)
+                .saturating_add(value_size(&entry.value));
+        }
+        info.keys += keys;
+        info.volatile += volatile;
+        info.expired = info.expired.saturating_add(db.expired_count);
+        if keys > 0 || db.expired_count > 0 {
+            info.dbs.push(DbInfo {
+                db: index,
+                keys,
+                volatile,
+                expired: db.expired_count,
+            });
+        }
+    }
+    info
+}
+
+/// Keys a redis-cli line writes, by the command table's key positions, so the panel can mark
+/// a write even when it left the value as it was (`SET k v` twice). Empty for reads, for
+/// lines the server would refuse, and for commands whose keys the table does not place.
+pub fn written_keys(line: &str) -> Vec<String> {
+    let Some(argv) = super::cli::split_args(line) else {
+        return Vec::new();
+    };
+    // redis-cli's repeat prefix (`3 INCR x`): a leading number before a command.
+    let argv = match argv.split_first() {
+        Some((first, rest))
+            if !rest.is_empty() && !first.is_empty() && first.iter().all(u8::is_ascii_digit) =>
+        {
+            rest
+        }
+        _ => &argv[..],
+    };
+    let Ok(spec) = super::commands::resolve(argv) else {
+        return Vec::new();
+    };
+    if !spec.flags.contains(&"write") {
+        return Vec::new();
+    }
+    let (first, last, step) = spec.keys;
+    let len = argv.len() as i64;
+    let (first, step) = (i64::from(first), i64::from(step).max(1));
+    let last = if last < 0 {
+        len + i64::from(last)
+    } else {
+        i64::from(last)
+    };
+    if first <= 0 {
+        return Vec::new();
+    }
+    (first..=last.min(len - 1))
+        .step_by(step as usize)
+        .filter_map(|i| argv.get(usize::try_from(i).ok()?))
+        .map(|key| printable(key, usize::MAX).0)
+        .collect()
+}
+
+/// Text for the page: valid UTF-8 as is, control characters and bytes that are not UTF-8 as
+/// `\xHH` (as redis-cli shows them), cut after `max_chars` characters. Returns whether it cut.
+pub fn printable(bytes: &[u8], max_chars: usize) -> (String, bool) {
+    let mut out = String::new();
+    let mut chars = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if chars >= max_chars {
+                return (out, true);
+            }
+            if c.is_control() && (c as u32) < 0x80 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push(c);
+            }
+            chars += 1;
+        }
+        for b in chunk.invalid() {
+            if chars >= max_chars {
+                return (out, true);
+            }
+            out.push_str(&format!("\\x{b:02x}"));
+            chars += 1;
+        }
+    }
+    (out, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Millis = 1_795_671_600_000;
+
+    fn server_with(lines: &[&str]) -> Server {
+        let mut server = Server::new();
+        for line in lines {
+            let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+            let reply = server.execute(&argv, T0);
+            assert!(!reply.is_error(), "{line}: {reply:?}");
+        }
+        server
+    }
+
+    fn all(limit: usize) -> KeyQuery<'static> {
+        KeyQuery {
+            pattern: b"*",
+            type_name: "",
+            offset: 0,
+            limit,
+        }
+    }
+
+    fn names(ks: &Keyspace) -> Vec<&str> {
+        ks.rows.iter().map(|r| r.key.as_str()).collect()
+    }
+
+    #[test]
+    fn rows_are_sorted_by_name_and_windowed() {
+        let server = server_with(&["SET b 1", "SET d 1", "SET a 1", "SET c 1", "SET e 1"]);
+        for (offset, limit, expected) in [
+            (0, 10, vec!["a", "b", "c", "d", "e"]),
+            (1, 2, vec!["b", "c"]),
+            (3, 10, vec!["d", "e"]),
+            (5, 10, vec![]),
+            (99, 10, vec![]),
+            (0, 0, vec![]),
+            (usize::MAX, usize::MAX, vec![]),
+        ] {
+            let query = KeyQuery {
+                offset,
+                limit,
+                ..all(0)
+            };
+            let ks = keyspace(&server, 0, &query, T0);
+            assert_eq!(names(&ks), expected, "offset {offset} limit {limit}");
+            assert_eq!(ks.total, 5);
+        }
+    }
+
+    #[test]
+    fn windows_of_a_large_keyspace_tile_the_sorted_order() {
+        let mut server = Server::new();
+        for i in (0..2_000).rev() {
+            server.dbs[0].set(format!("k{i:05}").as_bytes(), Value::Str(b"v".to_vec()), T0);
+        }
+        let mut seen = Vec::new();
+        for offset in (0..2_000).step_by(37) {
+            let query = KeyQuery {
+                offset,
+                limit: 37,
+                ..all(0)
+            };
+            seen.extend(
+                keyspace(&server, 0, &query, T0)
+                    .rows
+                    .into_iter()
+                    .map(|r| r.key),
+            );
+        }
+        let expected: Vec<String> = (0..2_000).map(|i| format!("k{i:05}")).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(keyspace(&server, 0, &all(5_000), T0).rows.len(), MAX_WINDOW);
+    }
+
+    #[test]
+    fn filters_by_glob_and_type() {
+        let server = server_with(&[
+            "SET user:1 a",
+            "SET user:2 b",
+            "SET order:1 c",
+            "XADD user:events 1-1 f v",
+        ]);
+        for (pattern, type_name, expected) in [
+            ("user:*", "", vec!["user:1", "user:2", "user:events"]),
+            ("user:?", "", vec!["user:1", "user:2"]),
+            ("*", "stream", vec!["user:events"]),
+            ("user:*", "string", vec!["user:1", "user:2"]),
+            ("", "string", vec!["order:1", "user:1", "user:2"]),
+            ("nothing*", "", vec![]),
+            ("*", "hash", vec![]),
+            ("*", "no-such-type", vec![]),
+        ] {
+            let query = KeyQuery {
+                pattern: pattern.as_bytes(),
+                type_name,
+                ..all(100)
+            };
+            let ks = keyspace(&server, 0, &query, T0);
+            assert_eq!(names(&ks), expected, "{pattern:?} {type_name:?}");
+            assert_eq!(ks.total, expected.len());
+            assert_eq!(ks.keys, 4);
+        }
+    }
+
+    #[test]
+    fn rows_carry_type_encoding_ttl_size_and_preview() {
+        let long = "x".repeat(300);
+        let mut server = server_with(&["SET n 12345", "SET s hello PX 5000", "XADD st 1-1 a b"]);
+        server.dbs[0].set(b"long", Value::Str(long.clone().into_bytes()), T0);
+        let ks = keyspace(&server, 0, &all(10), T0 + 1_500);
+        let row = |k: &str| ks.rows.iter().find(|r| r.key == k).unwrap().clone();
+
+        let n = row("n");
+        assert_eq!(
+            (n.type_name, n.encoding, n.ttl_ms, n.size),
+            ("string", "int", None, 6)
+        );
+        let s = row("s");
+        assert_eq!(
+            (s.encoding, s.ttl_ms, s.expire_at),
+            ("embstr", Some(3_500), Some(T0 + 5_000))
+        );
+        assert_eq!(
+            s.preview,
+            Preview::String {
+                text: "hello".into(),
+                len: 5,
+                truncated: false
+            }
+        );
+        let l = row("long");
+        assert_eq!(l.encoding, "raw");
+        match l.preview {
+            Preview::String {
+                text,
+                len,
+                truncated,
+            } => assert_eq!((text.len(), len, truncated), (PREVIEW_CHARS, 300, true)),
+            other => panic!("{other:?}"),
+        }
+        let st = row("st");
+        assert_eq!((st.type_name, st.encoding), ("stream", "stream"));
+        assert_eq!(
+            st.preview,
+            Preview::Stream {
+                entries: vec![StreamEntry {
+                    id: "1-1".into(),
+                    fields: vec![("a".into(), "b".into())]
+                }],
+                len: 1
+            }
+        );
+        assert_eq!(ks.volatile, 1);
+    }
+
+    #[test]
+    fn encoding_matches_object_encoding() {
+        let mut server = server_with(&["SET a 1", "APPEND a 2", "SET b 3.5", "INCRBYFLOAT b 1"]);
+        let ks = keyspace(&server, 0, &all(10), T0);
+        for row in &ks.rows {
+            let argv = vec![
+                b"OBJECT".to_vec(),
+                b"ENCODING".to_vec(),
+                row.key.as_bytes().to_vec(),
+            ];
+            let reply = server.execute(&argv, T0);
+            assert_eq!(
+                reply,
+                super::super::reply::Reply::bulk(row.encoding),
+                "{}",
+                row.key
+            );
+        }
+    }
+
+    #[test]
+    fn due_keys_are_hidden_but_not_reclaimed_and_idle_time_is_untouched() {
+        let mut server = server_with(&["SET gone v PX 100", "SET stays v"]);
+        let later = T0 + 60_000;
+        let ks = keyspace(&server, 0, &all(10), later);
+        assert_eq!(names(&ks), vec!["stays"]);
+        assert_eq!((ks.keys, ks.volatile, ks.expired), (1, 0, 0));
+        let info = server_info(&server, later);
+        assert_eq!((info.keys, info.volatile, info.expired), (1, 0, 0));
+        // Snapshots removed nothing and left the LRU clock alone.
+        assert_eq!(server.dbs[0].len(), 2);
+        assert_eq!(
+            server.dbs[0].iter().map(|(_, e)| e.accessed).max(),
+            Some(T0)
+        );
+        server.tick(later);
+        assert_eq!(keyspace(&server, 0, &all(10), later).expired, 1);
+    }
+
+    #[test]
+    fn server_info_sums_databases() {
+        let mut server = server_with(&["SET a 1 EX 10", "SET bb 22", "SELECT 2", "SET c 333"]);
+        server.tick(T0 + 10_000);
+        let info = server_info(&server, T0 + 10_000);
+        assert_eq!(
+            info.dbs,
+            vec![
+                DbInfo {
+                    db: 0,
+                    keys: 1,
+                    volatile: 0,
+                    expired: 1
+                },
+                DbInfo {
+                    db: 2,
+                    keys: 1,
+                    volatile: 0,
+                    expired: 0
+                },
+            ]
+        );
+        assert_eq!((info.keys, info.expired, info.used_memory), (2, 1, 4 + 4));
+        assert_eq!((info.maxmemory, info.evicted, info.hits), (None, 0, None));
+    }
+
+    #[test]
+    fn out_of_range_db_reads_as_empty() {
+        let server = server_with(&["SET a 1"]);
+        let ks = keyspace(&server, 99, &all(10), T0);
+        assert_eq!((ks.total, ks.rows.len(), ks.keys), (0, 0, 0));
+    }
+
+    #[test]
+    fn written_keys_follow_the_command_table() {
+        for (line, expected) in [
+            ("SET k v", vec!["k"]),
+            ("set \"a b\" v EX 10", vec!["a b"]),
+            ("MSET a 1 b 2 c 3", vec!["a", "b", "c"]),
+            ("3 INCR counter", vec!["counter"]),
+            ("DEL x y", vec!["x", "y"]),
+            ("XADD s * f v", vec!["s"]),
+            ("GET k", vec![]),
+            ("SET k", vec![]),
+            ("NOPE k", vec![]),
+            ("PING", vec![]),
+            ("", vec![]),
+            ("SET \"open", vec![]),
+        ] {
+            assert_eq!(written_keys(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn printable_text_escapes_controls_and_invalid_bytes() {
+        for (bytes, max, expected) in [
+            (&b"plain"[..], 100, ("plain", false)),
+            ("héllo ✓".as_bytes(), 100, ("héllo ✓", false)),
+            (b"a\nb\x00", 100, ("a\\x0ab\\x00", false)),
+            (b"\xff\xfeok", 100, ("\\xff\\xfeok", false)),
+            (b"abcdef", 3, ("abc", true)),
+            (
+                b"<img src=x onerror=alert(1)>",
+                100,
+                ("<img src=x onerror=alert(1)>", false),
+            ),
+        ] {
+            let (text, cut) = printable(bytes, max);
+            assert_eq!((text.as_str(), cut), expected, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn previews_serialize_with_a_kind_tag() {
+        let json = serde_json::to_string(&preview(&Value::Str(b"hi".to_vec()))).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"string","text":"hi","len":2,"truncated":false}"#
+        );
+        let hash = Value::Hash(Default::default());
+        assert_eq!(
+            serde_json::to_string(&preview(&hash)).unwrap(),
+            r#"{"kind":"generic","text":"(hash)"}"#
+        );
+    }
+}

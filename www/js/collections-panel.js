@@ -1,0 +1,199 @@
+// <collections-panel>: the Mongo sandbox's databases and collections with their document
+// counts, and a page of the selected collection's documents, as a table of top-level fields
+// or as mongosh prints them. Refreshed after every Mongo statement; a collection whose
+// count just changed becomes the selected one, so a student sees their documents land.
+
+import { formatBytes, h } from "./dom.js";
+
+export const PAGE_SIZE = 20;
+
+export class CollectionsPanel extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.setAttribute("role", "region");
+    this.setAttribute("aria-label", "MongoDB collections");
+    this.classList.add("panel");
+    this.selected = null; // {db, coll}
+    this.offset = 0;
+    this.view = "table";
+    this.counts = new Map(); // "db.coll" → count at the last refresh
+
+    this.navEl = h("nav", { class: "coll-nav", "aria-label": "Databases and collections" });
+    this.titleEl = h("h3", { class: "coll-title" });
+    this.rangeEl = h("span", { class: "coll-range", "aria-live": "polite" });
+    this.prevButton = h("button", { type: "button", class: "btn", "aria-label": "Previous page of documents", onclick: () => this.page(-1) }, "‹ Prev");
+    this.nextButton = h("button", { type: "button", class: "btn", "aria-label": "Next page of documents", onclick: () => this.page(1) }, "Next ›");
+    this.viewButtons = ["table", "mongosh"].map((v) =>
+      h("button", { type: "button", class: "btn", "aria-pressed": String(v === this.view), "data-view": v, onclick: () => this.setView(v) }, v === "table" ? "Table" : "mongosh"),
+    );
+    this.docsEl = h("div", { class: "docs", tabindex: "0", role: "region", "aria-label": "Documents" });
+    this.append(
+      h("div", { class: "panel-head" }, h("h2", {}, "Collections"), h("p", { class: "panel-count", "data-role": "summary" })),
+      h(
+        "div",
+        { class: "coll-body" },
+        this.navEl,
+        h(
+          "div",
+          { class: "coll-main" },
+          (this.toolbar = h(
+            "div",
+            { class: "coll-toolbar" },
+            this.titleEl,
+            h("div", { class: "view-toggle", role: "group", "aria-label": "Document view" }, this.viewButtons),
+            h("div", { class: "pager" }, this.prevButton, this.rangeEl, this.nextButton),
+          )),
+          this.docsEl,
+        ),
+      ),
+    );
+  }
+
+  /** @param {import("../pkg/nosql_playground.js").Playground} playground */
+  attach(playground) {
+    this.playground = playground;
+    document.addEventListener("playground:change", (e) => {
+      if (e.detail?.engine === "mongo") this.refresh({ follow: true });
+    });
+    this.refresh({ follow: true });
+  }
+
+  refresh({ follow = false } = {}) {
+    const catalog = JSON.parse(this.playground.mongoCatalog());
+    const counts = new Map();
+    let changed = null;
+    for (const db of catalog.databases) {
+      for (const c of db.collections) {
+        const id = `${db.name}.${c.name}`;
+        counts.set(id, c.count);
+        if (this.counts.get(id) !== c.count) changed = { db: db.name, coll: c.name };
+      }
+    }
+    this.counts = counts;
+    const exists = (sel) => sel && counts.has(`${sel.db}.${sel.coll}`);
+    if (follow && changed && !(this.selected && this.selected.db === changed.db && this.selected.coll === changed.coll)) {
+      this.selected = changed;
+      this.offset = 0;
+    }
+    if (!exists(this.selected)) {
+      const shellDb = this.playground.mongoDb();
+      const db = catalog.databases.find((d) => d.name === shellDb) ?? catalog.databases[0];
+      this.selected = db?.collections[0] ? { db: db.name, coll: db.collections[0].name } : null;
+      this.offset = 0;
+    }
+    this.renderNav(catalog, changed);
+    this.renderDocuments();
+  }
+
+  renderNav(catalog, changed) {
+    const collections = catalog.databases.reduce((n, d) => n + d.collections.length, 0);
+    this.querySelector("[data-role=summary]").textContent =
+      `${catalog.databases.length} database${catalog.databases.length === 1 ? "" : "s"} · ${collections} collection${collections === 1 ? "" : "s"}`;
+    if (catalog.databases.length === 0) {
+      this.navEl.replaceChildren(h("p", { class: "muted hint" }, "No databases yet. Insert a document and it appears here."));
+      return;
+    }
+    const focused = document.activeElement?.closest?.(".coll-nav button")?.dataset.id;
+    this.navEl.replaceChildren(
+      ...catalog.databases.map((db) =>
+        h(
+          "div",
+          { class: "db-group" },
+          h("p", { class: "db-name", title: `≈ ${formatBytes(db.sizeOnDisk)}` }, db.name),
+          h(
+            "ul",
+            {},
+            db.collections.map((c) => {
+              const id = `${db.name}.${c.name}`;
+              const current = this.selected?.db === db.name && this.selected?.coll === c.name;
+              const justChanged = changed?.db === db.name && changed?.coll === c.name;
+              return h(
+                "li",
+                {},
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: `coll-button${justChanged ? " flash" : ""}`,
+                    "aria-current": current ? "true" : null,
+                    dataset: { id, db: db.name, coll: c.name },
+                    onclick: () => this.choose(db.name, c.name),
+                  },
+                  h("span", { class: "coll-name" }, c.name),
+                  h("span", { class: "coll-count", "aria-label": `${c.count} documents` }, String(c.count)),
+                ),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+    if (focused) [...this.navEl.querySelectorAll("button")].find((b) => b.dataset.id === focused)?.focus();
+  }
+
+  choose(db, coll) {
+    this.selected = { db, coll };
+    this.offset = 0;
+    this.refresh();
+  }
+
+  page(direction) {
+    this.offset = Math.max(0, this.offset + direction * PAGE_SIZE);
+    this.renderDocuments();
+  }
+
+  setView(view) {
+    this.view = view;
+    for (const b of this.viewButtons) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+    this.renderDocuments();
+  }
+
+  renderDocuments() {
+    const sel = this.selected;
+    this.toolbar.hidden = !sel;
+    if (!sel) {
+      this.titleEl.textContent = "";
+      this.rangeEl.textContent = "";
+      this.prevButton.disabled = this.nextButton.disabled = true;
+      this.docsEl.replaceChildren(h("p", { class: "panel-empty" }, "Try db.posts.insertMany([{title: 'Hello'}, {title: 'World'}])"));
+      return;
+    }
+    let page = JSON.parse(this.playground.mongoDocuments(sel.db, sel.coll, this.offset, PAGE_SIZE));
+    if (page.total > 0 && page.documents.length === 0) {
+      this.offset = Math.max(0, Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+      page = JSON.parse(this.playground.mongoDocuments(sel.db, sel.coll, this.offset, PAGE_SIZE));
+    }
+    this.titleEl.textContent = `${sel.db}.${sel.coll}`;
+    const last = page.offset + page.documents.length;
+    this.rangeEl.textContent = page.total === 0 ? "no documents" : `${page.offset + 1}–${last} of ${page.total}`;
+    this.prevButton.disabled = page.offset === 0;
+    this.nextButton.disabled = last >= page.total;
+    if (this.view === "mongosh") {
+      this.docsEl.replaceChildren(h("pre", { class: "mongosh-docs" }, page.documents.map((d) => d.text).join(",\n")));
+      return;
+    }
+    this.docsEl.replaceChildren(
+      h(
+        "table",
+        { class: "doc-table" },
+        h("caption", { class: "visually-hidden" }, `Documents of ${sel.db}.${sel.coll}`),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "#"), page.columns.map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "tbody",
+          {},
+          page.documents.map((d, i) =>
+            h(
+              "tr",
+              { title: d.ejson },
+              h("td", { class: "num muted" }, String(page.offset + i + 1)),
+              d.cells.map((c) => (c === null ? h("td", { class: "missing", "aria-label": "missing" }, "·") : h("td", {}, c))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+}
+
+customElements.define("collections-panel", CollectionsPanel);

@@ -215,6 +215,30 @@ impl Hash {
         }
     }
 
+    /// The expiry index matches the fields and the encoding is one the server could have
+    /// (for tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let volatile: BTreeSet<(Millis, Vec<u8>)> = self
+            .fields
+            .iter()
+            .filter_map(|(k, f)| f.expire_at.map(|at| (at, k.clone())))
+            .collect();
+        if volatile != self.volatile {
+            return Err("expiry index out of step".into());
+        }
+        let small = self.fields.len() <= MAX_LISTPACK_ENTRIES
+            && self.volatile.is_empty()
+            && self
+                .fields
+                .iter()
+                .all(|(k, f)| k.len() <= MAX_LISTPACK_VALUE && f.value.len() <= MAX_LISTPACK_VALUE);
+        if !self.table && !small {
+            return Err("listpack holding what a listpack cannot".into());
+        }
+        Ok(())
+    }
+
     /// Deletes up to `budget` fields whose time is up at `now`, earliest first; returns how
     /// many went.
     pub fn expire_due(&mut self, now: Millis, budget: usize) -> usize {
@@ -835,5 +859,138 @@ mod tests {
         assert_eq!(hash.expiry_of(b"b"), Some(Some(50)));
         hash.set(b"b", b"9".to_vec(), false);
         assert_eq!(hash.expiry_of(b"b"), Some(None));
+    }
+
+    fn run(server: &mut Server, line: &str, now: Millis) -> String {
+        let argv = crate::redis::cli::split_args(line).expect("balanced line");
+        server.execute(&argv, now).to_cli_text()
+    }
+
+    const T: Millis = 1_700_000_000_000;
+
+    #[test]
+    fn fields_vanish_when_their_time_comes() {
+        let mut s = Server::new();
+        let cases = [
+            ("HSET h a 1 b 2 c 3", 0, "(integer) 3\n"),
+            ("HPEXPIRE h 100 FIELDS 1 a", 0, "1) (integer) 1\n"),
+            ("HEXPIRE h 10 FIELDS 1 b", 0, "1) (integer) 1\n"),
+            ("HGET h a", 99, "\"1\"\n"),
+            ("HPTTL h FIELDS 1 a", 99, "1) (integer) 1\n"),
+            ("HGET h a", 100, "(nil)\n"),
+            ("HLEN h", 100, "(integer) 2\n"),
+            (
+                "HTTL h FIELDS 2 a b",
+                4_400,
+                "1) (integer) -2\n2) (integer) 6\n",
+            ),
+            ("HTTL h FIELDS 1 b", 4_600, "1) (integer) 5\n"),
+            ("HPTTL h FIELDS 1 b", 4_600, "1) (integer) 5400\n"),
+            (
+                "HEXPIRETIME h FIELDS 1 b",
+                4_600,
+                "1) (integer) 1700000010\n",
+            ),
+            ("HGETALL h", 10_000, "1) \"c\"\n2) \"3\"\n"),
+            ("HPEXPIRE h 1 FIELDS 1 c", 10_000, "1) (integer) 1\n"),
+            ("EXISTS h", 10_000, "(integer) 1\n"),
+            ("EXISTS h", 10_001, "(integer) 0\n"),
+            ("TYPE h", 10_001, "none\n"),
+            ("HTTL h FIELDS 1 c", 10_001, "1) (integer) -2\n"),
+        ];
+        for (line, at, expected) in cases {
+            assert_eq!(run(&mut s, line, T + at), expected, "{line} at +{at}");
+        }
+        assert_eq!(s.db().volatile_field_keys(), 0);
+    }
+
+    #[test]
+    fn the_active_cycle_reclaims_fields_and_empty_hashes() {
+        let mut s = Server::new();
+        run(&mut s, "HSET gone a 1 b 2", T);
+        run(&mut s, "HPEXPIRE gone 50 FIELDS 2 a b", T);
+        run(&mut s, "HSET stays a 1 b 2", T);
+        run(&mut s, "HPEXPIRE stays 50 FIELDS 1 a", T);
+        assert_eq!(s.db().volatile_field_keys(), 2);
+        assert_eq!(s.tick(T + 49), vec![]);
+        assert_eq!(s.tick(T + 50), vec![(0, b"gone".to_vec())]);
+        assert_eq!(s.db().volatile_field_keys(), 0);
+        assert_eq!(s.db().len(), 1);
+        match s.db().peek(b"stays", T + 50).map(|e| &e.value) {
+            Some(Value::Hash(h)) => assert_eq!(h.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_active_cycle_is_bounded_and_lookups_finish_the_work() {
+        let mut s = Server::new();
+        let fields: Vec<String> = (0..2_500).map(|i| format!("f{i} v")).collect();
+        run(&mut s, &format!("HSET big {}", fields.join(" ")), T);
+        let names: Vec<String> = (0..2_500).map(|i| format!("f{i}")).collect();
+        run(
+            &mut s,
+            &format!("HPEXPIRE big 10 FIELDS 2500 {}", names.join(" ")),
+            T,
+        );
+        assert_eq!(s.tick(T + 10), vec![]);
+        let left = match s.dbs[0].iter().next().map(|(_, e)| &e.value) {
+            Some(Value::Hash(h)) => h.len(),
+            _ => 0,
+        };
+        assert_eq!(left, 1_500);
+        // Any lookup drops the rest before the command sees the hash.
+        assert_eq!(run(&mut s, "HLEN big", T + 10), "(integer) 0\n");
+        assert_eq!(run(&mut s, "DBSIZE", T + 10), "(integer) 0\n");
+    }
+
+    #[test]
+    fn lookups_drop_due_fields_without_the_active_cycle() {
+        let mut db = crate::redis::db::Db::new();
+        let mut hash = h(&[("a", "1"), ("b", "2")]);
+        let none = ExpireFlags::default();
+        hash.set_expiry(b"a", 100, none, 0);
+        db.set(b"k", Value::Hash(hash.clone()), 0);
+        assert_eq!(db.volatile_field_keys(), 1);
+        match db.get(b"k", 100).map(|e| &e.value) {
+            Some(Value::Hash(h)) => assert_eq!(h.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(db.volatile_field_keys(), 0);
+        hash.set_expiry(b"b", 100, none, 0);
+        db.set(b"k", Value::Hash(hash), 0);
+        assert!(!db.contains(b"k", 100));
+        assert_eq!(db.expired_count, 1);
+        assert_eq!(db.volatile_field_keys(), 0);
+    }
+
+    #[test]
+    fn field_ttls_travel_with_the_key_and_leave_with_it() {
+        let mut s = Server::new();
+        let cases = [
+            ("HSET h a 1 b 2", "(integer) 2\n"),
+            ("HPEXPIRE h 100 FIELDS 1 a", "1) (integer) 1\n"),
+            ("RENAME h r", "OK\n"),
+            ("COPY r c", "(integer) 1\n"),
+            ("HPTTL c FIELDS 1 a", "1) (integer) 100\n"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(run(&mut s, line, T), expected, "{line}");
+        }
+        assert_eq!(s.db().volatile_field_keys(), 2);
+        run(&mut s, "SET r overwritten", T);
+        run(&mut s, "MOVE c 1", T);
+        assert_eq!(s.db().volatile_field_keys(), 0);
+        assert_eq!(s.dbs[1].volatile_field_keys(), 1);
+        run(&mut s, "SELECT 1", T);
+        assert_eq!(run(&mut s, "HGETALL c", T + 100), "1) \"b\"\n2) \"2\"\n");
+        run(&mut s, "HPEXPIRE c 100 FIELDS 1 b", T + 100);
+        run(&mut s, "EXPIRE c 1", T + 100);
+        assert_eq!(run(&mut s, "EXISTS c", T + 1_100), "(integer) 0\n");
+        assert_eq!(s.dbs[1].volatile_field_keys(), 0);
+        run(&mut s, "HSET f a 1", T);
+        run(&mut s, "HPEXPIRE f 100000 FIELDS 1 a", T + 2_000);
+        run(&mut s, "FLUSHALL", T + 2_000);
+        assert_eq!(s.dbs[1].volatile_field_keys(), 0);
     }
 }

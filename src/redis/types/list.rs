@@ -305,19 +305,47 @@ impl List {
         }
     }
 
-    fn remove(&mut self, index: usize) -> Option<Vec<u8>> {
-        let located = self
+    /// Removes the elements at `sorted` positions (ascending, distinct) in one pass, each
+    /// leaving its node as `quicklistDelIndex` does (LREM).
+    fn remove_all(&mut self, sorted: &[usize]) {
+        if sorted.is_empty() {
+            return;
+        }
+        let mut hits = sorted.iter().copied().peekable();
+        let mut n = 0;
+        let mut node_end = self
             .nodes
             .as_ref()
-            .and_then(|nodes| Self::locate(nodes, index));
-        let element = self.items.remove(index)?;
-        let entry = listpack_entry_bytes(&element);
-        match (&mut self.nodes, located) {
-            (None, _) => self.lp_bytes -= entry,
-            (Some(nodes), Some((n, _))) => Self::drop_from_node(nodes, n, entry),
-            (Some(_), None) => {}
+            .and_then(|n| n.front())
+            .map_or(0, |n| n.count);
+        let mut dropped: Vec<(usize, usize)> = Vec::with_capacity(sorted.len());
+        let mut kept = VecDeque::with_capacity(self.items.len() - sorted.len());
+        for (i, element) in std::mem::take(&mut self.items).into_iter().enumerate() {
+            if let Some(nodes) = &self.nodes {
+                while i >= node_end && n + 1 < nodes.len() {
+                    n += 1;
+                    node_end += nodes[n].count;
+                }
+            }
+            if hits.peek() == Some(&i) {
+                hits.next();
+                dropped.push((n, listpack_entry_bytes(&element)));
+            } else {
+                kept.push_back(element);
+            }
         }
-        Some(element)
+        self.items = kept;
+        match &mut self.nodes {
+            None => {
+                self.lp_bytes -= dropped.iter().map(|(_, bytes)| bytes).sum::<usize>();
+            }
+            // Back to front, so that a node that empties does not shift the ones still due.
+            Some(nodes) => {
+                for &(n, bytes) in dropped.iter().rev() {
+                    Self::drop_from_node(nodes, n, bytes);
+                }
+            }
+        }
     }
 
     /// Drops `front` elements from the head and `back` from the tail.
@@ -443,6 +471,41 @@ impl List {
             }
         }
         self.items.insert(at, element);
+    }
+
+    /// The bookkeeping matches the elements (for tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match &self.nodes {
+            None => {
+                let bytes = self.packed_bytes(0..self.items.len());
+                if bytes != self.lp_bytes {
+                    return Err(format!("listpack bytes {} != {bytes}", self.lp_bytes));
+                }
+            }
+            Some(nodes) => {
+                let mut first = 0;
+                for node in nodes {
+                    if node.count == 0 {
+                        return Err("empty node".into());
+                    }
+                    let range = first..first + node.count;
+                    let bytes = if node.plain {
+                        self.items.get(first).map_or(0, Vec::len)
+                    } else {
+                        self.packed_bytes(range)
+                    };
+                    if bytes != node.bytes || (node.plain && node.count != 1) {
+                        return Err(format!("node {node:?} holds {bytes} bytes"));
+                    }
+                    first += node.count;
+                }
+                if first != self.items.len() {
+                    return Err(format!("nodes hold {first} of {}", self.items.len()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the element at `index` (LSET): a port of `quicklistReplaceEntry` for where
@@ -815,9 +878,8 @@ pub fn lrange(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(Some(list)) => match clamp_range(start, end, list.len()) {
             None => Reply::Array(Vec::new()),
             Some((start, end)) => Reply::Array(
-                list.iter()
-                    .skip(start)
-                    .take(end - start + 1)
+                list.items
+                    .range(start..=end)
                     .map(|e| Reply::Bulk(e.clone()))
                     .collect(),
             ),
@@ -958,9 +1020,7 @@ pub fn lrem(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 }
             }
             hits.sort_unstable();
-            for &i in hits.iter().rev() {
-                list.remove(i);
-            }
+            list.remove_all(&hits);
             hits.len()
         }
     };

@@ -230,6 +230,28 @@ impl Set {
         }
     }
 
+    /// The representation is one the server could have (for tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match &self.repr {
+            Repr::Ints(v) if v.windows(2).any(|w| w[0] >= w[1]) => Err("intset not sorted".into()),
+            Repr::Ints(v) if v.len() > MAX_INTSET_ENTRIES => Err("intset too big".into()),
+            Repr::Pack(v) => {
+                let unique: std::collections::HashSet<&Vec<u8>> = v.iter().collect();
+                if unique.len() != v.len() {
+                    Err("listpack with duplicates".into())
+                } else if v.len() > MAX_LISTPACK_ENTRIES
+                    || v.iter().any(|m| m.len() > MAX_LISTPACK_VALUE)
+                {
+                    Err("listpack too big".into())
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Port of `maybeConvertToIntset`: back to an intset when every member is an integer
     /// and there are few enough (SINTERSTORE's result).
     fn maybe_convert_to_intset(&mut self) {
@@ -962,5 +984,193 @@ mod tests {
         assert_eq!(scan_positions(5, 0, 2), (vec![4, 3], 3));
         assert_eq!(scan_positions(5, 3, 10), (vec![2, 1, 0], 0));
         assert_eq!(scan_positions(2, 9, 10), (vec![1, 0], 0));
+    }
+
+    /// Random hash, list and set command lines (with the clock moving) never panic, and
+    /// every value stays well-formed: encodings the server could have, bookkeeping in step,
+    /// no empty container left behind, the field-expiry index matching the hashes.
+    #[test]
+    fn random_hash_list_set_commands_keep_values_well_formed() {
+        use crate::redis::commands::Group;
+        use crate::redis::commands::TABLE;
+        let names: Vec<&str> = TABLE
+            .iter()
+            .filter(|c| matches!(c.group, Group::Hash | Group::List | Group::Set))
+            .map(|c| c.name)
+            .collect();
+        assert!(names.len() >= 59, "{names:?}");
+        let long = "x".repeat(70);
+        let huge = "y".repeat(9_000);
+        let words: Vec<&str> = vec![
+            "a",
+            "b",
+            "c",
+            "1",
+            "2",
+            "3",
+            "0",
+            "-1",
+            "-2",
+            "10",
+            "100",
+            "600",
+            "x",
+            "",
+            &long,
+            &huge,
+            "LEFT",
+            "RIGHT",
+            "BEFORE",
+            "AFTER",
+            "FIELDS",
+            "NX",
+            "XX",
+            "GT",
+            "LT",
+            "COUNT",
+            "RANK",
+            "MAXLEN",
+            "LIMIT",
+            "WITHVALUES",
+            "MATCH",
+            "NOVALUES",
+            "*",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1.5",
+            "inf",
+        ];
+        // Keys named after the type they usually hold; now and then another type's key.
+        let keys_of = |name: &str| -> &'static [&'static str] {
+            match name.as_bytes()[0] {
+                b'h' => &["h1", "h2"],
+                b'l' | b'r' => &["l1", "l2"],
+                _ => &["s1", "s2", "s3"],
+            }
+        };
+        // Well-formed lines for the commands whose shape random words rarely hit.
+        let templates = [
+            "HSET {k} {w} {w} {w} {w}",
+            "HPEXPIRE {k} {n} {f} FIELDS 2 {w} {w}",
+            "HEXPIREAT {k} 1 FIELDS 1 {w}",
+            "HPERSIST {k} FIELDS 1 {w}",
+            "HPTTL {k} FIELDS 2 {w} {w}",
+            "HINCRBY {k} {w} {n}",
+            "RPUSH {k} {w} {w} {w}",
+            "LPUSH {k} {w} {w}",
+            "LINSERT {k} {e} {w} {w}",
+            "LSET {k} {n} {w}",
+            "LMOVE {k} {k} {d} {d}",
+            "LMPOP 2 {k} {k} {d} COUNT {n}",
+            "LTRIM {k} {n} -{n}",
+            "LREM {k} {n} {w}",
+            "SADD {k} {w} {w} {w}",
+            "SINTERSTORE {k} {k} {k}",
+            "SUNIONSTORE {k} {k} {k}",
+            "SDIFFSTORE {k} {k} {k}",
+            "SMOVE {k} {k} {w}",
+            "SPOP {k} {n}",
+        ];
+        let mut rng: u64 = 0x1234_5678_9abc_def1;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n.max(1) as u64) as usize
+        };
+        let mut server = Server::new();
+        let mut now: u64 = 1_700_000_000_000;
+        let (mut accepted, mut quicklists, mut max_volatile) = (0, 0, 0);
+        for round in 0..60_000 {
+            if next(20) == 0 {
+                now += next(3_000) as u64;
+            }
+            let argv: Vec<Vec<u8>> = if next(2) == 0 {
+                let template = templates[next(templates.len())];
+                let keys = keys_of(&template.to_ascii_lowercase());
+                template
+                    .split(' ')
+                    .map(|part| {
+                        let word = match part {
+                            "{k}" => keys[next(keys.len())],
+                            "{w}" => words[next(words.len())],
+                            "{n}" => ["0", "1", "2", "3", "50", "1000"][next(6)],
+                            "{f}" => ["NX", "XX", "GT", "LT", "NX"][next(5)],
+                            "{e}" => ["BEFORE", "AFTER"][next(2)],
+                            "{d}" => ["LEFT", "RIGHT"][next(2)],
+                            other => other,
+                        };
+                        word.as_bytes().to_vec()
+                    })
+                    .collect()
+            } else {
+                let name = names[next(names.len())];
+                let all = ["h1", "l1", "s1", "h2", "l2", "s2"];
+                let keys = if next(8) == 0 {
+                    &all[..]
+                } else {
+                    keys_of(name)
+                };
+                let mut argv: Vec<Vec<u8>> = vec![name.as_bytes().to_vec()];
+                argv.push(keys[next(keys.len())].as_bytes().to_vec());
+                for _ in 0..next(9) {
+                    let word = if next(5) == 0 {
+                        keys[next(keys.len())]
+                    } else {
+                        words[next(words.len())]
+                    };
+                    argv.push(word.as_bytes().to_vec());
+                }
+                argv
+            };
+            if !server.execute(&argv, now).is_error() {
+                accepted += 1;
+            }
+            if round % 25 != 0 {
+                continue;
+            }
+            let db = &server.dbs[0];
+            let mut volatile = 0;
+            let nonempty = |empty: bool| {
+                if empty {
+                    Err("empty".to_string())
+                } else {
+                    Ok(())
+                }
+            };
+            for (key, entry) in db.iter() {
+                let checked = match &entry.value {
+                    Value::Hash(h) => {
+                        volatile += usize::from(h.next_expiry().is_some());
+                        h.check().and(nonempty(h.is_empty()))
+                    }
+                    Value::List(l) => {
+                        quicklists += usize::from(l.encoding() == "quicklist");
+                        l.check().and(nonempty(l.is_empty()))
+                    }
+                    Value::Set(s) => s.check().and(nonempty(s.is_empty())),
+                    _ => Ok(()),
+                };
+                if let Err(e) = checked {
+                    let line: Vec<String> = argv
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(&a[..a.len().min(20)]).into_owned())
+                        .collect();
+                    panic!("{e} in {key:?} after {line:?}");
+                }
+            }
+            assert_eq!(
+                db.volatile_field_keys(),
+                volatile,
+                "field index after {argv:?}"
+            );
+            max_volatile = max_volatile.max(volatile);
+        }
+        // The lines must get past argument checking often enough to mean something.
+        assert!(accepted > 25_000, "only {accepted} lines accepted");
+        assert!(
+            quicklists > 0 && max_volatile > 0,
+            "{quicklists} {max_volatile}"
+        );
     }
 }

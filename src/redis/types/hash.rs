@@ -561,7 +561,10 @@ pub fn hrandfield(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(None) => return Reply::Array(Vec::new()),
         Ok(Some(hash)) => hash.len(),
     };
-    let picks = random_picks(server, len, count);
+    let picks = match random_picks(server, len, count) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
     let Ok(Some(hash)) = lookup(server, key) else {
         return Reply::Array(Vec::new());
     };

@@ -6,8 +6,13 @@
 //! RANDOMKEY can pick by index. Removal swaps the last entry into the hole; SCAN walks
 //! positions downwards, so a key that moves is only ever moved into the part not yet visited
 //! (or revisited), never skipped.
+//!
+//! Hashes whose fields carry a TTL are kept in a second ordered index, by their earliest field
+//! expiry: a lookup drops a hash's due fields before anyone sees them, and
+//! `active_expire_fields` reclaims them in time order. A hash whose last field expires is
+//! deleted like an expired key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use indexmap::IndexMap;
@@ -69,6 +74,60 @@ impl ExpiryIndex {
     }
 }
 
+/// Keys whose value has fields with a TTL (hashes), by the earliest of those times: one row
+/// per key, so the next hash with a due field is found in O(log n).
+#[derive(Debug, Default, Clone)]
+pub struct FieldExpiryIndex {
+    by_time: BTreeSet<(Millis, Vec<u8>)>,
+    of_key: HashMap<Vec<u8>, Millis, FxBuild>,
+}
+
+impl FieldExpiryIndex {
+    /// Records `at` as the earliest field expiry of `key` (`None`: it has no field with a TTL).
+    fn set(&mut self, key: &[u8], at: Option<Millis>) {
+        if at.is_none() && self.of_key.is_empty() {
+            return;
+        }
+        let old = self.of_key.get(key).copied();
+        if old == at {
+            return;
+        }
+        if let Some(old) = old {
+            self.by_time.remove(&(old, key.to_vec()));
+        }
+        match at {
+            Some(at) => {
+                self.by_time.insert((at, key.to_vec()));
+                self.of_key.insert(key.to_vec(), at);
+            }
+            None => {
+                self.of_key.remove(key);
+            }
+        }
+    }
+
+    /// The key whose earliest field expiry is the soonest, if it is due at `now`.
+    fn first_due(&self, now: Millis) -> Option<&(Millis, Vec<u8>)> {
+        self.by_time.first().filter(|(at, _)| *at <= now)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_time.is_empty()
+    }
+}
+
+/// The earliest field expiry inside a value (only hashes have fields with a TTL).
+fn field_expiry(value: &Value) -> Option<Millis> {
+    match value {
+        Value::Hash(hash) => hash.next_expiry(),
+        _ => None,
+    }
+}
+
 /// The Fx hash (rustc's): keys are the student's own, in a single-user sandbox, so there is
 /// no flooding to defend against and SipHash's cost would dominate GET and SET.
 #[derive(Default, Clone, Copy)]
@@ -105,12 +164,13 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxBuild = BuildHasherDefault<FxHasher>;
+pub type FxBuild = BuildHasherDefault<FxHasher>;
 
 #[derive(Debug, Default, Clone)]
 pub struct Db {
     entries: IndexMap<Vec<u8>, Entry, FxBuild>,
     expiry: ExpiryIndex,
+    fields: FieldExpiryIndex,
     /// Keys removed because their time ran out (lazily or actively), for INFO and the page.
     pub expired_count: u64,
 }
@@ -147,7 +207,44 @@ impl Db {
             self.expired_count += 1;
             return None;
         }
+        let fields_due = self
+            .entries
+            .get_index(index)
+            .and_then(|(_, e)| field_expiry(&e.value))
+            .is_some_and(|at| at <= now);
+        if fields_due && !self.expire_fields(key, now, usize::MAX).1 {
+            return None;
+        }
         Some(index)
+    }
+
+    /// Drops up to `budget` fields of `key` that are due at `now` and re-files the key in the
+    /// field index. Returns the fields dropped and whether the key is still there (a hash
+    /// whose last field expired is deleted).
+    fn expire_fields(&mut self, key: &[u8], now: Millis, budget: usize) -> (usize, bool) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            self.fields.set(key, None);
+            return (0, false);
+        };
+        let (dropped, empty) = match &mut entry.value {
+            Value::Hash(hash) => (hash.expire_due(now, budget), hash.is_empty()),
+            _ => (0, false),
+        };
+        if empty {
+            self.remove(key);
+            self.expired_count += 1;
+            return (dropped, false);
+        }
+        let next = field_expiry(&entry.value);
+        self.fields.set(key, next);
+        (dropped, true)
+    }
+
+    /// Re-files `key` in the field index after its value changed (HSET, HEXPIRE, HPERSIST,
+    /// ...): the earliest field expiry may have moved.
+    pub fn sync_field_expiry(&mut self, key: &[u8]) {
+        let next = self.entries.get(key).and_then(|e| field_expiry(&e.value));
+        self.fields.set(key, next);
     }
 
     pub fn contains(&mut self, key: &[u8], now: Millis) -> bool {
@@ -171,6 +268,7 @@ impl Db {
 
     /// Stores a whole entry (value, TTL and metadata), as RENAME, MOVE and COPY do.
     pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        self.fields.set(key, field_expiry(&entry.value));
         let old_at = match self.entries.get_mut(key) {
             Some(slot) => {
                 let old = slot.expire_at;
@@ -214,6 +312,7 @@ impl Db {
         if let Some(at) = entry.expire_at {
             self.expiry.remove(at, key);
         }
+        self.fields.set(key, None);
         Some(entry)
     }
 
@@ -231,9 +330,15 @@ impl Db {
         self.expiry.len()
     }
 
+    /// Number of keys holding fields with a TTL.
+    pub fn volatile_field_keys(&self) -> usize {
+        self.fields.len()
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         self.expiry = ExpiryIndex::default();
+        self.fields = FieldExpiryIndex::default();
     }
 
     /// Iterates over entries without expiring anything (callers filter by time if needed).
@@ -259,6 +364,26 @@ impl Db {
             gone.push(key);
         }
         gone
+    }
+
+    /// The bounded active cycle for fields: drops at most `budget` fields already due at
+    /// `now`, from the hashes whose earliest field expiry is soonest. Returns the fields
+    /// dropped and the keys deleted because their last field went.
+    pub fn active_expire_fields(&mut self, now: Millis, budget: usize) -> (usize, Vec<Vec<u8>>) {
+        let mut dropped = 0;
+        let mut gone = Vec::new();
+        while dropped < budget {
+            let Some((_, key)) = self.fields.first_due(now).cloned() else {
+                break;
+            };
+            let (n, alive) = self.expire_fields(&key, now, budget - dropped);
+            // Always progress, even on a stale row.
+            dropped += n.max(1);
+            if !alive {
+                gone.push(key);
+            }
+        }
+        (dropped, gone)
     }
 }
 

@@ -97,8 +97,8 @@ impl Server {
         z ^ (z >> 31)
     }
 
-    /// Advances the server to sandbox time `now` and runs the bounded active expiry cycle.
-    /// Returns the keys (db, key) it reclaimed. Time never runs backwards for the server.
+    /// Advances the server to sandbox time `now` and runs the bounded active expiry cycle
+    /// (keys, then hash fields). Returns the keys (db, key) it reclaimed. Time never runs backwards for the server.
     pub fn tick(&mut self, now: Millis) -> Vec<(usize, Vec<u8>)> {
         self.now = self.now.max(now);
         let now = self.now;
@@ -110,6 +110,10 @@ impl Server {
             }
             let keys = db.active_expire(now, budget);
             budget -= keys.len();
+            gone.extend(keys.into_iter().map(|key| (index, key)));
+            // Then hash fields whose TTL ran out (a hash losing its last field goes too).
+            let (work, keys) = db.active_expire_fields(now, budget);
+            budget = budget.saturating_sub(work);
             gone.extend(keys.into_iter().map(|key| (index, key)));
         }
         gone

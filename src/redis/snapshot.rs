@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::db::{Db, Entry};
 use super::object::encoding_name;
 use super::types::stream::StreamId;
+use super::types::zset::format_score;
 use super::types::Value;
 use super::util::glob_match;
 use super::Server;
@@ -110,10 +111,6 @@ pub enum Preview {
     Stream {
         entries: Vec<StreamEntry>,
         len: usize,
-    },
-    /// A type whose preview has not landed yet: just its name in parentheses.
-    Generic {
-        text: String,
     },
 }
 
@@ -235,8 +232,7 @@ fn row(key: &[u8], entry: &Entry, now: Millis) -> KeyRow {
     }
 }
 
-/// Payload bytes of a value. Each type reports its own once it lands; the placeholders have
-/// no payload yet.
+/// Payload bytes of a value (scores count 8 bytes).
 pub fn value_size(value: &Value) -> u64 {
     match value {
         Value::Str(bytes) => bytes.len() as u64,
@@ -244,9 +240,13 @@ pub fn value_size(value: &Value) -> u64 {
             .range(StreamId::MIN, StreamId::MAX, false)
             .map(|(_, fields)| 16 + fields.iter().map(|f| f.len() as u64).sum::<u64>())
             .sum(),
-        // hash: sum of field and value lengths; list, set: element lengths; zset: member
-        // lengths plus 8 bytes per score. Wired when each type's iteration API lands.
-        Value::Hash(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) => 0,
+        Value::Hash(hash) => hash.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum(),
+        Value::List(list) => list.iter().map(|e| e.len() as u64).sum(),
+        Value::Set(set) => (0..set.len())
+            .filter_map(|i| set.member_at(i))
+            .map(|m| m.len() as u64)
+            .sum(),
+        Value::ZSet(zset) => zset.iter().map(|(m, _)| m.len() as u64 + 8).sum(),
     }
 }
 
@@ -286,14 +286,36 @@ pub fn preview(value: &Value) -> Preview {
                 len: stream.len(),
             }
         }
-        // Each of these becomes its own variant when the type lands, built from the type's
-        // iteration API and capped at PREVIEW_ITEMS elements:
-        // - hash:  Preview::Hash { fields: first field/value pairs, len: HLEN }
-        // - list:  Preview::List { items: LRANGE 0 PREVIEW_ITEMS-1, len: LLEN }
-        // - set:   Preview::Set { members: first members, len: SCARD }
-        // - zset:  Preview::Zset { members: ZRANGE 0 n WITHSCORES, len: ZCARD }
-        Value::Hash(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) => Preview::Generic {
-            text: format!("({})", value.type_name()),
+        Value::Hash(hash) => Preview::Hash {
+            fields: hash
+                .iter()
+                .take(PREVIEW_ITEMS)
+                .map(|(f, v)| (printable(f, PREVIEW_CHARS).0, printable(v, PREVIEW_CHARS).0))
+                .collect(),
+            len: hash.len(),
+        },
+        Value::List(list) => Preview::List {
+            items: list
+                .iter()
+                .take(PREVIEW_ITEMS)
+                .map(|e| printable(e, PREVIEW_CHARS).0)
+                .collect(),
+            len: list.len(),
+        },
+        Value::Set(set) => Preview::Set {
+            members: (0..set.len().min(PREVIEW_ITEMS))
+                .filter_map(|i| set.member_at(i))
+                .map(|m| printable(&m, PREVIEW_CHARS).0)
+                .collect(),
+            len: set.len(),
+        },
+        Value::ZSet(zset) => Preview::Zset {
+            members: zset
+                .iter()
+                .take(PREVIEW_ITEMS)
+                .map(|(m, score)| (printable(m, PREVIEW_CHARS).0, format_score(score)))
+                .collect(),
+            len: zset.len(),
         },
     }
 }
@@ -688,7 +710,7 @@ mod tests {
         let hash = Value::Hash(Default::default());
         assert_eq!(
             serde_json::to_string(&preview(&hash)).unwrap(),
-            r#"{"kind":"generic","text":"(hash)"}"#
+            r#"{"kind":"hash","fields":[],"len":0}"#
         );
     }
 }

@@ -1,12 +1,1185 @@
 //! Lists: a deque of strings (Redis's t_list.c).
+//!
+//! The elements live in a `VecDeque`. Alongside, the list keeps what decides the encoding
+//! OBJECT ENCODING reports: the bytes of its listpack while it is one, and once it outgrows
+//! `list-max-listpack-size` (-2: 8 KiB) the element counts and byte sizes of the quicklist
+//! nodes the server would have (where pushes, inserts, replacements and merges put them).
+//! A quicklist turns back into a listpack once it is down to a single node of at most half
+//! the limit, so that a list at the boundary does not flip at every push and pop.
+//!
+//! The pop functions (`pop`, `mpop`, `lmove`) are the command-independent cores, so that the
+//! blocking variants can reuse them once several clients exist.
 
-/// Placeholder until the type lands; the variant exists so that every module can match on it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct List {}
+use std::collections::VecDeque;
+
+use super::set::{positive_long, range_long};
+use super::{wrong_type, Value};
+use crate::redis::reply::{self, Reply};
+use crate::redis::util::parse_i64;
+use crate::redis::Server;
+
+/// `list-max-listpack-size -2`: at most 8 KiB per listpack.
+const LISTPACK_MAX_BYTES: usize = 8192;
+/// A listpack's header (total bytes, element count) and end marker.
+const LISTPACK_EMPTY_BYTES: usize = 7;
+
+/// Which end of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The head: LEFT, LPUSH, LPOP.
+    Left,
+    /// The tail: RIGHT, RPUSH, RPOP.
+    Right,
+}
+
+impl End {
+    /// Port of `getListPositionFromObjectOrReply`: LEFT or RIGHT, any case.
+    pub fn parse(arg: &[u8]) -> Result<End, Reply> {
+        if arg.eq_ignore_ascii_case(b"left") {
+            Ok(End::Left)
+        } else if arg.eq_ignore_ascii_case(b"right") {
+            Ok(End::Right)
+        } else {
+            Err(reply::error(reply::SYNTAX_ERROR))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct List {
+    items: VecDeque<Vec<u8>>,
+    /// `None` while the list is one listpack; the quicklist's nodes once it is not.
+    nodes: Option<VecDeque<Node>>,
+    /// Bytes of the listpack, while the list is one.
+    lp_bytes: usize,
+}
+
+/// One quicklist node, as far as its encoding decisions go: how many elements it holds and
+/// the bytes of its listpack (a plain node holds one element too big for a listpack).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Node {
+    count: usize,
+    bytes: usize,
+    plain: bool,
+}
+
+/// `SIZE_ESTIMATE_OVERHEAD`: what quicklist adds to an element's length when it estimates
+/// whether a node can take it.
+const SIZE_ESTIMATE_OVERHEAD: usize = 8;
+
+impl Node {
+    fn packed(count: usize, bytes: usize) -> Node {
+        Node {
+            count,
+            bytes,
+            plain: false,
+        }
+    }
+
+    /// `isLargeElement`: an element too big for any listpack gets a plain node of its own.
+    fn large(len: usize) -> bool {
+        len > LISTPACK_MAX_BYTES
+    }
+
+    /// The node for one element.
+    fn single(element: &[u8]) -> Node {
+        if Node::large(element.len()) {
+            Node {
+                count: 1,
+                bytes: element.len(),
+                plain: true,
+            }
+        } else {
+            Node::packed(1, LISTPACK_EMPTY_BYTES + listpack_entry_bytes(element))
+        }
+    }
+}
+
+/// `_quicklistNodeAllowInsert`: may `node` take one more element of `len` bytes?
+fn allow_insert(node: Option<&Node>, len: usize) -> bool {
+    node.is_some_and(|n| {
+        !n.plain
+            && !Node::large(len)
+            && n.bytes + len + SIZE_ESTIMATE_OVERHEAD <= LISTPACK_MAX_BYTES
+    })
+}
+
+/// `_quicklistNodeAllowMerge`
+fn allow_merge(a: Option<&Node>, b: Option<&Node>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            !a.plain && !b.plain && a.bytes + b.bytes - LISTPACK_EMPTY_BYTES <= LISTPACK_MAX_BYTES
+        }
+        _ => false,
+    }
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List {
+            items: VecDeque::new(),
+            nodes: None,
+            lp_bytes: LISTPACK_EMPTY_BYTES,
+        }
+    }
+}
+
+/// Bytes one element takes in a listpack: its encoding (integers in 1 to 9 bytes, strings
+/// with a 1, 2 or 5 byte header) plus the back-length that lets the listpack be walked
+/// backwards.
+pub fn listpack_entry_bytes(element: &[u8]) -> usize {
+    let len = element.len();
+    let encoded = match parse_i64(element) {
+        Some(n) if (0..=127).contains(&n) => 1,
+        Some(n) if (-4096..=4095).contains(&n) => 2,
+        Some(n) if i16::try_from(n).is_ok() => 3,
+        Some(n) if (-8_388_608..=8_388_607).contains(&n) => 4,
+        Some(n) if i32::try_from(n).is_ok() => 5,
+        Some(_) => 9,
+        None if len < 64 => 1 + len,
+        None if len < 4096 => 2 + len,
+        None => 5 + len,
+    };
+    let backlen = match encoded {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    encoded + backlen
+}
+
+// ---------------------------------------------------------------------------------------
+// Type API
+// ---------------------------------------------------------------------------------------
 
 impl List {
-    /// The encoding OBJECT ENCODING reports for this value's size and contents.
+    /// A list of `items`, pushed one by one to the tail.
+    pub fn from_items(items: impl IntoIterator<Item = Vec<u8>>) -> List {
+        let mut list = List::default();
+        for item in items {
+            list.grow(item.len());
+            list.push(End::Right, item);
+        }
+        list
+    }
+
     pub fn encoding(&self) -> &'static str {
-        "unknown"
+        if self.nodes.is_some() {
+            "quicklist"
+        } else {
+            "listpack"
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Elements from head to tail.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vec<u8>> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&Vec<u8>> {
+        self.items.get(index)
+    }
+
+    /// Port of `listTypeTryConvertListpack`: before elements totalling `add_bytes` arrive, a
+    /// listpack that would outgrow its limit becomes a quicklist (the listpack its first
+    /// node).
+    fn grow(&mut self, add_bytes: usize) {
+        if self.nodes.is_none() && self.lp_bytes + add_bytes > LISTPACK_MAX_BYTES {
+            let mut nodes = VecDeque::new();
+            if !self.items.is_empty() {
+                nodes.push_back(Node::packed(self.items.len(), self.lp_bytes));
+            }
+            self.nodes = Some(nodes);
+        }
+    }
+
+    /// Port of `listTypeTryConvertQuicklist` while shrinking: a quicklist down to one
+    /// listpack node of at most half the limit becomes that listpack again.
+    fn shrink(&mut self) {
+        let single = match &self.nodes {
+            Some(nodes) if nodes.len() == 1 => nodes.front().copied(),
+            _ => None,
+        };
+        if let Some(node) = single {
+            if !node.plain && node.bytes <= LISTPACK_MAX_BYTES / 2 {
+                self.lp_bytes = node.bytes;
+                self.nodes = None;
+            }
+        }
+    }
+
+    /// The node holding element `index`, and the element's offset in it.
+    fn locate(nodes: &VecDeque<Node>, index: usize) -> Option<(usize, usize)> {
+        let mut first = 0;
+        for (n, node) in nodes.iter().enumerate() {
+            if index < first + node.count {
+                return Some((n, index - first));
+            }
+            first += node.count;
+        }
+        None
+    }
+
+    /// Bytes of the listpack holding elements `range` (indexes into the list).
+    fn packed_bytes(&self, range: std::ops::Range<usize>) -> usize {
+        LISTPACK_EMPTY_BYTES
+            + self
+                .items
+                .range(range)
+                .map(|e| listpack_entry_bytes(e))
+                .sum::<usize>()
+    }
+
+    /// Index of the first element of node `n`.
+    fn node_start(nodes: &VecDeque<Node>, n: usize) -> usize {
+        nodes.iter().take(n).map(|node| node.count).sum()
+    }
+
+    pub fn push(&mut self, end: End, element: Vec<u8>) {
+        let entry = listpack_entry_bytes(&element);
+        match &mut self.nodes {
+            None => self.lp_bytes += entry,
+            // quicklistPushHead / quicklistPushTail
+            Some(nodes) => {
+                let at_end = match end {
+                    End::Left => nodes.front_mut(),
+                    End::Right => nodes.back_mut(),
+                };
+                match at_end {
+                    Some(node) if allow_insert(Some(node), element.len()) => {
+                        node.count += 1;
+                        node.bytes += entry;
+                    }
+                    _ => match end {
+                        End::Left => nodes.push_front(Node::single(&element)),
+                        End::Right => nodes.push_back(Node::single(&element)),
+                    },
+                }
+            }
+        }
+        match end {
+            End::Left => self.items.push_front(element),
+            End::Right => self.items.push_back(element),
+        }
+    }
+
+    pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
+        let element = match end {
+            End::Left => self.items.pop_front(),
+            End::Right => self.items.pop_back(),
+        }?;
+        let entry = listpack_entry_bytes(&element);
+        match &mut self.nodes {
+            None => self.lp_bytes -= entry,
+            Some(nodes) => {
+                let n = match end {
+                    End::Left => 0,
+                    End::Right => nodes.len().saturating_sub(1),
+                };
+                Self::drop_from_node(nodes, n, entry);
+            }
+        }
+        Some(element)
+    }
+
+    /// One element of `entry` bytes leaves node `n` (`quicklistDelIndex`).
+    fn drop_from_node(nodes: &mut VecDeque<Node>, n: usize, entry: usize) {
+        let Some(node) = nodes.get_mut(n) else {
+            return;
+        };
+        node.count = node.count.saturating_sub(1);
+        if node.count == 0 || node.plain {
+            nodes.remove(n);
+        } else {
+            node.bytes -= entry;
+        }
+    }
+
+    /// Removes the elements at `sorted` positions (ascending, distinct) in one pass, each
+    /// leaving its node as `quicklistDelIndex` does (LREM).
+    fn remove_all(&mut self, sorted: &[usize]) {
+        if sorted.is_empty() {
+            return;
+        }
+        let mut hits = sorted.iter().copied().peekable();
+        let mut n = 0;
+        let mut node_end = self
+            .nodes
+            .as_ref()
+            .and_then(|n| n.front())
+            .map_or(0, |n| n.count);
+        let mut dropped: Vec<(usize, usize)> = Vec::with_capacity(sorted.len());
+        let mut kept = VecDeque::with_capacity(self.items.len() - sorted.len());
+        for (i, element) in std::mem::take(&mut self.items).into_iter().enumerate() {
+            if let Some(nodes) = &self.nodes {
+                while i >= node_end && n + 1 < nodes.len() {
+                    n += 1;
+                    node_end += nodes[n].count;
+                }
+            }
+            if hits.peek() == Some(&i) {
+                hits.next();
+                dropped.push((n, listpack_entry_bytes(&element)));
+            } else {
+                kept.push_back(element);
+            }
+        }
+        self.items = kept;
+        match &mut self.nodes {
+            None => {
+                self.lp_bytes -= dropped.iter().map(|(_, bytes)| bytes).sum::<usize>();
+            }
+            // Back to front, so that a node that empties does not shift the ones still due.
+            Some(nodes) => {
+                for &(n, bytes) in dropped.iter().rev() {
+                    Self::drop_from_node(nodes, n, bytes);
+                }
+            }
+        }
+    }
+
+    /// Drops `front` elements from the head and `back` from the tail.
+    fn trim(&mut self, front: usize, back: usize) {
+        for _ in 0..front {
+            self.pop(End::Left);
+        }
+        for _ in 0..back {
+            self.pop(End::Right);
+        }
+    }
+
+    /// Splits node `n` at `offset` (`_quicklistSplitNode`): with `after`, the node keeps
+    /// elements up to `offset` and the returned node (not yet linked) has the rest; else
+    /// the returned node has those before `offset` and the node keeps the rest.
+    fn split(&mut self, n: usize, offset: usize, after: bool) -> Node {
+        let Some(nodes) = &self.nodes else {
+            return Node::packed(0, LISTPACK_EMPTY_BYTES);
+        };
+        let start = Self::node_start(nodes, n);
+        let count = nodes[n].count;
+        let cut = if after { offset + 1 } else { offset };
+        let head = Node::packed(cut, self.packed_bytes(start..start + cut));
+        let tail = Node::packed(count - cut, self.packed_bytes(start + cut..start + count));
+        let (kept, split) = if after { (head, tail) } else { (tail, head) };
+        if let Some(nodes) = &mut self.nodes {
+            nodes[n] = kept;
+        }
+        split
+    }
+
+    /// Port of `_quicklistMergeNodes`: tries to merge the neighbours of node `center`, then
+    /// the centre itself with them.
+    fn merge_around(nodes: &mut VecDeque<Node>, center: usize) {
+        let merge = |nodes: &mut VecDeque<Node>, a: usize| {
+            if let Some(b) = nodes.remove(a + 1) {
+                let node = &mut nodes[a];
+                node.count += b.count;
+                node.bytes = node.bytes + b.bytes - LISTPACK_EMPTY_BYTES;
+            }
+        };
+        let mut center = center;
+        if center >= 2 && allow_merge(nodes.get(center - 1), nodes.get(center - 2)) {
+            merge(nodes, center - 2);
+            center -= 1;
+        }
+        if allow_merge(nodes.get(center + 1), nodes.get(center + 2)) {
+            merge(nodes, center + 1);
+        }
+        if center >= 1 && allow_merge(nodes.get(center), nodes.get(center - 1)) {
+            merge(nodes, center - 1);
+            center -= 1;
+        }
+        if allow_merge(nodes.get(center), nodes.get(center + 1)) {
+            merge(nodes, center);
+        }
+    }
+
+    /// Inserts `element` before or after the element at `pivot` (LINSERT): a port of
+    /// `_quicklistInsert` for where the element lands among the nodes.
+    fn insert_at(&mut self, pivot: usize, after: bool, element: Vec<u8>) {
+        let len = element.len();
+        let entry = listpack_entry_bytes(&element);
+        let at = if after { pivot + 1 } else { pivot };
+        let located = self.nodes.as_ref().map(|nodes| Self::locate(nodes, pivot));
+        let (n, offset) = match located {
+            None => {
+                self.lp_bytes += entry;
+                self.items.insert(at, element);
+                return;
+            }
+            Some(None) => {
+                self.items.insert(at, element);
+                return;
+            }
+            Some(Some(found)) => found,
+        };
+        let Some(nodes) = &self.nodes else {
+            return;
+        };
+        let node = nodes[n];
+        let full = !allow_insert(Some(&node), len);
+        let at_tail = after && offset == node.count - 1;
+        let at_head = !after && offset == 0;
+        let avail_next = at_tail && allow_insert(nodes.get(n + 1), len);
+        let avail_prev = at_head && n > 0 && allow_insert(nodes.get(n - 1), len);
+        let new_node = Node::single(&element);
+        let beside = if after { n + 1 } else { n };
+        if Node::large(len) && !(node.plain || at_tail || at_head) {
+            let split = self.split(n, offset, after);
+            if let Some(nodes) = &mut self.nodes {
+                if after {
+                    nodes.insert(n + 1, new_node);
+                    nodes.insert(n + 2, split);
+                } else {
+                    nodes.insert(n, split);
+                    nodes.insert(n + 1, new_node);
+                }
+            }
+        } else if Node::large(len) || (full && (at_tail || at_head) && !avail_next && !avail_prev) {
+            if let Some(nodes) = &mut self.nodes {
+                nodes.insert(beside, new_node);
+            }
+        } else if !full || avail_next || avail_prev {
+            let m = if !full {
+                n
+            } else if avail_next {
+                n + 1
+            } else {
+                n - 1
+            };
+            if let Some(nodes) = &mut self.nodes {
+                nodes[m].count += 1;
+                nodes[m].bytes += entry;
+            }
+        } else {
+            let mut split = self.split(n, offset, after);
+            split.count += 1;
+            split.bytes += entry;
+            if let Some(nodes) = &mut self.nodes {
+                nodes.insert(beside, split);
+                Self::merge_around(nodes, if after { n } else { n + 1 });
+            }
+        }
+        self.items.insert(at, element);
+    }
+
+    /// The bookkeeping matches the elements (for tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match &self.nodes {
+            None => {
+                let bytes = self.packed_bytes(0..self.items.len());
+                if bytes != self.lp_bytes {
+                    return Err(format!("listpack bytes {} != {bytes}", self.lp_bytes));
+                }
+            }
+            Some(nodes) => {
+                let mut first = 0;
+                for node in nodes {
+                    if node.count == 0 {
+                        return Err("empty node".into());
+                    }
+                    let range = first..first + node.count;
+                    let bytes = if node.plain {
+                        self.items.get(first).map_or(0, Vec::len)
+                    } else {
+                        self.packed_bytes(range)
+                    };
+                    if bytes != node.bytes || (node.plain && node.count != 1) {
+                        return Err(format!("node {node:?} holds {bytes} bytes"));
+                    }
+                    first += node.count;
+                }
+                if first != self.items.len() {
+                    return Err(format!("nodes hold {first} of {}", self.items.len()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the element at `index` (LSET): a port of `quicklistReplaceEntry` for where
+    /// the new element lands among the nodes. False when `index` is out of range.
+    fn replace(&mut self, index: usize, element: Vec<u8>) -> bool {
+        let Some(old) = self.items.get(index) else {
+            return false;
+        };
+        let old_entry = listpack_entry_bytes(old);
+        let entry = listpack_entry_bytes(&element);
+        let len = element.len();
+        let located = self.nodes.as_ref().map(|nodes| Self::locate(nodes, index));
+        let (n, offset) = match located {
+            None => {
+                self.lp_bytes = self.lp_bytes - old_entry + entry;
+                self.items[index] = element;
+                return true;
+            }
+            Some(None) => return false,
+            Some(Some(found)) => found,
+        };
+        let Some(nodes) = &self.nodes else {
+            return false;
+        };
+        let node = nodes[n];
+        // valkey 9.1 replaces in place whatever the node's new size (later versions split
+        // a node that would outgrow its limit).
+        let in_place = !node.plain && !Node::large(len);
+        if in_place {
+            if let Some(nodes) = &mut self.nodes {
+                nodes[n].bytes = node.bytes - old_entry + entry;
+            }
+        } else if node.plain {
+            if let Some(nodes) = &mut self.nodes {
+                if Node::large(len) {
+                    nodes[n].bytes = len;
+                } else {
+                    // Inserted after the plain node, which then goes.
+                    if allow_insert(nodes.get(n + 1), len) {
+                        nodes[n + 1].count += 1;
+                        nodes[n + 1].bytes += entry;
+                    } else {
+                        nodes.insert(n + 1, Node::single(&element));
+                    }
+                    nodes.remove(n);
+                }
+            }
+        } else {
+            let split = (offset != node.count - 1).then(|| self.split(n, offset, true));
+            if let Some(nodes) = &mut self.nodes {
+                nodes.insert(n + 1, Node::single(&element));
+                if let Some(split) = split {
+                    nodes.insert(n + 2, split);
+                }
+                // The replaced element is now the last of node `n`.
+                if nodes[n].count == 1 {
+                    nodes.remove(n);
+                } else {
+                    nodes[n].count -= 1;
+                    nodes[n].bytes -= old_entry;
+                    Self::merge_around(nodes, n + 1);
+                }
+            }
+        }
+        self.items[index] = element;
+        true
+    }
+}
+
+/// Port of the index normalisation in `addListRangeReply` / `ltrimCommand`: the inclusive
+/// range `start..=end` (negative counts from the tail) clamped to a list of `len`, or `None`
+/// when it is empty.
+fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((start as usize, end as usize))
+}
+
+// ---------------------------------------------------------------------------------------
+// Lookups and the pop cores
+// ---------------------------------------------------------------------------------------
+
+/// The live list at `key`: `Ok(None)` if there is none, WRONGTYPE for another type.
+pub fn lookup<'a>(server: &'a mut Server, key: &[u8]) -> Result<Option<&'a mut List>, Reply> {
+    let now = server.now;
+    match server.db().get(key, now) {
+        None => Ok(None),
+        Some(entry) => match &mut entry.value {
+            Value::List(list) => Ok(Some(list)),
+            _ => Err(wrong_type()),
+        },
+    }
+}
+
+/// After elements were removed: deletes the key if the list is empty, else lets a quicklist
+/// that has become small turn back into a listpack (`listElementsRemoved`).
+fn after_removal(server: &mut Server, key: &[u8]) {
+    let empty = match lookup(server, key) {
+        Ok(Some(list)) => {
+            list.shrink();
+            list.is_empty()
+        }
+        _ => false,
+    };
+    if empty {
+        server.db().remove(key);
+    }
+}
+
+/// Pops up to `count` elements from `end` of the list at `key` (in pop order), deleting the
+/// key when it empties. `Ok(None)` when there is no such key. Shared by LPOP/RPOP, LMPOP
+/// and (later) the blocking pops.
+pub fn pop(
+    server: &mut Server,
+    key: &[u8],
+    end: End,
+    count: usize,
+) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+    let popped = match lookup(server, key)? {
+        None => return Ok(None),
+        Some(list) => {
+            let n = count.min(list.len());
+            (0..n).filter_map(|_| list.pop(end)).collect()
+        }
+    };
+    after_removal(server, key);
+    Ok(Some(popped))
+}
+
+/// Port of `mpopGenericCommand`: pops from the first non-empty list among `keys`. Returns
+/// the key popped from and its elements; a key of another type met first is an error.
+#[allow(clippy::type_complexity)]
+pub fn mpop(
+    server: &mut Server,
+    keys: &[Vec<u8>],
+    end: End,
+    count: usize,
+) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, Reply> {
+    for key in keys {
+        if let Some(popped) = pop(server, key, end, count)? {
+            if !popped.is_empty() {
+                return Ok(Some((key.clone(), popped)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Port of `lmoveGenericCommand`: pops from `from` of `src` and pushes to `to` of `dst`,
+/// returning the element moved. `Ok(None)` when `src` does not exist.
+pub fn lmove(
+    server: &mut Server,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> Result<Option<Vec<u8>>, Reply> {
+    if lookup(server, src)?.is_none() {
+        return Ok(None);
+    }
+    lookup(server, dst)?;
+    let Some(element) = lookup(server, src)?.and_then(|l| l.pop(from)) else {
+        return Ok(None);
+    };
+    let now = server.now;
+    match lookup(server, dst)? {
+        Some(list) => {
+            list.grow(element.len());
+            list.push(to, element.clone());
+        }
+        None => {
+            let mut list = List::default();
+            list.grow(element.len());
+            list.push(to, element.clone());
+            server.db().set(dst, Value::List(list), now);
+        }
+    }
+    after_removal(server, src);
+    Ok(Some(element))
+}
+
+fn bulk_all(items: Vec<Vec<u8>>) -> Reply {
+    Reply::Array(items.into_iter().map(Reply::Bulk).collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------
+
+/// Port of `pushGenericCommand`: LPUSH, RPUSH, and with `xx` LPUSHX, RPUSHX.
+fn push_generic(server: &mut Server, argv: &[Vec<u8>], end: End, xx: bool) -> Reply {
+    let key = &argv[1];
+    let elements = &argv[2..];
+    let add_bytes = elements.iter().map(Vec::len).sum();
+    let now = server.now;
+    match lookup(server, key) {
+        Err(e) => e,
+        Ok(None) if xx => Reply::Integer(0),
+        Ok(Some(list)) => {
+            list.grow(add_bytes);
+            for e in elements {
+                list.push(end, e.clone());
+            }
+            Reply::Integer(list.len() as i64)
+        }
+        Ok(None) => {
+            let mut list = List::default();
+            list.grow(add_bytes);
+            for e in elements {
+                list.push(end, e.clone());
+            }
+            let len = list.len();
+            server.db().set(key, Value::List(list), now);
+            Reply::Integer(len as i64)
+        }
+    }
+}
+
+/// LPUSH key element [element ...]
+pub fn lpush(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    push_generic(server, argv, End::Left, false)
+}
+
+/// RPUSH key element [element ...]
+pub fn rpush(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    push_generic(server, argv, End::Right, false)
+}
+
+/// LPUSHX key element [element ...]
+pub fn lpushx(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    push_generic(server, argv, End::Left, true)
+}
+
+/// RPUSHX key element [element ...]
+pub fn rpushx(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    push_generic(server, argv, End::Right, true)
+}
+
+/// Port of `popGenericCommand`: LPOP / RPOP key [count].
+fn pop_generic(server: &mut Server, argv: &[Vec<u8>], end: End) -> Reply {
+    if argv.len() > 3 {
+        return crate::redis::commands::wrong_arity_for(argv);
+    }
+    let count = match argv.get(2) {
+        None => None,
+        Some(arg) => match positive_long(arg, None) {
+            Ok(n) => Some(n as usize),
+            Err(e) => return e,
+        },
+    };
+    let key = &argv[1];
+    match lookup(server, key) {
+        Err(e) => return e,
+        Ok(None) if count.is_some() => return Reply::NilArray,
+        Ok(None) => return Reply::Nil,
+        Ok(Some(_)) if count == Some(0) => return Reply::Array(Vec::new()),
+        Ok(Some(_)) => {}
+    }
+    match (pop(server, key, end, count.unwrap_or(1)), count) {
+        (Err(e), _) => e,
+        (Ok(None), _) => Reply::Nil,
+        (Ok(Some(items)), Some(_)) => bulk_all(items),
+        (Ok(Some(items)), None) => items.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
+    }
+}
+
+/// LPOP key [count]
+pub fn lpop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    pop_generic(server, argv, End::Left)
+}
+
+/// RPOP key [count]
+pub fn rpop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    pop_generic(server, argv, End::Right)
+}
+
+/// LLEN key
+pub fn llen(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    match lookup(server, &argv[1]) {
+        Err(e) => e,
+        Ok(list) => Reply::Integer(list.map_or(0, |l| l.len() as i64)),
+    }
+}
+
+/// LINDEX key index
+pub fn lindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let list = match lookup(server, &argv[1]) {
+        Err(e) => return e,
+        Ok(None) => return Reply::Nil,
+        Ok(Some(list)) => list,
+    };
+    let Some(index) = parse_i64(&argv[2]) else {
+        return reply::error(reply::NOT_INTEGER);
+    };
+    let len = list.len() as i64;
+    let index = if index < 0 { len + index } else { index };
+    match usize::try_from(index).ok().and_then(|i| list.get(i)) {
+        Some(e) => Reply::Bulk(e.clone()),
+        None => Reply::Nil,
+    }
+}
+
+/// LSET key index element
+pub fn lset(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let list = match lookup(server, &argv[1]) {
+        Err(e) => return e,
+        Ok(None) => return Reply::err("no such key"),
+        Ok(Some(list)) => list,
+    };
+    let Some(index) = parse_i64(&argv[2]) else {
+        return reply::error(reply::NOT_INTEGER);
+    };
+    list.grow(argv[3].len());
+    let len = list.len() as i64;
+    let index = if index < 0 { len + index } else { index };
+    let replaced = usize::try_from(index)
+        .ok()
+        .is_some_and(|i| list.replace(i, argv[3].clone()));
+    if !replaced {
+        return Reply::err("index out of range");
+    }
+    list.shrink();
+    Reply::ok()
+}
+
+/// LINSERT key BEFORE|AFTER pivot element
+pub fn linsert(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let after = if argv[2].eq_ignore_ascii_case(b"after") {
+        true
+    } else if argv[2].eq_ignore_ascii_case(b"before") {
+        false
+    } else {
+        return reply::error(reply::SYNTAX_ERROR);
+    };
+    let list = match lookup(server, &argv[1]) {
+        Err(e) => return e,
+        Ok(None) => return Reply::Integer(0),
+        Ok(Some(list)) => list,
+    };
+    // The server converts before it knows whether the pivot is there.
+    list.grow(argv[4].len());
+    let pivot = list.iter().position(|e| *e == argv[3]);
+    match pivot {
+        Some(at) => {
+            list.insert_at(at, after, argv[4].clone());
+            Reply::Integer(list.len() as i64)
+        }
+        None => Reply::Integer(-1),
+    }
+}
+
+/// LRANGE key start stop
+pub fn lrange(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return reply::error(reply::NOT_INTEGER);
+    };
+    match lookup(server, &argv[1]) {
+        Err(e) => e,
+        Ok(None) => Reply::Array(Vec::new()),
+        Ok(Some(list)) => match clamp_range(start, end, list.len()) {
+            None => Reply::Array(Vec::new()),
+            Some((start, end)) => Reply::Array(
+                list.items
+                    .range(start..=end)
+                    .map(|e| Reply::Bulk(e.clone()))
+                    .collect(),
+            ),
+        },
+    }
+}
+
+/// LTRIM key start stop
+pub fn ltrim(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return reply::error(reply::NOT_INTEGER);
+    };
+    let key = &argv[1];
+    match lookup(server, key) {
+        Err(e) => return e,
+        Ok(None) => return Reply::ok(),
+        Ok(Some(list)) => {
+            let len = list.len();
+            let (front, back) = match clamp_range(start, end, len) {
+                None => (len, 0),
+                Some((start, end)) => (start, len - end - 1),
+            };
+            list.trim(front, back);
+        }
+    }
+    after_removal(server, key);
+    Reply::ok()
+}
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+pub fn lpos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let element = &argv[2];
+    let mut rank: i64 = 1;
+    let mut count: Option<usize> = None;
+    let mut maxlen: usize = 0;
+    let mut j = 3;
+    while j < argv.len() {
+        let opt = argv[j].as_slice();
+        let more = j + 1 < argv.len();
+        if opt.eq_ignore_ascii_case(b"rank") && more {
+            j += 1;
+            match range_long(&argv[j], -i64::MAX, i64::MAX, None) {
+                Ok(0) => {
+                    return Reply::err(
+                        "RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                    )
+                }
+                Ok(n) => rank = n,
+                Err(e) => return e,
+            }
+        } else if opt.eq_ignore_ascii_case(b"count") && more {
+            j += 1;
+            match positive_long(&argv[j], Some("COUNT can't be negative")) {
+                Ok(n) => count = Some(n as usize),
+                Err(e) => return e,
+            }
+        } else if opt.eq_ignore_ascii_case(b"maxlen") && more {
+            j += 1;
+            match positive_long(&argv[j], Some("MAXLEN can't be negative")) {
+                Ok(n) => maxlen = n as usize,
+                Err(e) => return e,
+            }
+        } else {
+            return reply::error(reply::SYNTAX_ERROR);
+        }
+        j += 1;
+    }
+    let list = match lookup(server, &argv[1]) {
+        Err(e) => return e,
+        Ok(None) if count.is_some() => return Reply::Array(Vec::new()),
+        Ok(None) => return Reply::Nil,
+        Ok(Some(list)) => list,
+    };
+    let len = list.len();
+    let from_tail = rank < 0;
+    let rank = rank.unsigned_abs() as usize;
+    let scanned: Box<dyn Iterator<Item = (usize, &Vec<u8>)>> = if from_tail {
+        Box::new(list.iter().rev().enumerate())
+    } else {
+        Box::new(list.iter().enumerate())
+    };
+    let limit = if maxlen == 0 { len } else { maxlen };
+    let mut matches = 0;
+    let mut found = Vec::new();
+    for (i, e) in scanned.take(limit) {
+        if e != element {
+            continue;
+        }
+        matches += 1;
+        if matches < rank {
+            continue;
+        }
+        found.push(if from_tail { len - i - 1 } else { i });
+        match count {
+            None => break,
+            Some(c) if c != 0 && found.len() >= c => break,
+            Some(_) => {}
+        }
+    }
+    match count {
+        Some(_) => Reply::Array(
+            found
+                .into_iter()
+                .map(|i| Reply::Integer(i as i64))
+                .collect(),
+        ),
+        None => found
+            .first()
+            .map_or(Reply::Nil, |&i| Reply::Integer(i as i64)),
+    }
+}
+
+/// LREM key count element: count > 0 from the head, < 0 from the tail, 0 all.
+pub fn lrem(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let to_remove = match range_long(&argv[2], -i64::MAX, i64::MAX, None) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let key = &argv[1];
+    let element = &argv[3];
+    let removed = match lookup(server, key) {
+        Err(e) => return e,
+        Ok(None) => return Reply::Integer(0),
+        Ok(Some(list)) => {
+            let limit = to_remove.unsigned_abs() as usize;
+            let mut hits: Vec<usize> = Vec::new();
+            let positions: Box<dyn Iterator<Item = usize>> = if to_remove < 0 {
+                Box::new((0..list.len()).rev())
+            } else {
+                Box::new(0..list.len())
+            };
+            for i in positions {
+                if list.get(i) == Some(element) {
+                    hits.push(i);
+                    if limit != 0 && hits.len() == limit {
+                        break;
+                    }
+                }
+            }
+            hits.sort_unstable();
+            list.remove_all(&hits);
+            hits.len()
+        }
+    };
+    if removed > 0 {
+        after_removal(server, key);
+    }
+    Reply::Integer(removed as i64)
+}
+
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+pub fn lmove_cmd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let from = match End::parse(&argv[3]) {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    let to = match End::parse(&argv[4]) {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    match lmove(server, &argv[1], &argv[2], from, to) {
+        Ok(Some(element)) => Reply::Bulk(element),
+        Ok(None) => Reply::Nil,
+        Err(e) => e,
+    }
+}
+
+/// RPOPLPUSH source destination
+pub fn rpoplpush(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    match lmove(server, &argv[1], &argv[2], End::Right, End::Left) {
+        Ok(Some(element)) => Reply::Bulk(element),
+        Ok(None) => Reply::Nil,
+        Err(e) => e,
+    }
+}
+
+/// The parsed arguments of LMPOP (and BLMPOP after its timeout): keys, end, count.
+pub struct MpopArgs<'a> {
+    pub keys: &'a [Vec<u8>],
+    pub end: End,
+    pub count: usize,
+}
+
+/// Port of the parsing in `lmpopGenericCommand`; `numkeys_at` is where numkeys sits.
+pub fn parse_mpop(argv: &[Vec<u8>], numkeys_at: usize) -> Result<MpopArgs<'_>, Reply> {
+    let numkeys = range_long(
+        &argv[numkeys_at],
+        1,
+        i64::MAX,
+        Some("numkeys should be greater than 0"),
+    )? as usize;
+    let where_at = numkeys_at.saturating_add(numkeys).saturating_add(1);
+    if where_at >= argv.len() {
+        return Err(reply::error(reply::SYNTAX_ERROR));
+    }
+    let end = End::parse(&argv[where_at])?;
+    let mut count: Option<usize> = None;
+    let mut j = where_at + 1;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        if count.is_none() && argv[j].eq_ignore_ascii_case(b"count") && more {
+            j += 1;
+            count = Some(range_long(
+                &argv[j],
+                1,
+                i64::MAX,
+                Some("count should be greater than 0"),
+            )? as usize);
+        } else {
+            return Err(reply::error(reply::SYNTAX_ERROR));
+        }
+        j += 1;
+    }
+    Ok(MpopArgs {
+        keys: &argv[numkeys_at + 1..where_at],
+        end,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+pub fn lmpop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let args = match parse_mpop(argv, 1) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    match mpop(server, args.keys, args.end, args.count) {
+        Err(e) => e,
+        Ok(None) => Reply::NilArray,
+        Ok(Some((key, items))) => Reply::Array(vec![Reply::Bulk(key), bulk_all(items)]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listpack_sizes_follow_the_encoding_rules() {
+        for (element, bytes) in [
+            ("", 2),
+            ("0", 2),
+            ("127", 2),
+            ("128", 3),
+            ("-4096", 3),
+            ("4096", 4),
+            ("-32768", 4),
+            ("32768", 5),
+            ("8388608", 6),
+            ("2147483648", 10),
+            ("abc", 5),
+            ("01", 4),
+        ] {
+            assert_eq!(listpack_entry_bytes(element.as_bytes()), bytes, "{element}");
+        }
+        assert_eq!(listpack_entry_bytes(&[b'x'; 63]), 65);
+        assert_eq!(listpack_entry_bytes(&[b'x'; 64]), 67);
+        assert_eq!(listpack_entry_bytes(&[b'x'; 125]), 128);
+        assert_eq!(listpack_entry_bytes(&[b'x'; 126]), 130);
+        assert_eq!(listpack_entry_bytes(&[b'x'; 4096]), 4103);
+    }
+
+    #[test]
+    fn big_lists_become_quicklists_and_shrink_back() {
+        let build = || {
+            let mut list = List::default();
+            for _ in 0..100 {
+                list.grow(100);
+                list.push(End::Right, vec![b'x'; 100]);
+            }
+            list
+        };
+        // 100 entries of 103 bytes: nodes of 79 and 21.
+        let mut list = build();
+        assert_eq!(list.encoding(), "quicklist");
+        while list.len() > 30 {
+            list.pop(End::Right);
+            list.shrink();
+        }
+        assert_eq!(list.encoding(), "listpack");
+        // Popping from the head leaves two nodes, so it stays a quicklist.
+        let mut list = build();
+        while list.len() > 30 {
+            list.pop(End::Left);
+            list.shrink();
+        }
+        assert_eq!(list.encoding(), "quicklist");
+        while list.len() > 21 {
+            list.pop(End::Left);
+            list.shrink();
+        }
+        assert_eq!(list.encoding(), "listpack");
+    }
+
+    #[test]
+    fn ranges_clamp_like_lrange() {
+        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
+        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
+        assert_eq!(clamp_range(2, 1, 3), None);
+        assert_eq!(clamp_range(3, 5, 3), None);
+        assert_eq!(clamp_range(0, 0, 0), None);
     }
 }

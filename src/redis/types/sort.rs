@@ -19,15 +19,14 @@ use crate::redis::Server;
 // What SORT needs from the container types
 // ---------------------------------------------------------------------------------------
 
-/// A list's elements head to tail: `List::iter()`. The list type holds no elements yet.
-fn list_elements(_list: &List) -> Vec<Vec<u8>> {
-    Vec::new()
+/// A list's elements, head to tail.
+fn list_elements(list: &List) -> Vec<Vec<u8>> {
+    list.iter().cloned().collect()
 }
 
-/// A set's members in the order SMEMBERS lists them: `Set::members()`. The set type holds no
-/// members yet.
-fn set_members(_set: &Set) -> Vec<Vec<u8>> {
-    Vec::new()
+/// A set's members in the order SMEMBERS lists them.
+fn set_members(set: &Set) -> Vec<Vec<u8>> {
+    set.members()
 }
 
 /// A sorted set's members by rank, lowest score first.
@@ -35,15 +34,14 @@ fn zset_members(zset: &ZSet) -> Vec<Vec<u8>> {
     zset.iter().map(|(member, _)| member.to_vec()).collect()
 }
 
-/// A hash field's value, for `pattern->field`: `Hash::get(field)`. The hash type holds no
-/// fields yet.
-fn hash_field(_hash: &Hash, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+/// A hash field's value, for `pattern->field`.
+fn hash_field(hash: &Hash, field: &[u8]) -> Option<Vec<u8>> {
+    hash.get(field).cloned()
 }
 
-/// The list STORE writes: `List::from_elements(elements)`.
-fn list_from(_elements: Vec<Vec<u8>>) -> List {
-    List::default()
+/// The list STORE writes.
+fn list_from(elements: Vec<Vec<u8>>) -> List {
+    List::from_items(elements)
 }
 
 // ---------------------------------------------------------------------------------------

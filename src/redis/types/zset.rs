@@ -1758,10 +1758,9 @@ fn source_elements(value: &Value) -> Option<Vec<(Vec<u8>, f64)>> {
     }
 }
 
-/// The members of a plain set. Sets have no members to offer yet; when their type lands,
-/// this is the one place that reads them.
-fn set_members(_set: &super::set::Set) -> Vec<Vec<u8>> {
-    Vec::new()
+/// The members of a plain set (score 1 each as an input of a set operation).
+fn set_members(set: &super::set::Set) -> Vec<Vec<u8>> {
+    set.members()
 }
 
 /// An input of a set operation: its elements and its weight.

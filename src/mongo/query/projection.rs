@@ -102,7 +102,9 @@ fn add_node(
     full: &str,
     node: Node,
 ) -> Result<(), QueryError> {
-    let (first, rest) = path.split_first().expect("a non-empty path");
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(());
+    };
     let existing = root.iter_mut().position(|(k, _)| k == first);
     if rest.is_empty() {
         if existing.is_some() {
@@ -203,8 +205,11 @@ fn parse_element(
                 ));
             }
             let path: Vec<&str> = key.split('.').collect();
-            if sub.len() == 1 && sub.keys().next().is_some_and(|k| k.starts_with('$')) {
-                let (op, arg) = sub.iter().next().expect("one field");
+            let only_operator = sub
+                .iter()
+                .next()
+                .filter(|(k, _)| sub.len() == 1 && k.starts_with('$'));
+            if let Some((op, arg)) = only_operator {
                 match op.as_str() {
                     "$slice" => {
                         let node = match arg {

@@ -695,7 +695,9 @@ fn slot<'a>(
     parts: &[String],
     create: bool,
 ) -> Result<Option<Slot<'a>>, QueryError> {
-    let (last, init) = parts.split_last().expect("a non-empty path");
+    let Some((last, init)) = parts.split_last() else {
+        return Ok(None);
+    };
     let mut cur: &mut Value;
     let Some((first, rest)) = init.split_first() else {
         return Ok(Some(Slot::Field(doc, last.clone())));
@@ -706,7 +708,10 @@ fn slot<'a>(
         }
         doc.insert(first.clone(), Value::Document(Document::default()));
     }
-    cur = doc.get_mut(first).expect("present");
+    let Some(first_value) = doc.get_mut(first) else {
+        return Ok(None);
+    };
+    cur = first_value;
     let mut name = first.clone();
     for part in rest {
         cur = match cur {
@@ -717,7 +722,10 @@ fn slot<'a>(
                     }
                     d.insert(part.clone(), Value::Document(Document::default()));
                 }
-                d.get_mut(part).expect("present")
+                match d.get_mut(part) {
+                    Some(v) => v,
+                    None => return Ok(None),
+                }
             }
             Value::Array(items) => {
                 let Some(i) = array_index(part) else {

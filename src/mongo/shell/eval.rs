@@ -73,6 +73,7 @@ const COLLECTION_METHODS: &[&str] = &[
     "drop",
     "getName",
     "getFullName",
+    "aggregate",
 ];
 
 const CURSOR_METHODS: &[&str] = &[
@@ -908,6 +909,21 @@ impl Session {
                 // Since MongoDB 7.0 dropping a missing collection succeeds too.
                 self.store.drop_collection(db, coll);
                 Ok(Js::Val(Value::Bool(true)))
+            }
+            "aggregate" => {
+                let argv = args
+                    .map(|a| self.to_bson(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let (shown, rest) = crate::mongo::agg::shell::aggregate(
+                    &mut self.store,
+                    db,
+                    Some(coll),
+                    &argv,
+                    self.now_ms,
+                    self.json,
+                )?;
+                self.cursor = rest;
+                Ok(shown.map_or(Js::Undefined, Js::Val))
             }
             "getName" => Ok(Js::Val(Value::String(coll.into()))),
             "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),

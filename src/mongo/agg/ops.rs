@@ -1238,6 +1238,8 @@ fn set_union(args: Vec<Value>, _: &Env<'_>) -> R {
             }
         }
     }
+    // The server collects union and intersection in an ordered set: they come out sorted.
+    out.sort_by(compare);
     Ok(Value::Array(out))
 }
 
@@ -1255,7 +1257,9 @@ fn set_intersection(args: Vec<Value>, _: &Env<'_>) -> R {
                 .collect(),
         });
     }
-    Ok(Value::Array(out.unwrap_or_default()))
+    let mut out = out.unwrap_or_default();
+    out.sort_by(compare);
+    Ok(Value::Array(out))
 }
 
 fn set_difference(args: Vec<Value>, _: &Env<'_>) -> R {

@@ -493,18 +493,18 @@ impl SetWindowFields {
                 let is_derivative = matches!(out.op, WinOp::Derivative { .. });
                 for i in 0..n {
                     let (a, b) = self.window_range(out.window, i, &xs);
+                    // Differences of raw milliseconds, divided by the unit afterwards:
+                    // dividing epoch milliseconds first would lose most of the digits.
                     let pts: Vec<(f64, f64)> = (a..b)
                         .filter_map(|k| {
-                            Some((
-                                xs.get(k).copied().flatten()? / *unit as f64,
-                                ys.get(k).copied().flatten()?,
-                            ))
+                            Some((xs.get(k).copied().flatten()?, ys.get(k).copied().flatten()?))
                         })
                         .collect();
+                    let unit = *unit as f64;
                     let v = if is_derivative {
                         match (pts.first(), pts.last()) {
                             (Some(p), Some(q)) if pts.len() >= 2 && q.0 != p.0 => {
-                                Value::Double((q.1 - p.1) / (q.0 - p.0))
+                                Value::Double((q.1 - p.1) / ((q.0 - p.0) / unit))
                             }
                             _ => Value::Null,
                         }
@@ -514,7 +514,7 @@ impl SetWindowFields {
                         let mut s = 0.0;
                         for w in pts.windows(2) {
                             if let [p, q] = w {
-                                s += (q.0 - p.0) * (p.1 + q.1) / 2.0;
+                                s += (q.0 - p.0) / unit * (p.1 + q.1) / 2.0;
                             }
                         }
                         Value::Double(s)

@@ -61,6 +61,7 @@ const DB_METHODS: &[&str] = &[
     "getCollection",
     "getCollectionNames",
     "dropDatabase",
+    "aggregate",
 ];
 
 const COLLECTION_METHODS: &[&str] = &[
@@ -758,6 +759,23 @@ impl Session {
                     .map(Value::String)
                     .collect(),
             ))),
+            "aggregate" => {
+                let argv = args
+                    .into_iter()
+                    .map(|a| self.to_bson(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let db = self.db.clone();
+                let (shown, rest) = crate::mongo::agg::shell::aggregate(
+                    &mut self.store,
+                    &db,
+                    None,
+                    &argv,
+                    self.now_ms,
+                    self.json,
+                )?;
+                self.cursor = rest;
+                Ok(shown.map_or(Js::Undefined, Js::Val))
+            }
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);

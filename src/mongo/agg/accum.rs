@@ -428,7 +428,7 @@ fn missing_to_null(v: Value) -> Value {
 }
 
 /// Nearest-rank percentiles (what the server's approximate method gives on small inputs).
-fn percentile(mut nums: Vec<f64>, ps: &[f64]) -> Vec<Value> {
+pub fn percentile(mut nums: Vec<f64>, ps: &[f64]) -> Vec<Value> {
     if nums.is_empty() {
         return ps.iter().map(|_| Value::Null).collect();
     }

@@ -115,6 +115,16 @@ pub static OPERATORS: &[OpDef] = &[
     op!("$min", Any, min_expr),
     op!("$stdDevPop", Any, std_dev_pop_expr),
     op!("$stdDevSamp", Any, std_dev_samp_expr),
+    op!(
+        "$median",
+        Named(&["input", "method"], &["input", "method"]),
+        median_expr
+    ),
+    op!(
+        "$percentile",
+        Named(&["input", "p", "method"], &["input", "p", "method"]),
+        percentile_expr
+    ),
     // string
     op!("$concat", Any, concat),
     op!("$substr", Exact(3), substr_bytes),
@@ -1499,6 +1509,44 @@ fn std_dev_pop_expr(args: Vec<Value>, _: &Env<'_>) -> R {
 fn std_dev_samp_expr(args: Vec<Value>, _: &Env<'_>) -> R {
     let nums: Vec<f64> = expr_values(args).iter().filter_map(as_f64).collect();
     Ok(std_dev(&nums, true))
+}
+
+/// The numbers `$median` and `$percentile` read: an array's numeric elements, or one number.
+fn numeric_input(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(items) => items.iter().filter_map(as_f64).collect(),
+        other => as_f64(other).into_iter().collect(),
+    }
+}
+
+fn median_expr(args: Vec<Value>, _: &Env<'_>) -> R {
+    Ok(
+        super::accum::percentile(numeric_input(arg(&args, 0)), &[0.5])
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null),
+    )
+}
+
+fn percentile_expr(args: Vec<Value>, _: &Env<'_>) -> R {
+    let ps = match arg(&args, 1) {
+        Value::Array(items) => items
+            .iter()
+            .map(|p| as_f64(p).filter(|x| (0.0..=1.0).contains(x)))
+            .collect::<Option<Vec<f64>>>(),
+        _ => None,
+    };
+    let Some(ps) = ps else {
+        return Err(agg_err!(
+            7750301,
+            "The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: {}",
+            server_text(arg(&args, 1))
+        ));
+    };
+    Ok(Value::Array(super::accum::percentile(
+        numeric_input(arg(&args, 0)),
+        &ps,
+    )))
 }
 
 // ---- strings

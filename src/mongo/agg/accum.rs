@@ -209,6 +209,22 @@ impl AccSpec {
     // One arm per (kind, state) pair reads better than guards spread over the arms.
     #[allow(clippy::collapsible_match)]
     pub fn add(&self, state: &mut State, env: &mut Env<'_>) -> Result<(), AggError> {
+        // Sums and averages of a plain field read it in place.
+        if let (Kind::Sum | Kind::Avg, Some(found)) = (self.kind, self.arg.field_ref(env.root)) {
+            let v = found.unwrap_or(&Value::Undefined);
+            match state {
+                State::Sum(total, _) if v.is_number() => *total = add_numbers(total, v),
+                State::Avg(sum, count, exact) => {
+                    if let Some(x) = as_f64(v) {
+                        *sum += x;
+                        *count += 1;
+                        *exact = add_numbers(exact, v);
+                    }
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
         let v = self.arg.eval(env)?;
         match (self.kind, state) {
             (Kind::Sum, State::Sum(total, _)) => {

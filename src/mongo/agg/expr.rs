@@ -694,6 +694,78 @@ impl Expr {
         matches!(self, Expr::Const(_))
     }
 
+    /// Adds the top-level fields this expression reads to `out`; false when it may read the
+    /// whole document (`$$ROOT`, `$$CURRENT`), so that no field can be left out for it.
+    pub fn fields(&self, out: &mut Vec<String>) -> bool {
+        let all = |items: &mut dyn Iterator<Item = &Expr>, out: &mut Vec<String>| {
+            let mut ok = true;
+            for e in items {
+                ok &= e.fields(out);
+            }
+            ok
+        };
+        match self {
+            Expr::Const(_) | Expr::Now | Expr::Var(..) => true,
+            Expr::Field(path) => match path.first() {
+                Some(f) => {
+                    out.push(f.clone());
+                    true
+                }
+                None => false,
+            },
+            Expr::Object(fields) => all(&mut fields.iter().map(|(_, e)| e), out),
+            Expr::Array(items)
+            | Expr::Call(_, items)
+            | Expr::And(items)
+            | Expr::Or(items)
+            | Expr::IfNull(items) => all(&mut items.iter(), out),
+            Expr::Cond(p) => all(&mut [&p.0, &p.1, &p.2].into_iter(), out),
+            Expr::Switch { branches, default } => {
+                let ok = all(&mut branches.iter().flat_map(|(a, b)| [a, b]), out);
+                ok & default.as_ref().is_none_or(|d| d.fields(out))
+            }
+            Expr::Let { vars, body } => {
+                all(&mut vars.iter().map(|(_, e)| e), out) & body.fields(out)
+            }
+            Expr::Map { input, body, .. } => input.fields(out) & body.fields(out),
+            Expr::Filter {
+                input, cond, limit, ..
+            } => {
+                input.fields(out) & cond.fields(out) & limit.as_ref().is_none_or(|l| l.fields(out))
+            }
+            Expr::Reduce {
+                input,
+                initial,
+                body,
+            } => input.fields(out) & initial.fields(out) & body.fields(out),
+        }
+    }
+
+    /// For a field path that crosses only documents, the value it reaches borrowed from the
+    /// current document (`Some(None)` when missing): hot loops (`$group` keys, `$sum:
+    /// "$price"`) then read values without copying them. `None` means "evaluate instead".
+    pub fn field_ref<'d>(&self, root: &'d Document) -> Option<Option<&'d Value>> {
+        let Expr::Field(path) = self else {
+            return None;
+        };
+        let (first, rest) = path.split_first()?;
+        let mut cur = match root.get(first) {
+            Some(v) => v,
+            None => return Some(None),
+        };
+        for part in rest {
+            cur = match cur {
+                Value::Document(d) => match d.get(part) {
+                    Some(v) => v,
+                    None => return Some(None),
+                },
+                Value::Array(_) => return None,
+                _ => return Some(None),
+            };
+        }
+        Some(Some(cur))
+    }
+
     pub fn eval(&self, env: &mut Env<'_>) -> Result<Value, AggError> {
         match self {
             Expr::Const(v) => Ok(v.clone()),

@@ -44,17 +44,26 @@ pub enum Write {
 pub struct Pipeline {
     pub stages: Vec<Stage>,
     pub write: Option<Write>,
+    /// Stage `i` fused with stage `i + 1` (`$unwind` then `$group` never builds the unwound
+    /// documents). The flow view runs the stages one by one instead, to show each.
+    fused: Vec<Option<Box<dyn StageOp>>>,
 }
 
 impl Pipeline {
     pub fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
-        for (i, s) in self.stages.iter().enumerate() {
-            rows = s.op.run(rows, ctx).map_err(|mut e| {
+        let mut i = 0;
+        while let Some(s) = self.stages.get(i) {
+            let (op, width) = match self.fused.get(i).and_then(Option::as_ref) {
+                Some(f) => (f, 2),
+                None => (&s.op, 1),
+            };
+            rows = op.run(rows, ctx).map_err(|mut e| {
                 if e.stage.is_none() {
                     e.stage = Some(i);
                 }
                 e
             })?;
+            i += width;
         }
         Ok(rows)
     }
@@ -200,7 +209,38 @@ pub fn compile_pipeline(
             op,
         });
     }
-    Ok(Pipeline { stages, write })
+    let mut fused: Vec<Option<Box<dyn StageOp>>> = stages.iter().map(|_| None).collect();
+    for i in 1..stages.len() {
+        if let (Some("$unwind"), Some("$group"), Some(u), Some(g)) = (
+            stages.get(i - 1).map(|s| s.name.as_str()),
+            stages.get(i).map(|s| s.name.as_str()),
+            pipeline.get(i - 1).and_then(stage_arg),
+            pipeline.get(i).and_then(stage_arg),
+        ) {
+            let (unwind, group) = (unwind_spec(u)?, group_spec(g, &sc)?);
+            if unwind.path.len() == 1 && unwind.index_field.is_none() {
+                if let (Some(keep), Some(slot)) = (group.fields(), fused.get_mut(i - 1)) {
+                    *slot = Some(Box::new(UnwindGroup {
+                        unwind,
+                        group,
+                        keep,
+                    }));
+                }
+            }
+        }
+    }
+    Ok(Pipeline {
+        stages,
+        write,
+        fused,
+    })
+}
+
+fn stage_arg(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Document(d) => d.values().next(),
+        _ => None,
+    }
 }
 
 fn env<'e>(doc: &'e Document, ctx: &'e Ctx<'_>) -> Env<'e> {
@@ -765,6 +805,10 @@ pub fn parse_accumulators(
 }
 
 fn compile_group(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(group_spec(arg, sc)?))
+}
+
+fn group_spec(arg: &Value, sc: &Scope) -> Result<GroupSpec, AggError> {
     let Value::Document(spec) = arg else {
         return Err(agg_err!(
             15947,
@@ -777,7 +821,132 @@ fn compile_group(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> 
     };
     let id = c.compile(id)?;
     let accs = parse_accumulators(spec, &mut c, true)?;
-    Ok(Box::new(GroupSpec { id, accs }))
+    Ok(GroupSpec { id, accs })
+}
+
+/// `$group`'s accumulation one document at a time, so that documents a fused stage builds
+/// on the fly need not be kept.
+struct Grouper<'s> {
+    spec: &'s GroupSpec,
+    index: HashMap<Vec<u8>, usize, FieldHash>,
+    groups: Vec<(Value, Vec<State>, Document)>,
+    /// Accumulators with `n` or `p` evaluate them against the group's first document.
+    keep_first: bool,
+    buf: Vec<u8>,
+}
+
+impl<'s> Grouper<'s> {
+    fn new(spec: &'s GroupSpec) -> Self {
+        Grouper {
+            spec,
+            index: HashMap::default(),
+            groups: Vec::new(),
+            keep_first: spec
+                .accs
+                .iter()
+                .any(|(_, a)| a.n.is_some() || a.p.is_some()),
+            buf: Vec::with_capacity(32),
+        }
+    }
+
+    fn add(&mut self, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
+        let mut e = env(doc, ctx);
+        let borrowed = self.spec.id.field_ref(doc);
+        let owned = match borrowed {
+            Some(_) => None,
+            None => Some(self.spec.id.eval(&mut e)?),
+        };
+        let key: &Value = match (&owned, borrowed) {
+            (Some(v), _) => v,
+            (None, Some(Some(v))) => v,
+            _ => &Value::Null,
+        };
+        self.buf.clear();
+        encode_key(key, &mut self.buf);
+        let g = match self.index.get(self.buf.as_slice()) {
+            Some(g) => *g,
+            None => {
+                self.index.insert(self.buf.clone(), self.groups.len());
+                let key = match key {
+                    Value::Undefined => Value::Null,
+                    v => v.clone(),
+                };
+                let first = if self.keep_first {
+                    doc.clone()
+                } else {
+                    Document::default()
+                };
+                let states = self.spec.accs.iter().map(|(_, a)| a.new_state()).collect();
+                self.groups.push((key, states, first));
+                self.groups.len() - 1
+            }
+        };
+        if let Some((_, states, _)) = self.groups.get_mut(g) {
+            for ((_, a), s) in self.spec.accs.iter().zip(states.iter_mut()) {
+                a.add(s, &mut e)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish<'a>(self, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(self.groups.len());
+        for (key, states, first) in self.groups {
+            out.push(Cow::Owned(finish_group(
+                "_id",
+                key,
+                states,
+                &self.spec.accs,
+                &first,
+                ctx,
+            )?));
+        }
+        Ok(out)
+    }
+}
+
+/// `$unwind` then `$group`: each array element is put into one scratch document (holding
+/// only the fields the group reads) and accumulated at once.
+struct UnwindGroup {
+    unwind: Unwind,
+    group: GroupSpec,
+    keep: Vec<String>,
+}
+
+impl StageOp for UnwindGroup {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut g = Grouper::new(&self.group);
+        let path = &self.unwind.path;
+        let field = path.first().map_or("", String::as_str);
+        for r in &rows {
+            match r.get(field) {
+                Some(Value::Array(items)) if !items.is_empty() => {
+                    let mut scratch = clone_without(r, path, Some(&self.keep));
+                    for item in items {
+                        if let Some(slot) = scratch.get_mut(field) {
+                            *slot = item.clone();
+                        }
+                        g.add(&scratch, ctx)?;
+                    }
+                }
+                Some(Value::Array(_)) => {
+                    if self.unwind.preserve {
+                        let mut d = clone_without(r, path, Some(&self.keep));
+                        d.shift_remove(field);
+                        g.add(&d, ctx)?;
+                    }
+                }
+                None | Some(Value::Null) | Some(Value::Undefined) => {
+                    if self.unwind.preserve {
+                        g.add(r, ctx)?;
+                    }
+                }
+                Some(_) => g.add(r, ctx)?,
+            }
+        }
+        drop(rows);
+        g.finish(ctx)
+    }
 }
 
 /// Groups rows by a key expression: (key value, accumulator states, first row index), in
@@ -785,6 +954,7 @@ fn compile_group(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> 
 pub fn group_rows(
     rows: &[Row<'_>],
     ctx: &Ctx<'_>,
+    key_expr: Option<&Expr>,
     key_of: &mut dyn FnMut(&mut Env<'_>) -> Result<Value, AggError>,
     accs: &[(String, AccSpec)],
 ) -> Result<Vec<(Value, Vec<State>, usize)>, AggError> {
@@ -793,16 +963,30 @@ pub fn group_rows(
     let mut buf = Vec::with_capacity(32);
     for (i, r) in rows.iter().enumerate() {
         let mut e = env(r, ctx);
-        let key = match key_of(&mut e)? {
-            Value::Undefined => Value::Null,
-            v => v,
+        // A key that is a plain field is encoded in place and copied only for a new group.
+        let borrowed = key_expr.and_then(|k| k.field_ref(r));
+        let owned = match borrowed {
+            Some(_) => None,
+            None => Some(match key_of(&mut e)? {
+                Value::Undefined => Value::Null,
+                v => v,
+            }),
+        };
+        let key: &Value = match (&owned, borrowed) {
+            (Some(v), _) => v,
+            (None, Some(Some(v))) => v,
+            _ => &Value::Null,
         };
         buf.clear();
-        encode_key(&key, &mut buf);
+        encode_key(key, &mut buf);
         let g = match index.get(buf.as_slice()) {
             Some(g) => *g,
             None => {
                 index.insert(buf.clone(), groups.len());
+                let key = match key {
+                    Value::Undefined => Value::Null,
+                    v => v.clone(),
+                };
                 groups.push((key, accs.iter().map(|(_, a)| a.new_state()).collect(), i));
                 groups.len() - 1
             }
@@ -833,18 +1017,30 @@ pub fn finish_group(
     Ok(d)
 }
 
+impl GroupSpec {
+    fn fields(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        let mut ok = self.id.fields(&mut out);
+        for (_, a) in &self.accs {
+            ok &= a.arg.fields(&mut out);
+            ok &= a.n.as_ref().is_none_or(|n| n.fields(&mut out));
+            ok &= a.p.as_ref().is_none_or(|p| p.fields(&mut out));
+            for (path, _) in a.sort.iter().flatten() {
+                out.extend(path.first().cloned());
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
 impl StageOp for GroupSpec {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
-        let groups = group_rows(&rows, ctx, &mut |e| self.id.eval(e), &self.accs)?;
-        let empty = Document::default();
-        let mut out = Vec::with_capacity(groups.len());
-        for (key, states, first) in groups {
-            let doc = rows.get(first).map_or(&empty, |r| r.as_ref());
-            out.push(Cow::Owned(finish_group(
-                "_id", key, states, &self.accs, doc, ctx,
-            )?));
+        let mut g = Grouper::new(self);
+        for r in &rows {
+            g.add(r, ctx)?;
         }
-        Ok(out)
+        drop(rows);
+        g.finish(ctx)
     }
 }
 
@@ -952,12 +1148,16 @@ fn unwind_path(s: &str) -> Result<Vec<String>, AggError> {
 }
 
 fn compile_unwind(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(unwind_spec(arg)?))
+}
+
+fn unwind_spec(arg: &Value) -> Result<Unwind, AggError> {
     match arg {
-        Value::String(s) => Ok(Box::new(Unwind {
+        Value::String(s) => Ok(Unwind {
             path: unwind_path(s)?,
             index_field: None,
             preserve: false,
-        })),
+        }),
         Value::Document(d) => {
             let mut path = None;
             let mut index_field = None;
@@ -1007,11 +1207,11 @@ fn compile_unwind(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> 
             let Some(path) = path else {
                 return Err(agg_err!(28812, "no path specified to $unwind stage"));
             };
-            Ok(Box::new(Unwind {
+            Ok(Unwind {
                 path,
                 index_field,
                 preserve,
-            }))
+            })
         }
         other => Err(agg_err!(
             15981,
@@ -1034,8 +1234,9 @@ impl StageOp for Unwind {
                     let Some(Value::Array(items)) = get_nested(&r, &self.path) else {
                         continue;
                     };
+                    let template = clone_without(&r, &self.path, None);
                     for (i, item) in items.iter().enumerate() {
-                        let mut d = r.as_ref().clone();
+                        let mut d = template.clone();
                         set_path(&mut d, &self.path, item.clone());
                         if let Some(f) = &self.index_field {
                             set_path(&mut d, f, Value::Int64(i as i64));
@@ -1074,6 +1275,26 @@ impl StageOp for Unwind {
         }
         Ok(out)
     }
+}
+
+/// A copy of `doc` in which a top-level array being unwound is not copied (it is replaced
+/// right after): copying it once per element would make unwinding quadratic.
+fn clone_without(doc: &Document, path: &[String], keep: Option<&[String]>) -> Document {
+    let unwound = path.first().map_or("", String::as_str);
+    let kept = |k: &str| k == unwound || keep.is_none_or(|keep| keep.iter().any(|f| f == k));
+    let mut out = Document::with_capacity_and_hasher(doc.len(), Default::default());
+    for (k, v) in doc {
+        if !kept(k) {
+            continue;
+        }
+        let v = if path.len() == 1 && k == unwound {
+            Value::Null
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), v);
+    }
+    out
 }
 
 // ---- $count, $sortByCount
@@ -1143,7 +1364,7 @@ impl StageOp for SortByCount {
             p: None,
         };
         let accs = vec![("count".to_string(), count)];
-        let groups = group_rows(&rows, ctx, &mut |e| self.0.eval(e), &accs)?;
+        let groups = group_rows(&rows, ctx, Some(&self.0), &mut |e| self.0.eval(e), &accs)?;
         let empty = Document::default();
         let mut out = Vec::with_capacity(groups.len());
         for (key, states, first) in groups {
@@ -1786,6 +2007,7 @@ impl StageOp for Bucket {
         let groups = group_rows(
             &rows,
             ctx,
+            None,
             &mut |e| {
                 let v = self.group_by.eval(e)?;
                 let v = if matches!(v, Value::Undefined) {

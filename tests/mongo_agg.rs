@@ -358,3 +358,36 @@ fn fused_unwind_group_matches_the_stage_by_stage_run() {
         assert_eq!(fused, staged, "preserve: {preserve}");
     }
 }
+
+#[test]
+fn extreme_numbers_and_dates_never_crash() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(
+        r#"db.c.insertOne({_id: 1, n: NumberLong("9223372036854775807"), m: NumberLong("-9223372036854775808"), a: [1,2,3]})"#,
+        NOW,
+    );
+    let inputs = [
+        r#"db.c.aggregate([{$project: {d: {$toDate: "$n"}}}])"#,
+        r#"db.c.aggregate([{$project: {y: {$year: {$toDate: "$n"}}, y2: {$year: {date: {$toDate: "$m"}, timezone: "America/New_York"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateAdd: {startDate: {$toDate: "$n"}, unit: "year", amount: "$n"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateTrunc: {date: {$toDate: "$n"}, unit: "week", binSize: "$n"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateTrunc: {date: {$toDate: "$m"}, unit: "month", binSize: "$n", timezone: "Europe/Paris"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateDiff: {startDate: {$toDate: "$m"}, endDate: {$toDate: "$n"}, unit: "millisecond", timezone: "+05:00"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$slice: ["$a", "$m"]}, y: {$slice: ["$a", "$m", "$n"]}, z: {$arrayElemAt: ["$a", "$m"]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$add: ["$n", "$n"]}, y: {$multiply: ["$m", -1]}, z: {$subtract: ["$m", 1]}, w: {$abs: "$m"}, v: {$mod: ["$m", -1]}, u: {$pow: ["$n", 2]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$range: [0, "$n", "$n"]}, y: {$round: ["$n", -20]}, t: {$trunc: ["$m", -5]}}}])"#,
+        r#"db.c.aggregate([{$setWindowFields: {sortBy: {_id: 1}, output: {s: {$sum: 1, window: {documents: [-1e30, 1e30]}}, sh: {$shift: {output: "$_id", by: NumberLong("9223372036854775807")}}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateToString: {date: {$toDate: "$n"}, format: "%Y %G %V %j"}}}}])"#,
+        r#"db.c.aggregate([{$bucketAuto: {groupBy: "$n", buckets: NumberLong("9223372036854775807")}}])"#,
+        r#"db.c.aggregate([{$densify: {field: "n", range: {step: 1, bounds: [0, 3]}}}])"#,
+        r#"db.c.aggregate([{$sample: {size: 1e30}}])"#,
+        r#"db.c.aggregate([{$limit: 1e30}])"#,
+        r#"db.c.aggregate([{$skip: NumberLong("9223372036854775807")}])"#,
+        r#"db.c.aggregate([{$project: {x: {$substrCP: ["abc", "$n", "$n"]}, y: {$substrBytes: ["abc", "$m", "$n"]}, z: {$indexOfCP: ["abc", "b", "$n", "$n"]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateFromParts: {year: "$n", month: "$m", day: "$n"}}}}])"#,
+    ];
+    for input in inputs {
+        // Each prints a result or a server error; none may panic.
+        assert!(!shell.eval_mongosh(input, NOW).is_empty(), "{input}");
+    }
+}

@@ -13,6 +13,12 @@ use crate::agg_err;
 use crate::clock::civil_from_days;
 use crate::mongo::value::{days_from_civil, parse_iso_date, Document, Value};
 
+/// Day number of a civil date, with the year kept where the arithmetic cannot overflow
+/// (dates reach about ±292 million years; anything past that is clamped).
+fn civil(y: i64, m: u32, d: u32) -> i64 {
+    days_from_civil(y.clamp(-300_000_000, 300_000_000), m, d)
+}
+
 type R = Result<Value, AggError>;
 
 const DAY_MS: i64 = 86_400_000;
@@ -59,16 +65,24 @@ impl Tz {
             Rule::None => false,
             Rule::Us => {
                 let (y, _, _) = civil_from_days(utc.div_euclid(DAY_MS));
-                let start = days_from_civil(y, 3, 1) + nth_sunday_offset(y, 3, 2);
-                let end = days_from_civil(y, 11, 1) + nth_sunday_offset(y, 11, 1);
-                let start_utc = start * DAY_MS + 2 * 3_600_000 - self.std_ms;
-                let end_utc = end * DAY_MS + 2 * 3_600_000 - (self.std_ms + 3_600_000);
+                let start = civil(y, 3, 1) + nth_sunday_offset(y, 3, 2);
+                let end = civil(y, 11, 1) + nth_sunday_offset(y, 11, 1);
+                let start_utc = start
+                    .saturating_mul(DAY_MS)
+                    .saturating_add(2 * 3_600_000 - self.std_ms);
+                let end_utc = end
+                    .saturating_mul(DAY_MS)
+                    .saturating_add(3_600_000 - self.std_ms);
                 utc >= start_utc && utc < end_utc
             }
             Rule::Eu => {
                 let (y, _, _) = civil_from_days(utc.div_euclid(DAY_MS));
-                let start = last_sunday(y, 3) * DAY_MS + 3_600_000;
-                let end = last_sunday(y, 10) * DAY_MS + 3_600_000;
+                let start = last_sunday(y, 3)
+                    .saturating_mul(DAY_MS)
+                    .saturating_add(3_600_000);
+                let end = last_sunday(y, 10)
+                    .saturating_mul(DAY_MS)
+                    .saturating_add(3_600_000);
                 utc >= start && utc < end
             }
         };
@@ -77,10 +91,10 @@ impl Tz {
 
     /// The UTC instant of a local wall-clock time (the earlier one across a DST change).
     pub fn to_utc(&self, local: i64) -> i64 {
-        let guess = local - self.std_ms;
+        let guess = local.saturating_sub(self.std_ms);
         let off = self.offset_at(guess);
-        let again = local - off;
-        local - self.offset_at(again)
+        let again = local.saturating_sub(off);
+        local.saturating_sub(self.offset_at(again))
     }
 }
 
@@ -104,13 +118,13 @@ fn weekday(days: i64) -> i64 {
 }
 
 fn nth_sunday_offset(y: i64, m: u32, n: i64) -> i64 {
-    let first = days_from_civil(y, m, 1);
+    let first = civil(y, m, 1);
     let to_sunday = (7 - weekday(first)) % 7;
     to_sunday + 7 * (n - 1)
 }
 
 fn last_sunday(y: i64, m: u32) -> i64 {
-    let last = days_from_civil(y, m, days_in_month(y, m));
+    let last = civil(y, m, days_in_month(y, m));
     last - weekday(last)
 }
 
@@ -210,7 +224,7 @@ pub struct Parts {
 
 pub fn parts(utc: i64, tz: &Tz) -> Parts {
     let offset_ms = tz.offset_at(utc);
-    let local = utc + offset_ms;
+    let local = utc.saturating_add(offset_ms);
     let days = local.div_euclid(DAY_MS);
     let rem = local.rem_euclid(DAY_MS);
     let (year, month, day) = civil_from_days(days);
@@ -223,7 +237,7 @@ pub fn parts(utc: i64, tz: &Tz) -> Parts {
         second: rem % 60_000 / 1000,
         ms: rem % 1000,
         dow: weekday(days),
-        doy: days - days_from_civil(year, 1, 1) + 1,
+        doy: days - civil(year, 1, 1) + 1,
         days,
         offset_ms,
     }
@@ -234,7 +248,7 @@ fn iso_week_of(p: &Parts) -> (i64, i64) {
     let iso_dow = (p.dow + 6) % 7 + 1;
     let thursday = p.days + (4 - iso_dow);
     let (y, _, _) = civil_from_days(thursday);
-    let week = (thursday - days_from_civil(y, 1, 1)) / 7 + 1;
+    let week = (thursday - civil(y, 1, 1)) / 7 + 1;
     (y, week)
 }
 
@@ -479,7 +493,7 @@ fn parse_with_format(s: &str, format: &str) -> Option<i64> {
     {
         return None;
     }
-    let days = days_from_civil(y, mo as u32, d as u32);
+    let days = civil(y, mo as u32, d as u32);
     Some(days * DAY_MS + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms - off)
 }
 
@@ -606,20 +620,25 @@ fn add_units(ms: i64, unit: Unit, amount: i64, tz: &Tz) -> Option<i64> {
             } else {
                 amount
             };
-            let local = ms + tz.offset_at(ms);
+            let local = ms.checked_add(tz.offset_at(ms))?;
             return Some(tz.to_utc(local.checked_add(days.checked_mul(DAY_MS)?)?));
         }
         other => return ms.checked_add(amount.checked_mul(fixed_ms(other)?)?),
     };
     let p = parts(ms, tz);
-    let total = p.year.checked_mul(12)? + i64::from(p.month) - 1 + months;
+    let total = p
+        .year
+        .checked_mul(12)?
+        .checked_add(i64::from(p.month) - 1)?
+        .checked_add(months)?;
     let (y, m) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+    if y.abs() > 300_000_000 {
+        return None;
+    }
     let d = p.day.min(days_in_month(y, m));
-    let local = days_from_civil(y, m, d) * DAY_MS
-        + p.hour * 3_600_000
-        + p.minute * 60_000
-        + p.second * 1000
-        + p.ms;
+    let local = civil(y, m, d)
+        .checked_mul(DAY_MS)?
+        .checked_add(p.hour * 3_600_000 + p.minute * 60_000 + p.second * 1000 + p.ms)?;
     Some(tz.to_utc(local))
 }
 
@@ -720,9 +739,10 @@ pub fn date_diff(args: Vec<Value>, _: &Env<'_>) -> R {
         Unit::Day => pb.days - pa.days,
         other => {
             let unit_ms = fixed_ms(other).unwrap_or(1);
-            let la = a + pa.offset_ms;
-            let lb = b + pb.offset_ms;
-            lb.div_euclid(unit_ms) - la.div_euclid(unit_ms)
+            let la = a.saturating_add(pa.offset_ms);
+            let lb = b.saturating_add(pb.offset_ms);
+            lb.div_euclid(unit_ms)
+                .saturating_sub(la.div_euclid(unit_ms))
         }
     };
     Ok(Value::Int64(r))
@@ -756,26 +776,28 @@ pub fn date_trunc(args: Vec<Value>, _: &Env<'_>) -> R {
     };
     let sow = start_of_week(get(4))?;
     let p = parts(ms, &tz);
-    let local = ms + p.offset_ms;
+    let local = ms.saturating_add(p.offset_ms);
     // Bins count from 2000-01-01T00:00:00 in the zone, as the server's reference point.
-    let reference_days = days_from_civil(2000, 1, 1);
+    let reference_days = civil(2000, 1, 1);
     let out_local = match unit {
         Unit::Year | Unit::Quarter | Unit::Month => {
-            let per = match unit {
+            let per: i64 = match unit {
                 Unit::Year => 12,
                 Unit::Quarter => 3,
                 _ => 1,
-            } * bin;
+            };
+            let per = per.saturating_mul(bin);
             let months = (p.year - 2000) * 12 + i64::from(p.month) - 1;
-            let m = months.div_euclid(per) * per;
+            let m = months.div_euclid(per).saturating_mul(per);
             let (y, mo) = (2000 + m.div_euclid(12), (m.rem_euclid(12) + 1) as u32);
-            days_from_civil(y, mo, 1) * DAY_MS
+            civil(y, mo, 1).saturating_mul(DAY_MS)
         }
         Unit::Week => {
             // The first `startOfWeek` day on or after the reference.
             let first = reference_days + (sow - weekday(reference_days)).rem_euclid(7);
-            let weeks = (p.days - first).div_euclid(7 * bin) * 7 * bin;
-            (first + weeks) * DAY_MS
+            let span = bin.saturating_mul(7);
+            let weeks = (p.days - first).div_euclid(span).saturating_mul(span);
+            first.saturating_add(weeks).saturating_mul(DAY_MS)
         }
         other => {
             let size = fixed_ms(other).unwrap_or(1).saturating_mul(bin);
@@ -855,13 +877,13 @@ pub fn date_from_parts(args: Vec<Value>, _: &Env<'_>) -> R {
     let clamp = |x: i64| x.clamp(-1_000_000, 1_000_000);
     let days = if iso {
         // Day 1 of ISO week 1 is the Monday of the week holding January 4th.
-        let jan4 = days_from_civil(clamp(n[7]), 1, 4);
+        let jan4 = civil(clamp(n[7]), 1, 4);
         let monday = jan4 - (weekday(jan4) + 6) % 7;
         monday + (clamp(n[8]) - 1) * 7 + (clamp(n[9]) - 1)
     } else {
         let total = clamp(n[0]) * 12 + clamp(n[1]) - 1;
         let (y, m) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
-        days_from_civil(y, m, 1) + clamp(n[2]) - 1
+        civil(y, m, 1) + clamp(n[2]) - 1
     };
     let local = days
         .saturating_mul(DAY_MS)

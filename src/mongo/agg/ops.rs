@@ -847,7 +847,7 @@ fn slice(args: Vec<Value>, _: &Env<'_>) -> R {
             "Second argument to $slice must be a numeric value, but is of type:",
         )?;
         if n < 0 {
-            ((len + n).max(0), -n)
+            (len.saturating_add(n).max(0), n.saturating_neg())
         } else {
             (0, n)
         }
@@ -866,7 +866,11 @@ fn slice(args: Vec<Value>, _: &Env<'_>) -> R {
                 "Third argument to $slice must be positive: {n}"
             ));
         }
-        let start = if p < 0 { (len + p).max(0) } else { p.min(len) };
+        let start = if p < 0 {
+            len.saturating_add(p).max(0)
+        } else {
+            p.min(len)
+        };
         (start, n)
     };
     Ok(Value::Array(
@@ -985,7 +989,8 @@ fn range(args: Vec<Value>, _: &Env<'_>) -> R {
     let mut out = Vec::new();
     let mut i = start;
     while (step > 0 && i < end) || (step < 0 && i > end) {
-        if out.len() >= 10_000_000 {
+        // A million elements is already tens of megabytes in a browser tab.
+        if out.len() >= 1_000_000 {
             return Err(agg_err!(
                 20,
                 "$range would use too much memory and cannot spill"
@@ -1993,7 +1998,9 @@ fn replace_impl(args: &[Value], name: &str, all: bool) -> R {
     if null {
         return Ok(Value::Null);
     }
-    let (input, find, repl) = (&strs[0], &strs[1], &strs[2]);
+    let [input, find, repl] = strs.as_slice() else {
+        return Ok(Value::Null);
+    };
     Ok(Value::String(if all {
         if find.is_empty() {
             input.clone()

@@ -360,7 +360,9 @@ impl SetWindowFields {
                             }
                         }
                         Bound::Current => i as i64 + i64::from(!is_lo),
-                        Bound::Offset(x) => i as i64 + x as i64 + i64::from(!is_lo),
+                        Bound::Offset(x) => (i as i64)
+                            .saturating_add(x as i64)
+                            .saturating_add(i64::from(!is_lo)),
                     }
                 };
                 let a = at(lo, true).clamp(0, n as i64) as usize;
@@ -470,7 +472,7 @@ impl SetWindowFields {
                 default,
             } => {
                 for i in 0..n {
-                    let j = i as i64 + by;
+                    let j = (i as i64).saturating_add(*by);
                     let v = match usize::try_from(j).ok().and_then(|j| rows.get(j)) {
                         Some(r) => output.eval(&mut env(r, ctx))?,
                         None => match rows.get(i) {

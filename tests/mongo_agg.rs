@@ -300,6 +300,23 @@ fn benchmark_per_stage() {
             ])),
         ),
     ];
+    // The baseline: the same filter run straight over the collection, as find does.
+    if let (Some(coll), Ok(filter)) = (
+        store.collection("test", "sales"),
+        nosql_playground::mongo::query::Filter::compile(&doc(&[(
+            "price",
+            Value::Document(doc(&[("$gte", Value::Int32(10))])),
+        )])),
+    ) {
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let n = coll.docs.iter().filter(|d| filter.matches(d)).count();
+            println!(
+                "filter alone: {n} docs in {:.2} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
     let start = std::time::Instant::now();
     let timer = || start.elapsed().as_secs_f64() * 1000.0;
     for pipeline in [&pipeline, &unwind_group, &pipeline, &unwind_group] {

@@ -9,6 +9,7 @@
 //! - `store`: databases by name → collections by name → documents in insertion order.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
+pub mod agg;
 pub mod format;
 pub mod query;
 pub mod shell;

@@ -38,7 +38,10 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "findOneAndDelete",
     "distinct",
     "bulkWrite",
+    "aggregate",
 ];
+
+use crate::mongo::agg::shell::Aggregated;
 
 impl From<QueryError> for ShellError {
     fn from(e: QueryError) -> Self {
@@ -458,6 +461,10 @@ impl Session {
                     .map(Value::String)
                     .collect(),
             ))),
+            "aggregate" => {
+                let db = self.db.clone();
+                self.aggregate(&db, None, args)
+            }
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);
@@ -469,6 +476,27 @@ impl Session {
             _ => Err(ShellError::type_error(format!(
                 "db.{name} is not a function"
             ))),
+        }
+    }
+
+    /// `db.coll.aggregate(...)` (or `db.aggregate(...)` when `coll` is None): the results
+    /// become a cursor like find's, the flow report prints as it is.
+    fn aggregate(&mut self, db: &str, coll: Option<&str>, args: Vec<Js>) -> Result<Js, ShellError> {
+        let argv = args
+            .into_iter()
+            .map(|a| self.to_bson(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let source_coll = coll.unwrap_or("");
+        match crate::mongo::agg::shell::aggregate(
+            &mut self.store,
+            db,
+            coll,
+            &argv,
+            self.now_ms,
+            self.json,
+        )? {
+            Aggregated::Flow(report) => Ok(Js::Val(report)),
+            Aggregated::Docs(docs) => Ok(Session::cursor_over(db, source_coll, docs)),
         }
     }
 
@@ -784,6 +812,7 @@ impl Session {
                 self.store.drop_collection(db, coll);
                 Ok(Js::Val(Value::Bool(true)))
             }
+            "aggregate" => self.aggregate(db, Some(coll), args.collect()),
             "getName" => Ok(Js::Val(Value::String(coll.into()))),
             "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
             _ => Err(ShellError::type_error(format!(

@@ -141,6 +141,7 @@ const DB_METHODS: &[&str] = &[
     "getCollection",
     "getCollectionNames",
     "dropDatabase",
+    "aggregate",
 ];
 
 const CURSOR_METHODS: &[&str] = &[
@@ -187,7 +188,7 @@ pub struct Session {
     global: ScopeRef,
     scope: ScopeRef,
     pub(super) now_ms: u64,
-    json: bool,
+    pub(super) json: bool,
     steps: u64,
     /// Steps an input may take (`STEP_LIMIT` unless a test lowers it).
     pub step_limit: u64,
@@ -514,6 +515,24 @@ impl Session {
             items.push(self.to_bson(v)?);
         }
         Ok(Some(Output::Value(Value::Array(items))))
+    }
+
+    /// A cursor over documents already computed (an aggregation's result): started, so it
+    /// is printed in batches and iterated like find's, and never re-run.
+    pub(super) fn cursor_over(db: &str, coll: &str, docs: Vec<Document>) -> Js {
+        Js::Live(Rc::new(RefCell::new(LiveCursor {
+            spec: CursorSpec {
+                db: db.to_string(),
+                coll: coll.to_string(),
+                filter: Document::default(),
+                projection: None,
+                sort: None,
+                skip: 0,
+                limit: None,
+            },
+            buffer: Some(docs.into()),
+            maps: Vec::new(),
+        })))
     }
 
     fn start_cursor(&mut self, cursor: &Rc<RefCell<LiveCursor>>) -> Result<(), ShellError> {

@@ -1,0 +1,322 @@
+//! The aggregation pipeline: stages, expressions and accumulators, each one function per
+//! operator registered in a per-kind table (`stages::STAGES`, `expr::OPERATORS`,
+//! `accum::ACCUMULATORS`).
+//!
+//! A pipeline compiles once (every stage, every expression inside it) and then runs as a
+//! sequence of transforms over a vector of rows. Rows are `Cow`s: documents read from the
+//! store stay borrowed through `$match`, `$sort`, `$skip`, `$limit` and `$group`'s reads, and
+//! are copied only when a stage builds a new document.
+//!
+//! `run_with_flow` runs the same pipeline in "explain the flow" mode: for every stage it
+//! records the number of documents in and out, a work counter (documents examined, including
+//! those a `$lookup` reads from the other collection), and the first N documents out, in the
+//! one pass that computes the result. Timing: the core never reads a clock, so the host may
+//! pass a timer (`&dyn Fn() -> f64`, milliseconds) whose readings around each stage fill
+//! `StageFlow::ms`; without one, `ms` stays `None`.
+
+pub mod accum;
+pub mod date;
+pub mod expr;
+pub mod regex;
+pub mod shell;
+pub mod stages;
+pub mod window;
+
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use crate::mongo::store::Store;
+use crate::mongo::value::{Document, Value};
+
+/// A row flowing between stages: borrowed from the store until a stage rewrites it.
+pub type Row<'a> = Cow<'a, Document>;
+
+/// Nesting beyond this depth (expressions inside expressions, pipelines inside `$lookup` or
+/// `$facet`) is refused with an error instead of risking the stack.
+pub const MAX_DEPTH: usize = 150;
+
+/// An aggregation error as the server reports it: code, code name and message, plus the
+/// index of the stage that failed (for the flow view).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggError {
+    pub code: i32,
+    pub code_name: &'static str,
+    pub message: String,
+    pub stage: Option<usize>,
+}
+
+impl AggError {
+    pub fn new(code: i32, code_name: &'static str, message: impl Into<String>) -> Self {
+        AggError {
+            code,
+            code_name,
+            message: message.into(),
+            stage: None,
+        }
+    }
+
+    /// Prefixes the message the way the server wraps a nested failure.
+    pub fn caused_by(mut self, context: &str) -> Self {
+        self.message = format!("{context} :: caused by :: {}", self.message);
+        self
+    }
+}
+
+/// An error with a numeric code and no symbolic name: mongosh shows it as `Location<code>`.
+#[macro_export]
+macro_rules! agg_err {
+    ($code:literal, $($fmt:tt)*) => {
+        $crate::mongo::agg::AggError::new($code, concat!("Location", stringify!($code)), format!($($fmt)*))
+    };
+}
+
+pub fn bad_value(message: impl Into<String>) -> AggError {
+    AggError::new(2, "BadValue", message)
+}
+
+pub fn type_mismatch(message: impl Into<String>) -> AggError {
+    AggError::new(14, "TypeMismatch", message)
+}
+
+pub fn failed_to_parse(message: impl Into<String>) -> AggError {
+    AggError::new(9, "FailedToParse", message)
+}
+
+/// What a pipeline runs against: the store (read only while stages run), the database,
+/// the sandbox time, variables in scope, a seeded random source and the work counter.
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub db: &'a str,
+    pub now_ms: i64,
+    pub vars: Vec<(String, Value)>,
+    pub rng: &'a Cell<u64>,
+    pub examined: &'a Cell<u64>,
+    pub depth: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for a nested pipeline with extra variables.
+    pub fn nested(&self, vars: Vec<(String, Value)>) -> Result<Ctx<'a>, AggError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(depth_error());
+        }
+        Ok(Ctx {
+            store: self.store,
+            db: self.db,
+            now_ms: self.now_ms,
+            vars,
+            rng: self.rng,
+            examined: self.examined,
+            depth: self.depth + 1,
+        })
+    }
+
+    pub fn count(&self, n: usize) {
+        self.examined
+            .set(self.examined.get().saturating_add(n as u64));
+    }
+
+    /// The next number of a splitmix64 sequence: reproducible for a given seed.
+    pub fn random(&self) -> u64 {
+        let x = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.rng.set(x);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+pub fn depth_error() -> AggError {
+    agg_err!(
+        6050100,
+        "pipeline or expression nesting is deeper than this sandbox allows ({MAX_DEPTH} levels)"
+    )
+}
+
+/// What one stage did, for the flow view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageFlow {
+    /// The stage's name, `$match`, `$group`, …
+    pub name: String,
+    pub docs_in: usize,
+    pub docs_out: usize,
+    /// Documents the stage looked at, its own input plus any read from other collections.
+    pub examined: u64,
+    /// Milliseconds, when the host passed a timer.
+    pub ms: Option<f64>,
+    /// The first documents the stage produced.
+    pub sample: Vec<Document>,
+}
+
+/// Where the documents come from: a collection, or nothing (`db.aggregate`, which needs a
+/// `$documents` first stage).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'s> {
+    Collection(&'s str),
+    Database,
+}
+
+/// Runs `pipeline` over `db.coll` at sandbox time `now_ms`.
+pub fn run(
+    store: &mut Store,
+    db: &str,
+    coll: &str,
+    pipeline: &[Value],
+    now_ms: u64,
+) -> Result<Vec<Document>, AggError> {
+    run_source(
+        store,
+        db,
+        Source::Collection(coll),
+        pipeline,
+        now_ms,
+        None,
+        None,
+    )
+    .map(|r| r.0)
+}
+
+/// Runs `pipeline` and reports every stage's flow (see the module doc): counts, the work
+/// counter and the first `sample_n` documents each stage produced. An error carries the
+/// index of the failing stage in `AggError::stage`.
+pub fn run_with_flow(
+    store: &mut Store,
+    db: &str,
+    coll: &str,
+    pipeline: &[Value],
+    now_ms: u64,
+    sample_n: usize,
+    timer: Option<&dyn Fn() -> f64>,
+) -> Result<(Vec<Document>, Vec<StageFlow>), AggError> {
+    let (docs, flow) = run_source(
+        store,
+        db,
+        Source::Collection(coll),
+        pipeline,
+        now_ms,
+        Some(sample_n),
+        timer,
+    )?;
+    Ok((docs, flow.unwrap_or_default()))
+}
+
+/// The general entry: any source, flow recorded when `sample_n` is given.
+pub fn run_source(
+    store: &mut Store,
+    db: &str,
+    source: Source<'_>,
+    pipeline: &[Value],
+    now_ms: u64,
+    sample_n: Option<usize>,
+    timer: Option<&dyn Fn() -> f64>,
+) -> Result<(Vec<Document>, Option<Vec<StageFlow>>), AggError> {
+    let compiled = stages::compile_pipeline(pipeline, &[], 0, true)?;
+    if matches!(source, Source::Database) {
+        let first_is_documents = compiled
+            .stages
+            .first()
+            .is_some_and(|s| s.name == "$documents");
+        if !first_is_documents {
+            return Err(bad_value(
+                "$documents must be the first stage of a db.aggregate() pipeline in this sandbox",
+            ));
+        }
+    }
+    let rng = Cell::new(now_ms ^ 0x5eed_0f5a_3b1e_u64);
+    let examined = Cell::new(0u64);
+    let (docs, flow): (Vec<Document>, Option<Vec<StageFlow>>) = {
+        let ctx = Ctx {
+            store,
+            db,
+            now_ms: now_ms as i64,
+            vars: Vec::new(),
+            rng: &rng,
+            examined: &examined,
+            depth: 0,
+        };
+        let input: Vec<Row<'_>> = match source {
+            Source::Collection(coll) => store
+                .collection(db, coll)
+                .map(|c| c.docs.iter().map(Cow::Borrowed).collect())
+                .unwrap_or_default(),
+            Source::Database => Vec::new(),
+        };
+        match sample_n {
+            None => {
+                let rows = compiled.run(input, &ctx)?;
+                (rows.into_iter().map(Cow::into_owned).collect(), None)
+            }
+            Some(n) => {
+                let mut flows = Vec::with_capacity(compiled.stages.len());
+                let mut rows = input;
+                for (i, stage) in compiled.stages.iter().enumerate() {
+                    let docs_in = rows.len();
+                    examined.set(docs_in as u64);
+                    let start = timer.map(|t| t());
+                    rows = stage.op.run(rows, &ctx).map_err(|mut e| {
+                        e.stage = Some(i);
+                        e
+                    })?;
+                    let ms = match (timer, start) {
+                        (Some(t), Some(s)) => Some((t() - s).max(0.0)),
+                        _ => None,
+                    };
+                    flows.push(StageFlow {
+                        name: stage.name.clone(),
+                        docs_in,
+                        docs_out: rows.len(),
+                        examined: examined.get(),
+                        ms,
+                        sample: rows.iter().take(n).map(|r| r.as_ref().clone()).collect(),
+                    });
+                }
+                (rows.into_iter().map(Cow::into_owned).collect(), Some(flows))
+            }
+        }
+    };
+    if let Some(write) = &compiled.write {
+        write.apply(store, db, &docs)?;
+        // $out and $merge return no documents.
+        return Ok((Vec::new(), flow));
+    }
+    Ok((docs, flow))
+}
+
+pub mod ops;
+
+/// JSON text to a `Value` for table-driven unit tests (integers become Int32 when they fit).
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use crate::mongo::value::{Document, Value};
+
+    pub fn parse(json: &str) -> Value {
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(v) => convert(&v),
+            Err(_) => Value::String(format!("bad json: {json}")),
+        }
+    }
+
+    fn convert(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => match i32::try_from(i) {
+                    Ok(x) => Value::Int32(x),
+                    Err(_) => Value::Int64(i),
+                },
+                None => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(items) => Value::Array(items.iter().map(convert).collect()),
+            serde_json::Value::Object(o) => {
+                let mut d = Document::default();
+                for (k, v) in o {
+                    d.insert(k.clone(), convert(v));
+                }
+                Value::Document(d)
+            }
+        }
+    }
+}

@@ -1,0 +1,2603 @@
+//! Pipeline stages: one compile function per stage in `STAGES`, each producing a transform
+//! over the rows (`StageOp::run`). Every stage object has exactly one key, its name.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::accum::{self, encode_key, AccSpec, State};
+use super::expr::{doc_path, is_nullish, server_text, truthy, type_name, Compiler, Env, Expr};
+use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
+use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
+use crate::agg_err;
+use crate::mongo::query::Filter;
+use crate::mongo::store::Store;
+use crate::mongo::value::{compare, values_equal, Document, FieldHash, ObjectIdGenerator, Value};
+
+type Rows<'a> = Vec<Row<'a>>;
+type Res<'a> = Result<Rows<'a>, AggError>;
+
+pub trait StageOp {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a>;
+}
+
+pub struct Stage {
+    pub name: String,
+    pub op: Box<dyn StageOp>,
+}
+
+/// A final `$out` or `$merge`: applied to the store after the pipeline ran.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Out {
+        db: Option<String>,
+        coll: String,
+    },
+    Merge {
+        db: Option<String>,
+        coll: String,
+        on: Vec<String>,
+        when_matched: String,
+        when_not_matched: String,
+    },
+}
+
+pub struct Pipeline {
+    pub stages: Vec<Stage>,
+    pub write: Option<Write>,
+    /// Stage `i` fused with stage `i + 1` (`$unwind` then `$group` never builds the unwound
+    /// documents). The flow view runs the stages one by one instead, to show each.
+    fused: Vec<Option<Box<dyn StageOp>>>,
+}
+
+impl Pipeline {
+    pub fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut i = 0;
+        while let Some(s) = self.stages.get(i) {
+            let (op, width) = match self.fused.get(i).and_then(Option::as_ref) {
+                Some(f) => (f, 2),
+                None => (&s.op, 1),
+            };
+            rows = op.run(rows, ctx).map_err(|mut e| {
+                if e.stage.is_none() {
+                    e.stage = Some(i);
+                }
+                e
+            })?;
+            i += width;
+        }
+        Ok(rows)
+    }
+}
+
+/// Compile-time state shared by stage compilers: variables in scope and nesting depth.
+pub struct Scope {
+    pub vars: Vec<String>,
+    pub depth: usize,
+}
+
+impl Scope {
+    pub fn compiler(&self) -> Compiler {
+        Compiler::with_scope(&self.vars)
+    }
+}
+
+type CompileFn = fn(&Value, &Scope) -> Result<Box<dyn StageOp>, AggError>;
+
+pub static STAGES: &[(&str, CompileFn)] = &[
+    ("$match", compile_match),
+    ("$project", compile_project),
+    ("$addFields", compile_add_fields),
+    ("$set", compile_set),
+    ("$unset", compile_unset),
+    ("$group", compile_group),
+    ("$sort", compile_sort),
+    ("$limit", compile_limit),
+    ("$skip", compile_skip),
+    ("$unwind", compile_unwind),
+    ("$count", compile_count),
+    ("$sortByCount", compile_sort_by_count),
+    ("$lookup", compile_lookup),
+    ("$graphLookup", compile_graph_lookup),
+    ("$facet", compile_facet),
+    ("$bucket", compile_bucket),
+    ("$bucketAuto", compile_bucket_auto),
+    ("$replaceRoot", compile_replace_root),
+    ("$replaceWith", compile_replace_with),
+    ("$redact", compile_redact),
+    ("$sample", compile_sample),
+    ("$unionWith", compile_union_with),
+    ("$setWindowFields", super::window::compile_set_window_fields),
+    ("$densify", super::window::compile_densify),
+    ("$fill", super::window::compile_fill),
+    ("$documents", compile_documents),
+    ("$geoNear", compile_geo_near),
+];
+
+/// Stages the server has that this sandbox does not: they answer with a clear error.
+const OUT_OF_SCOPE: &[&str] = &[
+    "$collStats",
+    "$indexStats",
+    "$planCacheStats",
+    "$currentOp",
+    "$listSessions",
+    "$listLocalSessions",
+    "$listSearchIndexes",
+    "$search",
+    "$searchMeta",
+    "$vectorSearch",
+    "$changeStream",
+    "$shardedDataDistribution",
+];
+
+/// Compiles a pipeline; `scope` names the variables a `$lookup`'s `let` put in scope.
+pub fn compile_pipeline(
+    pipeline: &[Value],
+    scope: &[String],
+    depth: usize,
+    top_level: bool,
+) -> Result<Pipeline, AggError> {
+    if depth >= MAX_DEPTH / 10 {
+        return Err(depth_error());
+    }
+    let sc = Scope {
+        vars: scope.to_vec(),
+        depth,
+    };
+    let mut stages = Vec::with_capacity(pipeline.len());
+    let mut write = None;
+    for (i, spec) in pipeline.iter().enumerate() {
+        let mark = |mut e: AggError| {
+            e.stage = Some(i);
+            e
+        };
+        let Value::Document(d) = spec else {
+            return Err(mark(AggError::new(
+                14,
+                "TypeMismatch",
+                "Each element of the 'pipeline' array must be an object",
+            )));
+        };
+        if d.len() != 1 {
+            return Err(mark(agg_err!(
+                40323,
+                "A pipeline stage specification object must contain exactly one field."
+            )));
+        }
+        let Some((name, arg)) = d.first() else {
+            return Err(mark(agg_err!(
+                40323,
+                "A pipeline stage specification object must contain exactly one field."
+            )));
+        };
+        if name == "$out" || name == "$merge" {
+            if i + 1 != pipeline.len() {
+                return Err(mark(agg_err!(
+                    40601,
+                    "{name} can only be the final stage in the pipeline"
+                )));
+            }
+            if !top_level {
+                return Err(mark(agg_err!(
+                    51047,
+                    "{name} is not allowed within a $lookup's sub-pipeline or a $facet"
+                )));
+            }
+            write = Some(compile_write(name, arg).map_err(mark)?);
+            continue;
+        }
+        if name == "$documents" && i != 0 {
+            return Err(mark(agg_err!(
+                40602,
+                "$documents is only valid as the first stage in a pipeline"
+            )));
+        }
+        if OUT_OF_SCOPE.contains(&name.as_str()) {
+            return Err(mark(agg_err!(
+                6050104,
+                "{name} is not supported in this sandbox: it reports on server internals that a teaching sandbox does not have"
+            )));
+        }
+        let Some((_, compile)) = STAGES.iter().find(|(n, _)| n == name) else {
+            return Err(mark(agg_err!(
+                40324,
+                "Unrecognized pipeline stage name: '{name}'"
+            )));
+        };
+        let op = compile(arg, &sc).map_err(mark)?;
+        stages.push(Stage {
+            name: name.clone(),
+            op,
+        });
+    }
+    let mut fused: Vec<Option<Box<dyn StageOp>>> = stages.iter().map(|_| None).collect();
+    for i in 1..stages.len() {
+        if let (Some("$unwind"), Some("$group"), Some(u), Some(g)) = (
+            stages.get(i - 1).map(|s| s.name.as_str()),
+            stages.get(i).map(|s| s.name.as_str()),
+            pipeline.get(i - 1).and_then(stage_arg),
+            pipeline.get(i).and_then(stage_arg),
+        ) {
+            let (unwind, group) = (unwind_spec(u)?, group_spec(g, &sc)?);
+            if unwind.path.len() == 1 && unwind.index_field.is_none() {
+                if let (Some(keep), Some(slot)) = (group.fields(), fused.get_mut(i - 1)) {
+                    *slot = Some(Box::new(UnwindGroup {
+                        unwind,
+                        group,
+                        keep,
+                    }));
+                }
+            }
+        }
+    }
+    Ok(Pipeline {
+        stages,
+        write,
+        fused,
+    })
+}
+
+fn stage_arg(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Document(d) => d.values().next(),
+        _ => None,
+    }
+}
+
+fn env<'e>(doc: &'e Document, ctx: &'e Ctx<'_>) -> Env<'e> {
+    Env::new(doc, &ctx.vars, ctx.now_ms)
+}
+
+fn as_doc<'v>(v: &'v Value, stage: &str) -> Result<&'v Document, AggError> {
+    match v {
+        Value::Document(d) => Ok(d),
+        other => Err(agg_err!(
+            15969,
+            "{stage} specification must be an object, found {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// The value at a dotted path through documents only (no array traversal), as `$unwind`
+/// and field writes see it.
+pub fn get_nested<'d>(doc: &'d Document, path: &[String]) -> Option<&'d Value> {
+    let (first, rest) = path.split_first()?;
+    let v = doc.get(first)?;
+    if rest.is_empty() {
+        return Some(v);
+    }
+    match v {
+        Value::Document(d) => get_nested(d, rest),
+        _ => None,
+    }
+}
+
+/// Sets (or, for `Value::Undefined`, removes) the field at a dotted path, creating
+/// documents along the way; arrays of documents get the field set in each element.
+pub fn set_path(doc: &mut Document, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        if matches!(value, Value::Undefined) {
+            doc.shift_remove(first);
+        } else {
+            doc.insert(first.clone(), value);
+        }
+        return;
+    }
+    match doc.get_mut(first) {
+        Some(Value::Document(d)) => set_path(d, rest, value),
+        Some(Value::Array(items)) => {
+            for item in items.iter_mut() {
+                match item {
+                    Value::Document(d) => set_path(d, rest, value.clone()),
+                    other => {
+                        let mut d = Document::default();
+                        set_path(&mut d, rest, value.clone());
+                        *other = Value::Document(d);
+                    }
+                }
+            }
+        }
+        _ => {
+            if matches!(value, Value::Undefined) {
+                return;
+            }
+            let mut d = Document::default();
+            set_path(&mut d, rest, value);
+            doc.insert(first.clone(), Value::Document(d));
+        }
+    }
+}
+
+fn split_path(s: &str) -> Vec<String> {
+    s.split('.').map(str::to_string).collect()
+}
+
+// ---- $match
+
+struct Match {
+    filter: Option<Filter>,
+    expr: Option<Expr>,
+}
+
+fn compile_match(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let Value::Document(d) = arg else {
+        return Err(agg_err!(
+            15959,
+            "the match filter must be an expression in an object"
+        ));
+    };
+    let mut rest = d.clone();
+    let expr = match rest.shift_remove("$expr") {
+        Some(e) => Some(sc.compiler().compile(&e)?),
+        None => None,
+    };
+    let filter = if rest.is_empty() {
+        None
+    } else {
+        Some(Filter::compile(&rest).map_err(|e| AggError::new(e.code, e.code_name, e.message))?)
+    };
+    Ok(Box::new(Match { filter, expr }))
+}
+
+impl StageOp for Match {
+    fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        if let Some(f) = &self.filter {
+            rows.retain(|r| f.matches(r));
+        }
+        if let Some(e) = &self.expr {
+            let mut err = None;
+            rows.retain(|r| {
+                if err.is_some() {
+                    return false;
+                }
+                match e.eval(&mut env(r, ctx)) {
+                    Ok(v) => truthy(&v),
+                    Err(x) => {
+                        err = Some(x);
+                        false
+                    }
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+// ---- $project, $unset, $addFields
+
+#[derive(Debug, Clone)]
+enum Proj {
+    Include,
+    Exclude,
+    Computed(Expr),
+    Nested(Vec<(String, Proj)>),
+}
+
+struct Project {
+    inclusion: bool,
+    fields: Vec<(String, Proj)>,
+}
+
+fn insert_proj(fields: &mut Vec<(String, Proj)>, path: &[String], p: Proj) -> Result<(), AggError> {
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(());
+    };
+    if rest.is_empty() {
+        if fields.iter().any(|(k, _)| k == first) {
+            return Err(agg_err!(31250, "Path collision at {first}"));
+        }
+        fields.push((first.clone(), p));
+        return Ok(());
+    }
+    match fields.iter_mut().find(|(k, _)| k == first) {
+        Some((_, Proj::Nested(sub))) => insert_proj(sub, rest, p),
+        Some(_) => Err(agg_err!(31249, "Path collision at {}", path.join("."))),
+        None => {
+            let mut sub = Vec::new();
+            insert_proj(&mut sub, rest, p)?;
+            fields.push((first.clone(), Proj::Nested(sub)));
+            Ok(())
+        }
+    }
+}
+
+/// Tracks whether a projection includes or excludes, for the mixed-mode errors.
+struct Mode {
+    inclusion: Option<bool>,
+}
+
+fn parse_projection(
+    spec: &Document,
+    prefix: &str,
+    c: &mut Compiler,
+    mode: &mut Mode,
+    out: &mut Vec<(String, Proj)>,
+) -> Result<(), AggError> {
+    for (k, v) in spec {
+        let full = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if k.starts_with('$') {
+            return Err(agg_err!(
+                16410,
+                "FieldPath field names may not start with '$'. Consider using $getField or $setField."
+            ));
+        }
+        let p = match v {
+            Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => {
+                if truthy(v) {
+                    Proj::Include
+                } else {
+                    Proj::Exclude
+                }
+            }
+            Value::Document(d) if d.keys().next().is_some_and(|k| !k.starts_with('$')) => {
+                let mut sub = Vec::new();
+                parse_projection(d, &full, c, mode, &mut sub)?;
+                for (sk, sp) in sub {
+                    let mut path = split_path(k);
+                    path.push(sk);
+                    insert_proj(out, &path, sp)?;
+                }
+                continue;
+            }
+            Value::Document(d) if d.is_empty() => {
+                return Err(agg_err!(
+                    51270,
+                    "An empty sub-projection is not a valid value. Found empty object at path"
+                ));
+            }
+            other => Proj::Computed(c.compile(other)?),
+        };
+        let is_id = full == "_id";
+        match (&p, mode.inclusion) {
+            (Proj::Exclude, _) if is_id => {}
+            (Proj::Exclude, Some(true)) => {
+                return Err(agg_err!(
+                    31254,
+                    "Cannot do exclusion on field {full} in inclusion projection"
+                ))
+            }
+            (Proj::Include | Proj::Computed(_), Some(false)) => {
+                return Err(if matches!(p, Proj::Include) {
+                    agg_err!(
+                        31253,
+                        "Cannot do inclusion on field {full} in exclusion projection"
+                    )
+                } else {
+                    agg_err!(
+                        31252,
+                        "Cannot use expression other than $meta in exclusion projection"
+                    )
+                })
+            }
+            (Proj::Exclude, None) => mode.inclusion = Some(false),
+            (Proj::Include | Proj::Computed(_), None) => mode.inclusion = Some(true),
+            _ => {}
+        }
+        insert_proj(out, &split_path(k), p)?;
+    }
+    Ok(())
+}
+
+fn compile_project(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let wrap = |e: AggError| e.caused_by("Invalid $project");
+    let Value::Document(spec) = arg else {
+        return Err(agg_err!(15969, "$project specification must be an object"));
+    };
+    if spec.is_empty() {
+        return Err(wrap(agg_err!(
+            51272,
+            "projection specification must have at least one field"
+        )));
+    }
+    let mut c = sc.compiler();
+    let mut mode = Mode { inclusion: None };
+    let mut fields = Vec::new();
+    parse_projection(spec, "", &mut c, &mut mode, &mut fields).map_err(wrap)?;
+    // `{_id: 0}` alone is an exclusion projection.
+    let inclusion = mode.inclusion.unwrap_or(false);
+    if inclusion && !fields.iter().any(|(k, _)| k == "_id") {
+        fields.insert(0, ("_id".into(), Proj::Include));
+    }
+    Ok(Box::new(Project { inclusion, fields }))
+}
+
+fn compile_unset(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let names: Vec<&str> = match arg {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) if !items.is_empty() => {
+            let mut v = Vec::new();
+            for i in items {
+                match i {
+                    Value::String(s) => v.push(s.as_str()),
+                    _ => {
+                        return Err(agg_err!(
+                            31120,
+                            "$unset specification must be a string or an array containing only string values"
+                        ))
+                    }
+                }
+            }
+            v
+        }
+        _ => {
+            return Err(agg_err!(
+                31002,
+                "$unset specification must be a string or an array with at least one field"
+            ))
+        }
+    };
+    let mut fields = Vec::new();
+    for n in names {
+        if n.is_empty() || n.starts_with('$') {
+            return Err(agg_err!(
+                31002,
+                "$unset specification must be a string or an array with at least one field"
+            ));
+        }
+        insert_proj(&mut fields, &split_path(n), Proj::Exclude)?;
+    }
+    Ok(Box::new(Project {
+        inclusion: false,
+        fields,
+    }))
+}
+
+fn include_doc(
+    doc: &Document,
+    fields: &[(String, Proj)],
+    e: &mut Env<'_>,
+) -> Result<Document, AggError> {
+    let mut out = Document::with_capacity_and_hasher(fields.len(), Default::default());
+    for (k, v) in doc {
+        let Some((_, p)) = fields.iter().find(|(f, _)| f == k) else {
+            continue;
+        };
+        match p {
+            Proj::Include => {
+                out.insert(k.clone(), v.clone());
+            }
+            Proj::Nested(sub) => {
+                if let Some(x) = include_value(v, sub, e)? {
+                    out.insert(k.clone(), x);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (k, p) in fields {
+        match p {
+            Proj::Computed(x) => {
+                let v = x.eval(e)?;
+                if !matches!(v, Value::Undefined) {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Proj::Nested(sub) if has_computed(sub) && !out.contains_key(k) => {
+                let d = include_doc(&Document::default(), sub, e)?;
+                out.insert(k.clone(), Value::Document(d));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn has_computed(fields: &[(String, Proj)]) -> bool {
+    fields.iter().any(|(_, p)| match p {
+        Proj::Computed(_) => true,
+        Proj::Nested(sub) => has_computed(sub),
+        _ => false,
+    })
+}
+
+fn include_value(
+    v: &Value,
+    sub: &[(String, Proj)],
+    e: &mut Env<'_>,
+) -> Result<Option<Value>, AggError> {
+    Ok(match v {
+        Value::Document(d) => Some(Value::Document(include_doc(d, sub, e)?)),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                if let Some(x) = include_value(i, sub, e)? {
+                    if matches!(i, Value::Document(_) | Value::Array(_)) {
+                        out.push(x);
+                    }
+                }
+            }
+            Some(Value::Array(out))
+        }
+        _ if has_computed(sub) => Some(Value::Document(include_doc(&Document::default(), sub, e)?)),
+        _ => None,
+    })
+}
+
+fn exclude_doc(doc: &mut Document, fields: &[(String, Proj)]) {
+    for (k, p) in fields {
+        match p {
+            Proj::Exclude => {
+                doc.shift_remove(k);
+            }
+            Proj::Nested(sub) => {
+                if let Some(v) = doc.get_mut(k) {
+                    exclude_value(v, sub);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn exclude_value(v: &mut Value, sub: &[(String, Proj)]) {
+    match v {
+        Value::Document(d) => exclude_doc(d, sub),
+        Value::Array(items) => {
+            for i in items {
+                exclude_value(i, sub);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl StageOp for Project {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if self.inclusion {
+                let d = include_doc(&r, &self.fields, &mut env(&r, ctx))?;
+                out.push(Cow::Owned(d));
+            } else {
+                let mut d = r.into_owned();
+                exclude_doc(&mut d, &self.fields);
+                out.push(Cow::Owned(d));
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct AddFields {
+    fields: Vec<(Vec<String>, Expr)>,
+}
+
+fn flatten_add_fields(
+    spec: &Document,
+    prefix: &[String],
+    c: &mut Compiler,
+    out: &mut Vec<(Vec<String>, Expr)>,
+) -> Result<(), AggError> {
+    for (k, v) in spec {
+        if k.starts_with('$') {
+            return Err(agg_err!(
+                16410,
+                "FieldPath field names may not start with '$'. Consider using $getField or $setField."
+            ));
+        }
+        let mut path = prefix.to_vec();
+        path.extend(split_path(k));
+        if path.iter().any(String::is_empty) {
+            return Err(agg_err!(
+                15998,
+                "FieldPath field names may not be empty strings."
+            ));
+        }
+        match v {
+            Value::Document(d)
+                if !d.is_empty() && d.keys().next().is_some_and(|k| !k.starts_with('$')) =>
+            {
+                flatten_add_fields(d, &path, c, out)?;
+            }
+            other => out.push((path, c.compile(other)?)),
+        }
+    }
+    Ok(())
+}
+
+fn compile_add_fields_named(
+    arg: &Value,
+    sc: &Scope,
+    name: &str,
+) -> Result<Box<dyn StageOp>, AggError> {
+    let Value::Document(spec) = arg else {
+        return Err(agg_err!(
+            40272,
+            "{name} specification stage must be an object, got {}",
+            type_name(arg)
+        ));
+    };
+    let mut fields = Vec::new();
+    flatten_add_fields(spec, &[], &mut sc.compiler(), &mut fields)
+        .map_err(|e| e.caused_by(&format!("Invalid {name}")))?;
+    Ok(Box::new(AddFields { fields }))
+}
+
+fn compile_add_fields(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    compile_add_fields_named(arg, sc, "$addFields")
+}
+
+fn compile_set(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    compile_add_fields_named(arg, sc, "$set")
+}
+
+impl StageOp for AddFields {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut values = Vec::with_capacity(self.fields.len());
+            {
+                let mut e = env(&r, ctx);
+                for (_, x) in &self.fields {
+                    values.push(x.eval(&mut e)?);
+                }
+            }
+            let mut d = r.into_owned();
+            for ((path, _), v) in self.fields.iter().zip(values) {
+                set_path(&mut d, path, v);
+            }
+            out.push(Cow::Owned(d));
+        }
+        Ok(out)
+    }
+}
+
+// ---- $group
+
+pub struct GroupSpec {
+    pub id: Expr,
+    pub accs: Vec<(String, AccSpec)>,
+}
+
+pub fn parse_accumulators(
+    spec: &Document,
+    c: &mut Compiler,
+    skip_id: bool,
+) -> Result<Vec<(String, AccSpec)>, AggError> {
+    let mut accs = Vec::new();
+    for (k, v) in spec {
+        if skip_id && k == "_id" {
+            continue;
+        }
+        if k.contains('.') {
+            return Err(agg_err!(40235, "The field name '{k}' cannot contain '.'"));
+        }
+        if k.starts_with('$') {
+            return Err(agg_err!(
+                40236,
+                "The field name '{k}' cannot be an operator name"
+            ));
+        }
+        let Value::Document(a) = v else {
+            return Err(agg_err!(
+                40234,
+                "The field '{k}' must be an accumulator object"
+            ));
+        };
+        if a.len() != 1 {
+            return Err(agg_err!(
+                40238,
+                "The field '{k}' must specify one accumulator"
+            ));
+        }
+        let Some((op, operand)) = a.first() else {
+            return Err(agg_err!(
+                40234,
+                "The field '{k}' must be an accumulator object"
+            ));
+        };
+        let Some(kind) = accum::lookup(op) else {
+            return Err(agg_err!(15952, "unknown group operator '{op}'"));
+        };
+        accs.push((k.clone(), AccSpec::compile(op, kind, operand, c)?));
+    }
+    Ok(accs)
+}
+
+fn compile_group(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(group_spec(arg, sc)?))
+}
+
+fn group_spec(arg: &Value, sc: &Scope) -> Result<GroupSpec, AggError> {
+    let Value::Document(spec) = arg else {
+        return Err(agg_err!(
+            15947,
+            "a group's fields must be specified in an object"
+        ));
+    };
+    let mut c = sc.compiler();
+    let Some(id) = spec.get("_id") else {
+        return Err(agg_err!(15955, "a group specification must include an _id"));
+    };
+    let id = c.compile(id)?;
+    let accs = parse_accumulators(spec, &mut c, true)?;
+    Ok(GroupSpec { id, accs })
+}
+
+/// `$group`'s accumulation one document at a time, so that documents a fused stage builds
+/// on the fly need not be kept.
+struct Grouper<'s> {
+    spec: &'s GroupSpec,
+    index: HashMap<Vec<u8>, usize, FieldHash>,
+    groups: Vec<(Value, Vec<State>, Document)>,
+    /// Accumulators with `n` or `p` evaluate them against the group's first document.
+    keep_first: bool,
+    buf: Vec<u8>,
+}
+
+impl<'s> Grouper<'s> {
+    fn new(spec: &'s GroupSpec) -> Self {
+        Grouper {
+            spec,
+            index: HashMap::default(),
+            groups: Vec::new(),
+            keep_first: spec
+                .accs
+                .iter()
+                .any(|(_, a)| a.n.is_some() || a.p.is_some()),
+            buf: Vec::with_capacity(32),
+        }
+    }
+
+    fn add(&mut self, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
+        let mut e = env(doc, ctx);
+        let borrowed = self.spec.id.field_ref(doc);
+        let owned = match borrowed {
+            Some(_) => None,
+            None => Some(self.spec.id.eval(&mut e)?),
+        };
+        let key: &Value = match (&owned, borrowed) {
+            (Some(v), _) => v,
+            (None, Some(Some(v))) => v,
+            _ => &Value::Null,
+        };
+        self.buf.clear();
+        encode_key(key, &mut self.buf);
+        let g = match self.index.get(self.buf.as_slice()) {
+            Some(g) => *g,
+            None => {
+                self.index.insert(self.buf.clone(), self.groups.len());
+                let key = match key {
+                    Value::Undefined => Value::Null,
+                    v => v.clone(),
+                };
+                let first = if self.keep_first {
+                    doc.clone()
+                } else {
+                    Document::default()
+                };
+                let states = self.spec.accs.iter().map(|(_, a)| a.new_state()).collect();
+                self.groups.push((key, states, first));
+                self.groups.len() - 1
+            }
+        };
+        if let Some((_, states, _)) = self.groups.get_mut(g) {
+            for ((_, a), s) in self.spec.accs.iter().zip(states.iter_mut()) {
+                a.add(s, &mut e)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish<'a>(self, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(self.groups.len());
+        for (key, states, first) in self.groups {
+            out.push(Cow::Owned(finish_group(
+                "_id",
+                key,
+                states,
+                &self.spec.accs,
+                &first,
+                ctx,
+            )?));
+        }
+        Ok(out)
+    }
+}
+
+/// `$unwind` then `$group`: each array element is put into one scratch document (holding
+/// only the fields the group reads) and accumulated at once.
+struct UnwindGroup {
+    unwind: Unwind,
+    group: GroupSpec,
+    keep: Vec<String>,
+}
+
+impl StageOp for UnwindGroup {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut g = Grouper::new(&self.group);
+        let path = &self.unwind.path;
+        let field = path.first().map_or("", String::as_str);
+        for r in &rows {
+            match r.get(field) {
+                Some(Value::Array(items)) if !items.is_empty() => {
+                    let mut scratch = clone_without(r, path, Some(&self.keep));
+                    for item in items {
+                        if let Some(slot) = scratch.get_mut(field) {
+                            *slot = item.clone();
+                        }
+                        g.add(&scratch, ctx)?;
+                    }
+                }
+                Some(Value::Array(_)) => {
+                    if self.unwind.preserve {
+                        let mut d = clone_without(r, path, Some(&self.keep));
+                        d.shift_remove(field);
+                        g.add(&d, ctx)?;
+                    }
+                }
+                None | Some(Value::Null) | Some(Value::Undefined) => {
+                    if self.unwind.preserve {
+                        g.add(r, ctx)?;
+                    }
+                }
+                Some(_) => g.add(r, ctx)?,
+            }
+        }
+        drop(rows);
+        g.finish(ctx)
+    }
+}
+
+/// Groups rows by a key expression: (key value, accumulator states, first row index), in
+/// order of first appearance.
+pub fn group_rows(
+    rows: &[Row<'_>],
+    ctx: &Ctx<'_>,
+    key_expr: Option<&Expr>,
+    key_of: &mut dyn FnMut(&mut Env<'_>) -> Result<Value, AggError>,
+    accs: &[(String, AccSpec)],
+) -> Result<Vec<(Value, Vec<State>, usize)>, AggError> {
+    let mut index: HashMap<Vec<u8>, usize, FieldHash> = HashMap::default();
+    let mut groups: Vec<(Value, Vec<State>, usize)> = Vec::new();
+    let mut buf = Vec::with_capacity(32);
+    for (i, r) in rows.iter().enumerate() {
+        let mut e = env(r, ctx);
+        // A key that is a plain field is encoded in place and copied only for a new group.
+        let borrowed = key_expr.and_then(|k| k.field_ref(r));
+        let owned = match borrowed {
+            Some(_) => None,
+            None => Some(match key_of(&mut e)? {
+                Value::Undefined => Value::Null,
+                v => v,
+            }),
+        };
+        let key: &Value = match (&owned, borrowed) {
+            (Some(v), _) => v,
+            (None, Some(Some(v))) => v,
+            _ => &Value::Null,
+        };
+        buf.clear();
+        encode_key(key, &mut buf);
+        let g = match index.get(buf.as_slice()) {
+            Some(g) => *g,
+            None => {
+                index.insert(buf.clone(), groups.len());
+                let key = match key {
+                    Value::Undefined => Value::Null,
+                    v => v.clone(),
+                };
+                groups.push((key, accs.iter().map(|(_, a)| a.new_state()).collect(), i));
+                groups.len() - 1
+            }
+        };
+        if let Some((_, states, _)) = groups.get_mut(g) {
+            for ((_, a), s) in accs.iter().zip(states.iter_mut()) {
+                a.add(s, &mut e)?;
+            }
+        }
+    }
+    Ok(groups)
+}
+
+pub fn finish_group(
+    id_field: &str,
+    key: Value,
+    states: Vec<State>,
+    accs: &[(String, AccSpec)],
+    first: &Document,
+    ctx: &Ctx<'_>,
+) -> Result<Document, AggError> {
+    let mut d = Document::with_capacity_and_hasher(accs.len() + 1, Default::default());
+    d.insert(id_field.into(), key);
+    let mut e = env(first, ctx);
+    for ((name, a), s) in accs.iter().zip(states) {
+        d.insert(name.clone(), a.finish(s, &mut e)?);
+    }
+    Ok(d)
+}
+
+impl GroupSpec {
+    fn fields(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        let mut ok = self.id.fields(&mut out);
+        for (_, a) in &self.accs {
+            ok &= a.arg.fields(&mut out);
+            ok &= a.n.as_ref().is_none_or(|n| n.fields(&mut out));
+            ok &= a.p.as_ref().is_none_or(|p| p.fields(&mut out));
+            for (path, _) in a.sort.iter().flatten() {
+                out.extend(path.first().cloned());
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+impl StageOp for GroupSpec {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut g = Grouper::new(self);
+        for r in &rows {
+            g.add(r, ctx)?;
+        }
+        drop(rows);
+        g.finish(ctx)
+    }
+}
+
+// ---- $sort, $limit, $skip
+
+pub struct Sort {
+    pub keys: Vec<(Vec<String>, bool)>,
+}
+
+fn compile_sort(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let Value::Document(spec) = arg else {
+        return Err(agg_err!(
+            15973,
+            "the $sort key specification must be an object"
+        ));
+    };
+    Ok(Box::new(Sort {
+        keys: sort_spec(spec)?,
+    }))
+}
+
+pub fn sort_rows<'a>(rows: Rows<'a>, keys: &[(Vec<String>, bool)]) -> Rows<'a> {
+    let mut keyed: Vec<(Vec<Value>, Row<'a>)> = rows
+        .into_iter()
+        .map(|r| {
+            let k = keys
+                .iter()
+                .map(|(p, desc)| sort_key_of(&r, p, *desc))
+                .collect();
+            (k, r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, keys));
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
+impl StageOp for Sort {
+    fn run<'a>(&self, rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        Ok(sort_rows(rows, &self.keys))
+    }
+}
+
+struct Limit(usize);
+struct Skip(usize);
+
+fn compile_limit(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    match as_i64(arg) {
+        Some(n) if n > 0 => Ok(Box::new(Limit(n as usize))),
+        Some(_) => Err(agg_err!(15958, "the limit must be positive")),
+        None if arg.is_number() => Err(agg_err!(
+            15957,
+            "invalid argument to $limit stage: Cannot represent as a 64-bit integer: $limit: {}",
+            server_text(arg)
+        )),
+        None => Err(agg_err!(15957, "the limit must be specified as a number")),
+    }
+}
+
+fn compile_skip(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    match as_i64(arg) {
+        Some(n) if n >= 0 => Ok(Box::new(Skip(n as usize))),
+        Some(n) => Err(agg_err!(
+            5107200,
+            "invalid argument to $skip stage: Expected a non-negative number in: $skip: {n}"
+        )),
+        None => Err(agg_err!(
+            5107200,
+            "invalid argument to $skip stage: Expected a number in: $skip: {}",
+            server_text(arg)
+        )),
+    }
+}
+
+impl StageOp for Limit {
+    fn run<'a>(&self, mut rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        rows.truncate(self.0);
+        Ok(rows)
+    }
+}
+
+impl StageOp for Skip {
+    fn run<'a>(&self, mut rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        let n = self.0.min(rows.len());
+        rows.drain(..n);
+        Ok(rows)
+    }
+}
+
+// ---- $unwind
+
+struct Unwind {
+    path: Vec<String>,
+    index_field: Option<Vec<String>>,
+    preserve: bool,
+}
+
+fn unwind_path(s: &str) -> Result<Vec<String>, AggError> {
+    match s.strip_prefix('$') {
+        Some(p) if !p.is_empty() => Ok(split_path(p)),
+        _ => Err(agg_err!(
+            28818,
+            "path option to $unwind stage should be prefixed with a '$': {s}"
+        )),
+    }
+}
+
+fn compile_unwind(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(unwind_spec(arg)?))
+}
+
+fn unwind_spec(arg: &Value) -> Result<Unwind, AggError> {
+    match arg {
+        Value::String(s) => Ok(Unwind {
+            path: unwind_path(s)?,
+            index_field: None,
+            preserve: false,
+        }),
+        Value::Document(d) => {
+            let mut path = None;
+            let mut index_field = None;
+            let mut preserve = false;
+            for (k, v) in d {
+                match (k.as_str(), v) {
+                    ("path", Value::String(s)) => path = Some(unwind_path(s)?),
+                    ("path", other) => {
+                        return Err(agg_err!(
+                            28808,
+                            "expected a string as the path for $unwind stage, got {}",
+                            type_name(other)
+                        ))
+                    }
+                    ("includeArrayIndex", Value::String(s)) => {
+                        if s.is_empty() || s.starts_with('$') {
+                            return Err(agg_err!(
+                                28822,
+                                "includeArrayIndex option to $unwind stage should not be prefixed with a '$': {s}"
+                            ));
+                        }
+                        index_field = Some(split_path(s));
+                    }
+                    ("includeArrayIndex", other) => {
+                        return Err(agg_err!(
+                            28810,
+                            "expected a non-empty string for the includeArrayIndex option to $unwind stage, got {}",
+                            type_name(other)
+                        ))
+                    }
+                    ("preserveNullAndEmptyArrays", Value::Bool(b)) => preserve = *b,
+                    ("preserveNullAndEmptyArrays", other) => {
+                        return Err(agg_err!(
+                            28809,
+                            "expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage, got {}",
+                            type_name(other)
+                        ))
+                    }
+                    (other, _) => {
+                        return Err(agg_err!(
+                            28811,
+                            "unrecognized option to $unwind stage: {other}"
+                        ))
+                    }
+                }
+            }
+            let Some(path) = path else {
+                return Err(agg_err!(28812, "no path specified to $unwind stage"));
+            };
+            Ok(Unwind {
+                path,
+                index_field,
+                preserve,
+            })
+        }
+        other => Err(agg_err!(
+            15981,
+            "expected either a string or an object as specification for $unwind stage, got {}",
+            type_name(other)
+        )),
+    }
+}
+
+impl StageOp for Unwind {
+    fn run<'a>(&self, rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let items = match get_nested(&r, &self.path) {
+                Some(Value::Array(items)) => Some(items.len()),
+                _ => None,
+            };
+            match items {
+                Some(n) if n > 0 => {
+                    let Some(Value::Array(items)) = get_nested(&r, &self.path) else {
+                        continue;
+                    };
+                    let template = clone_without(&r, &self.path, None);
+                    for (i, item) in items.iter().enumerate() {
+                        let mut d = template.clone();
+                        set_path(&mut d, &self.path, item.clone());
+                        if let Some(f) = &self.index_field {
+                            set_path(&mut d, f, Value::Int64(i as i64));
+                        }
+                        out.push(Cow::Owned(d));
+                    }
+                }
+                Some(_) => {
+                    if self.preserve {
+                        let mut d = r.into_owned();
+                        set_path(&mut d, &self.path, Value::Undefined);
+                        if let Some(f) = &self.index_field {
+                            set_path(&mut d, f, Value::Null);
+                        }
+                        out.push(Cow::Owned(d));
+                    }
+                }
+                None => {
+                    let v = get_nested(&r, &self.path);
+                    let keep = match v {
+                        None | Some(Value::Null) | Some(Value::Undefined) => self.preserve,
+                        Some(_) => true,
+                    };
+                    if keep {
+                        match &self.index_field {
+                            Some(f) => {
+                                let mut d = r.into_owned();
+                                set_path(&mut d, f, Value::Null);
+                                out.push(Cow::Owned(d));
+                            }
+                            None => out.push(r),
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A copy of `doc` in which a top-level array being unwound is not copied (it is replaced
+/// right after): copying it once per element would make unwinding quadratic.
+fn clone_without(doc: &Document, path: &[String], keep: Option<&[String]>) -> Document {
+    let unwound = path.first().map_or("", String::as_str);
+    let kept = |k: &str| k == unwound || keep.is_none_or(|keep| keep.iter().any(|f| f == k));
+    let mut out = Document::with_capacity_and_hasher(doc.len(), Default::default());
+    for (k, v) in doc {
+        if !kept(k) {
+            continue;
+        }
+        let v = if path.len() == 1 && k == unwound {
+            Value::Null
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), v);
+    }
+    out
+}
+
+// ---- $count, $sortByCount
+
+struct Count(String);
+
+fn compile_count(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let Value::String(s) = arg else {
+        return Err(agg_err!(
+            40156,
+            "the count field must be a non-empty string"
+        ));
+    };
+    if s.is_empty() {
+        return Err(agg_err!(
+            40157,
+            "the count field must be a non-empty string"
+        ));
+    }
+    if s.starts_with('$') {
+        return Err(agg_err!(
+            40158,
+            "the count field cannot be a $-prefixed path"
+        ));
+    }
+    if s.contains('.') {
+        return Err(agg_err!(40160, "the count field cannot contain '.'"));
+    }
+    Ok(Box::new(Count(s.clone())))
+}
+
+impl StageOp for Count {
+    fn run<'a>(&self, rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut d = Document::default();
+        d.insert(self.0.clone(), super::ops::int_or_long(rows.len() as i64));
+        Ok(vec![Cow::Owned(d)])
+    }
+}
+
+struct SortByCount(Expr);
+
+fn compile_sort_by_count(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let ok = match arg {
+        Value::String(s) => s.starts_with('$'),
+        Value::Document(d) => d.len() == 1 && d.keys().next().is_some_and(|k| k.starts_with('$')),
+        _ => false,
+    };
+    if !ok {
+        return Err(agg_err!(
+            40148,
+            "the sortByCount field must be defined as a $-prefixed path or an expression"
+        ));
+    }
+    Ok(Box::new(SortByCount(sc.compiler().compile(arg)?)))
+}
+
+impl StageOp for SortByCount {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let count = AccSpec {
+            kind: accum::Kind::Sum,
+            arg: Expr::Const(Value::Int32(1)),
+            n: None,
+            sort: None,
+            p: None,
+        };
+        let accs = vec![("count".to_string(), count)];
+        let groups = group_rows(&rows, ctx, Some(&self.0), &mut |e| self.0.eval(e), &accs)?;
+        let empty = Document::default();
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, states, first) in groups {
+            let doc = rows.get(first).map_or(&empty, |r| r.as_ref());
+            out.push(Cow::Owned(finish_group(
+                "_id", key, states, &accs, doc, ctx,
+            )?));
+        }
+        let keys = vec![(vec!["count".to_string()], true)];
+        Ok(sort_rows(out, &keys))
+    }
+}
+
+// ---- $lookup, $graphLookup, $unionWith
+
+/// An index from the values at a path (each array element, and the array itself) to the
+/// positions of the documents holding them; a missing path indexes as null.
+fn index_by(docs: &[Document], path: &[String]) -> HashMap<Vec<u8>, Vec<usize>, FieldHash> {
+    let mut idx: HashMap<Vec<u8>, Vec<usize>, FieldHash> = HashMap::default();
+    for (i, d) in docs.iter().enumerate() {
+        let mut keys = Vec::new();
+        match doc_path(d, path) {
+            Value::Undefined => keys.push(Value::Null),
+            Value::Array(items) => {
+                if items.is_empty() {
+                    keys.push(Value::Array(Vec::new()));
+                }
+                for item in &items {
+                    if let Value::Array(inner) = item {
+                        keys.extend(inner.iter().cloned());
+                    }
+                    keys.push(item.clone());
+                }
+                // A path through an array of documents that all lack the field is missing.
+                if items.is_empty()
+                    && matches!(
+                        d.get(path.first().map_or("", String::as_str)),
+                        Some(Value::Array(_))
+                    )
+                    && path.len() > 1
+                {
+                    keys.push(Value::Null);
+                }
+                keys.push(Value::Array(items));
+            }
+            v => keys.push(v),
+        }
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        for k in keys {
+            let mut buf = Vec::new();
+            encode_key(&k, &mut buf);
+            if !seen.contains(&buf) {
+                seen.push(buf.clone());
+                idx.entry(buf).or_default().push(i);
+            }
+        }
+    }
+    idx
+}
+
+fn local_keys(v: Value) -> Vec<Value> {
+    match v {
+        Value::Undefined => vec![Value::Null],
+        Value::Array(items) => items,
+        v => vec![v],
+    }
+}
+
+fn matches_by_index(idx: &HashMap<Vec<u8>, Vec<usize>, FieldHash>, keys: &[Value]) -> Vec<usize> {
+    let mut hits = Vec::new();
+    for k in keys {
+        let mut buf = Vec::new();
+        encode_key(k, &mut buf);
+        if let Some(list) = idx.get(&buf) {
+            hits.extend_from_slice(list);
+        }
+    }
+    hits.sort_unstable();
+    hits.dedup();
+    hits
+}
+
+struct Lookup {
+    from: Option<(Option<String>, String)>,
+    local: Option<Vec<String>>,
+    foreign: Option<Vec<String>>,
+    as_path: Vec<String>,
+    lets: Vec<(String, Expr)>,
+    pipeline: Option<Pipeline>,
+}
+
+fn coll_ref(v: &Value, stage: &str) -> Result<(Option<String>, String), AggError> {
+    match v {
+        Value::String(s) => Ok((None, s.clone())),
+        Value::Document(d) => match (d.get("db"), d.get("coll")) {
+            (Some(Value::String(db)), Some(Value::String(c))) => Ok((Some(db.clone()), c.clone())),
+            _ => Err(failed(format!(
+                "{stage} 'from' field must specify both 'db' and 'coll'"
+            ))),
+        },
+        other => Err(failed(format!(
+            "{stage} 'from' field must be a string or an object, but found {}",
+            type_name(other)
+        ))),
+    }
+}
+
+fn failed(m: String) -> AggError {
+    super::failed_to_parse(m)
+}
+
+fn compile_lookup(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$lookup")?;
+    let mut from = None;
+    let (mut local, mut foreign, mut as_path) = (None, None, None);
+    let mut lets = Vec::new();
+    let mut pipeline_src = None;
+    let mut c = sc.compiler();
+    for (k, v) in spec {
+        let string = |v: &Value| -> Result<String, AggError> {
+            match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(failed(format!(
+                    "$lookup argument '{k}: {}' must be a string, is type {}",
+                    server_text(other),
+                    type_name(other)
+                ))),
+            }
+        };
+        match k.as_str() {
+            "from" => from = Some(coll_ref(v, "$lookup")?),
+            "localField" => local = Some(split_path(&string(v)?)),
+            "foreignField" => foreign = Some(split_path(&string(v)?)),
+            "as" => as_path = Some(split_path(&string(v)?)),
+            "let" => {
+                let Value::Document(d) = v else {
+                    return Err(failed("$lookup argument 'let' must be an object".into()));
+                };
+                for (name, e) in d {
+                    lets.push((name.clone(), c.compile(e)?));
+                }
+            }
+            "pipeline" => {
+                let Value::Array(p) = v else {
+                    return Err(failed(
+                        "'pipeline' option must be specified as an array".into(),
+                    ));
+                };
+                pipeline_src = Some(p.clone());
+            }
+            other => {
+                return Err(failed(format!("unknown argument to $lookup: {other}")));
+            }
+        }
+    }
+    let Some(as_path) = as_path else {
+        return Err(failed("must specify 'as' field for a $lookup".into()));
+    };
+    if local.is_some() != foreign.is_some() {
+        return Err(failed(
+            "$lookup requires both or neither of 'localField' and 'foreignField' to be specified"
+                .to_string(),
+        ));
+    }
+    if pipeline_src.is_none() && local.is_none() {
+        return Err(failed(
+            "$lookup requires either 'pipeline' or both 'localField' and 'foreignField' to be specified".into(),
+        ));
+    }
+    if !lets.is_empty() && pipeline_src.is_none() {
+        return Err(failed(
+            "$lookup with 'let' must also specify 'pipeline'".into(),
+        ));
+    }
+    let pipeline = match &pipeline_src {
+        Some(p) => {
+            let mut scope = sc.vars.clone();
+            scope.extend(lets.iter().map(|(n, _)| n.clone()));
+            Some(compile_pipeline(p, &scope, sc.depth + 1, false)?)
+        }
+        None => None,
+    };
+    let starts_with_documents = pipeline
+        .as_ref()
+        .and_then(|p| p.stages.first())
+        .is_some_and(|s| s.name == "$documents");
+    if from.is_none() && !starts_with_documents {
+        return Err(failed("must specify 'from' field for a $lookup".into()));
+    }
+    Ok(Box::new(Lookup {
+        from,
+        local,
+        foreign,
+        as_path,
+        lets,
+        pipeline,
+    }))
+}
+
+fn foreign_docs<'a>(ctx: &Ctx<'a>, from: &Option<(Option<String>, String)>) -> &'a [Document] {
+    let store: &'a Store = ctx.store;
+    match from {
+        Some((db, coll)) => store
+            .collection(db.as_deref().unwrap_or(ctx.db), coll)
+            .map_or(&[], |c| c.docs.as_slice()),
+        None => &[],
+    }
+}
+
+impl StageOp for Lookup {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let foreign = foreign_docs(ctx, &self.from);
+        let index = match &self.foreign {
+            Some(f) => {
+                ctx.count(foreign.len());
+                Some(index_by(foreign, f))
+            }
+            None => None,
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let candidates: Vec<&'a Document> = match (&index, &self.local) {
+                (Some(idx), Some(local)) => {
+                    let keys = local_keys(doc_path(&r, local));
+                    matches_by_index(idx, &keys)
+                        .into_iter()
+                        .filter_map(|i| foreign.get(i))
+                        .collect()
+                }
+                _ => foreign.iter().collect(),
+            };
+            let joined: Vec<Value> = match &self.pipeline {
+                None => candidates
+                    .into_iter()
+                    .map(|d| Value::Document(d.clone()))
+                    .collect(),
+                Some(p) => {
+                    let mut vars = ctx.vars.clone();
+                    {
+                        let mut e = env(&r, ctx);
+                        for (name, x) in &self.lets {
+                            vars.push((name.clone(), x.eval(&mut e)?));
+                        }
+                    }
+                    let sub = ctx.nested(vars)?;
+                    ctx.count(candidates.len());
+                    let input: Rows<'a> = candidates.into_iter().map(Cow::Borrowed).collect();
+                    p.run(input, &sub)?
+                        .into_iter()
+                        .map(|d| Value::Document(d.into_owned()))
+                        .collect()
+                }
+            };
+            let mut d = r.into_owned();
+            set_path(&mut d, &self.as_path, Value::Array(joined));
+            out.push(Cow::Owned(d));
+        }
+        Ok(out)
+    }
+}
+
+struct GraphLookup {
+    from: (Option<String>, String),
+    start_with: Expr,
+    connect_from: Vec<String>,
+    connect_to: Vec<String>,
+    as_field: Vec<String>,
+    max_depth: Option<i64>,
+    depth_field: Option<Vec<String>>,
+    restrict: Option<Filter>,
+}
+
+fn compile_graph_lookup(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$graphLookup")?;
+    let string = |k: &str| -> Result<Option<String>, AggError> {
+        match spec.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(agg_err!(
+                40103,
+                "expected string as argument for {k}, found: {}",
+                type_name(other)
+            )),
+        }
+    };
+    for k in spec.keys() {
+        if !matches!(
+            k.as_str(),
+            "from"
+                | "startWith"
+                | "connectFromField"
+                | "connectToField"
+                | "as"
+                | "maxDepth"
+                | "depthField"
+                | "restrictSearchWithMatch"
+        ) {
+            return Err(agg_err!(40104, "Unknown argument to $graphLookup: {k}"));
+        }
+    }
+    let need =
+        |v: Option<String>, k: &str| v.ok_or_else(|| agg_err!(40105, "{k} was not specified"));
+    let from = match spec.get("from") {
+        Some(v) => coll_ref(v, "$graphLookup")?,
+        None => return Err(agg_err!(40105, "from was not specified")),
+    };
+    let start_with = match spec.get("startWith") {
+        Some(v) => sc.compiler().compile(v)?,
+        None => return Err(agg_err!(40105, "startWith was not specified")),
+    };
+    let max_depth = match spec.get("maxDepth") {
+        None => None,
+        Some(v) => match as_i64(v) {
+            Some(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(agg_err!(
+                    40101,
+                    "maxDepth requires a nonnegative argument, found: {}",
+                    server_text(v)
+                ))
+            }
+        },
+    };
+    let restrict = match spec.get("restrictSearchWithMatch") {
+        None => None,
+        Some(Value::Document(d)) => {
+            Some(Filter::compile(d).map_err(|e| AggError::new(e.code, e.code_name, e.message))?)
+        }
+        Some(other) => {
+            return Err(agg_err!(
+                40185,
+                "restrictSearchWithMatch must be an object, found {}",
+                type_name(other)
+            ))
+        }
+    };
+    Ok(Box::new(GraphLookup {
+        from,
+        start_with,
+        connect_from: split_path(&need(string("connectFromField")?, "connectFromField")?),
+        connect_to: split_path(&need(string("connectToField")?, "connectToField")?),
+        as_field: split_path(&need(string("as")?, "as")?),
+        max_depth,
+        depth_field: string("depthField")?.map(|s| split_path(&s)),
+        restrict,
+    }))
+}
+
+impl StageOp for GraphLookup {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let foreign = foreign_docs(ctx, &Some(self.from.clone()));
+        ctx.count(foreign.len());
+        let idx = index_by(foreign, &self.connect_to);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let start = self.start_with.eval(&mut env(&r, ctx))?;
+            let mut frontier = local_keys(start);
+            let mut visited: Vec<bool> = vec![false; foreign.len()];
+            let mut found: Vec<Value> = Vec::new();
+            let mut depth = 0i64;
+            while !frontier.is_empty() && self.max_depth.is_none_or(|m| depth <= m) {
+                let mut next = Vec::new();
+                for i in matches_by_index(&idx, &frontier) {
+                    let (Some(seen), Some(d)) = (visited.get_mut(i), foreign.get(i)) else {
+                        continue;
+                    };
+                    if *seen || self.restrict.as_ref().is_some_and(|f| !f.matches(d)) {
+                        continue;
+                    }
+                    *seen = true;
+                    next.extend(
+                        local_keys(doc_path(d, &self.connect_from))
+                            .into_iter()
+                            .filter(|v| !is_nullish(v)),
+                    );
+                    let mut doc = d.clone();
+                    if let Some(f) = &self.depth_field {
+                        set_path(&mut doc, f, Value::Int64(depth));
+                    }
+                    found.push(Value::Document(doc));
+                }
+                frontier = next;
+                depth += 1;
+            }
+            let mut d = r.into_owned();
+            set_path(&mut d, &self.as_field, Value::Array(found));
+            out.push(Cow::Owned(d));
+        }
+        Ok(out)
+    }
+}
+
+struct UnionWith {
+    from: (Option<String>, String),
+    pipeline: Option<Pipeline>,
+}
+
+fn compile_union_with(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    match arg {
+        Value::String(s) => Ok(Box::new(UnionWith {
+            from: (None, s.clone()),
+            pipeline: None,
+        })),
+        Value::Document(d) => {
+            let mut from = None;
+            let mut pipeline = None;
+            for (k, v) in d {
+                match (k.as_str(), v) {
+                    ("coll", Value::String(s)) => from = Some((None, s.clone())),
+                    ("pipeline", Value::Array(p)) => {
+                        pipeline = Some(compile_pipeline(p, &sc.vars, sc.depth + 1, false)?)
+                    }
+                    _ => {
+                        return Err(failed(format!(
+                            "BSON field '$unionWith.{k}' is an unknown field or has the wrong type."
+                        )))
+                    }
+                }
+            }
+            let from = match from {
+                Some(f) => f,
+                None if pipeline
+                    .as_ref()
+                    .and_then(|p| p.stages.first())
+                    .is_some_and(|s| s.name == "$documents") =>
+                {
+                    (None, String::new())
+                }
+                None => {
+                    return Err(failed(
+                        "BSON field '$unionWith.coll' is missing but a required field".into(),
+                    ))
+                }
+            };
+            Ok(Box::new(UnionWith { from, pipeline }))
+        }
+        other => Err(failed(format!(
+            "the $unionWith stage specification must be an object or string, but found {}",
+            type_name(other)
+        ))),
+    }
+}
+
+impl StageOp for UnionWith {
+    fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let other = foreign_docs(ctx, &Some(self.from.clone()));
+        ctx.count(other.len());
+        let input: Rows<'a> = other.iter().map(Cow::Borrowed).collect();
+        let extra = match &self.pipeline {
+            Some(p) => p.run(input, &ctx.nested(ctx.vars.clone())?)?,
+            None => input,
+        };
+        rows.extend(extra);
+        Ok(rows)
+    }
+}
+
+// ---- $facet
+
+struct Facet(Vec<(String, Pipeline)>);
+
+fn compile_facet(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$facet")?;
+    if spec.is_empty() {
+        return Err(agg_err!(
+            40169,
+            "the $facet specification must be a non-empty object"
+        ));
+    }
+    let mut facets = Vec::new();
+    for (k, v) in spec {
+        let Value::Array(p) = v else {
+            return Err(agg_err!(
+                40170,
+                "arguments to $facet must be arrays, {k} is type {}",
+                type_name(v)
+            ));
+        };
+        for s in p {
+            if let Value::Document(d) = s {
+                if let Some(name) = d.keys().next() {
+                    if matches!(
+                        name.as_str(),
+                        "$facet"
+                            | "$out"
+                            | "$merge"
+                            | "$collStats"
+                            | "$indexStats"
+                            | "$geoNear"
+                            | "$documents"
+                    ) {
+                        return Err(agg_err!(
+                            40600,
+                            "{name} is not allowed to be used within a $facet stage"
+                        ));
+                    }
+                }
+            }
+        }
+        facets.push((
+            k.clone(),
+            compile_pipeline(p, &sc.vars, sc.depth + 1, false)?,
+        ));
+    }
+    Ok(Box::new(Facet(facets)))
+}
+
+impl StageOp for Facet {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut d = Document::default();
+        for (name, p) in &self.0 {
+            let res = p.run(rows.clone(), ctx)?;
+            d.insert(
+                name.clone(),
+                Value::Array(
+                    res.into_iter()
+                        .map(|r| Value::Document(r.into_owned()))
+                        .collect(),
+                ),
+            );
+        }
+        Ok(vec![Cow::Owned(d)])
+    }
+}
+
+// ---- $bucket, $bucketAuto
+
+fn default_count() -> Vec<(String, AccSpec)> {
+    vec![(
+        "count".to_string(),
+        AccSpec {
+            kind: accum::Kind::Sum,
+            arg: Expr::Const(Value::Int32(1)),
+            n: None,
+            sort: None,
+            p: None,
+        },
+    )]
+}
+
+struct Bucket {
+    group_by: Expr,
+    boundaries: Vec<Value>,
+    default: Option<Value>,
+    accs: Vec<(String, AccSpec)>,
+}
+
+fn compile_bucket(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$bucket")?;
+    let mut c = sc.compiler();
+    let mut group_by = None;
+    let mut boundaries = None;
+    let mut default = None;
+    let mut accs = None;
+    for (k, v) in spec {
+        match k.as_str() {
+            "groupBy" => {
+                let ok = matches!(v, Value::String(s) if s.starts_with('$'))
+                    || matches!(v, Value::Document(_));
+                if !ok {
+                    return Err(agg_err!(
+                        40202,
+                        "The $bucket 'groupBy' field must be defined as a $-prefixed path or an expression, but found: {}",
+                        server_text(v)
+                    ));
+                }
+                group_by = Some(c.compile(v)?)
+            }
+            "boundaries" => {
+                let Value::Array(b) = v else {
+                    return Err(agg_err!(
+                        40200,
+                        "The $bucket 'boundaries' field must be an array, but found type: {}",
+                        type_name(v)
+                    ));
+                };
+                if b.len() < 2 {
+                    return Err(agg_err!(
+                        40192,
+                        "The $bucket 'boundaries' field must have at least 2 values, but found {} value(s).",
+                        b.len()
+                    ));
+                }
+                for w in b.windows(2) {
+                    if let [x, y] = w {
+                        if compare(x, y).is_ge() {
+                            return Err(agg_err!(
+                                40194,
+                                "The 'boundaries' option to $bucket must be sorted in ascending order, but elements {} and {} are not in ascending order ({} is not less than {}).",
+                                0, 1, server_text(x), server_text(y)
+                            ));
+                        }
+                    }
+                }
+                boundaries = Some(b.clone());
+            }
+            "default" => default = Some(v.clone()),
+            "output" => {
+                let Value::Document(o) = v else {
+                    return Err(agg_err!(
+                        40196,
+                        "The $bucket 'output' field must be an object, but found type: {}",
+                        type_name(v)
+                    ));
+                };
+                accs = Some(parse_accumulators(o, &mut c, false)?);
+            }
+            other => {
+                return Err(agg_err!(40197, "Unrecognized option to $bucket: {other}."));
+            }
+        }
+    }
+    let (Some(group_by), Some(boundaries)) = (group_by, boundaries) else {
+        return Err(agg_err!(
+            40198,
+            "$bucket requires 'groupBy' and 'boundaries' to be specified."
+        ));
+    };
+    if let (Some(d), Some(first), Some(last)) = (&default, boundaries.first(), boundaries.last()) {
+        let same_type = super::super::value::type_rank(d) == super::super::value::type_rank(first);
+        if same_type && compare(d, first).is_ge() && compare(d, last).is_lt() {
+            return Err(agg_err!(
+                40199,
+                "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary."
+            ));
+        }
+    }
+    Ok(Box::new(Bucket {
+        group_by,
+        boundaries,
+        default,
+        accs: accs.unwrap_or_else(default_count),
+    }))
+}
+
+impl StageOp for Bucket {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let n = self.boundaries.len() - 1;
+        let mut err = None;
+        let groups = group_rows(
+            &rows,
+            ctx,
+            None,
+            &mut |e| {
+                let v = self.group_by.eval(e)?;
+                let v = if matches!(v, Value::Undefined) {
+                    Value::Null
+                } else {
+                    v
+                };
+                for i in 0..n {
+                    let (Some(lo), Some(hi)) = (self.boundaries.get(i), self.boundaries.get(i + 1))
+                    else {
+                        break;
+                    };
+                    let rank = super::super::value::type_rank;
+                    if rank(&v) == rank(lo) && compare(&v, lo).is_ge() && compare(&v, hi).is_lt() {
+                        return Ok(lo.clone());
+                    }
+                }
+                match &self.default {
+                    Some(d) => Ok(Value::Array(vec![d.clone()])),
+                    None => {
+                        let e = agg_err!(
+                            40066,
+                            "$switch could not find a matching branch for an input, and no default was specified."
+                        );
+                        err = Some(e.clone());
+                        Err(e)
+                    }
+                }
+            },
+            &self.accs,
+        );
+        let groups = match (groups, err) {
+            (Ok(g), _) => g,
+            (Err(e), _) => return Err(e),
+        };
+        let empty = Document::default();
+        let mut keyed = Vec::new();
+        for (key, states, first) in groups {
+            // Defaults were wrapped in an array to keep them apart from boundary values.
+            let (order, id) = match key {
+                Value::Array(mut d) if self.default.is_some() && d.len() == 1 => {
+                    (usize::MAX, d.pop().unwrap_or(Value::Null))
+                }
+                k => (
+                    self.boundaries
+                        .iter()
+                        .position(|b| values_equal(b, &k))
+                        .unwrap_or(0),
+                    k,
+                ),
+            };
+            let doc = rows.get(first).map_or(&empty, |r| r.as_ref());
+            keyed.push((
+                order,
+                finish_group("_id", id, states, &self.accs, doc, ctx)?,
+            ));
+        }
+        keyed.sort_by_key(|(o, _)| *o);
+        Ok(keyed.into_iter().map(|(_, d)| Cow::Owned(d)).collect())
+    }
+}
+
+struct BucketAuto {
+    group_by: Expr,
+    buckets: usize,
+    accs: Vec<(String, AccSpec)>,
+}
+
+fn compile_bucket_auto(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$bucketAuto")?;
+    let mut c = sc.compiler();
+    let mut group_by = None;
+    let mut buckets = None;
+    let mut accs = None;
+    for (k, v) in spec {
+        match k.as_str() {
+            "groupBy" => group_by = Some(c.compile(v)?),
+            "buckets" => match as_i64(v) {
+                Some(n) if n > 0 => buckets = Some(n as usize),
+                _ => {
+                    return Err(agg_err!(
+                        40243,
+                        "The $bucketAuto 'buckets' field must be greater than 0, but found: {}",
+                        server_text(v)
+                    ))
+                }
+            },
+            "output" => {
+                let Value::Document(o) = v else {
+                    return Err(agg_err!(
+                        40244,
+                        "The $bucketAuto 'output' field must be an object"
+                    ));
+                };
+                accs = Some(parse_accumulators(o, &mut c, false)?);
+            }
+            "granularity" => {
+                return Err(agg_err!(
+                    6050105,
+                    "$bucketAuto 'granularity' is not supported in this sandbox yet"
+                ))
+            }
+            other => {
+                return Err(agg_err!(
+                    40245,
+                    "Unrecognized option to $bucketAuto: {other}."
+                ))
+            }
+        }
+    }
+    let (Some(group_by), Some(buckets)) = (group_by, buckets) else {
+        return Err(agg_err!(
+            40246,
+            "$bucketAuto requires 'groupBy' and 'buckets' to be specified"
+        ));
+    };
+    Ok(Box::new(BucketAuto {
+        group_by,
+        buckets,
+        accs: accs.unwrap_or_else(default_count),
+    }))
+}
+
+impl StageOp for BucketAuto {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut keyed: Vec<(Value, Row<'a>)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let v = match self.group_by.eval(&mut env(&r, ctx))? {
+                Value::Undefined => Value::Null,
+                v => v,
+            };
+            keyed.push((v, r));
+        }
+        keyed.sort_by(|a, b| compare(&a.0, &b.0));
+        let n = keyed.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let size = ((n as f64) / (self.buckets as f64)).round().max(1.0) as usize;
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let mut end = (i + size).min(n);
+            if ranges.len() + 1 == self.buckets {
+                end = n;
+            }
+            while end < n && keyed.get(end).map(|x| &x.0) == keyed.get(end - 1).map(|x| &x.0) {
+                end += 1;
+            }
+            ranges.push((i, end));
+            i = end;
+        }
+        let mut out = Vec::with_capacity(ranges.len());
+        for (k, (lo, hi)) in ranges.iter().enumerate() {
+            let min = keyed.get(*lo).map_or(Value::Null, |x| x.0.clone());
+            let max = match ranges.get(k + 1) {
+                Some((next, _)) => keyed.get(*next).map_or(Value::Null, |x| x.0.clone()),
+                None => keyed.get(hi - 1).map_or(Value::Null, |x| x.0.clone()),
+            };
+            let slice: Rows<'a> = keyed
+                .get(*lo..*hi)
+                .unwrap_or_default()
+                .iter()
+                .map(|x| x.1.clone())
+                .collect();
+            let mut states: Vec<State> = self.accs.iter().map(|(_, a)| a.new_state()).collect();
+            for r in &slice {
+                let mut e = env(r, ctx);
+                for ((_, a), s) in self.accs.iter().zip(states.iter_mut()) {
+                    a.add(s, &mut e)?;
+                }
+            }
+            let mut id = Document::default();
+            id.insert("min".into(), min);
+            id.insert("max".into(), max);
+            let empty = Document::default();
+            let first = slice.first().map_or(&empty, |r| r.as_ref());
+            out.push(Cow::Owned(finish_group(
+                "_id",
+                Value::Document(id),
+                states,
+                &self.accs,
+                first,
+                ctx,
+            )?));
+        }
+        Ok(out)
+    }
+}
+
+// ---- $replaceRoot, $replaceWith, $redact, $sample, $documents, $geoNear
+
+struct ReplaceRoot(Expr);
+
+fn compile_replace_root(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = as_doc(arg, "$replaceRoot")?;
+    let Some(root) = spec.get("newRoot") else {
+        return Err(agg_err!(
+            40231,
+            "no newRoot specified for the $replaceRoot stage"
+        ));
+    };
+    if let Some(k) = spec.keys().find(|k| *k != "newRoot") {
+        return Err(failed(format!(
+            "BSON field '$replaceRoot.{k}' is an unknown field."
+        )));
+    }
+    Ok(Box::new(ReplaceRoot(sc.compiler().compile(root)?)))
+}
+
+fn compile_replace_with(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(ReplaceRoot(sc.compiler().compile(arg)?)))
+}
+
+impl StageOp for ReplaceRoot {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            match self.0.eval(&mut env(&r, ctx))? {
+                Value::Document(d) => out.push(Cow::Owned(d)),
+                v => {
+                    return Err(agg_err!(
+                        40228,
+                        "'newRoot' expression must evaluate to an object, but resulting value was: {}. Type of resulting value: '{}'. Input document: {}",
+                        if matches!(v, Value::Undefined) { "MISSING".to_string() } else { server_text(&v) },
+                        type_name(&v),
+                        server_text(&Value::Document(r.into_owned()))
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Redact(Expr);
+
+fn compile_redact(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(Redact(sc.compiler().compile(arg)?)))
+}
+
+impl Redact {
+    fn redact(
+        &self,
+        doc: &Document,
+        ctx: &Ctx<'_>,
+        depth: usize,
+    ) -> Result<Option<Document>, AggError> {
+        if depth > MAX_DEPTH {
+            return Err(depth_error());
+        }
+        let v = self.0.eval(&mut env(doc, ctx))?;
+        match &v {
+            Value::String(s) if s == "$$KEEP" => Ok(Some(doc.clone())),
+            Value::String(s) if s == "$$PRUNE" => Ok(None),
+            Value::String(s) if s == "$$DESCEND" => {
+                let mut out = Document::default();
+                for (k, x) in doc {
+                    if let Some(x) = self.redact_value(x, ctx, depth + 1)? {
+                        out.insert(k.clone(), x);
+                    }
+                }
+                Ok(Some(out))
+            }
+            other => Err(agg_err!(
+                17053,
+                "$redact's expression should not return anything aside from the variables $$KEEP, $$DESCEND, and $$PRUNE, but returned {}",
+                server_text(other)
+            )),
+        }
+    }
+
+    fn redact_value(
+        &self,
+        v: &Value,
+        ctx: &Ctx<'_>,
+        depth: usize,
+    ) -> Result<Option<Value>, AggError> {
+        Ok(match v {
+            Value::Document(d) => self.redact(d, ctx, depth)?.map(Value::Document),
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    if let Some(x) = self.redact_value(i, ctx, depth + 1)? {
+                        out.push(x);
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            other => Some(other.clone()),
+        })
+    }
+}
+
+impl StageOp for Redact {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(d) = self.redact(&r, ctx, 0)? {
+                out.push(Cow::Owned(d));
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Sample(usize);
+
+fn compile_sample(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    let spec = match arg {
+        Value::Document(d) => d,
+        _ => {
+            return Err(agg_err!(
+                28745,
+                "the $sample stage specification must be an object"
+            ))
+        }
+    };
+    let mut size = None;
+    for (k, v) in spec {
+        if k != "size" {
+            return Err(agg_err!(28748, "unrecognized option to $sample: {k}"));
+        }
+        size = Some(match as_f64(v) {
+            Some(x) if x >= 0.0 => x as usize,
+            Some(_) => {
+                return Err(agg_err!(
+                    28747,
+                    "size argument to $sample must not be negative"
+                ))
+            }
+            None => return Err(agg_err!(28746, "size argument to $sample must be a number")),
+        });
+    }
+    match size {
+        Some(n) => Ok(Box::new(Sample(n))),
+        None => Err(agg_err!(28749, "$sample stage must specify a size")),
+    }
+}
+
+impl StageOp for Sample {
+    fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        // A partial Fisher–Yates shuffle from the seeded source: the same sandbox time
+        // samples the same documents.
+        let n = self.0.min(rows.len());
+        for i in 0..n {
+            let remaining = (rows.len() - i) as u64;
+            let j = i + (ctx.random() % remaining) as usize;
+            rows.swap(i, j);
+        }
+        rows.truncate(n);
+        Ok(rows)
+    }
+}
+
+struct Documents(Expr);
+
+fn compile_documents(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Ok(Box::new(Documents(sc.compiler().compile(arg)?)))
+}
+
+impl StageOp for Documents {
+    fn run<'a>(&self, _: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        let empty = Document::default();
+        match self.0.eval(&mut env(&empty, ctx))? {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    match i {
+                        Value::Document(d) => out.push(Cow::Owned(d)),
+                        other => {
+                            return Err(agg_err!(
+                                40228,
+                                "'newRoot' expression must evaluate to an object, but resulting value was: {}. Type of resulting value: '{}'. Input document: {{}}",
+                                server_text(&other),
+                                type_name(&other)
+                            ))
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            other => Err(agg_err!(
+                5858203,
+                "an array is expected, found {}",
+                type_name(&other)
+            )),
+        }
+    }
+}
+
+fn compile_geo_near(_: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Err(AggError::new(
+        27,
+        "IndexNotFound",
+        "$geoNear requires a 2d or 2dsphere index, but none were found",
+    ))
+}
+
+// ---- $out, $merge
+
+fn compile_write(name: &str, arg: &Value) -> Result<Write, AggError> {
+    let target = |v: &Value| -> Result<(Option<String>, String), AggError> {
+        match v {
+            Value::String(s) if !s.is_empty() => Ok((None, s.clone())),
+            Value::Document(d) => match (d.get("db"), d.get("coll")) {
+                (db, Some(Value::String(c))) => Ok((
+                    match db {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        _ => None,
+                    },
+                    c.clone(),
+                )),
+                _ => Err(failed(format!("{name} target must name a collection"))),
+            },
+            _ => Err(failed(format!(
+                "{name} target must be a string or an object"
+            ))),
+        }
+    };
+    if name == "$out" {
+        let (db, coll) = target(arg)?;
+        return Ok(Write::Out { db, coll });
+    }
+    let (into, rest) = match arg {
+        Value::Document(d) => (
+            d.get("into").ok_or_else(|| {
+                failed("BSON field '$merge.into' is missing but a required field".into())
+            })?,
+            Some(d),
+        ),
+        other => (other, None),
+    };
+    let (db, coll) = target(into)?;
+    let mut on = vec!["_id".to_string()];
+    let mut when_matched = "merge".to_string();
+    let mut when_not_matched = "insert".to_string();
+    if let Some(d) = rest {
+        for (k, v) in d {
+            match (k.as_str(), v) {
+                ("into", _) => {}
+                ("on", Value::String(s)) => on = vec![s.clone()],
+                ("on", Value::Array(items)) => {
+                    on = items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::String(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                }
+                ("whenMatched", Value::String(s))
+                    if matches!(s.as_str(), "replace" | "keepExisting" | "merge" | "fail") =>
+                {
+                    when_matched = s.clone()
+                }
+                ("whenMatched", Value::Array(_)) => {
+                    return Err(agg_err!(
+                        6050106,
+                        "$merge with a whenMatched pipeline is not supported in this sandbox yet"
+                    ))
+                }
+                ("whenNotMatched", Value::String(s))
+                    if matches!(s.as_str(), "insert" | "discard" | "fail") =>
+                {
+                    when_not_matched = s.clone()
+                }
+                _ => {
+                    return Err(failed(format!(
+                        "BSON field '$merge.{k}' is an unknown field or has the wrong type."
+                    )))
+                }
+            }
+        }
+    }
+    Ok(Write::Merge {
+        db,
+        coll,
+        on,
+        when_matched,
+        when_not_matched,
+    })
+}
+
+impl Write {
+    pub fn apply(&self, store: &mut Store, db: &str, docs: &[Document]) -> Result<(), AggError> {
+        let mut oids = ObjectIdGenerator::new(docs.len() as u64 ^ 0x006f_7574);
+        let with_id = |d: &Document, oids: &mut ObjectIdGenerator| -> Document {
+            if d.contains_key("_id") {
+                return d.clone();
+            }
+            let mut n = Document::with_capacity_and_hasher(d.len() + 1, Default::default());
+            n.insert("_id".into(), Value::ObjectId(oids.next(0)));
+            for (k, v) in d {
+                n.insert(k.clone(), v.clone());
+            }
+            n
+        };
+        match self {
+            Write::Out {
+                db: target_db,
+                coll,
+            } => {
+                let target_db = target_db.as_deref().unwrap_or(db);
+                let mut fresh = crate::mongo::store::Collection::default();
+                for d in docs {
+                    fresh
+                        .insert(with_id(d, &mut oids))
+                        .map_err(|e| dup_error(&e, target_db, coll))?;
+                }
+                store.drop_collection(target_db, coll);
+                if !fresh.docs.is_empty() {
+                    *store.collection_mut(target_db, coll) = fresh;
+                }
+                Ok(())
+            }
+            Write::Merge {
+                db: target_db,
+                coll,
+                on,
+                when_matched,
+                when_not_matched,
+            } => {
+                let target_db = target_db.as_deref().unwrap_or(db);
+                let target = store.collection_mut(target_db, coll);
+                let paths: Vec<Vec<String>> = on.iter().map(|s| split_path(s)).collect();
+                for d in docs {
+                    let d = with_id(d, &mut oids);
+                    let pos = target.docs.iter().position(|t| {
+                        paths
+                            .iter()
+                            .all(|p| values_equal(&doc_path(t, p), &doc_path(&d, p)))
+                    });
+                    match (pos, when_matched.as_str(), when_not_matched.as_str()) {
+                        (Some(_), "keepExisting", _) => {}
+                        (Some(_), "fail", _) => {
+                            return Err(AggError::new(
+                                11000,
+                                "DuplicateKey",
+                                format!(
+                                    "$merge failed due to a DuplicateKey error :: caused by :: E11000 duplicate key error collection: {target_db}.{coll} index: _id_"
+                                ),
+                            ))
+                        }
+                        (Some(i), mode, _) => {
+                            if let Some(t) = target.docs.get_mut(i) {
+                                let id = t.get("_id").cloned();
+                                if mode == "replace" {
+                                    *t = d;
+                                } else {
+                                    for (k, v) in d {
+                                        t.insert(k, v);
+                                    }
+                                }
+                                if let Some(id) = id {
+                                    t.insert("_id".into(), id);
+                                }
+                            }
+                        }
+                        (None, _, "insert") => {
+                            target.insert(d).map_err(|e| dup_error(&e, target_db, coll))?;
+                        }
+                        (None, _, "fail") => {
+                            return Err(agg_err!(
+                                13113,
+                                "$merge could not find a matching document in the target collection for at least one document in the source collection"
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                if target.docs.is_empty() {
+                    store.drop_collection(target_db, coll);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggError {
+    match e {
+        crate::mongo::store::InsertError::DuplicateId(id) => AggError::new(
+            11000,
+            "DuplicateKey",
+            format!(
+                "E11000 duplicate key error collection: {db}.{coll} index: _id_ dup key: {{ _id: {} }}",
+                server_text(id)
+            ),
+        ),
+        crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
+    }
+}

@@ -1,0 +1,411 @@
+//! The aggregation pipeline through its public interface: the flow view (`run_with_flow`),
+//! cursor batches in the shell, JSON mode, resilience to malformed pipelines, and an ignored
+//! benchmark against the performance goals in the design guide.
+#![cfg(not(target_arch = "wasm32"))]
+
+use nosql_playground::mongo::agg::{run, run_with_flow};
+use nosql_playground::mongo::store::Store;
+use nosql_playground::mongo::value::{Document, Value};
+use nosql_playground::mongo::Shell;
+
+const NOW: u64 = 1_704_067_200_000;
+
+fn doc(fields: &[(&str, Value)]) -> Document {
+    let mut d = Document::default();
+    for (k, v) in fields {
+        d.insert((*k).to_string(), v.clone());
+    }
+    d
+}
+
+fn stage(name: &str, arg: Value) -> Value {
+    Value::Document(doc(&[(name, arg)]))
+}
+
+fn sales_store(n: usize) -> Store {
+    let mut store = Store::default();
+    let coll = store.collection_mut("test", "sales");
+    let items = ["abc", "jkl", "xyz", "pqr"];
+    for i in 0..n {
+        let tags = Value::Array(
+            (0..(i % 4))
+                .map(|t| Value::String(format!("t{t}")))
+                .collect(),
+        );
+        let _ = coll.insert(doc(&[
+            ("_id", Value::Int32(i as i32)),
+            ("item", Value::String(items[i % items.len()].into())),
+            ("price", Value::Int32((i % 50) as i32)),
+            ("qty", Value::Int32((i % 7) as i32)),
+            ("tags", tags),
+        ]));
+    }
+    store
+}
+
+#[test]
+fn flow_reports_every_stage_in_one_pass() {
+    let mut store = sales_store(40);
+    let pipeline = vec![
+        stage(
+            "$match",
+            Value::Document(doc(&[(
+                "price",
+                Value::Document(doc(&[("$gte", Value::Int32(10))])),
+            )])),
+        ),
+        stage(
+            "$group",
+            Value::Document(doc(&[
+                ("_id", Value::String("$item".into())),
+                ("n", Value::Document(doc(&[("$sum", Value::Int32(1))]))),
+            ])),
+        ),
+        stage("$sort", Value::Document(doc(&[("_id", Value::Int32(1))]))),
+        stage("$limit", Value::Int32(2)),
+    ];
+    let ticks = std::cell::Cell::new(0.0);
+    let timer = || {
+        ticks.set(ticks.get() + 1.5);
+        ticks.get()
+    };
+    let Ok((docs, flow)) =
+        run_with_flow(&mut store, "test", "sales", &pipeline, NOW, 1, Some(&timer))
+    else {
+        panic!("the pipeline runs");
+    };
+    let names: Vec<&str> = flow.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["$match", "$group", "$sort", "$limit"]);
+    let counts: Vec<(usize, usize)> = flow.iter().map(|f| (f.docs_in, f.docs_out)).collect();
+    assert_eq!(counts, [(40, 30), (30, 4), (4, 4), (4, 2)]);
+    assert!(flow.iter().all(|f| f.sample.len() <= 1));
+    assert!(flow.iter().all(|f| f.ms == Some(1.5)));
+    assert_eq!(flow[3].sample.first(), docs.first());
+    assert_eq!(docs.len(), 2);
+    // The same pipeline without the flow view gives the same documents.
+    assert_eq!(
+        run(&mut store, "test", "sales", &pipeline, NOW).ok(),
+        Some(docs)
+    );
+}
+
+#[test]
+fn flow_errors_name_the_failing_stage() {
+    let mut store = sales_store(3);
+    let pipeline = vec![
+        stage("$match", Value::Document(Document::default())),
+        stage(
+            "$project",
+            Value::Document(doc(&[(
+                "x",
+                Value::Document(doc(&[(
+                    "$divide",
+                    Value::Array(vec![Value::String("$item".into()), Value::Int32(2)]),
+                )])),
+            )])),
+        ),
+    ];
+    let err = run_with_flow(&mut store, "test", "sales", &pipeline, NOW, 3, None).err();
+    let err = err.map(|e| (e.stage, e.code_name, e.message));
+    assert_eq!(
+        err,
+        Some((
+            Some(1),
+            "TypeMismatch",
+            "$divide only supports numeric types, not string and int".to_string()
+        ))
+    );
+    let unknown = run(
+        &mut store,
+        "test",
+        "sales",
+        &[stage("$nope", Value::Int32(1))],
+        NOW,
+    );
+    assert_eq!(unknown.err().and_then(|e| e.stage), Some(0));
+}
+
+#[test]
+fn shell_pages_results_and_shows_the_flow() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(
+        "db.n.insertMany([{_id:1},{_id:2},{_id:3},{_id:4},{_id:5},{_id:6},{_id:7},{_id:8},{_id:9},{_id:10},{_id:11},{_id:12},{_id:13},{_id:14},{_id:15},{_id:16},{_id:17},{_id:18},{_id:19},{_id:20},{_id:21},{_id:22}])",
+        NOW,
+    );
+    let first = shell.eval_mongosh("db.n.aggregate([{ $sort: { _id: -1 } }])", NOW);
+    assert!(first.starts_with("[\n  { _id: 22 },"), "{first}");
+    assert!(
+        first.ends_with("{ _id: 3 }\n]\nType \"it\" for more\n"),
+        "{first}"
+    );
+    assert_eq!(
+        shell.eval_mongosh("it", NOW),
+        "[ { _id: 2 }, { _id: 1 } ]\n"
+    );
+    assert_eq!(shell.eval_mongosh("it", NOW), "no cursor\n");
+    assert_eq!(
+        shell.eval_json("db.n.aggregate([{ $match: { _id: { $lt: 3 } } }])", NOW),
+        "[{\"_id\": 1}, {\"_id\": 2}]\n"
+    );
+    let flow = shell.eval_mongosh(
+        "db.n.aggregate([{ $match: { _id: { $gt: 20 } } }, { $count: \"n\" }], { flow: true, flowSample: 1 })",
+        NOW,
+    );
+    assert_eq!(
+        flow,
+        "Stage 1 $match: 22 in -> 2 out (examined 22)\n  [ { _id: 21 } ]\n  ... 1 more\n\
+         Stage 2 $count: 2 in -> 1 out (examined 2)\n  [ { n: 2 } ]\nResult: 1 document\n"
+    );
+    assert_eq!(
+        shell.eval_mongosh("db.n.aggregate([{ $match: { _id: 0 } }])", NOW),
+        ""
+    );
+}
+
+#[test]
+fn malformed_pipelines_are_errors_not_crashes() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.c.insertOne({_id: 1, a: [1, {b: 2}], s: 'x'})", NOW);
+    let inputs = [
+        "db.c.aggregate(1)",
+        "db.c.aggregate([1])",
+        "db.c.aggregate([{}])",
+        "db.c.aggregate([{$group: 1}])",
+        "db.c.aggregate([{$project: {a: {$map: 1}}}])",
+        "db.c.aggregate([{$project: {a: {$filter: {input: '$a'}}}}])",
+        "db.c.aggregate([{$project: {a: {$reduce: {}}}}])",
+        "db.c.aggregate([{$project: {a: {$let: {vars: 1, in: 1}}}}])",
+        "db.c.aggregate([{$project: {a: {$range: [0, 1e12, 1]}}}])",
+        "db.c.aggregate([{$project: {a: {$regexMatch: {input: '$s', regex: '(('}}}}])",
+        "db.c.aggregate([{$project: {a: {$dateToString: {date: 5}}}}])",
+        "db.c.aggregate([{$project: {a: {$substrBytes: ['é', 1, 1]}}}])",
+        "db.c.aggregate([{$unwind: {path: '$a', bogus: 1}}])",
+        "db.c.aggregate([{$lookup: {from: 'c'}}])",
+        "db.c.aggregate([{$bucket: {groupBy: '$a', boundaries: [2, 1]}}])",
+        "db.c.aggregate([{$setWindowFields: {output: {x: {$rank: {}}}}}])",
+        "db.c.aggregate([{$densify: {field: 'a', range: {step: 0, bounds: 'full'}}}])",
+        "db.c.aggregate([{$sample: {size: -1}}])",
+        "db.c.aggregate([{$facet: {}}])",
+        "db.c.aggregate([{$replaceRoot: {newRoot: '$s'}}])",
+        "db.c.aggregate([{$merge: {into: 'd', whenMatched: [ {$set: {a: 1}} ]}}])",
+    ];
+    for input in inputs {
+        let out = shell.eval_mongosh(input, NOW);
+        assert!(out.contains("Error"), "{input} -> {out}");
+    }
+    // Deeply nested expressions stop at the nesting limit instead of overflowing the stack.
+    let mut nested = String::from("1");
+    for _ in 0..120 {
+        nested = format!("{{$abs: {nested}}}");
+    }
+    let out = shell.eval_mongosh(
+        &format!("db.c.aggregate([{{$project: {{x: {nested}}}}}])"),
+        NOW,
+    );
+    assert!(!out.is_empty());
+}
+
+/// `cargo test --release --test mongo_agg -- --ignored --nocapture` prints the timings the
+/// design guide sets goals for (≤ 14 ms and ≤ 30 ms natively); never a timed assertion.
+#[test]
+#[ignore]
+fn benchmark_match_group_sort_and_unwind_group() {
+    let mut store = sales_store(100_000);
+    let match_group_sort = vec![
+        stage(
+            "$match",
+            Value::Document(doc(&[(
+                "price",
+                Value::Document(doc(&[("$gte", Value::Int32(10))])),
+            )])),
+        ),
+        stage(
+            "$group",
+            Value::Document(doc(&[
+                ("_id", Value::String("$item".into())),
+                (
+                    "total",
+                    Value::Document(doc(&[("$sum", Value::String("$price".into()))])),
+                ),
+                (
+                    "avgQty",
+                    Value::Document(doc(&[("$avg", Value::String("$qty".into()))])),
+                ),
+            ])),
+        ),
+        stage(
+            "$sort",
+            Value::Document(doc(&[("total", Value::Int32(-1))])),
+        ),
+    ];
+    let unwind_group = vec![
+        stage("$unwind", Value::String("$tags".into())),
+        stage(
+            "$group",
+            Value::Document(doc(&[
+                ("_id", Value::String("$tags".into())),
+                ("n", Value::Document(doc(&[("$sum", Value::Int32(1))]))),
+            ])),
+        ),
+    ];
+    for (name, pipeline) in [
+        ("$match+$group+$sort", &match_group_sort),
+        ("$unwind+$group", &unwind_group),
+    ] {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            let out = run(&mut store, "test", "sales", pipeline, NOW);
+            best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+            assert!(out.is_ok());
+        }
+        println!("{name} over 100k documents: {best:.2} ms (best of 5)");
+    }
+}
+
+#[test]
+#[ignore]
+fn benchmark_per_stage() {
+    let mut store = sales_store(100_000);
+    let pipeline = vec![
+        stage(
+            "$match",
+            Value::Document(doc(&[(
+                "price",
+                Value::Document(doc(&[("$gte", Value::Int32(10))])),
+            )])),
+        ),
+        stage(
+            "$group",
+            Value::Document(doc(&[
+                ("_id", Value::String("$item".into())),
+                (
+                    "total",
+                    Value::Document(doc(&[("$sum", Value::String("$price".into()))])),
+                ),
+            ])),
+        ),
+        stage(
+            "$sort",
+            Value::Document(doc(&[("total", Value::Int32(-1))])),
+        ),
+    ];
+    let unwind_group = vec![
+        stage("$unwind", Value::String("$tags".into())),
+        stage(
+            "$group",
+            Value::Document(doc(&[
+                ("_id", Value::String("$tags".into())),
+                ("n", Value::Document(doc(&[("$sum", Value::Int32(1))]))),
+            ])),
+        ),
+    ];
+    // The baseline: the same filter run straight over the collection, as find does.
+    if let (Some(coll), Ok(filter)) = (
+        store.collection("test", "sales"),
+        nosql_playground::mongo::query::Filter::compile(&doc(&[(
+            "price",
+            Value::Document(doc(&[("$gte", Value::Int32(10))])),
+        )])),
+    ) {
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let n = coll.docs.iter().filter(|d| filter.matches(d)).count();
+            println!(
+                "filter alone: {n} docs in {:.2} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+    let start = std::time::Instant::now();
+    let timer = || start.elapsed().as_secs_f64() * 1000.0;
+    for pipeline in [&pipeline, &unwind_group, &pipeline, &unwind_group] {
+        let t0 = timer();
+        if let Ok((_, flow)) =
+            run_with_flow(&mut store, "test", "sales", pipeline, NOW, 0, Some(&timer))
+        {
+            for f in flow {
+                println!("{} {:.2} ms", f.name, f.ms.unwrap_or(0.0));
+            }
+        }
+        println!("total {:.2} ms", timer() - t0);
+    }
+}
+
+#[test]
+fn fused_unwind_group_matches_the_stage_by_stage_run() {
+    let mut store = sales_store(30);
+    // Documents whose tags are missing, null or a plain value too.
+    let coll = store.collection_mut("test", "sales");
+    let _ = coll.insert(doc(&[
+        ("_id", Value::Int32(100)),
+        ("item", Value::String("zzz".into())),
+    ]));
+    let _ = coll.insert(doc(&[("_id", Value::Int32(101)), ("tags", Value::Null)]));
+    let _ = coll.insert(doc(&[
+        ("_id", Value::Int32(102)),
+        ("tags", Value::String("solo".into())),
+    ]));
+    for preserve in [false, true] {
+        let pipeline = vec![
+            stage(
+                "$unwind",
+                Value::Document(doc(&[
+                    ("path", Value::String("$tags".into())),
+                    ("preserveNullAndEmptyArrays", Value::Bool(preserve)),
+                ])),
+            ),
+            stage(
+                "$group",
+                Value::Document(doc(&[
+                    ("_id", Value::String("$tags".into())),
+                    ("n", Value::Document(doc(&[("$sum", Value::Int32(1))]))),
+                    (
+                        "items",
+                        Value::Document(doc(&[("$addToSet", Value::String("$item".into()))])),
+                    ),
+                ])),
+            ),
+        ];
+        let fused = run(&mut store, "test", "sales", &pipeline, NOW).ok();
+        let staged = run_with_flow(&mut store, "test", "sales", &pipeline, NOW, 0, None)
+            .ok()
+            .map(|(docs, _)| docs);
+        assert!(fused.is_some());
+        assert_eq!(fused, staged, "preserve: {preserve}");
+    }
+}
+
+#[test]
+fn extreme_numbers_and_dates_never_crash() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(
+        r#"db.c.insertOne({_id: 1, n: NumberLong("9223372036854775807"), m: NumberLong("-9223372036854775808"), a: [1,2,3]})"#,
+        NOW,
+    );
+    let inputs = [
+        r#"db.c.aggregate([{$project: {d: {$toDate: "$n"}}}])"#,
+        r#"db.c.aggregate([{$project: {y: {$year: {$toDate: "$n"}}, y2: {$year: {date: {$toDate: "$m"}, timezone: "America/New_York"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateAdd: {startDate: {$toDate: "$n"}, unit: "year", amount: "$n"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateTrunc: {date: {$toDate: "$n"}, unit: "week", binSize: "$n"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateTrunc: {date: {$toDate: "$m"}, unit: "month", binSize: "$n", timezone: "Europe/Paris"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateDiff: {startDate: {$toDate: "$m"}, endDate: {$toDate: "$n"}, unit: "millisecond", timezone: "+05:00"}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$slice: ["$a", "$m"]}, y: {$slice: ["$a", "$m", "$n"]}, z: {$arrayElemAt: ["$a", "$m"]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$add: ["$n", "$n"]}, y: {$multiply: ["$m", -1]}, z: {$subtract: ["$m", 1]}, w: {$abs: "$m"}, v: {$mod: ["$m", -1]}, u: {$pow: ["$n", 2]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$range: [0, "$n", "$n"]}, y: {$round: ["$n", -20]}, t: {$trunc: ["$m", -5]}}}])"#,
+        r#"db.c.aggregate([{$setWindowFields: {sortBy: {_id: 1}, output: {s: {$sum: 1, window: {documents: [-1e30, 1e30]}}, sh: {$shift: {output: "$_id", by: NumberLong("9223372036854775807")}}}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateToString: {date: {$toDate: "$n"}, format: "%Y %G %V %j"}}}}])"#,
+        r#"db.c.aggregate([{$bucketAuto: {groupBy: "$n", buckets: NumberLong("9223372036854775807")}}])"#,
+        r#"db.c.aggregate([{$densify: {field: "n", range: {step: 1, bounds: [0, 3]}}}])"#,
+        r#"db.c.aggregate([{$sample: {size: 1e30}}])"#,
+        r#"db.c.aggregate([{$limit: 1e30}])"#,
+        r#"db.c.aggregate([{$skip: NumberLong("9223372036854775807")}])"#,
+        r#"db.c.aggregate([{$project: {x: {$substrCP: ["abc", "$n", "$n"]}, y: {$substrBytes: ["abc", "$m", "$n"]}, z: {$indexOfCP: ["abc", "b", "$n", "$n"]}}}])"#,
+        r#"db.c.aggregate([{$project: {x: {$dateFromParts: {year: "$n", month: "$m", day: "$n"}}}}])"#,
+    ];
+    for input in inputs {
+        // Each prints a result, nothing (an empty result) or a server error; none may panic.
+        let out = shell.eval_mongosh(input, NOW);
+        assert!(!out.contains("panicked"), "{input}");
+    }
+}

@@ -95,6 +95,10 @@ fn hex(b: u8) -> u8 {
     }
 }
 
+/// The largest numeric repeat prefix (`3 INCR counter`) the console runs: redis-cli accepts
+/// any `long`, which would keep a browser tab busy for ever.
+pub const MAX_REPEAT: u64 = 100_000;
+
 /// What one typed line produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineOutput {
@@ -143,13 +147,20 @@ pub fn run_line(
             argv = &argv[1..];
         }
     }
-    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-    if name == "quit" || name == "exit" {
+    if repeat > MAX_REPEAT {
+        out.text = format!(
+            "(sandbox) a repeat count above {MAX_REPEAT} is refused, so that the tab stays responsive\n"
+        );
+        return out;
+    }
+    let name = argv[0].as_slice();
+    if name.eq_ignore_ascii_case(b"quit") || name.eq_ignore_ascii_case(b"exit") {
         out.quit = true;
         return out;
     }
+    let is_help = name.eq_ignore_ascii_case(b"help") || name == b"?";
     for _ in 0..repeat {
-        if name == "help" || name == "?" {
+        if is_help {
             out.text.push_str(&help_text(&argv[1..], color));
         } else {
             let now = clock.now(host_ms);
@@ -296,6 +307,19 @@ mod tests {
         let out = run_line(&mut server, &mut clock, "5", 0, false);
         assert!(out.text.starts_with("(error) ERR unknown command '5'"));
         assert!(run_line(&mut server, &mut clock, "exit", 0, false).quit);
+        let out = run_line(
+            &mut server,
+            &mut clock,
+            "9223372036854775807 PING",
+            0,
+            false,
+        );
+        assert!(
+            out.text
+                .starts_with("(sandbox) a repeat count above 100000"),
+            "{}",
+            out.text
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ use reply::Reply;
 /// Databases a server starts with, as Redis's default `databases 16`.
 pub const DATABASES: usize = 16;
 
+/// How often commands drive the active expiry cycle (Redis's default `hz 10`).
+const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
+
 /// Keys the active expiry cycle may reclaim per command, so one call never stalls the page.
 const ACTIVE_EXPIRE_BUDGET: usize = 1_000;
 
@@ -44,6 +47,8 @@ pub struct Server {
     /// State of the server's own pseudo-random source (RANDOMKEY): seeded, so a session
     /// replays identically and nothing reads system entropy.
     rng: u64,
+    /// Sandbox time at which a command next runs the active expiry cycle.
+    next_active_cycle: Millis,
 }
 
 impl Default for Server {
@@ -60,6 +65,7 @@ impl Server {
             clients: vec![Client::default()],
             current: 0,
             now: 0,
+            next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -81,7 +87,12 @@ impl Server {
 
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
-        self.tick(now);
+        self.now = self.now.max(now);
+        // Like Redis's serverCron at hz 10: the active cycle runs when 100 ms have passed,
+        // not on every command; lookups expire what they touch in between.
+        if self.now >= self.next_active_cycle {
+            self.tick(self.now);
+        }
         match commands::resolve(argv) {
             Ok(spec) => (spec.handler)(self, argv),
             Err(reply) => reply,
@@ -102,6 +113,7 @@ impl Server {
     pub fn tick(&mut self, now: Millis) -> Vec<(usize, Vec<u8>)> {
         self.now = self.now.max(now);
         let now = self.now;
+        self.next_active_cycle = now.saturating_add(ACTIVE_CYCLE_INTERVAL_MS);
         let mut gone = Vec::new();
         let mut budget = ACTIVE_EXPIRE_BUDGET;
         for (index, db) in self.dbs.iter_mut().enumerate() {

@@ -4,7 +4,8 @@
 import init, { Playground } from "../www/pkg/nosql_playground.js";
 import { RedisMock, Query, Aggregator } from "./dist/peers.js";
 
-await init();
+// init() hands back the instance's exports; its memory is what the memory workload reads.
+const wasm = await init();
 
 // One host reading per batch: the clock only matters for expiry, which no workload uses, and
 // reading Date.now() per command would time the host, not the engine.
@@ -316,6 +317,42 @@ function redisOthers(cfg) {
   ];
 }
 
+// The same 10-byte value for key i on both sides (run.mjs loads the real server with it).
+const memValue = (i) => String(i).padStart(10, "0");
+
+// Linear memory is the only figure a page can read: it grows in 64 KiB pages and never shrinks,
+// so the growth over a fill is a high-water mark (hash-table resizes and the chunk buffers
+// included), not what the allocator holds at the end. For the same reason it is measured once per
+// fresh page: a second fill would reuse the memory the first one freed and show almost nothing.
+function redisMemory(cfg) {
+  const n = cfg.n.memory;
+  const chunk = cfg.n.script_chunk;
+  const scripts = [];
+  for (let a = 0; a < n; a += chunk) {
+    const lines = [];
+    for (let i = a; i < Math.min(n, a + chunk); i++) lines.push(`SET key:${i} ${memValue(i)}`);
+    scripts.push(lines.join("\n"));
+  }
+  const label = `${fmtN(n)} keys with 10-byte values: bytes per key (ours: wasm linear memory growth, ` +
+    "64 KiB pages, never shrinks)";
+  return withPlayground((p) => {
+    const t = hostMs();
+    const before = wasm.memory.buffer.byteLength;
+    for (const s of scripts) p.redisScript(s, t);
+    const after = wasm.memory.buffer.byteLength;
+    const size = intReply(p.redis("DBSIZE", t));
+    const last = p.redis(`GET key:${n - 1}`, t);
+    const wrong = size !== n ? `DBSIZE answered ${size} after ${n} SETs`
+      : last !== `"${memValue(n - 1)}"\n` ? `GET key:${n - 1} answered ${last.trim()}` : null;
+    return [{ id: "memory_per_key", label, unit: "B/key",
+      ours: wrong ? na("wrong answer: " + wrong)
+        : { samples: [{ perKey: (after - before) / n, ops: n }], note: `${fmtMiB(before)} → ${fmtMiB(after)}` },
+      peer: null, target: null }];
+  });
+}
+
+const fmtMiB = (b) => (b / 2 ** 20).toFixed(1) + " MiB";
+
 // ---------------------------------------------------------------- Mongo
 
 const CITIES = ["Paris", "Oslo", "Lima", "Cairo", "Tokyo", "Delhi", "Quito", "Rome", "Seoul", "Accra"];
@@ -589,6 +626,7 @@ const GROUPS = {
   redis_zadd: (cfg) => runOther(cfg, "zadd"),
   redis_list: (cfg) => runOther(cfg, "list"),
   redis_hash: (cfg) => runOther(cfg, "hash"),
+  redis_memory: redisMemory,
   mongo: mongoSuite,
   mongo_indexed: mongoIndexed,
 };
@@ -600,7 +638,7 @@ function runOther(cfg, group) {
 // Rows carry only numbers and strings across to Node.
 function plain(rows) {
   const side = (s) => !s ? null : s.na ? s : {
-    reps: s.samples.map((x) => x.opsPerSec ?? x.ms),
+    reps: s.samples.map((x) => x.opsPerSec ?? x.ms ?? x.perKey),
     ops: s.samples.map((x) => x.ops ?? x.runs),
     ...(s.label ? { label: s.label } : {}),
     ...(s.form ? { form: s.form } : {}),

@@ -5,8 +5,8 @@ import { spawn, execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { readFile, writeFile, stat } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { readFile, writeFile, stat, mkdtemp, rm } from "node:fs/promises";
+import { existsSync, createWriteStream, openSync, closeSync } from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -33,7 +33,7 @@ function parseArgs(argv) {
   --reps N    repetitions per workload (default 5); the table shows medians
   --loads N   page loads for the first-command time (default 5)
   --only      groups: redis_server, redis_setget, redis_incr, redis_zadd, redis_list,
-              redis_hash, mongo, mongo_indexed, page
+              redis_hash, redis_memory, mongo, mongo_indexed, page
   --page DIR  the page to load for the first-command time (default www/)
   --pkg DIR   benchmark the wasm package in DIR instead of www/pkg (another branch's build)`);
       process.exit(0);
@@ -56,7 +56,7 @@ const cfg = {
   min_ms: 30,
   n: {
     setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 100_000, list: 100_000,
-    hash: 100_000, docs: 100_000, orders: 10_000, indexed: 1_000_000,
+    hash: 100_000, docs: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
   },
 };
 for (const k of Object.keys(cfg.n)) if (k !== "script_chunk") cfg.n[k] = Math.max(1, Math.round(cfg.n[k] / scale));
@@ -132,9 +132,9 @@ function startStatic(port) {
 
 // Like execFileSync, but the event loop keeps turning, so Ctrl-C reaches the cleanup (which
 // also stops this child) instead of waiting out a long redis-benchmark.
-function run(cmd, args) {
+function run(cmd, args, stdin = "ignore") {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(cmd, args, { stdio: [stdin, "pipe", "inherit"] });
     const stop = async () => { child.kill("SIGTERM"); };
     cleanups.push(stop);
     let out = "";
@@ -193,6 +193,44 @@ async function redisServerRows() {
   server.child.kill("SIGTERM");
   const version = execFileSync(server.bin, ["--version"], { encoding: "utf8" }).trim();
   return { set, get, label, version, n };
+}
+
+// The real server's used_memory over the same keys and values as the page's redis_memory group
+// (key:<i>, i zero-padded to 10 bytes). redis-cli --pipe loads exact keys in a second or two,
+// which redis-benchmark cannot: its -r keys are random and may repeat.
+async function redisServerMemory() {
+  const bin = valkeyBinary();
+  if (!bin) return { note: "no valkey-server binary (run scripts/setup test)" };
+  const n = cfg.n.memory;
+  const dir = await mkdtemp(path.join(os.tmpdir(), "bench-mem-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "set.resp");
+  const out = createWriteStream(file);
+  const bulk = (x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
+  let buf = "";
+  for (let i = 0; i < n; i++) {
+    buf += "*3\r\n$3\r\nSET\r\n" + bulk("key:" + i) + bulk(String(i).padStart(10, "0"));
+    if (buf.length > 1 << 20) { if (!out.write(buf)) await new Promise((r) => out.once("drain", r)); buf = ""; }
+  }
+  await new Promise((resolve, reject) => out.end(buf, (e) => (e ? reject(e) : resolve())));
+  const server = await startValkey();
+  const cli = (...a) => run("redis-cli", ["-p", String(server.port), ...a]);
+  const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await cli("INFO", "memory"))[1]);
+  const perKey = [];
+  try {
+    for (let rep = 0; rep < cfg.reps; rep++) {
+      await cli("FLUSHALL", "SYNC");
+      const before = await usedMemory();
+      const fd = openSync(file, "r");
+      try { await run("redis-cli", ["-p", String(server.port), "--pipe"], fd); } finally { closeSync(fd); }
+      const size = Number((await cli("DBSIZE")).trim());
+      if (size !== n) return { note: `real server: DBSIZE answered ${size} after loading ${n} keys` };
+      perKey.push(((await usedMemory()) - before) / n);
+    }
+  } finally {
+    server.child.kill("SIGTERM");
+  }
+  return { perKey, label: "valkey-server used_memory" };
 }
 
 // ------------------------------------------------------------------ browser
@@ -270,7 +308,8 @@ async function firstCommand(browser, base) {
 const fmtOps = (x) => x >= 1e6 ? (x / 1e6).toFixed(2) + "M ops/s" : x >= 1e3 ? (x / 1e3).toFixed(1) + "k ops/s" : x.toFixed(0) + " ops/s";
 const fmtMs = (x) => x >= 100 ? x.toFixed(0) + " ms" : x >= 1 ? x.toFixed(2) + " ms" : x.toFixed(3) + " ms";
 const fmtKB = (b) => (b / 1000).toFixed(1) + " KB";
-const fmt = (unit, x) => unit === "ops/s" ? fmtOps(x) : unit === "ms" ? fmtMs(x) : fmtKB(x);
+const fmt = (unit, x) => unit === "ops/s" ? fmtOps(x) : unit === "ms" ? fmtMs(x)
+  : unit === "B/key" ? x.toFixed(1) + " B/key" : fmtKB(x);
 
 function summarize(row) {
   const out = { ...row };
@@ -323,6 +362,13 @@ async function main() {
     if (server.note) notes.push(server.note);
   }
 
+  let serverMem = null;
+  if (want("redis_memory")) {
+    log("used_memory of valkey-server over the memory workload's keys");
+    serverMem = await redisServerMemory();
+    if (serverMem.note) notes.push(serverMem.note);
+  }
+
   const port = await freePort();
   const http = await startStatic(port);
   cleanups.push(() => new Promise((r) => http.close(r)));
@@ -373,6 +419,8 @@ async function main() {
       unit: "ops/s", ours: rows.find((r) => r.id === id)?.ours ?? { na: "not run (--only)" },
       peer: { label: server.label, reps: peer }, target: { ratio: 2 } })));
   }
+  const memRow = rows.find((r) => r.id === "memory_per_key");
+  if (memRow && serverMem?.perKey) memRow.peer = { label: serverMem.label, reps: serverMem.perKey };
   if (want("page")) {
     log("first command on the page ...");
     const fc = await firstCommand(browser, base);
@@ -396,7 +444,8 @@ async function main() {
 
   const summarized = rows.map(summarize);
   console.log(`\nnosql-playground benchmark — ${started.toISOString()}${scale !== 1 ? ` (sizes ÷${scale})` : ""}, ` +
-    `medians of ${cfg.reps} reps; ratio = speed-up of ours over the peer\n`);
+    `medians of ${cfg.reps} reps; ratio = speed-up of ours over the peer ` +
+    `(for B/key: how many times less memory ours takes)\n`);
   console.log(render(summarized));
   for (const n of notes) console.log("note: " + n);
   console.log("\n" + execFileSync("python3", [path.join(repo, "scripts/size_report.py"), ...sizeArgs], { encoding: "utf8" }).trimEnd());

@@ -2,7 +2,7 @@
 # SET then GET of N distinct keys through the native CLI's text path (stdin lines in, redis-cli
 # text out): the engine and the line parser without the wasm boundary, to tell which of the two
 # a slow browser number comes from. Generating the input is not timed.
-#   bench/native.sh [N [REPS]]     (defaults 1000000 and 3; prints medians)
+#   bench/native.sh [N [REPS]]     (defaults 1000000 and 3; prints medians, then bytes per key)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -29,3 +29,16 @@ get_ms=$((both_ms - set_ms))
 awk -v n="$n" -v r="$reps" -v s="$set_ms" -v g="$get_ms" 'BEGIN {
   printf "native CLI, %d keys, median of %d runs: SET %.0f ops/s (%d ms), GET %.0f ops/s (%d ms, SET+GET minus SET)\n",
     n, r, n / s * 1000, s, (g > 0 ? n / g * 1000 : 0), g }'
+
+# The redis_memory workload natively: peak RSS over N SETs with 10-byte values, less the peak of
+# an empty run. Like the page's linear memory it is a high-water mark, but large reallocations
+# move by remapping here, so it is closer to what the engine holds at the end.
+if [ -x /usr/bin/time ]; then
+  awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d %010d\n", i, i }' >"$tmp/mem"
+  rss() { /usr/bin/time -f %M "$bin" redis <"$1" 2>&1 >/dev/null | tail -n 1; }
+  empty_kb=$(rss /dev/null)
+  full_kb=$(rss "$tmp/mem")
+  awk -v n="$n" -v e="$empty_kb" -v f="$full_kb" 'BEGIN {
+    printf "native CLI, %d keys with 10-byte values: %.1f bytes per key (peak RSS %d KB, empty run %d KB)\n",
+      n, (f - e) * 1024 / n, f, e }'
+fi

@@ -344,11 +344,15 @@ impl Update {
                             ),
                         ));
                     }
-                    // A pipeline that drops `_id` keeps the stored one, as a replacement does.
-                    (None, Some(old)) => {
-                        new.shift_insert(0, "_id".into(), old.clone());
-                    }
                     _ => {}
+                }
+                // A pipeline that drops `_id` keeps the stored one, as a replacement does, and
+                // the stored document always starts with it.
+                if let Some(id) = new
+                    .shift_remove("_id")
+                    .or_else(|| before.get("_id").cloned())
+                {
+                    new.shift_insert(0, "_id".into(), id);
                 }
                 *doc = new;
             }

@@ -202,8 +202,15 @@ impl Projection {
         if has_expression(spec) && !has_find_operator(spec) {
             let mut stage = Document::default();
             stage.insert("$project".into(), Value::Document(spec.clone()));
-            let pipeline = compile_pipeline(&[Value::Document(stage)], &[], 0, false)
-                .map_err(|e| QueryError::new(e.code, e.code_name, e.message))?;
+            let pipeline =
+                compile_pipeline(&[Value::Document(stage)], &[], 0, false).map_err(|e| {
+                    // find reports the projection's own error, not the stage's wrapper.
+                    let message = e
+                        .message
+                        .strip_prefix("Invalid $project :: caused by :: ")
+                        .map_or_else(|| e.message.clone(), str::to_string);
+                    QueryError::new(e.code, e.code_name, message)
+                })?;
             return Ok(Some(Projection {
                 root: Vec::new(),
                 inclusion: true,

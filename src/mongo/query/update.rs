@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use super::cursor::sort_key;
 use super::filter::{array_index, bad_value, ElementMatcher, Filter, QueryError};
 use super::server_repr;
-use crate::mongo::agg::stages::{compile_pipeline, Pipeline};
+use crate::mongo::agg::stages::{compile_pipeline, Pipeline, STAGES};
 use crate::mongo::agg::Ctx;
 use crate::mongo::store::Store;
 use crate::mongo::value::{compare, values_equal, Document, Value};
@@ -268,7 +268,10 @@ impl Update {
         for stage in stages {
             if let Value::Document(d) = stage {
                 if let Some((name, _)) = d.first() {
-                    if !PIPELINE_STAGES.contains(&name.as_str()) && name.starts_with('$') {
+                    // An unknown name gets the pipeline's own "Unrecognized" error below.
+                    let known = STAGES.iter().any(|(n, _)| n == name)
+                        || matches!(name.as_str(), "$out" | "$merge");
+                    if known && !PIPELINE_STAGES.contains(&name.as_str()) {
                         return Err(QueryError::new(
                             72,
                             "InvalidOptions",

@@ -126,15 +126,15 @@ fn update_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
         Some(Js::Val(v)) => v,
         _ => Value::Document(Document::default()),
     };
+    if !has_atomic_operators(&update) {
+        return Err(invalid_argument(
+            "Update document requires atomic operators",
+        ));
+    }
     if let Value::Array(stages) = &update {
         return Ok((
             Update::compile_pipeline(stages).map_err(write_error)?,
             update.clone(),
-        ));
-    }
-    if !has_atomic_operators(&update) {
-        return Err(invalid_argument(
-            "Update document requires atomic operators",
         ));
     }
     let Value::Document(d) = &update else {
@@ -280,14 +280,17 @@ impl Session {
             Some(p) => Projection::compile(p, &spec.filter)?,
             None => None,
         };
-        let (found, filter) = self.find_with_filter(spec)?;
+        let (found, filter) = self.find_with_filter(spec, FIND_FAILED)?;
         Ok(match projection {
             None => found.into_iter().cloned().collect(),
             Some(p) => {
                 let p = p.at(self.now_ms as i64);
                 let mut out = Vec::with_capacity(found.len());
                 for d in found {
-                    out.push(p.try_apply(d, Some(&filter)).map_err(find_error)?);
+                    out.push(
+                        p.try_apply(d, Some(&filter))
+                            .map_err(|e| run_error(e, FIND_FAILED))?,
+                    );
                 }
                 out
             }
@@ -296,12 +299,16 @@ impl Session {
 
     /// The documents a cursor yields, borrowed: counting needs no copies.
     pub(super) fn matching(&self, spec: &CursorSpec) -> Result<Vec<&Document>, ShellError> {
-        Ok(self.find_with_filter(spec)?.0)
+        Ok(self.find_with_filter(spec, FIND_FAILED)?.0)
     }
 
     /// Filter, sort, skip and limit, with `$expr` seeing sandbox time; the compiled filter
     /// comes back for the positional projection.
-    fn find_with_filter(&self, spec: &CursorSpec) -> Result<(Vec<&Document>, Filter), ShellError> {
+    fn find_with_filter(
+        &self,
+        spec: &CursorSpec,
+        failed: &str,
+    ) -> Result<(Vec<&Document>, Filter), ShellError> {
         // The filter is checked even when the collection does not exist.
         let filter = compile_filter(&spec.filter)?.at(self.now_ms as i64);
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
@@ -309,7 +316,7 @@ impl Session {
         };
         let mut out: Vec<&Document> = coll.docs.iter().filter(|d| filter.matches(d)).collect();
         if let Some(e) = filter.take_error() {
-            return Err(find_error(e));
+            return Err(run_error(e, failed));
         }
         if let Some(sort) = &spec.sort {
             cursor::sort_documents(&mut out, sort)?;
@@ -658,7 +665,11 @@ impl Session {
                     skip: number("skip").unwrap_or(0),
                     limit: number("limit"),
                 };
-                let n = self.matching(&spec)?.len();
+                // countDocuments runs as an aggregation on the server, and fails as one.
+                let n = self
+                    .find_with_filter(&spec, "PlanExecutor error during aggregation")?
+                    .0
+                    .len();
                 Ok(Js::Val(count(n)))
             }
             "estimatedDocumentCount" => {
@@ -746,13 +757,14 @@ impl Session {
                 } else {
                     out.before
                 };
-                let compiled = Filter::compile(&req.filter)?;
-                Ok(Js::Val(doc.map_or(Value::Null, |d| {
-                    Value::Document(match &projection {
-                        Some(p) => p.apply(&d, Some(&compiled)),
-                        None => d,
-                    })
-                })))
+                let compiled = Filter::compile(&req.filter)?.at(self.now_ms as i64);
+                let doc = match (doc, projection) {
+                    (Some(d), Some(p)) => {
+                        Some(p.at(self.now_ms as i64).try_apply(&d, Some(&compiled))?)
+                    }
+                    (d, _) => d,
+                };
+                Ok(Js::Val(doc.map_or(Value::Null, Value::Document)))
             }
             "findOneAndDelete" => {
                 let filter = filter_arg(args.next())?;
@@ -765,17 +777,15 @@ impl Session {
                     Some(Value::Document(d)) => Projection::compile(d, &filter)?,
                     _ => None,
                 };
-                let compiled = Filter::compile(&filter)?;
+                let compiled = Filter::compile(&filter)?.at(self.now_ms as i64);
                 let deleted = self.run_delete(db, coll, &filter, false, sort.as_ref())?;
-                Ok(Js::Val(deleted.into_iter().next().map_or(
-                    Value::Null,
-                    |d| {
-                        Value::Document(match &projection {
-                            Some(p) => p.apply(&d, Some(&compiled)),
-                            None => d,
-                        })
-                    },
-                )))
+                let doc = match (deleted.into_iter().next(), projection) {
+                    (Some(d), Some(p)) => {
+                        Some(p.at(self.now_ms as i64).try_apply(&d, Some(&compiled))?)
+                    }
+                    (d, _) => d,
+                };
+                Ok(Js::Val(doc.map_or(Value::Null, Value::Document)))
             }
             "distinct" => {
                 let field =
@@ -1085,15 +1095,15 @@ pub(super) fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
     }
 }
 
-/// A failure while running a find, worded as the server reports it.
-fn find_error(e: QueryError) -> ShellError {
+const FIND_FAILED: &str = "Executor error during find command";
+
+/// A failure while running a query (an `$expr` or a projection expression), worded as the
+/// server reports it: what failed, then the cause.
+fn run_error(e: QueryError, failed: &str) -> ShellError {
     ShellError::server(
         e.code,
         Some(e.code_name),
-        format!(
-            "Executor error during find command :: caused by :: {}",
-            e.message
-        ),
+        format!("{failed} :: caused by :: {}", e.message),
     )
 }
 

@@ -9,11 +9,14 @@
 //! end of the path an array counts as a whole and through each of its elements (one level
 //! only), except for `$size` and `$elemMatch`, which look at the array itself.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 
 use super::regex::Regex;
 use super::schema::Schema;
 use super::server_repr;
+use crate::mongo::agg::expr::{truthy, Compiler, Env, Expr};
+use crate::mongo::agg::AggError;
 use crate::mongo::value::{compare, type_rank, values_equal, Document, Value};
 
 /// A query the server rejects, with MongoDB's code and code name.
@@ -42,11 +45,22 @@ pub fn failed_to_parse(message: impl Into<String>) -> QueryError {
     QueryError::new(9, "FailedToParse", message)
 }
 
+impl From<AggError> for QueryError {
+    fn from(e: AggError) -> Self {
+        QueryError::new(e.code, e.code_name, e.message)
+    }
+}
+
 /// A compiled filter.
 pub struct Filter {
     root: Node,
     /// The field paths the filter tests (through `$and`/`$or`/`$nor`), for the positional `$`.
     paths: Vec<Vec<String>>,
+    /// Sandbox time for `$$NOW` inside `$expr` (the core has no clock of its own).
+    now_ms: i64,
+    /// The first `$expr` evaluation error: matching answers a plain bool, so the caller
+    /// collects the error afterwards and fails the whole operation as the server does.
+    error: RefCell<Option<QueryError>>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -67,6 +81,7 @@ enum Node {
         test: FieldTest,
     },
     Schema(Box<Schema>),
+    Expr(Box<Expr>),
     Const(bool),
 }
 
@@ -131,11 +146,40 @@ impl Filter {
         let root = compile_document(filter, true)?;
         let mut paths = Vec::new();
         collect_paths(&root, &mut paths);
-        Ok(Filter { root, paths })
+        Ok(Filter {
+            root,
+            paths,
+            now_ms: 0,
+            error: RefCell::new(None),
+        })
+    }
+
+    /// Sets the sandbox time `$$NOW` reads in `$expr`.
+    pub fn at(mut self, now_ms: i64) -> Self {
+        self.now_ms = now_ms;
+        self
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
-        eval(&self.root, doc)
+        eval(&self.root, doc, self)
+    }
+
+    /// The first error an `$expr` raised while matching, if any (cleared by the call).
+    pub fn take_error(&self) -> Option<QueryError> {
+        self.error.borrow_mut().take()
+    }
+
+    fn eval_expr(&self, e: &Expr, doc: &Document) -> bool {
+        if self.error.borrow().is_some() {
+            return false;
+        }
+        match e.eval(&mut Env::new(doc, &[], self.now_ms)) {
+            Ok(v) => truthy(&v),
+            Err(err) => {
+                *self.error.borrow_mut() = Some(err.into());
+                false
+            }
+        }
     }
 
     /// For the positional `$` (in projections and updates): the index, in the first array
@@ -187,6 +231,14 @@ fn replace_at(doc: &mut Document, path: &[String], value: Value) {
     }
 }
 
+fn has_expr(node: &Node) -> bool {
+    match node {
+        Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => nodes.iter().any(has_expr),
+        Node::Expr(_) => true,
+        _ => false,
+    }
+}
+
 fn collect_paths(node: &Node, out: &mut Vec<Vec<String>>) {
     match node {
         Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => {
@@ -199,13 +251,14 @@ fn collect_paths(node: &Node, out: &mut Vec<Vec<String>>) {
     }
 }
 
-fn eval(node: &Node, doc: &Document) -> bool {
+fn eval(node: &Node, doc: &Document, f: &Filter) -> bool {
     match node {
-        Node::And(nodes) => nodes.iter().all(|n| eval(n, doc)),
-        Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc)),
-        Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc)),
+        Node::And(nodes) => nodes.iter().all(|n| eval(n, doc, f)),
+        Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc, f)),
+        Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc, f)),
         Node::Field { path, test } => run_test(test, doc, path),
         Node::Schema(schema) => schema.matches_root(doc),
+        Node::Expr(e) => f.eval_expr(e, doc),
         Node::Const(b) => *b,
     }
 }
@@ -388,12 +441,8 @@ fn top_json_schema(v: &Value, _: bool) -> Result<Node, QueryError> {
     Ok(Node::Schema(Box::new(Schema::compile(d)?)))
 }
 
-fn top_expr(_: &Value, _: bool) -> Result<Node, QueryError> {
-    Err(QueryError::new(
-        238,
-        "NotImplemented",
-        "$expr is not supported in this sandbox yet (it needs aggregation expressions)",
-    ))
+fn top_expr(v: &Value, _: bool) -> Result<Node, QueryError> {
+    Ok(Node::Expr(Box::new(Compiler::default().compile(v)?)))
 }
 
 fn top_where(_: &Value, _: bool) -> Result<Node, QueryError> {
@@ -998,10 +1047,21 @@ fn op_elem_match(
         return Err(bad_value("$elemMatch cannot contain $where expression"));
     }
     let sub = compile_document(d, false)?;
+    if has_expr(&sub) {
+        return Err(bad_value(
+            "$expr can only be applied to the top-level document",
+        ));
+    }
+    let sub = Filter {
+        root: sub,
+        paths: Vec::new(),
+        now_ms: 0,
+        error: RefCell::new(None),
+    };
     Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
         Value::Array(items) => items.iter().any(|item| match item {
-            Value::Document(doc) => eval(&sub, doc),
-            Value::Array(inner) => eval(&sub, &array_as_document(inner)),
+            Value::Document(doc) => sub.matches(doc),
+            Value::Array(inner) => sub.matches(&array_as_document(inner)),
             _ => false,
         }),
         _ => false,

@@ -7,6 +7,8 @@
 
 use super::filter::{bad_value, Filter, QueryError};
 use super::server_repr;
+use super::update::run_stages;
+use crate::mongo::agg::stages::{compile_pipeline, Pipeline};
 use crate::mongo::value::{Document, Value};
 
 /// A compiled projection.
@@ -14,6 +16,46 @@ use crate::mongo::value::{Document, Value};
 pub struct Projection {
     root: Vec<(String, Node)>,
     inclusion: bool,
+    /// A projection with aggregation expressions (4.4+) means what a `$project` stage means,
+    /// so it runs as one.
+    stage: Option<Stage>,
+    now_ms: i64,
+}
+
+struct Stage(Pipeline);
+
+impl std::fmt::Debug for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("$project")
+    }
+}
+
+/// Whether a projection value asks for an aggregation expression rather than an inclusion,
+/// an exclusion or one of find's own operators (`$slice`, `$elemMatch`, positional `$`).
+fn has_expression(spec: &Document) -> bool {
+    spec.iter().any(|(k, v)| match v {
+        Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => false,
+        Value::Document(d) => match d.first() {
+            Some((op, _)) if op.starts_with('$') => !matches!(op.as_str(), "$slice" | "$elemMatch"),
+            _ => has_expression(d),
+        },
+        _ => !(k == "$" || k.ends_with(".$") || k.contains(".$.")),
+    })
+}
+
+/// Whether a projection uses find's own operators, which `$project` reads differently.
+fn has_find_operator(spec: &Document) -> bool {
+    spec.iter().any(|(k, v)| {
+        k == "$"
+            || k.ends_with(".$")
+            || k.contains(".$.")
+            || match v {
+                Value::Document(d) => {
+                    d.contains_key("$slice") || d.contains_key("$elemMatch") || has_find_operator(d)
+                }
+                _ => false,
+            }
+    })
 }
 
 #[derive(Debug)]
@@ -157,6 +199,25 @@ impl Projection {
         if spec.is_empty() {
             return Ok(None);
         }
+        if has_expression(spec) && !has_find_operator(spec) {
+            let mut stage = Document::default();
+            stage.insert("$project".into(), Value::Document(spec.clone()));
+            let pipeline =
+                compile_pipeline(&[Value::Document(stage)], &[], 0, false).map_err(|e| {
+                    // find reports the projection's own error, not the stage's wrapper.
+                    let message = e
+                        .message
+                        .strip_prefix("Invalid $project :: caused by :: ")
+                        .map_or_else(|| e.message.clone(), str::to_string);
+                    QueryError::new(e.code, e.code_name, message)
+                })?;
+            return Ok(Some(Projection {
+                root: Vec::new(),
+                inclusion: true,
+                stage: Some(Stage(pipeline)),
+                now_ms: 0,
+            }));
+        }
         let mut ctx = Ctx::default();
         let mut root = Vec::new();
         for (key, value) in spec {
@@ -173,11 +234,38 @@ impl Projection {
         if !inclusion && ctx.id_included_entirely {
             root.retain(|(k, _)| k != "_id");
         }
-        Ok(Some(Projection { root, inclusion }))
+        Ok(Some(Projection {
+            root,
+            inclusion,
+            stage: None,
+            now_ms: 0,
+        }))
     }
 
-    /// Applies the projection to one document that `filter` matched.
+    /// Sets the sandbox time `$$NOW` reads in projection expressions.
+    pub fn at(mut self, now_ms: i64) -> Self {
+        self.now_ms = now_ms;
+        self
+    }
+
+    /// Applies the projection; an expression that fails to evaluate is an error.
+    pub fn try_apply(
+        &self,
+        doc: &Document,
+        filter: Option<&Filter>,
+    ) -> Result<Document, QueryError> {
+        match &self.stage {
+            Some(Stage(p)) => run_stages(p, doc, self.now_ms),
+            None => Ok(self.apply(doc, filter)),
+        }
+    }
+
+    /// Applies the projection to one document that `filter` matched (an expression that
+    /// fails leaves an empty document; `try_apply` reports the error instead).
     pub fn apply(&self, doc: &Document, filter: Option<&Filter>) -> Document {
+        if let Some(Stage(p)) = &self.stage {
+            return run_stages(p, doc, self.now_ms).unwrap_or_default();
+        }
         if self.inclusion {
             include_doc(&self.root, doc, doc, filter)
         } else {

@@ -6,11 +6,16 @@
 //! (so new fields are appended in that order), and two operators may not touch the same path
 //! or a path and its prefix.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use super::cursor::sort_key;
 use super::filter::{array_index, bad_value, ElementMatcher, Filter, QueryError};
 use super::server_repr;
+use crate::mongo::agg::stages::{compile_pipeline, Pipeline, STAGES};
+use crate::mongo::agg::Ctx;
+use crate::mongo::store::Store;
 use crate::mongo::value::{compare, values_equal, Document, Value};
 
 fn type_mismatch(message: impl Into<String>) -> QueryError {
@@ -50,11 +55,58 @@ fn element(name: &str, v: &Value) -> String {
     format!("{{{name}: {}}}", server_repr(v))
 }
 
+/// Runs compiled stages over one document outside any aggregate (update pipelines, find
+/// projections with expressions): they see no other collection, only the document and time.
+pub(crate) fn run_stages(
+    pipeline: &Pipeline,
+    doc: &Document,
+    now_ms: i64,
+) -> Result<Document, QueryError> {
+    let store = Store::default();
+    let rng = Cell::new(now_ms as u64);
+    let examined = Cell::new(0u64);
+    let ctx = Ctx {
+        store: &store,
+        db: "",
+        now_ms,
+        vars: Vec::new(),
+        rng: &rng,
+        examined: &examined,
+        depth: 0,
+    };
+    let rows = pipeline.run(vec![Cow::Owned(doc.clone())], &ctx)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(Cow::into_owned)
+        .unwrap_or_default())
+}
+
+/// The stages an update pipeline may hold; the server refuses every other stage.
+const PIPELINE_STAGES: &[&str] = &[
+    "$addFields",
+    "$set",
+    "$project",
+    "$unset",
+    "$replaceRoot",
+    "$replaceWith",
+];
+
+/// A compiled update pipeline (`[{$set: …}, …]`).
+pub struct UpdatePipeline(Box<Pipeline>);
+
+impl std::fmt::Debug for UpdatePipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UpdatePipeline")
+    }
+}
+
 /// A compiled update.
 #[derive(Debug)]
 pub enum Update {
     Replacement(Document),
     Operators(Vec<FieldOp>),
+    Pipeline(UpdatePipeline),
 }
 
 #[derive(Debug)]
@@ -211,6 +263,29 @@ impl Update {
         Ok(Update::Operators(ops))
     }
 
+    /// Compiles an update pipeline: only the stages that reshape one document are allowed.
+    pub fn compile_pipeline(stages: &[Value]) -> Result<Update, QueryError> {
+        for stage in stages {
+            if let Value::Document(d) = stage {
+                if let Some((name, _)) = d.first() {
+                    // An unknown name gets the pipeline's own "Unrecognized" error below.
+                    let known = STAGES.iter().any(|(n, _)| n == name)
+                        || matches!(name.as_str(), "$out" | "$merge");
+                    if known && !PIPELINE_STAGES.contains(&name.as_str()) {
+                        return Err(QueryError::new(
+                            72,
+                            "InvalidOptions",
+                            format!("{name} is not allowed to be used within an update"),
+                        ));
+                    }
+                }
+            }
+        }
+        let pipeline = compile_pipeline(stages, &[], 0, false)
+            .map_err(|e| QueryError::new(e.code, e.code_name, e.message))?;
+        Ok(Update::Pipeline(UpdatePipeline(Box::new(pipeline))))
+    }
+
     /// The identifiers `$[ident]` this update uses, each with the first path using it.
     pub fn identifiers(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
@@ -252,6 +327,34 @@ impl Update {
                 }
                 new.shift_remove("_id");
                 if let Some(id) = old_id {
+                    new.shift_insert(0, "_id".into(), id);
+                }
+                *doc = new;
+            }
+            Update::Pipeline(UpdatePipeline(p)) => {
+                let mut new = run_stages(p, doc, ctx.now_ms)?;
+                match (new.get("_id"), before.get("_id")) {
+                    (Some(new_id), Some(old))
+                        if !ctx.inserting
+                            && (!values_equal(new_id, old) || type_code_differs(new_id, old)) =>
+                    {
+                        return Err(QueryError::new(
+                            66,
+                            "ImmutableField",
+                            format!(
+                                "After applying the update, the (immutable) field '_id' was found to have been altered to _id: {}",
+                                server_repr(new_id)
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+                // A pipeline that drops `_id` keeps the stored one, as a replacement does, and
+                // the stored document always starts with it.
+                if let Some(id) = new
+                    .shift_remove("_id")
+                    .or_else(|| before.get("_id").cloned())
+                {
                     new.shift_insert(0, "_id".into(), id);
                 }
                 *doc = new;

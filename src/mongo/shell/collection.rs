@@ -8,7 +8,7 @@
 
 use super::eval::{number_value, CursorSpec, Js};
 use super::{Session, ShellError};
-use crate::mongo::query::cursor::{self, FindSpec};
+use crate::mongo::query::cursor;
 use crate::mongo::query::filter::array_index;
 use crate::mongo::query::projection::Projection;
 use crate::mongo::query::update::{upsert_seed, ApplyContext, Update};
@@ -126,16 +126,15 @@ fn update_arg(v: Option<Js>) -> Result<(Update, Value), ShellError> {
         Some(Js::Val(v)) => v,
         _ => Value::Document(Document::default()),
     };
-    if matches!(update, Value::Array(_)) {
-        return Err(ShellError::server(
-            238,
-            Some("NotImplemented"),
-            "update pipelines ([{$set: …}]) are not supported in this sandbox yet (they need aggregation expressions)",
-        ));
-    }
     if !has_atomic_operators(&update) {
         return Err(invalid_argument(
             "Update document requires atomic operators",
+        ));
+    }
+    if let Value::Array(stages) = &update {
+        return Ok((
+            Update::compile_pipeline(stages).map_err(write_error)?,
+            update.clone(),
         ));
     }
     let Value::Document(d) = &update else {
@@ -277,40 +276,57 @@ fn distinct_values(v: &Value, path: &[&str], out: &mut Vec<Value>) {
 
 impl Session {
     pub(super) fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
-        let find = FindSpec {
-            filter: &spec.filter,
-            sort: spec.sort.as_ref(),
-            skip: spec.skip,
-            limit: spec.limit,
+        let projection = match &spec.projection {
+            Some(p) => Projection::compile(p, &spec.filter)?,
+            None => None,
         };
-        if let Some(p) = &spec.projection {
-            Projection::compile(p, &spec.filter)?;
-        }
-        compile_filter(&spec.filter)?;
-        let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
-            return Ok(Vec::new());
-        };
-        Ok(cursor::find_projected(
-            &coll.docs,
-            &find,
-            spec.projection.as_ref(),
-        )?)
+        let (found, filter) = self.find_with_filter(spec, FIND_FAILED)?;
+        Ok(match projection {
+            None => found.into_iter().cloned().collect(),
+            Some(p) => {
+                let p = p.at(self.now_ms as i64);
+                let mut out = Vec::with_capacity(found.len());
+                for d in found {
+                    out.push(
+                        p.try_apply(d, Some(&filter))
+                            .map_err(|e| run_error(e, FIND_FAILED))?,
+                    );
+                }
+                out
+            }
+        })
     }
 
     /// The documents a cursor yields, borrowed: counting needs no copies.
     pub(super) fn matching(&self, spec: &CursorSpec) -> Result<Vec<&Document>, ShellError> {
-        let find = FindSpec {
-            filter: &spec.filter,
-            sort: spec.sort.as_ref(),
-            skip: spec.skip,
-            limit: spec.limit,
-        };
+        Ok(self.find_with_filter(spec, FIND_FAILED)?.0)
+    }
+
+    /// Filter, sort, skip and limit, with `$expr` seeing sandbox time; the compiled filter
+    /// comes back for the positional projection.
+    fn find_with_filter(
+        &self,
+        spec: &CursorSpec,
+        failed: &str,
+    ) -> Result<(Vec<&Document>, Filter), ShellError> {
         // The filter is checked even when the collection does not exist.
-        compile_filter(&spec.filter)?;
+        let filter = compile_filter(&spec.filter)?.at(self.now_ms as i64);
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), filter));
         };
-        Ok(cursor::find(&coll.docs, &find)?)
+        let mut out: Vec<&Document> = coll.docs.iter().filter(|d| filter.matches(d)).collect();
+        if let Some(e) = filter.take_error() {
+            return Err(run_error(e, failed));
+        }
+        if let Some(sort) = &spec.sort {
+            cursor::sort_documents(&mut out, sort)?;
+        }
+        let out = out.into_iter().skip(spec.skip);
+        let out = match spec.limit {
+            Some(n) if n > 0 => out.take(n).collect(),
+            _ => out.collect(),
+        };
+        Ok((out, filter))
     }
 
     fn coll_mut(&mut self, db: &str, coll: &str) -> Option<&mut Collection> {
@@ -324,15 +340,18 @@ impl Session {
         coll: &str,
         req: &UpdateRequest,
     ) -> Result<UpdateOutcome, QueryError> {
-        let filter = Filter::compile(&req.filter)?;
-        let mut outcome = UpdateOutcome::default();
         let now_ms = self.now_ms as i64;
+        let filter = Filter::compile(&req.filter)?.at(now_ms);
+        let mut outcome = UpdateOutcome::default();
         let targets: Vec<usize> = match self.store.collection(db, coll) {
             None => Vec::new(),
             Some(c) => {
                 let mut idx: Vec<usize> = (0..c.docs.len())
                     .filter(|&i| filter.matches(&c.docs[i]))
                     .collect();
+                if let Some(e) = filter.take_error() {
+                    return Err(e);
+                }
                 if let Some(sort) = &req.sort {
                     cursor::sort_indices(&c.docs, &mut idx, sort)?;
                 }
@@ -378,7 +397,7 @@ impl Session {
                     }
                     d
                 }
-                Update::Operators(_) => {
+                Update::Operators(_) | Update::Pipeline(_) => {
                     let mut d = seed;
                     let ctx = ApplyContext {
                         filter: Some(&filter),
@@ -414,13 +433,16 @@ impl Session {
         multi: bool,
         sort: Option<&Document>,
     ) -> Result<Vec<Document>, QueryError> {
-        let compiled = Filter::compile(filter)?;
+        let compiled = Filter::compile(filter)?.at(self.now_ms as i64);
         let Some(c) = self.coll_mut(db, coll) else {
             return Ok(Vec::new());
         };
         let mut targets: Vec<usize> = (0..c.docs.len())
             .filter(|&i| compiled.matches(&c.docs[i]))
             .collect();
+        if let Some(e) = compiled.take_error() {
+            return Err(e);
+        }
         if let Some(sort) = sort {
             cursor::sort_indices(&c.docs, &mut targets, sort)?;
         }
@@ -643,7 +665,11 @@ impl Session {
                     skip: number("skip").unwrap_or(0),
                     limit: number("limit"),
                 };
-                let n = self.matching(&spec)?.len();
+                // countDocuments runs as an aggregation on the server, and fails as one.
+                let n = self
+                    .find_with_filter(&spec, "PlanExecutor error during aggregation")?
+                    .0
+                    .len();
                 Ok(Js::Val(count(n)))
             }
             "estimatedDocumentCount" => {
@@ -731,13 +757,14 @@ impl Session {
                 } else {
                     out.before
                 };
-                let compiled = Filter::compile(&req.filter)?;
-                Ok(Js::Val(doc.map_or(Value::Null, |d| {
-                    Value::Document(match &projection {
-                        Some(p) => p.apply(&d, Some(&compiled)),
-                        None => d,
-                    })
-                })))
+                let compiled = Filter::compile(&req.filter)?.at(self.now_ms as i64);
+                let doc = match (doc, projection) {
+                    (Some(d), Some(p)) => {
+                        Some(p.at(self.now_ms as i64).try_apply(&d, Some(&compiled))?)
+                    }
+                    (d, _) => d,
+                };
+                Ok(Js::Val(doc.map_or(Value::Null, Value::Document)))
             }
             "findOneAndDelete" => {
                 let filter = filter_arg(args.next())?;
@@ -750,17 +777,15 @@ impl Session {
                     Some(Value::Document(d)) => Projection::compile(d, &filter)?,
                     _ => None,
                 };
-                let compiled = Filter::compile(&filter)?;
+                let compiled = Filter::compile(&filter)?.at(self.now_ms as i64);
                 let deleted = self.run_delete(db, coll, &filter, false, sort.as_ref())?;
-                Ok(Js::Val(deleted.into_iter().next().map_or(
-                    Value::Null,
-                    |d| {
-                        Value::Document(match &projection {
-                            Some(p) => p.apply(&d, Some(&compiled)),
-                            None => d,
-                        })
-                    },
-                )))
+                let doc = match (deleted.into_iter().next(), projection) {
+                    (Some(d), Some(p)) => {
+                        Some(p.at(self.now_ms as i64).try_apply(&d, Some(&compiled))?)
+                    }
+                    (d, _) => d,
+                };
+                Ok(Js::Val(doc.map_or(Value::Null, Value::Document)))
             }
             "distinct" => {
                 let field =
@@ -773,7 +798,7 @@ impl Session {
                         )),
                     };
                 let filter = filter_arg(args.next())?;
-                let compiled = compile_filter(&filter)?;
+                let compiled = compile_filter(&filter)?.at(self.now_ms as i64);
                 let path: Vec<&str> = field.split('.').collect();
                 let mut values: Vec<Value> = Vec::new();
                 if let Some(c) = self.store.collection(db, coll) {
@@ -1068,6 +1093,18 @@ pub(super) fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
             "Query filter must be a plain object or ObjectId",
         )),
     }
+}
+
+const FIND_FAILED: &str = "Executor error during find command";
+
+/// A failure while running a query (an `$expr` or a projection expression), worded as the
+/// server reports it: what failed, then the cause.
+fn run_error(e: QueryError, failed: &str) -> ShellError {
+    ShellError::server(
+        e.code,
+        Some(e.code_name),
+        format!("{failed} :: caused by :: {}", e.message),
+    )
 }
 
 pub(super) fn compile_filter(filter: &Document) -> Result<Filter, ShellError> {

@@ -1,58 +1,10 @@
-//! Running a find: filter, sort, skip, limit and projection over one collection's documents.
+//! Sorting a find's documents: BSON order across types, arrays by their extreme element.
 
 use std::cmp::Ordering;
 
-use super::filter::{array_index, Filter, QueryError};
-use super::projection::Projection;
+use super::filter::{array_index, QueryError};
 use super::server_repr;
 use crate::mongo::value::{compare, Document, Value};
-
-/// What a find asks for, borrowed from the cursor that holds it.
-#[derive(Debug, Clone, Copy)]
-pub struct FindSpec<'a> {
-    pub filter: &'a Document,
-    pub sort: Option<&'a Document>,
-    pub skip: usize,
-    /// `None` or `Some(0)`: no limit.
-    pub limit: Option<usize>,
-}
-
-/// The documents a find yields, borrowed from `docs` (counting needs no copies).
-pub fn find<'d>(docs: &'d [Document], spec: &FindSpec) -> Result<Vec<&'d Document>, QueryError> {
-    let filter = Filter::compile(spec.filter)?;
-    let mut out: Vec<&Document> = docs.iter().filter(|d| filter.matches(d)).collect();
-    if let Some(sort) = spec.sort {
-        sort_documents(&mut out, sort)?;
-    }
-    let out = out.into_iter().skip(spec.skip);
-    Ok(match spec.limit {
-        Some(n) if n > 0 => out.take(n).collect(),
-        _ => out.collect(),
-    })
-}
-
-/// Like `find`, with a projection applied to each document.
-pub fn find_projected(
-    docs: &[Document],
-    spec: &FindSpec,
-    projection: Option<&Document>,
-) -> Result<Vec<Document>, QueryError> {
-    let projection = match projection {
-        Some(p) => Projection::compile(p, spec.filter)?,
-        None => None,
-    };
-    let found = find(docs, spec)?;
-    Ok(match projection {
-        None => found.into_iter().cloned().collect(),
-        Some(p) => {
-            let filter = Filter::compile(spec.filter)?;
-            found
-                .into_iter()
-                .map(|d| p.apply(d, Some(&filter)))
-                .collect()
-        }
-    })
-}
 
 /// Sorts stably by a sort document (BSON order across types, arrays by their smallest element
 /// ascending and largest descending, missing fields as null).

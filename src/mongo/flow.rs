@@ -106,7 +106,8 @@ pub fn flow(shell: &mut Shell, src: &str, now_ms: u64, timer: &dyn Fn() -> f64) 
         collection: call.coll.clone().unwrap_or_default(),
         ..FlowReport::default()
     };
-    if !call.args.iter().all(|a| pure(a, 0)) {
+    let builtin = |name: &str| !shell.session.is_bound(name);
+    if !call.args.iter().all(|a| pure(a, &builtin, 0)) {
         report.note = Some(
             "the viewer does not run this pipeline again: its arguments call functions or assign variables"
                 .into(),
@@ -336,11 +337,11 @@ fn is_db(e: &Expr) -> bool {
 
 /// Whether evaluating `e` can only read (see the module doc). `depth` guards the walk the
 /// way the parser guards nesting.
-fn pure(e: &Expr, depth: usize) -> bool {
+fn pure(e: &Expr, builtin: &dyn Fn(&str) -> bool, depth: usize) -> bool {
     if depth > super::shell::parser::MAX_DEPTH * 2 {
         return false;
     }
-    let p = |x: &Expr| pure(x, depth + 1);
+    let p = |x: &Expr| pure(x, builtin, depth + 1);
     match e {
         Expr::Num(_)
         | Expr::Str(_)
@@ -366,10 +367,15 @@ fn pure(e: &Expr, depth: usize) -> bool {
             otherwise,
         } => p(test) && p(then) && p(otherwise),
         Expr::Call { callee, args } | Expr::New { callee, args } => {
-            let constructor = matches!(
-                callee.as_ref(),
-                Expr::Ident { name, .. } if PURE_CALLS.contains(&name.as_str())
-            );
+            let constructor = match callee.as_ref() {
+                Expr::Ident { name, .. } => PURE_CALLS.contains(&name.as_str()) && builtin(name),
+                // Math.random draws from the session's generator, so a second run would differ.
+                Expr::Member { object, name, .. } => {
+                    matches!(object.as_ref(), Expr::Ident { name: m, .. } if m == "Math" && builtin(m))
+                        && name != "random"
+                }
+                _ => false,
+            };
             // A bare ObjectId() draws from the session's id counter.
             let draws_id = matches!(
                 callee.as_ref(),
@@ -451,6 +457,58 @@ mod tests {
         let r = flow(&mut sh, "db.s.aggregate([{$limit: i++}])", 0, &|| 0.0);
         assert!(!r.ran && r.note.is_some());
         assert_eq!(sh.eval_mongosh("i", 0), "0\n");
+        sh.eval_mongosh("function ISODate(s) { i++; return s }", 0);
+        let r = flow(
+            &mut sh,
+            "db.s.aggregate([{$match: {d: ISODate('x')}}])",
+            0,
+            &|| 0.0,
+        );
+        assert!(!r.ran && r.note.is_some());
+        let r = flow(
+            &mut sh,
+            "db.s.aggregate([{$limit: Math.max(1, 2)}])",
+            0,
+            &|| 0.0,
+        );
+        assert!(r.ran && r.result_count == Some(2));
+        let r = flow(
+            &mut sh,
+            "db.s.aggregate([{$limit: Math.random()}])",
+            0,
+            &|| 0.0,
+        );
+        assert!(!r.ran);
+        assert_eq!(sh.eval_mongosh("i", 0), "0\n");
+    }
+
+    #[test]
+    fn odd_input_gives_a_report_not_a_panic() {
+        let mut sh = shell_with_docs();
+        let deep = format!("db.s.aggregate({}{})", "[".repeat(400), "]".repeat(400));
+        let deep_doc = format!(
+            "db.s.aggregate([{{$match: {}1{}}}])",
+            "{a: ".repeat(110),
+            "}".repeat(110)
+        );
+        for src in [
+            deep.as_str(),
+            deep_doc.as_str(),
+            "db.s.aggregate(1)",
+            "db.s.aggregate([1, 2])",
+            "db.s.aggregate([{}])",
+            "db.s.aggregate([{$group: {}}])",
+            "db.aggregate([{$match: {}}])",
+            "db.s.aggregate([{$out: 'x'}, {$match: {}}])",
+            "db.s.aggregate([{$project: {x: {$divide: [1, 0]}}}])",
+            "db.s.aggregate(...[[{$limit: 1}]])",
+            "db[1].aggregate([])",
+            "db.s.aggregate([{$match: {$where: 'x'}}], {flow: true})",
+        ] {
+            let r = flow(&mut sh, src, 0, &|| f64::NAN);
+            assert!(serde_json::to_string(&r).is_ok(), "{src}");
+        }
+        assert!(sh.store().collection("test", "x").is_none());
     }
 
     #[test]

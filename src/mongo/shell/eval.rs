@@ -375,6 +375,12 @@ impl Session {
         }
     }
 
+    /// Whether the student has bound `name` at the top level (a `function ISODate()` of
+    /// their own shadows the built-in).
+    pub(crate) fn is_bound(&self, name: &str) -> bool {
+        self.global.borrow().vars.contains_key(name)
+    }
+
     /// Evaluates call arguments to BSON values at the top level, with the input's step
     /// budget, for the pipeline viewer. Callers check beforehand that the expressions cannot
     /// write (no calls, assignments or updates), so evaluating them again changes nothing.

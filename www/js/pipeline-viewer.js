@@ -119,7 +119,7 @@ export class PipelineViewer {
     const error = failed ? h("p", { class: "pv-error", "data-role": "error" }, this.report.error.message) : null;
     return h(
       "li",
-      { class: `pv-stage${failed ? " failed" : ""}${s.ran ? "" : " skipped"}`, "data-stage": String(s.index), "aria-invalid": failed ? "true" : null },
+      { class: `pv-stage${failed ? " failed" : s.ran ? "" : " skipped"}`, "data-stage": String(s.index), "aria-invalid": failed ? "true" : null },
       button,
       facts,
       error,
@@ -150,15 +150,16 @@ export class PipelineViewer {
     else if (!s.ran) title = `Stage ${s.index + 1} ${s.name}: did not run`;
     else if (s.sampleText.length < s.docsOut) title = `Stage ${s.index + 1} ${s.name}: first ${s.sampleText.length} of ${s.docsOut} documents`;
     else title = `Stage ${s.index + 1} ${s.name}: ${s.docsOut} document${s.docsOut === 1 ? "" : "s"}`;
-    this.detailEl.replaceChildren(
-      h("h3", { class: "pv-detail-title" }, title),
-      failed ? h("p", { class: "pv-error" }, this.report.error.message) : null,
-      ...s.sampleText.map((t) => h("pre", { class: "pv-doc" }, t)),
-    );
+    const parts = [h("h3", { class: "pv-detail-title" }, title)];
+    if (failed) parts.push(h("p", { class: "pv-error" }, this.report.error.message));
+    for (const t of s.sampleText) parts.push(h("pre", { class: "pv-doc" }, t));
+    this.detailEl.replaceChildren(...parts);
   }
 }
 
 function formatMs(ms) {
+  // Browsers coarsen performance.now(), so a quick stage can read as exactly zero.
+  if (ms < 0.01) return "< 0.01 ms";
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 100) return `${ms.toFixed(1)} ms`;
   return `${Math.round(ms)} ms`;

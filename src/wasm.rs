@@ -42,6 +42,15 @@ fn host(ms: f64) -> u64 {
     }
 }
 
+/// `performance` and its `now`, when the host has them: stages often take well under the
+/// millisecond `Date.now()` resolves.
+fn high_resolution_clock() -> Option<(JsValue, js_sys::Function)> {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+    let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
+    let now: js_sys::Function = now.dyn_into().ok()?;
+    Some((performance, now))
+}
+
 #[wasm_bindgen]
 impl Playground {
     #[wasm_bindgen(constructor)]
@@ -103,6 +112,23 @@ impl Playground {
     pub fn mongo_json(&mut self, src: &str, host_ms: f64) -> String {
         let now = self.clock.now(host(host_ms));
         self.mongo.eval_json(src, now)
+    }
+
+    /// JSON of `mongo::flow::FlowReport` for the aggregate statement `src` the console just
+    /// ran: every stage's counts, time and first documents, and the failing stage. Other
+    /// statements give `{"aggregate": false, …}`.
+    #[wasm_bindgen(js_name = mongoFlow)]
+    pub fn mongo_flow(&mut self, src: &str, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        let clock = high_resolution_clock();
+        let timer = || {
+            match &clock {
+                Some((performance, now)) => now.call0(performance).ok().and_then(|v| v.as_f64()),
+                None => None,
+            }
+            .unwrap_or_else(js_sys::Date::now)
+        };
+        json(&mongo::flow::flow(&mut self.mongo, src, now, &timer))
     }
 
     /// The database the Mongo shell is on (for its prompt).

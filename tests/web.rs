@@ -192,3 +192,44 @@ fn mongo_catalog_and_document_pages() {
         false
     );
 }
+
+#[wasm_bindgen_test]
+fn the_pipeline_viewer_reports_every_stage_and_the_failing_one() {
+    let mut p = Playground::new();
+    p.mongo(
+        r#"db.s.insertMany([{k: "a", n: 1}, {k: "a", n: 2}, {k: "b", n: 3}, {k: "b", n: 4}, {k: "c", n: 5}])"#,
+        T0,
+    );
+    let src = r#"db.s.aggregate([{$match: {n: {$lte: 3}}}, {$group: {_id: "$k", t: {$sum: "$n"}}}, {$sort: {_id: 1}}])"#;
+    let report: serde_json::Value = serde_json::from_str(&p.mongo_flow(src, T0)).unwrap();
+    assert_eq!(report["aggregate"], true);
+    assert_eq!(report["ran"], true);
+    let counts: Vec<(u64, u64)> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["docsIn"].as_u64().unwrap(),
+                s["docsOut"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, vec![(5, 3), (3, 2), (2, 2)]);
+    // The host's clock was read, so every stage has a time.
+    assert!(report["stages"][1]["ms"].as_f64().is_some());
+    assert_eq!(report["stages"][2]["sample"][0], r#"{"_id": "a", "t": 3}"#);
+    assert_eq!(report["stages"][2]["sampleText"][0], "{ _id: 'a', t: 3 }");
+
+    let bad: serde_json::Value =
+        serde_json::from_str(&p.mongo_flow("db.s.aggregate([{$match: {}}, {$foo: 1}])", T0))
+            .unwrap();
+    assert_eq!(bad["error"]["stage"], 1);
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Unrecognized pipeline stage name"));
+
+    let other: serde_json::Value = serde_json::from_str(&p.mongo_flow("db.s.find()", T0)).unwrap();
+    assert_eq!(other["aggregate"], false);
+}

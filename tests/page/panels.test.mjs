@@ -241,7 +241,7 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
 
 test("panels are labelled regions; the reserved pipeline and explain regions are in place", () =>
   withPage(async (page) => {
-    for (const name of ["Sandbox clock", "Redis keyspace", "Redis server info", "MongoDB collections", "Aggregation pipeline", "Query explain"]) {
+    for (const name of ["Sandbox clock", "Redis keyspace", "Redis server info", "MongoDB collections", "Pipeline viewer", "Query explain"]) {
       assert.equal(await page.getByRole("region", { name, exact: true }).count(), 1, name);
     }
     assert.equal(await page.locator("[data-slot=pipeline]").count(), 1);

@@ -6,6 +6,7 @@ import "./keyspace-panel.js";
 import "./server-info.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
+import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisConsole } from "./redis-console.js";
 
 async function boot() {
@@ -32,6 +33,7 @@ async function boot() {
   info.attach(playground);
   keyspace.attach(playground, loop);
   collections.attach(playground);
+  const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -44,9 +46,9 @@ async function boot() {
   }
   for (const el of document.querySelectorAll("[data-role=input]")) el.disabled = false;
 
-  // For tests and for the pipeline and explain views still to come; not a public API.
+  // For tests and for the explain view still to come; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline };
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -375,6 +375,34 @@ impl Session {
         }
     }
 
+    /// Whether the student has bound `name` at the top level (a `function ISODate()` of
+    /// their own shadows the built-in).
+    pub(crate) fn is_bound(&self, name: &str) -> bool {
+        self.global.borrow().vars.contains_key(name)
+    }
+
+    /// Evaluates call arguments to BSON values at the top level, with the input's step
+    /// budget, for the pipeline viewer. Callers check beforehand that the expressions cannot
+    /// write (no calls, assignments or updates), so evaluating them again changes nothing.
+    pub(crate) fn eval_args_to_bson(&mut self, args: &[Expr]) -> Result<Vec<Value>, ShellError> {
+        self.begin_input();
+        self.depth = 0;
+        self.scope = self.global.clone();
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            if let Expr::Spread(inner) = a {
+                let v = self.eval(inner)?;
+                for item in super::js::iterate(&v, "argument")? {
+                    out.push(self.to_bson(item)?);
+                }
+            } else {
+                let v = self.eval(a)?;
+                out.push(self.to_bson(v)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Starts a new input: fresh step budget, and the time and output mode it runs with.
     pub fn begin_input(&mut self) {
         self.steps = 0;

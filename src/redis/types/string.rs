@@ -119,6 +119,18 @@ pub fn get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// GET's reply rendered as redis-cli prints it, without copying the value out first.
+pub fn get_into(server: &mut Server, key: &[u8], out: &mut String) {
+    match lookup(server, key) {
+        Ok(Some(entry)) => {
+            reply::quote_bytes(bytes(entry), out);
+            out.push('\n');
+        }
+        Ok(None) => out.push_str("(nil)\n"),
+        Err(e) => e.write_cli_text(out),
+    }
+}
+
 /// How SET's options ask for the key's expiry to be treated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expiry {

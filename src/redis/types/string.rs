@@ -256,6 +256,15 @@ fn set_generic(
     (done, skipped): (Reply, Reply),
 ) -> Reply {
     let now = server.now;
+    // The commonest SET needs nothing from the old value: one pass over the keyspace.
+    if condition == Condition::Always && !want_get && expiry != Expiry::Keep {
+        let expire_at = match expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Clear | Expiry::Keep => None,
+        };
+        server.db().set_string(key, value, expire_at, now);
+        return done;
+    }
     let (exists, old, old_ttl) = match lookup(server, key) {
         Ok(Some(entry)) => {
             let old = match condition {

@@ -163,7 +163,10 @@ fn run(mut console: impl Console) -> i32 {
         }
         let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
         // Arguments are bytes; invalid UTF-8 typed on a pipe is kept as close as we can.
-        let line = String::from_utf8_lossy(bytes);
+        let line = match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         let line = line.strip_suffix('\r').unwrap_or(&line);
         text.clear();
         let quit = console.feed(line, &mut text);

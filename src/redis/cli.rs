@@ -232,6 +232,10 @@ fn run_words(
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
 /// `Some(Some(n))` to repeat, `Some(None)` for a count it rejects, `None` if not a number.
 fn repeat_count(word: &[u8]) -> Option<Option<u64>> {
+    // A command name, the usual first word, starts with a letter: neither space, sign nor digit.
+    if word.first().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
     let text = std::str::from_utf8(word).ok()?;
     let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);

@@ -136,6 +136,15 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// Handles the sandbox-only `.time` line both consoles accept (a real server would reject it,
 /// and no Redis command or mongosh statement starts with a dot). `None` if `line` is not one.
 pub fn sandbox_line(clock: &mut Clock, line: &str, host_ms: Millis) -> Option<String> {
+    // Every command line pays for this check, and an ASCII letter or digit (never white
+    // space) in front settles it before any Unicode trimming.
+    if line
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return None;
+    }
     let rest = line.trim().strip_prefix(".time")?;
     if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
         return None;

@@ -41,8 +41,8 @@ fn main() {
 /// What the line loop needs from either engine.
 trait Console {
     fn prompt(&self) -> String;
-    /// Feeds one input line; returns the text to print, and whether the session ends.
-    fn feed(&mut self, line: &str) -> (String, bool);
+    /// Feeds one input line, appending the text to print to `out`; true when the session ends.
+    fn feed(&mut self, line: &str, out: &mut String) -> bool;
     fn history_file(&self) -> &'static str;
 }
 
@@ -68,9 +68,15 @@ impl Console for RedisConsole {
         }
     }
 
-    fn feed(&mut self, line: &str) -> (String, bool) {
-        let out = redis::cli::run_line(&mut self.server, &mut self.clock, line, host_ms(), true);
-        (out.text, out.quit)
+    fn feed(&mut self, line: &str, out: &mut String) -> bool {
+        redis::cli::run_line_into(
+            &mut self.server,
+            &mut self.clock,
+            line,
+            host_ms(),
+            true,
+            out,
+        )
     }
 
     fn history_file(&self) -> &'static str {
@@ -106,14 +112,15 @@ impl Console for MongoConsole {
         }
     }
 
-    fn feed(&mut self, line: &str) -> (String, bool) {
+    fn feed(&mut self, line: &str, out: &mut String) -> bool {
         if self.pending.is_empty() {
             if let Some(text) = clock::sandbox_line(&mut self.clock, line, host_ms()) {
-                return (text, false);
+                out.push_str(&text);
+                return false;
             }
             let word = line.trim().trim_end_matches(';');
             if word == "exit" || word == "quit" || word == "exit()" || word == "quit()" {
-                return (String::new(), true);
+                return true;
             }
         }
         if !self.pending.is_empty() {
@@ -121,7 +128,7 @@ impl Console for MongoConsole {
         }
         self.pending.push_str(line);
         if !mongo::input_is_complete(&self.pending) {
-            return (String::new(), false);
+            return false;
         }
         let src = std::mem::take(&mut self.pending);
         let now = self.clock.now(host_ms());
@@ -130,7 +137,8 @@ impl Console for MongoConsole {
         } else {
             self.shell.eval_mongosh(&src, now)
         };
-        (text, false)
+        out.push_str(&text);
+        false
     }
 
     fn history_file(&self) -> &'static str {
@@ -142,14 +150,26 @@ fn run(mut console: impl Console) -> i32 {
     if io::stdin().is_terminal() {
         return interactive(console);
     }
-    let stdin = io::stdin();
+    let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
-    for line in stdin.lock().split(b'\n') {
-        let Ok(line) = line else { break };
+    // One input and one output buffer serve every line of a piped script.
+    let mut raw = Vec::new();
+    let mut text = String::new();
+    loop {
+        raw.clear();
+        match stdin.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
         // Arguments are bytes; invalid UTF-8 typed on a pipe is kept as close as we can.
-        let line = String::from_utf8_lossy(&line);
+        let line = match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         let line = line.strip_suffix('\r').unwrap_or(&line);
-        let (text, quit) = console.feed(line);
+        text.clear();
+        let quit = console.feed(line, &mut text);
         if stdout.write_all(text.as_bytes()).is_err() || quit {
             break;
         }
@@ -175,7 +195,8 @@ fn interactive(mut console: impl Console) -> i32 {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
-                let (text, quit) = console.feed(&line);
+                let mut text = String::new();
+                let quit = console.feed(&line, &mut text);
                 print!("{text}");
                 let _ = io::stdout().flush();
                 if quit {

@@ -73,10 +73,15 @@ impl Playground {
     pub fn redis_script(&mut self, script: &str, host_ms: f64) -> String {
         let mut text = String::new();
         for line in script.lines() {
-            let out =
-                redis::cli::run_line(&mut self.redis, &mut self.clock, line, host(host_ms), false);
-            text.push_str(&out.text);
-            if out.quit {
+            let quit = redis::cli::run_line_into(
+                &mut self.redis,
+                &mut self.clock,
+                line,
+                host(host_ms),
+                false,
+                &mut text,
+            );
+            if quit {
                 break;
             }
         }

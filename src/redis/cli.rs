@@ -10,20 +10,43 @@ use crate::clock::{self, Clock, Millis};
 /// quote followed by something other than a space, which redis-cli reports as
 /// `Invalid argument(s)`.
 pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
+    let mut args = Vec::new();
+    let count = split_args_into(line, &mut args)?;
+    args.truncate(count);
+    Some(args)
+}
+
+/// `split_args` into buffers kept from earlier lines: the first `n` of `args` are the line's
+/// words (the rest are spare), so a console running line after line stops allocating.
+pub fn split_args_into(line: &str, args: &mut Vec<Vec<u8>>) -> Option<usize> {
     let p = line.as_bytes();
     let mut i = 0;
-    let mut args = Vec::new();
+    let mut count = 0;
     let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
     loop {
         while i < p.len() && is_space(p[i]) {
             i += 1;
         }
         if i >= p.len() {
-            return Some(args);
+            return Some(count);
         }
-        let mut current = Vec::new();
+        if count == args.len() {
+            args.push(Vec::new());
+        }
+        let current = &mut args[count];
+        current.clear();
+        count += 1;
         let (mut in_double, mut in_single) = (false, false);
         loop {
+            if !in_double && !in_single {
+                // Unquoted text up to the next separator or quote is copied in one piece.
+                let run = p[i..]
+                    .iter()
+                    .position(|&b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'"' | b'\''))
+                    .unwrap_or(p.len() - i);
+                current.extend_from_slice(&p[i..i + run]);
+                i += run;
+            }
             let c = p.get(i).copied();
             let next = p.get(i + 1).copied();
             if in_double {
@@ -83,7 +106,6 @@ pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
             }
             i += 1;
         }
-        args.push(current);
     }
 }
 
@@ -118,61 +140,102 @@ pub fn run_line(
     host_ms: Millis,
     color: bool,
 ) -> LineOutput {
-    let mut out = LineOutput {
-        text: String::new(),
-        quit: false,
-    };
+    let mut text = String::new();
+    let quit = run_line_into(server, clock, line, host_ms, color, &mut text);
+    LineOutput { text, quit }
+}
+
+/// Words longer than this are not kept for the next line, nor more than `KEPT_WORDS` of
+/// them: one large MSET must not pin its memory for the rest of the session.
+const KEPT_WORD_BYTES: usize = 4096;
+const KEPT_WORDS: usize = 64;
+
+/// `run_line` appending what redis-cli prints to `out` (a script's lines share one buffer);
+/// true when the line was `quit` or `exit`.
+pub fn run_line_into(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    color: bool,
+    out: &mut String,
+) -> bool {
     if let Some(text) = clock::sandbox_line(clock, line, host_ms) {
-        out.text = text;
-        return out;
+        out.push_str(&text);
+        return false;
     }
-    let Some(argv) = split_args(line) else {
-        out.text = "Invalid argument(s)\n".into();
-        return out;
+    let mut args = std::mem::take(&mut server.line_args);
+    let quit = match split_args_into(line, &mut args) {
+        Some(count) => run_words(server, clock, &args[..count], host_ms, color, out),
+        None => {
+            out.push_str("Invalid argument(s)\n");
+            false
+        }
     };
-    if argv.is_empty() {
-        return out;
+    args.truncate(KEPT_WORDS);
+    for word in &mut args {
+        if word.capacity() > KEPT_WORD_BYTES {
+            *word = Vec::new();
+        }
     }
-    let mut argv = &argv[..];
+    server.line_args = args;
+    quit
+}
+
+fn run_words(
+    server: &mut Server,
+    clock: &mut Clock,
+    argv: &[Vec<u8>],
+    host_ms: Millis,
+    color: bool,
+    out: &mut String,
+) -> bool {
+    if argv.is_empty() {
+        return false;
+    }
+    let mut argv = argv;
     let mut repeat = 1u64;
     if argv.len() > 1 {
         if let Some(n) = repeat_count(&argv[0]) {
             match n {
                 Some(n) => repeat = n,
                 None => {
-                    out.text = "Invalid redis-cli repeat command option value.\n".into();
-                    return out;
+                    out.push_str("Invalid redis-cli repeat command option value.\n");
+                    return false;
                 }
             }
             argv = &argv[1..];
         }
     }
     if repeat > MAX_REPEAT {
-        out.text = format!(
+        out.push_str(&format!(
             "(sandbox) a repeat count above {MAX_REPEAT} is refused, so that the tab stays responsive\n"
-        );
-        return out;
+        ));
+        return false;
     }
     let name = argv[0].as_slice();
     if name.eq_ignore_ascii_case(b"quit") || name.eq_ignore_ascii_case(b"exit") {
-        out.quit = true;
-        return out;
+        return true;
     }
     let is_help = name.eq_ignore_ascii_case(b"help") || name == b"?";
     for _ in 0..repeat {
         if is_help {
-            out.text.push_str(&help_text(&argv[1..], color));
+            out.push_str(&help_text(&argv[1..], color));
         } else {
             let now = clock.now(host_ms);
-            out.text.push_str(&server.execute(argv, now).to_cli_text());
+            server.execute_into(argv, now, out);
         }
     }
-    out
+    false
 }
 
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
 /// `Some(Some(n))` to repeat, `Some(None)` for a count it rejects, `None` if not a number.
 fn repeat_count(word: &[u8]) -> Option<Option<u64>> {
+    // A command name, the usual first word, starts with a letter: neither space, sign nor digit.
+    if word.first().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
     let text = std::str::from_utf8(word).ok()?;
     let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
@@ -293,6 +356,21 @@ mod tests {
             assert_eq!(&split_args(line), expected, "{line}");
         }
         assert_eq!(split_args(r#""\x00\xff""#), Some(vec![vec![0u8, 0xff]]));
+    }
+
+    #[test]
+    fn reused_buffers_hold_only_the_current_line() {
+        let mut args = Vec::new();
+        assert_eq!(
+            split_args_into("SET longer:key value EX 10", &mut args),
+            Some(5)
+        );
+        assert_eq!(split_args_into("GET k", &mut args), Some(2));
+        assert_eq!(&args[..2], &[b"GET".to_vec(), b"k".to_vec()]);
+        assert_eq!(split_args_into(r#"SET "a b"c"#, &mut args), None);
+        assert_eq!(split_args_into("", &mut args), Some(0));
+        assert_eq!(split_args_into(r#"x"y z" 'w'"#, &mut args), Some(2));
+        assert_eq!(&args[..2], &[b"xy z".to_vec(), b"w".to_vec()]);
     }
 
     #[test]

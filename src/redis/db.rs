@@ -15,7 +15,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
 use indexmap::IndexMap;
+use std::hash::BuildHasher;
 
 use crate::clock::Millis;
 
@@ -197,6 +199,11 @@ impl Db {
 
     fn live_index(&mut self, key: &[u8], now: Millis) -> Option<usize> {
         let index = self.entries.get_index_of(key)?;
+        self.live_at(index, key, now)
+    }
+
+    /// `live_index` for a key already found at `index`.
+    fn live_at(&mut self, index: usize, key: &[u8], now: Millis) -> Option<usize> {
         let due = self
             .entries
             .get_index(index)
@@ -264,6 +271,61 @@ impl Db {
         now: Millis,
     ) {
         self.insert_entry(key, Entry::new(value, expire_at, now));
+    }
+
+    /// What a plain SET does to the keyspace: exactly `get` followed by `set_with_expiry` of a
+    /// string, with the key hashed once, copied only when it is new, and an existing string's
+    /// buffer reused when it is about the right size.
+    pub fn set_string(&mut self, key: &[u8], value: &[u8], expire_at: Option<Millis>, now: Millis) {
+        let hash = self.entries.hasher().hash_one(key);
+        let found = self
+            .entries
+            .raw_entry_v1()
+            .index_from_hash(hash, |k| k.as_slice() == key);
+        // The lookup SET makes first still expires a due key (counted, and its slot freed).
+        let live = found.and_then(|index| self.live_at(index, key, now));
+        self.fields.set(key, None);
+        if let Some((_, slot)) = live.and_then(|index| self.entries.get_index_mut(index)) {
+            let old_at = slot.expire_at;
+            match &mut slot.value {
+                Value::Str(buf)
+                    if buf.capacity() >= value.len()
+                        && buf.capacity() <= value.len().saturating_mul(2).max(32) =>
+                {
+                    buf.clear();
+                    buf.extend_from_slice(value);
+                }
+                other => *other = Value::Str(value.to_vec()),
+            }
+            slot.expire_at = expire_at;
+            slot.accessed = now;
+            slot.encoding = None;
+            if old_at != expire_at {
+                if let Some(at) = old_at {
+                    self.expiry.remove(at, key);
+                }
+                if let Some(at) = expire_at {
+                    self.expiry.insert(at, key);
+                }
+            }
+            return;
+        }
+        let entry = Entry::new(Value::Str(value.to_vec()), expire_at, now);
+        let entry = match self
+            .entries
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, key)
+        {
+            RawEntryMut::Vacant(slot) => {
+                slot.insert_hashed_nocheck(hash, key.to_vec(), entry);
+                if let Some(at) = expire_at {
+                    self.expiry.insert(at, key);
+                }
+                return;
+            }
+            RawEntryMut::Occupied(_) => entry,
+        };
+        self.insert_entry(key, entry);
     }
 
     /// Stores a whole entry (value, TTL and metadata), as RENAME, MOVE and COPY do.
@@ -390,6 +452,52 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything about a keyspace a command could observe.
+    fn state(db: &Db) -> String {
+        let entries: Vec<_> = db.iter().collect();
+        format!(
+            "{entries:?} {:?} {:?} {}",
+            db.expiry.by_time, db.fields.by_time, db.expired_count
+        )
+    }
+
+    #[test]
+    fn set_string_is_a_lookup_then_a_set() {
+        let mut server = crate::redis::Server::new();
+        for line in [
+            "SET plain v",
+            "SET big 0123456789012345678901234567890123456789012345678901234567890123456789",
+            "SET soon v PX 10",
+            "SET later v PX 500",
+            "HSET due f v g w",
+            "HPEXPIRE due 50 FIELDS 1 f",
+            "HSET gone f v",
+            "HPEXPIRE gone 50 FIELDS 1 f",
+            "HSET kept f v",
+            "HPEXPIRE kept 900 FIELDS 1 f",
+            "RPUSH list a",
+            "SET tail v",
+        ] {
+            let argv = crate::redis::cli::split_args(line).unwrap_or_default();
+            server.execute(&argv, 0);
+        }
+        let start = server.dbs[0].clone();
+        let keys: [&[u8]; 10] = [
+            b"plain", b"big", b"soon", b"later", b"due", b"gone", b"kept", b"list", b"new", b"tail",
+        ];
+        for key in keys {
+            for at in [None, Some(300), Some(500)] {
+                for value in [&b"x"[..], b"a longer value than before"] {
+                    let (mut fast, mut slow) = (start.clone(), start.clone());
+                    fast.set_string(key, value, at, 100);
+                    slow.get(key, 100);
+                    slow.set_with_expiry(key, Value::Str(value.to_vec()), at, 100);
+                    assert_eq!(state(&fast), state(&slow), "{key:?} {at:?} {value:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn key_hashes_stay_spread_when_truncated_to_32_bits() {

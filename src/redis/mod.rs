@@ -49,6 +49,8 @@ pub struct Server {
     rng: u64,
     /// Sandbox time at which a command next runs the active expiry cycle.
     next_active_cycle: Millis,
+    /// Word buffers the console splits each line into, kept between lines.
+    pub(crate) line_args: Vec<Vec<u8>>,
 }
 
 impl Default for Server {
@@ -67,6 +69,7 @@ impl Server {
             now: 0,
             next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
+            line_args: Vec::new(),
         }
     }
 
@@ -87,15 +90,30 @@ impl Server {
 
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
+        self.advance(now);
+        match commands::resolve(argv) {
+            Ok(spec) => (spec.handler)(self, argv),
+            Err(reply) => reply,
+        }
+    }
+
+    /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
+    /// writes its value straight from the keyspace instead of copying it into a reply.
+    pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
+        self.advance(now);
+        match commands::resolve(argv) {
+            Ok(spec) if spec.name == "get" => types::string::get_into(self, &argv[1], out),
+            Ok(spec) => (spec.handler)(self, argv).write_cli_text(out),
+            Err(reply) => reply.write_cli_text(out),
+        }
+    }
+
+    fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
         // Like Redis's serverCron at hz 10: the active cycle runs when 100 ms have passed,
         // not on every command; lookups expire what they touch in between.
         if self.now >= self.next_active_cycle {
             self.tick(self.now);
-        }
-        match commands::resolve(argv) {
-            Ok(spec) => (spec.handler)(self, argv),
-            Err(reply) => reply,
         }
     }
 

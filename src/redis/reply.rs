@@ -49,8 +49,13 @@ impl Reply {
     /// Renders the reply exactly as `redis-cli --no-raw` prints it, with a trailing newline.
     pub fn to_cli_text(&self) -> String {
         let mut out = String::new();
-        format_tty(self, "", &mut out);
+        self.write_cli_text(&mut out);
         out
+    }
+
+    /// Appends `to_cli_text`'s rendering to `out`, so that a batch of lines shares one buffer.
+    pub fn write_cli_text(&self, out: &mut String) {
+        format_tty(self, "", out);
     }
 }
 
@@ -74,7 +79,9 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
             let _ = writeln!(out, "(error) {e}");
         }
         Reply::Integer(n) => {
-            let _ = writeln!(out, "(integer) {n}");
+            out.push_str("(integer) ");
+            push_i64(*n, out);
+            out.push('\n');
         }
         Reply::Bulk(bytes) => {
             quote_bytes(bytes, out);
@@ -94,10 +101,50 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
     }
 }
 
+/// Decimal digits without going through `fmt`, whose machinery costs more than the
+/// conversion on the hot INCR / DEL / EXISTS replies.
+pub fn push_i64(n: i64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Bytes `quote_bytes` copies unchanged.
+fn is_plain(b: u8) -> bool {
+    matches!(b, 0x20..=0x7e) && b != b'\\' && b != b'"'
+}
+
 /// Port of `sdscatrepr`: a double-quoted string with C escapes, other bytes as `\xHH`.
 pub fn quote_bytes(bytes: &[u8], out: &mut String) {
     out.push('"');
-    for &b in bytes {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // Runs of printable ASCII are copied whole: values are mostly plain text.
+        let run = rest
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            out.push_str(std::str::from_utf8(&rest[..run]).unwrap_or_default());
+            rest = &rest[run..];
+            continue;
+        }
+        let b = rest[0];
+        rest = &rest[1..];
         match b {
             b'\\' => out.push_str("\\\\"),
             b'"' => out.push_str("\\\""),
@@ -129,6 +176,9 @@ mod tests {
             (Reply::ok(), "OK\n"),
             (Reply::err("syntax error"), "(error) ERR syntax error\n"),
             (Reply::Integer(-5), "(integer) -5\n"),
+            (Reply::Integer(0), "(integer) 0\n"),
+            (Reply::Integer(i64::MIN), "(integer) -9223372036854775808\n"),
+            (Reply::Integer(i64::MAX), "(integer) 9223372036854775807\n"),
             (bulk("hello"), "\"hello\"\n"),
             (
                 Reply::bulk(b"a\"b\\c\n\r\t\x07\x08\x00\xff".to_vec()),

@@ -496,7 +496,7 @@ pub fn geoadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(None) if flags.xx => return Reply::Integer(0),
         Ok(None) => {
             let z = ZSet::with_hint(points.len(), points.first().map_or(0, |p| p.1.len()));
-            server.db().set(key, Value::ZSet(z), now);
+            server.db().set(key, Value::ZSet(Box::new(z)), now);
         }
     }
     let Ok(Some(z)) = zset::lookup(server, key) else {

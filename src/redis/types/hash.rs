@@ -279,7 +279,7 @@ pub fn lookup<'a>(server: &'a mut Server, key: &[u8]) -> Result<Option<&'a mut H
 fn lookup_or_create<'a>(server: &'a mut Server, key: &[u8]) -> Result<&'a mut Hash, Reply> {
     if lookup(server, key)?.is_none() {
         let now = server.now;
-        server.db().set(key, Value::Hash(Hash::default()), now);
+        server.db().set(key, Value::Hash(Box::default()), now);
     }
     match lookup(server, key)? {
         Some(hash) => Ok(hash),
@@ -953,7 +953,7 @@ mod tests {
         let mut hash = h(&[("a", "1"), ("b", "2")]);
         let none = ExpireFlags::default();
         hash.set_expiry(b"a", 100, none, 0);
-        db.set(b"k", Value::Hash(hash.clone()), 0);
+        db.set(b"k", Value::Hash(Box::new(hash.clone())), 0);
         assert_eq!(db.volatile_field_keys(), 1);
         match db.get(b"k", 100).map(|e| &e.value) {
             Some(Value::Hash(h)) => assert_eq!(h.len(), 1),
@@ -961,7 +961,7 @@ mod tests {
         }
         assert_eq!(db.volatile_field_keys(), 0);
         hash.set_expiry(b"b", 100, none, 0);
-        db.set(b"k", Value::Hash(hash), 0);
+        db.set(b"k", Value::Hash(Box::new(hash)), 0);
         assert!(!db.contains(b"k", 100));
         assert_eq!(db.expired_count, 1);
         assert_eq!(db.volatile_field_keys(), 0);

@@ -690,7 +690,7 @@ pub fn lmove(
             let mut list = List::default();
             list.grow(element.len());
             list.push(to, element.clone());
-            server.db().set(dst, Value::List(list), now);
+            server.db().set(dst, Value::List(Box::new(list)), now);
         }
     }
     after_removal(server, src);
@@ -728,7 +728,7 @@ fn push_generic(server: &mut Server, argv: &[Vec<u8>], end: End, xx: bool) -> Re
                 list.push(end, e.clone());
             }
             let len = list.len();
-            server.db().set(key, Value::List(list), now);
+            server.db().set(key, Value::List(Box::new(list)), now);
             Reply::Integer(len as i64)
         }
     }

@@ -14,15 +14,16 @@ pub mod zset;
 
 use super::reply::{self, Reply};
 
-/// A value stored under a key.
+/// A value stored under a key. The collections are boxed so that an entry stays as small as
+/// a string's: the keyspace moves entries whenever it grows, and most keys are strings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
-    Hash(hash::Hash),
-    List(list::List),
-    Set(set::Set),
-    ZSet(zset::ZSet),
-    Stream(stream::Stream),
+    Hash(Box<hash::Hash>),
+    List(Box<list::List>),
+    Set(Box<set::Set>),
+    ZSet(Box<zset::ZSet>),
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {

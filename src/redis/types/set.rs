@@ -306,7 +306,7 @@ fn store(server: &mut Server, dst: &[u8], set: Set) -> Reply {
     if len == 0 {
         db.remove(dst);
     } else {
-        db.set(dst, Value::Set(set), now);
+        db.set(dst, Value::Set(Box::new(set)), now);
     }
     Reply::Integer(len as i64)
 }
@@ -333,7 +333,7 @@ pub fn sadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(None) => {
             let mut set = Set::create(&members[0], members.len());
             let added = members.iter().filter(|m| set.add(m)).count();
-            server.db().set(key, Value::Set(set), now);
+            server.db().set(key, Value::Set(Box::new(set)), now);
             added
         }
     };
@@ -605,7 +605,7 @@ pub fn smove(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         _ => {
             let mut set = Set::create(member, 1);
             set.add(member);
-            server.db().set(dst, Value::Set(set), now);
+            server.db().set(dst, Value::Set(Box::new(set)), now);
         }
     }
     Reply::Integer(1)

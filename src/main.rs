@@ -150,13 +150,19 @@ fn run(mut console: impl Console) -> i32 {
     if io::stdin().is_terminal() {
         return interactive(console);
     }
-    let mut stdin = io::stdin().lock();
-    let mut stdout = io::stdout().lock();
+    let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+    // Replies are buffered, and flushed whenever the next read could wait for input, so a
+    // script piped in whole is written in large blocks while a program that sends one line
+    // and waits for its reply still gets it at once.
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     // One input and one output buffer serve every line of a piped script.
     let mut raw = Vec::new();
     let mut text = String::new();
     loop {
         raw.clear();
+        if stdin.buffer().is_empty() && stdout.flush().is_err() {
+            break;
+        }
         match stdin.read_until(b'\n', &mut raw) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}

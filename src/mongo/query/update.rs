@@ -578,7 +578,13 @@ fn compile_op(name: &str, path: &str, v: &Value) -> Result<Op, QueryError> {
                 "$bit is not supported in this sandbox yet",
             ))
         }
-        _ => unreachable!("checked against OPERATORS"),
+        // Callers check names against OPERATORS first; a name missing here answers as the
+        // server does rather than crashing the session.
+        _ => {
+            return Err(failed_to_parse(format!(
+                "Unknown modifier: {name}. Expected a valid update modifier or pipeline-style update specified as an array"
+            )))
+        }
     })
 }
 

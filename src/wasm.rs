@@ -220,6 +220,21 @@ impl Playground {
         ))
     }
 
+    /// JSON of `redis::detail::Detail` for one key of database `db` (named as the keyspace
+    /// rows name it), or `null` if it is gone. `origin` picks the geo member distances are
+    /// measured from (empty for the first).
+    #[wasm_bindgen(js_name = redisKeyDetail)]
+    pub fn redis_key_detail(&self, db: u32, key: &str, origin: &str, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        json(&redis::detail::detail(
+            &self.redis,
+            db as usize,
+            key,
+            origin,
+            now,
+        ))
+    }
+
     /// JSON array of the keys a redis-cli line writes (empty for reads and refused lines), so
     /// the keyspace panel can mark writes that left a value unchanged.
     #[wasm_bindgen(js_name = redisWrittenKeys)]

@@ -408,6 +408,12 @@ impl Db {
         self.entries.iter()
     }
 
+    /// The entry for `key` as stored, due or not, without touching it: what the page's panels
+    /// read (they must not expire keys or reset OBJECT IDLETIME by looking).
+    pub fn stored(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
     /// The key and entry at a position (0..len), for SCAN and RANDOMKEY.
     pub fn at(&self, index: usize) -> Option<(&Vec<u8>, &Entry)> {
         self.entries.get_index(index)

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod detail;
 pub mod expire;
 pub mod introspect;
 pub mod keyspace;

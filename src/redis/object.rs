@@ -21,10 +21,15 @@ pub fn encoding(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// The forced encoding of a string a bit command (SETBIT, BITFIELD, BITOP) wrote last: `raw`
+/// to OBJECT ENCODING, and a bitmap to the keyspace panel, which shows its bits.
+pub const BITMAP_WRITTEN: &str = "raw (bitmap)";
+
 /// The encoding OBJECT ENCODING reports for `entry` stored under `key` (the keyspace panel
 /// shows the same name, so the two never disagree).
 pub fn encoding_name(key: &[u8], entry: &Entry) -> &'static str {
     match (&entry.value, entry.encoding) {
+        (_, Some(BITMAP_WRITTEN)) => "raw",
         (Value::Str(bytes), Some("embstr")) => string::embstr_or_raw(key, bytes),
         (_, Some(forced)) => forced,
         (Value::Str(bytes), None) => string::encoding_of(key, bytes),

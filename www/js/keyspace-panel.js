@@ -8,6 +8,7 @@
 // interpolated from each key's absolute expiry time and `playground.now()`.
 
 import { coalesce, formatBytes, formatDuration, h } from "./dom.js";
+import { renderKeyDetail, updateFieldTtls } from "./key-detail.js";
 import { renderPreview } from "./previews.js";
 
 export const ROW_HEIGHT = 30;
@@ -45,6 +46,8 @@ export class KeyspacePanel extends HTMLElement {
     this.selectedIndex = -1;
     this.selectedKey = null;
     this.selectedRow = null;
+    this.detailViews = new Map(); // key → the view the student chose (zset: "map" or "table")
+    this.geoOrigins = new Map(); // key → the member geo distances are measured from
 
     this.dbSelect = h(
       "select",
@@ -367,6 +370,10 @@ export class KeyspacePanel extends HTMLElement {
       if (remaining === 0 && !el.classList.contains("gone")) due = true;
     }
     const now = performance.now();
+    if (updateFieldTtls(this.detailEl, vnow) && now - (this.lastDetailDue ?? 0) > 200) {
+      this.lastDetailDue = now;
+      this.renderDetail();
+    }
     let stale = false;
     for (const g of this.gone.values()) if (g.until <= now) stale = true;
     for (const until of this.flashes.values()) if (until <= now) stale = true;
@@ -421,6 +428,8 @@ export class KeyspacePanel extends HTMLElement {
       return;
     }
     const ttl = row.ttlMs == null ? "no TTL" : `TTL ${formatDuration(row.ttlMs)} at the last snapshot`;
+    // Redrawn on every change: keep the focus on the control the student was using.
+    const focused = this.detailEl.contains(document.activeElement) ? document.activeElement.dataset?.focusId : undefined;
     this.detailEl.replaceChildren(
       h(
         "p",
@@ -430,8 +439,28 @@ export class KeyspacePanel extends HTMLElement {
         h("span", { class: `badge t-${row.type}` }, row.type),
         h("span", { class: "muted" }, ` ${row.encoding} · ${formatBytes(row.size)} · ${ttl}`),
       ),
-      renderPreview(row.preview, "detail"),
+      this.renderValue(row),
     );
+    if (focused) this.detailEl.querySelector(`[data-focus-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  /** The selected key's value as its type's detail view, or its preview if there is none. */
+  renderValue(row) {
+    const key = row.key;
+    const detail = JSON.parse(this.playground.redisKeyDetail(this.db, key, this.geoOrigins.get(key) ?? "", Date.now()));
+    const ctx = {
+      key,
+      view: this.detailViews.get(key),
+      setView: (view) => {
+        this.detailViews.set(key, view);
+        this.renderDetail();
+      },
+      setOrigin: (member) => {
+        this.geoOrigins.set(key, member);
+        this.renderDetail();
+      },
+    };
+    return (detail && renderKeyDetail(detail, ctx)) ?? renderPreview(row.preview, "detail");
   }
 }
 

@@ -3,6 +3,7 @@
 
 use super::string::{self, bytes, MAX_STRING_LEN};
 use super::Value;
+use crate::redis::object::BITMAP_WRITTEN;
 use crate::redis::reply::{self, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::Server;
@@ -48,14 +49,14 @@ fn string_for_write(server: &mut Server, key: &[u8], max_bit: u64) -> Result<boo
             if grew {
                 value.resize(need, 0);
             }
-            entry.encoding = Some("raw");
+            entry.encoding = Some(BITMAP_WRITTEN);
             Ok(grew)
         }
         None => {
             let db = server.db();
             db.set(key, Value::Str(vec![0; need]), now);
             if let Some(entry) = db.peek(key, now) {
-                entry.encoding = Some("raw");
+                entry.encoding = Some(BITMAP_WRITTEN);
             }
             Ok(true)
         }
@@ -311,7 +312,7 @@ pub fn bitop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let db = server.db();
     db.set(dest, Value::Str(result), now);
     if let Some(entry) = db.peek(dest, now) {
-        entry.encoding = Some("raw");
+        entry.encoding = Some(BITMAP_WRITTEN);
     }
     Reply::Integer(len as i64)
 }

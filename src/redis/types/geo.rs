@@ -395,8 +395,12 @@ fn human(v: f64) -> Reply {
 
 /// Redis's `addReplyDoubleDistance`: four decimals, rounded to nearest even as llrint does.
 fn distance_reply(d: f64) -> Reply {
+    Reply::Bulk(distance_text(d).into_bytes())
+}
+
+fn distance_text(d: f64) -> String {
     let scaled = (d * 10_000.0).round_ties_even();
-    let text = if d == 0.0 {
+    if d == 0.0 {
         "0.0000".to_string()
     } else {
         let negative = scaled < 0.0;
@@ -407,8 +411,19 @@ fn distance_reply(d: f64) -> Reply {
             value / 10_000,
             value % 10_000
         )
-    };
-    Reply::Bulk(text.into_bytes())
+    }
+}
+
+/// What `GEODIST key a b km` prints for two members stored with these scores.
+pub fn distance_km_text(a: f64, b: f64) -> Option<String> {
+    let (x1, y1) = point_of(a)?;
+    let (x2, y2) = point_of(b)?;
+    Some(distance_text(distance(x1, y1, x2, y2) / 1000.0))
+}
+
+/// Whether a score is a geohash GEOADD could have stored: an integer below 2^52.
+pub fn is_geohash(score: f64) -> bool {
+    score.fract() == 0.0 && (0.0..4_503_599_627_370_496.0).contains(&score)
 }
 
 fn parse_lon_lat(lon: &[u8], lat: &[u8]) -> Result<(f64, f64), Reply> {
@@ -503,12 +518,22 @@ pub fn geoadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         return Reply::Integer(0);
     };
     let mut changed = 0;
+    let mut written = false;
     for (score, member) in points {
         match z.add(member, score, flags) {
-            AddOutcome::Added(_) => changed += 1,
-            AddOutcome::Updated(_) if ch => changed += 1,
+            AddOutcome::Added(_) => {
+                changed += 1;
+                written = true;
+            }
+            AddOutcome::Updated(_) => {
+                changed += i64::from(ch);
+                written = true;
+            }
             _ => {}
         }
+    }
+    if written {
+        z.mark_geo(true);
     }
     Reply::Integer(changed)
 }
@@ -878,6 +903,7 @@ fn radius_generic(server: &mut Server, argv: &[Vec<u8>], src: usize, flags: u8) 
         for f in &found {
             out.insert(&f.member, if storedist { f.dist } else { f.score });
         }
+        out.mark_geo(!storedist);
         return Reply::Integer(zset::store(server, key, out) as i64);
     }
     let options = usize::from(withdist) + usize::from(withhash) + usize::from(withcoords);

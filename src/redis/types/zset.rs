@@ -679,6 +679,11 @@ pub struct ZSet {
     list: Tree,
     /// Once a set outgrows the listpack limits it stays a skiplist, as in Redis.
     skiplist: bool,
+    /// Last written by a GEO command, so every score is a geohash: the keyspace panel draws
+    /// the set as points on a map. Redis cannot tell a geo set from a leaderboard (both are
+    /// sorted sets, and any score below 2^52 decodes to some point), so the panel goes by
+    /// what wrote the scores; a ZADD or ZINCRBY that changes one clears the mark.
+    geo: bool,
 }
 
 impl PartialEq for ZSet {
@@ -722,6 +727,7 @@ impl ZSet {
             scores: HashMap::default(),
             list: Tree::new(),
             skiplist: false,
+            geo: false,
         }
     }
 
@@ -744,6 +750,15 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         self.scores.len()
+    }
+
+    /// Whether a GEO command wrote the scores last (see the field).
+    pub fn is_geo(&self) -> bool {
+        self.geo
+    }
+
+    pub fn mark_geo(&mut self, geo: bool) {
+        self.geo = geo;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -1168,6 +1183,9 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
                 return Reply::err("resulting score is not a number (NaN)");
             }
         }
+    }
+    if added + updated > 0 {
+        z.mark_geo(false);
     }
     if flags.incr {
         if processed > 0 {

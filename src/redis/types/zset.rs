@@ -31,36 +31,147 @@ type Fx = BuildHasherDefault<FxHasher>;
 // Order-statistics B+tree
 // ---------------------------------------------------------------------------------------
 
-/// Keys a leaf holds before it splits, and children an inner node holds.
-const LEAF_CAP: usize = 64;
+/// Keys a leaf holds before it splits, and children an inner node holds. Leaves are kept
+/// smaller than inner nodes: every insert searches a leaf and shifts half of it, so a leaf
+/// should span few cache lines, while inner nodes are few and stay cached.
+const LEAF_CAP: usize = 32;
 const INNER_CAP: usize = 64;
 const NIL: u32 = u32::MAX;
 
+/// Bytes a member can have and still be stored inline.
+const INLINE_MEMBER: usize = 22;
+
+/// A member's bytes, short ones (most members: `user:1042`, a city) inline. The member map
+/// and the tree each hold one per member; inline, neither a lookup nor a rehash of the map
+/// nor a tie in the tree follows a pointer to the heap, and adding a member allocates nothing.
+#[derive(Clone)]
+enum Member {
+    Inline { len: u8, bytes: [u8; INLINE_MEMBER] },
+    Heap(Box<[u8]>),
+}
+
+impl From<&[u8]> for Member {
+    fn from(member: &[u8]) -> Member {
+        match u8::try_from(member.len()) {
+            Ok(len) if member.len() <= INLINE_MEMBER => {
+                let mut bytes = [0; INLINE_MEMBER];
+                bytes[..member.len()].copy_from_slice(member);
+                Member::Inline { len, bytes }
+            }
+            _ => Member::Heap(member.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for Member {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
+            Member::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Member {
+    fn borrow(&self) -> &[u8] {
+        self
+    }
+}
+
+// Hashes and compares as the bytes do, so the map can be searched with a `&[u8]`.
+impl std::hash::Hash for Member {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Member) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Member {}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// A position in the tree: a leaf and an index in it.
 type Pos = Option<(u32, usize)>;
-
-fn cmp_key(a: f64, am: &[u8], b: f64, bm: &[u8]) -> Ordering {
-    a.partial_cmp(&b)
-        .unwrap_or(Ordering::Equal)
-        .then_with(|| am.cmp(bm))
-}
 
 #[derive(Debug, Clone)]
 enum Node {
     /// Keys in order, scores apart from members so that a search reads few cache lines.
     Leaf {
         scores: Vec<f64>,
-        members: Vec<Box<[u8]>>,
+        members: Vec<Member>,
         prev: u32,
         next: u32,
     },
     /// `seps[i]` is a lower bound of every key under `children[i + 1]` and above every key
     /// under `children[i]`; `counts[i]` is how many keys `children[i]` holds.
     Inner {
-        seps: Vec<(f64, Box<[u8]>)>,
+        seps: Seps,
         children: Vec<u32>,
         counts: Vec<usize>,
     },
+}
+
+/// An inner node's separators, scores apart from members as in a leaf: a search reads the
+/// scores alone (eight to a cache line) and touches a member only on a score tie.
+#[derive(Debug, Clone, Default)]
+struct Seps {
+    scores: Vec<f64>,
+    members: Vec<Member>,
+}
+
+impl Seps {
+    fn one((score, member): (f64, Member)) -> Seps {
+        Seps {
+            scores: vec![score],
+            members: vec![member],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    fn insert(&mut self, i: usize, (score, member): (f64, Member)) {
+        self.scores.insert(i, score);
+        self.members.insert(i, member);
+    }
+
+    fn remove(&mut self, i: usize) -> (f64, Member) {
+        (self.scores.remove(i), self.members.remove(i))
+    }
+
+    fn split_off(&mut self, at: usize) -> Seps {
+        Seps {
+            scores: self.scores.split_off(at),
+            members: self.members.split_off(at),
+        }
+    }
+
+    fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let (scores, members) = (&self.scores, &self.members);
+        let mut lo = 0;
+        let mut hi = scores.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(scores[mid], &members[mid]) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// The (score, member) order with ranks in O(log n): a B+tree whose inner nodes count the
@@ -109,7 +220,7 @@ impl Tree {
 
     fn release(&mut self, id: u32) {
         self.nodes[id as usize] = Node::Inner {
-            seps: Vec::new(),
+            seps: Seps::default(),
             children: Vec::new(),
             counts: Vec::new(),
         };
@@ -117,12 +228,14 @@ impl Tree {
     }
 
     /// The child of an inner node that holds (or would hold) the key.
-    fn child_for(seps: &[(f64, Box<[u8]>)], score: f64, member: &[u8]) -> usize {
-        seps.partition_point(|(s, m)| cmp_key(*s, m, score, member) != Ordering::Greater)
+    fn child_for(seps: &Seps, score: f64, member: &[u8]) -> usize {
+        let lo = seps.scores.partition_point(|&s| s < score);
+        let hi = lo + seps.scores[lo..].partition_point(|&s| s <= score);
+        lo + seps.members[lo..hi].partition_point(|m| &**m <= member)
     }
 
     /// Index in a leaf of the first key not below (score, member).
-    fn leaf_position(scores: &[f64], members: &[Box<[u8]>], score: f64, member: &[u8]) -> usize {
+    fn leaf_position(scores: &[f64], members: &[Member], score: f64, member: &[u8]) -> usize {
         let lo = scores.partition_point(|&s| s < score);
         let hi = lo + scores[lo..].partition_point(|&s| s <= score);
         lo + members[lo..hi].partition_point(|m| &**m < member)
@@ -140,8 +253,8 @@ impl Tree {
         (path, at)
     }
 
-    fn insert(&mut self, score: f64, member: Vec<u8>) {
-        let (path, leaf) = self.path(score, &member);
+    fn insert(&mut self, score: f64, member: &[u8]) {
+        let (path, leaf) = self.path(score, member);
         for &(id, i) in &path {
             if let Node::Inner { counts, .. } = &mut self.nodes[id as usize] {
                 counts[i] += 1;
@@ -152,9 +265,9 @@ impl Tree {
             Node::Leaf {
                 scores, members, ..
             } => {
-                let at = Self::leaf_position(scores, members, score, &member);
+                let at = Self::leaf_position(scores, members, score, member);
                 scores.insert(at, score);
-                members.insert(at, member.into_boxed_slice());
+                members.insert(at, Member::from(member));
                 scores.len() > LEAF_CAP
             }
             Node::Inner { .. } => false,
@@ -172,8 +285,13 @@ impl Tree {
                 next,
                 ..
             } => {
+                // Both halves get room for a full leaf: they grow without reallocating.
                 let half = scores.len() / 2;
-                (scores.split_off(half), members.split_off(half), *next)
+                let mut right_scores = Vec::with_capacity(LEAF_CAP + 1);
+                right_scores.extend(scores.drain(half..));
+                let mut right_members = Vec::with_capacity(LEAF_CAP + 1);
+                right_members.extend(members.drain(half..));
+                (right_scores, right_members, *next)
             }
             Node::Inner { .. } => return,
         };
@@ -205,14 +323,14 @@ impl Tree {
         &mut self,
         path: &mut Vec<(u32, usize)>,
         left: u32,
-        sep: (f64, Box<[u8]>),
+        sep: (f64, Member),
         right: u32,
         right_len: usize,
     ) {
         let Some((parent, i)) = path.pop() else {
             let left_len = self.count_of(left);
             self.root = self.alloc(Node::Inner {
-                seps: vec![sep],
+                seps: Seps::one(sep),
                 children: vec![left, right],
                 counts: vec![left_len, right_len],
             });
@@ -417,7 +535,7 @@ impl Tree {
         loop {
             match &self.nodes[at as usize] {
                 Node::Inner { seps, children, .. } => {
-                    let i = seps.partition_point(|(s, m)| past(*s, m));
+                    let i = seps.partition_point(&past);
                     at = children[i];
                 }
                 Node::Leaf {
@@ -675,7 +793,7 @@ impl LexRange {
 
 #[derive(Debug, Clone)]
 pub struct ZSet {
-    scores: HashMap<Vec<u8>, f64, Fx>,
+    scores: HashMap<Member, f64, Fx>,
     list: Tree,
     /// Once a set outgrows the listpack limits it stays a skiplist, as in Redis.
     skiplist: bool,
@@ -777,18 +895,23 @@ impl ZSet {
                     let previous = *old;
                     *old = score;
                     self.list.delete(previous, member);
-                    self.list.insert(score, member.to_vec());
+                    self.list.insert(score, member);
                 }
                 false
             }
             None => {
-                self.scores.insert(member.to_vec(), score);
-                self.list.insert(score, member.to_vec());
-                if self.len() > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
-                    self.skiplist = true;
-                }
+                self.insert_new(member, score);
                 true
             }
+        }
+    }
+
+    /// Adds a member the caller knows is absent (one hash probe fewer than `insert`).
+    fn insert_new(&mut self, member: &[u8], score: f64) {
+        self.scores.insert(Member::from(member), score);
+        self.list.insert(score, member);
+        if self.len() > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
+            self.skiplist = true;
         }
     }
 
@@ -814,7 +937,7 @@ impl ZSet {
             }
             None if flags.xx => AddOutcome::Blocked,
             None => {
-                self.insert(member, score);
+                self.insert_new(member, score);
                 AddOutcome::Added(score)
             }
         }
@@ -941,7 +1064,7 @@ impl ZSet {
     /// Whether a set of `len` elements with members up to `max_len` bytes fits a listpack:
     /// the store commands pick the encoding of their result this way.
     fn fresh_encoding(&mut self) {
-        let longest = self.scores.keys().map(Vec::len).max().unwrap_or(0);
+        let longest = self.scores.keys().map(|m| m.len()).max().unwrap_or(0);
         self.skiplist = self.len() > MAX_LISTPACK_ENTRIES || longest > MAX_LISTPACK_VALUE;
     }
 }
@@ -2132,6 +2255,39 @@ mod tests {
         assert!(all
             .windows(2)
             .all(|w| (w[0].1, &w[0].0) < (w[1].1, &w[1].0)));
+    }
+
+    #[test]
+    fn members_inline_or_not_order_hash_and_compare_as_their_bytes() {
+        let long = "x".repeat(INLINE_MEMBER);
+        let longer = "x".repeat(INLINE_MEMBER + 1);
+        let names = [
+            "",
+            "a",
+            "a\0",
+            long.as_str(),
+            longer.as_str(),
+            "xy",
+            "\u{ff}",
+        ];
+        let mut z = ZSet::new();
+        for (i, m) in names.iter().enumerate() {
+            assert!(z.insert(m.as_bytes(), 1.0), "{m:?} is new");
+            assert_eq!(z.score(m.as_bytes()), Some(1.0));
+            assert_eq!(z.len(), i + 1);
+        }
+        let mut sorted: Vec<&[u8]> = names.iter().map(|m| m.as_bytes()).collect();
+        sorted.sort();
+        let order: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+        assert_eq!(order, sorted);
+        assert!(
+            !z.insert(longer.as_bytes(), 2.0),
+            "the same bytes are the same member"
+        );
+        assert_eq!(z.remove(long.as_bytes()), Some(1.0));
+        assert_eq!(z.score(long.as_bytes()), None);
+        assert_eq!(z.score(longer.as_bytes()), Some(2.0));
+        check_order(&z);
     }
 
     fn check_order(z: &ZSet) {

@@ -7,7 +7,7 @@
 
 use serde_json::Value as JsonValue;
 
-use super::json_path::{self, JsonPath, Location, Seg};
+use super::json_path::{self, Insertion, JsonPath, Location, Seg};
 use super::Value;
 use crate::redis::reply::{self, Reply};
 use crate::redis::Server;
@@ -52,8 +52,59 @@ pub fn to_text(value: &JsonValue) -> String {
     out
 }
 
+/// Strings escaped and numbers written as the module's serializer writes them (exponents
+/// without a `+`: `1e300`, `1.2345678901234567e19`).
 fn push_scalar(value: &JsonValue, out: &mut String) {
-    out.push_str(&serde_json::to_string(value).unwrap_or_default());
+    let text = serde_json::to_string(value).unwrap_or_default();
+    match value {
+        JsonValue::Number(n) if n.is_f64() => out.push_str(&text.replace("e+", "e")),
+        _ => out.push_str(&text),
+    }
+}
+
+/// A double as the server's RESP replies spell it (Redis's `fpconv_dtoa`, which follows
+/// JavaScript's `Number.prototype.toString`): `1`, `25000000000`, `1e+300`, `1.5e-7`.
+pub fn resp_double(x: f64) -> String {
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "nan"
+        } else if x > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_string();
+    }
+    // Shortest round-trip digits and exponent, from Rust's `{:e}` (`d.ddde±x`).
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let k = digits.len() as i32;
+    let n = exp + 1;
+    let sign = if x < 0.0 { "-" } else { "" };
+    let body = if k <= n && n <= 21 {
+        format!("{digits}{}", "0".repeat((n - k) as usize))
+    } else if 0 < n && n <= 21 {
+        let (int, frac) = digits.split_at(n as usize);
+        format!("{int}.{frac}")
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat((-n) as usize))
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let e = n - 1;
+        let e_sign = if e >= 0 { "+" } else { "-" };
+        format!("{first}{rest}e{e_sign}{}", e.abs())
+    };
+    format!("{sign}{body}")
 }
 
 fn write_value(value: &JsonValue, layout: &Layout, level: usize, out: &mut String) {
@@ -193,8 +244,13 @@ fn merge_patch(target: &mut JsonValue, patch: &JsonValue) {
     }
 }
 
-/// Numbers as the module stores them: integers while both sides are, else doubles.
-fn arithmetic(current: &JsonValue, by: &serde_json::Number, multiply: bool) -> Option<JsonValue> {
+/// Numbers as the module stores them: integers while both sides are, else doubles. `None`
+/// for a value that is not a number, `Err` for a result that is not finite.
+fn arithmetic(
+    current: &JsonValue,
+    by: &serde_json::Number,
+    multiply: bool,
+) -> Option<Result<JsonValue, ()>> {
     let JsonValue::Number(n) = current else {
         return None;
     };
@@ -204,11 +260,15 @@ fn arithmetic(current: &JsonValue, by: &serde_json::Number, multiply: bool) -> O
         } else {
             a.wrapping_add(b)
         };
-        return Some(JsonValue::from(result));
+        return Some(Ok(JsonValue::from(result)));
     }
     let (a, b) = (n.as_f64()?, by.as_f64()?);
     let result = if multiply { a * b } else { a + b };
-    serde_json::Number::from_f64(result).map(JsonValue::Number)
+    Some(
+        serde_json::Number::from_f64(result)
+            .map(JsonValue::Number)
+            .ok_or(()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -224,8 +284,11 @@ fn parse_path(arg: &[u8]) -> Result<JsonPath, Reply> {
     JsonPath::parse(text).map_err(Reply::Error)
 }
 
+/// The first JSON value in `arg`: like the module, whatever follows it is ignored.
 fn parse_json(arg: &[u8]) -> Result<JsonValue, String> {
-    serde_json::from_slice(arg).map_err(|e| e.to_string())
+    use serde::Deserialize;
+    let mut reader = serde_json::Deserializer::from_slice(arg);
+    JsonValue::deserialize(&mut reader).map_err(|e| e.to_string())
 }
 
 /// A JSON argument in a command that names its parse errors with `ERR`.
@@ -362,8 +425,16 @@ fn set_at(
     if xx {
         return Ok(false);
     }
-    let Some((parent, member)) = path.parent_and_key() else {
-        return Ok(false);
+    add_member(doc, path, &value)
+}
+
+/// Adds `value` where `path` names a member its parent object lacks. False when no parent
+/// object is there; the module's errors for array positions and non-static paths.
+fn add_member(doc: &mut JsonValue, path: &JsonPath, value: &JsonValue) -> Result<bool, Reply> {
+    let (parent, member) = match path.insertion() {
+        Insertion::Member(parent, member) => (parent, member),
+        Insertion::ArrayIndex => return Err(Reply::err("array index out of range")),
+        Insertion::NotStatic => return Err(reply::error("Err wrong static path")),
     };
     let mut added = false;
     for location in parent.locate(doc) {
@@ -614,7 +685,7 @@ fn resp_of(value: &JsonValue) -> Reply {
         JsonValue::Bool(b) => Reply::static_status(if *b { "true" } else { "false" }),
         JsonValue::Number(n) => match n.as_i64() {
             Some(i) => Reply::Integer(i),
-            None => Reply::Bulk(n.to_string().into_bytes()),
+            None => Reply::Bulk(resp_double(n.as_f64().unwrap_or(0.0)).into_bytes()),
         },
         JsonValue::String(s) => Reply::Bulk(s.clone().into_bytes()),
         JsonValue::Array(items) => Reply::Array(
@@ -649,29 +720,6 @@ fn update_each<T>(
         .collect())
 }
 
-/// Reads every match of `path`, like `update_each` without changing anything; a missing key
-/// is nil for a legacy path and an error for a `$`-path.
-fn read_each<T>(
-    server: &mut Server,
-    key: &[u8],
-    path: &JsonPath,
-    read: impl Fn(&JsonValue) -> Option<T>,
-) -> Result<Option<Vec<Option<T>>>, Reply> {
-    let Some(doc) = lookup(server, key)? else {
-        if path.legacy {
-            return Ok(None);
-        }
-        return Err(reply::error(NO_KEY));
-    };
-    let found = path.locate(doc);
-    Ok(Some(
-        found
-            .iter()
-            .map(|l| json_path::get(doc, l).and_then(&read))
-            .collect(),
-    ))
-}
-
 /// The reply of a command whose results are integers: one per match (nil where the type is
 /// wrong) for a `$`-path; for a legacy path the last result, or `legacy_error`.
 fn integers(
@@ -700,25 +748,6 @@ fn not_a(path: &JsonPath, what: &str) -> Reply {
     ))
 }
 
-/// The legacy reply when the first match has the wrong type: `WRONGTYPE wrong type of path
-/// value - expected string but found number`.
-fn wrong_path_type(server: &mut Server, key: &[u8], path: &JsonPath, expected: &str) -> Reply {
-    let found = match lookup(server, key) {
-        Ok(Some(doc)) => path
-            .locate(doc)
-            .first()
-            .and_then(|l| json_path::get(doc, l))
-            .map(type_name_in_errors),
-        _ => None,
-    };
-    match found {
-        Some(found) => Reply::Error(format!(
-            "WRONGTYPE wrong type of path value - expected {expected} but found {found}"
-        )),
-        None => path_missing(&path.dollar_text),
-    }
-}
-
 fn type_name_in_errors(value: &JsonValue) -> &'static str {
     match value {
         JsonValue::Number(n) if !n.is_f64() => "integer",
@@ -737,17 +766,25 @@ fn num_op(server: &mut Server, argv: &[Vec<u8>], multiply: bool) -> Reply {
     };
     let by = match parse_json_arg(&argv[3]) {
         Ok(JsonValue::Number(n)) => n,
-        Ok(_) => return Reply::err("expected value at line 1 column 1"),
+        Ok(_) => return reply::error("bad input number"),
         Err(e) => return e,
     };
+    let mut overflow = false;
     let results = match update_each(server, &argv[1], &path, |slot| {
-        let result = arithmetic(slot, &by, multiply)?;
-        *slot = result.clone();
-        Some(result)
+        let result = arithmetic(slot, &by, multiply);
+        match &result {
+            Some(Ok(v)) => *slot = v.clone(),
+            Some(Err(())) => overflow = true,
+            None => {}
+        }
+        result.and_then(Result::ok)
     }) {
         Ok(r) => r,
         Err(e) => return e,
     };
+    if overflow {
+        return Reply::err("result is not a number");
+    }
     if path.legacy {
         return match results.into_iter().flatten().last() {
             Some(v) => bulk_text(&v),
@@ -790,7 +827,12 @@ pub fn json_strappend(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let suffix = match parse_json_arg(value) {
         Ok(JsonValue::String(s)) => s,
-        Ok(_) => return Reply::err("expected a JSON string"),
+        Ok(_) => {
+            return Reply::Error(format!(
+                "WRONGTYPE wrong type of path value - expected string but found {}",
+                String::from_utf8_lossy(value)
+            ))
+        }
         Err(e) => return e,
     };
     match update_each(server, &argv[1], &path, |slot| match slot {
@@ -805,50 +847,107 @@ pub fn json_strappend(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
-/// A legacy read command's reply when the path matched nothing of the right type.
-fn legacy_read_error(server: &mut Server, key: &[u8], path: &JsonPath, expected: &str) -> Reply {
-    wrong_path_type(server, key, path, expected)
+/// How a read command (STRLEN, OBJLEN, OBJKEYS, ARRLEN, ARRINDEX) answers what it cannot
+/// read: each words these differently in the module.
+struct ReadErrors {
+    /// The key does not exist (given the path and the path as written).
+    missing_key: fn(&JsonPath, &str) -> Reply,
+    /// A legacy path matches nothing.
+    no_match: fn(&JsonPath, &str) -> Reply,
+    /// A legacy path's first match has the wrong type (given that match).
+    wrong_type: fn(&JsonPath, &str, &JsonValue) -> Reply,
+}
+
+fn nil_if_legacy(path: &JsonPath, _: &str) -> Reply {
+    if path.legacy {
+        Reply::Nil
+    } else {
+        reply::error(NO_KEY)
+    }
+}
+
+fn nil(_: &JsonPath, _: &str) -> Reply {
+    Reply::Nil
+}
+
+fn missing_as_converted(path: &JsonPath, _: &str) -> Reply {
+    path_missing(&path.dollar_text)
+}
+
+fn missing_as_written(_: &JsonPath, written: &str) -> Reply {
+    path_missing(written)
+}
+
+fn wrong_type_error(expected: &str, found: &JsonValue) -> Reply {
+    Reply::Error(format!(
+        "WRONGTYPE wrong type of path value - expected {expected} but found {}",
+        type_name_in_errors(found)
+    ))
+}
+
+/// One reply per match (`read` gives `None` where the type is wrong, answered nil); for a
+/// legacy path, the first match's reply alone.
+fn read_command(
+    server: &mut Server,
+    argv: &[Vec<u8>],
+    path: &JsonPath,
+    read: impl Fn(&JsonValue) -> Option<Reply>,
+    errors: &ReadErrors,
+) -> Reply {
+    let written = argv.get(2).map_or_else(
+        || ".".to_string(),
+        |p| String::from_utf8_lossy(p).into_owned(),
+    );
+    let doc = match lookup(server, &argv[1]) {
+        Err(e) => return e,
+        Ok(None) => return (errors.missing_key)(path, &written),
+        Ok(Some(doc)) => doc,
+    };
+    let found = path.locate(doc);
+    let mut values = found.iter().filter_map(|l| json_path::get(doc, l));
+    if path.legacy {
+        return match values.next() {
+            None => (errors.no_match)(path, &written),
+            Some(v) => read(v).unwrap_or_else(|| (errors.wrong_type)(path, &written, v)),
+        };
+    }
+    Reply::Array(values.map(|v| read(v).unwrap_or(Reply::Nil)).collect())
 }
 
 /// JSON.STRLEN key [path]
 pub fn json_strlen(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    length_of(server, argv, "string", |v| match v {
-        JsonValue::String(s) => Some(s.len() as i64),
-        _ => None,
-    })
-}
-
-/// JSON.OBJLEN key [path]
-pub fn json_objlen(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    length_of(server, argv, "object", |v| match v {
-        JsonValue::Object(m) => Some(m.len() as i64),
-        _ => None,
-    })
-}
-
-/// JSON.STRLEN / JSON.OBJLEN: one length per match; a legacy path reads the first match.
-fn length_of(
-    server: &mut Server,
-    argv: &[Vec<u8>],
-    expected: &str,
-    len: fn(&JsonValue) -> Option<i64>,
-) -> Reply {
     let path = match optional_path(argv) {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let results = match read_each(server, &argv[1], &path, len) {
-        Ok(Some(r)) => r,
-        Ok(None) => return Reply::Nil,
+    let read = |v: &JsonValue| v.as_str().map(|s| Reply::Integer(s.len() as i64));
+    let errors = ReadErrors {
+        missing_key: nil_if_legacy,
+        no_match: missing_as_converted,
+        wrong_type: |_, _, v| wrong_type_error("string", v),
+    };
+    read_command(server, argv, &path, read, &errors)
+}
+
+/// JSON.OBJLEN key [path]
+pub fn json_objlen(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let path = match optional_path(argv) {
+        Ok(p) => p,
         Err(e) => return e,
     };
-    if path.legacy {
-        return match results.first() {
-            Some(Some(n)) => Reply::Integer(*n),
-            _ => legacy_read_error(server, &argv[1], &path, expected),
-        };
-    }
-    integers(&path, results, || Reply::Nil)
+    let read = |v: &JsonValue| v.as_object().map(|m| Reply::Integer(m.len() as i64));
+    let errors = ReadErrors {
+        missing_key: |path, _| {
+            if path.legacy {
+                Reply::Nil
+            } else {
+                not_a(path, "an object")
+            }
+        },
+        no_match: nil,
+        wrong_type: |_, _, v| wrong_type_error("object", v),
+    };
+    read_command(server, argv, &path, read, &errors)
 }
 
 /// JSON.ARRLEN key [path]
@@ -857,33 +956,25 @@ pub fn json_arrlen(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let results = match read_each(server, &argv[1], &path, |v| {
-        v.as_array().map(|a| a.len() as i64)
-    }) {
-        Ok(Some(r)) => r,
-        Ok(None) => return Reply::Nil,
-        Err(e) => return e,
+    let read = |v: &JsonValue| v.as_array().map(|a| Reply::Integer(a.len() as i64));
+    let errors = ReadErrors {
+        missing_key: nil_if_legacy,
+        no_match: missing_as_written,
+        wrong_type: |_, written, _| not_an_array_as_written(written),
     };
-    if path.legacy {
-        return match results.into_iter().flatten().next() {
-            Some(n) => Reply::Integer(n),
-            None => not_an_array_as_written(argv.get(2)),
-        };
-    }
-    integers(&path, results, || Reply::Nil)
+    read_command(server, argv, &path, read, &errors)
 }
 
 /// JSON.ARRAPPEND and JSON.ARRLEN quote a legacy path as it was written.
-fn not_an_array_as_written(path: Option<&Vec<u8>>) -> Reply {
-    let text = path.map_or_else(
-        || ".".to_string(),
-        |p| String::from_utf8_lossy(p).into_owned(),
-    );
-    Reply::err(format!("Path '{text}' does not exist or not an array"))
+fn not_an_array_as_written(written: &str) -> Reply {
+    Reply::err(format!("Path '{written}' does not exist or not an array"))
 }
 
+/// The values of ARRAPPEND and ARRINSERT, whose parse errors carry no `ERR`.
 fn parse_values(args: &[Vec<u8>]) -> Result<Vec<JsonValue>, Reply> {
-    args.iter().map(|a| parse_json_arg(a)).collect()
+    args.iter()
+        .map(|a| parse_json(a).map_err(Reply::Error))
+        .collect()
 }
 
 /// JSON.ARRAPPEND key path value [value ...]
@@ -901,7 +992,9 @@ pub fn json_arrappend(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         items.extend(values.iter().cloned());
         Some(items.len() as i64)
     }) {
-        Ok(results) => integers(&path, results, || not_an_array_as_written(argv.get(2))),
+        Ok(results) => integers(&path, results, || {
+            not_an_array_as_written(&String::from_utf8_lossy(&argv[2]))
+        }),
         Err(e) => e,
     }
 }
@@ -939,34 +1032,23 @@ pub fn json_arrindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         } else {
             stop
         };
-        if start >= stop {
-            return Some(-1);
-        }
-        let hit = items[start as usize..stop as usize]
-            .iter()
-            .position(|item| same_json(item, &wanted));
-        Some(hit.map_or(-1, |i| i as i64 + start))
+        let hit = items
+            .get(start as usize..stop as usize)
+            .and_then(|window| window.iter().position(|item| *item == wanted));
+        Some(Reply::Integer(hit.map_or(-1, |i| i as i64 + start)))
     };
-    match read_each(server, &argv[1], &path, search) {
-        Ok(Some(results)) if path.legacy => match results.into_iter().flatten().next() {
-            Some(n) => Reply::Integer(n),
-            None => not_a(&path, "an array"),
+    let errors = ReadErrors {
+        missing_key: |path, written| {
+            path_missing(if path.legacy {
+                written
+            } else {
+                &path.dollar_text
+            })
         },
-        Ok(Some(results)) => integers(&path, results, || Reply::Nil),
-        Ok(None) => reply::error(NO_KEY),
-        Err(e) => e,
-    }
-}
-
-/// Equality as ARRINDEX sees it: numbers by value, whatever their representation.
-fn same_json(a: &JsonValue, b: &JsonValue) -> bool {
-    match (a, b) {
-        (JsonValue::Number(x), JsonValue::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        _ => a == b,
-    }
+        no_match: missing_as_converted,
+        wrong_type: |_, _, v| wrong_type_error("array", v),
+    };
+    read_command(server, argv, &path, search, &errors)
 }
 
 /// JSON.ARRINSERT key path index value [value ...]
@@ -1011,10 +1093,8 @@ pub fn json_arrpop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let index = match argv.get(3).map_or(Ok(-1), |a| parse_int(a)) {
-        Ok(i) => i,
-        Err(e) => return e,
-    };
+    // The module reads an index it cannot parse as the default, the last element.
+    let index = argv.get(3).and_then(|a| parse_int(a).ok()).unwrap_or(-1);
     let results = match update_each(server, &argv[1], &path, |slot| {
         let items = slot.as_array_mut()?;
         if items.is_empty() {
@@ -1063,7 +1143,7 @@ pub fn json_arrtrim(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             start
         };
         let stop = if stop < 0 {
-            len + stop
+            (len + stop).max(0)
         } else {
             stop.min(len - 1)
         };
@@ -1095,20 +1175,12 @@ pub fn json_objkeys(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             )
         })
     };
-    match read_each(server, &argv[1], &path, keys) {
-        Ok(None) => Reply::Nil,
-        Ok(Some(results)) if path.legacy => match results.into_iter().next().flatten() {
-            Some(r) => r,
-            None => not_a(&path, "an object"),
-        },
-        Ok(Some(results)) => Reply::Array(
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or(Reply::Nil))
-                .collect(),
-        ),
-        Err(e) => e,
-    }
+    let errors = ReadErrors {
+        missing_key: nil_if_legacy,
+        no_match: nil,
+        wrong_type: |path, _, _| not_a(path, "an object"),
+    };
+    read_command(server, argv, &path, keys, &errors)
 }
 
 /// JSON.TOGGLE key path
@@ -1146,16 +1218,17 @@ pub fn json_clear(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(p) => p,
         Err(e) => return e,
     };
+    // Only values that change count: empty containers and zeros stay as they are.
     match update_each(server, &argv[1], &path, |slot| match slot {
-        JsonValue::Array(items) => {
+        JsonValue::Array(items) if !items.is_empty() => {
             items.clear();
             Some(())
         }
-        JsonValue::Object(map) => {
+        JsonValue::Object(map) if !map.is_empty() => {
             map.clear();
             Some(())
         }
-        JsonValue::Number(_) => {
+        JsonValue::Number(n) if n.as_f64() != Some(0.0) => {
             *slot = JsonValue::from(0);
             Some(())
         }
@@ -1192,16 +1265,13 @@ pub fn json_merge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let found = path.locate(doc);
     if found.is_empty() {
-        if let Some((parent, member)) = path.parent_and_key() {
-            for location in parent.locate(doc) {
-                if let Some(JsonValue::Object(map)) = json_path::get_mut(doc, &location) {
-                    let mut fresh = JsonValue::Null;
-                    merge_patch(&mut fresh, &patch);
-                    map.insert(member.clone(), fresh);
-                }
-            }
-        }
-        return Reply::ok();
+        let mut fresh = JsonValue::Null;
+        merge_patch(&mut fresh, &patch);
+        return match add_member(doc, &path, &fresh) {
+            Ok(true) => Reply::ok(),
+            Ok(false) => Reply::Nil,
+            Err(e) => e,
+        };
     }
     for location in &found {
         if let Some(slot) = json_path::get_mut(doc, location) {

@@ -126,22 +126,44 @@ impl JsonPath {
         out
     }
 
-    /// The path without its last step, and the key that step names, when the path ends in
-    /// a plain member name: where JSON.SET and JSON.MERGE may add a new member.
-    pub fn parent_and_key(&self) -> Option<(JsonPath, String)> {
-        let (last, rest) = self.steps.split_last()?;
-        let key = match last {
-            Step::Child(Selector::Key(k)) => k.clone(),
-            Step::Child(Selector::Keys(keys)) if keys.len() == 1 => keys.first()?.clone(),
-            _ => return None,
+    /// Where JSON.SET and JSON.MERGE may put a value this path does not match yet.
+    pub fn insertion(&self) -> Insertion {
+        let is_static = |step: &Step| {
+            matches!(step, Step::Child(Selector::Key(_)))
+                || matches!(step, Step::Child(Selector::Keys(k)) if k.len() == 1)
+                || matches!(step, Step::Child(Selector::Indices(i)) if i.len() == 1)
         };
+        let Some((last, rest)) = self.steps.split_last() else {
+            return Insertion::NotStatic;
+        };
+        if !self.steps.iter().all(is_static) {
+            return Insertion::NotStatic;
+        }
         let parent = JsonPath {
             steps: rest.to_vec(),
             legacy: self.legacy,
             dollar_text: String::new(),
         };
-        Some((parent, key))
+        match last {
+            Step::Child(Selector::Key(k)) => Insertion::Member(parent, k.clone()),
+            Step::Child(Selector::Keys(keys)) => match keys.first() {
+                Some(k) => Insertion::Member(parent, k.clone()),
+                None => Insertion::NotStatic,
+            },
+            _ => Insertion::ArrayIndex,
+        }
     }
+}
+
+/// What `JsonPath::insertion` finds.
+#[derive(Debug)]
+pub enum Insertion {
+    /// A new member `key` of the objects the parent path matches.
+    Member(JsonPath, String),
+    /// An array position past the end: the module refuses it.
+    ArrayIndex,
+    /// A path with wildcards, filters, slices or `..`: the module refuses it.
+    NotStatic,
 }
 
 /// The value at `location`, if it is still there.

@@ -815,4 +815,78 @@ mod tests {
             );
         }
     }
+
+    /// Random paths from the grammar's own pieces, truncated and spliced at random: every
+    /// one parses or errors, and evaluates over a document, without a panic.
+    #[test]
+    fn no_path_panics() {
+        const PIECES: &[&str] = &[
+            "$",
+            ".",
+            "..",
+            "[",
+            "]",
+            "*",
+            "?",
+            "(",
+            ")",
+            "@",
+            "a",
+            "b",
+            "'k'",
+            "\"q\"",
+            "0",
+            "-1",
+            "1:3",
+            "::-1",
+            ":",
+            ",",
+            "<",
+            "<=",
+            "==",
+            "!=",
+            ">",
+            "&&",
+            "||",
+            "!",
+            " ",
+            "true",
+            "null",
+            "1e5",
+            "\\",
+            "'",
+            "\"",
+            "é",
+            "$.a",
+            "[?(@.p<10)]",
+            "[*]",
+            "..*",
+        ];
+        let doc: JsonValue = serde_json::from_str(
+            r#"{"a":{"b":[1,{"p":5,"a":[2,3]}],"k":"v"},"p":[{"p":1},{"p":20,"b":{"q":null}}]}"#,
+        )
+        .unwrap();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..50_000 {
+            let mut path = String::new();
+            for _ in 0..next(12) {
+                path.push_str(PIECES[next(PIECES.len())]);
+            }
+            if let Ok(parsed) = JsonPath::parse(&path) {
+                for location in parsed.locate(&doc) {
+                    assert!(get(&doc, &location).is_some(), "{path}");
+                }
+                let _ = parsed.insertion();
+            }
+        }
+        let deep = "[?(".repeat(10_000) + &"@)]".repeat(10_000);
+        assert!(JsonPath::parse(&format!("${deep}")).is_err());
+        assert!(JsonPath::parse(&".a".repeat(100_000)).is_err());
+    }
 }

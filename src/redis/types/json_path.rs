@@ -866,13 +866,8 @@ mod tests {
             r#"{"a":{"b":[1,{"p":5,"a":[2,3]}],"k":"v"},"p":[{"p":1},{"p":20,"b":{"q":null}}]}"#,
         )
         .unwrap();
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::redis::fuzz::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..50_000 {
             let mut path = String::new();
             for _ in 0..next(12) {

@@ -1,0 +1,818 @@
+//! Secondary indexes over hashes and JSON documents (the RediSearch module's FT.* commands).
+//!
+//! An index is its definition only: which keys it covers (ON HASH | JSON, PREFIX) and its
+//! schema. Every search reads the matching keys of the keyspace as they are at that moment,
+//! so an index follows writes, deletes and expirations immediately with no hook in the
+//! write paths, at the price of a pass over the keys per query, which is cheap at the sizes
+//! a student types in.
+
+pub mod query;
+
+use indexmap::IndexMap;
+use serde_json::Value as JsonValue;
+
+use super::reply::{self, Reply};
+use super::types::json::{self, resp_double};
+use super::types::json_path::{self, JsonPath};
+use super::types::Value;
+use super::Server;
+use query::{stem, tokenize, Node};
+
+/// Which keys an index reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source {
+    Hash,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKind {
+    Text {
+        weight: f64,
+        nostem: bool,
+    },
+    Tag {
+        separator: char,
+        case_sensitive: bool,
+    },
+    Numeric,
+    Geo,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The hash field, or the JSONPath for JSON documents.
+    pub identifier: String,
+    /// The name queries use (`AS`), the identifier when there is none.
+    pub attribute: String,
+    pub kind: FieldKind,
+    pub sortable: bool,
+    json_path: Option<JsonPath>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub source: Source,
+    pub prefixes: Vec<Vec<u8>>,
+    pub fields: Vec<Field>,
+}
+
+/// The server's indexes by name, in creation order.
+pub type Indexes = IndexMap<String, Index>;
+
+// ---------------------------------------------------------------------------------------
+// Documents
+// ---------------------------------------------------------------------------------------
+
+/// The indexed values of one field of one document.
+#[derive(Debug, Clone)]
+enum Values {
+    Text(Vec<String>),
+    Tags(Vec<String>),
+    Numbers(Vec<f64>),
+    None,
+}
+
+/// One key as an index sees it.
+struct Doc {
+    key: Vec<u8>,
+    values: Vec<Values>,
+    /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
+    content: Vec<(String, String)>,
+}
+
+impl Index {
+    fn field(&self, name: &str) -> Option<(usize, &Field)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.attribute == name || f.identifier == name)
+    }
+
+    /// The document under `key`, or `None` if the key is of the other type or a value
+    /// cannot be indexed (a NUMERIC field that is not a number: RediSearch skips the key).
+    fn document(&self, key: &[u8], value: &Value) -> Option<Doc> {
+        if !self.prefixes.is_empty() && !self.prefixes.iter().any(|p| key.starts_with(p)) {
+            return None;
+        }
+        match (self.source, value) {
+            (Source::Hash, Value::Hash(hash)) => {
+                let mut values = Vec::new();
+                for field in &self.fields {
+                    let raw = hash.get(field.identifier.as_bytes());
+                    let text = raw.map(|r| String::from_utf8_lossy(r).into_owned());
+                    values.push(match text {
+                        None => Values::None,
+                        Some(text) => index_text(&field.kind, &[text])?,
+                    });
+                }
+                let content = hash
+                    .iter()
+                    .map(|(f, v)| {
+                        (
+                            String::from_utf8_lossy(f).into_owned(),
+                            String::from_utf8_lossy(v).into_owned(),
+                        )
+                    })
+                    .collect();
+                Some(Doc {
+                    key: key.to_vec(),
+                    values,
+                    content,
+                })
+            }
+            (Source::Json, Value::Json(doc)) => {
+                let mut values = Vec::new();
+                for field in &self.fields {
+                    let found: Vec<&JsonValue> = field.json_path.as_ref().map_or(Vec::new(), |p| {
+                        p.locate(doc)
+                            .iter()
+                            .filter_map(|l| json_path::get(doc, l))
+                            .collect()
+                    });
+                    values.push(index_json(&field.kind, &found)?);
+                }
+                Some(Doc {
+                    key: key.to_vec(),
+                    values,
+                    content: vec![("$".to_string(), json::to_text(doc))],
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn tags_of(text: &str, separator: char, case_sensitive: bool) -> Vec<String> {
+    text.split(separator)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if case_sensitive {
+                t.to_string()
+            } else {
+                t.to_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn index_text(kind: &FieldKind, texts: &[String]) -> Option<Values> {
+    Some(match kind {
+        FieldKind::Text { .. } => Values::Text(texts.iter().flat_map(|t| tokenize(t)).collect()),
+        FieldKind::Tag {
+            separator,
+            case_sensitive,
+        } => Values::Tags(
+            texts
+                .iter()
+                .flat_map(|t| tags_of(t, *separator, *case_sensitive))
+                .collect(),
+        ),
+        FieldKind::Numeric => {
+            let mut numbers = Vec::new();
+            for text in texts {
+                numbers.push(text.trim().parse::<f64>().ok().filter(|n| !n.is_nan())?);
+            }
+            Values::Numbers(numbers)
+        }
+        FieldKind::Geo => Values::None,
+    })
+}
+
+fn index_json(kind: &FieldKind, found: &[&JsonValue]) -> Option<Values> {
+    if found.is_empty() {
+        return Some(Values::None);
+    }
+    let mut texts = Vec::new();
+    for value in found {
+        match (kind, value) {
+            (FieldKind::Numeric, JsonValue::Number(n)) => texts.push(n.to_string()),
+            (FieldKind::Numeric, _) => return None,
+            (_, JsonValue::String(s)) => texts.push(s.clone()),
+            (FieldKind::Tag { .. }, JsonValue::Bool(b)) => texts.push(b.to_string()),
+            (FieldKind::Tag { .. }, JsonValue::Array(items)) => {
+                texts.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
+            }
+            (_, JsonValue::Null) => {}
+            _ => return None,
+        }
+    }
+    match kind {
+        // A JSON tag array holds whole tags; separators do not split them.
+        FieldKind::Tag { case_sensitive, .. } => Some(Values::Tags(
+            texts
+                .into_iter()
+                .map(|t| if *case_sensitive { t } else { t.to_lowercase() })
+                .collect(),
+        )),
+        _ => index_text(kind, &texts),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching and scoring
+// ---------------------------------------------------------------------------------------
+
+/// Text fields a term may match: the one it is scoped to, else every TEXT field.
+fn text_fields<'a>(index: &'a Index, field: &Option<String>) -> Vec<(usize, &'a Field)> {
+    index
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.kind, FieldKind::Text { .. }))
+        .filter(|(_, f)| {
+            field
+                .as_ref()
+                .is_none_or(|name| f.attribute == *name || f.identifier == *name)
+        })
+        .collect()
+}
+
+fn term_matches(word: &str, token: &str, nostem: bool) -> bool {
+    token == word || (!nostem && stem(token) == stem(word))
+}
+
+/// Positions of `word` in each TEXT field of `doc` it may match.
+fn positions(
+    index: &Index,
+    doc: &Doc,
+    word: &str,
+    field: &Option<String>,
+) -> Vec<(usize, Vec<usize>)> {
+    text_fields(index, field)
+        .into_iter()
+        .filter_map(|(i, f)| {
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            match doc.values.get(i) {
+                Some(Values::Text(tokens)) => {
+                    let at: Vec<usize> = tokens
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| term_matches(word, t, nostem))
+                        .map(|(p, _)| p)
+                        .collect();
+                    (!at.is_empty()).then_some((i, at))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
+    match node {
+        Node::All => true,
+        Node::Nothing => false,
+        Node::Term { word, field } => !positions(index, doc, word, field).is_empty(),
+        Node::Prefix { prefix, field } => text_fields(index, field).iter().any(|(i, _)| {
+            matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
+        }),
+        Node::Phrase { words, field } => text_fields(index, field).iter().any(|(i, f)| {
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let Some(Values::Text(tokens)) = doc.values.get(*i) else {
+                return false;
+            };
+            let tokens: Vec<&String> = tokens
+                .iter()
+                .filter(|t| !query::STOP_WORDS.contains(&t.as_str()))
+                .collect();
+            tokens.windows(words.len()).any(|window| {
+                window
+                    .iter()
+                    .zip(words)
+                    .all(|(t, w)| term_matches(w, t, nostem))
+            })
+        }),
+        Node::Tag { field, values } => match index.field(field) {
+            Some((i, f)) => {
+                let case_sensitive =
+                    matches!(f.kind, FieldKind::Tag { case_sensitive: true, .. });
+                matches!(doc.values.get(i), Some(Values::Tags(tags)) if values.iter().any(|v| {
+                    let v = if case_sensitive { v.clone() } else { v.to_lowercase() };
+                    tags.contains(&v)
+                }))
+            }
+            None => false,
+        },
+        Node::Numeric {
+            field,
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        } => match index.field(field) {
+            Some((i, _)) => matches!(doc.values.get(i), Some(Values::Numbers(numbers)) if numbers.iter().any(|n| {
+                (if *min_exclusive { n > min } else { n >= min })
+                    && (if *max_exclusive { n < max } else { n <= max })
+            })),
+            None => false,
+        },
+        Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
+        Node::Or(parts) => parts.iter().any(|p| matches(index, doc, p)),
+        Node::Not(inner) => !matches(index, doc, inner),
+    }
+}
+
+/// The words of a query that count towards a document's score.
+fn scored_words(node: &Node, out: &mut Vec<(String, Option<String>)>) {
+    match node {
+        Node::Term { word, field } => out.push((word.clone(), field.clone())),
+        Node::Phrase { words, field } => {
+            out.extend(words.iter().map(|w| (w.clone(), field.clone())))
+        }
+        Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| scored_words(p, out)),
+        _ => {}
+    }
+}
+
+/// RediSearch's TFIDF, approximately: per matched word, its frequency in the document times
+/// its inverse document frequency and the field's weight, over the document's most frequent
+/// word; words of an intersection that lie apart divide the score by their distance.
+fn score(index: &Index, docs: &[Doc], doc: &Doc, node: &Node) -> f64 {
+    let mut words = Vec::new();
+    scored_words(node, &mut words);
+    if words.is_empty() {
+        return 1.0;
+    }
+    let n = docs.len();
+    let mut total = 0.0;
+    let mut first_positions = Vec::new();
+    for (word, field) in &words {
+        let found = positions(index, doc, word, field);
+        if found.is_empty() {
+            continue;
+        }
+        let df = docs
+            .iter()
+            .filter(|d| !positions(index, d, word, field).is_empty())
+            .count();
+        // RediSearch: logb(1 + totalDocs / termDocs), an integer division and a floored log.
+        let idf = f64::from((1 + n / df.max(1)).ilog2());
+        for (i, at) in &found {
+            let weight = match index.fields.get(*i).map(|f| &f.kind) {
+                Some(FieldKind::Text { weight, .. }) => *weight,
+                _ => 1.0,
+            };
+            total += at.len() as f64 * idf * weight;
+        }
+        if let Some(p) = found.first().and_then(|(_, at)| at.first()) {
+            first_positions.push(*p);
+        }
+    }
+    let max_freq = doc
+        .values
+        .iter()
+        .filter_map(|v| match v {
+            Values::Text(tokens) => {
+                let mut counts: IndexMap<&String, usize> = IndexMap::new();
+                for t in tokens {
+                    *counts.entry(t).or_default() += 1;
+                }
+                counts.values().max().copied()
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1) as f64;
+    let mut score = total / max_freq;
+    if matches!(node, Node::And(_)) && first_positions.len() > 1 {
+        let distance: usize = first_positions
+            .windows(2)
+            .map(|w| w[0].abs_diff(w[1]).max(1))
+            .sum();
+        let adjacent = first_positions.len() - 1;
+        score /= (distance as f64 / adjacent as f64).max(1.0);
+    }
+    // TFIDF with one word per document gives whole numbers here; keep the printed scores short.
+    (score * 1e6).round() / 1e6
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------
+
+/// The module's arity error, which names the command in capitals.
+fn wrong_arity(name: &str) -> Reply {
+    Reply::err(format!("wrong number of arguments for '{name}' command"))
+}
+
+fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+fn upper(arg: &[u8]) -> String {
+    text(arg).to_ascii_uppercase()
+}
+
+/// FT.CREATE index [ON HASH | JSON] [PREFIX count prefix ...] SCHEMA field [AS alias] type
+/// [options] ...
+pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let schema_at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"SCHEMA"));
+    if argv.len() < 5 || schema_at.is_none_or(|at| at + 1 >= argv.len()) {
+        return wrong_arity("FT.CREATE");
+    }
+    let name = text(&argv[1]);
+    if server.search.contains_key(&name) {
+        return reply::error("Index already exists");
+    }
+    let mut index = Index {
+        source: Source::Hash,
+        prefixes: Vec::new(),
+        fields: Vec::new(),
+    };
+    let mut i = 2;
+    while let Some(word) = argv.get(i) {
+        match upper(word).as_str() {
+            "ON" => {
+                let kind = argv.get(i + 1).map(|a| upper(a)).unwrap_or_default();
+                index.source = match kind.as_str() {
+                    "HASH" => Source::Hash,
+                    "JSON" => Source::Json,
+                    _ => return reply::error(&format!("Invalid rule type: {kind}")),
+                };
+                i += 2;
+            }
+            "PREFIX" => {
+                let count = argv
+                    .get(i + 1)
+                    .and_then(|a| text(a).parse::<usize>().ok())
+                    .unwrap_or(usize::MAX);
+                if count > argv.len() {
+                    return reply::error(
+                        "Bad arguments for PREFIX: Value is outside acceptable bounds",
+                    );
+                }
+                index
+                    .prefixes
+                    .extend(argv.iter().skip(i + 2).take(count).cloned());
+                i += 2 + count;
+            }
+            "SCHEMA" => {
+                i += 1;
+                break;
+            }
+            "FILTER" | "LANGUAGE" | "LANGUAGE_FIELD" | "SCORE" | "SCORE_FIELD"
+            | "PAYLOAD_FIELD" | "STOPWORDS" | "TEMPORARY" => {
+                return reply::error(&format!("{} is not supported by the sandbox", upper(word)))
+            }
+            _ => i += 1,
+        }
+    }
+    while let Some(identifier) = argv.get(i) {
+        let identifier = text(identifier);
+        let mut attribute = identifier.clone();
+        i += 1;
+        if argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"AS")) {
+            let Some(alias) = argv.get(i + 1) else {
+                return reply::error(&format!("Invalid field type for field `{identifier}`"));
+            };
+            attribute = text(alias);
+            i += 2;
+        }
+        let kind_word = argv.get(i).map(|a| upper(a)).unwrap_or_default();
+        i += 1;
+        let mut kind = match kind_word.as_str() {
+            "TEXT" => FieldKind::Text {
+                weight: 1.0,
+                nostem: false,
+            },
+            "TAG" => FieldKind::Tag {
+                separator: ',',
+                case_sensitive: false,
+            },
+            "NUMERIC" => FieldKind::Numeric,
+            "GEO" => FieldKind::Geo,
+            _ => return reply::error(&format!("Invalid field type for field `{identifier}`")),
+        };
+        let mut sortable = false;
+        while let Some(option) = argv.get(i) {
+            match (upper(option).as_str(), &mut kind) {
+                ("SORTABLE", _) => sortable = true,
+                ("UNF" | "NOINDEX" | "INDEXMISSING" | "INDEXEMPTY" | "PHONETIC", _) => {}
+                ("NOSTEM", FieldKind::Text { nostem, .. }) => *nostem = true,
+                ("WEIGHT", FieldKind::Text { weight, .. }) => {
+                    let Some(w) = argv.get(i + 1).and_then(|a| text(a).parse::<f64>().ok()) else {
+                        return reply::error(
+                            "Bad arguments for WEIGHT: Could not convert argument to expected type",
+                        );
+                    };
+                    *weight = w;
+                    i += 1;
+                }
+                ("SEPARATOR", FieldKind::Tag { separator, .. }) => {
+                    let Some(sep) = argv.get(i + 1).and_then(|a| text(a).chars().next()) else {
+                        return reply::error("SEPARATOR requires an argument");
+                    };
+                    *separator = sep;
+                    i += 1;
+                }
+                ("CASESENSITIVE", FieldKind::Tag { case_sensitive, .. }) => *case_sensitive = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let json_path = match index.source {
+            Source::Json => match JsonPath::parse(&identifier) {
+                Ok(p) => Some(p),
+                Err(e) => return Reply::Error(e),
+            },
+            Source::Hash => None,
+        };
+        index.fields.push(Field {
+            identifier,
+            attribute,
+            kind,
+            sortable,
+            json_path,
+        });
+    }
+    server.search.insert(name, index);
+    Reply::ok()
+}
+
+/// FT.DROPINDEX index [DD]
+pub fn ft_dropindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 2 {
+        return wrong_arity("FT.DROPINDEX");
+    }
+    let Some(index) = server.search.shift_remove(&text(&argv[1])) else {
+        return reply::error("Unknown Index name");
+    };
+    if argv.get(2).is_some_and(|a| a.eq_ignore_ascii_case(b"DD")) {
+        let keys: Vec<Vec<u8>> = documents(server, &index)
+            .into_iter()
+            .map(|d| d.key)
+            .collect();
+        for key in keys {
+            server.db().remove(&key);
+        }
+    }
+    Reply::ok()
+}
+
+/// FT._LIST
+pub fn ft_list(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() != 1 {
+        return wrong_arity("FT._LIST");
+    }
+    Reply::Array(server.search.keys().map(|k| Reply::status(k)).collect())
+}
+
+/// Every live key the index covers, in keyspace order. RediSearch keeps its indexes in db 0.
+fn documents(server: &mut Server, index: &Index) -> Vec<Doc> {
+    let now = server.now;
+    let Some(db) = server.dbs.first() else {
+        return Vec::new();
+    };
+    db.iter()
+        .filter(|(_, e)| e.expire_at.is_none_or(|at| at > now))
+        .filter_map(|(key, entry)| index.document(key, &entry.value))
+        .collect()
+}
+
+struct SearchOptions {
+    nocontent: bool,
+    withscores: bool,
+    offset: usize,
+    limit: usize,
+    sort_by: Option<(String, bool)>,
+    return_fields: Option<Vec<String>>,
+    in_keys: Option<Vec<Vec<u8>>>,
+}
+
+fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions, Reply> {
+    let mut options = SearchOptions {
+        nocontent: false,
+        withscores: false,
+        offset: 0,
+        limit: 10,
+        sort_by: None,
+        return_fields: None,
+        in_keys: None,
+    };
+    let mut i = 3;
+    let count_arg = |i: usize, what: &str| -> Result<usize, Reply> {
+        argv.get(i)
+            .and_then(|a| text(a).parse::<usize>().ok())
+            .ok_or_else(|| {
+                reply::error(&format!(
+                    "Bad arguments for {what}: Expected an argument, but none provided"
+                ))
+            })
+    };
+    while let Some(word) = argv.get(i) {
+        match upper(word).as_str() {
+            "NOCONTENT" => options.nocontent = true,
+            "WITHSCORES" => options.withscores = true,
+            "VERBATIM" | "NOSTOPWORDS" | "WITHPAYLOADS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
+            "DIALECT" | "TIMEOUT" | "SLOP" | "LANGUAGE" | "SCORER" => i += 1,
+            "LIMIT" => {
+                let (Some(a), Some(b)) = (argv.get(i + 1), argv.get(i + 2)) else {
+                    return Err(reply::error("LIMIT requires two arguments"));
+                };
+                match (text(a).parse::<usize>(), text(b).parse::<usize>()) {
+                    (Ok(a), Ok(b)) => {
+                        options.offset = a;
+                        options.limit = b;
+                    }
+                    _ => return Err(reply::error("LIMIT needs two numeric arguments")),
+                }
+                i += 2;
+            }
+            "SORTBY" => {
+                let Some(field) = argv.get(i + 1) else {
+                    return Err(reply::error("SORTBY requires an argument"));
+                };
+                let field = text(field);
+                if index.field(&field).is_none() {
+                    return Err(reply::error(&format!(
+                        "Property `{field}` not loaded nor in schema"
+                    )));
+                }
+                let mut ascending = true;
+                match argv.get(i + 2).map(|a| upper(a)).as_deref() {
+                    Some("ASC") => i += 1,
+                    Some("DESC") => {
+                        ascending = false;
+                        i += 1;
+                    }
+                    _ => {}
+                }
+                options.sort_by = Some((field, ascending));
+                i += 1;
+            }
+            "RETURN" => {
+                let count = count_arg(i + 1, "RETURN")?;
+                let fields: Vec<String> = argv
+                    .iter()
+                    .skip(i + 2)
+                    .take(count)
+                    .map(|a| text(a))
+                    .collect();
+                if fields.len() < count {
+                    return Err(reply::error(
+                        "Bad arguments for RETURN: Expected an argument, but none provided",
+                    ));
+                }
+                options.return_fields = Some(fields);
+                i += 1 + count;
+            }
+            "INKEYS" => {
+                let count = count_arg(i + 1, "INKEYS")?;
+                options.in_keys = Some(argv.iter().skip(i + 2).take(count).cloned().collect());
+                i += 1 + count;
+            }
+            _ => {
+                return Err(reply::error(&format!(
+                    "Unknown argument `{}` at position {} for <main>",
+                    text(word),
+                    i - 2
+                )))
+            }
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+/// The value a SORTBY field sorts by: numbers numerically, text by its lower-cased form.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64),
+    Text(String),
+    Missing,
+}
+
+fn sort_key(index: &Index, doc: &Doc, field: &str) -> SortKey {
+    let Some((i, f)) = index.field(field) else {
+        return SortKey::Missing;
+    };
+    match (doc.values.get(i), &f.kind) {
+        (Some(Values::Numbers(n)), _) => {
+            n.first().map_or(SortKey::Missing, |n| SortKey::Number(*n))
+        }
+        (_, FieldKind::Text { .. } | FieldKind::Tag { .. }) => doc
+            .content
+            .iter()
+            .find(|(k, _)| *k == f.identifier)
+            .map_or(SortKey::Missing, |(_, v)| SortKey::Text(v.to_lowercase())),
+        _ => SortKey::Missing,
+    }
+}
+
+/// FT.SEARCH index query [NOCONTENT] [WITHSCORES] [INKEYS n key ...] [RETURN n field ...]
+/// [SORTBY field [ASC | DESC]] [LIMIT offset num]
+pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 2 {
+        return wrong_arity("FT.SEARCH");
+    }
+    let name = text(&argv[1]);
+    if argv.len() < 3 {
+        return reply::error("No query string provided");
+    }
+    let Some(index) = server.search.get(&name).cloned() else {
+        return reply::error(&format!("{name}: no such index"));
+    };
+    let options = match parse_search_options(argv, &index) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let node = match query::parse(&text(&argv[2])) {
+        Ok(n) => n,
+        Err(e) => return reply::error(&e),
+    };
+    let docs = documents(server, &index);
+    let mut hits: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            options
+                .in_keys
+                .as_ref()
+                .is_none_or(|keys| keys.contains(&d.key))
+        })
+        .filter(|(_, d)| matches(&index, d, &node))
+        .map(|(i, d)| (i, score(&index, &docs, d, &node)))
+        .collect();
+    match &options.sort_by {
+        Some((field, ascending)) => {
+            hits.sort_by(|a, b| {
+                let (ka, kb) = (
+                    sort_key(&index, &docs[a.0], field),
+                    sort_key(&index, &docs[b.0], field),
+                );
+                let order = ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal);
+                if *ascending {
+                    order
+                } else {
+                    order.reverse()
+                }
+            });
+        }
+        None => hits.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)),
+    }
+    let mut out = vec![Reply::Integer(hits.len() as i64)];
+    for (i, score) in hits.iter().skip(options.offset).take(options.limit) {
+        let Some(doc) = docs.get(*i) else {
+            continue;
+        };
+        out.push(Reply::Bulk(doc.key.clone()));
+        if options.withscores {
+            out.push(Reply::Bulk(resp_double(*score).into_bytes()));
+        }
+        if options.nocontent {
+            continue;
+        }
+        out.push(Reply::Array(content_of(&index, doc, &options)));
+    }
+    Reply::Array(out)
+}
+
+/// The field/value pairs FT.SEARCH returns for one document.
+fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
+    let pair = |k: &str, v: &str| [Reply::bulk(k), Reply::bulk(v)];
+    if let Some(fields) = &options.return_fields {
+        return fields
+            .iter()
+            .filter_map(|name| {
+                let field = index.field(name).map(|(_, f)| f);
+                let identifier = field.map_or(name.as_str(), |f| f.identifier.as_str());
+                let value = match index.source {
+                    Source::Hash => doc
+                        .content
+                        .iter()
+                        .find(|(k, _)| k == identifier)
+                        .map(|(_, v)| v.clone()),
+                    Source::Json => returned_json(doc, identifier),
+                }?;
+                Some(pair(name, &value))
+            })
+            .flatten()
+            .collect();
+    }
+    let mut pairs: Vec<&(String, String)> = doc.content.iter().collect();
+    // RediSearch lists the SORTBY field first.
+    if let Some((field, _)) = &options.sort_by {
+        let identifier = index
+            .field(field)
+            .map_or(field.as_str(), |(_, f)| f.identifier.as_str());
+        if let Some(at) = pairs.iter().position(|(k, _)| k == identifier) {
+            let first = pairs.remove(at);
+            pairs.insert(0, first);
+        }
+    }
+    pairs.into_iter().flat_map(|(k, v)| pair(k, v)).collect()
+}
+
+/// A JSON document's value at `path` as RETURN gives it: strings bare, the rest as JSON.
+fn returned_json(doc: &Doc, path: &str) -> Option<String> {
+    let (_, text) = doc.content.first()?;
+    let value: JsonValue = serde_json::from_str(text).ok()?;
+    let path = JsonPath::parse(path).ok()?;
+    let first = path.locate(&value).into_iter().next()?;
+    match json_path::get(&value, &first)? {
+        JsonValue::String(s) => Some(s.clone()),
+        other => Some(json::to_text(other)),
+    }
+}

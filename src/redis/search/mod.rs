@@ -6,6 +6,7 @@
 //! write paths, at the price of a pass over the keys per query, which is cheap at the sizes
 //! a student types in.
 
+pub mod aggregate;
 pub mod query;
 
 use indexmap::IndexMap;
@@ -571,6 +572,17 @@ fn documents(server: &mut Server, index: &Index) -> Vec<Doc> {
         .collect()
 }
 
+/// The count argument at `i` of a `KEYWORD count item ...` clause.
+fn parse_count(argv: &[Vec<u8>], i: usize, what: &str) -> Result<usize, Reply> {
+    argv.get(i)
+        .and_then(|a| text(a).parse::<usize>().ok())
+        .ok_or_else(|| {
+            reply::error(&format!(
+                "Bad arguments for {what}: Expected an argument, but none provided"
+            ))
+        })
+}
+
 struct SearchOptions {
     nocontent: bool,
     withscores: bool,
@@ -592,15 +604,7 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
         in_keys: None,
     };
     let mut i = 3;
-    let count_arg = |i: usize, what: &str| -> Result<usize, Reply> {
-        argv.get(i)
-            .and_then(|a| text(a).parse::<usize>().ok())
-            .ok_or_else(|| {
-                reply::error(&format!(
-                    "Bad arguments for {what}: Expected an argument, but none provided"
-                ))
-            })
-    };
+    let count_arg = |i: usize, what: &str| parse_count(argv, i, what);
     while let Some(word) = argv.get(i) {
         match upper(word).as_str() {
             "NOCONTENT" => options.nocontent = true,

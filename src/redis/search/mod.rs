@@ -460,13 +460,25 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             _ => i += 1,
         }
     }
+    if let Err(e) = add_fields(&mut index, argv, i) {
+        return e;
+    }
+    server.search.insert(name, index);
+    Reply::ok()
+}
+
+/// Reads `field [AS alias] type [options]` definitions from `argv[i..]` into the index
+/// (FT.CREATE's SCHEMA, FT.ALTER's SCHEMA ADD).
+fn add_fields(index: &mut Index, argv: &[Vec<u8>], mut i: usize) -> Result<(), Reply> {
     while let Some(identifier) = argv.get(i) {
         let identifier = text(identifier);
         let mut attribute = identifier.clone();
         i += 1;
         if argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"AS")) {
             let Some(alias) = argv.get(i + 1) else {
-                return reply::error(&format!("Invalid field type for field `{identifier}`"));
+                return Err(reply::error(&format!(
+                    "Invalid field type for field `{identifier}`"
+                )));
             };
             attribute = text(alias);
             i += 2;
@@ -484,7 +496,11 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             },
             "NUMERIC" => FieldKind::Numeric,
             "GEO" => FieldKind::Geo,
-            _ => return reply::error(&format!("Invalid field type for field `{identifier}`")),
+            _ => {
+                return Err(reply::error(&format!(
+                    "Invalid field type for field `{identifier}`"
+                )))
+            }
         };
         let mut sortable = false;
         while let Some(option) = argv.get(i) {
@@ -494,16 +510,16 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 ("NOSTEM", FieldKind::Text { nostem, .. }) => *nostem = true,
                 ("WEIGHT", FieldKind::Text { weight, .. }) => {
                     let Some(w) = argv.get(i + 1).and_then(|a| text(a).parse::<f64>().ok()) else {
-                        return reply::error(
+                        return Err(reply::error(
                             "Bad arguments for WEIGHT: Could not convert argument to expected type",
-                        );
+                        ));
                     };
                     *weight = w;
                     i += 1;
                 }
                 ("SEPARATOR", FieldKind::Tag { separator, .. }) => {
                     let Some(sep) = argv.get(i + 1).and_then(|a| text(a).chars().next()) else {
-                        return reply::error("SEPARATOR requires an argument");
+                        return Err(reply::error("SEPARATOR requires an argument"));
                     };
                     *separator = sep;
                     i += 1;
@@ -516,10 +532,15 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         let json_path = match index.source {
             Source::Json => match JsonPath::parse(&identifier) {
                 Ok(p) => Some(p),
-                Err(e) => return Reply::Error(e),
+                Err(e) => return Err(Reply::Error(e)),
             },
             Source::Hash => None,
         };
+        if index.fields.iter().any(|f| f.attribute == attribute) {
+            return Err(reply::error(&format!(
+                "Duplicate field in schema - {attribute}"
+            )));
+        }
         index.fields.push(Field {
             identifier,
             attribute,
@@ -528,8 +549,7 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             json_path,
         });
     }
-    server.search.insert(name, index);
-    Reply::ok()
+    Ok(())
 }
 
 /// FT.DROPINDEX index [DD]
@@ -818,5 +838,231 @@ fn returned_json(doc: &Doc, path: &str) -> Option<String> {
     match json_path::get(&value, &first)? {
         JsonValue::String(s) => Some(s.clone()),
         other => Some(json::to_text(other)),
+    }
+}
+
+/// FT.ALTER index [SKIPINITIALSCAN] SCHEMA ADD field [AS alias] type [options] ...
+pub fn ft_alter(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 5 {
+        return wrong_arity("FT.ALTER");
+    }
+    let name = text(&argv[1]);
+    let mut i = 2;
+    if argv[i].eq_ignore_ascii_case(b"SKIPINITIALSCAN") {
+        i += 1;
+    }
+    let schema_add = argv
+        .get(i)
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"SCHEMA"))
+        && argv
+            .get(i + 1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"ADD"));
+    if !schema_add {
+        return reply::error("ALTER must be followed by SCHEMA");
+    }
+    let Some(index) = server.search.get_mut(&name) else {
+        return reply::error("Unknown index name");
+    };
+    let mut altered = index.clone();
+    match add_fields(&mut altered, argv, i + 2) {
+        Ok(()) => {
+            *index = altered;
+            Reply::ok()
+        }
+        Err(e) => e,
+    }
+}
+
+/// FT.INFO index: the definition and the counts a student reads (the real reply goes on
+/// with memory and garbage-collector statistics the sandbox does not keep).
+pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() != 2 {
+        return wrong_arity("FT.INFO");
+    }
+    let name = text(&argv[1]);
+    let Some(index) = server.search.get(&name).cloned() else {
+        return reply::error("Unknown index name");
+    };
+    let docs = documents(server, &index).len() as i64;
+    let word = |s: &str| Reply::status(s);
+    let definition = Reply::Array(vec![
+        word("key_type"),
+        word(match index.source {
+            Source::Hash => "HASH",
+            Source::Json => "JSON",
+        }),
+        word("prefixes"),
+        Reply::Array(
+            if index.prefixes.is_empty() {
+                vec![String::new()]
+            } else {
+                index.prefixes.iter().map(|p| text(p)).collect()
+            }
+            .iter()
+            .map(|p| word(p))
+            .collect(),
+        ),
+        word("default_score"),
+        Reply::bulk("1"),
+    ]);
+    let attributes = index
+        .fields
+        .iter()
+        .map(|f| {
+            let mut out = vec![
+                word("identifier"),
+                word(&f.identifier),
+                word("attribute"),
+                word(&f.attribute),
+                word("type"),
+            ];
+            match &f.kind {
+                FieldKind::Text { weight, nostem } => {
+                    out.extend([
+                        word("TEXT"),
+                        word("WEIGHT"),
+                        Reply::bulk(resp_double(*weight)),
+                    ]);
+                    if *nostem {
+                        out.push(word("NOSTEM"));
+                    }
+                }
+                FieldKind::Tag {
+                    separator,
+                    case_sensitive,
+                } => {
+                    let shown = match index.source {
+                        Source::Json => String::new(),
+                        Source::Hash => separator.to_string(),
+                    };
+                    out.extend([word("TAG"), word("SEPARATOR"), word(&shown)]);
+                    if *case_sensitive {
+                        out.push(word("CASESENSITIVE"));
+                    }
+                }
+                FieldKind::Numeric => out.push(word("NUMERIC")),
+                FieldKind::Geo => out.push(word("GEO")),
+            }
+            if f.sortable {
+                out.push(word("SORTABLE"));
+                if !matches!(f.kind, FieldKind::Text { .. } | FieldKind::Tag { .. }) {
+                    out.push(word("UNF"));
+                }
+            }
+            Reply::Array(out)
+        })
+        .collect();
+    Reply::Array(vec![
+        word("index_name"),
+        word(&name),
+        word("index_options"),
+        Reply::Array(Vec::new()),
+        word("index_definition"),
+        definition,
+        word("attributes"),
+        Reply::Array(attributes),
+        word("num_docs"),
+        Reply::Integer(docs),
+        word("hash_indexing_failures"),
+        Reply::Integer(0),
+        word("indexing"),
+        Reply::Integer(0),
+        word("percent_indexed"),
+        Reply::bulk("1"),
+    ])
+}
+
+/// FT.EXPLAIN index query: the parsed query as RediSearch prints its execution plan.
+pub fn ft_explain(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 3 {
+        return wrong_arity("FT.EXPLAIN");
+    }
+    let name = text(&argv[1]);
+    let Some(index) = server.search.get(&name) else {
+        return reply::error(&format!("{name}: no such index"));
+    };
+    match query::parse(&text(&argv[2])) {
+        Ok(node) => {
+            let mut out = String::new();
+            explain(index, &node, 0, true, &mut out);
+            Reply::Bulk(out.into_bytes())
+        }
+        Err(e) => reply::error(&e),
+    }
+}
+
+fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut String) {
+    let pad = "  ".repeat(level);
+    let block = |title: &str, items: &[String], out: &mut String| {
+        out.push_str(&format!("{pad}{title} {{\n"));
+        for item in items {
+            out.push_str(&format!("{pad}  {item}\n"));
+        }
+        out.push_str(&format!("{pad}}}\n"));
+    };
+    let scope = |field: &Option<String>| field.as_ref().map_or(String::new(), |f| format!("@{f}:"));
+    let number = |n: f64| {
+        if n.is_infinite() {
+            if n > 0.0 { "inf" } else { "-inf" }.to_string()
+        } else {
+            format!("{n:.6}")
+        }
+    };
+    match node {
+        Node::All => out.push_str(&format!("{pad}<WILDCARD>\n")),
+        Node::Nothing => out.push_str(&format!("{pad}<empty>\n")),
+        Node::Term { word, field } => {
+            let s = scope(field);
+            let nostem = text_fields(index, field)
+                .iter()
+                .all(|(_, f)| matches!(f.kind, FieldKind::Text { nostem: true, .. }));
+            if expand && !nostem {
+                out.push_str(&format!("{pad}{s}UNION {{\n"));
+                out.push_str(&format!("{pad}  {s}{word}\n"));
+                out.push_str(&format!("{pad}  {s}+{}(expanded)\n", stem(word)));
+                out.push_str(&format!("{pad}}}\n"));
+            } else {
+                out.push_str(&format!("{pad}{s}{word}\n"));
+            }
+        }
+        Node::Prefix { prefix, field } => {
+            out.push_str(&format!("{pad}{}PREFIX{{{prefix}*}}\n", scope(field)))
+        }
+        Node::Phrase { words, field } => {
+            let s = scope(field);
+            let items: Vec<String> = words.iter().map(|w| format!("{s}{w}")).collect();
+            block(&format!("{s}EXACT"), &items, out);
+        }
+        Node::Tag { field, values } => block(&format!("TAG:@{field}"), values, out),
+        Node::Numeric {
+            field,
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        } => out.push_str(&format!(
+            "{pad}NUMERIC {{{} {} @{field} {} {}}}\n",
+            number(*min),
+            if *min_exclusive { "<" } else { "<=" },
+            if *max_exclusive { "<" } else { "<=" },
+            number(*max)
+        )),
+        Node::And(parts) | Node::Or(parts) => {
+            let title = if matches!(node, Node::And(_)) {
+                "INTERSECT"
+            } else {
+                "UNION"
+            };
+            out.push_str(&format!("{pad}{title} {{\n"));
+            for part in parts {
+                explain(index, part, level + 1, expand, out);
+            }
+            out.push_str(&format!("{pad}}}\n"));
+        }
+        Node::Not(inner) => {
+            out.push_str(&format!("{pad}NOT{{\n"));
+            explain(index, inner, level + 1, false, out);
+            out.push_str(&format!("{pad}}}\n"));
+        }
     }
 }

@@ -124,6 +124,16 @@ impl Parser<'_> {
             self.skip_spaces();
             match self.peek() {
                 None | Some(')') => break,
+                // In dialect 1 a negation takes the rest of the intersection with it:
+                // `a -b c` is `a AND NOT (b AND c)`.
+                Some('-') => {
+                    self.at += 1;
+                    self.enter()?;
+                    let rest = self.intersect(field)?;
+                    self.depth -= 1;
+                    parts.push(Node::Not(Box::new(rest)));
+                    break;
+                }
                 _ => parts.push(self.union(field)?),
             }
         }

@@ -437,7 +437,7 @@ fn doc_cell(index: &Index, doc: &Doc, name: &str, grouping: bool) -> Cell {
             .content
             .iter()
             .find(|(k, _)| k == identifier)
-            .map(|(_, v)| v.clone()),
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned()),
         super::Source::Json => super::returned_json(doc, identifier),
     };
     match (raw, field.map(|f| &f.kind)) {

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod query;
+pub mod vector;
 
 use indexmap::IndexMap;
 use serde_json::Value as JsonValue;
@@ -38,6 +39,7 @@ pub enum FieldKind {
     },
     Numeric,
     Geo,
+    Vector(vector::VectorSpec),
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +73,7 @@ enum Values {
     Text(Vec<String>),
     Tags(Vec<String>),
     Numbers(Vec<f64>),
+    Vector(Vec<f32>),
     None,
 }
 
@@ -79,7 +82,7 @@ struct Doc {
     key: Vec<u8>,
     values: Vec<Values>,
     /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
-    content: Vec<(String, String)>,
+    content: Vec<(String, Vec<u8>)>,
 }
 
 impl Index {
@@ -101,20 +104,19 @@ impl Index {
                 let mut values = Vec::new();
                 for field in &self.fields {
                     let raw = hash.get(field.identifier.as_bytes());
-                    let text = raw.map(|r| String::from_utf8_lossy(r).into_owned());
-                    values.push(match text {
-                        None => Values::None,
-                        Some(text) => index_text(&field.kind, &[text])?,
+                    values.push(match (raw, &field.kind) {
+                        (None, _) => Values::None,
+                        (Some(bytes), FieldKind::Vector(spec)) => {
+                            Values::Vector(vector::from_blob(bytes, spec.dim)?)
+                        }
+                        (Some(bytes), kind) => {
+                            index_text(kind, &[String::from_utf8_lossy(bytes).into_owned()])?
+                        }
                     });
                 }
                 let content = hash
                     .iter()
-                    .map(|(f, v)| {
-                        (
-                            String::from_utf8_lossy(f).into_owned(),
-                            String::from_utf8_lossy(v).into_owned(),
-                        )
-                    })
+                    .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
                     .collect();
                 Some(Doc {
                     key: key.to_vec(),
@@ -136,7 +138,7 @@ impl Index {
                 Some(Doc {
                     key: key.to_vec(),
                     values,
-                    content: vec![("$".to_string(), json::to_text(doc))],
+                    content: vec![("$".to_string(), json::to_text(doc).into_bytes())],
                 })
             }
             _ => None,
@@ -177,13 +179,22 @@ fn index_text(kind: &FieldKind, texts: &[String]) -> Option<Values> {
             }
             Values::Numbers(numbers)
         }
-        FieldKind::Geo => Values::None,
+        FieldKind::Geo | FieldKind::Vector(_) => Values::None,
     })
 }
 
 fn index_json(kind: &FieldKind, found: &[&JsonValue]) -> Option<Values> {
     if found.is_empty() {
         return Some(Values::None);
+    }
+    if let FieldKind::Vector(spec) = kind {
+        let numbers: Option<Vec<f32>> = match found {
+            [JsonValue::Array(items)] => {
+                items.iter().map(|i| i.as_f64().map(|f| f as f32)).collect()
+            }
+            _ => None,
+        };
+        return numbers.filter(|n| n.len() == spec.dim).map(Values::Vector);
     }
     let mut texts = Vec::new();
     for value in found {
@@ -496,6 +507,11 @@ fn add_fields(index: &mut Index, argv: &[Vec<u8>], mut i: usize) -> Result<(), R
             },
             "NUMERIC" => FieldKind::Numeric,
             "GEO" => FieldKind::Geo,
+            "VECTOR" => {
+                let (spec, taken) = vector::parse_spec(&argv[i.min(argv.len())..], &identifier)?;
+                i += taken;
+                FieldKind::Vector(spec)
+            }
             _ => {
                 return Err(reply::error(&format!(
                     "Invalid field type for field `{identifier}`"
@@ -611,6 +627,7 @@ struct SearchOptions {
     sort_by: Option<(String, bool)>,
     return_fields: Option<Vec<String>>,
     in_keys: Option<Vec<Vec<u8>>>,
+    params: Vec<(String, Vec<u8>)>,
 }
 
 fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions, Reply> {
@@ -622,6 +639,7 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
         sort_by: None,
         return_fields: None,
         in_keys: None,
+        params: Vec::new(),
     };
     let mut i = 3;
     let count_arg = |i: usize, what: &str| parse_count(argv, i, what);
@@ -649,7 +667,10 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
                     return Err(reply::error("SORTBY requires an argument"));
                 };
                 let field = text(field);
-                if index.field(&field).is_none() {
+                let is_knn_alias = argv
+                    .get(2)
+                    .is_some_and(|q| text(q).contains(&format!("AS {field}]")));
+                if index.field(&field).is_none() && !is_knn_alias {
                     return Err(reply::error(&format!(
                         "Property `{field}` not loaded nor in schema"
                     )));
@@ -680,6 +701,20 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
                     ));
                 }
                 options.return_fields = Some(fields);
+                i += 1 + count;
+            }
+            "PARAMS" => {
+                let count = count_arg(i + 1, "PARAMS")?;
+                let pairs: Vec<&Vec<u8>> = argv.iter().skip(i + 2).take(count).collect();
+                if count % 2 != 0 || pairs.len() < count {
+                    return Err(reply::error(
+                        "Bad arguments for PARAMS: Expected an argument, but none provided",
+                    ));
+                }
+                options.params = pairs
+                    .chunks_exact(2)
+                    .map(|p| (text(p[0]), p[1].clone()))
+                    .collect();
                 i += 1 + count;
             }
             "INKEYS" => {
@@ -720,7 +755,9 @@ fn sort_key(index: &Index, doc: &Doc, field: &str) -> SortKey {
             .content
             .iter()
             .find(|(k, _)| *k == f.identifier)
-            .map_or(SortKey::Missing, |(_, v)| SortKey::Text(v.to_lowercase())),
+            .map_or(SortKey::Missing, |(_, v)| {
+                SortKey::Text(String::from_utf8_lossy(v).to_lowercase())
+            }),
         _ => SortKey::Missing,
     }
 }
@@ -742,11 +779,22 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let node = match query::parse(&text(&argv[2])) {
+    let query_text = text(&argv[2]);
+    let (filter_text, knn) = match query_text.split_once("=>") {
+        Some((filter, clause)) => match vector::parse_knn(clause) {
+            Ok(knn) => (filter.to_string(), Some(knn)),
+            Err(e) => return reply::error(&e),
+        },
+        None => (query_text, None),
+    };
+    let node = match query::parse(&filter_text) {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
     let docs = documents(server, &index);
+    if let Some(knn) = knn {
+        return knn_search(&index, &docs, &node, &knn, &options);
+    }
     let mut hits: Vec<(usize, f64)> = docs
         .iter()
         .enumerate()
@@ -793,9 +841,91 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     Reply::Array(out)
 }
 
+/// FT.SEARCH with a KNN clause: the `k` documents passing the filter nearest to the query
+/// vector, nearest first (or in SORTBY order), each with its distance under the alias.
+fn knn_search(
+    index: &Index,
+    docs: &[Doc],
+    node: &Node,
+    knn: &vector::Knn,
+    options: &SearchOptions,
+) -> Reply {
+    let Some((at, spec)) = index.field(&knn.field).and_then(|(i, f)| match &f.kind {
+        FieldKind::Vector(spec) => Some((i, spec)),
+        _ => None,
+    }) else {
+        return reply::error(&format!(
+            "Error parsing vector similarity query: field `{}` is not a vector field",
+            knn.field
+        ));
+    };
+    let Some((_, blob)) = options.params.iter().find(|(n, _)| *n == knn.param) else {
+        return reply::error(&format!("No such parameter `{}`", knn.param));
+    };
+    let Some(query) = vector::from_blob(blob, spec.dim) else {
+        return reply::error(&format!(
+            "Error parsing vector similarity query: query vector blob size ({}) does not match index's expected size ({}).",
+            blob.len(),
+            spec.dim * 4
+        ));
+    };
+    let mut hits: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches(index, d, node))
+        .filter_map(|(i, d)| match d.values.get(at) {
+            Some(Values::Vector(v)) => Some((i, spec.metric.distance(&query, v))),
+            _ => None,
+        })
+        .collect();
+    hits.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+    hits.truncate(knn.k);
+    if let Some((field, ascending)) = &options.sort_by {
+        if *field != knn.alias {
+            hits.sort_by(|a, b| {
+                let order = sort_key(index, &docs[a.0], field)
+                    .partial_cmp(&sort_key(index, &docs[b.0], field))
+                    .unwrap_or(std::cmp::Ordering::Equal);
+                if *ascending {
+                    order
+                } else {
+                    order.reverse()
+                }
+            });
+        } else if !ascending {
+            hits.reverse();
+        }
+    }
+    let mut out = vec![Reply::Integer(hits.len() as i64)];
+    for (i, distance) in hits.iter().skip(options.offset).take(options.limit) {
+        let Some(doc) = docs.get(*i) else {
+            continue;
+        };
+        out.push(Reply::Bulk(doc.key.clone()));
+        if options.nocontent {
+            continue;
+        }
+        let score = vector::format_distance(*distance);
+        let mut fields = Vec::new();
+        let wanted = |name: &str| {
+            options
+                .return_fields
+                .as_ref()
+                .is_none_or(|r| r.iter().any(|f| f == name))
+        };
+        if wanted(&knn.alias) {
+            fields.extend([Reply::bulk(knn.alias.as_str()), Reply::bulk(score)]);
+        }
+        let rest = content_of(index, doc, options);
+        fields.extend(rest);
+        out.push(Reply::Array(fields));
+    }
+    Reply::Array(out)
+}
+
 /// The field/value pairs FT.SEARCH returns for one document.
 fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
-    let pair = |k: &str, v: &str| [Reply::bulk(k), Reply::bulk(v)];
+    let pair = |k: &str, v: &[u8]| [Reply::bulk(k), Reply::bulk(v)];
     if let Some(fields) = &options.return_fields {
         return fields
             .iter()
@@ -808,14 +938,14 @@ fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
                         .iter()
                         .find(|(k, _)| k == identifier)
                         .map(|(_, v)| v.clone()),
-                    Source::Json => returned_json(doc, identifier),
+                    Source::Json => returned_json(doc, identifier).map(String::into_bytes),
                 }?;
                 Some(pair(name, &value))
             })
             .flatten()
             .collect();
     }
-    let mut pairs: Vec<&(String, String)> = doc.content.iter().collect();
+    let mut pairs: Vec<&(String, Vec<u8>)> = doc.content.iter().collect();
     // RediSearch lists the SORTBY field first.
     if let Some((field, _)) = &options.sort_by {
         let identifier = index
@@ -832,7 +962,7 @@ fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
 /// A JSON document's value at `path` as RETURN gives it: strings bare, the rest as JSON.
 fn returned_json(doc: &Doc, path: &str) -> Option<String> {
     let (_, text) = doc.content.first()?;
-    let value: JsonValue = serde_json::from_str(text).ok()?;
+    let value: JsonValue = serde_json::from_slice(text).ok()?;
     let path = JsonPath::parse(path).ok()?;
     let first = path.locate(&value).into_iter().next()?;
     match json_path::get(&value, &first)? {
@@ -942,6 +1072,17 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 }
                 FieldKind::Numeric => out.push(word("NUMERIC")),
                 FieldKind::Geo => out.push(word("GEO")),
+                FieldKind::Vector(spec) => out.extend([
+                    word("VECTOR"),
+                    word("algorithm"),
+                    word(spec.algorithm),
+                    word("data_type"),
+                    word("FLOAT32"),
+                    word("dim"),
+                    Reply::Integer(spec.dim as i64),
+                    word("distance_metric"),
+                    word(spec.metric.name()),
+                ]),
             }
             if f.sortable {
                 out.push(word("SORTABLE"));

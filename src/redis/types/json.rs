@@ -415,6 +415,9 @@ fn set_at(
         if nx {
             return Ok(false);
         }
+        if found.iter().any(|l| too_deep(l.len(), &value)) {
+            return Err(too_deep_error());
+        }
         for location in &found {
             if let Some(slot) = json_path::get_mut(doc, location) {
                 *slot = value.clone();
@@ -428,6 +431,29 @@ fn set_at(
     add_member(doc, path, &value)
 }
 
+/// Deepest nesting a document may reach. Parsing stops at 128 levels, but values set inside
+/// values could otherwise nest without end, and every walk over a document recurses.
+const MAX_NESTING: usize = 512;
+
+fn nesting(value: &JsonValue) -> usize {
+    match value {
+        JsonValue::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        JsonValue::Object(map) => 1 + map.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Whether `value` written `depth` levels down would nest deeper than `MAX_NESTING`.
+fn too_deep(depth: usize, value: &JsonValue) -> bool {
+    depth + nesting(value) > MAX_NESTING
+}
+
+fn too_deep_error() -> Reply {
+    Reply::err(format!(
+        "the sandbox keeps JSON documents at most {MAX_NESTING} levels deep"
+    ))
+}
+
 /// Adds `value` where `path` names a member its parent object lacks. False when no parent
 /// object is there; the module's errors for array positions and non-static paths.
 fn add_member(doc: &mut JsonValue, path: &JsonPath, value: &JsonValue) -> Result<bool, Reply> {
@@ -438,6 +464,9 @@ fn add_member(doc: &mut JsonValue, path: &JsonPath, value: &JsonValue) -> Result
     };
     let mut added = false;
     for location in parent.locate(doc) {
+        if too_deep(location.len() + 1, value) {
+            return Err(too_deep_error());
+        }
         if let Some(JsonValue::Object(map)) = json_path::get_mut(doc, &location) {
             map.insert(member.clone(), value.clone());
             added = true;
@@ -1273,6 +1302,9 @@ pub fn json_merge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             Err(e) => e,
         };
     }
+    if found.iter().any(|l| too_deep(l.len(), &patch)) {
+        return too_deep_error();
+    }
     for location in &found {
         if let Some(slot) = json_path::get_mut(doc, location) {
             merge_patch(slot, &patch);
@@ -1314,6 +1346,30 @@ mod tests {
         }
         let argv = split_args("EXISTS doc").unwrap();
         assert_eq!(s.execute(&argv, 10), crate::redis::reply::Reply::Integer(0));
+    }
+
+    #[test]
+    fn documents_cannot_nest_without_end() {
+        let mut s = Server::new();
+        run(&mut s, "JSON.SET d $ 1");
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        let mut path = String::from("$");
+        let mut refused = None;
+        for i in 0..10 {
+            let reply = run(&mut s, &format!("JSON.SET d {path} '{deep}'"));
+            if reply.starts_with("(error)") {
+                refused = Some((i, reply));
+                break;
+            }
+            path.push_str(&"[0]".repeat(99));
+        }
+        let (at, reply) = refused.expect("a limit");
+        assert_eq!(at, 5, "512 levels hold five 100-level values");
+        assert_eq!(
+            reply,
+            "(error) ERR the sandbox keeps JSON documents at most 512 levels deep\n"
+        );
+        assert!(run(&mut s, "JSON.GET d").starts_with('"'));
     }
 
     #[test]

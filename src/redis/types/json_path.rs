@@ -186,6 +186,8 @@ pub fn get_mut<'v>(root: &'v mut JsonValue, location: &[Seg]) -> Option<&'v mut 
 /// Most nested steps and filter levels a path may have, so that no input can exhaust the
 /// stack of a browser tab.
 const MAX_DEPTH: usize = 64;
+/// Most steps a path may have: enough to reach the deepest value a document may hold.
+const MAX_STEPS: usize = 1024;
 
 struct Parser<'a> {
     chars: &'a [char],
@@ -232,7 +234,7 @@ impl Parser<'_> {
                 Some(_) if in_filter => return Ok(steps),
                 Some(_) => return Err(self.error(EXPECT_STEP)),
             }
-            if steps.len() > 4 * MAX_DEPTH {
+            if steps.len() > MAX_STEPS {
                 return Err(self.error(EXPECT_STEP));
             }
         }

@@ -476,7 +476,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
-    let docs: Vec<Doc> = documents(server, &index)
+    let docs: Vec<Doc> = documents(server, &index, true)
         .into_iter()
         .filter(|d| super::matches(&index, d, &node))
         .collect();

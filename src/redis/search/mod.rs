@@ -80,6 +80,8 @@ enum Values {
 /// One key as an index sees it.
 struct Doc {
     key: Vec<u8>,
+    /// Where the key sits in the keyspace while this command runs.
+    position: usize,
     values: Vec<Values>,
     /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
     content: Vec<(String, Vec<u8>)>,
@@ -95,7 +97,9 @@ impl Index {
 
     /// The document under `key`, or `None` if the key is of the other type or a value
     /// cannot be indexed (a NUMERIC field that is not a number: RediSearch skips the key).
-    fn document(&self, key: &[u8], value: &Value) -> Option<Doc> {
+    /// `with_content`: also copy what a reply would show (left empty for matching alone, so a
+    /// search over many keys copies only the ones it returns).
+    fn document(&self, key: &[u8], value: &Value, with_content: bool) -> Option<Doc> {
         if !self.prefixes.is_empty() && !self.prefixes.iter().any(|p| key.starts_with(p)) {
             return None;
         }
@@ -114,12 +118,16 @@ impl Index {
                         }
                     });
                 }
-                let content = hash
-                    .iter()
-                    .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
-                    .collect();
+                let content = if with_content {
+                    hash.iter()
+                        .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Some(Doc {
                     key: key.to_vec(),
+                    position: 0,
                     values,
                     content,
                 })
@@ -137,8 +145,13 @@ impl Index {
                 }
                 Some(Doc {
                     key: key.to_vec(),
+                    position: 0,
                     values,
-                    content: vec![("$".to_string(), json::to_text(doc).into_bytes())],
+                    content: if with_content {
+                        vec![("$".to_string(), json::to_text(doc).into_bytes())]
+                    } else {
+                        Vec::new()
+                    },
                 })
             }
             _ => None,
@@ -577,7 +590,7 @@ pub fn ft_dropindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         return reply::error("Unknown Index name");
     };
     if argv.get(2).is_some_and(|a| a.eq_ignore_ascii_case(b"DD")) {
-        let keys: Vec<Vec<u8>> = documents(server, &index)
+        let keys: Vec<Vec<u8>> = documents(server, &index, false)
             .into_iter()
             .map(|d| d.key)
             .collect();
@@ -597,15 +610,29 @@ pub fn ft_list(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// Every live key the index covers, in keyspace order. RediSearch keeps its indexes in db 0.
-fn documents(server: &mut Server, index: &Index) -> Vec<Doc> {
+fn documents(server: &Server, index: &Index, with_content: bool) -> Vec<Doc> {
     let now = server.now;
     let Some(db) = server.dbs.first() else {
         return Vec::new();
     };
     db.iter()
-        .filter(|(_, e)| e.expire_at.is_none_or(|at| at > now))
-        .filter_map(|(key, entry)| index.document(key, &entry.value))
+        .enumerate()
+        .filter(|(_, (_, e))| e.expire_at.is_none_or(|at| at > now))
+        .filter_map(|(position, (key, entry))| {
+            let mut doc = index.document(key, &entry.value, with_content)?;
+            doc.position = position;
+            Some(doc)
+        })
         .collect()
+}
+
+/// `doc` with what a reply shows, for a document read without it.
+fn with_content(server: &Server, index: &Index, doc: &Doc) -> Option<Doc> {
+    if !doc.content.is_empty() {
+        return None;
+    }
+    let (key, entry) = server.dbs.first()?.at(doc.position)?;
+    index.document(key, &entry.value, true)
 }
 
 /// The count argument at `i` of a `KEYWORD count item ...` clause.
@@ -791,9 +818,10 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
-    let docs = documents(server, &index);
+    // Only a SORTBY on text reads what the reply shows before the page is cut.
+    let docs = documents(server, &index, options.sort_by.is_some());
     if let Some(knn) = knn {
-        return knn_search(&index, &docs, &node, &knn, &options);
+        return knn_search(server, &index, &docs, &node, &knn, &options);
     }
     let mut hits: Vec<(usize, f64)> = docs
         .iter()
@@ -836,7 +864,12 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         if options.nocontent {
             continue;
         }
-        out.push(Reply::Array(content_of(&index, doc, &options)));
+        let filled = with_content(server, &index, doc);
+        out.push(Reply::Array(content_of(
+            &index,
+            filled.as_ref().unwrap_or(doc),
+            &options,
+        )));
     }
     Reply::Array(out)
 }
@@ -844,6 +877,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// FT.SEARCH with a KNN clause: the `k` documents passing the filter nearest to the query
 /// vector, nearest first (or in SORTBY order), each with its distance under the alias.
 fn knn_search(
+    server: &Server,
     index: &Index,
     docs: &[Doc],
     node: &Node,
@@ -878,8 +912,14 @@ fn knn_search(
             _ => None,
         })
         .collect();
-    hits.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
-    hits.truncate(knn.k);
+    let by_distance = |a: &(usize, f64), b: &(usize, f64)| {
+        a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal)
+    };
+    if knn.k < hits.len() {
+        hits.select_nth_unstable_by(knn.k, by_distance);
+        hits.truncate(knn.k);
+    }
+    hits.sort_by(by_distance);
     if let Some((field, ascending)) = &options.sort_by {
         if *field != knn.alias {
             hits.sort_by(|a, b| {
@@ -916,7 +956,8 @@ fn knn_search(
         if wanted(&knn.alias) {
             fields.extend([Reply::bulk(knn.alias.as_str()), Reply::bulk(score)]);
         }
-        let rest = content_of(index, doc, options);
+        let filled = with_content(server, index, doc);
+        let rest = content_of(index, filled.as_ref().unwrap_or(doc), options);
         fields.extend(rest);
         out.push(Reply::Array(fields));
     }
@@ -1013,7 +1054,7 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Some(index) = server.search.get(&name).cloned() else {
         return reply::error("Unknown index name");
     };
-    let docs = documents(server, &index).len() as i64;
+    let docs = documents(server, &index, false).len() as i64;
     let word = |s: &str| Reply::status(s);
     let definition = Reply::Array(vec![
         word("key_type"),

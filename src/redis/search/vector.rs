@@ -205,4 +205,68 @@ mod tests {
         assert!(parse_knn("[KNN x @v $q]").is_err());
         assert!(parse_knn("KNN 3 @v $q").is_err());
     }
+
+    /// `cargo test --release --lib knn_latency -- --ignored --nocapture`: FLAT KNN over 100k
+    /// 128-dimension vectors, natively. A measurement, never an assertion on time.
+    #[test]
+    #[ignore]
+    fn knn_latency() {
+        use crate::redis::Server;
+        let mut server = Server::new();
+        let argv = |words: &[&[u8]]| -> Vec<Vec<u8>> { words.iter().map(|w| w.to_vec()).collect() };
+        server.execute(
+            &argv(&[
+                b"FT.CREATE",
+                b"v",
+                b"SCHEMA",
+                b"vec",
+                b"VECTOR",
+                b"FLAT",
+                b"6",
+                b"TYPE",
+                b"FLOAT32",
+                b"DIM",
+                b"128",
+                b"DISTANCE_METRIC",
+                b"L2",
+            ]),
+            0,
+        );
+        let mut rng = crate::redis::fuzz::Rng(7);
+        let mut blob = |rng: &mut crate::redis::fuzz::Rng| -> Vec<u8> {
+            (0..128)
+                .flat_map(|_| ((rng.below(1000) as f32) / 1000.0).to_le_bytes())
+                .collect()
+        };
+        for i in 0..100_000 {
+            let key = format!("doc:{i}");
+            let v = blob(&mut rng);
+            server.execute(&argv(&[b"HSET", key.as_bytes(), b"vec", &v]), 0);
+        }
+        let query = blob(&mut rng);
+        let start = std::time::Instant::now();
+        let runs = 5;
+        for _ in 0..runs {
+            let reply = server.execute(
+                &argv(&[
+                    b"FT.SEARCH",
+                    b"v",
+                    b"*=>[KNN 10 @vec $q AS d]",
+                    b"PARAMS",
+                    b"2",
+                    b"q",
+                    &query,
+                    b"NOCONTENT",
+                    b"DIALECT",
+                    b"2",
+                ]),
+                0,
+            );
+            assert!(matches!(reply, Reply::Array(ref items) if items.len() == 11));
+        }
+        println!(
+            "FLAT KNN 10 over 100k x 128: {:?} per query",
+            start.elapsed() / runs
+        );
+    }
 }

@@ -233,7 +233,7 @@ mod tests {
             0,
         );
         let mut rng = crate::redis::fuzz::Rng(7);
-        let mut blob = |rng: &mut crate::redis::fuzz::Rng| -> Vec<u8> {
+        let blob = |rng: &mut crate::redis::fuzz::Rng| -> Vec<u8> {
             (0..128)
                 .flat_map(|_| ((rng.below(1000) as f32) / 1000.0).to_le_bytes())
                 .collect()

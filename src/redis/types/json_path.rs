@@ -598,9 +598,11 @@ fn children(value: &JsonValue) -> Vec<Seg> {
     }
 }
 
+/// A position `[i]` selects: negative ones count from the end and stop at the first
+/// element, as the module's do.
 fn array_index(i: i64, len: usize) -> Option<usize> {
     let len = len as i64;
-    let i = if i < 0 { len + i } else { i };
+    let i = if i < 0 { (len + i).max(0) } else { i };
     (0..len).contains(&i).then_some(i as usize)
 }
 
@@ -692,6 +694,10 @@ fn holds(root: &JsonValue, current: &JsonValue, filter: &Filter) -> bool {
                 Operand::Literal(v) => vec![v],
                 _ => operand_values(root, current, right),
             };
+            // A missing operand differs from everything: `!=` holds, every other test fails.
+            if lefts.is_empty() || rights.is_empty() {
+                return *op == CmpOp::Ne;
+            }
             lefts
                 .iter()
                 .any(|l| rights.iter().any(|r| compare(l, *op, r)))
@@ -774,6 +780,8 @@ mod tests {
             ("$.items[?(@.price >= 10 || @.n == 'c')].n", r#"["b","c"]"#),
             ("$.items[?(@.price)].n", r#"["a","b"]"#),
             ("$.items[?(!@.price)].n", r#"["c"]"#),
+            ("$.items[?(@.price != 5)].n", r#"["b","c"]"#),
+            ("$.b[-9]", "[1]"),
             ("$.items[?(@.price > $.a && @.price < 10)].n", r#"["a"]"#),
             ("$.b[?(@ > 1)]", "[2,3]"),
             ("$.c.*", r#"["x",null,true]"#),

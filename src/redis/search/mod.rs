@@ -966,9 +966,8 @@ fn knn_search(
 
 /// The field/value pairs FT.SEARCH returns for one document.
 fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
-    let pair = |k: &str, v: &[u8]| [Reply::bulk(k), Reply::bulk(v)];
-    if let Some(fields) = &options.return_fields {
-        return fields
+    let mut pairs: Vec<(String, Vec<u8>)> = match &options.return_fields {
+        Some(fields) => fields
             .iter()
             .filter_map(|name| {
                 let field = index.field(name).map(|(_, f)| f);
@@ -981,23 +980,28 @@ fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
                         .map(|(_, v)| v.clone()),
                     Source::Json => returned_json(doc, identifier).map(String::into_bytes),
                 }?;
-                Some(pair(name, &value))
+                Some((name.clone(), value))
             })
-            .flatten()
-            .collect();
-    }
-    let mut pairs: Vec<&(String, Vec<u8>)> = doc.content.iter().collect();
+            .collect(),
+        None => doc.content.clone(),
+    };
     // RediSearch lists the SORTBY field first.
     if let Some((field, _)) = &options.sort_by {
-        let identifier = index
-            .field(field)
-            .map_or(field.as_str(), |(_, f)| f.identifier.as_str());
-        if let Some(at) = pairs.iter().position(|(k, _)| k == identifier) {
+        let same = |name: &str| {
+            name == field
+                || index
+                    .field(field)
+                    .is_some_and(|(_, f)| f.identifier == name || f.attribute == name)
+        };
+        if let Some(at) = pairs.iter().position(|(k, _)| same(k)) {
             let first = pairs.remove(at);
             pairs.insert(0, first);
         }
     }
-    pairs.into_iter().flat_map(|(k, v)| pair(k, v)).collect()
+    pairs
+        .into_iter()
+        .flat_map(|(k, v)| [Reply::bulk(k), Reply::Bulk(v)])
+        .collect()
 }
 
 /// A JSON document's value at `path` as RETURN gives it: strings bare, the rest as JSON.

@@ -1,6 +1,8 @@
 """Regenerates src/redis/commands/table.rs from a running real server's COMMAND INFO / COMMAND DOCS
 and redis-cli's HELP. Usage: ORACLE_PORT=6390 python3 scripts/codegen/command_table.py > src/redis/commands/table.rs
-H maps each command we implement to its handler; only those rows are emitted."""
+H maps each command we implement to its handler; only those rows are emitted. Module commands
+(JSON.*, FT.*) come with only a group and a module name in COMMAND DOCS, and redis-cli has no
+help for them: their summary, since and syntax stay empty."""
 import os, subprocess, re, sys
 PORT = os.environ.get("ORACLE_PORT", "6390")
 from resp import C
@@ -22,7 +24,8 @@ def load_handlers():
 H = load_handlers()
 GROUP = {"generic": "Generic", "string": "String", "bitmap": "Bitmap", "hash": "Hash", "list": "List", "set": "Set",
          "sorted-set": "SortedSet", "geo": "Geo", "hyperloglog": "HyperLogLog", "stream": "Stream", "pubsub": "PubSub",
-         "transactions": "Transactions", "scripting": "Scripting", "connection": "Connection", "server": "Server"}
+         "transactions": "Transactions", "scripting": "Scripting", "connection": "Connection", "server": "Server",
+         "module": "Module"}
 def rs(s): return '"' + s.replace('\\','\\\\').replace('"','\\"') + '"'
 def opt(s): return "None" if s is None else "Some(%s)" % rs(s)
 def strs(l): return "&[" + ", ".join(rs(x) for x in l) + "]"
@@ -58,7 +61,7 @@ def helpline(name):
         if lines and lines[0].startswith("  " + " ".join(words).upper() + " "):
             return lines[0][len("  " + " ".join(words)) + 1:]
     print("no help for", name, file=sys.stderr); return ""
-DOCORDER = ["summary","since","group","complexity","doc_flags","deprecated_since","replaced_by","history","arguments","subcommands"]
+DOCORDER = ["summary","since","group","complexity","module","doc_flags","deprecated_since","replaced_by","history","arguments","subcommands"]
 def spec(name, info, docs, ind):
     (_, arity, flags, first, last, step, acl, tips, kspecs, subs) = info
     d, order = pairs(docs)
@@ -74,7 +77,7 @@ def spec(name, info, docs, ind):
       + ind + "    syntax: %s,\n" + ind + "    acl: %s,\n" + ind + "    tips: %s,\n" + ind + "    doc_flags: %s,\n"
       + ind + "    deprecated_since: %s,\n" + ind + "    replaced_by: %s,\n" + ind + "    history: %s,\n"
       + ind + "    key_specs: %s,\n" + ind + "    args: %s,\n" + ind + "    subcommands: %s,\n" + ind + "    handler: %s,\n" + ind + "}") % (
-      rs(name), arity, strs([st(f) for f in flags]), first, last, step, GROUP[d["group"]], rs(d["since"]), rs(d["summary"]),
+      rs(name), arity, strs([st(f) for f in flags]), first, last, step, GROUP[d["group"]], rs(d.get("since", "")), rs(d.get("summary", "")),
       rs(d.get("complexity", "")), rs(helpline(name)), strs([st(a) for a in acl]), strs(tips), strs([st(x) for x in d.get("doc_flags", [])]),
       opt(d.get("deprecated_since")), opt(d.get("replaced_by")), hist, ks, argrows, subrows, H[name])
 names = [n for n in H if "|" not in n]

@@ -9,17 +9,17 @@ use super::reply::Reply;
 use super::Server;
 
 /// xorshift64*: deterministic, so a failure replays exactly.
-struct Rng(u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 
@@ -78,6 +78,14 @@ const WORDS: &[&str] = &[
     "GT",
     "LT",
     "GET",
+    "$",
+    ".",
+    "$..*",
+    "$.a[0:2]",
+    "$[?(@>1)]",
+    "[1,{\"a\":[2]}]",
+    "{\"a\":{\"b\":1}}",
+    "\"s\"",
     "EX",
     "PX",
     "EXAT",

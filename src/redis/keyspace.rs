@@ -60,7 +60,15 @@ pub fn keys(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// The type names SCAN's TYPE option knows, as `getObjectTypeByName` does.
-const TYPE_NAMES: [&str; 6] = ["string", "list", "set", "zset", "hash", "stream"];
+const TYPE_NAMES: [&str; 7] = [
+    "string",
+    "list",
+    "set",
+    "zset",
+    "hash",
+    "stream",
+    super::types::json::TYPE_NAME,
+];
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 ///

@@ -9,6 +9,7 @@ pub mod introspect;
 pub mod keyspace;
 pub mod object;
 pub mod reply;
+pub mod search;
 pub mod server;
 pub mod snapshot;
 pub mod types;
@@ -52,6 +53,8 @@ pub struct Server {
     next_active_cycle: Millis,
     /// Word buffers the console splits each line into, kept between lines.
     pub(crate) line_args: Vec<Vec<u8>>,
+    /// The FT.* indexes (definitions; searches read the keyspace as it is).
+    pub search: search::Indexes,
 }
 
 impl Default for Server {
@@ -71,6 +74,7 @@ impl Server {
             next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
             line_args: Vec::new(),
+            search: search::Indexes::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::db::{Db, Entry};
 use super::object::encoding_name;
+use super::types::json;
 use super::types::stream::StreamId;
 use super::types::zset::format_score;
 use super::types::Value;
@@ -30,6 +31,8 @@ pub const MAX_WINDOW: usize = 1_000;
 pub const PREVIEW_CHARS: usize = 120;
 /// Elements of a collection value shown in its preview.
 pub const PREVIEW_ITEMS: usize = 8;
+/// Nodes of a JSON document shown in its preview tree.
+pub const PREVIEW_JSON_NODES: usize = 200;
 
 /// Which keys a panel wants.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +114,10 @@ pub enum Preview {
     Stream {
         entries: Vec<StreamEntry>,
         len: usize,
+    },
+    /// The document as a tree, cut to `PREVIEW_JSON_NODES` nodes (`…` marks the cut).
+    Json {
+        tree: serde_json::Value,
     },
 }
 
@@ -247,6 +254,7 @@ pub fn value_size(value: &Value) -> u64 {
             .map(|m| m.len() as u64)
             .sum(),
         Value::ZSet(zset) => zset.iter().map(|(m, _)| m.len() as u64 + 8).sum(),
+        Value::Json(doc) => json::size_of(doc),
     }
 }
 
@@ -316,6 +324,9 @@ pub fn preview(value: &Value) -> Preview {
                 .map(|(m, score)| (printable(m, PREVIEW_CHARS).0, format_score(score)))
                 .collect(),
             len: zset.len(),
+        },
+        Value::Json(doc) => Preview::Json {
+            tree: json::preview_tree(doc, PREVIEW_JSON_NODES),
         },
     }
 }

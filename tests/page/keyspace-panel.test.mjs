@@ -153,6 +153,26 @@ test("selecting a key shows its value in the detail area", () =>
     assert.match(await detail.textContent(), /note\s*string embstr · 13 B · no TTL"two words"/);
   }));
 
+test("a JSON document shows as one line in its row and as a collapsible tree when selected", () =>
+  withPage(async (page) => {
+    await redis(page, `JSON.SET doc $ '{"name":"Ada","tags":["x","y"],"age":36,"addr":{"city":"London","zip":null}}'`);
+    const row = keyRow(page, "doc");
+    await row.waitFor();
+    const rows = await keyRows(page);
+    assert.deepEqual(rows[0].cells.slice(0, 2), ["doc", "ReJSON-RL"]);
+    assert.equal(rows[0].cells[4], '{"name":"Ada","tags":["x","y"],"age":36,"addr":{"city":"London","zip":null}}');
+    await row.click();
+    const detail = page.getByRole("region", { name: "Selected key" });
+    const tree = detail.getByRole("tree");
+    await tree.waitFor();
+    assert.equal(await tree.locator("details").count(), 3, "the root, tags and addr fold");
+    assert.match(await tree.textContent(), /\{ \} 4 keysname: "Ada"tags: \[ \] 2 items0: "x"1: "y"age: 36addr: \{ \} 2 keyscity: "London"zip: null/);
+    const addr = tree.locator("details", { hasText: "addr" }).last();
+    await addr.locator("summary").first().click();
+    assert.equal(await addr.getAttribute("open"), null, "a click folds a subtree");
+    assert.equal(await tree.locator(".json-number").textContent(), "36");
+  }));
+
 test("10k keys: the list is virtualised and scrolls; snapshots are taken on change, not per frame", () =>
   withPage(async (page) => {
     await page.evaluate(() => {

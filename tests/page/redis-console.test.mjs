@@ -164,3 +164,42 @@ test("Ctrl+L clears the scrollback; a pasted block runs line by line", () =>
     assert.deepEqual(await log.locator(".output").allTextContents(), ["OK", "OK", '"3"']);
     assert.equal(await input.inputValue(), "");
   }));
+
+test("FT.SEARCH and FT.AGGREGATE results show as a table under the raw reply; FT.INFO as a schema summary", () =>
+  withPage(async (page) => {
+    await redis(page, "FT.CREATE idx PREFIX 1 p: SCHEMA name TEXT price NUMERIC SORTABLE tags TAG");
+    await redis(page, 'HSET p:1 name "Blue laptop" price 1200 tags tech');
+    await redis(page, 'HSET p:2 name "Red laptop bag" price 80 tags bags');
+    const cells = (entry) =>
+      entry.locator(".result-table tr").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+
+    const search = await redis(page, "FT.SEARCH idx laptop SORTBY price");
+    assert.match(await outputOf(search), /^1\) \(integer\) 2\n2\) "p:2"/, "the raw reply stays");
+    assert.deepEqual(await cells(search), [
+      ["key", "price", "name", "tags"],
+      ["p:2", "80", "Red laptop bag", "bags"],
+      ["p:1", "1200", "Blue laptop", "tech"],
+    ]);
+    assert.equal(await search.locator(".result-table caption").textContent(), "2 matching, 2 shown");
+
+    const ids = await redis(page, "FT.SEARCH idx laptop NOCONTENT SORTBY price DESC");
+    assert.deepEqual(await cells(ids), [["key"], ["p:1"], ["p:2"]]);
+
+    const agg = await redis(page, "FT.AGGREGATE idx * GROUPBY 1 @tags REDUCE SUM 1 @price AS total SORTBY 2 @total DESC");
+    assert.deepEqual(await cells(agg), [
+      ["tags", "total"],
+      ["tech", "1200"],
+      ["bags", "80"],
+    ]);
+
+    const info = await redis(page, "FT.INFO idx");
+    assert.match(await info.locator(".index-summary p").textContent(), /idx on HASH keys with prefix p: · 2 documents/);
+    assert.deepEqual((await cells(info)).slice(1), [
+      ["name", "name", "TEXT", "WEIGHT 1"],
+      ["price", "price", "NUMERIC", "SORTABLE UNF"],
+      ["tags", "tags", "TAG", "SEPARATOR ,"],
+    ]);
+
+    const error = await redis(page, "FT.SEARCH nope x");
+    assert.equal(await error.locator(".result-table").count(), 0, "errors get no table");
+  }));

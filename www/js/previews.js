@@ -120,3 +120,34 @@ registerPreview("stream", (p, mode) => {
   const earlier = hidden > 0 ? h("span", { class: "more" }, `${hidden} earlier … `) : null;
   return mode === "detail" ? h("span", {}, earlier, h("ol", { class: "stream-entries" }, list)) : h("span", {}, earlier, list);
 });
+
+// JSON document (RedisJSON): one line of compact JSON in a row; in detail, a tree whose
+// objects and arrays fold open and shut (<details>), leaves coloured by type. The core cuts
+// big documents and marks the cut with "…".
+const jsonLeaf = (v) =>
+  h("span", { class: `json-${v === null ? "null" : typeof v}` }, typeof v === "string" ? JSON.stringify(v) : String(v));
+
+function jsonTree(value, label) {
+  const name = label === undefined ? null : h("span", { class: "json-key" }, `${label}: `);
+  if (value === null || typeof value !== "object") return h("li", {}, name, jsonLeaf(value));
+  const array = Array.isArray(value);
+  const entries = array ? value.map((v, i) => [i, v]) : Object.entries(value);
+  const summary = h(
+    "summary",
+    {},
+    name,
+    h("span", { class: "json-bracket" }, array ? "[ ]" : "{ }"),
+    h("span", { class: "muted" }, ` ${entries.length} ${array ? "items" : "keys"}`),
+  );
+  return h(
+    "li",
+    {},
+    h("details", { open: "" }, summary, h("ul", { class: "json-children" }, entries.map(([k, v]) => jsonTree(v, k)))),
+  );
+}
+
+registerPreview("json", (p, mode) => {
+  if (mode === "detail") return h("ul", { class: "json-tree", role: "tree" }, jsonTree(p.tree));
+  const text = JSON.stringify(p.tree);
+  return h("span", { class: "json-inline" }, text.length > 80 ? `${text.slice(0, 80)}…` : text);
+});

@@ -2,6 +2,7 @@
 
 import { History } from "./history.js";
 import { Scrollback } from "./scrollback.js";
+import { searchView } from "./search-views.js";
 
 /** How the page shows a reply; redis-cli colours nothing, but students scan for errors. */
 export function classifyRedisOutput(text) {
@@ -68,7 +69,7 @@ export class RedisConsole {
       return;
     }
     const output = this.playground.redis(line, Date.now());
-    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output) });
+    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view: searchView(line, output) });
     this.updatePrompt();
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line } }),

@@ -70,9 +70,9 @@ export class Scrollback {
   /**
    * One entry: the echoed input after its prompt, then the output, if any.
    * @param {{prompt: string, input: string, output: string, kind?: "error" | "note" | null,
-   *          continuation?: string}} entry
+   *          continuation?: string, view?: Node | null}} entry
    */
-  append({ prompt, input, output, kind = null, continuation = "... " }) {
+  append({ prompt, input, output, kind = null, continuation = "... ", view = null }) {
     const item = document.createElement("div");
     item.className = "entry";
 
@@ -98,6 +98,8 @@ export class Scrollback {
       item.append(out);
       renderLong(out, output.endsWith("\n") ? output.slice(0, -1) : output, item);
     }
+    // A readable view of the reply (a result table), beside the raw text.
+    if (view) item.append(view);
 
     this.element.append(item);
     while (this.element.childElementCount > MAX_ENTRIES) {

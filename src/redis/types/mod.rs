@@ -5,6 +5,8 @@ pub mod bitmap;
 pub mod geo;
 pub mod hash;
 pub mod hll;
+pub mod json;
+pub mod json_path;
 pub mod list;
 pub mod set;
 pub mod sort;
@@ -24,6 +26,8 @@ pub enum Value {
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
     Stream(Box<stream::Stream>),
+    /// A RedisJSON document.
+    Json(Box<serde_json::Value>),
 }
 
 impl Value {
@@ -36,6 +40,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
             Value::Stream(_) => "stream",
+            Value::Json(_) => json::TYPE_NAME,
         }
     }
 
@@ -43,7 +48,7 @@ impl Value {
     /// `string::encoding_of`).
     pub fn container_encoding(&self) -> Option<&'static str> {
         match self {
-            Value::Str(_) => None,
+            Value::Str(_) | Value::Json(_) => None,
             Value::Hash(v) => Some(v.encoding()),
             Value::List(v) => Some(v.encoding()),
             Value::Set(v) => Some(v.encoding()),

@@ -1,0 +1,1254 @@
+//! Secondary indexes over hashes and JSON documents (the RediSearch module's FT.* commands).
+//!
+//! An index is its definition only: which keys it covers (ON HASH | JSON, PREFIX) and its
+//! schema. Every search reads the matching keys of the keyspace as they are at that moment,
+//! so an index follows writes, deletes and expirations immediately with no hook in the
+//! write paths, at the price of a pass over the keys per query, which is cheap at the sizes
+//! a student types in.
+
+pub mod aggregate;
+pub mod query;
+pub mod vector;
+
+use indexmap::IndexMap;
+use serde_json::Value as JsonValue;
+
+use super::reply::{self, Reply};
+use super::types::json::{self, resp_double};
+use super::types::json_path::{self, JsonPath};
+use super::types::Value;
+use super::Server;
+use query::{stem, tokenize, Node};
+
+/// Which keys an index reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source {
+    Hash,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKind {
+    Text {
+        weight: f64,
+        nostem: bool,
+    },
+    Tag {
+        separator: char,
+        case_sensitive: bool,
+    },
+    Numeric,
+    Geo,
+    Vector(vector::VectorSpec),
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The hash field, or the JSONPath for JSON documents.
+    pub identifier: String,
+    /// The name queries use (`AS`), the identifier when there is none.
+    pub attribute: String,
+    pub kind: FieldKind,
+    pub sortable: bool,
+    json_path: Option<JsonPath>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub source: Source,
+    pub prefixes: Vec<Vec<u8>>,
+    pub fields: Vec<Field>,
+}
+
+/// The server's indexes by name, in creation order.
+pub type Indexes = IndexMap<String, Index>;
+
+// ---------------------------------------------------------------------------------------
+// Documents
+// ---------------------------------------------------------------------------------------
+
+/// The indexed values of one field of one document.
+#[derive(Debug, Clone)]
+enum Values {
+    Text(Vec<String>),
+    Tags(Vec<String>),
+    Numbers(Vec<f64>),
+    Vector(Vec<f32>),
+    None,
+}
+
+/// One key as an index sees it.
+struct Doc {
+    key: Vec<u8>,
+    /// Where the key sits in the keyspace while this command runs.
+    position: usize,
+    values: Vec<Values>,
+    /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
+    content: Vec<(String, Vec<u8>)>,
+}
+
+impl Index {
+    fn field(&self, name: &str) -> Option<(usize, &Field)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.attribute == name || f.identifier == name)
+    }
+
+    /// The document under `key`, or `None` if the key is of the other type or a value
+    /// cannot be indexed (a NUMERIC field that is not a number: RediSearch skips the key).
+    /// `with_content`: also copy what a reply would show (left empty for matching alone, so a
+    /// search over many keys copies only the ones it returns).
+    fn document(&self, key: &[u8], value: &Value, with_content: bool) -> Option<Doc> {
+        if !self.prefixes.is_empty() && !self.prefixes.iter().any(|p| key.starts_with(p)) {
+            return None;
+        }
+        match (self.source, value) {
+            (Source::Hash, Value::Hash(hash)) => {
+                let mut values = Vec::new();
+                for field in &self.fields {
+                    let raw = hash.get(field.identifier.as_bytes());
+                    values.push(match (raw, &field.kind) {
+                        (None, _) => Values::None,
+                        (Some(bytes), FieldKind::Vector(spec)) => {
+                            Values::Vector(vector::from_blob(bytes, spec.dim)?)
+                        }
+                        (Some(bytes), kind) => {
+                            index_text(kind, &[String::from_utf8_lossy(bytes).into_owned()])?
+                        }
+                    });
+                }
+                let content = if with_content {
+                    hash.iter()
+                        .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Some(Doc {
+                    key: key.to_vec(),
+                    position: 0,
+                    values,
+                    content,
+                })
+            }
+            (Source::Json, Value::Json(doc)) => {
+                let mut values = Vec::new();
+                for field in &self.fields {
+                    let found: Vec<&JsonValue> = field.json_path.as_ref().map_or(Vec::new(), |p| {
+                        p.locate(doc)
+                            .iter()
+                            .filter_map(|l| json_path::get(doc, l))
+                            .collect()
+                    });
+                    values.push(index_json(&field.kind, &found)?);
+                }
+                Some(Doc {
+                    key: key.to_vec(),
+                    position: 0,
+                    values,
+                    content: if with_content {
+                        vec![("$".to_string(), json::to_text(doc).into_bytes())]
+                    } else {
+                        Vec::new()
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn tags_of(text: &str, separator: char, case_sensitive: bool) -> Vec<String> {
+    text.split(separator)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if case_sensitive {
+                t.to_string()
+            } else {
+                t.to_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn index_text(kind: &FieldKind, texts: &[String]) -> Option<Values> {
+    Some(match kind {
+        FieldKind::Text { .. } => Values::Text(texts.iter().flat_map(|t| tokenize(t)).collect()),
+        FieldKind::Tag {
+            separator,
+            case_sensitive,
+        } => Values::Tags(
+            texts
+                .iter()
+                .flat_map(|t| tags_of(t, *separator, *case_sensitive))
+                .collect(),
+        ),
+        FieldKind::Numeric => {
+            let mut numbers = Vec::new();
+            for text in texts {
+                numbers.push(text.trim().parse::<f64>().ok().filter(|n| !n.is_nan())?);
+            }
+            Values::Numbers(numbers)
+        }
+        FieldKind::Geo | FieldKind::Vector(_) => Values::None,
+    })
+}
+
+fn index_json(kind: &FieldKind, found: &[&JsonValue]) -> Option<Values> {
+    if found.is_empty() {
+        return Some(Values::None);
+    }
+    if let FieldKind::Vector(spec) = kind {
+        let numbers: Option<Vec<f32>> = match found {
+            [JsonValue::Array(items)] => {
+                items.iter().map(|i| i.as_f64().map(|f| f as f32)).collect()
+            }
+            _ => None,
+        };
+        return numbers.filter(|n| n.len() == spec.dim).map(Values::Vector);
+    }
+    let mut texts = Vec::new();
+    for value in found {
+        match (kind, value) {
+            (FieldKind::Numeric, JsonValue::Number(n)) => texts.push(n.to_string()),
+            (FieldKind::Numeric, _) => return None,
+            (_, JsonValue::String(s)) => texts.push(s.clone()),
+            (FieldKind::Tag { .. }, JsonValue::Bool(b)) => texts.push(b.to_string()),
+            (FieldKind::Tag { .. }, JsonValue::Array(items)) => {
+                texts.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
+            }
+            (_, JsonValue::Null) => {}
+            _ => return None,
+        }
+    }
+    match kind {
+        // A JSON tag array holds whole tags; separators do not split them.
+        FieldKind::Tag { case_sensitive, .. } => Some(Values::Tags(
+            texts
+                .into_iter()
+                .map(|t| if *case_sensitive { t } else { t.to_lowercase() })
+                .collect(),
+        )),
+        _ => index_text(kind, &texts),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching and scoring
+// ---------------------------------------------------------------------------------------
+
+/// Text fields a term may match: the one it is scoped to, else every TEXT field.
+fn text_fields<'a>(index: &'a Index, field: &Option<String>) -> Vec<(usize, &'a Field)> {
+    index
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.kind, FieldKind::Text { .. }))
+        .filter(|(_, f)| {
+            field
+                .as_ref()
+                .is_none_or(|name| f.attribute == *name || f.identifier == *name)
+        })
+        .collect()
+}
+
+fn term_matches(word: &str, token: &str, nostem: bool) -> bool {
+    token == word || (!nostem && stem(token) == stem(word))
+}
+
+/// Positions of `word` in each TEXT field of `doc` it may match.
+fn positions(
+    index: &Index,
+    doc: &Doc,
+    word: &str,
+    field: &Option<String>,
+) -> Vec<(usize, Vec<usize>)> {
+    text_fields(index, field)
+        .into_iter()
+        .filter_map(|(i, f)| {
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            match doc.values.get(i) {
+                Some(Values::Text(tokens)) => {
+                    let at: Vec<usize> = tokens
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| term_matches(word, t, nostem))
+                        .map(|(p, _)| p)
+                        .collect();
+                    (!at.is_empty()).then_some((i, at))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
+    match node {
+        Node::All => true,
+        Node::Nothing => false,
+        Node::Term { word, field } => !positions(index, doc, word, field).is_empty(),
+        Node::Prefix { prefix, field } => text_fields(index, field).iter().any(|(i, _)| {
+            matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
+        }),
+        Node::Phrase { words, field } => text_fields(index, field).iter().any(|(i, f)| {
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let Some(Values::Text(tokens)) = doc.values.get(*i) else {
+                return false;
+            };
+            let tokens: Vec<&String> = tokens
+                .iter()
+                .filter(|t| !query::STOP_WORDS.contains(&t.as_str()))
+                .collect();
+            tokens.windows(words.len()).any(|window| {
+                window
+                    .iter()
+                    .zip(words)
+                    .all(|(t, w)| term_matches(w, t, nostem))
+            })
+        }),
+        Node::Tag { field, values } => match index.field(field) {
+            Some((i, f)) => {
+                let case_sensitive =
+                    matches!(f.kind, FieldKind::Tag { case_sensitive: true, .. });
+                matches!(doc.values.get(i), Some(Values::Tags(tags)) if values.iter().any(|v| {
+                    let v = if case_sensitive { v.clone() } else { v.to_lowercase() };
+                    tags.contains(&v)
+                }))
+            }
+            None => false,
+        },
+        Node::Numeric {
+            field,
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        } => match index.field(field) {
+            Some((i, _)) => matches!(doc.values.get(i), Some(Values::Numbers(numbers)) if numbers.iter().any(|n| {
+                (if *min_exclusive { n > min } else { n >= min })
+                    && (if *max_exclusive { n < max } else { n <= max })
+            })),
+            None => false,
+        },
+        Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
+        Node::Or(parts) => parts.iter().any(|p| matches(index, doc, p)),
+        Node::Not(inner) => !matches(index, doc, inner),
+    }
+}
+
+/// The words of a query that count towards a document's score.
+fn scored_words(node: &Node, out: &mut Vec<(String, Option<String>)>) {
+    match node {
+        Node::Term { word, field } => out.push((word.clone(), field.clone())),
+        Node::Phrase { words, field } => {
+            out.extend(words.iter().map(|w| (w.clone(), field.clone())))
+        }
+        Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| scored_words(p, out)),
+        _ => {}
+    }
+}
+
+/// RediSearch's TFIDF, approximately: per matched word, its frequency in the document times
+/// its inverse document frequency and the field's weight, over the document's most frequent
+/// word; words of an intersection that lie apart divide the score by their distance.
+fn score(index: &Index, docs: &[Doc], doc: &Doc, node: &Node) -> f64 {
+    let mut words = Vec::new();
+    scored_words(node, &mut words);
+    if words.is_empty() {
+        return 1.0;
+    }
+    let n = docs.len();
+    let mut total = 0.0;
+    let mut first_positions = Vec::new();
+    for (word, field) in &words {
+        let found = positions(index, doc, word, field);
+        if found.is_empty() {
+            continue;
+        }
+        let df = docs
+            .iter()
+            .filter(|d| !positions(index, d, word, field).is_empty())
+            .count();
+        // RediSearch: logb(1 + totalDocs / termDocs), an integer division and a floored log.
+        let idf = f64::from((1 + n / df.max(1)).ilog2());
+        for (i, at) in &found {
+            let weight = match index.fields.get(*i).map(|f| &f.kind) {
+                Some(FieldKind::Text { weight, .. }) => *weight,
+                _ => 1.0,
+            };
+            total += at.len() as f64 * idf * weight;
+        }
+        if let Some(p) = found.first().and_then(|(_, at)| at.first()) {
+            first_positions.push(*p);
+        }
+    }
+    let max_freq = doc
+        .values
+        .iter()
+        .filter_map(|v| match v {
+            Values::Text(tokens) => {
+                let mut counts: IndexMap<&String, usize> = IndexMap::new();
+                for t in tokens {
+                    *counts.entry(t).or_default() += 1;
+                }
+                counts.values().max().copied()
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1) as f64;
+    let mut score = total / max_freq;
+    if matches!(node, Node::And(_)) && first_positions.len() > 1 {
+        let distance: usize = first_positions
+            .windows(2)
+            .map(|w| w[0].abs_diff(w[1]).max(1))
+            .sum();
+        let adjacent = first_positions.len() - 1;
+        score /= (distance as f64 / adjacent as f64).max(1.0);
+    }
+    // TFIDF with one word per document gives whole numbers here; keep the printed scores short.
+    (score * 1e6).round() / 1e6
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------
+
+/// The module's arity error, which names the command in capitals.
+fn wrong_arity(name: &str) -> Reply {
+    Reply::err(format!("wrong number of arguments for '{name}' command"))
+}
+
+fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+fn upper(arg: &[u8]) -> String {
+    text(arg).to_ascii_uppercase()
+}
+
+/// FT.CREATE index [ON HASH | JSON] [PREFIX count prefix ...] SCHEMA field [AS alias] type
+/// [options] ...
+pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let schema_at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"SCHEMA"));
+    if argv.len() < 5 || schema_at.is_none_or(|at| at + 1 >= argv.len()) {
+        return wrong_arity("FT.CREATE");
+    }
+    let name = text(&argv[1]);
+    if server.search.contains_key(&name) {
+        return reply::error("Index already exists");
+    }
+    let mut index = Index {
+        source: Source::Hash,
+        prefixes: Vec::new(),
+        fields: Vec::new(),
+    };
+    let mut i = 2;
+    while let Some(word) = argv.get(i) {
+        match upper(word).as_str() {
+            "ON" => {
+                let kind = argv.get(i + 1).map(|a| upper(a)).unwrap_or_default();
+                index.source = match kind.as_str() {
+                    "HASH" => Source::Hash,
+                    "JSON" => Source::Json,
+                    _ => return reply::error(&format!("Invalid rule type: {kind}")),
+                };
+                i += 2;
+            }
+            "PREFIX" => {
+                let count = argv
+                    .get(i + 1)
+                    .and_then(|a| text(a).parse::<usize>().ok())
+                    .unwrap_or(usize::MAX);
+                if count > argv.len() {
+                    return reply::error(
+                        "Bad arguments for PREFIX: Value is outside acceptable bounds",
+                    );
+                }
+                index
+                    .prefixes
+                    .extend(argv.iter().skip(i + 2).take(count).cloned());
+                i += 2 + count;
+            }
+            "SCHEMA" => {
+                i += 1;
+                break;
+            }
+            "FILTER" | "LANGUAGE" | "LANGUAGE_FIELD" | "SCORE" | "SCORE_FIELD"
+            | "PAYLOAD_FIELD" | "STOPWORDS" | "TEMPORARY" => {
+                return reply::error(&format!("{} is not supported by the sandbox", upper(word)))
+            }
+            _ => i += 1,
+        }
+    }
+    if let Err(e) = add_fields(&mut index, argv, i) {
+        return e;
+    }
+    server.search.insert(name, index);
+    Reply::ok()
+}
+
+/// Reads `field [AS alias] type [options]` definitions from `argv[i..]` into the index
+/// (FT.CREATE's SCHEMA, FT.ALTER's SCHEMA ADD).
+fn add_fields(index: &mut Index, argv: &[Vec<u8>], mut i: usize) -> Result<(), Reply> {
+    while let Some(identifier) = argv.get(i) {
+        let identifier = text(identifier);
+        let mut attribute = identifier.clone();
+        i += 1;
+        if argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"AS")) {
+            let Some(alias) = argv.get(i + 1) else {
+                return Err(reply::error(&format!(
+                    "Invalid field type for field `{identifier}`"
+                )));
+            };
+            attribute = text(alias);
+            i += 2;
+        }
+        let kind_word = argv.get(i).map(|a| upper(a)).unwrap_or_default();
+        i += 1;
+        let mut kind = match kind_word.as_str() {
+            "TEXT" => FieldKind::Text {
+                weight: 1.0,
+                nostem: false,
+            },
+            "TAG" => FieldKind::Tag {
+                separator: ',',
+                case_sensitive: false,
+            },
+            "NUMERIC" => FieldKind::Numeric,
+            "GEO" => FieldKind::Geo,
+            "VECTOR" => {
+                let (spec, taken) = vector::parse_spec(&argv[i.min(argv.len())..], &identifier)?;
+                i += taken;
+                FieldKind::Vector(spec)
+            }
+            _ => {
+                return Err(reply::error(&format!(
+                    "Invalid field type for field `{identifier}`"
+                )))
+            }
+        };
+        let mut sortable = false;
+        while let Some(option) = argv.get(i) {
+            match (upper(option).as_str(), &mut kind) {
+                ("SORTABLE", _) => sortable = true,
+                ("UNF" | "NOINDEX" | "INDEXMISSING" | "INDEXEMPTY" | "PHONETIC", _) => {}
+                ("NOSTEM", FieldKind::Text { nostem, .. }) => *nostem = true,
+                ("WEIGHT", FieldKind::Text { weight, .. }) => {
+                    let Some(w) = argv.get(i + 1).and_then(|a| text(a).parse::<f64>().ok()) else {
+                        return Err(reply::error(
+                            "Bad arguments for WEIGHT: Could not convert argument to expected type",
+                        ));
+                    };
+                    *weight = w;
+                    i += 1;
+                }
+                ("SEPARATOR", FieldKind::Tag { separator, .. }) => {
+                    let Some(sep) = argv.get(i + 1).and_then(|a| text(a).chars().next()) else {
+                        return Err(reply::error("SEPARATOR requires an argument"));
+                    };
+                    *separator = sep;
+                    i += 1;
+                }
+                ("CASESENSITIVE", FieldKind::Tag { case_sensitive, .. }) => *case_sensitive = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let json_path = match index.source {
+            Source::Json => match JsonPath::parse(&identifier) {
+                Ok(p) => Some(p),
+                Err(e) => return Err(Reply::Error(e)),
+            },
+            Source::Hash => None,
+        };
+        if index.fields.iter().any(|f| f.attribute == attribute) {
+            return Err(reply::error(&format!(
+                "Duplicate field in schema - {attribute}"
+            )));
+        }
+        index.fields.push(Field {
+            identifier,
+            attribute,
+            kind,
+            sortable,
+            json_path,
+        });
+    }
+    Ok(())
+}
+
+/// FT.DROPINDEX index [DD]
+pub fn ft_dropindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 2 {
+        return wrong_arity("FT.DROPINDEX");
+    }
+    let Some(index) = server.search.shift_remove(&text(&argv[1])) else {
+        return reply::error("Unknown Index name");
+    };
+    if argv.get(2).is_some_and(|a| a.eq_ignore_ascii_case(b"DD")) {
+        let keys: Vec<Vec<u8>> = documents(server, &index, false)
+            .into_iter()
+            .map(|d| d.key)
+            .collect();
+        for key in keys {
+            server.db().remove(&key);
+        }
+    }
+    Reply::ok()
+}
+
+/// FT._LIST
+pub fn ft_list(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() != 1 {
+        return wrong_arity("FT._LIST");
+    }
+    Reply::Array(server.search.keys().map(|k| Reply::status(k)).collect())
+}
+
+/// Every live key the index covers, in keyspace order. RediSearch keeps its indexes in db 0.
+fn documents(server: &Server, index: &Index, with_content: bool) -> Vec<Doc> {
+    let now = server.now;
+    let Some(db) = server.dbs.first() else {
+        return Vec::new();
+    };
+    db.iter()
+        .enumerate()
+        .filter(|(_, (_, e))| e.expire_at.is_none_or(|at| at > now))
+        .filter_map(|(position, (key, entry))| {
+            let mut doc = index.document(key, &entry.value, with_content)?;
+            doc.position = position;
+            Some(doc)
+        })
+        .collect()
+}
+
+/// `doc` with what a reply shows, for a document read without it.
+fn with_content(server: &Server, index: &Index, doc: &Doc) -> Option<Doc> {
+    if !doc.content.is_empty() {
+        return None;
+    }
+    let (key, entry) = server.dbs.first()?.at(doc.position)?;
+    index.document(key, &entry.value, true)
+}
+
+/// The count argument at `i` of a `KEYWORD count item ...` clause.
+fn parse_count(argv: &[Vec<u8>], i: usize, what: &str) -> Result<usize, Reply> {
+    argv.get(i)
+        .and_then(|a| text(a).parse::<usize>().ok())
+        .ok_or_else(|| {
+            reply::error(&format!(
+                "Bad arguments for {what}: Expected an argument, but none provided"
+            ))
+        })
+}
+
+struct SearchOptions {
+    nocontent: bool,
+    withscores: bool,
+    offset: usize,
+    limit: usize,
+    sort_by: Option<(String, bool)>,
+    return_fields: Option<Vec<String>>,
+    in_keys: Option<Vec<Vec<u8>>>,
+    params: Vec<(String, Vec<u8>)>,
+}
+
+fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions, Reply> {
+    let mut options = SearchOptions {
+        nocontent: false,
+        withscores: false,
+        offset: 0,
+        limit: 10,
+        sort_by: None,
+        return_fields: None,
+        in_keys: None,
+        params: Vec::new(),
+    };
+    let mut i = 3;
+    let count_arg = |i: usize, what: &str| parse_count(argv, i, what);
+    while let Some(word) = argv.get(i) {
+        match upper(word).as_str() {
+            "NOCONTENT" => options.nocontent = true,
+            "WITHSCORES" => options.withscores = true,
+            "VERBATIM" | "NOSTOPWORDS" | "WITHPAYLOADS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
+            "DIALECT" | "TIMEOUT" | "SLOP" | "LANGUAGE" | "SCORER" => i += 1,
+            "LIMIT" => {
+                let (Some(a), Some(b)) = (argv.get(i + 1), argv.get(i + 2)) else {
+                    return Err(reply::error("LIMIT requires two arguments"));
+                };
+                match (text(a).parse::<usize>(), text(b).parse::<usize>()) {
+                    (Ok(a), Ok(b)) => {
+                        options.offset = a;
+                        options.limit = b;
+                    }
+                    _ => return Err(reply::error("LIMIT needs two numeric arguments")),
+                }
+                i += 2;
+            }
+            "SORTBY" => {
+                let Some(field) = argv.get(i + 1) else {
+                    return Err(reply::error("SORTBY requires an argument"));
+                };
+                let field = text(field);
+                let is_knn_alias = argv
+                    .get(2)
+                    .is_some_and(|q| text(q).contains(&format!("AS {field}]")));
+                if index.field(&field).is_none() && !is_knn_alias {
+                    return Err(reply::error(&format!(
+                        "Property `{field}` not loaded nor in schema"
+                    )));
+                }
+                let mut ascending = true;
+                match argv.get(i + 2).map(|a| upper(a)).as_deref() {
+                    Some("ASC") => i += 1,
+                    Some("DESC") => {
+                        ascending = false;
+                        i += 1;
+                    }
+                    _ => {}
+                }
+                options.sort_by = Some((field, ascending));
+                i += 1;
+            }
+            "RETURN" => {
+                let count = count_arg(i + 1, "RETURN")?;
+                let fields: Vec<String> = argv
+                    .iter()
+                    .skip(i + 2)
+                    .take(count)
+                    .map(|a| text(a))
+                    .collect();
+                if fields.len() < count {
+                    return Err(reply::error(
+                        "Bad arguments for RETURN: Expected an argument, but none provided",
+                    ));
+                }
+                options.return_fields = Some(fields);
+                i += 1 + count;
+            }
+            "PARAMS" => {
+                let count = count_arg(i + 1, "PARAMS")?;
+                let pairs: Vec<&Vec<u8>> = argv.iter().skip(i + 2).take(count).collect();
+                if count % 2 != 0 || pairs.len() < count {
+                    return Err(reply::error(
+                        "Bad arguments for PARAMS: Expected an argument, but none provided",
+                    ));
+                }
+                options.params = pairs
+                    .chunks_exact(2)
+                    .map(|p| (text(p[0]), p[1].clone()))
+                    .collect();
+                i += 1 + count;
+            }
+            "INKEYS" => {
+                let count = count_arg(i + 1, "INKEYS")?;
+                options.in_keys = Some(argv.iter().skip(i + 2).take(count).cloned().collect());
+                i += 1 + count;
+            }
+            _ => {
+                return Err(reply::error(&format!(
+                    "Unknown argument `{}` at position {} for <main>",
+                    text(word),
+                    i - 2
+                )))
+            }
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+/// The value a SORTBY field sorts by: numbers numerically, text by its lower-cased form.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64),
+    Text(String),
+    Missing,
+}
+
+fn sort_key(index: &Index, doc: &Doc, field: &str) -> SortKey {
+    let Some((i, f)) = index.field(field) else {
+        return SortKey::Missing;
+    };
+    match (doc.values.get(i), &f.kind) {
+        (Some(Values::Numbers(n)), _) => {
+            n.first().map_or(SortKey::Missing, |n| SortKey::Number(*n))
+        }
+        (_, FieldKind::Text { .. } | FieldKind::Tag { .. }) => doc
+            .content
+            .iter()
+            .find(|(k, _)| *k == f.identifier)
+            .map_or(SortKey::Missing, |(_, v)| {
+                SortKey::Text(String::from_utf8_lossy(v).to_lowercase())
+            }),
+        _ => SortKey::Missing,
+    }
+}
+
+/// FT.SEARCH index query [NOCONTENT] [WITHSCORES] [INKEYS n key ...] [RETURN n field ...]
+/// [SORTBY field [ASC | DESC]] [LIMIT offset num]
+pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 2 {
+        return wrong_arity("FT.SEARCH");
+    }
+    let name = text(&argv[1]);
+    if argv.len() < 3 {
+        return reply::error("No query string provided");
+    }
+    let Some(index) = server.search.get(&name).cloned() else {
+        return reply::error(&format!("{name}: no such index"));
+    };
+    let options = match parse_search_options(argv, &index) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let query_text = text(&argv[2]);
+    let (filter_text, knn) = match query_text.split_once("=>") {
+        Some((filter, clause)) => match vector::parse_knn(clause) {
+            Ok(knn) => (filter.to_string(), Some(knn)),
+            Err(e) => return reply::error(&e),
+        },
+        None => (query_text, None),
+    };
+    let node = match query::parse(&filter_text) {
+        Ok(n) => n,
+        Err(e) => return reply::error(&e),
+    };
+    // Only a SORTBY on text reads what the reply shows before the page is cut.
+    let docs = documents(server, &index, options.sort_by.is_some());
+    if let Some(knn) = knn {
+        return knn_search(server, &index, &docs, &node, &knn, &options);
+    }
+    let mut hits: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            options
+                .in_keys
+                .as_ref()
+                .is_none_or(|keys| keys.contains(&d.key))
+        })
+        .filter(|(_, d)| matches(&index, d, &node))
+        .map(|(i, d)| (i, score(&index, &docs, d, &node)))
+        .collect();
+    match &options.sort_by {
+        Some((field, ascending)) => {
+            hits.sort_by(|a, b| {
+                let (ka, kb) = (
+                    sort_key(&index, &docs[a.0], field),
+                    sort_key(&index, &docs[b.0], field),
+                );
+                let order = ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal);
+                if *ascending {
+                    order
+                } else {
+                    order.reverse()
+                }
+            });
+        }
+        None => hits.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)),
+    }
+    let mut out = vec![Reply::Integer(hits.len() as i64)];
+    for (i, score) in hits.iter().skip(options.offset).take(options.limit) {
+        let Some(doc) = docs.get(*i) else {
+            continue;
+        };
+        out.push(Reply::Bulk(doc.key.clone()));
+        if options.withscores {
+            out.push(Reply::Bulk(resp_double(*score).into_bytes()));
+        }
+        if options.nocontent {
+            continue;
+        }
+        let filled = with_content(server, &index, doc);
+        out.push(Reply::Array(content_of(
+            &index,
+            filled.as_ref().unwrap_or(doc),
+            &options,
+        )));
+    }
+    Reply::Array(out)
+}
+
+/// FT.SEARCH with a KNN clause: the `k` documents passing the filter nearest to the query
+/// vector, nearest first (or in SORTBY order), each with its distance under the alias.
+fn knn_search(
+    server: &Server,
+    index: &Index,
+    docs: &[Doc],
+    node: &Node,
+    knn: &vector::Knn,
+    options: &SearchOptions,
+) -> Reply {
+    let Some((at, spec)) = index.field(&knn.field).and_then(|(i, f)| match &f.kind {
+        FieldKind::Vector(spec) => Some((i, spec)),
+        _ => None,
+    }) else {
+        return reply::error(&format!(
+            "Error parsing vector similarity query: field `{}` is not a vector field",
+            knn.field
+        ));
+    };
+    let Some((_, blob)) = options.params.iter().find(|(n, _)| *n == knn.param) else {
+        return reply::error(&format!("No such parameter `{}`", knn.param));
+    };
+    let Some(query) = vector::from_blob(blob, spec.dim) else {
+        return reply::error(&format!(
+            "Error parsing vector similarity query: query vector blob size ({}) does not match index's expected size ({}).",
+            blob.len(),
+            spec.dim * 4
+        ));
+    };
+    let mut hits: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches(index, d, node))
+        .filter_map(|(i, d)| match d.values.get(at) {
+            Some(Values::Vector(v)) => Some((i, spec.metric.distance(&query, v))),
+            _ => None,
+        })
+        .collect();
+    let by_distance = |a: &(usize, f64), b: &(usize, f64)| {
+        a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal)
+    };
+    if knn.k < hits.len() {
+        hits.select_nth_unstable_by(knn.k, by_distance);
+        hits.truncate(knn.k);
+    }
+    hits.sort_by(by_distance);
+    if let Some((field, ascending)) = &options.sort_by {
+        if *field != knn.alias {
+            hits.sort_by(|a, b| {
+                let order = sort_key(index, &docs[a.0], field)
+                    .partial_cmp(&sort_key(index, &docs[b.0], field))
+                    .unwrap_or(std::cmp::Ordering::Equal);
+                if *ascending {
+                    order
+                } else {
+                    order.reverse()
+                }
+            });
+        } else if !ascending {
+            hits.reverse();
+        }
+    }
+    let mut out = vec![Reply::Integer(hits.len() as i64)];
+    for (i, distance) in hits.iter().skip(options.offset).take(options.limit) {
+        let Some(doc) = docs.get(*i) else {
+            continue;
+        };
+        out.push(Reply::Bulk(doc.key.clone()));
+        if options.nocontent {
+            continue;
+        }
+        let score = vector::format_distance(*distance);
+        let mut fields = Vec::new();
+        let wanted = |name: &str| {
+            options
+                .return_fields
+                .as_ref()
+                .is_none_or(|r| r.iter().any(|f| f == name))
+        };
+        if wanted(&knn.alias) {
+            fields.extend([Reply::bulk(knn.alias.as_str()), Reply::bulk(score)]);
+        }
+        let filled = with_content(server, index, doc);
+        let rest = content_of(index, filled.as_ref().unwrap_or(doc), options);
+        fields.extend(rest);
+        out.push(Reply::Array(fields));
+    }
+    Reply::Array(out)
+}
+
+/// The field/value pairs FT.SEARCH returns for one document.
+fn content_of(index: &Index, doc: &Doc, options: &SearchOptions) -> Vec<Reply> {
+    let mut pairs: Vec<(String, Vec<u8>)> = match &options.return_fields {
+        Some(fields) => fields
+            .iter()
+            .filter_map(|name| {
+                let field = index.field(name).map(|(_, f)| f);
+                let identifier = field.map_or(name.as_str(), |f| f.identifier.as_str());
+                let value = match index.source {
+                    Source::Hash => doc
+                        .content
+                        .iter()
+                        .find(|(k, _)| k == identifier)
+                        .map(|(_, v)| v.clone()),
+                    Source::Json => returned_json(doc, identifier).map(String::into_bytes),
+                }?;
+                Some((name.clone(), value))
+            })
+            .collect(),
+        None => doc.content.clone(),
+    };
+    // RediSearch lists the SORTBY field first.
+    if let Some((field, _)) = &options.sort_by {
+        let same = |name: &str| {
+            name == field
+                || index
+                    .field(field)
+                    .is_some_and(|(_, f)| f.identifier == name || f.attribute == name)
+        };
+        if let Some(at) = pairs.iter().position(|(k, _)| same(k)) {
+            let first = pairs.remove(at);
+            pairs.insert(0, first);
+        }
+    }
+    pairs
+        .into_iter()
+        .flat_map(|(k, v)| [Reply::bulk(k), Reply::Bulk(v)])
+        .collect()
+}
+
+/// A JSON document's value at `path` as RETURN gives it: strings bare, the rest as JSON.
+fn returned_json(doc: &Doc, path: &str) -> Option<String> {
+    let (_, text) = doc.content.first()?;
+    let value: JsonValue = serde_json::from_slice(text).ok()?;
+    let path = JsonPath::parse(path).ok()?;
+    let first = path.locate(&value).into_iter().next()?;
+    match json_path::get(&value, &first)? {
+        JsonValue::String(s) => Some(s.clone()),
+        other => Some(json::to_text(other)),
+    }
+}
+
+/// FT.ALTER index [SKIPINITIALSCAN] SCHEMA ADD field [AS alias] type [options] ...
+pub fn ft_alter(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 5 {
+        return wrong_arity("FT.ALTER");
+    }
+    let name = text(&argv[1]);
+    let mut i = 2;
+    if argv[i].eq_ignore_ascii_case(b"SKIPINITIALSCAN") {
+        i += 1;
+    }
+    let schema_add = argv
+        .get(i)
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"SCHEMA"))
+        && argv
+            .get(i + 1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"ADD"));
+    if !schema_add {
+        return reply::error("ALTER must be followed by SCHEMA");
+    }
+    let Some(index) = server.search.get_mut(&name) else {
+        return reply::error("Unknown index name");
+    };
+    let mut altered = index.clone();
+    match add_fields(&mut altered, argv, i + 2) {
+        Ok(()) => {
+            *index = altered;
+            Reply::ok()
+        }
+        Err(e) => e,
+    }
+}
+
+/// FT.INFO index: the definition and the counts a student reads (the real reply goes on
+/// with memory and garbage-collector statistics the sandbox does not keep).
+pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() != 2 {
+        return wrong_arity("FT.INFO");
+    }
+    let name = text(&argv[1]);
+    let Some(index) = server.search.get(&name).cloned() else {
+        return reply::error("Unknown index name");
+    };
+    let docs = documents(server, &index, false).len() as i64;
+    let word = |s: &str| Reply::status(s);
+    let definition = Reply::Array(vec![
+        word("key_type"),
+        word(match index.source {
+            Source::Hash => "HASH",
+            Source::Json => "JSON",
+        }),
+        word("prefixes"),
+        Reply::Array(
+            if index.prefixes.is_empty() {
+                vec![String::new()]
+            } else {
+                index.prefixes.iter().map(|p| text(p)).collect()
+            }
+            .iter()
+            .map(|p| word(p))
+            .collect(),
+        ),
+        word("default_score"),
+        Reply::bulk("1"),
+    ]);
+    let attributes = index
+        .fields
+        .iter()
+        .map(|f| {
+            let mut out = vec![
+                word("identifier"),
+                word(&f.identifier),
+                word("attribute"),
+                word(&f.attribute),
+                word("type"),
+            ];
+            match &f.kind {
+                FieldKind::Text { weight, nostem } => {
+                    out.extend([
+                        word("TEXT"),
+                        word("WEIGHT"),
+                        Reply::bulk(resp_double(*weight)),
+                    ]);
+                    if *nostem {
+                        out.push(word("NOSTEM"));
+                    }
+                }
+                FieldKind::Tag {
+                    separator,
+                    case_sensitive,
+                } => {
+                    let shown = match index.source {
+                        Source::Json => String::new(),
+                        Source::Hash => separator.to_string(),
+                    };
+                    out.extend([word("TAG"), word("SEPARATOR"), word(&shown)]);
+                    if *case_sensitive {
+                        out.push(word("CASESENSITIVE"));
+                    }
+                }
+                FieldKind::Numeric => out.push(word("NUMERIC")),
+                FieldKind::Geo => out.push(word("GEO")),
+                FieldKind::Vector(spec) => out.extend([
+                    word("VECTOR"),
+                    word("algorithm"),
+                    word(spec.algorithm),
+                    word("data_type"),
+                    word("FLOAT32"),
+                    word("dim"),
+                    Reply::Integer(spec.dim as i64),
+                    word("distance_metric"),
+                    word(spec.metric.name()),
+                ]),
+            }
+            if f.sortable {
+                out.push(word("SORTABLE"));
+                if !matches!(f.kind, FieldKind::Text { .. } | FieldKind::Tag { .. }) {
+                    out.push(word("UNF"));
+                }
+            }
+            Reply::Array(out)
+        })
+        .collect();
+    Reply::Array(vec![
+        word("index_name"),
+        word(&name),
+        word("index_options"),
+        Reply::Array(Vec::new()),
+        word("index_definition"),
+        definition,
+        word("attributes"),
+        Reply::Array(attributes),
+        word("num_docs"),
+        Reply::Integer(docs),
+        word("hash_indexing_failures"),
+        Reply::Integer(0),
+        word("indexing"),
+        Reply::Integer(0),
+        word("percent_indexed"),
+        Reply::bulk("1"),
+    ])
+}
+
+/// FT.EXPLAIN index query: the parsed query as RediSearch prints its execution plan.
+pub fn ft_explain(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 3 {
+        return wrong_arity("FT.EXPLAIN");
+    }
+    let name = text(&argv[1]);
+    let Some(index) = server.search.get(&name) else {
+        return reply::error(&format!("{name}: no such index"));
+    };
+    match query::parse(&text(&argv[2])) {
+        Ok(node) => {
+            let mut out = String::new();
+            explain(index, &node, 0, true, &mut out);
+            Reply::Bulk(out.into_bytes())
+        }
+        Err(e) => reply::error(&e),
+    }
+}
+
+fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut String) {
+    let pad = "  ".repeat(level);
+    let block = |title: &str, items: &[String], out: &mut String| {
+        out.push_str(&format!("{pad}{title} {{\n"));
+        for item in items {
+            out.push_str(&format!("{pad}  {item}\n"));
+        }
+        out.push_str(&format!("{pad}}}\n"));
+    };
+    let scope = |field: &Option<String>| field.as_ref().map_or(String::new(), |f| format!("@{f}:"));
+    let number = |n: f64| {
+        if n.is_infinite() {
+            if n > 0.0 { "inf" } else { "-inf" }.to_string()
+        } else {
+            format!("{n:.6}")
+        }
+    };
+    match node {
+        Node::All => out.push_str(&format!("{pad}<WILDCARD>\n")),
+        Node::Nothing => out.push_str(&format!("{pad}<empty>\n")),
+        Node::Term { word, field } => {
+            let s = scope(field);
+            let nostem = text_fields(index, field)
+                .iter()
+                .all(|(_, f)| matches!(f.kind, FieldKind::Text { nostem: true, .. }));
+            if expand && !nostem {
+                out.push_str(&format!("{pad}{s}UNION {{\n"));
+                out.push_str(&format!("{pad}  {s}{word}\n"));
+                out.push_str(&format!("{pad}  {s}+{}(expanded)\n", stem(word)));
+                out.push_str(&format!("{pad}}}\n"));
+            } else {
+                out.push_str(&format!("{pad}{s}{word}\n"));
+            }
+        }
+        Node::Prefix { prefix, field } => {
+            out.push_str(&format!("{pad}{}PREFIX{{{prefix}*}}\n", scope(field)))
+        }
+        Node::Phrase { words, field } => {
+            let s = scope(field);
+            let items: Vec<String> = words.iter().map(|w| format!("{s}{w}")).collect();
+            block(&format!("{s}EXACT"), &items, out);
+        }
+        Node::Tag { field, values } => block(&format!("TAG:@{field}"), values, out),
+        Node::Numeric {
+            field,
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        } => out.push_str(&format!(
+            "{pad}NUMERIC {{{} {} @{field} {} {}}}\n",
+            number(*min),
+            if *min_exclusive { "<" } else { "<=" },
+            if *max_exclusive { "<" } else { "<=" },
+            number(*max)
+        )),
+        Node::And(parts) | Node::Or(parts) => {
+            let title = if matches!(node, Node::And(_)) {
+                "INTERSECT"
+            } else {
+                "UNION"
+            };
+            out.push_str(&format!("{pad}{title} {{\n"));
+            for part in parts {
+                explain(index, part, level + 1, expand, out);
+            }
+            out.push_str(&format!("{pad}}}\n"));
+        }
+        Node::Not(inner) => {
+            out.push_str(&format!("{pad}NOT{{\n"));
+            explain(index, inner, level + 1, false, out);
+            out.push_str(&format!("{pad}}}\n"));
+        }
+    }
+}

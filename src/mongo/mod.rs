@@ -10,6 +10,7 @@
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;
+pub mod decimal;
 pub mod flow;
 pub mod format;
 pub mod query;

@@ -7,6 +7,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use indexmap::IndexMap;
 
+pub use super::decimal::Decimal128;
+
 /// A document keeps its fields in insertion order, as BSON does: `{b: 1, a: 2}` prints and
 /// compares with `b` first.
 pub type Document = IndexMap<String, Value, FieldHash>;
@@ -150,24 +152,37 @@ pub enum Value {
     Document(Document),
     MinKey,
     MaxKey,
+    Decimal128(Decimal128),
+    /// BSON's internal timestamp: seconds since the epoch and an ordinal within the second.
+    Timestamp {
+        t: u32,
+        i: u32,
+    },
+    /// Binary data with its BSON subtype (4 is a UUID).
+    Binary {
+        subtype: u8,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Position of a type in BSON's cross-type comparison order (MinKey < Null < numbers <
 /// String < Object < Array < BinData < ObjectId < Boolean < Date < Timestamp < Regex < MaxKey).
-/// Numbers share one rank so that `1`, `NumberLong(1)` and `1.0` sort together; gaps leave
-/// room for Symbol, BinData, Timestamp and Decimal128.
+/// Numbers share one rank so that `1`, `NumberLong(1)`, `1.0` and `NumberDecimal('1')` sort
+/// together; gaps leave room for Symbol and the deprecated types.
 pub fn type_rank(v: &Value) -> u8 {
     match v {
         Value::MinKey => 1,
         Value::Undefined => 3,
         Value::Null => 5,
-        Value::Double(_) | Value::Int32(_) | Value::Int64(_) => 10,
+        Value::Double(_) | Value::Int32(_) | Value::Int64(_) | Value::Decimal128(_) => 10,
         Value::String(_) => 15,
         Value::Document(_) => 20,
         Value::Array(_) => 25,
+        Value::Binary { .. } => 30,
         Value::ObjectId(_) => 35,
         Value::Bool(_) => 40,
         Value::Date(_) => 45,
+        Value::Timestamp { .. } => 47,
         Value::Regex { .. } => 50,
         Value::MaxKey => 127,
     }
@@ -191,11 +206,29 @@ impl Value {
             Value::Document(_) => "object",
             Value::MinKey => "minKey",
             Value::MaxKey => "maxKey",
+            Value::Decimal128(_) => "decimal",
+            Value::Timestamp { .. } => "timestamp",
+            Value::Binary { .. } => "binData",
         }
     }
 
     pub fn is_number(&self) -> bool {
-        matches!(self, Value::Double(_) | Value::Int32(_) | Value::Int64(_))
+        matches!(
+            self,
+            Value::Double(_) | Value::Int32(_) | Value::Int64(_) | Value::Decimal128(_)
+        )
+    }
+
+    /// The number as a Decimal128 (exactly for integers, to 15 digits for a double, as
+    /// MongoDB widens an operand when the other is a decimal).
+    pub fn to_decimal(&self) -> Option<Decimal128> {
+        match self {
+            Value::Decimal128(d) => Some(*d),
+            Value::Int32(i) => Some(Decimal128::from_i64(i64::from(*i))),
+            Value::Int64(i) => Some(Decimal128::from_i64(*i)),
+            Value::Double(x) => Some(Decimal128::from_f64(*x)),
+            _ => None,
+        }
     }
 }
 
@@ -212,6 +245,13 @@ fn compare_numbers(a: &Value, b: &Value) -> Ordering {
         (Value::Int32(x), Value::Double(y)) => compare_f64(f64::from(*x), *y),
         (Value::Double(x), Value::Int64(y)) => compare_f64_i64(*x, *y),
         (Value::Int64(x), Value::Double(y)) => compare_f64_i64(*y, *x).reverse(),
+        (Value::Decimal128(x), Value::Decimal128(y)) => x.cmp_decimal(y),
+        (Value::Decimal128(x), Value::Double(y)) => x.cmp_f64(*y),
+        (Value::Double(x), Value::Decimal128(y)) => y.cmp_f64(*x).reverse(),
+        (Value::Decimal128(x), Value::Int32(y)) => x.cmp_i64(i64::from(*y)),
+        (Value::Int32(x), Value::Decimal128(y)) => y.cmp_i64(i64::from(*x)).reverse(),
+        (Value::Decimal128(x), Value::Int64(y)) => x.cmp_i64(*y),
+        (Value::Int64(x), Value::Decimal128(y)) => y.cmp_i64(*x).reverse(),
         _ => Ordering::Equal,
     }
 }
@@ -268,6 +308,24 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::ObjectId(x), Value::ObjectId(y)) => x.0.cmp(&y.0),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Timestamp { t: t1, i: i1 }, Value::Timestamp { t: t2, i: i2 }) => {
+            t1.cmp(t2).then_with(|| i1.cmp(i2))
+        }
+        // BinData orders by length, then subtype, then bytes.
+        (
+            Value::Binary {
+                subtype: s1,
+                bytes: b1,
+            },
+            Value::Binary {
+                subtype: s2,
+                bytes: b2,
+            },
+        ) => b1
+            .len()
+            .cmp(&b2.len())
+            .then_with(|| s1.cmp(s2))
+            .then_with(|| b1.cmp(b2)),
         (
             Value::Regex {
                 pattern: p1,
@@ -463,6 +521,84 @@ pub fn parse_iso_date(text: &str) -> Option<i64> {
     Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms)
 }
 
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, as Extended JSON and `Binary.createFromBase64` write it.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if k <= chunk.len() {
+                out.push(char::from(BASE64[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (padding optional, whitespace not allowed); `None` if malformed.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let body = text.trim_end_matches('=');
+    if text.len() - body.len() > 2 || body.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in body.bytes() {
+        let v = BASE64.iter().position(|b| *b == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Parses a UUID's 32 hex digits, with or without its four dashes.
+pub fn parse_uuid(text: &str) -> Option<Vec<u8>> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    let dashed = text.len() == 36;
+    if hex.len() != 32 || !(dashed || text.len() == 32) {
+        return None;
+    }
+    if dashed && [8, 13, 18, 23].iter().any(|&i| text.as_bytes().get(i) != Some(&b'-')) {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+        .collect()
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` for 16 bytes.
+pub fn format_uuid(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// Appends a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     match serde_json::to_string(s) {
@@ -540,6 +676,19 @@ pub fn write_ejson(out: &mut String, v: &Value) {
         Value::Document(doc) => write_ejson_doc(out, doc),
         Value::MinKey => out.push_str("{\"$minKey\": 1}"),
         Value::MaxKey => out.push_str("{\"$maxKey\": 1}"),
+        Value::Decimal128(d) => {
+            let _ = write!(out, "{{\"$numberDecimal\": \"{d}\"}}");
+        }
+        Value::Timestamp { t, i } => {
+            let _ = write!(out, "{{\"$timestamp\": {{\"t\": {t}, \"i\": {i}}}}}");
+        }
+        Value::Binary { subtype, bytes } => {
+            let _ = write!(
+                out,
+                "{{\"$binary\": {{\"base64\": \"{}\", \"subType\": \"{subtype:02x}\"}}}}",
+                base64_encode(bytes)
+            );
+        }
     }
 }
 

@@ -532,6 +532,30 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         }
         Value::MinKey => out.push(11),
         Value::MaxKey => out.push(12),
+        Value::Decimal128(d) => {
+            // A decimal equal to an integer or to a double groups with it.
+            if let Some(i) = d.to_i64_exact() {
+                encode_key(&Value::Int64(i), out);
+            } else if d.is_nan() || d.cmp_f64(d.to_f64()) == std::cmp::Ordering::Equal {
+                encode_key(&Value::Double(d.to_f64()), out);
+            } else if let Some((negative, coef, exp)) = d.canonical() {
+                out.push(13);
+                out.push(u8::from(negative));
+                out.extend_from_slice(&coef.to_le_bytes());
+                out.extend_from_slice(&exp.to_le_bytes());
+            }
+        }
+        Value::Timestamp { t, i } => {
+            out.push(14);
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Binary { subtype, bytes } => {
+            out.push(15);
+            out.push(*subtype);
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
     }
 }
 

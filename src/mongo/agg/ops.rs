@@ -8,7 +8,7 @@ use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
 use super::regex::Regex;
 use super::AggError;
-use crate::mongo::value::{compare, values_equal, Document, ObjectId, Value};
+use crate::mongo::value::{compare, values_equal, Decimal128, Document, ObjectId, Value};
 
 pub type OpFn = fn(Vec<Value>, &Env<'_>) -> Result<Value, AggError>;
 
@@ -317,6 +317,7 @@ pub fn as_f64(v: &Value) -> Option<f64> {
         Value::Double(x) => Some(*x),
         Value::Int32(i) => Some(f64::from(*i)),
         Value::Int64(i) => Some(*i as f64),
+        Value::Decimal128(d) => Some(d.to_f64()),
         _ => None,
     }
 }
@@ -327,8 +328,22 @@ pub fn as_i64(v: &Value) -> Option<i64> {
         Value::Int32(i) => Some(i64::from(*i)),
         Value::Int64(i) => Some(*i),
         Value::Double(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Some(*x as i64),
+        Value::Decimal128(d) => d.to_i64_exact(),
         _ => None,
     }
+}
+
+/// Applies a decimal operation when either operand is a Decimal128: MongoDB then computes
+/// in decimal and returns a decimal.
+fn decimal_op(
+    a: &Value,
+    b: &Value,
+    op: fn(&Decimal128, &Decimal128) -> Decimal128,
+) -> Option<Value> {
+    if !matches!(a, Value::Decimal128(_)) && !matches!(b, Value::Decimal128(_)) {
+        return None;
+    }
+    Some(Value::Decimal128(op(&a.to_decimal()?, &b.to_decimal()?)))
 }
 
 /// An int that fits in 32 bits, else a long: what integer results narrow to.
@@ -342,6 +357,9 @@ pub fn int_or_long(i: i64) -> Value {
 /// Adds two numbers with MongoDB's widening: int + int overflows into long, long into
 /// double; any double makes a double.
 pub fn add_numbers(a: &Value, b: &Value) -> Value {
+    if let Some(d) = decimal_op(a, b, Decimal128::add) {
+        return d;
+    }
     match (a, b) {
         (Value::Int32(x), Value::Int32(y)) => match x.checked_add(*y) {
             Some(s) => Value::Int32(s),
@@ -359,6 +377,9 @@ pub fn add_numbers(a: &Value, b: &Value) -> Value {
 }
 
 fn multiply_numbers(a: &Value, b: &Value) -> Value {
+    if let Some(d) = decimal_op(a, b, Decimal128::mul) {
+        return d;
+    }
     match (a, b) {
         (Value::Int32(x), Value::Int32(y)) => match x.checked_mul(*y) {
             Some(s) => Value::Int32(s),
@@ -454,6 +475,7 @@ fn negate(v: &Value) -> Value {
             None => Value::Double(-(*i as f64)),
         },
         Value::Double(x) => Value::Double(-x),
+        Value::Decimal128(d) => Value::Decimal128(d.negate()),
         other => other.clone(),
     }
 }
@@ -481,6 +503,14 @@ fn divide(args: Vec<Value>, _: &Env<'_>) -> R {
     let (a, b) = (arg(&args, 0), arg(&args, 1));
     if is_nullish(a) || is_nullish(b) {
         return Ok(Value::Null);
+    }
+    if matches!(a, Value::Decimal128(_)) || matches!(b, Value::Decimal128(_)) {
+        if let (Some(x), Some(y)) = (a.to_decimal(), b.to_decimal()) {
+            return match x.div(&y) {
+                Some(q) => Ok(Value::Decimal128(q)),
+                None => Err(AggError::new(2, "BadValue", "can't $divide by zero")),
+            };
+        }
     }
     match (as_f64(a), as_f64(b)) {
         (Some(x), Some(y)) => {

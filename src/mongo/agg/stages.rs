@@ -432,7 +432,11 @@ fn parse_projection(
             ));
         }
         let p = match v {
-            Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => {
+            Value::Bool(_)
+            | Value::Int32(_)
+            | Value::Int64(_)
+            | Value::Double(_)
+            | Value::Decimal128(_) => {
                 if truthy(v) {
                     Proj::Include
                 } else {

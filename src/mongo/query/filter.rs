@@ -704,6 +704,9 @@ pub fn type_code(v: &Value) -> i32 {
         Value::Int64(_) => 18,
         Value::MinKey => -1,
         Value::MaxKey => 127,
+        Value::Decimal128(_) => 19,
+        Value::Timestamp { .. } => 17,
+        Value::Binary { .. } => 5,
     }
 }
 
@@ -858,6 +861,7 @@ pub(crate) fn number_f64(v: &Value) -> f64 {
         Value::Double(x) => *x,
         Value::Int32(i) => f64::from(*i),
         Value::Int64(i) => *i as f64,
+        Value::Decimal128(d) => d.to_f64(),
         _ => f64::NAN,
     }
 }
@@ -870,6 +874,7 @@ fn coerce_i64(v: &Value) -> Option<i64> {
         Value::Double(x) if x.is_finite() && x.abs() < 9.223_372_036_854_776e18 => {
             Some(x.trunc() as i64)
         }
+        Value::Decimal128(d) => d.trunc_i64(),
         _ => None,
     }
 }

@@ -47,6 +47,9 @@ pub fn bson_type_name(v: &Value) -> &'static str {
         Value::Regex { .. } => "regex",
         Value::MinKey => "minKey",
         Value::MaxKey => "maxKey",
+        Value::Decimal128(_) => "decimal",
+        Value::Timestamp { .. } => "timestamp",
+        Value::Binary { .. } => "binData",
     }
 }
 
@@ -1137,6 +1140,7 @@ fn sort_array(items: &mut [Value], sort: &PushSort) {
 fn zero_like(v: &Value) -> Value {
     match v {
         Value::Double(_) => Value::Double(0.0),
+        Value::Decimal128(_) => Value::Decimal128(crate::mongo::value::Decimal128::ZERO),
         Value::Int64(_) => Value::Int64(0),
         _ => Value::Int32(0),
     }
@@ -1146,6 +1150,11 @@ fn zero_like(v: &Value) -> Value {
 /// Double, and any Double makes a Double.
 pub fn arith(a: &Value, b: &Value, add: bool) -> Value {
     let f = |x: f64, y: f64| if add { x + y } else { x * y };
+    if let (Value::Decimal128(_), _) | (_, Value::Decimal128(_)) = (a, b) {
+        if let (Some(x), Some(y)) = (a.to_decimal(), b.to_decimal()) {
+            return Value::Decimal128(if add { x.add(&y) } else { x.mul(&y) });
+        }
+    }
     match (a, b) {
         (Value::Double(_), _) | (_, Value::Double(_)) => Value::Double(f(as_f64(a), as_f64(b))),
         (Value::Int32(x), Value::Int32(y)) => {
@@ -1184,6 +1193,7 @@ fn as_f64(v: &Value) -> f64 {
         Value::Double(x) => *x,
         Value::Int32(i) => f64::from(*i),
         Value::Int64(i) => *i as f64,
+        Value::Decimal128(d) => d.to_f64(),
         _ => 0.0,
     }
 }

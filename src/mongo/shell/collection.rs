@@ -992,6 +992,7 @@ impl Session {
     }
 
     pub(super) fn prepare_insert(&mut self, mut doc: Document) -> Document {
+        super::bson::fill_timestamps(&mut doc, self.now_ms, &mut self.last_timestamp);
         // The driver tests `doc._id == null`, so an explicit null `_id` also gets a new id.
         match doc
             .shift_remove("_id")

@@ -69,6 +69,9 @@ const NATIVE_FUNCTIONS: &[&str] = &[
     "Number.parseFloat",
     "String.fromCharCode",
     "Date.now",
+    "Decimal128.fromString",
+    "Binary.createFromBase64",
+    "Binary.createFromHexString",
 ];
 
 pub fn native_kind(name: &str) -> NativeKind {
@@ -203,6 +206,7 @@ pub fn value_to_string(v: &Value) -> String {
             .join(","),
         Value::Document(_) => "[object Object]".into(),
         Value::Regex { pattern, options } => format!("/{pattern}/{options}"),
+        Value::Decimal128(d) => d.to_string(),
         other => crate::mongo::format::inspect(other, crate::mongo::format::Options::VALUE),
     }
 }
@@ -1336,6 +1340,15 @@ pub fn call_native(
             Ok(Js::Val(Value::Document(d)))
         }
         "Date.now" => num(s.now() as f64),
+        "Decimal128.fromString" => Ok(Js::Val(super::bson::decimal(args.first())?)),
+        "Binary.createFromBase64" => Ok(Js::Val(super::bson::binary_from_base64(
+            args.first(),
+            args.get(1),
+        )?)),
+        "Binary.createFromHexString" => Ok(Js::Val(super::bson::binary_from_hex(
+            args.first(),
+            args.get(1),
+        )?)),
         "JSON.stringify" => {
             let indent = match args.get(2) {
                 Some(Js::Val(v)) if v.is_number() => {
@@ -1671,6 +1684,12 @@ fn json_stringify(out: &mut String, v: &Value, indent: &str, cur: &str) {
             out.push('}');
         }
         Value::Regex { .. } => out.push_str("{}"),
+        // The bson classes' toJSON gives their Extended JSON.
+        Value::Decimal128(_) | Value::MinKey | Value::MaxKey | Value::Binary { .. } => {
+            // No strings with separators inside these, so compacting the text is safe.
+            let ejson = crate::mongo::value::to_relaxed_ejson(v);
+            out.push_str(&ejson.replace(": ", ":").replace(", ", ","));
+        }
         _ => out.push_str("null"),
     }
 }

@@ -1,5 +1,6 @@
 //! The mongosh syntax: lexer, parser, and a small evaluator over the sandbox's databases.
 
+mod bson;
 pub mod collection;
 pub mod eval;
 mod js;

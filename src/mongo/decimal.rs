@@ -32,6 +32,16 @@ pub enum Decimal128 {
     NaN,
 }
 
+/// Directions `quantize` rounds in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    HalfEven,
+    /// Toward zero.
+    Down,
+    Ceiling,
+    Floor,
+}
+
 /// Why a string is not a Decimal128.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseError {
@@ -100,7 +110,10 @@ impl Decimal128 {
         let mut exp: i64 = match exponent {
             Some(e) => {
                 let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                if digits.is_empty()
+                    || digits.len() > 6
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(ParseError::Invalid);
                 }
                 e.parse().map_err(|_| ParseError::Invalid)?
@@ -112,7 +125,10 @@ impl Decimal128 {
             None => (mantissa, ""),
         };
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
+        if (int_part.is_empty() && frac_part.is_empty())
+            || !all_digits(int_part)
+            || !all_digits(frac_part)
+        {
             return Err(ParseError::Invalid);
         }
         exp -= frac_part.len() as i64;
@@ -130,12 +146,18 @@ impl Decimal128 {
                 None => return Err(ParseError::Inexact),
             }
         }
-        let coef: u128 = if kept.is_empty() { 0 } else { kept.parse().map_err(|_| ParseError::Invalid)? };
+        let coef: u128 = if kept.is_empty() {
+            0
+        } else {
+            kept.parse().map_err(|_| ParseError::Invalid)?
+        };
         if coef == 0 {
             let exp = exp.clamp(i64::from(MIN_EXP), i64::from(MAX_EXP)) as i32;
             return Ok(finish(negative, 0, exp));
         }
-        if exp > i64::from(MAX_EXP) + i64::from(PRECISION) || exp < i64::from(MIN_EXP) - i64::from(PRECISION) {
+        if exp > i64::from(MAX_EXP) + i64::from(PRECISION)
+            || exp < i64::from(MIN_EXP) - i64::from(PRECISION)
+        {
             return Err(ParseError::Inexact);
         }
         let d = Decimal128::new(negative, coef, exp as i32);
@@ -168,7 +190,11 @@ impl Decimal128 {
                 exp,
                 coef_hi,
                 coef_lo,
-            } => Some((negative, u128::from(coef_hi) << 64 | u128::from(coef_lo), i32::from(exp))),
+            } => Some((
+                negative,
+                u128::from(coef_hi) << 64 | u128::from(coef_lo),
+                i32::from(exp),
+            )),
             _ => None,
         }
     }
@@ -186,7 +212,9 @@ impl Decimal128 {
                 coef_hi,
                 coef_lo,
             },
-            Decimal128::Infinity { negative } => Decimal128::Infinity { negative: !negative },
+            Decimal128::Infinity { negative } => Decimal128::Infinity {
+                negative: !negative,
+            },
             Decimal128::NaN => Decimal128::NaN,
         }
     }
@@ -258,8 +286,11 @@ impl Decimal128 {
         // Align on the smaller exponent. A gap wider than 38 digits leaves the smaller operand
         // far below the rounding digit: it then only decides which way a tie goes, so a
         // stand-in of 1 at the lowest position gives the same rounded result.
-        let ((nbig, cbig, ebig), (nsmall, csmall, esmall)) =
-            if ea >= eb { ((na, ca, ea), (nb, cb, eb)) } else { ((nb, cb, eb), (na, ca, ea)) };
+        let ((nbig, cbig, ebig), (nsmall, csmall, esmall)) = if ea >= eb {
+            ((na, ca, ea), (nb, cb, eb))
+        } else {
+            ((nb, cb, eb), (na, ca, ea))
+        };
         let gap = (ebig - esmall) as u32;
         let (big, small, exp) = if cbig == 0 {
             (Wide::from(0), Wide::from(csmall), esmall)
@@ -353,12 +384,12 @@ impl Decimal128 {
         }
         let rank = |d: &Decimal128| -> i8 {
             match d {
-            Decimal128::Infinity { negative: true } => -2,
-            Decimal128::Infinity { negative: false } => 2,
-            d if d.is_zero() => 0,
-            d if d.is_negative() => -1,
-            _ => 1,
-        }
+                Decimal128::Infinity { negative: true } => -2,
+                Decimal128::Infinity { negative: false } => 2,
+                d if d.is_zero() => 0,
+                d if d.is_negative() => -1,
+                _ => 1,
+            }
         };
         let (ra, rb) = (rank(self), rank(other));
         if ra != rb || ra.abs() != 1 {
@@ -377,7 +408,11 @@ impl Decimal128 {
 
     /// Exact comparison with a double (no rounding of either side).
     pub fn cmp_f64(&self, x: f64) -> Ordering {
-        if x.is_nan() || self.is_nan() || x.is_infinite() || !matches!(self, Decimal128::Finite { .. }) {
+        if x.is_nan()
+            || self.is_nan()
+            || x.is_infinite()
+            || !matches!(self, Decimal128::Finite { .. })
+        {
             let as_decimal = if x.is_nan() {
                 Decimal128::NaN
             } else if x.is_infinite() {
@@ -393,7 +428,13 @@ impl Decimal128 {
             return nearest.partial_cmp(&x).unwrap_or(Ordering::Equal);
         }
         if x == 0.0 {
-            return if self.is_zero() { Ordering::Equal } else if self.is_negative() { Ordering::Less } else { Ordering::Greater };
+            return if self.is_zero() {
+                Ordering::Equal
+            } else if self.is_negative() {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let Some((negative, coef, exp)) = self.finite() else {
             return Ordering::Equal;
@@ -402,7 +443,11 @@ impl Decimal128 {
         let bits = x.abs().to_bits();
         let biased = ((bits >> 52) & 0x7ff) as i32;
         let fraction = bits & ((1 << 52) - 1);
-        let (m, e) = if biased == 0 { (fraction, -1074) } else { (fraction | 1 << 52, biased - 1075) };
+        let (m, e) = if biased == 0 {
+            (fraction, -1074)
+        } else {
+            (fraction | 1 << 52, biased - 1075)
+        };
         let mut left = BigNat::from_u128(coef);
         let mut right = BigNat::from_u128(u128::from(m));
         if exp >= 0 {
@@ -421,6 +466,35 @@ impl Decimal128 {
         } else {
             magnitude
         }
+    }
+
+    /// Rounds to a multiple of 10^target (`$round`, `$trunc`, `$ceil`, `$floor` on decimals);
+    /// a value already that coarse is returned as it is.
+    pub fn quantize(&self, target: i32, mode: Rounding) -> Decimal128 {
+        let Some((negative, coef, exp)) = self.finite() else {
+            return *self;
+        };
+        if exp >= target {
+            return *self;
+        }
+        let shift = (target - exp) as u32;
+        let (q, rem, divisor) = if shift > 38 {
+            (0, coef, None)
+        } else {
+            let p = 10u128.pow(shift);
+            (coef / p, coef % p, Some(p))
+        };
+        let up = rem != 0
+            && match mode {
+                Rounding::HalfEven => divisor.is_some_and(|p| {
+                    let twice = rem * 2;
+                    twice > p || (twice == p && q % 2 == 1)
+                }),
+                Rounding::Down => false,
+                Rounding::Ceiling => !negative,
+                Rounding::Floor => negative,
+            };
+        Decimal128::new(negative, q + u128::from(up), target)
     }
 
     /// Sign, coefficient and exponent with trailing zeros removed, so that equal values
@@ -647,7 +721,8 @@ impl Wide {
     }
 
     fn to_u128(self) -> Option<u128> {
-        (self.0[2] == 0 && self.0[3] == 0).then(|| u128::from(self.0[1]) << 64 | u128::from(self.0[0]))
+        (self.0[2] == 0 && self.0[3] == 0)
+            .then(|| u128::from(self.0[1]) << 64 | u128::from(self.0[0]))
     }
 
     fn divrem_small(&mut self, d: u64) -> u64 {
@@ -677,9 +752,17 @@ impl BigNat {
 
     fn mul_pow(&mut self, base: u32, mut n: u32) {
         // Multiply by the largest power of the base that fits a u32 at a time.
-        let (chunk, chunk_n) = if base == 2 { (1u64 << 31, 31) } else { (1_000_000_000u64, 9) };
+        let (chunk, chunk_n) = if base == 2 {
+            (1u64 << 31, 31)
+        } else {
+            (1_000_000_000u64, 9)
+        };
         while n > 0 {
-            let (m, k) = if n >= chunk_n { (chunk, chunk_n) } else { (u64::from(base).pow(n), n) };
+            let (m, k) = if n >= chunk_n {
+                (chunk, chunk_n)
+            } else {
+                (u64::from(base).pow(n), n)
+            };
             let mut carry = 0u64;
             for limb in &mut self.0 {
                 let t = u64::from(*limb) * m + carry;
@@ -697,7 +780,8 @@ impl BigNat {
     fn cmp(&self, other: &BigNat) -> Ordering {
         let trim = |v: &[u32]| v.len() - v.iter().rev().take_while(|l| **l == 0).count();
         let (la, lb) = (trim(&self.0), trim(&other.0));
-        la.cmp(&lb).then_with(|| self.0[..la].iter().rev().cmp(other.0[..lb].iter().rev()))
+        la.cmp(&lb)
+            .then_with(|| self.0[..la].iter().rev().cmp(other.0[..lb].iter().rev()))
     }
 }
 
@@ -719,14 +803,21 @@ mod tests {
             ("0.0000001", "1E-7"),
             ("1E+3", "1E+3"),
             ("1000", "1000"),
-            ("12.5e2", "1250"),
+            ("12.5e2", "1.25E+3"),
+            ("1250", "1250"),
             ("1.23E-10", "1.23E-10"),
             ("0E-3", "0.000"),
             ("Infinity", "Infinity"),
             ("-inf", "-Infinity"),
             ("NaN", "NaN"),
-            ("9999999999999999999999999999999999", "9999999999999999999999999999999999"),
-            ("12345678901234567890123456789012340000", "1.234567890123456789012345678901234E+37"),
+            (
+                "9999999999999999999999999999999999",
+                "9999999999999999999999999999999999",
+            ),
+            (
+                "12345678901234567890123456789012340000",
+                "1.234567890123456789012345678901234E+37",
+            ),
             (".5", "0.5"),
             ("5.", "5"),
         ];
@@ -755,10 +846,30 @@ mod tests {
             ("6", '/', "2", "3"),
             ("1", '-', "1", "0"),
             ("1.0", '-', "3", "-2.0"),
-            ("1E+100", '+', "1", "1.000000000000000000000000000000000E+100"),
-            ("1E+100", '-', "1", "1.000000000000000000000000000000000E+100"),
-            ("9999999999999999999999999999999999", '+', "1", "1.000000000000000000000000000000000E+34"),
-            ("9999999999999999999999999999999999", '*', "9999999999999999999999999999999999", "9.999999999999999999999999999999998E+67"),
+            (
+                "1E+100",
+                '+',
+                "1",
+                "1.000000000000000000000000000000000E+100",
+            ),
+            (
+                "1E+100",
+                '-',
+                "1",
+                "1.000000000000000000000000000000000E+100",
+            ),
+            (
+                "9999999999999999999999999999999999",
+                '+',
+                "1",
+                "1.000000000000000000000000000000000E+34",
+            ),
+            (
+                "9999999999999999999999999999999999",
+                '*',
+                "9999999999999999999999999999999999",
+                "9.999999999999999999999999999999998E+67",
+            ),
             ("1E+6111", '*', "1E+6111", "Infinity"),
             ("-1E+6111", '*', "1E+6111", "-Infinity"),
         ];
@@ -779,7 +890,10 @@ mod tests {
     fn doubles_convert_with_fifteen_digits() {
         assert_eq!(Decimal128::from_f64(2.5).to_string(), "2.50000000000000");
         assert_eq!(Decimal128::from_f64(0.1).to_string(), "0.100000000000000");
-        assert_eq!(Decimal128::from_f64(-1e30).to_string(), "-1.00000000000000E+30");
+        assert_eq!(
+            Decimal128::from_f64(-1e30).to_string(),
+            "-1.00000000000000E+30"
+        );
         assert_eq!(Decimal128::from_i64(-42).to_string(), "-42");
         assert_eq!(d("2.50").to_f64(), 2.5);
         assert_eq!(d("123.9").trunc_i64(), Some(123));
@@ -796,7 +910,10 @@ mod tests {
         assert_eq!(d("1E+3").cmp_decimal(&d("999.99")), Ordering::Greater);
         // 0.1 as a double is 0.1000000000000000055511151231257827…
         assert_eq!(d("0.1").cmp_f64(0.1), Ordering::Less);
-        assert_eq!(d("0.1000000000000000055511151231257828").cmp_f64(0.1), Ordering::Greater);
+        assert_eq!(
+            d("0.1000000000000000055511151231257828").cmp_f64(0.1),
+            Ordering::Greater
+        );
         assert_eq!(d("0.5").cmp_f64(0.5), Ordering::Equal);
         assert_eq!(d("-3").cmp_f64(-2.5), Ordering::Less);
         assert_eq!(d("1E+400").cmp_f64(f64::MAX), Ordering::Greater);

@@ -572,7 +572,11 @@ pub fn parse_uuid(text: &str) -> Option<Vec<u8>> {
     if hex.len() != 32 || !(dashed || text.len() == 32) {
         return None;
     }
-    if dashed && [8, 13, 18, 23].iter().any(|&i| text.as_bytes().get(i) != Some(&b'-')) {
+    if dashed
+        && [8, 13, 18, 23]
+            .iter()
+            .any(|&i| text.as_bytes().get(i) != Some(&b'-'))
+    {
         return None;
     }
     hex.chunks(2)
@@ -748,6 +752,19 @@ mod tests {
             Ordering::Greater
         );
         assert!(values_equal(&Int64(7), &Int32(7)));
+        let dec =
+            |s: &str| Decimal128(super::Decimal128::parse(s).unwrap_or(super::Decimal128::NaN));
+        assert!(values_equal(&dec("7.00"), &Int32(7)));
+        assert!(values_equal(&dec("2.5"), &Double(2.5)));
+        assert_eq!(compare(&dec("0.1"), &Double(0.1)), Ordering::Less);
+        assert_eq!(
+            compare(&dec("NaN"), &Double(f64::NEG_INFINITY)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&Int64(i64::MAX), &dec("9223372036854775808")),
+            Ordering::Less
+        );
     }
 
     #[test]
@@ -760,9 +777,19 @@ mod tests {
             String("a".into()),
             Document(super::Document::default()),
             Array(vec![]),
+            Binary {
+                subtype: 0,
+                bytes: vec![9; 4],
+            },
+            Binary {
+                subtype: 4,
+                bytes: vec![0; 5],
+            },
             ObjectId(super::ObjectId([0; 12])),
             Bool(false),
             Date(0),
+            Timestamp { t: 0, i: 5 },
+            Timestamp { t: 1, i: 0 },
             Regex {
                 pattern: "a".into(),
                 options: std::string::String::new(),
@@ -841,6 +868,30 @@ mod tests {
             to_relaxed_ejson(&Value::Document(doc)),
             r#"{"i": 1, "d": 1.0, "l": 5, "n": {"$numberDouble": "-Infinity"}, "o": {"$oid": "abababababababababababab"}, "t": {"$date": "2012-12-24T12:15:30.500Z"}, "old": {"$date": {"$numberLong": "-1"}}, "r": {"$regularExpression": {"pattern": "^a", "options": "i"}}, "s": "a\"b\n"}"#
         );
+    }
+
+    #[test]
+    fn base64_and_uuid_round_trip() {
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            let text = base64_encode(bytes);
+            assert_eq!(base64_decode(&text).as_deref(), Some(bytes), "{text}");
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        for bad in ["Zm9v!", "Z", "Zm9vY===", "===="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+        let id = "3b241101-e2bb-4255-8caf-4136c566a962";
+        let bytes = parse_uuid(id).unwrap_or_default();
+        assert_eq!(format_uuid(&bytes), id);
+        assert_eq!(parse_uuid(&id.replace('-', "")), Some(bytes));
+        for bad in [
+            "3b241101e2bb-4255-8caf-4136c566a962-",
+            "xyz",
+            "3b241101-e2bb-4255-8caf-4136c566a96g",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
     }
 
     #[test]

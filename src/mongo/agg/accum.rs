@@ -339,8 +339,13 @@ impl AccSpec {
                     Value::Null
                 } else {
                     // An exact integer sum divides without the rounding a float sum gathers.
-                    let total = match exact {
+                    let total = match &exact {
                         Value::Int32(_) | Value::Int64(_) => as_f64(&exact).unwrap_or(sum),
+                        // Any decimal makes the average a decimal, computed in decimal.
+                        Value::Decimal128(d) => {
+                            let n = crate::mongo::value::Decimal128::from_i64(count as i64);
+                            return Ok(d.div(&n).map_or(Value::Null, Value::Decimal128));
+                        }
                         _ => sum,
                     };
                     Value::Double(total / count as f64)

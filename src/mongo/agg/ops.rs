@@ -8,6 +8,7 @@ use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
 use super::regex::Regex;
 use super::AggError;
+use crate::mongo::decimal::Rounding;
 use crate::mongo::value::{compare, values_equal, Decimal128, Document, ObjectId, Value};
 
 pub type OpFn = fn(Vec<Value>, &Env<'_>) -> Result<Value, AggError>;
@@ -601,14 +602,16 @@ fn abs(args: Vec<Value>, _: &Env<'_>) -> R {
                 ))
             }
         },
+        Value::Decimal128(d) => Value::Decimal128(d.abs()),
         _ => Value::Double(x.abs()),
     })
 }
 
-fn keep_int(v: &Value, f: fn(f64) -> f64) -> R {
+fn keep_int(v: &Value, f: fn(f64) -> f64, mode: Rounding) -> R {
     Ok(match v {
         Value::Int32(_) | Value::Int64(_) => v.clone(),
         Value::Double(x) => Value::Double(f(*x)),
+        Value::Decimal128(d) => Value::Decimal128(d.quantize(0, mode)),
         _ => Value::Null,
     })
 }
@@ -618,7 +621,7 @@ fn ceil(args: Vec<Value>, _: &Env<'_>) -> R {
     if unary_number("$ceil", v)?.is_none() {
         return Ok(Value::Null);
     }
-    keep_int(v, f64::ceil)
+    keep_int(v, f64::ceil, Rounding::Ceiling)
 }
 
 fn floor(args: Vec<Value>, _: &Env<'_>) -> R {
@@ -626,7 +629,7 @@ fn floor(args: Vec<Value>, _: &Env<'_>) -> R {
     if unary_number("$floor", v)?.is_none() {
         return Ok(Value::Null);
     }
-    keep_int(v, f64::floor)
+    keep_int(v, f64::floor, Rounding::Floor)
 }
 
 fn round_like(args: &[Value], name: &str, half_even: bool) -> R {
@@ -667,6 +670,14 @@ fn round_like(args: &[Value], name: &str, half_even: bool) -> R {
         Value::Int32(_) | Value::Int64(_) if place >= 0 => v.clone(),
         Value::Int32(_) => int_or_long(apply(x) as i64).clone(),
         Value::Int64(_) => Value::Int64(apply(x) as i64),
+        Value::Decimal128(d) => {
+            let mode = if half_even {
+                Rounding::HalfEven
+            } else {
+                Rounding::Down
+            };
+            Value::Decimal128(d.quantize(-place, mode))
+        }
         _ => Value::Double(apply(x)),
     })
 }
@@ -2125,6 +2136,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int64(i) => Value::Double(*i as f64),
             Value::Bool(b) => Value::Double(f64::from(u8::from(*b))),
             Value::Date(ms) => Value::Double(*ms as f64),
+            Value::Decimal128(d) => Value::Double(d.to_f64()),
             Value::String(s) => parse_number_string(s, "double")?,
             _ => return Err(unsupported()),
         },
@@ -2139,6 +2151,17 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
                 }
             },
             Value::Double(x) => Value::Int32(f2i(*x, -2147483648.0, 2147483648.0)? as i32),
+            Value::Decimal128(d) => {
+                let i = decimal_to_integer(d, &f2i)?;
+                match i32::try_from(i) {
+                    Ok(x) => Value::Int32(x),
+                    Err(_) => {
+                        return Err(conversion_error(format!(
+                            "Conversion would overflow target type in $convert with no onError value: {d}"
+                        )))
+                    }
+                }
+            }
             Value::Bool(b) => Value::Int32(i32::from(*b)),
             Value::String(s) => parse_number_string(s, "int")?,
             _ => return Err(unsupported()),
@@ -2147,6 +2170,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int64(_) => v.clone(),
             Value::Int32(i) => Value::Int64(i64::from(*i)),
             Value::Double(x) => Value::Int64(f2i(*x, -9.223372036854776e18, 9.223372036854776e18)?),
+            Value::Decimal128(d) => Value::Int64(decimal_to_integer(d, &f2i)?),
             Value::Bool(b) => Value::Int64(i64::from(*b)),
             Value::Date(ms) => Value::Int64(*ms),
             Value::String(s) => parse_number_string(s, "long")?,
@@ -2157,6 +2181,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int32(i) => Value::Bool(*i != 0),
             Value::Int64(i) => Value::Bool(*i != 0),
             Value::Double(x) => Value::Bool(*x != 0.0),
+            Value::Decimal128(d) => Value::Bool(!d.is_zero()),
             _ => Value::Bool(true),
         },
         "string" => match v {
@@ -2165,6 +2190,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int32(i) => Value::String(i.to_string()),
             Value::Int64(i) => Value::String(i.to_string()),
             Value::Double(x) => Value::String(crate::mongo::value::js_number(*x)),
+            Value::Decimal128(d) => Value::String(d.to_string()),
             Value::ObjectId(o) => Value::String(o.to_hex()),
             Value::Date(ms) => Value::String(date::format_date(*ms, "%Y-%m-%dT%H:%M:%S.%LZ", 0)),
             _ => return Err(unsupported()),
@@ -2186,6 +2212,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Date(_) => v.clone(),
             Value::Int64(i) => Value::Date(*i),
             Value::Double(x) => Value::Date(f2i(*x, -9.223372036854776e18, 9.223372036854776e18)?),
+            Value::Decimal128(d) => Value::Date(decimal_to_integer(d, &f2i)?),
             Value::ObjectId(o) => Value::Date(i64::from(o.timestamp_secs()) * 1000),
             Value::String(s) => match date::parse_date_string(s) {
                 Some(ms) => Value::Date(ms),
@@ -2197,15 +2224,43 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             },
             _ => return Err(unsupported()),
         },
-        "decimal" => {
-            return Err(conversion_error(
-                "Decimal128 is not supported in this sandbox".into(),
-            ))
-        }
+        "decimal" => match v {
+            Value::Bool(b) => Value::Decimal128(Decimal128::from_i64(i64::from(*b))),
+            Value::Date(ms) => Value::Decimal128(Decimal128::from_i64(*ms)),
+            Value::String(s) => match Decimal128::parse(s) {
+                Ok(d) => Value::Decimal128(d),
+                Err(_) => {
+                    return Err(conversion_error(format!(
+                        "Failed to parse number '{s}' in $convert with no onError value: Failed to parse string to decimal"
+                    )))
+                }
+            },
+            n => match n.to_decimal() {
+                Some(d) => Value::Decimal128(d),
+                None => return Err(unsupported()),
+            },
+        },
         _ => {
             return Err(bad_to(to));
         }
     })
+}
+
+/// A decimal's integer part for `int`/`long`/`date` targets, with the same NaN, infinity
+/// and overflow errors a double gets.
+fn decimal_to_integer(
+    d: &Decimal128,
+    f2i: &dyn Fn(f64, f64, f64) -> Result<i64, AggError>,
+) -> Result<i64, AggError> {
+    match d.trunc_i64() {
+        Some(i) => Ok(i),
+        None => {
+            f2i(d.to_f64(), -9.223372036854776e18, 9.223372036854776e18)?;
+            Err(conversion_error(format!(
+                "Conversion would overflow target type in $convert with no onError value: {d}"
+            )))
+        }
+    }
 }
 
 fn bad_to(to: &str) -> AggError {

@@ -34,9 +34,9 @@ pub fn decimal(arg: Option<&Js>) -> Result<Value, ShellError> {
         Err(ParseError::Inexact) => Err(bson_error(format!(
             "\"{text}\" is not a valid Decimal128 string - inexact rounding"
         ))),
-        Err(ParseError::Invalid) => Err(bson_error(format!(
-            "{text} not a valid Decimal128 string"
-        ))),
+        Err(ParseError::Invalid) => {
+            Err(bson_error(format!("{text} not a valid Decimal128 string")))
+        }
     }
 }
 
@@ -134,8 +134,8 @@ fn subtype_of(v: Option<&Js>) -> Result<u8, ShellError> {
 pub fn binary_from_base64(data: Option<&Js>, subtype: Option<&Js>) -> Result<Value, ShellError> {
     let subtype = subtype_of(subtype)?;
     let text = data.map(text_of).unwrap_or_default();
-    let bytes = base64_decode(&text)
-        .ok_or_else(|| bson_error(format!("Invalid base64 string: {text}")))?;
+    let bytes =
+        base64_decode(&text).ok_or_else(|| bson_error(format!("Invalid base64 string: {text}")))?;
     Ok(Value::Binary { subtype, bytes })
 }
 
@@ -144,7 +144,7 @@ pub fn binary_from_hex(data: Option<&Js>, subtype: Option<&Js>) -> Result<Value,
     let subtype = subtype_of(subtype)?;
     let text = data.map(text_of).unwrap_or_default();
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 || !digits.iter().all(u8::is_ascii_hexdigit) {
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
         return Err(bson_error(format!("Invalid hex string: {text}")));
     }
     let bytes = digits

@@ -86,7 +86,7 @@ pub(crate) fn run_stages(
 }
 
 /// The stages an update pipeline may hold; the server refuses every other stage.
-const PIPELINE_STAGES: &[&str] = &[
+pub(crate) const PIPELINE_STAGES: &[&str] = &[
     "$addFields",
     "$set",
     "$project",
@@ -167,7 +167,7 @@ pub struct ApplyContext<'a> {
     pub now_ms: i64,
 }
 
-const OPERATORS: &[&str] = &[
+pub const OPERATORS: &[&str] = &[
     "$set",
     "$unset",
     "$inc",

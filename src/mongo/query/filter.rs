@@ -9,7 +9,7 @@
 //! end of the path an array counts as a whole and through each of its elements (one level
 //! only), except for `$size` and `$elemMatch`, which look at the array itself.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 
 use super::regex::Regex;
@@ -56,8 +56,9 @@ pub struct Filter {
     root: Node,
     /// The field paths the filter tests (through `$and`/`$or`/`$nor`), for the positional `$`.
     paths: Vec<Vec<String>>,
-    /// Sandbox time for `$$NOW` inside `$expr` (the core has no clock of its own).
-    now_ms: i64,
+    /// Sandbox time for `$$NOW` inside `$expr` (the core has no clock of its own). A cell,
+    /// so that a filter compiled into a pipeline learns the time when the pipeline runs.
+    now_ms: Cell<i64>,
     /// The first `$expr` evaluation error: matching answers a plain bool, so the caller
     /// collects the error afterwards and fails the whole operation as the server does.
     error: RefCell<Option<QueryError>>,
@@ -149,15 +150,20 @@ impl Filter {
         Ok(Filter {
             root,
             paths,
-            now_ms: 0,
+            now_ms: Cell::new(0),
             error: RefCell::new(None),
         })
     }
 
     /// Sets the sandbox time `$$NOW` reads in `$expr`.
-    pub fn at(mut self, now_ms: i64) -> Self {
-        self.now_ms = now_ms;
+    pub fn at(self, now_ms: i64) -> Self {
+        self.now_ms.set(now_ms);
         self
+    }
+
+    /// Sets the time `$$NOW` reads for the matches that follow.
+    pub fn set_now(&self, now_ms: i64) {
+        self.now_ms.set(now_ms);
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
@@ -173,7 +179,7 @@ impl Filter {
         if self.error.borrow().is_some() {
             return false;
         }
-        match e.eval(&mut Env::new(doc, &[], self.now_ms)) {
+        match e.eval(&mut Env::new(doc, &[], self.now_ms.get())) {
             Ok(v) => truthy(&v),
             Err(err) => {
                 *self.error.borrow_mut() = Some(err.into());
@@ -1060,7 +1066,7 @@ fn op_elem_match(
     let sub = Filter {
         root: sub,
         paths: Vec::new(),
-        now_ms: 0,
+        now_ms: Cell::new(0),
         error: RefCell::new(None),
     };
     Ok(Some(FieldTest::Whole(Box::new(move |v| match v {

@@ -128,6 +128,8 @@ enum Op {
     Min(Value),
     Max(Value),
     CurrentDate,
+    /// `$currentDate` with `$type: 'timestamp'`: the time in seconds, ordinal 1.
+    CurrentTimestamp,
     Rename(Vec<String>),
     Push(PushSpec),
     AddToSet(Vec<Value>),
@@ -470,11 +472,7 @@ fn compile_op(name: &str, path: &str, v: &Value) -> Result<Op, QueryError> {
                         ));
                     }
                     if matches!(d.get("$type"), Some(Value::String(t)) if t == "timestamp") {
-                        return Err(QueryError::new(
-                            238,
-                            "NotImplemented",
-                            "$currentDate with $type 'timestamp' is not supported in this sandbox (it has no Timestamp type); use $type 'date'",
-                        ));
+                        return Ok(Op::CurrentTimestamp);
                     }
                 }
                 _ => {
@@ -1009,6 +1007,10 @@ fn apply_op(op: &FieldOp, doc: &mut Document, ctx: &ApplyContext) -> Result<(), 
                 }
             }
             Op::CurrentDate => s.set(Value::Date(ctx.now_ms)),
+            Op::CurrentTimestamp => s.set(Value::Timestamp {
+                t: (ctx.now_ms.max(0) / 1000).min(i64::from(u32::MAX)) as u32,
+                i: 1,
+            }),
             Op::Push(spec) => {
                 let mut items = match current {
                     None => Vec::new(),

@@ -603,6 +603,120 @@ pub fn hex_string(bytes: &[u8]) -> String {
     })
 }
 
+/// The value an Extended JSON wrapper object stands for (canonical or relaxed, v2, plus the
+/// legacy `{"$binary": "…", "$type": "…"}`): `None` when the object is a plain document,
+/// `Some(Err)` when it is a malformed wrapper. Numbers in `$numberInt`/`$numberLong`/
+/// `$numberDouble` come back as JS numbers, as mongosh's `EJSON.parse` (relaxed) returns them.
+pub fn from_ejson_wrapper(
+    o: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Result<Value, String>> {
+    use serde_json::Value as J;
+    let (key, inner) = o.iter().next()?;
+    let bad = |what: &str| Some(Err(format!("Invalid Extended JSON {what}")));
+    let text = |j: &J| j.as_str().map(str::to_string);
+    if o.len() == 2 && key == "$binary" {
+        // Legacy form: {"$binary": base64, "$type": hex}.
+        let (Some(b64), Some(t)) = (text(inner), o.get("$type").and_then(text)) else {
+            return bad("$binary");
+        };
+        return Some(match (base64_decode(&b64), u8::from_str_radix(&t, 16)) {
+            (Some(bytes), Ok(subtype)) => Ok(Value::Binary { subtype, bytes }),
+            _ => Err("Invalid Extended JSON $binary".into()),
+        });
+    }
+    if o.len() != 1 || !key.starts_with('$') {
+        return None;
+    }
+    Some(Ok(match (key.as_str(), inner) {
+        ("$oid", J::String(h)) => match ObjectId::parse_hex(h) {
+            Some(oid) => Value::ObjectId(oid),
+            None => return bad("$oid"),
+        },
+        ("$date", J::String(iso)) => match parse_iso_date(iso) {
+            Some(ms) => Value::Date(ms),
+            None => return bad("$date"),
+        },
+        ("$date", J::Number(n)) => Value::Date(n.as_i64().unwrap_or(0)),
+        ("$date", J::Object(l)) => match l
+            .get("$numberLong")
+            .and_then(text)
+            .and_then(|t| t.parse().ok())
+        {
+            Some(ms) => Value::Date(ms),
+            None => return bad("$date"),
+        },
+        ("$numberInt" | "$numberLong" | "$numberDouble", J::String(t)) => {
+            let x = match t.as_str() {
+                "Infinity" => f64::INFINITY,
+                "-Infinity" => f64::NEG_INFINITY,
+                "NaN" => f64::NAN,
+                t => match t.parse::<f64>() {
+                    Ok(x) => x,
+                    Err(_) => return bad(key),
+                },
+            };
+            number_value(x)
+        }
+        ("$numberDecimal", J::String(t)) => match Decimal128::parse(t) {
+            Ok(d) => Value::Decimal128(d),
+            Err(_) => return bad("$numberDecimal"),
+        },
+        ("$timestamp", J::Object(ts)) => {
+            let part = |k: &str| {
+                ts.get(k)
+                    .and_then(J::as_u64)
+                    .and_then(|x| u32::try_from(x).ok())
+            };
+            match (part("t"), part("i")) {
+                (Some(t), Some(i)) => Value::Timestamp { t, i },
+                _ => return bad("$timestamp"),
+            }
+        }
+        ("$binary", J::Object(b)) => {
+            let bytes = b
+                .get("base64")
+                .and_then(text)
+                .and_then(|t| base64_decode(&t));
+            let subtype = b
+                .get("subType")
+                .and_then(text)
+                .and_then(|t| u8::from_str_radix(&t, 16).ok());
+            match (bytes, subtype) {
+                (Some(bytes), Some(subtype)) => Value::Binary { subtype, bytes },
+                _ => return bad("$binary"),
+            }
+        }
+        ("$uuid", J::String(u)) => match parse_uuid(u) {
+            Some(bytes) => Value::Binary { subtype: 4, bytes },
+            None => return bad("$uuid"),
+        },
+        ("$regularExpression", J::Object(r)) => match (
+            r.get("pattern").and_then(text),
+            r.get("options").and_then(text),
+        ) {
+            (Some(pattern), Some(options)) => Value::Regex { pattern, options },
+            _ => return bad("$regularExpression"),
+        },
+        ("$minKey", _) => Value::MinKey,
+        ("$maxKey", _) => Value::MaxKey,
+        ("$undefined", _) => Value::Undefined,
+        _ => return None,
+    }))
+}
+
+/// A JS number as the driver stores it: Int32 when integral and in range, else Double.
+pub fn number_value(n: f64) -> Value {
+    if n.fract() == 0.0
+        && n >= f64::from(i32::MIN)
+        && n <= f64::from(i32::MAX)
+        && !(n == 0.0 && n.is_sign_negative())
+    {
+        Value::Int32(n as i32)
+    } else {
+        Value::Double(n)
+    }
+}
+
 /// Appends a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     match serde_json::to_string(s) {

@@ -243,18 +243,7 @@ impl Default for Session {
     }
 }
 
-/// A JS number as the driver stores it: Int32 when integral and in range, else Double.
-pub fn number_value(n: f64) -> Value {
-    if n.fract() == 0.0
-        && n >= f64::from(i32::MIN)
-        && n <= f64::from(i32::MAX)
-        && !(n == 0.0 && n.is_sign_negative())
-    {
-        Value::Int32(n as i32)
-    } else {
-        Value::Double(n)
-    }
-}
+pub use crate::mongo::value::number_value;
 
 pub(super) fn js_to_number(v: &Value) -> f64 {
     match v {

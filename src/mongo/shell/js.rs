@@ -13,7 +13,7 @@ pub enum NativeKind {
 }
 
 const NAMESPACES: &[&str] = &[
-    "Math", "JSON", "Object", "Array", "console", "Number", "String",
+    "Math", "JSON", "EJSON", "Object", "Array", "console", "Number", "String",
 ];
 
 /// Global functions and the functions of the namespaces, by their full name.
@@ -53,6 +53,8 @@ const NATIVE_FUNCTIONS: &[&str] = &[
     "Math.hypot",
     "JSON.stringify",
     "JSON.parse",
+    "EJSON.parse",
+    "EJSON.stringify",
     "Object.keys",
     "Object.values",
     "Object.entries",
@@ -1368,11 +1370,22 @@ pub fn call_native(
                 }
             }
         }
-        "JSON.parse" => {
+        "EJSON.stringify" => {
+            // Our relaxed Extended JSON, re-serialized compactly as bson's EJSON.stringify writes it.
+            let v = s.to_bson(arg(&args, 0))?;
+            let text = crate::mongo::value::to_relaxed_ejson(&v);
+            let compact = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|j| serde_json::to_string(&j).ok())
+                .unwrap_or(text);
+            Ok(Js::Val(Value::String(compact)))
+        }
+        "JSON.parse" | "EJSON.parse" => {
+            let ejson = name == "EJSON.parse";
             let text = s.to_js_string(&arg(&args, 0));
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(j) => {
-                    let v = from_json(&j, 0)?;
+                    let v = from_json(&j, 0, ejson)?;
                     check_depth(&v)?;
                     Ok(val(v))
                 }
@@ -1600,7 +1613,9 @@ fn parse_float(text: &str) -> f64 {
     best
 }
 
-fn from_json(j: &serde_json::Value, depth: usize) -> Result<Value, ShellError> {
+/// A parsed JSON value as a BSON value; with `ejson`, Extended JSON wrappers (`{"$oid": …}`,
+/// `{"$numberDecimal": …}`, …) become the values they stand for, as `EJSON.parse` reads them.
+fn from_json(j: &serde_json::Value, depth: usize, ejson: bool) -> Result<Value, ShellError> {
     if depth > super::eval::MAX_VALUE_DEPTH {
         return Err(ShellError::new(
             "RangeError",
@@ -1614,13 +1629,18 @@ fn from_json(j: &serde_json::Value, depth: usize) -> Result<Value, ShellError> {
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::Array(
             a.iter()
-                .map(|x| from_json(x, depth + 1))
+                .map(|x| from_json(x, depth + 1, ejson))
                 .collect::<Result<_, _>>()?,
         ),
         serde_json::Value::Object(o) => {
+            if ejson {
+                if let Some(v) = crate::mongo::value::from_ejson_wrapper(o) {
+                    return v.map_err(|m| ShellError::new("BSONError", m));
+                }
+            }
             let mut d = Document::default();
             for (k, v) in o {
-                d.insert(k.clone(), from_json(v, depth + 1)?);
+                d.insert(k.clone(), from_json(v, depth + 1, ejson)?);
             }
             Value::Document(d)
         }

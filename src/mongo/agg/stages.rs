@@ -2737,5 +2737,8 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             ),
         ),
         crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
+        crate::mongo::store::InsertError::Validation(_) => {
+            AggError::new(121, "DocumentValidationFailure", "Document failed validation")
+        }
     }
 }

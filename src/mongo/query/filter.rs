@@ -25,6 +25,8 @@ pub struct QueryError {
     pub code: i32,
     pub code_name: &'static str,
     pub message: String,
+    /// The `errInfo` some write errors carry (a failed validation's details).
+    pub info: Option<Box<Document>>,
 }
 
 impl QueryError {
@@ -33,6 +35,7 @@ impl QueryError {
             code,
             code_name,
             message: message.into(),
+            info: None,
         }
     }
 }

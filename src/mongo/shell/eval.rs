@@ -124,6 +124,7 @@ pub(super) enum Builtin {
     Date,
     NumberInt,
     NumberLong,
+    Double,
     Decimal128,
     Timestamp,
     MinKey,
@@ -143,6 +144,7 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("Int32", Builtin::NumberInt),
     ("NumberLong", Builtin::NumberLong),
     ("Long", Builtin::NumberLong),
+    ("Double", Builtin::Double),
     ("NumberDecimal", Builtin::Decimal128),
     ("Decimal128", Builtin::Decimal128),
     ("Timestamp", Builtin::Timestamp),
@@ -160,6 +162,9 @@ const DB_METHODS: &[&str] = &[
     "getCollectionNames",
     "dropDatabase",
     "aggregate",
+    "createCollection",
+    "getCollectionInfos",
+    "runCommand",
 ];
 
 const CURSOR_METHODS: &[&str] = &[
@@ -218,6 +223,8 @@ pub struct Session {
     rng: u64,
     /// The (seconds, ordinal) of the last Timestamp an insert filled in.
     pub(super) last_timestamp: (u32, u32),
+    /// The write running now asked for `bypassDocumentValidation`.
+    pub(super) bypass_validation: bool,
 }
 
 impl Default for Session {
@@ -239,6 +246,7 @@ impl Default for Session {
             printed: Vec::new(),
             rng: 0x2545_f491_4f6c_dd1d,
             last_timestamp: (0, 0),
+            bypass_validation: false,
         }
     }
 }
@@ -2142,6 +2150,10 @@ impl Session {
                 let all: Vec<Js> = first.into_iter().chain(args_rest).collect();
                 super::bson::timestamp(&all)?
             }
+            Builtin::Double => Value::Double(match first {
+                Some(Js::Val(v)) => js_to_number(&v),
+                _ => 0.0,
+            }),
             Builtin::MinKey => Value::MinKey,
             Builtin::MaxKey => Value::MaxKey,
             Builtin::Uuid => super::bson::uuid(first.as_ref(), || {

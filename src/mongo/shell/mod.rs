@@ -2,6 +2,7 @@
 
 mod bson;
 pub mod collection;
+mod ddl;
 pub mod eval;
 mod js;
 pub mod lexer;

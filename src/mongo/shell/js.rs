@@ -451,6 +451,21 @@ pub fn value_member(v: Value, name: &str) -> Js {
             method(v)
         }
         Value::Bool(_) if name == "toString" => method(v),
+        // The bson classes' own properties and methods.
+        Value::Timestamp { t, i } => match name {
+            "t" => Js::Val(number_value(f64::from(t))),
+            "i" => Js::Val(number_value(f64::from(i))),
+            "toString" | "toJSON" => method(v),
+            _ => Js::Undefined,
+        },
+        Value::Binary { subtype, .. } if name == "sub_type" => {
+            Js::Val(Value::Int32(i32::from(subtype)))
+        }
+        Value::Binary { .. } | Value::Decimal128(_)
+            if matches!(name, "toString" | "toJSON" | "toHexString") =>
+        {
+            method(v)
+        }
         Value::Regex { .. } if name == "source" => match v {
             Value::Regex { pattern, .. } => Js::Val(Value::String(pattern)),
             _ => Js::Undefined,
@@ -724,6 +739,29 @@ pub fn value_method(
         Value::Array(items) => array_method(s, items, name, args),
         Value::String(text) => string_method(s, &text, name, &args),
         Value::Date(ms) => date_method(ms, name),
+        Value::Decimal128(d) if name == "toJSON" => Ok(Js::Val(Value::Document(
+            std::iter::once(("$numberDecimal".to_string(), Value::String(d.to_string()))).collect(),
+        ))),
+        Value::Decimal128(d) => Ok(Js::Val(Value::String(d.to_string()))),
+        Value::Timestamp { t, i } => Ok(Js::Val(Value::String(
+            ((u64::from(t) << 32) | u64::from(i)).to_string(),
+        ))),
+        Value::Binary { subtype, bytes } => {
+            Ok(Js::Val(Value::String(match (name, args.first()) {
+                ("toHexString", _) => crate::mongo::value::hex_string(&bytes),
+                (_, None) if subtype == 4 && bytes.len() == 16 => {
+                    crate::mongo::value::format_uuid(&bytes)
+                }
+                (_, Some(Js::Val(Value::String(enc)))) if enc == "hex" => {
+                    crate::mongo::value::hex_string(&bytes)
+                }
+                (_, Some(Js::Val(Value::String(enc)))) if enc == "base64" => {
+                    crate::mongo::value::base64_encode(&bytes)
+                }
+                // bson's Binary.toString() reads the bytes as UTF-8 by default.
+                _ => String::from_utf8_lossy(&bytes).into_owned(),
+            })))
+        }
         Value::ObjectId(o) => Ok(match name {
             "getTimestamp" => Js::Val(Value::Date(i64::from(o.timestamp_secs()) * 1000)),
             "equals" => Js::Val(Value::Bool(

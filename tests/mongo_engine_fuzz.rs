@@ -1067,3 +1067,43 @@ fn every_expression_operator_takes_any_arguments() {
     });
     f.report("expressions");
 }
+
+#[test]
+fn validators_never_panic_and_admit_only_matching_documents() {
+    let mut f = Fuzz::new(0x5eed_0006);
+    let mut round = 0;
+    f.cases(400, 1, |f| {
+        round += 1;
+        let name = format!("v{round}");
+        let depth = f.gen.rng.below(3);
+        let validator = if f.gen.rng.one_in(3) {
+            one("$jsonSchema", f.gen.schema(depth))
+        } else {
+            Value::Document(f.gen.filter(depth))
+        };
+        let vs = src(&validator);
+        let created = f.exec(&format!("db.createCollection('{name}', {{validator: {vs}}})"));
+        if !created.contains("\"ok\"") {
+            return;
+        }
+        for id in 0..6 {
+            let d = Value::Document(f.gen.stored_doc(id));
+            f.exec(&format!("db.{name}.insertOne({})", src(&d)));
+        }
+        let update = src(&f.gen.update(1));
+        f.exec(&format!("db.{name}.updateMany({{}}, {update})"));
+        // Everything the collection holds passed the validator.
+        let total = count(&f.exec(&format!("db.{name}.countDocuments()")));
+        let valid = count(&f.exec(&format!("db.{name}.countDocuments({vs})")));
+        if let (Some(total), Some(valid)) = (total, valid) {
+            f.check(total == valid, || {
+                format!("validator {vs}: {total} documents stored, {valid} pass it")
+            });
+        }
+        let next = src(&Value::Document(f.gen.filter(1)));
+        f.exec(&format!(
+            "db.runCommand({{collMod: '{name}', validationLevel: 'moderate', validator: {next}}})"
+        ));
+    });
+    f.report("validators");
+}

@@ -1082,7 +1082,9 @@ fn validators_never_panic_and_admit_only_matching_documents() {
             Value::Document(f.gen.filter(depth))
         };
         let vs = src(&validator);
-        let created = f.exec(&format!("db.createCollection('{name}', {{validator: {vs}}})"));
+        let created = f.exec(&format!(
+            "db.createCollection('{name}', {{validator: {vs}}})"
+        ));
         if !created.contains("\"ok\"") {
             return;
         }

@@ -2633,14 +2633,25 @@ impl Write {
                 coll,
             } => {
                 let target_db = target_db.as_deref().unwrap_or(db);
+                // The replaced collection keeps its options (validator, capped), and the new
+                // documents must pass its validator.
                 let mut fresh = crate::mongo::store::Collection::default();
+                fresh.options = store
+                    .collection(target_db, coll)
+                    .map(|c| c.options.clone())
+                    .unwrap_or_default();
                 for d in docs {
+                    let d = with_id(d, &mut oids);
+                    if fresh.validate(&d, None, now_ms).is_some() {
+                        return Err(validation_failed());
+                    }
                     fresh
-                        .insert(with_id(d, &mut oids))
+                        .insert(d)
                         .map_err(|e| dup_error(&e, target_db, coll))?;
                 }
+                let keep = !fresh.docs.is_empty() || fresh.options != Default::default();
                 store.drop_collection(target_db, coll);
-                if !fresh.docs.is_empty() {
+                if keep {
                     *store.collection_mut(target_db, coll) = fresh;
                 }
                 Ok(())
@@ -2679,10 +2690,13 @@ impl Write {
                             ))
                         }
                         (Some(i), mode, _) => {
-                            if let Some(t) = target.docs.get_mut(i) {
-                                let id = t.get("_id").cloned();
-                                if let Some(compiled) = &compiled {
-                                    let updated = MergePipeline::apply(compiled, t, &d, now_ms)?;
+                            let Some(old) = target.docs.get(i).cloned() else {
+                                continue;
+                            };
+                            let id = old.get("_id").cloned();
+                            let mut new = match &compiled {
+                                Some(compiled) => {
+                                    let updated = MergePipeline::apply(compiled, &old, &d, now_ms)?;
                                     if updated.get("_id").is_some_and(|new| {
                                         id.as_ref().is_none_or(|old| !values_equal(old, new))
                                     }) {
@@ -2692,20 +2706,31 @@ impl Write {
                                             "$merge failed to update the matching document, did you attempt to modify the _id or the shard key? :: caused by :: Performing an update on the path '_id' would modify the immutable field '_id'",
                                         ));
                                     }
-                                    *t = updated;
-                                } else if mode == "replace" {
-                                    *t = d;
-                                } else {
+                                    updated
+                                }
+                                None if mode == "replace" => d,
+                                None => {
+                                    let mut merged = old.clone();
                                     for (k, v) in d {
-                                        t.insert(k, v);
+                                        merged.insert(k, v);
                                     }
+                                    merged
                                 }
-                                if let Some(id) = id {
-                                    t.insert("_id".into(), id);
-                                }
+                            };
+                            if let Some(id) = id {
+                                new.insert("_id".into(), id);
+                            }
+                            if target.validate(&new, Some(&old), now_ms).is_some() {
+                                return Err(validation_failed());
+                            }
+                            if let Some(t) = target.docs.get_mut(i) {
+                                *t = new;
                             }
                         }
                         (None, _, "insert") => {
+                            if target.validate(&d, None, now_ms).is_some() {
+                                return Err(validation_failed());
+                            }
                             target.insert(d).map_err(|e| dup_error(&e, target_db, coll))?;
                         }
                         (None, _, "fail") => {
@@ -2717,7 +2742,7 @@ impl Write {
                         _ => {}
                     }
                 }
-                if target.docs.is_empty() {
+                if target.docs.is_empty() && target.options == Default::default() {
                     store.drop_collection(target_db, coll);
                 }
                 Ok(())
@@ -2737,8 +2762,14 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             ),
         ),
         crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
-        crate::mongo::store::InsertError::Validation(_) => {
-            AggError::new(121, "DocumentValidationFailure", "Document failed validation")
-        }
+        crate::mongo::store::InsertError::Validation(_) => validation_failed(),
     }
+}
+
+fn validation_failed() -> AggError {
+    AggError::new(
+        121,
+        "DocumentValidationFailure",
+        "Document failed validation",
+    )
 }

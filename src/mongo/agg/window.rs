@@ -420,8 +420,15 @@ impl SetWindowFields {
                     }
                     Bound::Current => x,
                     Bound::Offset(o) => match unit {
-                        Some(u) => super::date::add_in_utc(x as i64, u, o as i64)
-                            .map_or(f64::NAN, |ms| ms as f64),
+                        // A bound beyond the dates a date can hold bounds nothing.
+                        Some(u) => super::date::add_in_utc(x as i64, u, o as i64).map_or(
+                            if o < 0.0 {
+                                f64::NEG_INFINITY
+                            } else {
+                                f64::INFINITY
+                            },
+                            |ms| ms as f64,
+                        ),
                         None => x + o,
                     },
                 };

@@ -39,6 +39,7 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "distinct",
     "bulkWrite",
     "aggregate",
+    "isCapped",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -748,6 +749,11 @@ impl Session {
                     .len();
                 Ok(Js::Val(count(n)))
             }
+            "isCapped" => Ok(Js::Val(Value::Bool(
+                self.store
+                    .collection(db, coll)
+                    .is_some_and(|c| c.options.capped.is_some()),
+            ))),
             "estimatedDocumentCount" => {
                 let n = self.store.collection(db, coll).map_or(0, |c| c.docs.len());
                 Ok(Js::Val(count(n)))

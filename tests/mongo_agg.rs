@@ -187,7 +187,7 @@ fn malformed_pipelines_are_errors_not_crashes() {
         "db.c.aggregate([{$sample: {size: -1}}])",
         "db.c.aggregate([{$facet: {}}])",
         "db.c.aggregate([{$replaceRoot: {newRoot: '$s'}}])",
-        "db.c.aggregate([{$merge: {into: 'd', whenMatched: [ {$set: {a: 1}} ]}}])",
+        "db.c.aggregate([{$merge: {into: 'd', whenMatched: [ {$group: {_id: 1}} ]}}])",
     ];
     for input in inputs {
         let out = shell.eval_mongosh(input, NOW);

@@ -8,34 +8,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use nosql_playground::mongo::{input_is_complete, Shell};
 
+mod common;
+use common::Rng;
+
 const NOW: u64 = 1_704_067_200_000;
 
 /// Small enough that thousands of inputs run in seconds, large enough for real loops.
 const STEP_LIMIT: u64 = 20_000;
-
-/// xorshift64*: the test's own generator, so every run sees the same inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items.get(self.below(items.len())).copied().unwrap_or("")
-    }
-}
 
 const TOKENS: &[&str] = &[
     "let",

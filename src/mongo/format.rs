@@ -13,7 +13,7 @@
 //! below it is shallower than `compact` levels and `sum(entries) + 2·count + indentation +
 //! brace + 10 <= 80`.
 
-use super::value::{iso_date, js_number, Document, Value};
+use super::value::{base64_encode, format_uuid, iso_date, js_number, Document, Value};
 
 const BREAK_LENGTH: usize = 80;
 const COMPACT: usize = 3;
@@ -120,6 +120,15 @@ impl Ctx {
             Value::Regex { pattern, options } => format!("/{pattern}/{options}"),
             Value::MinKey => "MinKey()".into(),
             Value::MaxKey => "MaxKey()".into(),
+            Value::Decimal128(d) => format!("Decimal128('{d}')"),
+            Value::Timestamp { t, i } => format!("Timestamp({{ t: {t}, i: {i} }})"),
+            Value::Binary { subtype: 4, bytes } if bytes.len() == 16 => {
+                format!("UUID('{}')", format_uuid(bytes))
+            }
+            Value::Binary { subtype, bytes } => format!(
+                "Binary.createFromBase64('{}', {subtype})",
+                base64_encode(bytes)
+            ),
             Value::Array(items) => self.format_array(items, recurse),
             Value::Document(doc) => self.format_document(doc, recurse),
         }

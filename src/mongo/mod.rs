@@ -2,14 +2,18 @@
 //! store of databases and collections, and the mongosh / Extended JSON formatters.
 //!
 //! - `value`: `Value`, `Document`, BSON comparison order, relaxed Extended JSON v2.
+//! - `decimal`: Decimal128 (34-digit decimal floating point) parsing, printing, arithmetic
+//!   and exact comparison with the other number types.
 //! - `shell`: lexer, parser and evaluator for what students type: mongosh's shell commands
 //!   and the JavaScript subset lessons use (bindings, operators, control flow, functions,
 //!   closures, array/string/Math/JSON/Date library, cursors as objects).
 //! - `query`: filters compiled once into predicates (one function per operator).
-//! - `store`: databases by name → collections by name → documents in insertion order.
+//! - `store`: databases by name → collections by name → documents in insertion order, with
+//!   each collection's options (validator, validation level and action, capped limits).
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;
+pub mod decimal;
 pub mod flow;
 pub mod format;
 pub mod query;

@@ -265,4 +265,28 @@ mod tests {
         }
         assert!(page.documents[0].ejson.contains(&long));
     }
+
+    #[test]
+    fn pages_show_the_bson_types_as_mongosh_and_extended_json_do() {
+        let sh = shell(
+            "db.t.insertOne({_id: 1, d: NumberDecimal('0.30'), ts: Timestamp({t: 1, i: 2}), \
+             u: UUID('3b241101-e2bb-4255-8caf-4136c566a962'), lo: MinKey()})",
+        );
+        let page = documents(sh.store(), "test", "t", 0, 10);
+        let row = &page.documents[0];
+        assert_eq!(
+            row.cells,
+            vec![
+                Some("1".to_string()),
+                Some("Decimal128('0.30')".to_string()),
+                Some("Timestamp({ t: 1, i: 2 })".to_string()),
+                Some("UUID('3b241101-e2bb-4255-8caf-4136c566a962')".to_string()),
+                Some("MinKey()".to_string()),
+            ]
+        );
+        assert_eq!(
+            row.ejson,
+            r#"{"_id": 1, "d": {"$numberDecimal": "0.30"}, "ts": {"$timestamp": {"t": 1, "i": 2}}, "u": {"$binary": {"base64": "OyQRAeK7QlWMr0E2xWapYg==", "subType": "04"}}, "lo": {"$minKey": 1}}"#
+        );
+    }
 }

@@ -31,6 +31,42 @@ pub struct Collection {
     pub docs: Vec<Document>,
     /// The `_id_` unique index.
     ids: BTreeSet<IndexKey>,
+    /// What `createCollection` / `collMod` set.
+    pub options: CollectionOptions,
+}
+
+/// A collection's options, as `db.getCollectionInfos()` lists them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionOptions {
+    pub validator: Option<Document>,
+    pub validation_level: ValidationLevel,
+    pub validation_action: ValidationAction,
+    pub capped: Option<Capped>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum ValidationLevel {
+    #[default]
+    Strict,
+    /// Updates to documents that already break the rules are not checked.
+    Moderate,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum ValidationAction {
+    #[default]
+    Error,
+    /// The server logs the failure and writes the document anyway.
+    Warn,
+}
+
+/// A capped collection keeps at most `size` bytes (as the sandbox estimates them) and, if
+/// set, `max` documents, dropping the oldest first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capped {
+    pub size: u64,
+    pub max: Option<u64>,
 }
 
 /// Why an insert was refused.
@@ -38,6 +74,8 @@ pub struct Collection {
 pub enum InsertError {
     DuplicateId(Value),
     IdIsArray,
+    /// The validator refused the document; the value is the `errInfo` the server returns.
+    Validation(Box<Document>),
 }
 
 impl Collection {
@@ -53,7 +91,49 @@ impl Collection {
         }
         self.ids.insert(key);
         self.docs.push(doc);
+        if let Some(capped) = self.options.capped {
+            while self.docs.len() > 1
+                && (capped.max.is_some_and(|m| self.docs.len() as u64 > m)
+                    || self.approx_bytes() as u64 > capped.size)
+            {
+                self.remove(0);
+            }
+        }
         Ok(())
+    }
+
+    /// Checks a document about to be written against the validator: `None` when it may be
+    /// written, else the `errInfo` of "Document failed validation". `old` is the document an
+    /// update replaces (the moderate level lets updates to already-invalid documents pass).
+    pub fn validate(
+        &self,
+        doc: &Document,
+        old: Option<&Document>,
+        now_ms: i64,
+    ) -> Option<Box<Document>> {
+        use super::query::validation;
+        let validator = self.options.validator.as_ref()?;
+        let o = &self.options;
+        if o.validation_level == ValidationLevel::Off
+            || o.validation_action == ValidationAction::Warn
+        {
+            return None;
+        }
+        if validation::passes(validator, doc, now_ms).unwrap_or(true) {
+            return None;
+        }
+        if o.validation_level == ValidationLevel::Moderate
+            && old.is_some_and(|old| !validation::passes(validator, old, now_ms).unwrap_or(true))
+        {
+            return None;
+        }
+        let mut info = Document::default();
+        info.insert(
+            "failingDocumentId".into(),
+            doc.get("_id").cloned().unwrap_or(Value::Null),
+        );
+        info.insert("details".into(), validation::details(validator, doc));
+        Some(Box::new(info))
     }
 
     /// Removes the document at `index` (and its `_id` from the index).

@@ -7,6 +7,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use indexmap::IndexMap;
 
+pub use super::decimal::Decimal128;
+
 /// A document keeps its fields in insertion order, as BSON does: `{b: 1, a: 2}` prints and
 /// compares with `b` first.
 pub type Document = IndexMap<String, Value, FieldHash>;
@@ -150,24 +152,37 @@ pub enum Value {
     Document(Document),
     MinKey,
     MaxKey,
+    Decimal128(Decimal128),
+    /// BSON's internal timestamp: seconds since the epoch and an ordinal within the second.
+    Timestamp {
+        t: u32,
+        i: u32,
+    },
+    /// Binary data with its BSON subtype (4 is a UUID).
+    Binary {
+        subtype: u8,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Position of a type in BSON's cross-type comparison order (MinKey < Null < numbers <
 /// String < Object < Array < BinData < ObjectId < Boolean < Date < Timestamp < Regex < MaxKey).
-/// Numbers share one rank so that `1`, `NumberLong(1)` and `1.0` sort together; gaps leave
-/// room for Symbol, BinData, Timestamp and Decimal128.
+/// Numbers share one rank so that `1`, `NumberLong(1)`, `1.0` and `NumberDecimal('1')` sort
+/// together; gaps leave room for Symbol and the deprecated types.
 pub fn type_rank(v: &Value) -> u8 {
     match v {
         Value::MinKey => 1,
         Value::Undefined => 3,
         Value::Null => 5,
-        Value::Double(_) | Value::Int32(_) | Value::Int64(_) => 10,
+        Value::Double(_) | Value::Int32(_) | Value::Int64(_) | Value::Decimal128(_) => 10,
         Value::String(_) => 15,
         Value::Document(_) => 20,
         Value::Array(_) => 25,
+        Value::Binary { .. } => 30,
         Value::ObjectId(_) => 35,
         Value::Bool(_) => 40,
         Value::Date(_) => 45,
+        Value::Timestamp { .. } => 47,
         Value::Regex { .. } => 50,
         Value::MaxKey => 127,
     }
@@ -191,11 +206,29 @@ impl Value {
             Value::Document(_) => "object",
             Value::MinKey => "minKey",
             Value::MaxKey => "maxKey",
+            Value::Decimal128(_) => "decimal",
+            Value::Timestamp { .. } => "timestamp",
+            Value::Binary { .. } => "binData",
         }
     }
 
     pub fn is_number(&self) -> bool {
-        matches!(self, Value::Double(_) | Value::Int32(_) | Value::Int64(_))
+        matches!(
+            self,
+            Value::Double(_) | Value::Int32(_) | Value::Int64(_) | Value::Decimal128(_)
+        )
+    }
+
+    /// The number as a Decimal128 (exactly for integers, to 15 digits for a double, as
+    /// MongoDB widens an operand when the other is a decimal).
+    pub fn to_decimal(&self) -> Option<Decimal128> {
+        match self {
+            Value::Decimal128(d) => Some(*d),
+            Value::Int32(i) => Some(Decimal128::from_i64(i64::from(*i))),
+            Value::Int64(i) => Some(Decimal128::from_i64(*i)),
+            Value::Double(x) => Some(Decimal128::from_f64(*x)),
+            _ => None,
+        }
     }
 }
 
@@ -212,6 +245,13 @@ fn compare_numbers(a: &Value, b: &Value) -> Ordering {
         (Value::Int32(x), Value::Double(y)) => compare_f64(f64::from(*x), *y),
         (Value::Double(x), Value::Int64(y)) => compare_f64_i64(*x, *y),
         (Value::Int64(x), Value::Double(y)) => compare_f64_i64(*y, *x).reverse(),
+        (Value::Decimal128(x), Value::Decimal128(y)) => x.cmp_decimal(y),
+        (Value::Decimal128(x), Value::Double(y)) => x.cmp_f64(*y),
+        (Value::Double(x), Value::Decimal128(y)) => y.cmp_f64(*x).reverse(),
+        (Value::Decimal128(x), Value::Int32(y)) => x.cmp_i64(i64::from(*y)),
+        (Value::Int32(x), Value::Decimal128(y)) => y.cmp_i64(i64::from(*x)).reverse(),
+        (Value::Decimal128(x), Value::Int64(y)) => x.cmp_i64(*y),
+        (Value::Int64(x), Value::Decimal128(y)) => y.cmp_i64(*x).reverse(),
         _ => Ordering::Equal,
     }
 }
@@ -268,6 +308,24 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::ObjectId(x), Value::ObjectId(y)) => x.0.cmp(&y.0),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Timestamp { t: t1, i: i1 }, Value::Timestamp { t: t2, i: i2 }) => {
+            t1.cmp(t2).then_with(|| i1.cmp(i2))
+        }
+        // BinData orders by length, then subtype, then bytes.
+        (
+            Value::Binary {
+                subtype: s1,
+                bytes: b1,
+            },
+            Value::Binary {
+                subtype: s2,
+                bytes: b2,
+            },
+        ) => b1
+            .len()
+            .cmp(&b2.len())
+            .then_with(|| s1.cmp(s2))
+            .then_with(|| b1.cmp(b2)),
         (
             Value::Regex {
                 pattern: p1,
@@ -463,6 +521,199 @@ pub fn parse_iso_date(text: &str) -> Option<i64> {
     Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms)
 }
 
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, as Extended JSON and `Binary.createFromBase64` write it.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| chunk.get(i).copied().unwrap_or(0);
+        let b = [byte(0), byte(1), byte(2)];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if k <= chunk.len() {
+                out.push(char::from(BASE64[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (padding optional, whitespace not allowed); `None` if malformed.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let body = text.trim_end_matches('=');
+    if text.len() - body.len() > 2 || body.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in body.bytes() {
+        let v = BASE64.iter().position(|b| *b == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Parses a UUID's 32 hex digits, with or without its four dashes.
+pub fn parse_uuid(text: &str) -> Option<Vec<u8>> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    let dashed = text.len() == 36;
+    if hex.len() != 32 || !(dashed || text.len() == 32) {
+        return None;
+    }
+    if dashed
+        && [8, 13, 18, 23]
+            .iter()
+            .any(|&i| text.as_bytes().get(i) != Some(&b'-'))
+    {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| Some(hex_digit(*pair.first()?)? << 4 | hex_digit(*pair.get(1)?)?))
+        .collect()
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` for 16 bytes.
+pub fn format_uuid(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The value an Extended JSON wrapper object stands for (canonical or relaxed, v2, plus the
+/// legacy `{"$binary": "…", "$type": "…"}`): `None` when the object is a plain document,
+/// `Some(Err)` when it is a malformed wrapper. Numbers in `$numberInt`/`$numberLong`/
+/// `$numberDouble` come back as JS numbers, as mongosh's `EJSON.parse` (relaxed) returns them.
+pub fn from_ejson_wrapper(
+    o: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Result<Value, String>> {
+    use serde_json::Value as J;
+    let (key, inner) = o.iter().next()?;
+    let bad = |what: &str| Some(Err(format!("Invalid Extended JSON {what}")));
+    let text = |j: &J| j.as_str().map(str::to_string);
+    if o.len() == 2 && key == "$binary" {
+        // Legacy form: {"$binary": base64, "$type": hex}.
+        let (Some(b64), Some(t)) = (text(inner), o.get("$type").and_then(text)) else {
+            return bad("$binary");
+        };
+        return Some(match (base64_decode(&b64), u8::from_str_radix(&t, 16)) {
+            (Some(bytes), Ok(subtype)) => Ok(Value::Binary { subtype, bytes }),
+            _ => Err("Invalid Extended JSON $binary".into()),
+        });
+    }
+    if o.len() != 1 || !key.starts_with('$') {
+        return None;
+    }
+    Some(Ok(match (key.as_str(), inner) {
+        ("$oid", J::String(h)) => match ObjectId::parse_hex(h) {
+            Some(oid) => Value::ObjectId(oid),
+            None => return bad("$oid"),
+        },
+        ("$date", J::String(iso)) => match parse_iso_date(iso) {
+            Some(ms) => Value::Date(ms),
+            None => return bad("$date"),
+        },
+        ("$date", J::Number(n)) => Value::Date(n.as_i64().unwrap_or(0)),
+        ("$date", J::Object(l)) => match l
+            .get("$numberLong")
+            .and_then(text)
+            .and_then(|t| t.parse().ok())
+        {
+            Some(ms) => Value::Date(ms),
+            None => return bad("$date"),
+        },
+        ("$numberInt" | "$numberLong" | "$numberDouble", J::String(t)) => {
+            let x = match t.as_str() {
+                "Infinity" => f64::INFINITY,
+                "-Infinity" => f64::NEG_INFINITY,
+                "NaN" => f64::NAN,
+                t => match t.parse::<f64>() {
+                    Ok(x) => x,
+                    Err(_) => return bad(key),
+                },
+            };
+            number_value(x)
+        }
+        ("$numberDecimal", J::String(t)) => match Decimal128::parse(t) {
+            Ok(d) => Value::Decimal128(d),
+            Err(_) => return bad("$numberDecimal"),
+        },
+        ("$timestamp", J::Object(ts)) => {
+            let part = |k: &str| {
+                ts.get(k)
+                    .and_then(J::as_u64)
+                    .and_then(|x| u32::try_from(x).ok())
+            };
+            match (part("t"), part("i")) {
+                (Some(t), Some(i)) => Value::Timestamp { t, i },
+                _ => return bad("$timestamp"),
+            }
+        }
+        ("$binary", J::Object(b)) => {
+            let bytes = b
+                .get("base64")
+                .and_then(text)
+                .and_then(|t| base64_decode(&t));
+            let subtype = b
+                .get("subType")
+                .and_then(text)
+                .and_then(|t| u8::from_str_radix(&t, 16).ok());
+            match (bytes, subtype) {
+                (Some(bytes), Some(subtype)) => Value::Binary { subtype, bytes },
+                _ => return bad("$binary"),
+            }
+        }
+        ("$uuid", J::String(u)) => match parse_uuid(u) {
+            Some(bytes) => Value::Binary { subtype: 4, bytes },
+            None => return bad("$uuid"),
+        },
+        ("$regularExpression", J::Object(r)) => match (
+            r.get("pattern").and_then(text),
+            r.get("options").and_then(text),
+        ) {
+            (Some(pattern), Some(options)) => Value::Regex { pattern, options },
+            _ => return bad("$regularExpression"),
+        },
+        ("$minKey", _) => Value::MinKey,
+        ("$maxKey", _) => Value::MaxKey,
+        ("$undefined", _) => Value::Undefined,
+        _ => return None,
+    }))
+}
+
+/// A JS number as the driver stores it: Int32 when integral and in range, else Double.
+pub fn number_value(n: f64) -> Value {
+    if n.fract() == 0.0
+        && n >= f64::from(i32::MIN)
+        && n <= f64::from(i32::MAX)
+        && !(n == 0.0 && n.is_sign_negative())
+    {
+        Value::Int32(n as i32)
+    } else {
+        Value::Double(n)
+    }
+}
+
 /// Appends a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     match serde_json::to_string(s) {
@@ -540,6 +791,19 @@ pub fn write_ejson(out: &mut String, v: &Value) {
         Value::Document(doc) => write_ejson_doc(out, doc),
         Value::MinKey => out.push_str("{\"$minKey\": 1}"),
         Value::MaxKey => out.push_str("{\"$maxKey\": 1}"),
+        Value::Decimal128(d) => {
+            let _ = write!(out, "{{\"$numberDecimal\": \"{d}\"}}");
+        }
+        Value::Timestamp { t, i } => {
+            let _ = write!(out, "{{\"$timestamp\": {{\"t\": {t}, \"i\": {i}}}}}");
+        }
+        Value::Binary { subtype, bytes } => {
+            let _ = write!(
+                out,
+                "{{\"$binary\": {{\"base64\": \"{}\", \"subType\": \"{subtype:02x}\"}}}}",
+                base64_encode(bytes)
+            );
+        }
     }
 }
 
@@ -599,6 +863,19 @@ mod tests {
             Ordering::Greater
         );
         assert!(values_equal(&Int64(7), &Int32(7)));
+        let dec =
+            |s: &str| Decimal128(super::Decimal128::parse(s).unwrap_or(super::Decimal128::NaN));
+        assert!(values_equal(&dec("7.00"), &Int32(7)));
+        assert!(values_equal(&dec("2.5"), &Double(2.5)));
+        assert_eq!(compare(&dec("0.1"), &Double(0.1)), Ordering::Less);
+        assert_eq!(
+            compare(&dec("NaN"), &Double(f64::NEG_INFINITY)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&Int64(i64::MAX), &dec("9223372036854775808")),
+            Ordering::Less
+        );
     }
 
     #[test]
@@ -611,9 +888,19 @@ mod tests {
             String("a".into()),
             Document(super::Document::default()),
             Array(vec![]),
+            Binary {
+                subtype: 0,
+                bytes: vec![9; 4],
+            },
+            Binary {
+                subtype: 4,
+                bytes: vec![0; 5],
+            },
             ObjectId(super::ObjectId([0; 12])),
             Bool(false),
             Date(0),
+            Timestamp { t: 0, i: 5 },
+            Timestamp { t: 1, i: 0 },
             Regex {
                 pattern: "a".into(),
                 options: std::string::String::new(),
@@ -692,6 +979,30 @@ mod tests {
             to_relaxed_ejson(&Value::Document(doc)),
             r#"{"i": 1, "d": 1.0, "l": 5, "n": {"$numberDouble": "-Infinity"}, "o": {"$oid": "abababababababababababab"}, "t": {"$date": "2012-12-24T12:15:30.500Z"}, "old": {"$date": {"$numberLong": "-1"}}, "r": {"$regularExpression": {"pattern": "^a", "options": "i"}}, "s": "a\"b\n"}"#
         );
+    }
+
+    #[test]
+    fn base64_and_uuid_round_trip() {
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            let text = base64_encode(bytes);
+            assert_eq!(base64_decode(&text).as_deref(), Some(bytes), "{text}");
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        for bad in ["Zm9v!", "Z", "Zm9vY===", "===="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+        let id = "3b241101-e2bb-4255-8caf-4136c566a962";
+        let bytes = parse_uuid(id).unwrap_or_default();
+        assert_eq!(format_uuid(&bytes), id);
+        assert_eq!(parse_uuid(&id.replace('-', "")), Some(bytes));
+        for bad in [
+            "3b241101e2bb-4255-8caf-4136c566a962-",
+            "xyz",
+            "3b241101-e2bb-4255-8caf-4136c566a96g",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -339,8 +339,13 @@ impl AccSpec {
                     Value::Null
                 } else {
                     // An exact integer sum divides without the rounding a float sum gathers.
-                    let total = match exact {
+                    let total = match &exact {
                         Value::Int32(_) | Value::Int64(_) => as_f64(&exact).unwrap_or(sum),
+                        // Any decimal makes the average a decimal, computed in decimal.
+                        Value::Decimal128(d) => {
+                            let n = crate::mongo::value::Decimal128::from_i64(count as i64);
+                            return Ok(d.div(&n).map_or(Value::Null, Value::Decimal128));
+                        }
                         _ => sum,
                     };
                     Value::Double(total / count as f64)
@@ -532,6 +537,30 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         }
         Value::MinKey => out.push(11),
         Value::MaxKey => out.push(12),
+        Value::Decimal128(d) => {
+            // A decimal equal to an integer or to a double groups with it.
+            if let Some(i) = d.to_i64_exact() {
+                encode_key(&Value::Int64(i), out);
+            } else if d.is_nan() || d.cmp_f64(d.to_f64()) == std::cmp::Ordering::Equal {
+                encode_key(&Value::Double(d.to_f64()), out);
+            } else if let Some((negative, coef, exp)) = d.canonical() {
+                out.push(13);
+                out.push(u8::from(negative));
+                out.extend_from_slice(&coef.to_le_bytes());
+                out.extend_from_slice(&exp.to_le_bytes());
+            }
+        }
+        Value::Timestamp { t, i } => {
+            out.push(14);
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Binary { subtype, bytes } => {
+            out.push(15);
+            out.push(*subtype);
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
     }
 }
 

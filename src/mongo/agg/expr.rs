@@ -601,6 +601,12 @@ pub fn server_text(v: &Value) -> String {
         }
         Value::MinKey => "MinKey".into(),
         Value::MaxKey => "MaxKey".into(),
+        Value::Decimal128(d) => d.to_string(),
+        Value::Timestamp { t, i } => format!("Timestamp({t}, {i})"),
+        Value::Binary { subtype, bytes } => format!(
+            "BinData({subtype}, {})",
+            crate::mongo::value::hex_string(bytes).to_uppercase()
+        ),
     }
 }
 
@@ -681,6 +687,7 @@ pub fn truthy(v: &Value) -> bool {
         Value::Int32(i) => *i != 0,
         Value::Int64(i) => *i != 0,
         Value::Double(x) => *x != 0.0,
+        Value::Decimal128(d) => !d.is_zero(),
         _ => true,
     }
 }

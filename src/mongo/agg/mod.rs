@@ -276,7 +276,7 @@ pub fn run_source(
         }
     };
     if let Some(write) = &compiled.write {
-        write.apply(store, db, &docs)?;
+        write.apply(store, db, &docs, now_ms as i64)?;
         // $out and $merge return no documents.
         return Ok((Vec::new(), flow));
     }

@@ -8,7 +8,8 @@ use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
 use super::regex::Regex;
 use super::AggError;
-use crate::mongo::value::{compare, values_equal, Document, ObjectId, Value};
+use crate::mongo::decimal::Rounding;
+use crate::mongo::value::{compare, values_equal, Decimal128, Document, ObjectId, Value};
 
 pub type OpFn = fn(Vec<Value>, &Env<'_>) -> Result<Value, AggError>;
 
@@ -317,6 +318,7 @@ pub fn as_f64(v: &Value) -> Option<f64> {
         Value::Double(x) => Some(*x),
         Value::Int32(i) => Some(f64::from(*i)),
         Value::Int64(i) => Some(*i as f64),
+        Value::Decimal128(d) => Some(d.to_f64()),
         _ => None,
     }
 }
@@ -327,8 +329,22 @@ pub fn as_i64(v: &Value) -> Option<i64> {
         Value::Int32(i) => Some(i64::from(*i)),
         Value::Int64(i) => Some(*i),
         Value::Double(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Some(*x as i64),
+        Value::Decimal128(d) => d.to_i64_exact(),
         _ => None,
     }
+}
+
+/// Applies a decimal operation when either operand is a Decimal128: MongoDB then computes
+/// in decimal and returns a decimal.
+fn decimal_op(
+    a: &Value,
+    b: &Value,
+    op: fn(&Decimal128, &Decimal128) -> Decimal128,
+) -> Option<Value> {
+    if !matches!(a, Value::Decimal128(_)) && !matches!(b, Value::Decimal128(_)) {
+        return None;
+    }
+    Some(Value::Decimal128(op(&a.to_decimal()?, &b.to_decimal()?)))
 }
 
 /// An int that fits in 32 bits, else a long: what integer results narrow to.
@@ -342,6 +358,9 @@ pub fn int_or_long(i: i64) -> Value {
 /// Adds two numbers with MongoDB's widening: int + int overflows into long, long into
 /// double; any double makes a double.
 pub fn add_numbers(a: &Value, b: &Value) -> Value {
+    if let Some(d) = decimal_op(a, b, Decimal128::add) {
+        return d;
+    }
     match (a, b) {
         (Value::Int32(x), Value::Int32(y)) => match x.checked_add(*y) {
             Some(s) => Value::Int32(s),
@@ -359,6 +378,9 @@ pub fn add_numbers(a: &Value, b: &Value) -> Value {
 }
 
 fn multiply_numbers(a: &Value, b: &Value) -> Value {
+    if let Some(d) = decimal_op(a, b, Decimal128::mul) {
+        return d;
+    }
     match (a, b) {
         (Value::Int32(x), Value::Int32(y)) => match x.checked_mul(*y) {
             Some(s) => Value::Int32(s),
@@ -454,6 +476,7 @@ fn negate(v: &Value) -> Value {
             None => Value::Double(-(*i as f64)),
         },
         Value::Double(x) => Value::Double(-x),
+        Value::Decimal128(d) => Value::Decimal128(d.negate()),
         other => other.clone(),
     }
 }
@@ -481,6 +504,14 @@ fn divide(args: Vec<Value>, _: &Env<'_>) -> R {
     let (a, b) = (arg(&args, 0), arg(&args, 1));
     if is_nullish(a) || is_nullish(b) {
         return Ok(Value::Null);
+    }
+    if matches!(a, Value::Decimal128(_)) || matches!(b, Value::Decimal128(_)) {
+        if let (Some(x), Some(y)) = (a.to_decimal(), b.to_decimal()) {
+            return match x.div(&y) {
+                Some(q) => Ok(Value::Decimal128(q)),
+                None => Err(AggError::new(2, "BadValue", "can't $divide by zero")),
+            };
+        }
     }
     match (as_f64(a), as_f64(b)) {
         (Some(x), Some(y)) => {
@@ -571,14 +602,16 @@ fn abs(args: Vec<Value>, _: &Env<'_>) -> R {
                 ))
             }
         },
+        Value::Decimal128(d) => Value::Decimal128(d.abs()),
         _ => Value::Double(x.abs()),
     })
 }
 
-fn keep_int(v: &Value, f: fn(f64) -> f64) -> R {
+fn keep_int(v: &Value, f: fn(f64) -> f64, mode: Rounding) -> R {
     Ok(match v {
         Value::Int32(_) | Value::Int64(_) => v.clone(),
         Value::Double(x) => Value::Double(f(*x)),
+        Value::Decimal128(d) => Value::Decimal128(d.quantize(0, mode)),
         _ => Value::Null,
     })
 }
@@ -588,7 +621,7 @@ fn ceil(args: Vec<Value>, _: &Env<'_>) -> R {
     if unary_number("$ceil", v)?.is_none() {
         return Ok(Value::Null);
     }
-    keep_int(v, f64::ceil)
+    keep_int(v, f64::ceil, Rounding::Ceiling)
 }
 
 fn floor(args: Vec<Value>, _: &Env<'_>) -> R {
@@ -596,7 +629,7 @@ fn floor(args: Vec<Value>, _: &Env<'_>) -> R {
     if unary_number("$floor", v)?.is_none() {
         return Ok(Value::Null);
     }
-    keep_int(v, f64::floor)
+    keep_int(v, f64::floor, Rounding::Floor)
 }
 
 fn round_like(args: &[Value], name: &str, half_even: bool) -> R {
@@ -637,6 +670,14 @@ fn round_like(args: &[Value], name: &str, half_even: bool) -> R {
         Value::Int32(_) | Value::Int64(_) if place >= 0 => v.clone(),
         Value::Int32(_) => int_or_long(apply(x) as i64).clone(),
         Value::Int64(_) => Value::Int64(apply(x) as i64),
+        Value::Decimal128(d) => {
+            let mode = if half_even {
+                Rounding::HalfEven
+            } else {
+                Rounding::Down
+            };
+            Value::Decimal128(d.quantize(-place, mode))
+        }
         _ => Value::Double(apply(x)),
     })
 }
@@ -2095,6 +2136,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int64(i) => Value::Double(*i as f64),
             Value::Bool(b) => Value::Double(f64::from(u8::from(*b))),
             Value::Date(ms) => Value::Double(*ms as f64),
+            Value::Decimal128(d) => Value::Double(d.to_f64()),
             Value::String(s) => parse_number_string(s, "double")?,
             _ => return Err(unsupported()),
         },
@@ -2109,6 +2151,17 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
                 }
             },
             Value::Double(x) => Value::Int32(f2i(*x, -2147483648.0, 2147483648.0)? as i32),
+            Value::Decimal128(d) => {
+                let i = decimal_to_integer(d, &f2i)?;
+                match i32::try_from(i) {
+                    Ok(x) => Value::Int32(x),
+                    Err(_) => {
+                        return Err(conversion_error(format!(
+                            "Conversion would overflow target type in $convert with no onError value: {d}"
+                        )))
+                    }
+                }
+            }
             Value::Bool(b) => Value::Int32(i32::from(*b)),
             Value::String(s) => parse_number_string(s, "int")?,
             _ => return Err(unsupported()),
@@ -2117,6 +2170,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int64(_) => v.clone(),
             Value::Int32(i) => Value::Int64(i64::from(*i)),
             Value::Double(x) => Value::Int64(f2i(*x, -9.223372036854776e18, 9.223372036854776e18)?),
+            Value::Decimal128(d) => Value::Int64(decimal_to_integer(d, &f2i)?),
             Value::Bool(b) => Value::Int64(i64::from(*b)),
             Value::Date(ms) => Value::Int64(*ms),
             Value::String(s) => parse_number_string(s, "long")?,
@@ -2127,6 +2181,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int32(i) => Value::Bool(*i != 0),
             Value::Int64(i) => Value::Bool(*i != 0),
             Value::Double(x) => Value::Bool(*x != 0.0),
+            Value::Decimal128(d) => Value::Bool(!d.is_zero()),
             _ => Value::Bool(true),
         },
         "string" => match v {
@@ -2135,6 +2190,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Int32(i) => Value::String(i.to_string()),
             Value::Int64(i) => Value::String(i.to_string()),
             Value::Double(x) => Value::String(crate::mongo::value::js_number(*x)),
+            Value::Decimal128(d) => Value::String(d.to_string()),
             Value::ObjectId(o) => Value::String(o.to_hex()),
             Value::Date(ms) => Value::String(date::format_date(*ms, "%Y-%m-%dT%H:%M:%S.%LZ", 0)),
             _ => return Err(unsupported()),
@@ -2156,6 +2212,7 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             Value::Date(_) => v.clone(),
             Value::Int64(i) => Value::Date(*i),
             Value::Double(x) => Value::Date(f2i(*x, -9.223372036854776e18, 9.223372036854776e18)?),
+            Value::Decimal128(d) => Value::Date(decimal_to_integer(d, &f2i)?),
             Value::ObjectId(o) => Value::Date(i64::from(o.timestamp_secs()) * 1000),
             Value::String(s) => match date::parse_date_string(s) {
                 Some(ms) => Value::Date(ms),
@@ -2167,15 +2224,43 @@ pub fn convert_value(v: &Value, to: &str) -> Result<Value, AggError> {
             },
             _ => return Err(unsupported()),
         },
-        "decimal" => {
-            return Err(conversion_error(
-                "Decimal128 is not supported in this sandbox".into(),
-            ))
-        }
+        "decimal" => match v {
+            Value::Bool(b) => Value::Decimal128(Decimal128::from_i64(i64::from(*b))),
+            Value::Date(ms) => Value::Decimal128(Decimal128::from_i64(*ms)),
+            Value::String(s) => match Decimal128::parse(s) {
+                Ok(d) => Value::Decimal128(d),
+                Err(_) => {
+                    return Err(conversion_error(format!(
+                        "Failed to parse number '{s}' in $convert with no onError value: Failed to parse string to decimal"
+                    )))
+                }
+            },
+            n => match n.to_decimal() {
+                Some(d) => Value::Decimal128(d),
+                None => return Err(unsupported()),
+            },
+        },
         _ => {
             return Err(bad_to(to));
         }
     })
+}
+
+/// A decimal's integer part for `int`/`long`/`date` targets, with the same NaN, infinity
+/// and overflow errors a double gets.
+fn decimal_to_integer(
+    d: &Decimal128,
+    f2i: &dyn Fn(f64, f64, f64) -> Result<i64, AggError>,
+) -> Result<i64, AggError> {
+    match d.trunc_i64() {
+        Some(i) => Ok(i),
+        None => {
+            f2i(d.to_f64(), -9.223372036854776e18, 9.223372036854776e18)?;
+            Err(conversion_error(format!(
+                "Conversion would overflow target type in $convert with no onError value: {d}"
+            )))
+        }
+    }
 }
 
 fn bad_to(to: &str) -> AggError {

@@ -38,7 +38,84 @@ pub enum Write {
         on: Vec<String>,
         when_matched: String,
         when_not_matched: String,
+        /// `whenMatched: [ … ]`: the stages and the `let` variables they see.
+        when_matched_pipeline: Option<MergePipeline>,
     },
+}
+
+/// A `$merge` whenMatched pipeline as written: compiled once to check it, and again when the
+/// merge runs (the write step holds no compiled state).
+#[derive(Debug, Clone)]
+pub struct MergePipeline {
+    stages: Vec<Value>,
+    /// `let` (by default `{new: "$$ROOT"}`), evaluated against each incoming document.
+    vars: Vec<(String, Value)>,
+}
+
+impl MergePipeline {
+    fn compile(&self) -> Result<(Pipeline, Vec<(String, Expr)>), AggError> {
+        for stage in &self.stages {
+            if let Some((name, _)) = stage_name(stage) {
+                // The stages an update pipeline may hold.
+                if !crate::mongo::query::update::PIPELINE_STAGES.contains(&name) {
+                    return Err(AggError::new(
+                        72,
+                        "InvalidOptions",
+                        format!(
+                            "{name} is not allowed to be used within a $merge's 'whenMatched' pipeline"
+                        ),
+                    ));
+                }
+            }
+        }
+        let names: Vec<String> = self.vars.iter().map(|(k, _)| k.clone()).collect();
+        let pipeline = compile_pipeline(&self.stages, &names, 1, false)?;
+        let mut c = Compiler::default();
+        let mut vars = Vec::with_capacity(self.vars.len());
+        for (k, v) in &self.vars {
+            vars.push((k.clone(), c.compile(v)?));
+        }
+        Ok((pipeline, vars))
+    }
+
+    /// The target document after the pipeline ran over it with `incoming` as `$$new`.
+    fn apply(
+        compiled: &(Pipeline, Vec<(String, Expr)>),
+        target: &Document,
+        incoming: &Document,
+        now_ms: i64,
+    ) -> Result<Document, AggError> {
+        let (pipeline, vars) = compiled;
+        let mut values = Vec::with_capacity(vars.len());
+        for (k, e) in vars {
+            values.push((k.clone(), e.eval(&mut Env::new(incoming, &[], now_ms))?));
+        }
+        let store = Store::default();
+        let rng = std::cell::Cell::new(now_ms as u64);
+        let examined = std::cell::Cell::new(0u64);
+        let ctx = Ctx {
+            store: &store,
+            db: "",
+            now_ms,
+            vars: values,
+            rng: &rng,
+            examined: &examined,
+            depth: 1,
+        };
+        let rows = pipeline.run(vec![Cow::Borrowed(target)], &ctx)?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(Cow::into_owned)
+            .unwrap_or_default())
+    }
+}
+
+fn stage_name(stage: &Value) -> Option<(&str, &Value)> {
+    match stage {
+        Value::Document(d) => d.first().map(|(k, v)| (k.as_str(), v)),
+        _ => None,
+    }
 }
 
 pub struct Pipeline {
@@ -345,7 +422,12 @@ fn compile_match(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> 
 impl StageOp for Match {
     fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
         if let Some(f) = &self.filter {
+            // `$expr` nested in `$and`/`$or`/`$nor` reads `$$NOW` through the filter.
+            f.set_now(ctx.now_ms);
             rows.retain(|r| f.matches(r));
+            if let Some(e) = f.take_error() {
+                return Err(AggError::new(e.code, e.code_name, e.message));
+            }
         }
         if let Some(e) = &self.expr {
             let mut err = None;
@@ -432,7 +514,11 @@ fn parse_projection(
             ));
         }
         let p = match v {
-            Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => {
+            Value::Bool(_)
+            | Value::Int32(_)
+            | Value::Int64(_)
+            | Value::Double(_)
+            | Value::Decimal128(_) => {
                 if truthy(v) {
                     Proj::Include
                 } else {
@@ -1717,6 +1803,9 @@ impl StageOp for GraphLookup {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
         let foreign = foreign_docs(ctx, &Some(self.from.clone()));
         ctx.count(foreign.len());
+        if let Some(f) = &self.restrict {
+            f.set_now(ctx.now_ms);
+        }
         let idx = index_by(foreign, &self.connect_to);
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -2445,6 +2534,8 @@ fn compile_write(name: &str, arg: &Value) -> Result<Write, AggError> {
     let mut on = vec!["_id".to_string()];
     let mut when_matched = "merge".to_string();
     let mut when_not_matched = "insert".to_string();
+    let mut when_matched_pipeline = None;
+    let mut let_vars = None;
     if let Some(d) = rest {
         for (k, v) in d {
             match (k.as_str(), v) {
@@ -2464,11 +2555,16 @@ fn compile_write(name: &str, arg: &Value) -> Result<Write, AggError> {
                 {
                     when_matched = s.clone()
                 }
-                ("whenMatched", Value::Array(_)) => {
-                    return Err(agg_err!(
-                        6050106,
-                        "$merge with a whenMatched pipeline is not supported in this sandbox yet"
-                    ))
+                ("whenMatched", Value::Array(stages)) => {
+                    when_matched = "pipeline".into();
+                    when_matched_pipeline = Some(stages.clone());
+                }
+                ("let", Value::Document(vars)) => {
+                    let_vars = Some(
+                        vars.iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<Vec<_>>(),
+                    );
                 }
                 ("whenNotMatched", Value::String(s))
                     if matches!(s.as_str(), "insert" | "discard" | "fail") =>
@@ -2483,17 +2579,42 @@ fn compile_write(name: &str, arg: &Value) -> Result<Write, AggError> {
             }
         }
     }
+    let when_matched_pipeline = match when_matched_pipeline {
+        Some(stages) => {
+            let merge = MergePipeline {
+                stages,
+                vars: let_vars
+                    .unwrap_or_else(|| vec![("new".to_string(), Value::String("$$ROOT".into()))]),
+            };
+            merge.compile()?;
+            Some(merge)
+        }
+        None if let_vars.is_some() => {
+            return Err(agg_err!(
+                51199,
+                "Cannot use 'let' variables with 'whenMatched: {when_matched}' mode"
+            ))
+        }
+        None => None,
+    };
     Ok(Write::Merge {
         db,
         coll,
         on,
         when_matched,
         when_not_matched,
+        when_matched_pipeline,
     })
 }
 
 impl Write {
-    pub fn apply(&self, store: &mut Store, db: &str, docs: &[Document]) -> Result<(), AggError> {
+    pub fn apply(
+        &self,
+        store: &mut Store,
+        db: &str,
+        docs: &[Document],
+        now_ms: i64,
+    ) -> Result<(), AggError> {
         let mut oids = ObjectIdGenerator::new(docs.len() as u64 ^ 0x006f_7574);
         let with_id = |d: &Document, oids: &mut ObjectIdGenerator| -> Document {
             if d.contains_key("_id") {
@@ -2512,14 +2633,25 @@ impl Write {
                 coll,
             } => {
                 let target_db = target_db.as_deref().unwrap_or(db);
+                // The replaced collection keeps its options (validator, capped), and the new
+                // documents must pass its validator.
                 let mut fresh = crate::mongo::store::Collection::default();
+                fresh.options = store
+                    .collection(target_db, coll)
+                    .map(|c| c.options.clone())
+                    .unwrap_or_default();
                 for d in docs {
+                    let d = with_id(d, &mut oids);
+                    if fresh.validate(&d, None, now_ms).is_some() {
+                        return Err(validation_failed());
+                    }
                     fresh
-                        .insert(with_id(d, &mut oids))
+                        .insert(d)
                         .map_err(|e| dup_error(&e, target_db, coll))?;
                 }
+                let keep = !fresh.docs.is_empty() || fresh.options != Default::default();
                 store.drop_collection(target_db, coll);
-                if !fresh.docs.is_empty() {
+                if keep {
                     *store.collection_mut(target_db, coll) = fresh;
                 }
                 Ok(())
@@ -2530,7 +2662,12 @@ impl Write {
                 on,
                 when_matched,
                 when_not_matched,
+                when_matched_pipeline,
             } => {
+                let compiled = match when_matched_pipeline {
+                    Some(p) => Some(p.compile()?),
+                    None => None,
+                };
                 let target_db = target_db.as_deref().unwrap_or(db);
                 let target = store.collection_mut(target_db, coll);
                 let paths: Vec<Vec<String>> = on.iter().map(|s| split_path(s)).collect();
@@ -2553,21 +2690,47 @@ impl Write {
                             ))
                         }
                         (Some(i), mode, _) => {
-                            if let Some(t) = target.docs.get_mut(i) {
-                                let id = t.get("_id").cloned();
-                                if mode == "replace" {
-                                    *t = d;
-                                } else {
-                                    for (k, v) in d {
-                                        t.insert(k, v);
+                            let Some(old) = target.docs.get(i).cloned() else {
+                                continue;
+                            };
+                            let id = old.get("_id").cloned();
+                            let mut new = match &compiled {
+                                Some(compiled) => {
+                                    let updated = MergePipeline::apply(compiled, &old, &d, now_ms)?;
+                                    if updated.get("_id").is_some_and(|new| {
+                                        id.as_ref().is_none_or(|old| !values_equal(old, new))
+                                    }) {
+                                        return Err(AggError::new(
+                                            66,
+                                            "ImmutableField",
+                                            "$merge failed to update the matching document, did you attempt to modify the _id or the shard key? :: caused by :: Performing an update on the path '_id' would modify the immutable field '_id'",
+                                        ));
                                     }
+                                    updated
                                 }
-                                if let Some(id) = id {
-                                    t.insert("_id".into(), id);
+                                None if mode == "replace" => d,
+                                None => {
+                                    let mut merged = old.clone();
+                                    for (k, v) in d {
+                                        merged.insert(k, v);
+                                    }
+                                    merged
                                 }
+                            };
+                            if let Some(id) = id {
+                                new.insert("_id".into(), id);
+                            }
+                            if target.validate(&new, Some(&old), now_ms).is_some() {
+                                return Err(validation_failed());
+                            }
+                            if let Some(t) = target.docs.get_mut(i) {
+                                *t = new;
                             }
                         }
                         (None, _, "insert") => {
+                            if target.validate(&d, None, now_ms).is_some() {
+                                return Err(validation_failed());
+                            }
                             target.insert(d).map_err(|e| dup_error(&e, target_db, coll))?;
                         }
                         (None, _, "fail") => {
@@ -2579,7 +2742,7 @@ impl Write {
                         _ => {}
                     }
                 }
-                if target.docs.is_empty() {
+                if target.docs.is_empty() && target.options == Default::default() {
                     store.drop_collection(target_db, coll);
                 }
                 Ok(())
@@ -2599,5 +2762,14 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             ),
         ),
         crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
+        crate::mongo::store::InsertError::Validation(_) => validation_failed(),
     }
+}
+
+fn validation_failed() -> AggError {
+    AggError::new(
+        121,
+        "DocumentValidationFailure",
+        "Document failed validation",
+    )
 }

@@ -30,8 +30,23 @@ enum Bound {
 enum Window {
     Whole,
     Documents(Bound, Bound),
-    Range(Bound, Bound, i64),
+    /// Bounds relative to the current sort value; with a time unit the sort values are dates
+    /// and the bounds are whole units added by calendar, as `$dateAdd` adds them.
+    Range(Bound, Bound, Option<&'static str>),
 }
+
+/// The units a range window takes (all of `$dateAdd`'s).
+const WINDOW_UNITS: &[&str] = &[
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+];
 
 #[derive(Debug, Clone)]
 enum WinOp {
@@ -138,16 +153,38 @@ fn parse_window(v: Option<&Value>) -> Result<Option<Window>, AggError> {
         return Err(failed("'window' field must be an object".into()));
     };
     let unit = match d.get("unit") {
-        Some(u) => unit_ms(u)?,
-        None => 1,
+        Some(Value::String(s)) => Some(
+            WINDOW_UNITS
+                .iter()
+                .find(|u| *u == s)
+                .copied()
+                .ok_or_else(|| agg_err!(5490701, "unknown time unit value: {s}"))?,
+        ),
+        Some(other) => {
+            return Err(agg_err!(
+                5490702,
+                "'unit' must be a string, found {}",
+                type_name(other)
+            ))
+        }
+        None => None,
     };
     match (d.get("documents"), d.get("range")) {
+        (Some(_), None) if unit.is_some() => Err(failed(
+            "Window bounds can only specify 'unit' with range-based bounds.".into(),
+        )),
         (Some(b), None) => {
             let (lo, hi) = pair(b, "documents")?;
             Ok(Some(Window::Documents(lo, hi)))
         }
         (None, Some(b)) => {
             let (lo, hi) = pair(b, "range")?;
+            let fractional = |b: Bound| matches!(b, Bound::Offset(x) if x.fract() != 0.0);
+            if unit.is_some() && (fractional(lo) || fractional(hi)) {
+                return Err(failed(
+                    "With 'unit', range-based bounds must be an integer".into(),
+                ));
+            }
             Ok(Some(Window::Range(lo, hi, unit)))
         }
         _ => Err(failed(
@@ -382,7 +419,18 @@ impl SetWindowFields {
                         }
                     }
                     Bound::Current => x,
-                    Bound::Offset(o) => x + o * unit as f64,
+                    Bound::Offset(o) => match unit {
+                        // A bound beyond the dates a date can hold bounds nothing.
+                        Some(u) => super::date::add_in_utc(x as i64, u, o as i64).map_or(
+                            if o < 0.0 {
+                                f64::NEG_INFINITY
+                            } else {
+                                f64::INFINITY
+                            },
+                            |ms| ms as f64,
+                        ),
+                        None => x + o,
+                    },
                 };
                 let (l, h) = (limit(lo, true), limit(hi, false));
                 let a = xs
@@ -410,6 +458,24 @@ impl SetWindowFields {
             .iter()
             .map(|r| keys.iter().map(|(p, d)| sort_key_of(r, p, *d)).collect())
             .collect();
+        if let Window::Range(_, _, unit) = out.window {
+            for v in sort_keys.iter().filter_map(|k| k.first()) {
+                let is_date = matches!(v, Value::Date(_));
+                if unit.is_some() && !is_date {
+                    return Err(agg_err!(
+                        5429513,
+                        "Invalid range: Expected the sortBy field to be a Date, but it was {}",
+                        type_name(v)
+                    ));
+                }
+                if unit.is_none() && is_date {
+                    return Err(agg_err!(
+                        5429413,
+                        "Invalid range: For windows that involve date or time ranges, a unit must be provided."
+                    ));
+                }
+            }
+        }
         let xs: Vec<Option<f64>> = sort_keys
             .iter()
             .map(|k| k.first().and_then(numeric_x))

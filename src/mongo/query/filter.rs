@@ -9,7 +9,7 @@
 //! end of the path an array counts as a whole and through each of its elements (one level
 //! only), except for `$size` and `$elemMatch`, which look at the array itself.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 
 use super::regex::Regex;
@@ -25,6 +25,8 @@ pub struct QueryError {
     pub code: i32,
     pub code_name: &'static str,
     pub message: String,
+    /// The `errInfo` some write errors carry (a failed validation's details).
+    pub info: Option<Box<Document>>,
 }
 
 impl QueryError {
@@ -33,6 +35,7 @@ impl QueryError {
             code,
             code_name,
             message: message.into(),
+            info: None,
         }
     }
 }
@@ -56,8 +59,9 @@ pub struct Filter {
     root: Node,
     /// The field paths the filter tests (through `$and`/`$or`/`$nor`), for the positional `$`.
     paths: Vec<Vec<String>>,
-    /// Sandbox time for `$$NOW` inside `$expr` (the core has no clock of its own).
-    now_ms: i64,
+    /// Sandbox time for `$$NOW` inside `$expr` (the core has no clock of its own). A cell,
+    /// so that a filter compiled into a pipeline learns the time when the pipeline runs.
+    now_ms: Cell<i64>,
     /// The first `$expr` evaluation error: matching answers a plain bool, so the caller
     /// collects the error afterwards and fails the whole operation as the server does.
     error: RefCell<Option<QueryError>>,
@@ -149,15 +153,20 @@ impl Filter {
         Ok(Filter {
             root,
             paths,
-            now_ms: 0,
+            now_ms: Cell::new(0),
             error: RefCell::new(None),
         })
     }
 
     /// Sets the sandbox time `$$NOW` reads in `$expr`.
-    pub fn at(mut self, now_ms: i64) -> Self {
-        self.now_ms = now_ms;
+    pub fn at(self, now_ms: i64) -> Self {
+        self.now_ms.set(now_ms);
         self
+    }
+
+    /// Sets the time `$$NOW` reads for the matches that follow.
+    pub fn set_now(&self, now_ms: i64) {
+        self.now_ms.set(now_ms);
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
@@ -173,7 +182,7 @@ impl Filter {
         if self.error.borrow().is_some() {
             return false;
         }
-        match e.eval(&mut Env::new(doc, &[], self.now_ms)) {
+        match e.eval(&mut Env::new(doc, &[], self.now_ms.get())) {
             Ok(v) => truthy(&v),
             Err(err) => {
                 *self.error.borrow_mut() = Some(err.into());
@@ -704,6 +713,9 @@ pub fn type_code(v: &Value) -> i32 {
         Value::Int64(_) => 18,
         Value::MinKey => -1,
         Value::MaxKey => 127,
+        Value::Decimal128(_) => 19,
+        Value::Timestamp { .. } => 17,
+        Value::Binary { .. } => 5,
     }
 }
 
@@ -858,6 +870,7 @@ pub(crate) fn number_f64(v: &Value) -> f64 {
         Value::Double(x) => *x,
         Value::Int32(i) => f64::from(*i),
         Value::Int64(i) => *i as f64,
+        Value::Decimal128(d) => d.to_f64(),
         _ => f64::NAN,
     }
 }
@@ -870,6 +883,7 @@ fn coerce_i64(v: &Value) -> Option<i64> {
         Value::Double(x) if x.is_finite() && x.abs() < 9.223_372_036_854_776e18 => {
             Some(x.trunc() as i64)
         }
+        Value::Decimal128(d) => d.trunc_i64(),
         _ => None,
     }
 }
@@ -1055,7 +1069,7 @@ fn op_elem_match(
     let sub = Filter {
         root: sub,
         paths: Vec::new(),
-        now_ms: 0,
+        now_ms: Cell::new(0),
         error: RefCell::new(None),
     };
     Ok(Some(FieldTest::Whole(Box::new(move |v| match v {

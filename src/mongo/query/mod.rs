@@ -7,6 +7,7 @@ pub mod projection;
 pub mod regex;
 pub mod schema;
 pub mod update;
+pub mod validation;
 
 pub use filter::{Filter, QueryError};
 

@@ -34,7 +34,11 @@ impl std::fmt::Debug for Stage {
 /// an exclusion or one of find's own operators (`$slice`, `$elemMatch`, positional `$`).
 fn has_expression(spec: &Document) -> bool {
     spec.iter().any(|(k, v)| match v {
-        Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => false,
+        Value::Bool(_)
+        | Value::Int32(_)
+        | Value::Int64(_)
+        | Value::Double(_)
+        | Value::Decimal128(_) => false,
         Value::Document(d) => match d.first() {
             Some((op, _)) if op.starts_with('$') => !matches!(op.as_str(), "$slice" | "$elemMatch"),
             _ => has_expression(d),
@@ -386,14 +390,12 @@ fn parse_element(
             }
             Ok(())
         }
-        Value::Bool(_) | Value::Int32(_) | Value::Int64(_) | Value::Double(_) => {
-            let truthy = match value {
-                Value::Bool(b) => *b,
-                Value::Double(x) => *x != 0.0,
-                Value::Int32(i) => *i != 0,
-                Value::Int64(i) => *i != 0,
-                _ => false,
-            };
+        Value::Bool(_)
+        | Value::Int32(_)
+        | Value::Int64(_)
+        | Value::Double(_)
+        | Value::Decimal128(_) => {
+            let truthy = crate::mongo::agg::expr::truthy(value);
             let is_top_id = key == "_id";
             if truthy {
                 if positional {

@@ -47,6 +47,9 @@ pub fn bson_type_name(v: &Value) -> &'static str {
         Value::Regex { .. } => "regex",
         Value::MinKey => "minKey",
         Value::MaxKey => "maxKey",
+        Value::Decimal128(_) => "decimal",
+        Value::Timestamp { .. } => "timestamp",
+        Value::Binary { .. } => "binData",
     }
 }
 
@@ -83,7 +86,7 @@ pub(crate) fn run_stages(
 }
 
 /// The stages an update pipeline may hold; the server refuses every other stage.
-const PIPELINE_STAGES: &[&str] = &[
+pub(crate) const PIPELINE_STAGES: &[&str] = &[
     "$addFields",
     "$set",
     "$project",
@@ -125,6 +128,8 @@ enum Op {
     Min(Value),
     Max(Value),
     CurrentDate,
+    /// `$currentDate` with `$type: 'timestamp'`: the time in seconds, ordinal 1.
+    CurrentTimestamp,
     Rename(Vec<String>),
     Push(PushSpec),
     AddToSet(Vec<Value>),
@@ -164,7 +169,7 @@ pub struct ApplyContext<'a> {
     pub now_ms: i64,
 }
 
-const OPERATORS: &[&str] = &[
+pub const OPERATORS: &[&str] = &[
     "$set",
     "$unset",
     "$inc",
@@ -467,11 +472,7 @@ fn compile_op(name: &str, path: &str, v: &Value) -> Result<Op, QueryError> {
                         ));
                     }
                     if matches!(d.get("$type"), Some(Value::String(t)) if t == "timestamp") {
-                        return Err(QueryError::new(
-                            238,
-                            "NotImplemented",
-                            "$currentDate with $type 'timestamp' is not supported in this sandbox (it has no Timestamp type); use $type 'date'",
-                        ));
+                        return Ok(Op::CurrentTimestamp);
                     }
                 }
                 _ => {
@@ -1006,6 +1007,10 @@ fn apply_op(op: &FieldOp, doc: &mut Document, ctx: &ApplyContext) -> Result<(), 
                 }
             }
             Op::CurrentDate => s.set(Value::Date(ctx.now_ms)),
+            Op::CurrentTimestamp => s.set(Value::Timestamp {
+                t: (ctx.now_ms.max(0) / 1000).min(i64::from(u32::MAX)) as u32,
+                i: 1,
+            }),
             Op::Push(spec) => {
                 let mut items = match current {
                     None => Vec::new(),
@@ -1137,6 +1142,7 @@ fn sort_array(items: &mut [Value], sort: &PushSort) {
 fn zero_like(v: &Value) -> Value {
     match v {
         Value::Double(_) => Value::Double(0.0),
+        Value::Decimal128(_) => Value::Decimal128(crate::mongo::value::Decimal128::ZERO),
         Value::Int64(_) => Value::Int64(0),
         _ => Value::Int32(0),
     }
@@ -1146,6 +1152,11 @@ fn zero_like(v: &Value) -> Value {
 /// Double, and any Double makes a Double.
 pub fn arith(a: &Value, b: &Value, add: bool) -> Value {
     let f = |x: f64, y: f64| if add { x + y } else { x * y };
+    if let (Value::Decimal128(_), _) | (_, Value::Decimal128(_)) = (a, b) {
+        if let (Some(x), Some(y)) = (a.to_decimal(), b.to_decimal()) {
+            return Value::Decimal128(if add { x.add(&y) } else { x.mul(&y) });
+        }
+    }
     match (a, b) {
         (Value::Double(_), _) | (_, Value::Double(_)) => Value::Double(f(as_f64(a), as_f64(b))),
         (Value::Int32(x), Value::Int32(y)) => {
@@ -1184,6 +1195,7 @@ fn as_f64(v: &Value) -> f64 {
         Value::Double(x) => *x,
         Value::Int32(i) => f64::from(*i),
         Value::Int64(i) => *i as f64,
+        Value::Decimal128(d) => d.to_f64(),
         _ => 0.0,
     }
 }

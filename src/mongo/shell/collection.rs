@@ -39,20 +39,39 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "distinct",
     "bulkWrite",
     "aggregate",
+    "isCapped",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
 
 impl From<QueryError> for ShellError {
     fn from(e: QueryError) -> Self {
-        ShellError::server(e.code, Some(e.code_name), e.message)
+        let mut err = ShellError::server(e.code, Some(e.code_name), e.message);
+        err.details = e.info.as_deref().map(additional_information);
+        err
     }
 }
 
 /// A server error returned as a write error: mongosh shows no code name for it.
 fn write_error(e: QueryError) -> ShellError {
-    ShellError::server(e.code, None, e.message)
+    let mut err = ShellError::server(e.code, None, e.message);
+    err.details = e.info.as_deref().map(additional_information);
+    err
 }
+
+/// The line mongosh prints under a server error that carries `errInfo` (at full depth).
+fn additional_information(info: &Document) -> String {
+    let options = crate::mongo::format::Options {
+        depth: usize::MAX,
+        ..crate::mongo::format::Options::VALUE
+    };
+    format!(
+        "Additional information: {}",
+        crate::mongo::format::inspect(&Value::Document(info.clone()), options)
+    )
+}
+
+const VALIDATION_FAILED: &str = "Document failed validation";
 
 fn invalid_argument(message: impl Into<String>) -> ShellError {
     ShellError::new("MongoInvalidArgumentError", message)
@@ -329,6 +348,31 @@ impl Session {
         Ok((out, filter))
     }
 
+    /// The `errInfo` of a document the collection's validator refuses; `None` when it may
+    /// be written (valid, no validator, or the write bypasses validation).
+    fn refused(
+        &self,
+        db: &str,
+        coll: &str,
+        doc: &Document,
+        old: Option<&Document>,
+    ) -> Option<Box<Document>> {
+        if self.bypass_validation {
+            return None;
+        }
+        self.store
+            .collection(db, coll)?
+            .validate(doc, old, self.now_ms as i64)
+    }
+
+    /// Inserts a prepared document after the validator has accepted it.
+    fn insert_checked(&mut self, db: &str, coll: &str, doc: Document) -> Result<(), InsertError> {
+        if let Some(info) = self.refused(db, coll, &doc, None) {
+            return Err(InsertError::Validation(info));
+        }
+        self.store.collection_mut(db, coll).insert(doc)
+    }
+
     fn coll_mut(&mut self, db: &str, coll: &str) -> Option<&mut Collection> {
         self.store.databases.get_mut(db)?.collections.get_mut(coll)
     }
@@ -374,12 +418,21 @@ impl Session {
             let mut doc = c.docs[i].clone();
             outcome.matched += 1;
             let changed = req.update.apply(&mut doc, &ctx)?;
-            if outcome.before.is_none() {
-                outcome.before = Some(c.docs[i].clone());
-            }
+            let old = c.docs[i].clone();
             if changed {
+                if let Some(info) = self.refused(db, coll, &doc, Some(&old)) {
+                    let mut e =
+                        QueryError::new(121, "DocumentValidationFailure", VALIDATION_FAILED);
+                    e.info = Some(info);
+                    return Err(e);
+                }
+                if let Some(c) = self.coll_mut(db, coll) {
+                    c.docs[i] = doc.clone();
+                }
                 outcome.modified += 1;
-                c.docs[i] = doc.clone();
+            }
+            if outcome.before.is_none() {
+                outcome.before = Some(old);
             }
             if outcome.after.is_none() {
                 outcome.after = Some(doc);
@@ -414,9 +467,7 @@ impl Session {
                 None => Value::ObjectId(self.oids.next(self.now_ms)),
             };
             doc.shift_insert(0, "_id".into(), id.clone());
-            self.store
-                .collection_mut(db, coll)
-                .insert(doc.clone())
+            self.insert_checked(db, coll, doc.clone())
                 .map_err(|e| insert_query_error(&e, db, coll))?;
             outcome.upserted_id = Some(id);
             outcome.after = Some(doc);
@@ -487,6 +538,24 @@ impl Session {
                 let db = self.db.clone();
                 self.aggregate(&db, None, args)
             }
+            "createCollection" => {
+                let mut args = args.into_iter();
+                let name = match args.next() {
+                    Some(Js::Val(Value::String(s))) => s,
+                    _ => {
+                        return Err(ShellError::invalid_input(
+                            "createCollection needs a collection name",
+                        ))
+                    }
+                };
+                let options = match args.next() {
+                    Some(Js::Val(Value::Document(d))) => d,
+                    _ => Document::default(),
+                };
+                self.create_collection(&name, &options)
+            }
+            "getCollectionInfos" => self.collection_infos(args.into_iter().next()),
+            "runCommand" => self.run_command(args.into_iter().next()),
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);
@@ -529,6 +598,17 @@ impl Session {
         name: &str,
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
+        // Where the options document sits, for the writes that may bypass validation.
+        let options_at = match name {
+            "insertOne" | "insertMany" | "bulkWrite" => 1,
+            "updateOne" | "updateMany" | "replaceOne" | "findOneAndUpdate"
+            | "findOneAndReplace" => 2,
+            _ => usize::MAX,
+        };
+        self.bypass_validation = matches!(
+            args.get(options_at),
+            Some(Js::Val(Value::Document(o))) if truthy(o.get("bypassDocumentValidation"))
+        );
         let mut args = args.into_iter();
         match name {
             "insertOne" => {
@@ -543,9 +623,7 @@ impl Session {
                 };
                 let doc = self.prepare_insert(doc);
                 let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-                self.store
-                    .collection_mut(db, coll)
-                    .insert(doc)
+                self.insert_checked(db, coll, doc)
                     .map_err(|e| insert_error(&e, db, coll, "MongoServerError"))?;
                 let mut r = Document::default();
                 r.insert("acknowledged".into(), Value::Bool(true));
@@ -582,11 +660,10 @@ impl Session {
                 }
                 let mut ids = Document::default();
                 let mut failures = Vec::new();
-                let collection = self.store.collection_mut(db, coll);
                 for (i, doc) in prepared.into_iter().enumerate() {
                     let id = doc.get("_id").cloned().unwrap_or(Value::Null);
                     let op = doc.clone();
-                    match collection.insert(doc) {
+                    match self.insert_checked(db, coll, doc) {
                         Ok(()) => {
                             ids.insert(i.to_string(), id);
                         }
@@ -672,6 +749,11 @@ impl Session {
                     .len();
                 Ok(Js::Val(count(n)))
             }
+            "isCapped" => Ok(Js::Val(Value::Bool(
+                self.store
+                    .collection(db, coll)
+                    .is_some_and(|c| c.options.capped.is_some()),
+            ))),
             "estimatedDocumentCount" => {
                 let n = self.store.collection(db, coll).map_or(0, |c| c.docs.len());
                 Ok(Js::Val(count(n)))
@@ -933,7 +1015,7 @@ impl Session {
                 Model::Insert(doc) => {
                     let id = doc.get("_id").cloned().unwrap_or(Value::Null);
                     let op = doc.clone();
-                    match self.store.collection_mut(db, coll).insert(doc) {
+                    match self.insert_checked(db, coll, doc) {
                         Ok(()) => {
                             result.inserted += 1;
                             result.inserted_ids.insert(i.to_string(), id);
@@ -992,6 +1074,7 @@ impl Session {
     }
 
     pub(super) fn prepare_insert(&mut self, mut doc: Document) -> Document {
+        super::bson::fill_timestamps(&mut doc, self.now_ms, &mut self.last_timestamp);
         // The driver tests `doc._id == null`, so an explicit null `_id` also gets a new id.
         match doc
             .shift_remove("_id")
@@ -1019,9 +1102,13 @@ pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) ->
             ),
         ),
         InsertError::IdIsArray => (53, "The '_id' value cannot be of type array".to_string()),
+        InsertError::Validation(_) => (121, VALIDATION_FAILED.to_string()),
     };
     let mut err = ShellError::server(code, None, message);
     err.name = name.into();
+    if let InsertError::Validation(info) = e {
+        err.details = Some(additional_information(info));
+    }
     err
 }
 
@@ -1063,7 +1150,11 @@ pub(super) fn bulk_write_error(
                 number_value(f64::from(one.code.unwrap_or(0))),
             );
             inner.insert("errmsg".into(), Value::String(one.message.clone()));
-            inner.insert("errInfo".into(), Value::Undefined);
+            let info = match e {
+                InsertError::Validation(info) => Value::Document((**info).clone()),
+                _ => Value::Undefined,
+            };
+            inner.insert("errInfo".into(), info);
             inner.insert("op".into(), Value::Document(op.clone()));
             let mut outer = Document::default();
             outer.insert("err".into(), Value::Document(inner));
@@ -1124,7 +1215,11 @@ struct BulkCounts {
 
 fn insert_query_error(e: &InsertError, db: &str, coll: &str) -> QueryError {
     let err = insert_error(e, db, coll, "MongoServerError");
-    QueryError::new(err.code.unwrap_or(0), "", err.message.clone())
+    let mut q = QueryError::new(err.code.unwrap_or(0), "", err.message.clone());
+    if let InsertError::Validation(info) = e {
+        q.info = Some(info.clone());
+    }
+    q
 }
 
 /// The `MongoBulkWriteError` of a failed bulkWrite, printed like insertMany's.

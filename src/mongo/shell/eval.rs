@@ -124,6 +124,16 @@ pub(super) enum Builtin {
     Date,
     NumberInt,
     NumberLong,
+    Double,
+    Decimal128,
+    Timestamp,
+    MinKey,
+    MaxKey,
+    Uuid,
+    BinData,
+    HexData,
+    /// `Binary`: only its static constructors are callable.
+    Binary,
 }
 
 const BUILTINS: &[(&str, Builtin)] = &[
@@ -134,6 +144,16 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("Int32", Builtin::NumberInt),
     ("NumberLong", Builtin::NumberLong),
     ("Long", Builtin::NumberLong),
+    ("Double", Builtin::Double),
+    ("NumberDecimal", Builtin::Decimal128),
+    ("Decimal128", Builtin::Decimal128),
+    ("Timestamp", Builtin::Timestamp),
+    ("MinKey", Builtin::MinKey),
+    ("MaxKey", Builtin::MaxKey),
+    ("UUID", Builtin::Uuid),
+    ("BinData", Builtin::BinData),
+    ("HexData", Builtin::HexData),
+    ("Binary", Builtin::Binary),
 ];
 
 const DB_METHODS: &[&str] = &[
@@ -142,6 +162,9 @@ const DB_METHODS: &[&str] = &[
     "getCollectionNames",
     "dropDatabase",
     "aggregate",
+    "createCollection",
+    "getCollectionInfos",
+    "runCommand",
 ];
 
 const CURSOR_METHODS: &[&str] = &[
@@ -198,6 +221,10 @@ pub struct Session {
     /// Lines written by print / printjson / console.log, for the console to show in order.
     pub printed: Vec<String>,
     rng: u64,
+    /// The (seconds, ordinal) of the last Timestamp an insert filled in.
+    pub(super) last_timestamp: (u32, u32),
+    /// The write running now asked for `bypassDocumentValidation`.
+    pub(super) bypass_validation: bool,
 }
 
 impl Default for Session {
@@ -218,22 +245,13 @@ impl Default for Session {
             last: Js::Undefined,
             printed: Vec::new(),
             rng: 0x2545_f491_4f6c_dd1d,
+            last_timestamp: (0, 0),
+            bypass_validation: false,
         }
     }
 }
 
-/// A JS number as the driver stores it: Int32 when integral and in range, else Double.
-pub fn number_value(n: f64) -> Value {
-    if n.fract() == 0.0
-        && n >= f64::from(i32::MIN)
-        && n <= f64::from(i32::MAX)
-        && !(n == 0.0 && n.is_sign_negative())
-    {
-        Value::Int32(n as i32)
-    } else {
-        Value::Double(n)
-    }
-}
+pub use crate::mongo::value::number_value;
 
 pub(super) fn js_to_number(v: &Value) -> f64 {
     match v {
@@ -1933,6 +1951,8 @@ impl Session {
             Js::Val(Value::Undefined) => return Err(cannot_read("undefined", name)),
             Js::Native(ns) => super::js::native_member(ns, name),
             Js::Builtin(Builtin::Date) if name == "now" => Js::Native("Date.now"),
+            Js::Builtin(Builtin::Decimal128) => super::js::native_member("Decimal128", name),
+            Js::Builtin(Builtin::Binary) => super::js::native_member("Binary", name),
             Js::Function(f) if name == "name" => {
                 Js::Val(Value::String(f.name.clone().unwrap_or_default()))
             }
@@ -2008,11 +2028,14 @@ impl Session {
     /// The next number of the session's Math.random: xorshift64*, seeded the same in every
     /// session so that lessons' generated data is reproducible.
     pub(super) fn random(&mut self) -> f64 {
+        (self.random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn random_u64(&mut self) -> u64 {
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
-        let x = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (x >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
     pub fn steps_used(&self) -> u64 {
@@ -2121,6 +2144,31 @@ impl Session {
                 // Int32 keeps the integer part; NaN becomes 0, as the bson library does.
                 let n = if n.is_nan() { 0.0 } else { n.trunc() };
                 Value::Int32(n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
+            }
+            Builtin::Decimal128 => super::bson::decimal(first.as_ref())?,
+            Builtin::Timestamp => {
+                let all: Vec<Js> = first.into_iter().chain(args_rest).collect();
+                super::bson::timestamp(&all)?
+            }
+            Builtin::Double => Value::Double(match first {
+                Some(Js::Val(v)) => js_to_number(&v),
+                _ => 0.0,
+            }),
+            Builtin::MinKey => Value::MinKey,
+            Builtin::MaxKey => Value::MaxKey,
+            Builtin::Uuid => super::bson::uuid(first.as_ref(), || {
+                let (a, b) = (self.random_u64(), self.random_u64());
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&a.to_be_bytes());
+                bytes[8..].copy_from_slice(&b.to_be_bytes());
+                bytes
+            })?,
+            Builtin::BinData => super::bson::binary_from_base64(args_rest.first(), first.as_ref())?,
+            Builtin::HexData => super::bson::binary_from_hex(args_rest.first(), first.as_ref())?,
+            Builtin::Binary => {
+                return Err(ShellError::type_error(
+                    "this sandbox builds Binary values with Binary.createFromBase64(), BinData() or UUID()",
+                ))
             }
             Builtin::NumberLong => match first {
                 None | Some(Js::Undefined) => Value::Int64(0),

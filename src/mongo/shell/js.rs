@@ -13,7 +13,7 @@ pub enum NativeKind {
 }
 
 const NAMESPACES: &[&str] = &[
-    "Math", "JSON", "Object", "Array", "console", "Number", "String",
+    "Math", "JSON", "EJSON", "Object", "Array", "console", "Number", "String",
 ];
 
 /// Global functions and the functions of the namespaces, by their full name.
@@ -53,6 +53,8 @@ const NATIVE_FUNCTIONS: &[&str] = &[
     "Math.hypot",
     "JSON.stringify",
     "JSON.parse",
+    "EJSON.parse",
+    "EJSON.stringify",
     "Object.keys",
     "Object.values",
     "Object.entries",
@@ -69,6 +71,9 @@ const NATIVE_FUNCTIONS: &[&str] = &[
     "Number.parseFloat",
     "String.fromCharCode",
     "Date.now",
+    "Decimal128.fromString",
+    "Binary.createFromBase64",
+    "Binary.createFromHexString",
 ];
 
 pub fn native_kind(name: &str) -> NativeKind {
@@ -203,6 +208,7 @@ pub fn value_to_string(v: &Value) -> String {
             .join(","),
         Value::Document(_) => "[object Object]".into(),
         Value::Regex { pattern, options } => format!("/{pattern}/{options}"),
+        Value::Decimal128(d) => d.to_string(),
         other => crate::mongo::format::inspect(other, crate::mongo::format::Options::VALUE),
     }
 }
@@ -445,6 +451,21 @@ pub fn value_member(v: Value, name: &str) -> Js {
             method(v)
         }
         Value::Bool(_) if name == "toString" => method(v),
+        // The bson classes' own properties and methods.
+        Value::Timestamp { t, i } => match name {
+            "t" => Js::Val(number_value(f64::from(t))),
+            "i" => Js::Val(number_value(f64::from(i))),
+            "toString" | "toJSON" => method(v),
+            _ => Js::Undefined,
+        },
+        Value::Binary { subtype, .. } if name == "sub_type" => {
+            Js::Val(Value::Int32(i32::from(subtype)))
+        }
+        Value::Binary { .. } | Value::Decimal128(_)
+            if matches!(name, "toString" | "toJSON" | "toHexString") =>
+        {
+            method(v)
+        }
         Value::Regex { .. } if name == "source" => match v {
             Value::Regex { pattern, .. } => Js::Val(Value::String(pattern)),
             _ => Js::Undefined,
@@ -718,6 +739,29 @@ pub fn value_method(
         Value::Array(items) => array_method(s, items, name, args),
         Value::String(text) => string_method(s, &text, name, &args),
         Value::Date(ms) => date_method(ms, name),
+        Value::Decimal128(d) if name == "toJSON" => Ok(Js::Val(Value::Document(
+            std::iter::once(("$numberDecimal".to_string(), Value::String(d.to_string()))).collect(),
+        ))),
+        Value::Decimal128(d) => Ok(Js::Val(Value::String(d.to_string()))),
+        Value::Timestamp { t, i } => Ok(Js::Val(Value::String(
+            ((u64::from(t) << 32) | u64::from(i)).to_string(),
+        ))),
+        Value::Binary { subtype, bytes } => {
+            Ok(Js::Val(Value::String(match (name, args.first()) {
+                ("toHexString", _) => crate::mongo::value::hex_string(&bytes),
+                (_, None) if subtype == 4 && bytes.len() == 16 => {
+                    crate::mongo::value::format_uuid(&bytes)
+                }
+                (_, Some(Js::Val(Value::String(enc)))) if enc == "hex" => {
+                    crate::mongo::value::hex_string(&bytes)
+                }
+                (_, Some(Js::Val(Value::String(enc)))) if enc == "base64" => {
+                    crate::mongo::value::base64_encode(&bytes)
+                }
+                // bson's Binary.toString() reads the bytes as UTF-8 by default.
+                _ => String::from_utf8_lossy(&bytes).into_owned(),
+            })))
+        }
         Value::ObjectId(o) => Ok(match name {
             "getTimestamp" => Js::Val(Value::Date(i64::from(o.timestamp_secs()) * 1000)),
             "equals" => Js::Val(Value::Bool(
@@ -1336,6 +1380,15 @@ pub fn call_native(
             Ok(Js::Val(Value::Document(d)))
         }
         "Date.now" => num(s.now() as f64),
+        "Decimal128.fromString" => Ok(Js::Val(super::bson::decimal(args.first())?)),
+        "Binary.createFromBase64" => Ok(Js::Val(super::bson::binary_from_base64(
+            args.first(),
+            args.get(1),
+        )?)),
+        "Binary.createFromHexString" => Ok(Js::Val(super::bson::binary_from_hex(
+            args.first(),
+            args.get(1),
+        )?)),
         "JSON.stringify" => {
             let indent = match args.get(2) {
                 Some(Js::Val(v)) if v.is_number() => {
@@ -1355,11 +1408,22 @@ pub fn call_native(
                 }
             }
         }
-        "JSON.parse" => {
+        "EJSON.stringify" => {
+            // Our relaxed Extended JSON, re-serialized compactly as bson's EJSON.stringify writes it.
+            let v = s.to_bson(arg(&args, 0))?;
+            let text = crate::mongo::value::to_relaxed_ejson(&v);
+            let compact = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|j| serde_json::to_string(&j).ok())
+                .unwrap_or(text);
+            Ok(Js::Val(Value::String(compact)))
+        }
+        "JSON.parse" | "EJSON.parse" => {
+            let ejson = name == "EJSON.parse";
             let text = s.to_js_string(&arg(&args, 0));
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(j) => {
-                    let v = from_json(&j, 0)?;
+                    let v = from_json(&j, 0, ejson)?;
                     check_depth(&v)?;
                     Ok(val(v))
                 }
@@ -1587,7 +1651,9 @@ fn parse_float(text: &str) -> f64 {
     best
 }
 
-fn from_json(j: &serde_json::Value, depth: usize) -> Result<Value, ShellError> {
+/// A parsed JSON value as a BSON value; with `ejson`, Extended JSON wrappers (`{"$oid": …}`,
+/// `{"$numberDecimal": …}`, …) become the values they stand for, as `EJSON.parse` reads them.
+fn from_json(j: &serde_json::Value, depth: usize, ejson: bool) -> Result<Value, ShellError> {
     if depth > super::eval::MAX_VALUE_DEPTH {
         return Err(ShellError::new(
             "RangeError",
@@ -1601,13 +1667,18 @@ fn from_json(j: &serde_json::Value, depth: usize) -> Result<Value, ShellError> {
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::Array(
             a.iter()
-                .map(|x| from_json(x, depth + 1))
+                .map(|x| from_json(x, depth + 1, ejson))
                 .collect::<Result<_, _>>()?,
         ),
         serde_json::Value::Object(o) => {
+            if ejson {
+                if let Some(v) = crate::mongo::value::from_ejson_wrapper(o) {
+                    return v.map_err(|m| ShellError::new("BSONError", m));
+                }
+            }
             let mut d = Document::default();
             for (k, v) in o {
-                d.insert(k.clone(), from_json(v, depth + 1)?);
+                d.insert(k.clone(), from_json(v, depth + 1, ejson)?);
             }
             Value::Document(d)
         }
@@ -1671,6 +1742,12 @@ fn json_stringify(out: &mut String, v: &Value, indent: &str, cur: &str) {
             out.push('}');
         }
         Value::Regex { .. } => out.push_str("{}"),
+        // The bson classes' toJSON gives their Extended JSON.
+        Value::Decimal128(_) | Value::MinKey | Value::MaxKey | Value::Binary { .. } => {
+            // No strings with separators inside these, so compacting the text is safe.
+            let ejson = crate::mongo::value::to_relaxed_ejson(v);
+            out.push_str(&ejson.replace(": ", ":").replace(", ", ","));
+        }
         _ => out.push_str("null"),
     }
 }

@@ -1,6 +1,8 @@
 //! The mongosh syntax: lexer, parser, and a small evaluator over the sandbox's databases.
 
+mod bson;
 pub mod collection;
+mod ddl;
 pub mod eval;
 mod js;
 pub mod lexer;

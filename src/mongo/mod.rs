@@ -12,6 +12,7 @@
 pub mod agg;
 pub mod flow;
 pub mod format;
+pub mod index;
 pub mod query;
 pub mod shell;
 pub mod snapshot;

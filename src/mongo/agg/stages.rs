@@ -2553,18 +2553,23 @@ impl Write {
                             ))
                         }
                         (Some(i), mode, _) => {
-                            if let Some(t) = target.docs.get_mut(i) {
+                            if let Some(t) = target.docs.get(i) {
                                 let id = t.get("_id").cloned();
-                                if mode == "replace" {
-                                    *t = d;
+                                let mut merged = if mode == "replace" {
+                                    d
                                 } else {
+                                    let mut m = t.clone();
                                     for (k, v) in d {
-                                        t.insert(k, v);
+                                        m.insert(k, v);
                                     }
-                                }
+                                    m
+                                };
                                 if let Some(id) = id {
-                                    t.insert("_id".into(), id);
+                                    merged.insert("_id".into(), id);
                                 }
+                                target
+                                    .replace(i, merged)
+                                    .map_err(|e| dup_error(&e, target_db, coll))?;
                             }
                         }
                         (None, _, "insert") => {
@@ -2599,5 +2604,9 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             ),
         ),
         crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
+        crate::mongo::store::InsertError::Key(k) => {
+            let e = k.to_query_error(&format!("{db}.{coll}"));
+            AggError::new(e.code, e.code_name, e.message)
+        }
     }
 }

@@ -162,6 +162,8 @@ const CURSOR_METHODS: &[&str] = &[
     "isExhausted",
     "close",
     "objsLeftInBatch",
+    "hint",
+    "explain",
 ];
 
 /// A find not yet run: cursors are lazy in mongosh too, so `find().limit(2)` is one query.
@@ -174,6 +176,8 @@ pub(super) struct CursorSpec {
     pub(super) sort: Option<Document>,
     pub(super) skip: usize,
     pub(super) limit: Option<usize>,
+    /// `cursor.hint(…)`: an index name or key pattern, or `{$natural: 1}`.
+    pub(super) hint: Option<Value>,
 }
 
 /// One mongosh session: current database, the sandbox's data, the cursor `it` continues,
@@ -557,6 +561,7 @@ impl Session {
                 sort: None,
                 skip: 0,
                 limit: None,
+                hint: None,
             },
             buffer: Some(docs.into()),
             maps: Vec::new(),
@@ -2169,7 +2174,7 @@ impl Session {
             }
         };
         // The driver refuses to change a query once documents have been fetched.
-        if started && matches!(name, "limit" | "skip" | "sort" | "batchSize") {
+        if started && matches!(name, "limit" | "skip" | "sort" | "batchSize" | "hint") {
             return Err(ShellError::new(
                 "MongoCursorInUseError",
                 "Cursor is already initialized",
@@ -2198,6 +2203,25 @@ impl Session {
             "batchSize" => {
                 count_arg(first, "batchSize")?;
                 Ok(same)
+            }
+            "hint" => match first {
+                Some(Js::Val(v @ (Value::String(_) | Value::Document(_)))) => {
+                    cursor.borrow_mut().spec.hint = Some(v);
+                    Ok(same)
+                }
+                _ => Err(ShellError::invalid_input(
+                    "hint requires an index name or a key pattern",
+                )),
+            },
+            "explain" => {
+                let spec = cursor.borrow().spec.clone();
+                let verbosity = match &first {
+                    Some(Js::Val(v)) => Some(v),
+                    _ => None,
+                };
+                Ok(Js::Val(Value::Document(
+                    self.explain_find(&spec, verbosity)?,
+                )))
             }
             "pretty" => Ok(same),
             "map" => {

@@ -2,6 +2,7 @@
 
 pub mod collection;
 pub mod eval;
+mod indexes;
 mod js;
 pub mod lexer;
 pub mod parser;

@@ -1,0 +1,1 @@
+//! TTL indexes: documents whose indexed date is older than `expireAfterSeconds` go away.

@@ -153,10 +153,11 @@ impl Playground {
         self.clock.now(host(host_ms)) as f64
     }
 
-    /// Lets due keys expire between commands (the page calls this on its animation frames).
+    /// Lets due keys expire between commands (the page calls this on its animation frames),
+    /// and MongoDB's TTL monitor delete expired documents.
     pub fn tick(&mut self, host_ms: f64) -> u32 {
         let now = self.clock.now(host(host_ms));
-        self.redis.tick(now).len() as u32
+        (self.redis.tick(now).len() + self.mongo.tick(now)) as u32
     }
 
     pub fn pause(&mut self, host_ms: f64) {

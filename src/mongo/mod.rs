@@ -52,6 +52,12 @@ impl Shell {
         &self.session.db
     }
 
+    /// Lets the TTL monitor run at sandbox time `now_ms` (every 60 s of sandbox time, as
+    /// MongoDB's does); returns the number of documents it deleted.
+    pub fn tick(&mut self, now_ms: u64) -> usize {
+        index::ttl::tick(&mut self.session.store, now_ms)
+    }
+
     /// Every database of the sandbox, read-only (for the collections panel).
     pub fn store(&self) -> &store::Store {
         &self.session.store

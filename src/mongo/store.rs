@@ -16,8 +16,6 @@ pub struct Collection {
     next_rid: RecordId,
     /// `_id_` first, then the secondary indexes in creation order.
     indexes: Vec<Index>,
-    /// The sandbox time TTL indexes last ran at (MongoDB's TTL monitor runs every 60 s).
-    pub ttl_last_run_ms: Option<u64>,
 }
 
 impl Default for Collection {
@@ -29,7 +27,6 @@ impl Default for Collection {
             next_rid: 1,
             // The `_id_` spec has no partial filter, so building it cannot fail.
             indexes: id_index.into_iter().collect(),
-            ttl_last_run_ms: None,
         }
     }
 }
@@ -196,6 +193,8 @@ pub struct Database {
 #[derive(Debug, Default)]
 pub struct Store {
     pub databases: BTreeMap<String, Database>,
+    /// The sandbox time the TTL monitor last ran at.
+    pub ttl_last_run_ms: Option<u64>,
 }
 
 impl Store {

@@ -331,3 +331,41 @@ fn indexes_never_change_answers() {
         }
     }
 }
+
+#[test]
+fn ttl_indexes_expire_documents_on_sandbox_time() {
+    let mut shell = Shell::new();
+    let at = |shell: &mut Shell, ms: u64, src: &str| shell.eval_mongosh(src, NOW + ms);
+    at(
+        &mut shell,
+        0,
+        "db.log_events.insertMany([{_id: 1, createdAt: new Date(), logEvent: 2}, {_id: 2, createdAt: 'not a date'}, {_id: 3, createdAt: [new Date(Date.now() + 7200000), new Date()]}]); db.log_events.createIndex({createdAt: 1}, {expireAfterSeconds: 3600})",
+    );
+    assert_eq!(
+        at(&mut shell, 1000, "db.log_events.getIndexes()[1]").trim_end(),
+        "{\n  v: 2,\n  key: { createdAt: 1 },\n  name: 'createdAt_1',\n  expireAfterSeconds: 3600\n}"
+    );
+    assert_eq!(
+        at(&mut shell, 3_599_000, "db.log_events.countDocuments()"),
+        "3\n"
+    );
+    // Due at 3600 s, deleted when the monitor next wakes (it runs every 60 s).
+    assert_eq!(
+        at(&mut shell, 3_600_500, "db.log_events.countDocuments()"),
+        "3\n"
+    );
+    assert_eq!(shell.tick(NOW + 3_659_000), 2);
+    assert_eq!(
+        at(&mut shell, 3_659_500, "db.log_events.find()").trim_end(),
+        "[ { _id: 2, createdAt: 'not a date' } ]"
+    );
+    assert_eq!(
+        at(
+            &mut shell,
+            3_659_500,
+            "db.c.createIndex({a: 1, b: 1}, {expireAfterSeconds: 5})"
+        )
+        .trim_end(),
+        "MongoServerError[CannotCreateIndex]: Error in specification { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 } :: caused by :: TTL indexes are single-field indexes, compound indexes do not support TTL. Index spec: { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 }"
+    );
+}

@@ -324,6 +324,7 @@ impl Session {
     pub fn set_context(&mut self, now_ms: u64, json: bool) {
         self.now_ms = now_ms;
         self.json = json;
+        crate::mongo::index::ttl::tick(&mut self.store, now_ms);
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {

@@ -236,6 +236,14 @@ impl Playground {
         json(&redis::snapshot::server_info(&self.redis, now))
     }
 
+    /// After a Mongo statement that ran `.explain()`: `{"explain": …, "withoutIndex": …}`,
+    /// that find's explain with executionStats as planned and without any index (relaxed
+    /// Extended JSON); an empty string when the statement explained nothing.
+    #[wasm_bindgen(js_name = mongoExplained)]
+    pub fn mongo_explained(&mut self) -> String {
+        self.mongo.take_explained().unwrap_or_default()
+    }
+
     /// JSON of `mongo::snapshot::Catalog`: databases, collections and document counts.
     #[wasm_bindgen(js_name = mongoCatalog)]
     pub fn mongo_catalog(&self) -> String {

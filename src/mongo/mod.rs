@@ -58,6 +58,13 @@ impl Shell {
         index::ttl::tick(&mut self.session.store, now_ms)
     }
 
+    /// After a statement that ran `.explain()`: that find explained with `executionStats`,
+    /// and again without any index, as JSON `{"explain": …, "withoutIndex": …}` (the page's
+    /// explain view and its compare action). None when no explain ran since the last call.
+    pub fn take_explained(&mut self) -> Option<String> {
+        self.session.take_explained()
+    }
+
     /// Every database of the sandbox, read-only (for the collections panel).
     pub fn store(&self) -> &store::Store {
         &self.session.store

@@ -114,6 +114,15 @@ pub struct Index {
     /// Per field of the key pattern, the path prefixes at which some document had an array
     /// (explain's `multiKeyPaths`).
     multikey_paths: Vec<BTreeSet<String>>,
+    /// Running total of `entry_bytes` over the entries, for the collections panel.
+    bytes: usize,
+}
+
+fn entry_bytes(key: &Key) -> usize {
+    8 + key
+        .iter()
+        .map(|p| approx_value_bytes(&p.value))
+        .sum::<usize>()
 }
 
 impl Index {
@@ -131,6 +140,7 @@ impl Index {
             partial,
             entries: BTreeSet::new(),
             multikey_paths: vec![BTreeSet::new(); fields],
+            bytes: 0,
         })
     }
 
@@ -273,13 +283,18 @@ impl Index {
             }
         }
         for k in keys {
-            self.entries.insert((k, rid));
+            let size = entry_bytes(&k);
+            if self.entries.insert((k, rid)) {
+                self.bytes += size;
+            }
         }
     }
 
     pub fn remove(&mut self, keys: &[Key], rid: RecordId) {
         for k in keys {
-            self.entries.remove(&(k.clone(), rid));
+            if self.entries.remove(&(k.clone(), rid)) {
+                self.bytes = self.bytes.saturating_sub(entry_bytes(k));
+            }
         }
     }
 
@@ -291,13 +306,6 @@ impl Index {
     /// The entries in index order from `start` (inclusive or not) onwards, or backwards.
     pub fn entries(&self) -> &BTreeSet<Entry> {
         &self.entries
-    }
-
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        for p in &mut self.multikey_paths {
-            p.clear();
-        }
     }
 }
 

@@ -369,3 +369,41 @@ fn ttl_indexes_expire_documents_on_sandbox_time() {
         "MongoServerError[CannotCreateIndex]: Error in specification { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 } :: caused by :: TTL indexes are single-field indexes, compound indexes do not support TTL. Index spec: { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 }"
     );
 }
+
+#[test]
+fn the_page_gets_the_explained_query_and_its_comparison() {
+    let mut shell = Shell::new();
+    run(
+        &mut shell,
+        "for (let i = 0; i < 50; i++) db.people.insertOne({_id: i, age: i % 25}); db.people.createIndex({age: 1}, {unique: false})",
+    );
+    assert_eq!(shell.take_explained(), None);
+    run(&mut shell, "db.people.find({age: 7}).explain()");
+    let json = shell.take_explained().expect("an explain ran");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let stats = |k: &str, f: &str| v[k]["executionStats"][f].as_i64();
+    assert_eq!(stats("explain", "totalKeysExamined"), Some(2));
+    assert_eq!(stats("explain", "totalDocsExamined"), Some(2));
+    assert_eq!(stats("withoutIndex", "totalKeysExamined"), Some(0));
+    assert_eq!(stats("withoutIndex", "totalDocsExamined"), Some(50));
+    assert_eq!(
+        v["withoutIndex"]["queryPlanner"]["winningPlan"]["stage"].as_str(),
+        Some("COLLSCAN")
+    );
+    // Taken once: the next statement that explains nothing gives nothing.
+    run(&mut shell, "db.people.countDocuments()");
+    assert_eq!(shell.take_explained(), None);
+
+    let catalog = crate::mongo::snapshot::catalog(shell.store());
+    let people = &catalog.databases[0].collections[0];
+    let names: Vec<(&str, &str, usize)> = people
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i.key.as_str(), i.entries))
+        .collect();
+    assert_eq!(
+        names,
+        [("_id_", "{ _id: 1 }", 50), ("age_1", "{ age: 1 }", 50)]
+    );
+    assert!(people.indexes[1].approx_bytes >= 50 * 8);
+}

@@ -202,6 +202,8 @@ pub struct Session {
     /// Lines written by print / printjson / console.log, for the console to show in order.
     pub printed: Vec<String>,
     rng: u64,
+    /// The find the last `.explain()` described, for the page's explain view.
+    pub(super) explained: Option<CursorSpec>,
 }
 
 impl Default for Session {
@@ -222,6 +224,7 @@ impl Default for Session {
             last: Js::Undefined,
             printed: Vec::new(),
             rng: 0x2545_f491_4f6c_dd1d,
+            explained: None,
         }
     }
 }
@@ -2220,9 +2223,9 @@ impl Session {
                     Some(Js::Val(v)) => Some(v),
                     _ => None,
                 };
-                Ok(Js::Val(Value::Document(
-                    self.explain_find(&spec, verbosity)?,
-                )))
+                let explained = self.explain_find(&spec, verbosity)?;
+                self.explained = Some(spec);
+                Ok(Js::Val(Value::Document(explained)))
             }
             "pretty" => Ok(same),
             "map" => {

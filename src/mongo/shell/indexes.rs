@@ -295,4 +295,26 @@ impl Session {
             verbosity,
         ))
     }
+
+    /// The last explained find, run again with `executionStats` as the planner chooses and
+    /// without any index (`hint({$natural: 1})`), as relaxed Extended JSON
+    /// `{"explain": …, "withoutIndex": …}`; None when no explain ran since the last call.
+    pub fn take_explained(&mut self) -> Option<String> {
+        let spec = self.explained.take()?;
+        let stats = Value::String("executionStats".into());
+        let planned = self.explain_find(&spec, Some(&stats)).ok()?;
+        let mut natural = Document::default();
+        natural.insert("$natural".into(), Value::Int32(1));
+        let scan = CursorSpec {
+            hint: Some(Value::Document(natural)),
+            ..spec
+        };
+        let without = self.explain_find(&scan, Some(&stats)).ok()?;
+        let mut both = Document::default();
+        both.insert("explain".into(), Value::Document(planned));
+        both.insert("withoutIndex".into(), Value::Document(without));
+        Some(crate::mongo::value::to_relaxed_ejson(&Value::Document(
+            both,
+        )))
+    }
 }

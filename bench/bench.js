@@ -641,7 +641,7 @@ function rangeSortRow(cfg, p, docs) {
   try {
     parseJsonLines(p.mongoJson("db.big.createIndex({ g: 1, n: -1 })", hostMs()));
     const expected = new Query(query(3)).find(docs).sort({ n: -1 }).limit(10).all();
-    const got = parseJsonLines(p.mongoJson(src(3), hostMs()))[0];
+    const got = parseJsonLines(p.mongoJson(src(3), hostMs()));
     if (!sameValue(got, expected)) return { ...row, ours: na(`answer differs from mingo's (${got?.length} results)`) };
     const find = src(3).replace(/\.toArray\(\)$/, "");
     const scanNote = examined(p, find.replace(".sort(", ".hint({ $natural: 1 }).sort("));

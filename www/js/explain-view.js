@@ -65,7 +65,7 @@ function renderTree(explain, label) {
       stages.map((s, depth) =>
         h(
           "li",
-          { class: `ev-stage ev-${String(s.stage).toLowerCase()}`, style: `margin-left: ${depth * 1.1}rem`, dataset: { stage: s.stage } },
+          { class: `ev-stage ev-${String(s.stage).toLowerCase()}`, style: { marginLeft: `${depth * 1.1}rem` }, dataset: { stage: s.stage } },
           h("span", { class: "ev-stage-name" }, depth === 0 ? s.stage : `└ ${s.stage}`),
           h("span", { class: "ev-counts" }, stageCounts(s)),
           stageFacts(s).map((f) => h("span", { class: "ev-fact" }, f)),

@@ -961,3 +961,35 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
         stats,
     })
 }
+
+/// The positions of the documents a filter matches, in index order, when an index serves it
+/// (None when the planner would scan the collection): how an aggregation's leading `$match`
+/// reads through an index, as the server pushes that stage down into the find layer.
+pub fn indexed_matches(
+    coll: &Collection,
+    filter_doc: &Document,
+    now_ms: i64,
+) -> Option<Vec<usize>> {
+    let filter = Filter::compile(filter_doc).ok()?.at(now_ms);
+    let q = Query {
+        filter_doc,
+        filter: &filter,
+        sort: None,
+        projection: None,
+        hint: None,
+        skip: 0,
+        limit: None,
+    };
+    let plans = candidates(coll, &q).ok()?;
+    if plans
+        .iter()
+        .all(|p| matches!(p.access, Access::CollScan { .. }))
+    {
+        return None;
+    }
+    let exec = execute(coll, &q).ok()?;
+    if filter.take_error().is_some() {
+        return None;
+    }
+    Some(exec.positions)
+}

@@ -302,6 +302,13 @@ fn indexes_never_change_answers() {
                 got = indexed.eval_json(&by_id, NOW);
             }
             assert_eq!(got, expected, "round {round} query {q}: {find}");
+            let agg =
+                format!("db.c.aggregate([{{$match: {filter}}}, {{$sort: {{_id: 1}}}}]).toArray()");
+            assert_eq!(
+                indexed.eval_json(&agg, NOW),
+                plain.eval_json(&agg, NOW),
+                "{agg}"
+            );
             let count = format!("db.c.countDocuments({filter})");
             assert_eq!(
                 indexed.eval_json(&count, NOW),

@@ -6,7 +6,10 @@
 //!   and the JavaScript subset lessons use (bindings, operators, control flow, functions,
 //!   closures, array/string/Math/JSON/Date library, cursors as objects).
 //! - `query`: filters compiled once into predicates (one function per operator).
-//! - `store`: databases by name → collections by name → documents in insertion order.
+//! - `store`: databases by name → collections by name → documents in insertion order, each
+//!   with a record id the indexes point at.
+//! - `index`: secondary indexes (ordered key trees kept in step with every write), the query
+//!   planner that chooses among them, explain documents, and TTL expiry.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;

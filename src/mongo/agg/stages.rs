@@ -2513,6 +2513,23 @@ impl Write {
             } => {
                 let target_db = target_db.as_deref().unwrap_or(db);
                 let mut fresh = crate::mongo::store::Collection::default();
+                // $out keeps the indexes of the collection it replaces.
+                let kept: Vec<crate::mongo::index::IndexSpec> = store
+                    .collection(target_db, coll)
+                    .map(|c| {
+                        c.indexes()
+                            .iter()
+                            .skip(1)
+                            .map(|ix| ix.spec.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ns = format!("{target_db}.{coll}");
+                for spec in kept {
+                    fresh
+                        .create_index(spec, &ns)
+                        .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
+                }
                 for d in docs {
                     fresh
                         .insert(with_id(d, &mut oids))

@@ -414,3 +414,22 @@ fn the_page_gets_the_explained_query_and_its_comparison() {
     );
     assert!(people.indexes[1].approx_bytes >= 50 * 8);
 }
+
+#[test]
+fn out_keeps_the_indexes_of_the_collection_it_replaces() {
+    check(
+        "db.src.insertMany([{_id: 1, k: 'a'}, {_id: 2, k: 'a'}, {_id: 3, k: 'b'}]); db.dst.insertOne({_id: 9, k: 'z'}); db.dst.createIndex({k: 1}, {unique: true})",
+        &[
+            (
+                "db.src.aggregate([{$match: {k: 'b'}}, {$out: 'dst'}]); db.dst.getIndexes().map(i => i.name)",
+                "[ '_id_', 'k_1' ]",
+            ),
+            ("db.dst.find({k: 'b'}).explain().queryPlanner.winningPlan.inputStage.indexName", "k_1"),
+            (
+                "db.src.aggregate([{$out: 'dst'}])",
+                "MongoServerError[DuplicateKey]: E11000 duplicate key error collection: test.dst index: k_1 dup key: { k: \"a\" }",
+            ),
+            ("db.dst.find({}, {_id: 1}).toArray()", "[ { _id: 3 } ]"),
+        ],
+    );
+}

@@ -83,7 +83,13 @@ pub enum KeyError {
     Duplicate { index: String, key: Document },
     /// Two fields of one key pattern are arrays in the same document.
     ParallelArrays { later: String, earlier: String },
+    /// A compound key over one shared array would give more than `MAX_KEYS_PER_DOCUMENT`.
+    TooManyKeys,
 }
+
+/// Keys one document may give one index: a sandbox limit, so that a compound index over two
+/// fields of one large array cannot freeze the tab.
+pub const MAX_KEYS_PER_DOCUMENT: usize = 100_000;
 
 impl KeyError {
     /// The server's error for a write refused by an index, with the collection's namespace.
@@ -101,6 +107,13 @@ impl KeyError {
                 171,
                 "CannotIndexParallelArrays",
                 format!("cannot index parallel arrays [{later}] [{earlier}]"),
+            ),
+            KeyError::TooManyKeys => QueryError::new(
+                2,
+                "BadValue",
+                format!(
+                    "(sandbox) a document may give one index at most {MAX_KEYS_PER_DOCUMENT} keys"
+                ),
             ),
         }
     }
@@ -236,6 +249,9 @@ impl Index {
             }
             // Fields under one shared array multiply out: a superset of the pairs MongoDB
             // keeps, so every query the index answers still finds every document.
+            if keys.len().saturating_mul(values.len()) > MAX_KEYS_PER_DOCUMENT {
+                return Err(KeyError::TooManyKeys);
+            }
             let mut expanded = Vec::with_capacity(keys.len() * values.len());
             for k in &keys {
                 for v in &values {

@@ -676,8 +676,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
     // Prefixes of points on the leading fields, each extended field multiplying them.
     let mut prefixes: Vec<Vec<KeyPart>> = vec![Vec::new()];
     let mut f = 0;
-    while f < fields.len() {
-        let b = &bounds[f];
+    while let (Some(field), Some(b)) = (fields.get(f), bounds.get(f)) {
         if !b.intervals.iter().all(Interval::is_point)
             || prefixes.len() * b.intervals.len() > MAX_PREFIXES
         {
@@ -689,7 +688,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
                 let mut np = p.clone();
                 np.push(KeyPart {
                     value: i.lo.clone(),
-                    descending: fields[f].descending,
+                    descending: field.descending,
                 });
                 next.push(np);
             }
@@ -735,7 +734,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
             }
             continue;
         }
-        let desc = fields[f].descending;
+        let desc = fields.get(f).is_some_and(|field| field.descending);
         for i in &tail {
             // In index order a descending field starts at its interval's high end.
             let (start, start_incl, end, end_incl) = if desc {

@@ -433,3 +433,23 @@ fn out_keeps_the_indexes_of_the_collection_it_replaces() {
         ],
     );
 }
+
+#[test]
+fn compound_keys_under_one_shared_array() {
+    check(
+        "db.c.insertMany([{_id: 1, a: [{x: 1, y: 2}, {x: 3, y: 4}]}, {_id: 2, a: [{x: 1, y: 5}]}]); db.c.createIndex({'a.x': 1, 'a.y': 1})",
+        &[
+            // Each condition may be met by a different element, as without the index.
+            ("db.c.find({'a.x': 1, 'a.y': 4}, {_id: 1}).toArray()", "[ { _id: 1 } ]"),
+            (
+                "db.c.find({'a.x': 1, 'a.y': 4}).explain().queryPlanner.winningPlan.inputStage.multiKeyPaths",
+                "{ 'a.x': [ 'a' ], 'a.y': [ 'a' ] }",
+            ),
+            (
+                "db.c.insertOne({a: Array.from({length: 400}, (_, i) => ({x: i, y: i}))})",
+                "MongoServerError: (sandbox) a document may give one index at most 100000 keys",
+            ),
+            ("db.c.countDocuments()", "2"),
+        ],
+    );
+}

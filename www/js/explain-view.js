@@ -139,8 +139,9 @@ export class ExplainView {
     this.rawBox.hidden = false;
     const plan = explain.queryPlanner.winningPlan;
     const leaf = planStages(plan).at(-1);
-    const usesIndex = leaf?.stage === "IXSCAN";
-    this.summaryEl.textContent = `${explain.queryPlanner.namespace} · ${usesIndex ? `IXSCAN ${leaf.indexName}` : leaf?.stage ?? ""}`;
+    // IDHACK is the server's direct `_id` lookup: an index read too.
+    const usesIndex = leaf?.stage === "IXSCAN" || leaf?.stage === "IDHACK";
+    this.summaryEl.textContent = `${explain.queryPlanner.namespace} · ${leaf?.indexName ? `IXSCAN ${leaf.indexName}` : leaf?.stage ?? ""}`;
     this.compareButton.hidden = !usesIndex;
     this.compareButton.setAttribute("aria-pressed", String(this.comparing && usesIndex));
     const plans = [renderTree(explain, "Winning plan")];

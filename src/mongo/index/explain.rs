@@ -88,9 +88,38 @@ fn with_counts(stage: &mut Document, n_returned: u64, works: u64) {
     stage.insert("isEOF".into(), Value::Int32(1));
 }
 
+/// A find by `_id` equality alone (no sort, skip, limit, projection or hint), which the server
+/// runs as its IDHACK fast path.
+fn is_id_lookup(q: &Query, plan: &Plan) -> bool {
+    let by_id = q.filter_doc.len() == 1
+        && q.filter_doc.get("_id").is_some_and(|v| {
+            !matches!(
+                v,
+                Value::Document(_) | Value::Array(_) | Value::Regex { .. } | Value::Null
+            )
+        });
+    by_id
+        && q.sort.is_none()
+        && q.projection.is_none()
+        && q.hint.is_none()
+        && q.skip == 0
+        && q.limit.is_none_or(|n| n == 0)
+        && matches!(plan.access, Access::IxScan { index: 0, .. })
+}
+
 /// The stage tree of a plan.
 fn stage_tree(coll: &Collection, q: &Query, plan: &Plan, counts: Option<&Counts>) -> Document {
     let residual = parsed_filter(&plan.residual, &plan.residual_others);
+    if is_id_lookup(q, plan) {
+        // The server answers `{_id: value}` by a direct lookup, without planning.
+        let mut d = doc(vec![("stage", Value::String("IDHACK".into()))]);
+        if let Some(c) = counts {
+            with_counts(&mut d, c.stats.matched, c.stats.works);
+            d.insert("keysExamined".into(), int(c.stats.keys_examined));
+            d.insert("docsExamined".into(), int(c.stats.docs_examined));
+        }
+        return d;
+    }
     let mut tree = match &plan.access {
         Access::CollScan { backward } => {
             let mut d = doc(vec![("stage", Value::String("COLLSCAN".into()))]);

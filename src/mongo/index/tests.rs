@@ -189,6 +189,9 @@ fn explain_stage_trees() {
             ("db.c.find({a: 2}, {a: 1, b: 1, _id: 0}).explain().queryPlanner.winningPlan.stage", "PROJECTION_COVERED"),
             ("db.c.find({a: 2}).skip(1).limit(2).explain().queryPlanner.winningPlan.inputStage.stage", "SKIP"),
             ("db.nope.find({a: 2}).explain().queryPlanner.winningPlan", "{ stage: 'EOF' }"),
+            ("db.c.find({_id: 7}).explain().queryPlanner.winningPlan", "{ stage: 'IDHACK' }"),
+            ("db.c.find({_id: 7}).explain('executionStats').executionStats.executionStages.docsExamined", "1"),
+            ("db.c.find({_id: {$gt: 97}}).explain().queryPlanner.winningPlan.inputStage.indexName", "_id_"),
             ("db.c.find().explain('bogus')", "MongoServerError[BadValue]: verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}"),
         ],
     );

@@ -153,10 +153,11 @@ impl Playground {
         self.clock.now(host(host_ms)) as f64
     }
 
-    /// Lets due keys expire between commands (the page calls this on its animation frames).
+    /// Lets due keys expire between commands (the page calls this on its animation frames),
+    /// and MongoDB's TTL monitor delete expired documents.
     pub fn tick(&mut self, host_ms: f64) -> u32 {
         let now = self.clock.now(host(host_ms));
-        self.redis.tick(now).len() as u32
+        (self.redis.tick(now).len() + self.mongo.tick(now)) as u32
     }
 
     pub fn pause(&mut self, host_ms: f64) {
@@ -248,6 +249,14 @@ impl Playground {
     pub fn redis_info(&self, host_ms: f64) -> String {
         let now = self.clock.now(host(host_ms));
         json(&redis::snapshot::server_info(&self.redis, now))
+    }
+
+    /// After a Mongo statement that ran `.explain()`: `{"explain": …, "withoutIndex": …}`,
+    /// that find's explain with executionStats as planned and without any index (relaxed
+    /// Extended JSON); an empty string when the statement explained nothing.
+    #[wasm_bindgen(js_name = mongoExplained)]
+    pub fn mongo_explained(&mut self) -> String {
+        self.mongo.take_explained().unwrap_or_default()
     }
 
     /// JSON of `mongo::snapshot::Catalog`: databases, collections and document counts.

@@ -8,14 +8,18 @@
 //!   and the JavaScript subset lessons use (bindings, operators, control flow, functions,
 //!   closures, array/string/Math/JSON/Date library, cursors as objects).
 //! - `query`: filters compiled once into predicates (one function per operator).
-//! - `store`: databases by name → collections by name → documents in insertion order, with
-//!   each collection's options (validator, validation level and action, capped limits).
+//! - `store`: databases by name → collections by name → documents in insertion order, each
+//!   with a record id the indexes point at, and each collection's options (validator,
+//!   validation level and action, capped limits).
+//! - `index`: secondary indexes (ordered key trees kept in step with every write), the query
+//!   planner that chooses among them, explain documents, and TTL expiry.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;
 pub mod decimal;
 pub mod flow;
 pub mod format;
+pub mod index;
 pub mod query;
 pub mod shell;
 pub mod snapshot;
@@ -53,6 +57,19 @@ impl Shell {
     /// The database `db` refers to (for the console's prompt).
     pub fn current_db(&self) -> &str {
         &self.session.db
+    }
+
+    /// Lets the TTL monitor run at sandbox time `now_ms` (every 60 s of sandbox time, as
+    /// MongoDB's does); returns the number of documents it deleted.
+    pub fn tick(&mut self, now_ms: u64) -> usize {
+        index::ttl::tick(&mut self.session.store, now_ms)
+    }
+
+    /// After a statement that ran `.explain()`: that find explained with `executionStats`,
+    /// and again without any index, as JSON `{"explain": …, "withoutIndex": …}` (the page's
+    /// explain view and its compare action). None when no explain ran since the last call.
+    pub fn take_explained(&mut self) -> Option<String> {
+        self.session.take_explained()
     }
 
     /// Every database of the sandbox, read-only (for the collections panel).

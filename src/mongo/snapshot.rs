@@ -39,6 +39,49 @@ pub struct CollectionInfo {
     pub count: usize,
     /// The same rough estimate `show dbs` uses.
     pub approx_bytes: u64,
+    /// `_id_` first, then the secondary indexes in creation order.
+    pub indexes: Vec<IndexInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexInfo {
+    pub name: String,
+    /// The key pattern as mongosh prints it: `{ item: 1, quantity: -1 }`.
+    pub key: String,
+    /// Index entries (more than the documents when arrays make it multikey).
+    pub entries: usize,
+    /// Rough size of the entries' keys and record ids.
+    pub approx_bytes: u64,
+    /// What sets it apart: `unique`, `sparse`, `partial`, `multikey`, `TTL 3600 s`.
+    pub properties: Vec<String>,
+}
+
+fn index_info(index: &crate::mongo::index::Index) -> IndexInfo {
+    let spec = &index.spec;
+    let mut properties = Vec::new();
+    if spec.unique {
+        properties.push("unique".to_string());
+    }
+    if spec.sparse {
+        properties.push("sparse".to_string());
+    }
+    if spec.partial.is_some() {
+        properties.push("partial".to_string());
+    }
+    if index.is_multikey() {
+        properties.push("multikey".to_string());
+    }
+    if let Some(secs) = spec.expire_after_secs {
+        properties.push(format!("TTL {} s", crate::mongo::value::js_number(secs)));
+    }
+    IndexInfo {
+        name: spec.name.clone(),
+        key: inspect(&Value::Document(spec.key_doc.clone()), Options::VALUE),
+        entries: index.len(),
+        approx_bytes: index.approx_bytes() as u64,
+        properties,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +122,7 @@ pub fn catalog(store: &Store) -> Catalog {
                         name: cname.clone(),
                         count: coll.docs.len(),
                         approx_bytes: coll.approx_bytes() as u64,
+                        indexes: coll.indexes().iter().map(index_info).collect(),
                     })
                     .collect();
                 DatabaseInfo {

@@ -1,38 +1,37 @@
 //! Databases by name, collections by name, documents in insertion order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::value::{compare, Document, Value};
+use super::index::spec::check_conflicts;
+use super::index::{Index, IndexSpec, Key, KeyError, KeyPart, RecordId};
+use super::query::QueryError;
+use super::value::{Document, Value};
 
-/// A value ordered by BSON comparison, so `1`, `1.0` and `NumberLong(1)` are one key, as they
-/// are in a unique index.
-#[derive(Debug, Clone)]
-pub struct IndexKey(pub Value);
-
-impl PartialEq for IndexKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for IndexKey {}
-impl PartialOrd for IndexKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for IndexKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        compare(&self.0, &other.0)
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Collection {
     pub docs: Vec<Document>,
-    /// The `_id_` unique index.
-    ids: BTreeSet<IndexKey>,
+    /// The record id of each document in `docs` (ascending, as documents keep insertion
+    /// order): what index entries point at.
+    rids: Vec<RecordId>,
+    next_rid: RecordId,
+    /// `_id_` first, then the secondary indexes in creation order.
+    indexes: Vec<Index>,
     /// What `createCollection` / `collMod` set.
     pub options: CollectionOptions,
+}
+
+impl Default for Collection {
+    fn default() -> Self {
+        let id_index = Index::new(IndexSpec::id_index());
+        Collection {
+            docs: Vec::new(),
+            rids: Vec::new(),
+            next_rid: 1,
+            // The `_id_` spec has no partial filter, so building it cannot fail.
+            indexes: id_index.into_iter().collect(),
+            options: CollectionOptions::default(),
+        }
+    }
 }
 
 /// A collection's options, as `db.getCollectionInfos()` lists them.
@@ -76,20 +75,27 @@ pub enum InsertError {
     IdIsArray,
     /// The validator refused the document; the value is the `errInfo` the server returns.
     Validation(Box<Document>),
+    /// A secondary index refused the document (a duplicate key, parallel arrays).
+    Key(KeyError),
 }
+
+/// The keys a document has in each index, computed before anything changes so that a
+/// refused write leaves every index as it was.
+type DocKeys = Vec<(Vec<Key>, Vec<Vec<String>>)>;
 
 impl Collection {
     /// Appends a document that already has its `_id` first.
     pub fn insert(&mut self, doc: Document) -> Result<(), InsertError> {
-        let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-        if matches!(id, Value::Array(_)) {
+        if matches!(doc.get("_id"), Some(Value::Array(_))) {
             return Err(InsertError::IdIsArray);
         }
-        let key = IndexKey(id);
-        if self.ids.contains(&key) {
-            return Err(InsertError::DuplicateId(key.0));
+        let rid = self.next_rid;
+        let keys = self.keys_checked(&doc, rid)?;
+        self.next_rid += 1;
+        for (index, (k, arrays)) in self.indexes.iter_mut().zip(keys) {
+            index.add(k, &arrays, rid);
         }
-        self.ids.insert(key);
+        self.rids.push(rid);
         self.docs.push(doc);
         if let Some(capped) = self.options.capped {
             while self.docs.len() > 1
@@ -136,22 +142,127 @@ impl Collection {
         Some(Box::new(info))
     }
 
-    /// Removes the document at `index` (and its `_id` from the index).
+    /// Replaces the document at `pos` (an update), keeping every index in step; a document
+    /// an index refuses leaves the collection unchanged.
+    pub fn replace(&mut self, pos: usize, doc: Document) -> Result<(), InsertError> {
+        let (Some(&rid), Some(old)) = (self.rids.get(pos), self.docs.get(pos)) else {
+            return Ok(());
+        };
+        if matches!(doc.get("_id"), Some(Value::Array(_))) {
+            return Err(InsertError::IdIsArray);
+        }
+        let new_keys = self.keys_checked(&doc, rid)?;
+        let old_keys = self.keys_of(old);
+        for ((index, (k, arrays)), old) in self.indexes.iter_mut().zip(new_keys).zip(old_keys) {
+            index.remove(&old, rid);
+            index.add(k, &arrays, rid);
+        }
+        self.docs[pos] = doc;
+        Ok(())
+    }
+
+    /// Removes the document at `index` (and its keys from every index).
     pub fn remove(&mut self, index: usize) -> Document {
         let doc = self.docs.remove(index);
-        let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-        self.ids.remove(&IndexKey(id));
+        let rid = self.rids.remove(index);
+        let keys = self.keys_of(&doc);
+        for (ix, k) in self.indexes.iter_mut().zip(keys) {
+            ix.remove(&k, rid);
+        }
         doc
+    }
+
+    /// Each index's keys for a document already stored (they were checked when it was
+    /// written, so none can fail now).
+    fn keys_of(&self, doc: &Document) -> Vec<Vec<Key>> {
+        self.indexes
+            .iter()
+            .map(|ix| ix.keys_for(doc).map(|(k, _)| k).unwrap_or_default())
+            .collect()
+    }
+
+    /// Each index's keys for a document about to be written as `rid`, or the first index
+    /// that refuses it.
+    fn keys_checked(&self, doc: &Document, rid: RecordId) -> Result<DocKeys, InsertError> {
+        let mut all = Vec::with_capacity(self.indexes.len());
+        for (i, index) in self.indexes.iter().enumerate() {
+            let (keys, arrays) = index.keys_for(doc).map_err(InsertError::Key)?;
+            if let Some(dup) = index.duplicate_of(&keys, rid) {
+                return Err(if i == 0 {
+                    InsertError::DuplicateId(dup.first().map_or(Value::Null, |p| p.value.clone()))
+                } else {
+                    InsertError::Key(KeyError::Duplicate {
+                        index: index.name().to_string(),
+                        key: index.dup_key_doc(dup),
+                    })
+                });
+            }
+            all.push((keys, arrays));
+        }
+        Ok(all)
     }
 
     /// Whether a document with this `_id` exists.
     pub fn has_id(&self, id: &Value) -> bool {
-        self.ids.contains(&IndexKey(id.clone()))
+        let key = vec![KeyPart {
+            value: id.clone(),
+            descending: false,
+        }];
+        self.indexes
+            .first()
+            .is_some_and(|ix| ix.lookup(&key).next().is_some())
     }
 
     /// Rough on-disk size, for `show dbs`.
     pub fn approx_bytes(&self) -> usize {
         self.docs.len() * 64
+    }
+
+    pub fn indexes(&self) -> &[Index] {
+        &self.indexes
+    }
+
+    /// The position in `docs` of a record.
+    pub fn position_of(&self, rid: RecordId) -> Option<usize> {
+        self.rids.binary_search(&rid).ok()
+    }
+
+    pub fn record_ids(&self) -> &[RecordId] {
+        &self.rids
+    }
+
+    /// Builds an index over the documents already stored; returns its name and whether it
+    /// is new (creating an identical index again is a no-op, as in MongoDB).
+    pub fn create_index(
+        &mut self,
+        spec: IndexSpec,
+        ns: &str,
+    ) -> Result<(String, bool), QueryError> {
+        if let Some(name) = check_conflicts(self.indexes.iter().map(|ix| &ix.spec), &spec)? {
+            return Ok((name, false));
+        }
+        let mut index = Index::new(spec)?;
+        for (doc, &rid) in self.docs.iter().zip(&self.rids) {
+            let (keys, arrays) = index.keys_for(doc).map_err(|e| e.to_query_error(ns))?;
+            if let Some(dup) = index.duplicate_of(&keys, rid) {
+                let e = KeyError::Duplicate {
+                    index: index.name().to_string(),
+                    key: index.dup_key_doc(dup),
+                };
+                return Err(e.to_query_error(ns));
+            }
+            index.add(keys, &arrays, rid);
+        }
+        let name = index.name().to_string();
+        self.indexes.push(index);
+        Ok((name, true))
+    }
+
+    /// Drops the secondary index at `position` in `indexes()`.
+    pub fn drop_index_at(&mut self, position: usize) {
+        if position > 0 && position < self.indexes.len() {
+            self.indexes.remove(position);
+        }
     }
 }
 
@@ -163,6 +274,8 @@ pub struct Database {
 #[derive(Debug, Default)]
 pub struct Store {
     pub databases: BTreeMap<String, Database>,
+    /// The sandbox time the TTL monitor last ran at.
+    pub ttl_last_run_ms: Option<u64>,
 }
 
 impl Store {

@@ -23,6 +23,8 @@ pub const LIST_TAIL: usize = 10;
 pub const BIT_BYTES: usize = 32;
 /// Members of a geo set drawn on its map.
 pub const GEO_POINTS: usize = 40;
+/// Nodes of a JSON document's tree shown.
+pub const DETAIL_JSON_NODES: usize = 1_000;
 /// Characters of a string or element shown.
 pub const DETAIL_CHARS: usize = 400;
 
@@ -64,6 +66,10 @@ pub enum Detail {
         #[serde(rename = "lastId")]
         last_id: String,
         groups: Vec<GroupCursor>,
+    },
+    /// The document as a tree, cut to `DETAIL_JSON_NODES` nodes (`…` marks the cut).
+    Json {
+        tree: serde_json::Value,
     },
 }
 
@@ -173,6 +179,9 @@ fn text(bytes: &[u8]) -> String {
 
 fn of_entry(entry: &Entry, origin: &str, now: Millis) -> Detail {
     match &entry.value {
+        Value::Json(doc) => Detail::Json {
+            tree: super::types::json::preview_tree(doc, DETAIL_JSON_NODES),
+        },
         Value::Str(bytes) => {
             let (text, truncated) = printable(bytes, DETAIL_CHARS);
             let by_bit_command = entry.encoding == Some(super::object::BITMAP_WRITTEN);

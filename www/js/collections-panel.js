@@ -28,6 +28,7 @@ export class CollectionsPanel extends HTMLElement {
       h("button", { type: "button", class: "btn", "aria-pressed": String(v === this.view), "data-view": v, onclick: () => this.setView(v) }, v === "table" ? "Table" : "mongosh"),
     );
     this.docsEl = h("div", { class: "docs", tabindex: "0", role: "region", "aria-label": "Documents" });
+    this.indexesEl = h("ul", { class: "coll-indexes", "data-role": "indexes", "aria-label": "Indexes" });
     this.append(
       h("div", { class: "panel-head" }, h("h2", {}, "Collections"), h("p", { class: "panel-count", "data-role": "summary" })),
       h(
@@ -44,6 +45,7 @@ export class CollectionsPanel extends HTMLElement {
             h("div", { class: "view-toggle", role: "group", "aria-label": "Document view" }, this.viewButtons),
             h("div", { class: "pager" }, this.prevButton, this.rangeEl, this.nextButton),
           )),
+          this.indexesEl,
           this.docsEl,
         ),
       ),
@@ -83,7 +85,28 @@ export class CollectionsPanel extends HTMLElement {
       this.offset = 0;
     }
     this.renderNav(catalog, changed);
+    this.renderIndexes(catalog);
     this.renderDocuments();
+  }
+
+  /** The selected collection's indexes: name, key pattern, entries and size. */
+  renderIndexes(catalog) {
+    const sel = this.selected;
+    const coll = sel && catalog.databases.find((d) => d.name === sel.db)?.collections.find((c) => c.name === sel.coll);
+    this.indexesEl.hidden = !coll;
+    if (!coll) return;
+    this.indexesEl.replaceChildren(
+      ...(coll.indexes ?? []).map((ix) =>
+        h(
+          "li",
+          { class: "coll-index", dataset: { name: ix.name }, title: `${ix.entries} entries · ≈ ${formatBytes(ix.approxBytes)}` },
+          h("span", { class: "ix-name" }, ix.name),
+          h("code", { class: "ix-key" }, ix.key),
+          ix.properties.map((p) => h("span", { class: "ix-prop" }, p)),
+          h("span", { class: "ix-size", "data-role": "size" }, formatBytes(ix.approxBytes)),
+        ),
+      ),
+    );
   }
 
   renderNav(catalog, changed) {
@@ -137,6 +160,7 @@ export class CollectionsPanel extends HTMLElement {
     this.offset = 0;
     this.refresh();
   }
+
 
   page(direction) {
     this.offset = Math.max(0, this.offset + direction * PAGE_SIZE);

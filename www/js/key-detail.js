@@ -7,6 +7,7 @@
 import { formatDuration, h } from "./dom.js";
 import { renderBitStrip } from "./bit-strip.js";
 import { renderGeoPlot } from "./geo-plot.js";
+import { renderPreview } from "./previews.js";
 
 /**
  * @typedef {{ key: string, view: string | undefined, setView: (view: string) => void,
@@ -207,3 +208,6 @@ registerDetailView("stream", (d) => {
     groups,
   );
 });
+
+// A JSON document is the preview's collapsible tree, with more of the document in it.
+registerDetailView("json", (d) => renderPreview({ kind: "json", tree: d.tree }, "detail"));

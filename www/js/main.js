@@ -4,6 +4,7 @@ import "./clock-bar.js";
 import "./collections-panel.js";
 import "./keyspace-panel.js";
 import "./server-info.js";
+import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
@@ -34,6 +35,7 @@ async function boot() {
   keyspace.attach(playground, loop);
   collections.attach(playground);
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
+  const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -46,9 +48,9 @@ async function boot() {
   }
   for (const el of document.querySelectorAll("[data-role=input]")) el.disabled = false;
 
-  // For tests and for the explain view still to come; not a public API.
+  // For tests; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain };
   document.body.dataset.ready = "true";
   redis.focus();
 }

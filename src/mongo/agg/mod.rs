@@ -238,7 +238,29 @@ pub fn run_source(
         let input: Vec<Row<'_>> = match source {
             Source::Collection(coll) => store
                 .collection(db, coll)
-                .map(|c| c.docs.iter().map(Cow::Borrowed).collect())
+                .map(|c| {
+                    // A leading $match reads through an index when one serves it; the stage
+                    // still runs, so the answer is the same either way. The flow view keeps
+                    // the whole collection as the stage's input, as the pipeline defines it.
+                    let leading_match = match pipeline.first().filter(|_| sample_n.is_none()) {
+                        Some(Value::Document(stage)) if stage.len() == 1 => {
+                            match stage.get("$match") {
+                                Some(Value::Document(filter)) => Some(filter),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    match leading_match.and_then(|f| {
+                        crate::mongo::index::plan::indexed_matches(c, f, now_ms as i64)
+                    }) {
+                        Some(positions) => positions
+                            .into_iter()
+                            .filter_map(|i| c.docs.get(i).map(Cow::Borrowed))
+                            .collect(),
+                        None => c.docs.iter().map(Cow::Borrowed).collect(),
+                    }
+                })
                 .unwrap_or_default(),
             Source::Database => Vec::new(),
         };

@@ -2640,6 +2640,23 @@ impl Write {
                     .collection(target_db, coll)
                     .map(|c| c.options.clone())
                     .unwrap_or_default();
+                // $out keeps the indexes of the collection it replaces.
+                let kept: Vec<crate::mongo::index::IndexSpec> = store
+                    .collection(target_db, coll)
+                    .map(|c| {
+                        c.indexes()
+                            .iter()
+                            .skip(1)
+                            .map(|ix| ix.spec.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ns = format!("{target_db}.{coll}");
+                for spec in kept {
+                    fresh
+                        .create_index(spec, &ns)
+                        .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
+                }
                 for d in docs {
                     let d = with_id(d, &mut oids);
                     if fresh.validate(&d, None, now_ms).is_some() {
@@ -2723,9 +2740,9 @@ impl Write {
                             if target.validate(&new, Some(&old), now_ms).is_some() {
                                 return Err(validation_failed());
                             }
-                            if let Some(t) = target.docs.get_mut(i) {
-                                *t = new;
-                            }
+                            target
+                                .replace(i, new)
+                                .map_err(|e| dup_error(&e, target_db, coll))?;
                         }
                         (None, _, "insert") => {
                             if target.validate(&d, None, now_ms).is_some() {
@@ -2763,6 +2780,10 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
         ),
         crate::mongo::store::InsertError::IdIsArray => bad_value("The '_id' value cannot be of type array"),
         crate::mongo::store::InsertError::Validation(_) => validation_failed(),
+        crate::mongo::store::InsertError::Key(k) => {
+            let e = k.to_query_error(&format!("{db}.{coll}"));
+            AggError::new(e.code, e.code_name, e.message)
+        }
     }
 }
 

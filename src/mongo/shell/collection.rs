@@ -8,7 +8,7 @@
 
 use super::eval::{number_value, CursorSpec, Js};
 use super::{Session, ShellError};
-use crate::mongo::query::cursor;
+use crate::mongo::index::plan;
 use crate::mongo::query::filter::array_index;
 use crate::mongo::query::projection::Projection;
 use crate::mongo::query::update::{upsert_seed, ApplyContext, Update};
@@ -40,6 +40,12 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "bulkWrite",
     "aggregate",
     "isCapped",
+    "createIndex",
+    "createIndexes",
+    "dropIndex",
+    "dropIndexes",
+    "getIndexes",
+    "getIndexKeys",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -333,18 +339,15 @@ impl Session {
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
             return Ok((Vec::new(), filter));
         };
-        let mut out: Vec<&Document> = coll.docs.iter().filter(|d| filter.matches(d)).collect();
+        let found = plan::execute(coll, &spec.query(&filter));
         if let Some(e) = filter.take_error() {
             return Err(run_error(e, failed));
         }
-        if let Some(sort) = &spec.sort {
-            cursor::sort_documents(&mut out, sort)?;
-        }
-        let out = out.into_iter().skip(spec.skip);
-        let out = match spec.limit {
-            Some(n) if n > 0 => out.take(n).collect(),
-            _ => out.collect(),
-        };
+        let out = found?
+            .positions
+            .into_iter()
+            .filter_map(|i| coll.docs.get(i))
+            .collect();
         Ok((out, filter))
     }
 
@@ -389,21 +392,7 @@ impl Session {
         let mut outcome = UpdateOutcome::default();
         let targets: Vec<usize> = match self.store.collection(db, coll) {
             None => Vec::new(),
-            Some(c) => {
-                let mut idx: Vec<usize> = (0..c.docs.len())
-                    .filter(|&i| filter.matches(&c.docs[i]))
-                    .collect();
-                if let Some(e) = filter.take_error() {
-                    return Err(e);
-                }
-                if let Some(sort) = &req.sort {
-                    cursor::sort_indices(&c.docs, &mut idx, sort)?;
-                }
-                if !req.multi {
-                    idx.truncate(1);
-                }
-                idx
-            }
+            Some(c) => targets(c, &req.filter, &filter, req.sort.as_ref(), req.multi)?,
         };
         let ctx = ApplyContext {
             filter: Some(&filter),
@@ -427,7 +416,8 @@ impl Session {
                     return Err(e);
                 }
                 if let Some(c) = self.coll_mut(db, coll) {
-                    c.docs[i] = doc.clone();
+                    c.replace(i, doc.clone())
+                        .map_err(|e| insert_query_error(&e, db, coll))?;
                 }
                 outcome.modified += 1;
             }
@@ -488,18 +478,7 @@ impl Session {
         let Some(c) = self.coll_mut(db, coll) else {
             return Ok(Vec::new());
         };
-        let mut targets: Vec<usize> = (0..c.docs.len())
-            .filter(|&i| compiled.matches(&c.docs[i]))
-            .collect();
-        if let Some(e) = compiled.take_error() {
-            return Err(e);
-        }
-        if let Some(sort) = sort {
-            cursor::sort_indices(&c.docs, &mut targets, sort)?;
-        }
-        if !multi {
-            targets.truncate(1);
-        }
+        let mut targets = targets(c, filter, &compiled, sort, multi)?;
         targets.sort_unstable();
         let mut deleted = Vec::with_capacity(targets.len());
         for i in targets.into_iter().rev() {
@@ -697,6 +676,7 @@ impl Session {
                     sort: None,
                     skip: 0,
                     limit: None,
+                    hint: None,
                 })))
             }
             "findOne" => {
@@ -713,6 +693,7 @@ impl Session {
                     sort: None,
                     skip: 0,
                     limit: Some(1),
+                    hint: None,
                 };
                 let docs = self.run_cursor(&spec)?;
                 Ok(Js::Val(
@@ -741,6 +722,7 @@ impl Session {
                     sort: None,
                     skip: number("skip").unwrap_or(0),
                     limit: number("limit"),
+                    hint: opts.get("hint").cloned(),
                 };
                 // countDocuments runs as an aggregation on the server, and fails as one.
                 let n = self
@@ -922,9 +904,7 @@ impl Session {
             "aggregate" => self.aggregate(db, Some(coll), args.collect()),
             "getName" => Ok(Js::Val(Value::String(coll.into()))),
             "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
-            _ => Err(ShellError::type_error(format!(
-                "db.{coll}.{name} is not a function"
-            ))),
+            _ => self.index_method(db, coll, name, args.collect()),
         }
     }
 
@@ -1103,6 +1083,10 @@ pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) ->
         ),
         InsertError::IdIsArray => (53, "The '_id' value cannot be of type array".to_string()),
         InsertError::Validation(_) => (121, VALIDATION_FAILED.to_string()),
+        InsertError::Key(k) => {
+            let e = k.to_query_error(&format!("{db}.{coll}"));
+            (e.code, e.message)
+        }
     };
     let mut err = ShellError::server(code, None, message);
     err.name = name.into();
@@ -1187,6 +1171,31 @@ pub(super) fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
 }
 
 const FIND_FAILED: &str = "Executor error during find command";
+
+/// The positions of the documents an update or delete acts on (the first one in plan and
+/// sort order, or all of them), found through the planner as a find finds them.
+fn targets(
+    c: &Collection,
+    filter_doc: &Document,
+    filter: &Filter,
+    sort: Option<&Document>,
+    multi: bool,
+) -> Result<Vec<usize>, QueryError> {
+    let query = plan::Query {
+        filter_doc,
+        filter,
+        sort,
+        projection: None,
+        hint: None,
+        skip: 0,
+        limit: if multi { None } else { Some(1) },
+    };
+    let found = plan::execute(c, &query);
+    if let Some(e) = filter.take_error() {
+        return Err(e);
+    }
+    Ok(found?.positions)
+}
 
 /// A failure while running a query (an `$expr` or a projection expression), worded as the
 /// server reports it: what failed, then the cause.

@@ -185,6 +185,8 @@ const CURSOR_METHODS: &[&str] = &[
     "isExhausted",
     "close",
     "objsLeftInBatch",
+    "hint",
+    "explain",
 ];
 
 /// A find not yet run: cursors are lazy in mongosh too, so `find().limit(2)` is one query.
@@ -197,6 +199,8 @@ pub(super) struct CursorSpec {
     pub(super) sort: Option<Document>,
     pub(super) skip: usize,
     pub(super) limit: Option<usize>,
+    /// `cursor.hint(…)`: an index name or key pattern, or `{$natural: 1}`.
+    pub(super) hint: Option<Value>,
 }
 
 /// One mongosh session: current database, the sandbox's data, the cursor `it` continues,
@@ -225,6 +229,8 @@ pub struct Session {
     pub(super) last_timestamp: (u32, u32),
     /// The write running now asked for `bypassDocumentValidation`.
     pub(super) bypass_validation: bool,
+    /// The find the last `.explain()` described, for the page's explain view.
+    pub(super) explained: Option<CursorSpec>,
 }
 
 impl Default for Session {
@@ -247,6 +253,7 @@ impl Default for Session {
             rng: 0x2545_f491_4f6c_dd1d,
             last_timestamp: (0, 0),
             bypass_validation: false,
+            explained: None,
         }
     }
 }
@@ -338,6 +345,7 @@ impl Session {
     pub fn set_context(&mut self, now_ms: u64, json: bool) {
         self.now_ms = now_ms;
         self.json = json;
+        crate::mongo::index::ttl::tick(&mut self.store, now_ms);
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
@@ -575,6 +583,7 @@ impl Session {
                 sort: None,
                 skip: 0,
                 limit: None,
+                hint: None,
             },
             buffer: Some(docs.into()),
             maps: Vec::new(),
@@ -2217,7 +2226,7 @@ impl Session {
             }
         };
         // The driver refuses to change a query once documents have been fetched.
-        if started && matches!(name, "limit" | "skip" | "sort" | "batchSize") {
+        if started && matches!(name, "limit" | "skip" | "sort" | "batchSize" | "hint") {
             return Err(ShellError::new(
                 "MongoCursorInUseError",
                 "Cursor is already initialized",
@@ -2246,6 +2255,25 @@ impl Session {
             "batchSize" => {
                 count_arg(first, "batchSize")?;
                 Ok(same)
+            }
+            "hint" => match first {
+                Some(Js::Val(v @ (Value::String(_) | Value::Document(_)))) => {
+                    cursor.borrow_mut().spec.hint = Some(v);
+                    Ok(same)
+                }
+                _ => Err(ShellError::invalid_input(
+                    "hint requires an index name or a key pattern",
+                )),
+            },
+            "explain" => {
+                let spec = cursor.borrow().spec.clone();
+                let verbosity = match &first {
+                    Some(Js::Val(v)) => Some(v),
+                    _ => None,
+                };
+                let explained = self.explain_find(&spec, verbosity)?;
+                self.explained = Some(spec);
+                Ok(Js::Val(Value::Document(explained)))
             }
             "pretty" => Ok(same),
             "map" => {

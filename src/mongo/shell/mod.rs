@@ -4,6 +4,7 @@ mod bson;
 pub mod collection;
 mod ddl;
 pub mod eval;
+mod indexes;
 mod js;
 pub mod lexer;
 pub mod parser;

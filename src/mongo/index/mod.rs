@@ -1,0 +1,425 @@
+//! Secondary indexes: ordered trees of keys kept in step with every write, the planner that
+//! picks among them, and the explain documents that show its choice.
+//!
+//! - `Index` (here): a key pattern, its options, and a `BTreeSet` of `(key, record id)`
+//!   entries ordered as MongoDB orders index keys (BSON comparison, per-field direction).
+//!   Arrays expand into one key per element (multikey); two arrays in one key pattern are
+//!   refused as MongoDB refuses them.
+//! - `spec`: parsing `createIndex` arguments into an `IndexSpec`, default names, the
+//!   `getIndexes` form, and the conflicts between a new index and the existing ones.
+//! - `plan`: index bounds from a filter, candidate plans, MongoDB's trial-run choice among
+//!   them, execution that counts keys and documents examined, and explain documents.
+//! - `ttl`: expiry of documents by TTL indexes on the virtual clock.
+
+pub mod explain;
+pub mod plan;
+pub mod spec;
+pub mod ttl;
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use crate::mongo::query::{server_repr, Filter, QueryError};
+use crate::mongo::value::{compare, Document, Value};
+
+pub use spec::IndexSpec;
+
+/// Identifies a document for the life of its collection; record ids grow with insertion, so
+/// the collection's documents (kept in insertion order) are sorted by them.
+pub type RecordId = u64;
+
+/// One field of an index key, ordered by BSON comparison, reversed for a descending field.
+#[derive(Debug, Clone)]
+pub struct KeyPart {
+    pub value: Value,
+    pub descending: bool,
+}
+
+impl PartialEq for KeyPart {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for KeyPart {}
+impl PartialOrd for KeyPart {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for KeyPart {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let c = compare(&self.value, &other.value);
+        if self.descending {
+            c.reverse()
+        } else {
+            c
+        }
+    }
+}
+
+/// An index key: one part per field of the key pattern.
+pub type Key = Vec<KeyPart>;
+
+/// An index entry: the key, then the record it points at (so equal keys keep record order).
+pub type Entry = (Key, RecordId);
+
+/// A compiled `partialFilterExpression` with the document it came from.
+pub struct PartialFilter {
+    pub doc: Document,
+    pub filter: Filter,
+}
+
+impl std::fmt::Debug for PartialFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartialFilter({:?})", self.doc)
+    }
+}
+
+/// Why a document cannot be written because of an index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyError {
+    /// A unique index already holds this key: the index name and the `dup key` document.
+    Duplicate { index: String, key: Document },
+    /// Two fields of one key pattern are arrays in the same document.
+    ParallelArrays { later: String, earlier: String },
+    /// A compound key over one shared array would give more than `MAX_KEYS_PER_DOCUMENT`.
+    TooManyKeys,
+}
+
+/// Keys one document may give one index: a sandbox limit, so that a compound index over two
+/// fields of one large array cannot freeze the tab.
+pub const MAX_KEYS_PER_DOCUMENT: usize = 100_000;
+
+impl KeyError {
+    /// The server's error for a write refused by an index, with the collection's namespace.
+    pub fn to_query_error(&self, ns: &str) -> QueryError {
+        match self {
+            KeyError::Duplicate { index, key } => QueryError::new(
+                11000,
+                "DuplicateKey",
+                format!(
+                    "E11000 duplicate key error collection: {ns} index: {index} dup key: {}",
+                    server_repr(&Value::Document(key.clone()))
+                ),
+            ),
+            KeyError::ParallelArrays { later, earlier } => QueryError::new(
+                171,
+                "CannotIndexParallelArrays",
+                format!("cannot index parallel arrays [{later}] [{earlier}]"),
+            ),
+            KeyError::TooManyKeys => QueryError::new(
+                2,
+                "BadValue",
+                format!(
+                    "(sandbox) a document may give one index at most {MAX_KEYS_PER_DOCUMENT} keys"
+                ),
+            ),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Index {
+    pub spec: IndexSpec,
+    partial: Option<PartialFilter>,
+    entries: BTreeSet<Entry>,
+    /// Per field of the key pattern, the path prefixes at which some document had an array
+    /// (explain's `multiKeyPaths`).
+    multikey_paths: Vec<BTreeSet<String>>,
+    /// Running total of `entry_bytes` over the entries, for the collections panel.
+    bytes: usize,
+}
+
+fn entry_bytes(key: &Key) -> usize {
+    8 + key
+        .iter()
+        .map(|p| approx_value_bytes(&p.value))
+        .sum::<usize>()
+}
+
+impl Index {
+    pub fn new(spec: IndexSpec) -> Result<Index, QueryError> {
+        let partial = match &spec.partial {
+            Some(doc) => Some(PartialFilter {
+                doc: doc.clone(),
+                filter: Filter::compile(doc)?,
+            }),
+            None => None,
+        };
+        let fields = spec.key.len();
+        Ok(Index {
+            spec,
+            partial,
+            entries: BTreeSet::new(),
+            multikey_paths: vec![BTreeSet::new(); fields],
+            bytes: 0,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn is_multikey(&self) -> bool {
+        self.multikey_paths.iter().any(|p| !p.is_empty())
+    }
+
+    pub fn multikey_paths(&self) -> &[BTreeSet<String>] {
+        &self.multikey_paths
+    }
+
+    /// Whether a field of the key pattern is multikey.
+    pub fn field_is_multikey(&self, field: usize) -> bool {
+        self.multikey_paths
+            .get(field)
+            .is_some_and(|p| !p.is_empty())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Rough size of the index for the collections panel: each entry's key and record id.
+    pub fn approx_bytes(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|(k, _)| {
+                8 + k
+                    .iter()
+                    .map(|p| approx_value_bytes(&p.value))
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// The keys a document contributes (none when sparse or partial leave it out), sorted and
+    /// without repeats, and the multikey paths it reveals.
+    pub fn keys_for(&self, doc: &Document) -> Result<(Vec<Key>, Vec<Vec<String>>), KeyError> {
+        if let Some(p) = &self.partial {
+            if !p.filter.matches(doc) {
+                return Ok((Vec::new(), Vec::new()));
+            }
+        }
+        let mut per_field: Vec<Vec<Value>> = Vec::with_capacity(self.spec.key.len());
+        let mut array_paths: Vec<Vec<String>> = Vec::with_capacity(self.spec.key.len());
+        let mut any_present = false;
+        let mut array_field: Option<usize> = None;
+        for (i, field) in self.spec.key.iter().enumerate() {
+            let mut values = Vec::new();
+            let mut arrays = Vec::new();
+            let present = collect_key_values(doc, &field.parts, &mut values, &mut arrays);
+            any_present |= present;
+            if !arrays.is_empty() {
+                // Fields under one shared array (`a.x`, `a.y`) are allowed; two arrays are not.
+                match array_field.and_then(|e| array_paths.get(e)) {
+                    Some(earlier) if *earlier != arrays => {
+                        return Err(KeyError::ParallelArrays {
+                            later: last_component(arrays.first()),
+                            earlier: last_component(earlier.first()),
+                        });
+                    }
+                    _ => array_field = Some(i),
+                }
+            }
+            if values.is_empty() {
+                values.push(Value::Null);
+            }
+            per_field.push(values);
+            array_paths.push(arrays);
+        }
+        if self.spec.sparse && !any_present {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut keys: Vec<Key> = vec![Vec::with_capacity(self.spec.key.len())];
+        for (field, values) in self.spec.key.iter().zip(per_field) {
+            let descending = field.descending;
+            if values.len() == 1 {
+                for k in &mut keys {
+                    k.push(KeyPart {
+                        value: values[0].clone(),
+                        descending,
+                    });
+                }
+                continue;
+            }
+            // Fields under one shared array multiply out: a superset of the pairs MongoDB
+            // keeps, so every query the index answers still finds every document.
+            if keys.len().saturating_mul(values.len()) > MAX_KEYS_PER_DOCUMENT {
+                return Err(KeyError::TooManyKeys);
+            }
+            let mut expanded = Vec::with_capacity(keys.len() * values.len());
+            for k in &keys {
+                for v in &values {
+                    let mut nk = k.clone();
+                    nk.push(KeyPart {
+                        value: v.clone(),
+                        descending,
+                    });
+                    expanded.push(nk);
+                }
+            }
+            keys = expanded;
+        }
+        keys.sort();
+        keys.dedup();
+        Ok((keys, array_paths))
+    }
+
+    /// Whether any of these keys is already held by a record other than `rid`.
+    pub fn duplicate_of<'k>(&self, keys: &'k [Key], rid: RecordId) -> Option<&'k Key> {
+        if !self.spec.unique {
+            return None;
+        }
+        keys.iter().find(|k| {
+            self.entries
+                .range(entry_range(k))
+                .any(|(_, other)| *other != rid)
+        })
+    }
+
+    /// The `dup key` document of a duplicate: each field's name and the key's value.
+    pub fn dup_key_doc(&self, key: &Key) -> Document {
+        self.spec
+            .key
+            .iter()
+            .zip(key)
+            .map(|(f, p)| (f.path.clone(), p.value.clone()))
+            .collect()
+    }
+
+    pub fn add(&mut self, keys: Vec<Key>, arrays: &[Vec<String>], rid: RecordId) {
+        for (paths, found) in self.multikey_paths.iter_mut().zip(arrays) {
+            for p in found {
+                paths.insert(p.clone());
+            }
+        }
+        for k in keys {
+            let size = entry_bytes(&k);
+            if self.entries.insert((k, rid)) {
+                self.bytes += size;
+            }
+        }
+    }
+
+    pub fn remove(&mut self, keys: &[Key], rid: RecordId) {
+        for k in keys {
+            if self.entries.remove(&(k.clone(), rid)) {
+                self.bytes = self.bytes.saturating_sub(entry_bytes(k));
+            }
+        }
+    }
+
+    /// The record ids whose key equals `key` (for `_id` lookups).
+    pub fn lookup(&self, key: &Key) -> impl Iterator<Item = RecordId> + '_ {
+        self.entries.range(entry_range(key)).map(|(_, rid)| *rid)
+    }
+
+    /// The entries in index order from `start` (inclusive or not) onwards, or backwards.
+    pub fn entries(&self) -> &BTreeSet<Entry> {
+        &self.entries
+    }
+}
+
+/// The entries whose key is exactly `key`, whatever their record id.
+fn entry_range(key: &Key) -> (Bound<Entry>, Bound<Entry>) {
+    (
+        Bound::Included((key.clone(), RecordId::MIN)),
+        Bound::Included((key.clone(), RecordId::MAX)),
+    )
+}
+
+fn last_component(path: Option<&String>) -> String {
+    path.and_then(|p| p.rsplit('.').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Collects the values a key path reaches in a document, expanding arrays into their
+/// elements (an empty array gives `undefined`, as MongoDB indexes it), and the path prefixes
+/// where arrays were met. Returns whether the path reached anything at all.
+fn collect_key_values(
+    doc: &Document,
+    parts: &[String],
+    out: &mut Vec<Value>,
+    arrays: &mut Vec<String>,
+) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return false;
+    };
+    match doc.get(first) {
+        Some(v) => {
+            collect_from_value(v, rest, first.clone(), out, arrays);
+            true
+        }
+        None => false,
+    }
+}
+
+fn collect_from_value(
+    v: &Value,
+    rest: &[String],
+    at: String,
+    out: &mut Vec<Value>,
+    arrays: &mut Vec<String>,
+) {
+    match (v, rest.split_first()) {
+        (Value::Array(items), None) => {
+            if !arrays.contains(&at) {
+                arrays.push(at);
+            }
+            if items.is_empty() {
+                out.push(Value::Undefined);
+            }
+            out.extend(items.iter().cloned());
+        }
+        (other, None) => out.push(other.clone()),
+        (Value::Document(d), Some((next, more))) => {
+            if let Some(inner) = d.get(next) {
+                collect_from_value(inner, more, format!("{at}.{next}"), out, arrays);
+            }
+        }
+        (Value::Array(items), Some((next, more))) => {
+            if !arrays.contains(&at) {
+                arrays.push(at.clone());
+            }
+            if let Some(i) = crate::mongo::query::filter::array_index(next) {
+                if let Some(item) = items.get(i) {
+                    collect_from_value(item, more, format!("{at}.{next}"), out, arrays);
+                }
+            }
+            for item in items {
+                if let Value::Document(d) = item {
+                    if let Some(inner) = d.get(next) {
+                        collect_from_value(inner, more, format!("{at}.{next}"), out, arrays);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn approx_value_bytes(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 5 + s.len(),
+        Value::Document(d) => {
+            5 + d
+                .iter()
+                .map(|(k, v)| k.len() + approx_value_bytes(v))
+                .sum::<usize>()
+        }
+        Value::Array(items) => 5 + items.iter().map(approx_value_bytes).sum::<usize>(),
+        Value::ObjectId(_) => 12,
+        Value::Int32(_) => 4,
+        Value::Bool(_) | Value::Null | Value::Undefined | Value::MinKey | Value::MaxKey => 1,
+        _ => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,994 @@
+//! The query planner: index bounds from a filter, candidate plans, MongoDB's trial-run choice
+//! among them, and execution that counts the keys and documents it examines.
+//!
+//! The filter is always applied in full to every fetched document, so bounds only need to
+//! cover every document that can match: where the index cannot say more (a regex, `$ne`, a
+//! multikey range), a field's bounds widen, never narrow. The planner chooses how to find
+//! documents, never which documents match.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::ops::Bound;
+
+use super::{Entry, Index, KeyPart, RecordId};
+use crate::mongo::query::cursor;
+use crate::mongo::query::filter::number_f64;
+use crate::mongo::query::{Filter, QueryError};
+use crate::mongo::store::Collection;
+use crate::mongo::value::{compare, values_equal, Document, ObjectId, Value};
+
+/// An interval of one key field, in value order (`[lo, hi]`, either end open).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub lo: Value,
+    pub lo_incl: bool,
+    pub hi: Value,
+    pub hi_incl: bool,
+}
+
+impl Interval {
+    fn point(v: Value) -> Interval {
+        Interval {
+            lo: v.clone(),
+            lo_incl: true,
+            hi: v,
+            hi_incl: true,
+        }
+    }
+
+    pub fn full() -> Interval {
+        Interval {
+            lo: Value::MinKey,
+            lo_incl: true,
+            hi: Value::MaxKey,
+            hi_incl: true,
+        }
+    }
+
+    fn is_point(&self) -> bool {
+        self.lo_incl && self.hi_incl && compare(&self.lo, &self.hi) == Ordering::Equal
+    }
+
+    fn is_empty(&self) -> bool {
+        match compare(&self.lo, &self.hi) {
+            Ordering::Greater => true,
+            Ordering::Equal => !(self.lo_incl && self.hi_incl),
+            Ordering::Less => false,
+        }
+    }
+
+    fn contains(&self, v: &Value) -> bool {
+        let lo = compare(v, &self.lo);
+        let hi = compare(v, &self.hi);
+        (lo == Ordering::Greater || (lo == Ordering::Equal && self.lo_incl))
+            && (hi == Ordering::Less || (hi == Ordering::Equal && self.hi_incl))
+    }
+
+    fn intersect(&self, other: &Interval) -> Interval {
+        let (lo, lo_incl) = match compare(&self.lo, &other.lo) {
+            Ordering::Greater => (self.lo.clone(), self.lo_incl),
+            Ordering::Less => (other.lo.clone(), other.lo_incl),
+            Ordering::Equal => (self.lo.clone(), self.lo_incl && other.lo_incl),
+        };
+        let (hi, hi_incl) = match compare(&self.hi, &other.hi) {
+            Ordering::Less => (self.hi.clone(), self.hi_incl),
+            Ordering::Greater => (other.hi.clone(), other.hi_incl),
+            Ordering::Equal => (self.hi.clone(), self.hi_incl && other.hi_incl),
+        };
+        Interval {
+            lo,
+            lo_incl,
+            hi,
+            hi_incl,
+        }
+    }
+
+    /// As explain prints it: `[100, 200]`, `(5, inf.0]`, `["abc", "abc"]`, `[MinKey, MaxKey]`.
+    /// Reversed, it reads from the high end: `(50, -inf.0]`.
+    pub fn render(&self, reversed: bool) -> String {
+        let (start, start_incl, end, end_incl) = if reversed {
+            (&self.hi, self.hi_incl, &self.lo, self.lo_incl)
+        } else {
+            (&self.lo, self.lo_incl, &self.hi, self.hi_incl)
+        };
+        format!(
+            "{}{}, {}{}",
+            if start_incl { '[' } else { '(' },
+            bound_text(start),
+            bound_text(end),
+            if end_incl { ']' } else { ')' }
+        )
+    }
+}
+
+fn bound_text(v: &Value) -> String {
+    match v {
+        Value::Double(x) if x.is_infinite() => {
+            if *x > 0.0 {
+                "inf.0".into()
+            } else {
+                "-inf.0".into()
+            }
+        }
+        Value::Double(x) if x.is_nan() => "nan.0".into(),
+        Value::Double(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.1}"),
+        Value::MinKey => "MinKey".into(),
+        Value::MaxKey => "MaxKey".into(),
+        other => crate::mongo::query::server_repr(other),
+    }
+}
+
+/// The least and greatest values of a value's type bracket: a range predicate only matches
+/// values of its operand's type (`{$gt: 5}` never matches a string).
+fn bracket(v: &Value) -> Option<(Value, bool, Value, bool)> {
+    Some(match v {
+        Value::Int32(_) | Value::Int64(_) | Value::Double(_) => (
+            Value::Double(f64::NEG_INFINITY),
+            true,
+            Value::Double(f64::INFINITY),
+            true,
+        ),
+        Value::String(_) => (
+            Value::String(String::new()),
+            true,
+            Value::Document(Document::default()),
+            false,
+        ),
+        Value::Date(_) => (Value::Date(i64::MIN), true, Value::Date(i64::MAX), true),
+        Value::ObjectId(_) => (
+            Value::ObjectId(ObjectId([0; 12])),
+            true,
+            Value::ObjectId(ObjectId([0xff; 12])),
+            true,
+        ),
+        Value::Bool(_) => (Value::Bool(false), true, Value::Bool(true), true),
+        _ => return None,
+    })
+}
+
+/// One top-level predicate of a filter: a path, an operator and its operand.
+#[derive(Debug, Clone)]
+pub struct Predicate {
+    pub path: String,
+    pub op: String,
+    pub value: Value,
+}
+
+/// The top-level conjunction of a filter: field predicates (`{a: 5}` is `a $eq 5`), and the
+/// clauses the planner does not look into (`$or`, `$expr`, …).
+#[derive(Debug, Default)]
+pub struct Conjunction {
+    pub predicates: Vec<Predicate>,
+    pub others: Vec<(String, Value)>,
+}
+
+pub fn conjunction(filter: &Document) -> Conjunction {
+    let mut c = Conjunction::default();
+    collect_conjunction(filter, &mut c);
+    c
+}
+
+fn collect_conjunction(filter: &Document, out: &mut Conjunction) {
+    for (k, v) in filter {
+        if k == "$and" {
+            if let Value::Array(items) = v {
+                for item in items {
+                    if let Value::Document(d) = item {
+                        collect_conjunction(d, out);
+                    }
+                }
+                continue;
+            }
+        }
+        if k.starts_with('$') {
+            out.others.push((k.clone(), v.clone()));
+            continue;
+        }
+        match v {
+            Value::Document(d) if d.keys().next().is_some_and(|op| op.starts_with('$')) => {
+                for (op, operand) in d {
+                    out.predicates.push(Predicate {
+                        path: k.clone(),
+                        op: op.clone(),
+                        value: operand.clone(),
+                    });
+                }
+            }
+            Value::Regex { .. } => out.predicates.push(Predicate {
+                path: k.clone(),
+                op: "$regex".into(),
+                value: v.clone(),
+            }),
+            _ => out.predicates.push(Predicate {
+                path: k.clone(),
+                op: "$eq".into(),
+                value: v.clone(),
+            }),
+        }
+    }
+}
+
+/// The intervals an equality with `v` needs: arrays match as a whole or by any element, null
+/// matches missing fields and `undefined`.
+fn equality_intervals(v: &Value) -> Option<Vec<Interval>> {
+    match v {
+        Value::Regex { .. } => None,
+        Value::Null => Some(vec![
+            Interval::point(Value::Undefined),
+            Interval::point(Value::Null),
+        ]),
+        Value::Array(items) => {
+            let first = items.first().cloned().unwrap_or(Value::Undefined);
+            Some(union(vec![
+                Interval::point(first),
+                Interval::point(v.clone()),
+            ]))
+        }
+        other => Some(vec![Interval::point(other.clone())]),
+    }
+}
+
+/// The intervals one predicate allows, or None when the index cannot narrow it.
+fn predicate_intervals(p: &Predicate) -> Option<Vec<Interval>> {
+    match p.op.as_str() {
+        "$eq" => equality_intervals(&p.value),
+        "$in" => {
+            let Value::Array(items) = &p.value else {
+                return None;
+            };
+            let mut all = Vec::new();
+            for item in items {
+                all.extend(equality_intervals(item)?);
+            }
+            Some(union(all))
+        }
+        "$gt" | "$gte" | "$lt" | "$lte" => {
+            let (lo, lo_incl, hi, hi_incl) = bracket(&p.value)?;
+            let incl = p.op.ends_with('e');
+            Some(vec![if p.op.starts_with("$g") {
+                Interval {
+                    lo: p.value.clone(),
+                    lo_incl: incl,
+                    hi,
+                    hi_incl,
+                }
+            } else {
+                Interval {
+                    lo,
+                    lo_incl,
+                    hi: p.value.clone(),
+                    hi_incl: incl,
+                }
+            }])
+        }
+        _ => None,
+    }
+}
+
+/// Sorted, merged intervals.
+fn union(mut all: Vec<Interval>) -> Vec<Interval> {
+    all.retain(|i| !i.is_empty());
+    all.sort_by(|a, b| compare(&a.lo, &b.lo).then(b.lo_incl.cmp(&a.lo_incl)));
+    let mut out: Vec<Interval> = Vec::with_capacity(all.len());
+    for i in all {
+        if let Some(last) = out.last_mut() {
+            let c = compare(&i.lo, &last.hi);
+            if c == Ordering::Less || (c == Ordering::Equal && (i.lo_incl || last.hi_incl)) {
+                match compare(&i.hi, &last.hi) {
+                    Ordering::Greater => {
+                        last.hi = i.hi;
+                        last.hi_incl = i.hi_incl;
+                    }
+                    Ordering::Equal => last.hi_incl |= i.hi_incl,
+                    Ordering::Less => {}
+                }
+                continue;
+            }
+        }
+        out.push(i);
+    }
+    out
+}
+
+fn intersect_lists(a: &[Interval], b: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    for x in a {
+        for y in b {
+            let i = x.intersect(y);
+            if !i.is_empty() {
+                out.push(i);
+            }
+        }
+    }
+    union(out)
+}
+
+/// The bounds of one key field: its intervals, whether some predicate narrowed them, and
+/// whether they say exactly what the predicates on that field say.
+#[derive(Debug, Clone)]
+pub struct FieldBounds {
+    pub intervals: Vec<Interval>,
+    pub narrowed: bool,
+    pub exact: bool,
+    /// A narrowing predicate that could match a missing field (null equality).
+    pub admits_missing: bool,
+}
+
+fn field_bounds(preds: &[&Predicate], multikey: bool) -> FieldBounds {
+    let mut intervals = vec![Interval::full()];
+    let mut narrowed = false;
+    let mut exact = true;
+    let mut admits_missing = false;
+    for p in preds {
+        match predicate_intervals(p) {
+            Some(list) => {
+                let has_null = list.iter().any(|i| i.contains(&Value::Null));
+                let is_array_eq = matches!(p.value, Value::Array(_))
+                    || matches!(&p.value, Value::Array(items) if !items.is_empty());
+                if has_null || is_array_eq {
+                    exact = false;
+                }
+                if narrowed && multikey {
+                    // Bounds of two predicates on a multikey field cannot be intersected: each
+                    // may be met by a different element.
+                    exact = false;
+                    continue;
+                }
+                if has_null {
+                    admits_missing = true;
+                }
+                intervals = if narrowed {
+                    intersect_lists(&intervals, &list)
+                } else {
+                    list
+                };
+                narrowed = true;
+            }
+            None => exact = false,
+        }
+    }
+    if multikey && narrowed {
+        exact = false;
+    }
+    FieldBounds {
+        intervals,
+        narrowed,
+        exact,
+        admits_missing,
+    }
+}
+
+/// How a plan reads the collection.
+#[derive(Debug, Clone)]
+pub enum Access {
+    CollScan {
+        backward: bool,
+    },
+    IxScan {
+        index: usize,
+        bounds: Vec<FieldBounds>,
+        backward: bool,
+    },
+}
+
+/// A candidate plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub access: Access,
+    /// The sort is given by the index order: no blocking SORT stage.
+    pub provides_sort: bool,
+    /// The predicates the index bounds do not fully answer, checked on each fetched document.
+    pub residual: Vec<Predicate>,
+    pub residual_others: Vec<(String, Value)>,
+    /// Answered from index keys alone (a covered query): no document fetched.
+    pub covered: bool,
+}
+
+/// What one find asks the planner.
+pub struct Query<'a> {
+    pub filter_doc: &'a Document,
+    pub filter: &'a Filter,
+    pub sort: Option<&'a Document>,
+    pub projection: Option<&'a Document>,
+    pub hint: Option<&'a Value>,
+    pub skip: usize,
+    pub limit: Option<usize>,
+}
+
+/// The work one plan did.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub keys_examined: u64,
+    pub docs_examined: u64,
+    /// Documents that passed the filter, before sort, skip and limit.
+    pub matched: u64,
+    pub works: u64,
+    /// Index keys inside the bounds and not seen before: the documents the scan hands on.
+    pub keys_passed: u64,
+    /// Index ranges opened (one per pinned prefix and interval).
+    pub seeks: u64,
+    pub dups_dropped: u64,
+    pub eof: bool,
+}
+
+/// The outcome of planning and running a find.
+pub struct Execution {
+    /// Positions in the collection's `docs`, in the order the find returns them (after
+    /// sort, skip and limit).
+    pub positions: Vec<usize>,
+    pub winner: Plan,
+    pub rejected: Vec<Plan>,
+    pub stats: Stats,
+}
+
+pub fn hint_error() -> QueryError {
+    QueryError::new(
+        2,
+        "BadValue",
+        "hint provided does not correspond to an existing index",
+    )
+}
+
+/// The candidate plans for a query (COLLSCAN only when no index applies), or the hint's.
+pub fn candidates(coll: &Collection, q: &Query) -> Result<Vec<Plan>, QueryError> {
+    let conj = conjunction(q.filter_doc);
+    let sort_keys = match q.sort {
+        Some(s) => cursor::sort_keys(s)?,
+        None => Vec::new(),
+    };
+    if let Some(hint) = q.hint {
+        let index = match hint {
+            Value::String(name) => coll.indexes().iter().position(|ix| ix.name() == name),
+            Value::Document(d) => {
+                if let Some(dir) = d.get("$natural") {
+                    let backward = number_f64(dir) < 0.0;
+                    return Ok(vec![collscan_plan(&conj, backward, &sort_keys)]);
+                }
+                coll.indexes().iter().position(|ix| ix.spec.has_key(d))
+            }
+            _ => None,
+        };
+        let Some(index) = index else {
+            return Err(hint_error());
+        };
+        return Ok(vec![index_plan(
+            coll,
+            index,
+            &conj,
+            &sort_keys,
+            q.projection,
+            true,
+        )
+        .unwrap_or_else(|| collscan_plan(&conj, false, &sort_keys))]);
+    }
+    let mut plans = Vec::new();
+    for i in 0..coll.indexes().len() {
+        if let Some(p) = index_plan(coll, i, &conj, &sort_keys, q.projection, false) {
+            plans.push(p);
+        }
+    }
+    if plans.is_empty() {
+        plans.push(collscan_plan(&conj, false, &sort_keys));
+    }
+    Ok(plans)
+}
+
+fn collscan_plan(conj: &Conjunction, backward: bool, sort: &[(Vec<String>, i32)]) -> Plan {
+    Plan {
+        access: Access::CollScan { backward },
+        provides_sort: sort.is_empty(),
+        residual: conj.predicates.clone(),
+        residual_others: conj.others.clone(),
+        covered: false,
+    }
+}
+
+/// The plan that reads index `i`, if the query can use it (always, when hinted).
+fn index_plan(
+    coll: &Collection,
+    i: usize,
+    conj: &Conjunction,
+    sort: &[(Vec<String>, i32)],
+    projection: Option<&Document>,
+    hinted: bool,
+) -> Option<Plan> {
+    let index = coll.indexes().get(i)?;
+    let bounds: Vec<FieldBounds> = index
+        .spec
+        .key
+        .iter()
+        .enumerate()
+        .map(|(f, field)| {
+            let preds: Vec<&Predicate> = conj
+                .predicates
+                .iter()
+                .filter(|p| p.path == field.path)
+                .collect();
+            field_bounds(&preds, index.field_is_multikey(f))
+        })
+        .collect();
+    let first_narrowed = bounds.first().is_some_and(|b| b.narrowed);
+    // Which way (if any) the index order gives the requested sort.
+    let sort_direction = sort_order(index, &bounds, sort);
+    let provides_sort = sort.is_empty() || sort_direction.is_some();
+    if !hinted {
+        let complete = if index.spec.sparse {
+            bounds.iter().any(|b| b.narrowed && !b.admits_missing)
+        } else {
+            true
+        };
+        let partial_ok = index.spec.partial.as_ref().is_none_or(|p| implies(conj, p));
+        let useful = first_narrowed || (!sort.is_empty() && sort_direction.is_some());
+        if !(useful && complete && partial_ok) {
+            return None;
+        }
+    }
+    let mut residual = Vec::new();
+    for p in &conj.predicates {
+        let answered = index
+            .spec
+            .key
+            .iter()
+            .zip(&bounds)
+            .any(|(f, b)| f.path == p.path && b.exact && b.narrowed);
+        if !answered {
+            residual.push(p.clone());
+        }
+    }
+    let covered = residual.is_empty()
+        && conj.others.is_empty()
+        && !index.is_multikey()
+        && projection.is_some_and(|p| covers(index, p));
+    Some(Plan {
+        access: Access::IxScan {
+            index: i,
+            bounds,
+            backward: sort_direction == Some(true),
+        },
+        provides_sort,
+        residual,
+        residual_others: conj.others.clone(),
+        covered,
+    })
+}
+
+/// Whether the index order gives the sort, and if so whether backwards. Fields pinned to one
+/// value by the query drop out of both the index and the sort.
+fn sort_order(index: &Index, bounds: &[FieldBounds], sort: &[(Vec<String>, i32)]) -> Option<bool> {
+    if sort.is_empty() {
+        return None;
+    }
+    let pinned =
+        |b: &FieldBounds| b.narrowed && b.intervals.len() == 1 && b.intervals[0].is_point();
+    let fields: Vec<(usize, &super::spec::KeyField)> = index
+        .spec
+        .key
+        .iter()
+        .enumerate()
+        .filter(|(f, _)| !bounds.get(*f).is_some_and(pinned))
+        .collect();
+    let wanted: Vec<&(Vec<String>, i32)> = sort
+        .iter()
+        .filter(|(path, _)| {
+            let joined = path.join(".");
+            !index
+                .spec
+                .key
+                .iter()
+                .zip(bounds)
+                .any(|(f, b)| f.path == joined && pinned(b))
+        })
+        .collect();
+    if wanted.len() > fields.len() {
+        return None;
+    }
+    let mut backward: Option<bool> = None;
+    for ((path, dir), (f, field)) in wanted.iter().zip(&fields) {
+        if field.path != path.join(".") || index.field_is_multikey(*f) {
+            return None;
+        }
+        let reversed = (*dir < 0) != field.descending;
+        match backward {
+            None => backward = Some(reversed),
+            Some(b) if b != reversed => return None,
+            _ => {}
+        }
+    }
+    Some(backward.unwrap_or(false))
+}
+
+/// Whether a projection needs only fields the index holds (and leaves `_id` out unless it is
+/// indexed).
+fn covers(index: &Index, projection: &Document) -> bool {
+    let in_index = |path: &str| index.spec.key.iter().any(|f| f.path == path);
+    let mut id_included = true;
+    let mut any_included = false;
+    for (k, v) in projection {
+        let include = match v {
+            Value::Bool(b) => *b,
+            v if v.is_number() => number_f64(v) != 0.0,
+            _ => return false,
+        };
+        if k == "_id" {
+            id_included = include;
+            continue;
+        }
+        if !include {
+            return false;
+        }
+        any_included = true;
+        if !in_index(k) {
+            return false;
+        }
+    }
+    any_included && (!id_included || in_index("_id"))
+}
+
+/// Whether every clause of a partial filter follows from the query's predicates.
+fn implies(conj: &Conjunction, partial: &Document) -> bool {
+    let needed = conjunction(partial);
+    if !needed.others.is_empty() {
+        return false;
+    }
+    needed.predicates.iter().all(|need| {
+        conj.predicates
+            .iter()
+            .filter(|p| p.path == need.path)
+            .any(|p| predicate_implies(p, need))
+    })
+}
+
+fn predicate_implies(have: &Predicate, need: &Predicate) -> bool {
+    let c = compare(&have.value, &need.value);
+    let same_type =
+        crate::mongo::value::type_rank(&have.value) == crate::mongo::value::type_rank(&need.value);
+    match (have.op.as_str(), need.op.as_str()) {
+        (h, n) if h == n && values_equal(&have.value, &need.value) => true,
+        ("$eq", "$exists") => {
+            crate::mongo::agg::expr::truthy(&need.value) && !matches!(have.value, Value::Null)
+        }
+        ("$gt" | "$gte" | "$lt" | "$lte", "$exists") => {
+            crate::mongo::agg::expr::truthy(&need.value)
+        }
+        ("$eq", n) if same_type => match n {
+            "$gt" => c == Ordering::Greater,
+            "$gte" => c != Ordering::Less,
+            "$lt" => c == Ordering::Less,
+            "$lte" => c != Ordering::Greater,
+            _ => false,
+        },
+        ("$gt" | "$gte", "$gt" | "$gte") if same_type => {
+            c == Ordering::Greater
+                || (c == Ordering::Equal && (have.op == "$gt" || need.op == "$gte"))
+        }
+        ("$lt" | "$lte", "$lt" | "$lte") if same_type => {
+            c == Ordering::Less || (c == Ordering::Equal && (have.op == "$lt" || need.op == "$lte"))
+        }
+        _ => false,
+    }
+}
+
+/// The ranges of index entries a scan visits, in index order: the leading fields pinned to a
+/// few values, then one field's intervals; later fields are checked key by key.
+fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Bound<Entry>)> {
+    const MAX_PREFIXES: usize = 1000;
+    let fields = &index.spec.key;
+    // Prefixes of points on the leading fields, each extended field multiplying them.
+    let mut prefixes: Vec<Vec<KeyPart>> = vec![Vec::new()];
+    let mut f = 0;
+    while let (Some(field), Some(b)) = (fields.get(f), bounds.get(f)) {
+        if !b.intervals.iter().all(Interval::is_point)
+            || prefixes.len() * b.intervals.len() > MAX_PREFIXES
+        {
+            break;
+        }
+        let mut next = Vec::with_capacity(prefixes.len() * b.intervals.len());
+        for p in &prefixes {
+            for i in &b.intervals {
+                let mut np = p.clone();
+                np.push(KeyPart {
+                    value: i.lo.clone(),
+                    descending: field.descending,
+                });
+                next.push(np);
+            }
+        }
+        prefixes = next;
+        f += 1;
+    }
+    // The intervals of the field after the prefix, in index order.
+    let tail: Vec<Interval> = match (fields.get(f), bounds.get(f)) {
+        (Some(field), Some(b)) => {
+            let mut list = b.intervals.clone();
+            if field.descending {
+                list.reverse();
+            }
+            list
+        }
+        _ => Vec::new(),
+    };
+    // Keys beyond the tail field at their index-order extremes.
+    let fill = |key: &mut Vec<KeyPart>, from: usize, low: bool| {
+        for field in fields.iter().skip(from) {
+            let least = low != field.descending;
+            key.push(KeyPart {
+                value: if least { Value::MinKey } else { Value::MaxKey },
+                descending: field.descending,
+            });
+        }
+    };
+    let mut ranges = Vec::new();
+    // Prefixes come out in index order already when there is a single pinned field; with
+    // several they are sorted as keys.
+    prefixes.sort();
+    for p in &prefixes {
+        if f >= fields.len() || tail.is_empty() {
+            if f >= fields.len() {
+                let mut lo = p.clone();
+                let hi = p.clone();
+                fill(&mut lo, f, true);
+                ranges.push((
+                    Bound::Included((lo, RecordId::MIN)),
+                    Bound::Included((hi, RecordId::MAX)),
+                ));
+            }
+            continue;
+        }
+        let desc = fields.get(f).is_some_and(|field| field.descending);
+        for i in &tail {
+            // In index order a descending field starts at its interval's high end.
+            let (start, start_incl, end, end_incl) = if desc {
+                (&i.hi, i.hi_incl, &i.lo, i.lo_incl)
+            } else {
+                (&i.lo, i.lo_incl, &i.hi, i.hi_incl)
+            };
+            let mut lo = p.clone();
+            lo.push(KeyPart {
+                value: start.clone(),
+                descending: desc,
+            });
+            // An open start skips every key equal on this field: start past their largest.
+            fill(&mut lo, f + 1, start_incl);
+            let mut hi = p.clone();
+            hi.push(KeyPart {
+                value: end.clone(),
+                descending: desc,
+            });
+            fill(&mut hi, f + 1, !end_incl);
+            let lo_bound = if start_incl {
+                Bound::Included((lo, RecordId::MIN))
+            } else {
+                Bound::Excluded((lo, RecordId::MAX))
+            };
+            let hi_bound = if end_incl {
+                Bound::Included((hi, RecordId::MAX))
+            } else {
+                Bound::Excluded((hi, RecordId::MIN))
+            };
+            ranges.push((lo_bound, hi_bound));
+        }
+    }
+    ranges
+}
+
+fn key_in_bounds(key: &[KeyPart], bounds: &[FieldBounds]) -> bool {
+    key.iter()
+        .zip(bounds)
+        .all(|(part, b)| b.intervals.iter().any(|i| i.contains(&part.value)))
+}
+
+/// Runs a plan: the positions of the matching documents in plan order, stopping after
+/// `want` of them (when the order is final) or after `max_works` units of work.
+fn run(
+    coll: &Collection,
+    plan: &Plan,
+    filter: &Filter,
+    want: Option<usize>,
+    max_works: Option<u64>,
+    trace: Option<&mut Vec<u64>>,
+) -> (Vec<usize>, Stats) {
+    let mut stats = Stats::default();
+    let mut out = Vec::new();
+    let mut advances = trace;
+    let stop_at = if plan.provides_sort { want } else { None };
+    let over_budget = |s: &Stats| max_works.is_some_and(|m| s.works >= m);
+    let mut accept = |pos: usize, stats: &mut Stats, out: &mut Vec<usize>| -> bool {
+        let Some(doc) = coll.docs.get(pos) else {
+            return false;
+        };
+        if !plan.covered {
+            stats.docs_examined += 1;
+        }
+        if filter.matches(doc) {
+            stats.matched += 1;
+            out.push(pos);
+            if plan.provides_sort {
+                if let Some(t) = advances.as_deref_mut() {
+                    t.push(stats.works);
+                }
+            }
+        }
+        stop_at.is_some_and(|n| out.len() >= n)
+    };
+    match &plan.access {
+        Access::CollScan { backward } => {
+            let n = coll.docs.len();
+            let mut finished = true;
+            for k in 0..n {
+                let pos = if *backward { n - 1 - k } else { k };
+                stats.works += 1;
+                if accept(pos, &mut stats, &mut out) || over_budget(&stats) {
+                    finished = k + 1 == n;
+                    break;
+                }
+            }
+            stats.eof = finished;
+        }
+        Access::IxScan {
+            index,
+            bounds,
+            backward,
+        } => {
+            let Some(ix) = coll.indexes().get(*index) else {
+                return (out, stats);
+            };
+            let mut ranges = scan_ranges(ix, bounds);
+            if *backward {
+                ranges.reverse();
+            }
+            let dedup = ix.is_multikey();
+            let mut seen: HashSet<RecordId> = HashSet::new();
+            let mut finished = true;
+            'ranges: for range in ranges {
+                stats.seeks += 1;
+                let entries = ix.entries().range(range);
+                let iter: Box<dyn Iterator<Item = &Entry>> = if *backward {
+                    Box::new(entries.rev())
+                } else {
+                    Box::new(entries)
+                };
+                for (key, rid) in iter {
+                    stats.keys_examined += 1;
+                    stats.works += 1;
+                    if key_in_bounds(key, bounds) {
+                        if dedup && !seen.insert(*rid) {
+                            stats.dups_dropped += 1;
+                        } else if let Some(pos) = coll.position_of(*rid) {
+                            stats.keys_passed += 1;
+                            if accept(pos, &mut stats, &mut out) {
+                                finished = false;
+                                break 'ranges;
+                            }
+                        }
+                    }
+                    if over_budget(&stats) {
+                        finished = false;
+                        break 'ranges;
+                    }
+                }
+            }
+            stats.eof = finished;
+        }
+    }
+    if stats.eof {
+        stats.works += 1;
+        if !plan.provides_sort {
+            if let Some(t) = advances {
+                t.extend(std::iter::repeat_n(stats.works, out.len()));
+            }
+        }
+    }
+    (out, stats)
+}
+
+/// Results a trial stops at, as MongoDB's `internalQueryPlanEvaluationMaxResults`.
+const TRIAL_RESULTS: usize = 101;
+
+/// Picks the winner among several plans as MongoDB's multi-planner does: each runs until one
+/// of them returns 101 documents or finishes (or the work budget runs out), and the plan
+/// with the most results per unit of work wins, small bonuses going to plans that need no
+/// fetch and no blocking sort. Ties go to the earlier candidate.
+fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
+    let budget = 10_000u64.max((coll.docs.len() as f64 * 0.3) as u64);
+    let traces: Vec<(Vec<u64>, Stats)> = plans
+        .iter()
+        .map(|p| {
+            let mut trace = Vec::new();
+            let (_, stats) = run(coll, p, filter, None, Some(budget), Some(&mut trace));
+            (trace, stats)
+        })
+        .collect();
+    // The trial ends when the first plan reaches 101 results or its end.
+    let cutoff = traces
+        .iter()
+        .map(|(t, s)| {
+            let done_at = t.get(TRIAL_RESULTS - 1).copied();
+            match (done_at, s.eof) {
+                (Some(w), _) => w,
+                (None, true) => s.works,
+                (None, false) => budget,
+            }
+        })
+        .min()
+        .unwrap_or(budget);
+    let mut best = 0;
+    let mut best_score = f64::MIN;
+    for (i, ((trace, stats), plan)) in traces.iter().zip(plans).enumerate() {
+        let works = stats.works.min(cutoff).max(1);
+        let advanced = trace.iter().filter(|&&w| w <= cutoff).count() as f64;
+        let epsilon = (1.0 / (10.0 * works as f64)).min(1e-4);
+        let mut score = 1.0 + advanced / works as f64;
+        if plan.covered {
+            score += epsilon;
+        }
+        if plan.provides_sort {
+            score += epsilon;
+        }
+        if score > best_score {
+            best = i;
+            best_score = score;
+        }
+    }
+    best
+}
+
+/// Plans and runs a find: the matching documents' positions after sort, skip and limit.
+pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
+    let mut plans = candidates(coll, q)?;
+    let winner_at = if plans.len() > 1 {
+        choose(coll, &plans, q.filter)
+    } else {
+        0
+    };
+    let winner = plans.remove(winner_at);
+    let want = q.limit.filter(|&n| n > 0).map(|n| n + q.skip);
+    let (mut positions, stats) = run(coll, &winner, q.filter, want, None, None);
+    if !winner.provides_sort {
+        if let Some(sort) = q.sort {
+            cursor::sort_indices(&coll.docs, &mut positions, sort)?;
+        }
+    }
+    let positions: Vec<usize> = positions.into_iter().skip(q.skip).collect();
+    let positions = match q.limit {
+        Some(n) if n > 0 => positions.into_iter().take(n).collect(),
+        _ => positions,
+    };
+    Ok(Execution {
+        positions,
+        winner,
+        rejected: plans,
+        stats,
+    })
+}
+
+/// The positions of the documents a filter matches, in index order, when an index serves it
+/// (None when the planner would scan the collection): how an aggregation's leading `$match`
+/// reads through an index, as the server pushes that stage down into the find layer.
+pub fn indexed_matches(
+    coll: &Collection,
+    filter_doc: &Document,
+    now_ms: i64,
+) -> Option<Vec<usize>> {
+    let filter = Filter::compile(filter_doc).ok()?.at(now_ms);
+    let q = Query {
+        filter_doc,
+        filter: &filter,
+        sort: None,
+        projection: None,
+        hint: None,
+        skip: 0,
+        limit: None,
+    };
+    let plans = candidates(coll, &q).ok()?;
+    if plans
+        .iter()
+        .all(|p| matches!(p.access, Access::CollScan { .. }))
+    {
+        return None;
+    }
+    let exec = execute(coll, &q).ok()?;
+    if filter.take_error().is_some() {
+        return None;
+    }
+    Some(exec.positions)
+}

@@ -1,0 +1,458 @@
+use crate::mongo::Shell;
+
+const NOW: u64 = 1_704_067_200_000;
+
+fn run(shell: &mut Shell, src: &str) -> String {
+    shell.eval_mongosh(src, NOW)
+}
+
+/// Runs setup lines, then each (statement, expected output) pair.
+fn check(setup: &str, cases: &[(&str, &str)]) {
+    let mut shell = Shell::new();
+    run(&mut shell, setup);
+    for (stmt, expected) in cases {
+        assert_eq!(run(&mut shell, stmt).trim_end(), *expected, "{stmt}");
+    }
+}
+
+#[test]
+fn default_names_and_get_indexes() {
+    check(
+        "db.c.insertOne({_id: 1, item: 'a', quantity: 2})",
+        &[
+            ("db.c.createIndex({item: 1, quantity: -1})", "item_1_quantity_-1"),
+            ("db.c.createIndex({item: 1, quantity: -1})", "item_1_quantity_-1"),
+            ("db.c.createIndex({'a.b': 1}, {name: 'ab', sparse: true})", "ab"),
+            (
+                "db.c.createIndexes([{x: 1}, {y: -1}])",
+                "[ 'x_1', 'y_-1' ]",
+            ),
+            (
+                "db.c.getIndexes()",
+                "[\n  { v: 2, key: { _id: 1 }, name: '_id_' },\n  { v: 2, key: { item: 1, quantity: -1 }, name: 'item_1_quantity_-1' },\n  { v: 2, key: { 'a.b': 1 }, name: 'ab', sparse: true },\n  { v: 2, key: { x: 1 }, name: 'x_1' },\n  { v: 2, key: { y: -1 }, name: 'y_-1' }\n]",
+            ),
+            ("db.c.dropIndex('ab')", "{ nIndexesWas: 5, ok: 1 }"),
+            ("db.c.dropIndex({x: 1})", "{ nIndexesWas: 4, ok: 1 }"),
+            (
+                "db.c.dropIndexes()",
+                "{\n  nIndexesWas: 3,\n  msg: 'non-_id indexes dropped for collection',\n  ok: 1\n}",
+            ),
+            ("db.c.getIndexKeys()", "[ { _id: 1 } ]"),
+        ],
+    );
+}
+
+#[test]
+fn index_errors() {
+    check(
+        "db.c.insertMany([{_id: 1, a: 1}, {_id: 2, a: 1}, {_id: 3, a: [1, 2], b: [3, 4]}])",
+        &[
+            (
+                "db.c.createIndex({a: 1}, {unique: true})",
+                "MongoServerError[DuplicateKey]: E11000 duplicate key error collection: test.c index: a_1 dup key: { a: 1 }",
+            ),
+            (
+                "db.c.createIndex({a: 1, b: 1})",
+                "MongoServerError[CannotIndexParallelArrays]: cannot index parallel arrays [b] [a]",
+            ),
+            (
+                "db.c.dropIndex('a_1')",
+                "MongoServerError[IndexNotFound]: index not found with name [a_1]",
+            ),
+            (
+                "db.c.dropIndex({z: 1})",
+                "MongoServerError[IndexNotFound]: can't find index with key: { z: 1 }",
+            ),
+            (
+                "db.c.dropIndex('_id_')",
+                "MongoServerError[InvalidOptions]: cannot drop _id index",
+            ),
+            (
+                "db.c.find().hint({z: 1})",
+                "MongoServerError[BadValue]: hint provided does not correspond to an existing index",
+            ),
+            (
+                "db.nope.getIndexes()",
+                "MongoServerError[NamespaceNotFound]: ns does not exist: test.nope",
+            ),
+            ("db.c.createIndex({a: 1})", "a_1"),
+            (
+                "db.c.createIndex({a: 1}, {name: 'other'})",
+                "MongoServerError[IndexOptionsConflict]: Index already exists with a different name: a_1",
+            ),
+            (
+                "db.c.createIndex({b: 1}, {name: 'a_1'})",
+                "MongoServerError[IndexKeySpecsConflict]: An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: { v: 2, key: { b: 1 }, name: \"a_1\" }, existing index: { v: 2, key: { a: 1 }, name: \"a_1\" }",
+            ),
+            (
+                "db.c.createIndex({b: 1}, {sparse: true, partialFilterExpression: {b: 1}})",
+                "MongoServerError[CannotCreateIndex]: Error in specification { key: { b: 1 }, name: \"b_1\", sparse: true, partialFilterExpression: { b: 1 } } :: caused by :: cannot mix \"partialFilterExpression\" and \"sparse\" options",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn unique_refusals_leave_everything_unchanged() {
+    check(
+        "db.c.insertMany([{_id: 1, a: 1, b: 'x'}, {_id: 2, a: 2, b: 'y'}]); db.c.createIndex({a: 1}, {unique: true}); db.c.createIndex({b: 1})",
+        &[
+            (
+                "db.c.insertOne({_id: 3, a: 2, b: 'z'})",
+                "MongoServerError: E11000 duplicate key error collection: test.c index: a_1 dup key: { a: 2 }",
+            ),
+            // The refused document is in no index: a search by b finds nothing.
+            ("db.c.find({b: 'z'}).count()", "0"),
+            (
+                "db.c.updateOne({_id: 1}, {$set: {a: 2, b: 'w'}})",
+                "MongoServerError: E11000 duplicate key error collection: test.c index: a_1 dup key: { a: 2 }",
+            ),
+            ("db.c.find({b: 'w'}).count()", "0"),
+            ("db.c.find({b: 'x'}, {_id: 1}).toArray()", "[ { _id: 1 } ]"),
+            ("db.c.updateOne({_id: 1}, {$set: {a: 3}}).modifiedCount", "1"),
+            ("db.c.insertOne({_id: 4, a: 1}).insertedId", "4"),
+            ("db.c.deleteOne({a: 3}).deletedCount", "1"),
+            ("db.c.insertOne({_id: 5, a: 3}).insertedId", "5"),
+            (
+                "db.c.find({a: {$gte: 1}}, {_id: 1}).toArray()",
+                "[ { _id: 4 }, { _id: 2 }, { _id: 5 } ]",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn sparse_and_partial_indexes_hold_only_their_documents() {
+    check(
+        "db.c.insertMany([{_id: 1, a: 1}, {_id: 2}, {_id: 3, a: null}, {_id: 4, a: 5, r: 9}, {_id: 5, a: 7, r: 2}]); db.c.createIndex({a: 1}, {sparse: true}); db.c.createIndex({r: 1}, {partialFilterExpression: {r: {$gt: 5}}})",
+        &[
+            // A sparse index cannot answer a query for missing values: COLLSCAN, all found.
+            ("db.c.find({a: null}).explain().queryPlanner.winningPlan.stage", "COLLSCAN"),
+            ("db.c.find({a: null}, {_id: 1}).toArray()", "[ { _id: 2 }, { _id: 3 } ]"),
+            // Hinted anyway, it returns what it holds, as MongoDB does.
+            ("db.c.find({a: null}, {_id: 1}).hint('a_1').toArray()", "[ { _id: 3 } ]"),
+            (
+                "db.c.find({a: {$gt: 1}}).explain().queryPlanner.winningPlan.inputStage.indexName",
+                "a_1",
+            ),
+            // The partial index serves queries that imply its filter only.
+            (
+                "db.c.find({r: {$gt: 6}}).explain().queryPlanner.winningPlan.inputStage.indexName",
+                "r_1",
+            ),
+            ("db.c.find({r: {$gt: 1}}).explain().queryPlanner.winningPlan.stage", "COLLSCAN"),
+            ("db.c.find({r: {$gt: 1}}, {_id: 1}).toArray()", "[ { _id: 4 }, { _id: 5 } ]"),
+        ],
+    );
+}
+
+#[test]
+fn multikey_indexes_expand_arrays() {
+    check(
+        "db.c.insertMany([{_id: 1, tags: ['a', 'b']}, {_id: 2, tags: ['b', 'c']}, {_id: 3, tags: []}, {_id: 4, tags: 'a'}]); db.c.createIndex({tags: 1})",
+        &[
+            ("db.c.find({tags: 'b'}, {_id: 1}).toArray()", "[ { _id: 1 }, { _id: 2 } ]"),
+            (
+                "db.c.find({tags: {$in: ['a', 'c']}}).explain('executionStats').executionStats.executionStages.inputStage.dupsDropped",
+                "0",
+            ),
+            (
+                "db.c.find({tags: {$gte: 'a'}}).explain('executionStats').executionStats.executionStages.inputStage.dupsDropped",
+                "2",
+            ),
+            ("db.c.find({tags: {$gte: 'a'}}).count()", "3"),
+            (
+                "db.c.find({tags: 'a'}).explain().queryPlanner.winningPlan.inputStage.multiKeyPaths",
+                "{ tags: [ 'tags' ] }",
+            ),
+            ("db.c.find({tags: []}, {_id: 1}).toArray()", "[ { _id: 3 } ]"),
+        ],
+    );
+}
+
+#[test]
+fn explain_stage_trees() {
+    let setup = "for (let i = 0; i < 100; i++) db.c.insertOne({_id: i, a: i % 10, b: i}); db.c.createIndex({a: 1, b: -1})";
+    check(
+        setup,
+        &[
+            ("db.c.find({b: 5}).explain().queryPlanner.winningPlan.filter", "{ b: { '$eq': 5 } }"),
+            ("db.c.find({a: 3}).explain('executionStats').executionStats.totalKeysExamined", "10"),
+            ("db.c.find({a: 3}).hint({$natural: 1}).explain('executionStats').executionStats.totalDocsExamined", "100"),
+            ("db.c.find({a: 3, b: {$lt: 50}}).explain().queryPlanner.winningPlan.inputStage.indexBounds", "{ a: [ '[3, 3]' ], b: [ '(50, -inf.0]' ] }"),
+            ("db.c.find({a: {$gt: 3, $lte: 5}}).sort({a: -1}).explain().queryPlanner.winningPlan.inputStage.indexBounds", "{ a: [ '[5, 3)' ], b: [ '[MinKey, MaxKey]' ] }"),
+            ("db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).explain().queryPlanner.winningPlan.stage", "SORT"),
+            ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain().queryPlanner.winningPlan.stage", "LIMIT"),
+            ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain().queryPlanner.winningPlan.inputStage.inputStage.direction", "backward"),
+            ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain('executionStats').executionStats.totalKeysExamined", "3"),
+            ("db.c.find({a: 2}).sort({b: 1}).limit(3).toArray().map(d => d.b)", "[ 2, 12, 22 ]"),
+            ("db.c.find({a: 2}, {a: 1, b: 1, _id: 0}).explain().queryPlanner.winningPlan.stage", "PROJECTION_COVERED"),
+            ("db.c.find({a: 2}).skip(1).limit(2).explain().queryPlanner.winningPlan.inputStage.stage", "SKIP"),
+            ("db.nope.find({a: 2}).explain().queryPlanner.winningPlan", "{ stage: 'EOF' }"),
+            ("db.c.find({_id: 7}).explain().queryPlanner.winningPlan", "{ stage: 'IDHACK' }"),
+            ("db.c.find({_id: 7}).explain('executionStats').executionStats.executionStages.docsExamined", "1"),
+            ("db.c.find({_id: {$gt: 97}}).explain().queryPlanner.winningPlan.inputStage.indexName", "_id_"),
+            ("db.c.find().explain('bogus')", "MongoServerError[BadValue]: verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}"),
+        ],
+    );
+}
+
+/// A small deterministic generator (xorshift), so failures replay.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_value(rng: &mut Rng) -> String {
+    random_scalar_or_array(rng, true)
+}
+
+fn random_scalar_or_array(rng: &mut Rng, arrays: bool) -> String {
+    match rng.below(if arrays { 10 } else { 8 }) {
+        8 => "[]".into(),
+        9 => format!("[{}, {}]", rng.below(6), rng.below(6)),
+        0 => "null".into(),
+        1 => format!("'{}'", ["x", "y", "z"][rng.below(3) as usize]),
+        2 => format!("{}.5", rng.below(6)),
+        _ => rng.below(6).to_string(),
+    }
+}
+
+fn random_doc(rng: &mut Rng, id: usize) -> String {
+    let mut fields = vec![format!("_id: {id}")];
+    // Only `a` holds arrays: compound indexes over `a` and another field would refuse
+    // documents with two arrays (parallel arrays), and then the collections would differ.
+    for name in ["a", "b"] {
+        if rng.below(5) != 0 {
+            fields.push(format!(
+                "{name}: {}",
+                random_scalar_or_array(rng, name == "a")
+            ));
+        }
+    }
+    if rng.below(3) != 0 {
+        fields.push(format!("c: {{d: {}}}", random_scalar_or_array(rng, false)));
+    }
+    format!("{{{}}}", fields.join(", "))
+}
+
+fn random_predicate(rng: &mut Rng) -> String {
+    let field = ["a", "b", "'c.d'"][rng.below(3) as usize];
+    let v = random_value(rng);
+    let w = rng.below(6);
+    let cond = match rng.below(9) {
+        0 => v,
+        1 => format!("{{$gt: {w}}}"),
+        2 => format!("{{$gte: {w}, $lt: {}}}", w + rng.below(4)),
+        3 => format!("{{$lte: {w}}}"),
+        4 => format!("{{$in: [{w}, {}, null]}}", random_value(rng)),
+        5 => format!("{{$ne: {v}}}"),
+        6 => format!("{{$exists: {}}}", rng.below(2) == 0),
+        7 => format!("{{$in: [{w}, 'y']}}"),
+        _ => format!("{{$gt: {w}, $lt: {}}}", rng.below(6)),
+    };
+    format!("{field}: {cond}")
+}
+
+/// For random documents and random queries, the answers with and without indexes are the
+/// same: the planner chooses how to find documents, never which.
+#[test]
+fn indexes_never_change_answers() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..12 {
+        let docs: Vec<String> = (0..60).map(|i| random_doc(&mut rng, i)).collect();
+        let insert = format!("db.c.insertMany([{}])", docs.join(", "));
+        let mut plain = Shell::new();
+        let mut indexed = Shell::new();
+        run(&mut plain, &insert);
+        run(&mut indexed, &insert);
+        run(
+            &mut indexed,
+            "db.c.createIndex({a: 1}); db.c.createIndex({b: -1, a: 1}); db.c.createIndex({'c.d': 1}, {sparse: true}); db.c.createIndex({a: 1, 'c.d': -1}); db.c.createIndex({b: 1}, {partialFilterExpression: {b: {$gt: 2}}})",
+        );
+        for q in 0..40 {
+            let preds: Vec<String> = (0..=rng.below(2))
+                .map(|_| random_predicate(&mut rng))
+                .collect();
+            let filter = format!("{{{}}}", preds.join(", "));
+            let sort = [
+                "",
+                ".sort({a: 1, _id: 1})",
+                ".sort({b: -1, _id: -1})",
+                ".sort({_id: 1})",
+            ][rng.below(4) as usize];
+            let limit = if !sort.is_empty() && rng.below(2) == 0 {
+                format!(".limit({})", 1 + rng.below(5))
+            } else {
+                String::new()
+            };
+            let find = format!("db.c.find({filter}){sort}{limit}.toArray()");
+            let mut expected = plain.eval_json(&find, NOW);
+            let mut got = indexed.eval_json(&find, NOW);
+            if sort.is_empty() {
+                // Without a sort, index order may differ from insertion order: compare sets.
+                let by_id = "db.c.find(".to_string() + &filter + ").sort({_id: 1}).toArray()";
+                expected = plain.eval_json(&by_id, NOW);
+                got = indexed.eval_json(&by_id, NOW);
+            }
+            assert_eq!(got, expected, "round {round} query {q}: {find}");
+            let agg =
+                format!("db.c.aggregate([{{$match: {filter}}}, {{$sort: {{_id: 1}}}}]).toArray()");
+            assert_eq!(
+                indexed.eval_json(&agg, NOW),
+                plain.eval_json(&agg, NOW),
+                "{agg}"
+            );
+            let count = format!("db.c.countDocuments({filter})");
+            assert_eq!(
+                indexed.eval_json(&count, NOW),
+                plain.eval_json(&count, NOW),
+                "{count}"
+            );
+        }
+        // Writes through the indexes keep them in step.
+        // A $set cannot fail part-way, so the documents it reaches do not depend on order.
+        let update = format!(
+            "db.c.updateMany({{{}}}, {{$set: {{b: {}}}}})",
+            random_predicate(&mut rng),
+            random_scalar_or_array(&mut rng, false)
+        );
+        let (p_out, i_out) = (run(&mut plain, &update), run(&mut indexed, &update));
+        assert_eq!(i_out, p_out, "{update}");
+        let delete = format!("db.c.deleteMany({{{}}})", random_predicate(&mut rng));
+        let (p_out, i_out) = (run(&mut plain, &delete), run(&mut indexed, &delete));
+        assert_eq!(i_out, p_out, "{delete}");
+        for field in ["a", "b", "'c.d'"] {
+            let all = format!("db.c.find({{{field}: {{$gte: 0}}}}).sort({{_id: 1}}).toArray()");
+            assert_eq!(
+                indexed.eval_json(&all, NOW),
+                plain.eval_json(&all, NOW),
+                "{all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ttl_indexes_expire_documents_on_sandbox_time() {
+    let mut shell = Shell::new();
+    let at = |shell: &mut Shell, ms: u64, src: &str| shell.eval_mongosh(src, NOW + ms);
+    at(
+        &mut shell,
+        0,
+        "db.log_events.insertMany([{_id: 1, createdAt: new Date(), logEvent: 2}, {_id: 2, createdAt: 'not a date'}, {_id: 3, createdAt: [new Date(Date.now() + 7200000), new Date()]}]); db.log_events.createIndex({createdAt: 1}, {expireAfterSeconds: 3600})",
+    );
+    assert_eq!(
+        at(&mut shell, 1000, "db.log_events.getIndexes()[1]").trim_end(),
+        "{\n  v: 2,\n  key: { createdAt: 1 },\n  name: 'createdAt_1',\n  expireAfterSeconds: 3600\n}"
+    );
+    assert_eq!(
+        at(&mut shell, 3_599_000, "db.log_events.countDocuments()"),
+        "3\n"
+    );
+    // Due at 3600 s, deleted when the monitor next wakes (it runs every 60 s).
+    assert_eq!(
+        at(&mut shell, 3_600_500, "db.log_events.countDocuments()"),
+        "3\n"
+    );
+    assert_eq!(shell.tick(NOW + 3_659_000), 2);
+    assert_eq!(
+        at(&mut shell, 3_659_500, "db.log_events.find()").trim_end(),
+        "[ { _id: 2, createdAt: 'not a date' } ]"
+    );
+    assert_eq!(
+        at(
+            &mut shell,
+            3_659_500,
+            "db.c.createIndex({a: 1, b: 1}, {expireAfterSeconds: 5})"
+        )
+        .trim_end(),
+        "MongoServerError[CannotCreateIndex]: Error in specification { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 } :: caused by :: TTL indexes are single-field indexes, compound indexes do not support TTL. Index spec: { key: { a: 1, b: 1 }, name: \"a_1_b_1\", expireAfterSeconds: 5 }"
+    );
+}
+
+#[test]
+fn the_page_gets_the_explained_query_and_its_comparison() {
+    let mut shell = Shell::new();
+    run(
+        &mut shell,
+        "for (let i = 0; i < 50; i++) db.people.insertOne({_id: i, age: i % 25}); db.people.createIndex({age: 1}, {unique: false})",
+    );
+    assert_eq!(shell.take_explained(), None);
+    run(&mut shell, "db.people.find({age: 7}).explain()");
+    let json = shell.take_explained().expect("an explain ran");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let stats = |k: &str, f: &str| v[k]["executionStats"][f].as_i64();
+    assert_eq!(stats("explain", "totalKeysExamined"), Some(2));
+    assert_eq!(stats("explain", "totalDocsExamined"), Some(2));
+    assert_eq!(stats("withoutIndex", "totalKeysExamined"), Some(0));
+    assert_eq!(stats("withoutIndex", "totalDocsExamined"), Some(50));
+    assert_eq!(
+        v["withoutIndex"]["queryPlanner"]["winningPlan"]["stage"].as_str(),
+        Some("COLLSCAN")
+    );
+    // Taken once: the next statement that explains nothing gives nothing.
+    run(&mut shell, "db.people.countDocuments()");
+    assert_eq!(shell.take_explained(), None);
+
+    let catalog = crate::mongo::snapshot::catalog(shell.store());
+    let people = &catalog.databases[0].collections[0];
+    let names: Vec<(&str, &str, usize)> = people
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i.key.as_str(), i.entries))
+        .collect();
+    assert_eq!(
+        names,
+        [("_id_", "{ _id: 1 }", 50), ("age_1", "{ age: 1 }", 50)]
+    );
+    assert!(people.indexes[1].approx_bytes >= 50 * 8);
+}
+
+#[test]
+fn out_keeps_the_indexes_of_the_collection_it_replaces() {
+    check(
+        "db.src.insertMany([{_id: 1, k: 'a'}, {_id: 2, k: 'a'}, {_id: 3, k: 'b'}]); db.dst.insertOne({_id: 9, k: 'z'}); db.dst.createIndex({k: 1}, {unique: true})",
+        &[
+            (
+                "db.src.aggregate([{$match: {k: 'b'}}, {$out: 'dst'}]); db.dst.getIndexes().map(i => i.name)",
+                "[ '_id_', 'k_1' ]",
+            ),
+            ("db.dst.find({k: 'b'}).explain().queryPlanner.winningPlan.inputStage.indexName", "k_1"),
+            (
+                "db.src.aggregate([{$out: 'dst'}])",
+                "MongoServerError[DuplicateKey]: E11000 duplicate key error collection: test.dst index: k_1 dup key: { k: \"a\" }",
+            ),
+            ("db.dst.find({}, {_id: 1}).toArray()", "[ { _id: 3 } ]"),
+        ],
+    );
+}
+
+#[test]
+fn compound_keys_under_one_shared_array() {
+    check(
+        "db.c.insertMany([{_id: 1, a: [{x: 1, y: 2}, {x: 3, y: 4}]}, {_id: 2, a: [{x: 1, y: 5}]}]); db.c.createIndex({'a.x': 1, 'a.y': 1})",
+        &[
+            // Each condition may be met by a different element, as without the index.
+            ("db.c.find({'a.x': 1, 'a.y': 4}, {_id: 1}).toArray()", "[ { _id: 1 } ]"),
+            (
+                "db.c.find({'a.x': 1, 'a.y': 4}).explain().queryPlanner.winningPlan.inputStage.multiKeyPaths",
+                "{ 'a.x': [ 'a' ], 'a.y': [ 'a' ] }",
+            ),
+            (
+                "db.c.insertOne({a: Array.from({length: 400}, (_, i) => ({x: i, y: i}))})",
+                "MongoServerError: (sandbox) a document may give one index at most 100000 keys",
+            ),
+            ("db.c.countDocuments()", "2"),
+        ],
+    );
+}

@@ -1,0 +1,84 @@
+//! TTL indexes: a document whose indexed date (the earliest, for an array of dates) is more
+//! than `expireAfterSeconds` in the past is deleted by a background monitor that runs every
+//! 60 seconds, as MongoDB's TTL monitor does. Here the monitor runs on sandbox time, when the
+//! shell is called and on the page's animation frames, so students can watch documents go.
+
+use std::ops::Bound;
+
+use super::{KeyPart, RecordId};
+use crate::mongo::store::{Collection, Store};
+use crate::mongo::value::Value;
+
+/// How often the TTL monitor wakes (MongoDB's `ttlMonitorSleepSecs` default).
+pub const MONITOR_PERIOD_MS: u64 = 60_000;
+
+/// Runs the TTL monitor if a period has passed since it last ran; returns the number of
+/// documents it deleted.
+pub fn tick(store: &mut Store, now_ms: u64) -> usize {
+    match store.ttl_last_run_ms {
+        Some(last) if now_ms < last.saturating_add(MONITOR_PERIOD_MS) && now_ms >= last => {
+            return 0
+        }
+        _ => {}
+    }
+    store.ttl_last_run_ms = Some(now_ms);
+    expire_now(store, now_ms)
+}
+
+/// Deletes every document a TTL index says has expired at `now_ms`.
+pub fn expire_now(store: &mut Store, now_ms: u64) -> usize {
+    let mut deleted = 0;
+    for db in store.databases.values_mut() {
+        for coll in db.collections.values_mut() {
+            deleted += expire_collection(coll, now_ms);
+        }
+    }
+    deleted
+}
+
+fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
+    let mut positions: Vec<usize> = Vec::new();
+    for index in coll.indexes() {
+        let Some(secs) = index.spec.expire_after_secs else {
+            continue;
+        };
+        let Some(field) = index.spec.key.first() else {
+            continue;
+        };
+        let cutoff = (now_ms as f64 - secs * 1000.0).floor();
+        if !cutoff.is_finite() {
+            continue;
+        }
+        let part = |value: Value| {
+            vec![KeyPart {
+                value,
+                descending: field.descending,
+            }]
+        };
+        // Dates only: a TTL index ignores documents whose field holds anything else.
+        let (oldest, newest) = (
+            part(Value::Date(i64::MIN)),
+            part(Value::Date(cutoff as i64)),
+        );
+        let (from, to) = if field.descending {
+            (newest, oldest)
+        } else {
+            (oldest, newest)
+        };
+        let range = (
+            Bound::Included((from, RecordId::MIN)),
+            Bound::Included((to, RecordId::MAX)),
+        );
+        for (_, rid) in index.entries().range(range) {
+            if let Some(pos) = coll.position_of(*rid) {
+                positions.push(pos);
+            }
+        }
+    }
+    positions.sort_unstable();
+    positions.dedup();
+    for &pos in positions.iter().rev() {
+        coll.remove(pos);
+    }
+    positions.len()
+}

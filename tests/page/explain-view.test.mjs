@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { mongo, startHarness, withPage as run } from "./harness.mjs";
+
+let harness;
+before(async () => {
+  harness = await startHarness();
+});
+after(async () => {
+  await harness?.stop();
+});
+const withPage = (fn, options) => run(harness, fn, options);
+const view = (page) => page.getByRole("region", { name: "Query explain" });
+const stages = (page, n) =>
+  view(page)
+    .locator("[data-role=plan]")
+    .nth(n)
+    .locator(".ev-stage")
+    .evaluateAll((els) => els.map((el) => el.dataset.stage));
+
+const SETUP = "for (let i = 0; i < 200; i++) db.users.insertOne({_id: i, email: 'u' + i + '@x.org', tags: ['a', 'b']})";
+
+test("collections panel: the selected collection's indexes with their sizes", () =>
+  withPage(async (page) => {
+    await mongo(page, SETUP);
+    await mongo(page, "db.users.createIndex({email: 1}, {unique: true}); db.users.createIndex({tags: 1})");
+    const list = page.locator("collections-panel [data-role=indexes]");
+    await list.locator(".coll-index").nth(2).waitFor();
+    const rows = await list.locator(".coll-index").evaluateAll((els) =>
+      els.map((el) => ({
+        name: el.dataset.name,
+        key: el.querySelector(".ix-key").textContent,
+        props: [...el.querySelectorAll(".ix-prop")].map((p) => p.textContent),
+        size: el.querySelector("[data-role=size]").textContent,
+      })),
+    );
+    assert.deepEqual(rows.map((r) => [r.name, r.key, r.props]), [
+      ["_id_", "{ _id: 1 }", ["unique"]],
+      ["email_1", "{ email: 1 }", ["unique"]],
+      ["tags_1", "{ tags: 1 }", ["multikey"]],
+    ]);
+    for (const r of rows) assert.match(r.size, /\d/);
+    await mongo(page, "db.users.dropIndex('tags_1')");
+    await page.waitForFunction(() => document.querySelectorAll("collections-panel .coll-index").length === 2);
+  }));
+
+test("explain view: the plan tree with keys and documents examined, and the compare action", () =>
+  withPage(async (page) => {
+    await mongo(page, SETUP);
+    await view(page).getByText("the index it uses").waitFor();
+    // Without an index the plan is a collection scan and there is nothing to compare.
+    await mongo(page, "db.users.find({email: 'u7@x.org'}).explain('executionStats')");
+    await view(page).locator("[data-role=plan]").first().waitFor();
+    assert.deepEqual(await stages(page, 0), ["COLLSCAN"]);
+    assert.match(await view(page).locator("[data-role=totals]").first().textContent(), /1 returned · 0 keys examined · 200 docs examined/);
+    assert.equal(await view(page).locator("[data-role=compare]").isHidden(), true);
+
+    await mongo(page, "db.users.createIndex({email: 1})");
+    // A plain explain() still shows the counts: the view asks for executionStats itself.
+    await mongo(page, "db.users.find({email: 'u7@x.org'}).explain()");
+    await page.waitForFunction(() => document.querySelector("[data-slot=explain] .ev-stage")?.dataset.stage === "FETCH");
+    assert.deepEqual(await stages(page, 0), ["FETCH", "IXSCAN"]);
+    const ixscan = view(page).locator(".ev-ixscan");
+    assert.match(await ixscan.textContent(), /1 keys examined/);
+    assert.match(await ixscan.textContent(), /index email_1/);
+    assert.match(await ixscan.textContent(), /bounds email: \["u7@x\.org", "u7@x\.org"\]/);
+    assert.match(await view(page).locator("[data-role=raw]").textContent(), /"indexName": "email_1"/);
+
+    const compare = view(page).getByRole("button", { name: "Compare without the index" });
+    await compare.click();
+    assert.equal(await compare.getAttribute("aria-pressed"), "true");
+    assert.deepEqual(await stages(page, 1), ["COLLSCAN"]);
+    assert.match(await view(page).locator("[data-role=ratio]").textContent(), /Without the index: 200 documents examined; with it: 1 keys and 1 documents \(100× less work\)/);
+
+    // A statement that explains nothing leaves the view as it is.
+    await mongo(page, "db.users.countDocuments()");
+    assert.deepEqual(await stages(page, 0), ["FETCH", "IXSCAN"]);
+  }));

@@ -2,10 +2,14 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod db;
+pub mod evict;
 pub mod expire;
+pub mod info;
 pub mod introspect;
 pub mod keyspace;
+pub mod memory;
 pub mod object;
 pub mod reply;
 pub mod server;
@@ -17,11 +21,15 @@ mod conformance;
 mod fuzz;
 
 use crate::clock::Millis;
+use commands::CommandSpec;
 use db::Db;
 use reply::Reply;
 
 /// Databases a server starts with, as Redis's default `databases 16`.
 pub const DATABASES: usize = 16;
+
+/// Commands whose replies redis-cli prints raw, even with `--no-raw`.
+const RAW_OUTPUT: [&str; 3] = ["info", "memory|doctor", "memory|malloc-stats"];
 
 /// How often commands drive the active expiry cycle (Redis's default `hz 10`).
 const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
@@ -51,6 +59,15 @@ pub struct Server {
     next_active_cycle: Millis,
     /// Word buffers the console splits each line into, kept between lines.
     pub(crate) line_args: Vec<Vec<u8>>,
+    /// CONFIG's parameters.
+    pub config: config::Config,
+    /// INFO's counters.
+    pub stats: info::Stats,
+    pub slowlog: info::SlowLog,
+    /// Eviction candidates kept between commands, as Redis keeps its pool.
+    eviction_pool: evict::Pool,
+    /// The database the random eviction policies try first.
+    next_eviction_db: usize,
 }
 
 impl Default for Server {
@@ -70,6 +87,11 @@ impl Server {
             next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
             line_args: Vec::new(),
+            config: config::Config::default(),
+            stats: info::Stats::default(),
+            slowlog: info::SlowLog::default(),
+            eviction_pool: evict::Pool::default(),
+            next_eviction_db: 0,
         }
     }
 
@@ -91,20 +113,79 @@ impl Server {
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.advance(now);
-        match commands::resolve(argv) {
-            Ok(spec) => (spec.handler)(self, argv),
+        let reply = match commands::resolve(argv) {
+            Ok(spec) => match self.before_command(spec) {
+                Ok(()) => {
+                    let reply = (spec.handler)(self, argv);
+                    self.after_command(spec, argv, reply.is_error());
+                    reply
+                }
+                Err(refused) => refused,
+            },
             Err(reply) => reply,
+        };
+        if let Reply::Error(text) = &reply {
+            self.stats.count_error(text);
         }
+        reply
     }
 
     /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
     /// writes its value straight from the keyspace instead of copying it into a reply.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
-        self.advance(now);
         match commands::resolve(argv) {
-            Ok(spec) if spec.name == "get" => types::string::get_into(self, &argv[1], out),
-            Ok(spec) => (spec.handler)(self, argv).write_cli_text(out),
-            Err(reply) => reply.write_cli_text(out),
+            Ok(spec) if spec.name == "get" => {
+                self.advance(now);
+                if let Err(refused) = self.before_command(spec) {
+                    return refused.write_cli_text(out);
+                }
+                types::string::get_into(self, &argv[1], out);
+                self.after_command(spec, argv, false);
+            }
+            Ok(spec) if RAW_OUTPUT.contains(&spec.name) => match self.execute(argv, now) {
+                // redis-cli prints these replies as they are, not quoted.
+                Reply::Bulk(text) => out.push_str(&String::from_utf8_lossy(&text)),
+                other => other.write_cli_text(out),
+            },
+            _ => self.execute(argv, now).write_cli_text(out),
+        }
+    }
+
+    /// What the server does before running a command: count it, evict down to maxmemory,
+    /// refuse a command that may grow memory when it cannot, and count keyspace reads.
+    fn before_command(&mut self, spec: &CommandSpec) -> Result<(), Reply> {
+        self.stats.commands += 1;
+        if self.stats.started.is_none() {
+            self.stats.started = Some(self.now);
+        }
+        if self.config.maxmemory > 0 && !self.perform_evictions() && spec.has_flag("denyoom") {
+            return Err(reply::error(evict::OOM));
+        }
+        if spec.has_flag("readonly") {
+            self.db().counting = true;
+        }
+        Ok(())
+    }
+
+    /// What the server does after a command ran: re-measure the keys a write touched (the
+    /// running `used_memory`), count the change, and log the command in the slow log.
+    fn after_command(&mut self, spec: &CommandSpec, argv: &[Vec<u8>], failed: bool) {
+        let selected = self.selected_db();
+        if let Some(db) = self.dbs.get_mut(selected) {
+            db.counting = false;
+        }
+        if spec.has_flag("write") {
+            if !failed {
+                self.stats.dirty += 1;
+            }
+            if let Some(db) = self.dbs.get_mut(selected) {
+                commands::for_each_key(spec, argv, |key| db.remeasure(key));
+            }
+            self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
+        }
+        if !spec.has_flag("skip_slowlog") {
+            let (threshold, max) = (self.config.slowlog_slower_than, self.config.slowlog_max_len);
+            self.slowlog.record(argv, 0, self.now, threshold, max);
         }
     }
 

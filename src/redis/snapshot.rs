@@ -73,7 +73,7 @@ pub struct KeyRow {
     pub ttl_ms: Option<Millis>,
     /// Absolute sandbox time the key expires at, so the page can count down between snapshots.
     pub expire_at: Option<Millis>,
-    /// Approximate bytes: key plus value payload (no allocator or structure overhead).
+    /// Bytes as MEMORY USAGE reports them (the real server's accounting, modelled).
     pub size: u64,
     pub preview: Preview,
 }
@@ -130,15 +130,26 @@ pub struct ServerInfo {
     pub keys: usize,
     pub volatile: usize,
     pub expired: u64,
-    /// Sum of key and value payload sizes over live keys: an approximation of used_memory.
+    /// INFO's `used_memory`: the real server's accounting, modelled.
     pub used_memory: u64,
-    /// Not configurable yet; `null` until CONFIG SET maxmemory lands.
+    /// `null` when there is no limit (`maxmemory 0`).
     pub maxmemory: Option<u64>,
-    /// Keys evicted under maxmemory; always 0 until eviction lands.
+    pub maxmemory_policy: &'static str,
+    /// INFO's `evicted_keys`.
     pub evicted: u64,
-    /// keyspace_hits / keyspace_misses; `null` until the server counts them.
+    /// INFO's keyspace_hits / keyspace_misses.
     pub hits: Option<u64>,
     pub misses: Option<u64>,
+    /// The latest evictions, oldest first, so the keyspace panel can mark those keys.
+    pub recent_evictions: Vec<EvictedKey>,
+}
+
+/// A key evicted under maxmemory; `seq` grows with every eviction the server makes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvictedKey {
+    pub seq: u64,
+    pub db: usize,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,26 +238,8 @@ fn row(key: &[u8], entry: &Entry, now: Millis) -> KeyRow {
         encoding: encoding_name(key, entry),
         ttl_ms: entry.expire_at.map(|at| at.saturating_sub(now)),
         expire_at: entry.expire_at,
-        size: (key.len() as u64).saturating_add(value_size(&entry.value)),
+        size: super::memory::entry_size(key, entry, super::memory::DEFAULT_SAMPLES) as u64,
         preview: preview(&entry.value),
-    }
-}
-
-/// Payload bytes of a value (scores count 8 bytes).
-pub fn value_size(value: &Value) -> u64 {
-    match value {
-        Value::Str(bytes) => bytes.len() as u64,
-        Value::Stream(stream) => stream
-            .range(StreamId::MIN, StreamId::MAX, false)
-            .map(|(_, fields)| 16 + fields.iter().map(|f| f.len() as u64).sum::<u64>())
-            .sum(),
-        Value::Hash(hash) => hash.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum(),
-        Value::List(list) => list.iter().map(|e| e.len() as u64).sum(),
-        Value::Set(set) => (0..set.len())
-            .filter_map(|i| set.member_at(i))
-            .map(|m| m.len() as u64)
-            .sum(),
-        Value::ZSet(zset) => zset.iter().map(|(m, _)| m.len() as u64 + 8).sum(),
     }
 }
 
@@ -328,25 +321,32 @@ pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
         keys: 0,
         volatile: 0,
         expired: 0,
-        used_memory: 0,
-        maxmemory: None,
-        evicted: 0,
-        hits: None,
-        misses: None,
+        used_memory: server.used_memory(),
+        maxmemory: Some(server.config.maxmemory).filter(|&m| m > 0),
+        maxmemory_policy: server.config.policy.name(),
+        evicted: server.stats.evicted_keys,
+        hits: Some(server.dbs.iter().map(|db| db.hits).sum()),
+        misses: Some(server.dbs.iter().map(|db| db.misses).sum()),
+        recent_evictions: server
+            .stats
+            .recent_evictions
+            .iter()
+            .map(|e| EvictedKey {
+                seq: e.seq,
+                db: e.db,
+                key: printable(&e.key, usize::MAX).0,
+            })
+            .collect(),
     };
     for (index, db) in server.dbs.iter().enumerate() {
         let mut keys = 0;
         let mut volatile = 0;
-        for (key, entry) in db.iter() {
+        for (_, entry) in db.iter() {
             if !is_live(entry, now) {
                 continue;
             }
             keys += 1;
             volatile += usize::from(entry.expire_at.is_some());
-            info.used_memory = info
-                .used_memory
-                .saturating_add(key.len() as u64)
-                .saturating_add(value_size(&entry.value));
         }
         info.keys += keys;
         info.volatile += volatile;
@@ -549,7 +549,7 @@ mod tests {
         let n = row("n");
         assert_eq!(
             (n.type_name, n.encoding, n.ttl_ms, n.size),
-            ("string", "int", None, 6)
+            ("string", "int", None, 24)
         );
         let s = row("s");
         assert_eq!(
@@ -650,8 +650,16 @@ mod tests {
                 },
             ]
         );
-        assert_eq!((info.keys, info.expired, info.used_memory), (2, 1, 4 + 4));
-        assert_eq!((info.maxmemory, info.evicted, info.hits), (None, 0, None));
+        // Two embstr keys of 24 bytes each, their overhead and two one-bucket tables.
+        let keys = 2 * (24 + crate::redis::memory::KEY_OVERHEAD_BYTES as u64 + 64);
+        assert_eq!(
+            (info.keys, info.expired, info.used_memory),
+            (2, 1, crate::redis::memory::BASELINE + keys)
+        );
+        assert_eq!(
+            (info.maxmemory, info.evicted, info.hits),
+            (Some(crate::redis::config::DEFAULT_MAXMEMORY), 0, Some(0))
+        );
     }
 
     #[test]

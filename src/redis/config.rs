@@ -300,19 +300,25 @@ pub fn container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     super::commands::wrong_arity_for(argv)
 }
 
-/// CONFIG GET parameter [parameter ...]: each pattern's matches, by name, each listed once.
+/// CONFIG GET parameter [parameter ...]: every parameter some pattern matches, by name. A
+/// pattern without wildcards is echoed as typed, as the real server does.
 pub fn get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    let mut seen = Vec::new();
     let mut out = Vec::new();
-    for pattern in &argv[2..] {
-        for param in PARAMS {
-            if seen.contains(&param.name) || !glob_match(pattern, param.name.as_bytes(), true) {
-                continue;
-            }
-            seen.push(param.name);
-            out.push(Reply::bulk(param.name));
-            out.push(Reply::bulk((param.show)(&server.config)));
-        }
+    for param in PARAMS {
+        let matching = argv[2..]
+            .iter()
+            .find(|pattern| glob_match(pattern, param.name.as_bytes(), true));
+        let Some(pattern) = matching else {
+            continue;
+        };
+        let literal = !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+        let name = if literal {
+            Reply::Bulk(pattern.clone())
+        } else {
+            Reply::bulk(param.name)
+        };
+        out.push(name);
+        out.push(Reply::bulk((param.show)(&server.config)));
     }
     Reply::Array(out)
 }
@@ -321,7 +327,7 @@ pub fn get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 pub fn set(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let pairs = &argv[2..];
     if !pairs.len().is_multiple_of(2) {
-        return super::commands::wrong_arity_for(argv);
+        return super::reply::error(super::reply::SYNTAX_ERROR);
     }
     let mut chosen: Vec<(&Param, &[u8])> = Vec::new();
     for pair in pairs.chunks_exact(2) {

@@ -180,3 +180,263 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::cli::split_args;
+    use super::*;
+    use crate::clock::Millis;
+
+    const T0: Millis = 1_700_000_000_000;
+
+    fn run(server: &mut Server, line: &str, now: Millis) -> String {
+        let argv = split_args(line).unwrap_or_default();
+        server.execute(&argv, now).to_cli_text()
+    }
+
+    /// A server holding `old` keys written at T0 (every other one with a TTL when `ttls`,
+    /// the TTL growing with the key's number), its maxmemory just above what they take.
+    fn full_server(policy: &str, old: usize, ttls: bool) -> Server {
+        let mut s = Server::new();
+        run(&mut s, &format!("CONFIG SET maxmemory-policy {policy}"), T0);
+        for i in 0..old {
+            let ttl = if ttls && i % 2 == 0 {
+                format!(" EX {}", 1_000 + i)
+            } else {
+                String::new()
+            };
+            run(&mut s, &format!("SET old:{i} {:0>40}{ttl}", i), T0);
+        }
+        let limit = s.used_memory() + 64;
+        run(&mut s, &format!("CONFIG SET maxmemory {limit}"), T0);
+        s
+    }
+
+    fn survivors(s: &mut Server, keys: impl Iterator<Item = String>, now: Millis) -> usize {
+        keys.filter(|k| run(s, &format!("EXISTS {k}"), now) == "(integer) 1\n")
+            .count()
+    }
+
+    /// Writes `n` new keys at `now`, each pushing memory over the limit.
+    fn write_new(s: &mut Server, n: usize, now: Millis) -> Vec<String> {
+        (0..n)
+            .map(|i| run(s, &format!("SET new:{i} {:0>40}", i), now))
+            .collect()
+    }
+
+    #[test]
+    fn allkeys_lru_keeps_recently_read_keys() {
+        let mut s = full_server("allkeys-lru", 1_000, false);
+        for i in 0..500 {
+            run(&mut s, &format!("GET old:{i}"), T0 + 10_000);
+        }
+        // Room for about 250 of the 500 keys nobody read.
+        write_new(&mut s, 250, T0 + 20_000);
+        let read = survivors(&mut s, (0..500).map(|i| format!("old:{i}")), T0 + 20_000);
+        let unread = survivors(
+            &mut s,
+            (500..1_000).map(|i| format!("old:{i}")),
+            T0 + 20_000,
+        );
+        assert!(read >= 450, "only {read}/500 recently read keys survived");
+        assert!(unread < 300, "{unread}/500 unread keys survived");
+        assert!(s.stats.evicted_keys >= 240);
+        assert!(s.used_memory() <= s.config.maxmemory + 200);
+    }
+
+    #[test]
+    fn allkeys_lfu_keeps_frequently_read_keys() {
+        let mut s = full_server("allkeys-lfu", 1_000, false);
+        for round in 0..30 {
+            for i in 0..300 {
+                run(&mut s, &format!("GET old:{i}"), T0 + 1_000 + round);
+            }
+        }
+        let freq = run(&mut s, "OBJECT FREQ old:0", T0 + 2_000);
+        let hot: i64 = freq
+            .trim()
+            .trim_start_matches("(integer) ")
+            .parse()
+            .unwrap_or(0);
+        assert!(hot > LFU_COUNTER_START, "{freq}");
+        assert_eq!(
+            run(&mut s, "OBJECT FREQ old:999", T0 + 2_000),
+            "(integer) 5\n"
+        );
+        write_new(&mut s, 500, T0 + 3_000);
+        let frequent = survivors(&mut s, (0..300).map(|i| format!("old:{i}")), T0 + 3_000);
+        assert!(
+            frequent >= 270,
+            "only {frequent}/300 frequently read keys survived"
+        );
+    }
+
+    const LFU_COUNTER_START: i64 = 5;
+
+    #[test]
+    fn lfu_counters_decay_with_idle_minutes() {
+        let mut s = Server::new();
+        run(&mut s, "CONFIG SET maxmemory-policy allkeys-lfu", T0);
+        run(&mut s, "CONFIG SET lfu-log-factor 0", T0);
+        run(&mut s, "SET k v", T0);
+        for _ in 0..20 {
+            run(&mut s, "GET k", T0);
+        }
+        // With log factor 0 every access counts.
+        assert_eq!(run(&mut s, "OBJECT FREQ k", T0), "(integer) 25\n");
+        run(&mut s, "CONFIG SET lfu-decay-time 2", T0);
+        assert_eq!(
+            run(&mut s, "OBJECT FREQ k", T0 + 10 * 60_000),
+            "(integer) 20\n"
+        );
+        assert_eq!(
+            run(&mut s, "OBJECT FREQ k", T0 + 600 * 60_000),
+            "(integer) 0\n"
+        );
+        assert_eq!(
+            run(&mut s, "OBJECT IDLETIME k", T0),
+            "(error) ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\n"
+        );
+    }
+
+    #[test]
+    fn allkeys_random_takes_old_and_new_alike() {
+        let mut s = full_server("allkeys-random", 1_000, false);
+        for i in 0..500 {
+            run(&mut s, &format!("GET old:{i}"), T0 + 10_000);
+        }
+        write_new(&mut s, 500, T0 + 20_000);
+        let read = survivors(&mut s, (0..500).map(|i| format!("old:{i}")), T0 + 20_000);
+        let unread = survivors(
+            &mut s,
+            (500..1_000).map(|i| format!("old:{i}")),
+            T0 + 20_000,
+        );
+        // Reads do not protect a key: both halves lose about the same share.
+        assert!(read < 480 && unread < 480, "{read} {unread}");
+        assert!(read.abs_diff(unread) < 100, "{read} {unread}");
+    }
+
+    #[test]
+    fn volatile_policies_never_evict_persistent_keys() {
+        for policy in [
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+        ] {
+            let mut s = full_server(policy, 1_000, true);
+            let replies = write_new(&mut s, 300, T0 + 10_000);
+            assert!(replies.iter().all(|r| r == "OK\n"), "{policy}");
+            let persistent = survivors(
+                &mut s,
+                (1..1_000).step_by(2).map(|i| format!("old:{i}")),
+                T0 + 10_000,
+            );
+            assert_eq!(persistent, 500, "{policy}");
+            let volatile = survivors(
+                &mut s,
+                (0..1_000).step_by(2).map(|i| format!("old:{i}")),
+                T0 + 10_000,
+            );
+            assert!(
+                volatile <= 500 - 200,
+                "{policy}: {volatile} volatile keys left"
+            );
+        }
+    }
+
+    #[test]
+    fn volatile_policies_refuse_writes_when_no_key_has_a_ttl() {
+        let mut s = full_server("volatile-lru", 200, false);
+        let replies = write_new(&mut s, 3, T0);
+        assert_eq!(
+            replies[2],
+            "(error) OOM command not allowed when used memory > 'maxmemory'.\n"
+        );
+        assert_eq!(run(&mut s, "DBSIZE", T0), "(integer) 201\n");
+    }
+
+    #[test]
+    fn volatile_ttl_evicts_the_soonest_to_expire_first() {
+        let mut s = full_server("volatile-ttl", 1_000, true);
+        write_new(&mut s, 200, T0 + 1_000);
+        let evicted: Vec<usize> = (0..1_000)
+            .step_by(2)
+            .filter(|i| run(&mut s, &format!("EXISTS old:{i}"), T0 + 1_000) == "(integer) 0\n")
+            .collect();
+        assert!(evicted.len() >= 120, "{}", evicted.len());
+        // TTLs grow with the key number: the shortest fifth of them go first.
+        let early = evicted.iter().filter(|&&i| i < 400).count();
+        assert!(
+            early * 10 >= evicted.len() * 9,
+            "{early} of {} evicted among the shortest TTLs",
+            evicted.len()
+        );
+    }
+
+    #[test]
+    fn noeviction_refuses_writes_and_keeps_everything() {
+        let mut s = full_server("noeviction", 500, false);
+        let replies = write_new(&mut s, 10, T0);
+        let refused = replies
+            .iter()
+            .filter(|r| {
+                r.starts_with("(error) OOM command not allowed when used memory > 'maxmemory'.")
+            })
+            .count();
+        assert!(refused >= 9, "{replies:?}");
+        assert_eq!(run(&mut s, "GET old:7", T0), format!("\"{:0>40}\"\n", 7));
+        assert_eq!(run(&mut s, "DEL old:7", T0), "(integer) 1\n");
+        assert_eq!(run(&mut s, "SET again x", T0), "OK\n");
+        assert_eq!(s.stats.evicted_keys, 0);
+    }
+
+    #[test]
+    fn memory_is_a_running_total_of_the_keys() {
+        let mut s = Server::new();
+        let empty = s.used_memory();
+        let lines = [
+            "SET a 1",
+            "RPUSH l a b c",
+            "HSET h f v",
+            "SADD s 1 2",
+            "ZADD z 1 m",
+            "XADD x 1-1 f v",
+            "APPEND a 23456789012345678901234567890",
+            "LPUSH l x",
+            "EXPIRE h 100",
+            "SELECT 3",
+            "SET b 2",
+            "SWAPDB 0 3",
+            "MOVE b 5",
+        ];
+        for line in lines {
+            run(&mut s, line, T0);
+        }
+        let summed: usize = s
+            .dbs
+            .iter()
+            .map(|db| {
+                let keys: usize = db
+                    .iter()
+                    .map(|(k, e)| crate::redis::memory::accounted_size(k, e))
+                    .sum();
+                let tables = if db.is_empty() {
+                    0
+                } else {
+                    crate::redis::memory::table(db.len())
+                        + if db.volatile_count() > 0 {
+                            crate::redis::memory::table(db.volatile_count())
+                        } else {
+                            0
+                        }
+                };
+                keys + tables
+            })
+            .sum();
+        assert_eq!(s.used_memory(), empty + summed as u64);
+        run(&mut s, "FLUSHALL", T0);
+        assert_eq!(s.used_memory(), empty);
+    }
+}

@@ -129,6 +129,11 @@ pub fn slowlog_container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// SLOWLOG GET [count]
 pub fn slowlog_get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() > 3 {
+        return Reply::err(
+            "unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.",
+        );
+    }
     let count = match argv.get(2) {
         None => 10,
         Some(arg) => match super::util::parse_i64(arg) {

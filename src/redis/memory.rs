@@ -180,7 +180,7 @@ pub fn entry_size(key: &[u8], entry: &Entry, samples: usize) -> usize {
             // The newest node's listpack is preallocated at stream-node-max-bytes (4096);
             // full nodes hold 100 entries, each about its values plus 10 bytes of IDs,
             // flags and counts (fields repeat the node's master entry).
-            let base = object(key, volatile) + 4_288;
+            let base = object(key, volatile) + 4_304;
             let len = stream.len();
             let take = sample_count(samples, len);
             let sampled: usize = stream

@@ -13,8 +13,9 @@ use super::object::help_reply;
 use super::reply::{self, Reply};
 use super::Server;
 
-/// Evicted keys remembered for the page, newest last.
-const REMEMBERED_EVICTIONS: usize = 256;
+/// Evicted keys remembered for the page, newest last: enough for the keyspace panel to
+/// mark its window's keys after one script that evicts thousands.
+const REMEMBERED_EVICTIONS: usize = 8_192;
 
 /// The address SLOWLOG reports for the sandbox's one connection.
 const CLIENT_ADDR: &str = "127.0.0.1:50000";
@@ -660,5 +661,166 @@ impl Server {
             db.misses = 0;
             db.expired_count = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Millis = 1_700_000_000_250;
+
+    fn run(server: &mut Server, line: &str, now: Millis) -> String {
+        let argv = super::super::cli::split_args(line).unwrap_or_default();
+        server.execute(&argv, now).to_cli_text()
+    }
+
+    fn headers(server: &mut Server, line: &str) -> Vec<String> {
+        let argv = super::super::cli::split_args(line).unwrap_or_default();
+        match server.execute(&argv, T0) {
+            Reply::Bulk(text) => String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .map(|l| l.trim().to_string())
+                .collect(),
+            other => vec![format!("{other:?}")],
+        }
+    }
+
+    #[test]
+    fn info_picks_sections_like_the_server() {
+        let mut s = Server::new();
+        let all = [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Errorstats",
+            "# Cluster",
+            "# Keyspace",
+        ];
+        let cases: [(&str, &[&str]); 7] = [
+            ("INFO", &all),
+            ("INFO everything", &all),
+            ("INFO ALL", &all),
+            ("INFO default", &all),
+            ("INFO keyspace server", &["# Server", "# Keyspace"]),
+            ("INFO CPU", &["# CPU"]),
+            ("INFO nosuch", &[]),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(headers(&mut s, line), expected.to_vec(), "{line}");
+        }
+    }
+
+    fn field(server: &mut Server, section: &str, name: &str) -> String {
+        let argv = vec![b"INFO".to_vec(), section.as_bytes().to_vec()];
+        let Reply::Bulk(text) = server.execute(&argv, T0) else {
+            return String::new();
+        };
+        String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn stats_count_hits_misses_expirations_and_commands() {
+        let mut s = Server::new();
+        for line in [
+            "SET a 1",
+            "SET gone x PX 10",
+            "GET a",
+            "GET nope",
+            "EXISTS a nope",
+            "LPUSH l x",
+            "GET l",
+        ] {
+            run(&mut s, line, T0);
+        }
+        run(&mut s, "GET gone", T0 + 20);
+        // GET a, EXISTS a: hits; GET nope, EXISTS nope, GET gone: misses. Writes never count.
+        assert_eq!(field(&mut s, "stats", "keyspace_hits"), "3");
+        assert_eq!(field(&mut s, "stats", "keyspace_misses"), "3");
+        assert_eq!(field(&mut s, "stats", "expired_keys"), "1");
+        // Eight commands, and the four INFO calls so far.
+        assert_eq!(field(&mut s, "stats", "total_commands_processed"), "12");
+        assert_eq!(
+            field(&mut s, "errorstats", "errorstat_WRONGTYPE"),
+            "count=1"
+        );
+        assert_eq!(field(&mut s, "stats", "total_error_replies"), "1");
+        assert_eq!(
+            field(&mut s, "keyspace", "db0"),
+            "keys=2,expires=0,avg_ttl=0,keys_with_volatile_items=0"
+        );
+        assert_eq!(
+            field(&mut s, "persistence", "rdb_changes_since_last_save"),
+            "3"
+        );
+        assert_eq!(run(&mut s, "CONFIG RESETSTAT", T0), "OK\n");
+        assert_eq!(field(&mut s, "stats", "keyspace_hits"), "0");
+        assert_eq!(field(&mut s, "stats", "expired_keys"), "0");
+        assert_eq!(field(&mut s, "errorstats", "errorstat_WRONGTYPE"), "");
+        assert_eq!(field(&mut s, "memory", "maxmemory_human"), "64.00M");
+        assert_eq!(field(&mut s, "memory", "maxmemory_policy"), "noeviction");
+    }
+
+    #[test]
+    fn time_lastsave_and_save_follow_the_virtual_clock() {
+        let mut s = Server::new();
+        assert_eq!(
+            run(&mut s, "TIME", T0),
+            "1) \"1700000000\"\n2) \"250000\"\n"
+        );
+        assert_eq!(
+            run(&mut s, "LASTSAVE", T0 + 5_000),
+            "(integer) 1700000000\n"
+        );
+        assert_eq!(run(&mut s, "SET k v", T0 + 9_000), "OK\n");
+        assert_eq!(run(&mut s, "SAVE", T0 + 9_000), "OK\n");
+        assert_eq!(
+            run(&mut s, "LASTSAVE", T0 + 12_000),
+            "(integer) 1700000009\n"
+        );
+        assert_eq!(
+            run(&mut s, "BGSAVE SCHEDULE", T0 + 20_000),
+            "Background saving started\n"
+        );
+        assert_eq!(
+            run(&mut s, "LASTSAVE", T0 + 21_000),
+            "(integer) 1700000020\n"
+        );
+        assert_eq!(run(&mut s, "DEBUG SLEEP 0", T0), "OK\n");
+        run(&mut s, "PING", T0 + 90_000);
+        assert_eq!(field(&mut s, "server", "uptime_in_seconds"), "90");
+    }
+
+    #[test]
+    fn slowlog_logs_every_command_at_threshold_zero() {
+        let mut s = Server::new();
+        run(&mut s, "SET a 1", T0);
+        assert_eq!(run(&mut s, "SLOWLOG LEN", T0), "(integer) 0\n");
+        run(&mut s, "CONFIG SET slowlog-log-slower-than 0", T0);
+        let long = "x".repeat(130);
+        run(&mut s, &format!("SET k {long}"), T0 + 1_000);
+        let entry = run(&mut s, "SLOWLOG GET 1", T0 + 2_000);
+        assert_eq!(
+            entry,
+            format!(
+                "1) 1) (integer) 1\n   2) (integer) 1700000001\n   3) (integer) 0\n   4) 1) \"SET\"\n      2) \"k\"\n      3) \"{}... (2 more bytes)\"\n   5) \"127.0.0.1:50000\"\n   6) \"\"\n",
+                "x".repeat(128)
+            )
+        );
+        let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        run(&mut s, &format!("DEL {}", many.join(" ")), T0);
+        let args = run(&mut s, "SLOWLOG GET 1", T0);
+        assert!(args.contains("32) \"... (10 more arguments)\""), "{args}");
+        run(&mut s, "CONFIG SET slowlog-max-len 3", T0);
+        assert_eq!(run(&mut s, "SLOWLOG LEN", T0), "(integer) 3\n");
     }
 }

@@ -114,14 +114,7 @@ impl Server {
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.advance(now);
         let reply = match commands::resolve(argv) {
-            Ok(spec) => match self.before_command(spec) {
-                Ok(()) => {
-                    let reply = (spec.handler)(self, argv);
-                    self.after_command(spec, argv, reply.is_error());
-                    reply
-                }
-                Err(refused) => refused,
-            },
+            Ok(spec) => self.call(spec, argv),
             Err(reply) => reply,
         };
         if let Reply::Error(text) = &reply {
@@ -133,22 +126,53 @@ impl Server {
     /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
     /// writes its value straight from the keyspace instead of copying it into a reply.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
-        match commands::resolve(argv) {
-            Ok(spec) if spec.name == "get" => {
-                self.advance(now);
-                if let Err(refused) = self.before_command(spec) {
-                    return refused.write_cli_text(out);
+        self.advance(now);
+        let spec = match commands::resolve(argv) {
+            Ok(spec) => spec,
+            Err(reply) => {
+                if let Reply::Error(text) = &reply {
+                    self.stats.count_error(text);
                 }
-                types::string::get_into(self, &argv[1], out);
-                self.after_command(spec, argv, false);
+                return reply.write_cli_text(out);
             }
-            Ok(spec) if RAW_OUTPUT.contains(&spec.name) => match self.execute(argv, now) {
-                // redis-cli prints these replies as they are, not quoted.
-                Reply::Bulk(text) => out.push_str(&String::from_utf8_lossy(&text)),
-                other => other.write_cli_text(out),
-            },
-            _ => self.execute(argv, now).write_cli_text(out),
+        };
+        if spec.name == "get" {
+            let start = out.len();
+            match self.before_command(spec) {
+                Ok(()) => {
+                    types::string::get_into(self, &argv[1], out);
+                    self.after_command(spec, argv, false);
+                }
+                Err(refused) => refused.write_cli_text(out),
+            }
+            if let Some(text) = out[start..].strip_prefix("(error) ") {
+                let text = text.trim_end().to_string();
+                self.stats.count_error(&text);
+            }
+            return;
         }
+        match self.call(spec, argv) {
+            // redis-cli prints these replies as they are, not quoted.
+            Reply::Bulk(text) if RAW_OUTPUT.contains(&spec.name) => {
+                out.push_str(&String::from_utf8_lossy(&text));
+            }
+            reply => {
+                if let Reply::Error(text) = &reply {
+                    self.stats.count_error(text);
+                }
+                reply.write_cli_text(out);
+            }
+        }
+    }
+
+    /// Runs a resolved command with what the server does around every command.
+    fn call(&mut self, spec: &CommandSpec, argv: &[Vec<u8>]) -> Reply {
+        if let Err(refused) = self.before_command(spec) {
+            return refused;
+        }
+        let reply = (spec.handler)(self, argv);
+        self.after_command(spec, argv, reply.is_error());
+        reply
     }
 
     /// What the server does before running a command: count it, evict down to maxmemory,
@@ -158,8 +182,13 @@ impl Server {
         if self.stats.started.is_none() {
             self.stats.started = Some(self.now);
         }
-        if self.config.maxmemory > 0 && !self.perform_evictions() && spec.has_flag("denyoom") {
-            return Err(reply::error(evict::OOM));
+        if self.config.maxmemory > 0 {
+            let used = self.used_memory();
+            self.stats.peak_memory = self.stats.peak_memory.max(used);
+            if used > self.config.maxmemory && !self.perform_evictions() && spec.has_flag("denyoom")
+            {
+                return Err(reply::error(evict::OOM));
+            }
         }
         if spec.has_flag("readonly") {
             self.db().counting = true;
@@ -178,10 +207,12 @@ impl Server {
             if !failed {
                 self.stats.dirty += 1;
             }
-            if let Some(db) = self.dbs.get_mut(selected) {
-                commands::for_each_key(spec, argv, |key| db.remeasure(key));
+            // SET stores only through the keyspace's setters, which measure what they store.
+            if spec.name != "set" {
+                if let Some(db) = self.dbs.get_mut(selected) {
+                    commands::for_each_key(spec, argv, |key| db.remeasure(key));
+                }
             }
-            self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
         }
         if !spec.has_flag("skip_slowlog") {
             let (threshold, max) = (self.config.slowlog_slower_than, self.config.slowlog_max_len);

@@ -59,6 +59,11 @@ pub struct Keyspace {
     pub volatile: usize,
     /// Keys this database has reclaimed because their time ran out.
     pub expired: u64,
+    /// This database's latest evictions, oldest first: a key that left the window and is
+    /// here with a `seq` the page has not seen yet was evicted, not deleted.
+    pub evictions: Vec<EvictedKey>,
+    /// The `seq` of the server's latest eviction, from any database (0 before the first).
+    pub last_eviction: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,8 +145,6 @@ pub struct ServerInfo {
     /// INFO's keyspace_hits / keyspace_misses.
     pub hits: Option<u64>,
     pub misses: Option<u64>,
-    /// The latest evictions, oldest first, so the keyspace panel can mark those keys.
-    pub recent_evictions: Vec<EvictedKey>,
 }
 
 /// A key evicted under maxmemory; `seq` grows with every eviction the server makes.
@@ -197,6 +200,17 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         .iter()
         .map(|(key, entry)| row(key, entry, now))
         .collect();
+    // Evicted keys the page may have had on screen: those sorting inside this window (or
+    // before it at the start, after it at the end).
+    let low = window
+        .first()
+        .filter(|_| offset > 0)
+        .map(|(k, _)| k.as_slice());
+    let high = window
+        .last()
+        .filter(|_| end < total)
+        .map(|(k, _)| k.as_slice());
+    let in_window = |key: &[u8]| low.is_none_or(|l| key >= l) && high.is_none_or(|h| key <= h);
     Keyspace {
         db,
         now,
@@ -206,7 +220,32 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         keys,
         volatile,
         expired: database.expired_count,
+        evictions: evictions_of(server, db, in_window),
+        last_eviction: server.stats.recent_evictions.back().map_or(0, |e| e.seq),
     }
+}
+
+/// At most this many evictions go with a snapshot: a window's worth.
+const MAX_EVICTIONS_SHOWN: usize = 256;
+
+/// The latest evictions the server remembers from database `db` of keys `wanted` accepts,
+/// oldest first.
+fn evictions_of(server: &Server, db: usize, wanted: impl Fn(&[u8]) -> bool) -> Vec<EvictedKey> {
+    let mut shown: Vec<EvictedKey> = server
+        .stats
+        .recent_evictions
+        .iter()
+        .rev()
+        .filter(|e| e.db == db && wanted(&e.key))
+        .take(MAX_EVICTIONS_SHOWN)
+        .map(|e| EvictedKey {
+            seq: e.seq,
+            db: e.db,
+            key: printable(&e.key, usize::MAX).0,
+        })
+        .collect();
+    shown.reverse();
+    shown
 }
 
 /// The elements that would sit at positions `start..end` if `items` were sorted by key,
@@ -327,16 +366,6 @@ pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
         evicted: server.stats.evicted_keys,
         hits: Some(server.dbs.iter().map(|db| db.hits).sum()),
         misses: Some(server.dbs.iter().map(|db| db.misses).sum()),
-        recent_evictions: server
-            .stats
-            .recent_evictions
-            .iter()
-            .map(|e| EvictedKey {
-                seq: e.seq,
-                db: e.db,
-                key: printable(&e.key, usize::MAX).0,
-            })
-            .collect(),
     };
     for (index, db) in server.dbs.iter().enumerate() {
         let mut keys = 0;
@@ -660,6 +689,35 @@ mod tests {
             (info.maxmemory, info.evicted, info.hits),
             (Some(crate::redis::config::DEFAULT_MAXMEMORY), 0, Some(0))
         );
+    }
+
+    #[test]
+    fn evictions_in_the_window_go_with_the_snapshot() {
+        let mut server = server_with(&[
+            "CONFIG SET maxmemory-policy allkeys-random",
+            "SET a:1 x",
+            "SET a:2 x",
+        ]);
+        let limit = server.used_memory() + 100;
+        let lines = [format!("CONFIG SET maxmemory {limit}")]
+            .into_iter()
+            .chain((0..50).map(|i| format!("SET b:{i:02} x")));
+        for line in lines {
+            let argv = crate::redis::cli::split_args(&line).unwrap_or_default();
+            server.execute(&argv, T0);
+        }
+        let evicted = server.stats.evicted_keys;
+        assert!(evicted >= 40, "{evicted}");
+        let ks = keyspace(&server, 0, &all(100), T0);
+        assert_eq!(ks.evictions.len() as u64, evicted);
+        assert_eq!(ks.last_eviction, evicted);
+        let live: Vec<_> = ks.rows.iter().map(|r| r.key.clone()).collect();
+        assert!(ks.evictions.iter().all(|e| !live.contains(&e.key)));
+        // A window of the first rows only carries the evictions that sort before its end.
+        let first = keyspace(&server, 0, &all(2), T0);
+        let last_shown = first.rows.last().map(|r| r.key.clone()).unwrap_or_default();
+        assert!(first.evictions.iter().all(|e| e.key <= last_shown));
+        assert!(keyspace(&server, 1, &all(100), T0).evictions.is_empty());
     }
 
     #[test]

@@ -518,6 +518,17 @@ impl Db {
         self.used + super::memory::table(self.entries.len()) + expires
     }
 
+    /// The running total next to a full recount of every entry's size, which must agree.
+    #[cfg(test)]
+    pub(crate) fn used_and_recount(&self) -> (usize, usize) {
+        let recount = self
+            .entries
+            .iter()
+            .map(|(key, entry)| accounted_size(key, entry))
+            .sum();
+        (self.used, recount)
+    }
+
     /// The entry under `key` as stored, due or not, without counting as an access.
     pub fn stored(&self, key: &[u8]) -> Option<&Entry> {
         self.entries.get(key)

@@ -6,6 +6,9 @@
 //! - `redis::reply`: the typed `Reply` and its redis-cli (`--no-raw`) formatter.
 //! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
+//! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
+//!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
+//!   maxmemory eviction, and INFO / SLOWLOG / TIME.
 //! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.

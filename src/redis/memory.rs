@@ -63,7 +63,9 @@ fn listpack(entries: impl Iterator<Item = usize>) -> usize {
 
 /// Extrapolates the summed size of `sampled` elements to all `len` (samples 0: all).
 fn extrapolate(total: usize, sampled: usize, len: usize) -> usize {
-    total.checked_div(sampled).map_or(0, |each| each * len)
+    total
+        .checked_div(sampled)
+        .map_or(0, |each| each.saturating_mul(len))
 }
 
 fn sample_count(samples: usize, len: usize) -> usize {

@@ -8,6 +8,9 @@
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
 //! - `redis::types::json` / `json_path`: RedisJSON documents and JSONPath; `redis::search`: the
 //!   FT.* indexes, query language, aggregation and vector search.
+//! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
+//!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
+//!   maxmemory eviction, and INFO / SLOWLOG / TIME.
 //! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.

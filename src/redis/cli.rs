@@ -259,7 +259,7 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
     };
     if topic.is_empty() {
         return format!(
-            "redis-cli {}\nTo get help about Redis commands type:\n      \"help @<group>\" to get a list of commands in <group>\n      \"help <command>\" for help on <command>\n      \"help <tab>\" to get a list of possible help topics\n      \"quit\" to exit\n\nTo set redis-cli preferences:\n      \":set hints\" enable online hints\n      \":set nohints\" disable online hints\nSet your preferences in ~/.redisclirc\n\nSandbox lines (this playground only):\n      \".time\" show the virtual clock\n      \".time +10s\" advance it (ms, s, m, h, d)\n      \".time pause\" / \".time resume\" stop and restart it\n",
+            "redis-cli {}\nTo get help about Redis commands type:\n      \"help @<group>\" to get a list of commands in <group>\n      \"help <command>\" for help on <command>\n      \"help <tab>\" to get a list of possible help topics\n      \"quit\" to exit\n\nTo set redis-cli preferences:\n      \":set hints\" enable online hints\n      \":set nohints\" disable online hints\nSet your preferences in ~/.redisclirc\n\nSandbox lines (this playground only):\n      \".time\" show the virtual clock\n      \".time +10s\" advance it (ms, s, m, h, d)\n      \".time pause\" / \".time resume\" stop and restart it\n\nSandbox limits:\n      maxmemory starts at 64mb of modelled memory (MEMORY USAGE, INFO memory);\n      \"CONFIG SET maxmemory 256mb\" raises it, 0 removes it\n",
             REDIS_CLI_VERSION
         );
     }

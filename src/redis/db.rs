@@ -21,6 +21,7 @@ use std::hash::BuildHasher;
 
 use crate::clock::Millis;
 
+use super::memory::accounted_size;
 use super::types::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,12 +29,15 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry time in sandbox milliseconds, if the key is volatile.
     pub expire_at: Option<Millis>,
-    /// Last access, for OBJECT IDLETIME (Redis's LRU clock, in sandbox time).
+    /// Redis's `lru` field: under an LRU policy the last access in sandbox milliseconds
+    /// (OBJECT IDLETIME); under an LFU policy the LFU data instead, minutes << 8 | counter.
     pub accessed: Millis,
     /// The encoding OBJECT ENCODING reports when it is not the one a fresh SET would pick: a
     /// string changed in place (APPEND, SETRANGE, SETBIT, ...) stays a `raw` sds whatever its
     /// length, and INCRBYFLOAT's result is never re-encoded as an integer.
     pub encoding: Option<&'static str>,
+    /// What the keyspace accounts for this key in `used_memory` (see `memory`).
+    pub size: u32,
 }
 
 impl Entry {
@@ -43,6 +47,7 @@ impl Entry {
             expire_at,
             accessed: now,
             encoding: None,
+            size: 0,
         }
     }
 }
@@ -73,6 +78,16 @@ impl ExpiryIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_time.is_empty()
+    }
+
+    /// A key with a TTL picked by `r`: the first to expire at or after a time drawn between
+    /// the earliest and the latest expiry. O(log n) with no second index; keys in a crowded
+    /// stretch of time are drawn a little less often than in Redis's uniform sampling.
+    fn pick(&self, r: u64) -> Option<&(Millis, Vec<u8>)> {
+        let first = self.by_time.first()?.0;
+        let last = self.by_time.last()?.0;
+        let at = first + r % (last - first).saturating_add(1);
+        self.by_time.range((at, Vec::new())..).next()
     }
 }
 
@@ -175,6 +190,86 @@ pub struct Db {
     fields: FieldExpiryIndex,
     /// Keys removed because their time ran out (lazily or actively), for INFO and the page.
     pub expired_count: u64,
+    /// Sum of the entries' `size`: this database's share of `used_memory`.
+    used: usize,
+    /// How a lookup updates a key's `accessed` (LRU time or LFU counter).
+    pub tracking: Tracking,
+    /// Whether lookups count as keyspace hits and misses (while a read command runs).
+    pub counting: bool,
+    pub hits: u64,
+    pub misses: u64,
+    /// The LFU counter's coin (`LFULogIncr`), seeded so a session replays identically.
+    rng: u64,
+}
+
+/// Port of evict.c's LFU helpers: a logarithmic 8-bit access counter that decays with idle
+/// minutes, stored with the minute it was last decremented.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Tracking {
+    #[default]
+    Lru,
+    Lfu {
+        log_factor: u32,
+        decay_minutes: u32,
+    },
+}
+
+/// The counter a new key starts with, so that it is not evicted before it had a chance.
+pub const LFU_INIT_VAL: u64 = 5;
+
+impl Tracking {
+    /// The `accessed` value of a key created at `now`.
+    pub fn fresh(self, now: Millis) -> Millis {
+        match self {
+            Tracking::Lru => now,
+            Tracking::Lfu { .. } => lfu_minutes(now) << 8 | LFU_INIT_VAL,
+        }
+    }
+
+    /// `LFUDecrAndReturn`: the counter of a key whose LFU data is `data`, less one per
+    /// `decay_minutes` elapsed since its last decrement.
+    pub fn lfu_count(self, data: Millis, now: Millis) -> u64 {
+        let Tracking::Lfu { decay_minutes, .. } = self else {
+            return 0;
+        };
+        let counter = data & 255;
+        let last = (data >> 8) & 0xffff;
+        let minutes = lfu_minutes(now);
+        let elapsed = if minutes >= last {
+            minutes - last
+        } else {
+            65_535 - last + minutes
+        };
+        let periods = if decay_minutes > 0 {
+            elapsed / u64::from(decay_minutes)
+        } else {
+            0
+        };
+        counter.saturating_sub(periods)
+    }
+
+    /// `updateLFU` (or the LRU clock): the `accessed` value after an access at `now`;
+    /// `coin` is a uniform random number in [0, 1).
+    fn touched(self, data: Millis, now: Millis, coin: f64) -> Millis {
+        match self {
+            Tracking::Lru => now,
+            Tracking::Lfu { log_factor, .. } => {
+                let mut counter = self.lfu_count(data, now);
+                if counter < 255 {
+                    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+                    if coin < 1.0 / (base * f64::from(log_factor) + 1.0) {
+                        counter += 1;
+                    }
+                }
+                lfu_minutes(now) << 8 | counter
+            }
+        }
+    }
+}
+
+/// `LFUGetTimeInMinutes`: sandbox minutes, on 16 bits.
+fn lfu_minutes(now: Millis) -> Millis {
+    (now / 60_000) & 0xffff
 }
 
 impl Db {
@@ -186,9 +281,25 @@ impl Db {
     /// access for OBJECT IDLETIME.
     pub fn get(&mut self, key: &[u8], now: Millis) -> Option<&mut Entry> {
         let index = self.live_index(key, now)?;
+        let tracking = self.tracking;
+        let coin = match tracking {
+            Tracking::Lru => 0.0,
+            Tracking::Lfu { .. } => self.coin(),
+        };
         let (_, entry) = self.entries.get_index_mut(index)?;
-        entry.accessed = now;
+        entry.accessed = tracking.touched(entry.accessed, now, coin);
         Some(entry)
+    }
+
+    /// A uniform number in [0, 1) from the database's own generator (xorshift64*).
+    fn coin(&mut self) -> f64 {
+        if self.rng == 0 {
+            self.rng = 0x2545_f491_4f6c_dd1d;
+        }
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Like `get`, without touching the access time (OBJECT, TTL and friends).
@@ -198,8 +309,18 @@ impl Db {
     }
 
     fn live_index(&mut self, key: &[u8], now: Millis) -> Option<usize> {
-        let index = self.entries.get_index_of(key)?;
-        self.live_at(index, key, now)
+        let found = self
+            .entries
+            .get_index_of(key)
+            .and_then(|index| self.live_at(index, key, now));
+        if self.counting {
+            if found.is_some() {
+                self.hits += 1;
+            } else {
+                self.misses += 1;
+            }
+        }
+        found
     }
 
     /// `live_index` for a key already found at `index`.
@@ -244,6 +365,9 @@ impl Db {
         }
         let next = field_expiry(&entry.value);
         self.fields.set(key, next);
+        if dropped > 0 {
+            self.remeasure(key);
+        }
         (dropped, true)
     }
 
@@ -270,7 +394,9 @@ impl Db {
         expire_at: Option<Millis>,
         now: Millis,
     ) {
-        self.insert_entry(key, Entry::new(value, expire_at, now));
+        let mut entry = Entry::new(value, expire_at, now);
+        entry.accessed = self.tracking.fresh(now);
+        self.insert_entry(key, entry);
     }
 
     /// What a plain SET does to the keyspace: exactly `get` followed by `set_with_expiry` of a
@@ -285,6 +411,11 @@ impl Db {
         // The lookup SET makes first still expires a due key (counted, and its slot freed).
         let live = found.and_then(|index| self.live_at(index, key, now));
         self.fields.set(key, None);
+        let tracking = self.tracking;
+        let coin = match tracking {
+            Tracking::Lru => 0.0,
+            Tracking::Lfu { .. } => self.coin(),
+        };
         if let Some((_, slot)) = live.and_then(|index| self.entries.get_index_mut(index)) {
             let old_at = slot.expire_at;
             match &mut slot.value {
@@ -298,8 +429,12 @@ impl Db {
                 other => *other = Value::Str(value.to_vec()),
             }
             slot.expire_at = expire_at;
-            slot.accessed = now;
+            // An overwrite is an access of the key; under LFU its counter carries over.
+            slot.accessed = tracking.touched(slot.accessed, now, coin);
             slot.encoding = None;
+            let old_size = slot.size;
+            slot.size = accounted_size(key, slot) as u32;
+            self.used = self.used - old_size as usize + slot.size as usize;
             if old_at != expire_at {
                 if let Some(at) = old_at {
                     self.expiry.remove(at, key);
@@ -310,13 +445,16 @@ impl Db {
             }
             return;
         }
-        let entry = Entry::new(Value::Str(value.to_vec()), expire_at, now);
+        let mut entry = Entry::new(Value::Str(value.to_vec()), expire_at, now);
+        entry.accessed = self.tracking.fresh(now);
+        entry.size = accounted_size(key, &entry) as u32;
         let entry = match self
             .entries
             .raw_entry_mut_v1()
             .from_key_hashed_nocheck(hash, key)
         {
             RawEntryMut::Vacant(slot) => {
+                self.used += entry.size as usize;
                 slot.insert_hashed_nocheck(hash, key.to_vec(), entry);
                 if let Some(at) = expire_at {
                     self.expiry.insert(at, key);
@@ -329,12 +467,14 @@ impl Db {
     }
 
     /// Stores a whole entry (value, TTL and metadata), as RENAME, MOVE and COPY do.
-    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+    pub fn insert_entry(&mut self, key: &[u8], mut entry: Entry) {
         self.fields.set(key, field_expiry(&entry.value));
+        entry.size = accounted_size(key, &entry) as u32;
         let old_at = match self.entries.get_mut(key) {
             Some(slot) => {
                 let old = slot.expire_at;
                 let new_at = entry.expire_at;
+                self.used = self.used - slot.size as usize + entry.size as usize;
                 *slot = entry;
                 if old != new_at {
                     if let Some(at) = old {
@@ -351,7 +491,60 @@ impl Db {
         if let Some(at) = old_at {
             self.expiry.insert(at, key);
         }
+        self.used += entry.size as usize;
         self.entries.insert(key.to_vec(), entry);
+    }
+
+    /// Recomputes the accounted size of `key` after its value changed in place (every
+    /// write command's keys pass here), keeping `used` a running total.
+    pub fn remeasure(&mut self, key: &[u8]) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            let size = accounted_size(key, entry) as u32;
+            self.used = self.used - entry.size as usize + size as usize;
+            entry.size = size;
+        }
+    }
+
+    /// This database's share of `used_memory`, in modelled bytes: its keys, its table and
+    /// the table of keys with a TTL.
+    pub fn used_bytes(&self) -> usize {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        let expires = match self.expiry.len() {
+            0 => 0,
+            n => super::memory::table(n),
+        };
+        self.used + super::memory::table(self.entries.len()) + expires
+    }
+
+    /// The running total next to a full recount of every entry's size, which must agree.
+    #[cfg(test)]
+    pub(crate) fn used_and_recount(&self) -> (usize, usize) {
+        let recount = self
+            .entries
+            .iter()
+            .map(|(key, entry)| accounted_size(key, entry))
+            .sum();
+        (self.used, recount)
+    }
+
+    /// A key picked by `r` among all keys, or among those with a TTL (eviction sampling).
+    pub fn pick(&self, r: u64, volatile_only: bool) -> Option<(&[u8], &Entry)> {
+        if volatile_only {
+            let (_, key) = self.expiry.pick(r)?;
+            return self
+                .entries
+                .get_key_value(key.as_slice())
+                .map(|(k, e)| (k.as_slice(), e));
+        }
+        let len = self.entries.len();
+        if len == 0 {
+            return None;
+        }
+        self.entries
+            .get_index((r % len as u64) as usize)
+            .map(|(k, e)| (k.as_slice(), e))
     }
 
     /// Sets or clears the TTL of an existing key; false if the key does not exist.
@@ -366,11 +559,13 @@ impl Db {
         if let Some(at) = expire_at {
             self.expiry.insert(at, key);
         }
+        self.remeasure(key);
         true
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let entry = self.entries.swap_remove(key)?;
+        self.used -= entry.size as usize;
         if let Some(at) = entry.expire_at {
             self.expiry.remove(at, key);
         }
@@ -392,12 +587,27 @@ impl Db {
         self.expiry.len()
     }
 
+    /// INFO keyspace's `avg_ttl`: like the real server's, an estimate from sampled keys
+    /// (here up to 16 picked from the expiry index), in milliseconds.
+    pub fn average_ttl(&self, now: Millis) -> u64 {
+        let mut sum = 0u64;
+        let mut count = 0u64;
+        for i in 0..16u64 {
+            if let Some((at, _)) = self.expiry.pick(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
+                sum = sum.saturating_add(at.saturating_sub(now));
+                count += 1;
+            }
+        }
+        sum.checked_div(count).unwrap_or(0)
+    }
+
     /// Number of keys holding fields with a TTL.
     pub fn volatile_field_keys(&self) -> usize {
         self.fields.len()
     }
 
     pub fn clear(&mut self) {
+        self.used = 0;
         self.entries.clear();
         self.expiry = ExpiryIndex::default();
         self.fields = FieldExpiryIndex::default();

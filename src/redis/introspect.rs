@@ -272,7 +272,7 @@ pub fn list(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// A key a command line names, with the flags of the key spec that found it.
 type FlaggedKey = (Vec<u8>, &'static [&'static str]);
 
-fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
+pub(crate) fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
     let spec = match commands::resolve(line) {
         Ok(spec) => spec,
         Err(_) if line.first().and_then(|n| commands::lookup(n)).is_none() => {
@@ -327,7 +327,8 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
                     .unwrap_or(0);
                 let start = first + i64::from(firstkey);
                 let step = i64::from(keystep);
-                let last = start + (count - 1) * step;
+                // A key count typed by the student may be anything: saturate, never overflow.
+                let last = start.saturating_add(count.saturating_sub(1).saturating_mul(step));
                 keys.extend(
                     (start..=last.min(argc - 1))
                         .step_by(step.max(1) as usize)

@@ -2,11 +2,15 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod db;
 pub mod detail;
+pub mod evict;
 pub mod expire;
+pub mod info;
 pub mod introspect;
 pub mod keyspace;
+pub mod memory;
 pub mod object;
 pub mod reply;
 pub mod search;
@@ -19,11 +23,15 @@ mod conformance;
 mod fuzz;
 
 use crate::clock::Millis;
+use commands::CommandSpec;
 use db::Db;
 use reply::Reply;
 
 /// Databases a server starts with, as Redis's default `databases 16`.
 pub const DATABASES: usize = 16;
+
+/// Commands whose replies redis-cli prints raw, even with `--no-raw`.
+const RAW_OUTPUT: [&str; 3] = ["info", "memory|doctor", "memory|malloc-stats"];
 
 /// How often commands drive the active expiry cycle (Redis's default `hz 10`).
 const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
@@ -55,6 +63,15 @@ pub struct Server {
     pub(crate) line_args: Vec<Vec<u8>>,
     /// The FT.* indexes (definitions; searches read the keyspace as it is).
     pub search: search::Indexes,
+    /// CONFIG's parameters.
+    pub config: config::Config,
+    /// INFO's counters.
+    pub stats: info::Stats,
+    pub slowlog: info::SlowLog,
+    /// Eviction candidates kept between commands, as Redis keeps its pool.
+    eviction_pool: evict::Pool,
+    /// The database the random eviction policies try first.
+    next_eviction_db: usize,
 }
 
 impl Default for Server {
@@ -75,6 +92,11 @@ impl Server {
             rng: 0x9e37_79b9_7f4a_7c15,
             line_args: Vec::new(),
             search: search::Indexes::default(),
+            config: config::Config::default(),
+            stats: info::Stats::default(),
+            slowlog: info::SlowLog::default(),
+            eviction_pool: evict::Pool::default(),
+            next_eviction_db: 0,
         }
     }
 
@@ -96,20 +118,110 @@ impl Server {
     /// Runs one command (name first) at sandbox time `now`.
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.advance(now);
-        match commands::resolve(argv) {
-            Ok(spec) => (spec.handler)(self, argv),
+        let reply = match commands::resolve(argv) {
+            Ok(spec) => self.call(spec, argv),
             Err(reply) => reply,
+        };
+        if let Reply::Error(text) = &reply {
+            self.stats.count_error(text);
         }
+        reply
     }
 
     /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
     /// writes its value straight from the keyspace instead of copying it into a reply.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
         self.advance(now);
-        match commands::resolve(argv) {
-            Ok(spec) if spec.name == "get" => types::string::get_into(self, &argv[1], out),
-            Ok(spec) => (spec.handler)(self, argv).write_cli_text(out),
-            Err(reply) => reply.write_cli_text(out),
+        let spec = match commands::resolve(argv) {
+            Ok(spec) => spec,
+            Err(reply) => {
+                if let Reply::Error(text) = &reply {
+                    self.stats.count_error(text);
+                }
+                return reply.write_cli_text(out);
+            }
+        };
+        if spec.name == "get" {
+            let start = out.len();
+            match self.before_command(spec) {
+                Ok(()) => {
+                    types::string::get_into(self, &argv[1], out);
+                    self.after_command(spec, argv, false);
+                }
+                Err(refused) => refused.write_cli_text(out),
+            }
+            if let Some(text) = out[start..].strip_prefix("(error) ") {
+                let text = text.trim_end().to_string();
+                self.stats.count_error(&text);
+            }
+            return;
+        }
+        match self.call(spec, argv) {
+            // redis-cli prints these replies as they are, not quoted.
+            Reply::Bulk(text) if RAW_OUTPUT.contains(&spec.name) => {
+                out.push_str(&String::from_utf8_lossy(&text));
+            }
+            reply => {
+                if let Reply::Error(text) = &reply {
+                    self.stats.count_error(text);
+                }
+                reply.write_cli_text(out);
+            }
+        }
+    }
+
+    /// Runs a resolved command with what the server does around every command.
+    fn call(&mut self, spec: &CommandSpec, argv: &[Vec<u8>]) -> Reply {
+        if let Err(refused) = self.before_command(spec) {
+            return refused;
+        }
+        let reply = (spec.handler)(self, argv);
+        self.after_command(spec, argv, reply.is_error());
+        reply
+    }
+
+    /// What the server does before running a command: count it, evict down to maxmemory,
+    /// refuse a command that may grow memory when it cannot, and count keyspace reads.
+    fn before_command(&mut self, spec: &CommandSpec) -> Result<(), Reply> {
+        self.stats.commands += 1;
+        if self.stats.started.is_none() {
+            self.stats.started = Some(self.now);
+        }
+        if self.config.maxmemory > 0 {
+            let used = self.used_memory();
+            self.stats.peak_memory = self.stats.peak_memory.max(used);
+            if used > self.config.maxmemory && !self.perform_evictions() && spec.has_flag("denyoom")
+            {
+                return Err(reply::error(evict::OOM));
+            }
+        }
+        if spec.has_flag("readonly") {
+            self.db().counting = true;
+        }
+        Ok(())
+    }
+
+    /// What the server does after a command ran: re-measure the keys a write touched (the
+    /// running `used_memory`), count the change, and log the command in the slow log.
+    fn after_command(&mut self, spec: &CommandSpec, argv: &[Vec<u8>], failed: bool) {
+        let selected = self.selected_db();
+        if let Some(db) = self.dbs.get_mut(selected) {
+            db.counting = false;
+        }
+        if spec.has_flag("write") {
+            if !failed {
+                self.stats.dirty += 1;
+            }
+            // SET stores only through the keyspace's setters, which measure what they store.
+            if spec.name != "set" {
+                if let Some(db) = self.dbs.get_mut(selected) {
+                    commands::for_each_key(spec, argv, |key| db.remeasure(key));
+                }
+            }
+        }
+        if !spec.has_flag("skip_slowlog") {
+            let (threshold, max) = (self.config.slowlog_slower_than, self.config.slowlog_max_len);
+            self.slowlog.record(argv, 0, self.now, threshold, max);
         }
     }
 

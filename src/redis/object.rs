@@ -37,20 +37,27 @@ pub fn encoding_name(key: &[u8], entry: &Entry) -> &'static str {
     }
 }
 
-/// OBJECT FREQ key: only tracked under an LFU maxmemory policy, which the sandbox never runs.
+/// OBJECT FREQ key: the LFU counter, tracked only under an LFU maxmemory policy.
 pub fn freq(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let now = server.now;
-    if server.db().peek(&argv[2], now).is_none() {
-        return Reply::Nil;
+    let lfu = server.config.policy.is_lfu();
+    let db = server.db();
+    let tracking = db.tracking;
+    match db.peek(&argv[2], now) {
+        None => Reply::Nil,
+        Some(_) if !lfu => Reply::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        Some(entry) => Reply::Integer(tracking.lfu_count(entry.accessed, now) as i64),
     }
-    Reply::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 }
 
-/// OBJECT IDLETIME key: seconds since the key was last read or written.
+/// OBJECT IDLETIME key: seconds since the key was last read or written, tracked only under
+/// an LRU (or no-eviction) policy.
 pub fn idletime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let now = server.now;
+    let lfu = server.config.policy.is_lfu();
     match server.db().peek(&argv[2], now) {
         None => Reply::Nil,
+        Some(_) if lfu => Reply::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         Some(entry) => Reply::Integer((now.saturating_sub(entry.accessed) / 1000) as i64),
     }
 }

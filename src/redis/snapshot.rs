@@ -62,6 +62,11 @@ pub struct Keyspace {
     pub volatile: usize,
     /// Keys this database has reclaimed because their time ran out.
     pub expired: u64,
+    /// This database's latest evictions, oldest first: a key that left the window and is
+    /// here with a `seq` the page has not seen yet was evicted, not deleted.
+    pub evictions: Vec<EvictedKey>,
+    /// The `seq` of the server's latest eviction, from any database (0 before the first).
+    pub last_eviction: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,7 +81,7 @@ pub struct KeyRow {
     pub ttl_ms: Option<Millis>,
     /// Absolute sandbox time the key expires at, so the page can count down between snapshots.
     pub expire_at: Option<Millis>,
-    /// Approximate bytes: key plus value payload (no allocator or structure overhead).
+    /// Bytes as MEMORY USAGE reports them (the real server's accounting, modelled).
     pub size: u64,
     pub preview: Preview,
 }
@@ -137,15 +142,24 @@ pub struct ServerInfo {
     pub keys: usize,
     pub volatile: usize,
     pub expired: u64,
-    /// Sum of key and value payload sizes over live keys: an approximation of used_memory.
+    /// INFO's `used_memory`: the real server's accounting, modelled.
     pub used_memory: u64,
-    /// Not configurable yet; `null` until CONFIG SET maxmemory lands.
+    /// `null` when there is no limit (`maxmemory 0`).
     pub maxmemory: Option<u64>,
-    /// Keys evicted under maxmemory; always 0 until eviction lands.
+    pub maxmemory_policy: &'static str,
+    /// INFO's `evicted_keys`.
     pub evicted: u64,
-    /// keyspace_hits / keyspace_misses; `null` until the server counts them.
+    /// INFO's keyspace_hits / keyspace_misses.
     pub hits: Option<u64>,
     pub misses: Option<u64>,
+}
+
+/// A key evicted under maxmemory; `seq` grows with every eviction the server makes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvictedKey {
+    pub seq: u64,
+    pub db: usize,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,6 +207,17 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         .iter()
         .map(|(key, entry)| row(key, entry, now))
         .collect();
+    // Evicted keys the page may have had on screen: those sorting inside this window (or
+    // before it at the start, after it at the end).
+    let low = window
+        .first()
+        .filter(|_| offset > 0)
+        .map(|(k, _)| k.as_slice());
+    let high = window
+        .last()
+        .filter(|_| end < total)
+        .map(|(k, _)| k.as_slice());
+    let in_window = |key: &[u8]| low.is_none_or(|l| key >= l) && high.is_none_or(|h| key <= h);
     Keyspace {
         db,
         now,
@@ -202,7 +227,32 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         keys,
         volatile,
         expired: database.expired_count,
+        evictions: evictions_of(server, db, in_window),
+        last_eviction: server.stats.recent_evictions.back().map_or(0, |e| e.seq),
     }
+}
+
+/// At most this many evictions go with a snapshot: a window's worth.
+const MAX_EVICTIONS_SHOWN: usize = 256;
+
+/// The latest evictions the server remembers from database `db` of keys `wanted` accepts,
+/// oldest first.
+fn evictions_of(server: &Server, db: usize, wanted: impl Fn(&[u8]) -> bool) -> Vec<EvictedKey> {
+    let mut shown: Vec<EvictedKey> = server
+        .stats
+        .recent_evictions
+        .iter()
+        .rev()
+        .filter(|e| e.db == db && wanted(&e.key))
+        .take(MAX_EVICTIONS_SHOWN)
+        .map(|e| EvictedKey {
+            seq: e.seq,
+            db: e.db,
+            key: printable(&e.key, usize::MAX).0,
+        })
+        .collect();
+    shown.reverse();
+    shown
 }
 
 /// The elements that would sit at positions `start..end` if `items` were sorted by key,
@@ -234,27 +284,8 @@ fn row(key: &[u8], entry: &Entry, now: Millis) -> KeyRow {
         encoding: encoding_name(key, entry),
         ttl_ms: entry.expire_at.map(|at| at.saturating_sub(now)),
         expire_at: entry.expire_at,
-        size: (key.len() as u64).saturating_add(value_size(&entry.value)),
+        size: super::memory::entry_size(key, entry, super::memory::DEFAULT_SAMPLES) as u64,
         preview: preview(&entry.value),
-    }
-}
-
-/// Payload bytes of a value (scores count 8 bytes).
-pub fn value_size(value: &Value) -> u64 {
-    match value {
-        Value::Str(bytes) => bytes.len() as u64,
-        Value::Stream(stream) => stream
-            .range(StreamId::MIN, StreamId::MAX, false)
-            .map(|(_, fields)| 16 + fields.iter().map(|f| f.len() as u64).sum::<u64>())
-            .sum(),
-        Value::Hash(hash) => hash.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum(),
-        Value::List(list) => list.iter().map(|e| e.len() as u64).sum(),
-        Value::Set(set) => (0..set.len())
-            .filter_map(|i| set.member_at(i))
-            .map(|m| m.len() as u64)
-            .sum(),
-        Value::ZSet(zset) => zset.iter().map(|(m, _)| m.len() as u64 + 8).sum(),
-        Value::Json(doc) => json::size_of(doc),
     }
 }
 
@@ -339,25 +370,22 @@ pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
         keys: 0,
         volatile: 0,
         expired: 0,
-        used_memory: 0,
-        maxmemory: None,
-        evicted: 0,
-        hits: None,
-        misses: None,
+        used_memory: server.used_memory(),
+        maxmemory: Some(server.config.maxmemory).filter(|&m| m > 0),
+        maxmemory_policy: server.config.policy.name(),
+        evicted: server.stats.evicted_keys,
+        hits: Some(server.dbs.iter().map(|db| db.hits).sum()),
+        misses: Some(server.dbs.iter().map(|db| db.misses).sum()),
     };
     for (index, db) in server.dbs.iter().enumerate() {
         let mut keys = 0;
         let mut volatile = 0;
-        for (key, entry) in db.iter() {
+        for (_, entry) in db.iter() {
             if !is_live(entry, now) {
                 continue;
             }
             keys += 1;
             volatile += usize::from(entry.expire_at.is_some());
-            info.used_memory = info
-                .used_memory
-                .saturating_add(key.len() as u64)
-                .saturating_add(value_size(&entry.value));
         }
         info.keys += keys;
         info.volatile += volatile;
@@ -560,7 +588,7 @@ mod tests {
         let n = row("n");
         assert_eq!(
             (n.type_name, n.encoding, n.ttl_ms, n.size),
-            ("string", "int", None, 6)
+            ("string", "int", None, 24)
         );
         let s = row("s");
         assert_eq!(
@@ -661,8 +689,45 @@ mod tests {
                 },
             ]
         );
-        assert_eq!((info.keys, info.expired, info.used_memory), (2, 1, 4 + 4));
-        assert_eq!((info.maxmemory, info.evicted, info.hits), (None, 0, None));
+        // Two embstr keys of 24 bytes each, their overhead and two one-bucket tables.
+        let keys = 2 * (24 + crate::redis::memory::KEY_OVERHEAD_BYTES as u64 + 64);
+        assert_eq!(
+            (info.keys, info.expired, info.used_memory),
+            (2, 1, crate::redis::memory::BASELINE + keys)
+        );
+        assert_eq!(
+            (info.maxmemory, info.evicted, info.hits),
+            (Some(crate::redis::config::DEFAULT_MAXMEMORY), 0, Some(0))
+        );
+    }
+
+    #[test]
+    fn evictions_in_the_window_go_with_the_snapshot() {
+        let mut server = server_with(&[
+            "CONFIG SET maxmemory-policy allkeys-random",
+            "SET a:1 x",
+            "SET a:2 x",
+        ]);
+        let limit = server.used_memory() + 100;
+        let lines = [format!("CONFIG SET maxmemory {limit}")]
+            .into_iter()
+            .chain((0..50).map(|i| format!("SET b:{i:02} x")));
+        for line in lines {
+            let argv = crate::redis::cli::split_args(&line).unwrap_or_default();
+            server.execute(&argv, T0);
+        }
+        let evicted = server.stats.evicted_keys;
+        assert!(evicted >= 40, "{evicted}");
+        let ks = keyspace(&server, 0, &all(100), T0);
+        assert_eq!(ks.evictions.len() as u64, evicted);
+        assert_eq!(ks.last_eviction, evicted);
+        let live: Vec<_> = ks.rows.iter().map(|r| r.key.clone()).collect();
+        assert!(ks.evictions.iter().all(|e| !live.contains(&e.key)));
+        // A window of the first rows only carries the evictions that sort before its end.
+        let first = keyspace(&server, 0, &all(2), T0);
+        let last_shown = first.rows.last().map(|r| r.key.clone()).unwrap_or_default();
+        assert!(first.evictions.iter().all(|e| e.key <= last_shown));
+        assert!(keyspace(&server, 1, &all(100), T0).evictions.is_empty());
     }
 
     #[test]

@@ -99,7 +99,7 @@ test("collections panel: counts and a paged document table after insertMany", ()
     assert.equal(await panel.locator(".coll-title").textContent(), "shop.orders");
   }));
 
-test("server info strip: keys per database, volatile and expired counts, memory", () =>
+test("server info strip: keys per database, volatile and expired counts, memory, hits", () =>
   withPage(async (page) => {
     const strip = page.getByRole("region", { name: "Redis server info" });
     const stat = (name) => strip.locator(`[data-stat=${name}]`).textContent();
@@ -111,15 +111,57 @@ test("server info strip: keys per database, volatile and expired counts, memory"
     assert.equal(await stat("keys"), "3");
     assert.equal(await stat("volatile"), "1");
     assert.equal(await stat("expired"), "0");
-    assert.equal(await stat("memory"), `${1 + 1 + 2 + 2 + 1 + 3} B`);
+    // Modelled used_memory (a fresh server's ~992 KB and three small keys) of the 64 MB default.
+    assert.equal(await stat("memory"), "993 KB of 64 MB");
     assert.equal(await strip.locator(".per-db").textContent(), "db0:2 db2:1");
-    assert.equal(await stat("hits"), "—", "room for hits and misses");
+    await redis(page, "GET c");
+    await redis(page, "GET nosuch");
+    assert.equal(await stat("hits"), "1 / 1");
     assert.equal(await stat("evicted"), "0");
-    assert.equal(await strip.locator(".mem-bar").isHidden(), true, "no maxmemory bar without a maxmemory");
+    assert.equal(await strip.locator(".mem-bar").isVisible(), true, "the bar shows used memory against maxmemory");
+    await redis(page, "CONFIG SET maxmemory 0");
+    assert.equal(await strip.locator(".mem-bar").isHidden(), true, "no bar without a maxmemory");
     await button(page, "Advance 10 seconds").click();
     assert.equal(await stat("expired"), "1");
     assert.equal(await stat("keys"), "2");
     assert.equal(await stat("volatile"), "0");
+  }));
+
+test("maxmemory under allkeys-lru: evictions are marked in the keyspace and counted", () =>
+  withPage(async (page) => {
+    const strip = page.getByRole("region", { name: "Redis server info" });
+    const stat = (name) => strip.locator(`[data-stat=${name}]`).textContent();
+    // About 80 KB above a fresh server's modelled memory: room for a few hundred small keys.
+    await redis(page, "CONFIG SET maxmemory 1100000");
+    await redis(page, "CONFIG SET maxmemory-policy allkeys-lru");
+    for (const key of ["a:1", "a:2", "a:3"]) await redis(page, `SET ${key} first`);
+    await keyRow(page, "a:3").waitFor();
+    // The fill runs as one script, then announces itself like a console line would.
+    await page.evaluate(() => {
+      const lines = Array.from({ length: 1500 }, (_, i) => `SET fill:${String(i).padStart(4, "0")} ${"x".repeat(40)}`);
+      window.app.playground.redisScript(lines.join("\n"), Date.now());
+      document.dispatchEvent(new CustomEvent("playground:change", { detail: { engine: "redis" } }));
+    });
+    // The oldest keys went first and leave the panel marked as evicted, not deleted.
+    const evicted = page.locator("keyspace-panel .ks-row.gone.evicted");
+    await evicted.first().waitFor({ timeout: 2_000 });
+    assert.match(await evicted.first().textContent(), /a:\d \(evicted\)/);
+    assert.equal(await page.locator("keyspace-panel .ks-row.gone.deleted").count(), 0);
+    const count = Number(await stat("evicted"));
+    assert.ok(count > 500, `evicted counter: ${count}`);
+    assert.match(await stat("memory"), / of 1\.0 MB$/);
+    assert.equal(await strip.locator(".mem-bar").isVisible(), true);
+    // The fill's last write left memory over the limit: like Redis, the next command (this
+    // INFO) evicts first, and the strip follows.
+    const info = await (await redis(page, "INFO stats")).locator(".output").textContent();
+    const reported = Number(info.match(/evicted_keys:(\d+)/)?.[1]);
+    assert.ok(reported >= count, `INFO says ${reported}, the strip said ${count}`);
+    assert.equal(await stat("evicted"), String(reported));
+    // noeviction: once a write has taken memory past the limit, the next gets the real error.
+    await redis(page, "CONFIG SET maxmemory-policy noeviction");
+    let last = "";
+    for (let i = 0; i < 3; i++) last = await (await redis(page, `SET one:more:${i} value`)).locator(".output").textContent();
+    assert.match(last, /\(error\) OOM command not allowed when used memory > 'maxmemory'\./);
   }));
 
 test("hostile keys, values, field names and collection names show as text", () =>

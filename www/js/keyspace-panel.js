@@ -41,6 +41,7 @@ export class KeyspacePanel extends HTMLElement {
     this.sigs = new Map(); // key → signature, for the keys of the last window
     this.ttlFull = new Map(); // key → {expireAt, full}: the bar's 100 %
     this.gone = new Map(); // key → {row, until, reason}
+    this.evictionSeq = 0; // the newest eviction the panel has seen
     this.flashes = new Map(); // key → until
     this.rowEls = new Map(); // key → element currently rendered
     this.selectedIndex = -1;
@@ -199,7 +200,11 @@ export class KeyspacePanel extends HTMLElement {
       snap = JSON.parse(this.playground.redisKeyspace(this.db, this.pattern, this.typeSelect.value, Math.max(0, snap.total - limit), limit, hostMs));
     }
     const before = this.win;
-    if (reason === "change" && before) this.diff(before, snap);
+    // Evictions the panel has not seen yet: those keys leave as "evicted", not "deleted".
+    const evicted = new Set();
+    for (const e of snap.evictions ?? []) if (e.seq > this.evictionSeq && before) evicted.add(e.key);
+    this.evictionSeq = snap.lastEviction ?? this.evictionSeq;
+    if (reason === "change" && before) this.diff(before, snap, evicted);
     this.win = snap;
     this.sigs = new Map(snap.rows.map((r) => [r.key, signature(r)]));
     for (const row of snap.rows) {
@@ -225,7 +230,7 @@ export class KeyspacePanel extends HTMLElement {
   }
 
   /** Marks written keys (new, or changed in any way the snapshot shows) and removed ones. */
-  diff(before, after) {
+  diff(before, after, evicted = new Set()) {
     const now = performance.now();
     const keys = new Set(after.rows.map((r) => r.key));
     const lo = after.rows[0]?.key;
@@ -245,14 +250,18 @@ export class KeyspacePanel extends HTMLElement {
     }
     for (const row of before.rows) {
       if (keys.has(row.key) || !inRange(row.key)) continue;
-      const reason = row.expireAt != null && row.expireAt <= after.now ? "expired" : "deleted";
+      const reason = evicted.has(row.key)
+        ? "evicted"
+        : row.expireAt != null && row.expireAt <= after.now
+          ? "expired"
+          : "deleted";
       this.markGone(row, reason);
     }
   }
 
   /**
    * Keeps a removed key on screen for a moment, faded, marked with why it went:
-   * "expired", "deleted", or (once eviction lands and the core reports it) "evicted".
+   * "expired", "deleted", or "evicted" (by maxmemory).
    */
   markGone(row, reason) {
     this.gone.set(row.key, { row, reason, until: performance.now() + GONE_MS });

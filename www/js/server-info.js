@@ -1,5 +1,5 @@
-// <server-info>: the Redis server's counters at a glance. Hits, misses, evictions and the
-// maxmemory bar have their places already; they show "—" until the server counts them.
+// <server-info>: the Redis server's counters at a glance: keys, expirations, modelled used
+// memory against maxmemory (with the eviction policy), keyspace hits/misses and evictions.
 
 import { formatBytes, h } from "./dom.js";
 
@@ -51,7 +51,12 @@ export class ServerInfo extends HTMLElement {
     const max = info.maxmemory;
     set("memory", max ? `${formatBytes(info.usedMemory)} of ${formatBytes(max)}` : formatBytes(info.usedMemory));
     this.memoryBar.hidden = !max;
-    if (max) this.memoryFill.style.transform = `scaleX(${Math.min(1, info.usedMemory / max)})`;
+    if (max) {
+      const share = info.usedMemory / max;
+      this.memoryFill.style.transform = `scaleX(${Math.min(1, share)})`;
+      this.memoryBar.title = `${Math.round(share * 100)}% of maxmemory · ${info.maxmemoryPolicy}`;
+      this.memoryBar.classList.toggle("full", share >= 0.95);
+    }
     set("hits", info.hits == null ? "—" : `${info.hits} / ${info.misses ?? 0}`);
     set("evicted", String(info.evicted));
   }

@@ -172,6 +172,11 @@ impl CommandSpec {
         }
     }
 
+    /// Whether `COMMAND INFO` lists `flag` for this command (`write`, `denyoom`, ...).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+
     /// The part of a subcommand's name after the container's (`encoding` in `object|encoding`).
     pub fn sub_name(&self) -> &'static str {
         self.name.rsplit('|').next().unwrap_or(self.name)
@@ -263,6 +268,36 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static CommandSpec, Reply> {
         return Err(wrong_arity(spec));
     }
     Ok(spec)
+}
+
+/// Calls `f` with each key a command line names: the table's key positions, or the key
+/// specs for commands whose keys move (ZUNIONSTORE's, SORT ... STORE's).
+pub fn for_each_key(spec: &CommandSpec, argv: &[Vec<u8>], mut f: impl FnMut(&[u8])) {
+    if spec.has_flag("movablekeys") {
+        if let Ok(keys) = super::introspect::keys_of(argv) {
+            for (key, _) in keys {
+                f(&key);
+            }
+        }
+        return;
+    }
+    let (first, last, step) = spec.keys;
+    if first <= 0 {
+        return;
+    }
+    let argc = argv.len() as i64;
+    let last = if last < 0 {
+        argc + i64::from(last)
+    } else {
+        i64::from(last)
+    };
+    let mut at = i64::from(first);
+    while at <= last && at < argc {
+        if let Some(key) = argv.get(at as usize) {
+            f(key);
+        }
+        at += i64::from(step.max(1));
+    }
 }
 
 /// Command names starting with `prefix` (case-insensitive), sorted: for completion.

@@ -173,6 +173,15 @@ impl List {
         }
     }
 
+    /// Bytes of each listpack the list is made of (one while it is a listpack, one per
+    /// quicklist node otherwise), for MEMORY USAGE, and how many there are.
+    pub fn packed_nodes(&self) -> (usize, impl Iterator<Item = usize> + '_) {
+        let count = self.nodes.as_ref().map_or(1, VecDeque::len);
+        let single = self.nodes.is_none().then_some(self.lp_bytes);
+        let nodes = self.nodes.iter().flatten().map(|n| n.bytes);
+        (count, single.into_iter().chain(nodes))
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

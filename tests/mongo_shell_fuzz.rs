@@ -113,6 +113,21 @@ const TOKENS: &[&str] = &[
     "ObjectId",
     "ISODate",
     "Date",
+    "NumberDecimal",
+    "Decimal128",
+    "fromString",
+    "Timestamp",
+    "UUID",
+    "BinData",
+    "Binary",
+    "createFromBase64",
+    "MinKey",
+    "EJSON",
+    "parse",
+    "createCollection",
+    "runCommand",
+    "'1.5e6144'",
+    "'AQID'",
 ];
 
 /// Valid statements in the styles lessons use; mutations of these reach deep paths.
@@ -138,6 +153,10 @@ const SEEDS: &[&str] = &[
     "it",
     "use blog",
     "show collections",
+    "db.m.insertOne({p: NumberDecimal('9.990'), t: Timestamp(), u: UUID(), b: BinData(0, 'AQID')})",
+    "db.m.aggregate([{$set: {q: {$multiply: ['$p', NumberDecimal('3')]}}}, {$sort: {q: -1}}])",
+    "EJSON.parse(EJSON.stringify({d: Decimal128.fromString('1E+3'), k: MinKey()}))",
+    "db.createCollection('v', {validator: {$jsonSchema: {required: ['a']}}}); db.v.insertOne({b: 1})",
 ];
 
 struct Outcome {

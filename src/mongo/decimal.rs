@@ -48,6 +48,8 @@ pub enum ParseError {
     Invalid,
     /// More than 34 significant digits that are not all trailing zeros.
     Inexact,
+    /// An exponent beyond what 34 digits can absorb.
+    Overflow,
 }
 
 impl Decimal128 {
@@ -155,15 +157,20 @@ impl Decimal128 {
             let exp = exp.clamp(i64::from(MIN_EXP), i64::from(MAX_EXP)) as i32;
             return Ok(finish(negative, 0, exp));
         }
-        if exp > i64::from(MAX_EXP) + i64::from(PRECISION)
-            || exp < i64::from(MIN_EXP) - i64::from(PRECISION)
-        {
-            return Err(ParseError::Inexact);
+        if exp > i64::from(MAX_EXP) + i64::from(PRECISION) {
+            return Err(ParseError::Overflow);
         }
-        let d = Decimal128::new(negative, coef, exp as i32);
-        match d {
-            Decimal128::Infinity { .. } => Err(ParseError::Inexact),
-            _ => Ok(d),
+        // Below the smallest exponent only trailing zeros may be dropped.
+        if exp < i64::from(MIN_EXP) {
+            let needed = i64::from(MIN_EXP) - exp;
+            let zeros = kept.len() - kept.trim_end_matches('0').len();
+            if needed > zeros as i64 {
+                return Err(ParseError::Inexact);
+            }
+        }
+        match Decimal128::new(negative, coef, exp as i32) {
+            Decimal128::Infinity { .. } => Err(ParseError::Overflow),
+            d => Ok(d),
         }
     }
 
@@ -831,6 +838,14 @@ mod tests {
             Decimal128::parse("12345678901234567890123456789012345"),
             Err(ParseError::Inexact)
         );
+        assert_eq!(Decimal128::parse("1E+7000"), Err(ParseError::Overflow));
+        assert_eq!(Decimal128::parse("1E-7000"), Err(ParseError::Inexact));
+        assert_eq!(
+            d("1E+6144").to_string(),
+            "1.000000000000000000000000000000000E+6144"
+        );
+        assert_eq!(d("0E+9000").to_string(), "0E+6111");
+        assert_eq!(d("10E-6177").to_string(), "1E-6176");
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub fn decimal(arg: Option<&Js>) -> Result<Value, ShellError> {
         Err(ParseError::Inexact) => Err(bson_error(format!(
             "\"{text}\" is not a valid Decimal128 string - inexact rounding"
         ))),
+        Err(ParseError::Overflow) => Err(bson_error(format!(
+            "\"{text}\" is not a valid Decimal128 string - overflow"
+        ))),
         Err(ParseError::Invalid) => {
             Err(bson_error(format!("{text} not a valid Decimal128 string")))
         }

@@ -45,6 +45,7 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "dropIndexes",
     "getIndexes",
     "getIndexKeys",
+    "explain",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -600,6 +601,7 @@ impl Session {
                     skip: 0,
                     limit: None,
                     hint: None,
+                    explain: None,
                 })))
             }
             "findOne" => {
@@ -617,6 +619,7 @@ impl Session {
                     skip: 0,
                     limit: Some(1),
                     hint: None,
+                    explain: None,
                 };
                 let docs = self.run_cursor(&spec)?;
                 Ok(Js::Val(
@@ -646,6 +649,7 @@ impl Session {
                     skip: number("skip").unwrap_or(0),
                     limit: number("limit"),
                     hint: opts.get("hint").cloned(),
+                    explain: None,
                 };
                 // countDocuments runs as an aggregation on the server, and fails as one.
                 let n = self

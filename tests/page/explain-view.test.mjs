@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { mongo, startHarness, withPage as run } from "./harness.mjs";
+import { mongo, redis, startHarness, withPage as run } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -75,4 +75,19 @@ test("explain view: the plan tree with keys and documents examined, and the comp
     // A statement that explains nothing leaves the view as it is.
     await mongo(page, "db.users.countDocuments()");
     assert.deepEqual(await stages(page, 0), ["FETCH", "IXSCAN"]);
+  }));
+
+test("collections panel: documents a TTL index expires disappear as the clock runs", () =>
+  withPage(async (page) => {
+    await mongo(page, "db.sessions.insertMany([{_id: 1, at: new Date()}, {_id: 2, at: 'never'}]); db.sessions.createIndex({at: 1}, {expireAfterSeconds: 30})");
+    const count = page.locator("collections-panel .coll-button[data-coll=sessions] .coll-count");
+    await page.waitForFunction(() => document.querySelector("collections-panel .coll-index[data-name=at_1]"));
+    assert.equal(await count.textContent(), "2");
+    assert.match(await page.locator("collections-panel .coll-index[data-name=at_1]").textContent(), /TTL 30 s/);
+    // Moving the clock from the Redis console runs no Mongo statement: the frame loop's tick
+    // lets the TTL monitor run, and the panel follows.
+    await redis(page, ".time +2m");
+    await page.waitForFunction(
+      () => document.querySelector("collections-panel .coll-button[data-coll=sessions] .coll-count")?.textContent === "1",
+    );
   }));

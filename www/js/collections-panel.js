@@ -56,7 +56,8 @@ export class CollectionsPanel extends HTMLElement {
   attach(playground) {
     this.playground = playground;
     document.addEventListener("playground:change", (e) => {
-      if (e.detail?.engine === "mongo") this.refresh({ follow: true });
+      // `expired` comes from the frame loop's tick: TTL indexes delete documents on the clock too.
+      if (e.detail?.engine === "mongo" || e.detail?.expired) this.refresh({ follow: true });
     });
     this.refresh({ follow: true });
   }

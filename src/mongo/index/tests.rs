@@ -192,6 +192,10 @@ fn explain_stage_trees() {
             ("db.c.find({_id: 7}).explain().queryPlanner.winningPlan", "{ stage: 'IDHACK' }"),
             ("db.c.find({_id: 7}).explain('executionStats').executionStats.executionStages.docsExamined", "1"),
             ("db.c.find({_id: {$gt: 97}}).explain().queryPlanner.winningPlan.inputStage.indexName", "_id_"),
+            ("db.c.explain('executionStats').find({a: 3}).finish().executionStats.totalKeysExamined", "10"),
+            ("db.c.explain().find({a: 3}).sort({b: 1}).finish().queryPlanner.winningPlan.inputStage.direction", "backward"),
+            ("db.c.explain()", "Explainable(test.c)"),
+            ("db.c.explain('bogus')", "MongoServerError[BadValue]: verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}"),
             ("db.c.find().explain('bogus')", "MongoServerError[BadValue]: verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}"),
         ],
     );

@@ -46,6 +46,7 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "dropIndexes",
     "getIndexes",
     "getIndexKeys",
+    "explain",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -677,6 +678,7 @@ impl Session {
                     skip: 0,
                     limit: None,
                     hint: None,
+                    explain: None,
                 })))
             }
             "findOne" => {
@@ -694,6 +696,7 @@ impl Session {
                     skip: 0,
                     limit: Some(1),
                     hint: None,
+                    explain: None,
                 };
                 let docs = self.run_cursor(&spec)?;
                 Ok(Js::Val(
@@ -723,6 +726,7 @@ impl Session {
                     skip: number("skip").unwrap_or(0),
                     limit: number("limit"),
                     hint: opts.get("hint").cloned(),
+                    explain: None,
                 };
                 // countDocuments runs as an aggregation on the server, and fails as one.
                 let n = self

@@ -49,11 +49,22 @@ pub(super) enum Js {
     Builtin(Builtin),
     /// A find as collection methods return it; it becomes a `Live` cursor when evaluated.
     Cursor(Box<CursorSpec>),
+    /// `db.coll.explain(verbosity)`: its `find(…)` gives a cursor that prints its explain.
+    /// Boxed: `Js` is on every frame of the recursive evaluator and must stay small.
+    Explainable(Box<Explainable>),
     /// A cursor that remembers its position (`hasNext`, `next`, `it`).
     Live(Rc<RefCell<LiveCursor>>),
     Function(Rc<Closure>),
     /// A global namespace (`Math`, `JSON`, `Object`, …) or one of its functions, by name.
     Native(&'static str),
+}
+
+/// What `db.coll.explain(verbosity)` returns.
+#[derive(Debug, Clone)]
+pub(super) struct Explainable {
+    pub db: String,
+    pub coll: String,
+    pub verbosity: Value,
 }
 
 /// A function value: its definition and the scope it closes over.
@@ -187,6 +198,7 @@ const CURSOR_METHODS: &[&str] = &[
     "objsLeftInBatch",
     "hint",
     "explain",
+    "finish",
 ];
 
 /// A find not yet run: cursors are lazy in mongosh too, so `find().limit(2)` is one query.
@@ -201,6 +213,8 @@ pub(super) struct CursorSpec {
     pub(super) limit: Option<usize>,
     /// `cursor.hint(…)`: an index name or key pattern, or `{$natural: 1}`.
     pub(super) hint: Option<Value>,
+    /// Set by `db.coll.explain(verbosity).find(…)`: the cursor prints its explain.
+    pub(super) explain: Option<Value>,
 }
 
 /// One mongosh session: current database, the sandbox's data, the cursor `it` continues,
@@ -584,6 +598,7 @@ impl Session {
                 skip: 0,
                 limit: None,
                 hint: None,
+                explain: None,
             },
             buffer: Some(docs.into()),
             maps: Vec::new(),
@@ -625,6 +640,12 @@ impl Session {
         Ok(match v {
             Js::Undefined => Output::Nothing,
             Js::Val(v) => Output::Value(v),
+            Js::Live(cursor) if cursor.borrow().spec.explain.is_some() => {
+                let spec = cursor.borrow().spec.clone();
+                let explained = self.explain_find(&spec, spec.explain.as_ref())?;
+                self.explained = Some(spec);
+                Output::Value(Value::Document(explained))
+            }
             Js::Live(cursor) => {
                 let n = if self.json { None } else { Some(BATCH_SIZE) };
                 match self.cursor_batch(&cursor, n)? {
@@ -678,6 +699,7 @@ impl Session {
                 }
             },
             Js::Live(_) | Js::Cursor(_) => "Cursor".into(),
+            Js::Explainable(e) => format!("Explainable({}.{})", e.db, e.coll),
             Js::Undefined => "undefined".into(),
             Js::Val(v) => crate::mongo::format::inspect(v, crate::mongo::format::Options::VALUE),
         }
@@ -1917,6 +1939,10 @@ impl Session {
                     }
                 }
             }
+            Js::Explainable(_) if name == "find" => Js::Method {
+                target: Box::new(target),
+                name: name.into(),
+            },
             Js::Collection { db, name: coll } => {
                 if COLLECTION_METHODS.contains(&name) {
                     Js::Method {
@@ -2022,6 +2048,17 @@ impl Session {
                     })
                 }
                 Js::Live(c) => self.cursor_method(&c, &name, args),
+                Js::Explainable(e) => match self.collection_method(&e.db, &e.coll, &name, args)? {
+                    Js::Cursor(mut spec) => {
+                        spec.explain = Some(e.verbosity);
+                        Ok(Js::Live(Rc::new(RefCell::new(LiveCursor {
+                            spec: *spec,
+                            buffer: None,
+                            maps: Vec::new(),
+                        }))))
+                    }
+                    other => Ok(other),
+                },
                 Js::Val(v) => super::js::value_method(self, v, &name, args),
                 _ => Err(ShellError::type_error(format!("{text} is not a function"))),
             },
@@ -2272,6 +2309,16 @@ impl Session {
                     _ => None,
                 };
                 let explained = self.explain_find(&spec, verbosity)?;
+                self.explained = Some(spec);
+                Ok(Js::Val(Value::Document(explained)))
+            }
+            // An explainable cursor's explain document (`db.c.explain().find(…).finish()`).
+            "finish" => {
+                let spec = cursor.borrow().spec.clone();
+                let Some(verbosity) = spec.explain.clone() else {
+                    return Err(ShellError::type_error("cursor.finish is not a function"));
+                };
+                let explained = self.explain_find(&spec, Some(&verbosity))?;
                 self.explained = Some(spec);
                 Ok(Js::Val(Value::Document(explained)))
             }

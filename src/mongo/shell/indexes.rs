@@ -1,7 +1,7 @@
 //! The index shell methods (`createIndex`, `createIndexes`, `dropIndex`, `dropIndexes`,
 //! `getIndexes`, `getIndexKeys`) and `cursor.explain()`.
 
-use super::eval::{CursorSpec, Js};
+use super::eval::{CursorSpec, Explainable, Js};
 use super::{Session, ShellError};
 use crate::mongo::index::explain::{explain_find, Verbosity};
 use crate::mongo::index::plan::{self, Query};
@@ -20,6 +20,14 @@ fn ok_doc(fields: Vec<(&str, Value)>) -> Js {
         .collect();
     d.insert("ok".into(), Value::Int32(1));
     Js::Val(Value::Document(d))
+}
+
+fn verbosity_error() -> ShellError {
+    ShellError::server(
+        2,
+        Some("BadValue"),
+        "verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}",
+    )
 }
 
 fn count(n: usize) -> Value {
@@ -161,6 +169,20 @@ impl Session {
                     "BSON field 'dropIndexes.index' is the wrong type, expected types '[string, object]'",
                 )),
             },
+            "explain" => {
+                let verbosity = match args.next() {
+                    Some(Js::Val(v)) => v,
+                    _ => Value::String("queryPlanner".into()),
+                };
+                if Verbosity::parse(Some(&verbosity)).is_none() {
+                    return Err(verbosity_error());
+                }
+                Ok(Js::Explainable(Box::new(Explainable {
+                    db: db.into(),
+                    coll: coll.into(),
+                    verbosity,
+                })))
+            }
             _ => Err(ShellError::type_error(format!(
                 "db.{coll}.{name} is not a function"
             ))),
@@ -273,11 +295,7 @@ impl Session {
         verbosity: Option<&Value>,
     ) -> Result<Document, ShellError> {
         let Some(verbosity) = Verbosity::parse(verbosity) else {
-            return Err(ShellError::server(
-                2,
-                Some("BadValue"),
-                "verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}",
-            ));
+            return Err(verbosity_error());
         };
         let filter = super::collection::compile_filter(&spec.filter)?.at(self.now_ms as i64);
         let query = spec.query(&filter);

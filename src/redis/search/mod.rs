@@ -339,78 +339,217 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
     }
 }
 
-/// The words of a query that count towards a document's score.
-fn scored_words(node: &Node, out: &mut Vec<(String, Option<String>)>) {
+/// What of a query counts towards a document's score.
+enum ScoredWord {
+    Word(String),
+    Prefix(String),
+}
+
+fn scored_words(node: &Node, out: &mut Vec<ScoredWord>) {
     match node {
-        Node::Term { word, field } => out.push((word.clone(), field.clone())),
-        Node::Phrase { words, field } => {
-            out.extend(words.iter().map(|w| (w.clone(), field.clone())))
-        }
+        Node::Term { word, .. } => out.push(ScoredWord::Word(word.clone())),
+        Node::Prefix { prefix, .. } => out.push(ScoredWord::Prefix(prefix.clone())),
+        Node::Phrase { words, .. } => out.extend(words.iter().map(|w| ScoredWord::Word(w.clone()))),
         Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| scored_words(p, out)),
         _ => {}
     }
 }
 
-/// RediSearch's TFIDF, approximately: per matched word, its frequency in the document times
-/// its inverse document frequency and the field's weight, over the document's most frequent
-/// word; words of an intersection that lie apart divide the score by their distance.
-fn score(index: &Index, docs: &[Doc], doc: &Doc, node: &Node) -> f64 {
+/// One text token of a document: the word, its position (stop words take none, and each
+/// field starts one position after the last), the field's weight and whether it stems.
+struct Token<'a> {
+    word: &'a str,
+    position: usize,
+    weight: f64,
+    stems: bool,
+}
+
+fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec<Token<'a>> {
+    // `field` narrows the tokens to one field (positions still count every field).
+    let mut out = Vec::new();
+    let mut position = 0;
+    for (i, f) in index.fields.iter().enumerate() {
+        let (FieldKind::Text { weight, nostem }, Some(Values::Text(tokens))) =
+            (&f.kind, doc.values.get(i))
+        else {
+            continue;
+        };
+        if position > 0 {
+            position += 1;
+        }
+        let in_scope = field
+            .as_ref()
+            .is_none_or(|name| f.attribute == *name || f.identifier == *name);
+        for token in tokens {
+            if query::STOP_WORDS.contains(&token.as_str()) {
+                continue;
+            }
+            position += 1;
+            if in_scope {
+                out.push(Token {
+                    word: token,
+                    position,
+                    weight: *weight,
+                    stems: !nostem,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How often a query word occurs in a document, as RediSearch's index records it: the word
+/// itself counts its field's weight per occurrence; its stem (`+stem`, when the stem differs)
+/// is a separate term counting each other form once. Returns (exact, stemmed) frequencies and
+/// the positions of both.
+fn frequencies(tokens: &[Token], word: &str) -> (f64, f64, Vec<usize>) {
+    let root = stem(word);
+    let (mut exact, mut stemmed, mut positions) = (0.0, 0.0, Vec::new());
+    for t in tokens {
+        let same = t.word == word;
+        if same {
+            exact += t.weight;
+        }
+        let shares_stem = t.stems && stem(t.word) == root && stem(t.word) != t.word;
+        if shares_stem {
+            stemmed += 1.0;
+        }
+        if same || shares_stem {
+            positions.push(t.position);
+        }
+    }
+    (exact, stemmed, positions)
+}
+
+/// RediSearch's TFIDF: per query word (and its stem), frequency times `logb(1 + N / df)`,
+/// summed, over the document's highest term frequency, and for an intersection over the
+/// slop (the span of positions holding one match of each word).
+/// What scoring one query needs from every document, read once per query: each document's
+/// tokens, and the IDF of each term as it is first asked for.
+struct Scorer<'a> {
+    tokens: Vec<Vec<Token<'a>>>,
+    idf: std::cell::RefCell<std::collections::HashMap<(String, bool), f64>>,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(index: &Index, docs: &'a [Doc]) -> Scorer<'a> {
+        // A field scope only filters: frequencies count every field, as the index records them.
+        Scorer {
+            tokens: docs
+                .iter()
+                .map(|d| scored_tokens(index, d, &None))
+                .collect(),
+            idf: Default::default(),
+        }
+    }
+
+    /// `logb(1 + N / df)` for a term (`stemmed`: its `+stem` term).
+    fn idf(&self, term: &str, stemmed: bool) -> f64 {
+        let key = (term.to_string(), stemmed);
+        if let Some(v) = self.idf.borrow().get(&key) {
+            return *v;
+        }
+        let df = self
+            .tokens
+            .iter()
+            .filter(|t| {
+                let (e, s, _) = frequencies(t, term);
+                (if stemmed { s } else { e }) > 0.0
+            })
+            .count();
+        let v = f64::from((1 + self.tokens.len() / df.max(1)).ilog2());
+        self.idf.borrow_mut().insert(key, v);
+        v
+    }
+}
+
+fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
     let mut words = Vec::new();
     scored_words(node, &mut words);
     if words.is_empty() {
         return 1.0;
     }
-    let n = docs.len();
     let mut total = 0.0;
-    let mut first_positions = Vec::new();
-    for (word, field) in &words {
-        let found = positions(index, doc, word, field);
-        if found.is_empty() {
-            continue;
-        }
-        let df = docs
-            .iter()
-            .filter(|d| !positions(index, d, word, field).is_empty())
-            .count();
-        // RediSearch: logb(1 + totalDocs / termDocs), an integer division and a floored log.
-        let idf = f64::from((1 + n / df.max(1)).ilog2());
-        for (i, at) in &found {
-            let weight = match index.fields.get(*i).map(|f| &f.kind) {
-                Some(FieldKind::Text { weight, .. }) => *weight,
-                _ => 1.0,
-            };
-            total += at.len() as f64 * idf * weight;
-        }
-        if let Some(p) = found.first().and_then(|(_, at)| at.first()) {
-            first_positions.push(*p);
-        }
-    }
-    let max_freq = doc
-        .values
-        .iter()
-        .filter_map(|v| match v {
-            Values::Text(tokens) => {
-                let mut counts: IndexMap<&String, usize> = IndexMap::new();
-                for t in tokens {
-                    *counts.entry(t).or_default() += 1;
+    let mut spans = Vec::new();
+    let Some(tokens) = scorer.tokens.get(doc) else {
+        return 0.0;
+    };
+    let term_idf = |term: &str, stemmed: bool| scorer.idf(term, stemmed);
+    for word in &words {
+        match word {
+            ScoredWord::Word(word) => {
+                let (exact, stemmed, positions) = frequencies(tokens, word);
+                if positions.is_empty() {
+                    continue;
                 }
-                counts.values().max().copied()
+                total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
+                spans.push(positions);
             }
-            _ => None,
-        })
-        .max()
-        .unwrap_or(1) as f64;
-    let mut score = total / max_freq;
-    if matches!(node, Node::And(_)) && first_positions.len() > 1 {
-        let distance: usize = first_positions
-            .windows(2)
-            .map(|w| w[0].abs_diff(w[1]).max(1))
-            .sum();
-        let adjacent = first_positions.len() - 1;
-        score /= (distance as f64 / adjacent as f64).max(1.0);
+            ScoredWord::Prefix(prefix) => {
+                let mut terms: Vec<&str> = tokens
+                    .iter()
+                    .map(|t| t.word)
+                    .filter(|w| w.starts_with(prefix.as_str()))
+                    .collect();
+                terms.sort_unstable();
+                terms.dedup();
+                let mut positions = Vec::new();
+                for term in terms {
+                    let (exact, _, at) = frequencies(tokens, term);
+                    total += exact * term_idf(term, false);
+                    positions.extend(at);
+                }
+                if !positions.is_empty() {
+                    spans.push(positions);
+                }
+            }
+        }
     }
-    // TFIDF with one word per document gives whole numbers here; keep the printed scores short.
-    (score * 1e6).round() / 1e6
+    let mut counts: IndexMap<&str, f64> = IndexMap::new();
+    for t in tokens {
+        *counts.entry(t.word).or_default() += t.weight;
+    }
+    let max_freq = counts.values().copied().fold(1.0, f64::max);
+    let mut score = total / max_freq;
+    if matches!(node, Node::And(_)) && spans.len() > 1 {
+        score /= min_span(&spans).max(1) as f64;
+    }
+    score
+}
+
+/// The narrowest window of positions holding one position from each list.
+fn min_span(lists: &[Vec<usize>]) -> usize {
+    let mut all: Vec<(usize, usize)> = lists
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.iter().map(move |p| (*p, i)))
+        .collect();
+    all.sort_unstable();
+    let mut best = usize::MAX;
+    let mut seen = vec![0usize; lists.len()];
+    let mut covered = 0;
+    let mut left = 0;
+    for right in 0..all.len() {
+        let (_, list) = all[right];
+        if seen[list] == 0 {
+            covered += 1;
+        }
+        seen[list] += 1;
+        while covered == lists.len() {
+            best = best.min(all[right].0 - all[left].0);
+            let (_, l) = all[left];
+            seen[l] -= 1;
+            if seen[l] == 0 {
+                covered -= 1;
+            }
+            left += 1;
+        }
+    }
+    if best == usize::MAX {
+        1
+    } else {
+        best
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -823,6 +962,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     if let Some(knn) = knn {
         return knn_search(server, &index, &docs, &node, &knn, &options);
     }
+    let scorer = Scorer::new(&index, &docs);
     let mut hits: Vec<(usize, f64)> = docs
         .iter()
         .enumerate()
@@ -833,7 +973,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 .is_none_or(|keys| keys.contains(&d.key))
         })
         .filter(|(_, d)| matches(&index, d, &node))
-        .map(|(i, d)| (i, score(&index, &docs, d, &node)))
+        .map(|(i, _)| (i, score(&scorer, i, &node)))
         .collect();
     match &options.sort_by {
         Some((field, ascending)) => {

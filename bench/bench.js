@@ -266,6 +266,9 @@ function redisOthers(cfg) {
   const nH = cfg.n.hash;
   // Scores are a permutation so that members land all over the set, not appended in order.
   const zscore = (i) => (i * 7919) % 1000003;
+  const zrank = (i, size) => (i * 7919) % Math.max(1, size - 9);
+  // ioredis-mock re-sorts on every ZADD: its set for the ZRANGE phase is built this far only.
+  const zMockSetup = Math.min(nZ, 5000);
   return [
     { group: "incr", n: nIncr, phases: [{
       id: "incr", label: `INCR one key ${fmtN(nIncr)} times`,
@@ -275,13 +278,22 @@ function redisOthers(cfg) {
         return got === `"${ops}"\n` ? null : `GET counter answered ${got.trim()} after ${ops} INCRs`;
       },
     }] },
-    { group: "zadd", n: nZ, mockBudgetMs: cfg.mock_slow_budget_ms, phases: [{
+    { group: "zadd", n: nZ, mockBudgetMs: cfg.mock_slow_budget_ms, mockSetupCap: zMockSetup, phases: [{
       id: "zadd", label: `ZADD ${fmtN(nZ)} members into one sorted set`,
       line: (i) => `ZADD z ${zscore(i)} m${i}`, mock: (r, i) => r.zadd("z", zscore(i), "m" + i),
       target: { ratio: 1000 },
       verify: (p, ops) => {
         const card = intReply(p.redis("ZCARD z", hostMs()));
         return card === ops ? null : `ZCARD answered ${card} after ${ops} distinct ZADDs`;
+      },
+    }, {
+      // 10 members from ranks spread over the whole set; the mock's set is the capped setup's.
+      id: "zrange", label: `ZRANGE by rank, 10 members of ${fmtN(nZ)}`,
+      line: (i) => `ZRANGE z ${zrank(i, nZ)} ${zrank(i, nZ) + 9}`,
+      mock: (r, i) => r.zrange("z", zrank(i, zMockSetup), zrank(i, zMockSetup) + 9),
+      verify: (p) => {
+        const reply = p.redis(`ZRANGE z ${nZ - 10} ${nZ - 1}`, hostMs());
+        return reply.startsWith(' 1) "m') && reply.includes("10) ") ? null : `ZRANGE z ${nZ - 10} ${nZ - 1} answered ${JSON.stringify(reply.slice(0, 80))}`;
       },
     }] },
     { group: "list", n: nL, mockBudgetMs: cfg.mock_slow_budget_ms, mockSetupCap: 20000, phases: [

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# SET then GET of N distinct keys through the native CLI's text path (stdin lines in, redis-cli
-# text out): the engine and the line parser without the wasm boundary, to tell which of the two
-# a slow browser number comes from. Generating the input is not timed.
+# SET then GET of N distinct keys, ZADD of N members into one sorted set then ZRANGE by rank,
+# LPUSH of N elements onto one list then LPOP of them all, through the native CLI's text path
+# (stdin lines in, redis-cli text out): the engine and the line parser without the wasm
+# boundary, to tell which of the two a slow browser number comes from. Generating the input is
+# not timed. The CLI is built with the `native` profile (opt-level 3): `release` is tuned for
+# the size of the shipped wasm.
 #   bench/native.sh [N [REPS]]     (defaults 1000000 and 3; prints medians, then bytes per key)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
 reps=${2:-3}
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --quiet
-bin=target/release/nosql-playground
+cargo build --profile native --quiet
+bin=target/native/nosql-playground
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d v%d\n", i, i }' >"$tmp/set"
@@ -29,6 +32,30 @@ get_ms=$((both_ms - set_ms))
 awk -v n="$n" -v r="$reps" -v s="$set_ms" -v g="$get_ms" 'BEGIN {
   printf "native CLI, %d keys, median of %d runs: SET %.0f ops/s (%d ms), GET %.0f ops/s (%d ms, SET+GET minus SET)\n",
     n, r, n / s * 1000, s, (g > 0 ? n / g * 1000 : 0), g }'
+
+# The collection types: a second phase that cannot start from an empty server is timed as
+# (setup + phase) minus setup, as GET is. Scores are a permutation, so members land all over
+# the set; ZRANGE asks for 10 members at ranks spread over the whole set.
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "ZADD z %d m%d\n", (i * 7919) % 1000003, i }' >"$tmp/zadd"
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) { r = (i * 7919) % n; printf "ZRANGE z %d %d\n", r, r + 9 } }' >"$tmp/zrange"
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "LPUSH l v%d\n", i }' >"$tmp/lpush"
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) print "LPOP l" }' >"$tmp/lpop"
+cat "$tmp/zadd" "$tmp/zrange" >"$tmp/zboth"
+cat "$tmp/lpush" "$tmp/lpop" >"$tmp/lboth"
+zadd_ms=$(for _ in $(seq "$reps"); do run "$tmp/zadd"; done | median)
+[ "$(tail -n 1 "$tmp/out")" = "(integer) 1" ] || { echo "wrong answer: last ZADD gave $(tail -n 1 "$tmp/out")" >&2; exit 1; }
+zboth_ms=$(for _ in $(seq "$reps"); do run "$tmp/zboth"; done | median)
+[ "$(grep -cE '^ ?1\) ' "$tmp/out")" = "$n" ] || { echo "wrong answer: a ZRANGE answered an empty array" >&2; exit 1; }
+lpush_ms=$(for _ in $(seq "$reps"); do run "$tmp/lpush"; done | median)
+lboth_ms=$(for _ in $(seq "$reps"); do run "$tmp/lboth"; done | median)
+[ "$(tail -n 1 "$tmp/out")" = '"v0"' ] || { echo "wrong answer: last LPOP gave $(tail -n 1 "$tmp/out")" >&2; exit 1; }
+awk -v n="$n" -v r="$reps" -v z="$zadd_ms" -v zr="$((zboth_ms - zadd_ms))" -v lp="$lpush_ms" -v lo="$((lboth_ms - lpush_ms))" '
+  function ops(ms) { return ms > 0 ? n / ms * 1000 : 0 }
+  BEGIN {
+    printf "native CLI, median of %d runs: ZADD %d members into one sorted set %.0f ops/s (%d ms, target 1M ops/s: %s); ZRANGE by rank, 10 members, %.0f ops/s (%d ms)\n",
+      r, n, ops(z), z, (ops(z) >= 1000000 ? "met" : "not met"), ops(zr), zr
+    printf "native CLI, median of %d runs: LPUSH %d elements onto one list %.0f ops/s (%d ms); LPOP them all %.0f ops/s (%d ms)\n",
+      r, n, ops(lp), lp, ops(lo), lo }'
 
 # The same work on the real server in the same run: redis-benchmark -P 16 against a valkey-server
 # started here on a free loopback port (the oracle scripts/setup test installs).

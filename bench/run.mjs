@@ -55,7 +55,7 @@ const cfg = {
   mock_slow_budget_ms: 3000,
   min_ms: 30,
   n: {
-    setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 100_000, list: 100_000,
+    setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 1_000_000, list: 1_000_000,
     hash: 100_000, docs: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
   },
 };

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::filter::{array_index, QueryError};
 use super::server_repr;
-use crate::mongo::value::{compare, Document, Value};
+use crate::mongo::value::{compare, field, Document, Value};
 
 /// Sorts stably by a sort document (BSON order across types, arrays by their smallest element
 /// ascending and largest descending, missing fields as null).
@@ -139,7 +139,7 @@ fn collect_doc(d: &Document, path: &[String], out: &mut Vec<Value>, missing: &mu
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    match d.get(first) {
+    match field(d, first) {
         Some(next) => collect(next, rest, out, missing),
         None => *missing = true,
     }
@@ -180,10 +180,10 @@ pub fn lookup_path(doc: &Document, path: &[String]) -> Value {
     let mut cur: Option<&Value> = None;
     for (i, part) in path.iter().enumerate() {
         let next = if i == 0 {
-            doc.get(part)
+            field(doc, part)
         } else {
             match cur {
-                Some(Value::Document(d)) => d.get(part),
+                Some(Value::Document(d)) => field(d, part),
                 Some(Value::Array(items)) => array_index(part).and_then(|n| items.get(n)),
                 _ => None,
             }

@@ -36,6 +36,69 @@ pub fn sort_documents(docs: &mut [&Document], sort: &Document) -> Result<(), Que
     Ok(())
 }
 
+/// `sort_documents` followed by keeping the first `k`, without sorting the rest: the
+/// `k` best so far are kept in order and each other document is compared with the worst of
+/// them, one key at a time (find + sort + limit 10 over 100k documents sorts nothing big).
+/// Ties keep the documents' order, as the stable sort does.
+pub fn sort_documents_top(
+    docs: &mut Vec<&Document>,
+    sort: &Document,
+    k: usize,
+) -> Result<(), QueryError> {
+    // Beyond this, inserting into the kept list costs more than sorting everything.
+    const MAX_KEPT: usize = 256;
+    if k >= docs.len() || k > MAX_KEPT {
+        sort_documents(docs, sort)?;
+        docs.truncate(k);
+        return Ok(());
+    }
+    let keys = sort_keys(sort)?;
+    let order = |a: &[Value], b: &[Value]| {
+        for (i, (_, dir)) in keys.iter().enumerate() {
+            let c = match (a.get(i), b.get(i)) {
+                (Some(x), Some(y)) => compare(x, y),
+                _ => Ordering::Equal,
+            };
+            if c != Ordering::Equal {
+                return if *dir < 0 { c.reverse() } else { c };
+            }
+        }
+        Ordering::Equal
+    };
+    let mut kept: Vec<(Vec<Value>, &Document)> = Vec::with_capacity(k + 1);
+    for d in docs.iter() {
+        if kept.len() == k {
+            // Only a document strictly before the worst kept one gets in; compare key by
+            // key, computing each only as far as needed.
+            let Some((worst, _)) = kept.last() else {
+                break;
+            };
+            let mut beats = false;
+            for (i, (path, dir)) in keys.iter().enumerate() {
+                let Some(w) = worst.get(i) else {
+                    break;
+                };
+                let c = compare(&sort_key(d, path, *dir), w);
+                let c = if *dir < 0 { c.reverse() } else { c };
+                if c != Ordering::Equal {
+                    beats = c == Ordering::Less;
+                    break;
+                }
+            }
+            if !beats {
+                continue;
+            }
+        }
+        let key: Vec<Value> = keys.iter().map(|(p, dir)| sort_key(d, p, *dir)).collect();
+        // After every kept document that sorts before or equal to it: ties stay in order.
+        let at = kept.partition_point(|(x, _)| order(x, &key) != Ordering::Greater);
+        kept.insert(at, (key, *d));
+        kept.truncate(k);
+    }
+    *docs = kept.into_iter().map(|(_, d)| d).collect();
+    Ok(())
+}
+
 /// Sorts positions into `docs` the way `sort_documents` sorts the documents themselves.
 pub fn sort_indices(
     docs: &[Document],
@@ -118,6 +181,14 @@ pub fn sort_keys(sort: &Document) -> Result<Vec<(Vec<String>, i32)>, QueryError>
 /// (descending) of the values the path reaches, arrays contributing their elements; null
 /// when nothing is reached; an empty array sorts below null.
 pub fn sort_key(doc: &Document, path: &[String], dir: i32) -> Value {
+    // A top-level field that is not an array is its own key (the usual sort).
+    if let [name] = path {
+        match field(doc, name) {
+            None => return Value::Null,
+            Some(Value::Array(_)) => {}
+            Some(v) => return v.clone(),
+        }
+    }
     let mut values = Vec::new();
     let mut missing = false;
     collect_doc(doc, path, &mut values, &mut missing);
@@ -194,4 +265,56 @@ pub fn lookup_path(doc: &Document, path: &[String]) -> Value {
         }
     }
     cur.cloned().unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(i: i32) -> Document {
+        let mut d = Document::default();
+        d.insert("_id".into(), Value::Int32(i));
+        // Few distinct values (ties), some arrays, some missing, mixed types.
+        match i % 5 {
+            0 => {}
+            1 => {
+                d.insert("k".into(), Value::Int32(i % 7));
+            }
+            2 => {
+                d.insert(
+                    "k".into(),
+                    Value::Array(vec![Value::Int32(i % 3), Value::Double(f64::from(i % 11))]),
+                );
+            }
+            3 => {
+                d.insert("k".into(), Value::String(format!("s{}", i % 4)));
+            }
+            _ => {
+                d.insert("k".into(), Value::Double(f64::from(i % 7) + 0.5));
+            }
+        }
+        d.insert("j".into(), Value::Int32(i % 2));
+        d
+    }
+
+    #[test]
+    fn top_k_equals_sort_then_limit() {
+        let docs: Vec<Document> = (0..200).map(doc).collect();
+        for spec in [vec![("k", 1)], vec![("k", -1)], vec![("j", -1), ("k", 1)]] {
+            let sort: Document = spec
+                .iter()
+                .map(|(k, d)| (k.to_string(), Value::Int32(*d)))
+                .collect();
+            for k in [1, 3, 10, 57, 199, 200, 500] {
+                let mut full: Vec<&Document> = docs.iter().collect();
+                assert!(sort_documents(&mut full, &sort).is_ok());
+                full.truncate(k);
+                let mut top: Vec<&Document> = docs.iter().collect();
+                assert!(sort_documents_top(&mut top, &sort, k).is_ok());
+                let ids =
+                    |v: &[&Document]| v.iter().map(|d| d.get("_id").cloned()).collect::<Vec<_>>();
+                assert_eq!(ids(&top), ids(&full), "{spec:?} k={k}");
+            }
+        }
+    }
 }

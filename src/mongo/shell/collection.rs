@@ -319,7 +319,12 @@ impl Session {
             return Err(run_error(e, failed));
         }
         if let Some(sort) = &spec.sort {
-            cursor::sort_documents(&mut out, sort)?;
+            match spec.limit {
+                Some(n) if n > 0 => {
+                    cursor::sort_documents_top(&mut out, sort, spec.skip.saturating_add(n))?
+                }
+                _ => cursor::sort_documents(&mut out, sort)?,
+            }
         }
         let out = out.into_iter().skip(spec.skip);
         let out = match spec.limit {

@@ -461,7 +461,10 @@ impl Lexer<'_> {
             Tok::Ident(rest.get(..len).unwrap_or("").to_string())
         } else if ch == '/' && !ends_value(prev) {
             self.regex()?
-        } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
+        } else if let Some(p) = PUNCTS
+            .iter()
+            .find(|p| p.as_bytes().first() == rest.as_bytes().first() && rest.starts_with(**p))
+        {
             self.pos += p.len();
             Tok::Punct(p)
         } else {

@@ -210,6 +210,31 @@ struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
+    /// For each opening bracket, the index of the bracket that closes it (`usize::MAX` when
+    /// none does), found once: the parser asks at every bracketed literal, and scanning
+    /// ahead each time made a large `insertMany` cost its nesting depth times its length.
+    closes: Vec<usize>,
+}
+
+/// `closes` for `Parser`: any closing bracket closes the innermost open one, whatever its
+/// kind, as `matching_close` always counted them.
+fn bracket_pairs(tokens: &[Token]) -> Vec<usize> {
+    let mut closes = vec![usize::MAX; tokens.len()];
+    let mut open = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        match t.tok {
+            Tok::Punct("(" | "[" | "{") => open.push(i),
+            Tok::Punct(")" | "]" | "}") => {
+                if let Some(o) = open.pop() {
+                    if let Some(slot) = closes.get_mut(o) {
+                        *slot = i;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    closes
 }
 
 fn too_deep() -> ShellError {
@@ -907,22 +932,7 @@ impl<'a> Parser<'a> {
 
     /// The index of the bracket closing the one at `open`.
     fn matching_close(&self, open: usize) -> Option<usize> {
-        let mut depth = 0usize;
-        let mut i = open;
-        loop {
-            match self.tokens.get(i).map(|t| &t.tok) {
-                Some(Tok::Punct("(" | "[" | "{")) => depth += 1,
-                Some(Tok::Punct(")" | "]" | "}")) => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                None => return None,
-                _ => {}
-            }
-            i += 1;
-        }
+        self.closes.get(open).copied().filter(|&c| c != usize::MAX)
     }
 
     /// An arrow function starting here, if there is one.
@@ -1278,6 +1288,7 @@ impl<'a> Parser<'a> {
                         tokens: toks,
                         pos: 0,
                         depth: self.depth,
+                        closes: bracket_pairs(toks),
                     };
                     let e = sub.expr()?;
                     if sub.peek().is_some() {
@@ -1506,6 +1517,7 @@ pub fn parse(src: &str, tokens: &[Token]) -> Result<Vec<Stmt>, ShellError> {
         tokens,
         pos: 0,
         depth: 0,
+        closes: bracket_pairs(tokens),
     };
     let mut out = Vec::new();
     loop {

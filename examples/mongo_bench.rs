@@ -4,8 +4,13 @@
 //! on a shared machine does not.
 //!
 //! `cargo run --release --example mongo_bench -- [docs] [reps] [workload,...]`
-//! (defaults: 100000 docs, 5 reps, every workload). Prints milliseconds per run.
+//! (defaults: 100000 docs, 5 reps, every workload). Prints milliseconds per run and, from a
+//! counting allocator, the bytes the collection holds and the most each workload had live
+//! at once beyond what was live before it (the memory bar: a pipeline over the
+//! collection should peak below three times the collection's own size).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use nosql_playground::mongo::Shell;
@@ -13,6 +18,43 @@ use nosql_playground::mongo::Shell;
 const CITIES: [&str; 10] = [
     "Paris", "Oslo", "Lima", "Cairo", "Tokyo", "Delhi", "Quito", "Rome", "Seoul", "Accra",
 ];
+
+/// The system allocator, counting live bytes and their high-water mark.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
+            PEAK.fetch_max(live, Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 fn user_doc(i: usize) -> String {
     format!(
@@ -61,8 +103,17 @@ fn main() {
             report("insert", t, out.len());
         }
     }
+    // The collection's own size: what stays live after loading it, the text and reply gone.
+    let before = LIVE.load(Relaxed);
     let out = shell.eval_json(&insert_users, 0);
     assert!(!out.contains("\"error\""), "{}", &out[..out.len().min(300)]);
+    drop(out);
+    let coll_bytes = LIVE.load(Relaxed).saturating_sub(before);
+    println!(
+        "collection c: {n} docs, {:.1} MiB live ({:.0} B/doc)",
+        coll_bytes as f64 / MIB,
+        coll_bytes as f64 / n.max(1) as f64
+    );
     let out = shell.eval_json(&insert_many("orders", &orders), 0);
     assert!(!out.contains("\"error\""), "{}", &out[..out.len().min(300)]);
 
@@ -90,9 +141,18 @@ fn main() {
             continue;
         }
         for _ in 0..reps {
+            let live = LIVE.load(Relaxed);
+            PEAK.store(live, Relaxed);
             let t = Instant::now();
             let out = run_workload(&mut shell, src);
             report(name, t, out.len());
+            let extra = PEAK.load(Relaxed).saturating_sub(live);
+            println!(
+                "{:18} peak +{:.1} MiB = {:.2}x the collection",
+                "",
+                extra as f64 / MIB,
+                extra as f64 / coll_bytes.max(1) as f64
+            );
         }
     }
 }

@@ -496,3 +496,26 @@ fn show_dbs_lists_system_and_user_databases() {
         "{json}"
     );
 }
+
+/// Literals of literals only are built while parsing; they must give exactly what
+/// evaluating them field by field gives (the `v` in the second form forces that path at
+/// every level), in both output forms.
+#[test]
+fn constant_literals_equal_evaluated_ones() {
+    let literal = r#"({a: -0, b: [1, -2.5, "x", true, null, {c: 2147483648, d: -1, e: {}, n: 1}, []], a: 3, 7: [1, -0.0, 1e21, 'q"'], k: 1,})"#;
+    let evaluated = r#"({a: -0, b: [v, -2.5, "x", true, null, {c: 2147483648, d: -1, e: {}, n: v}, []], a: 3, 7: [v, -0.0, 1e21, 'q"'], k: v,})"#;
+    for json in [false, true] {
+        let run = |src: &str| {
+            let mut shell = Shell::new();
+            shell.eval_mongosh("var v = 1", NOW);
+            if json {
+                shell.eval_json(src, NOW)
+            } else {
+                shell.eval_mongosh(src, NOW)
+            }
+        };
+        let (a, b) = (run(literal), run(evaluated));
+        assert!(!a.contains("rror"), "{a}");
+        assert_eq!(a, b);
+    }
+}

@@ -349,6 +349,7 @@ fn pure(e: &Expr, builtin: &dyn Fn(&str) -> bool, depth: usize) -> bool {
         | Expr::Null
         | Expr::Undefined
         | Expr::Regex { .. }
+        | Expr::Value(_)
         | Expr::Ident { .. } => true,
         Expr::Array(items) | Expr::Seq(items) => items.iter().all(p),
         Expr::Object(props) => props.iter().all(|prop| match prop {

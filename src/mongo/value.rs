@@ -8,6 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use indexmap::IndexMap;
 
 pub use super::decimal::Decimal128;
+use crate::redis::reply::push_i64;
 
 /// A document keeps its fields in insertion order, as BSON does: `{b: 1, a: 2}` prints and
 /// compares with `b` first.
@@ -38,6 +39,20 @@ impl Hasher for FieldHasher {
 
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+/// A document's field by name. Documents students build have a handful of fields, and
+/// comparing a few key lengths (then bytes) costs less than hashing the name and probing
+/// the table; large documents still go through the hash index. Every hot read of a field
+/// (filters, field paths, sort keys, group keys) goes through here.
+#[inline]
+pub fn field<'d>(doc: &'d Document, name: &str) -> Option<&'d Value> {
+    const SCAN_MAX: usize = 12;
+    if doc.len() <= SCAN_MAX {
+        doc.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        doc.get(name)
     }
 }
 
@@ -715,11 +730,38 @@ pub fn number_value(n: f64) -> Value {
 }
 
 /// Appends a JSON string literal.
+/// Escapes as serde_json does (`\"`, `\\`, the short forms of \b \f \n \r \t, `\u00XX`
+/// for other control characters, everything else as is), written straight into `out`: this
+/// runs for every key and string of every document a query prints.
 pub fn json_string(out: &mut String, s: &str) {
-    match serde_json::to_string(s) {
-        Ok(q) => out.push_str(&q),
-        Err(_) => out.push_str("\"\""),
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
 }
 
 /// Relaxed Extended JSON v2, on one line, with `": "` and `", "` separators.
@@ -731,6 +773,12 @@ pub fn to_relaxed_ejson(v: &Value) -> String {
 
 pub fn write_ejson(out: &mut String, v: &Value) {
     match v {
+        Value::Double(x) if x.fract() == 0.0 && x.abs() < 1e15 => {
+            // Integral doubles (averages, sums, counts) print as the integer plus `.0`;
+            // negative zero prints as 0.0, as JavaScript's String(-0) is "0".
+            push_i64(*x as i64, out);
+            out.push_str(".0");
+        }
         Value::Double(x) => {
             if x.is_finite() {
                 let s = js_number(*x);
@@ -750,12 +798,8 @@ pub fn write_ejson(out: &mut String, v: &Value) {
                 let _ = write!(out, "{{\"$numberDouble\": \"{name}\"}}");
             }
         }
-        Value::Int32(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Int64(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int32(i) => push_i64(i64::from(*i), out),
+        Value::Int64(i) => push_i64(*i, out),
         Value::String(s) => json_string(out, s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Null => out.push_str("null"),
@@ -846,6 +890,27 @@ mod tests {
         ];
         for (x, want) in cases {
             assert_eq!(js_number(*x), *want, "{x}");
+        }
+    }
+
+    #[test]
+    fn json_strings_escape_as_serde_json_does() {
+        for s in [
+            "",
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "\n\r\t\u{8}\u{c}",
+            "\u{0}\u{1f}\u{7f}",
+            "é漢字🙂/",
+            "a\u{1}b\"c",
+        ] {
+            let mut out = String::new();
+            json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap_or_default(), "{s:?}");
+        }
+        for (x, want) in [(-0.0, "0.0"), (3.0, "3.0"), (-42.0, "-42.0"), (2.5, "2.5")] {
+            assert_eq!(to_relaxed_ejson(&Value::Double(x)), want);
         }
     }
 

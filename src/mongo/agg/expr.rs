@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use super::ops::{self, Arity, OpDef};
 use super::{depth_error, AggError, MAX_DEPTH};
 use crate::agg_err;
-use crate::mongo::value::{compare, Document, Value};
+use crate::mongo::value::{compare, field, Document, Value};
 
 #[derive(Debug, Clone)]
 pub enum Expr {
@@ -649,7 +649,7 @@ impl<'e> Env<'e> {
 pub fn doc_path(doc: &Document, path: &[String]) -> Value {
     match path.split_first() {
         None => Value::Document(doc.clone()),
-        Some((first, rest)) => match doc.get(first) {
+        Some((first, rest)) => match field(doc, first) {
             None => Value::Undefined,
             Some(v) => value_path(v, rest),
         },
@@ -756,13 +756,13 @@ impl Expr {
             return None;
         };
         let (first, rest) = path.split_first()?;
-        let mut cur = match root.get(first) {
+        let mut cur = match field(root, first) {
             Some(v) => v,
             None => return Some(None),
         };
         for part in rest {
             cur = match cur {
-                Value::Document(d) => match d.get(part) {
+                Value::Document(d) => match field(d, part) {
                     Some(v) => v,
                     None => return Some(None),
                 },

@@ -11,7 +11,9 @@ use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
 use crate::mongo::query::Filter;
 use crate::mongo::store::Store;
-use crate::mongo::value::{compare, values_equal, Document, FieldHash, ObjectIdGenerator, Value};
+use crate::mongo::value::{
+    self, compare, field, values_equal, Document, FieldHash, ObjectIdGenerator, Value,
+};
 
 type Rows<'a> = Vec<Row<'a>>;
 type Res<'a> = Result<Rows<'a>, AggError>;
@@ -339,7 +341,7 @@ fn as_doc<'v>(v: &'v Value, stage: &str) -> Result<&'v Document, AggError> {
 /// and field writes see it.
 pub fn get_nested<'d>(doc: &'d Document, path: &[String]) -> Option<&'d Value> {
     let (first, rest) = path.split_first()?;
-    let v = doc.get(first)?;
+    let v = field(doc, first)?;
     if rest.is_empty() {
         return Some(v);
     }
@@ -1004,10 +1006,11 @@ impl StageOp for UnwindGroup {
         let mut g = Grouper::new(&self.group);
         let path = &self.unwind.path;
         let field = path.first().map_or("", String::as_str);
+        let mut scratch = Document::default();
         for r in &rows {
-            match r.get(field) {
+            match value::field(r, field) {
                 Some(Value::Array(items)) if !items.is_empty() => {
-                    let mut scratch = clone_without(r, path, Some(&self.keep));
+                    refill_scratch(&mut scratch, r, field, &self.keep);
                     for item in items {
                         if let Some(slot) = scratch.get_mut(field) {
                             *slot = item.clone();
@@ -1363,6 +1366,29 @@ impl StageOp for Unwind {
     }
 }
 
+/// Makes `scratch` hold what `clone_without(doc, [unwound], keep)` would, reusing the keys
+/// and allocations the previous row left in it (rows of one collection mostly share their
+/// fields), so that unwinding into a group builds no document per row. Field order may
+/// differ from `doc`'s; the group reads fields by name only (`keep` exists only then).
+fn refill_scratch(scratch: &mut Document, doc: &Document, unwound: &str, keep: &[String]) {
+    scratch.retain(|k, _| value::field(doc, k).is_some());
+    for (k, v) in doc {
+        let v = if k == unwound {
+            Value::Null
+        } else if keep.iter().any(|f| f == k) {
+            v.clone()
+        } else {
+            continue;
+        };
+        match scratch.get_mut(k.as_str()) {
+            Some(slot) => *slot = v,
+            None => {
+                scratch.insert(k.clone(), v);
+            }
+        }
+    }
+}
+
 /// A copy of `doc` in which a top-level array being unwound is not copied (it is replaced
 /// right after): copying it once per element would make unwinding quadratic.
 fn clone_without(doc: &Document, path: &[String], keep: Option<&[String]>) -> Document {
@@ -1470,7 +1496,21 @@ impl StageOp for SortByCount {
 /// positions of the documents holding them; a missing path indexes as null.
 fn index_by(docs: &[Document], path: &[String]) -> HashMap<Vec<u8>, Vec<usize>, FieldHash> {
     let mut idx: HashMap<Vec<u8>, Vec<usize>, FieldHash> = HashMap::default();
+    let mut buf = Vec::new();
     for (i, d) in docs.iter().enumerate() {
+        // A value reached through documents only, and not an array, is the one key: encode
+        // it in place instead of copying it out (the usual join on `_id` or a scalar field).
+        if let Some(v) = get_nested(d, path).filter(|v| !matches!(v, Value::Array(_))) {
+            buf.clear();
+            encode_key(v, &mut buf);
+            match idx.get_mut(buf.as_slice()) {
+                Some(list) => list.push(i),
+                None => {
+                    idx.insert(buf.clone(), vec![i]);
+                }
+            }
+            continue;
+        }
         let mut keys = Vec::new();
         match doc_path(d, path) {
             Value::Undefined => keys.push(Value::Null),
@@ -1671,8 +1711,20 @@ impl StageOp for Lookup {
             None => None,
         };
         let mut out = Vec::with_capacity(rows.len());
+        let mut buf = Vec::new();
         for r in rows {
             let candidates: Vec<&'a Document> = match (&index, &self.local) {
+                (Some(idx), Some(local))
+                    if get_nested(&r, local).is_some_and(|v| !matches!(v, Value::Array(_))) =>
+                {
+                    buf.clear();
+                    if let Some(v) = get_nested(&r, local) {
+                        encode_key(v, &mut buf);
+                    }
+                    idx.get(buf.as_slice())
+                        .map(|list| list.iter().filter_map(|&i| foreign.get(i)).collect())
+                        .unwrap_or_default()
+                }
                 (Some(idx), Some(local)) => {
                     let keys = local_keys(doc_path(&r, local));
                     matches_by_index(idx, &keys)

@@ -945,7 +945,10 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
     let (mut positions, stats) = run(coll, &winner, q.filter, want, None, None);
     if !winner.provides_sort {
         if let Some(sort) = q.sort {
-            cursor::sort_indices(&coll.docs, &mut positions, sort)?;
+            match want {
+                Some(k) => cursor::sort_indices_top(&coll.docs, &mut positions, sort, k)?,
+                None => cursor::sort_indices(&coll.docs, &mut positions, sort)?,
+            }
         }
     }
     let positions: Vec<usize> = positions.into_iter().skip(q.skip).collect();

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::filter::{array_index, QueryError};
 use super::server_repr;
-use crate::mongo::value::{compare, Document, Value};
+use crate::mongo::value::{compare, field, Document, Value};
 
 /// Sorts stably by a sort document (BSON order across types, arrays by their smallest element
 /// ascending and largest descending, missing fields as null).
@@ -33,6 +33,98 @@ pub fn sort_documents(docs: &mut [&Document], sort: &Document) -> Result<(), Que
     for (slot, (_, d)) in docs.iter_mut().zip(keyed) {
         *slot = d;
     }
+    Ok(())
+}
+
+/// `sort_documents` followed by keeping the first `k`, without sorting the rest: the
+/// `k` best so far are kept in order and each other document is compared with the worst of
+/// them, one key at a time (find + sort + limit 10 over 100k documents sorts nothing big).
+/// Ties keep the documents' order, as the stable sort does.
+pub fn sort_documents_top(
+    docs: &mut Vec<&Document>,
+    sort: &Document,
+    k: usize,
+) -> Result<(), QueryError> {
+    if k >= docs.len() || k > MAX_KEPT {
+        sort_documents(docs, sort)?;
+        docs.truncate(k);
+        return Ok(());
+    }
+    keep_top(docs, |d| Some(*d), sort, k)
+}
+
+/// `sort_indices` followed by keeping the first `k`, as `sort_documents_top` does for
+/// documents.
+pub fn sort_indices_top(
+    docs: &[Document],
+    indices: &mut Vec<usize>,
+    sort: &Document,
+    k: usize,
+) -> Result<(), QueryError> {
+    if k >= indices.len() || k > MAX_KEPT {
+        sort_indices(docs, indices, sort)?;
+        indices.truncate(k);
+        return Ok(());
+    }
+    keep_top(indices, |i| docs.get(*i), sort, k)
+}
+
+/// Beyond this many kept items, inserting into the kept list costs more than sorting all.
+const MAX_KEPT: usize = 256;
+
+/// Keeps the `k` first items in sort order, comparing each other item with the worst kept
+/// one key by key (computing each key only as far as needed). Ties keep the items' order.
+fn keep_top<'a, T: Copy>(
+    items: &mut Vec<T>,
+    doc_of: impl Fn(&T) -> Option<&'a Document>,
+    sort: &Document,
+    k: usize,
+) -> Result<(), QueryError> {
+    let keys = sort_keys(sort)?;
+    let order = |a: &[Value], b: &[Value]| {
+        for (i, (_, dir)) in keys.iter().enumerate() {
+            let c = match (a.get(i), b.get(i)) {
+                (Some(x), Some(y)) => compare(x, y),
+                _ => Ordering::Equal,
+            };
+            if c != Ordering::Equal {
+                return if *dir < 0 { c.reverse() } else { c };
+            }
+        }
+        Ordering::Equal
+    };
+    let mut kept: Vec<(Vec<Value>, T)> = Vec::with_capacity(k + 1);
+    for item in items.iter() {
+        let Some(d) = doc_of(item) else {
+            continue;
+        };
+        if kept.len() == k {
+            let Some((worst, _)) = kept.last() else {
+                break;
+            };
+            let mut beats = false;
+            for (i, (path, dir)) in keys.iter().enumerate() {
+                let Some(w) = worst.get(i) else {
+                    break;
+                };
+                let c = compare(&sort_key(d, path, *dir), w);
+                let c = if *dir < 0 { c.reverse() } else { c };
+                if c != Ordering::Equal {
+                    beats = c == Ordering::Less;
+                    break;
+                }
+            }
+            if !beats {
+                continue;
+            }
+        }
+        let key: Vec<Value> = keys.iter().map(|(p, dir)| sort_key(d, p, *dir)).collect();
+        // After every kept item that sorts before or equal to it: ties stay in order.
+        let at = kept.partition_point(|(x, _)| order(x, &key) != Ordering::Greater);
+        kept.insert(at, (key, *item));
+        kept.truncate(k);
+    }
+    *items = kept.into_iter().map(|(_, item)| item).collect();
     Ok(())
 }
 
@@ -118,6 +210,14 @@ pub fn sort_keys(sort: &Document) -> Result<Vec<(Vec<String>, i32)>, QueryError>
 /// (descending) of the values the path reaches, arrays contributing their elements; null
 /// when nothing is reached; an empty array sorts below null.
 pub fn sort_key(doc: &Document, path: &[String], dir: i32) -> Value {
+    // A top-level field that is not an array is its own key (the usual sort).
+    if let [name] = path {
+        match field(doc, name) {
+            None => return Value::Null,
+            Some(Value::Array(_)) => {}
+            Some(v) => return v.clone(),
+        }
+    }
     let mut values = Vec::new();
     let mut missing = false;
     collect_doc(doc, path, &mut values, &mut missing);
@@ -139,7 +239,7 @@ fn collect_doc(d: &Document, path: &[String], out: &mut Vec<Value>, missing: &mu
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    match d.get(first) {
+    match field(d, first) {
         Some(next) => collect(next, rest, out, missing),
         None => *missing = true,
     }
@@ -180,10 +280,10 @@ pub fn lookup_path(doc: &Document, path: &[String]) -> Value {
     let mut cur: Option<&Value> = None;
     for (i, part) in path.iter().enumerate() {
         let next = if i == 0 {
-            doc.get(part)
+            field(doc, part)
         } else {
             match cur {
-                Some(Value::Document(d)) => d.get(part),
+                Some(Value::Document(d)) => field(d, part),
                 Some(Value::Array(items)) => array_index(part).and_then(|n| items.get(n)),
                 _ => None,
             }
@@ -194,4 +294,56 @@ pub fn lookup_path(doc: &Document, path: &[String]) -> Value {
         }
     }
     cur.cloned().unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(i: i32) -> Document {
+        let mut d = Document::default();
+        d.insert("_id".into(), Value::Int32(i));
+        // Few distinct values (ties), some arrays, some missing, mixed types.
+        match i % 5 {
+            0 => {}
+            1 => {
+                d.insert("k".into(), Value::Int32(i % 7));
+            }
+            2 => {
+                d.insert(
+                    "k".into(),
+                    Value::Array(vec![Value::Int32(i % 3), Value::Double(f64::from(i % 11))]),
+                );
+            }
+            3 => {
+                d.insert("k".into(), Value::String(format!("s{}", i % 4)));
+            }
+            _ => {
+                d.insert("k".into(), Value::Double(f64::from(i % 7) + 0.5));
+            }
+        }
+        d.insert("j".into(), Value::Int32(i % 2));
+        d
+    }
+
+    #[test]
+    fn top_k_equals_sort_then_limit() {
+        let docs: Vec<Document> = (0..200).map(doc).collect();
+        for spec in [vec![("k", 1)], vec![("k", -1)], vec![("j", -1), ("k", 1)]] {
+            let sort: Document = spec
+                .iter()
+                .map(|(k, d)| (k.to_string(), Value::Int32(*d)))
+                .collect();
+            for k in [1, 3, 10, 57, 199, 200, 500] {
+                let mut full: Vec<&Document> = docs.iter().collect();
+                assert!(sort_documents(&mut full, &sort).is_ok());
+                full.truncate(k);
+                let mut top: Vec<&Document> = docs.iter().collect();
+                assert!(sort_documents_top(&mut top, &sort, k).is_ok());
+                let ids =
+                    |v: &[&Document]| v.iter().map(|d| d.get("_id").cloned()).collect::<Vec<_>>();
+                assert_eq!(ids(&top), ids(&full), "{spec:?} k={k}");
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ use super::schema::Schema;
 use super::server_repr;
 use crate::mongo::agg::expr::{truthy, Compiler, Env, Expr};
 use crate::mongo::agg::AggError;
-use crate::mongo::value::{compare, type_rank, values_equal, Document, Value};
+use crate::mongo::value::{compare, field, type_rank, values_equal, Document, Value};
 
 /// A query the server rejects, with MongoDB's code and code name.
 #[derive(Debug, Clone, PartialEq)]
@@ -290,6 +290,9 @@ fn walk_with(
 }
 
 fn run_test(test: &FieldTest, doc: &Document, path: &[String]) -> bool {
+    if let [name] = path {
+        return run_top_level(test, field(doc, name));
+    }
     match test {
         FieldTest::Any { test, missing } => {
             let (stop, found, absent) = walk_with(doc, path, true, &mut |v| test(v));
@@ -303,6 +306,24 @@ fn run_test(test: &FieldTest, doc: &Document, path: &[String]) -> bool {
     }
 }
 
+/// `run_test` for a path of one component, which most filters test: the field is there or
+/// not, so no walk (and no visitor) is needed. Same outcomes as the walk: an array counts
+/// whole and through its elements for `Any`, whole only for `Whole`.
+fn run_top_level(test: &FieldTest, v: Option<&Value>) -> bool {
+    match test {
+        FieldTest::Any { test, missing } => match v {
+            None => *missing,
+            Some(v @ Value::Array(items)) => test(v) || items.iter().any(test),
+            Some(v) => test(v),
+        },
+        FieldTest::Whole(test) => v.is_some_and(test),
+        FieldTest::Not(inner) => !run_top_level(inner, v),
+        FieldTest::Exists(want) => v.is_some() == *want,
+        FieldTest::All(tests) => tests.iter().all(|t| run_top_level(t, v)),
+        FieldTest::Const(b) => *b,
+    }
+}
+
 /// Visits the values a dotted path reaches. Arrays met along the way are traversed
 /// (`"comments.author"` looks inside every comment) and a numeric component also indexes
 /// into an array (`"tags.0"`); the value at the end of the path counts as a whole and,
@@ -311,7 +332,7 @@ fn walk_doc(doc: &Document, path: &[String], walk: &mut Walk) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    match doc.get(first) {
+    match field(doc, first) {
         Some(v) => walk_value(v, rest, walk),
         None => walk.missing = true,
     }
@@ -567,8 +588,21 @@ fn op_eq(_: &str, operand: &Value, _: Option<&Document>) -> Result<FieldTest, Qu
     let want = operand.clone();
     Ok(FieldTest::Any {
         missing: matches!(want, Value::Null),
-        test: Box::new(move |v| values_equal(v, &want)),
+        test: equal_to(want),
     })
+}
+
+/// The equality test against one value, with the common operand types compared directly
+/// (this runs once per document and field in most queries).
+fn equal_to(want: Value) -> ValueTest {
+    match want {
+        Value::String(s) => Box::new(move |v| matches!(v, Value::String(x) if *x == s)),
+        Value::Int32(_) | Value::Int64(_) | Value::Double(_) => {
+            Box::new(move |v| v.is_number() && compare(v, &want) == Ordering::Equal)
+        }
+        Value::Bool(b) => Box::new(move |v| matches!(v, Value::Bool(x) if *x == b)),
+        want => Box::new(move |v| values_equal(v, &want)),
+    }
 }
 
 fn op_ne(
@@ -1166,13 +1200,10 @@ impl ElementMatcher {
             }
             Value::Document(d) => ElementKind::Filter(Filter::compile(d)?),
             Value::Regex { pattern, options } => ElementKind::Test(regex_test(pattern, options)?),
-            other => {
-                let want = other.clone();
-                ElementKind::Test(FieldTest::Any {
-                    missing: false,
-                    test: Box::new(move |v| values_equal(v, &want)),
-                })
-            }
+            other => ElementKind::Test(FieldTest::Any {
+                missing: false,
+                test: equal_to(other.clone()),
+            }),
         };
         Ok(ElementMatcher { kind })
     }

@@ -1257,6 +1257,7 @@ impl Session {
             })),
             Expr::Array(items) => self.eval_array(items),
             Expr::Object(fields) => self.eval_object(fields),
+            Expr::Value(v) => Ok(Js::Val(v.clone())),
             Expr::Template { quasis, exprs } => self.eval_template(quasis, exprs),
             Expr::Member {
                 object,

@@ -144,6 +144,18 @@ impl Lexer<'_> {
     fn string(&mut self, quote: u8) -> Result<String, ShellError> {
         let start = self.pos;
         self.pos += 1;
+        // The usual string has no escape and no line break: take it whole.
+        let body = self.bytes.get(self.pos..).unwrap_or(&[]);
+        if let Some(n) = body
+            .iter()
+            .position(|&b| b == quote || b == b'\\' || b == b'\n' || b == b'$')
+        {
+            if body.get(n) == Some(&quote) {
+                let text = self.src.get(self.pos..self.pos + n).unwrap_or("");
+                self.pos += n + 1;
+                return Ok(text.to_string());
+            }
+        }
         let mut out = String::new();
         loop {
             let rest = self.src.get(self.pos..).unwrap_or("");
@@ -300,6 +312,21 @@ impl Lexer<'_> {
             }
             return Ok(value);
         }
+        // Plain integers (most numbers typed or pasted) need no float parsing.
+        let digits = self.bytes.get(start..).unwrap_or(&[]);
+        let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+        let ends_plain = !matches!(
+            digits.get(n),
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$')
+        );
+        if n > 0 && n <= 15 && ends_plain && !(n > 1 && digits.first() == Some(&b'0')) {
+            let value = digits
+                .iter()
+                .take(n)
+                .fold(0u64, |acc, c| acc * 10 + u64::from(c - b'0'));
+            self.pos += n;
+            return Ok(value as f64);
+        }
         while self
             .peek(0)
             .is_some_and(|c| c.is_ascii_digit() || c == b'_')
@@ -402,6 +429,22 @@ impl Lexer<'_> {
     }
 }
 
+fn single_punct(c: char) -> Option<&'static str> {
+    Some(match c {
+        '{' => "{",
+        '}' => "}",
+        '[' => "[",
+        ']' => "]",
+        '(' => "(",
+        ')' => ")",
+        ',' => ",",
+        ':' => ":",
+        ';' => ";",
+        '~' => "~",
+        _ => return None,
+    })
+}
+
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_' || c == '$'
 }
@@ -461,7 +504,15 @@ impl Lexer<'_> {
             Tok::Ident(rest.get(..len).unwrap_or("").to_string())
         } else if ch == '/' && !ends_value(prev) {
             self.regex()?
-        } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
+        } else if let Some(p) = single_punct(ch) {
+            // Brackets and separators (half the tokens of a pasted document) start no
+            // longer punctuator: no need to try the table.
+            self.pos += 1;
+            Tok::Punct(p)
+        } else if let Some(p) = PUNCTS
+            .iter()
+            .find(|p| p.as_bytes().first() == rest.as_bytes().first() && rest.starts_with(**p))
+        {
             self.pos += p.len();
             Tok::Punct(p)
         } else {
@@ -568,6 +619,44 @@ mod tests {
             Ok(t) => t.into_iter().map(|t| t.tok).collect(),
             Err(e) => panic!("{src}: {e:?}"),
         }
+    }
+
+    #[test]
+    fn plain_numbers_and_strings_take_the_short_path_with_the_same_result() {
+        let cases: &[(&str, Tok)] = &[
+            ("0", Tok::Num(0.0)),
+            ("7", Tok::Num(7.0)),
+            ("123456789012345", Tok::Num(123_456_789_012_345.0)),
+            ("12345678901234567", Tok::Num(12_345_678_901_234_567.0)),
+            ("1_000", Tok::Num(1000.0)),
+            ("1.5", Tok::Num(1.5)),
+            ("2e3", Tok::Num(2000.0)),
+            ("0x1f", Tok::Num(31.0)),
+            ("'plain'", Tok::Str("plain".into())),
+            ("\"a$b\"", Tok::Str("a$b".into())),
+            ("'a\\nb'", Tok::Str("a\nb".into())),
+            ("'é漢'", Tok::Str("é漢".into())),
+        ];
+        for (src, want) in cases {
+            assert_eq!(toks(src), vec![want.clone()], "{src}");
+        }
+        assert_eq!(
+            toks("{a:[1,2]};"),
+            vec![
+                Tok::Punct("{"),
+                Tok::Ident("a".into()),
+                Tok::Punct(":"),
+                Tok::Punct("["),
+                Tok::Num(1.0),
+                Tok::Punct(","),
+                Tok::Num(2.0),
+                Tok::Punct("]"),
+                Tok::Punct("}"),
+                Tok::Punct(";"),
+            ]
+        );
+        assert!(tokenize("5x").is_err());
+        assert!(tokenize("'open").is_err());
     }
 
     #[test]

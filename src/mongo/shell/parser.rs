@@ -4,8 +4,10 @@
 
 use std::rc::Rc;
 
+use super::eval::number_value;
 use super::lexer::{syntax_error, Tok, Token};
 use super::ShellError;
+use crate::mongo::value::{Document, Value};
 
 /// Nesting beyond this is refused with a RangeError, so that hostile input (`[[[[…`) cannot
 /// exhaust the stack, which in wasm (1 MiB) would kill the session. MongoDB itself stores
@@ -99,6 +101,10 @@ pub enum Expr {
     /// The comma operator.
     Seq(Vec<Expr>),
     Function(Rc<FunctionDef>),
+    /// An array or object literal of literals only (what `insertMany([...])` pastes), built
+    /// into its value while parsing: evaluated, it is exactly what evaluating its parts
+    /// would build, without an expression node per field.
+    Value(Value),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +216,31 @@ struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
+    /// For each opening bracket, the index of the bracket that closes it (`usize::MAX` when
+    /// none does), found once: the parser asks at every bracketed literal, and scanning
+    /// ahead each time made a large `insertMany` cost its nesting depth times its length.
+    closes: Vec<usize>,
+}
+
+/// `closes` for `Parser`: any closing bracket closes the innermost open one, whatever its
+/// kind, as `matching_close` always counted them.
+fn bracket_pairs(tokens: &[Token]) -> Vec<usize> {
+    let mut closes = vec![usize::MAX; tokens.len()];
+    let mut open = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        match t.tok {
+            Tok::Punct("(" | "[" | "{") => open.push(i),
+            Tok::Punct(")" | "]" | "}") => {
+                if let Some(o) = open.pop() {
+                    if let Some(slot) = closes.get_mut(o) {
+                        *slot = i;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    closes
 }
 
 fn too_deep() -> ShellError {
@@ -907,22 +938,7 @@ impl<'a> Parser<'a> {
 
     /// The index of the bracket closing the one at `open`.
     fn matching_close(&self, open: usize) -> Option<usize> {
-        let mut depth = 0usize;
-        let mut i = open;
-        loop {
-            match self.tokens.get(i).map(|t| &t.tok) {
-                Some(Tok::Punct("(" | "[" | "{")) => depth += 1,
-                Some(Tok::Punct(")" | "]" | "}")) => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                None => return None,
-                _ => {}
-            }
-            i += 1;
-        }
+        self.closes.get(open).copied().filter(|&c| c != usize::MAX)
     }
 
     /// An arrow function starting here, if there is one.
@@ -1278,6 +1294,7 @@ impl<'a> Parser<'a> {
                         tokens: toks,
                         pos: 0,
                         depth: self.depth,
+                        closes: bracket_pairs(toks),
                     };
                     let e = sub.expr()?;
                     if sub.peek().is_some() {
@@ -1314,13 +1331,120 @@ impl<'a> Parser<'a> {
                 self.expect_punct(")")?;
                 e
             }
-            Tok::Punct("[") => self.array()?,
-            Tok::Punct("{") => self.object()?,
+            Tok::Punct("[" | "{") => {
+                let open = self.pos;
+                match self.literal_value(open - 1, 0) {
+                    Some(v) => Expr::Value(v),
+                    None => {
+                        self.pos = open;
+                        if matches!(t.tok, Tok::Punct("[")) {
+                            self.array()?
+                        } else {
+                            self.object()?
+                        }
+                    }
+                }
+            }
             _ => {
                 self.pos -= 1;
                 return Err(self.unexpected());
             }
         })
+    }
+
+    /// The value of the array or object literal opening at token `open` when it holds only
+    /// numbers, strings, booleans, null and such literals (keys plain), leaving `pos` after
+    /// it; `None` (position unspecified) for anything else, which the caller parses as
+    /// expressions. Values are built as evaluation builds them (`number_value`, `-0`).
+    fn literal_value(&mut self, open: usize, depth: usize) -> Option<Value> {
+        // Deeper literals take the general path, which reports nesting errors.
+        const MAX_LITERAL_DEPTH: usize = 32;
+        if depth > MAX_LITERAL_DEPTH {
+            return None;
+        }
+        let close = self.matching_close(open)?;
+        let is_array = matches!(self.tokens.get(open)?.tok, Tok::Punct("["));
+        let closer = if is_array { "]" } else { "}" };
+        if !matches!(self.tokens.get(close)?.tok, Tok::Punct(p) if p == closer) {
+            return None;
+        }
+        self.pos = open + 1;
+        let mut items = Vec::new();
+        let mut doc = Document::default();
+        while self.pos < close {
+            if !is_array {
+                let key = match &self.tokens.get(self.pos)?.tok {
+                    Tok::Ident(name) => name.clone(),
+                    Tok::Str(s) => s.clone(),
+                    Tok::Num(n) => crate::mongo::value::js_number(*n),
+                    _ => return None,
+                };
+                if !matches!(self.tokens.get(self.pos + 1)?.tok, Tok::Punct(":")) {
+                    return None;
+                }
+                self.pos += 2;
+                let v = self.literal_item(depth)?;
+                // A repeated key keeps its first position and takes the last value, as in JS.
+                doc.insert(key, v);
+            } else {
+                items.push(self.literal_item(depth)?);
+            }
+            match self.tokens.get(self.pos)?.tok {
+                Tok::Punct(",") => self.pos += 1,
+                _ if self.pos == close => {}
+                _ => return None,
+            }
+        }
+        self.pos = close + 1;
+        Some(if is_array {
+            Value::Array(items)
+        } else {
+            Value::Document(doc)
+        })
+    }
+
+    /// One element or field value for `literal_value`, which must be followed by `,` or
+    /// the closing bracket (else it was part of a larger expression).
+    fn literal_item(&mut self, depth: usize) -> Option<Value> {
+        let t = self.tokens.get(self.pos)?;
+        let v = match &t.tok {
+            Tok::Num(n) => {
+                self.pos += 1;
+                number_value(*n)
+            }
+            Tok::Punct("-") => match self.tokens.get(self.pos + 1)?.tok {
+                Tok::Num(n) => {
+                    self.pos += 2;
+                    // Negating the Int32 0 gives the double -0, as evaluation does.
+                    if n == 0.0 {
+                        Value::Double(-0.0)
+                    } else {
+                        number_value(-n)
+                    }
+                }
+                _ => return None,
+            },
+            Tok::Str(s) => {
+                self.pos += 1;
+                Value::String(s.clone())
+            }
+            Tok::Ident(name) => {
+                let v = match name.as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    "null" => Value::Null,
+                    _ => return None,
+                };
+                self.pos += 1;
+                v
+            }
+            Tok::Punct("[" | "{") => self.literal_value(self.pos, depth + 1)?,
+            _ => return None,
+        };
+        match self.tokens.get(self.pos)?.tok {
+            Tok::Punct("," | "]" | "}") => Some(v),
+            _ => None,
+        }
     }
 
     fn array(&mut self) -> Result<Expr, ShellError> {
@@ -1506,6 +1630,7 @@ pub fn parse(src: &str, tokens: &[Token]) -> Result<Vec<Stmt>, ShellError> {
         tokens,
         pos: 0,
         depth: 0,
+        closes: bracket_pairs(tokens),
     };
     let mut out = Vec::new();
     loop {

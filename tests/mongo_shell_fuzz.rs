@@ -302,11 +302,11 @@ fn check_all(inputs: &[String], shell: &mut Shell) {
 /// The fuzzing runs on a thread with wasm's 1 MiB of stack in optimised builds, so deep
 /// inputs that would overflow the browser's stack overflow here too
 /// (`cargo test --release --test mongo_shell_fuzz`). Unoptimised builds keep every
-/// temporary in its own stack slot, which makes frames several times larger, so they get
-/// 4 MiB: the nesting limits are the same, only the frames differ.
+/// temporary in its own stack slot, which makes frames up to eight times larger, so they get
+/// 8 MiB: the nesting limits are the same, only the frames differ.
 fn on_wasm_sized_stack(f: impl FnOnce() + Send + 'static) {
     let stack = if cfg!(debug_assertions) {
-        4 << 20
+        8 << 20
     } else {
         1 << 20
     };

@@ -192,3 +192,22 @@ test("keys and values in detail views are text, never markup", () =>
     assert.equal(await detailArea(page).locator("img").count(), 0);
     assert.equal(await page.evaluate(() => window.pwned), undefined);
   }));
+
+test("the detail keeps its scroll position when another command redraws it", () =>
+  withPage(async (page) => {
+    await page.evaluate(() => {
+      window.app.playground.redisScript(Array.from({ length: 60 }, (_, i) => `XADD log ${i + 1}-1 n ${i}`).join("\n"), Date.now());
+    });
+    const view = await show(page, "log", ["SET other 1"], "stream");
+    const area = detailArea(page);
+    const scrolled = await area.evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+      return el.scrollTop;
+    });
+    assert.ok(scrolled > 0, "the detail scrolls");
+    await view.evaluate((el) => (el.dataset.old = "true"));
+    await redis(page, "SET other 2");
+    await area.locator(".key-detail-stream[data-old]").waitFor({ state: "detached" }); // redrawn
+    await area.locator(".key-detail-stream").waitFor();
+    assert.equal(await area.evaluate((el) => el.scrollTop), scrolled);
+  }));

@@ -94,7 +94,7 @@ export function updateFieldTtls(root, vnow) {
 
 // ---- views -------------------------------------------------------------------------------
 
-registerDetailView("string", (d, ctx) => {
+registerDetailView("string", (d) => {
   const text = h("span", {}, h("span", { class: "str" }, `"${d.text}"`), d.truncated ? h("span", { class: "more" }, ` … ${d.len} bytes`) : null);
   if (!d.bits) return text;
   return h("div", {}, renderBitStrip(d.bits), h("p", { class: "bits-text" }, h("span", { class: "muted" }, "as text: "), text));

@@ -1146,12 +1146,12 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
                     (k, item)
                 })
                 .collect();
-            keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, &keys));
+            crate::sort::sort_by(&mut keyed, |a, b| compare_keys(&a.0, &b.0, &keys));
             Ok(Value::Array(keyed.into_iter().map(|(_, v)| v).collect()))
         }
         v => match as_i64(v) {
             Some(d @ (1 | -1)) => {
-                items.sort_by(|a, b| {
+                crate::sort::sort_by(&mut items, |a, b| {
                     let c = compare(a, b);
                     if d < 0 {
                         c.reverse()
@@ -1254,7 +1254,7 @@ fn set_union(args: Vec<Value>, _: &Env<'_>) -> R {
         }
     }
     // The server collects union and intersection in an ordered set: they come out sorted.
-    out.sort_by(compare);
+    crate::sort::sort_by(&mut out, compare);
     Ok(Value::Array(out))
 }
 
@@ -1273,7 +1273,7 @@ fn set_intersection(args: Vec<Value>, _: &Env<'_>) -> R {
         });
     }
     let mut out = out.unwrap_or_default();
-    out.sort_by(compare);
+    crate::sort::sort_by(&mut out, compare);
     Ok(Value::Array(out))
 }
 
@@ -1378,7 +1378,7 @@ fn max_n(args: Vec<Value>, _: &Env<'_>) -> R {
         return Ok(Value::Null);
     };
     items.retain(|v| !is_nullish(v));
-    items.sort_by(|a, b| compare(b, a));
+    crate::sort::sort_by(&mut items, |a, b| compare(b, a));
     items.truncate(n);
     Ok(Value::Array(items))
 }
@@ -1388,7 +1388,7 @@ fn min_n(args: Vec<Value>, _: &Env<'_>) -> R {
         return Ok(Value::Null);
     };
     items.retain(|v| !is_nullish(v));
-    items.sort_by(compare);
+    crate::sort::sort_by(&mut items, compare);
     items.truncate(n);
     Ok(Value::Array(items))
 }

@@ -21,7 +21,7 @@ pub fn sort_documents(docs: &mut [&Document], sort: &Document) -> Result<(), Que
             (values, *d)
         })
         .collect();
-    keyed.sort_by(|(a, _), (b, _)| {
+    crate::sort::sort_by(&mut keyed, |(a, _), (b, _)| {
         for (i, (_, dir)) in keys.iter().enumerate() {
             let c = compare(&a[i], &b[i]);
             if c != Ordering::Equal {
@@ -53,7 +53,7 @@ pub fn sort_indices(
             )
         })
         .collect();
-    keyed.sort_by(|(a, _), (b, _)| {
+    crate::sort::sort_by(&mut keyed, |(a, _), (b, _)| {
         for (k, (_, dir)) in keys.iter().enumerate() {
             let c = compare(&a[k], &b[k]);
             if c != Ordering::Equal {

@@ -449,7 +449,7 @@ impl Session {
         if !multi {
             targets.truncate(1);
         }
-        targets.sort_unstable();
+        crate::sort::sort(&mut targets);
         let mut deleted = Vec::with_capacity(targets.len());
         for i in targets.into_iter().rev() {
             deleted.push(c.remove(i));
@@ -816,7 +816,7 @@ impl Session {
                         }
                     }
                 }
-                values.sort_by(compare);
+                crate::sort::sort_by(&mut values, compare);
                 Ok(Js::Val(Value::Array(values)))
             }
             "bulkWrite" => {

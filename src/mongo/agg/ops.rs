@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 
 use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
-use super::regex::Regex;
 use super::AggError;
+use crate::mongo::query::regex::Regex;
 use crate::mongo::value::{compare, values_equal, Document, ObjectId, Value};
 
 pub type OpFn = fn(Vec<Value>, &Env<'_>) -> Result<Value, AggError>;
@@ -1939,7 +1939,7 @@ fn match_doc(input: &str, caps: &[Option<(usize, usize)>]) -> Value {
 
 fn regex_match(args: Vec<Value>, _: &Env<'_>) -> R {
     Ok(Value::Bool(match regex_args(&args, "$regexMatch")? {
-        Some((input, re)) => re.find_at(&input, 0).is_some(),
+        Some((input, re)) => re.is_match(&input),
         None => false,
     }))
 }

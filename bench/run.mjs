@@ -537,9 +537,11 @@ async function main() {
         note: `${run.intervals.length} frames` },
     });
     const n = `${FRAME_KEYS / 1000}k keys with TTLs`;
+    // One 60 Hz frame, plus the 0.1 ms to which an isolated-less page's timestamps are rounded.
+    const frameTarget = { max: 16.8, unit: "ms" };
     rows.push(
-      frameRow("keyspace_frame_median", `keyspace panel, ${n}: median frame interval`, (r) => q(r.intervals, 0.5), { max: 16.7, unit: "ms" }),
-      frameRow("keyspace_frame_p95", `keyspace panel, ${n}: p95 frame interval`, (r) => q(r.intervals, 0.95), { max: 16.7, unit: "ms" }),
+      frameRow("keyspace_frame_median", `keyspace panel, ${n}: median frame interval`, (r) => q(r.intervals, 0.5), frameTarget),
+      frameRow("keyspace_frame_p95", `keyspace panel, ${n}: p95 frame interval`, (r) => q(r.intervals, 0.95), frameTarget),
       frameRow("keyspace_work_p95", `keyspace panel, ${n}: p95 panel work per frame`, (r) => q(r.work, 0.95), null),
       frameRow("keyspace_work_max", `keyspace panel, ${n}: slowest frame's panel work`, (r) => Math.max(...r.work), null),
       frameRow("keyspace_frame_floor", "floor: empty keyspace, p95 frame interval", (r) => q(r.intervals, 0.95), null, kf.empty),

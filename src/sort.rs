@@ -6,7 +6,10 @@
 //! indices with a `dyn` comparator, and only a few lines per element type are generic: the
 //! indices are applied to the slice by swapping along the permutation's cycles.
 //!
-//! The order is exactly `slice::sort_by`'s: stable, so equal elements keep their order.
+//! The order is exactly `slice::sort_by`'s: stable, so equal elements keep their order. The
+//! price is speed: comparing through indices reads the elements out of order, and a sort of
+//! 100k elements takes about twice as long, so the paths that sort whole collections (`find`'s
+//! sort, `$sort`) keep the standard sort.
 
 use std::cmp::Ordering;
 

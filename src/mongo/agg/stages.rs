@@ -1073,7 +1073,9 @@ pub fn sort_rows<'a>(rows: Rows<'a>, keys: &[(Vec<String>, bool)]) -> Rows<'a> {
             (k, r)
         })
         .collect();
-    crate::sort::sort_by(&mut keyed, |a, b| compare_keys(&a.0, &b.0, keys));
+    // The standard sort, not crate::sort: `$sort` is a hot path, and moving the elements is
+    // about twice as fast as sorting indices to them.
+    keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, keys));
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 

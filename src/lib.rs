@@ -13,12 +13,14 @@
 //!   maxmemory eviction, and INFO / SLOWLOG / TIME.
 //! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
+//! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
 
 pub mod clock;
 pub mod mongo;
 pub mod redis;
+mod sort;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

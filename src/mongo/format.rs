@@ -354,7 +354,7 @@ fn js_property_order(doc: &Document) -> Vec<(&String, &Value)> {
     if indexed.is_empty() {
         return named;
     }
-    indexed.sort_by_key(|(i, _)| *i);
+    crate::sort::sort_by_key(&mut indexed, |(i, _)| *i);
     indexed.into_iter().map(|(_, kv)| kv).chain(named).collect()
 }
 

@@ -290,7 +290,7 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
                 .iter()
                 .filter(|s| s.group == group)
                 .collect();
-            specs.sort_by_key(|s| s.name);
+            crate::sort::sort_by_key(&mut specs, |s| s.name);
             for spec in specs {
                 entry(&mut out, spec, false);
             }

@@ -202,7 +202,7 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         .saturating_add(query.limit.min(MAX_WINDOW))
         .min(total);
     let window = select_window(&mut matching, offset, end);
-    window.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
     let rows = window
         .iter()
         .map(|(key, entry)| row(key, entry, now))

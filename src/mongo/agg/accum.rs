@@ -369,9 +369,9 @@ impl AccSpec {
                         let n = n(self, env)?;
                         let mut items = items;
                         if self.kind == Kind::MaxN {
-                            items.sort_by(|a, b| compare(b, a));
+                            crate::sort::sort_by(&mut items, |a, b| compare(b, a));
                         } else {
-                            items.sort_by(compare);
+                            crate::sort::sort_by(&mut items, compare);
                         }
                         items.truncate(n);
                         Value::Array(items)
@@ -422,7 +422,7 @@ impl AccSpec {
             (_, State::Nums(_)) => Value::Null,
             (kind, State::Sorted(mut items)) => {
                 let keys = self.sort.clone().unwrap_or_default();
-                items.sort_by(|a, b| compare_keys(&a.0, &b.0, &keys));
+                crate::sort::sort_by(&mut items, |a, b| compare_keys(&a.0, &b.0, &keys));
                 match kind {
                     Kind::Top => items.into_iter().next().map_or(Value::Null, |x| x.1),
                     Kind::Bottom => items.pop().map_or(Value::Null, |x| x.1),
@@ -453,7 +453,9 @@ pub fn percentile(mut nums: Vec<f64>, ps: &[f64]) -> Vec<Value> {
     if nums.is_empty() {
         return ps.iter().map(|_| Value::Null).collect();
     }
-    nums.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    crate::sort::sort_by(&mut nums, |a, b| {
+        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+    });
     let n = nums.len();
     ps.iter()
         .map(|p| {

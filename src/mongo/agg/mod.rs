@@ -17,7 +17,6 @@
 pub mod accum;
 pub mod date;
 pub mod expr;
-pub mod regex;
 pub mod shell;
 pub mod stages;
 pub mod window;

@@ -6,9 +6,9 @@ use std::cmp::Ordering;
 
 use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
-use super::regex::Regex;
 use super::AggError;
 use crate::mongo::decimal::Rounding;
+use crate::mongo::query::regex::Regex;
 use crate::mongo::value::{compare, values_equal, Decimal128, Document, ObjectId, Value};
 
 pub type OpFn = fn(Vec<Value>, &Env<'_>) -> Result<Value, AggError>;
@@ -1187,12 +1187,12 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
                     (k, item)
                 })
                 .collect();
-            keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, &keys));
+            crate::sort::sort_by(&mut keyed, |a, b| compare_keys(&a.0, &b.0, &keys));
             Ok(Value::Array(keyed.into_iter().map(|(_, v)| v).collect()))
         }
         v => match as_i64(v) {
             Some(d @ (1 | -1)) => {
-                items.sort_by(|a, b| {
+                crate::sort::sort_by(&mut items, |a, b| {
                     let c = compare(a, b);
                     if d < 0 {
                         c.reverse()
@@ -1295,7 +1295,7 @@ fn set_union(args: Vec<Value>, _: &Env<'_>) -> R {
         }
     }
     // The server collects union and intersection in an ordered set: they come out sorted.
-    out.sort_by(compare);
+    crate::sort::sort_by(&mut out, compare);
     Ok(Value::Array(out))
 }
 
@@ -1314,7 +1314,7 @@ fn set_intersection(args: Vec<Value>, _: &Env<'_>) -> R {
         });
     }
     let mut out = out.unwrap_or_default();
-    out.sort_by(compare);
+    crate::sort::sort_by(&mut out, compare);
     Ok(Value::Array(out))
 }
 
@@ -1419,7 +1419,7 @@ fn max_n(args: Vec<Value>, _: &Env<'_>) -> R {
         return Ok(Value::Null);
     };
     items.retain(|v| !is_nullish(v));
-    items.sort_by(|a, b| compare(b, a));
+    crate::sort::sort_by(&mut items, |a, b| compare(b, a));
     items.truncate(n);
     Ok(Value::Array(items))
 }
@@ -1429,7 +1429,7 @@ fn min_n(args: Vec<Value>, _: &Env<'_>) -> R {
         return Ok(Value::Null);
     };
     items.retain(|v| !is_nullish(v));
-    items.sort_by(compare);
+    crate::sort::sort_by(&mut items, compare);
     items.truncate(n);
     Ok(Value::Array(items))
 }
@@ -1980,7 +1980,7 @@ fn match_doc(input: &str, caps: &[Option<(usize, usize)>]) -> Value {
 
 fn regex_match(args: Vec<Value>, _: &Env<'_>) -> R {
     Ok(Value::Bool(match regex_args(&args, "$regexMatch")? {
-        Some((input, re)) => re.find_at(&input, 0).is_some(),
+        Some((input, re)) => re.is_match(&input),
         None => false,
     }))
 }

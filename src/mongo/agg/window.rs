@@ -360,7 +360,7 @@ fn partitions<'a>(
             p.1.push(r);
         }
     }
-    parts.sort_by(|a, b| compare(&a.0, &b.0));
+    crate::sort::sort_by(&mut parts, |a, b| compare(&a.0, &b.0));
     if let Some(keys) = sort {
         for p in parts.iter_mut() {
             let rows = std::mem::take(&mut p.1);
@@ -862,7 +862,7 @@ impl StageOp for Densify {
                 }
                 merged.push((g, Cow::Owned(d)));
             }
-            merged.sort_by(|a, b| compare(&a.0, &b.0));
+            crate::sort::sort_by(&mut merged, |a, b| compare(&a.0, &b.0));
             out.extend(merged.into_iter().map(|(_, r)| r));
         }
         Ok(out)

@@ -21,6 +21,8 @@ pub fn sort_documents(docs: &mut [&Document], sort: &Document) -> Result<(), Que
             (values, *d)
         })
         .collect();
+    // The standard sort, not crate::sort: sorting documents is a hot path, and moving the
+    // elements is about twice as fast as sorting indices to them.
     keyed.sort_by(|(a, _), (b, _)| {
         for (i, (_, dir)) in keys.iter().enumerate() {
             let c = compare(&a[i], &b[i]);
@@ -145,6 +147,8 @@ pub fn sort_indices(
             )
         })
         .collect();
+    // The standard sort, not crate::sort: sorting documents is a hot path, and moving the
+    // elements is about twice as fast as sorting indices to them.
     keyed.sort_by(|(a, _), (b, _)| {
         for (k, (_, dir)) in keys.iter().enumerate() {
             let c = compare(&a[k], &b[k]);

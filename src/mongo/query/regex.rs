@@ -1,12 +1,15 @@
-//! A small regular expression engine for `$regex`, `/…/` literals in filters and the
-//! `pattern` keyword of `$jsonSchema`: PCRE syntax without backreferences and lookaround,
-//! compiled to a Thompson NFA and run as a Pike VM, so matching is linear in the subject
-//! (a student's `(a+)+$` cannot hang the tab).
+//! The one regular expression engine: `$regex`, `/…/` literals in filters, the `pattern`
+//! keyword of `$jsonSchema`, and `$regexMatch` / `$regexFind` / `$regexFindAll` in
+//! aggregation. PCRE syntax without backreferences and lookaround, compiled to a Thompson NFA
+//! and run as a Pike VM, so matching is linear in the subject (a student's `(a+)+$` cannot
+//! hang the tab). `is_match` only asks whether a match exists; `find_at` keeps PCRE's
+//! leftmost-first preference (greedy and lazy quantifiers, alternation in order) and reports
+//! capture groups.
 //!
 //! Supported: literals and escapes (`\.` `\n` `\t` `\xHH` `\uHHHH`), `.`, classes `[a-z]`
 //! `[^…]` with `\d \w \s` and POSIX `[:alpha:]` inside, `\d \D \w \W \s \S`, anchors `^ $ \A
 //! \z \Z \b \B`, groups `( )` `(?: )` `(?<name> )`, alternation, `* + ? {n} {n,} {n,m}`
-//! (greedy, lazy or possessive: only whether a match exists matters here), inline flags
+//! (greedy, lazy, or possessive treated as greedy), inline flags
 //! `(?i)` `(?m)` `(?s)` `(?x)` at the start, and the options `i m s x`.
 
 /// A compiled pattern.
@@ -14,6 +17,8 @@
 pub struct Regex {
     prog: Vec<Inst>,
     classes: Vec<Class>,
+    /// Capturing groups, not counting the whole match.
+    groups: usize,
     /// The pattern starts with `^` (without `m`) or `\A`: only position 0 can start a match.
     anchored: bool,
 }
@@ -49,6 +54,8 @@ enum Inst {
     Assert(Assertion),
     Split(usize, usize),
     Jmp(usize),
+    /// Records the position in capture slot n (`2g` opens group g, `2g + 1` closes it).
+    Save(usize),
     Match,
 }
 
@@ -61,10 +68,12 @@ enum Node {
     Assert(Assertion),
     Concat(Vec<Node>),
     Alt(Vec<Node>),
+    Capture(Box<Node>, usize),
     Repeat {
         node: Box<Node>,
         min: u32,
         max: Option<u32>,
+        greedy: bool,
     },
 }
 
@@ -165,6 +174,7 @@ impl Regex {
             pos: 0,
             flags,
             depth: 0,
+            groups: 0,
         };
         parser.leading_flags();
         let node = parser.alternation()?;
@@ -178,11 +188,14 @@ impl Regex {
             fold: parser.flags.i,
             dotall: parser.flags.s,
         };
+        compiler.push(Inst::Save(0))?;
         compiler.emit_node(&node)?;
+        compiler.push(Inst::Save(1))?;
         compiler.prog.push(Inst::Match);
         Ok(Regex {
             prog: compiler.prog,
             classes: compiler.classes,
+            groups: parser.groups,
             anchored,
         })
     }
@@ -206,17 +219,10 @@ impl Regex {
             let c = chars.get(pos).copied();
             for idx in 0..current.dense.len() {
                 let pc = current.dense[idx];
-                let ok = match (&self.prog[pc], c) {
-                    (Inst::Match, _) => return true,
-                    (_, None) => false,
-                    (Inst::Char(want), Some(c)) => *want == c,
-                    (Inst::CharFold(want), Some(c)) => *want == fold(c),
-                    (Inst::Any, Some(_)) => true,
-                    (Inst::AnyButNewline, Some(c)) => c != '\n',
-                    (Inst::Class(i), Some(c)) => self.classes[*i].matches(c),
-                    _ => false,
-                };
-                if ok {
+                if matches!(self.prog[pc], Inst::Match) {
+                    return true;
+                }
+                if self.consumes(pc, c) {
                     self.add_thread(&mut next, pc + 1, pos + 1, &chars);
                 }
             }
@@ -243,8 +249,123 @@ impl Regex {
                     stack.push(*b);
                     stack.push(*a);
                 }
+                Inst::Save(_) => stack.push(pc + 1),
                 Inst::Assert(kind) if assertion_holds(*kind, pos, chars) => stack.push(pc + 1),
                 _ => {}
+            }
+        }
+    }
+
+    /// Whether the instruction at `pc` consumes `c` (`None`: past the end, nothing does).
+    fn consumes(&self, pc: usize, c: Option<char>) -> bool {
+        let Some(c) = c else {
+            return false;
+        };
+        match self.prog.get(pc) {
+            Some(Inst::Char(want)) => *want == c,
+            Some(Inst::CharFold(want)) => *want == fold(c),
+            Some(Inst::Any) => true,
+            Some(Inst::AnyButNewline) => c != '\n',
+            Some(Inst::Class(i)) => self.classes.get(*i).is_some_and(|class| class.matches(c)),
+            _ => false,
+        }
+    }
+
+    /// The first match starting at or after byte offset `start`: capture spans as byte
+    /// offsets (index 0 is the whole match; unmatched groups are `None`). The search sees the
+    /// text from `start` on, so `^` and `\b` treat `start` as the beginning.
+    pub fn find_at(&self, input: &str, start: usize) -> Option<Vec<Option<(usize, usize)>>> {
+        let (offsets, chars): (Vec<usize>, Vec<char>) =
+            input.char_indices().filter(|(b, _)| *b >= start).unzip();
+        let nslots = 2 * (self.groups + 1);
+        let mut current: Vec<(usize, Vec<Option<usize>>)> = Vec::new();
+        let mut next = Vec::new();
+        let mut seen = vec![usize::MAX; self.prog.len()];
+        let mut matched: Option<Vec<Option<usize>>> = None;
+        let mut generation = 0;
+        for pos in 0..=chars.len() {
+            generation += 1;
+            if matched.is_none() && (pos == 0 || !self.anchored) {
+                // A new attempt at this position, with the lowest priority.
+                for (pc, _) in &current {
+                    seen[*pc] = generation;
+                }
+                let thread = (0, vec![None; nslots]);
+                self.add_capturing(&mut current, &mut seen, generation, thread, pos, &chars);
+            }
+            if current.is_empty() {
+                if matched.is_some() || self.anchored {
+                    break;
+                }
+                continue;
+            }
+            generation += 1;
+            let c = chars.get(pos).copied();
+            for (pc, caps) in current.drain(..) {
+                if matches!(self.prog[pc], Inst::Match) {
+                    // Threads after this one have lower priority: they are dropped.
+                    matched = Some(caps);
+                    break;
+                }
+                if self.consumes(pc, c) {
+                    let thread = (pc + 1, caps);
+                    self.add_capturing(&mut next, &mut seen, generation, thread, pos + 1, &chars);
+                }
+            }
+            std::mem::swap(&mut current, &mut next);
+            next.clear();
+        }
+        if matched.is_none() {
+            matched = current
+                .into_iter()
+                .find(|(pc, _)| matches!(self.prog[*pc], Inst::Match))
+                .map(|(_, caps)| caps);
+        }
+        let caps = matched?;
+        let byte = |i: usize| offsets.get(i).copied().unwrap_or(input.len());
+        Some(
+            (0..=self.groups)
+                .map(|g| match (caps[2 * g], caps[2 * g + 1]) {
+                    (Some(a), Some(b)) => Some((byte(a), byte(b))),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// Adds a thread and everything it reaches without consuming input, in priority order
+    /// (an explicit stack: the program's length bounds the work, not the call stack).
+    fn add_capturing(
+        &self,
+        list: &mut Vec<(usize, Vec<Option<usize>>)>,
+        seen: &mut [usize],
+        generation: usize,
+        thread: (usize, Vec<Option<usize>>),
+        pos: usize,
+        chars: &[char],
+    ) {
+        let mut stack = vec![thread];
+        while let Some((pc, mut caps)) = stack.pop() {
+            if seen[pc] == generation {
+                continue;
+            }
+            seen[pc] = generation;
+            match &self.prog[pc] {
+                Inst::Jmp(to) => stack.push((*to, caps)),
+                Inst::Split(a, b) => {
+                    stack.push((*b, caps.clone()));
+                    stack.push((*a, caps));
+                }
+                Inst::Save(slot) => {
+                    caps[*slot] = Some(pos);
+                    stack.push((pc + 1, caps));
+                }
+                Inst::Assert(kind) => {
+                    if assertion_holds(*kind, pos, chars) {
+                        stack.push((pc + 1, caps));
+                    }
+                }
+                _ => list.push((pc, caps)),
             }
         }
     }
@@ -270,6 +391,7 @@ fn starts_anchored(node: &Node) -> bool {
     match node {
         Node::Assert(Assertion::TextStart) => true,
         Node::Concat(items) => items.first().is_some_and(starts_anchored),
+        Node::Capture(inner, _) => starts_anchored(inner),
         Node::Alt(items) => !items.is_empty() && items.iter().all(starts_anchored),
         _ => false,
     }
@@ -306,6 +428,8 @@ struct Parser<'a> {
     pos: usize,
     flags: Flags,
     depth: usize,
+    /// Capturing groups opened so far; the next one is number `groups + 1`.
+    groups: usize,
 }
 
 impl Parser<'_> {
@@ -423,7 +547,9 @@ impl Parser<'_> {
                 // `^*` and friends: PCRE accepts them; zero repetitions always match.
                 node = Node::Empty;
             }
-            // Lazy `?` and possessive `+` suffixes do not change whether a match exists.
+            // A lazy `?` suffix only changes which match `find_at` reports; a possessive `+`
+            // does not change whether a match exists, so it is read as greedy.
+            let greedy = self.peek() != Some('?');
             if matches!(self.peek(), Some('?') | Some('+')) {
                 self.pos += 1;
             }
@@ -439,6 +565,7 @@ impl Parser<'_> {
                 node: Box::new(node),
                 min,
                 max,
+                greedy,
             };
             if matches!(self.peek(), Some('*' | '+' | '?')) {
                 return Err("quantifier does not follow a repeatable item".into());
@@ -516,10 +643,12 @@ impl Parser<'_> {
         if self.depth > 200 {
             return Err("parentheses are too deeply nested".into());
         }
+        let mut capture = true;
         if self.peek() == Some('?') {
             let rest: String = self.chars[self.pos..].iter().take(3).collect();
             if rest.starts_with("?:") {
                 self.pos += 2;
+                capture = false;
             } else if rest.starts_with("?<") && !rest.starts_with("?<=") && !rest.starts_with("?<!")
                 || rest.starts_with("?P<")
                 || rest.starts_with("?'")
@@ -545,6 +674,13 @@ impl Parser<'_> {
                 );
             }
         }
+        // Groups are numbered by their opening parenthesis, named ones included.
+        let number = if capture {
+            self.groups += 1;
+            Some(self.groups)
+        } else {
+            None
+        };
         self.depth += 1;
         let inner = self.alternation()?;
         self.depth -= 1;
@@ -552,7 +688,10 @@ impl Parser<'_> {
             return Err("missing closing parenthesis".into());
         }
         self.pos += 1;
-        Ok(inner)
+        Ok(match number {
+            Some(n) => Node::Capture(Box::new(inner), n),
+            None => inner,
+        })
     }
 
     fn escape(&mut self) -> Result<Node, RegexError> {
@@ -776,6 +915,11 @@ impl Compiler {
                     self.emit_node(item)?;
                 }
             }
+            Node::Capture(inner, n) => {
+                self.push(Inst::Save(2 * n))?;
+                self.emit_node(inner)?;
+                self.push(Inst::Save(2 * n + 1))?;
+            }
             Node::Alt(branches) => {
                 let mut jumps = Vec::new();
                 for (i, branch) in branches.iter().enumerate() {
@@ -794,7 +938,12 @@ impl Compiler {
                     self.prog[j] = Inst::Jmp(end);
                 }
             }
-            Node::Repeat { node, min, max } => {
+            Node::Repeat {
+                node,
+                min,
+                max,
+                greedy,
+            } => {
                 for _ in 0..*min {
                     self.emit_node(node)?;
                 }
@@ -805,7 +954,7 @@ impl Compiler {
                         self.emit_node(node)?;
                         self.push(Inst::Jmp(split))?;
                         let end = self.prog.len();
-                        self.prog[split] = Inst::Split(split + 1, end);
+                        self.prog[split] = choice(split + 1, end, *greedy);
                     }
                     Some(max) => {
                         let mut splits = Vec::new();
@@ -815,13 +964,22 @@ impl Compiler {
                         }
                         let end = self.prog.len();
                         for s in splits {
-                            self.prog[s] = Inst::Split(s + 1, end);
+                            self.prog[s] = choice(s + 1, end, *greedy);
                         }
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The split that prefers the body (greedy) or the way past it (lazy).
+fn choice(body: usize, skip: usize, greedy: bool) -> Inst {
+    if greedy {
+        Inst::Split(body, skip)
+    } else {
+        Inst::Split(skip, body)
     }
 }
 
@@ -887,5 +1045,61 @@ mod tests {
         assert!(Regex::new("[a", "").is_err());
         assert!(Regex::new("*a", "").is_err());
         assert!(Regex::new("a", "q").is_err());
+    }
+
+    fn find(p: &str, o: &str, s: &str) -> Option<String> {
+        let re = Regex::new(p, o).ok()?;
+        let caps = re.find_at(s, 0)?;
+        let (a, b) = caps.first().copied().flatten()?;
+        s.get(a..b).map(str::to_string)
+    }
+
+    #[test]
+    fn matches_like_pcre() {
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            ("line", "", "a line here", Some("line")),
+            ("^a", "", "ba", None),
+            ("^b", "m", "a\nb", Some("b")),
+            ("LINE", "i", "a line", Some("line")),
+            ("a.c", "", "a\nc", None),
+            ("a.c", "s", "a\nc", Some("a\nc")),
+            ("\\d+", "", "ab 123 4", Some("123")),
+            ("[a-c]+", "", "xxbcay", Some("bca")),
+            ("a+?", "", "aaa", Some("a")),
+            ("(cat|category)", "", "category", Some("cat")),
+            ("x{2,3}", "", "xxxxx", Some("xxx")),
+            ("\\bfoo\\b", "", "a foo b", Some("foo")),
+            ("(a|b)*c", "", "ababc", Some("ababc")),
+            ("colou?r", "", "color", Some("color")),
+            ("a b # comment", "x", "ab", Some("ab")),
+            ("(a*)*b", "", &"a".repeat(5000), None),
+        ];
+        for (p, o, s, want) in cases {
+            assert_eq!(find(p, o, s).as_deref(), *want, "/{p}/{o}");
+        }
+        assert!(Regex::new("(a", "").is_err());
+        assert!(Regex::new("a)", "").is_err());
+        assert!(Regex::new("(\\1)", "").is_err());
+    }
+
+    #[test]
+    fn captures_are_byte_spans() {
+        let re = Regex::new("(\\w+)@(\\w+)", "").ok();
+        let caps = re.and_then(|r| r.find_at("mail: bob@example now", 0));
+        assert_eq!(
+            caps,
+            Some(vec![Some((6, 17)), Some((6, 9)), Some((10, 17))])
+        );
+        // Named groups are numbered with the others; `(?:…)` takes no number; an unmatched
+        // group is `None`.
+        let re = Regex::new("(?<user>\\w+)(?:@(x)|@(\\w+))", "").ok();
+        let caps = re.and_then(|r| r.find_at("bob@example", 0));
+        assert_eq!(
+            caps,
+            Some(vec![Some((0, 11)), Some((0, 3)), None, Some((4, 11))])
+        );
+        let re = Regex::new("^<(.+?)>", "").ok();
+        let caps = re.and_then(|r| r.find_at("<a><b>", 0));
+        assert_eq!(caps, Some(vec![Some((0, 3)), Some((1, 2))]));
     }
 }

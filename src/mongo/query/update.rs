@@ -264,7 +264,7 @@ impl Update {
                 });
             }
         }
-        ops.sort_by(|a, b| compare_paths(&a.parts, &b.parts));
+        crate::sort::sort_by(&mut ops, |a, b| compare_paths(&a.parts, &b.parts));
         Ok(Update::Operators(ops))
     }
 
@@ -1108,7 +1108,7 @@ fn apply_op(op: &FieldOp, doc: &mut Document, ctx: &ApplyContext) -> Result<(), 
 
 fn sort_array(items: &mut [Value], sort: &PushSort) {
     match sort {
-        PushSort::Whole(dir) => items.sort_by(|a, b| {
+        PushSort::Whole(dir) => crate::sort::sort_by(items, |a, b| {
             let c = compare(a, b);
             if *dir < 0 {
                 c.reverse()
@@ -1118,7 +1118,7 @@ fn sort_array(items: &mut [Value], sort: &PushSort) {
         }),
         PushSort::Fields(keys) => {
             let empty = Document::default();
-            items.sort_by(|a, b| {
+            crate::sort::sort_by(items, |a, b| {
                 let da = match a {
                     Value::Document(d) => d,
                     _ => &empty,

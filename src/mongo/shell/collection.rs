@@ -480,7 +480,7 @@ impl Session {
             return Ok(Vec::new());
         };
         let mut targets = targets(c, filter, &compiled, sort, multi)?;
-        targets.sort_unstable();
+        crate::sort::sort(&mut targets);
         let mut deleted = Vec::with_capacity(targets.len());
         for i in targets.into_iter().rev() {
             deleted.push(c.remove(i));
@@ -884,7 +884,7 @@ impl Session {
                         }
                     }
                 }
-                values.sort_by(compare);
+                crate::sort::sort_by(&mut values, compare);
                 Ok(Js::Val(Value::Array(values)))
             }
             "bulkWrite" => {

@@ -93,7 +93,7 @@ pub(super) struct Scope {
 impl std::fmt::Debug for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<&String> = self.vars.keys().collect();
-        names.sort();
+        crate::sort::sort(&mut names);
         write!(f, "Scope({names:?})")
     }
 }
@@ -488,7 +488,7 @@ impl Session {
                         None => rows.push((name.clone(), bytes as u64)),
                     }
                 }
-                rows.sort();
+                crate::sort::sort(&mut rows);
                 let sizes: Vec<String> = rows.iter().map(|(_, b)| format_bytes(*b)).collect();
                 let name_w = rows
                     .iter()

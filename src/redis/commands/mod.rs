@@ -308,7 +308,7 @@ pub fn complete(prefix: &str) -> Vec<&'static str> {
         .map(|spec| spec.name)
         .filter(|name| name.starts_with(&prefix))
         .collect();
-    names.sort_unstable();
+    crate::sort::sort(&mut names);
     names
 }
 

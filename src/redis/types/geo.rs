@@ -890,8 +890,8 @@ fn radius_generic(server: &mut Server, argv: &[Vec<u8>], src: usize, flags: u8) 
         found.len().min(count as usize)
     };
     match sort {
-        Sort::Asc => found.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => found.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+        Sort::Asc => crate::sort::sort_by(&mut found, |a, b| a.dist.total_cmp(&b.dist)),
+        Sort::Desc => crate::sort::sort_by(&mut found, |a, b| b.dist.total_cmp(&a.dist)),
         Sort::None => {}
     }
     found.truncate(returned);

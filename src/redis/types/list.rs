@@ -1028,7 +1028,7 @@ pub fn lrem(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                     }
                 }
             }
-            hits.sort_unstable();
+            crate::sort::sort(&mut hits);
             list.remove_all(&hits);
             hits.len()
         }

@@ -262,7 +262,7 @@ impl Set {
         if ints.len() != self.len() {
             return;
         }
-        ints.sort_unstable();
+        crate::sort::sort(&mut ints);
         self.repr = Repr::Ints(ints);
     }
 }
@@ -634,7 +634,7 @@ fn sinter_generic(
             };
         }
     };
-    sets.sort_by_key(Set::len);
+    crate::sort::sort_by_key(&mut sets, Set::len);
     let (first, rest) = sets.split_at(1);
     let first = &first[0];
     let mut found: Vec<Vec<u8>> = Vec::new();

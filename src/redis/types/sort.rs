@@ -287,7 +287,7 @@ fn run(server: &mut Server, opts: Options, kind: Kind, mut elements: Vec<Vec<u8>
             items.push(item);
         }
         let by_pattern = by.is_some();
-        items.sort_by(|a, b| {
+        crate::sort::sort_by(&mut items, |a, b| {
             let cmp = if !alpha {
                 a.score
                     .partial_cmp(&b.score)

@@ -1999,7 +1999,7 @@ fn set_op_generic(
     match op {
         SetOp::Inter => {
             // Smallest input first, as the server iterates, so sums add in its order.
-            sources.sort_by_key(|(items, _)| items.len());
+            crate::sort::sort_by_key(&mut sources, |(items, _)| items.len());
             let lookups: Vec<HashMap<&[u8], f64, Fx>> = sources
                 .iter()
                 .map(|(items, _)| items.iter().map(|(m, s)| (m.as_slice(), *s)).collect())
@@ -2029,7 +2029,7 @@ fn set_op_generic(
             }
         }
         SetOp::Union => {
-            sources.sort_by_key(|(items, _)| items.len());
+            crate::sort::sort_by_key(&mut sources, |(items, _)| items.len());
             let mut acc: HashMap<Vec<u8>, f64, Fx> = HashMap::default();
             for (items, w) in &sources {
                 for (m, s) in items {

@@ -175,6 +175,10 @@ pub struct Db {
     fields: FieldExpiryIndex,
     /// Keys removed because their time ran out (lazily or actively), for INFO and the page.
     pub expired_count: u64,
+    /// Whether expired keys are also logged in `expired_log` (keyspace notifications on).
+    pub log_expired: bool,
+    /// Keys that expired since the notification code last took them.
+    pub expired_log: Vec<Vec<u8>>,
 }
 
 impl Db {
@@ -211,7 +215,7 @@ impl Db {
             .is_some_and(|at| at <= now);
         if due {
             self.remove(key);
-            self.expired_count += 1;
+            self.note_expired(key);
             return None;
         }
         let fields_due = self
@@ -239,7 +243,7 @@ impl Db {
         };
         if empty {
             self.remove(key);
-            self.expired_count += 1;
+            self.note_expired(key);
             return (dropped, false);
         }
         let next = field_expiry(&entry.value);
@@ -397,6 +401,13 @@ impl Db {
         self.fields.len()
     }
 
+    fn note_expired(&mut self, key: &[u8]) {
+        self.expired_count += 1;
+        if self.log_expired {
+            self.expired_log.push(key.to_vec());
+        }
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         self.expiry = ExpiryIndex::default();
@@ -422,7 +433,7 @@ impl Db {
                 break;
             };
             self.remove(&key);
-            self.expired_count += 1;
+            self.note_expired(&key[..]);
             gone.push(key);
         }
         gone

@@ -1,12 +1,17 @@
 //! The Redis engine: a server holding numbered keyspaces, its clients, and the command table.
 
+pub mod blocking;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod db;
 pub mod expire;
 pub mod introspect;
 pub mod keyspace;
+pub mod multi;
+pub mod notify;
 pub mod object;
+pub mod pubsub;
 pub mod reply;
 pub mod server;
 pub mod snapshot;
@@ -15,6 +20,7 @@ pub mod util;
 
 mod conformance;
 mod fuzz;
+mod testing;
 
 use crate::clock::Millis;
 use db::Db;
@@ -29,19 +35,26 @@ const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
 /// Keys the active expiry cycle may reclaim per command, so one call never stalls the page.
 const ACTIVE_EXPIRE_BUDGET: usize = 1_000;
 
-/// Per-connection state.
-#[derive(Debug, Default, Clone)]
-pub struct Client {
-    /// The selected database.
-    pub db: usize,
-}
+pub use clients::Client;
 
 #[derive(Debug)]
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// Connected clients in the order they connected (ascending id).
     clients: Vec<Client>,
-    /// The client whose command is running.
+    /// Index in `clients` of the client whose command is running.
     current: usize,
+    /// The id the next connecting client gets.
+    next_client_id: u64,
+    /// Channel and pattern subscriptions of every client.
+    pub(crate) pubsub: pubsub::Registry,
+    /// Clients blocked on keys, and keys that became ready for them.
+    pub(crate) blocking: blocking::State,
+    /// `notify-keyspace-events`, as flag bits.
+    pub(crate) notify_flags: u32,
+    /// Set while EXEC runs its queue or a blocked command is retried: blocking commands
+    /// answer at once instead of blocking.
+    pub(crate) no_block: bool,
     /// Sandbox time of the command being executed.
     pub now: Millis,
     /// State of the server's own pseudo-random source (RANDOMKEY): seeded, so a session
@@ -64,8 +77,13 @@ impl Server {
     pub fn new() -> Self {
         Server {
             dbs: (0..DATABASES).map(|_| Db::new()).collect(),
-            clients: vec![Client::default()],
+            clients: vec![Client::new(1, 0)],
             current: 0,
+            next_client_id: 2,
+            pubsub: pubsub::Registry::default(),
+            blocking: blocking::State::default(),
+            notify_flags: 0,
+            no_block: false,
             now: 0,
             next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
@@ -88,28 +106,145 @@ impl Server {
         self.clients[self.current].db
     }
 
-    /// Runs one command (name first) at sandbox time `now`.
+    /// Runs one command (name first) of the current client at sandbox time `now`. A command
+    /// that blocks answers `Reply::Blocked`; its reply, like anything pushed to a client,
+    /// lands in that client's outbox (`take_outbox`).
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.advance(now);
-        match commands::resolve(argv) {
-            Ok(spec) => (spec.handler)(self, argv),
-            Err(reply) => reply,
-        }
+        let reply = clients::dispatch(self, argv);
+        self.after_command();
+        reply
     }
 
     /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
-    /// writes its value straight from the keyspace instead of copying it into a reply.
+    /// writes its value straight from the keyspace instead of copying it into a reply when
+    /// the client is in no special state and nobody is listening for commands.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
         self.advance(now);
-        match commands::resolve(argv) {
-            Ok(spec) if spec.name == "get" => types::string::get_into(self, &argv[1], out),
-            Ok(spec) => (spec.handler)(self, argv).write_cli_text(out),
-            Err(reply) => reply.write_cli_text(out),
+        if self.clients[self.current].is_plain() && !self.pubsub.has_monitors() {
+            if let Ok(spec) = commands::resolve(argv) {
+                if spec.name == "get" {
+                    types::string::get_into(self, &argv[1], out);
+                    return;
+                }
+            }
         }
+        clients::dispatch(self, argv).write_cli_text(out);
+        self.after_command();
+    }
+
+    /// The protocol (2 or 3) the current client speaks.
+    pub fn resp(&self) -> u8 {
+        self.clients[self.current].resp
+    }
+
+    /// Sets `notify-keyspace-events` (flag bits of `notify`).
+    pub fn set_notify_flags(&mut self, flags: u32) {
+        self.notify_flags = flags;
+        let log = flags & notify::EXPIRED != 0;
+        for db in &mut self.dbs {
+            db.log_expired = log;
+            if !log {
+                db.expired_log.clear();
+            }
+        }
+    }
+
+    /// Serves clients whose keys became ready during the command just run.
+    fn after_command(&mut self) {
+        if self.blocking.has_ready() {
+            blocking::serve_ready(self);
+        }
+    }
+
+    /// The current client's id.
+    pub fn client_id(&self) -> u64 {
+        self.clients[self.current].id
+    }
+
+    /// Makes client `id` the one whose commands run next, connecting it if it is new.
+    pub fn switch_client(&mut self, id: u64) {
+        self.current = match self.clients.iter().position(|c| c.id == id) {
+            Some(index) => index,
+            None => self.connect_with_id(id),
+        };
+    }
+
+    /// Connects a new client and returns its id.
+    pub fn connect(&mut self) -> u64 {
+        let id = self.next_client_id;
+        self.connect_with_id(id);
+        id
+    }
+
+    fn connect_with_id(&mut self, id: u64) -> usize {
+        self.next_client_id = self.next_client_id.max(id.saturating_add(1));
+        let at = self.clients.partition_point(|c| c.id < id);
+        self.clients.insert(at, Client::new(id, self.now));
+        if at <= self.current && self.clients.len() > 1 {
+            self.current += 1;
+        }
+        at
+    }
+
+    /// Disconnects client `id`: its subscriptions, watches and blocked command go with it.
+    /// The last client cannot go (the console always has one). False if there was none.
+    pub fn disconnect(&mut self, id: u64) -> bool {
+        let Some(at) = self.clients.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        if self.clients.len() == 1 {
+            let fresh = Client::new(self.next_client_id, self.now);
+            self.next_client_id += 1;
+            self.pubsub.forget(id);
+            blocking::release(self, id);
+            self.clients[0] = fresh;
+            return true;
+        }
+        self.pubsub.forget(id);
+        blocking::release(self, id);
+        self.clients.remove(at);
+        if self.current > at || self.current >= self.clients.len() {
+            self.current = self.current.saturating_sub(1);
+        }
+        true
+    }
+
+    /// Ids of the connected clients, ascending.
+    pub fn client_ids(&self) -> Vec<u64> {
+        self.clients.iter().map(|c| c.id).collect()
+    }
+
+    pub fn client(&self, id: u64) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    pub(crate) fn client_by_id_mut(&mut self, id: u64) -> Option<&mut Client> {
+        self.clients.iter_mut().find(|c| c.id == id)
+    }
+
+    pub(crate) fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    /// What client `id` received outside its own replies since last asked (pushed messages,
+    /// a blocked command's late reply), oldest first.
+    pub fn take_outbox(&mut self, id: u64) -> Vec<Reply> {
+        self.client_by_id_mut(id)
+            .map(|c| std::mem::take(&mut c.outbox))
+            .unwrap_or_default()
+    }
+
+    /// Whether any client has something in its outbox.
+    pub fn has_outbox(&self) -> bool {
+        self.clients.iter().any(|c| !c.outbox.is_empty())
     }
 
     fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
+        if self.blocking.blocked_count() > 0 {
+            blocking::time_out(self);
+        }
         // Like Redis's serverCron at hz 10: the active cycle runs when 100 ms have passed,
         // not on every command; lookups expire what they touch in between.
         if self.now >= self.next_active_cycle {
@@ -131,6 +266,7 @@ impl Server {
     pub fn tick(&mut self, now: Millis) -> Vec<(usize, Vec<u8>)> {
         self.now = self.now.max(now);
         let now = self.now;
+        blocking::time_out(self);
         self.next_active_cycle = now.saturating_add(ACTIVE_CYCLE_INTERVAL_MS);
         let mut gone = Vec::new();
         let mut budget = ACTIVE_EXPIRE_BUDGET;
@@ -145,6 +281,9 @@ impl Server {
             let (work, keys) = db.active_expire_fields(now, budget);
             budget = budget.saturating_sub(work);
             gone.extend(keys.into_iter().map(|key| (index, key)));
+        }
+        if self.notify_flags != 0 {
+            notify::flush_expired(self);
         }
         gone
     }

@@ -17,6 +17,12 @@ pub enum Reply {
     /// The null array (`*-1`), which redis-cli also prints as `(nil)`.
     NilArray,
     Array(Vec<Reply>),
+    /// A RESP3 map (HELLO 3); RESP2 clients get the pairs as a flat array instead.
+    Map(Vec<(Reply, Reply)>),
+    /// Several replies to one command, one after the other (SUBSCRIBE a b).
+    Many(Vec<Reply>),
+    /// The command blocked: its reply comes later, through the client's outbox.
+    Blocked,
 }
 
 impl Reply {
@@ -40,6 +46,16 @@ impl Reply {
 
     pub fn bulk(bytes: impl Into<Vec<u8>>) -> Reply {
         Reply::Bulk(bytes.into())
+    }
+
+    /// Key/value pairs as the protocol `resp` shapes them: a map for RESP3, a flat array
+    /// for RESP2.
+    pub fn map(pairs: Vec<(Reply, Reply)>, resp: u8) -> Reply {
+        if resp >= 3 {
+            Reply::Map(pairs)
+        } else {
+            Reply::Array(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect())
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -98,6 +114,26 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
                 format_tty(item, &nested_prefix, out);
             }
         }
+        Reply::Map(pairs) if pairs.is_empty() => out.push_str("(empty hash)\n"),
+        Reply::Map(pairs) => {
+            let width = pairs.len().to_string().len();
+            let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                let lead = if i == 0 { "" } else { prefix };
+                let _ = write!(out, "{lead}{:>width$}# ", i + 1);
+                format_tty(key, &nested_prefix, out);
+                // The key's line break gives way to the arrow, as redis-cli prints pairs.
+                out.pop();
+                out.push_str(" => ");
+                format_tty(value, &nested_prefix, out);
+            }
+        }
+        Reply::Many(replies) => {
+            for reply in replies {
+                format_tty(reply, prefix, out);
+            }
+        }
+        Reply::Blocked => {}
     }
 }
 
@@ -187,6 +223,20 @@ mod tests {
             (Reply::Nil, "(nil)\n"),
             (Reply::NilArray, "(nil)\n"),
             (Reply::Array(vec![]), "(empty array)\n"),
+            (Reply::Map(vec![]), "(empty hash)\n"),
+            (Reply::Blocked, ""),
+            (
+                Reply::Many(vec![Reply::ok(), Reply::Integer(1)]),
+                "OK\n(integer) 1\n",
+            ),
+            (
+                Reply::map(vec![(bulk("a"), Reply::Integer(1))], 3),
+                "1# \"a\" => (integer) 1\n",
+            ),
+            (
+                Reply::map(vec![(bulk("a"), Reply::Integer(1))], 2),
+                "1) \"a\"\n2) (integer) 1\n",
+            ),
         ];
         for (reply, text) in cases {
             assert_eq!(reply.to_cli_text(), text, "{reply:?}");

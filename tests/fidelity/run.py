@@ -11,6 +11,10 @@ current counts and never lowers one). Servers it starts are stopped, also on fai
 
 Script syntax: one redis-cli line per line; blank lines and lines starting with `#` are
 skipped (they are never sent).
+
+Scripts in tests/fidelity/redis-clients/ address several clients (`.client N`) and wait
+(`.time +200ms`); clients.py runs them over several connections and compares what every
+client receives, pushed messages and late replies included (see its docstring).
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import clients
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -130,19 +136,25 @@ def main() -> int:
         print(f"missing {args.bin}: run cargo build", file=sys.stderr)
         return 2
 
-    scripts = [pathlib.Path(s) for s in args.scripts] or sorted((HERE / "redis").glob("*.redis"))
+    scripts = [pathlib.Path(s) for s in args.scripts] or (
+        sorted((HERE / "redis").glob("*.redis")) + sorted((HERE / "redis-clients").glob("*.redis")))
     floors: dict[str, int] = json.loads(FLOORS.read_text()) if FLOORS.exists() else {}
     failed, total_same, total = [], 0, 0
     for script in scripts:
         commands = commands_of(script)
-        stdin = with_marks(commands)
-        with Oracle() as oracle:
-            expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
-        got = split_replies(run([args.bin, "redis"], stdin), len(commands))
+        multi_client = script.resolve().parent.name == "redis-clients"
+        if multi_client:
+            with Oracle() as oracle:
+                expected, got = clients.compare(args.bin, oracle.port, commands)
+        else:
+            stdin = with_marks(commands)
+            with Oracle() as oracle:
+                expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
+            got = split_replies(run([args.bin, "redis"], stdin), len(commands))
         diffs = [i for i in range(len(commands)) if expected[i] != got[i]]
         same = len(commands) - len(diffs)
         total_same, total = total_same + same, total + len(commands)
-        name = script.name
+        name = f"redis-clients/{script.name}" if multi_client else script.name
         floor = floors.get(name, len(commands))
         verdict = "ok" if same >= floor else f"BELOW FLOOR {floor}"
         print(f"{name}: {same}/{len(commands)} replies identical ({verdict})")

@@ -6,7 +6,10 @@
 //! - `redis::reply`: the typed `Reply` and its redis-cli (`--no-raw`) formatter.
 //! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
-//! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
+//! - `redis::Server`: what the host talks to: one line in, one formatted reply out, for any of
+//!   its clients (`switch_client`); what a client receives later waits in its outbox.
+//! - `redis::{clients, multi, pubsub, blocking, notify}`: the per-connection gate and CLIENT,
+//!   transactions and WATCH, pub/sub and MONITOR, blocking commands, keyspace events.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.

@@ -239,21 +239,6 @@ pub fn release(server: &mut Server, id: u64) {
     }
 }
 
-/// What a parked client waits for, for the page: its command, keys and remaining time.
-pub fn status(server: &Server, id: u64) -> Option<(String, Option<Millis>)> {
-    let blocked = server.client(id)?.blocked.as_ref()?;
-    let command = blocked
-        .argv
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Some((
-        command,
-        blocked.deadline.map(|d| d.saturating_sub(server.now)),
-    ))
-}
-
 fn keys_and_deadline<'a>(
     server: &Server,
     argv: &'a [Vec<u8>],

@@ -151,7 +151,8 @@ const KEPT_WORD_BYTES: usize = 4096;
 const KEPT_WORDS: usize = 64;
 
 /// `run_line` appending what redis-cli prints to `out` (a script's lines share one buffer);
-/// true when the line was `quit` or `exit`.
+/// true when the line was `quit` or `exit`. What other clients receive meanwhile follows,
+/// as `write_received` lays it out.
 pub fn run_line_into(
     server: &mut Server,
     clock: &mut Clock,
@@ -160,23 +161,57 @@ pub fn run_line_into(
     color: bool,
     out: &mut String,
 ) -> bool {
-    if let Some(text) = clock::sandbox_line(clock, line, host_ms) {
-        out.push_str(&text);
-        // Time moved: blocked clients may have timed out, keys expired.
-        server.tick(clock.now(host_ms));
-        write_received(server, out);
-        return false;
-    }
     if let Some(text) = client_line(server, line) {
         out.push_str(&text);
         return false;
     }
-    wait_for_own_block(server, clock, host_ms, out);
-    let quit = run_command_line(server, clock, line, host_ms, color, out);
-    if server.has_outbox() {
-        write_received(server, out);
+    if !run_time_line(server, clock, line, host_ms, out) {
+        wait_for_own_block(server, clock, host_ms, out);
+        let quit = run_command_line(server, clock, line, host_ms, color, out);
+        if server.has_outbox() {
+            write_received(server, out);
+        }
+        return quit;
     }
-    quit
+    write_received(server, out);
+    false
+}
+
+/// Runs one line typed in the console of client `id` (the page keeps one console per
+/// client) and returns only that line's own output: what clients receive stays in their
+/// outboxes, for each console to collect (`Server::take_outbox`). A client blocked in a
+/// command keeps the line until it is served.
+pub fn run_line_as(
+    server: &mut Server,
+    clock: &mut Clock,
+    id: u64,
+    line: &str,
+    host_ms: Millis,
+) -> LineOutput {
+    server.switch_client(id);
+    let mut text = String::new();
+    let quit = !run_time_line(server, clock, line, host_ms, &mut text)
+        && run_command_line(server, clock, line, host_ms, false, &mut text);
+    LineOutput { text, quit }
+}
+
+/// The sandbox's `.time` line: true (with its text in `out`) if `line` was one. Moving
+/// time may time out blocked clients and expire keys.
+fn run_time_line(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    out: &mut String,
+) -> bool {
+    match clock::sandbox_line(clock, line, host_ms) {
+        Some(text) => {
+            out.push_str(&text);
+            server.tick(clock.now(host_ms));
+            true
+        }
+        None => false,
+    }
 }
 
 /// Handles the sandbox-only `.client` line: `.client` lists the clients, `.client N` makes
@@ -219,7 +254,7 @@ pub fn client_line(server: &mut Server, line: &str) -> Option<String> {
         }
         ["close", n] if id(n).is_some() => {
             let n = id(n).unwrap_or(1);
-            if server.disconnect(n) {
+            if server.close_client(n) {
                 format!("(sandbox) client {n} closed\n")
             } else {
                 format!("(sandbox) no client {n}\n")

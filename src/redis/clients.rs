@@ -213,6 +213,53 @@ pub(crate) fn run_handler(
     reply
 }
 
+/// What the page shows about one client (its console tab and waiting line).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientStatus {
+    pub id: u64,
+    pub name: String,
+    pub db: usize,
+    pub resp: u8,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: usize,
+    pub in_multi: bool,
+    pub monitor: bool,
+    /// The command it is blocked in, if any.
+    pub blocked: Option<String>,
+    /// Milliseconds its block still lasts; `None` while not blocked or blocked for ever.
+    pub remaining_ms: Option<u64>,
+}
+
+/// Every connected client's status at sandbox time `now`.
+pub fn statuses(server: &Server, now: Millis) -> Vec<ClientStatus> {
+    server
+        .clients
+        .iter()
+        .map(|c| ClientStatus {
+            id: c.id,
+            name: String::from_utf8_lossy(&c.name).into_owned(),
+            db: c.db,
+            resp: c.resp,
+            subscriptions: c.subs.total(),
+            in_multi: c.multi.is_some(),
+            monitor: c.monitor,
+            blocked: c.blocked.as_ref().map(|b| {
+                b.argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            remaining_ms: c
+                .blocked
+                .as_ref()
+                .and_then(|b| b.deadline)
+                .map(|d| d.saturating_sub(now)),
+        })
+        .collect()
+}
+
 /// CLIENT ID
 pub fn client_id(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
     Reply::Integer(server.client_id() as i64)
@@ -669,8 +716,14 @@ mod tests {
         assert_eq!(run(&mut s, "CLIENT KILL ID 2"), "(integer) 1\n");
         assert_eq!(run(&mut s, "CLIENT ID"), "(integer) 5\n");
         assert_eq!(run(&mut s, "CLIENT KILL ID 5"), "(integer) 0\n");
+        run(&mut s, "CLIENT SETNAME five");
         assert_eq!(run(&mut s, "CLIENT KILL ID 5 SKIPME no"), "(integer) 1\n");
+        // The killed console reconnects at once, fresh: no name any more.
+        assert_eq!(s.client_ids(), vec![1, 5, 6]);
+        assert_eq!(run(&mut s, "CLIENT GETNAME"), "(nil)\n");
+        assert!(s.close_client(5));
         assert_eq!(s.client_ids(), vec![1, 6]);
+        assert_eq!(s.client_id(), 1);
         let list = run(&mut s, "CLIENT LIST");
         assert_eq!(list.matches("id=").count(), 2, "{list}");
     }

@@ -188,26 +188,35 @@ impl Server {
     }
 
     /// Disconnects client `id`: its subscriptions, watches and blocked command go with it.
-    /// The last client cannot go (the console always has one). False if there was none.
+    /// The client whose command is running (CLIENT KILL of itself) and the last one left
+    /// reconnect at once with the same id and a fresh state, as redis-cli reconnects. False
+    /// if there was no such client.
     pub fn disconnect(&mut self, id: u64) -> bool {
         let Some(at) = self.clients.iter().position(|c| c.id == id) else {
             return false;
         };
-        if self.clients.len() == 1 {
-            let fresh = Client::new(self.next_client_id, self.now);
-            self.next_client_id += 1;
-            self.pubsub.forget(id);
-            blocking::release(self, id);
-            self.clients[0] = fresh;
-            return true;
-        }
         self.pubsub.forget(id);
         blocking::release(self, id);
+        if self.clients.len() == 1 || at == self.current {
+            self.clients[at] = Client::new(id, self.now);
+            return true;
+        }
         self.clients.remove(at);
-        if self.current > at || self.current >= self.clients.len() {
-            self.current = self.current.saturating_sub(1);
+        if self.current > at {
+            self.current -= 1;
         }
         true
+    }
+
+    /// Closes client `id` for good (a console tab closed): the current client moves to
+    /// another one first. The last client only reconnects.
+    pub fn close_client(&mut self, id: u64) -> bool {
+        if self.client_id() == id {
+            if let Some(other) = self.clients.iter().map(|c| c.id).find(|&c| c != id) {
+                self.switch_client(other);
+            }
+        }
+        self.disconnect(id)
     }
 
     /// Ids of the connected clients, ascending.

@@ -182,6 +182,12 @@ pub struct Write<'a> {
 /// What a successful write means for others: watchers of its keys are marked, clients
 /// blocked on them get a chance to be served, keyspace events fire.
 pub fn after_write(server: &mut Server, write: &Write) {
+    // The common case, one client typing with nobody watching, waiting or listening for
+    // events, costs no key extraction at all.
+    let watching = server.clients.iter().any(|c| !c.watched.is_empty());
+    if !watching && server.blocking.blocked_count() == 0 && server.notify_flags == 0 {
+        return;
+    }
     let (spec, argv, db) = (write.spec, write.argv, write.db);
     match spec.name {
         "flushall" | "flushdb" | "swapdb" => {}

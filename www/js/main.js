@@ -7,6 +7,7 @@ import "./server-info.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
+import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
 
 async function boot() {
@@ -34,6 +35,7 @@ async function boot() {
   keyspace.attach(playground, loop);
   collections.attach(playground);
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
+  const clients = new RedisClients(redis, playground, loop);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -48,7 +50,7 @@ async function boot() {
 
   // For tests and for the explain view still to come; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, clients };
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -36,7 +36,7 @@ fn index(n: f64) -> usize {
 
 /// A client id from the page: a positive whole number, client 1 otherwise.
 fn client(id: f64) -> u64 {
-    if id.is_finite() && id >= 1.0 && id < 4_294_967_296.0 {
+    if (1.0..4_294_967_296.0).contains(&id) {
         id as u64
     } else {
         1

@@ -232,6 +232,40 @@ pub fn time_out(server: &mut Server) {
     server.switch_client(me);
 }
 
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: ends another client's block as if it timed
+/// out, or with an UNBLOCKED error. 1 if that client was blocked, else 0.
+pub fn client_unblock(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let Some(id) = super::util::parse_i64(&argv[2]) else {
+        return Reply::err("value is not an integer or out of range");
+    };
+    let with_error = match argv.get(3) {
+        None => false,
+        Some(w) if w.eq_ignore_ascii_case(b"timeout") => false,
+        Some(w) if w.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return Reply::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let Ok(id) = u64::try_from(id) else {
+        return Reply::Integer(0);
+    };
+    let Some(timeout_reply) = server
+        .client(id)
+        .and_then(|c| c.blocked.as_ref())
+        .map(|b| b.timeout_reply.clone())
+    else {
+        return Reply::Integer(0);
+    };
+    let reply = if with_error {
+        Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+    } else {
+        timeout_reply
+    };
+    let me = server.client_id();
+    server.switch_client(id);
+    unpark(server, reply);
+    server.switch_client(me);
+    Reply::Integer(1)
+}
+
 /// A client disconnecting while parked.
 pub fn release(server: &mut Server, id: u64) {
     if server.client(id).is_some_and(|c| c.blocked.is_some()) {
@@ -425,6 +459,38 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(run_as(&mut s, 1, line, 2_000), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn client_unblock_ends_a_block_with_a_timeout_or_an_error() {
+        let mut s = Server::new();
+        assert_eq!(run_as(&mut s, 1, "BLPOP q 0", 0), "");
+        assert_eq!(
+            run_as(&mut s, 2, "CLIENT UNBLOCK 1 ERROR", 0),
+            "(integer) 1\n"
+        );
+        assert_eq!(
+            outbox(&mut s, 1),
+            "(error) UNBLOCKED client unblocked via CLIENT UNBLOCK\n"
+        );
+        assert_eq!(run_as(&mut s, 1, "BLPOP q 0", 0), "");
+        assert_eq!(run_as(&mut s, 2, "CLIENT UNBLOCK 1", 0), "(integer) 1\n");
+        assert_eq!(outbox(&mut s, 1), "(nil)\n");
+        let cases = [
+            ("CLIENT UNBLOCK 1", "(integer) 0\n"),
+            ("CLIENT UNBLOCK 999", "(integer) 0\n"),
+            (
+                "CLIENT UNBLOCK x",
+                "(error) ERR value is not an integer or out of range\n",
+            ),
+            (
+                "CLIENT UNBLOCK 1 NOPE",
+                "(error) ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\n",
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(run_as(&mut s, 2, line, 0), expected, "{line}");
         }
     }
 

@@ -99,6 +99,13 @@ pub fn notify_keyspace_event(server: &mut Server, class: u32, event: &str, key: 
     }
 }
 
+/// What eviction calls for each key it removes from database `db`: clients WATCHing it see
+/// it as touched, and the `evicted` event fires (class `e`).
+pub fn key_evicted(server: &mut Server, db: usize, key: &[u8]) {
+    super::multi::touch_key(server, db, key);
+    notify_keyspace_event(server, EVICTED, "evicted", key, db);
+}
+
 /// Fires `expired` for the keys expiry removed (lazily or by the active cycle) since last
 /// asked. Called before a command's own events, as Redis deletes on lookup first.
 pub fn flush_expired(server: &mut Server) {
@@ -279,11 +286,62 @@ pub fn after_write(server: &mut Server, write: &Write) {
             }
             return;
         }
+        // A TTL in the past deletes the key at once, announced as expired.
+        "expire" | "pexpire" | "expireat" | "pexpireat" if !nothing_changed(reply) => {
+            let gone = before.first() == Some(&true) && after.first() == Some(&false);
+            let event = if gone { "expired" } else { "expire" };
+            let class = if gone { EXPIRED } else { GENERIC };
+            if let Some(key) = keys.first() {
+                notify_keyspace_event(server, class, event, key, db);
+            }
+            return;
+        }
+        "getex" if !nothing_changed(reply) => {
+            let option = argv.get(2).map(|o| o.to_ascii_lowercase());
+            let event = match option.as_deref() {
+                Some(b"persist") => Some("persist"),
+                Some(_) => Some("expire"),
+                None => None,
+            };
+            if let (Some(event), Some(key)) = (event, keys.first()) {
+                notify_keyspace_event(server, GENERIC, event, key, db);
+            }
+        }
+        "copy" if !nothing_changed(reply) => {
+            // The source is only read: the destination is the one written key.
+            if let Some(dst) = keys.first() {
+                notify_keyspace_event(server, GENERIC, "copy_to", dst, db);
+            }
+            return;
+        }
+        "move" if !nothing_changed(reply) => {
+            let target = argv
+                .get(2)
+                .and_then(|a| super::util::parse_i64(a))
+                .and_then(|n| usize::try_from(n).ok());
+            if let (Some(key), Some(target)) = (keys.first(), target) {
+                notify_keyspace_event(server, GENERIC, "move_from", key, db);
+                notify_keyspace_event(server, GENERIC, "move_to", key, target);
+            }
+            return;
+        }
+        "smove" if !nothing_changed(reply) => {
+            if let [src, dst, ..] = keys.as_slice() {
+                notify_keyspace_event(server, SET, "srem", src, db);
+                notify_keyspace_event(server, SET, "sadd", dst, db);
+            }
+        }
         _ => {
             let (event, class, when) = EVENTS.iter().find(|(n, ..)| *n == name).map_or(
-                (name, group_class(spec.group), When::Changed),
+                (
+                    popped_from_end(name, argv),
+                    group_class(spec.group),
+                    When::Changed,
+                ),
                 |(_, e, c, w)| (*e, *c, *w),
             );
+            let event = event.replace('|', "-");
+            let event = event.as_str();
             if when == When::Always || !nothing_changed(reply) {
                 // Commands naming several keys (MSET, BLPOP) fire for the keys they wrote.
                 let fired: Vec<&Vec<u8>> = match name {
@@ -324,6 +382,19 @@ pub fn after_write(server: &mut Server, write: &Write) {
                 notify_keyspace_event(server, GENERIC, "del", key, db);
             }
         }
+    }
+}
+
+/// The event of a command not in `EVENTS`: its own name, or for the multi-key pops the pop
+/// they made at the end they named (LMPOP ... LEFT fires `lpop`).
+fn popped_from_end<'a>(name: &'a str, argv: &[Vec<u8>]) -> &'a str {
+    let said = |word: &[u8]| argv.iter().any(|a| a.eq_ignore_ascii_case(word));
+    match name {
+        "lmpop" | "blmpop" if said(b"left") => "lpop",
+        "lmpop" | "blmpop" => "rpop",
+        "zmpop" | "bzmpop" if said(b"min") => "zpopmin",
+        "zmpop" | "bzmpop" => "zpopmax",
+        _ => name,
     }
 }
 
@@ -470,6 +541,15 @@ mod tests {
             run(&mut s, 1, line, 0);
             assert_eq!(events(&mut s, 2), *expected, "{line}");
         }
+        run(&mut s, 1, "SET big v", 0);
+        run(&mut s, 3, "WATCH big", 0);
+        events(&mut s, 2);
+        key_evicted(&mut s, 0, b"big");
+        assert_eq!(
+            events(&mut s, 2),
+            ["__keyspace@0__:big evicted", "__keyevent@0__:evicted big"]
+        );
+        assert!(s.client(3).is_some_and(|c| c.watch_dirty));
         run(&mut s, 1, "SET gone v PX 5", 0);
         events(&mut s, 2);
         s.tick(1_000);

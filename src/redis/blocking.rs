@@ -173,8 +173,11 @@ fn retry(server: &mut Server, id: u64) -> bool {
     let selected = server.selected_db();
     server.client_mut().db = blocked.db;
     server.blocking.retrying = true;
-    let reply = super::clients::run_handler(server, spec, &blocked.argv);
+    let mut reply = super::clients::run_handler(server, spec, &blocked.argv);
     server.blocking.retrying = false;
+    if server.resp() == 3 {
+        reply = super::resp3::shape(spec.name, &blocked.argv, reply);
+    }
     server.client_mut().db = selected;
     let served = !matches!(reply, Reply::Blocked);
     if served {

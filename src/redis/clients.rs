@@ -170,7 +170,10 @@ pub(crate) fn call(server: &mut Server, spec: &'static CommandSpec, argv: &[Vec<
         client.last_active = now;
         client.last_command = spec.name;
     }
-    let reply = run_handler(server, spec, argv);
+    let mut reply = run_handler(server, spec, argv);
+    if server.clients[server.current].resp == 3 {
+        reply = super::resp3::shape(spec.name, argv, reply);
+    }
     // Monitors see the command once it ran, in the database it left the client in.
     if server.pubsub.has_monitors() && !spec.flags.contains(&"admin") {
         pubsub::feed_monitors(server, argv);

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod object;
 pub mod pubsub;
 pub mod reply;
+pub mod resp3;
 pub mod server;
 pub mod snapshot;
 pub mod types;

@@ -19,6 +19,10 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// A RESP3 map (HELLO 3); RESP2 clients get the pairs as a flat array instead.
     Map(Vec<(Reply, Reply)>),
+    /// A RESP3 set (SMEMBERS for a RESP3 client).
+    Set(Vec<Reply>),
+    /// A RESP3 double, in the text the server sends (`1.5`, `inf`).
+    Double(String),
     /// Several replies to one command, one after the other (SUBSCRIBE a b).
     Many(Vec<Reply>),
     /// The command blocked: its reply comes later, through the client's outbox.
@@ -55,6 +59,14 @@ impl Reply {
             Reply::Map(pairs)
         } else {
             Reply::Array(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect())
+        }
+    }
+
+    fn is_nonempty_aggregate(&self) -> bool {
+        match self {
+            Reply::Array(items) | Reply::Set(items) => !items.is_empty(),
+            Reply::Map(pairs) => !pairs.is_empty(),
+            _ => false,
         }
     }
 
@@ -105,15 +117,12 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
         }
         Reply::Nil | Reply::NilArray => out.push_str("(nil)\n"),
         Reply::Array(items) if items.is_empty() => out.push_str("(empty array)\n"),
-        Reply::Array(items) => {
-            let width = items.len().to_string().len();
-            let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
-            for (i, item) in items.iter().enumerate() {
-                let lead = if i == 0 { "" } else { prefix };
-                let _ = write!(out, "{lead}{:>width$}) ", i + 1);
-                format_tty(item, &nested_prefix, out);
-            }
+        Reply::Array(items) => format_items(items, ')', prefix, out),
+        Reply::Double(text) => {
+            let _ = writeln!(out, "(double) {text}");
         }
+        Reply::Set(items) if items.is_empty() => out.push_str("(empty set)\n"),
+        Reply::Set(items) => format_items(items, '~', prefix, out),
         Reply::Map(pairs) if pairs.is_empty() => out.push_str("(empty hash)\n"),
         Reply::Map(pairs) => {
             let width = pairs.len().to_string().len();
@@ -122,9 +131,14 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
                 let lead = if i == 0 { "" } else { prefix };
                 let _ = write!(out, "{lead}{:>width$}# ", i + 1);
                 format_tty(key, &nested_prefix, out);
-                // The key's line break gives way to the arrow, as redis-cli prints pairs.
+                // The key's line break gives way to the arrow, as redis-cli prints pairs; a
+                // value that is a non-empty aggregate starts on the next line.
                 out.pop();
                 out.push_str(" => ");
+                if value.is_nonempty_aggregate() {
+                    out.push('\n');
+                    out.push_str(&nested_prefix);
+                }
                 format_tty(value, &nested_prefix, out);
             }
         }
@@ -134,6 +148,18 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
             }
         }
         Reply::Blocked => {}
+    }
+}
+
+/// The elements of an array (`1) `) or a set (`1~ `), indexes right-aligned, nested
+/// aggregates continuing on the same line.
+fn format_items(items: &[Reply], separator: char, prefix: &str, out: &mut String) {
+    let width = items.len().to_string().len();
+    let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
+    for (i, item) in items.iter().enumerate() {
+        let lead = if i == 0 { "" } else { prefix };
+        let _ = write!(out, "{lead}{:>width$}{separator} ", i + 1);
+        format_tty(item, &nested_prefix, out);
     }
 }
 
@@ -224,6 +250,15 @@ mod tests {
             (Reply::NilArray, "(nil)\n"),
             (Reply::Array(vec![]), "(empty array)\n"),
             (Reply::Map(vec![]), "(empty hash)\n"),
+            (Reply::Set(vec![]), "(empty set)\n"),
+            (Reply::Double("1.5".into()), "(double) 1.5\n"),
+            (
+                Reply::Map(vec![(
+                    bulk("modules"),
+                    Reply::Array(vec![Reply::Map(vec![(bulk("name"), bulk("lua"))])]),
+                )]),
+                "1# \"modules\" => \n   1) 1# \"name\" => \"lua\"\n",
+            ),
             (Reply::Blocked, ""),
             (
                 Reply::Many(vec![Reply::ok(), Reply::Integer(1)]),

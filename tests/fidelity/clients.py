@@ -147,7 +147,11 @@ def format_tty(value, prefix: str = "") -> str:
         if kind == "map":
             i += 1
             out[-1] = out[-1][:-1] + " => "
-            out.append(format_tty(items[i], nested))
+            # A non-empty aggregate value starts on the next line, as redis-cli 7.0 prints it.
+            value = items[i]
+            if value[0] in ("array", "map", "set", "push") and value[1]:
+                out.append("\n" + nested)
+            out.append(format_tty(value, nested))
         i += 1
     return "".join(out)
 

@@ -196,7 +196,7 @@ pub fn run_line_as(
 }
 
 /// The sandbox's `.time` line: true (with its text in `out`) if `line` was one. Moving
-/// time may time out blocked clients and expire keys.
+/// time may time out blocked clients.
 fn run_time_line(
     server: &mut Server,
     clock: &mut Clock,
@@ -207,7 +207,7 @@ fn run_time_line(
     match clock::sandbox_line(clock, line, host_ms) {
         Some(text) => {
             out.push_str(&text);
-            server.tick(clock.now(host_ms));
+            server.wake_timed_out(clock.now(host_ms));
             true
         }
         None => false,
@@ -281,7 +281,7 @@ fn wait_for_own_block(server: &mut Server, clock: &mut Clock, host_ms: Millis, o
     if deadline > now {
         clock.advance(i64::try_from(deadline - now).unwrap_or(i64::MAX));
     }
-    server.tick(clock.now(host_ms));
+    server.wake_timed_out(clock.now(host_ms));
     write_received(server, out);
 }
 

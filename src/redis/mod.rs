@@ -158,6 +158,16 @@ impl Server {
         }
     }
 
+    /// Moves the server to sandbox time `now` for its clients only: blocked clients whose
+    /// timeout has passed get their reply. Keys still expire on the next tick or lookup,
+    /// so the host's tick keeps reporting them.
+    pub fn wake_timed_out(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+        if self.blocking.blocked_count() > 0 {
+            blocking::time_out(self);
+        }
+    }
+
     /// The current client's id.
     pub fn client_id(&self) -> u64 {
         self.clients[self.current].id

@@ -11,7 +11,10 @@
 //! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
 //!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
 //!   maxmemory eviction, and INFO / SLOWLOG / TIME.
-//! - `redis::Server`: what the host talks to: one line in, one formatted reply out.
+//! - `redis::Server`: what the host talks to: one line in, one formatted reply out, for any of
+//!   its clients (`switch_client`); what a client receives later waits in its outbox.
+//! - `redis::{clients, multi, pubsub, blocking, notify}`: the per-connection gate and CLIENT,
+//!   transactions and WATCH, pub/sub and MONITOR, blocking commands, keyspace events.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
 //! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.

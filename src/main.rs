@@ -69,14 +69,22 @@ impl Console for RedisConsole {
     }
 
     fn feed(&mut self, line: &str, out: &mut String) -> bool {
-        redis::cli::run_line_into(
+        let quit = redis::cli::run_line_into(
             &mut self.server,
             &mut self.clock,
             line,
             host_ms(),
             true,
             out,
-        )
+        );
+        // The page's frame loop runs the active expiry cycle as time passes; the CLI has none,
+        // so a `.time` line (waiting, in the sandbox) runs it at once and shows what it caused
+        // (expired-key events to subscribers).
+        if line.trim_start().starts_with(".time") {
+            self.server.tick(self.clock.now(host_ms()));
+            redis::cli::write_received(&mut self.server, out);
+        }
+        quit
     }
 
     fn history_file(&self) -> &'static str {

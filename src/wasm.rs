@@ -34,6 +34,15 @@ fn index(n: f64) -> usize {
     }
 }
 
+/// A client id from the page: a positive whole number, client 1 otherwise.
+fn client(id: f64) -> u64 {
+    if (1.0..4_294_967_296.0).contains(&id) {
+        id as u64
+    } else {
+        1
+    }
+}
+
 fn host(ms: f64) -> u64 {
     if ms.is_finite() && ms > 0.0 {
         ms as u64
@@ -86,6 +95,71 @@ impl Playground {
             }
         }
         text
+    }
+
+    /// Runs one redis-cli line in the console of client `client_id` (connected on first use)
+    /// and returns that line's own output. What clients receive later or from others
+    /// (messages, a blocked command's reply) is collected per client with `redisPending`.
+    #[wasm_bindgen(js_name = redisAs)]
+    pub fn redis_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        let id = client(client_id);
+        redis::cli::run_line_as(&mut self.redis, &mut self.clock, id, line, host(host_ms)).text
+    }
+
+    /// Connects a new Redis client and returns its id.
+    #[wasm_bindgen(js_name = redisClientOpen)]
+    pub fn redis_client_open(&mut self) -> f64 {
+        self.redis.connect() as f64
+    }
+
+    /// Disconnects a Redis client (its subscriptions, watches and blocked command go too).
+    #[wasm_bindgen(js_name = redisClientClose)]
+    pub fn redis_client_close(&mut self, client_id: f64) -> bool {
+        self.redis.close_client(client(client_id))
+    }
+
+    /// What client `client_id` received since last asked (pushed messages, a blocked
+    /// command's late reply, MONITOR lines), as redis-cli prints it; empty if nothing.
+    #[wasm_bindgen(js_name = redisPending)]
+    pub fn redis_pending(&mut self, client_id: f64) -> String {
+        let mut text = String::new();
+        for reply in self.redis.take_outbox(client(client_id)) {
+            reply.write_cli_text(&mut text);
+        }
+        text
+    }
+
+    /// JSON array of `redis::clients::ClientStatus`, one per connected client: id, name,
+    /// database, subscriptions, whether in MULTI, and the blocked command with the
+    /// milliseconds it still waits (`null`: for ever).
+    #[wasm_bindgen(js_name = redisClients)]
+    pub fn redis_clients(&self, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        json(&redis::clients::statuses(&self.redis, now))
+    }
+
+    /// JSON array of `[channel, message]` pairs PUBLISHed here since last asked, for the
+    /// page to pass on to the same sandbox open in other tabs.
+    #[wasm_bindgen(js_name = redisPublished)]
+    pub fn redis_published(&mut self) -> String {
+        let pairs: Vec<(String, String)> = redis::pubsub::take_published(&mut self.redis)
+            .into_iter()
+            .map(|(c, m)| {
+                (
+                    String::from_utf8_lossy(&c).into_owned(),
+                    String::from_utf8_lossy(&m).into_owned(),
+                )
+            })
+            .collect();
+        json(&pairs)
+    }
+
+    /// Delivers a message published in another tab to this sandbox's subscribers; returns
+    /// how many received it.
+    #[wasm_bindgen(js_name = redisInjectPublish)]
+    pub fn redis_inject_publish(&mut self, channel: &str, message: &str) -> u32 {
+        redis::pubsub::publish_external(&mut self.redis, channel.as_bytes(), message.as_bytes())
+            as u32
     }
 
     /// The database the Redis console has selected (for its prompt).

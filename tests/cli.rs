@@ -73,3 +73,29 @@ fn bad_usage_is_reported() {
     let (out, code) = run(&["nonsense"], "");
     assert_eq!((out.as_str(), code), ("", 2));
 }
+
+#[test]
+fn client_lines_address_several_clients_and_show_what_others_receive() {
+    let script = "SUBSCRIBE news\n.client 2\nPUBLISH news hi\nBLPOP q 0\n.client 3\nRPUSH q job\n.client\n.client close 2\n.client 9x\n";
+    let (out, code) = run(&["redis"], script);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "1) \"subscribe\"\n2) \"news\"\n3) (integer) 1\n\
+         (sandbox) client 2\n\
+         (integer) 1\n\
+         [client 1] 1) \"message\"\n[client 1] 2) \"news\"\n[client 1] 3) \"hi\"\n\
+         (sandbox) client 3\n\
+         (integer) 1\n\
+         [client 2] 1) \"q\"\n[client 2] 2) \"job\"\n\
+         (sandbox) client 1, client 2, client 3 (current)\n\
+         (sandbox) client 2 closed\n\
+         (sandbox) unknown .client argument: use .client, .client 2 or .client close 2\n"
+    );
+}
+
+#[test]
+fn a_line_typed_while_blocked_waits_for_the_timeout() {
+    let (out, _) = run(&["redis"], "BLPOP q 2\nPING\n");
+    assert_eq!(out, "(nil)\nPONG\n");
+}

@@ -236,3 +236,39 @@ fn the_pipeline_viewer_reports_every_stage_and_the_failing_one() {
     let other: serde_json::Value = serde_json::from_str(&p.mongo_flow("db.s.find()", T0)).unwrap();
     assert_eq!(other["aggregate"], false);
 }
+
+#[wasm_bindgen_test]
+fn clients_publish_block_and_collect_what_they_received() {
+    let mut p = Playground::new();
+    assert_eq!(
+        p.redis_as(1.0, "SUBSCRIBE chat", T0),
+        "1) \"subscribe\"\n2) \"chat\"\n3) (integer) 1\n"
+    );
+    let two = p.redis_client_open();
+    assert_eq!(two, 2.0);
+    assert_eq!(p.redis_as(two, "PUBLISH chat hi", T0), "(integer) 1\n");
+    assert_eq!(
+        p.redis_pending(1.0),
+        "1) \"message\"\n2) \"chat\"\n3) \"hi\"\n"
+    );
+    assert_eq!(p.redis_pending(1.0), "");
+    assert_eq!(
+        parse(&p.redis_published()),
+        serde_json::json!([["chat", "hi"]])
+    );
+    assert_eq!(p.redis_inject_publish("chat", "from another tab"), 1);
+    assert!(p.redis_pending(1.0).contains("from another tab"));
+
+    assert_eq!(p.redis_as(two, "BLPOP q 5", T0), "");
+    let status = parse(&p.redis_clients(T0 + 1_000.0));
+    assert_eq!(status[1]["blocked"], "BLPOP q 5");
+    assert_eq!(status[1]["remainingMs"], 4_000);
+    p.advance(10_000.0);
+    p.tick(T0);
+    assert_eq!(p.redis_pending(two), "(nil)\n");
+    assert!(p.redis_client_close(two));
+    assert_eq!(
+        parse(&p.redis_clients(T0)).as_array().map(Vec::len),
+        Some(1)
+    );
+}

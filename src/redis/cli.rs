@@ -151,7 +151,8 @@ const KEPT_WORD_BYTES: usize = 4096;
 const KEPT_WORDS: usize = 64;
 
 /// `run_line` appending what redis-cli prints to `out` (a script's lines share one buffer);
-/// true when the line was `quit` or `exit`.
+/// true when the line was `quit` or `exit`. What other clients receive meanwhile follows,
+/// as `write_received` lays it out.
 pub fn run_line_into(
     server: &mut Server,
     clock: &mut Clock,
@@ -160,10 +161,160 @@ pub fn run_line_into(
     color: bool,
     out: &mut String,
 ) -> bool {
-    if let Some(text) = clock::sandbox_line(clock, line, host_ms) {
+    if let Some(text) = client_line(server, line) {
         out.push_str(&text);
         return false;
     }
+    if !run_time_line(server, clock, line, host_ms, out) {
+        wait_for_own_block(server, clock, host_ms, out);
+        let quit = run_command_line(server, clock, line, host_ms, color, out);
+        if server.has_outbox() {
+            write_received(server, out);
+        }
+        return quit;
+    }
+    write_received(server, out);
+    false
+}
+
+/// Runs one line typed in the console of client `id` (the page keeps one console per
+/// client) and returns only that line's own output: what clients receive stays in their
+/// outboxes, for each console to collect (`Server::take_outbox`). A client blocked in a
+/// command keeps the line until it is served.
+pub fn run_line_as(
+    server: &mut Server,
+    clock: &mut Clock,
+    id: u64,
+    line: &str,
+    host_ms: Millis,
+) -> LineOutput {
+    server.switch_client(id);
+    let mut text = String::new();
+    let quit = !run_time_line(server, clock, line, host_ms, &mut text)
+        && run_command_line(server, clock, line, host_ms, false, &mut text);
+    LineOutput { text, quit }
+}
+
+/// The sandbox's `.time` line: true (with its text in `out`) if `line` was one. Moving
+/// time may time out blocked clients.
+fn run_time_line(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    out: &mut String,
+) -> bool {
+    match clock::sandbox_line(clock, line, host_ms) {
+        Some(text) => {
+            out.push_str(&text);
+            server.wake_timed_out(clock.now(host_ms));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Handles the sandbox-only `.client` line: `.client` lists the clients, `.client N` makes
+/// client N the one typing (connecting it on first use), `.client close N` disconnects it.
+/// `None` if `line` is not one.
+pub fn client_line(server: &mut Server, line: &str) -> Option<String> {
+    if line
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return None;
+    }
+    let rest = line.trim().strip_prefix(".client")?;
+    if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+        return None;
+    }
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let id = |word: &str| word.parse::<u64>().ok().filter(|&n| n > 0 && n < 1 << 32);
+    Some(match words.as_slice() {
+        [] => {
+            let current = server.client_id();
+            let list: Vec<String> = server
+                .client_ids()
+                .into_iter()
+                .map(|n| {
+                    if n == current {
+                        format!("client {n} (current)")
+                    } else {
+                        format!("client {n}")
+                    }
+                })
+                .collect();
+            format!("(sandbox) {}\n", list.join(", "))
+        }
+        [n] if id(n).is_some() => {
+            let n = id(n).unwrap_or(1);
+            server.switch_client(n);
+            format!("(sandbox) client {n}\n")
+        }
+        ["close", n] if id(n).is_some() => {
+            let n = id(n).unwrap_or(1);
+            if server.close_client(n) {
+                format!("(sandbox) client {n} closed\n")
+            } else {
+                format!("(sandbox) no client {n}\n")
+            }
+        }
+        _ => "(sandbox) unknown .client argument: use .client, .client 2 or .client close 2\n"
+            .to_string(),
+    })
+}
+
+/// A line typed by a client blocked with a timeout waits for that timeout, as redis-cli sits
+/// until the reply comes: the virtual clock moves to the deadline (waiting and advancing are
+/// the same thing here), and the timeout reply is printed before the line runs. A client
+/// blocked for ever keeps the line until it is served.
+fn wait_for_own_block(server: &mut Server, clock: &mut Clock, host_ms: Millis, out: &mut String) {
+    let Some(deadline) = server
+        .client(server.client_id())
+        .and_then(|c| c.blocked.as_ref())
+        .and_then(|b| b.deadline)
+    else {
+        return;
+    };
+    let now = clock.now(host_ms);
+    if deadline > now {
+        clock.advance(i64::try_from(deadline - now).unwrap_or(i64::MAX));
+    }
+    server.wake_timed_out(clock.now(host_ms));
+    write_received(server, out);
+}
+
+/// Appends what clients received outside their own replies, in the order the CLI shows it:
+/// the current client's first, as is, then every other client's, ascending by id, each of
+/// its lines prefixed with `[client N] `.
+pub fn write_received(server: &mut Server, out: &mut String) {
+    let current = server.client_id();
+    for reply in server.take_outbox(current) {
+        reply.write_cli_text(out);
+    }
+    for id in server.client_ids() {
+        if id == current {
+            continue;
+        }
+        let mut text = String::new();
+        for reply in server.take_outbox(id) {
+            reply.write_cli_text(&mut text);
+        }
+        for line in text.lines() {
+            out.push_str(&format!("[client {id}] {line}\n"));
+        }
+    }
+}
+
+fn run_command_line(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    color: bool,
+    out: &mut String,
+) -> bool {
     let mut args = std::mem::take(&mut server.line_args);
     let quit = match split_args_into(line, &mut args) {
         Some(count) => run_words(server, clock, &args[..count], host_ms, color, out),
@@ -259,7 +410,7 @@ pub fn help_text(topic: &[Vec<u8>], color: bool) -> String {
     };
     if topic.is_empty() {
         return format!(
-            "redis-cli {}\nTo get help about Redis commands type:\n      \"help @<group>\" to get a list of commands in <group>\n      \"help <command>\" for help on <command>\n      \"help <tab>\" to get a list of possible help topics\n      \"quit\" to exit\n\nTo set redis-cli preferences:\n      \":set hints\" enable online hints\n      \":set nohints\" disable online hints\nSet your preferences in ~/.redisclirc\n\nSandbox lines (this playground only):\n      \".time\" show the virtual clock\n      \".time +10s\" advance it (ms, s, m, h, d)\n      \".time pause\" / \".time resume\" stop and restart it\n\nSandbox limits:\n      maxmemory starts at 64mb of modelled memory (MEMORY USAGE, INFO memory);\n      \"CONFIG SET maxmemory 256mb\" raises it, 0 removes it\n",
+            "redis-cli {}\nTo get help about Redis commands type:\n      \"help @<group>\" to get a list of commands in <group>\n      \"help <command>\" for help on <command>\n      \"help <tab>\" to get a list of possible help topics\n      \"quit\" to exit\n\nTo set redis-cli preferences:\n      \":set hints\" enable online hints\n      \":set nohints\" disable online hints\nSet your preferences in ~/.redisclirc\n\nSandbox lines (this playground only):\n      \".time\" show the virtual clock\n      \".time +10s\" advance it (ms, s, m, h, d)\n      \".time pause\" / \".time resume\" stop and restart it\n      \".client\" list the sandbox's clients\n      \".client 2\" type as client 2 (connected on first use)\n      \".client close 2\" disconnect client 2\n\nSandbox limits:\n      maxmemory starts at 64mb of modelled memory (MEMORY USAGE, INFO memory);\n      \"CONFIG SET maxmemory 256mb\" raises it, 0 removes it\n",
             REDIS_CLI_VERSION
         );
     }

@@ -81,6 +81,8 @@ pub struct Config {
     pub slowlog_slower_than: i64,
     pub slowlog_max_len: i64,
     pub hz: i64,
+    /// `notify-keyspace-events` as `notify`'s flag bits.
+    pub notify_keyspace_events: i64,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             slowlog_slower_than: 0,
             slowlog_max_len: 0,
             hz: 0,
+            notify_keyspace_events: 0,
         };
         for param in PARAMS {
             if let Ok(value) = param.parse(param.default.as_bytes()) {
@@ -118,6 +121,8 @@ enum Kind {
     Policy,
     /// Fixed at start-up; CONFIG GET shows it, CONFIG SET refuses it.
     Immutable,
+    /// Keyspace-event class letters (`KEA`, `Ex`, …).
+    NotifyFlags,
 }
 
 /// A parsed value, ready to store.
@@ -211,6 +216,15 @@ const PARAMS: &[Param] = &[
         store: |c, v| c.samples = number(v),
     },
     Param {
+        name: "notify-keyspace-events",
+        kind: Kind::NotifyFlags,
+        default: "",
+        show: |c| {
+            super::notify::flags_to_string(u32::try_from(c.notify_keyspace_events).unwrap_or(0))
+        },
+        store: |c, v| c.notify_keyspace_events = number(v),
+    },
+    Param {
         name: "slowlog-log-slower-than",
         kind: Kind::Integer {
             min: -1,
@@ -285,6 +299,9 @@ impl Param {
                     )
                 }),
             Kind::Immutable => Err("can't set immutable config".to_string()),
+            Kind::NotifyFlags => super::notify::parse_flags(text)
+                .map(|flags| Setting::Number(i64::from(flags)))
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
         }
     }
 }

@@ -200,6 +200,10 @@ pub struct Db {
     pub misses: u64,
     /// The LFU counter's coin (`LFULogIncr`), seeded so a session replays identically.
     rng: u64,
+    /// Whether expired keys are also logged in `expired_log` (keyspace notifications on).
+    pub log_expired: bool,
+    /// Keys that expired since the notification code last took them.
+    pub expired_log: Vec<Vec<u8>>,
 }
 
 /// Port of evict.c's LFU helpers: a logarithmic 8-bit access counter that decays with idle
@@ -332,7 +336,7 @@ impl Db {
             .is_some_and(|at| at <= now);
         if due {
             self.remove(key);
-            self.expired_count += 1;
+            self.note_expired(key);
             return None;
         }
         let fields_due = self
@@ -360,7 +364,7 @@ impl Db {
         };
         if empty {
             self.remove(key);
-            self.expired_count += 1;
+            self.note_expired(key);
             return (dropped, false);
         }
         let next = field_expiry(&entry.value);
@@ -606,6 +610,13 @@ impl Db {
         self.fields.len()
     }
 
+    fn note_expired(&mut self, key: &[u8]) {
+        self.expired_count += 1;
+        if self.log_expired {
+            self.expired_log.push(key.to_vec());
+        }
+    }
+
     pub fn clear(&mut self) {
         self.used = 0;
         self.entries.clear();
@@ -638,7 +649,7 @@ impl Db {
                 break;
             };
             self.remove(&key);
-            self.expired_count += 1;
+            self.note_expired(&key[..]);
             gone.push(key);
         }
         gone

@@ -158,6 +158,7 @@ impl Server {
     /// page, which marks the key as evicted. Keyspace notifications (`evicted` events)
     /// belong here too.
     pub fn on_key_evicted(&mut self, db: usize, key: Vec<u8>) {
+        super::notify::key_evicted(self, db, &key);
         self.stats.evicted_keys += 1;
         self.stats.remember_eviction(db, key);
     }
@@ -177,6 +178,10 @@ impl Server {
         }
         if was_lfu != self.config.policy.is_lfu() {
             self.eviction_pool.clear();
+        }
+        let flags = u32::try_from(self.config.notify_keyspace_events).unwrap_or(0);
+        if flags != self.notify_flags {
+            self.set_notify_flags(flags);
         }
     }
 }

@@ -1,6 +1,8 @@
-//! Random command lines thrown at every command in the table: the engine must never panic,
-//! and the keyspace must stay self-consistent (DBSIZE agrees with KEYS *, every key has a
-//! type, TTLs are never reported for missing keys).
+//! Random command lines thrown at every command in the table by several clients at once
+//! (transactions, subscriptions, blocking commands, MONITOR and disconnects included): the
+//! engine must never panic, the keyspace must stay self-consistent (DBSIZE agrees with
+//! KEYS *, every key has a type, TTLs are never reported for missing keys), and every
+//! command gets exactly one reply, at once or later: a blocked client is served once.
 
 #![cfg(test)]
 
@@ -219,7 +221,21 @@ fn run(server: &mut Server, words: &[&str], now: u64) -> Reply {
     server.execute(&argv, now)
 }
 
+/// The client that checks consistency: it never runs a random line, so it is never stuck in
+/// a transaction, a subscription or a block.
+const INSPECTOR: u64 = 100;
+
+/// Clients that run the random lines.
+const FUZZ_CLIENTS: u64 = 4;
+
 fn assert_consistent(server: &mut Server, now: u64, context: &[Vec<u8>]) {
+    let fuzzing = server.client_id();
+    server.switch_client(INSPECTOR);
+    check_keyspace(server, now, context);
+    server.switch_client(fuzzing);
+}
+
+fn check_keyspace(server: &mut Server, now: u64, context: &[Vec<u8>]) {
     let Reply::Integer(size) = run(server, &["DBSIZE"], now) else {
         panic!("DBSIZE did not answer an integer");
     };
@@ -244,25 +260,79 @@ fn assert_consistent(server: &mut Server, now: u64, context: &[Vec<u8>]) {
     }
 }
 
+/// Replies a client was owed and got: every command it sent is answered once, at once or
+/// through its outbox (a blocked command's late reply, what it sent meanwhile).
+#[derive(Default, Clone, Copy)]
+struct Ledger {
+    sent: u64,
+    answered: u64,
+    /// The client's `late_replies` already counted.
+    late_seen: u64,
+}
+
 #[test]
 fn random_command_lines_never_break_the_engine() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let mut server = Server::new();
     let mut now: u64 = 1_700_000_000_000;
     let mut answered = 0;
+    let mut ledgers = [Ledger::default(); FUZZ_CLIENTS as usize + 1];
     for round in 0..100_000 {
         if rng.below(10) == 0 {
             now += rng.below(5_000) as u64;
+            server.tick(now);
         }
+        let client = 1 + rng.below(FUZZ_CLIENTS as usize) as u64;
+        if rng.below(100) == 0 {
+            // A student closes a console: whatever it waited for goes with it.
+            server.disconnect(client);
+            ledgers[client as usize] = Ledger::default();
+        }
+        server.switch_client(client);
         let argv = random_line(&mut rng);
-        if !server.execute(&argv, now).is_error() {
+        let reply = server.execute(&argv, now);
+        ledgers[client as usize].sent += 1;
+        if !matches!(reply, Reply::Blocked) {
+            ledgers[client as usize].answered += 1;
+        }
+        if !reply.is_error() && !matches!(reply, Reply::Blocked) {
             answered += 1;
         }
+        // Late replies this command caused (to this client or others) are counted here.
+        for id in 1..=FUZZ_CLIENTS {
+            let Some(c) = server.client(id) else {
+                // Killed (CLIENT KILL): the next line connects a fresh client.
+                ledgers[id as usize] = Ledger::default();
+                continue;
+            };
+            let ledger = &mut ledgers[id as usize];
+            ledger.answered += c.late_replies - ledger.late_seen;
+            ledger.late_seen = c.late_replies;
+            assert!(
+                ledger.answered <= ledger.sent,
+                "client {id} got more replies than it sent commands after {argv:?}"
+            );
+            if c.blocked.is_none() && c.backlog.is_empty() {
+                assert_eq!(
+                    ledger.answered, ledger.sent,
+                    "client {id} is free but owed a reply after {argv:?}"
+                );
+            }
+            server.take_outbox(id);
+        }
+        assert_eq!(
+            server.blocking.blocked_count(),
+            (1..=FUZZ_CLIENTS)
+                .filter(|&id| server.client(id).is_some_and(|c| c.blocked.is_some()))
+                .count(),
+            "the blocked count drifted after {argv:?}"
+        );
         if round % 50 == 0 {
             assert_consistent(&mut server, now, &argv);
         }
         let missing = vec![b"TTL".to_vec(), b"never-set".to_vec()];
         if round % 500 == 0 {
+            server.switch_client(INSPECTOR);
             assert_eq!(server.execute(&missing, now), Reply::Integer(-2));
         }
     }

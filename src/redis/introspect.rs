@@ -272,6 +272,11 @@ pub fn list(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// A key a command line names, with the flags of the key spec that found it.
 type FlaggedKey = (Vec<u8>, &'static [&'static str]);
 
+/// The keys a command line names with their key-spec flags; empty when it names none.
+pub(crate) fn flagged_keys(line: &[Vec<u8>]) -> Vec<FlaggedKey> {
+    keys_of(line).unwrap_or_default()
+}
+
 pub(crate) fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
     let spec = match commands::resolve(line) {
         Ok(spec) => spec,

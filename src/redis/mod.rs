@@ -1,6 +1,8 @@
 //! The Redis engine: a server holding numbered keyspaces, its clients, and the command table.
 
+pub mod blocking;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod db;
@@ -11,8 +13,12 @@ pub mod info;
 pub mod introspect;
 pub mod keyspace;
 pub mod memory;
+pub mod multi;
+pub mod notify;
 pub mod object;
+pub mod pubsub;
 pub mod reply;
+pub mod resp3;
 pub mod search;
 pub mod server;
 pub mod snapshot;
@@ -21,6 +27,7 @@ pub mod util;
 
 mod conformance;
 mod fuzz;
+mod testing;
 
 use crate::clock::Millis;
 use commands::CommandSpec;
@@ -39,19 +46,26 @@ const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
 /// Keys the active expiry cycle may reclaim per command, so one call never stalls the page.
 const ACTIVE_EXPIRE_BUDGET: usize = 1_000;
 
-/// Per-connection state.
-#[derive(Debug, Default, Clone)]
-pub struct Client {
-    /// The selected database.
-    pub db: usize,
-}
+pub use clients::Client;
 
 #[derive(Debug)]
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// Connected clients in the order they connected (ascending id).
     clients: Vec<Client>,
-    /// The client whose command is running.
+    /// Index in `clients` of the client whose command is running.
     current: usize,
+    /// The id the next connecting client gets.
+    next_client_id: u64,
+    /// Channel and pattern subscriptions of every client.
+    pub(crate) pubsub: pubsub::Registry,
+    /// Clients blocked on keys, and keys that became ready for them.
+    pub(crate) blocking: blocking::State,
+    /// `notify-keyspace-events`, as flag bits.
+    pub(crate) notify_flags: u32,
+    /// Set while EXEC runs its queue or a blocked command is retried: blocking commands
+    /// answer at once instead of blocking.
+    pub(crate) no_block: bool,
     /// Sandbox time of the command being executed.
     pub now: Millis,
     /// State of the server's own pseudo-random source (RANDOMKEY): seeded, so a session
@@ -85,8 +99,13 @@ impl Server {
     pub fn new() -> Self {
         Server {
             dbs: (0..DATABASES).map(|_| Db::new()).collect(),
-            clients: vec![Client::default()],
+            clients: vec![Client::new(1, 0)],
             current: 0,
+            next_client_id: 2,
+            pubsub: pubsub::Registry::default(),
+            blocking: blocking::State::default(),
+            notify_flags: 0,
+            no_block: false,
             now: 0,
             next_active_cycle: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
@@ -115,50 +134,48 @@ impl Server {
         self.clients[self.current].db
     }
 
-    /// Runs one command (name first) at sandbox time `now`.
+    /// Runs one command (name first) of the current client at sandbox time `now`. A command
+    /// that blocks answers `Reply::Blocked`; its reply, like anything pushed to a client,
+    /// lands in that client's outbox (`take_outbox`).
     pub fn execute(&mut self, argv: &[Vec<u8>], now: Millis) -> Reply {
         self.advance(now);
-        let reply = match commands::resolve(argv) {
-            Ok(spec) => self.call(spec, argv),
-            Err(reply) => reply,
-        };
+        let reply = clients::dispatch(self, argv);
         if let Reply::Error(text) = &reply {
             self.stats.count_error(text);
         }
+        self.serve_ready_clients();
         reply
     }
 
     /// `execute` appending the reply's redis-cli text to `out`. GET, the commonest read,
-    /// writes its value straight from the keyspace instead of copying it into a reply.
+    /// writes its value straight from the keyspace instead of copying it into a reply when
+    /// the client is in no special state and nobody is listening for commands.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
         self.advance(now);
-        let spec = match commands::resolve(argv) {
-            Ok(spec) => spec,
-            Err(reply) => {
-                if let Reply::Error(text) = &reply {
-                    self.stats.count_error(text);
+        if self.clients[self.current].is_plain() && !self.pubsub.has_monitors() {
+            if let Ok(spec) = commands::resolve(argv) {
+                if spec.name == "get" {
+                    let start = out.len();
+                    match self.before_command(spec) {
+                        Ok(()) => {
+                            types::string::get_into(self, &argv[1], out);
+                            self.after_handler(spec, argv, false);
+                        }
+                        Err(refused) => refused.write_cli_text(out),
+                    }
+                    if let Some(text) = out[start..].strip_prefix("(error) ") {
+                        let text = text.trim_end().to_string();
+                        self.stats.count_error(&text);
+                    }
+                    return;
                 }
-                return reply.write_cli_text(out);
             }
-        };
-        if spec.name == "get" {
-            let start = out.len();
-            match self.before_command(spec) {
-                Ok(()) => {
-                    types::string::get_into(self, &argv[1], out);
-                    self.after_command(spec, argv, false);
-                }
-                Err(refused) => refused.write_cli_text(out),
-            }
-            if let Some(text) = out[start..].strip_prefix("(error) ") {
-                let text = text.trim_end().to_string();
-                self.stats.count_error(&text);
-            }
-            return;
         }
-        match self.call(spec, argv) {
+        match clients::dispatch(self, argv) {
             // redis-cli prints these replies as they are, not quoted.
-            Reply::Bulk(text) if RAW_OUTPUT.contains(&spec.name) => {
+            Reply::Bulk(text)
+                if commands::resolve(argv).is_ok_and(|spec| RAW_OUTPUT.contains(&spec.name)) =>
+            {
                 out.push_str(&String::from_utf8_lossy(&text));
             }
             reply => {
@@ -168,21 +185,12 @@ impl Server {
                 reply.write_cli_text(out);
             }
         }
-    }
-
-    /// Runs a resolved command with what the server does around every command.
-    fn call(&mut self, spec: &CommandSpec, argv: &[Vec<u8>]) -> Reply {
-        if let Err(refused) = self.before_command(spec) {
-            return refused;
-        }
-        let reply = (spec.handler)(self, argv);
-        self.after_command(spec, argv, reply.is_error());
-        reply
+        self.serve_ready_clients();
     }
 
     /// What the server does before running a command: count it, evict down to maxmemory,
     /// refuse a command that may grow memory when it cannot, and count keyspace reads.
-    fn before_command(&mut self, spec: &CommandSpec) -> Result<(), Reply> {
+    pub(crate) fn before_command(&mut self, spec: &CommandSpec) -> Result<(), Reply> {
         self.stats.commands += 1;
         if self.stats.started.is_none() {
             self.stats.started = Some(self.now);
@@ -201,9 +209,10 @@ impl Server {
         Ok(())
     }
 
-    /// What the server does after a command ran: re-measure the keys a write touched (the
-    /// running `used_memory`), count the change, and log the command in the slow log.
-    fn after_command(&mut self, spec: &CommandSpec, argv: &[Vec<u8>], failed: bool) {
+    /// What the server does after a command's handler ran: re-measure the keys a write
+    /// touched (the running `used_memory`), count the change, and log the command in the
+    /// slow log.
+    pub(crate) fn after_handler(&mut self, spec: &CommandSpec, argv: &[Vec<u8>], failed: bool) {
         let selected = self.selected_db();
         if let Some(db) = self.dbs.get_mut(selected) {
             db.counting = false;
@@ -225,8 +234,137 @@ impl Server {
         }
     }
 
+    /// The protocol (2 or 3) the current client speaks.
+    pub fn resp(&self) -> u8 {
+        self.clients[self.current].resp
+    }
+
+    /// Sets `notify-keyspace-events` (flag bits of `notify`).
+    pub fn set_notify_flags(&mut self, flags: u32) {
+        self.notify_flags = flags;
+        let log = flags & notify::EXPIRED != 0;
+        for db in &mut self.dbs {
+            db.log_expired = log;
+            if !log {
+                db.expired_log.clear();
+            }
+        }
+    }
+
+    /// Serves clients whose keys became ready during the command just run.
+    fn serve_ready_clients(&mut self) {
+        if self.blocking.has_ready() {
+            blocking::serve_ready(self);
+        }
+    }
+
+    /// Moves the server to sandbox time `now` for its clients only: blocked clients whose
+    /// timeout has passed get their reply. Keys still expire on the next tick or lookup,
+    /// so the host's tick keeps reporting them.
+    pub fn wake_timed_out(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+        if self.blocking.blocked_count() > 0 {
+            blocking::time_out(self);
+        }
+    }
+
+    /// The current client's id.
+    pub fn client_id(&self) -> u64 {
+        self.clients[self.current].id
+    }
+
+    /// Makes client `id` the one whose commands run next, connecting it if it is new.
+    pub fn switch_client(&mut self, id: u64) {
+        self.current = match self.clients.iter().position(|c| c.id == id) {
+            Some(index) => index,
+            None => self.connect_with_id(id),
+        };
+    }
+
+    /// Connects a new client and returns its id.
+    pub fn connect(&mut self) -> u64 {
+        let id = self.next_client_id;
+        self.connect_with_id(id);
+        id
+    }
+
+    fn connect_with_id(&mut self, id: u64) -> usize {
+        self.next_client_id = self.next_client_id.max(id.saturating_add(1));
+        let at = self.clients.partition_point(|c| c.id < id);
+        self.clients.insert(at, Client::new(id, self.now));
+        if at <= self.current && self.clients.len() > 1 {
+            self.current += 1;
+        }
+        at
+    }
+
+    /// Disconnects client `id`: its subscriptions, watches and blocked command go with it.
+    /// The client whose command is running (CLIENT KILL of itself) and the last one left
+    /// reconnect at once with the same id and a fresh state, as redis-cli reconnects. False
+    /// if there was no such client.
+    pub fn disconnect(&mut self, id: u64) -> bool {
+        let Some(at) = self.clients.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        self.pubsub.forget(id);
+        blocking::release(self, id);
+        if self.clients.len() == 1 || at == self.current {
+            self.clients[at] = Client::new(id, self.now);
+            return true;
+        }
+        self.clients.remove(at);
+        if self.current > at {
+            self.current -= 1;
+        }
+        true
+    }
+
+    /// Closes client `id` for good (a console tab closed): the current client moves to
+    /// another one first. The last client only reconnects.
+    pub fn close_client(&mut self, id: u64) -> bool {
+        if self.client_id() == id {
+            if let Some(other) = self.clients.iter().map(|c| c.id).find(|&c| c != id) {
+                self.switch_client(other);
+            }
+        }
+        self.disconnect(id)
+    }
+
+    /// Ids of the connected clients, ascending.
+    pub fn client_ids(&self) -> Vec<u64> {
+        self.clients.iter().map(|c| c.id).collect()
+    }
+
+    pub fn client(&self, id: u64) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    pub(crate) fn client_by_id_mut(&mut self, id: u64) -> Option<&mut Client> {
+        self.clients.iter_mut().find(|c| c.id == id)
+    }
+
+    pub(crate) fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    /// What client `id` received outside its own replies since last asked (pushed messages,
+    /// a blocked command's late reply), oldest first.
+    pub fn take_outbox(&mut self, id: u64) -> Vec<Reply> {
+        self.client_by_id_mut(id)
+            .map(|c| std::mem::take(&mut c.outbox))
+            .unwrap_or_default()
+    }
+
+    /// Whether any client has something in its outbox.
+    pub fn has_outbox(&self) -> bool {
+        self.clients.iter().any(|c| !c.outbox.is_empty())
+    }
+
     fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
+        if self.blocking.blocked_count() > 0 {
+            blocking::time_out(self);
+        }
         // Like Redis's serverCron at hz 10: the active cycle runs when 100 ms have passed,
         // not on every command; lookups expire what they touch in between.
         if self.now >= self.next_active_cycle {
@@ -248,6 +386,7 @@ impl Server {
     pub fn tick(&mut self, now: Millis) -> Vec<(usize, Vec<u8>)> {
         self.now = self.now.max(now);
         let now = self.now;
+        blocking::time_out(self);
         self.next_active_cycle = now.saturating_add(ACTIVE_CYCLE_INTERVAL_MS);
         let mut gone = Vec::new();
         let mut budget = ACTIVE_EXPIRE_BUDGET;
@@ -262,6 +401,9 @@ impl Server {
             let (work, keys) = db.active_expire_fields(now, budget);
             budget = budget.saturating_sub(work);
             gone.extend(keys.into_iter().map(|key| (index, key)));
+        }
+        if self.notify_flags != 0 {
+            notify::flush_expired(self);
         }
         gone
     }

@@ -17,6 +17,16 @@ pub enum Reply {
     /// The null array (`*-1`), which redis-cli also prints as `(nil)`.
     NilArray,
     Array(Vec<Reply>),
+    /// A RESP3 map (HELLO 3); RESP2 clients get the pairs as a flat array instead.
+    Map(Vec<(Reply, Reply)>),
+    /// A RESP3 set (SMEMBERS for a RESP3 client).
+    Set(Vec<Reply>),
+    /// A RESP3 double, in the text the server sends (`1.5`, `inf`).
+    Double(String),
+    /// Several replies to one command, one after the other (SUBSCRIBE a b).
+    Many(Vec<Reply>),
+    /// The command blocked: its reply comes later, through the client's outbox.
+    Blocked,
 }
 
 impl Reply {
@@ -40,6 +50,24 @@ impl Reply {
 
     pub fn bulk(bytes: impl Into<Vec<u8>>) -> Reply {
         Reply::Bulk(bytes.into())
+    }
+
+    /// Key/value pairs as the protocol `resp` shapes them: a map for RESP3, a flat array
+    /// for RESP2.
+    pub fn map(pairs: Vec<(Reply, Reply)>, resp: u8) -> Reply {
+        if resp >= 3 {
+            Reply::Map(pairs)
+        } else {
+            Reply::Array(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect())
+        }
+    }
+
+    fn is_nonempty_aggregate(&self) -> bool {
+        match self {
+            Reply::Array(items) | Reply::Set(items) => !items.is_empty(),
+            Reply::Map(pairs) => !pairs.is_empty(),
+            _ => false,
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -89,15 +117,49 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
         }
         Reply::Nil | Reply::NilArray => out.push_str("(nil)\n"),
         Reply::Array(items) if items.is_empty() => out.push_str("(empty array)\n"),
-        Reply::Array(items) => {
-            let width = items.len().to_string().len();
+        Reply::Array(items) => format_items(items, ')', prefix, out),
+        Reply::Double(text) => {
+            let _ = writeln!(out, "(double) {text}");
+        }
+        Reply::Set(items) if items.is_empty() => out.push_str("(empty set)\n"),
+        Reply::Set(items) => format_items(items, '~', prefix, out),
+        Reply::Map(pairs) if pairs.is_empty() => out.push_str("(empty hash)\n"),
+        Reply::Map(pairs) => {
+            let width = pairs.len().to_string().len();
             let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
-            for (i, item) in items.iter().enumerate() {
+            for (i, (key, value)) in pairs.iter().enumerate() {
                 let lead = if i == 0 { "" } else { prefix };
-                let _ = write!(out, "{lead}{:>width$}) ", i + 1);
-                format_tty(item, &nested_prefix, out);
+                let _ = write!(out, "{lead}{:>width$}# ", i + 1);
+                format_tty(key, &nested_prefix, out);
+                // The key's line break gives way to the arrow, as redis-cli prints pairs; a
+                // value that is a non-empty aggregate starts on the next line.
+                out.pop();
+                out.push_str(" => ");
+                if value.is_nonempty_aggregate() {
+                    out.push('\n');
+                    out.push_str(&nested_prefix);
+                }
+                format_tty(value, &nested_prefix, out);
             }
         }
+        Reply::Many(replies) => {
+            for reply in replies {
+                format_tty(reply, prefix, out);
+            }
+        }
+        Reply::Blocked => {}
+    }
+}
+
+/// The elements of an array (`1) `) or a set (`1~ `), indexes right-aligned, nested
+/// aggregates continuing on the same line.
+fn format_items(items: &[Reply], separator: char, prefix: &str, out: &mut String) {
+    let width = items.len().to_string().len();
+    let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
+    for (i, item) in items.iter().enumerate() {
+        let lead = if i == 0 { "" } else { prefix };
+        let _ = write!(out, "{lead}{:>width$}{separator} ", i + 1);
+        format_tty(item, &nested_prefix, out);
     }
 }
 
@@ -187,6 +249,29 @@ mod tests {
             (Reply::Nil, "(nil)\n"),
             (Reply::NilArray, "(nil)\n"),
             (Reply::Array(vec![]), "(empty array)\n"),
+            (Reply::Map(vec![]), "(empty hash)\n"),
+            (Reply::Set(vec![]), "(empty set)\n"),
+            (Reply::Double("1.5".into()), "(double) 1.5\n"),
+            (
+                Reply::Map(vec![(
+                    bulk("modules"),
+                    Reply::Array(vec![Reply::Map(vec![(bulk("name"), bulk("lua"))])]),
+                )]),
+                "1# \"modules\" => \n   1) 1# \"name\" => \"lua\"\n",
+            ),
+            (Reply::Blocked, ""),
+            (
+                Reply::Many(vec![Reply::ok(), Reply::Integer(1)]),
+                "OK\n(integer) 1\n",
+            ),
+            (
+                Reply::map(vec![(bulk("a"), Reply::Integer(1))], 3),
+                "1# \"a\" => (integer) 1\n",
+            ),
+            (
+                Reply::map(vec![(bulk("a"), Reply::Integer(1))], 2),
+                "1) \"a\"\n2) (integer) 1\n",
+            ),
         ];
         for (reply, text) in cases {
             assert_eq!(reply.to_cli_text(), text, "{reply:?}");

@@ -5,7 +5,13 @@ use super::util::parse_i64;
 use super::Server;
 
 /// PING [message]
-pub fn ping(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+pub fn ping(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let client = server.client(server.client_id());
+    if client.is_some_and(|c| c.resp == 2 && !c.subs.is_empty()) {
+        // A subscribed RESP2 client gets the pong as a push-shaped array.
+        let message = argv.get(1).cloned().unwrap_or_default();
+        return Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(message)]);
+    }
     match argv.len() {
         1 => Reply::static_status("PONG"),
         2 => Reply::Bulk(argv[1].clone()),

@@ -18,6 +18,10 @@ paths), so both replies are compared as parsed JSON, member order ignored. A com
 redis-cli element numbers left out. INFO replies are compared by their
 section headers and field names only: values such as uptime or used_memory cannot match a
 real process.
+
+Scripts in tests/fidelity/redis-clients/ address several clients (`.client N`) and wait
+(`.time +200ms`); clients.py runs them over several connections and compares what every
+client receives, pushed messages and late replies included (see its docstring).
 """
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import clients
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -177,22 +183,28 @@ def main() -> int:
         print(f"missing {args.bin}: run cargo build", file=sys.stderr)
         return 2
 
-    scripts = [pathlib.Path(s) for s in args.scripts] or sorted((HERE / "redis").glob("*.redis"))
+    scripts = [pathlib.Path(s) for s in args.scripts] or (
+        sorted((HERE / "redis").glob("*.redis")) + sorted((HERE / "redis-clients").glob("*.redis")))
     floors: dict[str, int] = json.loads(FLOORS.read_text()) if FLOORS.exists() else {}
     failed, total_same, total = [], 0, 0
     for script in scripts:
         commands, unordered_json, unordered = commands_of(script)
-        stdin = with_marks(commands)
-        with Oracle() as oracle:
-            expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
-        got = split_replies(run([args.bin, "redis"], stdin), len(commands))
+        multi_client = script.resolve().parent.name == "redis-clients"
+        if multi_client:
+            with Oracle() as oracle:
+                expected, got = clients.compare(args.bin, oracle.port, commands)
+        else:
+            stdin = with_marks(commands)
+            with Oracle() as oracle:
+                expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
+            got = split_replies(run([args.bin, "redis"], stdin), len(commands))
         diffs = [i for i in range(len(commands))
                  if comparable(commands[i], expected[i]) != comparable(commands[i], got[i])
                  and not (i in unordered_json and same_json_text(expected[i], got[i]))
                  and not (i in unordered and same_lines(expected[i], got[i]))]
         same = len(commands) - len(diffs)
         total_same, total = total_same + same, total + len(commands)
-        name = script.name
+        name = f"redis-clients/{script.name}" if multi_client else script.name
         floor = floors.get(name, len(commands))
         verdict = "ok" if same >= floor else f"BELOW FLOOR {floor}"
         print(f"{name}: {same}/{len(commands)} replies identical ({verdict})")

@@ -135,9 +135,10 @@ export async function openPage(harness, { colorScheme = "light", viewport } = {}
   return { page, context, errors };
 }
 
-/** Types a line into the Redis console and waits for its entry to appear. */
+/** Types a line into the Redis console (as the client whose tab is selected) and waits for
+ * its entry to appear. */
 export async function redis(page, line) {
-  const log = page.locator("#redis-console [role=log]");
+  const log = page.locator("#redis-console [role=log]:not([hidden])");
   const before = await log.locator(".entry").count();
   const input = page.getByRole("textbox", { name: "Redis command" });
   await input.fill(line);

@@ -226,7 +226,7 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
     // Start from the top of the page, as a keyboard user arriving at it does.
     await page.getByRole("heading", { level: 1 }).click();
     const stops = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 24; i++) {
       await page.keyboard.press("Tab");
       const stop = await page.evaluate(() => {
         const el = document.activeElement;
@@ -249,6 +249,8 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
       "Advance 1 minute",
       "Advance 1 hour",
       "Clock speed",
+      "client 1",
+      "+ client",
       "Redis command",
       "Mongo shell",
       "Database",

@@ -8,6 +8,7 @@ import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
+import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
 
 async function boot() {
@@ -36,6 +37,7 @@ async function boot() {
   collections.attach(playground);
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
   const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
+  const clients = new RedisClients(redis, playground, loop);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -50,7 +52,7 @@ async function boot() {
 
   // For tests; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients };
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -37,7 +37,12 @@ export class RedisConsole {
     this.input = root.querySelector("[data-role=input]");
     this.promptEl = root.querySelector("[data-role=prompt]");
     this.hint = root.querySelector("[data-role=completions]");
-    this.scrollback = new Scrollback(root.querySelector("[data-role=log]"));
+    // One log per client: the console types as `clientId`, and shows that client's log.
+    this.clientId = 1;
+    this.logs = new Map([[1, new Scrollback(root.querySelector("[data-role=log]"))]]);
+    this.scrollback = this.logs.get(1);
+    /** Set by RedisClients: handles the sandbox's `.client` lines and knows each client's db. */
+    this.clients = null;
     this.history = new History("nosql-playground:history:redis");
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
@@ -50,7 +55,7 @@ export class RedisConsole {
   }
 
   prompt() {
-    const db = this.playground.redisDb();
+    const db = this.clients ? this.clients.dbOf(this.clientId) : this.playground.redisDb();
     return db === 0 ? "127.0.0.1:6379>" : `127.0.0.1:6379[${db}]>`;
   }
 
@@ -68,8 +73,15 @@ export class RedisConsole {
       this.scrollback.clear();
       return;
     }
-    const output = this.playground.redis(line, Date.now());
+    if (this.clients && /^\s*\.client\b/.test(line)) {
+      const output = this.clients.command(line);
+      this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output) });
+      this.updatePrompt();
+      return;
+    }
+    const output = this.playground.redisAs(this.clientId, line, Date.now());
     this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view: searchView(line, output) });
+    this.clients?.refresh();
     this.updatePrompt();
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line } }),

@@ -68,28 +68,17 @@ export class Scrollback {
   }
 
   /**
-   * One entry: the echoed input after its prompt, then the output, if any.
-   * @param {{prompt: string, input: string, output: string, kind?: "error" | "note" | null,
-   *          continuation?: string, view?: Node | null}} entry
+   * One entry: the echoed input after its prompt, then the output, if any, then an optional
+   * view of it (a table beside the raw reply). An entry with a null input is output that
+   * arrived on its own (a published message, a late reply).
+   * @param {{prompt?: string, input: string | null, output: string,
+   *          kind?: "error" | "note" | "received" | null, continuation?: string,
+   *          view?: Node | null}} entry
    */
-  append({ prompt, input, output, kind = null, continuation = "... ", view = null }) {
+  append({ prompt = "", input, output, kind = null, continuation = "... ", view = null }) {
     const item = document.createElement("div");
     item.className = "entry";
-
-    const echo = document.createElement("pre");
-    echo.className = "echo";
-    const lines = input.split("\n");
-    lines.forEach((line, i) => {
-      const promptSpan = document.createElement("span");
-      promptSpan.className = "echo-prompt";
-      promptSpan.textContent = i === 0 ? prompt + " " : continuation;
-      const text = document.createElement("span");
-      text.className = "echo-input";
-      text.textContent = line;
-      echo.append(promptSpan, text);
-      if (i < lines.length - 1) echo.append("\n");
-    });
-    item.append(echo);
+    if (input !== null) this.appendEcho(item, prompt, input, continuation);
 
     if (output !== "") {
       const out = document.createElement("pre");
@@ -106,6 +95,23 @@ export class Scrollback {
       this.element.firstElementChild.remove();
     }
     this.scrollToEnd();
+  }
+
+  appendEcho(item, prompt, input, continuation) {
+    const echo = document.createElement("pre");
+    echo.className = "echo";
+    const lines = input.split("\n");
+    lines.forEach((line, i) => {
+      const promptSpan = document.createElement("span");
+      promptSpan.className = "echo-prompt";
+      promptSpan.textContent = i === 0 ? prompt + " " : continuation;
+      const text = document.createElement("span");
+      text.className = "echo-input";
+      text.textContent = line;
+      echo.append(promptSpan, text);
+      if (i < lines.length - 1) echo.append("\n");
+    });
+    item.append(echo);
   }
 
   clear() {

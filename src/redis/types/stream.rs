@@ -1053,8 +1053,8 @@ pub fn xsetid(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// XREAD [COUNT count] [BLOCK ms] STREAMS key [key ...] id [id ...]
 ///
-/// The sandbox has one client, so nothing could arrive while a read blocks: BLOCK is parsed
-/// and checked, and with no data the reply is the one a timed-out block gives (nil).
+/// With BLOCK and nothing to read, the client waits (`blocking::block`) for an XADD from
+/// another client or its timeout; inside MULTI it answers nil at once.
 pub fn xread(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     read_generic(server, argv, false)
 }
@@ -1064,9 +1064,10 @@ pub fn xreadgroup(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     read_generic(server, argv, true)
 }
 
-/// Port of `xreadCommand`, serving synchronously only.
+/// Port of `xreadCommand`.
 fn read_generic(server: &mut Server, argv: &[Vec<u8>], group_read: bool) -> Reply {
     let now = server.now as i64;
+    let mut block_ms: Option<u64> = None;
     let name = if group_read { "xreadgroup" } else { "xread" };
     let mut count: i64 = 0;
     let mut streams_arg = 0;
@@ -1083,7 +1084,7 @@ fn read_generic(server: &mut Server, argv: &[Vec<u8>], group_read: bool) -> Repl
                 Ok(t) if t > 0 && t > i64::MAX - now => {
                     return Reply::err("timeout is out of range")
                 }
-                Ok(_) => {}
+                Ok(t) => block_ms = Some(t as u64),
                 Err(e) => return e,
             }
         } else if eq(o, "COUNT") && more > 0 {
@@ -1169,6 +1170,8 @@ fn read_generic(server: &mut Server, argv: &[Vec<u8>], group_read: bool) -> Repl
         };
         ids.push(id);
     }
+    // What a blocked read runs again: `$` stands for the last ID as it is now.
+    let resolved: Vec<StreamId> = ids.clone();
 
     let limit = if count == 0 {
         usize::MAX
@@ -1203,10 +1206,26 @@ fn read_generic(server: &mut Server, argv: &[Vec<u8>], group_read: bool) -> Repl
             ]));
         }
     }
-    if out.is_empty() {
-        Reply::NilArray
-    } else {
-        Reply::Array(out)
+    if !out.is_empty() {
+        return Reply::Array(out);
+    }
+    // Only new entries are waited for: a group read of a consumer's history never blocks.
+    let waits = !group_read || resolved.contains(&StreamId::MAX);
+    match block_ms {
+        Some(ms) if waits => {
+            let deadline = match crate::redis::blocking::deadline_after(server, ms) {
+                Ok(d) => d,
+                Err(e) => return e,
+            };
+            let mut again = argv.to_vec();
+            for (arg, id) in again[streams_arg + nstreams..].iter_mut().zip(&resolved) {
+                if arg.as_slice() == b"$" {
+                    *arg = id.to_string().into_bytes();
+                }
+            }
+            crate::redis::blocking::block(server, keys, deadline, again, Reply::NilArray)
+        }
+        _ => Reply::NilArray,
     }
 }
 
@@ -2170,19 +2189,40 @@ mod tests {
     }
 
     #[test]
-    fn blocking_reads_answer_as_a_timed_out_block() {
+    fn blocking_reads_inside_a_transaction_answer_at_once() {
         check(&[
-            ("XREAD BLOCK 0 STREAMS s $", 0, "(nil)\n"),
+            ("MULTI", 0, "OK\n"),
+            ("XREAD BLOCK 0 STREAMS s $", 0, "QUEUED\n"),
+            ("EXEC", 0, "1) (nil)\n"),
             ("XADD s 1-0 a b", 0, "\"1-0\"\n"),
-            ("XREAD BLOCK 100 STREAMS s $", 0, "(nil)\n"),
             (
                 "XREAD BLOCK 100 STREAMS s 0",
                 0,
                 "1) 1) \"s\"\n   2) 1) 1) \"1-0\"\n         2) 1) \"a\"\n            2) \"b\"\n",
             ),
             ("XGROUP CREATE s g $", 0, "OK\n"),
-            ("XREADGROUP GROUP g c BLOCK 5 STREAMS s >", 0, "(nil)\n"),
+            ("MULTI", 0, "OK\n"),
+            ("XREADGROUP GROUP g c BLOCK 5 STREAMS s >", 0, "QUEUED\n"),
+            ("EXEC", 0, "1) (nil)\n"),
         ]);
+    }
+
+    #[test]
+    fn a_blocked_read_is_served_by_the_next_xadd() {
+        let mut s = Server::new();
+        let run = |s: &mut Server, client: u64, line: &str| {
+            s.switch_client(client);
+            let argv = crate::redis::cli::split_args(line).unwrap_or_default();
+            s.execute(&argv, 0).to_cli_text()
+        };
+        assert_eq!(run(&mut s, 1, "XADD s 1-1 f v"), "\"1-1\"\n");
+        assert_eq!(run(&mut s, 1, "XREAD BLOCK 0 STREAMS s $"), "");
+        assert_eq!(run(&mut s, 2, "XADD s 2-1 f w"), "\"2-1\"\n");
+        let late: String = s.take_outbox(1).iter().map(|r| r.to_cli_text()).collect();
+        assert_eq!(
+            late,
+            "1) 1) \"s\"\n   2) 1) 1) \"2-1\"\n         2) 1) \"f\"\n            2) \"w\"\n"
+        );
     }
 
     #[test]

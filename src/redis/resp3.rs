@@ -1,6 +1,6 @@
 //! The RESP3 shapes of replies. Handlers answer in RESP2 shapes; for a client that said
 //! HELLO 3, `shape` turns the replies whose type RESP3 refines into that type, as the
-//! server would send them: field/value pairs into maps, set members into sets, scores into
+//! server would send them: field/value pairs (HGETALL, CONFIG GET) into maps, set members into sets, scores into
 //! doubles, WITHSCORES lists into [member, score] pairs.
 
 use super::reply::Reply;
@@ -42,7 +42,7 @@ pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
         };
     };
     match name {
-        "hgetall" => {
+        "hgetall" | "config|get" => {
             let mut map = Vec::with_capacity(items.len() / 2);
             let mut it = items.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {

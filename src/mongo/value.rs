@@ -38,7 +38,10 @@ impl Hasher for FieldHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The table picks buckets by the low bits, where a multiplicative hash mixes least:
+        // keys that differ only in high bytes of a word (encoded integers) would share a few
+        // buckets. Rotating brings the well-mixed high bits down (as rustc-hash 2 does).
+        self.0.rotate_left(26)
     }
 }
 

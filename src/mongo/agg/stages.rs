@@ -1494,10 +1494,54 @@ impl StageOp for SortByCount {
 
 // ---- $lookup, $graphLookup, $unionWith
 
+/// Encoded keys (`encode_key`) to the positions of the documents holding them, in three
+/// flat vectors: a table from the key's hash to its newest entry, entries chained to older
+/// ones with the same hash, key bytes in one arena. Indexing 100k documents thus allocates
+/// a few growing vectors rather than a key buffer and a position list per document.
+#[derive(Default)]
+struct KeyIndex {
+    heads: HashMap<u64, usize, FieldHash>,
+    /// (document position, previous entry with the same hash or `usize::MAX`, key start, key length)
+    entries: Vec<(usize, usize, usize, usize)>,
+    arena: Vec<u8>,
+}
+
+impl KeyIndex {
+    fn hash(key: &[u8]) -> u64 {
+        use std::hash::Hasher as _;
+        let mut h = value::FieldHasher::default();
+        h.write(key);
+        h.finish()
+    }
+
+    fn add(&mut self, key: &[u8], doc: usize) {
+        let h = Self::hash(key);
+        let prev = self.heads.get(&h).copied().unwrap_or(usize::MAX);
+        self.entries.push((doc, prev, self.arena.len(), key.len()));
+        self.arena.extend_from_slice(key);
+        self.heads.insert(h, self.entries.len() - 1);
+    }
+
+    /// Appends the positions of the documents indexed under `key`, newest first.
+    fn hits(&self, key: &[u8], out: &mut Vec<usize>) {
+        let mut at = self
+            .heads
+            .get(&Self::hash(key))
+            .copied()
+            .unwrap_or(usize::MAX);
+        while let Some(&(doc, prev, start, len)) = self.entries.get(at) {
+            if self.arena.get(start..start + len) == Some(key) {
+                out.push(doc);
+            }
+            at = prev;
+        }
+    }
+}
+
 /// An index from the values at a path (each array element, and the array itself) to the
 /// positions of the documents holding them; a missing path indexes as null.
-fn index_by(docs: &[Document], path: &[String]) -> HashMap<Vec<u8>, Vec<usize>, FieldHash> {
-    let mut idx: HashMap<Vec<u8>, Vec<usize>, FieldHash> = HashMap::default();
+fn index_by(docs: &[Document], path: &[String]) -> KeyIndex {
+    let mut idx = KeyIndex::default();
     let mut buf = Vec::new();
     for (i, d) in docs.iter().enumerate() {
         // A value reached through documents only, and not an array, is the one key: encode
@@ -1505,12 +1549,7 @@ fn index_by(docs: &[Document], path: &[String]) -> HashMap<Vec<u8>, Vec<usize>, 
         if let Some(v) = get_nested(d, path).filter(|v| !matches!(v, Value::Array(_))) {
             buf.clear();
             encode_key(v, &mut buf);
-            match idx.get_mut(buf.as_slice()) {
-                Some(list) => list.push(i),
-                None => {
-                    idx.insert(buf.clone(), vec![i]);
-                }
-            }
+            idx.add(&buf, i);
             continue;
         }
         let mut keys = Vec::new();
@@ -1545,8 +1584,8 @@ fn index_by(docs: &[Document], path: &[String]) -> HashMap<Vec<u8>, Vec<usize>, 
             let mut buf = Vec::new();
             encode_key(&k, &mut buf);
             if !seen.contains(&buf) {
-                seen.push(buf.clone());
-                idx.entry(buf).or_default().push(i);
+                idx.add(&buf, i);
+                seen.push(buf);
             }
         }
     }
@@ -1561,14 +1600,13 @@ fn local_keys(v: Value) -> Vec<Value> {
     }
 }
 
-fn matches_by_index(idx: &HashMap<Vec<u8>, Vec<usize>, FieldHash>, keys: &[Value]) -> Vec<usize> {
+fn matches_by_index(idx: &KeyIndex, keys: &[Value]) -> Vec<usize> {
     let mut hits = Vec::new();
+    let mut buf = Vec::new();
     for k in keys {
-        let mut buf = Vec::new();
+        buf.clear();
         encode_key(k, &mut buf);
-        if let Some(list) = idx.get(&buf) {
-            hits.extend_from_slice(list);
-        }
+        idx.hits(&buf, &mut hits);
     }
     crate::sort::sort(&mut hits);
     hits.dedup();
@@ -1714,6 +1752,7 @@ impl StageOp for Lookup {
         };
         let mut out = Vec::with_capacity(rows.len());
         let mut buf = Vec::new();
+        let mut hits = Vec::new();
         for r in rows {
             let candidates: Vec<&'a Document> = match (&index, &self.local) {
                 (Some(idx), Some(local))
@@ -1723,9 +1762,11 @@ impl StageOp for Lookup {
                     if let Some(v) = get_nested(&r, local) {
                         encode_key(v, &mut buf);
                     }
-                    idx.get(buf.as_slice())
-                        .map(|list| list.iter().filter_map(|&i| foreign.get(i)).collect())
-                        .unwrap_or_default()
+                    // One key: each document is indexed under it at most once, newest
+                    // first, so reversing gives collection order.
+                    hits.clear();
+                    idx.hits(&buf, &mut hits);
+                    hits.iter().rev().filter_map(|&i| foreign.get(i)).collect()
                 }
                 (Some(idx), Some(local)) => {
                     let keys = local_keys(doc_path(&r, local));

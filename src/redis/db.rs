@@ -202,8 +202,20 @@ pub struct Db {
     rng: u64,
     /// Whether expired keys are also logged in `expired_log` (keyspace notifications on).
     pub log_expired: bool,
-    /// Keys that expired since the notification code last took them.
-    pub expired_log: Vec<Vec<u8>>,
+    /// Keys that expired, or lost fields to expiry, since the notification code last took
+    /// them.
+    pub expired_log: Vec<(Vec<u8>, Expired)>,
+}
+
+/// What expiry took from a key, as keyspace notifications announce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The key's own TTL ran out (`expired`).
+    Key,
+    /// Some of a hash's fields ran out (`hexpired`).
+    Fields,
+    /// A hash's last fields ran out, which deletes it (`hexpired`, then `del`).
+    LastFields,
 }
 
 /// Port of evict.c's LFU helpers: a logarithmic 8-bit access counter that decays with idle
@@ -364,13 +376,15 @@ impl Db {
         };
         if empty {
             self.remove(key);
-            self.note_expired(key);
+            self.expired_count += 1;
+            self.log_expiry(key, Expired::LastFields);
             return (dropped, false);
         }
         let next = field_expiry(&entry.value);
         self.fields.set(key, next);
         if dropped > 0 {
             self.remeasure(key);
+            self.log_expiry(key, Expired::Fields);
         }
         (dropped, true)
     }
@@ -612,8 +626,12 @@ impl Db {
 
     fn note_expired(&mut self, key: &[u8]) {
         self.expired_count += 1;
+        self.log_expiry(key, Expired::Key);
+    }
+
+    fn log_expiry(&mut self, key: &[u8], what: Expired) {
         if self.log_expired {
-            self.expired_log.push(key.to_vec());
+            self.expired_log.push((key.to_vec(), what));
         }
     }
 

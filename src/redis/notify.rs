@@ -6,6 +6,7 @@
 //! one table (`EVENTS`), from which keys the command created or removed, and from its reply.
 
 use super::commands::Group;
+use super::db::Expired;
 use super::multi::Write;
 use super::reply::Reply;
 use super::Server;
@@ -120,8 +121,15 @@ pub fn flush_expired(server: &mut Server) {
             continue;
         }
         let keys = std::mem::take(&mut server.dbs[index].expired_log);
-        for key in keys {
-            notify_keyspace_event(server, EXPIRED, "expired", &key, index);
+        for (key, what) in keys {
+            match what {
+                Expired::Key => notify_keyspace_event(server, EXPIRED, "expired", &key, index),
+                Expired::Fields => notify_keyspace_event(server, EXPIRED, "hexpired", &key, index),
+                Expired::LastFields => {
+                    notify_keyspace_event(server, EXPIRED, "hexpired", &key, index);
+                    notify_keyspace_event(server, GENERIC, "del", &key, index);
+                }
+            }
         }
     }
 }
@@ -293,6 +301,38 @@ pub fn after_write(server: &mut Server, write: &Write) {
             let class = if gone { EXPIRED } else { GENERIC };
             if let Some(key) = keys.first() {
                 notify_keyspace_event(server, class, event, key, db);
+            }
+            return;
+        }
+        // Per field: 1 set a TTL (or removed one), 2 deleted the field at once (a time in the
+        // past), announced as expired, with `del` when that emptied the hash.
+        "hexpire" | "hpexpire" | "hexpireat" | "hpexpireat" | "hpersist" => {
+            let codes: Vec<i64> = match reply {
+                Reply::Array(items) => items
+                    .iter()
+                    .filter_map(|r| match r {
+                        Reply::Integer(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let Some(key) = keys.first() else {
+                return;
+            };
+            if codes.contains(&1) {
+                let event = if name == "hpersist" {
+                    "hpersist"
+                } else {
+                    "hexpire"
+                };
+                notify_keyspace_event(server, HASH, event, key, db);
+            }
+            if codes.contains(&2) {
+                notify_keyspace_event(server, EXPIRED, "hexpired", key, db);
+                if before.first() == Some(&true) && after.first() == Some(&false) {
+                    notify_keyspace_event(server, GENERIC, "del", key, db);
+                }
             }
             return;
         }

@@ -2,13 +2,11 @@
 //! and `db.runCommand({create | collMod: …})` — validators, validation level and action,
 //! capped collections.
 
-use std::hash::{BuildHasher, Hasher};
-
 use super::eval::{Js, Session};
 use super::ShellError;
 use crate::mongo::query::filter::Filter;
 use crate::mongo::store::{Capped, CollectionOptions, ValidationAction, ValidationLevel};
-use crate::mongo::value::{Document, FieldHash, Value};
+use crate::mongo::value::{Document, Value};
 
 fn server_error(code: i32, code_name: &'static str, message: impl Into<String>) -> ShellError {
     ShellError::server(code, Some(code_name), message)
@@ -124,16 +122,16 @@ fn int(i: i64) -> Value {
     i32::try_from(i).map_or(Value::Int64(i), Value::Int32)
 }
 
-/// A collection's UUID: fixed by its namespace, so that a session replays identically.
+/// A collection's UUID: fixed by its namespace, so that a session replays identically. Its
+/// own FNV-1a, so that tuning the documents' field hasher never changes it.
 fn collection_uuid(db: &str, coll: &str) -> Value {
     let mut bytes = [0u8; 16];
-    for (half, salt) in bytes.chunks_mut(8).zip([1u64, 2]) {
-        let mut h = FieldHash::default().build_hasher();
-        h.write(db.as_bytes());
-        h.write(b".");
-        h.write(coll.as_bytes());
-        h.write_u64(salt);
-        half.copy_from_slice(&h.finish().to_be_bytes());
+    for (half, salt) in bytes.chunks_mut(8).zip([1u8, 2]) {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in db.bytes().chain([b'.']).chain(coll.bytes()).chain([salt]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        half.copy_from_slice(&h.to_be_bytes());
     }
     bytes[6] = bytes[6] & 0x0f | 0x40;
     bytes[8] = bytes[8] & 0x3f | 0x80;

@@ -147,7 +147,7 @@ pub fn serve_ready(server: &mut Server) {
                 hit.then_some((b.seq, c.id))
             })
             .collect();
-        waiting.sort_unstable();
+        crate::sort::sort(&mut waiting);
         let mut served_any = false;
         for (_, id) in waiting {
             if retry(server, id) {
@@ -221,7 +221,7 @@ pub fn time_out(server: &mut Server) {
             b.deadline.filter(|&d| d <= now).map(|_| (b.seq, c.id))
         })
         .collect();
-    due.sort_unstable();
+    crate::sort::sort(&mut due);
     let me = server.client_id();
     for (_, id) in due {
         server.switch_client(id);

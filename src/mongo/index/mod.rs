@@ -265,7 +265,7 @@ impl Index {
             }
             keys = expanded;
         }
-        keys.sort();
+        crate::sort::sort(&mut keys);
         keys.dedup();
         Ok((keys, array_paths))
     }

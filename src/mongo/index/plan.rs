@@ -268,7 +268,9 @@ fn predicate_intervals(p: &Predicate) -> Option<Vec<Interval>> {
 /// Sorted, merged intervals.
 fn union(mut all: Vec<Interval>) -> Vec<Interval> {
     all.retain(|i| !i.is_empty());
-    all.sort_by(|a, b| compare(&a.lo, &b.lo).then(b.lo_incl.cmp(&a.lo_incl)));
+    crate::sort::sort_by(&mut all, |a, b| {
+        compare(&a.lo, &b.lo).then(b.lo_incl.cmp(&a.lo_incl))
+    });
     let mut out: Vec<Interval> = Vec::with_capacity(all.len());
     for i in all {
         if let Some(last) = out.last_mut() {
@@ -720,7 +722,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
     let mut ranges = Vec::new();
     // Prefixes come out in index order already when there is a single pinned field; with
     // several they are sorted as keys.
-    prefixes.sort();
+    crate::sort::sort(&mut prefixes);
     for p in &prefixes {
         if f >= fields.len() || tail.is_empty() {
             if f >= fields.len() {

@@ -75,7 +75,7 @@ fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
             }
         }
     }
-    positions.sort_unstable();
+    crate::sort::sort(&mut positions);
     positions.dedup();
     for &pos in positions.iter().rev() {
         coll.remove(pos);

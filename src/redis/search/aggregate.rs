@@ -392,7 +392,7 @@ fn reduce(name: &str, values: &[Cell], group_len: usize) -> Cell {
         "MAX" => Cell::Num(numbers().fold(f64::NEG_INFINITY, f64::max)),
         "COUNT_DISTINCT" | "COUNT_DISTINCTISH" => {
             let mut seen: Vec<String> = values.iter().map(Cell::text).collect();
-            seen.sort();
+            crate::sort::sort(&mut seen);
             seen.dedup();
             Cell::Num(seen.len() as f64)
         }
@@ -661,7 +661,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 }
                 let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
                 load(&index, &docs, &mut rows, &names);
-                rows.sort_by(|(a, _), (b, _)| {
+                crate::sort::sort_by(&mut rows, |(a, _), (b, _)| {
                     for (k, ascending) in &keys {
                         let (x, y) = (
                             a.get(k).unwrap_or(&Cell::Null),

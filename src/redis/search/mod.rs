@@ -491,7 +491,7 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
                     .map(|t| t.word)
                     .filter(|w| w.starts_with(prefix.as_str()))
                     .collect();
-                terms.sort_unstable();
+                crate::sort::sort(&mut terms);
                 terms.dedup();
                 let mut positions = Vec::new();
                 for term in terms {
@@ -524,7 +524,7 @@ fn min_span(lists: &[Vec<usize>]) -> usize {
         .enumerate()
         .flat_map(|(i, l)| l.iter().map(move |p| (*p, i)))
         .collect();
-    all.sort_unstable();
+    crate::sort::sort(&mut all);
     let mut best = usize::MAX;
     let mut seen = vec![0usize; lists.len()];
     let mut covered = 0;
@@ -977,7 +977,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         .collect();
     match &options.sort_by {
         Some((field, ascending)) => {
-            hits.sort_by(|a, b| {
+            crate::sort::sort_by(&mut hits, |a, b| {
                 let (ka, kb) = (
                     sort_key(&index, &docs[a.0], field),
                     sort_key(&index, &docs[b.0], field),
@@ -990,7 +990,9 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 }
             });
         }
-        None => hits.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)),
+        None => crate::sort::sort_by(&mut hits, |a, b| {
+            b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)
+        }),
     }
     let mut out = vec![Reply::Integer(hits.len() as i64)];
     for (i, score) in hits.iter().skip(options.offset).take(options.limit) {
@@ -1059,10 +1061,10 @@ fn knn_search(
         hits.select_nth_unstable_by(knn.k, by_distance);
         hits.truncate(knn.k);
     }
-    hits.sort_by(by_distance);
+    crate::sort::sort_by(&mut hits, by_distance);
     if let Some((field, ascending)) = &options.sort_by {
         if *field != knn.alias {
-            hits.sort_by(|a, b| {
+            crate::sort::sort_by(&mut hits, |a, b| {
                 let order = sort_key(index, &docs[a.0], field)
                     .partial_cmp(&sort_key(index, &docs[b.0], field))
                     .unwrap_or(std::cmp::Ordering::Equal);

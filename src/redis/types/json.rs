@@ -645,7 +645,7 @@ pub fn json_del(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         return Reply::Integer(1);
     }
     let mut found = path.locate(doc);
-    found.sort();
+    crate::sort::sort(&mut found);
     found.dedup();
     // A match inside another match goes with it.
     let outermost: Vec<Location> = found

@@ -2277,7 +2277,7 @@ mod tests {
             assert_eq!(z.len(), i + 1);
         }
         let mut sorted: Vec<&[u8]> = names.iter().map(|m| m.as_bytes()).collect();
-        sorted.sort();
+        crate::sort::sort(&mut sorted);
         let order: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
         assert_eq!(order, sorted);
         assert!(

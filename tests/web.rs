@@ -143,7 +143,7 @@ fn info_counts_keys_expiries_and_memory() {
     // Modelled as the real server counts it: a fresh server, a 48- and a 32-byte key, and
     // one bucket each of the keyspace and expires tables.
     assert_eq!(info["usedMemory"], 1_016_168 + 48 + 32 + 64 + 64);
-    assert_eq!(info["maxmemory"], 64 * 1024 * 1024);
+    assert_eq!(info["maxmemory"], 128 * 1024 * 1024);
     assert_eq!(info["maxmemoryPolicy"], "noeviction");
     p.advance(10_000.0);
     assert_eq!(p.tick(T0), 1);

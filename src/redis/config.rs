@@ -8,9 +8,10 @@ use super::util::{glob_match, parse_i64};
 use super::Server;
 
 /// What the sandbox starts with: real Redis has no limit (`maxmemory 0`), but a browser tab
-/// must not grow without bound, so the sandbox starts at 64 MB of modelled memory (about
-/// a million small keys). A student may raise it, or set 0 for no limit, as on a real server.
-pub const DEFAULT_MAXMEMORY: u64 = 64 * 1024 * 1024;
+/// must not grow without bound, so the sandbox starts at 128 MB of modelled memory (about
+/// two million small keys, or a million-member sorted set beside a million keys, which
+/// take about four times as much of the tab's memory). A student may raise it, or set 0 for no limit, as on a real server.
+pub const DEFAULT_MAXMEMORY: u64 = 128 * 1024 * 1024;
 
 /// `maxmemory-policy`: which keys may go, and how the victim is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +187,7 @@ const PARAMS: &[Param] = &[
     Param {
         name: "maxmemory",
         kind: Kind::Memory,
-        default: "67108864",
+        default: "134217728",
         show: |c| c.maxmemory.to_string(),
         store: |c, v| c.maxmemory = number(v).max(0) as u64,
     },

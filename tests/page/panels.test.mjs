@@ -111,8 +111,8 @@ test("server info strip: keys per database, volatile and expired counts, memory,
     assert.equal(await stat("keys"), "3");
     assert.equal(await stat("volatile"), "1");
     assert.equal(await stat("expired"), "0");
-    // Modelled used_memory (a fresh server's ~992 KB and three small keys) of the 64 MB default.
-    assert.equal(await stat("memory"), "993 KB of 64 MB");
+    // Modelled used_memory (a fresh server's ~992 KB and three small keys) of the 128 MB default.
+    assert.equal(await stat("memory"), "993 KB of 128 MB");
     assert.equal(await strip.locator(".per-db").textContent(), "db0:2 db2:1");
     await redis(page, "GET c");
     await redis(page, "GET nosuch");

@@ -766,7 +766,7 @@ mod tests {
         assert_eq!(field(&mut s, "stats", "keyspace_hits"), "0");
         assert_eq!(field(&mut s, "stats", "expired_keys"), "0");
         assert_eq!(field(&mut s, "errorstats", "errorstat_WRONGTYPE"), "");
-        assert_eq!(field(&mut s, "memory", "maxmemory_human"), "64.00M");
+        assert_eq!(field(&mut s, "memory", "maxmemory_human"), "128.00M");
         assert_eq!(field(&mut s, "memory", "maxmemory_policy"), "noeviction");
     }
 

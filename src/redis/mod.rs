@@ -38,7 +38,13 @@ use reply::Reply;
 pub const DATABASES: usize = 16;
 
 /// Commands whose replies redis-cli prints raw, even with `--no-raw`.
-const RAW_OUTPUT: [&str; 3] = ["info", "memory|doctor", "memory|malloc-stats"];
+const RAW_OUTPUT: [&str; 5] = [
+    "info",
+    "memory|doctor",
+    "memory|malloc-stats",
+    "client|list",
+    "client|info",
+];
 
 /// How often commands drive the active expiry cycle (Redis's default `hz 10`).
 const ACTIVE_CYCLE_INTERVAL_MS: Millis = 100;
@@ -361,6 +367,13 @@ impl Server {
     }
 
     fn advance(&mut self, now: Millis) {
+        if self.now == 0 && now > 0 {
+            // Clients connected before the clock first moved (the server starts at 0, the
+            // sandbox at the host's time) connected now, as far as CLIENT LIST's age goes.
+            for client in &mut self.clients {
+                client.created = client.created.max(now);
+            }
+        }
         self.now = self.now.max(now);
         if self.blocking.blocked_count() > 0 {
             blocking::time_out(self);

@@ -216,8 +216,9 @@ export class CollectionsPanel extends HTMLElement {
             "tr",
             {},
             h("th", { scope: "col", class: "num" }, "#"),
-            page.columns.map((c) => h("th", { scope: "col" }, c)),
+            // Beside the row number, so a wide document never scrolls its countdown out of view.
             ttl ? h("th", { scope: "col", class: "doc-expiry-head", title: "When a TTL index deletes the document" }, "expires") : null,
+            page.columns.map((c) => h("th", { scope: "col" }, c)),
           ),
         ),
         h(
@@ -228,8 +229,8 @@ export class CollectionsPanel extends HTMLElement {
               "tr",
               { title: d.ejson },
               h("td", { class: "num muted" }, String(page.offset + i + 1)),
-              d.cells.map((c) => (c === null ? h("td", { class: "missing", "aria-label": "missing" }, "·") : h("td", {}, c))),
               ttl ? h("td", { class: "doc-expiry", dataset: d.expireAt == null ? {} : { expireAt: String(d.expireAt) } }) : null,
+              d.cells.map((c) => (c === null ? h("td", { class: "missing", "aria-label": "missing" }, "·") : h("td", {}, c))),
             ),
           ),
         ),
@@ -249,9 +250,10 @@ export class CollectionsPanel extends HTMLElement {
     const vnow = this.playground.now(hostMs);
     for (const td of cells) {
       const remaining = Number(td.dataset.expireAt) - vnow;
-      const label = remaining > 0 ? `expires in ${formatDuration(remaining)}` : "expired · the TTL monitor deletes it on its next pass";
+      const label = remaining > 0 ? `expires in ${formatDuration(remaining)}` : "expired, not yet deleted";
       if (td.textContent !== label) td.textContent = label;
-      td.classList.toggle("due", remaining <= 0);
+      if (td.classList.toggle("due", remaining <= 0)) td.title = "The TTL monitor deletes it on its next pass (every 60 s)";
+      else td.removeAttribute("title");
     }
   }
 }

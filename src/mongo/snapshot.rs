@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::format::{inspect, Options};
+use super::index::ttl::expires_at;
 use super::store::Store;
 use super::value::{write_ejson_doc, Value};
 
@@ -106,6 +107,9 @@ pub struct DocumentRow {
     pub ejson: String,
     /// The whole document as mongosh prints it.
     pub text: String,
+    /// When a TTL index lets it expire (sandbox milliseconds); `null` if none does.
+    #[serde(rename = "expireAt")]
+    pub expire_at: Option<f64>,
 }
 
 /// Databases and collections in name order.
@@ -166,6 +170,7 @@ pub fn documents(store: &Store, db: &str, coll: &str, offset: usize, limit: usiz
                 cells: columns.iter().map(|c| doc.get(c).map(cell)).collect(),
                 ejson,
                 text: inspect(&Value::Document(doc.clone()), Options::VALUE),
+                expire_at: collection.and_then(|c| expires_at(c, doc)),
             }
         })
         .collect();
@@ -332,5 +337,34 @@ mod tests {
             row.ejson,
             r#"{"_id": 1, "d": {"$numberDecimal": "0.30"}, "ts": {"$timestamp": {"t": 1, "i": 2}}, "u": {"$binary": {"base64": "OyQRAeK7QlWMr0E2xWapYg==", "subType": "04"}}, "lo": {"$minKey": 1}}"#
         );
+    }
+
+    #[test]
+    fn documents_under_a_ttl_index_carry_their_expiry() {
+        let sh = shell(
+            "db.s.insertMany([{_id: 1, at: ISODate('2030-01-01T10:00:00Z')}, \
+             {_id: 2, at: [ISODate('2030-01-01T10:05:00Z'), ISODate('2030-01-01T10:01:00Z')]}, \
+             {_id: 3, at: 'never'}, {_id: 4}, {_id: 5, at: [1, 'x']}])\n\
+             db.s.createIndex({at: 1}, {expireAfterSeconds: 60})\n\
+             db.plain.insertOne({at: ISODate('2030-01-01T10:00:00Z')})",
+        );
+        let at = |iso: &str| {
+            let ms = crate::mongo::value::parse_iso_date(iso).unwrap_or_default();
+            Some(ms as f64 + 60_000.0)
+        };
+        let page = documents(sh.store(), "test", "s", 0, 10);
+        let got: Vec<Option<f64>> = page.documents.iter().map(|d| d.expire_at).collect();
+        assert_eq!(
+            got,
+            vec![
+                at("2030-01-01T10:00:00Z"),
+                at("2030-01-01T10:01:00Z"),
+                None,
+                None,
+                None
+            ]
+        );
+        let plain = documents(sh.store(), "test", "plain", 0, 10);
+        assert_eq!(plain.documents[0].expire_at, None);
     }
 }

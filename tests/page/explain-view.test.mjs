@@ -91,3 +91,31 @@ test("collections panel: documents a TTL index expires disappear as the clock ru
       () => document.querySelector("collections-panel .coll-button[data-coll=sessions] .coll-count")?.textContent === "1",
     );
   }));
+
+test("collections panel: each document under a TTL index counts down to its expiry", () =>
+  withPage(async (page) => {
+    await mongo(page, "db.s.createIndex({createdAt: 1}, {expireAfterSeconds: 60})");
+    await mongo(page, "db.s.insertMany([{_id: 1, createdAt: new Date()}, {_id: 2, createdAt: 'not a date'}, {_id: 3}, {_id: 4, createdAt: [new Date(), ISODate('2020-01-01')]}])");
+    const rows = page.locator("collections-panel tbody tr");
+    await rows.nth(3).waitFor();
+    assert.deepEqual(await page.locator("collections-panel thead th").allTextContents(), ["#", "expires", "_id", "createdAt"]);
+    const expiry = rows.nth(0).locator("td.doc-expiry");
+    await page.waitForFunction(() => /^expires in \d/.test(document.querySelector("collections-panel tbody td.doc-expiry")?.textContent ?? ""));
+    const seconds = (text) => Number(/expires in (\d+)/.exec(text)?.[1]);
+    const first = seconds(await expiry.textContent());
+    assert.ok(first > 50 && first <= 60, `a fresh document expires in about 60 s, not ${first}`);
+    // Only a date in the indexed field expires; the others get an empty cell. An array of
+    // dates expires by its earliest: long past, so it only waits for the monitor's next pass.
+    assert.deepEqual(await rows.locator("td.doc-expiry").evaluateAll((els) => els.map((el) => el.textContent)).then((t) => t.slice(1)), ["", "", "expired, not yet deleted"]);
+    // The countdown follows the virtual clock, not the console.
+    await page.getByRole("button", { name: "Advance 10 seconds" }).click();
+    await page.waitForFunction(
+      (before) => Number(/expires in (\d+)/.exec(document.querySelector("collections-panel tbody td.doc-expiry")?.textContent ?? "")?.[1]) <= before - 10,
+      first,
+    );
+    // Past their time, the TTL monitor's next pass deletes both and their rows go.
+    await page.getByRole("button", { name: "Advance 1 minute" }).click();
+    await page.waitForFunction(() => document.querySelector("collections-panel .coll-button[data-coll=s] .coll-count")?.textContent === "2");
+    assert.deepEqual(await rows.evaluateAll((els) => els.map((el) => el.querySelector("td:nth-child(2)").textContent)), ["2", "3"]);
+    assert.equal(await page.locator("collections-panel td.doc-expiry").count(), 0);
+  }));

@@ -3,7 +3,7 @@
 // or as mongosh prints them. Refreshed after every Mongo statement; a collection whose
 // count just changed becomes the selected one, so a student sees their documents land.
 
-import { formatBytes, h } from "./dom.js";
+import { formatBytes, formatDuration, h } from "./dom.js";
 
 export const PAGE_SIZE = 20;
 
@@ -52,9 +52,13 @@ export class CollectionsPanel extends HTMLElement {
     );
   }
 
-  /** @param {import("../pkg/nosql_playground.js").Playground} playground */
-  attach(playground) {
+  /**
+   * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {import("./frame-loop.js").FrameLoop} [loop] drives the TTL countdowns
+   */
+  attach(playground, loop) {
     this.playground = playground;
+    loop?.subscribe(({ hostMs }) => this.frame(hostMs));
     document.addEventListener("playground:change", (e) => {
       // `expired` comes from the frame loop's tick: TTL indexes delete documents on the clock too.
       if (e.detail?.engine === "mongo" || e.detail?.expired) this.refresh({ follow: true });
@@ -198,12 +202,25 @@ export class CollectionsPanel extends HTMLElement {
       this.docsEl.replaceChildren(h("pre", { class: "mongosh-docs" }, page.documents.map((d) => d.text).join(",\n")));
       return;
     }
+    // A column of countdowns when a TTL index covers any document of the page.
+    const ttl = page.documents.some((d) => d.expireAt != null);
     this.docsEl.replaceChildren(
       h(
         "table",
         { class: "doc-table" },
         h("caption", { class: "visually-hidden" }, `Documents of ${sel.db}.${sel.coll}`),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "#"), page.columns.map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col", class: "num" }, "#"),
+            // Beside the row number, so a wide document never scrolls its countdown out of view.
+            ttl ? h("th", { scope: "col", class: "doc-expiry-head", title: "When a TTL index deletes the document" }, "expires") : null,
+            page.columns.map((c) => h("th", { scope: "col" }, c)),
+          ),
+        ),
         h(
           "tbody",
           {},
@@ -212,12 +229,32 @@ export class CollectionsPanel extends HTMLElement {
               "tr",
               { title: d.ejson },
               h("td", { class: "num muted" }, String(page.offset + i + 1)),
+              ttl ? h("td", { class: "doc-expiry", dataset: d.expireAt == null ? {} : { expireAt: String(d.expireAt) } }) : null,
               d.cells.map((c) => (c === null ? h("td", { class: "missing", "aria-label": "missing" }, "·") : h("td", {}, c))),
             ),
           ),
         ),
       ),
     );
+    this.frame(Date.now());
+  }
+
+  /**
+   * Per frame: each TTL countdown against the virtual clock. Past its time a document waits
+   * for the TTL monitor (every 60 s of sandbox time); the refresh after its pass removes it.
+   */
+  frame(hostMs) {
+    if (!this.playground) return;
+    const cells = this.docsEl.querySelectorAll("td.doc-expiry[data-expire-at]");
+    if (cells.length === 0) return;
+    const vnow = this.playground.now(hostMs);
+    for (const td of cells) {
+      const remaining = Number(td.dataset.expireAt) - vnow;
+      const label = remaining > 0 ? `expires in ${formatDuration(remaining)}` : "expired, not yet deleted";
+      if (td.textContent !== label) td.textContent = label;
+      if (td.classList.toggle("due", remaining <= 0)) td.title = "The TTL monitor deletes it on its next pass (every 60 s)";
+      else td.removeAttribute("title");
+    }
   }
 }
 

@@ -34,7 +34,7 @@ async function boot() {
   clock.attach(playground, loop);
   info.attach(playground);
   keyspace.attach(playground, loop);
-  collections.attach(playground);
+  collections.attach(playground, loop);
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
   const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
   const clients = new RedisClients(redis, playground, loop);

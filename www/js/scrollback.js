@@ -34,11 +34,17 @@ function countLines(text, shown) {
   return n;
 }
 
-/** Fills `pre` with the start of `text` and, if it is long, a button that shows more. */
+/**
+ * Fills `pre` with the start of `text` and, if it is long, a button that shows more and one
+ * that copies the whole reply: the full text stays with the entry, the DOM holds only what
+ * was asked for, so `LRANGE big 0 -1` over a million items renders a few nodes.
+ */
 function renderLong(pre, text, item) {
   let shown = chunkEnd(text, 0, FIRST_LINES, FIRST_CHARS);
   pre.textContent = text.slice(0, shown);
   if (shown >= text.length) return;
+  const actions = document.createElement("div");
+  actions.className = "output-actions";
   const button = document.createElement("button");
   button.type = "button";
   button.className = "show-more";
@@ -48,17 +54,45 @@ function renderLong(pre, text, item) {
     button.textContent = `Show ${next === hidden ? "the remaining" : `${next} more of`} ${hidden} hidden line${hidden === 1 ? "" : "s"}`;
   };
   label();
+  const copy = copyAllButton(text);
   button.addEventListener("click", () => {
     const end = chunkEnd(text, shown, MORE_LINES, MORE_CHARS);
     pre.append(text.slice(shown, end));
     shown = end;
     if (shown >= text.length) {
-      // Focus would be lost with the button: hand it to the log, which scrolls by keyboard.
-      item.closest("[role=log]")?.focus();
+      // Focus would be lost with the button: hand it to the copy action beside it.
+      copy.focus();
       button.remove();
     } else label();
   });
-  item.append(button);
+  actions.append(button, copy);
+  item.append(actions);
+}
+
+/** A button that puts the whole reply on the clipboard, however little of it is shown. */
+function copyAllButton(text) {
+  const total = countLines(text, 0);
+  const idle = `Copy all ${total} line${total === 1 ? "" : "s"}`;
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "show-more copy-all";
+  copy.textContent = idle;
+  let reset = 0;
+  const say = (message) => {
+    copy.textContent = message;
+    clearTimeout(reset);
+    reset = setTimeout(() => (copy.textContent = idle), 2_000);
+  };
+  copy.addEventListener("click", async () => {
+    try {
+      // Undefined outside a secure context (a page opened from a plain-HTTP host).
+      await navigator.clipboard.writeText(text);
+      say(`Copied ${total} line${total === 1 ? "" : "s"}`);
+    } catch {
+      say("The browser refused the clipboard; show the lines and select them instead");
+    }
+  });
+  return copy;
 }
 
 export class Scrollback {

@@ -36,6 +36,37 @@ pub fn expire_now(store: &mut Store, now_ms: u64) -> usize {
     deleted
 }
 
+/// When the TTL indexes of `coll` let `doc` expire, in sandbox milliseconds: its indexed date
+/// (the earliest, for an array of dates) plus `expireAfterSeconds`, the soonest over the
+/// collection's TTL indexes. `None` when no TTL index covers it (no date in the field, or a
+/// partial filter leaves it out). The monitor deletes it on its first pass at or after then.
+pub fn expires_at(coll: &Collection, doc: &crate::mongo::value::Document) -> Option<f64> {
+    let mut soonest: Option<f64> = None;
+    for index in coll.indexes() {
+        let Some(secs) = index.spec.expire_after_secs else {
+            continue;
+        };
+        let Ok((keys, _)) = index.keys_for(doc) else {
+            continue;
+        };
+        let earliest = keys
+            .iter()
+            .filter_map(|key| match key.first().map(|part| &part.value) {
+                Some(Value::Date(ms)) => Some(*ms),
+                _ => None,
+            })
+            .min();
+        let Some(date) = earliest else {
+            continue;
+        };
+        let at = date as f64 + secs * 1000.0;
+        if at.is_finite() && soonest.is_none_or(|s| at < s) {
+            soonest = Some(at);
+        }
+    }
+    soonest
+}
+
 fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
     let mut positions: Vec<usize> = Vec::new();
     for index in coll.indexes() {

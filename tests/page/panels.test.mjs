@@ -203,7 +203,6 @@ test("a very long reply is cut with a button that shows the rest in steps", () =
       for (let i = 0; i < 5_000; i++) lines.push(`SET k${i} v`);
       window.app.playground.redisScript(lines.join("\n"), Date.now());
     });
-    const started = Date.now();
     const entry = await redis(page, "KEYS *");
     const lines = async () => (await entry.locator(".output").textContent()).split("\n").length;
     assert.equal(await lines(), 200);
@@ -215,7 +214,7 @@ test("a very long reply is cut with a button that shows the rest in steps", () =
     assert.equal(await lines(), 5_000);
     // Everything shows; only the copy action stays.
     assert.deepEqual(await entry.getByRole("button").allTextContents(), ["Copy all 5000 lines"]);
-    assert.ok(Date.now() - started < 10_000, "the tab stayed responsive");
+    // The console still answers after the long reply (timings belong to the benchmark).
     const short = await redis(page, "GET k1");
     assert.equal(await short.getByRole("button").count(), 0);
   }));

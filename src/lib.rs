@@ -16,6 +16,8 @@
 //! - `redis::{clients, multi, pubsub, blocking, notify}`: the per-connection gate and CLIENT,
 //!   transactions and WATCH, pub/sub and MONITOR, blocking commands, keyspace events.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
+//! - `snippets`: driver code (redis-py / pymongo in Python, node-redis / ioredis / the Node
+//!   MongoDB driver in JavaScript) run against the same engines.
 //! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
@@ -23,6 +25,7 @@
 pub mod clock;
 pub mod mongo;
 pub mod redis;
+pub mod snippets;
 mod sort;
 
 #[cfg(target_arch = "wasm32")]

@@ -5,9 +5,10 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nosql_playground::clock::{self, Clock};
-use nosql_playground::{mongo, redis};
+use nosql_playground::{mongo, redis, snippets};
 
-const USAGE: &str = "usage: nosql-playground redis | nosql-playground mongo [--json]";
+const USAGE: &str =
+    "usage: nosql-playground redis | nosql-playground mongo [--json] | nosql-playground python | nosql-playground node";
 
 fn host_ms() -> u64 {
     SystemTime::now()
@@ -26,6 +27,8 @@ fn main() {
         ["redis"] => run(RedisConsole::new()),
         ["mongo"] => run(MongoConsole::new(false)),
         ["mongo", "--json"] | ["--json", "mongo"] => run(MongoConsole::new(true)),
+        ["python"] => run_snippet(snippets::Language::Python),
+        ["node"] => run_snippet(snippets::Language::Node),
         ["--help" | "-h"] => {
             println!("{USAGE}");
             0
@@ -36,6 +39,29 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Reads a whole driver snippet from stdin and prints what the language would print running
+/// it against fresh servers; the exit status says whether it ended with an exception.
+fn run_snippet(language: snippets::Language) -> i32 {
+    let mut source = String::new();
+    if let Err(err) = io::Read::read_to_string(&mut io::stdin(), &mut source) {
+        eprintln!("nosql-playground: cannot read the snippet: {err}");
+        return 2;
+    }
+    let mut redis = redis::Server::new();
+    let mut mongo = mongo::Shell::new();
+    let mut clock = Clock::new();
+    let mut engines = snippets::Engines {
+        redis: &mut redis,
+        mongo: &mut mongo,
+        clock: &mut clock,
+        host_ms: host_ms(),
+    };
+    let result = snippets::run(&mut engines, language, &source);
+    print!("{}", result.output);
+    let _ = io::stdout().flush();
+    i32::from(result.failed)
 }
 
 /// What the line loop needs from either engine.

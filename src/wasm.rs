@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::clock::{self, Clock};
-use crate::{mongo, redis};
+use crate::{mongo, redis, snippets};
 
 #[wasm_bindgen]
 pub struct Playground {
@@ -95,6 +95,26 @@ impl Playground {
             }
         }
         text
+    }
+
+    /// Runs a driver snippet (`language`: "python" or "node") against this sandbox's engines
+    /// and returns JSON `snippets::SnippetRun`: what it printed, its round trips, whether it
+    /// failed.
+    pub fn snippet(&mut self, language: &str, source: &str, host_ms: f64) -> String {
+        let Some(language) = snippets::Language::parse(language) else {
+            return json(&snippets::SnippetRun {
+                output: format!("unknown snippet language: {language}\n"),
+                round_trips: 0,
+                failed: true,
+            });
+        };
+        let mut engines = snippets::Engines {
+            redis: &mut self.redis,
+            mongo: &mut self.mongo,
+            clock: &mut self.clock,
+            host_ms: host(host_ms),
+        };
+        json(&snippets::run(&mut engines, language, source))
     }
 
     /// Runs one redis-cli line in the console of client `client_id` (connected on first use)

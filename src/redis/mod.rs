@@ -9,6 +9,7 @@ pub mod db;
 pub mod detail;
 pub mod evict;
 pub mod expire;
+pub mod hints;
 pub mod info;
 pub mod introspect;
 pub mod keyspace;

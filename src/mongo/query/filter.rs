@@ -385,6 +385,14 @@ pub(crate) fn array_index(s: &str) -> Option<usize> {
 
 type TopCompile = fn(&Value, bool) -> Result<Node, QueryError>;
 
+/// The names of every filter operator, top-level and per field (for the console's completion).
+pub fn operator_names() -> impl Iterator<Item = &'static str> {
+    TOP_OPERATORS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(FIELD_OPERATORS.iter().map(|(name, _)| *name))
+}
+
 /// Operators that stand where a field name would (`{$or: […]}`).
 const TOP_OPERATORS: &[(&str, TopCompile)] = &[
     ("$and", top_and),

@@ -167,7 +167,7 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("Binary", Builtin::Binary),
 ];
 
-const DB_METHODS: &[&str] = &[
+pub(crate) const DB_METHODS: &[&str] = &[
     "getName",
     "getCollection",
     "getCollectionNames",
@@ -178,7 +178,7 @@ const DB_METHODS: &[&str] = &[
     "runCommand",
 ];
 
-const CURSOR_METHODS: &[&str] = &[
+pub(crate) const CURSOR_METHODS: &[&str] = &[
     "toArray",
     "limit",
     "skip",

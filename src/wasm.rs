@@ -197,6 +197,27 @@ impl Playground {
             .collect()
     }
 
+    /// The grey argument hint redis-cli shows after the typed `line` (empty for none).
+    #[wasm_bindgen(js_name = redisHint)]
+    pub fn redis_hint(&self, line: &str) -> String {
+        redis::hints::hint(line)
+    }
+
+    /// JSON of `redis::hints::KeyCompletion` for the key argument before the caret (`before`
+    /// is the line up to it) in database `db`, listing at most `limit` keys; `null` when the
+    /// word there is not a key.
+    #[wasm_bindgen(js_name = redisCompleteKey)]
+    pub fn redis_complete_key(&self, db: u32, before: &str, limit: f64, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        json(&redis::hints::complete_key(
+            &self.redis,
+            db as usize,
+            before,
+            index(limit),
+            now,
+        ))
+    }
+
     /// Runs mongosh source and returns what mongosh prints.
     pub fn mongo(&mut self, src: &str, host_ms: f64) -> String {
         if let Some(text) = clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
@@ -357,6 +378,24 @@ impl Playground {
     #[wasm_bindgen(js_name = mongoCatalog)]
     pub fn mongo_catalog(&self) -> String {
         json(&mongo::snapshot::catalog(self.mongo.store()))
+    }
+
+    /// JSON of `mongo::completion::Vocabulary`: the method and operator names the engine
+    /// knows, for the console's completion.
+    #[wasm_bindgen(js_name = mongoVocabulary)]
+    pub fn mongo_vocabulary(&self) -> String {
+        json(&mongo::completion::vocabulary())
+    }
+
+    /// JSON array of the field paths the first `sample` documents of a collection use.
+    #[wasm_bindgen(js_name = mongoFieldPaths)]
+    pub fn mongo_field_paths(&self, db: &str, coll: &str, sample: f64) -> String {
+        json(&mongo::completion::field_paths(
+            self.mongo.store(),
+            db,
+            coll,
+            index(sample),
+        ))
     }
 
     /// JSON of `mongo::snapshot::DocumentPage`: documents `offset..offset + limit` of a

@@ -1,6 +1,7 @@
 // The Redis console: a one-line input that behaves like redis-cli's prompt.
 
 import { History } from "./history.js";
+import { InlineHint } from "./hints.js";
 import { Scrollback } from "./scrollback.js";
 import { searchView } from "./search-views.js";
 
@@ -26,6 +27,9 @@ export function commonPrefix(words) {
   return prefix;
 }
 
+// Keys listed under the input when several match; the shared prefix covers all of them.
+const KEYS_LISTED = 30;
+
 export class RedisConsole {
   /**
    * @param {HTMLElement} root the console's section; holds [data-role] parts
@@ -44,6 +48,7 @@ export class RedisConsole {
     /** Set by RedisClients: handles the sandbox's `.client` lines and knows each client's db. */
     this.clients = null;
     this.history = new History("nosql-playground:history:redis");
+    this.inlineHint = new InlineHint(this.input, (line) => this.playground.redisHint(line));
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
     this.input.addEventListener("paste", (e) => this.onPaste(e));
@@ -139,6 +144,7 @@ export class RedisConsole {
   setValue(text) {
     this.input.value = text;
     this.input.setSelectionRange(text.length, text.length);
+    this.inlineHint.update();
   }
 
   /**
@@ -150,8 +156,9 @@ export class RedisConsole {
     const value = this.input.value;
     const caret = this.input.selectionStart ?? value.length;
     const before = value.slice(0, caret);
+    if (this.input.selectionEnd !== caret) return false;
     const match = /^(\s*)(\S+)$/.exec(before);
-    if (!match || this.input.selectionEnd !== caret) return false;
+    if (!match) return this.completeKey(before, value.slice(caret));
     const [, lead, word] = match;
     const candidates = this.playground.redisComplete(word);
     if (candidates.length === 0) return false;
@@ -173,6 +180,29 @@ export class RedisConsole {
     const end = lead.length + completed.length;
     this.input.setSelectionRange(end, end);
     this.history.reset();
+    this.inlineHint.update();
+    return true;
+  }
+
+  /**
+   * Completes a key name where the command takes a key: the engine knows which argument the
+   * word is and quotes the key as redis-cli would need it typed (`"my key"`).
+   */
+  completeKey(before, rest) {
+    const db = this.clients ? this.clients.dbOf(this.clientId) : this.playground.redisDb();
+    const found = JSON.parse(this.playground.redisCompleteKey(db, before, KEYS_LISTED, Date.now()));
+    if (!found || found.total === 0) return false;
+    let insert = found.insert;
+    if (insert.endsWith(" ") && rest.startsWith(" ")) insert = insert.slice(0, -1);
+    if (insert === found.replace && found.total === 1) return false;
+    const head = before.slice(0, before.length - found.replace.length) + insert;
+    this.input.value = head + rest;
+    this.input.setSelectionRange(head.length, head.length);
+    const listed = found.total > 1 ? found.keys : [];
+    const more = found.total - found.keys.length;
+    this.showCompletions(more > 0 ? [...listed, `(${more} more)`] : listed);
+    this.history.reset();
+    this.inlineHint.update();
     return true;
   }
 
@@ -198,6 +228,7 @@ export class RedisConsole {
     for (const line of combined.split(/\r\n|\r|\n/)) {
       if (line.trim() !== "") this.run(line);
     }
+    this.inlineHint.update();
   }
 
   focus() {

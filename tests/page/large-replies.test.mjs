@@ -82,8 +82,10 @@ test("find().toArray() over 100k documents prints as mongosh does: 100 items, th
     const text = await entry.locator(".output").textContent();
     assert.equal(text.split("\n").length, 103);
     assert.match(text, /i: 99 },\n {2}\.\.\. 99900 more items\n\]$/);
-    // Short enough to show whole: no actions.
-    assert.equal(await entry.getByRole("button").count(), 0);
+    // Short enough to lay out whole, long enough to start collapsed behind "Show all".
+    assert.equal(await entry.locator(".output.collapsed").count(), 1);
+    await entry.getByRole("button", { name: "Show all (103 lines)" }).click();
+    assert.equal(await entry.locator(".output.collapsed").count(), 0);
     const it = await mongo(page, "db.big.find()");
     assert.match(await it.locator(".output").textContent(), /Type "it" for more$/);
   }));

@@ -1,11 +1,17 @@
 // The Mongo console: a multi-line editor that behaves like mongosh's prompt. Enter runs the
 // input once its brackets and strings are closed (the engine decides), else starts a new line.
 
+import { CompletionList, mongoCompletions, sharedPrefix } from "./completion.js";
+import { renderFoldable } from "./fold.js";
+import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
 import { Scrollback } from "./scrollback.js";
 
 // Enough rows for a short pipeline before the editor starts scrolling inside itself.
 const MAX_ROWS = 12;
+// Documents sampled for field-name completion: enough to see every field of a teaching
+// collection, cheap on a big one.
+const FIELD_SAMPLE = 200;
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -29,13 +35,84 @@ export class MongoConsole {
     this.history = new History("nosql-playground:history:mongo");
     this.db = "test";
 
+    this.highlight = new HighlightOverlay(this.input);
+    this.completions = new CompletionList(this.input, root.querySelector(".input-row"), (item) =>
+      this.insertCompletion(item),
+    );
+    this.vocabulary = null;
+
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
     this.input.addEventListener("input", () => {
       this.history.reset();
       this.fitRows();
+      // An open list follows the typing; it closes when nothing matches any more.
+      if (this.completions.open) this.refreshCompletions();
     });
     this.updatePrompt();
     this.fitRows();
+  }
+
+  /** Where the names the editor completes come from: the engine, asked at Tab time. */
+  completionSource() {
+    this.vocabulary ??= JSON.parse(this.playground.mongoVocabulary());
+    const catalog = JSON.parse(this.playground.mongoCatalog());
+    const db = catalog.databases?.find((d) => d.name === this.db);
+    return {
+      vocabulary: this.vocabulary,
+      collections: db ? db.collections.map((c) => c.name) : [],
+      databases: (catalog.databases ?? []).map((d) => d.name),
+      fieldsOf: (coll) => JSON.parse(this.playground.mongoFieldPaths(this.db, coll, FIELD_SAMPLE)),
+    };
+  }
+
+  /** The candidates for the word before the caret, or null (also with a selection). */
+  candidates() {
+    const { value, selectionStart, selectionEnd } = this.input;
+    if (selectionStart !== selectionEnd) return null;
+    return mongoCompletions(value.slice(0, selectionStart), this.completionSource());
+  }
+
+  /**
+   * Tab: one candidate is filled in; several are filled in up to what they share and listed.
+   * Returns whether there was anything to complete (if not, Tab moves focus on).
+   */
+  complete() {
+    const found = this.candidates();
+    if (!found) return false;
+    if (found.items.length === 1) {
+      this.replaceWord(found.replace, found.items[0].insert);
+      return true;
+    }
+    const shared = sharedPrefix(found.items.map((i) => i.insert));
+    if (shared.length > found.replace.length && shared.startsWith(found.replace)) {
+      this.replaceWord(found.replace, shared);
+      found.replace = shared;
+    }
+    this.completions.show(found.items);
+    return true;
+  }
+
+  refreshCompletions() {
+    const found = this.candidates();
+    if (found) this.completions.show(found.items);
+    else this.completions.close();
+  }
+
+  insertCompletion(item) {
+    const found = this.candidates();
+    this.replaceWord(found?.replace ?? "", item.insert);
+  }
+
+  /** Replaces the `typed` text just before the caret, undoably (as typing would). */
+  replaceWord(typed, text) {
+    const end = this.input.selectionStart;
+    const start = end - typed.length;
+    this.input.setSelectionRange(start, end);
+    // execCommand keeps the browser's undo stack; setRangeText is the fallback.
+    if (!document.execCommand?.("insertText", false, text)) {
+      this.input.setRangeText(text, start, end, "end");
+      this.input.dispatchEvent(new Event("input"));
+    }
   }
 
   prompt() {
@@ -56,7 +133,8 @@ export class MongoConsole {
       return;
     }
     const output = this.playground.mongo(src, Date.now());
-    this.scrollback.append({ prompt, input: src, output, kind: classifyMongoOutput(output) });
+    const kind = classifyMongoOutput(output);
+    this.scrollback.append({ prompt, input: src, output, kind, render: kind ? null : renderFoldable });
     this.trackDatabase();
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "mongo", input: src } }),
@@ -74,9 +152,20 @@ export class MongoConsole {
 
   onKeyDown(e) {
     if (e.isComposing) return;
+    if (this.completions.handleKey(e)) {
+      e.preventDefault();
+      return;
+    }
     const { value, selectionStart, selectionEnd } = this.input;
     const collapsed = selectionStart === selectionEnd;
     switch (e.key) {
+      case "Tab":
+        // Shift+Tab always leaves, and Tab leaves when there is nothing to complete, so
+        // the editor never traps keyboard focus.
+        if (!e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && this.complete()) {
+          e.preventDefault();
+        }
+        break;
       case "Enter":
         if (e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return; // newline as usual
         if (value.trim() === "" || this.playground.mongoInputComplete(value)) {

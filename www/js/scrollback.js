@@ -107,9 +107,12 @@ export class Scrollback {
    * arrived on its own (a published message, a late reply).
    * @param {{prompt?: string, input: string | null, output: string,
    *          kind?: "error" | "note" | "received" | null, continuation?: string,
-   *          view?: Node | null}} entry
+   *          view?: Node | null,
+   *          render?: ((pre: HTMLElement, text: string, item: HTMLElement) => boolean) | null}} entry
+   *   `render` lays the output out itself (returning false leaves it to the usual cut-off
+   *   rendering)
    */
-  append({ prompt = "", input, output, kind = null, continuation = "... ", view = null }) {
+  append({ prompt = "", input, output, kind = null, continuation = "... ", view = null, render = null }) {
     const item = document.createElement("div");
     item.className = "entry";
     if (input !== null) this.appendEcho(item, prompt, input, continuation);
@@ -119,7 +122,8 @@ export class Scrollback {
       out.className = "output" + (kind ? ` ${kind}` : "");
       // The engines end every reply with a newline; a <pre> would show it as a blank line.
       item.append(out);
-      renderLong(out, output.endsWith("\n") ? output.slice(0, -1) : output, item);
+      const text = output.endsWith("\n") ? output.slice(0, -1) : output;
+      if (!render?.(out, text, item)) renderLong(out, text, item);
     }
     // A readable view of the reply (a result table), beside the raw text.
     if (view) item.append(view);

@@ -725,6 +725,37 @@ mod tests {
         assert_eq!(hint("JSON.GET k "), "");
     }
 
+    /// Every command of the table: a hint once its name is typed exactly when it has
+    /// arguments to describe, and no panic on odd words after it.
+    #[test]
+    fn every_command_hints_from_its_own_row() {
+        let words = [
+            "", "k", "1", "-2.5", "GET", "\"q w\"", "NX", "*", "COUNT 3", "x y z",
+        ];
+        for spec in commands::TABLE {
+            let name = spec.name.to_ascii_uppercase();
+            let subs: Vec<String> = if spec.subcommands.is_empty() {
+                vec![name.clone()]
+            } else {
+                spec.subcommands
+                    .iter()
+                    .map(|s| format!("{name} {}", s.sub_name().to_ascii_uppercase()))
+                    .collect()
+            };
+            for line in &subs {
+                let (sub, _) = command_of(&split_args(line).unwrap_or_default()).unwrap();
+                let empty = sub.args.is_empty() && sub.syntax.is_empty();
+                assert_eq!(hint(&format!("{line} ")).is_empty(), empty, "{line}");
+                for a in words {
+                    for b in words {
+                        let _ = hint(&format!("{line} {a} {b} "));
+                        let _ = hint(&format!("{line} {a} {b}"));
+                    }
+                }
+            }
+        }
+    }
+
     fn server_with(keys: &[&[u8]]) -> Server {
         let mut server = Server::new();
         for key in keys {

@@ -78,6 +78,10 @@ test("history recall and clearing refresh the colouring too", () =>
     assert.equal(await overlay(page).textContent(), " ");
     await shell(page).press("ArrowUp");
     assert.equal(await overlay(page).textContent(), "db.a.countDocuments({})");
+    await shell(page).evaluate((el) => {
+      el.value = "db.b.find()";
+    });
+    assert.equal(await overlay(page).textContent(), "db.b.find()");
   }));
 
 test("Tab after db. lists collections and db methods; one match fills in", () =>

@@ -48,6 +48,11 @@ test("hints show the arguments still to type, as redis-cli 7 shows them", () =>
     const described = await input.getAttribute("aria-describedby");
     assert.match(described, /^redis-keys /);
     assert.match(await page.locator(`#${described.split(" ")[1]}`).textContent(), /member \[score member \.\.\.\]/);
+    // A line set by script (a lesson typing for the student) is hinted too.
+    await input.evaluate((el) => {
+      el.value = "LPOP list ";
+    });
+    assert.equal(await hintOf(page), "[count]");
   }));
 
 test("the hint disappears once the arguments are complete, or a word does not fit", () =>

@@ -70,3 +70,21 @@ export function coalesce(fn) {
     });
   };
 }
+
+/**
+ * Calls `fn` whenever script sets `field.value` (an input or textarea): no input event fires
+ * then, and views mirroring the text (hints, colouring) must still follow it.
+ */
+export function onValueSet(field, fn) {
+  const native = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(field), "value");
+  Object.defineProperty(field, "value", {
+    configurable: true,
+    get() {
+      return native.get.call(this);
+    },
+    set(text) {
+      native.set.call(this, text);
+      fn();
+    },
+  });
+}

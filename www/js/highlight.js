@@ -4,6 +4,8 @@
 // own keys behave as they always do; the overlay only mirrors its text. Text only ever enters
 // the overlay through textContent.
 
+import { onValueSet } from "./dom.js";
+
 const KEYWORDS = new Set([
   "const", "let", "var", "function", "return", "if", "else", "for", "while", "do", "break",
   "continue", "new", "typeof", "instanceof", "in", "of", "true", "false", "null", "undefined",
@@ -99,18 +101,7 @@ export class HighlightOverlay {
     textarea.addEventListener("input", () => this.refresh());
     // Script that sets the value (history, completion, lessons typing for the student) fires
     // no input event: the overlay follows the property itself.
-    const native = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value");
-    const overlay = this;
-    Object.defineProperty(textarea, "value", {
-      configurable: true,
-      get() {
-        return native.get.call(this);
-      },
-      set(text) {
-        native.set.call(this, text);
-        overlay.refresh();
-      },
-    });
+    onValueSet(textarea, () => this.refresh());
     textarea.addEventListener("scroll", () => this.syncScroll());
     this.refresh();
   }

@@ -3,6 +3,8 @@
 // places it. The hint is decoration for sighted users (aria-hidden); the same text is kept
 // in a visually hidden description of the input for screen readers.
 
+import { onValueSet } from "./dom.js";
+
 let nextId = 0;
 
 export class InlineHint {
@@ -41,6 +43,8 @@ export class InlineHint {
       input.addEventListener(type, update);
     }
     input.addEventListener("blur", () => this.show(""));
+    // A line set by script (history, completion, a lesson typing for the student).
+    onValueSet(input, update);
   }
 
   /** The hint currently shown ("" when none). */

@@ -3,6 +3,7 @@
 import { History } from "./history.js";
 import { Scrollback } from "./scrollback.js";
 import { searchView } from "./search-views.js";
+import { typeAndRun } from "./type-and-run.js";
 
 /** How the page shows a reply; redis-cli colours nothing, but students scan for errors. */
 export function classifyRedisOutput(text) {
@@ -198,6 +199,11 @@ export class RedisConsole {
     for (const line of combined.split(/\r\n|\r|\n/)) {
       if (line.trim() !== "") this.run(line);
     }
+  }
+
+  /** Types `text` into the input visibly, then runs it (see type-and-run.js). */
+  typeAndRun(text, options) {
+    return typeAndRun(this, text, options);
   }
 
   focus() {

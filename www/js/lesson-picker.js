@@ -222,7 +222,12 @@ class LessonPicker extends HTMLElement {
           {
             type: "button",
             class: "lesson-command",
-            dataset: { role: "run-command", engine: command.engine, command: String(j) },
+            dataset: {
+              role: "run-command",
+              engine: command.engine,
+              command: String(j),
+              ...(this.player.steps[i]?.outcomes.has(j) ? { ran: this.player.steps[i].outcomes.get(j) } : {}),
+            },
             title: `Type this into the ${command.engine === "redis" ? "Redis" : "MongoDB"} console and run it`,
             onclick: (e) => this.run(i, j, e.currentTarget),
           },
@@ -232,18 +237,16 @@ class LessonPicker extends HTMLElement {
       ),
     );
     const checks = (step.checks ?? []).map((check, j) =>
-      h("li", { class: "lesson-check", dataset: { check: String(j) } }, check.label ? renderInline(check.label) : h("code", {}, check.run)),
+      h(
+        "li",
+        { class: "lesson-check", dataset: { check: String(j) } },
+        check.label ? renderInline(check.label) : h("code", {}, check.run),
+        h("span", { class: "visually-hidden check-status" }),
+      ),
     );
     const hints = step.hints ?? [];
     const shown = this.hintsShown.get(i) ?? 0;
-    return h(
-      "li",
-      { class: "lesson-step", dataset: { step: String(i) } },
-      h("h4", {}, h("span", { class: "step-mark", "aria-hidden": "true" }), step.title),
-      h("div", { class: "lesson-text" }, renderMarkdown(step.text)),
-      commands.length ? h("ul", { class: "lesson-commands" }, commands) : null,
-      checks.length ? h("ul", { class: "lesson-checks", "aria-label": "Checks" }, checks) : null,
-      hints.slice(0, shown).map((hint) => h("p", { class: "lesson-hint" }, renderInline(hint))),
+    const hintButton =
       shown < hints.length
         ? h(
             "button",
@@ -251,14 +254,34 @@ class LessonPicker extends HTMLElement {
               type: "button",
               class: "btn lesson-hint-button",
               dataset: { role: "hint" },
-              onclick: () => {
-                this.hintsShown.set(i, shown + 1);
-                this.renderLesson();
+              // The next hint goes in place, so the step (and the student's place) stays put.
+              onclick: (e) => {
+                const button = e.currentTarget;
+                const next = this.hintsShown.get(i) ?? 0;
+                this.hintsShown.set(i, next + 1);
+                button.before(h("p", { class: "lesson-hint" }, renderInline(hints[next])));
+                if (next + 1 >= hints.length) button.remove();
+                else button.textContent = "Another hint";
               },
             },
             shown === 0 ? "Show a hint" : "Another hint",
           )
-        : null,
+        : null;
+    return h(
+      "li",
+      { class: "lesson-step", dataset: { step: String(i) } },
+      h(
+        "h4",
+        {},
+        h("span", { class: "step-mark", "aria-hidden": "true" }),
+        step.title,
+        h("span", { class: "visually-hidden step-status" }),
+      ),
+      h("div", { class: "lesson-text" }, renderMarkdown(step.text)),
+      commands.length ? h("ul", { class: "lesson-commands" }, commands) : null,
+      checks.length ? h("ul", { class: "lesson-checks", "aria-label": "Checks" }, checks) : null,
+      hints.slice(0, shown).map((hint) => h("p", { class: "lesson-hint" }, renderInline(hint))),
+      hintButton,
     );
   }
 
@@ -289,11 +312,15 @@ class LessonPicker extends HTMLElement {
         }
         el.dataset.state = status;
         el.querySelector(".step-mark").textContent = state.done ? "✓ " : i === current ? "▶ " : "";
+        el.querySelector(".step-status").textContent = state.done ? " (done)" : i === current ? " (current step)" : "";
       }
       state.checks.forEach((passed, j) => {
         const check = el.querySelector(`.lesson-check[data-check="${j}"]`);
         const value = state.done || passed ? "true" : "false";
-        if (check && check.dataset.passed !== value) check.dataset.passed = value;
+        if (check && check.dataset.passed !== value) {
+          check.dataset.passed = value;
+          check.querySelector(".check-status").textContent = value === "true" ? " (done)" : " (not yet)";
+        }
       });
     });
   }

@@ -51,6 +51,8 @@ export class LessonPlayer extends EventTarget {
     this.steps = lesson.steps.map((step, i) => ({
       done: done.includes(i),
       ran: new Set(),
+      /** How each command clicked here went: "ok" or "error". */
+      outcomes: new Map(),
       checks: (step.checks ?? []).map(() => null),
     }));
     lesson.steps.forEach((step, i) =>
@@ -159,6 +161,7 @@ export class LessonPlayer extends EventTarget {
       this.steps[i]?.ran.add(j);
       // The consoles flag one-line errors; mongosh's multi-line ones start with `Uncaught:`.
       const error = result.error || /^(Uncaught:\n)?[A-Z][A-Za-z]*(Error|Exception)\b/.test(result.output);
+      this.steps[i]?.outcomes.set(j, error ? "error" : "ok");
       return { output: result.output, error };
     } finally {
       this.busy = false;

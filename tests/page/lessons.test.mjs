@@ -175,6 +175,7 @@ test("a malformed lesson file shows a clear error and the others still open", ()
         steps: [{ title: "a", text: "a", checks: [{ engine: "redis", run: "SET a 1", expect: "OK" }] }],
       },
       "01-strings-ttl.json": good,
+      "again.json": good,
     });
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");
@@ -190,6 +191,7 @@ test("a malformed lesson file shows a clear error and the others still open", ()
             return `(${e.message})`;
           }
         })),
+      "lesson 'redis-strings-ttl' (again.json): another lesson of the course has this id",
     ]);
     await picker(page).locator('.lesson-item[data-lesson="writes"] .lesson-open').click();
     const refused = picker(page).locator(".lesson-body > .lesson-error");

@@ -87,6 +87,15 @@ class LessonPicker extends HTMLElement {
       this.body.replaceChildren(h("p", { class: "lesson-error", role: "alert" }, String(error.message ?? error)));
       return;
     }
+    // Progress is kept by id, so two files may not share one.
+    const seen = new Set();
+    for (const entry of this.entries) {
+      if (!entry.lesson) continue;
+      if (seen.has(entry.lesson.id)) {
+        entry.error = new LessonError(`lesson '${entry.lesson.id}' (${entry.file}): another lesson of the course has this id`);
+        entry.lesson = null;
+      } else seen.add(entry.lesson.id);
+    }
     const open = this.entries.find((e) => e.lesson && e.lesson.id === this.progress.open);
     if (open) await this.openLesson(open.lesson);
     else this.renderList();
@@ -113,8 +122,9 @@ class LessonPicker extends HTMLElement {
         );
       }
       const { lesson } = entry;
-      const done = this.doneOf(lesson.id).length;
       const total = lesson.steps.length;
+      // A lesson file may have lost steps since the progress was stored.
+      const done = this.doneOf(lesson.id).filter((i) => i < total).length;
       const status = done === total ? "done" : done > 0 ? "started" : "new";
       return h(
         "li",
@@ -159,7 +169,7 @@ class LessonPicker extends HTMLElement {
     this.notice = h(
       "div",
       { class: "lesson-confirm", role: "alert" },
-      h("p", {}, "This lesson starts from a clean sandbox, but the sandbox holds your own keys or collections. Clearing it deletes every Redis key and every MongoDB database."),
+      h("p", {}, "This lesson starts from a clean sandbox, but the sandbox already holds keys or collections (your own, or an earlier lesson's). Clearing it deletes every Redis key and every MongoDB database."),
       h("button", { type: "button", class: "btn", dataset: { role: "clear-and-setup" }, onclick: () => this.setUp(true) }, "Clear the sandbox and set up the lesson"),
       " ",
       h("button", { type: "button", class: "btn", dataset: { role: "keep-and-setup" }, onclick: () => this.setUp(false) }, "Keep my data, set up on top"),

@@ -25,6 +25,8 @@ const step = (page, i) => picker(page).locator(`.lesson-step[data-step="${i}"]`)
 const stepState = (page, i) => step(page, i).getAttribute("data-state");
 
 async function openLesson(page, id) {
+  const toggle = picker(page).locator("[data-role=lessons-toggle]");
+  if ((await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
   await picker(page).locator(`.lesson-item[data-lesson="${id}"] .lesson-open`).click();
   await picker(page).locator(`.lesson-name[data-lesson="${id}"]`).waitFor();
 }
@@ -109,6 +111,11 @@ for (const lesson of course) {
 
 test("progress and the open lesson survive a reload", () =>
   withPage(harness, async (page) => {
+    // A first visit finds the course folded, the consoles in full view.
+    const toggle = picker(page).locator("[data-role=lessons-toggle]");
+    assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+    await page.waitForFunction(() => document.querySelector("lesson-picker .lesson-status")?.textContent);
+    assert.equal(await picker(page).locator(".lesson-status").textContent(), `${course.length} lessons`);
     await openLesson(page, "redis-strings-ttl");
     await step(page, 0).locator("[data-role=run-command]").first().click();
     await page.waitForFunction(() => document.querySelector('lesson-picker .lesson-step[data-step="0"]')?.dataset.state === "done");
@@ -117,6 +124,10 @@ test("progress and the open lesson survive a reload", () =>
     await redis(page, "TYPE product:123");
     await page.waitForFunction(() => document.querySelector('lesson-picker .lesson-step[data-step="1"]')?.dataset.state === "done");
     assert.equal(await stepState(page, 2), "current");
+    assert.equal(
+      await picker(page).locator(".lesson-status").textContent(),
+      "Redis strings, keys and TTL: a product cache: step 3 of 8",
+    );
 
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");
@@ -179,6 +190,7 @@ test("a malformed lesson file shows a clear error and the others still open", ()
     });
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await picker(page).locator("[data-role=lessons-toggle]").click();
     const broken = picker(page).locator(".lesson-item.broken");
     await broken.first().waitFor();
     assert.deepEqual(await broken.locator(".lesson-error").allTextContents(), [

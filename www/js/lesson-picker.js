@@ -41,32 +41,35 @@ class LessonPicker extends HTMLElement {
     this.player.addEventListener("progress", () => this.saveProgress());
     this.classList.add("panel", "lessons");
     this.body = h("div", { class: "lesson-body", id: "lesson-body" });
-    this.toggle = h(
-      "button",
-      {
-        type: "button",
-        class: "btn",
-        "aria-expanded": "true",
-        "aria-controls": "lesson-body",
-        dataset: { role: "lessons-toggle" },
-        onclick: () => this.setExpanded(this.body.hidden),
+    this.toggle = h("button", {
+      type: "button",
+      class: "btn",
+      "aria-controls": "lesson-body",
+      dataset: { role: "lessons-toggle" },
+      onclick: () => {
+        this.setExpanded(this.body.hidden);
+        this.saveProgress();
       },
-      "Hide",
-    );
+    });
+    /** What the course is at, in the panel's head, so a folded panel still says it. */
+    this.status = h("span", { class: "lesson-status muted" });
     this.replaceChildren(
-      h("div", { class: "panel-head lesson-head" }, h("h2", { id: "lessons-title" }, "Lessons"), this.toggle),
+      h("div", { class: "panel-head lesson-head" }, h("h2", { id: "lessons-title" }, "Lessons"), this.status, this.toggle),
       this.body,
     );
     this.setAttribute("role", "region");
     this.setAttribute("aria-labelledby", "lessons-title");
+    // Folded until asked for, so the consoles keep the screen on a first visit.
+    this.setExpanded(this.progress.expanded === true);
     this.ready = this.loadCourse();
     return this.ready;
   }
 
   setExpanded(expanded) {
     this.body.hidden = !expanded;
+    this.dataset.expanded = String(expanded);
     this.toggle.setAttribute("aria-expanded", String(expanded));
-    this.toggle.textContent = expanded ? "Hide" : "Show";
+    this.toggle.textContent = expanded ? "Hide lessons" : "Show lessons";
   }
 
   async loadCourse() {
@@ -109,6 +112,7 @@ class LessonPicker extends HTMLElement {
     const lesson = this.player.lesson;
     if (lesson) this.progress.lessons[lesson.id] = { done: this.player.doneSteps() };
     this.progress.open = lesson?.id ?? null;
+    this.progress.expanded = !this.body.hidden;
     writeProgress(this.progress);
   }
 
@@ -141,10 +145,13 @@ class LessonPicker extends HTMLElement {
       );
     });
     this.dataset.view = "list";
+    const started = this.entries.filter((e) => e.lesson && this.doneOf(e.lesson.id).length > 0).length;
+    this.status.textContent = `${this.entries.length} lessons${started ? `, ${started} started` : ""}`;
     this.body.replaceChildren(h("ol", { class: "lesson-list" }, items));
   }
 
   async openLesson(lesson) {
+    this.setExpanded(true);
     this.hintsShown = new Map();
     this.notice = null;
     try {
@@ -311,6 +318,12 @@ class LessonPicker extends HTMLElement {
   /** Marks steps and checks without rebuilding them (a hint being read stays put). */
   renderState() {
     const current = this.player.currentStep();
+    const lesson = this.player.lesson;
+    if (lesson) {
+      const total = lesson.steps.length;
+      this.status.textContent =
+        current >= total ? `${lesson.title}: done` : `${lesson.title}: step ${current + 1} of ${total}`;
+    }
     this.player.steps.forEach((state, i) => {
       const el = this.body.querySelector(`.lesson-step[data-step="${i}"]`);
       if (!el) return;

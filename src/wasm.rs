@@ -26,6 +26,16 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
+/// `{"ok": …}` or `{"refused": …}` for the page's lesson checks.
+fn check_json(result: Result<String, String>) -> String {
+    let mut map = serde_json::Map::new();
+    match result {
+        Ok(text) => map.insert("ok".into(), text.into()),
+        Err(why) => map.insert("refused".into(), why.into()),
+    };
+    json(&map)
+}
+
 fn index(n: f64) -> usize {
     if n.is_finite() && n > 0.0 {
         n as usize
@@ -225,6 +235,25 @@ impl Playground {
         }
         let now = self.clock.now(host(host_ms));
         self.mongo.eval_mongosh(src, now)
+    }
+
+    /// A lesson's check: runs one read-only redis-cli line on database 0 without it counting
+    /// anywhere a student could see (INFO stats, keyspace hits, the slow log, MONITOR, LRU
+    /// idle times, the console's client state). JSON `{"ok": text}` with what redis-cli
+    /// prints, or `{"refused": why}` for a line that is not a read.
+    #[wasm_bindgen(js_name = redisCheck)]
+    pub fn redis_check(&mut self, line: &str, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        check_json(redis::check::check(&mut self.redis, line, now))
+    }
+
+    /// A lesson's check in mongosh: one expression that only reads (refused before it runs
+    /// otherwise), leaving the cursor `it` continues and the explain view as they were. JSON
+    /// as `redisCheck`.
+    #[wasm_bindgen(js_name = mongoCheck)]
+    pub fn mongo_check(&mut self, src: &str, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        check_json(mongo::check::check(&mut self.mongo, src, now))
     }
 
     /// Runs mongosh source and returns one line of relaxed Extended JSON per result.

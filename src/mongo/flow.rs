@@ -337,7 +337,7 @@ fn is_db(e: &Expr) -> bool {
 
 /// Whether evaluating `e` can only read (see the module doc). `depth` guards the walk the
 /// way the parser guards nesting.
-fn pure(e: &Expr, builtin: &dyn Fn(&str) -> bool, depth: usize) -> bool {
+pub(crate) fn pure(e: &Expr, builtin: &dyn Fn(&str) -> bool, depth: usize) -> bool {
     if depth > super::shell::parser::MAX_DEPTH * 2 {
         return false;
     }

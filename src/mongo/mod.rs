@@ -16,6 +16,7 @@
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;
+pub mod check;
 pub mod completion;
 pub mod decimal;
 pub mod flow;

@@ -1,6 +1,7 @@
 //! The Redis engine: a server holding numbered keyspaces, its clients, and the command table.
 
 pub mod blocking;
+pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod commands;

@@ -249,6 +249,7 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
       "Advance 1 minute",
       "Advance 1 hour",
       "Clock speed",
+      "Show lessons",
       "client 1",
       "+ client",
       "Redis command",

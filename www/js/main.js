@@ -3,6 +3,7 @@
 import "./clock-bar.js";
 import "./collections-panel.js";
 import "./keyspace-panel.js";
+import "./lesson-picker.js";
 import "./server-info.js";
 import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
@@ -38,6 +39,8 @@ async function boot() {
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
   const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
   const clients = new RedisClients(redis, playground, loop);
+  const lessons = document.getElementById("lessons");
+  lessons.attach({ playground, redis, mongo, events: document });
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -52,7 +55,7 @@ async function boot() {
 
   // For tests; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, lessons };
   document.body.dataset.ready = "true";
   redis.focus();
 }

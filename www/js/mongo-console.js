@@ -6,6 +6,7 @@ import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
 import { Scrollback } from "./scrollback.js";
+import { typeAndRun } from "./type-and-run.js";
 
 // Enough rows for a short pipeline before the editor starts scrolling inside itself.
 const MAX_ROWS = 12;
@@ -220,6 +221,11 @@ export class MongoConsole {
   fitRows() {
     const lines = this.input.value.split("\n").length;
     this.input.rows = Math.min(Math.max(lines, 1), MAX_ROWS);
+  }
+
+  /** Types `text` into the input visibly, then runs it (see type-and-run.js). */
+  typeAndRun(text, options) {
+    return typeAndRun(this, text, options);
   }
 
   focus() {

@@ -4,6 +4,7 @@ import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
 import { Scrollback } from "./scrollback.js";
 import { searchView } from "./search-views.js";
+import { typeAndRun } from "./type-and-run.js";
 
 /** How the page shows a reply; redis-cli colours nothing, but students scan for errors. */
 export function classifyRedisOutput(text) {
@@ -229,6 +230,11 @@ export class RedisConsole {
       if (line.trim() !== "") this.run(line);
     }
     this.inlineHint.update();
+  }
+
+  /** Types `text` into the input visibly, then runs it (see type-and-run.js). */
+  typeAndRun(text, options) {
+    return typeAndRun(this, text, options);
   }
 
   focus() {

@@ -443,6 +443,21 @@ impl Session {
         Ok(out)
     }
 
+    /// Runs `f`, then puts back what a statement leaves for the next one (the cursor `it`
+    /// continues, the completion value, the find the last explain described), so that a read
+    /// the page makes on the student's behalf (a lesson's check) changes nothing they see.
+    pub(crate) fn leaving_no_trace<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let cursor = self.cursor.take();
+        let last = std::mem::replace(&mut self.last, Js::Undefined);
+        let explained = self.explained.take();
+        let out = f(self);
+        self.cursor = cursor;
+        self.last = last;
+        self.explained = explained;
+        self.printed.clear();
+        out
+    }
+
     /// Starts a new input: fresh step budget, and the time and output mode it runs with.
     pub fn begin_input(&mut self) {
         self.steps = 0;

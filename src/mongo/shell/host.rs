@@ -268,7 +268,16 @@ impl Session {
                 }
             }
         }
-        let mut r = self.collection_method(db, coll, method, args)?;
+        let mut r = match self.collection_method(db, coll, method, args) {
+            Ok(r) => r,
+            Err(e) => {
+                // A write the server refused was still a round trip.
+                if let Some(host) = self.host.as_mut() {
+                    host.collection_call(method, None);
+                }
+                return Err(e);
+            }
+        };
         if let (Js::Cursor(spec), Some(opts)) = (&mut r, &options) {
             apply_find_options(spec, opts);
         }

@@ -163,10 +163,15 @@ pub fn node_redis(method: &str, args: &[HostArg]) -> Result<Command, ShellError>
                 argv.push(bytes(arg_text(value)));
             }
         }
-        "ZRANGEWITHSCORES" => {
+        "ZRANGE" | "ZRANGEWITHSCORES" => {
             first(&mut argv, 3);
-            argv.push(bytes("WITHSCORES"));
-            shape = Shape::WithScores;
+            if let Some(HostArg::Value(Value::Document(opts))) = args.get(3) {
+                zrange_options(opts, &mut argv);
+            }
+            if upper == "ZRANGEWITHSCORES" {
+                argv.push(bytes("WITHSCORES"));
+                shape = Shape::WithScores;
+            }
         }
         "ZINCRBY" | "ZSCORE" => {
             flatten(args, false, &mut argv);
@@ -245,6 +250,22 @@ pub fn node_redis(method: &str, args: &[HostArg]) -> Result<Command, ShellError>
     Ok(Command { argv, shape })
 }
 
+/// node-redis's ZRANGE options: `{ BY: 'SCORE' | 'LEX', REV: true, LIMIT: { offset, count } }`.
+fn zrange_options(opts: &Document, argv: &mut Vec<Vec<u8>>) {
+    if let Some(by) = opts.get("BY") {
+        argv.push(bytes(format!("BY{}", arg_text(by).to_ascii_uppercase())));
+    }
+    if opts.get("REV") == Some(&Value::Bool(true)) {
+        argv.push(bytes("REV"));
+    }
+    if let Some(Value::Document(limit)) = opts.get("LIMIT") {
+        argv.push(bytes("LIMIT"));
+        for key in ["offset", "count"] {
+            argv.push(bytes(limit.get(key).map(arg_text).unwrap_or_default()));
+        }
+    }
+}
+
 /// node-redis's SET options object: `{ EX, PX, EXAT, PXAT, KEEPTTL, NX, XX, GET }`.
 fn set_options(opts: &Document, argv: &mut Vec<Vec<u8>>) {
     for (k, v) in opts {
@@ -255,15 +276,7 @@ fn set_options(opts: &Document, argv: &mut Vec<Vec<u8>>) {
                 argv.push(bytes(arg_text(v)));
             }
             "KEEPTTL" | "NX" | "XX" | "GET" if v == &Value::Bool(true) => argv.push(bytes(key)),
-            // `{ expiration: { type: 'EX', value: 10 } }` (node-redis 4.7).
-            "EXPIRATION" => {
-                if let (Some(t), Some(n)) = (field(v, "type"), field(v, "value")) {
-                    argv.push(bytes(arg_text(t)));
-                    argv.push(bytes(arg_text(n)));
-                }
-            }
-            // `{ condition: 'NX' }`.
-            "CONDITION" => argv.push(bytes(arg_text(v))),
+            // node-redis 4 ignores what it does not know (5's `expiration`, `condition`).
             _ => {}
         }
     }

@@ -396,3 +396,13 @@ fn random_token_soup_never_panics() {
         let _ = sandbox.run(&format!("{prelude}{}", source.join(" ")));
     }
 }
+
+#[test]
+fn promise_style_code_runs_too() {
+    check(&[
+        (IOREDIS, "redis.set('a', 1).then((v) => console.log(v)).finally(() => console.log('done'))", "OK\ndone\n", 1, false),
+        (MONGO, "await c.insertMany([{ _id: 1 }, { _id: 2 }]);\nfor await (const doc of c.find()) console.log(doc._id);", "1\n2\n", 2, false),
+        (MONGO, "await c.insertOne({ _id: 1 }); await c.find().forEach((d) => console.log(d))", "{ _id: 1 }\n", 2, false),
+        ("", "(async () => { console.log('inside') })();", "inside\n", 0, false),
+    ]);
+}

@@ -1043,6 +1043,9 @@ impl Session {
             match source {
                 Js::Live(c) => {
                     // Iterating a cursor takes documents as they come.
+                    if c.borrow().buffer.is_none() {
+                        self.host_cursor_read();
+                    }
                     let mut items = Vec::new();
                     while let Some(v) = self.cursor_next(&c)? {
                         self.tick()?;

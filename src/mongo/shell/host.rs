@@ -113,6 +113,14 @@ impl Session {
     }
 
     pub(super) fn host_member(&self, target: &Js, name: &str) -> Option<Js> {
+        self.host.as_ref()?;
+        // A settled promise is its value: `.then(f)` calls `f` with it at once.
+        if matches!(name, "then" | "catch" | "finally") && !matches!(target, Js::Host(_)) {
+            return Some(Js::Method {
+                target: Box::new(target.clone()),
+                name: name.into(),
+            });
+        }
         match target {
             Js::Host(id) => {
                 let host = self.host.as_ref()?;
@@ -132,7 +140,10 @@ impl Session {
         self.host.is_some()
             && match f {
                 Js::Host(_) => true,
-                Js::Method { target, .. } => matches!(**target, Js::Host(_)),
+                Js::Method { target, name } => {
+                    matches!(**target, Js::Host(_))
+                        || matches!(name.as_str(), "then" | "catch" | "finally")
+                }
                 Js::Native(name) => matches!(
                     *name,
                     "setTimeout"
@@ -157,7 +168,7 @@ impl Session {
             Js::Host(id) => (*id, None),
             Js::Method { target, name } => match **target {
                 Js::Host(id) => (id, Some(name.as_str())),
-                _ => return Ok(Js::Undefined),
+                _ => return self.settled_method(target, name, args),
             },
             Js::Native("setTimeout") => return self.set_timeout(args),
             Js::Native("Promise") => return self.new_promise(args),
@@ -183,6 +194,19 @@ impl Session {
         match self.host.as_mut() {
             Some(host) => host.call(call).map(|v| from_host(v, None)),
             None => Ok(Js::Undefined),
+        }
+    }
+
+    /// `.then(f)`, `.catch(f)`, `.finally(f)` on a settled value.
+    fn settled_method(&mut self, value: &Js, name: &str, args: Vec<Js>) -> Result<Js, ShellError> {
+        let f = args.into_iter().next().unwrap_or(Js::Undefined);
+        match name {
+            "then" if super::js::is_callable(&f) => self.call_value(&f, vec![value.clone()]),
+            "finally" if super::js::is_callable(&f) => {
+                self.call_value(&f, Vec::new())?;
+                Ok(value.clone())
+            }
+            _ => Ok(value.clone()),
         }
     }
 

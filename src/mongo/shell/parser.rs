@@ -710,6 +710,8 @@ impl<'a> Parser<'a> {
     }
 
     fn for_statement(&mut self) -> Result<StmtKind, ShellError> {
+        // `for await (… of …)`: with every promise settled, it is `for (… of …)`.
+        self.eat_word("await");
         self.expect_punct("(")?;
         let decl = self
             .word_at(0)

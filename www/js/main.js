@@ -10,6 +10,7 @@ import { MongoConsole } from "./mongo-console.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
+import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
   // Imported here rather than statically so a missing build shows a message, not a blank page.
@@ -38,6 +39,7 @@ async function boot() {
   const pipeline = new PipelineViewer(document.querySelector("[data-slot=pipeline]"), playground);
   const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
   const clients = new RedisClients(redis, playground, loop);
+  const snippet = SnippetPanel.mount(document, playground);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -52,7 +54,7 @@ async function boot() {
 
   // For tests; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, snippet };
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -1939,7 +1939,7 @@ impl Session {
             cur = s.borrow().parent.clone();
         }
         if let Some(v) = self.host_global(name) {
-            return Ok(v);
+            return v;
         }
         if name == "db" {
             return Ok(Js::Db);

@@ -30,6 +30,9 @@ pub enum HostValue {
     },
     /// The shell's own global of that name (`ObjectId` as the driver exports it).
     Global(&'static str),
+    /// A name the shell knows but the host's language does not (mongosh's `db` and
+    /// `print` in Node): a ReferenceError, as there.
+    NotDefined,
 }
 
 /// An argument passed to a host call.
@@ -100,14 +103,21 @@ impl Session {
         self.now_ms
     }
 
-    pub(super) fn host_global(&self, name: &str) -> Option<Js> {
+    pub(super) fn host_global(&self, name: &str) -> Option<Result<Js, ShellError>> {
         let host = self.host.as_ref()?;
-        if let Some(v) = host.global(name) {
-            return Some(from_host(v, None));
+        match host.global(name) {
+            Some(HostValue::NotDefined) => {
+                return Some(Err(ShellError::new(
+                    "ReferenceError",
+                    format!("{name} is not defined"),
+                )))
+            }
+            Some(v) => return Some(Ok(from_host(v, None))),
+            None => {}
         }
         match name {
-            "setTimeout" => Some(Js::Native("setTimeout")),
-            "Promise" => Some(Js::Native("Promise")),
+            "setTimeout" => Some(Ok(Js::Native("setTimeout"))),
+            "Promise" => Some(Ok(Js::Native("Promise"))),
             _ => None,
         }
     }
@@ -354,7 +364,7 @@ fn apply_find_options(spec: &mut super::eval::CursorSpec, opts: &crate::mongo::v
 
 fn from_host(v: HostValue, method_of: Option<(u32, &str)>) -> Js {
     match v {
-        HostValue::Undefined => Js::Undefined,
+        HostValue::Undefined | HostValue::NotDefined => Js::Undefined,
         HostValue::Value(v) => Js::Val(v),
         HostValue::Object(id) => Js::Host(id),
         HostValue::Collection { db, name } => Js::Collection { db, name },

@@ -579,6 +579,12 @@ impl crate::mongo::shell::Host for NodeHost {
         match name {
             "require" => Some(HostValue::Object(REQUIRE)),
             "console" => Some(HostValue::Object(CONSOLE)),
+            // mongosh's globals are not Node's: the driver's types must be imported.
+            "db" | "print" | "printjson" | "ISODate" | "ObjectId" | "NumberInt" | "NumberLong"
+            | "NumberDecimal" | "Decimal128" | "Timestamp" | "UUID" | "BinData" | "HexData"
+            | "MinKey" | "MaxKey" | "Long" | "Int32" | "Double" | "Binary" | "EJSON" => {
+                Some(HostValue::NotDefined)
+            }
             _ => None,
         }
     }

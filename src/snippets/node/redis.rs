@@ -72,7 +72,10 @@ fn value_of(a: &HostArg) -> Value {
 /// forms) objects as field/value pairs.
 fn flatten(args: &[HostArg], objects: bool, out: &mut Vec<Vec<u8>>) {
     for a in args {
-        push_flat(&value_of(a), objects, out);
+        // A callback (ioredis's `redis.get(key, (err, v) => …)`) is no argument.
+        if !matches!(a, HostArg::Function) {
+            push_flat(&value_of(a), objects, out);
+        }
     }
 }
 

@@ -406,3 +406,39 @@ fn promise_style_code_runs_too() {
         ("", "(async () => { console.log('inside') })();", "inside\n", 0, false),
     ]);
 }
+
+/// `nosql-playground node`: a snippet from stdin, what Node prints on stdout, exit 1 on an
+/// uncaught exception.
+#[test]
+fn the_cli_runs_a_snippet_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for (source, stdout, code) in [
+        (
+            "import Redis from 'ioredis'\nconst r = new Redis()\nawait r.set('k', 'v', 'EX', 10)\nawait r.ttl('k')\n",
+            "10\n",
+            0,
+        ),
+        (
+            "const { createClient } = require('redis')\nconst c = createClient()\nawait c.connect()\nawait c.set('k', 'v')\nawait c.incr('k')\n",
+            "[ErrorReply: ERR value is not an integer or out of range]\n",
+            1,
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nosql-playground"))
+            .arg("node")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(source.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), stdout, "{source}");
+        assert_eq!(out.status.code(), Some(code), "{source}");
+    }
+}

@@ -130,6 +130,8 @@ fn node_redis_methods_resolve_to_the_drivers_values() {
         (NODE_REDIS, "await client.json.set('j', '$', { a: [1, 2] }); await client.json.get('j', { path: '$.a[0]' })", "[ 1 ]\n", 2, false),
         (NODE_REDIS, "await client.sendCommand(['PING'])", "'PONG'\n", 1, false),
         (NODE_REDIS, "await client.multi().set('a', '1').get('a').exec()", "[ 'OK', '1' ]\n", 1, false),
+        (NODE_REDIS, "await client.multi().set('a', '1').lPush('a', 'x').get('a').exec()", "[MultiErrorReply: 1 commands failed, see .replies and .errorIndexes for more information]\n", 1, true),
+        (NODE_REDIS, "try { await client.set('a', 1); await client.lPush('a', 'x') } catch (e) { console.log(e) }", "[ErrorReply: WRONGTYPE Operation against a key holding the wrong kind of value]\n", 2, false),
         (NODE_REDIS, "const m = client.multi(); m.incr('x'); m.incr('x'); await m.exec()", "[ 1, 2 ]\n", 1, false),
         (NODE_REDIS, "await client.quit()", "'OK'\n", 0, false),
         (NODE_REDIS, "await client.disconnect(); client.isOpen", "false\n", 0, false),

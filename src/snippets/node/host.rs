@@ -329,6 +329,18 @@ impl NodeHost {
                 _ => return Ok(HostValue::Value(Value::Null)),
             }
         }
+        if flavor == Flavor::NodeRedis && transaction {
+            // node-redis 4 rejects a transaction in which a command failed.
+            let failed = out.iter().filter(|v| error_parts(v).is_some()).count();
+            if failed > 0 {
+                return Err(ShellError::new(
+                    "MultiErrorReply",
+                    format!(
+                        "{failed} commands failed, see .replies and .errorIndexes for more information"
+                    ),
+                ));
+            }
+        }
         Ok(HostValue::Value(Value::Array(out)))
     }
 
@@ -531,18 +543,18 @@ fn error_parts(v: &Value) -> Option<(&str, &str)> {
     else {
         return None;
     };
-    let is_error = name.ends_with("Error") || name == "ErrorReply";
+    let is_error = name.ends_with("Error") || name.ends_with("ErrorReply");
     let only_error_fields = d
         .keys()
         .all(|k| matches!(k.as_str(), "name" | "message" | "code" | "codeName"));
     (is_error && only_error_fields).then_some((name.as_str(), message.as_str()))
 }
 
-/// The line Node prints for an error: node-redis's `ErrorReply` has no stack, so Node shows
-/// it bracketed; other errors show their stack's first line.
+/// The line Node prints for an error: node-redis's `ErrorReply` and `MultiErrorReply` have
+/// no stack, so Node shows them bracketed; other errors show their stack's first line.
 pub fn render_error(name: &str, message: &str) -> String {
-    if name == "ErrorReply" {
-        format!("[ErrorReply: {message}]")
+    if name.ends_with("ErrorReply") {
+        format!("[{name}: {message}]")
     } else if message.is_empty() {
         name.to_string()
     } else {

@@ -279,6 +279,9 @@ fn set_timeout_advances_the_sandbox_clock() {
     assert_eq!(sandbox.clock.now(HOST_MS), before + 4000);
     // The console sees the same time afterwards.
     assert_eq!(sandbox.redis_cli("TTL k"), "(integer) 6");
+    // A delay past 2^31 - 1 ms is 1 ms in Node.
+    sandbox.run("await new Promise(r => setTimeout(r, 1e300))");
+    assert_eq!(sandbox.clock.now(HOST_MS), before + 4001);
 }
 
 #[test]

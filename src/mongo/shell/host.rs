@@ -237,6 +237,8 @@ impl Session {
         let mut args = args.into_iter();
         let f = args.next().unwrap_or(Js::Undefined);
         let ms = args.next().map_or(0.0, |v| self.to_js_number(&v));
+        // Node runs a delay beyond 2^31 - 1 ms after 1 ms (and warns).
+        let ms = if ms > 2_147_483_647.0 { 1.0 } else { ms };
         if ms.is_finite() && ms > 0.0 {
             self.now_ms = self.now_ms.saturating_add(ms as u64);
         }

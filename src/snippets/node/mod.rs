@@ -95,7 +95,9 @@ pub fn run(engines: &mut Engines, source: &str) -> SnippetRun {
         output.push('\n');
     }
     *engines.redis = host.redis;
-    engines.clock.advance(elapsed as i64);
+    engines
+        .clock
+        .advance(i64::try_from(elapsed).unwrap_or(i64::MAX));
     SnippetRun {
         output,
         round_trips: host.round_trips,

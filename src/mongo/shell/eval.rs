@@ -2068,16 +2068,6 @@ impl Session {
         if self.is_host_callable(&f) {
             return self.host_call(&f, args, is_new);
         }
-        self.call_inner(f, args, text, is_new)
-    }
-
-    fn call_inner(
-        &mut self,
-        f: Js,
-        args: Vec<Js>,
-        text: &str,
-        is_new: bool,
-    ) -> Result<Js, ShellError> {
         match f {
             Js::Builtin(b) => self.call_builtin(b, args, is_new),
             Js::Function(c) => self.call_closure(&c, args),

@@ -49,6 +49,28 @@ pub fn inspect(v: &Value, options: Options) -> String {
         options,
         current_depth: 0,
         indentation: 0,
+        node: false,
+        null_proto: &[],
+    };
+    ctx.format_value(v, 0)
+}
+
+/// Formats a value as Node's `util.inspect` prints what the Node MongoDB driver returns
+/// (bson 6): depth 2, `new ObjectId('…')`, dates as `2024-01-01T00:00:00.000Z`, Int64 as
+/// a plain number (the driver's `promoteLongs`).
+///
+/// Documents equal to one of `null_proto` print as objects without a prototype
+/// (`[Object: null prototype] {…}`), as node-redis builds its HGETALL and FT.SEARCH replies.
+pub fn inspect_node(v: &Value, null_proto: &[Document]) -> String {
+    let mut ctx = Ctx {
+        options: Options {
+            depth: 2,
+            ..Options::VALUE
+        },
+        current_depth: 0,
+        indentation: 0,
+        node: true,
+        null_proto,
     };
     ctx.format_value(v, 0)
 }
@@ -59,6 +81,8 @@ pub fn inspect_instance(class: &str, doc: &Document) -> String {
         options: Options::VALUE,
         current_depth: 0,
         indentation: 0,
+        node: false,
+        null_proto: &[],
     };
     ctx.format_object(doc, 0, Some(class))
 }
@@ -69,6 +93,8 @@ pub fn inspect_instances(class: &str, docs: &[Document]) -> String {
         options: Options::VALUE,
         current_depth: 0,
         indentation: 0,
+        node: false,
+        null_proto: &[],
     };
     ctx.format_class_array(class, docs, 0)
 }
@@ -79,12 +105,15 @@ pub fn inspect_documents(docs: &[Document]) -> String {
     inspect(&arr, Options::CURSOR)
 }
 
-struct Ctx {
+struct Ctx<'a> {
     options: Options,
     /// Depth of the object or array whose formatting began most recently (Node's
     /// `ctx.currentDepth`): it is what decides whether a parent may be put on one line.
     current_depth: usize,
     indentation: usize,
+    /// Node's own printing of the driver's types instead of mongosh's.
+    node: bool,
+    null_proto: &'a [Document],
 }
 
 /// JS string length (UTF-16 code units), which is what Node measures.
@@ -92,7 +121,7 @@ fn js_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn format_value(&mut self, v: &Value, recurse: usize) -> String {
         match v {
             Value::Double(x) => {
@@ -103,7 +132,16 @@ impl Ctx {
                 }
             }
             Value::Int32(i) => i.to_string(),
+            Value::Int64(i) if self.node => js_number(*i as f64),
             Value::Int64(i) => format!("Long('{i}')"),
+            Value::ObjectId(oid) if self.node => format!("new ObjectId('{}')", oid.to_hex()),
+            Value::Date(ms) if self.node && ms.unsigned_abs() <= 8_640_000_000_000_000 => {
+                iso_date(*ms)
+            }
+            Value::Decimal128(d) if self.node => format!("new Decimal128('{d}')"),
+            Value::Timestamp { t, i } if self.node => {
+                format!("new Timestamp({{ t: {t}, i: {i} }})")
+            }
             Value::String(s) => self.format_string(s),
             Value::Bool(b) => b.to_string(),
             Value::Null => "null".into(),
@@ -184,6 +222,13 @@ impl Ctx {
     /// An object, optionally an instance of a named class (`BulkWriteResult { … }`), whose
     /// name becomes part of the opening brace as in Node.
     fn format_object(&mut self, doc: &Document, recurse: usize, class: Option<&str>) -> String {
+        const NULL_PROTO: &str = "[Object: null prototype]";
+        if class.is_none() && self.null_proto.contains(doc) {
+            if recurse > self.options.depth {
+                return NULL_PROTO.into();
+            }
+            return self.format_object(doc, recurse, Some(NULL_PROTO));
+        }
         let open = match class {
             Some(name) => format!("{name} {{"),
             None => "{".to_string(),

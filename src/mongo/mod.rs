@@ -56,6 +56,12 @@ impl Shell {
         self.session.steps_used()
     }
 
+    /// The session itself, for an embedder that runs its own JavaScript against the same
+    /// databases (the driver-snippet mode installs a host on it).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
     /// The database `db` refers to (for the console's prompt).
     pub fn current_db(&self) -> &str {
         &self.session.db

@@ -219,6 +219,9 @@ test("a very long reply is cut with a button that shows the rest in steps", () =
     assert.equal(await short.getByRole("button").count(), 0);
   }));
 
+/** The snippet panel (js/snippet-panel.js) comes after the consoles' panels. */
+const SNIPPET_STOPS = ["Python", "JavaScript", "Driver snippet", "Run snippet", "Simulated network latency"];
+
 test("keyboard only: every control is reachable with Tab, in order, with a visible focus ring", () =>
   withPage(async (page) => {
     await redis(page, "SET session alice EX 60");
@@ -226,7 +229,7 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
     // Start from the top of the page, as a keyboard user arriving at it does.
     await page.getByRole("heading", { level: 1 }).click();
     const stops = [];
-    for (let i = 0; i < 24; i++) {
+    for (let i = 0; i < 30; i++) {
       await page.keyboard.press("Tab");
       const stop = await page.evaluate(() => {
         const el = document.activeElement;
@@ -262,13 +265,14 @@ test("keyboard only: every control is reachable with Tab, in order, with a visib
       "Table",
       "mongosh",
       "Documents",
+      ...SNIPPET_STOPS,
     ]);
     for (const s of stops) assert.ok(s.ring, `visible focus on ${s.name}`);
 
     // Operate the panels from the keyboard alone.
-    // Focus left the page after the last stop: back in to "Documents", then to "mongosh".
-    await page.keyboard.press("Shift+Tab");
-    await page.keyboard.press("Shift+Tab");
+    // Focus left the page after the last stop: back past the snippet panel's controls in to
+    // "Documents", then to "mongosh".
+    for (let i = 0; i < SNIPPET_STOPS.length + 2; i++) await page.keyboard.press("Shift+Tab");
     await page.keyboard.press("Enter");
     await page.locator("collections-panel pre.mongosh-docs").waitFor();
     for (let i = 0; i < 3; i++) await page.keyboard.press("Shift+Tab");

@@ -11,6 +11,7 @@ import { MongoConsole } from "./mongo-console.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
+import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
   // Imported here rather than statically so a missing build shows a message, not a blank page.
@@ -41,6 +42,7 @@ async function boot() {
   const clients = new RedisClients(redis, playground, loop);
   const lessons = document.getElementById("lessons");
   lessons.attach({ playground, redis, mongo, events: document });
+  const snippet = SnippetPanel.mount(document, playground);
   loop.start();
 
   // Clicking anywhere in a console (but not while selecting output to copy) types into it.
@@ -55,7 +57,7 @@ async function boot() {
 
   // For tests; not a public API.
   window.playground = playground;
-  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, lessons };
+  window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, lessons, snippet };
   document.body.dataset.ready = "true";
   redis.focus();
 }

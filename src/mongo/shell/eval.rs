@@ -57,6 +57,8 @@ pub(super) enum Js {
     Function(Rc<Closure>),
     /// A global namespace (`Math`, `JSON`, `Object`, …) or one of its functions, by name.
     Native(&'static str),
+    /// An object of the installed host (see `host.rs`), by the host's number for it.
+    Host(u32),
 }
 
 /// What `db.coll.explain(verbosity)` returns.
@@ -225,9 +227,9 @@ pub struct Session {
     pub db: String,
     pub(super) oids: ObjectIdGenerator,
     /// The cursor `it` continues: the last one printed.
-    cursor: Option<Rc<RefCell<LiveCursor>>>,
-    global: ScopeRef,
-    scope: ScopeRef,
+    pub(super) cursor: Option<Rc<RefCell<LiveCursor>>>,
+    pub(super) global: ScopeRef,
+    pub(super) scope: ScopeRef,
     pub(super) now_ms: u64,
     pub(super) json: bool,
     steps: u64,
@@ -245,6 +247,10 @@ pub struct Session {
     pub(super) bypass_validation: bool,
     /// The find the last `.explain()` described, for the page's explain view.
     pub(super) explained: Option<CursorSpec>,
+    /// Objects an embedder adds to the language (None in the mongosh console).
+    pub host: Option<Box<dyn super::host::Host>>,
+    /// What the `resolve` of the `new Promise` running now was called with.
+    pub(super) resolved: Option<Js>,
 }
 
 impl Default for Session {
@@ -268,6 +274,8 @@ impl Default for Session {
             last_timestamp: (0, 0),
             bypass_validation: false,
             explained: None,
+            host: None,
+            resolved: None,
         }
     }
 }
@@ -305,6 +313,14 @@ pub(super) fn truthy(v: &Js) -> bool {
         Js::Val(Value::Undefined) => false,
         _ => true,
     }
+}
+
+/// A global of the shell itself (a BSON constructor or a native), ignoring bindings.
+pub(super) fn shell_global(name: &str) -> Js {
+    if let Some((_, b)) = BUILTINS.iter().find(|(n, _)| *n == name) {
+        return Js::Builtin(*b);
+    }
+    super::js::global(name).unwrap_or(Js::Undefined)
 }
 
 /// The text a callee was written as, for `… is not a function`.
@@ -714,6 +730,10 @@ impl Session {
                 }
             },
             Js::Live(_) | Js::Cursor(_) => "Cursor".into(),
+            Js::Host(id) => self
+                .host
+                .as_ref()
+                .map_or_else(|| "[object]".into(), |h| h.describe(*id)),
             Js::Explainable(e) => format!("Explainable({}.{})", e.db, e.coll),
             Js::Undefined => "undefined".into(),
             Js::Val(v) => crate::mongo::format::inspect(v, crate::mongo::format::Options::VALUE),
@@ -1038,6 +1058,9 @@ impl Session {
             match source {
                 Js::Live(c) => {
                     // Iterating a cursor takes documents as they come.
+                    if c.borrow().buffer.is_none() {
+                        self.host_cursor_read();
+                    }
                     let mut items = Vec::new();
                     while let Some(v) = self.cursor_next(&c)? {
                         self.tick()?;
@@ -1819,7 +1842,12 @@ impl Session {
         }
         let f = self.eval(callee)?;
         let argv = self.eval_args(args)?;
-        if is_new && !matches!(f, Js::Builtin(_) | Js::Native("Array" | "Error" | "Object")) {
+        if is_new
+            && !matches!(
+                f,
+                Js::Builtin(_) | Js::Native("Array" | "Error" | "Object" | "Promise") | Js::Host(_)
+            )
+        {
             return Err(ShellError::type_error(format!(
                 "{} is not a constructor",
                 callee_text(callee)
@@ -1925,6 +1953,9 @@ impl Session {
             }
             cur = s.borrow().parent.clone();
         }
+        if let Some(v) = self.host_global(name) {
+            return v;
+        }
         if name == "db" {
             return Ok(Js::Db);
         }
@@ -1941,6 +1972,9 @@ impl Session {
     }
 
     pub(super) fn member(&self, target: Js, name: &str) -> Result<Js, ShellError> {
+        if let Some(v) = self.host_member(&target, name) {
+            return Ok(v);
+        }
         Ok(match target {
             Js::Db => {
                 if DB_METHODS.contains(&name) {
@@ -2046,6 +2080,9 @@ impl Session {
 
     fn call(&mut self, f: Js, args: Vec<Js>, text: &str, is_new: bool) -> Result<Js, ShellError> {
         self.tick()?;
+        if self.is_host_callable(&f) {
+            return self.host_call(&f, args, is_new);
+        }
         match f {
             Js::Builtin(b) => self.call_builtin(b, args, is_new),
             Js::Function(c) => self.call_closure(&c, args),
@@ -2053,7 +2090,11 @@ impl Session {
             Js::Method { target, name } => match *target {
                 Js::Db => self.db_method(&name, args),
                 Js::Collection { db, name: coll } => {
-                    let r = self.collection_method(&db, &coll, &name, args)?;
+                    let r = if self.host.is_some() {
+                        self.host_collection_call(&db, &coll, &name, args)?
+                    } else {
+                        self.collection_method(&db, &coll, &name, args)?
+                    };
                     Ok(match r {
                         Js::Cursor(spec) => Js::Live(Rc::new(RefCell::new(LiveCursor {
                             spec: *spec,
@@ -2261,6 +2302,14 @@ impl Session {
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
         let started = cursor.borrow().buffer.is_some();
+        if !started
+            && matches!(
+                name,
+                "toArray" | "next" | "hasNext" | "tryNext" | "forEach" | "itcount"
+            )
+        {
+            self.host_cursor_read();
+        }
         let mut args = args.into_iter();
         let first = args.next();
         let count_arg = |v: Option<Js>, what: &str| -> Result<usize, ShellError> {
@@ -2454,7 +2503,7 @@ pub(super) fn check_depth(v: &Value) -> Result<(), ShellError> {
 }
 
 /// The error a `throw` statement raises: an Error-like object keeps its name and message.
-fn thrown(v: Js) -> ShellError {
+pub(super) fn thrown(v: Js) -> ShellError {
     match &v {
         Js::Val(Value::Document(d)) if d.contains_key("message") => {
             let name = match d.get("name") {

@@ -1653,7 +1653,11 @@ fn parse_float(text: &str) -> f64 {
 
 /// A parsed JSON value as a BSON value; with `ejson`, Extended JSON wrappers (`{"$oid": …}`,
 /// `{"$numberDecimal": …}`, …) become the values they stand for, as `EJSON.parse` reads them.
-fn from_json(j: &serde_json::Value, depth: usize, ejson: bool) -> Result<Value, ShellError> {
+pub(super) fn from_json(
+    j: &serde_json::Value,
+    depth: usize,
+    ejson: bool,
+) -> Result<Value, ShellError> {
     if depth > super::eval::MAX_VALUE_DEPTH {
         return Err(ShellError::new(
             "RangeError",
@@ -1686,7 +1690,7 @@ fn from_json(j: &serde_json::Value, depth: usize, ejson: bool) -> Result<Value, 
 }
 
 /// JSON.stringify: ObjectIds and dates as their toJSON strings, undefined fields left out.
-fn json_stringify(out: &mut String, v: &Value, indent: &str, cur: &str) {
+pub(super) fn json_stringify(out: &mut String, v: &Value, indent: &str, cur: &str) {
     let inner = format!("{cur}{indent}");
     let (open_nl, close_nl, colon) = if indent.is_empty() {
         (String::new(), String::new(), ":")

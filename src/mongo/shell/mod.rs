@@ -4,12 +4,14 @@ mod bson;
 pub mod collection;
 mod ddl;
 pub mod eval;
+pub mod host;
 mod indexes;
 mod js;
 pub mod lexer;
 pub mod parser;
 
 pub use eval::{Output, Session};
+pub use host::{Host, HostArg, HostCall, HostValue};
 
 /// An error as mongosh prints it: `Name: message`, or `Name[CodeName]: message` for server
 /// errors that carry a code name (mongosh 2 adds it; write errors such as E11000 have none).

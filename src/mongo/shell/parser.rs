@@ -395,6 +395,7 @@ impl<'a> Parser<'a> {
     }
 
     fn statement_inner(&mut self, top: bool) -> Result<Stmt, ShellError> {
+        self.skip_async();
         let Some(first) = self.peek() else {
             return Err(self.unexpected());
         };
@@ -524,6 +525,10 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 needs_end = false;
                 self.try_statement()?
+            }
+            "import" if !matches!(self.peek_at(1).map(|t| &t.tok), Some(Tok::Punct("(" | "."))) => {
+                self.pos += 1;
+                self.import_declaration()?
             }
             _ if matches!(first.tok, Tok::Punct(";")) => {
                 self.pos += 1;
@@ -705,6 +710,8 @@ impl<'a> Parser<'a> {
     }
 
     fn for_statement(&mut self) -> Result<StmtKind, ShellError> {
+        // `for await (… of …)`: with every promise settled, it is `for (… of …)`.
+        self.eat_word("await");
         self.expect_punct("(")?;
         let decl = self
             .word_at(0)
@@ -941,8 +948,117 @@ impl<'a> Parser<'a> {
         self.closes.get(open).copied().filter(|&c| c != usize::MAX)
     }
 
+    /// Skips the `async` of `async function` and `async (…) =>`: the sandbox has no
+    /// event loop, so every `await` completes at once and an async function is a function.
+    fn skip_async(&mut self) {
+        if !self.is_word("async") {
+            return;
+        }
+        let Some(next) = self.peek_at(1) else {
+            return;
+        };
+        if next.newline_before {
+            return;
+        }
+        let is_async = match &next.tok {
+            Tok::Ident(w) if w == "function" => true,
+            Tok::Ident(w) => {
+                !is_reserved(w) && matches!(self.peek_at(2).map(|t| &t.tok), Some(Tok::Punct("=>")))
+            }
+            Tok::Punct("(") => self
+                .matching_close(self.pos + 1)
+                .and_then(|c| self.tokens.get(c + 1))
+                .is_some_and(|t| matches!(t.tok, Tok::Punct("=>")) && !t.newline_before),
+            _ => false,
+        };
+        if is_async {
+            self.pos += 1;
+        }
+    }
+
+    /// `import X from 'm'`, `import { a, b as c } from 'm'`, `import * as X from 'm'`:
+    /// read as the `const … = require('m')` Node gives for a CommonJS package.
+    fn import_declaration(&mut self) -> Result<StmtKind, ShellError> {
+        let mut decls = Vec::new();
+        let module_name = |p: &mut Self| -> Result<Expr, ShellError> {
+            match p.peek().map(|t| &t.tok) {
+                Some(Tok::Str(m)) => {
+                    let m = m.clone();
+                    p.pos += 1;
+                    Ok(Expr::Call {
+                        callee: Box::new(Expr::Ident {
+                            name: "require".into(),
+                            line: 0,
+                            col: 0,
+                        }),
+                        args: vec![Expr::Str(m)],
+                    })
+                }
+                _ => Err(p.unexpected()),
+            }
+        };
+        if matches!(self.peek().map(|t| &t.tok), Some(Tok::Str(_))) {
+            let e = module_name(self)?;
+            return Ok(StmtKind::Expr(e));
+        }
+        let mut targets = Vec::new();
+        loop {
+            match self.peek().map(|t| &t.tok) {
+                Some(Tok::Punct("*")) => {
+                    self.pos += 1;
+                    self.expect_word("as")?;
+                    targets.push(Pattern::Name(self.binding_name()?));
+                }
+                Some(Tok::Punct("{")) => {
+                    self.pos += 1;
+                    let mut fields = Vec::new();
+                    while !self.eat_punct("}") {
+                        let name = self.binding_name()?;
+                        let local = if self.eat_word("as") {
+                            self.binding_name()?
+                        } else {
+                            name.clone()
+                        };
+                        fields.push((name, Pattern::Name(local), None));
+                        if !self.eat_punct(",") {
+                            self.expect_punct("}")?;
+                            break;
+                        }
+                    }
+                    targets.push(Pattern::Object(fields));
+                }
+                Some(Tok::Ident(_)) => targets.push(Pattern::Name(self.binding_name()?)),
+                _ => return Err(self.unexpected()),
+            }
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_word("from")?;
+        let source = module_name(self)?;
+        for target in targets {
+            decls.push((target, Some(source.clone())));
+        }
+        Ok(StmtKind::Let {
+            kind: DeclKind::Const,
+            decls,
+        })
+    }
+
+    fn binding_name(&mut self) -> Result<String, ShellError> {
+        match self.peek().map(|t| &t.tok) {
+            Some(Tok::Ident(w)) => {
+                let w = w.clone();
+                self.pos += 1;
+                Ok(w)
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
     /// An arrow function starting here, if there is one.
     fn arrow(&mut self) -> Result<Option<Expr>, ShellError> {
+        self.skip_async();
         let params = match self.peek() {
             Some(Token {
                 tok: Tok::Ident(name),
@@ -1071,6 +1187,17 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> Result<Expr, ShellError> {
+        // `await x` is `x`: nothing in the sandbox is asynchronous, so every promise a
+        // driver or `new Promise` gives back has settled already.
+        if self.is_word("await")
+            && self.peek_at(1).is_some_and(|t| {
+                !matches!(t.tok, Tok::Punct(";" | ")" | "]" | "}" | "," | "=" | "."))
+                    && !t.newline_before
+            })
+        {
+            self.pos += 1;
+            return self.nested_unary();
+        }
         let op: Option<&'static str> = match self.peek().map(|t| &t.tok) {
             Some(Tok::Punct(p @ ("-" | "+" | "!" | "~" | "++" | "--"))) => Some(p),
             Some(Tok::Ident(w)) => match w.as_str() {
@@ -1275,6 +1402,7 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> Result<Expr, ShellError> {
+        self.skip_async();
         let Some(t) = self.peek() else {
             return Err(self.unexpected());
         };

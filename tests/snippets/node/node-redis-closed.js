@@ -1,0 +1,3 @@
+const { createClient } = require('redis');
+const client = createClient();
+await client.get('k');

@@ -38,18 +38,21 @@ def last_line(exc):
 
 def run(source, port):
     import redis
+    import redis.asyncio
 
-    redis.Redis.__init__.__kwdefaults__  # the import must succeed before rewriting
     source = source.replace("6379", str(port))
-    original = redis.Redis.__init__
+    originals = {cls: cls.__init__ for cls in (redis.Redis, redis.asyncio.Redis)}
 
-    def init(self, *args, **kwargs):
-        kwargs.setdefault("port", port)
-        if kwargs.get("port") == 6379:
-            kwargs["port"] = port
-        original(self, *args, **kwargs)
+    def patched(original):
+        def init(self, *args, **kwargs):
+            if kwargs.get("port", 6379) == 6379:
+                kwargs["port"] = port
+            original(self, *args, **kwargs)
 
-    redis.Redis.__init__ = init
+        return init
+
+    for cls, original in originals.items():
+        cls.__init__ = patched(original)
     redis.Redis(port=port).flushall()
     tree = ast.parse(source)
     echo = tree.body and isinstance(tree.body[-1], ast.Expr)
@@ -65,7 +68,8 @@ def run(source, port):
                     print(repr(value))
         except Exception as exc:  # the snippet's own exception is part of its output
             print(last_line(exc))
-    redis.Redis.__init__ = original
+    for cls, original in originals.items():
+        cls.__init__ = original
     return out.getvalue()
 
 

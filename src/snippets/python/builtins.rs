@@ -2024,7 +2024,8 @@ pub fn exit(interp: &mut Interp, v: &Val) -> R<()> {
         } = &mut *o.borrow_mut()
         {
             if *watching {
-                interp.engines.redis.execute(&[b"UNWATCH".to_vec()], 0);
+                let now = interp.now_ms();
+                interp.engines.redis.execute(&[b"UNWATCH".to_vec()], now);
             }
             queue.clear();
             *immediate = false;

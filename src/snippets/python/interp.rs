@@ -211,18 +211,18 @@ impl<'e, 'a> Interp<'e, 'a> {
                 return result;
             }
             StmtKind::With(items, body) => {
+                let mut managers = Vec::new();
                 for (e, target) in items {
                     let v = self.eval(e)?;
                     let entered = builtins::enter(self, &v)?;
+                    managers.push(v);
                     if let Some(t) = target {
                         self.assign(t, entered)?;
                     }
                 }
                 let result = self.exec_block(body);
-                for (e, _) in items {
-                    if let Ok(v) = self.eval(e) {
-                        builtins::exit(self, &v)?;
-                    }
+                for v in managers.iter().rev() {
+                    builtins::exit(self, v)?;
                 }
                 return result;
             }

@@ -278,3 +278,34 @@ fn python_language_and_sandbox_limits() {
         true,
     )]);
 }
+
+#[test]
+fn the_cli_python_mode_prints_the_output_and_fails_on_an_exception() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let cases = [
+        ("import redis\nr = redis.Redis()\nr.set('a', 1)\nr.get('a')\n", "b'1'\n", 0),
+        (
+            "import redis\nr = redis.Redis()\nr.set('a', 1)\nr.lpush('a', 2)\n",
+            "redis.exceptions.ResponseError: WRONGTYPE Operation against a key holding the wrong kind of value\n",
+            1,
+        ),
+    ];
+    for (source, expected, code) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nosql-playground"))
+            .arg("python")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(source.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("output");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+        assert_eq!(out.status.code(), Some(code));
+    }
+}

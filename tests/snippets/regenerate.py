@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates the expected output (`*.out`) of the redis-py golden snippets.
+"""Regenerates the expected output (`*.out`) of the redis-py and plain-Python golden snippets.
 
-Each `python/redis_*.py` runs with real redis-py against a fresh real server (valkey-server
+Each `python/redis_*.py` and `python/language_*.py` runs with real redis-py against a fresh real server (valkey-server
 with the RedisJSON and RediSearch modules, as in tests/fidelity), the way the sandbox runs
 it: what the snippet prints, then the repr of a last bare expression (when not None), then
 the last traceback line if it raised. `localhost:6379` (and a Redis() with no address) means
@@ -76,9 +76,11 @@ def run(source, port):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("names", nargs="*", help="snippet names (default: every redis_*.py)")
+    parser.add_argument("names", nargs="*", help="snippet names (default: redis_*.py, language_*.py)")
     args = parser.parse_args()
-    paths = [HERE / f"{n}.py" for n in args.names] or sorted(HERE.glob("redis_*.py"))
+    paths = [HERE / f"{n}.py" for n in args.names] or sorted(
+        [*HERE.glob("redis_*.py"), *HERE.glob("language_*.py")]
+    )
     for path in paths:
         text = run(path.read_text(), args.port)
         path.with_suffix(".out").write_text(text)

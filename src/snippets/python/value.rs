@@ -529,11 +529,12 @@ pub const FAKE_ADDRESS: &str = "0x7f3a2c1e0a40";
 
 fn write_obj_repr(o: &Obj, out: &mut String, depth: usize) {
     match o {
+        // redis-py 5's form: later versions list every connection option, with addresses.
         Obj::Redis { .. } => out.push_str(
-            "Redis<ConnectionPool<Connection<host=localhost,port=6379,db=0>>>",
+            "<redis.client.Redis(<redis.connection.ConnectionPool(<redis.connection.Connection(host=localhost,port=6379,db=0)>)>)>",
         ),
         Obj::Pipeline { .. } => out.push_str(
-            "Pipeline<ConnectionPool<Connection<host=localhost,port=6379,db=0>>>",
+            "<redis.client.Pipeline(<redis.connection.ConnectionPool(<redis.connection.Connection(host=localhost,port=6379,db=0)>)>)>",
         ),
         Obj::PubSub { .. } => out.push_str(&format!(
             "<redis.client.PubSub object at {FAKE_ADDRESS}>"
@@ -588,6 +589,12 @@ fn write_obj_repr(o: &Obj, out: &mut String, depth: usize) {
         }
         Obj::DateTime(ms, us) => out.push_str(&datetime_repr(*ms, *us)),
         Obj::TimeDelta(ms) => out.push_str(&timedelta_repr(*ms)),
+        Obj::Iter(name, items) if name.starts_with("dict_") => {
+            out.push_str(name);
+            out.push('(');
+            write_seq(items, "[", "]", out, depth);
+            out.push(')');
+        }
         Obj::Iter(name, _) => out.push_str(&format!("<{name} object at {FAKE_ADDRESS}>")),
     }
 }

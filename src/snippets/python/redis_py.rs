@@ -791,6 +791,15 @@ pub fn shape(argv: &[Vec<u8>], v: Val, s: &Shape, decode: bool) -> R<Val> {
             _ => v,
         },
         "INFO" => parse_info(&to_str_bytes(&v)),
+        "GEOHASH" => Val::list(
+            items(&v)
+                .iter()
+                .map(|h| match h {
+                    Val::None => Val::None,
+                    other => Val::str(to_str_bytes(other)),
+                })
+                .collect(),
+        ),
         "TYPE" if !decode => v,
         "SCAN" => {
             let it = items(&v);
@@ -960,6 +969,7 @@ pub fn client_method(interp: &mut Interp, decode: bool, method: &str, a: &Args) 
         "pubsub" => {
             return Ok(Val::obj(Obj::PubSub {
                 decode,
+                ignore: a.flag("ignore_subscribe_messages"),
                 client: None,
                 pending: VecDeque::new(),
             }))
@@ -1367,29 +1377,28 @@ pub fn pubsub_method(
             Ok(Val::None)
         }
         "get_message" => {
-            let ignore = a.flag("ignore_subscribe_messages");
-            let mut pending = match &mut *o.borrow_mut() {
-                Obj::PubSub { pending, .. } => std::mem::take(pending),
-                _ => VecDeque::new(),
+            // Each call reads one message; a subscribe confirmation that is ignored reads
+            // as None, as in redis-py.
+            let (message, ignore) = match &mut *o.borrow_mut() {
+                Obj::PubSub {
+                    pending, ignore, ..
+                } => (pending.pop_front(), *ignore),
+                _ => (None, false),
             };
-            let mut found = Val::None;
-            while let Some(m) = pending.pop_front() {
-                let kind = match &m {
-                    Val::Dict(d) => super::value::dict_get(&d.borrow(), &Val::str("type"))
-                        .map(|t| to_str(&t))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                if ignore && kind.contains("subscribe") {
-                    continue;
-                }
-                found = m;
-                break;
+            let ignore = ignore || a.flag("ignore_subscribe_messages");
+            let Some(m) = message else {
+                return Ok(Val::None);
+            };
+            let kind = match &m {
+                Val::Dict(d) => super::value::dict_get(&d.borrow(), &Val::str("type"))
+                    .map(|t| to_str(&t))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            if ignore && kind.contains("subscribe") {
+                return Ok(Val::None);
             }
-            if let Obj::PubSub { pending: p, .. } = &mut *o.borrow_mut() {
-                *p = pending;
-            }
-            Ok(found)
+            Ok(m)
         }
         "listen" => {
             let pending = match &mut *o.borrow_mut() {

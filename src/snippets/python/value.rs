@@ -94,6 +94,8 @@ pub enum Obj {
     },
     PubSub {
         decode: bool,
+        /// `pubsub(ignore_subscribe_messages=True)`.
+        ignore: bool,
         client: Option<u64>,
         pending: std::collections::VecDeque<Val>,
     },

@@ -309,3 +309,13 @@ fn the_cli_python_mode_prints_the_output_and_fails_on_an_exception() {
         assert_eq!(out.status.code(), Some(code));
     }
 }
+
+#[test]
+fn integer_arithmetic_follows_python_and_stops_at_64_bits() {
+    check(&[
+        ("print(7 // 2, -7 // 2, 7 // -2, -7 // -2, 7 % -2, -7 % 2, -7 % -2)", "3 -4 -4 3 -1 1 -1\n", 0, false),
+        ("r = range(-9 * 10**18, 9 * 10**18, 5 * 10**18)\nprint(list(r), r[3], 10**18 in r)", "[-9000000000000000000, -4000000000000000000, 1000000000000000000, 6000000000000000000] 6000000000000000000 True\n", 0, false),
+        ("2**63", "OverflowError: integer beyond 64 bits (the sandbox's ints are 64-bit)\n", 0, true),
+        ("len([] * 10**18), len('' * 10**18)", "(0, 0)\n", 0, false),
+    ]);
+}

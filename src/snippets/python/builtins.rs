@@ -1525,7 +1525,11 @@ pub fn get_item(interp: &mut Interp, o: &Val, i: &Val) -> R<Val> {
         Val::Bytes(b) => Ok(Val::Int(i64::from(b[index_of(i, b.len(), "index")?]))),
         Val::Range(a, b, s) => {
             let n = range_len(*a, *b, *s) as usize;
-            Ok(Val::Int(a + index_of(i, n, "range object")? as i64 * s))
+            Ok(Val::Int(super::interp::range_item(
+                *a,
+                *s,
+                index_of(i, n, "range object")? as i64,
+            )))
         }
         Val::Dict(d) => {
             hashable(i)?;
@@ -1606,7 +1610,8 @@ pub fn contains(interp: &mut Interp, container: &Val, item: &Val) -> R<bool> {
         Val::Range(a, b, s) => Ok(match item.as_int() {
             Some(i) => {
                 let n = range_len(*a, *b, *s);
-                n > 0 && (i - a) % s == 0 && (i - a) / s >= 0 && (i - a) / s < n
+                let (offset, step) = (i128::from(i) - i128::from(*a), i128::from(*s));
+                n > 0 && offset % step == 0 && offset / step >= 0 && offset / step < i128::from(n)
             }
             None => false,
         }),
@@ -1650,10 +1655,9 @@ pub fn binary(interp: &mut Interp, op: &str, a: &Val, b: &Val) -> R<Val> {
                 // Python floors toward negative infinity.
                 let (q, r) = {
                     let r = x - q * y;
-                    if r != 0 && (r < 0) != (y < 0) {
+                    // The Euclidean remainder is never negative; Python's takes y's sign.
+                    if r != 0 && y < 0 {
                         (q - 1, r + y)
-                    } else if y < 0 && r > 0 {
-                        (q + 1, r - y)
                     } else {
                         (q, r)
                     }
@@ -2236,6 +2240,9 @@ pub fn from_json(v: &serde_json::Value) -> Val {
 }
 
 fn repeat_vals(items: &[Val], n: usize) -> Vec<Val> {
+    if items.is_empty() {
+        return Vec::new();
+    }
     let mut out = Vec::with_capacity(items.len().saturating_mul(n));
     for _ in 0..n {
         out.extend(items.iter().cloned());

@@ -764,7 +764,7 @@ impl<'e, 'a> Interp<'e, 'a> {
                 let n = range_len(*a, *b, *s);
                 // Charged up front so that a huge range stops at the budget, not in memory.
                 self.step(n.max(0) as u64)?;
-                Ok((0..n).map(|i| Val::Int(a + i * s)).collect())
+                Ok((0..n).map(|i| Val::Int(range_item(*a, *s, i))).collect())
             }
             Val::Obj(o) => {
                 let cursor = matches!(&*o.borrow(), Obj::Cursor(_));
@@ -874,6 +874,11 @@ impl<'e, 'a> Interp<'e, 'a> {
     pub fn getattr(&mut self, v: &Val, name: &str) -> R<Val> {
         builtins::getattr(self, v, name)
     }
+}
+
+/// The i-th item of a range, computed wide: the products of huge steps overflow i64.
+pub fn range_item(start: i64, step: i64, i: i64) -> i64 {
+    (i128::from(start) + i128::from(i) * i128::from(step)) as i64
 }
 
 /// What the sandbox does not support names the line it is on.

@@ -395,7 +395,7 @@ pub fn datetime_str(ms: i64, micros: u16) -> String {
 }
 
 pub fn timedelta_repr(ms: i64) -> String {
-    let us = ms * 1000;
+    let us = i128::from(ms) * 1000;
     let days = us.div_euclid(86_400_000_000);
     let rem = us.rem_euclid(86_400_000_000);
     let secs = rem / 1_000_000;

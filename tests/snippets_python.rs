@@ -319,3 +319,24 @@ fn integer_arithmetic_follows_python_and_stops_at_64_bits() {
         ("len([] * 10**18), len('' * 10**18)", "(0, 0)\n", 0, false),
     ]);
 }
+
+#[test]
+fn a_pubsub_connection_closes_when_the_snippet_ends() {
+    let mut redis = redis::Server::new();
+    let mut mongo = mongo::Shell::new();
+    let mut clock = Clock::new();
+    let before = redis.client_ids();
+    let mut engines = Engines {
+        redis: &mut redis,
+        mongo: &mut mongo,
+        clock: &mut clock,
+        host_ms: HOST_MS,
+    };
+    let run = snippets::run(
+        &mut engines,
+        Language::Python,
+        "import redis\nr = redis.Redis()\np = r.pubsub()\np.subscribe('c')\nprint(r.publish('c', 'm'))\n",
+    );
+    assert_eq!(run.output, "1\n");
+    assert_eq!(redis.client_ids(), before);
+}

@@ -39,6 +39,9 @@ pub struct Interp<'e, 'a> {
     /// The exception being handled, for a bare `raise`.
     handling: Vec<PyErr>,
     pub oid_counter: u32,
+    /// Connections the snippet opened besides its own (pub/sub); closed when it ends, as
+    /// a finished script's connections close.
+    pub extra_clients: Vec<u64>,
 }
 
 pub type R<T> = Result<T, PyErr>;
@@ -59,6 +62,7 @@ impl<'e, 'a> Interp<'e, 'a> {
             depth: 0,
             handling: Vec::new(),
             oid_counter: 0,
+            extra_clients: Vec::new(),
         }
     }
 

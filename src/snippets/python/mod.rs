@@ -68,6 +68,9 @@ pub fn run_with_limit(engines: &mut Engines, source: &str, step_limit: u64) -> S
             break;
         }
     }
+    for id in std::mem::take(&mut interp.extra_clients) {
+        interp.engines.redis.close_client(id);
+    }
     SnippetRun {
         output: std::mem::take(&mut interp.out),
         round_trips: interp.round_trips,

@@ -1349,6 +1349,7 @@ pub fn pubsub_method(
                 Some(id) => id,
                 None => {
                     let id = interp.engines.redis.connect();
+                    interp.extra_clients.push(id);
                     if let Obj::PubSub { client, .. } = &mut *o.borrow_mut() {
                         *client = Some(id);
                     }

@@ -113,6 +113,50 @@ impl Shell {
         self.eval(src, now_ms, true)
     }
 
+    /// Runs mongosh source for a driver snippet, with `db` meaning database `db_name`
+    /// (the console's own current database is left as it was), and gives the last
+    /// statement's value instead of its text: a cursor gives the array of all its
+    /// documents, a statement with no value `Undefined`. What it prints is dropped; the
+    /// first error stops it.
+    pub fn eval_value(
+        &mut self,
+        db_name: &str,
+        src: &str,
+        now_ms: u64,
+    ) -> Result<Value, ShellError> {
+        let console_db = std::mem::replace(&mut self.session.db, db_name.to_string());
+        let result = self.eval_value_in_db(src, now_ms);
+        self.session.db = console_db;
+        result
+    }
+
+    fn eval_value_in_db(&mut self, src: &str, now_ms: u64) -> Result<Value, ShellError> {
+        self.session.set_context(now_ms, true);
+        let tokens = tokenize(src)?;
+        let stmts = parse(src, &tokens)?;
+        self.session.begin_input();
+        let mut last = Output::Nothing;
+        let mut result = Ok(());
+        for stmt in &stmts {
+            match self.session.run(stmt) {
+                Ok(o) => last = o,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.session.printed.clear();
+        result?;
+        Ok(match last {
+            Output::Nothing => Value::Undefined,
+            Output::Value(v) | Output::Shown { json: v, .. } => v,
+            Output::Batch { docs, .. } => {
+                Value::Array(docs.into_iter().map(Value::Document).collect())
+            }
+        })
+    }
+
     fn eval(&mut self, src: &str, now_ms: u64, json: bool) -> String {
         self.session.set_context(now_ms, json);
         let render_error = |e: &ShellError| {

@@ -1,0 +1,15 @@
+import redis
+
+r = redis.Redis(decode_responses=True)
+print(r.geoadd("shops", [13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"]))
+print(round(r.geodist("shops", "Palermo", "Catania", unit="km"), 3))
+print(r.geodist("shops", "Palermo", "Nowhere"))
+print(r.geosearch("shops", longitude=15, latitude=37, radius=200, unit="km", sort="ASC"))
+res = r.geosearch("shops", member="Palermo", radius=300, unit="km", withdist=True, sort="ASC")
+print([(name, round(d, 2)) for name, d in res])
+p = r.pubsub()
+p.subscribe("news")
+print(p.get_message(timeout=1.0))
+print(r.publish("news", "hello"), r.publish("other", "x"))
+print(p.get_message(timeout=1.0))
+print(p.get_message(timeout=1.0))

@@ -38,7 +38,7 @@ fn doc(fields: Vec<(&str, Value)>) -> Document {
         .collect()
 }
 
-fn int(n: u64) -> Value {
+pub(super) fn int(n: u64) -> Value {
     Value::Int32(i32::try_from(n).unwrap_or(i32::MAX))
 }
 

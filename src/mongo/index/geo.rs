@@ -793,9 +793,9 @@ pub fn explain_stage(coll: &Collection, index: usize, stats: Option<&Stats>) -> 
     };
     d.insert("stage".into(), Value::String(stage.into()));
     if let Some(s) = stats {
-        d.insert("nReturned".into(), Value::Int64(s.matched as i64));
-        d.insert("keysExamined".into(), Value::Int64(s.keys_examined as i64));
-        d.insert("docsExamined".into(), Value::Int64(s.docs_examined as i64));
+        d.insert("nReturned".into(), super::explain::int(s.matched));
+        d.insert("keysExamined".into(), super::explain::int(s.keys_examined));
+        d.insert("docsExamined".into(), super::explain::int(s.docs_examined));
     }
     d.insert(
         "keyPattern".into(),

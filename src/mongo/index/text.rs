@@ -282,9 +282,15 @@ pub fn parse_spec(
 ) -> Result<(TextSpec, Document, Document), QueryError> {
     let mut fields: BTreeMap<String, f64> = BTreeMap::new();
     for (field, v) in key_doc {
+        // The stored form (`{ _fts: "text", _ftsx: 1 }` with `weights`) is accepted too, as
+        // the server accepts what `getIndexes` printed.
+        if field == "_ftsx" && v.is_number() {
+            continue;
+        }
         match v {
+            Value::String(s) if s == "text" && field == "_fts" => {}
             Value::String(s) if s == "text" => {
-                if field == "_fts" || field == "_ftsx" {
+                if field == "_ftsx" {
                     return Err(bad(
                         17289,
                         "Location17289",
@@ -377,6 +383,13 @@ pub fn parse_spec(
                 shown.insert(option.clone(), v.clone());
             }
         }
+    }
+    if fields.is_empty() {
+        return Err(bad(
+            67,
+            "CannotCreateIndex",
+            "text index needs at least one field: give a field as \"text\" or in 'weights'",
+        ));
     }
     let mut key = Document::default();
     key.insert("_fts".into(), Value::String("text".into()));
@@ -1083,8 +1096,8 @@ pub fn explain_stage(
         fetch.insert("filter".into(), Value::Document(f));
     }
     if let Some(s) = stats {
-        fetch.insert("nReturned".into(), Value::Int64(s.matched as i64));
-        fetch.insert("docsExamined".into(), Value::Int64(s.docs_examined as i64));
+        fetch.insert("nReturned".into(), super::explain::int(s.matched));
+        fetch.insert("docsExamined".into(), super::explain::int(s.docs_examined));
     }
     fetch.insert("inputStage".into(), Value::Document(input));
     let mut top = stage("TEXT_MATCH");

@@ -73,6 +73,10 @@ fn text_queries() {
             ],
         ),
         (
+            "distinct reads through the text index too",
+            &[(r#"db.r.distinct("_id", {$text: {$search: "pie"}})"#, "[ 3 ]")],
+        ),
+        (
             "the index follows updates and deletes",
             &[
                 (r#"db.r.updateOne({_id: 3}, {$set: {body: "cake"}})"#, "{\n  acknowledged: true,\n  insertedId: null,\n  matchedCount: 1,\n  modifiedCount: 1,\n  upsertedCount: 0\n}"),

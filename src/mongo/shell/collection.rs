@@ -911,7 +911,26 @@ impl Session {
                 let path: Vec<&str> = field.split('.').collect();
                 let mut values: Vec<Value> = Vec::new();
                 if let Some(c) = self.store.collection(db, coll) {
-                    for d in c.docs.iter().filter(|d| compiled.matches(d)) {
+                    // `$text` and `$near` are answered by the planner through their index.
+                    let matched: Vec<&Document> = if compiled.needs_index() {
+                        let q = plan::Query {
+                            filter_doc: &filter,
+                            filter: &compiled,
+                            sort: None,
+                            projection: None,
+                            hint: None,
+                            skip: 0,
+                            limit: None,
+                        };
+                        let exec = plan::execute(c, &q)?;
+                        exec.positions
+                            .iter()
+                            .filter_map(|&i| c.docs.get(i))
+                            .collect()
+                    } else {
+                        c.docs.iter().filter(|d| compiled.matches(d)).collect()
+                    };
+                    for d in matched {
                         let mut found = Vec::new();
                         if let Some((first, rest)) = path.split_first() {
                             if let Some(v) = d.get(*first) {

@@ -78,6 +78,9 @@ const FIELD_OPS: &[&str] = &[
     "$bitsAnyClear",
     "$comment",
     "$near",
+    "$nearSphere",
+    "$geoWithin",
+    "$geoIntersects",
     "$unknownOp",
 ];
 
@@ -1108,4 +1111,245 @@ fn validators_never_panic_and_admit_only_matching_documents() {
         ));
     });
     f.report("validators");
+}
+
+const GEO_TYPES: &[&str] = &[
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+    "Pt",
+];
+
+const WORDS: &[&str] = &[
+    "coffee",
+    "Coffee",
+    "shops",
+    "shopping",
+    "the",
+    "and",
+    "café",
+    "CAFÉS",
+    "сы́рники",
+    "don't",
+    "re-run",
+    "running",
+    "runs",
+    "\"",
+    "-",
+    "--",
+    "-\"",
+    "\"coffee shop\"",
+    "'",
+    "''",
+    "ß",
+    "İstanbul",
+    "x_y",
+    "123",
+    "généreusement",
+    "",
+];
+
+impl Gen {
+    /// A coordinate, sometimes out of range or not a number.
+    fn coordinate(&mut self) -> Value {
+        match self.rng.below(10) {
+            0 => self.number(),
+            1 => s("1"),
+            _ => Value::Double(
+                (self.rng.below(400) as f64 - 200.0) / [1.0, 2.0, 7.0][self.rng.below(3)],
+            ),
+        }
+    }
+
+    fn position(&mut self) -> Value {
+        let n = [2, 2, 2, 2, 1, 3, 0][self.rng.below(7)];
+        Value::Array((0..n).map(|_| self.coordinate()).collect())
+    }
+
+    /// A ring: usually closed, sometimes short or open.
+    fn ring(&mut self) -> Value {
+        let n = self.rng.below(6);
+        let mut pts: Vec<Value> = (0..n).map(|_| self.position()).collect();
+        if !self.rng.one_in(4) {
+            if let Some(first) = pts.first().cloned() {
+                pts.push(first);
+            }
+        }
+        Value::Array(pts)
+    }
+
+    fn geometry(&mut self, depth: usize) -> Value {
+        let kind = self.rng.pick(GEO_TYPES);
+        let coords = match kind {
+            "Point" | "Pt" => self.position(),
+            "LineString" | "MultiPoint" => {
+                Value::Array((0..self.rng.below(4)).map(|_| self.position()).collect())
+            }
+            "Polygon" | "MultiLineString" => {
+                Value::Array((0..1 + self.rng.below(2)).map(|_| self.ring()).collect())
+            }
+            _ => Value::Array(
+                (0..self.rng.below(3))
+                    .map(|_| Value::Array(vec![self.ring()]))
+                    .collect(),
+            ),
+        };
+        if kind == "GeometryCollection" {
+            let inner = (0..self.rng.below(3))
+                .map(|_| {
+                    if depth > 0 {
+                        self.geometry(depth - 1)
+                    } else {
+                        self.scalar()
+                    }
+                })
+                .collect();
+            return doc(vec![
+                ("type".into(), s(kind)),
+                ("geometries".into(), Value::Array(inner)),
+            ]);
+        }
+        doc(vec![
+            ("type".into(), s(kind)),
+            ("coordinates".into(), coords),
+        ])
+    }
+
+    /// A location: mostly a valid point (so that geo indexes build), sometimes a valid
+    /// legacy pair, rarely any geometry or value at all.
+    fn location(&mut self) -> Value {
+        let x = self.rng.below(361) as f64 - 180.0;
+        let y = (self.rng.below(181) as f64 - 90.0) / [1.0, 4.0][self.rng.below(2)];
+        match self.rng.below(30) {
+            0 => self.position(),
+            1 => self.value(2),
+            2 | 3 => self.geometry(1),
+            4..=9 => Value::Array(vec![Value::Double(x), Value::Double(y)]),
+            _ => doc(vec![
+                ("type".into(), s("Point")),
+                (
+                    "coordinates".into(),
+                    Value::Array(vec![Value::Double(x), Value::Double(y)]),
+                ),
+            ]),
+        }
+    }
+
+    fn sentence(&mut self) -> String {
+        (0..self.rng.below(6))
+            .map(|_| self.rng.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join([" ", "", "  ", ","][self.rng.below(4)])
+    }
+
+    fn geo_query(&mut self) -> String {
+        let g = src(&self.geometry(1));
+        let p = src(&self.position());
+        let d = src(&self.number());
+        match self.rng.below(9) {
+            0 => format!("{{loc: {{$near: {{$geometry: {g}, $maxDistance: {d}}}}}}}"),
+            1 => format!("{{loc: {{$nearSphere: {p}, $minDistance: {d}}}}}"),
+            2 => format!("{{loc: {{$near: {p}}}}}"),
+            3 => format!("{{loc: {{$geoWithin: {{$geometry: {g}}}}}}}"),
+            4 => format!("{{loc: {{$geoIntersects: {{$geometry: {g}}}}}}}"),
+            5 => format!("{{loc: {{$geoWithin: {{$centerSphere: [{p}, {d}]}}}}}}"),
+            6 => format!(
+                "{{loc: {{$geoWithin: {{$box: [{p}, {}]}}}}}}",
+                src(&self.position())
+            ),
+            7 => format!(
+                "{{loc: {{$geoWithin: {{$polygon: [{p}, {p}, {}]}}}}}}",
+                src(&self.position())
+            ),
+            _ => format!("{{loc: {{$geoWithin: {{$center: [{p}, {d}]}}}}}}"),
+        }
+    }
+}
+
+/// Random geometry and text, with and without geo and text indexes: no input may panic,
+/// `$geoWithin` / `$geoIntersects` answer the same with and without a 2dsphere index, and a
+/// `$text` find counts what the same `$match` counts.
+#[test]
+fn geo_and_text_never_panic() {
+    let mut f = Fuzz::new(0x5eed_0a11);
+    let mut built = 0;
+    f.cases(600, 20, |f| {
+        built += 1;
+        if built % 20 == 1 {
+            let docs: Vec<Value> = (0..4 + f.gen.rng.below(6))
+                .map(|i| {
+                    let body = f.gen.sentence();
+                    doc(vec![
+                        ("_id".into(), Value::Int32(100 + i as i32)),
+                        ("loc".into(), f.gen.location()),
+                        ("title".into(), s(&f.gen.sentence())),
+                        ("body".into(), Value::Array(vec![s(&body), f.gen.scalar()])),
+                    ])
+                })
+                .collect();
+            f.exec("db.g.drop()");
+            // Indexes first: a document they refuse is left out, and the rest go in.
+            let kind = ["2dsphere", "2d", "none"][f.gen.rng.below(3)];
+            if kind != "none" {
+                f.exec(&format!("db.g.createIndex({{loc: '{kind}'}})"));
+            }
+            let lang = ["english", "english", "none", "french", "xx"][f.gen.rng.below(5)];
+            let weight = if f.gen.rng.one_in(4) {
+                src(&f.gen.number())
+            } else {
+                (1 + f.gen.rng.below(10)).to_string()
+            };
+            f.exec(&format!(
+                "db.g.createIndex({{title: 'text', body: 'text'}}, {{default_language: '{lang}', weights: {{title: {weight}}}}})"
+            ));
+            for d in docs {
+                f.exec(&format!("db.g.insertOne({})", src(&d)));
+            }
+        }
+        let q = f.gen.geo_query();
+        f.exec(&format!("db.g.find({q}).toArray()"));
+        f.exec(&format!("db.g.find({q}).explain('executionStats')"));
+        if !q.contains("$near") {
+            let with = f.exec(&format!("db.g.countDocuments({q})"));
+            let without = f.exec(&format!("db.g.find({q}).hint({{$natural: 1}}).count()"));
+            f.check(with == without, || format!("{q}: {with} vs {without}"));
+        }
+        let search = src(&s(&f.gen.sentence()));
+        let cs = f.gen.rng.one_in(3);
+        let ds = f.gen.rng.one_in(3);
+        let t = format!("{{$text: {{$search: {search}, $caseSensitive: {cs}, $diacriticSensitive: {ds}}}}}");
+        let found = f.exec(&format!("db.g.countDocuments({t})"));
+        f.exec(&format!("db.g.find({t}, {{s: {{$meta: 'textScore'}}}}).sort({{s: {{$meta: 'textScore'}}}}).toArray()"));
+        let agg = f.exec(&format!("db.g.aggregate([{{$match: {t}}}, {{$count: 'n'}}]).toArray()"));
+        if let Some(n) = count(&found) {
+            let want = if n == 0 { "[]".to_string() } else { format!("[{{\"n\": {n}}}]") };
+            f.check(agg.trim() == want, || format!("{t}: find counts {n}, $match gives {agg}"));
+        }
+        let near = if f.gen.rng.one_in(3) {
+            src(&f.gen.location())
+        } else {
+            let (x, y) = (f.gen.rng.below(360) as f64 - 180.0, f.gen.rng.below(180) as f64 - 90.0);
+            format!("{{type: 'Point', coordinates: [{x}, {y}]}}")
+        };
+        let spherical = f.gen.rng.one_in(2);
+        let plausible = |f: &mut Fuzz, n: Value| {
+            if f.gen.rng.one_in(4) {
+                src(&n)
+            } else {
+                (f.gen.rng.below(5_000_000) as f64 / 7.0).to_string()
+            }
+        };
+        let n = f.gen.number();
+        let max = plausible(f, n);
+        let n = f.gen.number();
+        let times = plausible(f, n);
+        f.exec(&format!(
+            "db.g.aggregate([{{$geoNear: {{near: {near}, distanceField: 'd.x', spherical: {spherical}, maxDistance: {max}, includeLocs: 'l', distanceMultiplier: {times}}}}}]).toArray()"
+        ));
+    });
+    f.report("geo and text");
 }

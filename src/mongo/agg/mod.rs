@@ -210,6 +210,15 @@ pub fn run_source(
     sample_n: Option<usize>,
     timer: Option<&dyn Fn() -> f64>,
 ) -> Result<(Vec<Document>, Option<Vec<StageFlow>>), AggError> {
+    // A leading `$geoNear`, or `$match` with `$text`, reads through its index here: the
+    // stage is then compiled as a pass-through, so stage numbers stay those of the pipeline.
+    let (prepared, rewritten) = match source {
+        Source::Collection(coll) => {
+            leading_index_stage(store.collection(db, coll), pipeline, now_ms as i64)?
+        }
+        Source::Database => (None, None),
+    };
+    let pipeline = rewritten.as_deref().unwrap_or(pipeline);
     let compiled = stages::compile_pipeline(pipeline, &[], 0, true)?;
     if matches!(source, Source::Database) {
         let first_is_documents = compiled
@@ -235,6 +244,10 @@ pub fn run_source(
             depth: 0,
         };
         let input: Vec<Row<'_>> = match source {
+            Source::Collection(_) if prepared.is_some() => prepared
+                .as_ref()
+                .map(|docs| docs.iter().map(Cow::Borrowed).collect())
+                .unwrap_or_default(),
             Source::Collection(coll) => store
                 .collection(db, coll)
                 .map(|c| {
@@ -296,6 +309,12 @@ pub fn run_source(
             }
         }
     };
+    let mut docs = docs;
+    if prepared.is_some() {
+        for d in &mut docs {
+            d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
+        }
+    }
     if let Some(write) = &compiled.write {
         write.apply(store, db, &docs, now_ms as i64)?;
         // $out and $merge return no documents.
@@ -305,6 +324,43 @@ pub fn run_source(
 }
 
 pub mod ops;
+
+/// The documents a leading `$geoNear` or `{ $match: { $text } }` produces through its index,
+/// and the pipeline with that stage made a pass-through (`$geoNear` marked as prepared,
+/// `$match` emptied).
+#[allow(clippy::type_complexity)]
+fn leading_index_stage(
+    coll: Option<&crate::mongo::store::Collection>,
+    pipeline: &[Value],
+    now_ms: i64,
+) -> Result<(Option<Vec<Document>>, Option<Vec<Value>>), AggError> {
+    let Some(Value::Document(first)) = pipeline.first() else {
+        return Ok((None, None));
+    };
+    let (Some((name, arg)), 1) = (first.iter().next(), first.len()) else {
+        return Ok((None, None));
+    };
+    let (docs, replacement) = match (name.as_str(), arg) {
+        ("$geoNear", spec) => {
+            let docs = crate::mongo::index::geo::geo_near_stage(coll, spec, now_ms)
+                .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
+            let mut marker = Document::default();
+            marker.insert(stages::PREPARED_GEO_NEAR.into(), Value::Bool(true));
+            (docs, ("$geoNear", marker))
+        }
+        ("$match", Value::Document(filter)) if filter.contains_key("$text") => {
+            let docs = crate::mongo::index::text::aggregate_source(coll, filter, now_ms)
+                .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
+            (docs, ("$match", Document::default()))
+        }
+        _ => return Ok((None, None)),
+    };
+    let mut rewritten = pipeline.to_vec();
+    let mut stage = Document::default();
+    stage.insert(replacement.0.into(), Value::Document(replacement.1));
+    rewritten[0] = Value::Document(stage);
+    Ok((Some(docs), Some(rewritten)))
+}
 
 /// JSON text to a `Value` for table-driven unit tests (integers become Int32 when they fit).
 #[cfg(test)]

@@ -2538,7 +2538,16 @@ fn unsupported_rand(_: Vec<Value>, _: &Env<'_>) -> R {
     ))
 }
 
-fn unsupported_meta(_: Vec<Value>, _: &Env<'_>) -> R {
+fn unsupported_meta(args: Vec<Value>, env: &Env<'_>) -> R {
+    if matches!(args.first(), Some(Value::String(s)) if s == "textScore") {
+        return match env.root.get(crate::mongo::index::text::SCORE_FIELD) {
+            Some(v) => Ok(v.clone()),
+            None => Err(agg_err!(
+                40218,
+                "query requires text score metadata, but it is not available"
+            )),
+        };
+    }
     Err(agg_err!(
         6050102,
         "$meta is not available in this sandbox: there is no text or vector search"

@@ -418,6 +418,20 @@ fn compile_match(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError> 
     } else {
         Some(Filter::compile(&rest).map_err(|e| AggError::new(e.code, e.code_name, e.message))?)
     };
+    if let Some(f) = &filter {
+        if f.text().is_some() {
+            return Err(agg_err!(
+                17313,
+                "$match with $text is only allowed as the first pipeline stage"
+            ));
+        }
+        if f.near().is_some() {
+            return Err(agg_err!(
+                5626500,
+                "$geoNear, $near, and $nearSphere are not allowed in this context, as these operators require sorting geospatial data. If you do not need sort, consider using $geoWithin instead."
+            ));
+        }
+    }
     Ok(Box::new(Match { filter, expr }))
 }
 
@@ -1146,8 +1160,20 @@ fn compile_sort(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
             "the $sort key specification must be an object"
         ));
     };
+    // `{ $meta: "textScore" }` sorts by the score a leading `$text` match left, highest first.
+    let mut plain = Document::default();
+    for (k, v) in spec {
+        if crate::mongo::index::text::is_score_meta(v) {
+            plain.insert(
+                crate::mongo::index::text::SCORE_FIELD.into(),
+                Value::Int32(-1),
+            );
+        } else {
+            plain.insert(k.clone(), v.clone());
+        }
+    }
     Ok(Box::new(Sort {
-        keys: sort_spec(spec)?,
+        keys: sort_spec(&plain)?,
     }))
 }
 
@@ -2583,11 +2609,26 @@ impl StageOp for Documents {
     }
 }
 
-fn compile_geo_near(_: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+/// The argument a leading `$geoNear` is compiled with once its documents were read through
+/// the geo index (see `agg::leading_index_stage`).
+pub const PREPARED_GEO_NEAR: &str = "$__prepared";
+
+struct PassThrough;
+
+impl StageOp for PassThrough {
+    fn run<'a>(&self, rows: Rows<'a>, _: &Ctx<'a>) -> Res<'a> {
+        Ok(rows)
+    }
+}
+
+fn compile_geo_near(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    if matches!(arg, Value::Document(d) if d.contains_key(PREPARED_GEO_NEAR)) {
+        return Ok(Box::new(PassThrough));
+    }
     Err(AggError::new(
-        27,
-        "IndexNotFound",
-        "$geoNear requires a 2d or 2dsphere index, but none were found",
+        40602,
+        "Location40602",
+        "$geoNear is only valid as the first stage in a pipeline",
     ))
 }
 

@@ -38,7 +38,7 @@ fn doc(fields: Vec<(&str, Value)>) -> Document {
         .collect()
 }
 
-fn int(n: u64) -> Value {
+pub(super) fn int(n: u64) -> Value {
     Value::Int32(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
@@ -121,6 +121,19 @@ fn stage_tree(coll: &Collection, q: &Query, plan: &Plan, counts: Option<&Counts>
         return d;
     }
     let mut tree = match &plan.access {
+        Access::Text { index, query } => {
+            let conj = super::plan::conjunction(q.filter_doc);
+            let others: Vec<(String, Value)> = conj
+                .others
+                .into_iter()
+                .filter(|(k, _)| k != "$text")
+                .collect();
+            let rest = parsed_filter(&conj.predicates, &others);
+            super::text::explain_stage(coll, *index, query, Some(rest), counts.map(|c| c.stats))
+        }
+        Access::GeoNear { index, .. } => {
+            super::geo::explain_stage(coll, *index, counts.map(|c| c.stats))
+        }
         Access::CollScan { backward } => {
             let mut d = doc(vec![("stage", Value::String("COLLSCAN".into()))]);
             if !residual.is_empty() {

@@ -10,10 +10,15 @@
 //! - `plan`: index bounds from a filter, candidate plans, MongoDB's trial-run choice among
 //!   them, execution that counts keys and documents examined, and explain documents.
 //! - `ttl`: expiry of documents by TTL indexes on the virtual clock.
+//! - `text` (with `stem`): text indexes, `$text` and its scores; `geo`: `2dsphere` / `2d`
+//!   indexes, the geo operators and distances.
 
 pub mod explain;
+pub mod geo;
 pub mod plan;
 pub mod spec;
+mod stem;
+pub mod text;
 pub mod ttl;
 
 use std::cmp::Ordering;
@@ -23,7 +28,7 @@ use std::ops::Bound;
 use crate::mongo::query::{server_repr, Filter, QueryError};
 use crate::mongo::value::{compare, Document, Value};
 
-pub use spec::IndexSpec;
+pub use spec::{IndexKind, IndexSpec};
 
 /// Identifies a document for the life of its collection; record ids grow with insertion, so
 /// the collection's documents (kept in insertion order) are sorted by them.
@@ -85,6 +90,8 @@ pub enum KeyError {
     ParallelArrays { later: String, earlier: String },
     /// A compound key over one shared array would give more than `MAX_KEYS_PER_DOCUMENT`.
     TooManyKeys,
+    /// A geo index cannot read the document's geometry: the document and the reason.
+    Geo { doc: String, reason: String },
 }
 
 /// Keys one document may give one index: a sandbox limit, so that a compound index over two
@@ -107,6 +114,11 @@ impl KeyError {
                 171,
                 "CannotIndexParallelArrays",
                 format!("cannot index parallel arrays [{later}] [{earlier}]"),
+            ),
+            KeyError::Geo { doc, reason } => QueryError::new(
+                16755,
+                "Location16755",
+                format!("Can't extract geo keys: {doc}  {reason}"),
             ),
             KeyError::TooManyKeys => QueryError::new(
                 2,
@@ -203,6 +215,44 @@ impl Index {
         if let Some(p) = &self.partial {
             if !p.filter.matches(doc) {
                 return Ok((Vec::new(), Vec::new()));
+            }
+        }
+        match &self.spec.kind {
+            IndexKind::Regular => {}
+            IndexKind::Text(text) => {
+                let keys = text
+                    .term_scores(doc)
+                    .into_iter()
+                    .map(|(term, score)| {
+                        vec![
+                            KeyPart {
+                                value: Value::String(term),
+                                descending: false,
+                            },
+                            KeyPart {
+                                value: Value::Double(score),
+                                descending: false,
+                            },
+                        ]
+                    })
+                    .collect();
+                return Ok((keys, Vec::new()));
+            }
+            IndexKind::Geo { path, sphere } => {
+                let Some(v) = geo_value(doc, path) else {
+                    return Ok((Vec::new(), Vec::new()));
+                };
+                if let Err(reason) = geo::check_indexable(!sphere, v) {
+                    return Err(KeyError::Geo {
+                        doc: server_repr(&Value::Document(doc.clone())),
+                        reason,
+                    });
+                }
+                let key = vec![KeyPart {
+                    value: v.clone(),
+                    descending: false,
+                }];
+                return Ok((vec![key], Vec::new()));
             }
         }
         let mut per_field: Vec<Vec<Value>> = Vec::with_capacity(self.spec.key.len());
@@ -323,6 +373,34 @@ impl Index {
     pub fn entries(&self) -> &BTreeSet<Entry> {
         &self.entries
     }
+}
+
+/// The value a geo index reads: the field itself, arrays taken whole (a legacy pair and a
+/// GeoJSON object's coordinates are arrays).
+pub fn geo_value<'d>(doc: &'d Document, path: &[String]) -> Option<&'d Value> {
+    let (first, rest) = path.split_first()?;
+    let mut v = doc.get(first)?;
+    for p in rest {
+        v = match v {
+            Value::Document(d) => d.get(p)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// The position and document of a record an index entry points at, counted as one
+/// document examined (how the text and geo scans fetch).
+pub fn fetch<'c>(
+    coll: &'c crate::mongo::store::Collection,
+    rid: RecordId,
+    stats: &mut plan::Stats,
+) -> Option<(usize, &'c Document)> {
+    let pos = coll.position_of(rid)?;
+    let doc = coll.docs.get(pos)?;
+    stats.keys_passed += 1;
+    stats.docs_examined += 1;
+    Some((pos, doc))
 }
 
 /// The entries whose key is exactly `key`, whatever their record id.

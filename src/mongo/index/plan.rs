@@ -371,6 +371,16 @@ pub enum Access {
         bounds: Vec<FieldBounds>,
         backward: bool,
     },
+    /// `$text` through the text index at `index`: one key scan per term.
+    Text {
+        index: usize,
+        query: Box<super::text::TextQuery>,
+    },
+    /// `$near` / `$nearSphere` through the geo index at `index`, nearest first.
+    GeoNear {
+        index: usize,
+        near: Box<super::geo::Near>,
+    },
 }
 
 /// A candidate plan.
@@ -421,6 +431,8 @@ pub struct Execution {
     pub winner: Plan,
     pub rejected: Vec<Plan>,
     pub stats: Stats,
+    /// Text scores of the returned documents, by position (`$text` queries only).
+    pub scores: std::collections::HashMap<usize, f64>,
 }
 
 pub fn hint_error() -> QueryError {
@@ -495,6 +507,10 @@ fn index_plan(
     hinted: bool,
 ) -> Option<Plan> {
     let index = coll.indexes().get(i)?;
+    if !matches!(index.spec.kind, super::IndexKind::Regular) {
+        // Text and geo keys are not field values: only `$text` and `$near` read them.
+        return None;
+    }
     let bounds: Vec<FieldBounds> = index
         .spec
         .key
@@ -871,6 +887,8 @@ fn run(
             }
             stats.eof = finished;
         }
+        // Never candidates: `execute` runs these plans itself.
+        Access::Text { .. } | Access::GeoNear { .. } => stats.eof = true,
     }
     if stats.eof {
         stats.works += 1;
@@ -936,6 +954,19 @@ fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
 
 /// Plans and runs a find: the matching documents' positions after sort, skip and limit.
 pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
+    if q.filter.text().is_some() && q.filter.near().is_some() {
+        return Err(QueryError::new(
+            2,
+            "BadValue",
+            "text and geoNear not allowed in same query",
+        ));
+    }
+    if let Some(operand) = q.filter.text() {
+        return super::text::execute(coll, q, operand);
+    }
+    if let Some((path, near)) = q.filter.near() {
+        return super::geo::execute_near(coll, q, path, near);
+    }
     let mut plans = candidates(coll, q)?;
     let winner_at = if plans.len() > 1 {
         choose(coll, &plans, q.filter)
@@ -963,7 +994,17 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
         winner,
         rejected: plans,
         stats,
+        scores: Default::default(),
     })
+}
+
+/// Skip, then limit (0 means none), as a find applies them after its sort.
+pub fn skip_limit(positions: Vec<usize>, q: &Query) -> Vec<usize> {
+    let rest = positions.into_iter().skip(q.skip);
+    match q.limit {
+        Some(n) if n > 0 => rest.take(n).collect(),
+        _ => rest.collect(),
+    }
 }
 
 /// The positions of the documents a filter matches, in index order, when an index serves it

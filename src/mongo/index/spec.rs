@@ -12,9 +12,23 @@ pub struct KeyField {
     pub descending: bool,
 }
 
+/// What an index is: an ordered tree of field values, or one of the special kinds.
+#[derive(Debug, Clone)]
+pub enum IndexKind {
+    Regular,
+    /// A text index: keys are `(term, score)` pairs.
+    Text(Box<super::text::TextSpec>),
+    /// `2dsphere` (`sphere`) or legacy `2d` on one field: the document's geometry.
+    Geo {
+        path: Vec<String>,
+        sphere: bool,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct IndexSpec {
     pub name: String,
+    pub kind: IndexKind,
     /// The key pattern as given (`{ item: 1, quantity: -1 }`).
     pub key_doc: Document,
     pub key: Vec<KeyField>,
@@ -27,6 +41,16 @@ pub struct IndexSpec {
 }
 
 const CANNOT_CREATE: (i32, &str) = (67, "CannotCreateIndex");
+
+fn invalid_option(option: &str, described: &str) -> QueryError {
+    QueryError::new(
+        197,
+        "InvalidIndexSpecificationOption",
+        format!(
+            "The field '{option}' is not valid for an index specification. Specification: {described}"
+        ),
+    )
+}
 
 fn cannot_create(message: impl Into<String>) -> QueryError {
     QueryError::new(CANNOT_CREATE.0, CANNOT_CREATE.1, message)
@@ -55,6 +79,7 @@ impl IndexSpec {
         key_doc.insert("_id".into(), Value::Int32(1));
         IndexSpec {
             name: "_id_".into(),
+            kind: IndexKind::Regular,
             key_doc,
             key: vec![KeyField {
                 path: "_id".into(),
@@ -93,6 +118,9 @@ impl IndexSpec {
                 described()
             )));
         }
+        if let Some(special) = parse_special(key_doc, options, &name, &described)? {
+            return Ok(special);
+        }
         let mut key = Vec::with_capacity(key_doc.len());
         for (field, v) in key_doc {
             let descending = match v {
@@ -106,8 +134,7 @@ impl IndexSpec {
                     }
                     x < 0.0
                 }
-                Value::String(kind)
-                    if matches!(kind.as_str(), "text" | "2dsphere" | "2d" | "hashed" | "geoHaystack") =>
+                Value::String(kind) if matches!(kind.as_str(), "hashed" | "geoHaystack") =>
                 {
                     return Err(QueryError::new(
                         238,
@@ -143,6 +170,7 @@ impl IndexSpec {
         }
         let mut spec = IndexSpec {
             name,
+            kind: IndexKind::Regular,
             key_doc: key_doc.clone(),
             key,
             unique: false,
@@ -184,14 +212,7 @@ impl IndexSpec {
                     ))
                 }
                 other => {
-                    return Err(QueryError::new(
-                        197,
-                        "InvalidIndexSpecificationOption",
-                        format!(
-                            "The field '{other}' is not valid for an index specification. Specification: {}",
-                            described()
-                        ),
-                    ))
+                    return Err(invalid_option(other, &described()))
                 }
             }
             spec.options.insert(option.clone(), v.clone());
@@ -247,7 +268,15 @@ impl IndexSpec {
             }
             _ => false,
         };
-        self.unique == other.unique
+        let same_special = match (&self.kind, &other.kind) {
+            (IndexKind::Regular, IndexKind::Regular) => true,
+            _ => values_equal(
+                &Value::Document(self.options.clone()),
+                &Value::Document(other.options.clone()),
+            ),
+        };
+        same_special
+            && self.unique == other.unique
             && self.sparse == other.sparse
             && same_partial
             && self.expire_after_secs == other.expire_after_secs
@@ -257,6 +286,101 @@ impl IndexSpec {
     pub fn server_text(&self) -> String {
         server_repr(&Value::Document(self.describe()))
     }
+}
+
+/// A text, `2dsphere` or `2d` index: its spec, or `None` for an ordinary key pattern.
+fn parse_special(
+    key_doc: &Document,
+    options: &Document,
+    name: &str,
+    described: &dyn Fn() -> String,
+) -> Result<Option<IndexSpec>, QueryError> {
+    let special =
+        |v: &Value| matches!(v, Value::String(s) if s == "text" || s == "2dsphere" || s == "2d");
+    let Some(kind) = key_doc.values().find(|v| special(v)) else {
+        return Ok(None);
+    };
+    let mut rest = Document::default();
+    for (option, v) in options {
+        match option.as_str() {
+            "name" | "background" | "hidden" => {}
+            "unique" | "expireAfterSeconds" | "collation" => {
+                return Err(QueryError::new(
+                    238,
+                    "NotImplemented",
+                    format!(
+                        "'{option}' on a text or geospatial index is not supported in this sandbox"
+                    ),
+                ))
+            }
+            _ => {
+                rest.insert(option.clone(), v.clone());
+            }
+        }
+    }
+    let field = |path: &str| KeyField {
+        path: path.to_string(),
+        parts: path.split('.').map(str::to_string).collect(),
+        descending: false,
+    };
+    if matches!(kind, Value::String(s) if s == "text") {
+        let (text, stored_key, shown) = super::text::parse_spec(key_doc, &rest)?;
+        return Ok(Some(IndexSpec {
+            name: name.to_string(),
+            kind: IndexKind::Text(Box::new(text)),
+            key_doc: stored_key,
+            key: vec![field("_fts"), field("_ftsx")],
+            unique: false,
+            sparse: false,
+            partial: None,
+            expire_after_secs: None,
+            options: shown,
+        }));
+    }
+    let sphere = matches!(kind, Value::String(s) if s == "2dsphere");
+    let (Some((path, _)), 1) = (key_doc.iter().next(), key_doc.len()) else {
+        return Err(QueryError::new(
+            238,
+            "NotImplemented",
+            "compound geospatial indexes are not supported in this sandbox: index one field",
+        ));
+    };
+    if path.is_empty() || path.starts_with('$') || path.split('.').any(str::is_empty) {
+        return Err(cannot_create(format!(
+            "Error in specification {} :: caused by :: Index key contains an illegal field name: field name starts with '$' or is empty.",
+            described()
+        )));
+    }
+    let mut shown = Document::default();
+    for (option, v) in &rest {
+        match option.as_str() {
+            "2dsphereIndexVersion" if sphere => {}
+            "bits" | "min" | "max" if !sphere => {
+                shown.insert(option.clone(), v.clone());
+            }
+            "sparse" => {
+                shown.insert(option.clone(), v.clone());
+            }
+            other => return Err(invalid_option(other, &described())),
+        }
+    }
+    if sphere {
+        shown.insert("2dsphereIndexVersion".into(), Value::Int32(3));
+    }
+    Ok(Some(IndexSpec {
+        name: name.to_string(),
+        kind: IndexKind::Geo {
+            path: field(path).parts,
+            sphere,
+        },
+        key_doc: key_doc.clone(),
+        key: vec![field(path)],
+        unique: false,
+        sparse: false,
+        partial: None,
+        expire_after_secs: None,
+        options: shown,
+    }))
 }
 
 /// The requested spec as the server prints it inside errors: `{ key: { … }, name: "…" }`.

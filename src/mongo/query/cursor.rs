@@ -171,9 +171,9 @@ pub fn sort_keys(sort: &Document) -> Result<Vec<(Vec<String>, i32)>, QueryError>
             if let Value::Document(d) = v {
                 if d.contains_key("$meta") {
                     return Err(QueryError::new(
-                        238,
-                        "NotImplemented",
-                        "$meta sort keys are not supported in this sandbox",
+                        40218,
+                        "Location40218",
+                        "query requires text score metadata, but it is not available",
                     ));
                 }
                 return Err(QueryError::new(

@@ -65,7 +65,16 @@ pub struct Filter {
     /// The first `$expr` evaluation error: matching answers a plain bool, so the caller
     /// collects the error afterwards and fails the whole operation as the server does.
     error: RefCell<Option<QueryError>>,
+    /// A top-level `$text` operand: the filter itself lets every document through, and the
+    /// planner answers it through the collection's text index.
+    text: Option<Box<Value>>,
+    /// A `$near` / `$nearSphere` at the top level: its path and query, answered (and
+    /// ordered) by the planner through a geo index.
+    near: Option<Box<NearQuery>>,
 }
+
+/// The field path of a `$near` and its query.
+pub type NearQuery = (Vec<String>, crate::mongo::index::geo::Near);
 
 impl std::fmt::Debug for Filter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,6 +156,7 @@ impl Walk<'_> {
 impl Filter {
     /// Compiles a filter document (`{}` matches everything).
     pub fn compile(filter: &Document) -> Result<Filter, QueryError> {
+        let (text, near) = special_operators(filter)?;
         let root = compile_document(filter, true)?;
         let mut paths = Vec::new();
         collect_paths(&root, &mut paths);
@@ -155,7 +165,24 @@ impl Filter {
             paths,
             now_ms: Cell::new(0),
             error: RefCell::new(None),
+            text,
+            near,
         })
+    }
+
+    /// The `$text` operand, when the filter has one.
+    pub fn text(&self) -> Option<&Value> {
+        self.text.as_deref()
+    }
+
+    /// The `$near` / `$nearSphere` of the filter: its field path and query.
+    pub fn near(&self) -> Option<&NearQuery> {
+        self.near.as_deref()
+    }
+
+    /// Whether the filter needs an index to be answered at all (`$text`, `$near`).
+    pub fn needs_index(&self) -> bool {
+        self.text.is_some() || self.near.is_some()
     }
 
     /// Sets the sandbox time `$$NOW` reads in `$expr`.
@@ -487,12 +514,81 @@ fn top_where(_: &Value, _: bool) -> Result<Node, QueryError> {
     Err(bad_value("$where is not allowed in this context"))
 }
 
-fn top_text(_: &Value, _: bool) -> Result<Node, QueryError> {
-    Err(QueryError::new(
-        27,
-        "IndexNotFound",
-        "text index required for $text query",
-    ))
+fn top_text(_: &Value, top: bool) -> Result<Node, QueryError> {
+    if !top {
+        return Err(bad_value(
+            "$text is only allowed at the top level of a query in this sandbox",
+        ));
+    }
+    // The planner checks the document against the text query itself.
+    Ok(Node::Const(true))
+}
+
+const NEAR_OPERATORS: [&str; 2] = ["$near", "$nearSphere"];
+
+/// The `$text` and `$near` a filter holds at its top level; an error when one sits deeper
+/// (inside `$and`, `$or`, `$nor`, `$not` or `$elemMatch`), where the server refuses it too.
+type Special = (Option<Box<Value>>, Option<Box<NearQuery>>);
+
+fn special_operators(filter: &Document) -> Result<Special, QueryError> {
+    let mut text = None;
+    let mut near = None;
+    for (key, value) in filter {
+        if key == "$text" {
+            text = Some(Box::new(value.clone()));
+        } else if matches!(key.as_str(), "$and" | "$or" | "$nor") {
+            if let Value::Array(items) = value {
+                for item in items {
+                    if let Value::Document(d) = item {
+                        no_special_inside(d)?;
+                    }
+                }
+            }
+        } else if let Value::Document(ops) = value {
+            for (op, operand) in ops {
+                if NEAR_OPERATORS.contains(&op.as_str()) {
+                    if near.is_some() {
+                        return Err(bad_value("Too many geoNear expressions"));
+                    }
+                    let parsed = crate::mongo::index::geo::Near::parse(op, operand, ops)?;
+                    near = Some(Box::new((
+                        key.split('.').map(str::to_string).collect(),
+                        parsed,
+                    )));
+                } else if matches!(op.as_str(), "$not" | "$elemMatch") {
+                    if let Value::Document(inner) = operand {
+                        no_special_inside(inner)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok((text, near))
+}
+
+fn no_special_inside(d: &Document) -> Result<(), QueryError> {
+    for (key, value) in d {
+        if key == "$text" {
+            return Err(bad_value(
+                "$text is only allowed at the top level of a query in this sandbox",
+            ));
+        }
+        if NEAR_OPERATORS.contains(&key.as_str()) {
+            return Err(bad_value("geoNear must be top-level expr"));
+        }
+        match value {
+            Value::Document(inner) => no_special_inside(inner)?,
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Document(inner) = item {
+                        no_special_inside(inner)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn always(v: &Value, name: &str, result: bool) -> Result<Node, QueryError> {
@@ -590,7 +686,39 @@ const FIELD_OPERATORS: &[(&str, FieldCompile)] = &[
         bits(n, "$bitsAnyClear", v, |x, m| x & m != m)
     }),
     ("$comment", |_, _, _| Ok(None)),
+    // Answered by the planner through a geo index (see `special_operators`).
+    ("$near", |_, _, _| Ok(None)),
+    ("$nearSphere", |_, _, _| Ok(None)),
+    ("$maxDistance", |_, _, _| Ok(None)),
+    ("$minDistance", |_, _, _| Ok(None)),
+    ("$geoWithin", op_geo_within),
+    ("$within", op_geo_within),
+    ("$geoIntersects", op_geo_intersects),
 ];
+
+fn op_geo_within(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let region = crate::mongo::index::geo::Region::parse(operand)?;
+    Ok(Some(FieldTest::Any {
+        test: Box::new(move |v| region.contains(v)),
+        missing: false,
+    }))
+}
+
+fn op_geo_intersects(
+    _: &str,
+    operand: &Value,
+    _: Option<&Document>,
+) -> Result<Option<FieldTest>, QueryError> {
+    let shape = crate::mongo::index::geo::parse_intersects(operand)?;
+    Ok(Some(FieldTest::Any {
+        test: Box::new(move |v| crate::mongo::index::geo::value_intersects(v, &shape)),
+        missing: false,
+    }))
+}
 
 fn op_eq(_: &str, operand: &Value, _: Option<&Document>) -> Result<FieldTest, QueryError> {
     let want = operand.clone();
@@ -1113,6 +1241,8 @@ fn op_elem_match(
         paths: Vec::new(),
         now_ms: Cell::new(0),
         error: RefCell::new(None),
+        text: None,
+        near: None,
     };
     Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
         Value::Array(items) => items.iter().any(|item| match item {

@@ -302,12 +302,23 @@ fn distinct_values(v: &Value, path: &[&str], out: &mut Vec<Value>) {
 
 impl Session {
     pub(super) fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
-        let projection = match &spec.projection {
-            Some(p) => Projection::compile(p, &spec.filter)?,
-            None => None,
+        // `{ $meta: "textScore" }` fields are added after the projection, as metadata.
+        let (projection, score_fields) = match &spec.projection {
+            Some(p) => {
+                let (rest, scores) = crate::mongo::index::text::split_projection(p);
+                (Projection::compile(&rest, &spec.filter)?, scores)
+            }
+            None => (None, Vec::new()),
         };
-        let (found, filter) = self.find_with_filter(spec, FIND_FAILED)?;
-        Ok(match projection {
+        let (found, filter, scores) = self.find_scored(spec, FIND_FAILED)?;
+        if !score_fields.is_empty() && filter.text().is_none() {
+            return Err(ShellError::server(
+                40218,
+                Some("Location40218"),
+                "query requires text score metadata, but it is not available".to_string(),
+            ));
+        }
+        let mut out = match projection {
             None => found.into_iter().cloned().collect(),
             Some(p) => {
                 let p = p.at(self.now_ms as i64);
@@ -320,7 +331,15 @@ impl Session {
                 }
                 out
             }
-        })
+        };
+        if !score_fields.is_empty() {
+            for (d, score) in out.iter_mut().zip(scores) {
+                for f in &score_fields {
+                    d.insert(f.clone(), Value::Double(score));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The documents a cursor yields, borrowed: counting needs no copies.
@@ -335,21 +354,43 @@ impl Session {
         spec: &CursorSpec,
         failed: &str,
     ) -> Result<(Vec<&Document>, Filter), ShellError> {
+        let (found, filter, _) = self.find_scored(spec, failed)?;
+        Ok((found, filter))
+    }
+
+    /// `find_with_filter`, with each document's text score (0 without `$text`).
+    fn find_scored(
+        &self,
+        spec: &CursorSpec,
+        failed: &str,
+    ) -> Result<(Vec<&Document>, Filter, Vec<f64>), ShellError> {
         // The filter is checked even when the collection does not exist.
         let filter = compile_filter(&spec.filter)?.at(self.now_ms as i64);
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
-            return Ok((Vec::new(), filter));
+            if filter.text().is_some() {
+                return Err(crate::mongo::index::text::no_text_index().into());
+            }
+            if filter.near().is_some() {
+                return Err(crate::mongo::index::geo::no_geo_index().into());
+            }
+            return Ok((Vec::new(), filter, Vec::new()));
         };
         let found = plan::execute(coll, &spec.query(&filter));
         if let Some(e) = filter.take_error() {
             return Err(run_error(e, failed));
         }
-        let out = found?
+        let exec = found?;
+        let scores = exec
+            .positions
+            .iter()
+            .map(|p| exec.scores.get(p).copied().unwrap_or(0.0))
+            .collect();
+        let out = exec
             .positions
             .into_iter()
             .filter_map(|i| coll.docs.get(i))
             .collect();
-        Ok((out, filter))
+        Ok((out, filter, scores))
     }
 
     /// The `errInfo` of a document the collection's validator refuses; `None` when it may
@@ -870,7 +911,26 @@ impl Session {
                 let path: Vec<&str> = field.split('.').collect();
                 let mut values: Vec<Value> = Vec::new();
                 if let Some(c) = self.store.collection(db, coll) {
-                    for d in c.docs.iter().filter(|d| compiled.matches(d)) {
+                    // `$text` and `$near` are answered by the planner through their index.
+                    let matched: Vec<&Document> = if compiled.needs_index() {
+                        let q = plan::Query {
+                            filter_doc: &filter,
+                            filter: &compiled,
+                            sort: None,
+                            projection: None,
+                            hint: None,
+                            skip: 0,
+                            limit: None,
+                        };
+                        let exec = plan::execute(c, &q)?;
+                        exec.positions
+                            .iter()
+                            .filter_map(|&i| c.docs.get(i))
+                            .collect()
+                    } else {
+                        c.docs.iter().filter(|d| compiled.matches(d)).collect()
+                    };
+                    for d in matched {
                         let mut found = Vec::new();
                         if let Some((first, rest)) = path.split_first() {
                             if let Some(v) = d.get(*first) {

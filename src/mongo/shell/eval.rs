@@ -2348,7 +2348,8 @@ impl Session {
             }
             "sort" => match first {
                 Some(Js::Val(Value::Document(d))) => {
-                    sort_keys(&d)?;
+                    // Text-score keys are checked when the query runs (they need `$text`).
+                    sort_keys(&crate::mongo::index::text::split_projection(&d).0)?;
                     cursor.borrow_mut().spec.sort = Some(d);
                     Ok(same)
                 }

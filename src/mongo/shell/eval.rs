@@ -223,7 +223,7 @@ pub(super) struct CursorSpec {
 pub struct Session {
     pub store: Store,
     pub db: String,
-    pub(super) oids: ObjectIdGenerator,
+    pub(crate) oids: ObjectIdGenerator,
     /// The cursor `it` continues: the last one printed.
     cursor: Option<Rc<RefCell<LiveCursor>>>,
     global: ScopeRef,

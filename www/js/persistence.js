@@ -69,6 +69,21 @@ function stamp() {
   return new Date().toISOString().replace(/[:.]/g, "-");
 }
 
+/** Redis commands that only read: a line running one of these does not schedule a save. */
+const READS = new Set(
+  ("GET MGET GETRANGE STRLEN EXISTS TYPE TTL PTTL EXPIRETIME PEXPIRETIME KEYS SCAN DBSIZE RANDOMKEY " +
+    "HGET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HSCAN HSTRLEN HTTL HPTTL HEXPIRETIME HPEXPIRETIME " +
+    "LRANGE LINDEX LLEN LPOS SMEMBERS SISMEMBER SMISMEMBER SCARD SSCAN SINTER SUNION SDIFF " +
+    "ZRANGE ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZSCORE ZMSCORE ZRANK ZREVRANK ZCARD ZCOUNT ZSCAN " +
+    "XRANGE XREVRANGE XLEN XINFO XPENDING GEOPOS GEODIST GEOSEARCH GEOHASH BITCOUNT BITPOS GETBIT PFCOUNT " +
+    "JSON.GET JSON.MGET JSON.TYPE JSON.STRLEN JSON.ARRLEN JSON.OBJKEYS JSON.OBJLEN JSON.RESP " +
+    "FT.SEARCH FT.AGGREGATE FT.INFO FT.EXPLAIN FT._LIST INFO PING ECHO TIME LASTSAVE HELP COMMAND MEMORY OBJECT").split(" "),
+);
+
+function firstWord(line) {
+  return /^\s*(?:\d+\s+)?(\S+)/.exec(line ?? "")?.[1]?.toUpperCase() ?? "";
+}
+
 // --- share links: the session's lines, deflate-raw, base64url, in `#s=` ---------------------
 
 function toBase64Url(bytes) {
@@ -167,6 +182,11 @@ export class Persistence {
       if (detail.input.trim() !== "") this.lines.push([engine, detail.input]);
     }
     this.changes += 1;
+    // A read leaves nothing new to save (the session's lines go with the next save), and a
+    // save of a large sandbox holds the page for a moment: reads of a big list stay smooth.
+    if (detail.engine === "redis" && READS.has(firstWord(detail.input))) {
+      return;
+    }
     const saves = this.playground.redisSaves();
     if (saves !== this.redisSaves) {
       this.redisSaves = saves;
@@ -242,8 +262,12 @@ export class Persistence {
     }
   }
 
-  /** Takes the page's own part of a loaded snapshot: histories and the session's lines. */
-  apply(hostJson) {
+  /**
+   * Takes the page's own part of a loaded snapshot: histories and the session's lines. On a
+   * reload (`imported` false) a console's history already in localStorage, written at every
+   * command, is newer than the snapshot's and is kept; the snapshot's fills an empty one.
+   */
+  apply(hostJson, imported = false) {
     let data = {};
     try {
       data = JSON.parse(hostJson) ?? {};
@@ -253,7 +277,7 @@ export class Persistence {
     const strings = (a) => (Array.isArray(a) ? a.filter((x) => typeof x === "string") : []);
     for (const [name, console] of [["redis", this.app.redis], ["mongo", this.app.mongo]]) {
       const entries = strings(data.history?.[name]);
-      if (entries.length) {
+      if (entries.length && (imported || console.history.entries.length === 0)) {
         console.history.entries = entries;
         console.history.reset();
       }
@@ -312,7 +336,7 @@ export class Persistence {
   async importState(file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     try {
-      this.apply(this.playground.snapshotLoad(bytes, Date.now()));
+      this.apply(this.playground.snapshotLoad(bytes, Date.now()), true);
     } catch (error) {
       this.notice(`${file.name} was not imported: ${error?.message ?? error}. Nothing changed.`, "error", [], "import");
       return false;

@@ -69,21 +69,23 @@ test("Redis keys with TTLs, documents, indexes, histories and the clock survive 
     await redis(page, "RPUSH queue a b c");
     await mongo(page, "db.posts.insertOne({ _id: 1, title: 'Hello', views: NumberLong(10) })");
     await mongo(page, "db.posts.createIndex({ title: 1 }, { unique: true })");
-    const expireAt = await outputOf(await redis(page, "SELECT 0"));
-    assert.equal(expireAt, "OK");
+    await redis(page, "SELECT 0");
     const pexpiretime = await outputOf(await redis(page, "PEXPIRETIME session:1"));
     const fieldTime = await outputOf(await redis(page, "HPEXPIRETIME user:1 FIELDS 1 email"));
     const now = await page.evaluate(() => window.app.playground.now(Date.now()));
+    await redis(page, "SELECT 2");
     await idle(page);
     // Histories come back from the snapshot, not only from localStorage.
     await page.evaluate(() => localStorage.clear());
     await reload(page);
 
+    // The console is on the database it had selected.
+    assert.match(await page.locator("#redis-console [data-role=prompt]").textContent(), /\[2\]>/);
+    assert.match(await outputOf(await redis(page, "LRANGE queue 0 -1")), /1\) "a"\s+2\) "b"\s+3\) "c"/);
+    await redis(page, "SELECT 0");
     assert.equal(await outputOf(await redis(page, "PEXPIRETIME session:1")), pexpiretime);
     assert.equal(await outputOf(await redis(page, "HPEXPIRETIME user:1 FIELDS 1 email")), fieldTime);
     assert.equal(await outputOf(await redis(page, "HGET user:1 name")), '"Ada"');
-    await redis(page, "SELECT 2");
-    assert.match(await outputOf(await redis(page, "LRANGE queue 0 -1")), /1\) "a"\s+2\) "b"\s+3\) "c"/);
     const docs = await outputOf(await mongo(page, "db.posts.find()"));
     assert.match(docs, /title: 'Hello'/);
     assert.match(docs, /views: Long\('10'\)/);

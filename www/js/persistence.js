@@ -204,6 +204,7 @@ export class Persistence {
   hostData() {
     return JSON.stringify({
       history: { redis: this.app.redis.history.entries, mongo: this.app.mongo.history.entries },
+      redisDb: this.playground.redisDb(),
       lines: this.lines.slice(-MAX_SHARED_LINES),
     });
   }
@@ -274,6 +275,11 @@ export class Persistence {
     } catch {
       data = {};
     }
+    // The database the Redis console had selected (the server's clients are not saved).
+    if (Number.isInteger(data.redisDb) && data.redisDb > 0 && data.redisDb < 16) {
+      this.playground.redis(`SELECT ${data.redisDb}`, Date.now());
+    }
+    this.app.clients?.refresh?.();
     const strings = (a) => (Array.isArray(a) ? a.filter((x) => typeof x === "string") : []);
     for (const [name, console] of [["redis", this.app.redis], ["mongo", this.app.mongo]]) {
       const entries = strings(data.history?.[name]);

@@ -204,6 +204,24 @@ pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
     })
 }
 
+/// The commands a snapshot's keyspace part is made of.
+const REPLAYED: [&str; 14] = [
+    "SELECT",
+    "SET",
+    "PEXPIREAT",
+    "HSET",
+    "HPEXPIREAT",
+    "RPUSH",
+    "SADD",
+    "ZADD",
+    "XADD",
+    "XSETID",
+    "XGROUP",
+    "XCLAIM",
+    "JSON.SET",
+    "FT.CREATE",
+];
+
 fn name_of(c: &[Vec<u8>]) -> String {
     c.first()
         .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
@@ -235,8 +253,13 @@ pub fn rebuild_redis(
     ];
     run(&mut server, &unlimited)?;
     for c in commands {
-        if c.is_empty() {
-            return Err("the snapshot holds an empty command".into());
+        let name = name_of(c);
+        // Only what `redis_dump` writes: a crafted file cannot open a transaction, subscribe,
+        // block or disconnect the console's client.
+        if !REPLAYED.contains(&name.as_str()) {
+            return Err(format!(
+                "the snapshot holds a command it never writes ({name:?})"
+            ));
         }
         run(&mut server, c)?;
     }

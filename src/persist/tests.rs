@@ -280,6 +280,24 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     }
 }
 
+#[test]
+fn a_snapshot_may_only_rebuild_keys() {
+    let commands: Vec<Command> = vec![vec![b"MULTI".to_vec()]];
+    let err = rebuild_redis(&commands, &[], &[], T0).unwrap_err();
+    assert_eq!(
+        err,
+        "the snapshot holds a command it never writes (\"MULTI\")"
+    );
+    let empty: Vec<Command> = vec![Vec::new()];
+    assert!(rebuild_redis(&empty, &[], &[], T0).is_err());
+    let refused: Vec<Command> = vec![vec![b"SET".to_vec(), b"k".to_vec()]];
+    let err = rebuild_redis(&refused, &[], &[], T0).unwrap_err();
+    assert!(
+        err.starts_with("the snapshot cannot be replayed: SET answered ERR wrong number"),
+        "{err}"
+    );
+}
+
 /// A body with a valid header and checksum but arbitrary contents.
 fn framed(body: &[u8]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();

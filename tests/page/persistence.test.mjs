@@ -232,25 +232,34 @@ test("a share link replays the session into a fresh sandbox", async () => {
   }
 });
 
+/** Loads `url` as a new document (not a same-document fragment change) and waits for it. */
+async function navigate(page, url) {
+  await page.goto("about:blank");
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
+}
+
+/** A page in `context` holding saved work (`mine` is 1), then navigated to `url`. */
+async function workThenOpen(context, url) {
+  const page = await open(context);
+  await redis(page, "SET mine 1");
+  await idle(page);
+  await navigate(page, url);
+  return page;
+}
+
 test("a share link asks before replacing existing work, and keeps it either way", async () => {
   const link = await sessionLink([["r", "SET shared yes"]]);
   const context = await harness.browser.newContext();
   try {
-    const page = await open(context);
-    await redis(page, "SET mine 1");
-    await idle(page);
-    await page.goto("about:blank");
-    await page.goto(link);
-    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    const page = await workThenOpen(context, link);
     const ask = page.locator("[data-notice=share-ask]");
     await ask.waitFor();
     await ask.getByRole("button", { name: "Keep my work" }).click();
     assert.equal(await outputOf(await redis(page, "GET mine")), '"1"');
     assert.equal(await outputOf(await redis(page, "GET shared")), "(nil)");
 
-    await page.goto("about:blank");
-    await page.goto(link);
-    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await navigate(page, link);
     await page.locator("[data-notice=share-ask]").getByRole("button", { name: "Open the shared session" }).click();
     await page.locator("[data-notice=shared]").waitFor();
     assert.equal(await outputOf(await redis(page, "GET shared")), '"yes"');
@@ -270,12 +279,7 @@ for (const [fragment, message] of [
   test(`a malformed share link (${fragment}) says so and leaves the work alone`, async () => {
     const context = await harness.browser.newContext();
     try {
-      const page = await open(context);
-      await redis(page, "SET mine 1");
-      await idle(page);
-      await page.goto("about:blank");
-      await page.goto(harness.url + fragment);
-      await page.waitForFunction(() => document.body.dataset.ready === "true");
+      const page = await workThenOpen(context, harness.url + fragment);
       const notice = page.locator("[data-notice=share-error]");
       await notice.waitFor();
       assert.match(await notice.textContent(), message);

@@ -55,6 +55,33 @@ impl Clock {
         t.clamp(0, i128::from(Millis::MAX)) as Millis
     }
 
+    /// The clock's state as a snapshot keeps it: (host anchor, sandbox time at the anchor,
+    /// speed in thousandths, the paused time). Restored with `from_parts`, the sandbox time
+    /// goes on as the same function of the host clock, so time that passed while the page was
+    /// closed has passed in the sandbox too (unless it was paused).
+    pub fn parts(&self) -> (Millis, Millis, u32, Option<Millis>) {
+        (
+            self.base_host,
+            self.base_virtual,
+            self.speed_milli,
+            self.paused_at,
+        )
+    }
+
+    pub fn from_parts(
+        base_host: Millis,
+        base_virtual: Millis,
+        speed_milli: u32,
+        paused_at: Option<Millis>,
+    ) -> Clock {
+        Clock {
+            base_host,
+            base_virtual,
+            speed_milli: speed_milli.clamp(MIN_SPEED_MILLI, MAX_SPEED_MILLI),
+            paused_at,
+        }
+    }
+
     pub fn is_paused(&self) -> bool {
         self.paused_at.is_some()
     }

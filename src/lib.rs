@@ -16,6 +16,8 @@
 //! - `redis::{clients, multi, pubsub, blocking, notify}`: the per-connection gate and CLIENT,
 //!   transactions and WATCH, pub/sub and MONITOR, blocking commands, keyspace events.
 //! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
+//! - `persist`: the versioned, checksummed snapshot of the whole sandbox, and the exports
+//!   for real servers (redis-cli script, RESP, mongosh script, mongoimport files).
 //! - `snippets`: driver code (redis-py / pymongo in Python, node-redis / ioredis / the Node
 //!   MongoDB driver in JavaScript) run against the same engines.
 //! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
@@ -24,6 +26,7 @@
 
 pub mod clock;
 pub mod mongo;
+pub mod persist;
 pub mod redis;
 pub mod snippets;
 mod sort;

@@ -5,10 +5,11 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nosql_playground::clock::{self, Clock};
-use nosql_playground::{mongo, redis, snippets};
+use nosql_playground::{mongo, persist, redis, snippets};
 
 const USAGE: &str =
-    "usage: nosql-playground redis | nosql-playground mongo [--json] | nosql-playground python | nosql-playground node";
+    "usage: nosql-playground redis | nosql-playground mongo [--json] | nosql-playground python | nosql-playground node
+       nosql-playground redis --export cli|resp | nosql-playground mongo --export mongosh|mongoimport";
 
 fn host_ms() -> u64 {
     SystemTime::now()
@@ -27,6 +28,7 @@ fn main() {
         ["redis"] => run(RedisConsole::new()),
         ["mongo"] => run(MongoConsole::new(false)),
         ["mongo", "--json"] | ["--json", "mongo"] => run(MongoConsole::new(true)),
+        ["redis" | "mongo", "--export", format] => run_export(args[0].as_str(), format),
         ["python"] => run_snippet(snippets::Language::Python),
         ["node"] => run_snippet(snippets::Language::Node),
         ["--help" | "-h"] => {
@@ -39,6 +41,58 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Runs the piped script silently, then writes the session for a real server: `redis
+/// --export cli` a redis-cli script, `resp` the same in RESP for `redis-cli --pipe`; `mongo
+/// --export mongosh` a mongosh script, `mongoimport` each collection's file after a
+/// `==> db.collection.json <==` line.
+fn run_export(engine: &str, format: &str) -> i32 {
+    let mut input = String::new();
+    if let Err(err) = io::Read::read_to_string(&mut io::stdin(), &mut input) {
+        eprintln!("nosql-playground: cannot read the script: {err}");
+        return 2;
+    }
+    let mut clock = Clock::new();
+    let mut out: Vec<u8> = Vec::new();
+    if engine == "redis" {
+        let mut server = redis::Server::new();
+        let mut sink = String::new();
+        for line in input.lines() {
+            sink.clear();
+            redis::cli::run_line_into(&mut server, &mut clock, line, host_ms(), false, &mut sink);
+        }
+        let now = clock.now(host_ms());
+        match format {
+            "cli" => out = persist::redis_cli_script(&server, now).into_bytes(),
+            "resp" => out = persist::redis_resp(&server, now),
+            _ => {}
+        }
+    } else {
+        let mut console = MongoConsole::new(false);
+        let mut sink = String::new();
+        for line in input.lines() {
+            console.feed(line, &mut sink);
+        }
+        let store = console.shell.store();
+        match format {
+            "mongosh" => out = persist::mongo_dump::mongosh_script(store).into_bytes(),
+            "mongoimport" => {
+                for (name, text) in persist::mongo_dump::mongoimport_files(store) {
+                    out.extend_from_slice(format!("==> {name} <==\n{text}").as_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+    if out.is_empty() && !matches!(format, "cli" | "resp" | "mongosh" | "mongoimport") {
+        eprintln!("{USAGE}");
+        return 2;
+    }
+    if io::stdout().write_all(&out).is_err() {
+        return 1;
+    }
+    0
 }
 
 /// Reads a whole driver snippet from stdin and prints what the language would print running

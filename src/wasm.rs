@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::clock::{self, Clock};
-use crate::{mongo, redis, snippets};
+use crate::{mongo, persist, redis, snippets};
 
 #[wasm_bindgen]
 pub struct Playground {
@@ -425,6 +425,63 @@ impl Playground {
             coll,
             index(sample),
         ))
+    }
+
+    /// The whole sandbox as a snapshot file (`persist`'s format), with `host_data` (the
+    /// page's own JSON: console histories) kept inside it.
+    #[wasm_bindgen(js_name = snapshotSave)]
+    pub fn snapshot_save(&self, host_data: &str, host_ms: f64) -> Vec<u8> {
+        persist::save(
+            &self.redis,
+            &self.mongo,
+            &self.clock,
+            host_data.as_bytes(),
+            host(host_ms),
+        )
+    }
+
+    /// Replaces the sandbox with a snapshot's; returns the page's data stored in it (JSON,
+    /// `{}` if there was none). A damaged or unknown-version snapshot changes nothing and
+    /// throws an Error whose message says why.
+    #[wasm_bindgen(js_name = snapshotLoad)]
+    pub fn snapshot_load(&mut self, bytes: &[u8], host_ms: f64) -> Result<String, JsError> {
+        let loaded = persist::load(bytes, host(host_ms)).map_err(|e| JsError::new(&e))?;
+        self.redis = loaded.redis;
+        self.mongo = loaded.mongo;
+        self.clock = loaded.clock;
+        let data = String::from_utf8(loaded.host_data).unwrap_or_default();
+        Ok(if data.is_empty() { "{}".into() } else { data })
+    }
+
+    /// SAVE and BGSAVE the Redis console has run: the page saves when this grows.
+    #[wasm_bindgen(js_name = redisSaves)]
+    pub fn redis_saves(&self) -> f64 {
+        self.redis.stats.saves as f64
+    }
+
+    /// The Redis keyspace as a redis-cli script for a real server (`redis-cli < file`).
+    #[wasm_bindgen(js_name = exportRedisCli)]
+    pub fn export_redis_cli(&self, host_ms: f64) -> String {
+        persist::redis_cli_script(&self.redis, self.clock.now(host(host_ms)))
+    }
+
+    /// The same commands in RESP, for `redis-cli --pipe < file`.
+    #[wasm_bindgen(js_name = exportRedisResp)]
+    pub fn export_redis_resp(&self, host_ms: f64) -> Vec<u8> {
+        persist::redis_resp(&self.redis, self.clock.now(host(host_ms)))
+    }
+
+    /// The Mongo databases as a mongosh script (`mongosh URI file.js`).
+    #[wasm_bindgen(js_name = exportMongosh)]
+    pub fn export_mongosh(&self) -> String {
+        persist::mongo_dump::mongosh_script(self.mongo.store())
+    }
+
+    /// JSON array of `[file name, contents]`: one canonical Extended JSON file per
+    /// collection, for `mongoimport`.
+    #[wasm_bindgen(js_name = exportMongoImport)]
+    pub fn export_mongo_import(&self) -> String {
+        json(&persist::mongo_dump::mongoimport_files(self.mongo.store()))
     }
 
     /// JSON of `mongo::snapshot::DocumentPage`: documents `offset..offset + limit` of a

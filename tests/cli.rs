@@ -99,3 +99,38 @@ fn a_line_typed_while_blocked_waits_for_the_timeout() {
     let (out, _) = run(&["redis"], "BLPOP q 2\nPING\n");
     assert_eq!(out, "(nil)\nPONG\n");
 }
+
+#[test]
+fn export_modes_print_the_session_for_a_real_server() {
+    let cases: [(&[&str], &str, &str, i32); 6] = [
+        (
+            &["redis", "--export", "cli"],
+            "SET a 1\nHSET h f \"x y\"\nSELECT 1\nRPUSH l \"\\x00\"\n",
+            "SET a 1\nHSET h f \"x y\"\nSELECT 1\nRPUSH l \"\\x00\"\nSELECT 0\n",
+            0,
+        ),
+        (
+            &["redis", "--export", "resp"],
+            "SET a 1\n",
+            "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n",
+            0,
+        ),
+        (&["redis", "--export", "cli"], "GET nothing\n", "", 0),
+        (
+            &["mongo", "--export", "mongoimport"],
+            "db.c.insertOne({_id: 1, n: NumberLong(2)})\n",
+            "==> test.c.json <==\n{\"_id\":{\"$numberInt\":\"1\"},\"n\":{\"$numberLong\":\"2\"}}\n",
+            0,
+        ),
+        (
+            &["mongo", "--export", "mongosh"],
+            "use shop\ndb.c.insertOne({_id: 1})\n",
+            "// Recreates the sandbox's MongoDB databases: mongosh \"mongodb://HOST\" this-file.js\n\ndb = db.getSiblingDB(\"shop\");\ndb.createCollection(\"c\", EJSON.deserialize({}, { relaxed: false }));\ndb.getCollection(\"c\").insertMany(EJSON.deserialize([{\"_id\":{\"$numberInt\":\"1\"}}], { relaxed: false }));\n",
+            0,
+        ),
+        (&["redis", "--export", "rdb"], "", "", 2),
+    ];
+    for (args, script, expected, code) in cases {
+        assert_eq!(run(args, script), (expected.to_string(), code), "{args:?}");
+    }
+}

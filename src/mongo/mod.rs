@@ -80,6 +80,21 @@ impl Shell {
         self.session.take_explained()
     }
 
+    /// What a snapshot keeps of the shell besides the store: the database `db` refers to
+    /// and the ObjectId generator.
+    pub fn session_state(&self) -> (&str, ([u8; 5], u32)) {
+        (&self.session.db, self.session.oids.state())
+    }
+
+    /// A shell over a restored store, on database `db`, with the ObjectId generator's state.
+    pub fn restore(store: store::Store, db: String, oids: ([u8; 5], u32)) -> Shell {
+        let mut shell = Shell::default();
+        shell.session.store = store;
+        shell.session.db = db;
+        shell.session.oids = value::ObjectIdGenerator::from_state(oids.0, oids.1);
+        shell
+    }
+
     /// Every database of the sandbox, read-only (for the collections panel).
     pub fn store(&self) -> &store::Store {
         &self.session.store

@@ -128,6 +128,19 @@ impl ObjectIdGenerator {
         }
     }
 
+    /// The per-process bytes and the counter: what a snapshot keeps, so that ids created
+    /// after a reload go on from where the session was.
+    pub fn state(&self) -> ([u8; 5], u32) {
+        (self.process, self.counter)
+    }
+
+    pub fn from_state(process: [u8; 5], counter: u32) -> Self {
+        ObjectIdGenerator {
+            process,
+            counter: counter & 0x00ff_ffff,
+        }
+    }
+
     pub fn next(&mut self, now_ms: u64) -> ObjectId {
         let secs = ((now_ms / 1000) & 0xffff_ffff) as u32;
         let c = self.counter & 0x00ff_ffff;

@@ -247,6 +247,18 @@ const PARAMS: &[Param] = &[
     },
 ];
 
+/// The parameters whose value differs from the default, with their CONFIG GET text: what a
+/// snapshot restores with CONFIG SET.
+pub fn changed(config: &Config) -> Vec<(&'static str, String)> {
+    let default = Config::default();
+    PARAMS
+        .iter()
+        .filter(|p| !matches!(p.kind, Kind::Immutable))
+        .filter(|p| (p.show)(config) != (p.show)(&default))
+        .map(|p| (p.name, (p.show)(config)))
+        .collect()
+}
+
 /// Port of `memtoull`: a byte count with an optional unit; no sign, no fraction.
 pub fn parse_memory(text: &[u8]) -> Option<u64> {
     let digits = text.iter().take_while(|b| b.is_ascii_digit()).count();

@@ -42,6 +42,8 @@ pub struct Stats {
     /// Sandbox time of the first command, for uptime.
     pub started: Option<Millis>,
     pub last_save: Option<Millis>,
+    /// SAVE and BGSAVE so far (`rdb_saves`): the page watches it to save the snapshot.
+    pub saves: u64,
     /// Total evictions ever made, never reset: the sequence of `recent_evictions`.
     evictions_seq: u64,
     pub recent_evictions: VecDeque<Eviction>,
@@ -204,6 +206,7 @@ pub fn lastsave(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
 pub fn save(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
     server.stats.last_save = Some(server.now);
     server.stats.dirty = 0;
+    server.stats.saves += 1;
     Reply::ok()
 }
 
@@ -375,7 +378,11 @@ fn write_section(server: &Server, section: &str, out: &mut String) {
                 ("rdb_last_bgsave_status", "ok"),
                 ("rdb_last_bgsave_time_sec", "-1"),
                 ("rdb_current_bgsave_time_sec", "-1"),
-                ("rdb_saves", "0"),
+            ] {
+                field(name, &value);
+            }
+            field("rdb_saves", &server.stats.saves);
+            for (name, value) in [
                 ("rdb_last_cow_size", "0"),
                 ("rdb_last_load_keys_expired", "0"),
                 ("rdb_last_load_keys_loaded", "0"),

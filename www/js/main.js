@@ -8,6 +8,7 @@ import "./server-info.js";
 import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
+import { startPersistence } from "./persistence.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
@@ -58,6 +59,8 @@ async function boot() {
   // For tests; not a public API.
   window.playground = playground;
   window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, lessons, snippet };
+  // Restores the saved sandbox before the page says it is ready (see persistence.js).
+  window.app.persistence = await startPersistence(window.app);
   document.body.dataset.ready = "true";
   redis.focus();
 }

@@ -92,7 +92,8 @@ fn apply_validation(
 
 /// The options document `listCollections` shows: what was set, with the validation
 /// defaults filled in once a validator exists.
-fn options_document(o: &CollectionOptions) -> Document {
+/// (Also what the mongosh export passes to `createCollection`.)
+pub(crate) fn options_document(o: &CollectionOptions) -> Document {
     let mut d = Document::default();
     if let Some(c) = o.capped {
         d.insert("capped".into(), Value::Bool(true));

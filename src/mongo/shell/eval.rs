@@ -225,7 +225,7 @@ pub(super) struct CursorSpec {
 pub struct Session {
     pub store: Store,
     pub db: String,
-    pub(super) oids: ObjectIdGenerator,
+    pub(crate) oids: ObjectIdGenerator,
     /// The cursor `it` continues: the last one printed.
     pub(super) cursor: Option<Rc<RefCell<LiveCursor>>>,
     pub(super) global: ScopeRef,

@@ -2,7 +2,7 @@
 
 mod bson;
 pub mod collection;
-mod ddl;
+pub(crate) mod ddl;
 pub mod eval;
 pub mod host;
 mod indexes;

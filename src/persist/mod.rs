@@ -1,0 +1,306 @@
+//! The whole sandbox as one file, and the way out to real servers.
+//!
+//! # Snapshot format, version 1
+//!
+//! ```text
+//! magic    8 bytes  "NSQLSNAP"
+//! version  u32 LE   1
+//! length   u64 LE   bytes of the body
+//! crc32    u32 LE   CRC-32 (IEEE) of the body
+//! body:
+//!   clock   base host ms u64, sandbox ms at it u64, speed (thousandths) u32,
+//!           paused u8 (+ paused-at u64)
+//!   host    bytes: what the page keeps with it (console histories), opaque here
+//!   redis   CONFIG parameters changed from their defaults: count, (name, value)…
+//!           commands that rebuild the keyspace (`redis_dump`): count, (argc, args…)…
+//!           sorted sets written by GEOADD: count, (db, key)…
+//!   mongo   the current database, the ObjectId generator (5 bytes + u32), the store
+//!           (`mongo_dump`)
+//! ```
+//! Lengths and counts are unsigned LEB128; byte strings are length-prefixed.
+//!
+//! The Redis keyspace is kept as the commands that rebuild it, as Redis's AOF rewrite writes
+//! them, rather than as the engine's internal structures: the file then survives changes to
+//! those structures, and the very same list is what the export to a real server prints.
+//! Loading replays them into a fresh server on the saved clock, so a key whose absolute
+//! expiry passed while the page was closed is gone after the reload, as on a real server
+//! restarted from its RDB file.
+//!
+//! Loading is all or nothing: the snapshot is checked (magic, version, length, checksum)
+//! and rebuilt into new engines; only when every part succeeded does the caller swap them
+//! in. A damaged file gives an error that says what is wrong and changes nothing.
+
+pub mod codec;
+pub mod mongo_dump;
+pub mod redis_dump;
+
+use crate::clock::{Clock, Millis};
+use crate::redis::reply::Reply;
+use crate::{mongo, redis};
+use codec::{crc32, Reader, Writer};
+use redis_dump::{Command, Times};
+
+pub const MAGIC: &[u8; 8] = b"NSQLSNAP";
+pub const VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 4;
+
+/// A sandbox rebuilt from a snapshot, ready to replace the running one.
+#[derive(Debug)]
+pub struct Loaded {
+    pub redis: redis::Server,
+    pub mongo: mongo::Shell,
+    pub clock: Clock,
+    pub host_data: Vec<u8>,
+}
+
+/// The snapshot of a sandbox at host time `host_ms`; `host_data` is stored as it is.
+pub fn save(
+    redis: &redis::Server,
+    mongo: &mongo::Shell,
+    clock: &Clock,
+    host_data: &[u8],
+    host_ms: Millis,
+) -> Vec<u8> {
+    let now = clock.now(host_ms);
+    let mut w = Writer::default();
+    let (base_host, base_virtual, speed, paused) = clock.parts();
+    w.u64(base_host);
+    w.u64(base_virtual);
+    w.u32(speed);
+    match paused {
+        Some(t) => {
+            w.u8(1);
+            w.u64(t);
+        }
+        None => w.u8(0),
+    }
+    w.bytes(host_data);
+
+    let changed = redis::config::changed(&redis.config);
+    w.len(changed.len());
+    for (name, value) in changed {
+        w.str(name);
+        w.str(&value);
+    }
+    let dump = redis_dump::dump(redis, now, Times::Absolute);
+    w.len(dump.commands.len());
+    for c in &dump.commands {
+        w.len(c.len());
+        for arg in c {
+            w.bytes(arg);
+        }
+    }
+    w.len(dump.geo_keys.len());
+    for (db, key) in &dump.geo_keys {
+        w.len(*db);
+        w.bytes(key);
+    }
+
+    let (db, (process, counter)) = mongo.session_state();
+    w.str(db);
+    w.buf.extend_from_slice(&process);
+    w.u32(counter);
+    mongo_dump::write_store(&mut w, mongo.store());
+
+    let body = w.buf;
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Checks the header and returns the body.
+fn body(bytes: &[u8]) -> Result<&[u8], String> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(
+            "this is not a nosql-playground snapshot (its first bytes are not NSQLSNAP)".into(),
+        );
+    }
+    let mut r = Reader::new(&bytes[MAGIC.len()..]);
+    let header = |_| "the snapshot is truncated (its header is incomplete)".to_string();
+    let version = r.u32().map_err(header)?;
+    if version != VERSION {
+        return Err(format!(
+            "snapshot format version {version} is not supported (this version of the sandbox reads version {VERSION})"
+        ));
+    }
+    let length = r.u64().map_err(header)?;
+    let checksum = r.u32().map_err(header)?;
+    let have = r.remaining() as u64;
+    if have < length {
+        return Err(format!(
+            "the snapshot is truncated ({have} of its {length} bytes are there)"
+        ));
+    }
+    if have > length {
+        return Err(format!(
+            "the snapshot is corrupted ({} unexpected bytes after its end)",
+            have - length
+        ));
+    }
+    let body = r.take(have as usize)?;
+    if crc32(body) != checksum {
+        return Err("the snapshot is corrupted (its checksum does not match its contents)".into());
+    }
+    Ok(body)
+}
+
+/// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
+pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
+    let mut r = Reader::new(body(bytes)?);
+    let base_host = r.u64()?;
+    let base_virtual = r.u64()?;
+    let speed = r.u32()?;
+    let paused = match r.u8()? {
+        0 => None,
+        1 => Some(r.u64()?),
+        _ => return Err("the snapshot holds a malformed clock".into()),
+    };
+    let clock = Clock::from_parts(base_host, base_virtual, speed, paused);
+    let host_data = r.bytes()?.to_vec();
+
+    let n_config = r.count(2)?;
+    let mut config = Vec::with_capacity(n_config);
+    for _ in 0..n_config {
+        config.push((r.bytes()?.to_vec(), r.bytes()?.to_vec()));
+    }
+    let n_commands = r.count(2)?;
+    let mut commands: Vec<Command> = Vec::with_capacity(n_commands);
+    for _ in 0..n_commands {
+        let argc = r.count(1)?;
+        let mut c = Vec::with_capacity(argc);
+        for _ in 0..argc {
+            c.push(r.bytes()?.to_vec());
+        }
+        commands.push(c);
+    }
+    let n_geo = r.count(2)?;
+    let mut geo_keys = Vec::with_capacity(n_geo);
+    for _ in 0..n_geo {
+        let db = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        geo_keys.push((db, r.bytes()?.to_vec()));
+    }
+
+    let db = r.string()?;
+    let mut process = [0u8; 5];
+    process.copy_from_slice(r.take(5)?);
+    let counter = r.u32()?;
+    let store = mongo_dump::read_store(&mut r)?;
+    if !r.is_at_end() {
+        return Err("the snapshot is corrupted (unexpected bytes after its last part)".into());
+    }
+
+    let now = clock.now(host_ms);
+    let redis = rebuild_redis(&commands, &config, &geo_keys, now)?;
+    let mongo = mongo::Shell::restore(store, db, (process, counter));
+    Ok(Loaded {
+        redis,
+        mongo,
+        clock,
+        host_data,
+    })
+}
+
+/// The commands a snapshot's keyspace part is made of.
+const REPLAYED: [&str; 14] = [
+    "SELECT",
+    "SET",
+    "PEXPIREAT",
+    "HSET",
+    "HPEXPIREAT",
+    "RPUSH",
+    "SADD",
+    "ZADD",
+    "XADD",
+    "XSETID",
+    "XGROUP",
+    "XCLAIM",
+    "JSON.SET",
+    "FT.CREATE",
+];
+
+fn name_of(c: &[Vec<u8>]) -> String {
+    c.first()
+        .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+        .unwrap_or_default()
+}
+
+/// A fresh server with the keyspace rebuilt by `commands`, then the changed parameters set.
+/// No limit applies while it fills (the saved data fitted when it was saved); INFO's
+/// counters then start from zero, as after a real server's restart.
+pub fn rebuild_redis(
+    commands: &[Command],
+    config: &[(Vec<u8>, Vec<u8>)],
+    geo_keys: &[(usize, Vec<u8>)],
+    now: Millis,
+) -> Result<redis::Server, String> {
+    let mut server = redis::Server::new();
+    let run = |server: &mut redis::Server, c: &[Vec<u8>]| match server.execute(c, now) {
+        Reply::Error(text) => Err(format!(
+            "the snapshot cannot be replayed: {} answered {text}",
+            name_of(c)
+        )),
+        _ => Ok(()),
+    };
+    let unlimited = [
+        b"CONFIG".to_vec(),
+        b"SET".to_vec(),
+        b"maxmemory".to_vec(),
+        b"0".to_vec(),
+    ];
+    run(&mut server, &unlimited)?;
+    for c in commands {
+        let name = name_of(c);
+        // Only what `redis_dump` writes: a crafted file cannot open a transaction, subscribe,
+        // block or disconnect the console's client.
+        if !REPLAYED.contains(&name.as_str()) {
+            return Err(format!(
+                "the snapshot holds a command it never writes ({name:?})"
+            ));
+        }
+        run(&mut server, c)?;
+    }
+    for (db, key) in geo_keys {
+        if let Some(entry) = server.dbs.get_mut(*db).and_then(|d| d.peek(key, now)) {
+            if let redis::types::Value::ZSet(z) = &mut entry.value {
+                z.mark_geo(true);
+            }
+        }
+    }
+    let mut set = vec![b"CONFIG".to_vec(), b"SET".to_vec(), b"maxmemory".to_vec()];
+    let saved_max = config.iter().find(|(n, _)| n == b"maxmemory");
+    set.push(saved_max.map_or_else(
+        || {
+            redis::config::Config::default()
+                .maxmemory
+                .to_string()
+                .into_bytes()
+        },
+        |(_, v)| v.clone(),
+    ));
+    for (name, value) in config.iter().filter(|(n, _)| n != b"maxmemory") {
+        set.push(name.clone());
+        set.push(value.clone());
+    }
+    run(&mut server, &set)?;
+    server.reset_stats();
+    server.stats.dirty = 0;
+    server.stats.last_save = Some(now);
+    Ok(server)
+}
+
+/// The Redis keyspace as a redis-cli script for a real server (TTLs relative to `now`).
+pub fn redis_cli_script(server: &redis::Server, now: Millis) -> String {
+    redis_dump::to_cli_script(&redis_dump::dump(server, now, Times::Relative).commands)
+}
+
+/// The same commands in RESP, for `redis-cli --pipe`.
+pub fn redis_resp(server: &redis::Server, now: Millis) -> Vec<u8> {
+    redis_dump::to_resp(&redis_dump::dump(server, now, Times::Relative).commands)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,389 @@
+//! The Redis keyspace as the commands that rebuild it, the way Redis's own AOF rewrite
+//! (`rewriteAppendOnlyFile`) writes it: one value-creating command per key (split every
+//! `ITEMS_PER_COMMAND` items), then its TTL, hash field TTLs, stream metadata, consumer
+//! groups with their pending entries, and finally the search indexes.
+//!
+//! The same list serves the snapshot (replayed into a fresh server on load, with absolute
+//! times on the virtual clock) and the way out to a real server (printed for `redis-cli`
+//! or as RESP for `redis-cli --pipe`, with TTLs relative to the moment of the export, since
+//! a real server's clock is not the sandbox's).
+
+use crate::clock::Millis;
+use crate::redis::db::Db;
+use crate::redis::search::{FieldKind, Index, Source};
+use crate::redis::types::stream::{Stream, StreamId};
+use crate::redis::types::zset::format_score;
+use crate::redis::types::Value;
+use crate::redis::Server;
+
+/// Items one command carries at most (Redis's `AOF_REWRITE_ITEMS_PER_CMD` is 64): long
+/// collections become several commands, so no single line grows without bound.
+pub const ITEMS_PER_COMMAND: usize = 64;
+
+pub type Command = Vec<Vec<u8>>;
+
+/// How times are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Times {
+    /// Absolute sandbox milliseconds (PXAT, PEXPIREAT, HPEXPIREAT, XCLAIM TIME): the
+    /// snapshot, replayed on the same virtual clock.
+    Absolute,
+    /// Milliseconds left at the export (PX, PEXPIRE, HPEXPIRE, XCLAIM IDLE): a real server.
+    Relative,
+}
+
+/// The commands that rebuild every database's live keys (`SELECT` before each non-empty
+/// one, `SELECT 0` at the end if another was selected), then the search indexes, plus the
+/// sorted sets that were written by GEOADD (the sandbox shows those as maps).
+pub struct Dump {
+    pub commands: Vec<Command>,
+    pub geo_keys: Vec<(usize, Vec<u8>)>,
+}
+
+fn cmd(parts: &[&[u8]]) -> Command {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+fn num(n: impl ToString) -> Vec<u8> {
+    n.to_string().into_bytes()
+}
+
+fn id(id: StreamId) -> Vec<u8> {
+    id.to_string().into_bytes()
+}
+
+pub fn dump(server: &Server, now: Millis, times: Times) -> Dump {
+    let mut out = Dump {
+        commands: Vec::new(),
+        geo_keys: Vec::new(),
+    };
+    let mut selected = 0;
+    for (index, db) in server.dbs.iter().enumerate() {
+        let start = out.commands.len();
+        dump_db(db, index, now, times, &mut out);
+        if out.commands.len() > start && index != selected {
+            out.commands.insert(start, cmd(&[b"SELECT", &num(index)]));
+            selected = index;
+        }
+    }
+    if selected != 0 {
+        out.commands.push(cmd(&[b"SELECT", b"0"]));
+    }
+    for (name, index) in &server.search {
+        out.commands.push(ft_create(name, index));
+    }
+    out
+}
+
+/// A time as `times` writes it, or `None` if it is already due (the item is left out).
+fn when(at: Millis, now: Millis, times: Times) -> Option<Vec<u8>> {
+    if at <= now {
+        return None;
+    }
+    Some(match times {
+        Times::Absolute => num(at),
+        Times::Relative => num(at - now),
+    })
+}
+
+fn chunked(
+    out: &mut Vec<Command>,
+    head: &[&[u8]],
+    items: impl Iterator<Item = Vec<Vec<u8>>>,
+    per_item: usize,
+) {
+    let mut current: Command = Vec::new();
+    for item in items {
+        if current.is_empty() {
+            current = cmd(head);
+        }
+        current.extend(item);
+        if current.len() - head.len() >= ITEMS_PER_COMMAND * per_item {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+}
+
+fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
+    let (expire, hexpire, pxat) = match times {
+        Times::Absolute => (&b"PEXPIREAT"[..], &b"HPEXPIREAT"[..], &b"PXAT"[..]),
+        Times::Relative => (&b"PEXPIRE"[..], &b"HPEXPIRE"[..], &b"PX"[..]),
+    };
+    for (key, entry) in db.iter() {
+        let ttl = match entry.expire_at {
+            Some(at) => match when(at, now, times) {
+                Some(t) => Some(t),
+                None => continue,
+            },
+            None => None,
+        };
+        let cmds = &mut out.commands;
+        let before = cmds.len();
+        match &entry.value {
+            Value::Str(s) => {
+                let mut c = cmd(&[b"SET", key, s]);
+                if let Some(t) = ttl.as_ref() {
+                    c.push(pxat.to_vec());
+                    c.push(t.clone());
+                }
+                cmds.push(c);
+                continue;
+            }
+            Value::Hash(hash) => {
+                // Fields already due are gone for every reader; they are not written.
+                let live: Vec<(&Vec<u8>, &Vec<u8>, Option<Millis>)> = hash
+                    .iter()
+                    .filter_map(|(f, v)| {
+                        let at = hash.expiry_of(f).flatten();
+                        match at {
+                            Some(at) if at <= now => None,
+                            _ => Some((f, v, at)),
+                        }
+                    })
+                    .collect();
+                chunked(
+                    cmds,
+                    &[b"HSET", key],
+                    live.iter().map(|(f, v, _)| vec![f.to_vec(), v.to_vec()]),
+                    2,
+                );
+                let mut timed: Vec<(Millis, &Vec<u8>)> = live
+                    .iter()
+                    .filter_map(|(f, _, at)| at.map(|at| (at, *f)))
+                    .collect();
+                timed.sort();
+                for group in timed.chunk_by(|a, b| a.0 == b.0) {
+                    let Some(t) = group.first().and_then(|(at, _)| when(*at, now, times)) else {
+                        continue;
+                    };
+                    let mut c = cmd(&[hexpire, key, &t, b"FIELDS", &num(group.len())]);
+                    c.extend(group.iter().map(|(_, f)| f.to_vec()));
+                    cmds.push(c);
+                }
+            }
+            Value::List(list) => {
+                chunked(
+                    cmds,
+                    &[b"RPUSH", key],
+                    list.iter().map(|e| vec![e.clone()]),
+                    1,
+                );
+            }
+            Value::Set(set) => {
+                chunked(
+                    cmds,
+                    &[b"SADD", key],
+                    set.members().into_iter().map(|m| vec![m]),
+                    1,
+                );
+            }
+            Value::ZSet(zset) => {
+                chunked(
+                    cmds,
+                    &[b"ZADD", key],
+                    zset.iter()
+                        .map(|(m, s)| vec![format_score(s).into_bytes(), m.to_vec()]),
+                    2,
+                );
+                if zset.is_geo() {
+                    out.geo_keys.push((index, key.clone()));
+                }
+            }
+            Value::Stream(stream) => dump_stream(cmds, key, stream, now, times),
+            Value::Json(doc) => {
+                let text = serde_json::to_string(doc).unwrap_or_else(|_| "null".into());
+                cmds.push(cmd(&[b"JSON.SET", key, b"$", text.as_bytes()]));
+            }
+        }
+        if cmds.len() == before {
+            // Every item had expired: the key is as good as gone.
+            continue;
+        }
+        if let Some(t) = ttl {
+            cmds.push(cmd(&[expire, key, &t]));
+        }
+    }
+}
+
+/// As Redis's `rewriteStreamObject`: the entries (or, for an empty stream, the `XADD MAXLEN 0`
+/// trick), XSETID with the counters, then each group, its pending entries claimed with
+/// FORCE, and its consumers that hold nothing.
+fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, times: Times) {
+    let mut any = false;
+    for (entry_id, fields) in s.range(StreamId::MIN, StreamId::MAX, false) {
+        let mut c = cmd(&[b"XADD", key, &id(*entry_id)]);
+        c.extend(fields.iter().cloned());
+        cmds.push(c);
+        any = true;
+    }
+    if !any {
+        cmds.push(cmd(&[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]));
+    }
+    cmds.push(cmd(&[
+        b"XSETID",
+        key,
+        &id(s.last_id),
+        b"ENTRIESADDED",
+        &num(s.entries_added),
+        b"MAXDELETEDID",
+        &id(s.max_deleted_id),
+    ]));
+    for (name, group) in &s.groups {
+        cmds.push(cmd(&[
+            b"XGROUP",
+            b"CREATE",
+            key,
+            name,
+            &id(group.last_id),
+            b"ENTRIESREAD",
+            &num(group.entries_read),
+        ]));
+        for (entry_id, nack) in &group.pel {
+            let mut c = cmd(&[b"XCLAIM", key, name, &nack.consumer, b"0", &id(*entry_id)]);
+            match times {
+                Times::Absolute => c.extend([b"TIME".to_vec(), num(nack.delivery_time)]),
+                Times::Relative => {
+                    let idle = (now as i64).saturating_sub(nack.delivery_time).max(0);
+                    c.extend([b"IDLE".to_vec(), num(idle)]);
+                }
+            }
+            c.extend([
+                b"RETRYCOUNT".to_vec(),
+                num(nack.delivery_count),
+                b"JUSTID".to_vec(),
+                b"FORCE".to_vec(),
+            ]);
+            cmds.push(c);
+        }
+        for (consumer, state) in &group.consumers {
+            if state.pel.is_empty() {
+                cmds.push(cmd(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer]));
+            }
+        }
+    }
+}
+
+/// The FT.CREATE that defines `index` again (the definition, not the original words: an
+/// FT.ALTER's added fields are part of the schema).
+pub fn ft_create(name: &str, index: &Index) -> Command {
+    let mut c = cmd(&[b"FT.CREATE", name.as_bytes(), b"ON"]);
+    c.push(match index.source {
+        Source::Hash => b"HASH".to_vec(),
+        Source::Json => b"JSON".to_vec(),
+    });
+    if !index.prefixes.is_empty() {
+        c.push(b"PREFIX".to_vec());
+        c.push(num(index.prefixes.len()));
+        c.extend(index.prefixes.iter().cloned());
+    }
+    c.push(b"SCHEMA".to_vec());
+    for field in &index.fields {
+        c.push(field.identifier.as_bytes().to_vec());
+        if field.attribute != field.identifier {
+            c.push(b"AS".to_vec());
+            c.push(field.attribute.as_bytes().to_vec());
+        }
+        match &field.kind {
+            FieldKind::Text { weight, nostem } => {
+                c.push(b"TEXT".to_vec());
+                if *weight != 1.0 {
+                    c.push(b"WEIGHT".to_vec());
+                    c.push(num(weight));
+                }
+                if *nostem {
+                    c.push(b"NOSTEM".to_vec());
+                }
+            }
+            FieldKind::Tag {
+                separator,
+                case_sensitive,
+            } => {
+                c.push(b"TAG".to_vec());
+                if *separator != ',' {
+                    c.push(b"SEPARATOR".to_vec());
+                    c.push(separator.to_string().into_bytes());
+                }
+                if *case_sensitive {
+                    c.push(b"CASESENSITIVE".to_vec());
+                }
+            }
+            FieldKind::Numeric => c.push(b"NUMERIC".to_vec()),
+            FieldKind::Geo => c.push(b"GEO".to_vec()),
+            FieldKind::Vector(spec) => {
+                c.push(b"VECTOR".to_vec());
+                c.push(spec.algorithm.as_bytes().to_vec());
+                c.push(b"6".to_vec());
+                c.extend([
+                    b"TYPE".to_vec(),
+                    b"FLOAT32".to_vec(),
+                    b"DIM".to_vec(),
+                    num(spec.dim),
+                    b"DISTANCE_METRIC".to_vec(),
+                    spec.metric.name().as_bytes().to_vec(),
+                ]);
+            }
+        }
+        if field.sortable {
+            c.push(b"SORTABLE".to_vec());
+        }
+    }
+    c
+}
+
+/// One argument as redis-cli reads it back: bare when it is plain printable ASCII, else
+/// double-quoted with `\xHH` for every other byte.
+pub fn cli_arg(out: &mut String, arg: &[u8]) {
+    let plain = !arg.is_empty()
+        && arg
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'));
+    if plain {
+        out.extend(arg.iter().map(|&b| char::from(b)));
+        return;
+    }
+    out.push('"');
+    for &b in arg {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b' '..=b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+}
+
+/// The commands as a redis-cli script: one command per line (`redis-cli < file`).
+pub fn to_cli_script(commands: &[Command]) -> String {
+    let mut out = String::new();
+    for c in commands {
+        for (i, arg) in c.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            cli_arg(&mut out, arg);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The commands in the Redis protocol, for `redis-cli --pipe`.
+pub fn to_resp(commands: &[Command]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in commands {
+        out.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+        for arg in c {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}

@@ -1,0 +1,473 @@
+use super::*;
+use crate::redis::cli::run_line;
+
+/// Sandbox time of the tests' paused clock: 2026-01-01T00:00:00Z.
+const T0: Millis = 1_767_225_600_000;
+
+struct Sandbox {
+    redis: redis::Server,
+    mongo: mongo::Shell,
+    clock: Clock,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox {
+            redis: redis::Server::new(),
+            mongo: mongo::Shell::new(),
+            clock: Clock::from_parts(0, T0, 1000, Some(T0)),
+        }
+    }
+
+    fn redis(&mut self, line: &str) -> String {
+        run_line(&mut self.redis, &mut self.clock, line, 0, false).text
+    }
+
+    fn mongo(&mut self, src: &str) -> String {
+        let now = self.clock.now(0);
+        self.mongo.eval_mongosh(src, now)
+    }
+
+    fn save(&self) -> Vec<u8> {
+        save(
+            &self.redis,
+            &self.mongo,
+            &self.clock,
+            b"{\"history\":[]}",
+            0,
+        )
+    }
+
+    fn load(bytes: &[u8]) -> Result<Sandbox, String> {
+        let loaded = load(bytes, 0)?;
+        Ok(Sandbox {
+            redis: loaded.redis,
+            mongo: loaded.mongo,
+            clock: loaded.clock,
+        })
+    }
+
+    /// What a student could read of the whole sandbox, through the engines' own commands:
+    /// every key of every database with its type, expiry and contents (per-type reads), the
+    /// search indexes, CONFIG, and every collection's documents, indexes and options.
+    fn observe(&mut self) -> String {
+        let mut out = self.observe_redis();
+        out.push_str(&self.observe_mongo());
+        out
+    }
+
+    fn observe_redis(&mut self) -> String {
+        let mut out = String::new();
+        for db in 0..redis::DATABASES {
+            self.redis(&format!("SELECT {db}"));
+            let mut keys: Vec<Vec<u8>> =
+                self.redis.dbs[db].iter().map(|(k, _)| k.clone()).collect();
+            keys.sort();
+            for key in keys {
+                let mut k = String::new();
+                redis_dump::cli_arg(&mut k, &key);
+                let t = self.redis(&format!("TYPE {k}"));
+                out.push_str(&format!("db{db} {k} {t}"));
+                out.push_str(&self.redis(&format!("PEXPIRETIME {k}")));
+                let reads: Vec<String> = match t.trim() {
+                    "string" => vec![format!("GET {k}"), format!("PFCOUNT {k}")],
+                    "hash" => vec![
+                        format!("HGETALL {k}"),
+                        format!("HPEXPIRETIME {k} FIELDS {} {}", 1, "f1"),
+                    ],
+                    "list" => vec![format!("LRANGE {k} 0 -1")],
+                    "set" => vec![format!("SORT {k} ALPHA")],
+                    "zset" => vec![format!("ZRANGE {k} 0 -1 WITHSCORES")],
+                    "stream" => vec![format!("XINFO STREAM {k} FULL")],
+                    _ => vec![format!("JSON.GET {k}")],
+                };
+                for read in reads {
+                    out.push_str(&self.redis(&read));
+                }
+            }
+        }
+        self.redis("SELECT 0");
+        out.push_str(&self.redis("FT._LIST"));
+        for name in ["idx:p", "idx:j"] {
+            out.push_str(&self.redis(&format!("FT.INFO {name}")));
+        }
+        out.push_str(&self.redis("CONFIG GET maxmemory*"));
+        out.push_str(&self.redis("CONFIG GET notify-keyspace-events"));
+        out
+    }
+
+    fn observe_mongo(&mut self) -> String {
+        let mut out = String::new();
+        let names: Vec<(String, Vec<String>)> = self
+            .mongo
+            .store()
+            .databases
+            .iter()
+            .map(|(d, db)| (d.clone(), db.collections.keys().cloned().collect()))
+            .collect();
+        for (d, colls) in names {
+            out.push_str(&self.mongo(&format!("use {d}")));
+            out.push_str(&self.mongo("db.getCollectionInfos()"));
+            for c in colls {
+                out.push_str(&self.mongo(&format!("db.getCollection('{c}').find().toArray()")));
+                out.push_str(&self.mongo(&format!("db.getCollection('{c}').getIndexes()")));
+                if let Some(coll) = self.mongo.store().collection(&d, &c) {
+                    for doc in &coll.docs {
+                        mongo_dump::write_canonical_doc(&mut out, doc);
+                    }
+                }
+            }
+        }
+        out.push_str(&self.mongo("db.getName()"));
+        out
+    }
+}
+
+fn populated() -> Sandbox {
+    let mut s = Sandbox::new();
+    for line in [
+        "SET plain hello",
+        "SET bin \"a\\x00\\xffb\"",
+        "SET counter 41",
+        "INCR counter",
+        "SET session:1 data EX 3600",
+        "HSET user:1 f1 v1 f2 v2 name Ada",
+        "HPEXPIRE user:1 60000 FIELDS 1 f1",
+        "RPUSH queue a b c d",
+        "LPUSH queue z",
+        "SADD tags red green blue",
+        "SADD ints 1 2 3",
+        "ZADD board 10 ann 2.5 bob -inf low inf high",
+        "GEOADD stores 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "PFADD visitors a b c d e",
+        "XADD events 1-1 type click",
+        "XADD events 2-0 type view page home",
+        "XADD events 3-0 type buy",
+        "XDEL events 3-0",
+        "XGROUP CREATE events workers 0",
+        "XREADGROUP GROUP workers alice COUNT 1 STREAMS events >",
+        "XGROUP CREATECONSUMER events workers bob",
+        "XGROUP CREATE events idle $ MKSTREAM",
+        "XADD empty MAXLEN 0 5-0 x y",
+        "JSON.SET doc $ '{\"name\":\"Laptop\",\"price\":999.5,\"tags\":[\"a\",1,null,true],\"n\":1.0}'",
+        "PEXPIRE doc 90000",
+        "HSET p:1 title \"Red shoes\" price 10 tag sport",
+        "FT.CREATE idx:p ON HASH PREFIX 1 p: SCHEMA title TEXT WEIGHT 2 price NUMERIC SORTABLE tag TAG SEPARATOR ;",
+        "FT.CREATE idx:j ON JSON PREFIX 1 doc SCHEMA $.name AS name TEXT",
+        "SELECT 3",
+        "SET other-db yes PX 5000",
+        "SELECT 0",
+        "CONFIG SET maxmemory-policy allkeys-lru maxmemory 64mb",
+    ] {
+        let reply = s.redis(line);
+        assert!(!reply.starts_with("(error)"), "{line}: {reply}");
+    }
+    for src in [
+        "use shop",
+        "db.createCollection('orders', { validator: { $jsonSchema: { required: ['total'] } }, validationLevel: 'moderate' })",
+        "db.orders.insertOne({ _id: 1, total: NumberDecimal('10.50'), n: NumberLong(7), i: NumberInt(3), d: 2.5, at: ISODate('2026-01-02T03:04:05Z'), tags: ['x', { deep: [1, 2] }], bin: BinData(0, 'AQID'), re: /ab+c/i, ts: Timestamp({ t: 5, i: 1 }), mk: MinKey(), nul: null, z: 1, a: 2 })",
+        "db.orders.insertOne({ total: 5 })",
+        "db.orders.createIndex({ total: -1, n: 1 }, { name: 'by_total', unique: false })",
+        "db.orders.createIndex({ 'tags.deep': 1 }, { sparse: true })",
+        "db.createCollection('log', { capped: true, size: 4096, max: 3 })",
+        "db.log.insertMany([{ m: 1 }, { m: 2 }, { m: 3 }, { m: 4 }])",
+        "use blog",
+        "db.posts.insertOne({ title: 'Hello', views: 10 })",
+        "db.posts.createIndex({ at: 1 }, { expireAfterSeconds: 3600 })",
+        "use shop",
+    ] {
+        let out = s.mongo(src);
+        assert!(!out.contains("Error"), "{src}: {out}");
+    }
+    s
+}
+
+#[test]
+fn a_populated_sandbox_round_trips() {
+    let mut original = populated();
+    let bytes = original.save();
+    let mut restored = Sandbox::load(&bytes).unwrap();
+    let before = original.observe();
+    let after = restored.observe();
+    assert_eq!(before, after);
+    // The observation really covers the data (a check that could not fail would be no check).
+    for needle in [
+        "Palermo",
+        "alice",
+        "Laptop",
+        "10.50",
+        "by_total",
+        "moderate",
+        "allkeys-lru",
+    ] {
+        assert!(
+            before.contains(needle),
+            "{needle} missing from the observation"
+        );
+    }
+    assert_eq!(restored.clock, original.clock);
+    // New ObjectIds go on from the saved generator, not from a fresh one.
+    assert_eq!(
+        original.mongo("db.x.insertOne({})"),
+        restored.mongo("db.x.insertOne({})")
+    );
+    // Geo sets stay geo sets for the page.
+    let geo = |s: &Sandbox| match s.redis.dbs[0].stored(b"stores").map(|e| &e.value) {
+        Some(redis::types::Value::ZSet(z)) => z.is_geo(),
+        _ => false,
+    };
+    assert!(geo(&restored));
+    // The host's own data comes back as it was stored.
+    assert_eq!(load(&bytes, 0).unwrap().host_data, b"{\"history\":[]}");
+}
+
+#[test]
+fn ttls_are_absolute_on_the_virtual_clock() {
+    let mut s = populated();
+    let bytes = s.save();
+    // Reopened once the clock has passed the session key's expiry (paused clocks stay put;
+    // a running one goes on with the host clock).
+    let (h, v, speed, _) = s.clock.parts();
+    s.clock = Clock::from_parts(h, v, speed, None);
+    let bytes_running = s.save();
+    let later = load(&bytes_running, 3_600_001).unwrap();
+    let mut later = Sandbox {
+        redis: later.redis,
+        mongo: later.mongo,
+        clock: later.clock,
+    };
+    assert_eq!(later.redis("EXISTS session:1"), "(integer) 0\n");
+    assert_eq!(later.redis("EXISTS plain"), "(integer) 1\n");
+    let mut same = Sandbox::load(&bytes).unwrap();
+    assert_eq!(
+        same.redis("PEXPIRETIME session:1"),
+        format!("(integer) {}\n", T0 + 3_600_000)
+    );
+}
+
+#[test]
+fn save_and_bgsave_answer_like_the_server_and_count() {
+    let mut s = Sandbox::new();
+    assert_eq!(s.redis("SAVE"), "OK\n");
+    assert_eq!(s.redis("BGSAVE"), "Background saving started\n");
+    assert_eq!(s.redis.stats.saves, 2);
+    assert!(s.redis("INFO persistence").contains("rdb_saves:2\r\n"));
+}
+
+#[test]
+fn damaged_snapshots_are_refused_with_a_reason() {
+    let good = populated().save();
+    let mut wrong_version = good.clone();
+    wrong_version[8] = 9;
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x40;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (Vec::new(), "not a nosql-playground snapshot"),
+        (
+            b"PK\x03\x04 a zip file".to_vec(),
+            "not a nosql-playground snapshot",
+        ),
+        (good[..12].to_vec(), "header is incomplete"),
+        (good[..good.len() - 10].to_vec(), "truncated"),
+        (wrong_version, "version 9 is not supported"),
+        (flipped, "checksum"),
+        ([good.clone(), vec![0]].concat(), "unexpected bytes"),
+    ];
+    for (bytes, expected) in cases {
+        let err = load(&bytes, 0).unwrap_err();
+        assert!(err.contains(expected), "{expected:?} not in {err:?}");
+    }
+}
+
+#[test]
+fn a_snapshot_may_only_rebuild_keys() {
+    let commands: Vec<Command> = vec![vec![b"MULTI".to_vec()]];
+    let err = rebuild_redis(&commands, &[], &[], T0).unwrap_err();
+    assert_eq!(
+        err,
+        "the snapshot holds a command it never writes (\"MULTI\")"
+    );
+    let empty: Vec<Command> = vec![Vec::new()];
+    assert!(rebuild_redis(&empty, &[], &[], T0).is_err());
+    let refused: Vec<Command> = vec![vec![b"SET".to_vec(), b"k".to_vec()]];
+    let err = rebuild_redis(&refused, &[], &[], T0).unwrap_err();
+    assert!(
+        err.starts_with("the snapshot cannot be replayed: SET answered ERR wrong number"),
+        "{err}"
+    );
+}
+
+/// A body with a valid header and checksum but arbitrary contents.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn any_damage_inside_a_checksummed_body_is_an_error_not_a_panic() {
+    let good = populated().save();
+    let body = &good[HEADER_LEN..];
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for _ in 0..2_000 {
+        let mut b = body.to_vec();
+        match rng.below(3) {
+            0 => {
+                let at = rng.below(b.len() as u64) as usize;
+                b[at] = rng.next() as u8;
+            }
+            1 => b.truncate(rng.below(b.len() as u64) as usize),
+            _ => {
+                let at = rng.below(b.len() as u64) as usize;
+                b.insert(at, rng.next() as u8);
+            }
+        }
+        // Either it still loads (the change hit a value) or it says why; it never panics.
+        let _ = load(&framed(&b), 0);
+    }
+    for len in [0usize, 1, 7, 64, 1000] {
+        let garbage: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        assert!(load(&framed(&garbage), 0).is_err());
+    }
+}
+
+/// Random datasets of every type, saved and loaded, read the same.
+#[test]
+fn random_datasets_round_trip() {
+    let mut rng = Rng(0xdead_beef_cafe_f00d);
+    for round in 0..12 {
+        let mut s = Sandbox::new();
+        for _ in 0..150 {
+            let key = format!("k{}", rng.below(40));
+            let member = format!("m{}\\x{:02x}", rng.below(30), rng.below(256));
+            let n = rng.below(1000) as i64 - 500;
+            let line = match rng.below(14) {
+                0 => format!("SET {key} \"{member}\""),
+                1 => format!("HSET {key} f{} \"{member}\"", rng.below(5)),
+                2 => format!("RPUSH {key} \"{member}\""),
+                3 => format!("SADD {key} \"{member}\""),
+                4 => format!("ZADD {key} {}.{} \"{member}\"", n, rng.below(100)),
+                5 => format!("XADD {key} * f \"{member}\""),
+                6 => format!("PEXPIRE {key} {}", 1 + rng.below(100_000)),
+                7 => format!(
+                    "HPEXPIRE {key} {} FIELDS 1 f{}",
+                    1 + rng.below(100_000),
+                    rng.below(5)
+                ),
+                8 => format!("JSON.SET {key} $ '{{\"a\":{n},\"b\":[{}.5,\"x\"]}}'", n),
+                9 => format!("PFADD {key} \"{member}\""),
+                10 => format!("SELECT {}", rng.below(4)),
+                11 => format!("DEL {key}"),
+                12 => format!("XGROUP CREATE {key} g{} 0 MKSTREAM", rng.below(2)),
+                _ => format!(
+                    "XREADGROUP GROUP g0 c{} COUNT 2 STREAMS {key} >",
+                    rng.below(2)
+                ),
+            };
+            s.redis(&line);
+        }
+        s.redis("SELECT 0");
+        for i in 0..20 {
+            let v = match rng.below(5) {
+                0 => format!("NumberLong({})", rng.below(1 << 40)),
+                1 => format!("{}.25", rng.below(100)),
+                2 => format!("NumberDecimal('{}.{}')", rng.below(1000), rng.below(1000)),
+                3 => format!("'s{}'", rng.below(10)),
+                _ => format!(
+                    "[{}, {{ x: ISODate('2026-01-0{}T00:00:00Z') }}]",
+                    rng.below(9),
+                    1 + rng.below(8)
+                ),
+            };
+            s.mongo(&format!(
+                "db.c{}.insertOne({{ _id: {i}, v: {v} }})",
+                rng.below(3)
+            ));
+        }
+        let bytes = s.save();
+        let mut restored = Sandbox::load(&bytes).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(s.observe(), restored.observe(), "round {round}");
+    }
+}
+
+#[test]
+fn the_export_for_a_real_server_uses_relative_times_and_quotes_binary() {
+    let s = populated();
+    let script = redis_cli_script(&s.redis, s.clock.now(0));
+    assert!(
+        script.contains("SET session:1 data PX 3600000\n"),
+        "{script}"
+    );
+    assert!(script.contains("HPEXPIRE user:1 60000 FIELDS 1 f1\n"));
+    assert!(script.contains("SET bin \"a\\x00\\xffb\"\n"));
+    assert!(script.contains("XCLAIM events workers alice 0 1-1 IDLE 0 RETRYCOUNT 1 JUSTID FORCE\n"));
+    assert!(script.contains("FT.CREATE idx:p ON HASH PREFIX 1 p: SCHEMA title TEXT WEIGHT 2 price NUMERIC SORTABLE tag TAG SEPARATOR ;\n"));
+    assert!(script.contains("SELECT 3\nSET other-db yes PX 5000\nSELECT 0\n"));
+    let resp = redis_resp(&s.redis, s.clock.now(0));
+    assert!(resp.starts_with(b"*3\r\n$3\r\nSET\r\n$5\r\nplain\r\n$5\r\nhello\r\n"));
+    // The script, run line by line in a fresh sandbox, gives the same keyspace back.
+    let mut fresh = Sandbox::new();
+    for line in script.lines() {
+        let reply = fresh.redis(line);
+        assert!(!reply.starts_with("(error)"), "{line}: {reply}");
+    }
+    let mut original = populated();
+    // CONFIG is the server's, not the keyspace's: the script leaves it alone.
+    original.redis("CONFIG SET maxmemory-policy noeviction maxmemory 128mb");
+    assert_eq!(original.observe_redis(), fresh.observe_redis());
+}
+
+#[test]
+fn the_mongo_export_keeps_every_type() {
+    let s = populated();
+    let files = mongo_dump::mongoimport_files(s.mongo.store());
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["blog.posts.json", "shop.log.json", "shop.orders.json"]
+    );
+    let orders = &files[2].1;
+    let first = orders.lines().next().unwrap();
+    for needle in [
+        r#""_id":{"$numberInt":"1"}"#,
+        r#""total":{"$numberDecimal":"10.50"}"#,
+        r#""n":{"$numberLong":"7"}"#,
+        r#""d":{"$numberDouble":"2.5"}"#,
+        r#""at":{"$date":{"$numberLong":"1767323045000"}}"#,
+        r#""bin":{"$binary":{"base64":"AQID","subType":"00"}}"#,
+        r#""re":{"$regularExpression":{"pattern":"ab+c","options":"i"}}"#,
+        r#""ts":{"$timestamp":{"t":5,"i":1}}"#,
+        r#""mk":{"$minKey":1}"#,
+    ] {
+        assert!(first.contains(needle), "{needle} not in {first}");
+    }
+    // Every line is JSON, and each value reads back as the type it was.
+    for line in orders.lines() {
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(parsed.is_object());
+    }
+    let script = mongo_dump::mongosh_script(s.mongo.store());
+    assert!(script.contains("db = db.getSiblingDB(\"shop\");"));
+    assert!(script.contains(r#"db.createCollection("log", EJSON.deserialize({"capped":true,"size":{"$numberInt":"4096"},"max":{"$numberInt":"3"}}, { relaxed: false }));"#), "{script}");
+    assert!(script.contains(r#"createIndex(EJSON.deserialize({"total":{"$numberInt":"-1"},"n":{"$numberInt":"1"}}, { relaxed: false }), EJSON.deserialize({"name":"by_total","unique":false}, { relaxed: false }))"#), "{script}");
+    assert!(script.contains("\"validationLevel\":\"moderate\""));
+}

@@ -1,0 +1,515 @@
+// Keeps the student's work: the whole sandbox is saved to IndexedDB shortly after each change
+// and restored when the page opens; it can be exported and imported as a file, shared as a
+// link that replays the session, and exported as scripts for real servers.
+//
+// Saving: SAVE_DELAY_MS after the last change (commands, clock controls), and at once after a
+// Redis SAVE / BGSAVE or when the page is hidden. A reopened page therefore has the state
+// after the last command whose save completed: at most SAVE_DELAY_MS of commands behind the
+// last one typed (plus the save's own time), never a mixture.
+//
+// IndexedDB layout (database `nosql-playground`, store `snapshots`): `snapshot:<n>` records
+// hold snapshot bytes; `current` names the one to restore. A save writes the new record,
+// then switches `current`, then deletes the old record, in one transaction: a save cut short
+// leaves the previous snapshot current. A snapshot that cannot be restored (damaged, or from
+// a newer format version) is moved to `set-aside:<time>` with the reason, reported on the
+// page with a download button, and never deleted by the page.
+
+import { h } from "./dom.js";
+
+export const SAVE_DELAY_MS = 1000;
+const DB_NAME = "nosql-playground";
+const STORE = "snapshots";
+/** Most session lines a share link carries (the newest are kept). */
+const MAX_SHARED_LINES = 2000;
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
+}
+
+function get(db, key) {
+  return new Promise((resolve, reject) => {
+    const request = db.transaction(STORE).objectStore(STORE).get(key);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function keysWithPrefix(db, prefix) {
+  return new Promise((resolve, reject) => {
+    const range = IDBKeyRange.bound(prefix, prefix + "\uffff");
+    const request = db.transaction(STORE).objectStore(STORE).getAllKeys(range);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function download(name, data, type = "application/octet-stream") {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function stamp() {
+  return new Date().toISOString().replace(/[:.]/g, "-");
+}
+
+/** Redis commands that only read: a line running one of these does not schedule a save. */
+const READS = new Set(
+  ("GET MGET GETRANGE STRLEN EXISTS TYPE TTL PTTL EXPIRETIME PEXPIRETIME KEYS SCAN DBSIZE RANDOMKEY " +
+    "HGET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HSCAN HSTRLEN HTTL HPTTL HEXPIRETIME HPEXPIRETIME " +
+    "LRANGE LINDEX LLEN LPOS SMEMBERS SISMEMBER SMISMEMBER SCARD SSCAN SINTER SUNION SDIFF " +
+    "ZRANGE ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZSCORE ZMSCORE ZRANK ZREVRANK ZCARD ZCOUNT ZSCAN " +
+    "XRANGE XREVRANGE XLEN XINFO XPENDING GEOPOS GEODIST GEOSEARCH GEOHASH BITCOUNT BITPOS GETBIT PFCOUNT " +
+    "JSON.GET JSON.MGET JSON.TYPE JSON.STRLEN JSON.ARRLEN JSON.OBJKEYS JSON.OBJLEN JSON.RESP " +
+    "FT.SEARCH FT.AGGREGATE FT.INFO FT.EXPLAIN FT._LIST INFO PING ECHO TIME LASTSAVE HELP COMMAND MEMORY OBJECT").split(" "),
+);
+
+function firstWord(line) {
+  return /^\s*(?:\d+\s+)?(\S+)/.exec(line ?? "")?.[1]?.toUpperCase() ?? "";
+}
+
+// --- share links: the session's lines, deflate-raw, base64url, in `#s=` ---------------------
+
+function toBase64Url(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("it holds characters a share link never has");
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+async function pipeThrough(bytes, stream) {
+  const out = new Response(new Blob([bytes]).stream().pipeThrough(stream));
+  return new Uint8Array(await out.arrayBuffer());
+}
+
+/** `{v: 1, lines: [["r" | "m", text], …]}` → the fragment's payload. */
+export async function encodeShare(lines) {
+  const json = JSON.stringify({ v: 1, lines });
+  const packed = await pipeThrough(new TextEncoder().encode(json), new CompressionStream("deflate-raw"));
+  return toBase64Url(packed);
+}
+
+/** The lines of a share payload, or an Error saying what is wrong with it. */
+export async function decodeShare(payload) {
+  let json;
+  try {
+    const packed = fromBase64Url(payload);
+    const bytes = await pipeThrough(packed, new DecompressionStream("deflate-raw"));
+    json = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new Error(`the link is damaged or incomplete (${error.message || error.name})`);
+  }
+  let parsed;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new Error("the link's contents are not a session");
+  }
+  if (parsed?.v !== 1) throw new Error(`the link was made by an unknown version (${JSON.stringify(parsed?.v)})`);
+  const ok =
+    Array.isArray(parsed.lines) &&
+    parsed.lines.every(
+      (l) => Array.isArray(l) && l.length === 2 && (l[0] === "r" || l[0] === "m") && typeof l[1] === "string",
+    );
+  if (!ok) throw new Error("the link's session has malformed lines");
+  return parsed.lines;
+}
+
+// --- the page's persistence ----------------------------------------------------------------
+
+export class Persistence {
+  constructor(app) {
+    this.app = app;
+    this.playground = app.playground;
+    /** The session's lines in order, for share links: [["r" | "m", text], …]. */
+    this.lines = [];
+    this.timer = null;
+    this.saving = Promise.resolve();
+    this.saves = 0;
+    this.redisSaves = this.playground.redisSaves();
+    /** Changes seen, and the count covered by the last completed save (for tests). */
+    this.changes = 0;
+    this.savedChanges = 0;
+    this.replaying = false;
+    this.bar = this.buildBar();
+    this.notices = h("div", { class: "persist-notices", role: "status", "aria-live": "polite" });
+    const anchor = document.getElementById("clock-bar");
+    anchor.after(this.bar, this.notices);
+  }
+
+  async start() {
+    try {
+      this.db = await openDb();
+    } catch (error) {
+      this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
+    }
+    if (this.db) await this.restore();
+    document.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.saveNow();
+    });
+    window.addEventListener("pagehide", () => this.saveNow());
+    // Not awaited: a link that asks before replacing the student's work waits for an answer.
+    this.sharing = this.openShareLink();
+  }
+
+  onChange(detail) {
+    if (detail.input !== undefined && !this.replaying) {
+      const engine = detail.engine === "mongo" ? "m" : "r";
+      if (detail.input.trim() !== "") this.lines.push([engine, detail.input]);
+    }
+    this.changes += 1;
+    // A read leaves nothing new to save (the session's lines go with the next save), and a
+    // save of a large sandbox holds the page for a moment: reads of a big list stay smooth.
+    if (detail.engine === "redis" && READS.has(firstWord(detail.input))) {
+      return;
+    }
+    const saves = this.playground.redisSaves();
+    if (saves !== this.redisSaves) {
+      this.redisSaves = saves;
+      this.saveNow();
+      return;
+    }
+    this.schedule();
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
+  }
+
+  hostData() {
+    return JSON.stringify({
+      history: { redis: this.app.redis.history.entries, mongo: this.app.mongo.history.entries },
+      redisDb: this.playground.redisDb(),
+      lines: this.lines.slice(-MAX_SHARED_LINES),
+    });
+  }
+
+  /** Saves now (after any save under way); resolves when it is written. */
+  saveNow() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.db) return this.saving;
+    const covered = this.changes;
+    const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
+    this.saving = this.saving
+      .then(() => this.write(bytes))
+      .then(() => {
+        this.saves += 1;
+        this.savedChanges = Math.max(this.savedChanges, covered);
+      })
+      .catch((error) => this.notice(`Saving failed: ${error?.message ?? error}`, "error"));
+    return this.saving;
+  }
+
+  /** Waits until no save is pending or running (tests, import). */
+  async idle() {
+    while (this.timer !== null) await this.saveNow();
+    await this.saving;
+  }
+
+  async write(bytes) {
+    const old = await get(this.db, "current");
+    const key = `snapshot:${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const tx = this.db.transaction(STORE, "readwrite");
+    const store = tx.objectStore(STORE);
+    store.put({ bytes, savedAt: Date.now() }, key);
+    store.put(key, "current");
+    if (typeof old === "string" && old !== key) store.delete(old);
+    await done(tx);
+  }
+
+  async restore() {
+    let key;
+    let record;
+    try {
+      key = await get(this.db, "current");
+      if (typeof key !== "string") return;
+      record = await get(this.db, key);
+    } catch (error) {
+      this.notice(`Your saved work could not be read: ${error?.message ?? error}`, "error");
+      return;
+    }
+    const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
+    try {
+      if (!bytes) throw new Error("the saved record holds no snapshot");
+      this.apply(this.playground.snapshotLoad(bytes, Date.now()));
+    } catch (error) {
+      await this.setAside(key, bytes, error?.message ?? String(error));
+    }
+  }
+
+  /**
+   * Takes the page's own part of a loaded snapshot: histories and the session's lines. On a
+   * reload (`imported` false) a console's history already in localStorage, written at every
+   * command, is newer than the snapshot's and is kept; the snapshot's fills an empty one.
+   */
+  apply(hostJson, imported = false) {
+    let data = {};
+    try {
+      data = JSON.parse(hostJson) ?? {};
+    } catch {
+      data = {};
+    }
+    // The database the Redis console had selected (the server's clients are not saved).
+    if (Number.isInteger(data.redisDb) && data.redisDb > 0 && data.redisDb < 16) {
+      this.playground.redis(`SELECT ${data.redisDb}`, Date.now());
+    }
+    this.app.clients?.refresh?.();
+    const strings = (a) => (Array.isArray(a) ? a.filter((x) => typeof x === "string") : []);
+    for (const [name, console] of [["redis", this.app.redis], ["mongo", this.app.mongo]]) {
+      const entries = strings(data.history?.[name]);
+      if (entries.length && (imported || console.history.entries.length === 0)) {
+        console.history.entries = entries;
+        console.history.reset();
+      }
+      console.updatePrompt?.();
+    }
+    this.lines = Array.isArray(data.lines)
+      ? data.lines.filter((l) => Array.isArray(l) && (l[0] === "r" || l[0] === "m") && typeof l[1] === "string")
+      : [];
+    this.redisSaves = this.playground.redisSaves();
+    this.app.loop?.tickIfDue?.(Date.now(), { force: true });
+    document.dispatchEvent(new CustomEvent("playground:restored"));
+  }
+
+  async setAside(key, bytes, reason) {
+    const asideKey = `set-aside:${stamp()}`;
+    try {
+      const tx = this.db.transaction(STORE, "readwrite");
+      const store = tx.objectStore(STORE);
+      store.put({ bytes: bytes ?? new Uint8Array(), reason, setAsideAt: Date.now() }, asideKey);
+      store.delete("current");
+      if (key) store.delete(key);
+      await done(tx);
+    } catch {
+      // Keeping the old record where it is is the next best thing: nothing is deleted.
+    }
+    this.notice(
+      `Your saved work could not be restored: ${reason}. The sandbox starts empty; the saved ` +
+        "snapshot was set aside (nothing was deleted) and you can download it.",
+      "error",
+      [["Download the set-aside snapshot", () => download(`nosql-playground-set-aside-${stamp()}.nsqlsnap`, bytes ?? new Uint8Array())]],
+      "set-aside",
+    );
+  }
+
+  /** A dismissable message under the clock bar, with optional buttons. */
+  notice(text, kind = "info", actions = [], role = "") {
+    const box = h("div", { class: `persist-notice ${kind}`, dataset: { notice: role } });
+    const close = () => box.remove();
+    box.append(
+      h("p", { text }),
+      ...actions.map(([label, act]) =>
+        h("button", { type: "button", class: "btn", onclick: () => { if (act() !== false) close(); } }, label),
+      ),
+      h("button", { type: "button", class: "btn", "aria-label": "Dismiss", onclick: close }, "Dismiss"),
+    );
+    this.notices.append(box);
+    return box;
+  }
+
+  // --- files ---------------------------------------------------------------------------------
+
+  exportState() {
+    download(`nosql-playground-${stamp()}.nsqlsnap`, this.playground.snapshotSave(this.hostData(), Date.now()));
+  }
+
+  async importState(file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    try {
+      this.apply(this.playground.snapshotLoad(bytes, Date.now()), true);
+    } catch (error) {
+      this.notice(`${file.name} was not imported: ${error?.message ?? error}. Nothing changed.`, "error", [], "import");
+      return false;
+    }
+    this.changes += 1;
+    await this.saveNow();
+    this.notice(`Imported ${file.name}.`, "info", [], "import");
+    return true;
+  }
+
+  exportForServers(kind) {
+    const now = Date.now();
+    const p = this.playground;
+    if (kind === "redis-cli") download("redis-keyspace.redis", p.exportRedisCli(now), "text/plain");
+    else if (kind === "resp") download("redis-keyspace.resp", p.exportRedisResp(now));
+    else if (kind === "mongosh") download("mongo-databases.js", p.exportMongosh(), "text/javascript");
+    else if (kind === "mongoimport") {
+      for (const [name, text] of JSON.parse(p.exportMongoImport())) download(name, text, "application/json");
+    }
+  }
+
+  // --- share links ---------------------------------------------------------------------------
+
+  async shareLink() {
+    const payload = await encodeShare(this.lines.slice(-MAX_SHARED_LINES));
+    const url = new URL(location.href);
+    url.hash = `s=${payload}`;
+    return url.href;
+  }
+
+  async copyShareLink() {
+    const link = await this.shareLink();
+    try {
+      await navigator.clipboard.writeText(link);
+      this.notice(`Share link copied (${link.length} characters).`, "info", [], "share");
+    } catch {
+      const box = this.notice(`Share link (${link.length} characters):`, "info", [], "share");
+      box.querySelector("p").after(h("input", { type: "text", readonly: true, value: link, "aria-label": "Share link" }));
+    }
+  }
+
+  hasWork() {
+    const info = JSON.parse(this.playground.redisInfo(Date.now()));
+    const catalog = JSON.parse(this.playground.mongoCatalog());
+    return info.keys > 0 || (catalog.databases ?? []).length > 0 || this.lines.length > 0;
+  }
+
+  async openShareLink() {
+    const match = /^#s=(.*)$/.exec(location.hash);
+    if (!match) return;
+    const clearHash = () => history.replaceState(null, "", location.pathname + location.search);
+    let lines;
+    try {
+      lines = await decodeShare(match[1]);
+    } catch (error) {
+      clearHash();
+      this.notice(`This share link cannot be opened: ${error.message}. Your own work is unchanged.`, "error", [], "share-error");
+      return;
+    }
+    clearHash();
+    if (!this.hasWork()) {
+      await this.replay(lines);
+      return;
+    }
+    await new Promise((resolve) => {
+      this.notice(
+        `This link holds a shared session of ${lines.length} commands. Opening it replaces what is in ` +
+          "your sandbox now (your current work is set aside and can be downloaded first).",
+        "ask",
+        [
+          ["Open the shared session", () => { this.replaceWith(lines).then(resolve); }],
+          ["Keep my work", () => { resolve(); }],
+        ],
+        "share-ask",
+      );
+    });
+  }
+
+  async replaceWith(lines) {
+    const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
+    if (this.db) await this.setAsideQuietly(bytes, "replaced by a shared session");
+    this.notice(
+      "Your previous work was set aside before the shared session opened.",
+      "info",
+      [["Download my previous work", () => download(`nosql-playground-${stamp()}.nsqlsnap`, bytes)]],
+      "replaced",
+    );
+    await this.replay(lines);
+  }
+
+  async setAsideQuietly(bytes, reason) {
+    const tx = this.db.transaction(STORE, "readwrite");
+    tx.objectStore(STORE).put({ bytes, reason, setAsideAt: Date.now() }, `set-aside:${stamp()}`);
+    await done(tx);
+  }
+
+  /** Runs a session's lines into an empty sandbox, visibly, in the consoles. */
+  async replay(lines) {
+    const empty = new this.playground.constructor();
+    const blank = empty.snapshotSave("{}", Date.now());
+    empty.free?.();
+    this.playground.snapshotLoad(blank, Date.now());
+    this.lines = [];
+    this.replaying = true;
+    try {
+      for (const [engine, text] of lines) {
+        const console = engine === "m" ? this.app.mongo : this.app.redis;
+        console.run(text);
+        this.lines.push([engine, text]);
+      }
+    } finally {
+      this.replaying = false;
+    }
+    this.changes += 1;
+    await this.saveNow();
+    this.notice(`Opened a shared session (${lines.length} commands replayed).`, "info", [], "shared");
+  }
+
+  async setAsideKeys() {
+    return this.db ? keysWithPrefix(this.db, "set-aside:") : [];
+  }
+
+  // --- the bar -------------------------------------------------------------------------------
+
+  buildBar() {
+    const fileInput = h("input", {
+      type: "file",
+      accept: ".nsqlsnap,application/octet-stream",
+      hidden: true,
+      "aria-label": "Import state file",
+      onchange: (e) => {
+        const file = e.target.files?.[0];
+        if (file) this.importState(file);
+        e.target.value = "";
+      },
+    });
+    const servers = h(
+      "select",
+      {
+        class: "btn",
+        "aria-label": "Export for a real server",
+        onchange: (e) => {
+          if (e.target.value) this.exportForServers(e.target.value);
+          e.target.value = "";
+        },
+      },
+      h("option", { value: "" }, "Export for a real server…"),
+      h("option", { value: "redis-cli" }, "Redis: redis-cli script"),
+      h("option", { value: "resp" }, "Redis: RESP for redis-cli --pipe"),
+      h("option", { value: "mongosh" }, "MongoDB: mongosh script"),
+      h("option", { value: "mongoimport" }, "MongoDB: mongoimport JSON files"),
+    );
+    return h(
+      "div",
+      { class: "persist-bar", role: "toolbar", "aria-label": "Save and share" },
+      h("button", { type: "button", class: "btn", onclick: () => this.exportState() }, "Export state"),
+      h("button", { type: "button", class: "btn", onclick: () => fileInput.click() }, "Import state"),
+      fileInput,
+      h("button", { type: "button", class: "btn", onclick: () => this.copyShareLink() }, "Share link"),
+      servers,
+    );
+  }
+}
+
+/** Creates the page's persistence, restores the saved sandbox and opens a share link. */
+export async function startPersistence(app) {
+  const persistence = new Persistence(app);
+  await persistence.start();
+  return persistence;
+}

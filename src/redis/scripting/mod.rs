@@ -574,6 +574,14 @@ fn install(vm: &mut Vm, loading: bool) {
             lock(&t);
         }
     }
+    // Like the globals, `redis` refuses to read a field it does not have.
+    let redis = globals.borrow().get_str("redis");
+    if let Value::Table(t) = redis {
+        if let Some(meta) = &t.borrow().meta {
+            meta.borrow_mut()
+                .set(Value::str("__strict"), Value::Bool(true));
+        }
+    }
 }
 
 /// What to run once the chunk is compiled: the chunk itself (EVAL) or one function a library
@@ -859,8 +867,9 @@ fn load_library(server: &mut Server, code: &[u8]) -> Result<Vec<FunctionInfo>, R
     if let Err(e) = vm.run(&proto) {
         let text = match e {
             Error::Killed(_) => "ERR Script killed by user with SCRIPT KILL.".to_string(),
+            // register_function's own refusals are the whole reply.
             Error::Value(Value::Str(s), _) if !s.starts_with(FUNCTION_CHUNK.as_bytes()) => {
-                String::from_utf8_lossy(&s).into_owned()
+                return Err(Reply::err(String::from_utf8_lossy(&s)));
             }
             Error::Value(v, _) => format!(
                 "ERR {}",
@@ -869,7 +878,8 @@ fn load_library(server: &mut Server, code: &[u8]) -> Result<Vec<FunctionInfo>, R
         };
         return Err(Reply::err(format!("Error registering functions: {text}")));
     }
-    let functions: Vec<FunctionInfo> = vm.st.registered.drain(..).map(|r| r.0).collect();
+    let mut functions: Vec<FunctionInfo> = vm.st.registered.drain(..).map(|r| r.0).collect();
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
     if functions.is_empty() {
         return Err(Reply::err("No functions registered"));
     }
@@ -922,6 +932,9 @@ pub fn function_load(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// FCALL / FCALL_RO function numkeys [key ...] [arg ...]
 fn fcall_generic(server: &mut Server, argv: &[Vec<u8>], read_only: bool) -> Reply {
+    if argv.get(2).and_then(|n| parse_i64(n)).is_none() {
+        return Reply::err("Bad number of keys provided");
+    }
     let (keys, args) = match keys_and_args(argv) {
         Ok(split) => split,
         Err(reply) => return reply,

@@ -796,10 +796,13 @@ impl<'h> Vm<'h> {
                     if !matches!(v, Value::Nil) {
                         return Ok(v);
                     }
+                    let strict = meta
+                        .as_ref()
+                        .is_some_and(|m| m.borrow().get_str("__strict").truthy());
                     let handler = meta.map(|m| m.borrow().get_str("__index"));
                     match handler {
                         Some(Value::Nil) | None => {
-                            if Rc::ptr_eq(t, &self.st.globals) {
+                            if strict || Rc::ptr_eq(t, &self.st.globals) {
                                 return Err(self.error(format!(
                                     "Script attempted to access nonexistent global variable '{}'",
                                     String::from_utf8_lossy(&key.to_str().unwrap_or_default())

@@ -690,7 +690,8 @@ fn keys_and_args(argv: &[Vec<u8>]) -> Result<KeysAndArgs<'_>, Reply> {
     Ok(rest.split_at(n as usize))
 }
 
-/// MONITOR shows EVAL and FCALL before the commands their scripts run.
+/// MONITOR shows EVAL and FCALL before the commands their scripts run, and even when they
+/// fail (NOSCRIPT, a bad key count), as the real server does.
 fn feed_monitors(server: &mut Server, argv: &[Vec<u8>]) {
     if server.pubsub.has_monitors() {
         pubsub::feed_monitors(server, argv);
@@ -698,6 +699,7 @@ fn feed_monitors(server: &mut Server, argv: &[Vec<u8>]) {
 }
 
 fn eval_generic(server: &mut Server, argv: &[Vec<u8>], by_sha: bool, read_only: bool) -> Reply {
+    feed_monitors(server, argv);
     let (keys, args) = match keys_and_args(argv) {
         Ok(split) => split,
         Err(reply) => return reply,
@@ -724,7 +726,6 @@ fn eval_generic(server: &mut Server, argv: &[Vec<u8>], by_sha: bool, read_only: 
         Ok(flag) => flag,
         Err(reply) => return reply,
     };
-    feed_monitors(server, argv);
     run(
         server,
         &body,
@@ -932,6 +933,7 @@ pub fn function_load(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// FCALL / FCALL_RO function numkeys [key ...] [arg ...]
 fn fcall_generic(server: &mut Server, argv: &[Vec<u8>], read_only: bool) -> Reply {
+    feed_monitors(server, argv);
     if argv.get(2).and_then(|n| parse_i64(n)).is_none() {
         return Reply::err("Bad number of keys provided");
     }
@@ -952,7 +954,6 @@ fn fcall_generic(server: &mut Server, argv: &[Vec<u8>], read_only: bool) -> Repl
     if read_only && !no_writes {
         return Reply::err("Can not execute a script with write flag using *_ro command.");
     }
-    feed_monitors(server, argv);
     run(server, &code, keys, args, no_writes, Entry::Function(&name))
 }
 

@@ -407,7 +407,7 @@ fn redis_log(vm: &mut Vm, args: Args) -> Rets {
         ));
     };
     if !(0.0..=3.0).contains(&level) {
-        return Err(lib_error(vm, "Invalid debug level."));
+        return Err(lib_error(vm, "Invalid log level."));
     }
     let parts: Vec<String> = args[1..]
         .iter()

@@ -389,3 +389,19 @@ fn random_scripts_never_crash() {
         .expect("spawn");
     worker.join().expect("no panic");
 }
+
+#[test]
+fn redis_log_lines_are_collected_for_the_page() {
+    let mut s = Server::new();
+    let line = "EVAL \"redis.log(redis.LOG_WARNING, 'low stock:', ARGV[1]) redis.log(redis.LOG_DEBUG, 'x') return 1\" 0 7";
+    assert_eq!(run_as(&mut s, 1, line, 1_000), "(integer) 1\n");
+    assert_eq!(
+        s.scripting.take_log(),
+        vec![(3, "low stock: 7".to_string()), (0, "x".to_string())]
+    );
+    assert!(s.scripting.take_log().is_empty());
+    assert_eq!(
+        run_as(&mut s, 1, "EVAL \"redis.log(9, 'x')\" 0", 1_000),
+        "(error) ERR Invalid log level. script: on @user_script:1.\n"
+    );
+}

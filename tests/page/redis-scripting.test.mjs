@@ -35,6 +35,13 @@ test("Lua scripts run from the console: one line, pasted over several lines, and
     assert.equal(await bySha.locator(".output").textContent(), "(integer) 1");
     const failed = await redis(page, "EVAL \"return nosuch.x\" 0");
     assert.equal(await failed.locator(".output.error").count(), 1);
+    // Runaway scripts stop with an error instead of freezing or crashing the tab's wasm.
+    const deep = await redis(page, 'EVAL "local function f(n) return f(n + 1) + 1 end return f(1)" 0');
+    assert.match(await deep.locator(".output").textContent(), /stack overflow script: on @user_script:1\.$/);
+    const spin = await redis(page, 'EVAL "local i = 0 while true do i = i + 1 end" 0');
+    assert.match(await spin.locator(".output").textContent(), /^\(error\) ERR Script killed by user with SCRIPT KILL\./);
+    const after = await redis(page, "GET hits");
+    assert.equal(await after.locator(".output").textContent(), '"2"');
     assert.deepEqual(errors.map(String), [], "the page raised errors");
   } finally {
     await context.close();

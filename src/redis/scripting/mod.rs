@@ -574,9 +574,9 @@ fn install(vm: &mut Vm, loading: bool) {
             lock(&t);
         }
     }
-    // Like the globals, `redis` refuses to read a field it does not have.
+    // While a library loads, `redis` refuses to read a field it does not have, as the globals do.
     let redis = globals.borrow().get_str("redis");
-    if let Value::Table(t) = redis {
+    if let (true, Value::Table(t)) = (loading, redis) {
         if let Some(meta) = &t.borrow().meta {
             meta.borrow_mut()
                 .set(Value::str("__strict"), Value::Bool(true));

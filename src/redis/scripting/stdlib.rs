@@ -3,7 +3,8 @@
 
 use super::pattern;
 use super::vm::{
-    fmt_g, fmt_number, Args, Error, Func, NativeFn, Rets, Table, TableRef, Value, Vm, MAX_STRING,
+    compare, fmt_g, fmt_number, Args, Error, Func, NativeFn, Rets, Table, TableRef, Value, Vm,
+    MAX_STRING,
 };
 use std::rc::Rc;
 
@@ -205,6 +206,16 @@ pub fn install(vm: &mut Vm) {
     gm.set(Value::str("math"), Value::Table(math));
     gm.set(Value::str("bit"), Value::Table(bit));
     gm.set(Value::str("_VERSION"), Value::str("Lua 5.1"));
+    // The real server keeps these libraries but empties them of what a sandbox must not do.
+    let os = Table::new_ref();
+    register(&os, &[("clock", os_clock)]);
+    gm.set(Value::str("os"), Value::Table(os));
+    gm.set(Value::str("coroutine"), Value::Table(Table::new_ref()));
+}
+
+/// `os.clock`: time passes with the work done, at roughly a real server's pace.
+fn os_clock(vm: &mut Vm, _args: Args) -> Rets {
+    Ok(vec![Value::Num(vm.st.steps as f64 / 1e7)])
 }
 
 fn assert(vm: &mut Vm, args: Args) -> Rets {
@@ -240,8 +251,16 @@ fn error(vm: &mut Vm, args: Args) -> Rets {
     }
 }
 
-fn getmetatable(_vm: &mut Vm, args: Args) -> Rets {
+fn getmetatable(vm: &mut Vm, args: Args) -> Rets {
     Ok(vec![match arg(&args, 0) {
+        Value::Str(_) => {
+            let meta = Table::new_ref();
+            meta.borrow_mut().set(
+                Value::str("__index"),
+                Value::Table(vm.st.string_lib.clone()),
+            );
+            Value::Table(meta)
+        }
         Value::Table(t) => t
             .borrow()
             .meta
@@ -296,7 +315,10 @@ fn next(vm: &mut Vm, args: Args) -> Rets {
     match r {
         Ok(Some((k, v))) => Ok(vec![k, v]),
         Ok(None) => Ok(vec![Value::Nil]),
-        Err(()) => Err(vm.error("invalid key to 'next'")),
+        Err(()) => Err(Error::Value(
+            Value::str("invalid key to 'next'"),
+            vm.st.line,
+        )),
     }
 }
 
@@ -894,7 +916,9 @@ fn merge_sort(vm: &mut Vm, items: &mut Vec<Value>, cmp: Option<&Value>) -> Resul
                         .is_some_and(Value::truthy),
                     None => {
                         vm.st.step(1)?;
-                        vm.less(&items[b], &items[a], false)?
+                        // Raised inside a library function: Lua gives no position.
+                        compare(&items[b], &items[a], false)
+                            .map_err(|msg| Error::Value(Value::str(msg), vm.st.line))?
                     }
                 };
                 if less {

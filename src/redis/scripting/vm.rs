@@ -802,7 +802,14 @@ impl<'h> Vm<'h> {
                     let handler = meta.map(|m| m.borrow().get_str("__index"));
                     match handler {
                         Some(Value::Nil) | None => {
-                            if strict || Rc::ptr_eq(t, &self.st.globals) {
+                            let is_globals = Rc::ptr_eq(t, &self.st.globals);
+                            // The real server lets scripts test for loadstring, which it removed.
+                            if is_globals
+                                && matches!(key, Value::Str(k) if k.as_ref() == b"loadstring")
+                            {
+                                return Ok(Value::Nil);
+                            }
+                            if strict || is_globals {
                                 return Err(self.error(format!(
                                     "Script attempted to access nonexistent global variable '{}'",
                                     String::from_utf8_lossy(&key.to_str().unwrap_or_default())
@@ -1038,18 +1045,23 @@ impl<'h> Vm<'h> {
     }
 
     pub fn less(&self, a: &Value, b: &Value, or_equal: bool) -> Result<bool, Error> {
-        match (a, b) {
-            (Value::Num(x), Value::Num(y)) => Ok(if or_equal { x <= y } else { x < y }),
-            (Value::Str(x), Value::Str(y)) => Ok(if or_equal { x <= y } else { x < y }),
-            _ if a.type_name() == b.type_name() => {
-                Err(self.error(format!("attempt to compare two {} values", a.type_name())))
-            }
-            _ => Err(self.error(format!(
-                "attempt to compare {} with {}",
-                a.type_name(),
-                b.type_name()
-            ))),
+        compare(a, b, or_equal).map_err(|msg| self.error(msg))
+    }
+}
+
+/// `a < b` (or `<=`), or Lua's message for values that do not compare.
+pub fn compare(a: &Value, b: &Value, or_equal: bool) -> Result<bool, String> {
+    match (a, b) {
+        (Value::Num(x), Value::Num(y)) => Ok(if or_equal { x <= y } else { x < y }),
+        (Value::Str(x), Value::Str(y)) => Ok(if or_equal { x <= y } else { x < y }),
+        _ if a.type_name() == b.type_name() => {
+            Err(format!("attempt to compare two {} values", a.type_name()))
         }
+        _ => Err(format!(
+            "attempt to compare {} with {}",
+            a.type_name(),
+            b.type_name()
+        )),
     }
 }
 

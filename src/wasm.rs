@@ -184,6 +184,13 @@ impl Playground {
         json(&pairs)
     }
 
+    /// JSON array of `[level, message]` pairs scripts logged with `redis.log` since last
+    /// asked (levels 0-3: debug, verbose, notice, warning), for the page's log.
+    #[wasm_bindgen(js_name = redisScriptLog)]
+    pub fn redis_script_log(&mut self) -> String {
+        json(&self.redis.scripting.take_log())
+    }
+
     /// Delivers a message published in another tab to this sandbox's subscribers; returns
     /// how many received it.
     #[wasm_bindgen(js_name = redisInjectPublish)]

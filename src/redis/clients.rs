@@ -179,7 +179,11 @@ pub(crate) fn call(server: &mut Server, spec: &'static CommandSpec, argv: &[Vec<
         reply = super::resp3::shape(spec.name, argv, reply);
     }
     // Monitors see the command once it ran, in the database it left the client in.
-    if server.pubsub.has_monitors() && !spec.flags.contains(&"admin") {
+    // EVAL and FCALL (skip_monitor) show themselves before the commands their scripts run.
+    if server.pubsub.has_monitors()
+        && !spec.flags.contains(&"admin")
+        && !spec.flags.contains(&"skip_monitor")
+    {
         pubsub::feed_monitors(server, argv);
     }
     reply

@@ -21,6 +21,7 @@ pub mod object;
 pub mod pubsub;
 pub mod reply;
 pub mod resp3;
+pub mod scripting;
 pub mod search;
 pub mod server;
 pub mod snapshot;
@@ -90,6 +91,8 @@ pub struct Server {
     /// INFO's counters.
     pub stats: info::Stats,
     pub slowlog: info::SlowLog,
+    /// The script cache and function libraries.
+    pub scripting: scripting::State,
     /// Eviction candidates kept between commands, as Redis keeps its pool.
     eviction_pool: evict::Pool,
     /// The database the random eviction policies try first.
@@ -122,6 +125,7 @@ impl Server {
             config: config::Config::default(),
             stats: info::Stats::default(),
             slowlog: info::SlowLog::default(),
+            scripting: scripting::State::default(),
             eviction_pool: evict::Pool::default(),
             next_eviction_db: 0,
         }

@@ -373,12 +373,18 @@ pub fn monitor(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
 pub fn feed_monitors(server: &mut Server, argv: &[Vec<u8>]) {
     let now = server.now;
     let client = &server.clients[server.current];
+    // A script's commands show as the script's own pseudo-client.
+    let addr = if server.scripting.running {
+        "lua".to_string()
+    } else {
+        client.addr()
+    };
     let mut line = format!(
         "{}.{:03}000 [{} {}]",
         now / 1000,
         now % 1000,
         client.db,
-        client.addr()
+        addr
     );
     for arg in argv {
         line.push(' ');

@@ -226,7 +226,7 @@ export class RedisConsole {
     const end = this.input.selectionEnd ?? value.length;
     const combined = value.slice(0, start) + text + value.slice(end);
     this.input.value = "";
-    for (const line of combined.split(/\r\n|\r|\n/)) {
+    for (const line of joinQuotedLines(combined.split(/\r\n|\r|\n/))) {
       if (line.trim() !== "") this.run(line);
     }
     this.inlineHint.update();
@@ -240,4 +240,38 @@ export class RedisConsole {
   focus() {
     this.input.focus();
   }
+}
+
+/**
+ * Pasted lines, with a line whose quote is still open joined to the next ones: a Lua script
+ * pasted as `EVAL "local x = 1` ... `return x" 0` arrives as one command, newlines kept.
+ */
+export function joinQuotedLines(lines) {
+  const out = [];
+  let pending = null;
+  for (const line of lines) {
+    pending = pending === null ? line : `${pending}\n${line}`;
+    if (!quoteOpen(pending)) {
+      out.push(pending);
+      pending = null;
+    }
+  }
+  if (pending !== null) out.push(pending);
+  return out;
+}
+
+/** Whether `text` ends inside a quoted argument, as redis-cli splits arguments. */
+function quoteOpen(text) {
+  let quote = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === null) {
+      if (c === '"' || c === "'") quote = c;
+    } else if (c === "\\") {
+      i++;
+    } else if (c === quote) {
+      quote = null;
+    }
+  }
+  return quote !== null;
 }

@@ -131,3 +131,138 @@ fn every_loop_form_stops_at_the_step_budget() {
     }
     assert_eq!(shell.eval_mongosh("db.c.countDocuments()", NOW), "2\n");
 }
+
+/// Ten megabytes pasted at once: one huge argument, one huge unbalanced line, and a paste of
+/// many lines; each gets its answer and the server goes on.
+#[test]
+fn a_ten_megabyte_paste_into_the_redis_console_is_answered() {
+    const MB10: usize = 10 * 1024 * 1024;
+    let mut server = Server::new();
+    let mut clock = Clock::new();
+    let big = "x".repeat(MB10);
+    assert_eq!(
+        redis(&mut server, &mut clock, &format!("SET k {big}")),
+        "OK\n"
+    );
+    assert_eq!(
+        redis(&mut server, &mut clock, "STRLEN k"),
+        format!("(integer) {MB10}\n")
+    );
+    assert_eq!(
+        redis(&mut server, &mut clock, &format!("SET k \"{big}")),
+        "Invalid argument(s)\n"
+    );
+    let words = "w ".repeat(MB10 / 2);
+    let out = redis(&mut server, &mut clock, &format!("SADD s {words}"));
+    assert_eq!(out, "(integer) 1\n");
+    let garbage = "\u{1}\"'\\x{}[]".repeat(MB10 / 12);
+    let out = redis(&mut server, &mut clock, &garbage);
+    assert!(
+        out.starts_with("Invalid argument(s)") || out.starts_with("(error)"),
+        "{}",
+        &out[..out.len().min(80)]
+    );
+    // A paste of many lines, as the page hands it over one line at a time.
+    let line = format!("APPEND n {}\n", "y".repeat(1000));
+    let lines = line.repeat(MB10 / line.len());
+    let mut last = String::new();
+    for line in lines.lines() {
+        last = redis(&mut server, &mut clock, line);
+    }
+    assert_eq!(last, format!("(integer) {}\n", MB10 / line.len() * 1000));
+    assert_eq!(redis(&mut server, &mut clock, "PING"), "PONG\n");
+}
+
+#[test]
+fn a_ten_megabyte_paste_into_the_mongo_console_is_answered() {
+    const MB10: usize = 10 * 1024 * 1024;
+    let mut shell = Shell::new();
+    let big = "x".repeat(MB10);
+    let out = shell.eval_mongosh(&format!("db.c.insertOne({{_id: 1, s: '{big}'}})"), NOW);
+    assert_eq!(out, "{ acknowledged: true, insertedId: 1 }\n");
+    assert_eq!(
+        shell.eval_mongosh("db.c.findOne().s.length", NOW),
+        format!("{MB10}\n")
+    );
+    // Unterminated, deeply nested, and plain garbage: each is one clear error.
+    let out = shell.eval_mongosh(&format!("'{big}"), NOW);
+    assert!(
+        out.contains("SyntaxError"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+    let out = shell.eval_mongosh(&"[".repeat(MB10), NOW);
+    assert!(
+        out.contains("SyntaxError") || out.contains("RangeError"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+    let out = shell.eval_mongosh(&"{(}@#".repeat(MB10 / 5), NOW);
+    assert!(
+        out.contains("SyntaxError"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+    // Many statements: the step budget or the paste's own end, whichever comes first.
+    let line = format!("x = '{}'.length\n", "y".repeat(1000));
+    let out = shell.eval_mongosh(&line.repeat(MB10 / line.len()), NOW);
+    assert!(
+        out.ends_with("1000\n"),
+        "{}",
+        &out[out.len().saturating_sub(200)..]
+    );
+    assert_eq!(shell.eval_mongosh("db.c.countDocuments()", NOW), "1\n");
+}
+
+/// Collections count against one sandbox limit: inserts and updates that would pass it get
+/// the documented error and change nothing; deleting or dropping makes room again.
+#[test]
+fn mongo_writes_stop_at_the_sandbox_memory_limit() {
+    let mut shell = Shell::new();
+    shell.set_memory_limit(100_000);
+    let limit_error = "MongoServerError: Sandbox memory limit reached: this write would take the documents of all collections past 100000 bytes; drop collections or delete documents to make room\n";
+    let kb20 = "x".repeat(20_000);
+    for i in 0..4 {
+        let out = shell.eval_mongosh(&format!("db.a.insertOne({{_id: {i}, s: '{kb20}'}})"), NOW);
+        assert_eq!(out, format!("{{ acknowledged: true, insertedId: {i} }}\n"));
+    }
+    // Counted as BSON: 5 + (2 + "_id" + int32) + (2 + "s" + 5 + 20 000) bytes each.
+    assert_eq!(shell.store().memory().used(), 4 * 20_022);
+    // The fifth document of 20 KB would pass 100 000 bytes, in this or any other collection.
+    let fifth = format!("db.b.insertOne({{_id: 9, s: '{kb20}'}})");
+    assert_eq!(shell.eval_mongosh(&fifth, NOW), limit_error);
+    let out = shell.eval_mongosh(&format!("db.a.insertMany([{{s: '{kb20}'}}])"), NOW);
+    assert!(
+        out.contains("MongoBulkWriteError: Sandbox memory limit reached"),
+        "{out}"
+    );
+    let grow = format!("db.a.updateOne({{_id: 0}}, {{$set: {{t: '{kb20}'}}}})");
+    assert_eq!(shell.eval_mongosh(&grow, NOW), limit_error);
+    let replace = format!("db.a.replaceOne({{_id: 0}}, {{s: '{kb20}{kb20}'}})");
+    assert_eq!(shell.eval_mongosh(&replace, NOW), limit_error);
+    let out = shell.eval_mongosh("db.a.aggregate([{$set: {t: '$s'}}, {$out: 'c'}])", NOW);
+    assert!(
+        out.starts_with("MongoServerError[ExceededMemoryLimit]: Sandbox memory limit reached"),
+        "{out}"
+    );
+    assert_eq!(
+        shell.eval_mongosh("db.a.find({t: {$exists: true}}).count()", NOW),
+        "0\n"
+    );
+    // Shrinking updates are always allowed; freed space can be used again.
+    let out = shell.eval_mongosh("db.a.updateOne({_id: 0}, {$set: {s: 'small'}})", NOW);
+    assert!(out.contains("modifiedCount: 1"), "{out}");
+    let out = shell.eval_mongosh(&fifth, NOW);
+    assert_eq!(out, "{ acknowledged: true, insertedId: 9 }\n");
+    assert_eq!(
+        shell.eval_mongosh(&fifth.replace("9", "10"), NOW),
+        limit_error
+    );
+    shell.eval_mongosh("db.a.drop()", NOW);
+    assert_eq!(
+        shell.eval_mongosh(&fifth.replace("9", "10"), NOW),
+        "{ acknowledged: true, insertedId: 10 }\n"
+    );
+    shell.eval_mongosh("db.b.deleteMany({})", NOW);
+    assert_eq!(shell.store().memory().used(), 0);
+}

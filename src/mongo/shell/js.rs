@@ -1652,6 +1652,7 @@ fn parse_float(text: &str) -> f64 {
 }
 
 /// A parsed JSON value read as `EJSON.parse` reads it (the fuzz targets' document input).
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn value_from_ejson(j: &serde_json::Value) -> Result<Value, ShellError> {
     from_json(j, 0, true)
 }

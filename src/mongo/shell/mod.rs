@@ -6,6 +6,7 @@ mod ddl;
 pub mod eval;
 mod indexes;
 mod js;
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;
 pub mod parser;

@@ -266,3 +266,34 @@ fn mongo_writes_stop_at_the_sandbox_memory_limit() {
     shell.eval_mongosh("db.b.deleteMany({})", NOW);
     assert_eq!(shell.store().memory().used(), 0);
 }
+
+/// Found by the mongo_update fuzz target: `{$set: {"a.777777777": …}}` on an array padded it
+/// with 777 million nulls. The server refuses to pad by more than 1 500 000.
+#[test]
+fn updates_cannot_pad_an_array_without_bound() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.c.insertOne({_id: 1, a: [1], d: {}})", NOW);
+    let refused = "MongoServerError: can't backfill more than 1500000 elements\n";
+    for update in [
+        "{$set: {'a.777777777': 1}}",
+        "{$set: {'a.1500001': 1}}",
+        "{$inc: {'a.99999999999.x': 1}}",
+        "{$set: {'d.x': [], 'a.4000000': 1}}",
+    ] {
+        let out = shell.eval_mongosh(&format!("db.c.updateOne({{_id: 1}}, {update})"), NOW);
+        assert_eq!(out, refused, "{update}");
+    }
+    // Up to the limit it pads, as the server does; reading or removing far past the end is
+    // simply nothing.
+    let out = shell.eval_mongosh("db.c.updateOne({_id: 1}, {$set: {'a.1500000': 2}})", NOW);
+    assert!(out.contains("modifiedCount: 1"), "{out}");
+    assert_eq!(
+        shell.eval_mongosh("db.c.findOne().a.length", NOW),
+        "1500001\n"
+    );
+    let out = shell.eval_mongosh(
+        "db.c.updateOne({_id: 1}, {$unset: {'a.777777777': 1}})",
+        NOW,
+    );
+    assert!(out.contains("modifiedCount: 0"), "{out}");
+}

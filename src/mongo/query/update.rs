@@ -30,6 +30,22 @@ fn path_not_viable(message: impl Into<String>) -> QueryError {
     QueryError::new(28, "PathNotViable", message)
 }
 
+/// The most null elements an update may pad an array with, as in the server: `{$set:
+/// {"a.777777777": 1}}` would otherwise allocate gigabytes.
+const MAX_PADDING: usize = 1_500_000;
+
+/// Refuses an index that would pad `len` elements by more than `MAX_PADDING`.
+fn check_padding(len: usize, index: usize) -> Result<(), QueryError> {
+    if index.saturating_add(1).saturating_sub(len) > MAX_PADDING {
+        return Err(QueryError::new(
+            34,
+            "CannotBackfillArray",
+            format!("can't backfill more than {MAX_PADDING} elements"),
+        ));
+    }
+    Ok(())
+}
+
 /// The BSON type name the server's update messages use.
 pub fn bson_type_name(v: &Value) -> &'static str {
     match v {
@@ -851,6 +867,7 @@ fn slot<'a>(
                     if !create {
                         return Ok(None);
                     }
+                    check_padding(items.len(), i)?;
                     items.resize(i + 1, Value::Null);
                     items[i] = Value::Document(Document::default());
                 } else if matches!(items[i], Value::Null) && create {
@@ -873,7 +890,12 @@ fn slot<'a>(
     match cur {
         Value::Document(d) => Ok(Some(Slot::Field(d, last.clone()))),
         Value::Array(items) => match array_index(last) {
-            Some(i) => Ok(Some(Slot::Element(items, i))),
+            Some(i) => match check_padding(items.len(), i) {
+                Ok(()) => Ok(Some(Slot::Element(items, i))),
+                // Nothing is there to read or remove.
+                Err(_) if !create => Ok(None),
+                Err(e) => Err(e),
+            },
             None => {
                 if !create {
                     return Ok(None);

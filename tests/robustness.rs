@@ -297,3 +297,24 @@ fn updates_cannot_pad_an_array_without_bound() {
     );
     assert!(out.contains("modifiedCount: 0"), "{out}");
 }
+
+/// Found by the mongo_update fuzz target: a `$push` `$slice` that reads as i64::MIN
+/// overflowed when negated.
+#[test]
+fn push_slice_at_the_end_of_the_integer_range() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.c.insertOne({_id: 1, a: [3, 1]})", NOW);
+    for (slice, expected) in [
+        ("-12222222000000000000000800", "[ 1, 2, 3 ]"),
+        ("NumberLong('-9223372036854775808')", "[ 1, 2, 2, 3 ]"),
+        ("NumberLong('9223372036854775807')", "[ 1, 2, 2, 2, 3 ]"),
+    ] {
+        let update = format!("{{$push: {{a: {{$each: [2], $slice: {slice}, $sort: 1}}}}}}");
+        let out = shell.eval_mongosh(&format!("db.c.updateOne({{_id: 1}}, {update})"), NOW);
+        assert!(out.contains("acknowledged: true"), "{slice}: {out}");
+        assert_eq!(
+            shell.eval_mongosh("db.c.findOne().a", NOW),
+            format!("{expected}\n")
+        );
+    }
+}

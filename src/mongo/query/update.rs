@@ -1059,7 +1059,8 @@ fn apply_op(op: &FieldOp, doc: &mut Document, ctx: &ApplyContext) -> Result<(), 
                     if n >= 0 {
                         items.truncate(n.min(len) as usize);
                     } else {
-                        let keep = (-n).min(len) as usize;
+                        // unsigned_abs: `$slice` may be i64::MIN, which `-n` overflows.
+                        let keep = n.unsigned_abs().min(len as u64) as usize;
                         items.drain(..items.len() - keep);
                     }
                 }

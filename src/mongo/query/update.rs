@@ -437,9 +437,14 @@ fn check_value_fields(v: &Value, path: &str) -> Result<(), QueryError> {
 /// Update order: field names lexicographically, numeric names numerically (MongoDB 5.0+).
 fn compare_paths(a: &[String], b: &[String]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
+        // Array indices first, by number, then names as text: comparing an index with a
+        // name as text while indices compare by number is no total order ("2" < "10" <
+        // "1a" < "2"), and the sort panics on such a comparator.
         let c = match (array_index(x), array_index(y)) {
             (Some(i), Some(j)) => i.cmp(&j),
-            _ => x.cmp(y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => x.cmp(y),
         };
         if c != Ordering::Equal {
             return c;
@@ -1279,4 +1284,39 @@ fn seed_from(filter: &Document, seed: &mut Document) -> Result<(), QueryError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod path_order_tests {
+    use super::compare_paths;
+    use std::cmp::Ordering;
+
+    /// The order the operators of an update are sorted in must be total: "2" < "10" < "1a"
+    /// < "2" (numbers where both are indices, text otherwise) made the sort panic.
+    #[test]
+    fn update_paths_are_totally_ordered() {
+        let names = [
+            "2",
+            "10",
+            "1a",
+            "a",
+            "0",
+            "b0",
+            "01",
+            "99999999999999999999999",
+        ];
+        let path = |s: &str| vec!["a".to_string(), s.to_string()];
+        for x in names {
+            for y in names {
+                for z in names {
+                    let (a, b, c) = (path(x), path(y), path(z));
+                    if compare_paths(&a, &b) != Ordering::Greater
+                        && compare_paths(&b, &c) != Ordering::Greater
+                    {
+                        assert_ne!(compare_paths(&a, &c), Ordering::Greater, "{x} {y} {z}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -25,6 +25,9 @@
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
 
 pub mod clock;
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod mongo;
 pub mod persist;
 pub mod redis;

@@ -70,15 +70,46 @@ fn high_resolution_clock() -> Option<(JsValue, js_sys::Function)> {
     Some((performance, now))
 }
 
+/// Makes a panic visible to the page. The release build aborts on panic (`panic = "abort"`):
+/// the hook still runs first, then the instance traps with `RuntimeError: unreachable` and
+/// every later call into it fails. So the hook leaves the message where the page can read it
+/// (`globalThis.__playgroundPanic`) and calls `globalThis.onPlaygroundPanic(message)` if the
+/// page set one, which shows the reload overlay before the trap unwinds into JavaScript.
+/// A few lines instead of the `console_error_panic_hook` crate: the page needs the message,
+/// not a console stack trace.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = JsValue::from(info.to_string());
+            let global = js_sys::global();
+            let _ = js_sys::Reflect::set(&global, &"__playgroundPanic".into(), &message);
+            if let Ok(callback) = js_sys::Reflect::get(&global, &"onPlaygroundPanic".into()) {
+                if let Ok(callback) = callback.dyn_into::<js_sys::Function>() {
+                    let _ = callback.call1(&JsValue::NULL, &message);
+                }
+            }
+        }));
+    });
+}
+
 #[wasm_bindgen]
 impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new() -> Playground {
+        install_panic_hook();
         Playground {
             redis: redis::Server::new(),
             mongo: mongo::Shell::new(),
             clock: Clock::new(),
         }
+    }
+
+    /// Panics on purpose, so that the page test can check the panic overlay end to end; the
+    /// engines themselves never panic on any input. Not called by the page.
+    #[wasm_bindgen(js_name = debugPanic)]
+    pub fn debug_panic(&self) {
+        panic!("deliberate panic from debugPanic()");
     }
 
     /// Runs one redis-cli line and returns what redis-cli prints (help without ANSI colours).

@@ -51,6 +51,13 @@ impl Shell {
         self.session.step_limit = steps;
     }
 
+    /// Sets how many bytes of documents (their BSON size, over all databases and
+    /// collections) the sandbox holds; a write past it fails with `MongoServerError: Sandbox
+    /// memory limit reached …`. The default is `store::DEFAULT_MEMORY_LIMIT` (256 MiB).
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.session.store.set_memory_limit(bytes);
+    }
+
     /// Steps the last input took (at most the step limit, plus one).
     pub fn steps_used(&self) -> u64 {
         self.session.steps_used()

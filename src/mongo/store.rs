@@ -1,6 +1,8 @@
 //! Databases by name, collections by name, documents in insertion order.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use super::index::spec::check_conflicts;
 use super::index::{Index, IndexSpec, Key, KeyError, KeyPart, RecordId};
@@ -18,6 +20,91 @@ pub struct Collection {
     indexes: Vec<Index>,
     /// What `createCollection` / `collMod` set.
     pub options: CollectionOptions,
+    /// The BSON size of `docs`, counted against `budget`.
+    bytes: usize,
+    /// The store's memory budget, shared by all its collections.
+    budget: Arc<MemoryBudget>,
+}
+
+/// How many bytes of documents a store holds at most, by default: a browser tab has a few
+/// GB at best, and the documents' in-memory form (plus indexes) takes a few times their
+/// BSON size, so 256 MiB of BSON is about the most a tab holds without the browser killing
+/// it. `Shell::set_memory_limit` changes it.
+pub const DEFAULT_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// The sandbox's memory budget: the BSON size of every document in every collection of a
+/// store, against a limit. Writes that would go past it fail with
+/// `Sandbox memory limit reached …` instead of growing the tab until the browser kills it.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    used: AtomicUsize,
+    limit: AtomicUsize,
+}
+
+impl MemoryBudget {
+    fn new(limit: usize) -> Self {
+        MemoryBudget {
+            used: AtomicUsize::new(0),
+            limit: AtomicUsize::new(limit),
+        }
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Whether a write that adds `more` bytes and frees `less` fits.
+    fn fits(&self, more: usize, less: usize) -> bool {
+        more <= less || self.used().saturating_add(more - less) <= self.limit()
+    }
+
+    fn change(&self, more: usize, less: usize) {
+        let used = self.used().saturating_add(more).saturating_sub(less);
+        self.used.store(used, Ordering::Relaxed);
+    }
+}
+
+/// The size of a document as BSON (what `Object.bsonsize` reports).
+pub fn bson_size(doc: &Document) -> usize {
+    5 + doc
+        .iter()
+        .map(|(k, v)| 2 + k.len() + value_size(v))
+        .sum::<usize>()
+}
+
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::Double(_) | Value::Int64(_) | Value::Date(_) | Value::Timestamp { .. } => 8,
+        Value::Int32(_) => 4,
+        Value::String(s) => 5 + s.len(),
+        Value::Bool(_) => 1,
+        Value::Null | Value::Undefined | Value::MinKey | Value::MaxKey => 0,
+        Value::ObjectId(_) => 12,
+        Value::Regex { pattern, options } => 2 + pattern.len() + options.len(),
+        Value::Array(items) => {
+            5 + items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| 2 + decimal_digits(i) + value_size(v))
+                .sum::<usize>()
+        }
+        Value::Document(d) => bson_size(d),
+        Value::Decimal128(_) => 16,
+        Value::Binary { bytes, .. } => 5 + bytes.len(),
+    }
+}
+
+fn decimal_digits(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
 }
 
 impl Default for Collection {
@@ -30,6 +117,8 @@ impl Default for Collection {
             // The `_id_` spec has no partial filter, so building it cannot fail.
             indexes: id_index.into_iter().collect(),
             options: CollectionOptions::default(),
+            bytes: 0,
+            budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
         }
     }
 }
@@ -77,7 +166,22 @@ pub enum InsertError {
     Validation(Box<Document>),
     /// A secondary index refused the document (a duplicate key, parallel arrays).
     Key(KeyError),
+    /// The write would take the sandbox past its memory limit (in bytes).
+    MemoryLimit(usize),
 }
+
+impl InsertError {
+    /// The text of `MemoryLimit`, shared by every write path that reports it.
+    pub fn memory_limit_message(limit: usize) -> String {
+        format!(
+            "Sandbox memory limit reached: this write would take the documents of all \
+             collections past {limit} bytes; drop collections or delete documents to make room"
+        )
+    }
+}
+
+/// The code MongoDB gives `ExceededMemoryLimit`.
+pub const MEMORY_LIMIT_CODE: i32 = 146;
 
 /// The keys a document has in each index, computed before anything changes so that a
 /// refused write leaves every index as it was.
@@ -89,9 +193,14 @@ impl Collection {
         if matches!(doc.get("_id"), Some(Value::Array(_))) {
             return Err(InsertError::IdIsArray);
         }
+        let size = bson_size(&doc);
+        if !self.budget.fits(size, 0) {
+            return Err(InsertError::MemoryLimit(self.budget.limit()));
+        }
         let rid = self.next_rid;
         let keys = self.keys_checked(&doc, rid)?;
         self.next_rid += 1;
+        self.account(size, 0);
         for (index, (k, arrays)) in self.indexes.iter_mut().zip(keys) {
             index.add(k, &arrays, rid);
         }
@@ -151,6 +260,10 @@ impl Collection {
         if matches!(doc.get("_id"), Some(Value::Array(_))) {
             return Err(InsertError::IdIsArray);
         }
+        let (size, old_size) = (bson_size(&doc), bson_size(old));
+        if !self.budget.fits(size, old_size) {
+            return Err(InsertError::MemoryLimit(self.budget.limit()));
+        }
         let new_keys = self.keys_checked(&doc, rid)?;
         let old_keys = self.keys_of(old);
         for ((index, (k, arrays)), old) in self.indexes.iter_mut().zip(new_keys).zip(old_keys) {
@@ -158,18 +271,25 @@ impl Collection {
             index.add(k, &arrays, rid);
         }
         self.docs[pos] = doc;
+        self.account(size, old_size);
         Ok(())
     }
 
     /// Removes the document at `index` (and its keys from every index).
     pub fn remove(&mut self, index: usize) -> Document {
         let doc = self.docs.remove(index);
+        self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
         let keys = self.keys_of(&doc);
         for (ix, k) in self.indexes.iter_mut().zip(keys) {
             ix.remove(&k, rid);
         }
         doc
+    }
+
+    fn account(&mut self, more: usize, less: usize) {
+        self.bytes = self.bytes.saturating_add(more).saturating_sub(less);
+        self.budget.change(more, less);
     }
 
     /// Each index's keys for a document already stored (they were checked when it was
@@ -271,11 +391,29 @@ pub struct Database {
     pub collections: BTreeMap<String, Collection>,
 }
 
-#[derive(Debug, Default)]
+impl Drop for Collection {
+    /// A dropped collection gives its bytes back to the store.
+    fn drop(&mut self) {
+        self.budget.change(0, self.bytes);
+    }
+}
+
+#[derive(Debug)]
 pub struct Store {
     pub databases: BTreeMap<String, Database>,
     /// The sandbox time the TTL monitor last ran at.
     pub ttl_last_run_ms: Option<u64>,
+    budget: Arc<MemoryBudget>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            databases: BTreeMap::new(),
+            ttl_last_run_ms: None,
+            budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
+        }
+    }
 }
 
 impl Store {
@@ -285,12 +423,38 @@ impl Store {
 
     /// The collection, created (with its database) on first write, as MongoDB does.
     pub fn collection_mut(&mut self, db: &str, coll: &str) -> &mut Collection {
-        self.databases
+        let collection = self
+            .databases
             .entry(db.to_string())
             .or_default()
             .collections
             .entry(coll.to_string())
-            .or_default()
+            .or_default();
+        if !Arc::ptr_eq(&collection.budget, &self.budget) {
+            // A new collection: from now on it counts against the store's budget.
+            collection.budget.change(0, collection.bytes);
+            self.budget.change(collection.bytes, 0);
+            collection.budget = Arc::clone(&self.budget);
+        }
+        collection
+    }
+
+    /// A collection not yet in any database that already counts against this store's
+    /// budget (`$out` fills one before it replaces its target).
+    pub fn new_collection(&self) -> Collection {
+        let mut fresh = Collection::default();
+        fresh.budget = Arc::clone(&self.budget);
+        fresh
+    }
+
+    /// The memory budget all collections count against.
+    pub fn memory(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// Sets the memory limit in bytes (documents already stored stay, over it or not).
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.budget.limit.store(bytes, Ordering::Relaxed);
     }
 
     /// Drops a collection; a database left with none disappears, as in MongoDB.

@@ -9,12 +9,14 @@ import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { startPersistence } from "./persistence.js";
+import { installPanicOverlay } from "./panic-overlay.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
 import { RedisConsole } from "./redis-console.js";
 import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
+  installPanicOverlay();
   // Imported here rather than statically so a missing build shows a message, not a blank page.
   const { default: init, Playground } = await import("../pkg/nosql_playground.js");
   await init();

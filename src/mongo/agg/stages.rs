@@ -2771,7 +2771,7 @@ impl Write {
                 let target_db = target_db.as_deref().unwrap_or(db);
                 // The replaced collection keeps its options (validator, capped), and the new
                 // documents must pass its validator.
-                let mut fresh = crate::mongo::store::Collection::default();
+                let mut fresh = store.new_collection();
                 fresh.options = store
                     .collection(target_db, coll)
                     .map(|c| c.options.clone())
@@ -2920,6 +2920,11 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             let e = k.to_query_error(&format!("{db}.{coll}"));
             AggError::new(e.code, e.code_name, e.message)
         }
+        crate::mongo::store::InsertError::MemoryLimit(limit) => AggError::new(
+            crate::mongo::store::MEMORY_LIMIT_CODE,
+            "ExceededMemoryLimit",
+            crate::mongo::store::InsertError::memory_limit_message(*limit),
+        ),
     }
 }
 

@@ -30,6 +30,22 @@ fn path_not_viable(message: impl Into<String>) -> QueryError {
     QueryError::new(28, "PathNotViable", message)
 }
 
+/// The most null elements an update may pad an array with, as in the server: `{$set:
+/// {"a.777777777": 1}}` would otherwise allocate gigabytes.
+const MAX_PADDING: usize = 1_500_000;
+
+/// Refuses an index that would pad `len` elements by more than `MAX_PADDING`.
+fn check_padding(len: usize, index: usize) -> Result<(), QueryError> {
+    if index.saturating_add(1).saturating_sub(len) > MAX_PADDING {
+        return Err(QueryError::new(
+            34,
+            "CannotBackfillArray",
+            format!("can't backfill more than {MAX_PADDING} elements"),
+        ));
+    }
+    Ok(())
+}
+
 /// The BSON type name the server's update messages use.
 pub fn bson_type_name(v: &Value) -> &'static str {
     match v {
@@ -421,9 +437,14 @@ fn check_value_fields(v: &Value, path: &str) -> Result<(), QueryError> {
 /// Update order: field names lexicographically, numeric names numerically (MongoDB 5.0+).
 fn compare_paths(a: &[String], b: &[String]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
+        // Array indices first, by number, then names as text: comparing an index with a
+        // name as text while indices compare by number is no total order ("2" < "10" <
+        // "1a" < "2"), and the sort panics on such a comparator.
         let c = match (array_index(x), array_index(y)) {
             (Some(i), Some(j)) => i.cmp(&j),
-            _ => x.cmp(y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => x.cmp(y),
         };
         if c != Ordering::Equal {
             return c;
@@ -851,6 +872,7 @@ fn slot<'a>(
                     if !create {
                         return Ok(None);
                     }
+                    check_padding(items.len(), i)?;
                     items.resize(i + 1, Value::Null);
                     items[i] = Value::Document(Document::default());
                 } else if matches!(items[i], Value::Null) && create {
@@ -873,7 +895,12 @@ fn slot<'a>(
     match cur {
         Value::Document(d) => Ok(Some(Slot::Field(d, last.clone()))),
         Value::Array(items) => match array_index(last) {
-            Some(i) => Ok(Some(Slot::Element(items, i))),
+            Some(i) => match check_padding(items.len(), i) {
+                Ok(()) => Ok(Some(Slot::Element(items, i))),
+                // Nothing is there to read or remove.
+                Err(_) if !create => Ok(None),
+                Err(e) => Err(e),
+            },
             None => {
                 if !create {
                     return Ok(None);
@@ -1037,7 +1064,8 @@ fn apply_op(op: &FieldOp, doc: &mut Document, ctx: &ApplyContext) -> Result<(), 
                     if n >= 0 {
                         items.truncate(n.min(len) as usize);
                     } else {
-                        let keep = (-n).min(len) as usize;
+                        // unsigned_abs: `$slice` may be i64::MIN, which `-n` overflows.
+                        let keep = n.unsigned_abs().min(len as u64) as usize;
                         items.drain(..items.len() - keep);
                     }
                 }
@@ -1256,4 +1284,39 @@ fn seed_from(filter: &Document, seed: &mut Document) -> Result<(), QueryError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod path_order_tests {
+    use super::compare_paths;
+    use std::cmp::Ordering;
+
+    /// The order the operators of an update are sorted in must be total: "2" < "10" < "1a"
+    /// < "2" (numbers where both are indices, text otherwise) made the sort panic.
+    #[test]
+    fn update_paths_are_totally_ordered() {
+        let names = [
+            "2",
+            "10",
+            "1a",
+            "a",
+            "0",
+            "b0",
+            "01",
+            "99999999999999999999999",
+        ];
+        let path = |s: &str| vec!["a".to_string(), s.to_string()];
+        for x in names {
+            for y in names {
+                for z in names {
+                    let (a, b, c) = (path(x), path(y), path(z));
+                    if compare_paths(&a, &b) != Ordering::Greater
+                        && compare_paths(&b, &c) != Ordering::Greater
+                    {
+                        assert_ne!(compare_paths(&a, &c), Ordering::Greater, "{x} {y} {z}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1151,6 +1151,10 @@ pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) ->
             let e = k.to_query_error(&format!("{db}.{coll}"));
             (e.code, e.message)
         }
+        InsertError::MemoryLimit(limit) => (
+            crate::mongo::store::MEMORY_LIMIT_CODE,
+            InsertError::memory_limit_message(*limit),
+        ),
     };
     let mut err = ShellError::server(code, None, message);
     err.name = name.into();

@@ -1651,6 +1651,12 @@ fn parse_float(text: &str) -> f64 {
     best
 }
 
+/// A parsed JSON value read as `EJSON.parse` reads it (the fuzz targets' document input).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn value_from_ejson(j: &serde_json::Value) -> Result<Value, ShellError> {
+    from_json(j, 0, true)
+}
+
 /// A parsed JSON value as a BSON value; with `ejson`, Extended JSON wrappers (`{"$oid": …}`,
 /// `{"$numberDecimal": …}`, …) become the values they stand for, as `EJSON.parse` reads them.
 pub(super) fn from_json(

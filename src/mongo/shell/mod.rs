@@ -7,6 +7,8 @@ pub mod eval;
 pub mod host;
 mod indexes;
 mod js;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use js::value_from_ejson;
 pub mod lexer;
 pub mod parser;
 

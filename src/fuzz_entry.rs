@@ -1,0 +1,333 @@
+//! The bodies of the fuzz targets, shared by the libFuzzer crate in `fuzz/` (nightly,
+//! cargo-fuzz) and by `tests/fuzz_corpus.rs`, which replays the checked-in corpus through the
+//! same functions on stable Rust. Each function takes the raw fuzz input and must return
+//! normally whatever it is given: a panic, an endless loop or an unbounded allocation here is
+//! a bug in the engines.
+//!
+//! The inputs are shaped so that most random bytes reach past the first parse:
+//! - `redis_line`: text, one redis-cli line per `\n` (repeat prefixes, quotes, `.time`,
+//!   `.client` and HELP included), all on one server.
+//! - `redis_command`: one command per `\n`; two bytes choose the command in the table (big
+//!   endian, modulo its length), a third the subcommand (0: none) and how far time moves, and
+//!   the rest are its arguments split on spaces, binary-safe.
+//! - `mongosh`: mongosh source, run with a small step budget.
+//! - `mongo_filter` / `mongo_update` / `mongo_projection` / `mongo_pipeline`: relaxed Extended
+//!   JSON (`{"$oid": …}` and the other wrappers read as `EJSON.parse` reads them), compiled and
+//!   applied to a fixed set of documents of many shapes.
+//! - `jsonpath`: one RedisJSON path, used by the JSON.* commands on a fixed document.
+//! - `ft_query`: one RediSearch query, run by FT.SEARCH, FT.EXPLAIN and FT.AGGREGATE against a
+//!   small index.
+//!
+//! Snapshot loading gets its target with the snapshot format: see `SNAPSHOT_TARGET` below.
+
+use crate::clock::Clock;
+use crate::mongo::query::filter::Filter;
+use crate::mongo::query::projection::Projection;
+use crate::mongo::query::update::{ApplyContext, Update};
+use crate::mongo::store::Store;
+use crate::mongo::value::{Document, Value};
+use crate::mongo::Shell;
+use crate::redis::commands::TABLE;
+use crate::redis::types::json_path::JsonPath;
+use crate::redis::{cli, Server};
+
+/// The sandbox time every target runs at (2024-01-01).
+const NOW: u64 = 1_704_067_200_000;
+
+/// Lines or commands one input runs at most: a longer input teaches the fuzzer nothing a
+/// shorter one does not, and would only slow it down.
+const MAX_LINES: usize = 64;
+
+/// Steps one mongosh input may take in the fuzzer: the budget itself is what is tested (the
+/// shipped default is 10 million), a small one keeps each execution fast.
+const FUZZ_STEP_LIMIT: u64 = 100_000;
+
+/// The names of every target, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/`.
+/// One target's body: the raw fuzz input in, nothing out.
+pub type Target = fn(&[u8]);
+
+pub const TARGETS: &[(&str, Target)] = &[
+    ("redis_line", redis_line),
+    ("redis_command", redis_command),
+    ("mongosh", mongosh),
+    ("mongo_filter", mongo_filter),
+    ("mongo_update", mongo_update),
+    ("mongo_projection", mongo_projection),
+    ("mongo_pipeline", mongo_pipeline),
+    ("jsonpath", jsonpath),
+    ("ft_query", ft_query),
+    // SNAPSHOT_TARGET: snapshot loading (Redis and Mongo snapshots read back from IndexedDB
+    // or a share link) gets its entry here, next to a `fuzz/fuzz_targets/snapshot.rs`, once
+    // the snapshot format lands.
+];
+
+/// Arbitrary redis-cli lines through the console's own entry point.
+pub fn redis_line(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut server = Server::new();
+    let mut clock = Clock::new();
+    for line in text.split('\n').take(MAX_LINES) {
+        let out = cli::run_line(&mut server, &mut clock, line, NOW, false);
+        if out.quit {
+            break;
+        }
+    }
+}
+
+/// Commands chosen from the table with arbitrary binary arguments.
+pub fn redis_command(data: &[u8]) {
+    let mut server = Server::new();
+    let mut now = NOW;
+    for chunk in data.split(|&b| b == b'\n').take(MAX_LINES) {
+        let [hi, lo, sub, rest @ ..] = chunk else {
+            continue;
+        };
+        let spec = &TABLE[usize::from(u16::from_be_bytes([*hi, *lo])) % TABLE.len()];
+        let mut argv = vec![spec.name.as_bytes().to_vec()];
+        if !spec.subcommands.is_empty() && *sub != 0 {
+            let sub = &spec.subcommands[usize::from(*sub) % spec.subcommands.len()];
+            argv.push(sub.sub_name().as_bytes().to_vec());
+        }
+        if !rest.is_empty() {
+            argv.extend(rest.split(|&b| b == b' ').map(<[u8]>::to_vec));
+        }
+        // Moves time along so that expiry and blocking timeouts are reached too.
+        now += u64::from(*sub & 0x0f) * 250;
+        server.tick(now);
+        server.execute(&argv, now);
+        // A random MULTI, SUBSCRIBE or blocking pop would hold later lines back: reconnect,
+        // as redis-cli does after Ctrl-C.
+        let id = server.client_id();
+        if !server.client(id).is_some_and(|c| c.is_plain()) {
+            server.disconnect(id);
+        }
+    }
+}
+
+/// mongosh source through the shell's parser and evaluator.
+pub fn mongosh(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut shell = Shell::new();
+    shell.set_step_limit(FUZZ_STEP_LIMIT);
+    shell.eval_mongosh(&text, NOW);
+}
+
+/// Documents of many shapes that every compiled filter, update and projection meets.
+const DOCUMENTS: &[&str] = &[
+    r#"{"_id": 1, "a": 1, "b": "x", "arr": [1, 2, 3]}"#,
+    r#"{"_id": 2, "a": {"b": [1, {"c": 2}], "c": null}, "arr": [{"x": 1}, {"x": [2, 3]}]}"#,
+    r#"{"_id": {"$oid": "65a1b2c3d4e5f60718293a4b"}, "a": [[1, 2], [3]], "b": {"$date": "2024-01-01T00:00:00Z"}}"#,
+    r#"{"_id": "s", "a": "text with words", "b": 1.5, "c": {"$numberDecimal": "1.10"}, "d": {"e": {"f": true}}}"#,
+    r#"{"_id": 5, "a": {"$numberLong": "9223372036854775807"}, "b": -0.0, "arr": [], "loc": {"type": "Point", "coordinates": [1, 2]}}"#,
+    r#"{"_id": 6, "a": {"$binary": {"base64": "AAEC", "subType": "00"}}, "b": {"$regularExpression": {"pattern": "^a", "options": "i"}}}"#,
+    r#"{"_id": 7}"#,
+];
+
+fn documents() -> Vec<Document> {
+    DOCUMENTS
+        .iter()
+        .filter_map(|text| match parse_ejson(text.as_bytes()) {
+            Some(Value::Document(d)) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads fuzz input as relaxed Extended JSON; `None` when it is not JSON at all.
+fn parse_ejson(data: &[u8]) -> Option<Value> {
+    let json: serde_json::Value = serde_json::from_slice(data).ok()?;
+    crate::mongo::shell::value_from_ejson(&json).ok()
+}
+
+fn ejson_document(data: &[u8]) -> Option<Document> {
+    match parse_ejson(data)? {
+        Value::Document(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// A query filter, compiled and matched against every document.
+pub fn mongo_filter(data: &[u8]) {
+    let Some(spec) = ejson_document(data) else {
+        return;
+    };
+    if let Ok(filter) = Filter::compile(&spec) {
+        let filter = filter.at(NOW as i64);
+        for doc in documents() {
+            filter.matches(&doc);
+            let _ = filter.take_error();
+        }
+    }
+}
+
+/// An update document (or, for a JSON array, an update pipeline), applied to every document
+/// as an update and as an upsert.
+pub fn mongo_update(data: &[u8]) {
+    let update = match parse_ejson(data) {
+        Some(Value::Document(d)) => Update::compile(&d),
+        Some(Value::Array(stages)) => Update::compile_pipeline(&stages),
+        _ => return,
+    };
+    let Ok(update) = update else {
+        return;
+    };
+    for inserting in [false, true] {
+        let ctx = ApplyContext {
+            filter: None,
+            array_filters: &[],
+            inserting,
+            now_ms: NOW as i64,
+        };
+        for mut doc in documents() {
+            let _ = update.apply(&mut doc, &ctx);
+        }
+    }
+}
+
+/// A projection, applied to every document, with a filter for the positional `$`.
+pub fn mongo_projection(data: &[u8]) {
+    let Some(spec) = ejson_document(data) else {
+        return;
+    };
+    let mut query = Document::default();
+    query.insert("arr".into(), Value::Int32(2));
+    let Ok(Some(projection)) = Projection::compile(&spec, &query) else {
+        return;
+    };
+    let projection = projection.at(NOW as i64);
+    let filter = Filter::compile(&query).ok();
+    for doc in documents() {
+        let _ = projection.try_apply(&doc, filter.as_ref());
+    }
+}
+
+/// An aggregation pipeline (a JSON array of stages) over the documents.
+pub fn mongo_pipeline(data: &[u8]) {
+    let Some(Value::Array(pipeline)) = parse_ejson(data) else {
+        return;
+    };
+    let mut store = Store::default();
+    for (coll, docs) in [("c", documents()), ("other", documents())] {
+        let collection = store.collection_mut("test", coll);
+        for doc in docs {
+            let _ = collection.insert(doc);
+        }
+    }
+    let _ = crate::mongo::agg::run(&mut store, "test", "c", &pipeline, NOW);
+}
+
+const JSON_DOC: &str = r#"{"a":[1,{"b":2,"c":[3,4]},"s",null,true],"b":{"a":{"a":1.5}},"c":"x","n":{"m":{"o":[[],{}]}}}"#;
+
+fn run(server: &mut Server, words: &[&[u8]]) {
+    let argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+    server.execute(&argv, NOW);
+}
+
+/// A JSONPath through the parser and the JSON.* commands that read and write by path.
+pub fn jsonpath(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(path) = JsonPath::parse(&text) {
+        if let Ok(doc) = serde_json::from_str(JSON_DOC) {
+            path.locate(&doc);
+        }
+        path.insertion();
+    }
+    let path = text.as_bytes();
+    let mut server = Server::new();
+    let commands: &[&[&[u8]]] = &[
+        &[b"JSON.GET", b"d", path],
+        &[b"JSON.TYPE", b"d", path],
+        &[b"JSON.OBJKEYS", b"d", path],
+        &[b"JSON.ARRLEN", b"d", path],
+        &[b"JSON.NUMINCRBY", b"d", path, b"2"],
+        &[b"JSON.STRAPPEND", b"d", path, b"\"y\""],
+        &[b"JSON.ARRAPPEND", b"d", path, b"7"],
+        &[b"JSON.ARRINSERT", b"d", path, b"0", b"8"],
+        &[b"JSON.ARRPOP", b"d", path],
+        &[b"JSON.TOGGLE", b"d", path],
+        &[b"JSON.MERGE", b"d", path, b"{\"z\":1}"],
+        &[b"JSON.SET", b"d", path, b"{\"k\":[1]}"],
+        &[b"JSON.GET", b"d", b"$", path],
+        &[b"JSON.CLEAR", b"d", path],
+        &[b"JSON.DEL", b"d", path],
+    ];
+    run(&mut server, &[b"JSON.SET", b"d", b"$", JSON_DOC.as_bytes()]);
+    for command in commands {
+        run(&mut server, command);
+    }
+}
+
+/// A RediSearch query through the parser, FT.EXPLAIN, FT.SEARCH and FT.AGGREGATE over an
+/// index of hashes with a field of every kind.
+pub fn ft_query(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = crate::redis::search::query::parse(&text);
+    let query = text.as_bytes();
+    let mut server = Server::new();
+    let setup: &[&[&[u8]]] = &[
+        &[
+            b"FT.CREATE",
+            b"idx",
+            b"ON",
+            b"HASH",
+            b"PREFIX",
+            b"1",
+            b"d:",
+            b"SCHEMA",
+            b"t",
+            b"TEXT",
+            b"g",
+            b"TAG",
+            b"n",
+            b"NUMERIC",
+            b"SORTABLE",
+            b"loc",
+            b"GEO",
+        ],
+        &[
+            b"HSET",
+            b"d:1",
+            b"t",
+            b"hello world",
+            b"g",
+            b"a,b",
+            b"n",
+            b"1",
+            b"loc",
+            b"1,2",
+        ],
+        &[
+            b"HSET",
+            b"d:2",
+            b"t",
+            b"running runners ran",
+            b"g",
+            b"c",
+            b"n",
+            b"-5",
+        ],
+        &[b"HSET", b"d:3", b"t", b"hello", b"n", b"inf"],
+    ];
+    for command in setup {
+        run(&mut server, command);
+    }
+    run(&mut server, &[b"FT.EXPLAIN", b"idx", query]);
+    run(&mut server, &[b"FT.SEARCH", b"idx", query]);
+    run(
+        &mut server,
+        &[
+            b"FT.SEARCH",
+            b"idx",
+            query,
+            b"SORTBY",
+            b"n",
+            b"LIMIT",
+            b"0",
+            b"2",
+        ],
+    );
+    run(
+        &mut server,
+        &[b"FT.AGGREGATE", b"idx", query, b"GROUPBY", b"1", b"@g"],
+    );
+}

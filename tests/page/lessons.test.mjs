@@ -128,6 +128,11 @@ test("progress and the open lesson survive a reload", () =>
       await picker(page).locator(".lesson-status").textContent(),
       "Redis strings, keys and TTL: a product cache: step 3 of 8",
     );
+    // The sandbox is saved a moment after the last change; reload once it is.
+    await page.waitForFunction(() => {
+      const saved = window.app.persistence;
+      return saved.changes > 0 && saved.savedChanges === saved.changes;
+    });
 
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true");
@@ -136,8 +141,9 @@ test("progress and the open lesson survive a reload", () =>
       await picker(page).locator(".lesson-step").evaluateAll((els) => els.slice(0, 3).map((el) => el.dataset.state)),
       ["done", "done", "current"],
     );
-    // The sandbox came back empty, so the lesson was set up again without asking.
+    // The lesson continues in the restored sandbox: nothing asks, nothing is cleared.
     assert.equal(await picker(page).locator(".lesson-confirm").count(), 0);
+    assert.match(await (await redis(page, "EXISTS product:123")).textContent(), /\(integer\) 1$/);
     await picker(page).locator("[data-role=lesson-list]").click();
     assert.equal(
       await picker(page).locator('.lesson-item[data-lesson="redis-strings-ttl"] .lesson-progress').textContent(),

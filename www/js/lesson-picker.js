@@ -29,9 +29,14 @@ function writeProgress(progress) {
 }
 
 class LessonPicker extends HTMLElement {
-  /** @param {{playground: any, redis: any, mongo: any, events?: EventTarget, base?: string}} sandbox */
+  /**
+   * @param {{playground: any, redis: any, mongo: any, events?: EventTarget, base?: string,
+   *   restored?: Promise<unknown>}} sandbox `restored` settles once the page has restored the
+   *   saved sandbox, which the lesson open at the last visit then continues in.
+   */
   attach(sandbox) {
     this.player = new LessonPlayer(sandbox);
+    this.restored = sandbox.restored ?? Promise.resolve();
     this.base = new URL(sandbox.base ?? "lessons/", document.baseURI);
     this.progress = readProgress();
     /** Loaded lessons in course order: {file, lesson} or {file, error}. */
@@ -100,8 +105,10 @@ class LessonPicker extends HTMLElement {
       } else seen.add(entry.lesson.id);
     }
     const open = this.entries.find((e) => e.lesson && e.lesson.id === this.progress.open);
-    if (open) await this.openLesson(open.lesson);
-    else this.renderList();
+    if (open) {
+      await this.restored;
+      await this.openLesson(open.lesson, { resume: true });
+    } else this.renderList();
   }
 
   doneOf(id) {
@@ -150,7 +157,8 @@ class LessonPicker extends HTMLElement {
     this.body.replaceChildren(h("ol", { class: "lesson-list" }, items));
   }
 
-  async openLesson(lesson) {
+  /** `resume`: reopened after a reload, where a restored sandbox is the lesson's own. */
+  async openLesson(lesson, { resume = false } = {}) {
     this.setExpanded(true);
     this.hintsShown = new Map();
     this.notice = null;
@@ -164,6 +172,7 @@ class LessonPicker extends HTMLElement {
     }
     this.saveProgress();
     this.renderLesson();
+    if (resume && !this.player.sandboxIsEmpty()) return;
     this.prepare();
   }
 

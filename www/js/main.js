@@ -44,7 +44,9 @@ async function boot() {
   const explain = new ExplainView(document.querySelector("[data-slot=explain]"), playground);
   const clients = new RedisClients(redis, playground, loop);
   const lessons = document.getElementById("lessons");
-  lessons.attach({ playground, redis, mongo, events: document });
+  let restoredSandbox;
+  const restored = new Promise((resolve) => (restoredSandbox = resolve));
+  lessons.attach({ playground, redis, mongo, events: document, restored });
   const snippet = SnippetPanel.mount(document, playground);
   loop.start();
 
@@ -62,7 +64,11 @@ async function boot() {
   window.playground = playground;
   window.app = { playground, redis, mongo, loop, clock, keyspace, info, collections, pipeline, explain, clients, lessons, snippet };
   // Restores the saved sandbox before the page says it is ready (see persistence.js).
-  window.app.persistence = await startPersistence(window.app);
+  try {
+    window.app.persistence = await startPersistence(window.app);
+  } finally {
+    restoredSandbox();
+  }
   document.body.dataset.ready = "true";
   redis.focus();
 }

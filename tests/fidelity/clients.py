@@ -24,8 +24,14 @@ import time
 # server writes a command's reply and what it pushes to others in the same event-loop turn,
 # so a short quiet period suffices even on a busy machine.
 QUIET_S = 0.03
-# How long a command's own reply may take before we call the client blocked.
+# How long a command that can block may take before we call the client blocked.
 REPLY_WAIT_S = 0.1
+# Any other command always gets a reply; on a loaded machine it can take far longer than
+# the blocking threshold, and cutting the wait short would shift every later reply.
+REPLY_WAIT_NONBLOCKING_S = 5.0
+BLOCKING = {"BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX",
+            "BZMPOP", "XREAD", "XREADGROUP", "WAIT", "WAITAOF", "CLIENT", "EXEC", "EVAL",
+            "EVALSHA", "FCALL"}
 
 CLIENT_LINE = re.compile(r"^\s*\.client\s+(\d+)\s*$")
 TIME_LINE = re.compile(r"^\s*\.time\s+\+(\d+(?:\.\d+)?)(ms|s)\s*$")
@@ -311,7 +317,8 @@ def run_real(port: int, lines: list[str]) -> list[str]:
                 continue
             c = conn(current)
             c.send(args)
-            deadline = time.monotonic() + REPLY_WAIT_S
+            can_block = bytes(args[0]).decode(errors="replace").upper() in BLOCKING
+            deadline = time.monotonic() + (REPLY_WAIT_S if can_block else REPLY_WAIT_NONBLOCKING_S)
             while time.monotonic() < deadline and not c.has_value():
                 c.pump(0.01)
         quiet_read(conns, QUIET_S)

@@ -1,7 +1,9 @@
 //! The Redis keyspace as the commands that rebuild it, the way Redis's own AOF rewrite
 //! (`rewriteAppendOnlyFile`) writes it: one value-creating command per key (split every
 //! `ITEMS_PER_COMMAND` items), then its TTL, hash field TTLs, stream metadata, consumer
-//! groups with their pending entries, and finally the search indexes.
+//! groups with their pending entries, and finally the search indexes. Before the keys come
+//! the function libraries (FUNCTION LOAD, as the AOF rewrite writes them) and the script
+//! cache (SCRIPT LOAD, which the AOF never holds; see `dump`).
 //!
 //! The same list serves the snapshot (replayed into a fresh server on load, with absolute
 //! times on the virtual clock) and the way out to a real server (printed for `redis-cli`
@@ -57,6 +59,17 @@ pub fn dump(server: &Server, now: Millis, times: Times) -> Dump {
         commands: Vec::new(),
         geo_keys: Vec::new(),
     };
+    // Libraries first, as the AOF rewrite (`rewriteFunctions`) writes them: nothing in the
+    // keyspace depends on them, but a reader of the file sees the code before the data.
+    for code in server.scripting.library_codes() {
+        out.commands.push(cmd(&[b"FUNCTION", b"LOAD", code]));
+    }
+    // The real server keeps its script cache in memory only (EVALSHA answers NOSCRIPT after a
+    // restart); the sandbox keeps it, since a page reload is no restart for the student, and
+    // the export hands it to the real server too.
+    for body in server.scripting.cached_scripts() {
+        out.commands.push(cmd(&[b"SCRIPT", b"LOAD", body]));
+    }
     let mut selected = 0;
     for (index, db) in server.dbs.iter().enumerate() {
         let start = out.commands.len();

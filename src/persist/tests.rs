@@ -52,6 +52,7 @@ impl Sandbox {
     /// search indexes, CONFIG, and every collection's documents, indexes and options.
     fn observe(&mut self) -> String {
         let mut out = self.observe_redis();
+        out.push_str(&self.observe_scripting());
         out.push_str(&self.observe_mongo());
         out
     }
@@ -93,6 +94,24 @@ impl Sandbox {
         }
         out.push_str(&self.redis("CONFIG GET maxmemory*"));
         out.push_str(&self.redis("CONFIG GET notify-keyspace-events"));
+        out
+    }
+
+    /// The function libraries with their code, and every cached script as EVALSHA runs it.
+    fn observe_scripting(&mut self) -> String {
+        let mut out = self.redis("FUNCTION LIST WITHCODE");
+        let shas: Vec<String> = self
+            .redis
+            .scripting
+            .cached_scripts()
+            .map(redis::scripting::sha1_hex)
+            .collect();
+        for sha in shas {
+            out.push_str(&format!(
+                "{sha}: {}",
+                self.redis(&format!("SCRIPT SHOW {sha}"))
+            ));
+        }
         out
     }
 
@@ -158,6 +177,9 @@ fn populated() -> Sandbox {
         "SET other-db yes PX 5000",
         "SELECT 0",
         "CONFIG SET maxmemory-policy allkeys-lru maxmemory 64mb",
+        "FUNCTION LOAD \"#!lua name=shop\\nredis.log(redis.LOG_NOTICE, 'loading shop')\\nredis.register_function{function_name='stock', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}, description='a key\\\\'s value'}\"",
+        "SCRIPT LOAD \"return 'cached ' .. ARGV[1]\"",
+        "EVAL \"return redis.call('INCR', KEYS[1])\" 1 evals",
     ] {
         let reply = s.redis(line);
         assert!(!reply.starts_with("(error)"), "{line}: {reply}");
@@ -199,6 +221,9 @@ fn a_populated_sandbox_round_trips() {
         "by_total",
         "moderate",
         "allkeys-lru",
+        "loading shop",
+        "cached ",
+        "INCR",
     ] {
         assert!(
             before.contains(needle),
@@ -423,7 +448,9 @@ fn the_export_for_a_real_server_uses_relative_times_and_quotes_binary() {
     assert!(script.contains("FT.CREATE idx:p ON HASH PREFIX 1 p: SCHEMA title TEXT WEIGHT 2 price NUMERIC SORTABLE tag TAG SEPARATOR ;\n"));
     assert!(script.contains("SELECT 3\nSET other-db yes PX 5000\nSELECT 0\n"));
     let resp = redis_resp(&s.redis, s.clock.now(0));
-    assert!(resp.starts_with(b"*3\r\n$3\r\nSET\r\n$5\r\nplain\r\n$5\r\nhello\r\n"));
+    assert!(resp.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$"));
+    let plain = b"*3\r\n$3\r\nSET\r\n$5\r\nplain\r\n$5\r\nhello\r\n";
+    assert!(resp.windows(plain.len()).any(|w| w == plain));
     // The script, run line by line in a fresh sandbox, gives the same keyspace back.
     let mut fresh = Sandbox::new();
     for line in script.lines() {
@@ -434,6 +461,7 @@ fn the_export_for_a_real_server_uses_relative_times_and_quotes_binary() {
     // CONFIG is the server's, not the keyspace's: the script leaves it alone.
     original.redis("CONFIG SET maxmemory-policy noeviction maxmemory 128mb");
     assert_eq!(original.observe_redis(), fresh.observe_redis());
+    assert_eq!(original.observe_scripting(), fresh.observe_scripting());
 }
 
 #[test]
@@ -470,4 +498,107 @@ fn the_mongo_export_keeps_every_type() {
     assert!(script.contains(r#"db.createCollection("log", EJSON.deserialize({"capped":true,"size":{"$numberInt":"4096"},"max":{"$numberInt":"3"}}, { relaxed: false }));"#), "{script}");
     assert!(script.contains(r#"createIndex(EJSON.deserialize({"total":{"$numberInt":"-1"},"n":{"$numberInt":"1"}}, { relaxed: false }), EJSON.deserialize({"name":"by_total","unique":false}, { relaxed: false }))"#), "{script}");
     assert!(script.contains("\"validationLevel\":\"moderate\""));
+}
+
+#[test]
+fn functions_and_cached_scripts_survive_a_reload() {
+    let original = populated();
+    let mut restored = Sandbox::load(&original.save()).unwrap();
+    // Replaying the library ran its redis.log again; the student ran nothing, so the page
+    // has nothing new to show, and the counters start from zero as after a restart.
+    assert_eq!(restored.redis.scripting.take_log(), Vec::new());
+    assert!(restored
+        .redis("INFO persistence")
+        .contains("rdb_changes_since_last_save:0\r\n"));
+    let sha = redis::scripting::sha1_hex(b"return 'cached ' .. ARGV[1]");
+    let cases = [
+        ("FCALL_RO stock 1 plain".to_string(), "\"hello\"\n"),
+        (format!("EVALSHA {sha} 0 again"), "\"cached again\"\n"),
+        (
+            "FUNCTION LOAD \"#!lua name=shop\\nredis.register_function('x', function() end)\""
+                .to_string(),
+            "(error) ERR Library 'shop' already exists\n",
+        ),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(restored.redis(&line), expected, "{line}");
+    }
+}
+
+#[test]
+fn the_export_loads_functions_before_the_keys() {
+    let s = populated();
+    let script = redis_cli_script(&s.redis, s.clock.now(0));
+    let mut lines = script.lines();
+    assert_eq!(
+        lines.next(),
+        Some("FUNCTION LOAD \"#!lua name=shop\\nredis.log(redis.LOG_NOTICE, 'loading shop')\\nredis.register_function{function_name='stock', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}, description='a key\\\\'s value'}\"")
+    );
+    let loads: Vec<&str> = lines.take(2).collect();
+    assert!(
+        loads.contains(&"SCRIPT LOAD \"return 'cached ' .. ARGV[1]\""),
+        "{loads:?}"
+    );
+    assert!(
+        loads.contains(&"SCRIPT LOAD \"return redis.call('INCR', KEYS[1])\""),
+        "{loads:?}"
+    );
+}
+
+#[test]
+fn a_snapshot_may_load_only_functions_and_scripts() {
+    let refused = [
+        vec![b"FUNCTION".to_vec(), b"FLUSH".to_vec()],
+        vec![b"FUNCTION".to_vec(), b"RESTORE".to_vec(), b"x".to_vec()],
+        vec![b"SCRIPT".to_vec(), b"FLUSH".to_vec()],
+        vec![b"SCRIPT".to_vec()],
+    ];
+    for c in refused {
+        let err = rebuild_redis(std::slice::from_ref(&c), &[], &[], T0).unwrap_err();
+        assert!(err.contains("a command it never writes"), "{err}");
+    }
+    let bad_code: Vec<Command> = vec![vec![
+        b"function".to_vec(),
+        b"load".to_vec(),
+        b"#!lua name=x\nreturn".to_vec(),
+    ]];
+    let err = rebuild_redis(&bad_code, &[], &[], T0).unwrap_err();
+    assert!(
+        err.starts_with("the snapshot cannot be replayed: FUNCTION answered ERR"),
+        "{err}"
+    );
+}
+
+/// A version 1 snapshot as it was written before libraries and scripts were saved: the same
+/// layout, with a command list of keys only.
+#[test]
+fn version_1_snapshots_without_scripting_still_load() {
+    let mut w = Writer::default();
+    w.u64(0);
+    w.u64(T0);
+    w.u32(1000);
+    w.u8(1);
+    w.u64(T0);
+    w.bytes(b"{}");
+    w.len(0);
+    w.len(1);
+    w.len(3);
+    for arg in [&b"SET"[..], b"k", b"v"] {
+        w.bytes(arg);
+    }
+    w.len(0);
+    let fresh = mongo::Shell::new();
+    let (db, (process, counter)) = fresh.session_state();
+    w.str(db);
+    w.buf.extend_from_slice(&process);
+    w.u32(counter);
+    mongo_dump::write_store(&mut w, fresh.store());
+    assert_eq!(VERSION, 1);
+    let mut s = Sandbox::load(&framed(&w.buf)).unwrap();
+    assert_eq!(s.redis("GET k"), "\"v\"\n");
+    assert_eq!(s.redis("FUNCTION LIST"), "(empty array)\n");
+    assert_eq!(
+        s.redis("SCRIPT EXISTS 0000000000000000000000000000000000000000"),
+        "1) (integer) 0\n"
+    );
 }

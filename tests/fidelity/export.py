@@ -3,19 +3,22 @@
 
 A session covering every type (strings with binary bytes, integers, HyperLogLog, hashes with
 field TTLs, lists, sets, sorted sets, geo, streams with consumer groups and pending entries,
-JSON documents, search indexes, keys in several databases, key TTLs) is run through
+JSON documents, search indexes, keys in several databases, key TTLs, function libraries and
+a cached script) is run through
 `nosql-playground redis`, which then prints what it holds, and through
 `nosql-playground redis --export cli|resp`, which prints the session for a real server. Each
 export is replayed into a fresh valkey-server (with the JSON and search modules): the
 redis-cli script with `redis-cli < script`, the RESP form with `redis-cli --pipe`. The real
 server's keyspace is then read with the same commands and must equal the sandbox's: the same
-keys, types and values, and TTLs within TTL_TOLERANCE_MS (the two runs happen a moment apart).
+keys, types and values, and TTLs within TTL_TOLERANCE_MS (the two runs happen a moment apart),
+and the same libraries and scripts, which FCALL and EVALSHA then run alike.
 
 Exit status 1 on any difference. Usage: python3 tests/fidelity/export.py [--bin PATH]
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pathlib
 import re
 import subprocess
@@ -62,7 +65,12 @@ SELECT 3
 SET other-db yes PX 500000
 RPUSH big 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70
 SELECT 0
+FUNCTION LOAD "#!lua name=shop\nredis.register_function('stock', function(keys, args) return redis.call('HGET', keys[1], args[1]) end)"
+FUNCTION LOAD "#!lua name=stockroom\nredis.register_function{function_name='restock', callback=function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end, flags={}, description='adds \\\"n\\\" units'}"
+SCRIPT LOAD "return {KEYS[1], ARGV[1], redis.call('TYPE', KEYS[1])['ok']}"
 """
+CACHED_SCRIPT = "return {KEYS[1], ARGV[1], redis.call('TYPE', KEYS[1])['ok']}"
+CACHED_SHA = hashlib.sha1(CACHED_SCRIPT.encode()).hexdigest()
 
 
 def observation(keys_by_db: dict[int, list[tuple[str, str]]]) -> list[str]:
@@ -90,6 +98,12 @@ def observation(keys_by_db: dict[int, list[tuple[str, str]]]) -> list[str]:
                 lines += [f"JSON.GET {k}"]
     lines += ["SELECT 0", "FT._LIST", 'FT.SEARCH idx:p "@price:[0 100]" SORTBY price NOCONTENT',
               "PFCOUNT visitors", "GEOPOS stores Palermo Catania"]
+    # The function library and the cached script came along: FCALL and EVALSHA run them
+    # (the writing call last, after every key was read).
+    # One function per library: the real server lists a library's functions in its hash
+    # table's order.
+    lines += ["FUNCTION LIST WITHCODE LIBRARYNAME shop", "FUNCTION LIST WITHCODE LIBRARYNAME stockroom", "FCALL_RO stock 1 user:1 name", f"SCRIPT EXISTS {CACHED_SHA}",
+              f"EVALSHA {CACHED_SHA} 1 queue x", "FCALL restock 1 counter 8", "GET counter"]
     return lines
 
 

@@ -2,6 +2,7 @@
 
 import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
+import { scriptLogView, views } from "./script-log.js";
 import { Scrollback } from "./scrollback.js";
 import { searchView } from "./search-views.js";
 import { typeAndRun } from "./type-and-run.js";
@@ -86,7 +87,9 @@ export class RedisConsole {
       return;
     }
     const output = this.playground.redisAs(this.clientId, line, Date.now());
-    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view: searchView(line, output) });
+    // What EVAL or FCALL wrote with redis.log comes right under its reply.
+    const view = views(scriptLogView(this.playground), searchView(line, output));
+    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view });
     this.clients?.refresh();
     this.updatePrompt();
     this.root.dispatchEvent(

@@ -61,6 +61,16 @@ impl State {
     pub fn take_log(&mut self) -> Vec<(i64, String)> {
         std::mem::take(&mut self.log)
     }
+
+    /// Every function library's code, by library name: FUNCTION LOAD rebuilds each.
+    pub fn library_codes(&self) -> impl Iterator<Item = &[u8]> {
+        self.libraries.values().map(|l| l.code.as_slice())
+    }
+
+    /// Every cached script's body, by SHA1: SCRIPT LOAD caches each again.
+    pub fn cached_scripts(&self) -> impl Iterator<Item = &[u8]> {
+        self.scripts.values().map(Vec::as_slice)
+    }
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {

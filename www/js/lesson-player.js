@@ -123,6 +123,9 @@ export class LessonPlayer extends EventTarget {
         throw new LessonError(`lesson '${lesson.id}', setup redis line ${i + 1}: ${output.trim()}`);
       }
     });
+    // The setup runs silently: what its scripts logged must not turn up under the student's
+    // first command.
+    this.playground.redisScriptLog?.();
     (setup.mongo ?? []).forEach((statement, i) => {
       const output = this.playground.mongo(statement, Date.now());
       if (/^(Uncaught:\n)?[A-Z][A-Za-z]*(Error|Exception)\b[^\n]*:/.test(output)) {

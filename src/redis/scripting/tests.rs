@@ -405,3 +405,50 @@ fn redis_log_lines_are_collected_for_the_page() {
         "(error) ERR Invalid log level. script: on @user_script:1.\n"
     );
 }
+
+#[test]
+fn a_finished_script_frees_its_globals_and_libraries() {
+    use super::vm::{Value, Vm, VmState};
+    use std::rc::Rc;
+    let mut server = Server::new();
+    let mut host = super::ScriptHost {
+        server: &mut server,
+        read_only: false,
+        resp: 2,
+    };
+    let mut vm = Vm {
+        host: &mut host,
+        st: VmState::new("user_script", 1_000_000),
+    };
+    super::install(&mut vm, false);
+    vm.st.globals.borrow_mut().set(
+        Value::str("shared"),
+        Value::Table(super::vm::Table::new_ref()),
+    );
+    // A global table that refers back to itself through a closure's upvalue.
+    let proto = super::parse::parse_chunk(
+        b"local t = shared t.f = function() return t end return 1",
+        "user_script",
+    )
+    .expect("parses");
+    assert!(vm.run(&proto).is_ok());
+    let globals = Rc::downgrade(&vm.st.globals);
+    let string_lib = Rc::downgrade(&vm.st.string_lib);
+    let shared = match vm.st.globals.borrow().get_str("shared") {
+        Value::Table(t) => Rc::downgrade(&t),
+        _ => panic!("shared is a table"),
+    };
+    drop(vm);
+    assert!(
+        globals.upgrade().is_none(),
+        "the globals table outlived its script"
+    );
+    assert!(
+        string_lib.upgrade().is_none(),
+        "the string library outlived its script"
+    );
+    assert!(
+        shared.upgrade().is_none(),
+        "a table in a cycle outlived its script"
+    );
+}

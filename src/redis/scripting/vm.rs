@@ -4,7 +4,7 @@
 
 use super::parse::{BinOp, Block, Expr, Proto, Stat, UnOp, UpSource};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
@@ -445,6 +445,74 @@ fn describe(e: &Expr, v: &Value) -> String {
             v.type_name()
         ),
         None => format!("a {} value", v.type_name()),
+    }
+}
+
+/// Tables and closures refer to each other (`_G._G`, the `string` metatable, a library
+/// function whose upvalue is the table that holds it), so reference counting alone would
+/// never free a script's globals: every EVAL would leak its whole standard library. When the
+/// script ends, everything reachable from its roots is emptied, which breaks those cycles.
+/// Replies are built before this runs. A cycle the script made and then dropped (`local t =
+/// {} t.self = t`) is not reachable from the roots and stays; it is the script's own data.
+impl Drop for VmState {
+    fn drop(&mut self) {
+        let mut stack = vec![
+            Value::Table(self.globals.clone()),
+            Value::Table(self.string_lib.clone()),
+        ];
+        stack.extend(self.registered.drain(..).map(|r| r.1));
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut tables = Vec::new();
+        let mut cells = Vec::new();
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::Table(t) => {
+                    if !seen.insert(Rc::as_ptr(&t) as *const u8 as usize) {
+                        continue;
+                    }
+                    if let Ok(b) = t.try_borrow() {
+                        stack.extend(b.arr.iter().cloned());
+                        for (k, v) in &b.entries {
+                            stack.push(k.0.clone());
+                            stack.push(v.clone());
+                        }
+                        if let Some(meta) = &b.meta {
+                            stack.push(Value::Table(meta.clone()));
+                        }
+                    }
+                    tables.push(t);
+                }
+                Value::Func(f) => {
+                    if !seen.insert(Rc::as_ptr(&f) as *const u8 as usize) {
+                        continue;
+                    }
+                    if let Func::Lua(_, upvals) = &*f {
+                        for cell in upvals {
+                            if seen.insert(Rc::as_ptr(cell) as *const u8 as usize) {
+                                if let Ok(v) = cell.try_borrow() {
+                                    stack.push(v.clone());
+                                }
+                                cells.push(cell.clone());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for t in tables {
+            if let Ok(mut b) = t.try_borrow_mut() {
+                b.arr.clear();
+                b.entries.clear();
+                b.index.clear();
+                b.meta = None;
+            }
+        }
+        for cell in cells {
+            if let Ok(mut v) = cell.try_borrow_mut() {
+                *v = Value::Nil;
+            }
+        }
     }
 }
 

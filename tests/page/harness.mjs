@@ -37,8 +37,11 @@ export function requireBuiltPkg() {
   }
 }
 
-/** Serves www/ on an ephemeral 127.0.0.1 port. Resolves to { url, close }. */
-export async function startServer() {
+/**
+ * Serves www/ on an ephemeral 127.0.0.1 port. Resolves to { url, close }. `headers` are sent
+ * with every response (a Content-Security-Policy, say).
+ */
+export async function startServer({ headers = {} } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -51,6 +54,7 @@ export async function startServer() {
       res.writeHead(200, {
         "content-type": MIME[extname(file)] ?? "application/octet-stream",
         "cache-control": "no-store",
+        ...headers,
       });
       res.end(body);
     } catch {
@@ -91,7 +95,7 @@ export function launchBrowser() {
  * Starts the server and the browser for one test file. Call `stop()` in an `after` hook;
  * it tolerates a half-finished start so a failing set-up still cleans up.
  */
-export async function startHarness() {
+export async function startHarness({ headers } = {}) {
   const harness = { server: null, browser: null, url: null };
   harness.stop = async () => {
     await harness.browser?.close().catch(() => {});
@@ -99,7 +103,7 @@ export async function startHarness() {
   };
   try {
     requireBuiltPkg();
-    harness.server = await startServer();
+    harness.server = await startServer({ headers });
     harness.url = harness.server.url;
     harness.browser = await launchBrowser();
   } catch (error) {

@@ -79,7 +79,7 @@ export class ClockBar extends HTMLElement {
       this.pauseButton.textContent = paused ? "Resume" : "Pause";
       this.pauseButton.setAttribute("aria-pressed", String(paused));
     }
-    if (document.activeElement !== this.speedSelect && this.speedSelect.value !== String(speed)) {
+    if (this.getRootNode().activeElement !== this.speedSelect && this.speedSelect.value !== String(speed)) {
       if (!SPEEDS.includes(speed)) {
         this.speedSelect.append(h("option", { value: speed }, `${speed}×`));
       }

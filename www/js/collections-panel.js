@@ -55,13 +55,15 @@ export class CollectionsPanel extends HTMLElement {
   /**
    * @param {import("../pkg/nosql_playground.js").Playground} playground
    * @param {import("./frame-loop.js").FrameLoop} [loop] drives the TTL countdowns
+   * @param {EventTarget} [events] where this sandbox announces `playground:change`
    */
-  attach(playground, loop) {
+  attach(playground, loop, events = document) {
     this.playground = playground;
     loop?.subscribe(({ hostMs }) => this.frame(hostMs));
-    document.addEventListener("playground:change", (e) => {
-      // `expired` comes from the frame loop's tick: TTL indexes delete documents on the clock too.
-      if (e.detail?.engine === "mongo" || e.detail?.expired) this.refresh({ follow: true });
+    events.addEventListener("playground:change", (e) => {
+      // `expired` comes from the frame loop's tick: TTL indexes delete documents on the clock too;
+      // a lesson's setup may have filled collections.
+      if (e.detail?.engine === "mongo" || e.detail?.engine === "lesson" || e.detail?.expired) this.refresh({ follow: true });
     });
     this.refresh({ follow: true });
   }
@@ -122,7 +124,7 @@ export class CollectionsPanel extends HTMLElement {
       this.navEl.replaceChildren(h("p", { class: "muted hint" }, "No databases yet. Insert a document and it appears here."));
       return;
     }
-    const focused = document.activeElement?.closest?.(".coll-nav button")?.dataset.id;
+    const focused = this.getRootNode().activeElement?.closest?.(".coll-nav button")?.dataset.id;
     this.navEl.replaceChildren(
       ...catalog.databases.map((db) =>
         h(

@@ -79,8 +79,9 @@ export class ExplainView {
   /**
    * @param {HTMLElement} root the `[data-slot=explain]` section
    * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {EventTarget} [events] where this sandbox announces `playground:change`
    */
-  constructor(root, playground) {
+  constructor(root, playground, events = document) {
     this.root = root;
     this.playground = playground;
     this.result = null;
@@ -109,7 +110,7 @@ export class ExplainView {
       this.plansEl,
       this.rawBox,
     );
-    document.addEventListener("playground:change", (e) => {
+    events.addEventListener("playground:change", (e) => {
       if (e.detail?.engine === "mongo" && typeof e.detail.input === "string") this.show();
     });
   }

@@ -6,9 +6,14 @@
 const TICK_INTERVAL_MS = 250;
 
 export class FrameLoop {
-  /** @param {import("../pkg/nosql_playground.js").Playground} playground */
-  constructor(playground) {
+  /**
+   * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {{events?: EventTarget}} [options] where expiries are announced as
+   *   `playground:change`: the document on the page, an embed's own root in an embed
+   */
+  constructor(playground, { events = document } = {}) {
     this.playground = playground;
+    this.events = events;
     this.listeners = new Set();
     this.lastTick = -Infinity;
     this.running = false;
@@ -52,7 +57,7 @@ export class FrameLoop {
     this.lastTick = hostMs;
     const expired = this.playground.tick(hostMs);
     if (expired > 0) {
-      document.dispatchEvent(
+      this.events.dispatchEvent(
         new CustomEvent("playground:change", { detail: { engine: "redis", expired } }),
       );
     }

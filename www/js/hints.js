@@ -57,7 +57,7 @@ export class InlineHint {
     // Like redis-cli, the hint follows the end of the line: mid-line editing shows none, and
     // neither does a line scrolled sideways (the hint would sit past the visible end).
     const atEnd = selectionStart === value.length && selectionEnd === value.length;
-    if (!atEnd || this.input.scrollLeft > 0 || document.activeElement !== this.input) {
+    if (!atEnd || this.input.scrollLeft > 0 || this.input.getRootNode().activeElement !== this.input) {
       this.show("");
       return;
     }

@@ -4,7 +4,10 @@
 const MAX_ENTRIES = 500;
 
 export class History {
-  /** @param {string} storageKey localStorage key; history survives a reload like a shell's */
+  /**
+   * @param {string | null} storageKey localStorage key; history survives a reload like a
+   *   shell's. `null` keeps it in memory only (an embed, whose sandbox is not saved either).
+   */
   constructor(storageKey) {
     this.storageKey = storageKey;
     this.entries = load(storageKey);
@@ -53,6 +56,7 @@ export class History {
 }
 
 function load(key) {
+  if (key === null) return [];
   try {
     const parsed = JSON.parse(localStorage.getItem(key) ?? "[]");
     return Array.isArray(parsed) ? parsed.filter((e) => typeof e === "string") : [];
@@ -63,6 +67,7 @@ function load(key) {
 }
 
 function save(key, entries) {
+  if (key === null) return;
   try {
     localStorage.setItem(key, JSON.stringify(entries));
   } catch {

@@ -118,12 +118,13 @@ export class KeyspacePanel extends HTMLElement {
   /**
    * @param {import("../pkg/nosql_playground.js").Playground} playground
    * @param {import("./frame-loop.js").FrameLoop} loop
+   * @param {EventTarget} [events] where this sandbox announces `playground:change`
    */
-  attach(playground, loop) {
+  attach(playground, loop, events = document) {
     this.playground = playground;
     loop.subscribe(() => this.frame());
     // Every change counts, Mongo's too: `.time +1h` typed there moves the shared clock.
-    document.addEventListener("playground:change", (e) => {
+    events.addEventListener("playground:change", (e) => {
       if (e.detail?.engine === "redis" && typeof e.detail.input === "string") {
         // The snapshot diff cannot see a write that changed nothing (SET k v twice).
         const until = performance.now() + FLASH_MS;
@@ -438,7 +439,8 @@ export class KeyspacePanel extends HTMLElement {
     }
     const ttl = row.ttlMs == null ? "no TTL" : `TTL ${formatDuration(row.ttlMs)} at the last snapshot`;
     // Redrawn on every change: keep the focus on the control the student was using.
-    const focused = this.detailEl.contains(document.activeElement) ? document.activeElement.dataset?.focusId : undefined;
+    const active = this.getRootNode().activeElement;
+    const focused = this.detailEl.contains(active) ? active.dataset?.focusId : undefined;
     this.detailEl.replaceChildren(
       h(
         "p",

@@ -10,9 +10,9 @@ import { LessonPlayer } from "./lesson-player.js";
 export const PROGRESS_KEY = "nosql-playground:lessons:v1";
 const PROGRESS_VERSION = 1;
 
-function readProgress() {
+function readProgress(key) {
   try {
-    const data = JSON.parse(localStorage.getItem(PROGRESS_KEY) ?? "null");
+    const data = key === null ? null : JSON.parse(localStorage.getItem(key) ?? "null");
     if (data?.version === PROGRESS_VERSION && data.lessons && typeof data.lessons === "object") return data;
   } catch {
     // A damaged entry starts the course afresh rather than breaking the page.
@@ -20,9 +20,10 @@ function readProgress() {
   return { version: PROGRESS_VERSION, lessons: {}, open: null };
 }
 
-function writeProgress(progress) {
+function writeProgress(key, progress) {
+  if (key === null) return;
   try {
-    localStorage.setItem(PROGRESS_KEY, JSON.stringify(progress));
+    localStorage.setItem(key, JSON.stringify(progress));
   } catch {
     // Storage may be full or disabled; progress then lasts for this visit only.
   }
@@ -31,14 +32,19 @@ function writeProgress(progress) {
 class LessonPicker extends HTMLElement {
   /**
    * @param {{playground: any, redis: any, mongo: any, events?: EventTarget, base?: string,
-   *   restored?: Promise<unknown>}} sandbox `restored` settles once the page has restored the
-   *   saved sandbox, which the lesson open at the last visit then continues in.
+   *   restored?: Promise<unknown>, lesson?: string, progressKey?: string | null}} sandbox
+   *   `restored` settles once the page has restored the saved sandbox, which the lesson open
+   *   at the last visit then continues in. `lesson` (a file, resolved against `base`) shows
+   *   that one lesson, open, with no course list: an embed's. `progressKey` is where progress
+   *   is kept (`null`: nowhere).
    */
   attach(sandbox) {
     this.player = new LessonPlayer(sandbox);
     this.restored = sandbox.restored ?? Promise.resolve();
     this.base = new URL(sandbox.base ?? "lessons/", document.baseURI);
-    this.progress = readProgress();
+    this.only = sandbox.lesson ?? null;
+    this.progressKey = sandbox.progressKey === undefined ? PROGRESS_KEY : sandbox.progressKey;
+    this.progress = readProgress(this.progressKey);
     /** Loaded lessons in course order: {file, lesson} or {file, error}. */
     this.entries = [];
     this.hintsShown = new Map();
@@ -65,7 +71,8 @@ class LessonPicker extends HTMLElement {
     this.setAttribute("role", "region");
     this.setAttribute("aria-labelledby", "lessons-title");
     // Folded until asked for, so the consoles keep the screen on a first visit.
-    this.setExpanded(this.progress.expanded === true);
+    this.setExpanded(this.only !== null || this.progress.expanded === true);
+    this.toggle.hidden = this.only !== null;
     this.ready = this.loadCourse();
     return this.ready;
   }
@@ -79,6 +86,7 @@ class LessonPicker extends HTMLElement {
 
   async loadCourse() {
     this.body.replaceChildren(h("p", { class: "muted" }, "Loading the course…"));
+    if (this.only !== null) return this.loadOne(this.only);
     try {
       const response = await fetch(new URL("index.json", this.base));
       if (!response.ok) throw new LessonError(`lesson index: could not be fetched (HTTP ${response.status})`);
@@ -111,6 +119,20 @@ class LessonPicker extends HTMLElement {
     } else this.renderList();
   }
 
+  /** The one lesson of an embed, opened at once. */
+  async loadOne(file) {
+    let lesson;
+    try {
+      lesson = await loadLesson(new URL(file, this.base));
+    } catch (error) {
+      this.body.replaceChildren(h("p", { class: "lesson-error", role: "alert" }, String(error.message ?? error)));
+      return;
+    }
+    this.entries = [{ file, lesson }];
+    await this.restored;
+    await this.openLesson(lesson);
+  }
+
   doneOf(id) {
     return this.progress.lessons[id]?.done ?? [];
   }
@@ -120,7 +142,7 @@ class LessonPicker extends HTMLElement {
     if (lesson) this.progress.lessons[lesson.id] = { done: this.player.doneSteps() };
     this.progress.open = lesson?.id ?? null;
     this.progress.expanded = !this.body.hidden;
-    writeProgress(this.progress);
+    writeProgress(this.progressKey, this.progress);
   }
 
   renderList() {
@@ -208,7 +230,7 @@ class LessonPicker extends HTMLElement {
     const lesson = this.player.lesson;
     if (!lesson) return;
     delete this.progress.lessons[lesson.id];
-    writeProgress(this.progress);
+    writeProgress(this.progressKey, this.progress);
     this.openLesson(lesson);
   }
 
@@ -227,12 +249,15 @@ class LessonPicker extends HTMLElement {
       h(
         "div",
         { class: "lesson-bar" },
-        h("button", { type: "button", class: "btn", dataset: { role: "lesson-list" }, onclick: () => this.backToList() }, "← All lessons"),
+        this.only === null
+          ? h("button", { type: "button", class: "btn", dataset: { role: "lesson-list" }, onclick: () => this.backToList() }, "← All lessons")
+          : null,
         h("button", { type: "button", class: "btn", dataset: { role: "lesson-reset" }, onclick: () => this.resetLesson() }, "Reset lesson"),
       ),
       h("h3", { class: "lesson-name", dataset: { lesson: lesson.id } }, lesson.title),
       h("p", { class: "lesson-summary" }, renderInline(lesson.summary)),
-      this.notice,
+      // replaceChildren, unlike h(), would write a missing notice as the text "null".
+      ...(this.notice ? [this.notice] : []),
       h("ol", { class: "lesson-steps" }, steps),
     );
     this.renderState();

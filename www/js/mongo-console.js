@@ -26,14 +26,15 @@ export class MongoConsole {
   /**
    * @param {HTMLElement} root the console's section; holds [data-role] parts
    * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {{historyKey?: string | null}} [options] where the history is kept (see History)
    */
-  constructor(root, playground) {
+  constructor(root, playground, { historyKey = "nosql-playground:history:mongo" } = {}) {
     this.root = root;
     this.playground = playground;
     this.input = root.querySelector("[data-role=input]");
     this.promptEl = root.querySelector("[data-role=prompt]");
     this.scrollback = new Scrollback(root.querySelector("[data-role=log]"));
-    this.history = new History("nosql-playground:history:mongo");
+    this.history = new History(historyKey);
     this.db = "test";
 
     this.highlight = new HighlightOverlay(this.input);

@@ -13,8 +13,9 @@ export class PipelineViewer {
   /**
    * @param {HTMLElement} root the `[data-slot=pipeline]` section
    * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {EventTarget} [events] where this sandbox announces `playground:change`
    */
-  constructor(root, playground) {
+  constructor(root, playground, events = document) {
     this.root = root;
     this.playground = playground;
     this.report = null;
@@ -41,7 +42,7 @@ export class PipelineViewer {
       this.stagesEl,
       this.detailEl,
     );
-    document.addEventListener("playground:change", (e) => {
+    events.addEventListener("playground:change", (e) => {
       if (e.detail?.engine === "mongo" && typeof e.detail.input === "string") this.show(e.detail.input);
     });
   }

@@ -13,8 +13,10 @@ export class RedisClients {
    * @param {import("./redis-console.js").RedisConsole} console the Redis console
    * @param {import("../pkg/nosql_playground.js").Playground} playground
    * @param {import("./frame-loop.js").FrameLoop} loop
+   * @param {{channel?: string | null}} [options] the BroadcastChannel publishes travel on;
+   *   `null` keeps them in this sandbox (an embed: its neighbours are other sandboxes)
    */
-  constructor(console, playground, loop) {
+  constructor(console, playground, loop, { channel = CHANNEL_NAME } = {}) {
     this.console = console;
     this.playground = playground;
     this.tabs = console.root.querySelector("[data-role=client-tabs]");
@@ -26,7 +28,7 @@ export class RedisClients {
     this.refresh();
     this.render();
     loop.subscribe(() => this.poll());
-    this.broadcast = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL_NAME) : null;
+    this.broadcast = channel !== null && typeof BroadcastChannel === "function" ? new BroadcastChannel(channel) : null;
     this.broadcast?.addEventListener("message", (e) => {
       const [channel, message] = Array.isArray(e.data) ? e.data : [];
       if (typeof channel === "string" && typeof message === "string") {

@@ -36,8 +36,9 @@ export class RedisConsole {
   /**
    * @param {HTMLElement} root the console's section; holds [data-role] parts
    * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {{historyKey?: string | null}} [options] where the history is kept (see History)
    */
-  constructor(root, playground) {
+  constructor(root, playground, { historyKey = "nosql-playground:history:redis" } = {}) {
     this.root = root;
     this.playground = playground;
     this.input = root.querySelector("[data-role=input]");
@@ -49,7 +50,7 @@ export class RedisConsole {
     this.scrollback = this.logs.get(1);
     /** Set by RedisClients: handles the sandbox's `.client` lines and knows each client's db. */
     this.clients = null;
-    this.history = new History("nosql-playground:history:redis");
+    this.history = new History(historyKey);
     this.inlineHint = new InlineHint(this.input, (line) => this.playground.redisHint(line));
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));

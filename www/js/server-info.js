@@ -32,10 +32,13 @@ export class ServerInfo extends HTMLElement {
     );
   }
 
-  /** @param {import("../pkg/nosql_playground.js").Playground} playground */
-  attach(playground) {
+  /**
+   * @param {import("../pkg/nosql_playground.js").Playground} playground
+   * @param {EventTarget} [events] where this sandbox announces `playground:change`
+   */
+  attach(playground, events = document) {
     this.playground = playground;
-    document.addEventListener("playground:change", () => this.refresh());
+    events.addEventListener("playground:change", () => this.refresh());
     this.refresh();
   }
 

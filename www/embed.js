@@ -229,7 +229,14 @@ export class NosqlPlayground extends HTMLElement {
   }
 
   connectedCallback() {
-    if (this.started) return;
+    if (this.started) {
+      // Moved in the page: the sandbox is the same, its clock runs again.
+      if (this.sandbox) {
+        live.add(this);
+        this.sandbox.loop.start();
+      }
+      return;
+    }
     this.started = true;
     if (!this.hasAttribute("height")) this.style.height = DEFAULT_HEIGHT;
     this.setAttribute("role", "region");
@@ -254,7 +261,6 @@ export class NosqlPlayground extends HTMLElement {
 
   disconnectedCallback() {
     this.sandbox?.loop.stop();
-    this.sandbox?.lessons?.player.destroy();
     live.delete(this);
   }
 

@@ -240,6 +240,9 @@ test("panels, engines, height and theme attributes take effect", async () => {
   // An attribute changed later takes effect too: the theme follows it.
   await page.evaluate(() => document.getElementById("sandbox-both").setAttribute("theme", "dark"));
   assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById("sandbox-both")).backgroundColor), "rgb(20, 23, 28)");
+  // So does the height, a bare number being pixels.
+  await page.evaluate(() => document.getElementById("sandbox-both").setAttribute("height", "300"));
+  assert.equal(await page.evaluate(() => document.getElementById("sandbox-both").getBoundingClientRect().height), 300);
   await finish();
 });
 
@@ -367,4 +370,33 @@ test("a setup line that fails is reported in its embed, not thrown at the page",
   assert.match(message, /^setup-redis line 2 \(INCR a b\): \(error\) ERR wrong number of arguments/);
   assert.match(await page.evaluate(() => JSON.parse(document.querySelector("nosql-playground").sandbox.playground.redisCheck("EXISTS c", Date.now())).ok), /\(integer\) 0/);
   await finish();
+});
+
+test("when the engine stops, every embed says so in its own box and the course page stays usable", async () => {
+  const { page } = await open("examples/course.html");
+  await embedsReady(page);
+  // The release build aborts on panic: the call traps after the panic hook has run.
+  const thrown = await page.evaluate(() => {
+    try {
+      document.getElementById("sandbox-find").sandbox.playground.debugPanic();
+      return "no error";
+    } catch (error) {
+      return `${error.constructor.name}: ${error.message}`;
+    }
+  });
+  assert.match(thrown, /^RuntimeError: unreachable/);
+  const stopped = await page.evaluate(() =>
+    [...document.querySelectorAll("nosql-playground")].map((host) => {
+      const box = host.shadowRoot.querySelector("[data-role=stopped]");
+      return { id: host.id, message: box?.textContent ?? null, inert: host.shadowRoot.querySelector(".nsp").inert };
+    }),
+  );
+  for (const embed of stopped) {
+    assert.match(embed.message ?? "", /^The sandbox hit an internal error:.*deliberate panic from debugPanic\(\)/s, embed.id);
+    assert.equal(embed.inert, true, embed.id);
+  }
+  assert.equal(await page.evaluate(() => document.querySelector("main").inert || document.body.inert), false);
+  const overlay = await page.evaluate(() => getComputedStyle(document.getElementById("sandbox-both").shadowRoot.querySelector(".panic-overlay")).position);
+  assert.equal(overlay, "absolute", "the overlay covers its embed, not the window");
+  await page.context().close();
 });

@@ -5,10 +5,12 @@
 //
 // Each element is a sandbox of its own: its own engine instance (a `Playground`), consoles,
 // clock and panels, in a shadow root, announcing its changes only inside that root, with
-// histories kept in memory and pub/sub kept in the instance, so one embed never sees
-// another's keys, documents, history or messages. Embeds save nothing: a reload starts again
-// from the lesson and the setup. The same modules as the page do the work (consoles, panels,
-// lesson player); this file only builds the DOM they expect and wires them.
+// histories and pub/sub kept to itself, so one embed never sees another's keys, documents,
+// history or messages. By default an embed saves nothing: a reload starts again from the
+// lesson and the setup. With `persist` and an `id` it keeps its work as the page does, in an
+// IndexedDB database and localStorage keys of its own (`storageKey`). The same modules as the
+// page do the work (consoles, panels, lesson player, persistence); this file only builds the
+// DOM they expect and wires them.
 //
 // Lessons and setup scripts are data: setup lines go to the engines (redis-cli lines and
 // mongosh statements, run by the Rust core), lesson files through lesson-format.js's strict
@@ -23,6 +25,7 @@ import { h } from "./js/dom.js";
 import { ExplainView } from "./js/explain-view.js";
 import { FrameLoop } from "./js/frame-loop.js";
 import { MongoConsole } from "./js/mongo-console.js";
+import { startPersistence } from "./js/persistence.js";
 import { PipelineViewer } from "./js/pipeline-viewer.js";
 import { RedisClients } from "./js/redis-clients.js";
 import { RedisConsole } from "./js/redis-console.js";
@@ -70,11 +73,20 @@ export function lessonUrl(value, base = document.baseURI) {
   return new URL(text, base).href;
 }
 
+/**
+ * Where an embed with `persist` keeps its work: per page and element id, so two embeds, or
+ * the same id on two pages of a site, never share a sandbox. Null without both.
+ */
+export function storageKey(persist, id, path = location.pathname) {
+  if (!persist || !id) return null;
+  return `nosql-playground:embed:${path}#${id}`;
+}
+
 /** mongosh source split into statements the way the console would take them, line by line. */
 export function mongoStatements(playground, source) {
   const statements = [];
   let pending = "";
-  for (const line of String(source).split("\n")) {
+  for (const line of String(source).split(/\r?\n/)) {
     pending = pending === "" ? line : `${pending}\n${line}`;
     if (pending.trim() === "") {
       pending = "";
@@ -268,13 +280,14 @@ export class NosqlPlayground extends HTMLElement {
   config() {
     const lesson = lessonUrl(this.getAttribute("lesson"));
     const setup = {
-      redis: (this.getAttribute("setup-redis") ?? "").split("\n").filter((line) => line.trim() !== ""),
+      redis: (this.getAttribute("setup-redis") ?? "").split(/\r?\n/).filter((line) => line.trim() !== ""),
       mongo: this.getAttribute("setup-mongo") ?? "",
     };
     let engines = words(this.getAttribute("engines"), ENGINES);
     if (engines.length === 0) engines = [...ENGINES];
     const panels = this.hasAttribute("panels") ? words(this.getAttribute("panels"), Object.keys(PANELS)) : DEFAULT_PANELS;
-    return { lesson, setup, engines, panels, readonly: this.hasAttribute("readonly-steps") };
+    const storage = storageKey(this.hasAttribute("persist"), this.id);
+    return { lesson, setup, engines, panels, readonly: this.hasAttribute("readonly-steps"), storage };
   }
 
   async boot() {
@@ -287,8 +300,9 @@ export class NosqlPlayground extends HTMLElement {
 
     const redisRoot = redisSection();
     const mongoRoot = mongoSection();
-    const redis = new RedisConsole(redisRoot, playground, { historyKey: null });
-    const mongo = new MongoConsole(mongoRoot, playground, { historyKey: null });
+    const stored = (what) => (config.storage === null ? null : `${config.storage}:${what}`);
+    const redis = new RedisConsole(redisRoot, playground, { historyKey: stored("history:redis") });
+    const mongo = new MongoConsole(mongoRoot, playground, { historyKey: stored("history:mongo") });
     const loop = new FrameLoop(playground, { events });
     const clients = new RedisClients(redis, playground, loop, { channel: null });
 
@@ -356,11 +370,20 @@ export class NosqlPlayground extends HTMLElement {
     this.sandbox = sandbox;
     live.add(this);
     loop.start();
+    let restored = false;
+    if (config.storage !== null) {
+      const options = { dbName: config.storage, events, anchor: clock, bar: false, shareLinks: false };
+      sandbox.persistence = await startPersistence(sandbox, options);
+      const info = JSON.parse(playground.redisInfo(Date.now()));
+      const catalog = JSON.parse(playground.mongoCatalog());
+      restored = info.keys > 0 || catalog.databases.some((db) => db.collections.length > 0);
+    }
     if (lessons) {
       sandbox.lessons = lessons;
-      await lessons.attach({ playground, redis, mongo, events, lesson: config.lesson, progressKey: null });
+      await lessons.attach({ playground, redis, mongo, events, lesson: config.lesson, progressKey: stored("lessons") });
     }
-    this.runSetup(config.setup);
+    // Work brought back is the reader's own, which the setup must not overwrite.
+    if (!restored) this.runSetup(config.setup);
     return sandbox;
   }
 

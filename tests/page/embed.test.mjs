@@ -176,7 +176,7 @@ test("embeds are separate sandboxes: keys, documents, history and pub/sub stay i
   await input.press("ArrowUp");
   assert.equal(await input.inputValue(), "SET only:both 2", "no older line: the other embed's SET is not in this history");
   const stored = await page.evaluate(() => Object.keys(localStorage));
-  assert.deepEqual(stored, [], "embeds keep nothing in localStorage");
+  assert.deepEqual(stored, [], "embeds without persist keep nothing in localStorage");
 
   // Pub/sub: a subscriber in one embed hears nothing published in another. What its own
   // second client publishes afterwards arrives, so anything from the other embed would be
@@ -399,4 +399,48 @@ test("when the engine stops, every embed says so in its own box and the course p
   const overlay = await page.evaluate(() => getComputedStyle(document.getElementById("sandbox-both").shadowRoot.querySelector(".panic-overlay")).position);
   assert.equal(overlay, "absolute", "the overlay covers its embed, not the window");
   await page.context().close();
+});
+
+test("with persist and an id an embed keeps its work across a reload, in storage of its own", async () => {
+  const { page, finish } = await open("examples/course.html");
+  await page.route("**/examples/persist.html", (route) =>
+    route.fulfill({
+      contentType: "text/html",
+      body:
+        `<!doctype html><meta http-equiv="Content-Security-Policy" content="${CSP}"><title>persist</title>` +
+        '<script type="module" src="../embed.js"></script>' +
+        '<nosql-playground id="keep" persist engines="redis" panels="" setup-redis="SET seeded 1"></nosql-playground>' +
+        '<nosql-playground id="other" persist engines="redis" panels=""></nosql-playground>' +
+        '<nosql-playground id="forget" engines="redis" panels=""></nosql-playground>' +
+        '<nosql-playground persist engines="redis" panels=""></nosql-playground>',
+    }),
+  );
+  await page.goto(`${harness.url}examples/persist.html`);
+  await embedsReady(page);
+  assert.equal(await type(page, "keep", "redis", "SET mine 1"), "OK");
+  assert.equal(await type(page, "keep", "redis", "DEL seeded"), "(integer) 1");
+  assert.equal(await type(page, "forget", "redis", "SET gone 1"), "OK");
+  await page.evaluate(() => document.getElementById("keep").sandbox.persistence.idle());
+
+  await page.reload();
+  await embedsReady(page);
+  assert.match(await engine(page, "keep", "redis", "EXISTS mine"), /\(integer\) 1/);
+  assert.match(await engine(page, "keep", "redis", "EXISTS seeded"), /\(integer\) 0/, "the setup does not run over restored work");
+  assert.match(await engine(page, "other", "redis", "DBSIZE"), /\(integer\) 0/);
+  assert.match(await engine(page, "forget", "redis", "DBSIZE"), /\(integer\) 0/);
+  const keep = page.locator("#keep").getByRole("textbox", { name: "Redis command" });
+  await keep.press("ArrowUp");
+  assert.equal(await keep.inputValue(), "DEL seeded");
+  const other = page.locator("#other").getByRole("textbox", { name: "Redis command" });
+  await other.press("ArrowUp");
+  assert.equal(await other.inputValue(), "");
+
+  const prefix = "nosql-playground:embed:/examples/persist.html#";
+  const storage = await page.evaluate(async () => ({
+    databases: (await indexedDB.databases()).map((d) => d.name).sort(),
+    keys: Object.keys(localStorage).sort(),
+  }));
+  assert.deepEqual(storage.databases, [`${prefix}keep`, `${prefix}other`], "one database per embed that persists, none for the page's own");
+  assert.ok(storage.keys.length > 0 && storage.keys.every((k) => k.startsWith(`${prefix}keep:`) || k.startsWith(`${prefix}other:`)), storage.keys.join(", "));
+  await finish();
 });

@@ -130,7 +130,8 @@ class LessonPicker extends HTMLElement {
     }
     this.entries = [{ file, lesson }];
     await this.restored;
-    await this.openLesson(lesson);
+    // A restored sandbox (an embed that keeps its work) continues; an empty one is set up.
+    await this.openLesson(lesson, { resume: true });
   }
 
   doneOf(id) {

@@ -22,9 +22,9 @@ const STORE = "snapshots";
 /** Most session lines a share link carries (the newest are kept). */
 const MAX_SHARED_LINES = 2000;
 
-function openDb() {
+function openDb(name) {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
+    const request = indexedDB.open(name, 1);
     request.onupgradeneeded = () => request.result.createObjectStore(STORE);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
@@ -141,8 +141,17 @@ export async function decodeShare(payload) {
 // --- the page's persistence ----------------------------------------------------------------
 
 export class Persistence {
-  constructor(app) {
+  /**
+   * @param {object} app the playground, consoles, clients and loop (main.js's `window.app`)
+   * @param {{dbName?: string, events?: EventTarget, anchor?: Element, bar?: boolean,
+   *   shareLinks?: boolean}} [options] an embed's: its own database, where its changes are
+   *   announced, what its notices follow, and no bar and no `#s=` link (the page's).
+   */
+  constructor(app, { dbName = DB_NAME, events = document, anchor = null, bar = true, shareLinks = true } = {}) {
     this.app = app;
+    this.dbName = dbName;
+    this.events = events;
+    this.shareLinks = shareLinks;
     this.playground = app.playground;
     /** The session's lines in order, for share links: [["r" | "m", text], …]. */
     this.lines = [];
@@ -154,26 +163,25 @@ export class Persistence {
     this.changes = 0;
     this.savedChanges = 0;
     this.replaying = false;
-    this.bar = this.buildBar();
+    this.bar = bar ? this.buildBar() : null;
     this.notices = h("div", { class: "persist-notices", role: "status", "aria-live": "polite" });
-    const anchor = document.getElementById("clock-bar");
-    anchor.after(this.bar, this.notices);
+    (anchor ?? document.getElementById("clock-bar")).after(...(this.bar ? [this.bar] : []), this.notices);
   }
 
   async start() {
     try {
-      this.db = await openDb();
+      this.db = await openDb(this.dbName);
     } catch (error) {
       this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
     }
     if (this.db) await this.restore();
-    document.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
+    this.events.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") this.saveNow();
     });
     window.addEventListener("pagehide", () => this.saveNow());
     // Not awaited: a link that asks before replacing the student's work waits for an answer.
-    this.sharing = this.openShareLink();
+    this.sharing = this.shareLinks ? this.openShareLink() : Promise.resolve();
   }
 
   onChange(detail) {
@@ -294,7 +302,7 @@ export class Persistence {
       : [];
     this.redisSaves = this.playground.redisSaves();
     this.app.loop?.tickIfDue?.(Date.now(), { force: true });
-    document.dispatchEvent(new CustomEvent("playground:restored"));
+    this.events.dispatchEvent(new CustomEvent("playground:restored"));
   }
 
   async setAside(key, bytes, reason) {
@@ -508,8 +516,8 @@ export class Persistence {
 }
 
 /** Creates the page's persistence, restores the saved sandbox and opens a share link. */
-export async function startPersistence(app) {
-  const persistence = new Persistence(app);
+export async function startPersistence(app, options) {
+  const persistence = new Persistence(app, options);
   await persistence.start();
   return persistence;
 }

@@ -24,6 +24,7 @@ import "./js/server-info.js";
 import { h } from "./js/dom.js";
 import { ExplainView } from "./js/explain-view.js";
 import { FrameLoop } from "./js/frame-loop.js";
+import { runSetup } from "./js/lesson-player.js";
 import { MongoConsole } from "./js/mongo-console.js";
 import { startPersistence } from "./js/persistence.js";
 import { PipelineViewer } from "./js/pipeline-viewer.js";
@@ -383,7 +384,7 @@ export class NosqlPlayground extends HTMLElement {
       await lessons.attach({ playground, redis, mongo, events, lesson: config.lesson, progressKey: stored("lessons") });
     }
     // Work brought back is the reader's own, which the setup must not overwrite.
-    if (!restored) this.runSetup(config.setup);
+    if (!restored) this.setUp(config.setup);
     return sandbox;
   }
 
@@ -392,25 +393,13 @@ export class NosqlPlayground extends HTMLElement {
    * statements, silently, as a lesson's setup runs. A line answering an error stops it and
    * is reported in the embed.
    */
-  runSetup(setup) {
+  setUp(setup) {
     const { playground, redis, mongo } = this.sandbox;
     let failure = null;
-    for (const [i, line] of setup.redis.entries()) {
-      const output = playground.redisAs(1, line, Date.now());
-      if (/^\(error\)/.test(output)) {
-        failure = `setup-redis line ${i + 1} (${line.trim()}): ${output.trim()}`;
-        break;
-      }
-    }
-    playground.redisScriptLog();
-    if (failure === null) {
-      for (const [i, statement] of mongoStatements(playground, setup.mongo).entries()) {
-        const output = playground.mongo(statement, Date.now());
-        if (/^(Uncaught:\n)?[A-Z][A-Za-z]*(Error|Exception)\b[^\n]*:/.test(output)) {
-          failure = `setup-mongo statement ${i + 1}: ${output.trim()}`;
-          break;
-        }
-      }
+    try {
+      runSetup(playground, { redis: setup.redis, mongo: mongoStatements(playground, setup.mongo) }, "setup");
+    } catch (error) {
+      failure = error.message;
     }
     mongo.trackDatabase();
     redis.clients.refresh();

@@ -367,7 +367,7 @@ test("a setup line that fails is reported in its embed, not thrown at the page",
   const { page, finish } = await open("embed.html?engines=redis&setup-redis=SET%20a%201%0AINCR%20a%20b%0ASET%20c%203");
   await embedsReady(page);
   const message = await page.locator("nosql-playground [data-role=setup-error]").textContent();
-  assert.match(message, /^setup-redis line 2 \(INCR a b\): \(error\) ERR wrong number of arguments/);
+  assert.match(message, /^setup redis line 2: \(error\) ERR wrong number of arguments/);
   assert.match(await page.evaluate(() => JSON.parse(document.querySelector("nosql-playground").sandbox.playground.redisCheck("EXISTS c", Date.now())).ok), /\(integer\) 0/);
   await finish();
 });

@@ -6,6 +6,28 @@
 
 import { LessonError, checkPasses, sameCommand } from "./lesson-format.js";
 
+/** mongosh's printed errors: `Name: message`, multi-line ones after `Uncaught:`. */
+const MONGO_ERROR = /^(Uncaught:\n)?[A-Z][A-Za-z]*(Error|Exception)\b[^\n]*:/;
+
+/**
+ * Runs setup lines silently: redis-cli lines as client 1, then mongosh statements. Throws a
+ * LessonError at the first line answering an error, named after `where`
+ * (`lesson 'x', setup redis line 2: (error) …`). Lessons and embeds set up through it.
+ */
+export function runSetup(playground, { redis = [], mongo = [] }, where) {
+  redis.forEach((line, i) => {
+    const output = playground.redisAs(1, line, Date.now());
+    if (/^\(error\)/.test(output)) throw new LessonError(`${where} redis line ${i + 1}: ${output.trim()}`);
+  });
+  // The setup runs silently: what its scripts logged must not turn up under the student's
+  // first command.
+  playground.redisScriptLog?.();
+  mongo.forEach((statement, i) => {
+    const output = playground.mongo(statement, Date.now());
+    if (MONGO_ERROR.test(output)) throw new LessonError(`${where} mongo statement ${i + 1}: ${output.trim()}`);
+  });
+}
+
 /** How often checks are evaluated while the clock runs (a TTL running out on its own). */
 const POLL_MS = 1_000;
 
@@ -116,22 +138,7 @@ export class LessonPlayer extends EventTarget {
   /** Runs the lesson's setup silently; throws a LessonError naming a line that failed. */
   setup() {
     const lesson = this.lesson;
-    const setup = lesson?.setup ?? {};
-    (setup.redis ?? []).forEach((line, i) => {
-      const output = this.playground.redisAs(1, line, Date.now());
-      if (/^\(error\)/.test(output)) {
-        throw new LessonError(`lesson '${lesson.id}', setup redis line ${i + 1}: ${output.trim()}`);
-      }
-    });
-    // The setup runs silently: what its scripts logged must not turn up under the student's
-    // first command.
-    this.playground.redisScriptLog?.();
-    (setup.mongo ?? []).forEach((statement, i) => {
-      const output = this.playground.mongo(statement, Date.now());
-      if (/^(Uncaught:\n)?[A-Z][A-Za-z]*(Error|Exception)\b[^\n]*:/.test(output)) {
-        throw new LessonError(`lesson '${lesson.id}', setup mongo statement ${i + 1}: ${output.trim()}`);
-      }
-    });
+    runSetup(this.playground, lesson?.setup ?? {}, `lesson '${lesson?.id}', setup`);
     this.mongo.trackDatabase?.();
     this.redis.clients?.refresh?.();
     this.ready = true;

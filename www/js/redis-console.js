@@ -248,24 +248,31 @@ export class RedisConsole {
 /**
  * Pasted lines, with a line whose quote is still open joined to the next ones: a Lua script
  * pasted as `EVAL "local x = 1` ... `return x" 0` arrives as one command, newlines kept.
+ * Each line is scanned once, carrying the quote state over, so a paste whose quote never
+ * closes (megabytes of lines after a stray `"`) takes linear time, not quadratic.
  */
 export function joinQuotedLines(lines) {
   const out = [];
   let pending = null;
+  let quote = null;
   for (const line of lines) {
-    pending = pending === null ? line : `${pending}\n${line}`;
-    if (!quoteOpen(pending)) {
-      out.push(pending);
+    // A backslash ending a line inside a quote escapes the newline that joins the next one,
+    // which opens or closes nothing: each line can be scanned on its own.
+    quote = quoteLeftOpen(line, quote);
+    if (pending === null) pending = [line];
+    else pending.push(line);
+    if (quote === null) {
+      out.push(pending.join("\n"));
       pending = null;
     }
   }
-  if (pending !== null) out.push(pending);
+  if (pending !== null) out.push(pending.join("\n"));
   return out;
 }
 
-/** Whether `text` ends inside a quoted argument, as redis-cli splits arguments. */
-function quoteOpen(text) {
-  let quote = null;
+/** The quote still open after `text` (or null), as redis-cli splits arguments, when `quote`
+ * was open before it. */
+function quoteLeftOpen(text, quote) {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quote === null) {
@@ -276,5 +283,5 @@ function quoteOpen(text) {
       quote = null;
     }
   }
-  return quote !== null;
+  return quote;
 }

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { keyRow, mongo, redis, startHarness } from "./harness.mjs";
+import { keyRow, mongo, redis, serveCourse, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -294,18 +294,6 @@ test("the snippet panel: code, output and errors", () =>
     // What the snippet wrote shows in the keyspace panel like the console's own keys.
     await shows(page.locator("keyspace-panel .ks-rows .k"), [IMG], "a key a snippet wrote");
   }));
-
-/** Serves lesson files of the test's own in place of the course's. */
-async function serveCourse(page, files) {
-  await page.route("**/lessons/index.json", (route) =>
-    route.fulfill({ contentType: "application/json", body: JSON.stringify({ lessons: Object.keys(files) }) }),
-  );
-  for (const [name, body] of Object.entries(files)) {
-    await page.route(`**/lessons/${name}`, (route) =>
-      route.fulfill({ contentType: "application/json", body: typeof body === "string" ? body : JSON.stringify(body) }),
-    );
-  }
-}
 
 test("lesson files: text, commands, hints and the errors of a malformed file", () =>
   sweep(async (page) => {

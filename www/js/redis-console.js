@@ -29,6 +29,9 @@ export function commonPrefix(words) {
   return prefix;
 }
 
+/** Most commands one paste runs (a paste of ten thousand runs in a few seconds). */
+export const MAX_PASTED_COMMANDS = 10_000;
+
 // Keys listed under the input when several match; the shared prefix covers all of them.
 const KEYS_LISTED = 30;
 
@@ -229,8 +232,17 @@ export class RedisConsole {
     const end = this.input.selectionEnd ?? value.length;
     const combined = value.slice(0, start) + text + value.slice(end);
     this.input.value = "";
-    for (const line of joinQuotedLines(combined.split(/\r\n|\r|\n/))) {
-      if (line.trim() !== "") this.run(line);
+    const commands = joinQuotedLines(combined.split(/\r\n|\r|\n/)).filter((line) => line.trim() !== "");
+    if (commands.length > MAX_PASTED_COMMANDS) {
+      // Each command is a round through the engine and every panel: a million of them would
+      // hold the tab for minutes, so the paste is answered at once and nothing runs.
+      const output =
+        `(sandbox) this paste holds ${commands.length} commands; the console runs at most ` +
+        `${MAX_PASTED_COMMANDS} pasted at once, so none of them ran. Paste them in parts, or load ` +
+        "bulk data with a driver snippet.\n";
+      this.scrollback.append({ prompt: this.prompt(), input: combined, output, kind: classifyRedisOutput(output) });
+    } else {
+      for (const line of commands) this.run(line);
     }
     this.inlineHint.update();
   }

@@ -168,8 +168,16 @@ export class Scrollback {
     this.element.replaceChildren();
   }
 
+  /** Scrolls to the newest entry once the frame is laid out: reading scrollHeight after
+   * every entry forced a layout of the whole log each time, so a pasted block of ten
+   * thousand lines took minutes. */
   scrollToEnd() {
-    this.element.scrollTop = this.element.scrollHeight;
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.element.scrollTop = this.element.scrollHeight;
+    });
   }
 
   /** Page the log from its input, so keyboard users can read back without an extra tab stop. */

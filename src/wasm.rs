@@ -441,7 +441,16 @@ impl Playground {
         self.mongo.take_explained().unwrap_or_default()
     }
 
-    /// JSON of `mongo::snapshot::Catalog`: databases, collections and document counts.
+    /// Sets how many bytes of documents (their BSON size, over every collection) the Mongo
+    /// sandbox holds before a write fails with `Sandbox memory limit reached …`; 256 MiB
+    /// unless changed. It outlives loading a snapshot; documents already stored stay.
+    #[wasm_bindgen(js_name = mongoSetMemoryLimit)]
+    pub fn mongo_set_memory_limit(&mut self, bytes: f64) {
+        self.mongo.set_memory_limit(index(bytes));
+    }
+
+    /// JSON of `mongo::snapshot::Catalog`: databases, collections and document counts, and
+    /// the documents' size against the memory limit.
     #[wasm_bindgen(js_name = mongoCatalog)]
     pub fn mongo_catalog(&self) -> String {
         json(&mongo::snapshot::catalog(self.mongo.store()))
@@ -484,8 +493,10 @@ impl Playground {
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub fn snapshot_load(&mut self, bytes: &[u8], host_ms: f64) -> Result<String, JsError> {
         let loaded = persist::load(bytes, host(host_ms)).map_err(|e| JsError::new(&e))?;
+        let mongo_limit = self.mongo.store().memory().limit();
         self.redis = loaded.redis;
         self.mongo = loaded.mongo;
+        self.mongo.set_memory_limit(mongo_limit);
         self.clock = loaded.clock;
         let data = String::from_utf8(loaded.host_data).unwrap_or_default();
         Ok(if data.is_empty() { "{}".into() } else { data })

@@ -23,6 +23,15 @@ const CELL_OPTIONS: Options = Options {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalog {
     pub databases: Vec<DatabaseInfo>,
+    pub memory: MemoryUsage,
+}
+
+/// The documents' BSON size over every collection, against the sandbox's limit: a write
+/// past `limit` fails with `Sandbox memory limit reached …` (code 146).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryUsage {
+    pub used: u64,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,6 +145,10 @@ pub fn catalog(store: &Store) -> Catalog {
                 }
             })
             .collect(),
+        memory: MemoryUsage {
+            used: store.memory().used() as u64,
+            limit: store.memory().limit() as u64,
+        },
     }
 }
 
@@ -243,6 +256,35 @@ mod tests {
             ]
         );
         assert!(cat.databases.iter().all(|d| d.size_on_disk > 0));
+    }
+
+    #[test]
+    fn catalog_counts_the_documents_against_the_memory_limit() {
+        let mut sh =
+            shell("db.a.insertOne({_id: 1, s: 'xxxx'})\nuse other\ndb.b.insertOne({_id: 2})");
+        // Each document's BSON size: the 5-byte frame, then per field a type byte, the name
+        // and its NUL, and the value (a whole number is an Int32, 4 bytes, as mongosh stores
+        // it; a string is 4 + its bytes + NUL).
+        let first = 5 + (2 + 3 + 4) + (2 + 1 + 4 + 5);
+        let second = 5 + (2 + 3 + 4);
+        let memory = catalog(sh.store()).memory;
+        assert_eq!(
+            (memory.used, memory.limit),
+            (first + second, 256 * 1024 * 1024)
+        );
+        sh.set_memory_limit(first as usize + second as usize + 10);
+        let out = sh.eval_mongosh("db.b.insertOne({_id: 3, pad: 'x'})", 1_795_671_600_000);
+        assert!(out.contains("Sandbox memory limit reached"), "{out}");
+        let limit = first + second + 10;
+        assert_eq!(
+            catalog(sh.store()).memory,
+            MemoryUsage {
+                used: first + second,
+                limit
+            }
+        );
+        sh.eval_mongosh("db.dropDatabase()", 1_795_671_600_000);
+        assert_eq!(catalog(sh.store()).memory.used, first);
     }
 
     #[test]

@@ -192,3 +192,16 @@ export function keyRows(page) {
 export function keyRow(page, key) {
   return page.locator("keyspace-panel .ks-rows .ks-row").filter({ has: page.locator(".k", { hasText: key }) });
 }
+
+/** Serves lesson files of the test's own in place of the course's: `files` maps a file name
+ * to its body (an object is sent as JSON, a string as it is). */
+export async function serveCourse(page, files) {
+  await page.route("**/lessons/index.json", (route) =>
+    route.fulfill({ contentType: "application/json", body: JSON.stringify({ lessons: Object.keys(files) }) }),
+  );
+  for (const [name, body] of Object.entries(files)) {
+    await page.route(`**/lessons/${name}`, (route) =>
+      route.fulfill({ contentType: "application/json", body: typeof body === "string" ? body : JSON.stringify(body) }),
+    );
+  }
+}

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { WWW, openPage, redis, startHarness, withPage } from "./harness.mjs";
+import { WWW, openPage, redis, serveCourse, startHarness, withPage } from "./harness.mjs";
 import { validateIndex, validateLesson } from "../../www/js/lesson-format.js";
 
 const LESSONS = join(WWW, "lessons");
@@ -29,18 +29,6 @@ async function openLesson(page, id) {
   if ((await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
   await picker(page).locator(`.lesson-item[data-lesson="${id}"] .lesson-open`).click();
   await picker(page).locator(`.lesson-name[data-lesson="${id}"]`).waitFor();
-}
-
-/** Serves lesson files of the test's own in place of the course's. */
-async function serveCourse(page, files) {
-  await page.route("**/lessons/index.json", (route) =>
-    route.fulfill({ contentType: "application/json", body: JSON.stringify({ lessons: Object.keys(files) }) }),
-  );
-  for (const [name, body] of Object.entries(files)) {
-    await page.route(`**/lessons/${name}`, (route) =>
-      route.fulfill({ contentType: "application/json", body: typeof body === "string" ? body : JSON.stringify(body) }),
-    );
-  }
 }
 
 /**

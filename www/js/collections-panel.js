@@ -29,8 +29,14 @@ export class CollectionsPanel extends HTMLElement {
     );
     this.docsEl = h("div", { class: "docs", tabindex: "0", role: "region", "aria-label": "Documents" });
     this.indexesEl = h("ul", { class: "coll-indexes", "data-role": "indexes", "aria-label": "Indexes" });
+    // The documents' size against the sandbox's memory limit, as the Redis strip shows
+    // used_memory against maxmemory.
+    this.memoryText = h("span", {});
+    this.memoryFill = h("span", { class: "mem-fill" });
+    this.memoryBar = h("span", { class: "mem-bar", "aria-hidden": "true" }, this.memoryFill);
+    this.memoryEl = h("p", { class: "coll-memory", "data-role": "memory" }, this.memoryText, this.memoryBar);
     this.append(
-      h("div", { class: "panel-head" }, h("h2", {}, "Collections"), h("p", { class: "panel-count", "data-role": "summary" })),
+      h("div", { class: "panel-head" }, h("h2", {}, "Collections"), h("p", { class: "panel-count", "data-role": "summary" }), this.memoryEl),
       h(
         "div",
         { class: "coll-body" },
@@ -91,9 +97,21 @@ export class CollectionsPanel extends HTMLElement {
       this.selected = db?.collections[0] ? { db: db.name, coll: db.collections[0].name } : null;
       this.offset = 0;
     }
+    this.renderMemory(catalog.memory);
     this.renderNav(catalog, changed);
     this.renderIndexes(catalog);
     this.renderDocuments();
+  }
+
+  renderMemory({ used, limit }) {
+    const share = limit > 0 ? used / limit : 1;
+    this.memoryText.textContent = `Documents ≈ ${formatBytes(used)} of ${formatBytes(limit)}`;
+    this.memoryEl.title =
+      `${Math.round(share * 100)}% of the sandbox's memory limit (the documents' BSON size over all ` +
+      "collections); a write past it fails with 'Sandbox memory limit reached'";
+    Object.assign(this.memoryEl.dataset, { used: String(used), limit: String(limit) });
+    this.memoryFill.style.transform = `scaleX(${Math.min(1, share)})`;
+    this.memoryBar.classList.toggle("full", share >= 0.95);
   }
 
   /** The selected collection's indexes: name, key pattern, entries and size. */

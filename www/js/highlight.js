@@ -63,10 +63,16 @@ export function tokenize(src) {
   return tokens;
 }
 
+/**
+ * Characters coloured; the rest follows as plain text, lined up all the same. A pasted
+ * 10 MB insertMany would otherwise become millions of spans and freeze the tab.
+ */
+export const HIGHLIGHT_CHARS = 20_000;
+
 /** Fills `element` with one span per token (plain text nodes for spaces). */
 export function renderHighlighted(element, src) {
   const fragment = document.createDocumentFragment();
-  for (const { type, text } of tokenize(src)) {
+  for (const { type, text } of tokenize(src.slice(0, HIGHLIGHT_CHARS))) {
     if (type === "space") {
       fragment.append(text);
     } else {
@@ -79,6 +85,7 @@ export function renderHighlighted(element, src) {
       fragment.append(span);
     }
   }
+  if (src.length > HIGHLIGHT_CHARS) fragment.append(src.slice(HIGHLIGHT_CHARS));
   // A trailing newline needs something after it, or the overlay's last line collapses and
   // the caret row no longer lines up.
   if (src.endsWith("\n") || src === "") fragment.append(" ");

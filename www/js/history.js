@@ -2,6 +2,10 @@
 // and the line being typed before the walk started comes back at the end.
 
 const MAX_ENTRIES = 500;
+/** Longest entry kept in localStorage (a few MB per origin): one 10 MB paste stored there
+ * would make every later save fail, and the history would stop surviving a reload. Longer
+ * entries stay in this page's history all the same. */
+const MAX_STORED_CHARS = 100_000;
 
 export class History {
   /**
@@ -69,7 +73,7 @@ function load(key) {
 function save(key, entries) {
   if (key === null) return;
   try {
-    localStorage.setItem(key, JSON.stringify(entries));
+    localStorage.setItem(key, JSON.stringify(entries.filter((e) => e.length <= MAX_STORED_CHARS)));
   } catch {
     // A full or disabled storage only costs persistence; the in-memory history still works.
   }

@@ -106,7 +106,20 @@ export class KeyspacePanel extends HTMLElement {
       this.detailEl,
     );
 
-    this.viewport.addEventListener("scroll", coalesce(() => this.update("scroll")), { passive: true });
+    // Where the viewport stands, kept from its own events: reading scrollTop or clientHeight
+    // at every command forces a layout of the page, and a pasted block of ten thousand
+    // commands took minutes.
+    this.viewTop = 0;
+    this.viewHeight = 0;
+    const scrolled = coalesce(() => this.update("scroll"));
+    this.viewport.addEventListener(
+      "scroll",
+      () => {
+        this.viewTop = this.viewport.scrollTop;
+        scrolled();
+      },
+      { passive: true },
+    );
     this.viewport.addEventListener("keydown", (e) => this.onKeyDown(e));
     this.viewport.addEventListener("click", (e) => {
       const rowEl = e.target.closest(".ks-row[data-index]");
@@ -133,7 +146,12 @@ export class KeyspacePanel extends HTMLElement {
       this.followConsole();
       this.update("change");
     });
-    new ResizeObserver(coalesce(() => this.update("scroll"))).observe(this.viewport);
+    const resized = coalesce(() => this.update("scroll"));
+    new ResizeObserver(() => {
+      this.viewHeight = this.viewport.clientHeight;
+      resized();
+    }).observe(this.viewport);
+    this.viewHeight = this.viewport.clientHeight;
     this.followConsole();
     this.update("change");
   }
@@ -166,7 +184,7 @@ export class KeyspacePanel extends HTMLElement {
     this.selectedIndex = -1;
     this.selectedKey = null;
     this.selectedRow = null;
-    this.viewport.scrollTop = 0;
+    this.scrollViewTo(0);
     this.update("reset");
     this.renderDetail();
   }
@@ -176,9 +194,14 @@ export class KeyspacePanel extends HTMLElement {
   }
 
   visibleRange() {
-    const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT));
-    const count = Math.ceil(this.viewport.clientHeight / ROW_HEIGHT) + 1;
+    const first = Math.max(0, Math.floor(this.viewTop / ROW_HEIGHT));
+    const count = Math.ceil(this.viewHeight / ROW_HEIGHT) + 1;
     return { first, count };
+  }
+
+  scrollViewTo(top) {
+    this.viewport.scrollTop = top;
+    this.viewTop = this.viewport.scrollTop;
   }
 
   /** Fetches a new window if the one held does not cover the screen (or the data changed). */
@@ -420,8 +443,8 @@ export class KeyspacePanel extends HTMLElement {
     }
     const top = index * ROW_HEIGHT;
     const vp = this.viewport;
-    if (top < vp.scrollTop) vp.scrollTop = top;
-    else if (top + ROW_HEIGHT > vp.scrollTop + vp.clientHeight) vp.scrollTop = top + ROW_HEIGHT - vp.clientHeight;
+    if (top < vp.scrollTop) this.scrollViewTo(top);
+    else if (top + ROW_HEIGHT > vp.scrollTop + vp.clientHeight) this.scrollViewTo(top + ROW_HEIGHT - vp.clientHeight);
     this.update("scroll");
     const w = this.win;
     const row = w.rows[index - w.offset];

@@ -90,7 +90,11 @@ class LessonPicker extends HTMLElement {
     try {
       const response = await fetch(new URL("index.json", this.base));
       if (!response.ok) throw new LessonError(`lesson index: could not be fetched (HTTP ${response.status})`);
-      const index = validateIndex(await response.json());
+      const index = validateIndex(
+        await response.json().catch((error) => {
+          throw new LessonError(`lesson index: not valid JSON (${error.message})`);
+        }),
+      );
       this.entries = await Promise.all(
         index.lessons.map((file) =>
           loadLesson(new URL(file, this.base)).then(

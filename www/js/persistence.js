@@ -105,6 +105,36 @@ async function pipeThrough(bytes, stream) {
   return new Uint8Array(await out.arrayBuffer());
 }
 
+/** Most bytes a share link unpacks to. Deflate packs a thousand to one, so a link of a
+ * megabyte could otherwise unpack to a gigabyte and take the tab down before any check. */
+export const MAX_SHARE_BYTES = 16 * 1024 * 1024;
+
+class ShareTooLarge extends Error {}
+
+/** Inflates `bytes`, stopping as soon as the output passes `max` bytes. */
+async function inflateAtMost(bytes, max) {
+  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      reader.cancel().catch(() => {});
+      throw new ShareTooLarge(`the link's session is too large (it unpacks to more than ${max / 1024 / 1024} MB)`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
 /** `{v: 1, lines: [["r" | "m", text], …]}` → the fragment's payload. */
 export async function encodeShare(lines) {
   const json = JSON.stringify({ v: 1, lines });
@@ -117,9 +147,10 @@ export async function decodeShare(payload) {
   let json;
   try {
     const packed = fromBase64Url(payload);
-    const bytes = await pipeThrough(packed, new DecompressionStream("deflate-raw"));
+    const bytes = await inflateAtMost(packed, MAX_SHARE_BYTES);
     json = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (error) {
+    if (error instanceof ShareTooLarge) throw error;
     throw new Error(`the link is damaged or incomplete (${error.message || error.name})`);
   }
   let parsed;
@@ -135,6 +166,10 @@ export async function decodeShare(payload) {
       (l) => Array.isArray(l) && l.length === 2 && (l[0] === "r" || l[0] === "m") && typeof l[1] === "string",
     );
   if (!ok) throw new Error("the link's session has malformed lines");
+  // The page never makes a longer link; replaying more, visibly, would hold the tab for long.
+  if (parsed.lines.length > MAX_SHARED_LINES) {
+    throw new Error(`the link holds ${parsed.lines.length} lines, more than the ${MAX_SHARED_LINES} a share link carries`);
+  }
   return parsed.lines;
 }
 
@@ -375,7 +410,12 @@ export class Persistence {
   // --- share links ---------------------------------------------------------------------------
 
   async shareLink() {
-    const payload = await encodeShare(this.lines.slice(-MAX_SHARED_LINES));
+    // The newest lines that a link can carry and the page can open again.
+    const lines = this.lines.slice(-MAX_SHARED_LINES);
+    const encoder = new TextEncoder();
+    let size = lines.reduce((n, l) => n + encoder.encode(JSON.stringify(l)).length + 1, 32);
+    while (size > MAX_SHARE_BYTES && lines.length > 0) size -= encoder.encode(JSON.stringify(lines.shift())).length + 1;
+    const payload = await encodeShare(lines);
     const url = new URL(location.href);
     url.hash = `s=${payload}`;
     return url.href;

@@ -29,6 +29,9 @@ export function commonPrefix(words) {
   return prefix;
 }
 
+/** Most commands one paste runs (a paste of ten thousand runs in a few seconds). */
+export const MAX_PASTED_COMMANDS = 10_000;
+
 // Keys listed under the input when several match; the shared prefix covers all of them.
 const KEYS_LISTED = 30;
 
@@ -230,8 +233,17 @@ export class RedisConsole {
     const end = this.input.selectionEnd ?? value.length;
     const combined = value.slice(0, start) + text + value.slice(end);
     this.input.value = "";
-    for (const line of joinQuotedLines(combined.split(/\r\n|\r|\n/))) {
-      if (line.trim() !== "") this.run(line);
+    const commands = joinQuotedLines(combined.split(/\r\n|\r|\n/)).filter((line) => line.trim() !== "");
+    if (commands.length > MAX_PASTED_COMMANDS) {
+      // Each command is a round through the engine and every panel: a million of them would
+      // hold the tab for minutes, so the paste is answered at once and nothing runs.
+      const output =
+        `(sandbox) this paste holds ${commands.length} commands; the console runs at most ` +
+        `${MAX_PASTED_COMMANDS} pasted at once, so none of them ran. Paste them in parts, or load ` +
+        "bulk data with a driver snippet.\n";
+      this.scrollback.append({ prompt: this.prompt(), input: combined, output, kind: classifyRedisOutput(output) });
+    } else {
+      for (const line of commands) this.run(line);
     }
     this.inlineHint.update();
   }
@@ -249,24 +261,31 @@ export class RedisConsole {
 /**
  * Pasted lines, with a line whose quote is still open joined to the next ones: a Lua script
  * pasted as `EVAL "local x = 1` ... `return x" 0` arrives as one command, newlines kept.
+ * Each line is scanned once, carrying the quote state over, so a paste whose quote never
+ * closes (megabytes of lines after a stray `"`) takes linear time, not quadratic.
  */
 export function joinQuotedLines(lines) {
   const out = [];
   let pending = null;
+  let quote = null;
   for (const line of lines) {
-    pending = pending === null ? line : `${pending}\n${line}`;
-    if (!quoteOpen(pending)) {
-      out.push(pending);
+    // A backslash ending a line inside a quote escapes the newline that joins the next one,
+    // which opens or closes nothing: each line can be scanned on its own.
+    quote = quoteLeftOpen(line, quote);
+    if (pending === null) pending = [line];
+    else pending.push(line);
+    if (quote === null) {
+      out.push(pending.join("\n"));
       pending = null;
     }
   }
-  if (pending !== null) out.push(pending);
+  if (pending !== null) out.push(pending.join("\n"));
   return out;
 }
 
-/** Whether `text` ends inside a quoted argument, as redis-cli splits arguments. */
-function quoteOpen(text) {
-  let quote = null;
+/** The quote still open after `text` (or null), as redis-cli splits arguments, when `quote`
+ * was open before it. */
+function quoteLeftOpen(text, quote) {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quote === null) {
@@ -277,5 +296,5 @@ function quoteOpen(text) {
       quote = null;
     }
   }
-  return quote !== null;
+  return quote;
 }

@@ -39,7 +39,7 @@ function countLines(text, shown) {
  * that copies the whole reply: the full text stays with the entry, the DOM holds only what
  * was asked for, so `LRANGE big 0 -1` over a million items renders a few nodes.
  */
-function renderLong(pre, text, item) {
+export function renderLong(pre, text, item) {
   let shown = chunkEnd(text, 0, FIRST_LINES, FIRST_CHARS);
   pre.textContent = text.slice(0, shown);
   if (shown >= text.length) return;
@@ -135,10 +135,15 @@ export class Scrollback {
     this.scrollToEnd();
   }
 
+  /**
+   * The input after its prompt, a continuation prompt on each further line, cut like a long
+   * reply: a ten-megabyte paste of a million lines would otherwise be two million spans.
+   */
   appendEcho(item, prompt, input, continuation) {
     const echo = document.createElement("pre");
     echo.className = "echo";
-    const lines = input.split("\n");
+    const shown = chunkEnd(input, 0, FIRST_LINES, FIRST_CHARS);
+    const lines = input.slice(0, shown).split("\n");
     lines.forEach((line, i) => {
       const promptSpan = document.createElement("span");
       promptSpan.className = "echo-prompt";
@@ -149,6 +154,13 @@ export class Scrollback {
       echo.append(promptSpan, text);
       if (i < lines.length - 1) echo.append("\n");
     });
+    if (shown < input.length) {
+      const more = countLines(input, shown);
+      const note = document.createElement("span");
+      note.className = "echo-more";
+      note.textContent = `\n… ${more} more line${more === 1 ? "" : "s"} not echoed (${input.length} characters in all)`;
+      echo.append(note);
+    }
     item.append(echo);
   }
 
@@ -156,8 +168,16 @@ export class Scrollback {
     this.element.replaceChildren();
   }
 
+  /** Scrolls to the newest entry once the frame is laid out: reading scrollHeight after
+   * every entry forced a layout of the whole log each time, so a pasted block of ten
+   * thousand lines took minutes. */
   scrollToEnd() {
-    this.element.scrollTop = this.element.scrollHeight;
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.element.scrollTop = this.element.scrollHeight;
+    });
   }
 
   /** Page the log from its input, so keyboard users can read back without an extra tab stop. */

@@ -4,6 +4,7 @@
 // latency the student picks, so that "pipeline your batch writes" becomes a number.
 
 import { h } from "./dom.js";
+import { renderLong } from "./scrollback.js";
 
 const EXAMPLES = {
   node: `// Five SETs one by one, then five in one pipeline: compare the round trips.
@@ -121,6 +122,8 @@ export class SnippetPanel {
       ),
       this.stats,
       this.output,
+      // Show-more and copy-all for a long output, as under a console reply.
+      (this.outputActions = h("div", { class: "snippet-output-actions" })),
     );
   }
 
@@ -144,7 +147,9 @@ export class SnippetPanel {
       result = { output: `${error}\n`, roundTrips: 0, failed: true };
     }
     this.last = result;
-    this.output.textContent = result.output === "" ? "(no output)" : result.output;
+    // Cut like a console reply: a snippet printing a million lines must not freeze the page.
+    this.outputActions.replaceChildren();
+    renderLong(this.output, result.output === "" ? "(no output)" : result.output, this.outputActions);
     this.output.classList.toggle("failed", Boolean(result.failed));
     this.showStats();
     // The same notice the consoles send: the keyspace, collections and server panels redraw.

@@ -46,6 +46,11 @@ const REVIEWED = [
     line: 'const a = h("a", { href: url, download: name, hidden: true });',
     why: "downloads: url is a blob: URL the page made with URL.createObjectURL",
   },
+  {
+    file: "www/embed.js",
+    line: 'engine ??= import(new URL("pkg/nosql_playground.js", HERE).href).then(async (module) => {',
+    why: "the engine's glue, at a fixed path beside embed.js (HERE is embed.js's own URL), never from an attribute",
+  },
 ];
 
 function* scripts(dir) {

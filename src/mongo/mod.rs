@@ -26,6 +26,8 @@ pub mod query;
 pub mod shell;
 pub mod snapshot;
 pub mod store;
+pub mod timeseries;
+pub mod txn;
 pub mod value;
 
 use shell::lexer::{tokenize, Tok};

@@ -31,6 +31,7 @@ pub fn expire_now(store: &mut Store, now_ms: u64) -> usize {
     for db in store.databases.values_mut() {
         for coll in db.collections.values_mut() {
             deleted += expire_collection(coll, now_ms);
+            deleted += crate::mongo::timeseries::expire_collection(coll, now_ms);
         }
     }
     deleted
@@ -102,7 +103,10 @@ fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
         );
         for (_, rid) in index.entries().range(range) {
             if let Some(pos) = coll.position_of(*rid) {
-                positions.push(pos);
+                // A document an open transaction wrote waits for it to end.
+                if coll.docs.get(pos).is_some_and(|d| !coll.is_locked(d)) {
+                    positions.push(pos);
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use super::eval::{Js, Session};
 use super::ShellError;
 use crate::mongo::query::filter::Filter;
 use crate::mongo::store::{Capped, CollectionOptions, ValidationAction, ValidationLevel};
+use crate::mongo::timeseries::TimeSeries;
 use crate::mongo::value::{Document, Value};
 
 fn server_error(code: i32, code_name: &'static str, message: impl Into<String>) -> ShellError {
@@ -116,6 +117,9 @@ pub(crate) fn options_document(o: &CollectionOptions) -> Document {
         d.insert("validationLevel".into(), Value::String(level.into()));
         d.insert("validationAction".into(), Value::String(action.into()));
     }
+    if let Some(ts) = &o.timeseries {
+        d.extend(ts.options_document());
+    }
     d
 }
 
@@ -125,7 +129,7 @@ fn int(i: i64) -> Value {
 
 /// A collection's UUID: fixed by its namespace, so that a session replays identically. Its
 /// own FNV-1a, so that tuning the documents' field hasher never changes it.
-fn collection_uuid(db: &str, coll: &str) -> Value {
+pub(super) fn collection_uuid(db: &str, coll: &str) -> Value {
     let mut bytes = [0u8; 16];
     for (half, salt) in bytes.chunks_mut(8).zip([1u8, 2]) {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -166,11 +170,26 @@ impl Session {
         }
         let mut options = CollectionOptions::default();
         let (mut capped, mut size, mut max) = (false, None, None);
+        let expire = spec.get("expireAfterSeconds");
         for (k, v) in spec {
             if apply_validation(&mut options, k, v, "create")? {
                 continue;
             }
             match k.as_str() {
+                "timeseries" => {
+                    let ts = TimeSeries::parse(v, expire)
+                        .map_err(|(code, name, message)| server_error(code, name, message))?;
+                    options.timeseries = Some(ts);
+                }
+                "expireAfterSeconds" => {
+                    if !spec.contains_key("timeseries") {
+                        return Err(server_error(
+                            72,
+                            "InvalidOptions",
+                            "'expireAfterSeconds' requires clustering to be enabled",
+                        ));
+                    }
+                }
                 "capped" => {
                     capped = matches!(v, Value::Bool(true)) || number(v).is_some_and(|x| x != 0.0)
                 }
@@ -283,6 +302,21 @@ impl Session {
             for (name, c) in &database.collections {
                 let mut info = Document::default();
                 info.insert("readOnly".into(), Value::Bool(false));
+                if c.options.timeseries.is_some() {
+                    // A time series collection is a view on its buckets: no uuid, no _id index.
+                    let mut d = Document::default();
+                    d.insert("name".into(), Value::String(name.clone()));
+                    d.insert("type".into(), Value::String("timeseries".into()));
+                    d.insert(
+                        "options".into(),
+                        Value::Document(options_document(&c.options)),
+                    );
+                    d.insert("info".into(), Value::Document(info));
+                    if filter.matches(&d) {
+                        out.push(Value::Document(d));
+                    }
+                    continue;
+                }
                 info.insert("uuid".into(), collection_uuid(&self.db, name));
                 let mut key = Document::default();
                 key.insert("_id".into(), Value::Int32(1));

@@ -226,14 +226,13 @@ fn write_options(w: &mut Writer, o: &CollectionOptions) {
     let flags = u8::from(o.capped.is_some()) | u8::from(o.timeseries.is_some()) << 1;
     w.u8(flags);
     if let Some(c) = o.capped {
-        {
-            match c.max {
-                Some(m) => {
-                    w.u8(1);
-                    w.u64(m);
-                }
-                None => w.u8(0),
+        w.u64(c.size);
+        match c.max {
+            Some(m) => {
+                w.u8(1);
+                w.u64(m);
             }
+            None => w.u8(0),
         }
     }
     if let Some(ts) = &o.timeseries {

@@ -549,7 +549,7 @@ impl Session {
     }
 
     pub(super) fn db_method(&mut self, name: &str, args: Vec<Js>) -> Result<Js, ShellError> {
-        self.check_transaction_allows_db(name)?;
+        self.check_transaction_allows_db(name, &args)?;
         match name {
             "getMongo" => Ok(Js::Mongo),
             "getSiblingDB" => match args.into_iter().next() {
@@ -660,7 +660,7 @@ impl Session {
             | "findOneAndReplace" => 2,
             _ => usize::MAX,
         };
-        self.check_transaction_allows(db, coll, name)?;
+        self.check_transaction_allows(db, coll, name, &args)?;
         self.bypass_validation = matches!(
             args.get(options_at),
             Some(Js::Val(Value::Document(o))) if truthy(o.get("bypassDocumentValidation"))

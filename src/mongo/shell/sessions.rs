@@ -557,9 +557,49 @@ impl Session {
         db: &str,
         coll: &str,
         method: &str,
+        args: &[Js],
     ) -> Result<(), ShellError> {
         if !self.in_transaction() {
             return Ok(());
+        }
+        let options = self.store.collection(db, coll).map(|c| &c.options);
+        let writes = matches!(
+            method,
+            "insertOne"
+                | "insertMany"
+                | "bulkWrite"
+                | "updateOne"
+                | "updateMany"
+                | "replaceOne"
+                | "deleteOne"
+                | "deleteMany"
+                | "findOneAndUpdate"
+                | "findOneAndReplace"
+                | "findOneAndDelete"
+        );
+        if writes && options.is_some_and(|o| o.capped.is_some()) {
+            return Err(ShellError::server(
+                263,
+                Some("OperationNotSupportedInTransaction"),
+                format!(
+                    "Collection '{db}.{coll}' is a capped collection. Writes in transactions \
+                     are not allowed on capped collections."
+                ),
+            ));
+        }
+        let inserts = matches!(method, "insertOne" | "insertMany" | "bulkWrite");
+        if inserts && options.is_some_and(|o| o.timeseries.is_some()) {
+            return Err(ShellError::server(
+                263,
+                Some("OperationNotSupportedInTransaction"),
+                format!(
+                    "Cannot insert into a time-series collection in a multi-document \
+                     transaction: {db}.{coll}"
+                ),
+            ));
+        }
+        if method == "aggregate" {
+            check_pipeline_in_transaction(args)?;
         }
         let command = match method {
             "estimatedDocumentCount" => "count",
@@ -590,9 +630,27 @@ impl Session {
     }
 
     /// Refuses, inside a transaction, the database commands MongoDB does not run in one.
-    pub(super) fn check_transaction_allows_db(&self, method: &str) -> Result<(), ShellError> {
+    pub(super) fn check_transaction_allows_db(
+        &self,
+        method: &str,
+        args: &[Js],
+    ) -> Result<(), ShellError> {
         if !self.in_transaction() {
             return Ok(());
+        }
+        if method == "aggregate" {
+            check_pipeline_in_transaction(args)?;
+        }
+        let creates_time_series = matches!(
+            args.get(1),
+            Some(Js::Val(Value::Document(o))) if o.contains_key("timeseries")
+        );
+        if method == "createCollection" && creates_time_series {
+            return Err(ShellError::server(
+                263,
+                Some("OperationNotSupportedInTransaction"),
+                "Cannot create a time-series collection in a multi-document transaction.",
+            ));
         }
         let command = match method {
             "getCollectionNames" | "getCollectionInfos" => "listCollections",
@@ -602,4 +660,32 @@ impl Session {
         };
         Err(not_in_transaction(command))
     }
+}
+
+/// `$out` and `$merge` write outside the transaction's snapshot: MongoDB refuses them in one.
+fn check_pipeline_in_transaction(args: &[Js]) -> Result<(), ShellError> {
+    let stages: Vec<&Value> = match args.first() {
+        Some(Js::Val(Value::Array(stages))) => stages.iter().collect(),
+        _ => args
+            .iter()
+            .filter_map(|a| match a {
+                Js::Val(v) => Some(v),
+                _ => None,
+            })
+            .collect(),
+    };
+    for stage in stages {
+        if let Value::Document(d) = stage {
+            for name in ["$out", "$merge"] {
+                if d.contains_key(name) {
+                    return Err(ShellError::server(
+                        263,
+                        Some("OperationNotSupportedInTransaction"),
+                        format!("{name} cannot be used in a transaction"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -175,6 +175,11 @@ fn expire_after_seconds_deletes_measurements_on_the_virtual_clock() {
             600_000,
             "Long('300')\n",
         ),
+        (
+            "db.readings.insertOne({_id: 3, at: new Date(), v: 3})",
+            600_000,
+            "{ acknowledged: true, insertedId: 3 }\n",
+        ),
     ];
     for (input, later, want) in steps {
         assert_eq!(
@@ -183,6 +188,11 @@ fn expire_after_seconds_deletes_measurements_on_the_virtual_clock() {
             "input: {input}"
         );
     }
+    // The page's countdown: when the measurement expires.
+    let page =
+        nosql_playground::mongo::snapshot::documents(shell.store(), "test", "readings", 0, 10);
+    let expire_at: Vec<Option<f64>> = page.documents.iter().map(|d| d.expire_at).collect();
+    assert_eq!(expire_at, [Some((NOW + 600_000 + 300_000) as f64)]);
 }
 
 #[test]

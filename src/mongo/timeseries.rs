@@ -235,6 +235,17 @@ impl TimeSeries {
     }
 }
 
+/// When a time series collection's `expireAfterSeconds` lets a measurement expire, in
+/// sandbox milliseconds (for the page's countdown).
+pub fn expires_at(coll: &Collection, doc: &Document) -> Option<f64> {
+    let ts = coll.options.timeseries.as_ref()?;
+    let secs = ts.expire_after_secs?;
+    match doc.get(&ts.time_field) {
+        Some(Value::Date(t)) => Some(*t as f64 + secs as f64 * 1000.0),
+        _ => None,
+    }
+}
+
 /// Deletes the measurements whose time is more than `expireAfterSeconds` before `now_ms`
 /// (the TTL monitor calls it on its pass); returns how many.
 pub fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {

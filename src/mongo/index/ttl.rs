@@ -65,6 +65,11 @@ pub fn expires_at(coll: &Collection, doc: &crate::mongo::value::Document) -> Opt
             soonest = Some(at);
         }
     }
+    if let Some(at) = crate::mongo::timeseries::expires_at(coll, doc) {
+        if soonest.is_none_or(|s| at < s) {
+            soonest = Some(at);
+        }
+    }
     soonest
 }
 

@@ -3,6 +3,8 @@
 //! field order, `$group` by time bucket, `expireAfterSeconds` on the virtual clock, and how
 //! `listCollections` / `show collections` present them.
 
+mod common;
+
 use nosql_playground::mongo::Shell;
 
 /// 2024-01-01T00:00:00Z
@@ -181,13 +183,7 @@ fn expire_after_seconds_deletes_measurements_on_the_virtual_clock() {
             "{ acknowledged: true, insertedId: 3 }\n",
         ),
     ];
-    for (input, later, want) in steps {
-        assert_eq!(
-            shell.eval_mongosh(input, NOW + later),
-            *want,
-            "input: {input}"
-        );
-    }
+    common::run_mongosh_at(&mut shell, NOW, steps);
     // The page's countdown: when the measurement expires.
     let page =
         nosql_playground::mongo::snapshot::documents(shell.store(), "test", "readings", 0, 10);

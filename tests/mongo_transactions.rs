@@ -2,6 +2,8 @@
 //! MongoDB 7 replica set prints them: snapshot isolation, commit and abort, write conflicts,
 //! the driver's state errors and the commands a transaction refuses.
 
+mod common;
+
 use nosql_playground::mongo::Shell;
 
 /// 2024-01-01T00:00:00Z
@@ -311,11 +313,5 @@ fn a_transaction_leaves_ttl_and_outside_documents_consistent() {
             "[ { _id: 1 }, { _id: 2 } ]\n",
         ),
     ];
-    for (input, later, want) in steps {
-        assert_eq!(
-            shell.eval_mongosh(input, NOW + later),
-            *want,
-            "input: {input}"
-        );
-    }
+    common::run_mongosh_at(&mut shell, NOW, steps);
 }

@@ -519,3 +519,25 @@ fn constant_literals_equal_evaluated_ones() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn a_statement_not_printed_does_not_iterate_its_cursor() {
+    run_script(
+        false,
+        &[
+            (
+                "db.a.insertMany([{_id: 1}, {_id: 2}])",
+                "{ acknowledged: true, insertedIds: { '0': 1, '1': 2 } }\n",
+            ),
+            (
+                "c = db.a.find(); c.toArray()",
+                "[ { _id: 1 }, { _id: 2 } ]\n",
+            ),
+            // A declaration after it leaves the line the cursor's value.
+            ("db.a.find({_id: 2}); let x = 1", "[ { _id: 2 } ]\n"),
+            // Printed once, the cursor is used up (as in mongosh).
+            ("c = db.a.find()", "[ { _id: 1 }, { _id: 2 } ]\n"),
+            ("c.toArray()", "[]\n"),
+        ],
+    );
+}

@@ -265,6 +265,24 @@ fn a_transaction_refuses_the_commands_mongodb_refuses_in_one() {
 }
 
 #[test]
+fn cursors_opened_through_a_session_read_its_snapshot() {
+    run(&[
+        ("acct.find().count()", "2\n"),
+        ("s.startTransaction(); acct.insertOne({_id: 3})", "{ acknowledged: true, insertedId: 3 }\n"),
+        (
+            "c = acct.find({}, {_id: 1}); db.acct.insertOne({_id: 4}); c.toArray()",
+            "[ { _id: 1 }, { _id: 2 }, { _id: 3 } ]\n",
+        ),
+        (
+            "acct.find().size()",
+            "MongoServerError[OperationNotSupportedInTransaction]: Cannot run 'count' in a multi-document transaction.\n",
+        ),
+        ("s.abortTransaction()", ""),
+        ("db.acct.find({}, {_id: 1})", "[ { _id: 1 }, { _id: 2 }, { _id: 4 } ]\n"),
+    ]);
+}
+
+#[test]
 fn with_transaction_commits_what_the_function_did_or_aborts_on_error() {
     run(&[
         (

@@ -394,12 +394,27 @@ impl Session {
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
+        self.run_shown(stmt, true)
+    }
+
+    /// Runs a statement whose value is not printed (a later statement on its line prints
+    /// instead): a cursor it gives is not iterated, so `c = db.a.find(); c.toArray()` sees
+    /// every document, as in mongosh.
+    pub fn run_unshown(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
+        self.run_shown(stmt, false)
+    }
+
+    fn run_shown(&mut self, stmt: &Stmt, shown: bool) -> Result<Output, ShellError> {
         self.depth = 0;
         self.scope = self.global.clone();
         match &stmt.kind {
             StmtKind::Use(name) => self.use_db(name),
             StmtKind::Show(what) => self.show(what),
             StmtKind::It => Ok(self.next_batch()),
+            StmtKind::Expr(e) if !shown => {
+                self.eval(e)?;
+                Ok(Output::Nothing)
+            }
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
                 self.output(v)
@@ -2172,7 +2187,15 @@ impl Session {
                         other => other,
                     })
                 }
-                Js::Live(c) => self.cursor_method(&c, &name, args),
+                Js::Live(c) => {
+                    let session = c.borrow().spec.session;
+                    match session {
+                        Some(id) if matches!(name.as_str(), "count" | "size" | "explain") => {
+                            self.session_cursor_method(id, &c, &name, args)
+                        }
+                        _ => self.cursor_method(&c, &name, args),
+                    }
+                }
                 Js::Explainable(e) => match self.collection_method(&e.db, &e.coll, &name, args)? {
                     Js::Cursor(mut spec) => {
                         spec.explain = Some(e.verbosity);
@@ -2363,7 +2386,7 @@ impl Session {
         Ok(Js::Val(v))
     }
 
-    fn cursor_method(
+    pub(super) fn cursor_method(
         &mut self,
         cursor: &Rc<RefCell<LiveCursor>>,
         name: &str,

@@ -473,6 +473,27 @@ impl Session {
         result
     }
 
+    /// `count()`, `size()` and `explain()` of a cursor opened through a session: they read
+    /// the session's snapshot, and a transaction refuses them as the server does.
+    pub(super) fn session_cursor_method(
+        &mut self,
+        id: u32,
+        cursor: &std::rc::Rc<std::cell::RefCell<super::eval::LiveCursor>>,
+        name: &str,
+        args: Vec<Js>,
+    ) -> Result<Js, ShellError> {
+        self.in_session(id, |s| {
+            if s.in_transaction() {
+                return Err(not_in_transaction(if name == "explain" {
+                    "explain"
+                } else {
+                    "count"
+                }));
+            }
+            s.cursor_method(cursor, name, args)
+        })
+    }
+
     /// The session whose transaction the running operation is in, if any.
     pub(super) fn in_transaction(&self) -> bool {
         self.sessions.active.is_some()

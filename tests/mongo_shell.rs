@@ -541,3 +541,28 @@ fn a_statement_not_printed_does_not_iterate_its_cursor() {
         ],
     );
 }
+
+#[test]
+fn natural_order_sorts_read_a_collection_forwards_or_backwards() {
+    run_script(
+        false,
+        &[
+            (
+                "db.createCollection('log', {capped: true, size: 4096, max: 3})",
+                "{ ok: 1 }\n",
+            ),
+            (
+                "for (let i = 0; i < 5; i++) db.log.insertOne({_id: i})",
+                "{ acknowledged: true, insertedId: 4 }\n",
+            ),
+            (
+                "db.log.find().sort({$natural: -1})",
+                "[ { _id: 4 }, { _id: 3 }, { _id: 2 } ]\n",
+            ),
+            (
+                "db.log.find({_id: {$lt: 4}}).sort({$natural: 1}).limit(1)",
+                "[ { _id: 2 } ]\n",
+            ),
+        ],
+    );
+}

@@ -210,3 +210,21 @@ fn time_series_collections_and_transactions() {
         ],
     );
 }
+
+#[test]
+fn a_time_series_collection_has_its_meta_and_time_index_and_no_id_index() {
+    run(
+        WEATHER,
+        &[
+            (
+                "db.weather.getIndexes()",
+                "[\n  {\n    v: 2,\n    key: { metadata: 1, timestamp: 1 },\n    name: 'metadata_1_timestamp_1'\n  }\n]\n",
+            ),
+            (
+                "db.createCollection('plain_ts', {timeseries: {timeField: 't'}})",
+                "{ ok: 1 }\n",
+            ),
+            ("db.plain_ts.getIndexes()", "[]\n"),
+        ],
+    );
+}

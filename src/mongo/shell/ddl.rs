@@ -219,7 +219,21 @@ impl Session {
                 max: max.filter(|m| *m > 0.0).map(|m| m.min(1e15) as u64),
             });
         }
-        self.store.collection_mut(&db, name).options = options;
+        let ts_index = options.timeseries.as_ref().and_then(|ts| {
+            // Since 6.3 the server indexes a new time series collection on its meta and
+            // time fields.
+            let meta = ts.meta_field.as_ref()?;
+            let mut key = Document::default();
+            key.insert(meta.clone(), Value::Int32(1));
+            key.insert(ts.time_field.clone(), Value::Int32(1));
+            crate::mongo::index::IndexSpec::parse(&key, &Document::default()).ok()
+        });
+        let collection = self.store.collection_mut(&db, name);
+        collection.options = options;
+        if let Some(spec) = ts_index {
+            // An empty collection takes any index its spec allows.
+            let _ = collection.create_index(spec, &format!("{db}.{name}"));
+        }
         Ok(ok())
     }
 

@@ -2441,7 +2441,15 @@ impl Session {
                 Some(Js::Val(Value::Document(d))) => {
                     // Text-score keys are checked when the query runs (they need `$text`).
                     sort_keys(&crate::mongo::index::text::split_projection(&d).0)?;
-                    cursor.borrow_mut().spec.sort = Some(d);
+                    let mut c = cursor.borrow_mut();
+                    if d.len() == 1 && d.contains_key("$natural") {
+                        // Natural order is the order of a collection scan, forwards or
+                        // backwards (the newest first in a capped collection).
+                        c.spec.hint = Some(Value::Document(d));
+                        c.spec.sort = None;
+                    } else {
+                        c.spec.sort = Some(d);
+                    }
                     Ok(same)
                 }
                 _ => Err(ShellError::invalid_input("sort requires a document")),

@@ -79,13 +79,6 @@ pub struct Sessions {
     pub(super) active: Option<u32>,
 }
 
-impl Sessions {
-    /// Whether any transaction is open (the collections panel may want to say so).
-    pub fn any_open(&self) -> bool {
-        !self.open.is_empty()
-    }
-}
-
 fn transaction_error(message: &str) -> ShellError {
     ShellError::new("MongoTransactionError", message)
 }
@@ -494,7 +487,7 @@ impl Session {
         })
     }
 
-    /// The session whose transaction the running operation is in, if any.
+    /// Whether the running operation is in a transaction.
     pub(super) fn in_transaction(&self) -> bool {
         self.sessions.active.is_some()
     }
@@ -676,7 +669,6 @@ impl Session {
         let command = match method {
             "getCollectionNames" | "getCollectionInfos" => "listCollections",
             "dropDatabase" => "dropDatabase",
-            "runCommand" => return Ok(()),
             _ => return Ok(()),
         };
         Err(not_in_transaction(command))

@@ -228,3 +228,40 @@ fn a_time_series_collection_has_its_meta_and_time_index_and_no_id_index() {
         ],
     );
 }
+
+#[test]
+fn coll_mod_changes_expiry_and_coarsens_granularity() {
+    run(
+        "db.createCollection('weather24h', {timeseries: {timeField: 'timestamp', metaField: 'metadata', granularity: 'minutes'}, expireAfterSeconds: 86400})",
+        &[
+            (
+                "db.runCommand({collMod: 'weather24h', expireAfterSeconds: 604801})",
+                "{ ok: 1 }\n",
+            ),
+            (
+                "db.getCollectionInfos()[0].options.expireAfterSeconds",
+                "Long('604801')\n",
+            ),
+            (
+                "db.runCommand({collMod: 'weather24h', expireAfterSeconds: 'off'})",
+                "{ ok: 1 }\n",
+            ),
+            (
+                "db.getCollectionInfos()[0].options.expireAfterSeconds",
+                "",
+            ),
+            (
+                "db.runCommand({collMod: 'weather24h', timeseries: {granularity: 'seconds'}})",
+                "MongoServerError[InvalidOptions]: Invalid transition for timeseries.granularity. Can only transition from 'seconds' to 'minutes' or 'minutes' to 'hours'.\n",
+            ),
+            (
+                "db.runCommand({collMod: 'weather24h', timeseries: {granularity: 'hours'}})",
+                "{ ok: 1 }\n",
+            ),
+            (
+                "db.getCollectionInfos()[0].options.timeseries.bucketMaxSpanSeconds",
+                "2592000\n",
+            ),
+        ],
+    );
+}

@@ -185,6 +185,70 @@ impl TimeSeries {
         })
     }
 
+    /// `collMod` of a time series collection: `expireAfterSeconds` (a number of seconds, or
+    /// `"off"`) and a coarser `timeseries.granularity`. False for other fields.
+    pub fn modify(&mut self, key: &str, v: &Value) -> Result<bool, CreateError> {
+        match (key, v) {
+            ("expireAfterSeconds", Value::String(s)) if s == "off" => {
+                self.expire_after_secs = None;
+            }
+            ("expireAfterSeconds", Value::String(s)) => {
+                return Err((
+                    72,
+                    "InvalidOptions",
+                    format!("Invalid string value for the 'clusteredIndex::expireAfterSeconds' option. Got: '{s}'. Accepted value is 'off'"),
+                ))
+            }
+            ("expireAfterSeconds", v) => {
+                let parsed = TimeSeries::parse(
+                    &Value::Document(self.spec_document()),
+                    Some(v),
+                )?;
+                self.expire_after_secs = parsed.expire_after_secs;
+            }
+            ("timeseries", Value::Document(d)) => {
+                for (k, g) in d {
+                    if k != "granularity" {
+                        return Err((
+                            72,
+                            "InvalidOptions",
+                            format!("Invalid option for timeseries collMod: '{k}'"),
+                        ));
+                    }
+                    let mut spec = self.spec_document();
+                    spec.insert("granularity".into(), g.clone());
+                    let target = TimeSeries::parse(&Value::Document(spec), None)?.granularity;
+                    if target.byte() < self.granularity.byte() {
+                        return Err((
+                            72,
+                            "InvalidOptions",
+                            "Invalid transition for timeseries.granularity. Can only \
+                             transition from 'seconds' to 'minutes' or 'minutes' to 'hours'."
+                                .into(),
+                        ));
+                    }
+                    self.granularity = target;
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The `timeseries` document as `create` takes it.
+    fn spec_document(&self) -> Document {
+        let mut d = Document::default();
+        d.insert("timeField".into(), Value::String(self.time_field.clone()));
+        if let Some(m) = &self.meta_field {
+            d.insert("metaField".into(), Value::String(m.clone()));
+        }
+        d.insert(
+            "granularity".into(),
+            Value::String(self.granularity.name().into()),
+        );
+        d
+    }
+
     /// What `listCollections` shows under `options`.
     pub fn options_document(&self) -> Document {
         let mut ts = Document::default();

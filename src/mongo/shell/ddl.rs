@@ -245,6 +245,14 @@ impl Session {
         };
         let mut options = current;
         for (k, v) in spec.iter().skip(1) {
+            if let Some(ts) = options.timeseries.as_mut() {
+                let changed = ts
+                    .modify(k, v)
+                    .map_err(|(code, name, message)| server_error(code, name, message))?;
+                if changed {
+                    continue;
+                }
+            }
             if !apply_validation(&mut options, k, v, "collMod")? {
                 return Err(server_error(
                     40415,

@@ -251,15 +251,7 @@ impl TimeSeries {
 
     /// What `listCollections` shows under `options`.
     pub fn options_document(&self) -> Document {
-        let mut ts = Document::default();
-        ts.insert("timeField".into(), Value::String(self.time_field.clone()));
-        if let Some(m) = &self.meta_field {
-            ts.insert("metaField".into(), Value::String(m.clone()));
-        }
-        ts.insert(
-            "granularity".into(),
-            Value::String(self.granularity.name().into()),
-        );
+        let mut ts = self.spec_document();
         ts.insert(
             "bucketMaxSpanSeconds".into(),
             Value::Int32(self.granularity.max_span_secs()),

@@ -519,3 +519,50 @@ fn constant_literals_equal_evaluated_ones() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn a_statement_not_printed_does_not_iterate_its_cursor() {
+    run_script(
+        false,
+        &[
+            (
+                "db.a.insertMany([{_id: 1}, {_id: 2}])",
+                "{ acknowledged: true, insertedIds: { '0': 1, '1': 2 } }\n",
+            ),
+            (
+                "c = db.a.find(); c.toArray()",
+                "[ { _id: 1 }, { _id: 2 } ]\n",
+            ),
+            // A declaration after it leaves the line the cursor's value.
+            ("db.a.find({_id: 2}); let x = 1", "[ { _id: 2 } ]\n"),
+            // Printed once, the cursor is used up (as in mongosh).
+            ("c = db.a.find()", "[ { _id: 1 }, { _id: 2 } ]\n"),
+            ("c.toArray()", "[]\n"),
+        ],
+    );
+}
+
+#[test]
+fn natural_order_sorts_read_a_collection_forwards_or_backwards() {
+    run_script(
+        false,
+        &[
+            (
+                "db.createCollection('log', {capped: true, size: 4096, max: 3})",
+                "{ ok: 1 }\n",
+            ),
+            (
+                "for (let i = 0; i < 5; i++) db.log.insertOne({_id: i})",
+                "{ acknowledged: true, insertedId: 4 }\n",
+            ),
+            (
+                "db.log.find().sort({$natural: -1})",
+                "[ { _id: 4 }, { _id: 3 }, { _id: 2 } ]\n",
+            ),
+            (
+                "db.log.find({_id: {$lt: 4}}).sort({$natural: 1}).limit(1)",
+                "[ { _id: 2 } ]\n",
+            ),
+        ],
+    );
+}

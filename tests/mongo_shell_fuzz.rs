@@ -126,6 +126,12 @@ const TOKENS: &[&str] = &[
     "parse",
     "createCollection",
     "runCommand",
+    "startSession",
+    "startTransaction",
+    "commitTransaction",
+    "abortTransaction",
+    "getDatabase",
+    "timeseries",
     "'1.5e6144'",
     "'AQID'",
 ];
@@ -157,6 +163,10 @@ const SEEDS: &[&str] = &[
     "db.m.aggregate([{$set: {q: {$multiply: ['$p', NumberDecimal('3')]}}}, {$sort: {q: -1}}])",
     "EJSON.parse(EJSON.stringify({d: Decimal128.fromString('1E+3'), k: MinKey()}))",
     "db.createCollection('v', {validator: {$jsonSchema: {required: ['a']}}}); db.v.insertOne({b: 1})",
+    "s = db.getMongo().startSession(); c = s.getDatabase('test').items; s.startTransaction(); c.insertOne({i: 1}); db.items.find(); s.commitTransaction()",
+    "s.startTransaction(); c.updateMany({}, {$inc: {i: 1}}); db.items.updateOne({}, {$set: {i: 0}}); s.abortTransaction()",
+    "s.withTransaction(() => { c.deleteOne({}); c.find().toArray() })",
+    "db.createCollection('w', {timeseries: {timeField: 't', metaField: 'm'}, expireAfterSeconds: 60}); db.w.insertOne({t: new Date(), m: 1})",
 ];
 
 struct Outcome {

@@ -26,6 +26,8 @@ pub mod query;
 pub mod shell;
 pub mod snapshot;
 pub mod store;
+pub mod timeseries;
+pub mod txn;
 pub mod value;
 
 use shell::lexer::{tokenize, Tok};
@@ -208,8 +210,16 @@ impl Shell {
                 end += 1;
             }
             let mut last = Output::Nothing;
-            for stmt in &stmts[i..end] {
-                let result = self.session.run(stmt);
+            let group = &stmts[i..end];
+            // The statement whose value the line prints: the last one that is not a
+            // declaration (JSON mode prints every statement).
+            let printed = group.iter().rposition(|s| !is_declaration(s));
+            for (k, stmt) in group.iter().enumerate() {
+                let result = if json || printed.is_none_or(|p| k >= p) {
+                    self.session.run(stmt)
+                } else {
+                    self.session.run_unshown(stmt)
+                };
                 // What print() wrote comes before the statement's own value or error.
                 for line in self.session.printed.drain(..) {
                     if json {
@@ -226,13 +236,7 @@ impl Shell {
                         }
                         // Declarations complete with no value, so the line keeps the value
                         // before them, as a JavaScript script's completion value does.
-                        let declares = matches!(
-                            stmt.kind,
-                            shell::parser::StmtKind::Let { .. }
-                                | shell::parser::StmtKind::Function(_)
-                                | shell::parser::StmtKind::Empty
-                        );
-                        if !declares {
+                        if !is_declaration(stmt) {
                             last = o;
                         }
                     }
@@ -250,6 +254,15 @@ impl Shell {
         }
         out
     }
+}
+
+fn is_declaration(stmt: &shell::parser::Stmt) -> bool {
+    matches!(
+        stmt.kind,
+        shell::parser::StmtKind::Let { .. }
+            | shell::parser::StmtKind::Function(_)
+            | shell::parser::StmtKind::Empty
+    )
 }
 
 fn render_text(o: &Output) -> String {

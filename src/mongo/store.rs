@@ -1,7 +1,7 @@
 //! Databases by name, collections by name, documents in insertion order.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::index::spec::check_conflicts;
@@ -24,6 +24,29 @@ pub struct Collection {
     bytes: usize,
     /// The store's memory budget, shared by all its collections.
     budget: Arc<MemoryBudget>,
+    /// Changes on every write: a transaction compares it with the one its snapshot saw to
+    /// know whether anything else wrote the collection since.
+    stamp: u64,
+    /// In a transaction's copy of the store: the `_id` of each document written, with the
+    /// document as it was before (None for an insert), for conflict checks and the commit.
+    journal: Option<Vec<(Value, Option<Document>)>>,
+    /// The `_id`s of documents that open transactions have written: a write from outside to
+    /// one of them is refused with a write conflict until the transaction ends.
+    locked: BTreeSet<Key>,
+}
+
+/// The next collection stamp; unique over the process, so that a collection dropped and
+/// created again never shows the stamp a transaction saw on the old one.
+fn next_stamp() -> u64 {
+    static STAMPS: AtomicU64 = AtomicU64::new(1);
+    STAMPS.fetch_add(1, Ordering::Relaxed)
+}
+
+fn id_key(id: &Value) -> Key {
+    vec![KeyPart {
+        value: id.clone(),
+        descending: false,
+    }]
 }
 
 /// How many bytes of documents a store holds at most, by default: a browser tab has a few
@@ -119,6 +142,9 @@ impl Default for Collection {
             options: CollectionOptions::default(),
             bytes: 0,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
+            stamp: next_stamp(),
+            journal: None,
+            locked: BTreeSet::new(),
         }
     }
 }
@@ -130,6 +156,8 @@ pub struct CollectionOptions {
     pub validation_level: ValidationLevel,
     pub validation_action: ValidationAction,
     pub capped: Option<Capped>,
+    /// Set for a time series collection (`createCollection(name, {timeseries})`).
+    pub timeseries: Option<super::timeseries::TimeSeries>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -168,7 +196,15 @@ pub enum InsertError {
     Key(KeyError),
     /// The write would take the sandbox past its memory limit (in bytes).
     MemoryLimit(usize),
+    /// An open transaction has written the document.
+    WriteConflict,
+    /// A time series collection refused the measurement (the server's message).
+    TimeSeries(String),
 }
+
+/// MongoDB's `WriteConflict` (code 112) text, as a write inside a transaction gets it.
+pub const WRITE_CONFLICT_MESSAGE: &str = "Write conflict during plan execution and yielding is \
+     disabled. :: Please retry your operation or multi-document transaction.";
 
 impl InsertError {
     /// The text of `MemoryLimit`, shared by every write path that reports it.
@@ -193,6 +229,9 @@ impl Collection {
         if matches!(doc.get("_id"), Some(Value::Array(_))) {
             return Err(InsertError::IdIsArray);
         }
+        if self.is_locked(&doc) {
+            return Err(InsertError::WriteConflict);
+        }
         let size = bson_size(&doc);
         if !self.budget.fits(size, 0) {
             return Err(InsertError::MemoryLimit(self.budget.limit()));
@@ -200,6 +239,8 @@ impl Collection {
         let rid = self.next_rid;
         let keys = self.keys_checked(&doc, rid)?;
         self.next_rid += 1;
+        let entry = self.journal_entry(&doc, None);
+        self.note_write(entry);
         self.account(size, 0);
         for (index, (k, arrays)) in self.indexes.iter_mut().zip(keys) {
             index.add(k, &arrays, rid);
@@ -260,12 +301,17 @@ impl Collection {
         if matches!(doc.get("_id"), Some(Value::Array(_))) {
             return Err(InsertError::IdIsArray);
         }
+        if self.is_locked(old) || self.is_locked(&doc) {
+            return Err(InsertError::WriteConflict);
+        }
         let (size, old_size) = (bson_size(&doc), bson_size(old));
         if !self.budget.fits(size, old_size) {
             return Err(InsertError::MemoryLimit(self.budget.limit()));
         }
         let new_keys = self.keys_checked(&doc, rid)?;
         let old_keys = self.keys_of(old);
+        let entry = self.journal_entry(&doc, Some(old));
+        self.note_write(entry);
         for ((index, (k, arrays)), old) in self.indexes.iter_mut().zip(new_keys).zip(old_keys) {
             index.remove(&old, rid);
             index.add(k, &arrays, rid);
@@ -278,6 +324,8 @@ impl Collection {
     /// Removes the document at `index` (and its keys from every index).
     pub fn remove(&mut self, index: usize) -> Document {
         let doc = self.docs.remove(index);
+        let entry = self.journal_entry(&doc, Some(&doc));
+        self.note_write(entry);
         self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
         let keys = self.keys_of(&doc);
@@ -285,6 +333,105 @@ impl Collection {
             ix.remove(&k, rid);
         }
         doc
+    }
+
+    /// Whether an open transaction has written the document with this one's `_id`.
+    pub fn is_locked(&self, doc: &Document) -> bool {
+        !self.locked.is_empty()
+            && doc
+                .get("_id")
+                .is_some_and(|id| self.locked.contains(&id_key(id)))
+    }
+
+    /// Marks (or unmarks) a document `_id` as written by an open transaction.
+    pub fn set_locked(&mut self, id: &Value, locked: bool) {
+        if locked {
+            self.locked.insert(id_key(id));
+        } else {
+            self.locked.remove(&id_key(id));
+        }
+    }
+
+    /// In a transaction's copy, what the journal keeps of a write: the `_id` and the
+    /// document before it.
+    fn journal_entry(
+        &self,
+        doc: &Document,
+        before: Option<&Document>,
+    ) -> Option<(Value, Option<Document>)> {
+        self.journal.as_ref()?;
+        let id = doc.get("_id").cloned().unwrap_or(Value::Null);
+        Some((id, before.cloned()))
+    }
+
+    /// A write happened: a new stamp, and in a transaction's copy a journal entry.
+    fn note_write(&mut self, entry: Option<(Value, Option<Document>)>) {
+        self.stamp = next_stamp();
+        if let (Some(journal), Some(entry)) = (&mut self.journal, entry) {
+            journal.push(entry);
+        }
+    }
+
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// The writes journaled since the last call (only a transaction's copy journals).
+    pub fn take_journal(&mut self) -> Vec<(Value, Option<Document>)> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The position and document with this `_id`.
+    pub fn find_id(&self, id: &Value) -> Option<(usize, &Document)> {
+        let rid = self.indexes.first()?.lookup(&id_key(id)).next()?;
+        let pos = self.position_of(rid)?;
+        Some((pos, self.docs.get(pos)?))
+    }
+
+    /// A copy with the same documents, record ids, options and indexes (built again from
+    /// their specs), counted against the same memory budget; it journals its writes when
+    /// `journal` is set (a transaction's snapshot) and carries no locks.
+    pub fn snapshot(&self, journal: bool) -> Collection {
+        let mut indexes = Vec::with_capacity(self.indexes.len());
+        for ix in &self.indexes {
+            // Specs that built once build again.
+            let Ok(mut index) = Index::new(ix.spec.clone()) else {
+                continue;
+            };
+            for (doc, &rid) in self.docs.iter().zip(&self.rids) {
+                if let Ok((keys, arrays)) = index.keys_for(doc) {
+                    index.add(keys, &arrays, rid);
+                }
+            }
+            indexes.push(index);
+        }
+        self.budget.change(self.bytes, 0);
+        Collection {
+            docs: self.docs.clone(),
+            rids: self.rids.clone(),
+            next_rid: self.next_rid,
+            indexes,
+            options: self.options.clone(),
+            bytes: self.bytes,
+            budget: Arc::clone(&self.budget),
+            stamp: self.stamp,
+            journal: journal.then(Vec::new),
+            locked: BTreeSet::new(),
+        }
+    }
+
+    /// Takes over another collection's locks (a commit that swaps in a transaction's copy
+    /// keeps the locks other transactions hold).
+    pub fn take_locks_from(&mut self, other: &mut Collection) {
+        self.locked = std::mem::take(&mut other.locked);
+    }
+
+    /// Stops journaling (a committed copy becomes an ordinary collection).
+    pub fn stop_journal(&mut self) {
+        self.journal = None;
     }
 
     fn account(&mut self, more: usize, less: usize) {
@@ -375,6 +522,7 @@ impl Collection {
         }
         let name = index.name().to_string();
         self.indexes.push(index);
+        self.stamp = next_stamp();
         Ok((name, true))
     }
 
@@ -382,6 +530,7 @@ impl Collection {
     pub fn drop_index_at(&mut self, position: usize) {
         if position > 0 && position < self.indexes.len() {
             self.indexes.remove(position);
+            self.stamp = next_stamp();
         }
     }
 }
@@ -404,6 +553,8 @@ pub struct Store {
     /// The sandbox time the TTL monitor last ran at.
     pub ttl_last_run_ms: Option<u64>,
     budget: Arc<MemoryBudget>,
+    /// A transaction's copy: collections created in it journal their writes too.
+    journaling: bool,
 }
 
 impl Default for Store {
@@ -412,6 +563,7 @@ impl Default for Store {
             databases: BTreeMap::new(),
             ttl_last_run_ms: None,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
+            journaling: false,
         }
     }
 }
@@ -435,8 +587,34 @@ impl Store {
             collection.budget.change(0, collection.bytes);
             self.budget.change(collection.bytes, 0);
             collection.budget = Arc::clone(&self.budget);
+            if self.journaling && collection.journal.is_none() {
+                collection.journal = Some(Vec::new());
+            }
         }
         collection
+    }
+
+    /// A transaction's snapshot: every collection copied (see `Collection::snapshot`), all
+    /// journaling their writes.
+    pub fn snapshot(&self) -> Store {
+        let databases = self
+            .databases
+            .iter()
+            .map(|(name, db)| {
+                let collections = db
+                    .collections
+                    .iter()
+                    .map(|(c, coll)| (c.clone(), coll.snapshot(true)))
+                    .collect();
+                (name.clone(), Database { collections })
+            })
+            .collect();
+        Store {
+            databases,
+            ttl_last_run_ms: self.ttl_last_run_ms,
+            budget: Arc::clone(&self.budget),
+            journaling: true,
+        }
     }
 
     /// A collection not yet in any database that already counts against this store's
@@ -444,6 +622,9 @@ impl Store {
     pub fn new_collection(&self) -> Collection {
         let mut fresh = Collection::default();
         fresh.budget = Arc::clone(&self.budget);
+        if self.journaling {
+            fresh.journal = Some(Vec::new());
+        }
         fresh
     }
 

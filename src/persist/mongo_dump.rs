@@ -13,6 +13,7 @@ use crate::mongo::shell::ddl::options_document;
 use crate::mongo::store::{
     Capped, Collection, CollectionOptions, Database, Store, ValidationAction, ValidationLevel,
 };
+use crate::mongo::timeseries::{Granularity, TimeSeries};
 use crate::mongo::value::{base64_encode, json_string, Document, ObjectId, Value};
 
 /// Nesting a snapshot may hold; deeper is corruption (mongosh refuses literals nested past
@@ -220,19 +221,37 @@ fn write_options(w: &mut Writer, o: &CollectionOptions) {
         ValidationAction::Error => 0,
         ValidationAction::Warn => 1,
     });
-    match o.capped {
-        Some(c) => {
-            w.u8(1);
-            w.u64(c.size);
-            match c.max {
-                Some(m) => {
-                    w.u8(1);
-                    w.u64(m);
-                }
-                None => w.u8(0),
+    // Bit 0: capped limits follow; bit 1: time series options follow them (a later
+    // addition: snapshots written before it have 0 or 1 here and read as before).
+    let flags = u8::from(o.capped.is_some()) | u8::from(o.timeseries.is_some()) << 1;
+    w.u8(flags);
+    if let Some(c) = o.capped {
+        w.u64(c.size);
+        match c.max {
+            Some(m) => {
+                w.u8(1);
+                w.u64(m);
             }
+            None => w.u8(0),
         }
-        None => w.u8(0),
+    }
+    if let Some(ts) = &o.timeseries {
+        w.str(&ts.time_field);
+        match &ts.meta_field {
+            Some(m) => {
+                w.u8(1);
+                w.str(m);
+            }
+            None => w.u8(0),
+        }
+        w.u8(ts.granularity.byte());
+        match ts.expire_after_secs {
+            Some(secs) => {
+                w.u8(1);
+                w.i64(secs);
+            }
+            None => w.u8(0),
+        }
     }
 }
 
@@ -254,10 +273,32 @@ fn read_options(r: &mut Reader) -> ReadResult<CollectionOptions> {
         1 => ValidationAction::Warn,
         _ => return Err(malformed()),
     };
-    let capped = if bool_byte(r)? {
+    let flags = r.u8()?;
+    if flags > 3 {
+        return Err(malformed());
+    }
+    let capped = if flags & 1 == 1 {
         let size = r.u64()?;
         let max = if bool_byte(r)? { Some(r.u64()?) } else { None };
         Some(Capped { size, max })
+    } else {
+        None
+    };
+    let timeseries = if flags & 2 == 2 {
+        let time_field = r.string()?;
+        let meta_field = if bool_byte(r)? {
+            Some(r.string()?)
+        } else {
+            None
+        };
+        let granularity = Granularity::from_byte(r.u8()?).ok_or_else(malformed)?;
+        let expire_after_secs = if bool_byte(r)? { Some(r.i64()?) } else { None };
+        Some(TimeSeries {
+            time_field,
+            meta_field,
+            granularity,
+            expire_after_secs,
+        })
     } else {
         None
     };
@@ -266,6 +307,7 @@ fn read_options(r: &mut Reader) -> ReadResult<CollectionOptions> {
         validation_level,
         validation_action,
         capped,
+        timeseries,
     })
 }
 
@@ -466,9 +508,15 @@ pub fn mongosh_script(store: &Store) -> String {
         for (coll_name, coll) in &db.collections {
             let mut c = String::new();
             json_string(&mut c, coll_name);
+            let mut options = options_document(&coll.options);
+            // The bucket span follows from the granularity; given alone, a server that
+            // also takes bucketRoundingSeconds refuses it.
+            if let Some(Value::Document(ts)) = options.get_mut("timeseries") {
+                ts.shift_remove("bucketMaxSpanSeconds");
+            }
             out.push_str(&format!(
                 "db.createCollection({c}, {});\n",
-                ejson_arg(&options_document(&coll.options))
+                ejson_arg(&options)
             ));
             for index in coll.indexes().get(1..).unwrap_or_default() {
                 let mut options = index.spec.describe();

@@ -602,3 +602,27 @@ fn version_1_snapshots_without_scripting_still_load() {
         "1) (integer) 0\n"
     );
 }
+
+#[test]
+fn time_series_collections_round_trip_and_export() {
+    let mut s = Sandbox::new();
+    s.mongo(
+        r#"db.createCollection("weather", {timeseries: {timeField: "ts", metaField: "sensor", granularity: "minutes"}, expireAfterSeconds: 3600})"#,
+    );
+    s.mongo(
+        r#"db.weather.insertOne({temp: 12, sensor: "a", ts: ISODate("2026-01-01T00:00:00Z")})"#,
+    );
+    let before = s.observe();
+    assert!(before.contains("type: 'timeseries'"), "{before}");
+    let mut loaded = Sandbox::load(&s.save()).unwrap();
+    assert_eq!(loaded.observe(), before);
+    // Still refuses a measurement without its time, and still expires on the clock.
+    assert!(loaded
+        .mongo("db.weather.insertOne({temp: 1})")
+        .contains("'ts' must be present"));
+    let script = mongo_dump::mongosh_script(loaded.mongo.store());
+    assert!(
+        script.contains(r#"db.createCollection("weather", EJSON.deserialize({"timeseries":{"timeField":"ts","metaField":"sensor","granularity":"minutes"},"expireAfterSeconds":{"$numberLong":"3600"}}, { relaxed: false }));"#),
+        "{script}"
+    );
+}

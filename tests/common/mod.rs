@@ -1,4 +1,5 @@
-//! What the fuzz tests share: a seeded generator, so every run sees the same inputs.
+//! What the tests share: a seeded generator, so every run sees the same inputs, and a
+//! runner for mongosh steps at given moments of sandbox time.
 #![allow(dead_code)]
 
 /// xorshift64*: the tests' own generator (no crate, no system randomness).
@@ -27,5 +28,20 @@ impl Rng {
     /// True with probability 1/n.
     pub fn one_in(&mut self, n: usize) -> bool {
         self.below(n) == 0
+    }
+}
+
+/// Runs each (input, milliseconds after `now`, expected output) on one Mongo shell.
+pub fn run_mongosh_at(
+    shell: &mut nosql_playground::mongo::Shell,
+    now: u64,
+    steps: &[(&str, u64, &str)],
+) {
+    for (input, later, want) in steps {
+        assert_eq!(
+            shell.eval_mongosh(input, now + later),
+            *want,
+            "input: {input}"
+        );
     }
 }

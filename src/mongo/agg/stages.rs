@@ -2925,6 +2925,12 @@ fn dup_error(e: &crate::mongo::store::InsertError, db: &str, coll: &str) -> AggE
             "ExceededMemoryLimit",
             crate::mongo::store::InsertError::memory_limit_message(*limit),
         ),
+        crate::mongo::store::InsertError::TimeSeries(m) => bad_value(m),
+        crate::mongo::store::InsertError::WriteConflict => AggError::new(
+            112,
+            "WriteConflict",
+            crate::mongo::store::WRITE_CONFLICT_MESSAGE,
+        ),
     }
 }
 

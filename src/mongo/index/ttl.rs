@@ -31,6 +31,7 @@ pub fn expire_now(store: &mut Store, now_ms: u64) -> usize {
     for db in store.databases.values_mut() {
         for coll in db.collections.values_mut() {
             deleted += expire_collection(coll, now_ms);
+            deleted += crate::mongo::timeseries::expire_collection(coll, now_ms);
         }
     }
     deleted
@@ -61,6 +62,11 @@ pub fn expires_at(coll: &Collection, doc: &crate::mongo::value::Document) -> Opt
         };
         let at = date as f64 + secs * 1000.0;
         if at.is_finite() && soonest.is_none_or(|s| at < s) {
+            soonest = Some(at);
+        }
+    }
+    if let Some(at) = crate::mongo::timeseries::expires_at(coll, doc) {
+        if soonest.is_none_or(|s| at < s) {
             soonest = Some(at);
         }
     }
@@ -102,7 +108,10 @@ fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
         );
         for (_, rid) in index.entries().range(range) {
             if let Some(pos) = coll.position_of(*rid) {
-                positions.push(pos);
+                // A document an open transaction wrote waits for it to end.
+                if coll.docs.get(pos).is_some_and(|d| !coll.is_locked(d)) {
+                    positions.push(pos);
+                }
             }
         }
     }

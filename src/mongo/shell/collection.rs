@@ -6,7 +6,7 @@
 //! returns as write errors (updates, deletes, inserts) print as `MongoServerError: …`; command
 //! errors (find, findOneAndUpdate, countDocuments, distinct) carry the code name.
 
-use super::eval::{number_value, CursorSpec, Js};
+use super::eval::{number_value, valid_db_name, CursorSpec, Js};
 use super::{Session, ShellError};
 use crate::mongo::index::plan;
 use crate::mongo::query::filter::array_index;
@@ -415,6 +415,14 @@ impl Session {
         if let Some(info) = self.refused(db, coll, &doc, None) {
             return Err(InsertError::Validation(info));
         }
+        let doc = match self
+            .store
+            .collection(db, coll)
+            .and_then(|c| c.options.timeseries.as_ref())
+        {
+            Some(ts) => ts.prepare(doc).map_err(InsertError::TimeSeries)?,
+            None => doc,
+        };
         self.store.collection_mut(db, coll).insert(doc)
     }
 
@@ -522,6 +530,16 @@ impl Session {
         };
         let mut targets = targets(c, filter, &compiled, sort, multi)?;
         crate::sort::sort(&mut targets);
+        if targets
+            .iter()
+            .any(|&i| c.docs.get(i).is_some_and(|d| c.is_locked(d)))
+        {
+            return Err(QueryError::new(
+                112,
+                "WriteConflict",
+                crate::mongo::store::WRITE_CONFLICT_MESSAGE,
+            ));
+        }
         let mut deleted = Vec::with_capacity(targets.len());
         for i in targets.into_iter().rev() {
             deleted.push(c.remove(i));
@@ -531,7 +549,23 @@ impl Session {
     }
 
     pub(super) fn db_method(&mut self, name: &str, args: Vec<Js>) -> Result<Js, ShellError> {
+        self.check_transaction_allows_db(name, &args)?;
         match name {
+            "getMongo" => Ok(Js::Mongo),
+            "getSiblingDB" => match args.into_iter().next() {
+                Some(Js::Val(Value::String(name))) if valid_db_name(&name) => {
+                    Ok(Js::Database(Box::new(super::sessions::DbRef {
+                        name,
+                        session: None,
+                    })))
+                }
+                Some(Js::Val(Value::String(name))) => Err(ShellError::invalid_input(format!(
+                    "Invalid database name: {name}"
+                ))),
+                _ => Err(ShellError::invalid_input(
+                    "Missing required argument at position 0 (Database.getSiblingDB)",
+                )),
+            },
             "getName" => Ok(Js::Val(Value::String(self.db.clone()))),
             "getCollection" => match args.into_iter().next() {
                 Some(Js::Val(Value::String(coll))) => {
@@ -626,6 +660,7 @@ impl Session {
             | "findOneAndReplace" => 2,
             _ => usize::MAX,
         };
+        self.check_transaction_allows(db, coll, name, &args)?;
         self.bypass_validation = matches!(
             args.get(options_at),
             Some(Js::Val(Value::Document(o))) if truthy(o.get("bypassDocumentValidation"))
@@ -720,6 +755,7 @@ impl Session {
                     limit: None,
                     hint: None,
                     explain: None,
+                    session: None,
                 })))
             }
             "findOne" => {
@@ -738,6 +774,7 @@ impl Session {
                     limit: Some(1),
                     hint: None,
                     explain: None,
+                    session: None,
                 };
                 let docs = self.run_cursor(&spec)?;
                 Ok(Js::Val(
@@ -768,6 +805,7 @@ impl Session {
                     limit: number("limit"),
                     hint: opts.get("hint").cloned(),
                     explain: None,
+                    session: None,
                 };
                 // countDocuments runs as an aggregation on the server, and fails as one.
                 let n = self
@@ -1155,6 +1193,8 @@ pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) ->
             crate::mongo::store::MEMORY_LIMIT_CODE,
             InsertError::memory_limit_message(*limit),
         ),
+        InsertError::WriteConflict => (112, crate::mongo::store::WRITE_CONFLICT_MESSAGE.into()),
+        InsertError::TimeSeries(message) => (2, message.clone()),
     };
     let mut err = ShellError::server(code, None, message);
     err.name = name.into();

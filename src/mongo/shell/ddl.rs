@@ -6,6 +6,7 @@ use super::eval::{Js, Session};
 use super::ShellError;
 use crate::mongo::query::filter::Filter;
 use crate::mongo::store::{Capped, CollectionOptions, ValidationAction, ValidationLevel};
+use crate::mongo::timeseries::TimeSeries;
 use crate::mongo::value::{Document, Value};
 
 fn server_error(code: i32, code_name: &'static str, message: impl Into<String>) -> ShellError {
@@ -116,6 +117,9 @@ pub(crate) fn options_document(o: &CollectionOptions) -> Document {
         d.insert("validationLevel".into(), Value::String(level.into()));
         d.insert("validationAction".into(), Value::String(action.into()));
     }
+    if let Some(ts) = &o.timeseries {
+        d.extend(ts.options_document());
+    }
     d
 }
 
@@ -125,7 +129,7 @@ fn int(i: i64) -> Value {
 
 /// A collection's UUID: fixed by its namespace, so that a session replays identically. Its
 /// own FNV-1a, so that tuning the documents' field hasher never changes it.
-fn collection_uuid(db: &str, coll: &str) -> Value {
+pub(super) fn collection_uuid(db: &str, coll: &str) -> Value {
     let mut bytes = [0u8; 16];
     for (half, salt) in bytes.chunks_mut(8).zip([1u8, 2]) {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -166,11 +170,26 @@ impl Session {
         }
         let mut options = CollectionOptions::default();
         let (mut capped, mut size, mut max) = (false, None, None);
+        let expire = spec.get("expireAfterSeconds");
         for (k, v) in spec {
             if apply_validation(&mut options, k, v, "create")? {
                 continue;
             }
             match k.as_str() {
+                "timeseries" => {
+                    let ts = TimeSeries::parse(v, expire)
+                        .map_err(|(code, name, message)| server_error(code, name, message))?;
+                    options.timeseries = Some(ts);
+                }
+                "expireAfterSeconds" => {
+                    if !spec.contains_key("timeseries") {
+                        return Err(server_error(
+                            72,
+                            "InvalidOptions",
+                            "'expireAfterSeconds' requires clustering to be enabled",
+                        ));
+                    }
+                }
                 "capped" => {
                     capped = matches!(v, Value::Bool(true)) || number(v).is_some_and(|x| x != 0.0)
                 }
@@ -200,7 +219,21 @@ impl Session {
                 max: max.filter(|m| *m > 0.0).map(|m| m.min(1e15) as u64),
             });
         }
-        self.store.collection_mut(&db, name).options = options;
+        let ts_index = options.timeseries.as_ref().and_then(|ts| {
+            // Since 6.3 the server indexes a new time series collection on its meta and
+            // time fields.
+            let meta = ts.meta_field.as_ref()?;
+            let mut key = Document::default();
+            key.insert(meta.clone(), Value::Int32(1));
+            key.insert(ts.time_field.clone(), Value::Int32(1));
+            crate::mongo::index::IndexSpec::parse(&key, &Document::default()).ok()
+        });
+        let collection = self.store.collection_mut(&db, name);
+        collection.options = options;
+        if let Some(spec) = ts_index {
+            // An empty collection takes any index its spec allows.
+            let _ = collection.create_index(spec, &format!("{db}.{name}"));
+        }
         Ok(ok())
     }
 
@@ -212,6 +245,14 @@ impl Session {
         };
         let mut options = current;
         for (k, v) in spec.iter().skip(1) {
+            if let Some(ts) = options.timeseries.as_mut() {
+                let changed = ts
+                    .modify(k, v)
+                    .map_err(|(code, name, message)| server_error(code, name, message))?;
+                if changed {
+                    continue;
+                }
+            }
             if !apply_validation(&mut options, k, v, "collMod")? {
                 return Err(server_error(
                     40415,
@@ -283,6 +324,21 @@ impl Session {
             for (name, c) in &database.collections {
                 let mut info = Document::default();
                 info.insert("readOnly".into(), Value::Bool(false));
+                if c.options.timeseries.is_some() {
+                    // A time series collection is a view on its buckets: no uuid, no _id index.
+                    let mut d = Document::default();
+                    d.insert("name".into(), Value::String(name.clone()));
+                    d.insert("type".into(), Value::String("timeseries".into()));
+                    d.insert(
+                        "options".into(),
+                        Value::Document(options_document(&c.options)),
+                    );
+                    d.insert("info".into(), Value::Document(info));
+                    if filter.matches(&d) {
+                        out.push(Value::Document(d));
+                    }
+                    continue;
+                }
                 info.insert("uuid".into(), collection_uuid(&self.db, name));
                 let mut key = Document::default();
                 key.insert("_id".into(), Value::Int32(1));

@@ -59,6 +59,14 @@ pub(super) enum Js {
     Native(&'static str),
     /// An object of the installed host (see `host.rs`), by the host's number for it.
     Host(u32),
+    /// `db.getMongo()`: the connection.
+    Mongo,
+    /// A client session, by its number (`db.getMongo().startSession()`).
+    ClientSession(u32),
+    /// A database other than `db`, or one reached through a session.
+    Database(Box<super::sessions::DbRef>),
+    /// A collection reached through a session's database.
+    SessionColl(Box<super::sessions::CollRef>),
 }
 
 /// What `db.coll.explain(verbosity)` returns.
@@ -178,6 +186,8 @@ pub(crate) const DB_METHODS: &[&str] = &[
     "createCollection",
     "getCollectionInfos",
     "runCommand",
+    "getMongo",
+    "getSiblingDB",
 ];
 
 pub(crate) const CURSOR_METHODS: &[&str] = &[
@@ -217,6 +227,8 @@ pub(super) struct CursorSpec {
     pub(super) hint: Option<Value>,
     /// Set by `db.coll.explain(verbosity).find(…)`: the cursor prints its explain.
     pub(super) explain: Option<Value>,
+    /// The session whose transaction the cursor reads in, for a find through a session.
+    pub(super) session: Option<u32>,
 }
 
 /// One mongosh session: current database, the sandbox's data, the cursor `it` continues,
@@ -251,6 +263,8 @@ pub struct Session {
     pub host: Option<Box<dyn super::host::Host>>,
     /// What the `resolve` of the `new Promise` running now was called with.
     pub(super) resolved: Option<Js>,
+    /// Client sessions and the transactions open in them.
+    pub sessions: super::sessions::Sessions,
 }
 
 impl Default for Session {
@@ -276,6 +290,7 @@ impl Default for Session {
             explained: None,
             host: None,
             resolved: None,
+            sessions: super::sessions::Sessions::default(),
         }
     }
 }
@@ -352,7 +367,7 @@ pub(super) fn js_date_string(ms: i64) -> String {
     )
 }
 
-fn valid_db_name(name: &str) -> bool {
+pub(super) fn valid_db_name(name: &str) -> bool {
     !name.is_empty() && name.len() < 64 && !name.contains(['/', '\\', '.', ' ', '"', '$', '\0'])
 }
 
@@ -379,12 +394,27 @@ impl Session {
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
+        self.run_shown(stmt, true)
+    }
+
+    /// Runs a statement whose value is not printed (a later statement on its line prints
+    /// instead): a cursor it gives is not iterated, so `c = db.a.find(); c.toArray()` sees
+    /// every document, as in mongosh.
+    pub fn run_unshown(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
+        self.run_shown(stmt, false)
+    }
+
+    fn run_shown(&mut self, stmt: &Stmt, shown: bool) -> Result<Output, ShellError> {
         self.depth = 0;
         self.scope = self.global.clone();
         match &stmt.kind {
             StmtKind::Use(name) => self.use_db(name),
             StmtKind::Show(what) => self.show(what),
             StmtKind::It => Ok(self.next_batch()),
+            StmtKind::Expr(e) if !shown => {
+                self.eval(e)?;
+                Ok(Output::Nothing)
+            }
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
                 self.output(v)
@@ -548,9 +578,10 @@ impl Session {
                 })
             }
             "collections" | "tables" => {
+                let listed = crate::mongo::timeseries::collection_names(&self.store, &self.db);
                 let names = self.collection_names();
                 Ok(Output::Shown {
-                    text: names.join("\n"),
+                    text: crate::mongo::timeseries::show_collections(&listed),
                     json: Value::Array(names.into_iter().map(Value::String).collect()),
                 })
             }
@@ -561,11 +592,10 @@ impl Session {
     }
 
     pub(super) fn collection_names(&self) -> Vec<String> {
-        self.store
-            .databases
-            .get(&self.db)
-            .map(|d| d.collections.keys().cloned().collect())
-            .unwrap_or_default()
+        crate::mongo::timeseries::collection_names(&self.store, &self.db)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
     }
 
     fn next_batch(&mut self) -> Output {
@@ -630,6 +660,7 @@ impl Session {
                 limit: None,
                 hint: None,
                 explain: None,
+                session: None,
             },
             buffer: Some(docs.into()),
             maps: Vec::new(),
@@ -641,7 +672,10 @@ impl Session {
             return Ok(());
         }
         let spec = cursor.borrow().spec.clone();
-        let docs = self.run_cursor(&spec)?;
+        let docs = match spec.session {
+            Some(id) => self.in_session(id, |s| s.run_cursor(&spec))?,
+            None => self.run_cursor(&spec)?,
+        };
         cursor.borrow_mut().buffer = Some(docs.into());
         Ok(())
     }
@@ -671,6 +705,7 @@ impl Session {
         Ok(match v {
             Js::Undefined => Output::Nothing,
             Js::Val(v) => Output::Value(v),
+            Js::ClientSession(id) => Output::Value(self.session_value(id)),
             Js::Live(cursor) if cursor.borrow().spec.explain.is_some() => {
                 let spec = cursor.borrow().spec.clone();
                 let explained = self.explain_find(&spec, spec.explain.as_ref())?;
@@ -735,6 +770,13 @@ impl Session {
                 .as_ref()
                 .map_or_else(|| "[object]".into(), |h| h.describe(*id)),
             Js::Explainable(e) => format!("Explainable({}.{})", e.db, e.coll),
+            Js::Mongo => super::sessions::CONNECTION_STRING.into(),
+            Js::ClientSession(id) => crate::mongo::format::inspect(
+                &self.session_value(*id),
+                crate::mongo::format::Options::VALUE,
+            ),
+            Js::Database(d) => d.name.clone(),
+            Js::SessionColl(c) => format!("{}.{}", c.db, c.name),
             Js::Undefined => "undefined".into(),
             Js::Val(v) => crate::mongo::format::inspect(v, crate::mongo::format::Options::VALUE),
         }
@@ -1989,6 +2031,39 @@ impl Session {
                     }
                 }
             }
+            Js::Mongo | Js::ClientSession(_) => {
+                let methods = if matches!(target, Js::Mongo) {
+                    super::sessions::MONGO_METHODS
+                } else {
+                    super::sessions::SESSION_METHODS
+                };
+                if methods.contains(&name) {
+                    Js::Method {
+                        target: Box::new(target),
+                        name: name.into(),
+                    }
+                } else if let (Js::ClientSession(id), "id") = (&target, name) {
+                    match self.session_value(*id) {
+                        Value::Document(d) => Js::Val(d.get("id").cloned().unwrap_or(Value::Null)),
+                        _ => Js::Undefined,
+                    }
+                } else {
+                    Js::Undefined
+                }
+            }
+            Js::Database(d) => Self::database_member(&d, name),
+            Js::SessionColl(c) => {
+                if COLLECTION_METHODS.contains(&name) {
+                    Js::Method {
+                        target: Box::new(Js::SessionColl(c)),
+                        name: name.into(),
+                    }
+                } else {
+                    let mut sub = *c;
+                    sub.name = format!("{}.{name}", sub.name);
+                    Js::SessionColl(Box::new(sub))
+                }
+            }
             Js::Explainable(_) if name == "find" => Js::Method {
                 target: Box::new(target),
                 name: name.into(),
@@ -2089,11 +2164,19 @@ impl Session {
             Js::Native(name) => super::js::call_native(self, name, args, is_new),
             Js::Method { target, name } => match *target {
                 Js::Db => self.db_method(&name, args),
-                Js::Collection { db, name: coll } => {
-                    let r = if self.host.is_some() {
-                        self.host_collection_call(&db, &coll, &name, args)?
-                    } else {
-                        self.collection_method(&db, &coll, &name, args)?
+                Js::Mongo => self.mongo_method(&name, args),
+                Js::ClientSession(id) => self.session_method(id, &name, args),
+                Js::Database(d) => self.database_call(&d, &name, args),
+                Js::Collection { .. } | Js::SessionColl(_) => {
+                    let r = match *target {
+                        Js::SessionColl(c) => self.session_collection_call(&c, &name, args)?,
+                        Js::Collection { db, name: coll } if self.host.is_some() => {
+                            self.host_collection_call(&db, &coll, &name, args)?
+                        }
+                        Js::Collection { db, name: coll } => self
+                            .collection_method(&db, &coll, &name, args)
+                            .map_err(outside_conflict)?,
+                        _ => Js::Undefined,
                     };
                     Ok(match r {
                         Js::Cursor(spec) => Js::Live(Rc::new(RefCell::new(LiveCursor {
@@ -2104,7 +2187,15 @@ impl Session {
                         other => other,
                     })
                 }
-                Js::Live(c) => self.cursor_method(&c, &name, args),
+                Js::Live(c) => {
+                    let session = c.borrow().spec.session;
+                    match session {
+                        Some(id) if matches!(name.as_str(), "count" | "size" | "explain") => {
+                            self.session_cursor_method(id, &c, &name, args)
+                        }
+                        _ => self.cursor_method(&c, &name, args),
+                    }
+                }
                 Js::Explainable(e) => match self.collection_method(&e.db, &e.coll, &name, args)? {
                     Js::Cursor(mut spec) => {
                         spec.explain = Some(e.verbosity);
@@ -2295,7 +2386,7 @@ impl Session {
         Ok(Js::Val(v))
     }
 
-    fn cursor_method(
+    pub(super) fn cursor_method(
         &mut self,
         cursor: &Rc<RefCell<LiveCursor>>,
         name: &str,
@@ -2350,7 +2441,15 @@ impl Session {
                 Some(Js::Val(Value::Document(d))) => {
                     // Text-score keys are checked when the query runs (they need `$text`).
                     sort_keys(&crate::mongo::index::text::split_projection(&d).0)?;
-                    cursor.borrow_mut().spec.sort = Some(d);
+                    let mut c = cursor.borrow_mut();
+                    if d.len() == 1 && d.contains_key("$natural") {
+                        // Natural order is the order of a collection scan, forwards or
+                        // backwards (the newest first in a capped collection).
+                        c.spec.hint = Some(Value::Document(d));
+                        c.spec.sort = None;
+                    } else {
+                        c.spec.sort = Some(d);
+                    }
                     Ok(same)
                 }
                 _ => Err(ShellError::invalid_input("sort requires a document")),
@@ -2550,7 +2649,26 @@ fn error_value(e: &ShellError) -> Js {
     if let Some(code_name) = e.code_name {
         d.insert("codeName".into(), Value::String(code_name.into()));
     }
+    if !e.labels.is_empty() {
+        let labels = e
+            .labels
+            .iter()
+            .map(|l| Value::String((*l).into()))
+            .collect();
+        d.insert("errorLabels".into(), Value::Array(labels));
+    }
     Js::Val(Value::Document(d))
+}
+
+/// A write from outside a transaction to a document an open transaction has written: the
+/// server would retry it until the transaction ends; the sandbox cannot wait and reports
+/// the conflict as the command's error.
+pub(super) fn outside_conflict(mut e: ShellError) -> ShellError {
+    if e.code == Some(112) {
+        e.name = "MongoServerError".into();
+        e.code_name = Some("WriteConflict");
+    }
+    e
 }
 
 fn bad_object_id() -> ShellError {

@@ -123,9 +123,12 @@ impl Session {
                         format!("ns does not exist: {ns}"),
                     ));
                 };
+                // A time series collection is a view: it has no `_id` index of its own.
+                let hidden = usize::from(c.options.timeseries.is_some());
                 let list = c
                     .indexes()
                     .iter()
+                    .skip(hidden)
                     .map(|ix| {
                         Value::Document(if name == "getIndexes" {
                             ix.spec.describe()

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod host;
 mod indexes;
 mod js;
+pub mod sessions;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;
@@ -32,6 +33,9 @@ pub struct ErrorInfo {
     pub pos: Option<(usize, usize)>,
     /// Further lines mongosh prints after the message (`Result: …`, `Write Errors: […]`).
     pub details: Option<String>,
+    /// The server's `errorLabels` (`TransientTransactionError`); mongosh does not print
+    /// them, a `catch` sees them.
+    pub labels: Vec<&'static str>,
 }
 
 impl std::ops::Deref for ShellError {
@@ -56,6 +60,7 @@ impl ShellError {
             message: message.into(),
             pos: None,
             details: None,
+            labels: Vec::new(),
         }))
     }
 
@@ -67,6 +72,7 @@ impl ShellError {
             message: message.into(),
             pos: None,
             details: None,
+            labels: Vec::new(),
         }))
     }
 

@@ -1,0 +1,335 @@
+//! Client sessions and multi-document transactions, as mongosh 2 (Node driver 6) against a
+//! MongoDB 7 replica set prints them: snapshot isolation, commit and abort, write conflicts,
+//! the driver's state errors and the commands a transaction refuses.
+
+mod common;
+
+use nosql_playground::mongo::Shell;
+
+/// 2024-01-01T00:00:00Z
+const NOW: u64 = 1_704_067_200_000;
+
+const UPDATED: &str = "{\n  acknowledged: true,\n  insertedId: null,\n  matchedCount: 1,\n  modifiedCount: 1,\n  upsertedCount: 0\n}\n";
+
+const CONFLICT: &str = "MongoServerError[WriteConflict]: Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.\n";
+
+/// Two accounts of 100, and a session `s` whose database `test` gives `acct`.
+const SETUP: &str = r#"db.acct.insertMany([{_id: 1, balance: 100}, {_id: 2, balance: 100}])
+s = db.getMongo().startSession()
+acct = s.getDatabase("test").acct"#;
+
+/// Runs each (input, expected output) pair in order on one shell set up with `SETUP`.
+fn run(steps: &[(&str, &str)]) {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    for (i, (input, want)) in steps.iter().enumerate() {
+        let got = shell.eval_mongosh(input, NOW + i as u64);
+        assert_eq!(got, *want, "input: {input}");
+    }
+}
+
+#[test]
+fn sessions_and_their_databases_print_as_mongosh_prints_them() {
+    run(&[
+        ("acct", "test.acct\n"),
+        ("s.getDatabase('shop')", "shop\n"),
+        ("s.getDatabase('shop').orders.getName()", "orders\n"),
+        ("s.hasEnded()", "false\n"),
+        ("s.getOptions()", "{}\n"),
+        (
+            "db.getMongo().startSession({causalConsistency: false}).getOptions()",
+            "{ causalConsistency: false }\n",
+        ),
+        ("typeof s.id", "object\n"),
+        (
+            "db.getMongo()",
+            "mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=2000&appName=mongosh+2.3.8\n",
+        ),
+        ("db.getSiblingDB('shop')", "shop\n"),
+        ("db.getSiblingDB('shop').items.insertOne({_id: 1})", "{ acknowledged: true, insertedId: 1 }\n"),
+        ("db.getMongo().getDB('shop').items.countDocuments()", "1\n"),
+        ("db.getSiblingDB('shop').getCollectionNames()", "[ 'items' ]\n"),
+    ]);
+}
+
+#[test]
+fn writes_in_a_transaction_are_invisible_outside_until_commit() {
+    run(&[
+        ("s.startTransaction()", ""),
+        ("acct.updateOne({_id: 1}, {$inc: {balance: -30}})", UPDATED),
+        ("acct.updateOne({_id: 2}, {$inc: {balance: 30}})", UPDATED),
+        (
+            "acct.find()",
+            "[ { _id: 1, balance: 70 }, { _id: 2, balance: 130 } ]\n",
+        ),
+        (
+            "db.acct.find()",
+            "[ { _id: 1, balance: 100 }, { _id: 2, balance: 100 } ]\n",
+        ),
+        ("s.commitTransaction()", ""),
+        (
+            "db.acct.find()",
+            "[ { _id: 1, balance: 70 }, { _id: 2, balance: 130 } ]\n",
+        ),
+        // After the commit the session reads outside any transaction.
+        ("acct.countDocuments()", "2\n"),
+    ]);
+}
+
+#[test]
+fn an_aborted_transaction_leaves_nothing_behind() {
+    run(&[
+        (
+            "db.acct.createIndex({email: 1}, {unique: true, sparse: true})",
+            "email_1\n",
+        ),
+        ("s.startTransaction()", ""),
+        (
+            "acct.insertOne({_id: 3, email: 'a@x'})",
+            "{ acknowledged: true, insertedId: 3 }\n",
+        ),
+        (
+            "acct.deleteOne({_id: 1})",
+            "{ acknowledged: true, deletedCount: 1 }\n",
+        ),
+        ("acct.countDocuments()", "2\n"),
+        ("s.abortTransaction()", ""),
+        ("db.acct.countDocuments()", "2\n"),
+        ("db.acct.findOne({_id: 1})", "{ _id: 1, balance: 100 }\n"),
+        // The unique index holds no key of the aborted insert.
+        (
+            "db.acct.insertOne({_id: 4, email: 'a@x'})",
+            "{ acknowledged: true, insertedId: 4 }\n",
+        ),
+        ("db.acct.find({email: 'a@x'}).count()", "1\n"),
+    ]);
+}
+
+#[test]
+fn a_transaction_reads_its_snapshot() {
+    run(&[
+        ("s.startTransaction({readConcern: {level: 'snapshot'}})", ""),
+        ("acct.findOne({_id: 1})", "{ _id: 1, balance: 100 }\n"),
+        (
+            "db.acct.updateOne({_id: 1}, {$set: {balance: 200}})",
+            UPDATED,
+        ),
+        (
+            "db.acct.insertOne({_id: 9})",
+            "{ acknowledged: true, insertedId: 9 }\n",
+        ),
+        ("acct.findOne({_id: 1})", "{ _id: 1, balance: 100 }\n"),
+        ("acct.countDocuments()", "2\n"),
+        ("s.commitTransaction()", ""),
+        ("acct.findOne({_id: 1})", "{ _id: 1, balance: 200 }\n"),
+    ]);
+}
+
+#[test]
+fn write_conflicts_abort_the_transaction() {
+    run(&[
+        // Written outside after the snapshot, then in the transaction.
+        ("s.startTransaction()", ""),
+        ("acct.findOne({_id: 1})", "{ _id: 1, balance: 100 }\n"),
+        ("db.acct.updateOne({_id: 1}, {$set: {balance: 200}})", UPDATED),
+        ("acct.updateOne({_id: 1}, {$inc: {balance: 1}})", CONFLICT),
+        (
+            "s.commitTransaction()",
+            "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 1 } has been aborted.\n",
+        ),
+        ("db.acct.findOne({_id: 1})", "{ _id: 1, balance: 200 }\n"),
+        // Two transactions: the second writer of a document fails at once.
+        ("s2 = db.getMongo().startSession(); acct2 = s2.getDatabase('test').acct", "test.acct\n"),
+        ("s.startTransaction(); s2.startTransaction()", ""),
+        ("acct.updateOne({_id: 2}, {$inc: {balance: 10}})", UPDATED),
+        (
+            "try { acct2.updateOne({_id: 2}, {$inc: {balance: 1}}) } catch (e) { printjson({codeName: e.codeName, errorLabels: e.errorLabels}) }",
+            "{\n  codeName: 'WriteConflict',\n  errorLabels: [ 'TransientTransactionError' ]\n}\n",
+        ),
+        ("s2.abortTransaction()", ""),
+        ("s.commitTransaction()", ""),
+        ("db.acct.findOne({_id: 2})", "{ _id: 2, balance: 110 }\n"),
+        // A write from outside to a document an open transaction wrote.
+        ("s.startTransaction()", ""),
+        ("acct.updateOne({_id: 2}, {$set: {balance: 0}})", UPDATED),
+        ("db.acct.updateOne({_id: 2}, {$set: {balance: 1}})", CONFLICT),
+        ("db.acct.deleteOne({_id: 2})", CONFLICT),
+        ("s.commitTransaction()", ""),
+        ("db.acct.updateOne({_id: 2}, {$set: {balance: 1}})", UPDATED),
+        ("db.acct.findOne({_id: 2})", "{ _id: 2, balance: 1 }\n"),
+    ]);
+}
+
+#[test]
+fn the_driver_refuses_what_the_session_state_forbids() {
+    let no_txn = "MongoTransactionError: No transaction started\n";
+    run(&[
+        ("s.commitTransaction()", no_txn),
+        ("s.abortTransaction()", no_txn),
+        ("s.startTransaction()", ""),
+        (
+            "s.startTransaction()",
+            "MongoTransactionError: Transaction already in progress\n",
+        ),
+        // Nothing was sent yet: committing an empty transaction succeeds at once.
+        ("s.commitTransaction()", ""),
+        ("s.commitTransaction()", ""),
+        (
+            "s.abortTransaction()",
+            "MongoTransactionError: Cannot call abortTransaction after calling commitTransaction\n",
+        ),
+        ("s.startTransaction(); acct.insertOne({_id: 5})", "{ acknowledged: true, insertedId: 5 }\n"),
+        ("s.abortTransaction()", ""),
+        (
+            "s.abortTransaction()",
+            "MongoTransactionError: Cannot call abortTransaction twice\n",
+        ),
+        (
+            "s.commitTransaction()",
+            "MongoTransactionError: Cannot call commitTransaction after calling abortTransaction\n",
+        ),
+        (
+            "s.startTransaction({writeConcern: {w: 0}})",
+            "MongoTransactionError: Transactions do not support unacknowledged write concern\n",
+        ),
+        (
+            "s.startTransaction({readConcern: {level: 'available'}})",
+            "MongoServerError[InvalidOptions]: The readConcern level must be either 'local' (default), 'majority' or 'snapshot' in order to run in a transaction\n",
+        ),
+        ("s.startTransaction(); acct.insertOne({_id: 6})", "{ acknowledged: true, insertedId: 6 }\n"),
+        // Ending the session aborts its transaction.
+        ("s.endSession()", ""),
+        ("s.hasEnded()", "true\n"),
+        ("db.acct.countDocuments()", "2\n"),
+        (
+            "s.startTransaction()",
+            "MongoExpiredSessionError: Cannot use a session that has ended\n",
+        ),
+        (
+            "acct.find()",
+            "MongoExpiredSessionError: Cannot use a session that has ended\n",
+        ),
+    ]);
+}
+
+#[test]
+fn a_transaction_refuses_the_commands_mongodb_refuses_in_one() {
+    let refused = |cmd: &str| {
+        format!(
+            "MongoServerError[OperationNotSupportedInTransaction]: Cannot run '{cmd}' in a multi-document transaction.\n"
+        )
+    };
+    let count = refused("count");
+    let drop = refused("drop");
+    let list = refused("listCollections");
+    let indexes = refused("listIndexes");
+    run(&[
+        ("db.createCollection('log', {capped: true, size: 4096})", "{ ok: 1 }\n"),
+        ("s.startTransaction()", ""),
+        ("acct.estimatedDocumentCount()", &count),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        ("acct.drop()", &drop),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        ("s.getDatabase('test').getCollectionNames()", &list),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        ("acct.getIndexes()", &indexes),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        (
+            "acct.createIndex({balance: 1})",
+            "MongoServerError[OperationNotSupportedInTransaction]: Cannot create new indexes on existing collection test.acct in a multi-document transaction.\n",
+        ),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        (
+            "s.getDatabase('test').log.insertOne({a: 1})",
+            "MongoServerError[OperationNotSupportedInTransaction]: Collection 'test.log' is a capped collection. Writes in transactions are not allowed on capped collections.\n",
+        ),
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        (
+            "acct.aggregate([{$out: 'copy'}])",
+            "MongoServerError[OperationNotSupportedInTransaction]: $out cannot be used in a transaction\n",
+        ),
+        // Collections and their indexes may be created in a transaction.
+        ("s.abortTransaction(); s.startTransaction()", ""),
+        ("s.getDatabase('test').createCollection('fresh')", "{ ok: 1 }\n"),
+        ("s.getDatabase('test').fresh.createIndex({k: 1})", "k_1\n"),
+        (
+            "s.getDatabase('test').fresh.insertOne({_id: 1, k: 2})",
+            "{ acknowledged: true, insertedId: 1 }\n",
+        ),
+        ("db.getCollectionNames()", "[ 'acct', 'log' ]\n"),
+        ("s.commitTransaction()", ""),
+        ("db.getCollectionNames()", "[ 'acct', 'fresh', 'log' ]\n"),
+        ("db.fresh.getIndexes().length", "2\n"),
+        ("db.fresh.find({k: 2})", "[ { _id: 1, k: 2 } ]\n"),
+    ]);
+}
+
+#[test]
+fn cursors_opened_through_a_session_read_its_snapshot() {
+    run(&[
+        ("acct.find().count()", "2\n"),
+        ("s.startTransaction(); acct.insertOne({_id: 3})", "{ acknowledged: true, insertedId: 3 }\n"),
+        (
+            "c = acct.find({}, {_id: 1}); db.acct.insertOne({_id: 4}); c.toArray()",
+            "[ { _id: 1 }, { _id: 2 }, { _id: 3 } ]\n",
+        ),
+        (
+            "acct.find().size()",
+            "MongoServerError[OperationNotSupportedInTransaction]: Cannot run 'count' in a multi-document transaction.\n",
+        ),
+        ("s.abortTransaction()", ""),
+        ("db.acct.find({}, {_id: 1})", "[ { _id: 1 }, { _id: 2 }, { _id: 4 } ]\n"),
+    ]);
+}
+
+#[test]
+fn with_transaction_commits_what_the_function_did_or_aborts_on_error() {
+    run(&[
+        (
+            "s.withTransaction(() => { acct.updateOne({_id: 1}, {$inc: {balance: -5}}); acct.updateOne({_id: 2}, {$inc: {balance: 5}}) })",
+            "",
+        ),
+        (
+            "db.acct.find()",
+            "[ { _id: 1, balance: 95 }, { _id: 2, balance: 105 } ]\n",
+        ),
+        (
+            "s.withTransaction(() => { acct.insertOne({_id: 7}); acct.insertOne({_id: 1}) })",
+            "MongoServerError: E11000 duplicate key error collection: test.acct index: _id_ dup key: { _id: 1 }\n",
+        ),
+        ("db.acct.countDocuments()", "2\n"),
+        ("s.withTransaction(() => acct.countDocuments())", "2\n"),
+    ]);
+}
+
+#[test]
+fn a_transaction_leaves_ttl_and_outside_documents_consistent() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    let steps: &[(&str, u64, &str)] = &[
+        (
+            "db.acct.createIndex({at: 1}, {expireAfterSeconds: 10})",
+            0,
+            "at_1\n",
+        ),
+        ("s.startTransaction()", 0, ""),
+        (
+            "acct.insertOne({_id: 3, at: new Date()})",
+            0,
+            "{ acknowledged: true, insertedId: 3 }\n",
+        ),
+        ("s.abortTransaction()", 0, ""),
+        (
+            "db.acct.insertOne({_id: 4, at: new Date()})",
+            0,
+            "{ acknowledged: true, insertedId: 4 }\n",
+        ),
+        // The TTL monitor's next pass deletes the outside document only.
+        (
+            "db.acct.find({}, {_id: 1})",
+            120_000,
+            "[ { _id: 1 }, { _id: 2 } ]\n",
+        ),
+    ];
+    common::run_mongosh_at(&mut shell, NOW, steps);
+}

@@ -20,6 +20,8 @@ pub struct Collection {
     indexes: Vec<Index>,
     /// What `createCollection` / `collMod` set.
     pub options: CollectionOptions,
+    /// Atlas Search and Vector Search indexes (`createSearchIndex`).
+    pub search_indexes: Vec<crate::mongo::search::SearchIndex>,
     /// The BSON size of `docs`, counted against `budget`.
     bytes: usize,
     /// The store's memory budget, shared by all its collections.
@@ -117,6 +119,7 @@ impl Default for Collection {
             // The `_id_` spec has no partial filter, so building it cannot fail.
             indexes: id_index.into_iter().collect(),
             options: CollectionOptions::default(),
+            search_indexes: Vec::new(),
             bytes: 0,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
         }

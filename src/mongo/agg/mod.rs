@@ -313,6 +313,9 @@ pub fn run_source(
     if prepared.is_some() {
         for d in &mut docs {
             d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
+            for hidden in crate::mongo::search::stage::HIDDEN_FIELDS {
+                d.shift_remove(*hidden);
+            }
         }
     }
     if let Some(write) = &compiled.write {
@@ -352,6 +355,15 @@ fn leading_index_stage(
             let docs = crate::mongo::index::text::aggregate_source(coll, filter, now_ms)
                 .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
             (docs, ("$match", Document::default()))
+        }
+        (search, spec) if crate::mongo::search::stage::STAGES.contains(&search) => {
+            let docs = crate::mongo::search::stage::leading(coll, search, spec, now_ms)?;
+            let mut marker = Document::default();
+            marker.insert(
+                crate::mongo::search::stage::PREPARED.into(),
+                Value::Bool(true),
+            );
+            (docs, (search, marker))
         }
         _ => return Ok((None, None)),
     };

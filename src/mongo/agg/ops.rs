@@ -2539,6 +2539,11 @@ fn unsupported_rand(_: Vec<Value>, _: &Env<'_>) -> R {
 }
 
 fn unsupported_meta(args: Vec<Value>, env: &Env<'_>) -> R {
+    if let Some(Value::String(kind)) = args.first() {
+        if let Some(v) = crate::mongo::search::stage::meta(kind, env.root) {
+            return v;
+        }
+    }
     if matches!(args.first(), Some(Value::String(s)) if s == "textScore") {
         return match env.root.get(crate::mongo::index::text::SCORE_FIELD) {
             Some(v) => Ok(v.clone()),

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod host;
 mod indexes;
 mod js;
+mod search_indexes;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;

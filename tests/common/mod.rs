@@ -1,4 +1,5 @@
-//! What the fuzz tests share: a seeded generator, so every run sees the same inputs.
+//! What the tests share: a seeded generator, so every run sees the same inputs, and a
+//! runner for table-driven mongosh cases.
 #![allow(dead_code)]
 
 /// xorshift64*: the tests' own generator (no crate, no system randomness).
@@ -27,5 +28,18 @@ impl Rng {
     /// True with probability 1/n.
     pub fn one_in(&mut self, n: usize) -> bool {
         self.below(n) == 0
+    }
+}
+
+/// Runs `setup` in a fresh shell at sandbox time `now_ms`, then each step's statement,
+/// comparing what mongosh prints with the step's expected text (trailing newlines aside).
+pub fn check_mongosh(name: &str, now_ms: u64, setup: &[&str], steps: &[(&str, &str)]) {
+    let mut shell = nosql_playground::mongo::Shell::new();
+    for s in setup {
+        shell.eval_mongosh(s, now_ms);
+    }
+    for (input, want) in steps {
+        let got = shell.eval_mongosh(input, now_ms);
+        assert_eq!(got.trim_end(), want.trim_end(), "{name}: {input}");
     }
 }

@@ -292,8 +292,9 @@ fn vector_search() {
         (
             // _id 7: cos = 1 / √1.25; _id 1 is now orthogonal (0.5), tied with 3 and 4, and
             // ties keep collection order.
-            "the index follows inserts, updates and deletes",
+            "the index follows inserts, updates and deletes (built once, rebuilt after writes)",
             &[
+                (&vs("numCandidates: 10, limit: 1"), "[ { _id: 1, score: 1 } ]"),
                 (r#"db.movies.insertOne({_id: 7, title: "New", v: [1, 0, 0.5]})"#, "{ acknowledged: true, insertedId: 7 }"),
                 (r#"db.movies.updateOne({_id: 1}, {$set: {v: [0, 0, -1]}})"#, "{\n  acknowledged: true,\n  insertedId: null,\n  matchedCount: 1,\n  modifiedCount: 1,\n  upsertedCount: 0\n}"),
                 (r#"db.movies.deleteOne({_id: 2})"#, "{ acknowledged: true, deletedCount: 1 }"),

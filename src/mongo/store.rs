@@ -22,6 +22,9 @@ pub struct Collection {
     pub options: CollectionOptions,
     /// Atlas Search and Vector Search indexes (`createSearchIndex`).
     pub search_indexes: Vec<crate::mongo::search::SearchIndex>,
+    /// Inserts, replacements and removals so far: structures built from the documents
+    /// (a vector search index) know from it whether they are still current.
+    writes: u64,
     /// The BSON size of `docs`, counted against `budget`.
     bytes: usize,
     /// The store's memory budget, shared by all its collections.
@@ -120,6 +123,7 @@ impl Default for Collection {
             indexes: id_index.into_iter().collect(),
             options: CollectionOptions::default(),
             search_indexes: Vec::new(),
+            writes: 0,
             bytes: 0,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
         }
@@ -209,6 +213,7 @@ impl Collection {
         }
         self.rids.push(rid);
         self.docs.push(doc);
+        self.writes += 1;
         if let Some(capped) = self.options.capped {
             while self.docs.len() > 1
                 && (capped.max.is_some_and(|m| self.docs.len() as u64 > m)
@@ -274,6 +279,7 @@ impl Collection {
             index.add(k, &arrays, rid);
         }
         self.docs[pos] = doc;
+        self.writes += 1;
         self.account(size, old_size);
         Ok(())
     }
@@ -281,6 +287,7 @@ impl Collection {
     /// Removes the document at `index` (and its keys from every index).
     pub fn remove(&mut self, index: usize) -> Document {
         let doc = self.docs.remove(index);
+        self.writes += 1;
         self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
         let keys = self.keys_of(&doc);
@@ -334,6 +341,11 @@ impl Collection {
         self.indexes
             .first()
             .is_some_and(|ix| ix.lookup(&key).next().is_some())
+    }
+
+    /// How many inserts, replacements and removals the collection has seen.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Rough on-disk size, for `show dbs`.

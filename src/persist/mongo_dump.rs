@@ -421,6 +421,7 @@ pub fn read_search_indexes(r: &mut Reader, store: &mut Store) -> ReadResult<()> 
                 definition,
                 version,
                 created_at_ms,
+                cache: Default::default(),
             });
         }
     }

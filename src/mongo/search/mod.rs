@@ -53,6 +53,8 @@ pub struct SearchIndex {
     pub version: i32,
     /// Sandbox time of the latest definition.
     pub created_at_ms: i64,
+    /// What queries built from the documents and may reuse (vector indexes).
+    pub cache: vector::Cache,
 }
 
 /// A management or query error in the server's words: code, code name, message.
@@ -356,6 +358,7 @@ pub fn create(
                 definition: n.definition,
                 version: 0,
                 created_at_ms: now_ms,
+                cache: vector::Cache::default(),
             });
         }
         names.push(n.name);
@@ -377,6 +380,7 @@ pub fn update(
     ix.definition = definition;
     ix.version = ix.version.saturating_add(1);
     ix.created_at_ms = now_ms;
+    ix.cache = vector::Cache::default();
     Ok(())
 }
 

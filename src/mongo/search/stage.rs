@@ -48,10 +48,13 @@ pub fn leading(
         None => (&[][..], &[][..]),
     };
     Ok(match name {
-        "$vectorSearch" => vector::run(indexes, docs, arg, now_ms)?
-            .into_iter()
-            .filter_map(|(pos, s)| Some(with_score(docs.get(pos)?, vector::SCORE_FIELD, s)))
-            .collect(),
+        "$vectorSearch" => match coll {
+            Some(c) => vector::run(c, arg, now_ms)?,
+            None => Vec::new(),
+        }
+        .into_iter()
+        .filter_map(|(pos, s)| Some(with_score(docs.get(pos)?, vector::SCORE_FIELD, s)))
+        .collect(),
         "$search" => {
             let req = fulltext::SearchRequest::parse(arg, name)?;
             fulltext::run(indexes, docs, &req)?

@@ -14,8 +14,15 @@
 //! force for now, so approximate results are the exact ones; an HNSW graph plugs in there
 //! (build it from the entries, then `search(query, k = limit, ef = numCandidates)`).
 
-use super::{number, parse_vector_definition, Kind, SearchError, SearchIndex, Similarity};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{
+    number, parse_vector_definition, Kind, SearchError, SearchIndex, Similarity, VectorField,
+};
+use crate::mongo::index::RecordId;
 use crate::mongo::query::Filter;
+use crate::mongo::store::Collection;
 use crate::mongo::value::{Document, Value};
 
 /// Where a pipeline keeps a document's vector search score between stages.
@@ -60,9 +67,9 @@ pub fn score(similarity: Similarity, q: &[f32], v: &[f32]) -> f32 {
     }
 }
 
-/// A structure that finds the vectors nearest a query. Entries are `(position in the
-/// collection, vector)`; results are `(position, score)`, best first.
-pub trait VectorIndex {
+/// A structure that finds the vectors nearest a query. Entries are `(record id, vector)`;
+/// results are `(record id, score)`, best first.
+pub trait VectorIndex: Send + Sync {
     /// Up to `k` best entries that `accept` admits (the pre-filter), looking at about
     /// `candidates` of them (approximate structures; brute force looks at all).
     fn search(
@@ -70,14 +77,17 @@ pub trait VectorIndex {
         query: &[f32],
         k: usize,
         candidates: usize,
-        accept: &dyn Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)>;
+        accept: &dyn Fn(RecordId) -> bool,
+    ) -> Vec<(RecordId, f32)>;
 }
+
+/// The vectors of one indexed field: every document's that has one of the right length.
+pub type Entries = Arc<Vec<(RecordId, Vec<f32>)>>;
 
 /// Scores every entry.
 pub struct BruteForce {
     pub similarity: Similarity,
-    pub entries: Vec<(usize, Vec<f32>)>,
+    pub entries: Entries,
 }
 
 impl VectorIndex for BruteForce {
@@ -86,31 +96,100 @@ impl VectorIndex for BruteForce {
         query: &[f32],
         k: usize,
         _candidates: usize,
-        accept: &dyn Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)> {
-        let mut scored: Vec<(usize, f32)> = self
+        accept: &dyn Fn(RecordId) -> bool,
+    ) -> Vec<(RecordId, f32)> {
+        let mut scored: Vec<(RecordId, f32)> = self
             .entries
             .iter()
-            .filter(|(pos, _)| accept(*pos))
-            .map(|(pos, v)| (*pos, score(self.similarity, query, v)))
+            .filter(|(rid, _)| accept(*rid))
+            .map(|(rid, v)| (*rid, score(self.similarity, query, v)))
             .collect();
-        // Highest score first; equal scores keep collection order, as Lucene's doc ids do.
+        // Highest score first; equal scores keep insertion order, as Lucene's doc ids do.
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(k);
         scored
     }
 }
 
-/// The structure approximate (`exact: false`) queries read. Brute force for now: swapping in
-/// an HNSW graph is this one function.
-pub fn approximate_index(
-    similarity: Similarity,
-    entries: Vec<(usize, Vec<f32>)>,
-) -> Box<dyn VectorIndex> {
+/// The structure approximate (`exact: false`) queries read, built once from a field's
+/// entries and kept until the collection changes. Brute force for now: swapping in an HNSW
+/// graph is this one function (insert every entry, answer `search(query, k, ef =
+/// candidates)`, keeping only what `accept` admits).
+pub fn approximate_index(similarity: Similarity, entries: Entries) -> Box<dyn VectorIndex> {
     Box::new(BruteForce {
         similarity,
         entries,
     })
+}
+
+/// One vector field as built for queries.
+struct Built {
+    entries: Entries,
+    approximate: Box<dyn VectorIndex>,
+}
+
+/// What a vector index keeps between queries: per vector field, the entries and the
+/// approximate structure, valid while the collection and the definition are as they were
+/// when it was built (`key`). Cloning a collection's index starts it empty.
+#[derive(Default)]
+pub struct Cache(Mutex<Option<(CacheKey, BuiltFields)>>);
+
+/// The collection's writes, length and last record id, and the definition's version.
+type CacheKey = (u64, usize, Option<RecordId>, i32);
+
+/// Per vector field path.
+type BuiltFields = HashMap<String, Arc<Built>>;
+
+impl Clone for Cache {
+    fn clone(&self) -> Self {
+        Cache::default()
+    }
+}
+
+impl PartialEq for Cache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cache")
+    }
+}
+
+impl Cache {
+    fn get(&self, coll: &Collection, ix: &SearchIndex, field: &VectorField) -> Arc<Built> {
+        let key = (
+            coll.writes(),
+            coll.docs.len(),
+            coll.record_ids().last().copied(),
+            ix.version,
+        );
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.as_ref().is_some_and(|(k, _)| *k != key) {
+            *guard = None;
+        }
+        let fields = &mut guard.get_or_insert_with(|| (key, HashMap::new())).1;
+        Arc::clone(fields.entry(field.path.clone()).or_insert_with(|| {
+            let entries: Entries = Arc::new(
+                coll.docs
+                    .iter()
+                    .zip(coll.record_ids())
+                    .filter_map(|(d, &rid)| {
+                        vector_at(d, &field.path, field.dimensions).map(|v| (rid, v))
+                    })
+                    .collect(),
+            );
+            Arc::new(Built {
+                approximate: approximate_index(field.similarity, Arc::clone(&entries)),
+                entries,
+            })
+        }))
+    }
 }
 
 /// The vector a document holds at `path`: an array of exactly `dims` numbers (Atlas indexes
@@ -360,16 +439,11 @@ fn check_value(v: &Value, at: &str) -> Result<(), SearchError> {
     }
 }
 
-/// Runs a `$vectorSearch` over a collection's documents: the matching documents, best
+/// Runs a `$vectorSearch` over a collection: the matching documents' positions, best
 /// first, each with its score. A missing index gives no documents and no error, as Atlas.
-pub fn run(
-    indexes: &[SearchIndex],
-    docs: &[Document],
-    arg: &Value,
-    now_ms: i64,
-) -> Result<Vec<(usize, f64)>, SearchError> {
+pub fn run(coll: &Collection, arg: &Value, now_ms: i64) -> Result<Vec<(usize, f64)>, SearchError> {
     let q = VectorQuery::parse(arg)?;
-    let Some(ix) = indexes.iter().find(|ix| ix.name == q.index) else {
+    let Some(ix) = coll.search_indexes.iter().find(|ix| ix.name == q.index) else {
         return Ok(Vec::new());
     };
     if ix.kind != Kind::VectorSearch {
@@ -393,24 +467,23 @@ pub fn run(
         }
         None => None,
     };
-    let entries: Vec<(usize, Vec<f32>)> = docs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| vector_at(d, &field.path, field.dimensions).map(|v| (i, v)))
-        .collect();
-    let accept = |pos: usize| match (&compiled, docs.get(pos)) {
-        (Some(f), Some(d)) => f.matches(d),
-        (None, Some(_)) => true,
-        (_, None) => false,
+    let built = ix.cache.get(coll, ix, field);
+    let accept = |rid: RecordId| {
+        let doc = coll.position_of(rid).and_then(|p| coll.docs.get(p));
+        match (&compiled, doc) {
+            (Some(f), Some(d)) => f.matches(d),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        }
     };
     let found = if q.exact {
         BruteForce {
             similarity: field.similarity,
-            entries,
+            entries: Arc::clone(&built.entries),
         }
         .search(&q.query, q.limit, usize::MAX, &accept)
     } else {
-        approximate_index(field.similarity, entries).search(
+        built.approximate.search(
             &q.query,
             q.limit,
             q.num_candidates.unwrap_or(q.limit),
@@ -419,7 +492,7 @@ pub fn run(
     };
     Ok(found
         .into_iter()
-        .map(|(pos, s)| (pos, f64::from(s)))
+        .filter_map(|(rid, s)| Some((coll.position_of(rid)?, f64::from(s))))
         .collect())
 }
 

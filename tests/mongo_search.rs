@@ -491,3 +491,52 @@ fn search_indexes_are_saved_and_exported() {
         "{script}"
     );
 }
+
+/// Recall@10 of the approximate structure against exact search on seeded random vectors:
+/// the measure the issue sets (≥ 0.95). With brute force behind `approximate_index` it is 1;
+/// it keeps holding the approximate structure to that bar once a graph replaces it.
+fn recall_at_10(n: usize, dims: usize, queries: usize) -> f64 {
+    use nosql_playground::mongo::search::vector::{approximate_index, BruteForce, VectorIndex};
+    use nosql_playground::mongo::search::Similarity;
+    use std::sync::Arc;
+    let mut rng = common::Rng(0x5eed_1234_abcd_0001);
+    let mut vector = || -> Vec<f32> {
+        (0..dims)
+            .map(|_| (rng.next() % 2001) as f32 / 1000.0 - 1.0)
+            .collect()
+    };
+    let entries = Arc::new((0..n as u64).map(|i| (i, vector())).collect::<Vec<_>>());
+    let exact = BruteForce {
+        similarity: Similarity::Cosine,
+        entries: Arc::clone(&entries),
+    };
+    let approximate = approximate_index(Similarity::Cosine, entries);
+    let all = |_: u64| true;
+    let mut found = 0usize;
+    for _ in 0..queries {
+        let q = vector();
+        let want: Vec<u64> = exact
+            .search(&q, 10, usize::MAX, &all)
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        let got = approximate.search(&q, 10, 100, &all);
+        found += got.iter().filter(|r| want.contains(&r.0)).count();
+    }
+    found as f64 / (10 * queries) as f64
+}
+
+#[test]
+fn approximate_vector_search_recall() {
+    let recall = recall_at_10(2_000, 32, 20);
+    assert!(recall >= 0.95, "recall@10 {recall}");
+}
+
+/// The issue's full measure: 100k vectors of 128 dimensions (minutes in a debug build).
+#[test]
+#[ignore]
+fn approximate_vector_search_recall_100k() {
+    let recall = recall_at_10(100_000, 128, 50);
+    println!("recall@10 over 100k 128-dim vectors: {recall}");
+    assert!(recall >= 0.95, "recall@10 {recall}");
+}

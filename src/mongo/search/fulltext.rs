@@ -1145,7 +1145,9 @@ fn single_path(op: &Document, at: &str) -> Result<String, SearchError> {
 }
 
 fn grams_of(token: &str, min: usize, max: usize, tokenization: Tokenization) -> Vec<String> {
-    let chars: Vec<char> = token.chars().collect();
+    // A keyword-analyzed value is one token however long; grams come from its first
+    // MAX_TOKEN_LEN characters, so that an nGram field stays a bounded amount of work.
+    let chars: Vec<char> = token.chars().take(MAX_TOKEN_LEN).collect();
     let n = chars.len();
     let gram = |from: usize, len: usize| -> Option<String> {
         chars.get(from..from + len).map(|c| c.iter().collect())

@@ -432,6 +432,13 @@ fn full_text_search() {
             ],
         ),
         (
+            "$sort by { $meta: \"searchScore\" } puts the best first again",
+            &[(
+                r#"db.books.aggregate([{$search: {text: {query: "quick fox", path: "title"}}}, {$sort: {_id: -1}}, {$sort: {s: {$meta: "searchScore"}}}, {$project: {_id: 1}}])"#,
+                "[ { _id: 1 }, { _id: 3 } ]",
+            )],
+        ),
+        (
             "$searchMeta counts the matches",
             &[
                 (r#"db.books.aggregate([{$searchMeta: {text: {query: "quick brown", path: "title"}}}])"#, "[ { count: { lowerBound: Long('3') } } ]"),

@@ -1177,6 +1177,8 @@ fn compile_sort(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
                 crate::mongo::index::text::SCORE_FIELD.into(),
                 Value::Int32(-1),
             );
+        } else if let Some(hidden) = crate::mongo::search::stage::sort_field(v) {
+            plain.insert(hidden.into(), Value::Int32(-1));
         } else {
             plain.insert(k.clone(), v.clone());
         }

@@ -113,6 +113,17 @@ pub fn meta(kind: &str, root: &Document) -> Option<Result<Value, AggError>> {
     })
 }
 
+/// The hidden field a `$sort` key `{ $meta: "searchScore" }` (or `"vectorSearchScore"`)
+/// sorts by, highest first.
+pub fn sort_field(v: &Value) -> Option<&'static str> {
+    let Value::Document(d) = v else { return None };
+    match (d.len(), d.get("$meta")) {
+        (1, Some(Value::String(k))) if k == "searchScore" => Some(fulltext::SCORE_FIELD),
+        (1, Some(Value::String(k))) if k == "vectorSearchScore" => Some(vector::SCORE_FIELD),
+        _ => None,
+    }
+}
+
 struct PassThrough;
 
 impl StageOp for PassThrough {

@@ -262,6 +262,7 @@ fn vector_search() {
                 (&vs("exact: true, numCandidates: 10, limit: 3"), r#"MongoServerError[UnknownError]: PlanExecutor error during aggregation :: caused by :: "numCandidates" must be omitted when "exact" is set to true"#),
                 (&vs("numCandidates: 10, limit: 0"), r#"MongoServerError[UnknownError]: PlanExecutor error during aggregation :: caused by :: "limit" must be positive"#),
                 (&vs("numCandidates: 10, limit: 1, k: 3"), "MongoServerError[Location40415]: BSON field '$vectorSearch.k' is an unknown field."),
+                (r#"db.movies.aggregate([{$vectorSearch: {path: "v", queryVector: [1, 0, 0], numCandidates: 10, limit: 2}}])"#, r#"MongoServerError[UnknownError]: PlanExecutor error during aggregation :: caused by :: "index" is required"#),
             ],
         ),
         (

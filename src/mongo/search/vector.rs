@@ -221,7 +221,7 @@ fn err(message: impl std::fmt::Display) -> SearchError {
     SearchError::in_aggregation(message)
 }
 
-/// A parsed `$vectorSearch`.
+/// A parsed `$vectorSearch` (`index` is required, as the Atlas page lists it).
 pub struct VectorQuery {
     pub index: String,
     pub path: String,
@@ -254,8 +254,8 @@ impl VectorQuery {
             }
         }
         let index = match spec.get("index") {
-            None => "default".to_string(),
             Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => return Err(err("\"index\" is required")),
             Some(_) => return Err(err("\"index\" must be a string")),
         };
         let path = match spec.get("path") {

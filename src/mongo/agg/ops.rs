@@ -2555,7 +2555,7 @@ fn unsupported_meta(args: Vec<Value>, env: &Env<'_>) -> R {
     }
     Err(agg_err!(
         6050102,
-        "$meta is not available in this sandbox: there is no text or vector search"
+        "this $meta is not available in this sandbox (it has textScore, searchScore and vectorSearchScore)"
     ))
 }
 

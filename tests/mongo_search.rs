@@ -291,6 +291,13 @@ fn vector_search() {
             )],
         ),
         (
+            "the flow view shows the stage's documents without the hidden score",
+            &[(
+                r#"db.movies.aggregate([{$vectorSearch: {index: "vector_index", path: "v", queryVector: [1, 0, 0], numCandidates: 10, limit: 1}}, {$project: {title: 1}}], {flow: true})"#,
+                "Stage 1 $vectorSearch: 1 in -> 1 out (examined 1)\n  [\n    {\n      _id: 1,\n      title: 'Star Wars',\n      year: 1977,\n      genre: 'scifi',\n      v: [ 1, 0, 0 ]\n    }\n  ]\nStage 2 $project: 1 in -> 1 out (examined 1)\n  [ { _id: 1, title: 'Star Wars' } ]\nResult: 1 document",
+            )],
+        ),
+        (
             // _id 7: cos = 1 / √1.25; _id 1 is now orthogonal (0.5), tied with 3 and 4, and
             // ties keep collection order.
             "the index follows inserts, updates and deletes (built once, rebuilt after writes)",

@@ -302,7 +302,11 @@ pub fn run_source(
                         docs_out: rows.len(),
                         examined: examined.get(),
                         ms,
-                        sample: rows.iter().take(n).map(|r| r.as_ref().clone()).collect(),
+                        sample: rows
+                            .iter()
+                            .take(n)
+                            .map(|r| without_hidden(r.as_ref().clone()))
+                            .collect(),
                     });
                 }
                 (rows.into_iter().map(Cow::into_owned).collect(), Some(flows))
@@ -311,12 +315,7 @@ pub fn run_source(
     };
     let mut docs = docs;
     if prepared.is_some() {
-        for d in &mut docs {
-            d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
-            for hidden in crate::mongo::search::stage::HIDDEN_FIELDS {
-                d.shift_remove(*hidden);
-            }
-        }
+        docs = docs.into_iter().map(without_hidden).collect();
     }
     if let Some(write) = &compiled.write {
         write.apply(store, db, &docs, now_ms as i64)?;
@@ -327,6 +326,16 @@ pub fn run_source(
 }
 
 pub mod ops;
+
+/// A document without the scores a leading `$text` match or search stage keeps in hidden
+/// fields for `{ $meta: … }`.
+fn without_hidden(mut d: Document) -> Document {
+    d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
+    for hidden in crate::mongo::search::stage::HIDDEN_FIELDS {
+        d.shift_remove(*hidden);
+    }
+    d
+}
 
 /// The documents a leading `$geoNear` or `{ $match: { $text } }` produces through its index,
 /// and the pipeline with that stage made a pass-through (`$geoNear` marked as prepared,

@@ -27,6 +27,7 @@ const COLLECTION_READS: &[&str] = &[
     "aggregate",
     "getIndexes",
     "getIndexKeys",
+    "getSearchIndexes",
     "explain",
     "isCapped",
     "getName",

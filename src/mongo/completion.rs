@@ -162,9 +162,10 @@ mod tests {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
         assert!(
-            !v.stages.contains(&"$search"),
+            !v.stages.contains(&"$collStats"),
             "only stages the engine runs"
         );
+        assert!(v.stages.contains(&"$vectorSearch"));
     }
 
     #[test]

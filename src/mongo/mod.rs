@@ -13,6 +13,8 @@
 //!   validation level and action, capped limits).
 //! - `index`: secondary indexes (ordered key trees kept in step with every write), the query
 //!   planner that chooses among them, explain documents, and TTL expiry.
+//! - `search`: Atlas Search and Vector Search: search indexes, `$search`, `$searchMeta`,
+//!   `$vectorSearch`.
 //! - `format`: what mongosh prints (Node's `util.inspect` layout rules).
 
 pub mod agg;
@@ -23,6 +25,7 @@ pub mod flow;
 pub mod format;
 pub mod index;
 pub mod query;
+pub mod search;
 pub mod shell;
 pub mod snapshot;
 pub mod store;

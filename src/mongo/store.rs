@@ -20,6 +20,11 @@ pub struct Collection {
     indexes: Vec<Index>,
     /// What `createCollection` / `collMod` set.
     pub options: CollectionOptions,
+    /// Atlas Search and Vector Search indexes (`createSearchIndex`).
+    pub search_indexes: Vec<crate::mongo::search::SearchIndex>,
+    /// Inserts, replacements and removals so far: structures built from the documents
+    /// (a vector search index) know from it whether they are still current.
+    writes: u64,
     /// The BSON size of `docs`, counted against `budget`.
     bytes: usize,
     /// The store's memory budget, shared by all its collections.
@@ -140,6 +145,8 @@ impl Default for Collection {
             // The `_id_` spec has no partial filter, so building it cannot fail.
             indexes: id_index.into_iter().collect(),
             options: CollectionOptions::default(),
+            search_indexes: Vec::new(),
+            writes: 0,
             bytes: 0,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
             stamp: next_stamp(),
@@ -247,6 +254,7 @@ impl Collection {
         }
         self.rids.push(rid);
         self.docs.push(doc);
+        self.writes += 1;
         if let Some(capped) = self.options.capped {
             while self.docs.len() > 1
                 && (capped.max.is_some_and(|m| self.docs.len() as u64 > m)
@@ -317,6 +325,7 @@ impl Collection {
             index.add(k, &arrays, rid);
         }
         self.docs[pos] = doc;
+        self.writes += 1;
         self.account(size, old_size);
         Ok(())
     }
@@ -326,6 +335,7 @@ impl Collection {
         let doc = self.docs.remove(index);
         let entry = self.journal_entry(&doc, Some(&doc));
         self.note_write(entry);
+        self.writes += 1;
         self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
         let keys = self.keys_of(&doc);
@@ -478,6 +488,11 @@ impl Collection {
         self.indexes
             .first()
             .is_some_and(|ix| ix.lookup(&key).next().is_some())
+    }
+
+    /// How many inserts, replacements and removals the collection has seen.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Rough on-disk size, for `show dbs`.

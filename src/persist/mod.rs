@@ -17,12 +17,15 @@
 //!           sorted sets written by GEOADD: count, (db, key)…
 //!   mongo   the current database, the ObjectId generator (5 bytes + u32), the store
 //!           (`mongo_dump`)
+//!   search  optional: "searchIndexes", count, (db, collection, count, (id, name,
+//!           type u8, definition, version u32, created-at i64)…)…
 //! ```
 //! Lengths and counts are unsigned LEB128; byte strings are length-prefixed.
 //!
 //! Function libraries and cached scripts travel inside the command list (FUNCTION LOAD,
 //! SCRIPT LOAD), so they needed no new version: a version 1 file written before them simply
-//! holds none.
+//! holds none. Search indexes are an optional last part for the same reason: a version 1
+//! file that ends after the store loads with none.
 //!
 //! The Redis keyspace is kept as the commands that rebuild it, as Redis's AOF rewrite writes
 //! them, rather than as the engine's internal structures: the file then survives changes to
@@ -106,6 +109,7 @@ pub fn save(
     w.buf.extend_from_slice(&process);
     w.u32(counter);
     mongo_dump::write_store(&mut w, mongo.store());
+    mongo_dump::write_search_indexes(&mut w, mongo.store());
 
     let body = w.buf;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -193,7 +197,8 @@ pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
     let mut process = [0u8; 5];
     process.copy_from_slice(r.take(5)?);
     let counter = r.u32()?;
-    let store = mongo_dump::read_store(&mut r)?;
+    let mut store = mongo_dump::read_store(&mut r)?;
+    mongo_dump::read_search_indexes(&mut r, &mut store)?;
     if !r.is_at_end() {
         return Err("the snapshot is corrupted (unexpected bytes after its last part)".into());
     }

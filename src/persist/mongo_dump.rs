@@ -9,6 +9,7 @@
 use super::codec::{ReadResult, Reader, Writer};
 use crate::mongo::decimal::Decimal128;
 use crate::mongo::index::IndexSpec;
+use crate::mongo::search::{Kind as SearchKind, SearchIndex};
 use crate::mongo::shell::ddl::options_document;
 use crate::mongo::store::{
     Capped, Collection, CollectionOptions, Database, Store, ValidationAction, ValidationLevel,
@@ -373,6 +374,102 @@ pub fn read_store(r: &mut Reader) -> ReadResult<Store> {
     Ok(store)
 }
 
+/// The tag of the search index part, which follows the store (snapshots saved before search
+/// indexes existed end before it, and load with none).
+const SEARCH_INDEXES_TAG: &str = "searchIndexes";
+
+/// Every collection's search indexes, after the store: the tag, then for each collection
+/// that has some its database, name and indexes (id, name, type, definition, version, time).
+pub fn write_search_indexes(w: &mut Writer, store: &Store) {
+    let with: Vec<(&String, &String, &Collection)> = store
+        .databases
+        .iter()
+        .flat_map(|(d, db)| db.collections.iter().map(move |(c, coll)| (d, c, coll)))
+        .filter(|(_, _, c)| !c.search_indexes.is_empty())
+        .collect();
+    w.str(SEARCH_INDEXES_TAG);
+    w.len(with.len());
+    for (db, coll, c) in with {
+        w.str(db);
+        w.str(coll);
+        w.len(c.search_indexes.len());
+        for ix in &c.search_indexes {
+            w.str(&ix.id);
+            w.str(&ix.name);
+            w.u8(match ix.kind {
+                SearchKind::Search => 0,
+                SearchKind::VectorSearch => 1,
+            });
+            write_doc(w, &ix.definition);
+            w.u32(ix.version as u32);
+            w.i64(ix.created_at_ms);
+        }
+    }
+}
+
+/// Reads what `write_search_indexes` wrote, if the snapshot has it; each definition is
+/// checked again, so a crafted file cannot hold an index the sandbox would refuse.
+pub fn read_search_indexes(r: &mut Reader, store: &mut Store) -> ReadResult<()> {
+    if r.is_at_end() {
+        return Ok(());
+    }
+    if r.string()? != SEARCH_INDEXES_TAG {
+        return Err("the snapshot holds an unknown part after its databases".into());
+    }
+    let n = r.count(3)?;
+    for _ in 0..n {
+        let db = r.string()?;
+        let coll = r.string()?;
+        let Some(c) = store
+            .databases
+            .get_mut(&db)
+            .and_then(|d| d.collections.get_mut(&coll))
+        else {
+            return Err(format!(
+                "the snapshot holds search indexes of a missing collection {db}.{coll}"
+            ));
+        };
+        let m = r.count(4)?;
+        for _ in 0..m {
+            let id = r.string()?;
+            let name = r.string()?;
+            let kind = match r.u8()? {
+                0 => SearchKind::Search,
+                1 => SearchKind::VectorSearch,
+                _ => {
+                    return Err(format!(
+                        "the snapshot holds a malformed search index of {db}.{coll}"
+                    ))
+                }
+            };
+            let definition = read_doc(r, 0)?;
+            let version = r.u32()? as i32;
+            let created_at_ms = r.i64()?;
+            crate::mongo::search::check_definition(kind, &definition).map_err(|e| {
+                format!(
+                    "a search index of {db}.{coll} cannot be rebuilt: {}",
+                    e.message
+                )
+            })?;
+            if c.search_indexes.iter().any(|ix| ix.name == name) {
+                return Err(format!(
+                    "the snapshot holds two search indexes named {name} on {db}.{coll}"
+                ));
+            }
+            c.search_indexes.push(SearchIndex {
+                id,
+                name,
+                kind,
+                definition,
+                version,
+                created_at_ms,
+                cache: Default::default(),
+            });
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // The way out: canonical Extended JSON and a mongosh script
 // ---------------------------------------------------------------------------------------
@@ -495,7 +592,8 @@ fn ejson_arg(doc: &Document) -> String {
 }
 
 /// A mongosh script that recreates every collection on a real server (`mongosh URI file.js`):
-/// createCollection with its options, createIndex, then insertMany of Extended JSON that
+/// createCollection with its options, createIndex, createSearchIndex (Atlas or a local Atlas
+/// deployment builds it once the documents are in), then insertMany of Extended JSON that
 /// `EJSON.deserialize` turns back into exactly typed values.
 pub fn mongosh_script(store: &Store) -> String {
     let mut out = String::from(
@@ -526,6 +624,18 @@ pub fn mongosh_script(store: &Store) -> String {
                     "db.getCollection({c}).createIndex({}, {});\n",
                     ejson_arg(&index.spec.key_doc),
                     ejson_arg(&options)
+                ));
+            }
+            for ix in &coll.search_indexes {
+                let mut spec = Document::default();
+                spec.insert("name".into(), Value::String(ix.name.clone()));
+                if ix.kind == SearchKind::VectorSearch {
+                    spec.insert("type".into(), Value::String(ix.kind.name().into()));
+                }
+                spec.insert("definition".into(), Value::Document(ix.definition.clone()));
+                out.push_str(&format!(
+                    "db.getCollection({c}).createSearchIndex({});\n",
+                    ejson_arg(&spec)
                 ));
             }
             for chunk in coll.docs.chunks(DOCS_PER_INSERT) {

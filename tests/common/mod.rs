@@ -1,5 +1,6 @@
 //! What the tests share: a seeded generator, so every run sees the same inputs, and a
-//! runner for mongosh steps at given moments of sandbox time.
+//! runner for mongosh steps at given moments of sandbox time, and one for table-driven
+//! mongosh cases.
 #![allow(dead_code)]
 
 /// xorshift64*: the tests' own generator (no crate, no system randomness).
@@ -43,5 +44,18 @@ pub fn run_mongosh_at(
             *want,
             "input: {input}"
         );
+    }
+}
+
+/// Runs `setup` in a fresh shell at sandbox time `now_ms`, then each step's statement,
+/// comparing what mongosh prints with the step's expected text (trailing newlines aside).
+pub fn check_mongosh(name: &str, now_ms: u64, setup: &[&str], steps: &[(&str, &str)]) {
+    let mut shell = nosql_playground::mongo::Shell::new();
+    for s in setup {
+        shell.eval_mongosh(s, now_ms);
+    }
+    for (input, want) in steps {
+        let got = shell.eval_mongosh(input, now_ms);
+        assert_eq!(got.trim_end(), want.trim_end(), "{name}: {input}");
     }
 }

@@ -302,7 +302,11 @@ pub fn run_source(
                         docs_out: rows.len(),
                         examined: examined.get(),
                         ms,
-                        sample: rows.iter().take(n).map(|r| r.as_ref().clone()).collect(),
+                        sample: rows
+                            .iter()
+                            .take(n)
+                            .map(|r| without_hidden(r.as_ref().clone()))
+                            .collect(),
                     });
                 }
                 (rows.into_iter().map(Cow::into_owned).collect(), Some(flows))
@@ -311,9 +315,7 @@ pub fn run_source(
     };
     let mut docs = docs;
     if prepared.is_some() {
-        for d in &mut docs {
-            d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
-        }
+        docs = docs.into_iter().map(without_hidden).collect();
     }
     if let Some(write) = &compiled.write {
         write.apply(store, db, &docs, now_ms as i64)?;
@@ -324,6 +326,16 @@ pub fn run_source(
 }
 
 pub mod ops;
+
+/// A document without the scores a leading `$text` match or search stage keeps in hidden
+/// fields for `{ $meta: … }`.
+fn without_hidden(mut d: Document) -> Document {
+    d.shift_remove(crate::mongo::index::text::SCORE_FIELD);
+    for hidden in crate::mongo::search::stage::HIDDEN_FIELDS {
+        d.shift_remove(*hidden);
+    }
+    d
+}
 
 /// The documents a leading `$geoNear` or `{ $match: { $text } }` produces through its index,
 /// and the pipeline with that stage made a pass-through (`$geoNear` marked as prepared,
@@ -352,6 +364,15 @@ fn leading_index_stage(
             let docs = crate::mongo::index::text::aggregate_source(coll, filter, now_ms)
                 .map_err(|e| AggError::new(e.code, e.code_name, e.message))?;
             (docs, ("$match", Document::default()))
+        }
+        (search, spec) if crate::mongo::search::stage::STAGES.contains(&search) => {
+            let docs = crate::mongo::search::stage::leading(coll, search, spec, now_ms)?;
+            let mut marker = Document::default();
+            marker.insert(
+                crate::mongo::search::stage::PREPARED.into(),
+                Value::Bool(true),
+            );
+            (docs, (search, marker))
         }
         _ => return Ok((None, None)),
     };

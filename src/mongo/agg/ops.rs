@@ -2539,6 +2539,11 @@ fn unsupported_rand(_: Vec<Value>, _: &Env<'_>) -> R {
 }
 
 fn unsupported_meta(args: Vec<Value>, env: &Env<'_>) -> R {
+    if let Some(Value::String(kind)) = args.first() {
+        if let Some(v) = crate::mongo::search::stage::meta(kind, env.root) {
+            return v;
+        }
+    }
     if matches!(args.first(), Some(Value::String(s)) if s == "textScore") {
         return match env.root.get(crate::mongo::index::text::SCORE_FIELD) {
             Some(v) => Ok(v.clone()),
@@ -2550,7 +2555,7 @@ fn unsupported_meta(args: Vec<Value>, env: &Env<'_>) -> R {
     }
     Err(agg_err!(
         6050102,
-        "$meta is not available in this sandbox: there is no text or vector search"
+        "this $meta is not available in this sandbox (it has textScore, searchScore and vectorSearchScore)"
     ))
 }
 

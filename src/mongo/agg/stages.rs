@@ -190,6 +190,19 @@ pub static STAGES: &[(&str, CompileFn)] = &[
     ("$fill", super::window::compile_fill),
     ("$documents", compile_documents),
     ("$geoNear", compile_geo_near),
+    (
+        "$vectorSearch",
+        crate::mongo::search::stage::compile_vector_search,
+    ),
+    ("$search", crate::mongo::search::stage::compile_search),
+    (
+        "$searchMeta",
+        crate::mongo::search::stage::compile_search_meta,
+    ),
+    (
+        "$listSearchIndexes",
+        crate::mongo::search::stage::compile_list_search_indexes,
+    ),
 ];
 
 /// Stages the server has that this sandbox does not: they answer with a clear error.
@@ -200,10 +213,6 @@ const OUT_OF_SCOPE: &[&str] = &[
     "$currentOp",
     "$listSessions",
     "$listLocalSessions",
-    "$listSearchIndexes",
-    "$search",
-    "$searchMeta",
-    "$vectorSearch",
     "$changeStream",
     "$shardedDataDistribution",
 ];
@@ -1168,6 +1177,8 @@ fn compile_sort(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
                 crate::mongo::index::text::SCORE_FIELD.into(),
                 Value::Int32(-1),
             );
+        } else if let Some(hidden) = crate::mongo::search::stage::sort_field(v) {
+            plain.insert(hidden.into(), Value::Int32(-1));
         } else {
             plain.insert(k.clone(), v.clone());
         }

@@ -47,6 +47,11 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "getIndexes",
     "getIndexKeys",
     "explain",
+    "createSearchIndex",
+    "createSearchIndexes",
+    "getSearchIndexes",
+    "updateSearchIndex",
+    "dropSearchIndex",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -1006,6 +1011,9 @@ impl Session {
             "aggregate" => self.aggregate(db, Some(coll), args.collect()),
             "getName" => Ok(Js::Val(Value::String(coll.into()))),
             "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
+            n if super::search_indexes::SEARCH_INDEX_METHODS.contains(&n) => {
+                self.search_index_method(db, coll, name, args.collect())
+            }
             _ => self.index_method(db, coll, name, args.collect()),
         }
     }

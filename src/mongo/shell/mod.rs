@@ -8,6 +8,7 @@ pub mod host;
 mod indexes;
 mod js;
 pub mod sessions;
+mod search_indexes;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;

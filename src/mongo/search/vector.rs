@@ -1,0 +1,519 @@
+//! `$vectorSearch`: the stage's fields checked as mongod and mongot check them, the filter
+//! subset a vector index allows (on fields indexed as `filter`), and the scores Atlas gives:
+//! Lucene's similarity functions normalised to [0, 1], computed in single precision as
+//! Lucene computes them (Atlas shows them widened to doubles).
+//!
+//! | similarity | score |
+//! |---|---|
+//! | `cosine` | (1 + cos(q, v)) / 2 |
+//! | `dotProduct` | max((1 + q·v) / 2, 0) |
+//! | `euclidean` | 1 / (1 + ‖q − v‖²) |
+//!
+//! Exact mode (`exact: true`) scores every indexed document. Approximate mode goes through
+//! `approximate_index`, the one place that chooses the structure behind `VectorIndex`: brute
+//! force for now, so approximate results are the exact ones; an HNSW graph plugs in there
+//! (build it from the entries, then `search(query, k = limit, ef = numCandidates)`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{
+    number, parse_vector_definition, Kind, SearchError, SearchIndex, Similarity, VectorField,
+};
+use crate::mongo::index::RecordId;
+use crate::mongo::query::Filter;
+use crate::mongo::store::Collection;
+use crate::mongo::value::{Document, Value};
+
+/// Where a pipeline keeps a document's vector search score between stages.
+pub const SCORE_FIELD: &str = "$__vectorSearchScore";
+
+/// The most candidates Atlas lets a query consider.
+pub const MAX_CANDIDATES: i64 = 10_000;
+
+/// Scores `v` against `q` as Lucene's `VectorSimilarityFunction` does.
+pub fn score(similarity: Similarity, q: &[f32], v: &[f32]) -> f32 {
+    match similarity {
+        Similarity::Euclidean => {
+            let mut sum = 0f32;
+            for (a, b) in q.iter().zip(v) {
+                let d = a - b;
+                sum += d * d;
+            }
+            1.0 / (1.0 + sum)
+        }
+        Similarity::DotProduct => {
+            let mut dot = 0f32;
+            for (a, b) in q.iter().zip(v) {
+                dot += a * b;
+            }
+            ((1.0 + dot) / 2.0).max(0.0)
+        }
+        Similarity::Cosine => {
+            let (mut dot, mut n1, mut n2) = (0f32, 0f32, 0f32);
+            for (a, b) in q.iter().zip(v) {
+                dot += a * b;
+                n1 += a * a;
+                n2 += b * b;
+            }
+            let denom = (f64::from(n1) * f64::from(n2)).sqrt();
+            let cos = if denom == 0.0 {
+                0.0
+            } else {
+                (f64::from(dot) / denom) as f32
+            };
+            (1.0 + cos) / 2.0
+        }
+    }
+}
+
+/// A structure that finds the vectors nearest a query. Entries are `(record id, vector)`;
+/// results are `(record id, score)`, best first.
+pub trait VectorIndex: Send + Sync {
+    /// Up to `k` best entries that `accept` admits (the pre-filter), looking at about
+    /// `candidates` of them (approximate structures; brute force looks at all).
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        candidates: usize,
+        accept: &dyn Fn(RecordId) -> bool,
+    ) -> Vec<(RecordId, f32)>;
+}
+
+/// The vectors of one indexed field: every document's that has one of the right length.
+pub type Entries = Arc<Vec<(RecordId, Vec<f32>)>>;
+
+/// Scores every entry.
+pub struct BruteForce {
+    pub similarity: Similarity,
+    pub entries: Entries,
+}
+
+impl VectorIndex for BruteForce {
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        _candidates: usize,
+        accept: &dyn Fn(RecordId) -> bool,
+    ) -> Vec<(RecordId, f32)> {
+        let mut scored: Vec<(RecordId, f32)> = self
+            .entries
+            .iter()
+            .filter(|(rid, _)| accept(*rid))
+            .map(|(rid, v)| (*rid, score(self.similarity, query, v)))
+            .collect();
+        // Highest score first; equal scores keep insertion order, as Lucene's doc ids do.
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
+        scored
+    }
+}
+
+/// The structure approximate (`exact: false`) queries read, built once from a field's
+/// entries and kept until the collection changes. Brute force for now: swapping in an HNSW
+/// graph is this one function (insert every entry, answer `search(query, k, ef =
+/// candidates)`, keeping only what `accept` admits).
+pub fn approximate_index(similarity: Similarity, entries: Entries) -> Box<dyn VectorIndex> {
+    Box::new(BruteForce {
+        similarity,
+        entries,
+    })
+}
+
+/// One vector field as built for queries.
+struct Built {
+    entries: Entries,
+    approximate: Box<dyn VectorIndex>,
+}
+
+/// What a vector index keeps between queries: per vector field, the entries and the
+/// approximate structure, valid while the collection and the definition are as they were
+/// when it was built (`key`). Cloning a collection's index starts it empty.
+#[derive(Default)]
+pub struct Cache(Mutex<Option<(CacheKey, BuiltFields)>>);
+
+/// The collection's writes, length and last record id, and the definition's version.
+type CacheKey = (u64, usize, Option<RecordId>, i32);
+
+/// Per vector field path.
+type BuiltFields = HashMap<String, Arc<Built>>;
+
+impl Clone for Cache {
+    fn clone(&self) -> Self {
+        Cache::default()
+    }
+}
+
+impl PartialEq for Cache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cache")
+    }
+}
+
+impl Cache {
+    fn get(&self, coll: &Collection, ix: &SearchIndex, field: &VectorField) -> Arc<Built> {
+        let key = (
+            coll.writes(),
+            coll.docs.len(),
+            coll.record_ids().last().copied(),
+            ix.version,
+        );
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.as_ref().is_some_and(|(k, _)| *k != key) {
+            *guard = None;
+        }
+        let fields = &mut guard.get_or_insert_with(|| (key, HashMap::new())).1;
+        Arc::clone(fields.entry(field.path.clone()).or_insert_with(|| {
+            let entries: Entries = Arc::new(
+                coll.docs
+                    .iter()
+                    .zip(coll.record_ids())
+                    .filter_map(|(d, &rid)| {
+                        vector_at(d, &field.path, field.dimensions).map(|v| (rid, v))
+                    })
+                    .collect(),
+            );
+            Arc::new(Built {
+                approximate: approximate_index(field.similarity, Arc::clone(&entries)),
+                entries,
+            })
+        }))
+    }
+}
+
+/// The vector a document holds at `path`: an array of exactly `dims` numbers (Atlas indexes
+/// nothing for a document whose field has another length or type).
+fn vector_at(doc: &Document, path: &str, dims: usize) -> Option<Vec<f32>> {
+    let Value::Array(items) = lookup(doc, path)? else {
+        return None;
+    };
+    if items.len() != dims {
+        return None;
+    }
+    items.iter().map(|v| number(v).map(|x| x as f32)).collect()
+}
+
+/// The value at a dotted path through embedded documents (not arrays).
+pub fn lookup<'d>(doc: &'d Document, path: &str) -> Option<&'d Value> {
+    let mut parts = path.split('.');
+    let mut cur = crate::mongo::value::field(doc, parts.next()?)?;
+    for p in parts {
+        match cur {
+            Value::Document(d) => cur = crate::mongo::value::field(d, p)?,
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+fn err(message: impl std::fmt::Display) -> SearchError {
+    SearchError::in_aggregation(message)
+}
+
+/// A parsed `$vectorSearch` (`index` is required, as the Atlas page lists it).
+pub struct VectorQuery {
+    pub index: String,
+    pub path: String,
+    pub query: Vec<f32>,
+    pub limit: usize,
+    pub num_candidates: Option<usize>,
+    pub filter: Option<Document>,
+    pub exact: bool,
+}
+
+impl VectorQuery {
+    pub fn parse(arg: &Value) -> Result<VectorQuery, SearchError> {
+        let Value::Document(spec) = arg else {
+            return Err(SearchError {
+                code: 14,
+                code_name: "TypeMismatch",
+                message: "$vectorSearch value must be an object".into(),
+            });
+        };
+        for k in spec.keys() {
+            if !matches!(
+                k.as_str(),
+                "index" | "path" | "queryVector" | "numCandidates" | "limit" | "filter" | "exact"
+            ) {
+                return Err(SearchError {
+                    code: 40415,
+                    code_name: "Location40415",
+                    message: format!("BSON field '$vectorSearch.{k}' is an unknown field."),
+                });
+            }
+        }
+        let index = match spec.get("index") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => return Err(err("\"index\" is required")),
+            Some(_) => return Err(err("\"index\" must be a string")),
+        };
+        let path = match spec.get("path") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => return Err(err("\"path\" is required")),
+            Some(_) => return Err(err("\"path\" must be a string")),
+        };
+        let exact = match spec.get("exact") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(err("\"exact\" must be a boolean")),
+        };
+        let limit = match spec.get("limit") {
+            None | Some(Value::Null) => return Err(err("\"limit\" is required")),
+            Some(v) => super::integer(v).ok_or_else(|| err("\"limit\" must be an integer"))?,
+        };
+        if limit <= 0 {
+            return Err(err("\"limit\" must be positive"));
+        }
+        let num_candidates = match spec.get("numCandidates") {
+            None => None,
+            Some(v) => {
+                let n =
+                    super::integer(v).ok_or_else(|| err("\"numCandidates\" must be an integer"))?;
+                if !(1..=MAX_CANDIDATES).contains(&n) {
+                    return Err(err(format!(
+                        "\"numCandidates\" must be within bounds [1..{MAX_CANDIDATES}]"
+                    )));
+                }
+                Some(n)
+            }
+        };
+        match (exact, num_candidates) {
+            (true, Some(_)) => {
+                return Err(err(
+                    "\"numCandidates\" must be omitted when \"exact\" is set to true",
+                ))
+            }
+            (false, None) => {
+                return Err(err(
+                    "numCandidates is required for approximate vector search",
+                ))
+            }
+            (false, Some(n)) if limit > n => {
+                return Err(err("limit should be less than or equal to numCandidates"))
+            }
+            _ => {}
+        }
+        let query = match spec.get("queryVector") {
+            Some(Value::Array(items)) => {
+                let mut q = Vec::with_capacity(items.len());
+                for (i, v) in items.iter().enumerate() {
+                    let x = number(v)
+                        .ok_or_else(|| err(format!("\"queryVector[{i}]\" must be a number")))?;
+                    if !(x as f32).is_finite() {
+                        return Err(err(format!("\"queryVector[{i}]\" non-finite value")));
+                    }
+                    q.push(x as f32);
+                }
+                if q.is_empty() {
+                    return Err(err("\"queryVector\" must not be empty"));
+                }
+                q
+            }
+            None | Some(Value::Null) => {
+                return Err(err(
+                    "Exactly one and only one of query and queryVector can be present",
+                ))
+            }
+            Some(_) => return Err(err("\"queryVector\" must be an array")),
+        };
+        let filter = match spec.get("filter") {
+            None => None,
+            Some(Value::Document(d)) => Some(d.clone()),
+            Some(_) => return Err(err("\"filter\" must be a document")),
+        };
+        Ok(VectorQuery {
+            index,
+            path,
+            query,
+            limit: limit as usize,
+            num_candidates: num_candidates.map(|n| n as usize),
+            filter,
+            exact,
+        })
+    }
+}
+
+/// The comparison operators a vector search filter may use.
+const FILTER_OPERATORS: &[&str] = &[
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not",
+];
+
+/// Checks a filter against the fields the index has as `filter`, with mongot's errors.
+fn check_filter(filter: &Document, filters: &[String], at: &str) -> Result<(), SearchError> {
+    for (k, v) in filter {
+        let here = if at.is_empty() {
+            format!("filter.{k}")
+        } else {
+            format!("{at}.{k}")
+        };
+        match k.as_str() {
+            "$and" | "$or" | "$nor" => {
+                let Value::Array(items) = v else {
+                    return Err(err(format!("\"{here}\" must be an array")));
+                };
+                if items.is_empty() {
+                    return Err(err(format!("\"{here}\" cannot be empty")));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let Value::Document(d) = item else {
+                        return Err(err(format!("\"{here}[{i}]\" must be a document")));
+                    };
+                    check_filter(d, filters, &format!("{here}[{i}]"))?;
+                }
+            }
+            op if op.starts_with('$') => {
+                return Err(err(format!("\"{here}\" is not a supported operator")));
+            }
+            path => {
+                if !filters.iter().any(|f| f == path) {
+                    return Err(err(format!("Path '{path}' needs to be indexed as filter")));
+                }
+                check_condition(v, &here)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_condition(v: &Value, at: &str) -> Result<(), SearchError> {
+    match v {
+        Value::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => {
+            for (op, arg) in d {
+                if !FILTER_OPERATORS.contains(&op.as_str()) {
+                    return Err(err(format!("\"{at}\" unrecognized field \"{op}\"")));
+                }
+                match (op.as_str(), arg) {
+                    ("$in" | "$nin", Value::Array(items)) => {
+                        if items.is_empty() {
+                            return Err(err(format!("\"{at}.{op}\" cannot be empty")));
+                        }
+                        for item in items {
+                            check_value(item, &format!("{at}.{op}"))?;
+                        }
+                    }
+                    ("$in" | "$nin", _) => {
+                        return Err(err(format!("\"{at}.{op}\" must be an array")))
+                    }
+                    ("$exists", Value::Bool(_)) => {}
+                    ("$exists", _) => return Err(err(format!("\"{at}.{op}\" must be a boolean"))),
+                    ("$not", inner) => check_condition(inner, &format!("{at}.{op}"))?,
+                    (_, value) => check_value(value, &format!("{at}.{op}"))?,
+                }
+            }
+            Ok(())
+        }
+        other => check_value(other, &format!("{at}.$eq")),
+    }
+}
+
+/// The value types a vector filter compares: booleans, numbers, strings, ObjectIds, dates,
+/// null and UUIDs.
+fn check_value(v: &Value, at: &str) -> Result<(), SearchError> {
+    match v {
+        Value::Bool(_)
+        | Value::Int32(_)
+        | Value::Int64(_)
+        | Value::Double(_)
+        | Value::String(_)
+        | Value::ObjectId(_)
+        | Value::Date(_)
+        | Value::Null => Ok(()),
+        Value::Binary { subtype: 4, .. } => Ok(()),
+        Value::Array(items) if at.ends_with("$eq") || at.ends_with("$ne") => {
+            items.iter().try_for_each(|i| check_value(i, at))
+        }
+        _ => Err(err(format!(
+            "\"{at}\" must be a boolean, objectId, number, string, date, uuid, or null"
+        ))),
+    }
+}
+
+/// Runs a `$vectorSearch` over a collection: the matching documents' positions, best
+/// first, each with its score. A missing index gives no documents and no error, as Atlas.
+pub fn run(coll: &Collection, arg: &Value, now_ms: i64) -> Result<Vec<(usize, f64)>, SearchError> {
+    let q = VectorQuery::parse(arg)?;
+    let Some(ix) = coll.search_indexes.iter().find(|ix| ix.name == q.index) else {
+        return Ok(Vec::new());
+    };
+    if ix.kind != Kind::VectorSearch {
+        return Err(err(format!("{} is not indexed as vector", q.path)));
+    }
+    let def = parse_vector_definition(&ix.definition).map_err(|e| err(e.message))?;
+    let Some(field) = def.vectors.iter().find(|v| v.path == q.path) else {
+        return Err(err(format!("{} is not indexed as vector", q.path)));
+    };
+    if field.dimensions != q.query.len() {
+        return Err(err(format!(
+            "vector field is indexed with {} dimensions but queried with {}",
+            field.dimensions,
+            q.query.len()
+        )));
+    }
+    let compiled = match &q.filter {
+        Some(f) => {
+            check_filter(f, &def.filters, "")?;
+            Some(Filter::compile(f).map_err(|e| err(e.message))?.at(now_ms))
+        }
+        None => None,
+    };
+    let built = ix.cache.get(coll, ix, field);
+    let accept = |rid: RecordId| {
+        let doc = coll.position_of(rid).and_then(|p| coll.docs.get(p));
+        match (&compiled, doc) {
+            (Some(f), Some(d)) => f.matches(d),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        }
+    };
+    let found = if q.exact {
+        BruteForce {
+            similarity: field.similarity,
+            entries: Arc::clone(&built.entries),
+        }
+        .search(&q.query, q.limit, usize::MAX, &accept)
+    } else {
+        built.approximate.search(
+            &q.query,
+            q.limit,
+            q.num_candidates.unwrap_or(q.limit),
+            &accept,
+        )
+    };
+    Ok(found
+        .into_iter()
+        .filter_map(|(rid, s)| Some((coll.position_of(rid)?, f64::from(s))))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_lucenes_normalised_similarities() {
+        let q = [1.0f32, 0.0];
+        let cases = [
+            (Similarity::Cosine, [1.0f32, 0.0], 1.0f32),
+            (Similarity::Cosine, [-1.0, 0.0], 0.0),
+            (Similarity::Cosine, [0.0, 2.0], 0.5),
+            (Similarity::DotProduct, [0.6, 0.8], 0.8),
+            (Similarity::DotProduct, [-1.0, 0.0], 0.0),
+            (Similarity::Euclidean, [1.0, 0.0], 1.0),
+            (Similarity::Euclidean, [1.0, 2.0], 0.2),
+        ];
+        for (sim, v, want) in cases {
+            assert_eq!(score(sim, &q, &v), want, "{sim:?} {v:?}");
+        }
+    }
+}

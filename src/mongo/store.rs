@@ -425,6 +425,8 @@ impl Collection {
             next_rid: self.next_rid,
             indexes,
             options: self.options.clone(),
+            search_indexes: self.search_indexes.clone(),
+            writes: self.writes,
             bytes: self.bytes,
             budget: Arc::clone(&self.budget),
             stamp: self.stamp,

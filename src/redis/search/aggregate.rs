@@ -45,7 +45,7 @@ impl Cell {
         }
     }
 
-    fn truthy(&self) -> bool {
+    pub(super) fn truthy(&self) -> bool {
         match self {
             Cell::Num(n) => *n != 0.0 && !n.is_nan(),
             Cell::Str(s) => !s.is_empty(),
@@ -55,14 +55,14 @@ impl Cell {
     }
 }
 
-type Row = IndexMap<String, Cell>;
+pub(super) type Row = IndexMap<String, Cell>;
 
 // ---------------------------------------------------------------------------------------
 // Expressions (APPLY, FILTER)
 // ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Expr {
+pub(super) enum Expr {
     Num(f64),
     Str(String),
     Field(String),
@@ -234,9 +234,10 @@ impl ExprParser<'_> {
                 s.parse().map(Expr::Num).map_err(|_| self.error())
             }
             Some(c) if c.is_alphabetic() => {
-                let name = self.name().to_ascii_lowercase();
+                let written = self.name();
+                let name = written.to_ascii_lowercase();
                 if !self.eat("(") {
-                    return Err(self.error());
+                    return Err(format!("Unknown symbol '{written}'"));
                 }
                 let mut args = Vec::new();
                 if !self.eat(")") {
@@ -274,7 +275,7 @@ impl ExprParser<'_> {
     }
 }
 
-fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
+pub(super) fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
     let mut parser = ExprParser {
         chars: text.chars().collect(),
         at: 0,
@@ -289,7 +290,7 @@ fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> 
     Ok(expr)
 }
 
-fn eval(expr: &Expr, row: &Row) -> Cell {
+pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
     let bool_cell = |b: bool| Cell::Num(if b { 1.0 } else { 0.0 });
     match expr {
         Expr::Num(n) => Cell::Num(*n),
@@ -472,7 +473,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Some(index) = server.search.get(&name).cloned() else {
         return reply::error(&format!("{name}: no such index"));
     };
-    let node = match super::query::parse(&text(&argv[2])) {
+    let node = match index.parse_query(&text(&argv[2])) {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
@@ -667,6 +668,13 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                             a.get(k).unwrap_or(&Cell::Null),
                             b.get(k).unwrap_or(&Cell::Null),
                         );
+                        // Rows without the property come last either way.
+                        match (x, y) {
+                            (Cell::Null, Cell::Null) => continue,
+                            (Cell::Null, _) => return std::cmp::Ordering::Greater,
+                            (_, Cell::Null) => return std::cmp::Ordering::Less,
+                            _ => {}
+                        }
                         let (nx, ny) = (x.number(), y.number());
                         let order = if nx.is_nan() || ny.is_nan() {
                             x.text().cmp(&y.text())
@@ -745,7 +753,7 @@ fn load(index: &Index, docs: &[Doc], rows: &mut [(Row, Option<usize>)], fields: 
     }
 }
 
-fn collect_fields(expr: &Expr, out: &mut Vec<String>) {
+pub(super) fn collect_fields(expr: &Expr, out: &mut Vec<String>) {
     match expr {
         Expr::Field(name) if !out.contains(name) => out.push(name.clone()),
         Expr::Unary(_, inner) => collect_fields(inner, out),

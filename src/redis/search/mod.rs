@@ -7,6 +7,7 @@
 //! a student types in.
 
 pub mod aggregate;
+pub mod options;
 pub mod query;
 pub mod vector;
 
@@ -58,6 +59,7 @@ pub struct Index {
     pub source: Source,
     pub prefixes: Vec<Vec<u8>>,
     pub fields: Vec<Field>,
+    pub options: options::IndexOptions,
 }
 
 /// The server's indexes by name, in creation order.
@@ -85,6 +87,11 @@ struct Doc {
     values: Vec<Values>,
     /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
     content: Vec<(String, Vec<u8>)>,
+    /// The document score TFIDF is multiplied by (SCORE / SCORE_FIELD).
+    score: f64,
+    payload: Option<Vec<u8>>,
+    /// Its language is English, whose stemmer the sandbox has.
+    stems: bool,
 }
 
 impl Index {
@@ -105,6 +112,16 @@ impl Index {
         }
         match (self.source, value) {
             (Source::Hash, Value::Hash(hash)) => {
+                let field = |name: &str| -> Option<String> {
+                    if name == "__key" {
+                        return Some(String::from_utf8_lossy(key).into_owned());
+                    }
+                    hash.get(name.as_bytes())
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                };
+                if !self.options.admits(&field) {
+                    return None;
+                }
                 let mut values = Vec::new();
                 for field in &self.fields {
                     let raw = hash.get(field.identifier.as_bytes());
@@ -119,8 +136,16 @@ impl Index {
                     });
                 }
                 let content = if with_content {
+                    // The module does not return the fields it reads the score, payload and
+                    // language from.
+                    let special = [
+                        &self.options.score_field,
+                        &self.options.payload_field,
+                        &self.options.language_field,
+                    ];
                     hash.iter()
                         .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
+                        .filter(|(f, _)| !special.iter().any(|s| s.as_deref() == Some(f)))
                         .collect()
                 } else {
                     Vec::new()
@@ -130,9 +155,34 @@ impl Index {
                     position: 0,
                     values,
                     content,
+                    score: self.score_of(&field),
+                    payload: self
+                        .options
+                        .payload_field
+                        .as_ref()
+                        .and_then(|f| hash.get(f.as_bytes()).cloned()),
+                    stems: self.stems_for(&field),
                 })
             }
             (Source::Json, Value::Json(doc)) => {
+                let field = |name: &str| -> Option<String> {
+                    if name == "__key" {
+                        return Some(String::from_utf8_lossy(key).into_owned());
+                    }
+                    let path = match self.field(name) {
+                        Some((_, f)) => f.identifier.as_str(),
+                        None => name,
+                    };
+                    let path = JsonPath::parse(path).ok()?;
+                    let first = path.locate(doc).into_iter().next()?;
+                    match json_path::get(doc, &first)? {
+                        JsonValue::String(s) => Some(s.clone()),
+                        other => Some(json::to_text(other)),
+                    }
+                };
+                if !self.options.admits(&field) {
+                    return None;
+                }
                 let mut values = Vec::new();
                 for field in &self.fields {
                     let found: Vec<&JsonValue> = field.json_path.as_ref().map_or(Vec::new(), |p| {
@@ -152,10 +202,50 @@ impl Index {
                     } else {
                         Vec::new()
                     },
+                    score: self.score_of(&field),
+                    // The module reads payloads from hashes only.
+                    payload: None,
+                    stems: self.stems_for(&field),
                 })
             }
             _ => None,
         }
+    }
+}
+
+impl Index {
+    fn score_of(&self, field: &dyn Fn(&str) -> Option<String>) -> f64 {
+        let value = self.options.score_field.as_deref().and_then(field);
+        options::document_score(&self.options, value.as_deref())
+    }
+
+    /// A document is stemmed when its language (LANGUAGE_FIELD, if that names a language the
+    /// module knows, else the index's) is English.
+    fn stems_for(&self, field: &dyn Fn(&str) -> Option<String>) -> bool {
+        let own = self
+            .options
+            .language_field
+            .as_deref()
+            .and_then(field)
+            .and_then(|l| options::language(&l));
+        match own {
+            Some(lang) => lang == "english",
+            None => self.options.stems(),
+        }
+    }
+
+    fn is_stopword(&self, word: &str) -> bool {
+        self.options.is_stopword(word)
+    }
+
+    /// The query text parsed with this index's stop words.
+    pub fn parse_query(&self, text: &str) -> Result<Node, String> {
+        query::parse_with(text, &|w| self.is_stopword(w))
+    }
+
+    /// The FT.CREATE words of the options (after PREFIX, before SCHEMA), for a saved sandbox.
+    pub fn option_args(&self) -> Vec<Vec<u8>> {
+        self.options.args()
     }
 }
 
@@ -268,7 +358,7 @@ fn positions(
     text_fields(index, field)
         .into_iter()
         .filter_map(|(i, f)| {
-            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             match doc.values.get(i) {
                 Some(Values::Text(tokens)) => {
                     let at: Vec<usize> = tokens
@@ -294,13 +384,13 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
         }),
         Node::Phrase { words, field } => text_fields(index, field).iter().any(|(i, f)| {
-            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             let Some(Values::Text(tokens)) = doc.values.get(*i) else {
                 return false;
             };
             let tokens: Vec<&String> = tokens
                 .iter()
-                .filter(|t| !query::STOP_WORDS.contains(&t.as_str()))
+                .filter(|t| !index.is_stopword(t))
                 .collect();
             tokens.windows(words.len()).any(|window| {
                 window
@@ -381,7 +471,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
             .as_ref()
             .is_none_or(|name| f.attribute == *name || f.identifier == *name);
         for token in tokens {
-            if query::STOP_WORDS.contains(&token.as_str()) {
+            if index.is_stopword(token) {
                 continue;
             }
             position += 1;
@@ -390,7 +480,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
                     word: token,
                     position,
                     weight: *weight,
-                    stems: !nostem,
+                    stems: !nostem && doc.stems,
                 });
             }
         }
@@ -572,8 +662,7 @@ fn upper(arg: &[u8]) -> String {
 /// FT.CREATE index [ON HASH | JSON] [PREFIX count prefix ...] SCHEMA field [AS alias] type
 /// [options] ...
 pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    let schema_at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"SCHEMA"));
-    if argv.len() < 5 || schema_at.is_none_or(|at| at + 1 >= argv.len()) {
+    if argv.len() < 5 {
         return wrong_arity("FT.CREATE");
     }
     let name = text(&argv[1]);
@@ -584,9 +673,13 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         source: Source::Hash,
         prefixes: Vec::new(),
         fields: Vec::new(),
+        options: options::IndexOptions::default(),
     };
     let mut i = 2;
-    while let Some(word) = argv.get(i) {
+    loop {
+        let Some(word) = argv.get(i) else {
+            return reply::error("No schema found");
+        };
         match upper(word).as_str() {
             "ON" => {
                 let kind = argv.get(i + 1).map(|a| upper(a)).unwrap_or_default();
@@ -616,12 +709,22 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 i += 1;
                 break;
             }
-            "FILTER" | "LANGUAGE" | "LANGUAGE_FIELD" | "SCORE" | "SCORE_FIELD"
-            | "PAYLOAD_FIELD" | "STOPWORDS" | "TEMPORARY" => {
-                return reply::error(&format!("{} is not supported by the sandbox", upper(word)))
+            "TEMPORARY" => {
+                return reply::error("TEMPORARY is not supported by the sandbox");
             }
-            _ => i += 1,
+            "NOOFFSETS" | "NOHL" | "NOFIELDS" | "NOFREQS" | "SKIPINITIALSCAN" | "MAXTEXTFIELDS"
+            | "ASYNC" => i += 1,
+            _ => match index.options.parse(argv, i) {
+                Ok(Some(taken)) => i += taken,
+                Ok(None) => {
+                    return reply::error(&format!("Unknown argument `{}`", text(word)));
+                }
+                Err(e) => return e,
+            },
         }
+    }
+    if i >= argv.len() {
+        return reply::error("Fields arguments are missing");
     }
     if let Err(e) = add_fields(&mut index, argv, i) {
         return e;
@@ -788,6 +891,7 @@ fn parse_count(argv: &[Vec<u8>], i: usize, what: &str) -> Result<usize, Reply> {
 struct SearchOptions {
     nocontent: bool,
     withscores: bool,
+    withpayloads: bool,
     offset: usize,
     limit: usize,
     sort_by: Option<(String, bool)>,
@@ -800,6 +904,7 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
     let mut options = SearchOptions {
         nocontent: false,
         withscores: false,
+        withpayloads: false,
         offset: 0,
         limit: 10,
         sort_by: None,
@@ -813,7 +918,8 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
         match upper(word).as_str() {
             "NOCONTENT" => options.nocontent = true,
             "WITHSCORES" => options.withscores = true,
-            "VERBATIM" | "NOSTOPWORDS" | "WITHPAYLOADS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
+            "WITHPAYLOADS" => options.withpayloads = true,
+            "VERBATIM" | "NOSTOPWORDS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
             "DIALECT" | "TIMEOUT" | "SLOP" | "LANGUAGE" | "SCORER" => i += 1,
             "LIMIT" => {
                 let (Some(a), Some(b)) = (argv.get(i + 1), argv.get(i + 2)) else {
@@ -953,7 +1059,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         },
         None => (query_text, None),
     };
-    let node = match query::parse(&filter_text) {
+    let node = match index.parse_query(&filter_text) {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
@@ -973,7 +1079,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 .is_none_or(|keys| keys.contains(&d.key))
         })
         .filter(|(_, d)| matches(&index, d, &node))
-        .map(|(i, _)| (i, score(&scorer, i, &node)))
+        .map(|(i, d)| (i, score(&scorer, i, &node) * d.score))
         .collect();
     match &options.sort_by {
         Some((field, ascending)) => {
@@ -982,11 +1088,21 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                     sort_key(&index, &docs[a.0], field),
                     sort_key(&index, &docs[b.0], field),
                 );
-                let order = ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal);
-                if *ascending {
-                    order
-                } else {
-                    order.reverse()
+                // Documents without the field come last either way; a descending sort
+                // lists tied documents latest first, as the module does.
+                use std::cmp::Ordering;
+                match (&ka, &kb) {
+                    (SortKey::Missing, SortKey::Missing) => Ordering::Equal,
+                    (SortKey::Missing, _) => Ordering::Greater,
+                    (_, SortKey::Missing) => Ordering::Less,
+                    _ => {
+                        let order = ka.partial_cmp(&kb).unwrap_or(Ordering::Equal);
+                        if *ascending {
+                            order
+                        } else {
+                            order.reverse().then(b.0.cmp(&a.0))
+                        }
+                    }
                 }
             });
         }
@@ -1002,6 +1118,9 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         out.push(Reply::Bulk(doc.key.clone()));
         if options.withscores {
             out.push(Reply::Bulk(resp_double(*score).into_bytes()));
+        }
+        if options.withpayloads {
+            out.push(doc.payload.clone().map_or(Reply::Nil, Reply::Bulk));
         }
         if options.nocontent {
             continue;
@@ -1202,7 +1321,7 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let docs = documents(server, &index, false).len() as i64;
     let word = |s: &str| Reply::status(s);
-    let definition = Reply::Array(vec![
+    let mut definition = vec![
         word("key_type"),
         word(match index.source {
             Source::Hash => "HASH",
@@ -1219,9 +1338,9 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             .map(|p| word(p))
             .collect(),
         ),
-        word("default_score"),
-        Reply::bulk("1"),
-    ]);
+    ];
+    definition.extend(index.options.info());
+    let definition = Reply::Array(definition);
     let attributes = index
         .fields
         .iter()
@@ -1280,7 +1399,7 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             Reply::Array(out)
         })
         .collect();
-    Reply::Array(vec![
+    let mut info = vec![
         word("index_name"),
         word(&name),
         word("index_options"),
@@ -1297,7 +1416,14 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Reply::Integer(0),
         word("percent_indexed"),
         Reply::bulk("1"),
-    ])
+    ];
+    if let Some(words) = &index.options.stopwords {
+        info.extend([
+            word("stopwords_list"),
+            Reply::Array(words.iter().map(|w| Reply::bulk(w.as_str())).collect()),
+        ]);
+    }
+    Reply::Array(info)
 }
 
 /// FT.EXPLAIN index query: the parsed query as RediSearch prints its execution plan.
@@ -1309,7 +1435,7 @@ pub fn ft_explain(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Some(index) = server.search.get(&name) else {
         return reply::error(&format!("{name}: no such index"));
     };
-    match query::parse(&text(&argv[2])) {
+    match index.parse_query(&text(&argv[2])) {
         Ok(node) => {
             let mut out = String::new();
             explain(index, &node, 0, true, &mut out);
@@ -1344,10 +1470,15 @@ fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut Str
             let nostem = text_fields(index, field)
                 .iter()
                 .all(|(_, f)| matches!(f.kind, FieldKind::Text { nostem: true, .. }));
-            if expand && !nostem {
+            if expand && !nostem && index.options.stems() {
+                // The stem is also looked up as a word of its own when it differs.
+                let root = stem(word);
                 out.push_str(&format!("{pad}{s}UNION {{\n"));
                 out.push_str(&format!("{pad}  {s}{word}\n"));
-                out.push_str(&format!("{pad}  {s}+{}(expanded)\n", stem(word)));
+                out.push_str(&format!("{pad}  {s}+{root}(expanded)\n"));
+                if root != *word {
+                    out.push_str(&format!("{pad}  {s}{root}(expanded)\n"));
+                }
                 out.push_str(&format!("{pad}}}\n"));
             } else {
                 out.push_str(&format!("{pad}{s}{word}\n"));

@@ -53,7 +53,7 @@ struct Parser<'a> {
     chars: Vec<char>,
     at: usize,
     depth: usize,
-    _text: &'a str,
+    is_stopword: &'a dyn Fn(&str) -> bool,
 }
 
 /// `Syntax error at offset 6 near 2`, as RediSearch words it.
@@ -61,12 +61,18 @@ fn syntax_error(offset: usize, near: &str) -> String {
     format!("Syntax error at offset {offset} near {near}")
 }
 
+/// `text` parsed with the default English stop words.
 pub fn parse(text: &str) -> Result<Node, String> {
+    parse_with(text, &|w| STOP_WORDS.contains(&w))
+}
+
+/// `text` parsed with an index's own stop words (FT.CREATE ... STOPWORDS).
+pub fn parse_with(text: &str, is_stopword: &dyn Fn(&str) -> bool) -> Result<Node, String> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         at: 0,
         depth: 0,
-        _text: text,
+        is_stopword,
     };
     let node = parser.intersect(None)?;
     parser.skip_spaces();
@@ -319,7 +325,7 @@ impl Parser<'_> {
                 self.at += 1;
                 let words: Vec<String> = tokenize(&text)
                     .into_iter()
-                    .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+                    .filter(|w| !(self.is_stopword)(w))
                     .collect();
                 Ok(if words.is_empty() {
                     Node::Nothing
@@ -354,7 +360,7 @@ impl Parser<'_> {
                         field: field_name,
                     });
                 }
-                if STOP_WORDS.contains(&word.as_str()) {
+                if (self.is_stopword)(&word) {
                     return Ok(Node::Nothing);
                 }
                 Ok(Node::Term {
@@ -375,33 +381,10 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A light English stemmer, enough for plurals and common verb endings to meet their stem
-/// (`foxes`, `jumps`, `jumping` → `fox`, `jump`, `jump`).
+/// The stem RediSearch's English stemmer (Snowball's `english`, as libstemmer has it) gives
+/// a word.
 pub fn stem(word: &str) -> String {
-    let w = word;
-    let n = w.chars().count();
-    if n <= 3 {
-        return w.to_string();
-    }
-    for (suffix, replace) in [
-        ("ies", "y"),
-        ("sses", "ss"),
-        ("xes", "x"),
-        ("ches", "ch"),
-        ("shes", "sh"),
-        ("ing", ""),
-        ("ed", ""),
-    ] {
-        if let Some(base) = w.strip_suffix(suffix) {
-            if base.chars().count() >= 2 {
-                return format!("{base}{replace}");
-            }
-        }
-    }
-    if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
-        return w[..w.len() - 1].to_string();
-    }
-    w.to_string()
+    crate::mongo::index::stem::stem(word)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! a student types in.
 
 pub mod aggregate;
+pub mod geo;
 pub mod options;
 pub mod query;
 pub mod vector;
@@ -76,6 +77,7 @@ enum Values {
     Tags(Vec<String>),
     Numbers(Vec<f64>),
     Vector(Vec<f32>),
+    Points(Vec<(f64, f64)>),
     None,
 }
 
@@ -282,7 +284,13 @@ fn index_text(kind: &FieldKind, texts: &[String]) -> Option<Values> {
             }
             Values::Numbers(numbers)
         }
-        FieldKind::Geo | FieldKind::Vector(_) => Values::None,
+        FieldKind::Geo => Values::Points(
+            texts
+                .iter()
+                .map(|t| geo::parse_point(t))
+                .collect::<Option<_>>()?,
+        ),
+        FieldKind::Vector(_) => Values::None,
     })
 }
 
@@ -305,6 +313,11 @@ fn index_json(kind: &FieldKind, found: &[&JsonValue]) -> Option<Values> {
             (FieldKind::Numeric, JsonValue::Number(n)) => texts.push(n.to_string()),
             (FieldKind::Numeric, _) => return None,
             (_, JsonValue::String(s)) => texts.push(s.clone()),
+            (FieldKind::Geo, JsonValue::Array(items)) => {
+                for item in items {
+                    texts.push(item.as_str()?.to_string());
+                }
+            }
             (FieldKind::Tag { .. }, JsonValue::Bool(b)) => texts.push(b.to_string()),
             (FieldKind::Tag { .. }, JsonValue::Array(items)) => {
                 texts.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
@@ -421,6 +434,10 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
                 (if *min_exclusive { n > min } else { n >= min })
                     && (if *max_exclusive { n < max } else { n <= max })
             })),
+            None => false,
+        },
+        Node::Geo { field, radius } => match index.field(field) {
+            Some((i, _)) => matches!(doc.values.get(i), Some(Values::Points(points)) if points.iter().any(|p| radius.holds(*p))),
             None => false,
         },
         Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
@@ -898,6 +915,8 @@ struct SearchOptions {
     return_fields: Option<Vec<String>>,
     in_keys: Option<Vec<Vec<u8>>>,
     params: Vec<(String, Vec<u8>)>,
+    /// GEOFILTER clauses, each a condition every result meets.
+    geofilters: Vec<Node>,
 }
 
 fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions, Reply> {
@@ -911,6 +930,7 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
         return_fields: None,
         in_keys: None,
         params: Vec::new(),
+        geofilters: Vec::new(),
     };
     let mut i = 3;
     let count_arg = |i: usize, what: &str| parse_count(argv, i, what);
@@ -989,6 +1009,12 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
                     .collect();
                 i += 1 + count;
             }
+            "GEOFILTER" => {
+                let (field, radius) = geo::geofilter(&argv[(i + 1).min(argv.len())..])
+                    .map_err(|e| reply::error(&e))?;
+                options.geofilters.push(Node::Geo { field, radius });
+                i += 5;
+            }
             "INKEYS" => {
                 let count = count_arg(i + 1, "INKEYS")?;
                 options.in_keys = Some(argv.iter().skip(i + 2).take(count).cloned().collect());
@@ -1060,7 +1086,12 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         None => (query_text, None),
     };
     let node = match index.parse_query(&filter_text) {
-        Ok(n) => n,
+        Ok(n) if options.geofilters.is_empty() => n,
+        Ok(n) => Node::And(
+            std::iter::once(n)
+                .chain(options.geofilters.clone())
+                .collect(),
+        ),
         Err(e) => return reply::error(&e),
     };
     // Only a SORTBY on text reads what the reply shows before the page is cut.
@@ -1506,6 +1537,7 @@ fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut Str
             if *max_exclusive { "<" } else { "<=" },
             number(*max)
         )),
+        Node::Geo { field, radius } => out.push_str(&format!("{pad}{}\n", radius.explain(field))),
         Node::And(parts) | Node::Or(parts) => {
             let title = if matches!(node, Node::And(_)) {
                 "INTERSECT"

@@ -41,6 +41,11 @@ pub enum Node {
         max: f64,
         max_exclusive: bool,
     },
+    /// `@field:[lon lat radius unit]`.
+    Geo {
+        field: String,
+        radius: super::geo::Radius,
+    },
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -251,7 +256,7 @@ impl Parser<'_> {
                 let (max, max_exclusive) = self.bound()?;
                 self.skip_spaces();
                 if self.peek() != Some(']') {
-                    return Err(self.error_here());
+                    return self.geo(field, min, max);
                 }
                 self.at += 1;
                 Ok(Node::Numeric {
@@ -267,8 +272,39 @@ impl Parser<'_> {
         }
     }
 
-    fn bound(&mut self) -> Result<(f64, bool), String> {
+    /// The rest of `[lon lat radius unit]` after its first two numbers.
+    fn geo(&mut self, field: String, lon: f64, lat: f64) -> Result<Node, String> {
+        let radius_at = self.at;
+        let (radius, _) = self.bound()?;
         self.skip_spaces();
+        let unit_at = self.at;
+        while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.at += 1;
+        }
+        let unit: String = self.chars[unit_at..self.at].iter().collect();
+        if unit.is_empty() {
+            // The module points at what follows the radius, and quotes the radius.
+            let radius_text: String = self.chars[radius_at..unit_at]
+                .iter()
+                .filter(|c| !c.is_whitespace() && **c != ',')
+                .collect();
+            return Err(syntax_error(unit_at, &radius_text));
+        }
+        self.skip_spaces();
+        if self.peek() != Some(']') {
+            return Err(self.error_here());
+        }
+        self.at += 1;
+        let radius =
+            super::geo::Radius::new(lon, lat, radius, &unit, "Invalid GeoFilter unit".into())?;
+        Ok(Node::Geo { field, radius })
+    }
+
+    fn bound(&mut self) -> Result<(f64, bool), String> {
+        // Commas separate a range's numbers like spaces.
+        while self.peek().is_some_and(|c| c.is_whitespace() || c == ',') {
+            self.at += 1;
+        }
         let exclusive = self.peek() == Some('(');
         if exclusive {
             self.at += 1;
@@ -441,8 +477,37 @@ mod tests {
     #[test]
     fn no_query_panics() {
         const PIECES: &[&str] = &[
-            "@", "a", ":", "{", "}", "[", "]", "(", ")", "|", "-", "*", "\"", "\\", " ", "1",
-            "-inf", "+inf", "(5", "@t:", "é", "the", "x*", "..", "=>", "$", ",",
+            "@",
+            "a",
+            ":",
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "|",
+            "-",
+            "*",
+            "\"",
+            "\\",
+            " ",
+            "1",
+            "-inf",
+            "+inf",
+            "(5",
+            "@t:",
+            "é",
+            "the",
+            "x*",
+            "..",
+            "=>",
+            "$",
+            ",",
+            "km",
+            "[1 2 3 km]",
+            "@g:[",
+            "mi]",
         ];
         let mut rng = crate::redis::fuzz::Rng(0x9e37_79b9_7f4a_7c15);
         let mut next = |n: usize| rng.below(n);

@@ -5,7 +5,6 @@ use indexmap::IndexMap;
 
 use super::{documents, parse_count, text, upper, wrong_arity, Doc, FieldKind, Index};
 use crate::redis::reply::{self, Reply};
-use crate::redis::types::json::resp_double;
 use crate::redis::Server;
 
 /// A value in a pipeline row.
@@ -28,7 +27,7 @@ impl Cell {
 
     fn text(&self) -> String {
         match self {
-            Cell::Num(n) => resp_double(*n),
+            Cell::Num(n) => format_number(*n),
             Cell::Str(s) => s.clone(),
             Cell::List(items) => items.join(","),
             Cell::Null => String::new(),
@@ -56,6 +55,35 @@ impl Cell {
 }
 
 pub(super) type Row = IndexMap<String, Cell>;
+
+/// A number as the module's pipeline prints it: C's `%.12g`.
+fn format_number(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{x:.11e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if !(-4..12).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa.to_string()), exp.abs())
+    } else {
+        trim(format!("{x:.*}", (11 - exp) as usize))
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Expressions (APPLY, FILTER)
@@ -408,8 +436,34 @@ fn reduce(name: &str, values: &[Cell], group_len: usize) -> Cell {
             Cell::List(seen)
         }
         "FIRST_VALUE" => values.first().cloned().unwrap_or(Cell::Null),
+        "STDDEV" => {
+            let n: Vec<f64> = numbers().collect();
+            if n.len() < 2 {
+                return Cell::Num(0.0);
+            }
+            let mean = n.iter().sum::<f64>() / n.len() as f64;
+            let sum: f64 = n.iter().map(|x| (x - mean) * (x - mean)).sum();
+            Cell::Num((sum / (n.len() - 1) as f64).sqrt())
+        }
         _ => Cell::Null,
     }
+}
+
+/// QUANTILE's value: the smallest with at least a `q` share of the values at or below it.
+fn quantile(values: &[Cell], q: f64) -> Cell {
+    let mut n: Vec<f64> = values
+        .iter()
+        .map(Cell::number)
+        .filter(|n| !n.is_nan())
+        .collect();
+    if n.is_empty() {
+        return Cell::Null;
+    }
+    crate::sort::sort_by(&mut n, |a, b| {
+        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let at = ((q * n.len() as f64).ceil() as usize).saturating_sub(1);
+    Cell::Num(n[at.min(n.len() - 1)])
 }
 
 const REDUCERS: &[&str] = &[
@@ -422,6 +476,9 @@ const REDUCERS: &[&str] = &[
     "COUNT_DISTINCTISH",
     "TOLIST",
     "FIRST_VALUE",
+    "STDDEV",
+    "QUANTILE",
+    "RANDOM_SAMPLE",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -450,6 +507,11 @@ fn doc_cell(index: &Index, doc: &Doc, name: &str, grouping: bool) -> Cell {
                 ..
             }),
         ) if grouping => Cell::Str(v.to_lowercase()),
+        // NUMERIC fields load as numbers, so they sort as numbers.
+        (Some(v), Some(FieldKind::Numeric)) => match v.trim().parse::<f64>() {
+            Ok(n) => Cell::Num(n),
+            Err(_) => Cell::Str(v),
+        },
         (Some(v), _) => Cell::Str(v),
     }
 }
@@ -485,6 +547,9 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let mut rows: Vec<(Row, Option<usize>)> =
         (0..docs.len()).map(|i| (Row::new(), Some(i))).collect();
     let mut names: Vec<String> = Vec::new();
+    // Whether a SORTBY or GROUPBY counted every row, and the rows a LIMIT saw with its offset.
+    let mut counted = false;
+    let mut streamed = None;
     let mut i = 3;
     while let Some(word) = argv.get(i) {
         let step = upper(word);
@@ -581,13 +646,28 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                                 }
                             })
                             .collect();
-                        out.insert(alias.clone(), reduce(function, &values, members.len()));
+                        let second = args.get(1).and_then(|a| a.parse::<f64>().ok());
+                        let cell = match function.as_str() {
+                            "QUANTILE" => quantile(&values, second.unwrap_or(0.5)),
+                            // The module samples at random; the sandbox keeps the first ones.
+                            "RANDOM_SAMPLE" => Cell::List(
+                                values
+                                    .iter()
+                                    .filter(|v| !matches!(v, Cell::Null))
+                                    .take(second.unwrap_or(0.0) as usize)
+                                    .map(Cell::text)
+                                    .collect(),
+                            ),
+                            _ => reduce(function, &values, members.len()),
+                        };
+                        out.insert(alias.clone(), cell);
                     }
                     grouped.push((out, None));
                 }
                 names = keys;
                 names.extend(reducers.into_iter().map(|(_, _, alias)| alias));
                 total = grouped.len();
+                counted = true;
                 rows = grouped;
             }
             "APPLY" | "FILTER" => {
@@ -596,7 +676,10 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                         "Bad arguments for {step}: Expected an argument, but none provided"
                     ));
                 };
-                let known = |n: &str| index.field(n).is_some() || names.iter().any(|x| x == n);
+                // Only SORTABLE fields come without a LOAD (from the index's sort table).
+                let known = |n: &str| {
+                    index.field(n).is_some_and(|(_, f)| f.sortable) || names.iter().any(|x| x == n)
+                };
                 let expr = match parse_expr(&text(source), &known) {
                     Ok(e) => e,
                     Err(e) => return reply::error(&e),
@@ -637,6 +720,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 i += 2;
             }
             "SORTBY" => {
+                counted = true;
                 let count = match parse_count(argv, i + 1, "SORTBY") {
                     Ok(c) => c,
                     Err(e) => return e,
@@ -664,25 +748,26 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 load(&index, &docs, &mut rows, &names);
                 crate::sort::sort_by(&mut rows, |(a, _), (b, _)| {
                     for (k, ascending) in &keys {
-                        let (x, y) = (
-                            a.get(k).unwrap_or(&Cell::Null),
-                            b.get(k).unwrap_or(&Cell::Null),
-                        );
-                        // Rows without the property come last either way.
-                        match (x, y) {
-                            (Cell::Null, Cell::Null) => continue,
-                            (Cell::Null, _) => return std::cmp::Ordering::Greater,
-                            (_, Cell::Null) => return std::cmp::Ordering::Less,
-                            _ => {}
-                        }
-                        let (nx, ny) = (x.number(), y.number());
-                        let order = if nx.is_nan() || ny.is_nan() {
-                            x.text().cmp(&y.text())
-                        } else {
-                            nx.partial_cmp(&ny).unwrap_or(std::cmp::Ordering::Equal)
+                        use std::cmp::Ordering;
+                        // Rows without the property come last either way; a property that
+                        // is there but null sorts before every value.
+                        let (x, y) = match (a.get(k), b.get(k)) {
+                            (None, None) => continue,
+                            (None, _) => return Ordering::Greater,
+                            (_, None) => return Ordering::Less,
+                            (Some(x), Some(y)) => (x, y),
+                        };
+                        let order = match (x, y) {
+                            (Cell::Null, Cell::Null) => Ordering::Equal,
+                            (Cell::Null, _) => Ordering::Less,
+                            (_, Cell::Null) => Ordering::Greater,
+                            (Cell::Num(m), Cell::Num(n)) => {
+                                m.partial_cmp(n).unwrap_or(Ordering::Equal)
+                            }
+                            _ => x.text().cmp(&y.text()),
                         };
                         let order = if *ascending { order } else { order.reverse() };
-                        if order != std::cmp::Ordering::Equal {
+                        if order != Ordering::Equal {
                             return order;
                         }
                     }
@@ -700,6 +785,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 ) else {
                     return reply::error("LIMIT needs two numeric arguments");
                 };
+                streamed = Some((rows.len(), offset));
                 rows = rows.into_iter().skip(offset).take(num).collect();
                 i += 3;
             }
@@ -713,6 +799,12 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 ))
             }
         }
+    }
+    // Without a SORTBY or GROUPBY the module streams the rows and reports how many it had
+    // read when it sent the first: one past the LIMIT offset.
+    if !counted {
+        let (available, offset) = streamed.unwrap_or((rows.len(), 0));
+        total = available.min(offset + 1);
     }
     let mut out = vec![Reply::Integer(total as i64)];
     for (row, _) in rows {

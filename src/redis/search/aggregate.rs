@@ -394,10 +394,155 @@ pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
                 "exists" => bool_cell(!matches!(arg(0), Cell::Null)),
                 "startswith" => bool_cell(arg(0).text().starts_with(&arg(1).text())),
                 "contains" => Cell::Num(arg(0).text().matches(&arg(1).text()).count() as f64),
+                "split" => {
+                    let text = arg(0).text();
+                    let sep = args.get(1).map_or(",".to_string(), |_| arg(1).text());
+                    let strip = args.get(2).map_or(" ".to_string(), |_| arg(2).text());
+                    Cell::List(
+                        text.split(|c| sep.contains(c))
+                            .map(|p| p.trim_matches(|c| strip.contains(c)).to_string())
+                            .filter(|p| !p.is_empty())
+                            .collect(),
+                    )
+                }
+                "format" => {
+                    let mut out = String::new();
+                    let mut next = 1;
+                    let mut chars = arg(0).text().chars().collect::<Vec<_>>().into_iter();
+                    while let Some(c) = chars.next() {
+                        match (c, c == '%') {
+                            (_, false) => out.push(c),
+                            _ => match chars.next() {
+                                Some('s') => {
+                                    out.push_str(&arg(next).text());
+                                    next += 1;
+                                }
+                                Some('%') => out.push('%'),
+                                _ => return Cell::Null,
+                            },
+                        }
+                    }
+                    Cell::Str(out)
+                }
+                "timefmt" => {
+                    let format = args.get(1).map_or("%FT%TZ".to_string(), |_| arg(1).text());
+                    time_format(arg(0).number(), &format).map_or(Cell::Null, Cell::Str)
+                }
+                "minute" | "hour" | "day" => {
+                    let t = arg(0).number().floor();
+                    let unit = match name.as_str() {
+                        "minute" => 60.0,
+                        "hour" => 3600.0,
+                        _ => 86400.0,
+                    };
+                    Cell::Num(t - t.rem_euclid(unit))
+                }
+                "dayofweek" | "dayofmonth" | "dayofyear" | "monthofyear" | "year" | "month" => {
+                    let Some(date) = civil(arg(0).number()) else {
+                        return Cell::Null;
+                    };
+                    Cell::Num(match name.as_str() {
+                        "dayofweek" => date.weekday as f64,
+                        "dayofmonth" => date.day as f64,
+                        "dayofyear" => date.yday as f64,
+                        "monthofyear" => (date.month - 1) as f64,
+                        "year" => date.year as f64,
+                        // `month`: the first second of the timestamp's month.
+                        _ => date.days_before_month * 86400.0,
+                    })
+                }
                 _ => Cell::Null,
             }
         }
     }
+}
+
+/// A Unix time in seconds as a UTC calendar date.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// 0 = Sunday.
+    weekday: u32,
+    /// 0 = January 1st.
+    yday: u32,
+    /// Days from the epoch to the first of the month.
+    days_before_month: f64,
+}
+
+fn civil(t: f64) -> Option<Civil> {
+    if !t.is_finite() || t.abs() > 1e15 {
+        return None;
+    }
+    let secs = t.floor() as i64;
+    let days = secs.div_euclid(86400);
+    let rest = secs.rem_euclid(86400) as u32;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const BEFORE: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let yday = BEFORE[(month - 1) as usize] + day - 1 + u32::from(leap && month > 2);
+    Some(Civil {
+        year,
+        month,
+        day,
+        hour: rest / 3600,
+        minute: rest / 60 % 60,
+        second: rest % 60,
+        weekday: (days + 4).rem_euclid(7) as u32,
+        yday,
+        days_before_month: (days - i64::from(day) + 1) as f64,
+    })
+}
+
+/// `timefmt`: strftime's common conversions over a UTC time.
+fn time_format(t: f64, format: &str) -> Option<String> {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = civil(t)?;
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Y') => out.push_str(&d.year.to_string()),
+            Some('y') => out.push_str(&format!("{:02}", d.year.rem_euclid(100))),
+            Some('m') => out.push_str(&format!("{:02}", d.month)),
+            Some('d') => out.push_str(&format!("{:02}", d.day)),
+            Some('e') => out.push_str(&format!("{:2}", d.day)),
+            Some('H') => out.push_str(&format!("{:02}", d.hour)),
+            Some('M') => out.push_str(&format!("{:02}", d.minute)),
+            Some('S') => out.push_str(&format!("{:02}", d.second)),
+            Some('j') => out.push_str(&format!("{:03}", d.yday + 1)),
+            Some('a') => out.push_str(DAYS.get(d.weekday as usize)?),
+            Some('b') => out.push_str(MONTHS.get((d.month - 1) as usize)?),
+            Some('F') => out.push_str(&format!("{}-{:02}-{:02}", d.year, d.month, d.day)),
+            Some('T') => out.push_str(&format!("{:02}:{:02}:{:02}", d.hour, d.minute, d.second)),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -554,6 +699,28 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     while let Some(word) = argv.get(i) {
         let step = upper(word);
         match step.as_str() {
+            "LOAD" if argv.get(i + 1).is_some_and(|a| a.as_slice() == b"*") => {
+                i += 2;
+                for (row, doc) in &mut rows {
+                    let Some(d) = doc.and_then(|d| docs.get(d)) else {
+                        continue;
+                    };
+                    // SORTABLE fields come from the index first, then the key's own fields.
+                    let sortable = index.fields.iter().filter(|f| f.sortable);
+                    let own: Vec<String> = d.content.iter().map(|(k, _)| k.clone()).collect();
+                    for name in sortable.map(|f| f.attribute.clone()).chain(own) {
+                        if !row.contains_key(&name) {
+                            let cell = doc_cell(&index, d, &name, false);
+                            if cell != Cell::Null {
+                                row.insert(name.clone(), cell);
+                            }
+                        }
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
             "LOAD" => {
                 let fields = match counted_fields(argv, i, "LOAD") {
                     Ok(f) => f,

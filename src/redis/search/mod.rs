@@ -440,6 +440,14 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             Some((i, _)) => matches!(doc.values.get(i), Some(Values::Points(points)) if points.iter().any(|p| radius.holds(*p))),
             None => false,
         },
+        Node::Fuzzy {
+            word,
+            distance,
+            field,
+        } => text_fields(index, field).iter().any(|(i, _)| {
+            matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| query::within_edits(t, word, *distance)))
+        }),
+        Node::Optional(_) => true,
         Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
         Node::Or(parts) => parts.iter().any(|p| matches(index, doc, p)),
         Node::Not(inner) => !matches(index, doc, inner),
@@ -458,6 +466,7 @@ fn scored_words(node: &Node, out: &mut Vec<ScoredWord>) {
         Node::Prefix { prefix, .. } => out.push(ScoredWord::Prefix(prefix.clone())),
         Node::Phrase { words, .. } => out.extend(words.iter().map(|w| ScoredWord::Word(w.clone()))),
         Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| scored_words(p, out)),
+        Node::Optional(inner) => scored_words(inner, out),
         _ => {}
     }
 }
@@ -1462,6 +1471,26 @@ pub fn ft_explain(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     if argv.len() < 3 {
         return wrong_arity("FT.EXPLAIN");
     }
+    explain_text(server, argv)
+}
+
+/// FT.EXPLAINCLI index query: FT.EXPLAIN's text as an array of its lines.
+pub fn ft_explaincli(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 3 {
+        return wrong_arity("FT.EXPLAINCLI");
+    }
+    match explain_text(server, argv) {
+        Reply::Bulk(text) => Reply::Array(
+            String::from_utf8_lossy(&text)
+                .split('\n')
+                .map(Reply::status)
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn explain_text(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let name = text(&argv[1]);
     let Some(index) = server.search.get(&name) else {
         return reply::error(&format!("{name}: no such index"));
@@ -1538,6 +1567,14 @@ fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut Str
             number(*max)
         )),
         Node::Geo { field, radius } => out.push_str(&format!("{pad}{}\n", radius.explain(field))),
+        Node::Fuzzy { word, field, .. } => {
+            out.push_str(&format!("{pad}{}FUZZY{{{word}}}\n", scope(field)))
+        }
+        Node::Optional(inner) => {
+            out.push_str(&format!("{pad}OPTIONAL{{\n"));
+            explain(index, inner, level + 1, false, out);
+            out.push_str(&format!("{pad}}}\n"));
+        }
         Node::And(parts) | Node::Or(parts) => {
             let title = if matches!(node, Node::And(_)) {
                 "INTERSECT"

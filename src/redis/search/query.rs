@@ -46,6 +46,14 @@ pub enum Node {
         field: String,
         radius: super::geo::Radius,
     },
+    /// `%word%`: words within `distance` edits (one per `%`, at most 3).
+    Fuzzy {
+        word: String,
+        distance: usize,
+        field: Option<String>,
+    },
+    /// `~x`: never narrows the results.
+    Optional(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -192,6 +200,10 @@ impl Parser<'_> {
             Some('-') => {
                 self.at += 1;
                 Node::Not(Box::new(self.unary(field)?))
+            }
+            Some('~') => {
+                self.at += 1;
+                Node::Optional(Box::new(self.unary(field)?))
             }
             Some('@') => {
                 self.at += 1;
@@ -348,6 +360,35 @@ impl Parser<'_> {
                 self.at += 1;
                 Ok(Node::All)
             }
+            Some('%') => {
+                let mut distance = 0;
+                while self.peek() == Some('%') {
+                    if distance == 3 {
+                        return Err(self.error_here());
+                    }
+                    distance += 1;
+                    self.at += 1;
+                }
+                let start = self.at;
+                while self.peek().is_some_and(is_word_char) {
+                    self.at += 1;
+                }
+                let word: String = self.chars[start..self.at].iter().collect();
+                let closing = self.chars[self.at..]
+                    .iter()
+                    .take_while(|c| **c == '%')
+                    .count();
+                if word.is_empty() || closing != distance {
+                    self.at = start;
+                    return Err(self.error_here());
+                }
+                self.at += closing;
+                Ok(Node::Fuzzy {
+                    word: word.to_lowercase(),
+                    distance,
+                    field: field_name,
+                })
+            }
             Some('"') => {
                 self.at += 1;
                 let start = self.at;
@@ -407,6 +448,28 @@ impl Parser<'_> {
             _ => Err(self.error_here()),
         }
     }
+}
+
+/// Whether `a` and `b` are at most `limit` single-character edits apart (Levenshtein).
+pub fn within_edits(a: &str, b: &str, limit: usize) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return false;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut next = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(ca != cb))
+                .min(row[j + 1] + 1)
+                .min(next[j] + 1);
+        }
+        if next.iter().min().is_some_and(|m| *m > limit) {
+            return false;
+        }
+        row = next;
+    }
+    row.last().is_some_and(|d| *d <= limit)
 }
 
 /// Words of a text as RediSearch splits them: on punctuation and spaces, lower-cased.

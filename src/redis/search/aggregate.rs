@@ -1059,6 +1059,45 @@ mod tests {
             "Syntax error at offset 7 near 'price'"
         );
         assert!(parse_expr(&"(".repeat(10_000), &known).is_err());
+        assert_eq!(
+            parse_expr("SCHEMA", &known).unwrap_err(),
+            "Unknown symbol 'SCHEMA'"
+        );
         assert!(parse_expr(&"-".repeat(10_000), &known).is_err());
+    }
+
+    #[test]
+    fn numbers_print_as_c_g12() {
+        for (x, text) in [
+            (1.0 / 3.0, "0.333333333333"),
+            (5.0 / 3.0, "1.66666666667"),
+            (2.0f64.sqrt(), "1.41421356237"),
+            (1024.0, "1024"),
+            (-2.5, "-2.5"),
+            (1e15, "1e+15"),
+            (123456789012.0, "123456789012"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (f64::NAN, "nan"),
+        ] {
+            assert_eq!(format_number(x), text, "{x}");
+        }
+    }
+
+    #[test]
+    fn time_functions_read_utc_dates() {
+        assert_eq!(
+            time_format(1_700_000_000.0, "%FT%TZ").unwrap(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            time_format(1_700_000_000.0, "%Y %m %d %H %M %S %j %a %b").unwrap(),
+            "2023 11 14 22 13 20 318 Tue Nov"
+        );
+        assert_eq!(time_format(951_782_400.0, "%F").unwrap(), "2000-02-29");
+        assert_eq!(time_format(-1.0, "%F %T").unwrap(), "1969-12-31 23:59:59");
+        let d = civil(1_709_251_200.0).unwrap();
+        assert_eq!((d.yday, d.weekday), (60, 5));
+        assert!(civil(f64::INFINITY).is_none());
     }
 }

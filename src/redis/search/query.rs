@@ -536,6 +536,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fuzzy_terms_count_edits() {
+        for (a, b, limit, within) in [
+            ("aple", "apple", 1, true),
+            ("bannaa", "banana", 1, false),
+            ("bannaa", "banana", 2, true),
+            ("ap", "apple", 3, true),
+            ("ap", "apple", 2, false),
+            ("", "ab", 2, true),
+        ] {
+            assert_eq!(within_edits(a, b, limit), within, "{a} {b} {limit}");
+        }
+        assert!(matches!(
+            parse("%%apple%%").unwrap(),
+            Node::Fuzzy { distance: 2, .. }
+        ));
+        assert!(parse("%%%%a%%%%").is_err());
+        assert!(parse("%a").is_err());
+        assert!(matches!(parse("~a").unwrap(), Node::Optional(_)));
+    }
+
     /// Random pieces of the grammar, spliced: every query parses or errors, never panics.
     #[test]
     fn no_query_panics() {

@@ -289,7 +289,12 @@ impl ExprParser<'_> {
     /// the word before it.
     fn error_after(&self) -> String {
         let before = &self.chars[..self.at.min(self.chars.len())];
-        let offset = before.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
+        let mut offset = before.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
+        // A two-character operator is pointed at by its first character.
+        let pair: String = before[offset.saturating_sub(1)..].iter().take(2).collect();
+        if ["==", "!=", "<=", ">=", "&&", "||"].contains(&pair.as_str()) {
+            offset -= 1;
+        }
         let word: String = before[..offset]
             .iter()
             .rev()

@@ -717,10 +717,12 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 i += 2;
             }
             "PREFIX" => {
-                let count = argv
-                    .get(i + 1)
-                    .and_then(|a| text(a).parse::<usize>().ok())
-                    .unwrap_or(usize::MAX);
+                let Some(count) = argv.get(i + 1).and_then(|a| text(a).parse::<i64>().ok()) else {
+                    return reply::error(
+                        "Bad arguments for PREFIX: Could not convert argument to expected type",
+                    );
+                };
+                let count = usize::try_from(count).unwrap_or(usize::MAX);
                 if count > argv.len() {
                     return reply::error(
                         "Bad arguments for PREFIX: Value is outside acceptable bounds",
@@ -741,7 +743,7 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             "NOOFFSETS" | "NOHL" | "NOFIELDS" | "NOFREQS" | "SKIPINITIALSCAN" | "MAXTEXTFIELDS"
             | "ASYNC" => i += 1,
             _ => match index.options.parse(argv, i) {
-                Ok(Some(taken)) => i += taken,
+                Ok(Some(taken)) => i = i.saturating_add(taken),
                 Ok(None) => {
                     return reply::error(&format!("Unknown argument `{}`", text(word)));
                 }

@@ -125,13 +125,14 @@ impl IndexOptions {
                 Ok(Some(2))
             }
             "STOPWORDS" => {
-                let count = arg(1)
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .ok_or_else(|| {
-                        reply::error(
-                            "Bad arguments for STOPWORDS: Could not convert argument to expected type",
-                        )
-                    })?;
+                let count = arg(1).and_then(|c| c.parse::<i64>().ok()).ok_or_else(|| {
+                    reply::error(
+                        "Bad arguments for STOPWORDS: Could not convert argument to expected type",
+                    )
+                })?;
+                let count = usize::try_from(count).map_err(|_| {
+                    reply::error("Bad arguments for STOPWORDS: Value is outside acceptable bounds")
+                })?;
                 let mut words: Vec<String> = argv
                     .iter()
                     .skip(i + 2)
@@ -141,7 +142,7 @@ impl IndexOptions {
                 crate::sort::sort(&mut words);
                 words.dedup();
                 self.stopwords = Some(words);
-                Ok(Some(2 + count))
+                Ok(Some(count.saturating_add(2)))
             }
             _ => Ok(None),
         }

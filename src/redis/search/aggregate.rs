@@ -190,6 +190,15 @@ impl ExprParser<'_> {
     fn unary(&mut self) -> Result<Expr, String> {
         self.skip();
         match self.peek() {
+            Some('-') if self.chars.get(self.at + 1) == Some(&'@') => {
+                // The module negates numbers and groups, not properties.
+                let at = self.at + 1;
+                self.at += 2;
+                Err(format!(
+                    "Syntax error at offset {at} near '{}'",
+                    self.name()
+                ))
+            }
             Some(c @ ('-' | '!')) => {
                 self.at += 1;
                 self.depth += 1;
@@ -321,6 +330,51 @@ pub(super) fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Exp
         return Err(parser.error());
     }
     Ok(expr)
+}
+
+/// The module's errors for an expression over one row, found before evaluating it: an
+/// operator or function (other than `exists`) given a property the row lacks, and arithmetic
+/// on text that is not a number. Either fails the whole command.
+pub(super) fn check(expr: &Expr, row: &Row) -> Result<(), String> {
+    let present = |e: &Expr| match e {
+        Expr::Field(name) if !row.contains_key(name) => Err(format!(
+            "{name}: has no value, consider using EXISTS if applicable"
+        )),
+        _ => Ok(()),
+    };
+    let numeric = |e: &Expr| match eval(e, row) {
+        Cell::Str(s) if s.trim().parse::<f64>().is_err() => {
+            Err("Could not convert value to a number".to_string())
+        }
+        Cell::List(_) => Err("Could not convert value to a number".to_string()),
+        _ => Ok(()),
+    };
+    match expr {
+        Expr::Binary(op, a, b) => {
+            check(a, row)?;
+            check(b, row)?;
+            present(a)?;
+            present(b)?;
+            if matches!(*op, "+" | "-" | "*" | "/" | "%" | "^") {
+                numeric(a)?;
+                numeric(b)?;
+            }
+            Ok(())
+        }
+        Expr::Unary(op, inner) => {
+            check(inner, row)?;
+            present(inner)?;
+            if *op == '-' {
+                numeric(inner)?;
+            }
+            Ok(())
+        }
+        Expr::Call(name, args) if name != "exists" => args.iter().try_for_each(|a| {
+            check(a, row)?;
+            present(a)
+        }),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
@@ -872,22 +926,25 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                         text(source)
                     };
                     for (row, _) in &mut rows {
+                        if let Err(e) = check(&expr, row) {
+                            return reply::error(&e);
+                        }
                         let value = eval(&expr, row);
                         row.insert(alias.clone(), value);
                     }
                     names.push(alias);
                 } else {
-                    rows.retain(|(row, doc)| {
-                        let mut view = row.clone();
-                        for f in &needed {
-                            if !view.contains_key(f) {
-                                if let Some(d) = doc.and_then(|d| docs.get(d)) {
-                                    view.insert(f.clone(), doc_cell(&index, d, f, false));
-                                }
-                            }
+                    // The fields a FILTER reads stay in the rows, as the module shows them.
+                    load(&index, &docs, &mut rows, &needed);
+                    let mut keep = Vec::with_capacity(rows.len());
+                    for (row, _) in &rows {
+                        if let Err(e) = check(&expr, row) {
+                            return reply::error(&e);
                         }
-                        eval(&expr, &view).truthy()
-                    });
+                        keep.push(eval(&expr, row).truthy());
+                    }
+                    let mut keep = keep.into_iter();
+                    rows.retain(|_| keep.next().unwrap_or(false));
                 }
                 i += 2;
             }

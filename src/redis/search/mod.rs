@@ -573,7 +573,9 @@ impl<'a> Scorer<'a> {
                 (if stemmed { s } else { e }) > 0.0
             })
             .count();
-        let v = f64::from((1 + self.tokens.len() / df.max(1)).ilog2());
+        // The module's document table counts one more than its documents.
+        let n = (self.tokens.len() + 1) as f64;
+        let v = (1.0 + n / df.max(1) as f64).log2().floor();
         self.idf.borrow_mut().insert(key, v);
         v
     }
@@ -594,11 +596,28 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
     for word in &words {
         match word {
             ScoredWord::Word(word) => {
-                let (exact, stemmed, positions) = frequencies(tokens, word);
+                let (exact, stemmed, mut positions) = frequencies(tokens, word);
+                total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
+                // A stem that differs is also looked up as a word of its own (`run` for
+                // `running`), with its own frequency and IDF.
+                let root = stem(word);
+                if root != *word && tokens.iter().any(|t| t.stems) {
+                    let (plain, _, _) = frequencies(tokens, &root);
+                    let plain_at: Vec<usize> = tokens
+                        .iter()
+                        .filter(|t| t.word == root)
+                        .map(|t| t.position)
+                        .collect();
+                    if plain > 0.0 {
+                        total += plain * term_idf(&root, false);
+                        positions.extend(plain_at);
+                    }
+                }
                 if positions.is_empty() {
                     continue;
                 }
-                total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
+                crate::sort::sort(&mut positions);
+                positions.dedup();
                 spans.push(positions);
             }
             ScoredWord::Prefix(prefix) => {

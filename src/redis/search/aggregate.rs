@@ -369,10 +369,16 @@ pub(super) fn check(expr: &Expr, row: &Row) -> Result<(), String> {
             }
             Ok(())
         }
-        Expr::Call(name, args) if name != "exists" => args.iter().try_for_each(|a| {
-            check(a, row)?;
-            present(a)
-        }),
+        Expr::Call(name, args) if name != "exists" => {
+            args.iter().try_for_each(|a| {
+                check(a, row)?;
+                present(a)
+            })?;
+            if name == "geodistance" && geodistance(args, row).is_none() {
+                return Err("Invalid geo string".into());
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -453,6 +459,7 @@ pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
                 "exists" => bool_cell(!matches!(arg(0), Cell::Null)),
                 "startswith" => bool_cell(arg(0).text().starts_with(&arg(1).text())),
                 "contains" => Cell::Num(arg(0).text().matches(&arg(1).text()).count() as f64),
+                "geodistance" => geodistance(args, row).map_or(Cell::Null, Cell::Num),
                 "split" => {
                     let text = arg(0).text();
                     let sep = args.get(1).map_or(",".to_string(), |_| arg(1).text());
@@ -514,6 +521,24 @@ pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
             }
         }
     }
+}
+
+/// `geodistance(a, b)` or `geodistance(a, lon, lat)`: metres between two points written
+/// `"lon,lat"`, rounded to centimetres; `None` for a point that does not parse.
+fn geodistance(args: &[Expr], row: &Row) -> Option<f64> {
+    // The function measures between the points as written, not as the index stores them.
+    let point = |text: String| super::geo::parse_lon_lat(&text);
+    let values: Vec<Cell> = args.iter().map(|a| eval(a, row)).collect();
+    let (a, b) = match values.as_slice() {
+        [a, b] => (point(a.text())?, point(b.text())?),
+        [a, lon, lat] => (
+            point(a.text())?,
+            point(format!("{},{}", lon.text(), lat.text()))?,
+        ),
+        _ => return None,
+    };
+    let meters = crate::redis::types::geo::distance(a.0, a.1, b.0, b.1);
+    Some((meters * 100.0).round() / 100.0)
 }
 
 /// A Unix time in seconds as a UTC calendar date.

@@ -69,13 +69,16 @@ impl Radius {
 
 /// A point as the index stores it, or `None` for a value the module fails to index.
 pub fn parse_point(text: &str) -> Option<(f64, f64)> {
+    let (lon, lat) = parse_lon_lat(text)?;
+    points::point_of(points::score_of(lon, lat)?)
+}
+
+/// `"lon,lat"` (or `"lon lat"`) as written, within the range geohashes cover.
+pub fn parse_lon_lat(text: &str) -> Option<(f64, f64)> {
     let (lon, lat) = text.trim().split_once([',', ' '])?;
     let lon: f64 = lon.trim().parse().ok()?;
     let lat: f64 = lat.trim().parse().ok()?;
-    if !lon.is_finite() || !lat.is_finite() {
-        return None;
-    }
-    points::point_of(points::score_of(lon, lat)?)
+    points::score_of(lon, lat).map(|_| (lon, lat))
 }
 
 /// GEOFILTER field lon lat radius unit, from `args` (the words after the keyword).

@@ -970,7 +970,14 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
             "WITHSCORES" => options.withscores = true,
             "WITHPAYLOADS" => options.withpayloads = true,
             "VERBATIM" | "NOSTOPWORDS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
-            "DIALECT" | "TIMEOUT" | "SLOP" | "LANGUAGE" | "SCORER" => i += 1,
+            "LANGUAGE" => {
+                let known = argv.get(i + 1).and_then(|l| options::language(&text(l)));
+                if known.is_none() {
+                    return Err(reply::error("No such language"));
+                }
+                i += 1;
+            }
+            "DIALECT" | "TIMEOUT" | "SLOP" | "SCORER" => i += 1,
             "LIMIT" => {
                 let (Some(a), Some(b)) = (argv.get(i + 1), argv.get(i + 2)) else {
                     return Err(reply::error("LIMIT requires two arguments"));

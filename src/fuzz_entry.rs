@@ -277,6 +277,7 @@ pub fn jsonpath(data: &[u8]) {
         &[b"JSON.MERGE", b"d", path, b"{\"z\":1}"],
         &[b"JSON.SET", b"d", path, b"{\"k\":[1]}"],
         &[b"JSON.GET", b"d", b"$", path],
+        &[b"JSON.DEBUG", b"MEMORY", b"d", path],
         &[b"JSON.CLEAR", b"d", path],
         &[b"JSON.DEL", b"d", path],
     ];
@@ -359,4 +360,21 @@ pub fn ft_query(data: &[u8]) {
         &mut server,
         &[b"FT.AGGREGATE", b"idx", query, b"GROUPBY", b"1", b"@g"],
     );
+    // The same text as an index's FILTER expression, tried on every document.
+    run(
+        &mut server,
+        &[
+            b"FT.CREATE",
+            b"f",
+            b"PREFIX",
+            b"1",
+            b"d:",
+            b"FILTER",
+            query,
+            b"SCHEMA",
+            b"t",
+            b"TEXT",
+        ],
+    );
+    run(&mut server, &[b"FT.SEARCH", b"f", b"*"]);
 }

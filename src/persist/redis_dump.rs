@@ -292,6 +292,7 @@ pub fn ft_create(name: &str, index: &Index) -> Command {
         c.push(num(index.prefixes.len()));
         c.extend(index.prefixes.iter().cloned());
     }
+    c.extend(index.option_args());
     c.push(b"SCHEMA".to_vec());
     for field in &index.fields {
         c.push(field.identifier.as_bytes().to_vec());

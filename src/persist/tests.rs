@@ -173,6 +173,7 @@ fn populated() -> Sandbox {
         "HSET p:1 title \"Red shoes\" price 10 tag sport",
         "FT.CREATE idx:p ON HASH PREFIX 1 p: SCHEMA title TEXT WEIGHT 2 price NUMERIC SORTABLE tag TAG SEPARATOR ;",
         "FT.CREATE idx:j ON JSON PREFIX 1 doc SCHEMA $.name AS name TEXT",
+        "FT.CREATE idx:o ON HASH PREFIX 1 o: FILTER '@n > 1' LANGUAGE german SCORE 0.5 SCORE_FIELD s PAYLOAD_FIELD p STOPWORDS 1 x SCHEMA t TEXT",
         "SELECT 3",
         "SET other-db yes PX 5000",
         "SELECT 0",
@@ -446,6 +447,7 @@ fn the_export_for_a_real_server_uses_relative_times_and_quotes_binary() {
     assert!(script.contains("SET bin \"a\\x00\\xffb\"\n"));
     assert!(script.contains("XCLAIM events workers alice 0 1-1 IDLE 0 RETRYCOUNT 1 JUSTID FORCE\n"));
     assert!(script.contains("FT.CREATE idx:p ON HASH PREFIX 1 p: SCHEMA title TEXT WEIGHT 2 price NUMERIC SORTABLE tag TAG SEPARATOR ;\n"));
+    assert!(script.contains("FT.CREATE idx:o ON HASH PREFIX 1 o: FILTER \"@n > 1\" LANGUAGE german SCORE 0.5 SCORE_FIELD s PAYLOAD_FIELD p STOPWORDS 1 x SCHEMA t TEXT\n"), "{script}");
     assert!(script.contains("SELECT 3\nSET other-db yes PX 5000\nSELECT 0\n"));
     let resp = redis_resp(&s.redis, s.clock.now(0));
     assert!(resp.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$"));

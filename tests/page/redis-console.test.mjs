@@ -185,6 +185,13 @@ test("FT.SEARCH and FT.AGGREGATE results show as a table under the raw reply; FT
     const ids = await redis(page, "FT.SEARCH idx laptop NOCONTENT SORTBY price DESC");
     assert.deepEqual(await cells(ids), [["key"], ["p:1"], ["p:2"]]);
 
+    const payloads = await redis(page, "FT.SEARCH idx laptop NOCONTENT WITHSCORES WITHPAYLOADS SORTBY price");
+    assert.deepEqual(await cells(payloads), [
+      ["key", "score", "payload"],
+      ["p:2", "1", ""],
+      ["p:1", "1", ""],
+    ]);
+
     const agg = await redis(page, "FT.AGGREGATE idx * GROUPBY 1 @tags REDUCE SUM 1 @price AS total SORTBY 2 @total DESC");
     assert.deepEqual(await cells(agg), [
       ["tags", "total"],

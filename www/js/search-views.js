@@ -92,11 +92,14 @@ function table(columns, rows, caption) {
 /** FT.SEARCH: one row per key, a column per returned field (and the score). */
 function searchTable(reply, words) {
   const flags = new Set(words.map((w) => w.toUpperCase()));
-  const step = 1 + (flags.has("WITHSCORES") ? 1 : 0) + (flags.has("NOCONTENT") ? 0 : 1);
+  const scores = flags.has("WITHSCORES") ? 1 : 0;
+  const payloads = flags.has("WITHPAYLOADS") ? 1 : 0;
+  const step = 1 + scores + payloads + (flags.has("NOCONTENT") ? 0 : 1);
   const rows = [];
   for (let i = 1; i < reply.length; i += step) {
     const row = new Map([["key", reply[i]]]);
-    if (flags.has("WITHSCORES")) row.set("score", reply[i + 1]);
+    if (scores) row.set("score", reply[i + 1]);
+    if (payloads) row.set("payload", reply[i + 1 + scores]);
     if (!flags.has("NOCONTENT")) for (const [k, v] of pairsOf(reply[i + step - 1])) row.set(k, v);
     rows.push(row);
   }

@@ -17,7 +17,7 @@ pub mod explain;
 pub mod geo;
 pub mod plan;
 pub mod spec;
-pub(crate) mod stem;
+pub mod stem;
 pub mod text;
 pub mod ttl;
 

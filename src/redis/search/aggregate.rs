@@ -5,7 +5,6 @@ use indexmap::IndexMap;
 
 use super::{documents, parse_count, text, upper, wrong_arity, Doc, FieldKind, Index};
 use crate::redis::reply::{self, Reply};
-use crate::redis::types::json::resp_double;
 use crate::redis::Server;
 
 /// A value in a pipeline row.
@@ -28,7 +27,7 @@ impl Cell {
 
     fn text(&self) -> String {
         match self {
-            Cell::Num(n) => resp_double(*n),
+            Cell::Num(n) => format_number(*n),
             Cell::Str(s) => s.clone(),
             Cell::List(items) => items.join(","),
             Cell::Null => String::new(),
@@ -45,7 +44,7 @@ impl Cell {
         }
     }
 
-    fn truthy(&self) -> bool {
+    pub(super) fn truthy(&self) -> bool {
         match self {
             Cell::Num(n) => *n != 0.0 && !n.is_nan(),
             Cell::Str(s) => !s.is_empty(),
@@ -55,14 +54,43 @@ impl Cell {
     }
 }
 
-type Row = IndexMap<String, Cell>;
+pub(super) type Row = IndexMap<String, Cell>;
+
+/// A number as the module's pipeline prints it: C's `%.12g`.
+fn format_number(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{x:.11e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if !(-4..12).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa.to_string()), exp.abs())
+    } else {
+        trim(format!("{x:.*}", (11 - exp) as usize))
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Expressions (APPLY, FILTER)
 // ---------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Expr {
+pub(super) enum Expr {
     Num(f64),
     Str(String),
     Field(String),
@@ -162,6 +190,15 @@ impl ExprParser<'_> {
     fn unary(&mut self) -> Result<Expr, String> {
         self.skip();
         match self.peek() {
+            Some('-') if self.chars.get(self.at + 1) == Some(&'@') => {
+                // The module negates numbers and groups, not properties.
+                let at = self.at + 1;
+                self.at += 2;
+                Err(format!(
+                    "Syntax error at offset {at} near '{}'",
+                    self.name()
+                ))
+            }
             Some(c @ ('-' | '!')) => {
                 self.at += 1;
                 self.depth += 1;
@@ -234,9 +271,10 @@ impl ExprParser<'_> {
                 s.parse().map(Expr::Num).map_err(|_| self.error())
             }
             Some(c) if c.is_alphabetic() => {
-                let name = self.name().to_ascii_lowercase();
+                let written = self.name();
+                let name = written.to_ascii_lowercase();
                 if !self.eat("(") {
-                    return Err(self.error());
+                    return Err(format!("Unknown symbol '{written}'"));
                 }
                 let mut args = Vec::new();
                 if !self.eat(")") {
@@ -260,7 +298,12 @@ impl ExprParser<'_> {
     /// the word before it.
     fn error_after(&self) -> String {
         let before = &self.chars[..self.at.min(self.chars.len())];
-        let offset = before.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
+        let mut offset = before.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
+        // A two-character operator is pointed at by its first character.
+        let pair: String = before[offset.saturating_sub(1)..].iter().take(2).collect();
+        if ["==", "!=", "<=", ">=", "&&", "||"].contains(&pair.as_str()) {
+            offset -= 1;
+        }
         let word: String = before[..offset]
             .iter()
             .rev()
@@ -274,7 +317,7 @@ impl ExprParser<'_> {
     }
 }
 
-fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
+pub(super) fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
     let mut parser = ExprParser {
         chars: text.chars().collect(),
         at: 0,
@@ -289,7 +332,58 @@ fn parse_expr(text: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, String> 
     Ok(expr)
 }
 
-fn eval(expr: &Expr, row: &Row) -> Cell {
+/// The module's errors for an expression over one row, found before evaluating it: an
+/// operator or function (other than `exists`) given a property the row lacks, and arithmetic
+/// on text that is not a number. Either fails the whole command.
+pub(super) fn check(expr: &Expr, row: &Row) -> Result<(), String> {
+    let present = |e: &Expr| match e {
+        Expr::Field(name) if !row.contains_key(name) => Err(format!(
+            "{name}: has no value, consider using EXISTS if applicable"
+        )),
+        _ => Ok(()),
+    };
+    let numeric = |e: &Expr| match eval(e, row) {
+        Cell::Str(s) if s.trim().parse::<f64>().is_err() => {
+            Err("Could not convert value to a number".to_string())
+        }
+        Cell::List(_) => Err("Could not convert value to a number".to_string()),
+        _ => Ok(()),
+    };
+    match expr {
+        Expr::Binary(op, a, b) => {
+            check(a, row)?;
+            check(b, row)?;
+            present(a)?;
+            present(b)?;
+            if matches!(*op, "+" | "-" | "*" | "/" | "%" | "^") {
+                numeric(a)?;
+                numeric(b)?;
+            }
+            Ok(())
+        }
+        Expr::Unary(op, inner) => {
+            check(inner, row)?;
+            present(inner)?;
+            if *op == '-' {
+                numeric(inner)?;
+            }
+            Ok(())
+        }
+        Expr::Call(name, args) if name != "exists" => {
+            args.iter().try_for_each(|a| {
+                check(a, row)?;
+                present(a)
+            })?;
+            if name == "geodistance" && geodistance(args, row).is_none() {
+                return Err("Invalid geo string".into());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn eval(expr: &Expr, row: &Row) -> Cell {
     let bool_cell = |b: bool| Cell::Num(if b { 1.0 } else { 0.0 });
     match expr {
         Expr::Num(n) => Cell::Num(*n),
@@ -365,10 +459,174 @@ fn eval(expr: &Expr, row: &Row) -> Cell {
                 "exists" => bool_cell(!matches!(arg(0), Cell::Null)),
                 "startswith" => bool_cell(arg(0).text().starts_with(&arg(1).text())),
                 "contains" => Cell::Num(arg(0).text().matches(&arg(1).text()).count() as f64),
+                "geodistance" => geodistance(args, row).map_or(Cell::Null, Cell::Num),
+                "split" => {
+                    let text = arg(0).text();
+                    let sep = args.get(1).map_or(",".to_string(), |_| arg(1).text());
+                    let strip = args.get(2).map_or(" ".to_string(), |_| arg(2).text());
+                    Cell::List(
+                        text.split(|c| sep.contains(c))
+                            .map(|p| p.trim_matches(|c| strip.contains(c)).to_string())
+                            .filter(|p| !p.is_empty())
+                            .collect(),
+                    )
+                }
+                "format" => {
+                    let mut out = String::new();
+                    let mut next = 1;
+                    let mut chars = arg(0).text().chars().collect::<Vec<_>>().into_iter();
+                    while let Some(c) = chars.next() {
+                        match (c, c == '%') {
+                            (_, false) => out.push(c),
+                            _ => match chars.next() {
+                                Some('s') => {
+                                    out.push_str(&arg(next).text());
+                                    next += 1;
+                                }
+                                Some('%') => out.push('%'),
+                                _ => return Cell::Null,
+                            },
+                        }
+                    }
+                    Cell::Str(out)
+                }
+                "timefmt" => {
+                    let format = args.get(1).map_or("%FT%TZ".to_string(), |_| arg(1).text());
+                    time_format(arg(0).number(), &format).map_or(Cell::Null, Cell::Str)
+                }
+                "minute" | "hour" | "day" => {
+                    let t = arg(0).number().floor();
+                    let unit = match name.as_str() {
+                        "minute" => 60.0,
+                        "hour" => 3600.0,
+                        _ => 86400.0,
+                    };
+                    Cell::Num(t - t.rem_euclid(unit))
+                }
+                "dayofweek" | "dayofmonth" | "dayofyear" | "monthofyear" | "year" | "month" => {
+                    let Some(date) = civil(arg(0).number()) else {
+                        return Cell::Null;
+                    };
+                    Cell::Num(match name.as_str() {
+                        "dayofweek" => date.weekday as f64,
+                        "dayofmonth" => date.day as f64,
+                        "dayofyear" => date.yday as f64,
+                        "monthofyear" => (date.month - 1) as f64,
+                        "year" => date.year as f64,
+                        // `month`: the first second of the timestamp's month.
+                        _ => date.days_before_month * 86400.0,
+                    })
+                }
                 _ => Cell::Null,
             }
         }
     }
+}
+
+/// `geodistance(a, b)` or `geodistance(a, lon, lat)`: metres between two points written
+/// `"lon,lat"`, rounded to centimetres; `None` for a point that does not parse.
+fn geodistance(args: &[Expr], row: &Row) -> Option<f64> {
+    // The function measures between the points as written, not as the index stores them.
+    let point = |text: String| super::geo::parse_lon_lat(&text);
+    let values: Vec<Cell> = args.iter().map(|a| eval(a, row)).collect();
+    let (a, b) = match values.as_slice() {
+        [a, b] => (point(a.text())?, point(b.text())?),
+        [a, lon, lat] => (
+            point(a.text())?,
+            point(format!("{},{}", lon.text(), lat.text()))?,
+        ),
+        _ => return None,
+    };
+    let meters = crate::redis::types::geo::distance(a.0, a.1, b.0, b.1);
+    Some((meters * 100.0).round() / 100.0)
+}
+
+/// A Unix time in seconds as a UTC calendar date.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// 0 = Sunday.
+    weekday: u32,
+    /// 0 = January 1st.
+    yday: u32,
+    /// Days from the epoch to the first of the month.
+    days_before_month: f64,
+}
+
+fn civil(t: f64) -> Option<Civil> {
+    if !t.is_finite() || t.abs() > 1e15 {
+        return None;
+    }
+    let secs = t.floor() as i64;
+    let days = secs.div_euclid(86400);
+    let rest = secs.rem_euclid(86400) as u32;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const BEFORE: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let yday = BEFORE[(month - 1) as usize] + day - 1 + u32::from(leap && month > 2);
+    Some(Civil {
+        year,
+        month,
+        day,
+        hour: rest / 3600,
+        minute: rest / 60 % 60,
+        second: rest % 60,
+        weekday: (days + 4).rem_euclid(7) as u32,
+        yday,
+        days_before_month: (days - i64::from(day) + 1) as f64,
+    })
+}
+
+/// `timefmt`: strftime's common conversions over a UTC time.
+fn time_format(t: f64, format: &str) -> Option<String> {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = civil(t)?;
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Y') => out.push_str(&d.year.to_string()),
+            Some('y') => out.push_str(&format!("{:02}", d.year.rem_euclid(100))),
+            Some('m') => out.push_str(&format!("{:02}", d.month)),
+            Some('d') => out.push_str(&format!("{:02}", d.day)),
+            Some('e') => out.push_str(&format!("{:2}", d.day)),
+            Some('H') => out.push_str(&format!("{:02}", d.hour)),
+            Some('M') => out.push_str(&format!("{:02}", d.minute)),
+            Some('S') => out.push_str(&format!("{:02}", d.second)),
+            Some('j') => out.push_str(&format!("{:03}", d.yday + 1)),
+            Some('a') => out.push_str(DAYS.get(d.weekday as usize)?),
+            Some('b') => out.push_str(MONTHS.get((d.month - 1) as usize)?),
+            Some('F') => out.push_str(&format!("{}-{:02}-{:02}", d.year, d.month, d.day)),
+            Some('T') => out.push_str(&format!("{:02}:{:02}:{:02}", d.hour, d.minute, d.second)),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -407,8 +665,34 @@ fn reduce(name: &str, values: &[Cell], group_len: usize) -> Cell {
             Cell::List(seen)
         }
         "FIRST_VALUE" => values.first().cloned().unwrap_or(Cell::Null),
+        "STDDEV" => {
+            let n: Vec<f64> = numbers().collect();
+            if n.len() < 2 {
+                return Cell::Num(0.0);
+            }
+            let mean = n.iter().sum::<f64>() / n.len() as f64;
+            let sum: f64 = n.iter().map(|x| (x - mean) * (x - mean)).sum();
+            Cell::Num((sum / (n.len() - 1) as f64).sqrt())
+        }
         _ => Cell::Null,
     }
+}
+
+/// QUANTILE's value: the smallest with at least a `q` share of the values at or below it.
+fn quantile(values: &[Cell], q: f64) -> Cell {
+    let mut n: Vec<f64> = values
+        .iter()
+        .map(Cell::number)
+        .filter(|n| !n.is_nan())
+        .collect();
+    if n.is_empty() {
+        return Cell::Null;
+    }
+    crate::sort::sort_by(&mut n, |a, b| {
+        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let at = ((q * n.len() as f64).ceil() as usize).saturating_sub(1);
+    Cell::Num(n[at.min(n.len() - 1)])
 }
 
 const REDUCERS: &[&str] = &[
@@ -421,6 +705,9 @@ const REDUCERS: &[&str] = &[
     "COUNT_DISTINCTISH",
     "TOLIST",
     "FIRST_VALUE",
+    "STDDEV",
+    "QUANTILE",
+    "RANDOM_SAMPLE",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -449,6 +736,11 @@ fn doc_cell(index: &Index, doc: &Doc, name: &str, grouping: bool) -> Cell {
                 ..
             }),
         ) if grouping => Cell::Str(v.to_lowercase()),
+        // NUMERIC fields load as numbers, so they sort as numbers.
+        (Some(v), Some(FieldKind::Numeric)) => match v.trim().parse::<f64>() {
+            Ok(n) => Cell::Num(n),
+            Err(_) => Cell::Str(v),
+        },
         (Some(v), _) => Cell::Str(v),
     }
 }
@@ -472,7 +764,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Some(index) = server.search.get(&name).cloned() else {
         return reply::error(&format!("{name}: no such index"));
     };
-    let node = match super::query::parse(&text(&argv[2])) {
+    let node = match index.parse_query(&text(&argv[2])) {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
@@ -484,10 +776,35 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let mut rows: Vec<(Row, Option<usize>)> =
         (0..docs.len()).map(|i| (Row::new(), Some(i))).collect();
     let mut names: Vec<String> = Vec::new();
+    // Whether a SORTBY or GROUPBY counted every row, and the rows a LIMIT saw with its offset.
+    let mut counted = false;
+    let mut streamed = None;
     let mut i = 3;
     while let Some(word) = argv.get(i) {
         let step = upper(word);
         match step.as_str() {
+            "LOAD" if argv.get(i + 1).is_some_and(|a| a.as_slice() == b"*") => {
+                i += 2;
+                for (row, doc) in &mut rows {
+                    let Some(d) = doc.and_then(|d| docs.get(d)) else {
+                        continue;
+                    };
+                    // SORTABLE fields come from the index first, then the key's own fields.
+                    let sortable = index.fields.iter().filter(|f| f.sortable);
+                    let own: Vec<String> = d.content.iter().map(|(k, _)| k.clone()).collect();
+                    for name in sortable.map(|f| f.attribute.clone()).chain(own) {
+                        if !row.contains_key(&name) {
+                            let cell = doc_cell(&index, d, &name, false);
+                            if cell != Cell::Null {
+                                row.insert(name.clone(), cell);
+                            }
+                        }
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
             "LOAD" => {
                 let fields = match counted_fields(argv, i, "LOAD") {
                     Ok(f) => f,
@@ -580,13 +897,28 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                                 }
                             })
                             .collect();
-                        out.insert(alias.clone(), reduce(function, &values, members.len()));
+                        let second = args.get(1).and_then(|a| a.parse::<f64>().ok());
+                        let cell = match function.as_str() {
+                            "QUANTILE" => quantile(&values, second.unwrap_or(0.5)),
+                            // The module samples at random; the sandbox keeps the first ones.
+                            "RANDOM_SAMPLE" => Cell::List(
+                                values
+                                    .iter()
+                                    .filter(|v| !matches!(v, Cell::Null))
+                                    .take(second.unwrap_or(0.0) as usize)
+                                    .map(Cell::text)
+                                    .collect(),
+                            ),
+                            _ => reduce(function, &values, members.len()),
+                        };
+                        out.insert(alias.clone(), cell);
                     }
                     grouped.push((out, None));
                 }
                 names = keys;
                 names.extend(reducers.into_iter().map(|(_, _, alias)| alias));
                 total = grouped.len();
+                counted = true;
                 rows = grouped;
             }
             "APPLY" | "FILTER" => {
@@ -595,7 +927,10 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                         "Bad arguments for {step}: Expected an argument, but none provided"
                     ));
                 };
-                let known = |n: &str| index.field(n).is_some() || names.iter().any(|x| x == n);
+                // Only SORTABLE fields come without a LOAD (from the index's sort table).
+                let known = |n: &str| {
+                    index.field(n).is_some_and(|(_, f)| f.sortable) || names.iter().any(|x| x == n)
+                };
                 let expr = match parse_expr(&text(source), &known) {
                     Ok(e) => e,
                     Err(e) => return reply::error(&e),
@@ -616,26 +951,30 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                         text(source)
                     };
                     for (row, _) in &mut rows {
+                        if let Err(e) = check(&expr, row) {
+                            return reply::error(&e);
+                        }
                         let value = eval(&expr, row);
                         row.insert(alias.clone(), value);
                     }
                     names.push(alias);
                 } else {
-                    rows.retain(|(row, doc)| {
-                        let mut view = row.clone();
-                        for f in &needed {
-                            if !view.contains_key(f) {
-                                if let Some(d) = doc.and_then(|d| docs.get(d)) {
-                                    view.insert(f.clone(), doc_cell(&index, d, f, false));
-                                }
-                            }
+                    // The fields a FILTER reads stay in the rows, as the module shows them.
+                    load(&index, &docs, &mut rows, &needed);
+                    let mut keep = Vec::with_capacity(rows.len());
+                    for (row, _) in &rows {
+                        if let Err(e) = check(&expr, row) {
+                            return reply::error(&e);
                         }
-                        eval(&expr, &view).truthy()
-                    });
+                        keep.push(eval(&expr, row).truthy());
+                    }
+                    let mut keep = keep.into_iter();
+                    rows.retain(|_| keep.next().unwrap_or(false));
                 }
                 i += 2;
             }
             "SORTBY" => {
+                counted = true;
                 let count = match parse_count(argv, i + 1, "SORTBY") {
                     Ok(c) => c,
                     Err(e) => return e,
@@ -663,18 +1002,26 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 load(&index, &docs, &mut rows, &names);
                 crate::sort::sort_by(&mut rows, |(a, _), (b, _)| {
                     for (k, ascending) in &keys {
-                        let (x, y) = (
-                            a.get(k).unwrap_or(&Cell::Null),
-                            b.get(k).unwrap_or(&Cell::Null),
-                        );
-                        let (nx, ny) = (x.number(), y.number());
-                        let order = if nx.is_nan() || ny.is_nan() {
-                            x.text().cmp(&y.text())
-                        } else {
-                            nx.partial_cmp(&ny).unwrap_or(std::cmp::Ordering::Equal)
+                        use std::cmp::Ordering;
+                        // Rows without the property come last either way; a property that
+                        // is there but null sorts before every value.
+                        let (x, y) = match (a.get(k), b.get(k)) {
+                            (None, None) => continue,
+                            (None, _) => return Ordering::Greater,
+                            (_, None) => return Ordering::Less,
+                            (Some(x), Some(y)) => (x, y),
+                        };
+                        let order = match (x, y) {
+                            (Cell::Null, Cell::Null) => Ordering::Equal,
+                            (Cell::Null, _) => Ordering::Less,
+                            (_, Cell::Null) => Ordering::Greater,
+                            (Cell::Num(m), Cell::Num(n)) => {
+                                m.partial_cmp(n).unwrap_or(Ordering::Equal)
+                            }
+                            _ => x.text().cmp(&y.text()),
                         };
                         let order = if *ascending { order } else { order.reverse() };
-                        if order != std::cmp::Ordering::Equal {
+                        if order != Ordering::Equal {
                             return order;
                         }
                     }
@@ -692,6 +1039,7 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 ) else {
                     return reply::error("LIMIT needs two numeric arguments");
                 };
+                streamed = Some((rows.len(), offset));
                 rows = rows.into_iter().skip(offset).take(num).collect();
                 i += 3;
             }
@@ -705,6 +1053,12 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 ))
             }
         }
+    }
+    // Without a SORTBY or GROUPBY the module streams the rows and reports how many it had
+    // read when it sent the first: one past the LIMIT offset.
+    if !counted {
+        let (available, offset) = streamed.unwrap_or((rows.len(), 0));
+        total = available.min(offset + 1);
     }
     let mut out = vec![Reply::Integer(total as i64)];
     for (row, _) in rows {
@@ -745,7 +1099,7 @@ fn load(index: &Index, docs: &[Doc], rows: &mut [(Row, Option<usize>)], fields: 
     }
 }
 
-fn collect_fields(expr: &Expr, out: &mut Vec<String>) {
+pub(super) fn collect_fields(expr: &Expr, out: &mut Vec<String>) {
     match expr {
         Expr::Field(name) if !out.contains(name) => out.push(name.clone()),
         Expr::Unary(_, inner) => collect_fields(inner, out),
@@ -792,6 +1146,45 @@ mod tests {
             "Syntax error at offset 7 near 'price'"
         );
         assert!(parse_expr(&"(".repeat(10_000), &known).is_err());
+        assert_eq!(
+            parse_expr("SCHEMA", &known).unwrap_err(),
+            "Unknown symbol 'SCHEMA'"
+        );
         assert!(parse_expr(&"-".repeat(10_000), &known).is_err());
+    }
+
+    #[test]
+    fn numbers_print_as_c_g12() {
+        for (x, text) in [
+            (1.0 / 3.0, "0.333333333333"),
+            (5.0 / 3.0, "1.66666666667"),
+            (2.0f64.sqrt(), "1.41421356237"),
+            (1024.0, "1024"),
+            (-2.5, "-2.5"),
+            (1e15, "1e+15"),
+            (123456789012.0, "123456789012"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (f64::NAN, "nan"),
+        ] {
+            assert_eq!(format_number(x), text, "{x}");
+        }
+    }
+
+    #[test]
+    fn time_functions_read_utc_dates() {
+        assert_eq!(
+            time_format(1_700_000_000.0, "%FT%TZ").unwrap(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            time_format(1_700_000_000.0, "%Y %m %d %H %M %S %j %a %b").unwrap(),
+            "2023 11 14 22 13 20 318 Tue Nov"
+        );
+        assert_eq!(time_format(951_782_400.0, "%F").unwrap(), "2000-02-29");
+        assert_eq!(time_format(-1.0, "%F %T").unwrap(), "1969-12-31 23:59:59");
+        let d = civil(1_709_251_200.0).unwrap();
+        assert_eq!((d.yday, d.weekday), (60, 5));
+        assert!(civil(f64::INFINITY).is_none());
     }
 }

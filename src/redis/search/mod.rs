@@ -7,6 +7,8 @@
 //! a student types in.
 
 pub mod aggregate;
+pub mod geo;
+pub mod options;
 pub mod query;
 pub mod vector;
 
@@ -58,6 +60,7 @@ pub struct Index {
     pub source: Source,
     pub prefixes: Vec<Vec<u8>>,
     pub fields: Vec<Field>,
+    pub options: options::IndexOptions,
 }
 
 /// The server's indexes by name, in creation order.
@@ -74,6 +77,7 @@ enum Values {
     Tags(Vec<String>),
     Numbers(Vec<f64>),
     Vector(Vec<f32>),
+    Points(Vec<(f64, f64)>),
     None,
 }
 
@@ -85,6 +89,11 @@ struct Doc {
     values: Vec<Values>,
     /// What FT.SEARCH returns for it: the hash's pairs, or `$` and the document.
     content: Vec<(String, Vec<u8>)>,
+    /// The document score TFIDF is multiplied by (SCORE / SCORE_FIELD).
+    score: f64,
+    payload: Option<Vec<u8>>,
+    /// Its language is English, whose stemmer the sandbox has.
+    stems: bool,
 }
 
 impl Index {
@@ -105,6 +114,16 @@ impl Index {
         }
         match (self.source, value) {
             (Source::Hash, Value::Hash(hash)) => {
+                let field = |name: &str| -> Option<String> {
+                    if name == "__key" {
+                        return Some(String::from_utf8_lossy(key).into_owned());
+                    }
+                    hash.get(name.as_bytes())
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                };
+                if !self.options.admits(&field) {
+                    return None;
+                }
                 let mut values = Vec::new();
                 for field in &self.fields {
                     let raw = hash.get(field.identifier.as_bytes());
@@ -119,8 +138,16 @@ impl Index {
                     });
                 }
                 let content = if with_content {
+                    // The module does not return the fields it reads the score, payload and
+                    // language from.
+                    let special = [
+                        &self.options.score_field,
+                        &self.options.payload_field,
+                        &self.options.language_field,
+                    ];
                     hash.iter()
                         .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
+                        .filter(|(f, _)| !special.iter().any(|s| s.as_deref() == Some(f)))
                         .collect()
                 } else {
                     Vec::new()
@@ -130,9 +157,34 @@ impl Index {
                     position: 0,
                     values,
                     content,
+                    score: self.score_of(&field),
+                    payload: self
+                        .options
+                        .payload_field
+                        .as_ref()
+                        .and_then(|f| hash.get(f.as_bytes()).cloned()),
+                    stems: self.stems_for(&field),
                 })
             }
             (Source::Json, Value::Json(doc)) => {
+                let field = |name: &str| -> Option<String> {
+                    if name == "__key" {
+                        return Some(String::from_utf8_lossy(key).into_owned());
+                    }
+                    let path = match self.field(name) {
+                        Some((_, f)) => f.identifier.as_str(),
+                        None => name,
+                    };
+                    let path = JsonPath::parse(path).ok()?;
+                    let first = path.locate(doc).into_iter().next()?;
+                    match json_path::get(doc, &first)? {
+                        JsonValue::String(s) => Some(s.clone()),
+                        other => Some(json::to_text(other)),
+                    }
+                };
+                if !self.options.admits(&field) {
+                    return None;
+                }
                 let mut values = Vec::new();
                 for field in &self.fields {
                     let found: Vec<&JsonValue> = field.json_path.as_ref().map_or(Vec::new(), |p| {
@@ -152,10 +204,50 @@ impl Index {
                     } else {
                         Vec::new()
                     },
+                    score: self.score_of(&field),
+                    // The module reads payloads from hashes only.
+                    payload: None,
+                    stems: self.stems_for(&field),
                 })
             }
             _ => None,
         }
+    }
+}
+
+impl Index {
+    fn score_of(&self, field: &dyn Fn(&str) -> Option<String>) -> f64 {
+        let value = self.options.score_field.as_deref().and_then(field);
+        options::document_score(&self.options, value.as_deref())
+    }
+
+    /// A document is stemmed when its language (LANGUAGE_FIELD, if that names a language the
+    /// module knows, else the index's) is English.
+    fn stems_for(&self, field: &dyn Fn(&str) -> Option<String>) -> bool {
+        let own = self
+            .options
+            .language_field
+            .as_deref()
+            .and_then(field)
+            .and_then(|l| options::language(&l));
+        match own {
+            Some(lang) => lang == "english",
+            None => self.options.stems(),
+        }
+    }
+
+    fn is_stopword(&self, word: &str) -> bool {
+        self.options.is_stopword(word)
+    }
+
+    /// The query text parsed with this index's stop words.
+    pub fn parse_query(&self, text: &str) -> Result<Node, String> {
+        query::parse_with(text, &|w| self.is_stopword(w))
+    }
+
+    /// The FT.CREATE words of the options (after PREFIX, before SCHEMA), for a saved sandbox.
+    pub fn option_args(&self) -> Vec<Vec<u8>> {
+        self.options.args()
     }
 }
 
@@ -192,7 +284,13 @@ fn index_text(kind: &FieldKind, texts: &[String]) -> Option<Values> {
             }
             Values::Numbers(numbers)
         }
-        FieldKind::Geo | FieldKind::Vector(_) => Values::None,
+        FieldKind::Geo => Values::Points(
+            texts
+                .iter()
+                .map(|t| geo::parse_point(t))
+                .collect::<Option<_>>()?,
+        ),
+        FieldKind::Vector(_) => Values::None,
     })
 }
 
@@ -215,6 +313,11 @@ fn index_json(kind: &FieldKind, found: &[&JsonValue]) -> Option<Values> {
             (FieldKind::Numeric, JsonValue::Number(n)) => texts.push(n.to_string()),
             (FieldKind::Numeric, _) => return None,
             (_, JsonValue::String(s)) => texts.push(s.clone()),
+            (FieldKind::Geo, JsonValue::Array(items)) => {
+                for item in items {
+                    texts.push(item.as_str()?.to_string());
+                }
+            }
             (FieldKind::Tag { .. }, JsonValue::Bool(b)) => texts.push(b.to_string()),
             (FieldKind::Tag { .. }, JsonValue::Array(items)) => {
                 texts.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
@@ -268,7 +371,7 @@ fn positions(
     text_fields(index, field)
         .into_iter()
         .filter_map(|(i, f)| {
-            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             match doc.values.get(i) {
                 Some(Values::Text(tokens)) => {
                     let at: Vec<usize> = tokens
@@ -294,13 +397,13 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
         }),
         Node::Phrase { words, field } => text_fields(index, field).iter().any(|(i, f)| {
-            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. });
+            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             let Some(Values::Text(tokens)) = doc.values.get(*i) else {
                 return false;
             };
             let tokens: Vec<&String> = tokens
                 .iter()
-                .filter(|t| !query::STOP_WORDS.contains(&t.as_str()))
+                .filter(|t| !index.is_stopword(t))
                 .collect();
             tokens.windows(words.len()).any(|window| {
                 window
@@ -333,6 +436,18 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             })),
             None => false,
         },
+        Node::Geo { field, radius } => match index.field(field) {
+            Some((i, _)) => matches!(doc.values.get(i), Some(Values::Points(points)) if points.iter().any(|p| radius.holds(*p))),
+            None => false,
+        },
+        Node::Fuzzy {
+            word,
+            distance,
+            field,
+        } => text_fields(index, field).iter().any(|(i, _)| {
+            matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| query::within_edits(t, word, *distance)))
+        }),
+        Node::Optional(_) => true,
         Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
         Node::Or(parts) => parts.iter().any(|p| matches(index, doc, p)),
         Node::Not(inner) => !matches(index, doc, inner),
@@ -351,6 +466,7 @@ fn scored_words(node: &Node, out: &mut Vec<ScoredWord>) {
         Node::Prefix { prefix, .. } => out.push(ScoredWord::Prefix(prefix.clone())),
         Node::Phrase { words, .. } => out.extend(words.iter().map(|w| ScoredWord::Word(w.clone()))),
         Node::And(parts) | Node::Or(parts) => parts.iter().for_each(|p| scored_words(p, out)),
+        Node::Optional(inner) => scored_words(inner, out),
         _ => {}
     }
 }
@@ -381,7 +497,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
             .as_ref()
             .is_none_or(|name| f.attribute == *name || f.identifier == *name);
         for token in tokens {
-            if query::STOP_WORDS.contains(&token.as_str()) {
+            if index.is_stopword(token) {
                 continue;
             }
             position += 1;
@@ -390,7 +506,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
                     word: token,
                     position,
                     weight: *weight,
-                    stems: !nostem,
+                    stems: !nostem && doc.stems,
                 });
             }
         }
@@ -457,7 +573,9 @@ impl<'a> Scorer<'a> {
                 (if stemmed { s } else { e }) > 0.0
             })
             .count();
-        let v = f64::from((1 + self.tokens.len() / df.max(1)).ilog2());
+        // The module's document table counts one more than its documents.
+        let n = (self.tokens.len() + 1) as f64;
+        let v = (1.0 + n / df.max(1) as f64).log2().floor();
         self.idf.borrow_mut().insert(key, v);
         v
     }
@@ -478,11 +596,28 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
     for word in &words {
         match word {
             ScoredWord::Word(word) => {
-                let (exact, stemmed, positions) = frequencies(tokens, word);
+                let (exact, stemmed, mut positions) = frequencies(tokens, word);
+                total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
+                // A stem that differs is also looked up as a word of its own (`run` for
+                // `running`), with its own frequency and IDF.
+                let root = stem(word);
+                if root != *word && tokens.iter().any(|t| t.stems) {
+                    let (plain, _, _) = frequencies(tokens, &root);
+                    let plain_at: Vec<usize> = tokens
+                        .iter()
+                        .filter(|t| t.word == root)
+                        .map(|t| t.position)
+                        .collect();
+                    if plain > 0.0 {
+                        total += plain * term_idf(&root, false);
+                        positions.extend(plain_at);
+                    }
+                }
                 if positions.is_empty() {
                     continue;
                 }
-                total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
+                crate::sort::sort(&mut positions);
+                positions.dedup();
                 spans.push(positions);
             }
             ScoredWord::Prefix(prefix) => {
@@ -572,8 +707,7 @@ fn upper(arg: &[u8]) -> String {
 /// FT.CREATE index [ON HASH | JSON] [PREFIX count prefix ...] SCHEMA field [AS alias] type
 /// [options] ...
 pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    let schema_at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"SCHEMA"));
-    if argv.len() < 5 || schema_at.is_none_or(|at| at + 1 >= argv.len()) {
+    if argv.len() < 5 {
         return wrong_arity("FT.CREATE");
     }
     let name = text(&argv[1]);
@@ -584,9 +718,13 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         source: Source::Hash,
         prefixes: Vec::new(),
         fields: Vec::new(),
+        options: options::IndexOptions::default(),
     };
     let mut i = 2;
-    while let Some(word) = argv.get(i) {
+    loop {
+        let Some(word) = argv.get(i) else {
+            return reply::error("No schema found");
+        };
         match upper(word).as_str() {
             "ON" => {
                 let kind = argv.get(i + 1).map(|a| upper(a)).unwrap_or_default();
@@ -598,10 +736,12 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 i += 2;
             }
             "PREFIX" => {
-                let count = argv
-                    .get(i + 1)
-                    .and_then(|a| text(a).parse::<usize>().ok())
-                    .unwrap_or(usize::MAX);
+                let Some(count) = argv.get(i + 1).and_then(|a| text(a).parse::<i64>().ok()) else {
+                    return reply::error(
+                        "Bad arguments for PREFIX: Could not convert argument to expected type",
+                    );
+                };
+                let count = usize::try_from(count).unwrap_or(usize::MAX);
                 if count > argv.len() {
                     return reply::error(
                         "Bad arguments for PREFIX: Value is outside acceptable bounds",
@@ -616,12 +756,22 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 i += 1;
                 break;
             }
-            "FILTER" | "LANGUAGE" | "LANGUAGE_FIELD" | "SCORE" | "SCORE_FIELD"
-            | "PAYLOAD_FIELD" | "STOPWORDS" | "TEMPORARY" => {
-                return reply::error(&format!("{} is not supported by the sandbox", upper(word)))
+            "TEMPORARY" => {
+                return reply::error("TEMPORARY is not supported by the sandbox");
             }
-            _ => i += 1,
+            "NOOFFSETS" | "NOHL" | "NOFIELDS" | "NOFREQS" | "SKIPINITIALSCAN" | "MAXTEXTFIELDS"
+            | "ASYNC" => i += 1,
+            _ => match index.options.parse(argv, i) {
+                Ok(Some(taken)) => i = i.saturating_add(taken),
+                Ok(None) => {
+                    return reply::error(&format!("Unknown argument `{}`", text(word)));
+                }
+                Err(e) => return e,
+            },
         }
+    }
+    if i >= argv.len() {
+        return reply::error("Fields arguments are missing");
     }
     if let Err(e) = add_fields(&mut index, argv, i) {
         return e;
@@ -788,24 +938,29 @@ fn parse_count(argv: &[Vec<u8>], i: usize, what: &str) -> Result<usize, Reply> {
 struct SearchOptions {
     nocontent: bool,
     withscores: bool,
+    withpayloads: bool,
     offset: usize,
     limit: usize,
     sort_by: Option<(String, bool)>,
     return_fields: Option<Vec<String>>,
     in_keys: Option<Vec<Vec<u8>>>,
     params: Vec<(String, Vec<u8>)>,
+    /// GEOFILTER clauses, each a condition every result meets.
+    geofilters: Vec<Node>,
 }
 
 fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions, Reply> {
     let mut options = SearchOptions {
         nocontent: false,
         withscores: false,
+        withpayloads: false,
         offset: 0,
         limit: 10,
         sort_by: None,
         return_fields: None,
         in_keys: None,
         params: Vec::new(),
+        geofilters: Vec::new(),
     };
     let mut i = 3;
     let count_arg = |i: usize, what: &str| parse_count(argv, i, what);
@@ -813,8 +968,16 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
         match upper(word).as_str() {
             "NOCONTENT" => options.nocontent = true,
             "WITHSCORES" => options.withscores = true,
-            "VERBATIM" | "NOSTOPWORDS" | "WITHPAYLOADS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
-            "DIALECT" | "TIMEOUT" | "SLOP" | "LANGUAGE" | "SCORER" => i += 1,
+            "WITHPAYLOADS" => options.withpayloads = true,
+            "VERBATIM" | "NOSTOPWORDS" | "WITHSORTKEYS" | "EXPLAINSCORE" => {}
+            "LANGUAGE" => {
+                let known = argv.get(i + 1).and_then(|l| options::language(&text(l)));
+                if known.is_none() {
+                    return Err(reply::error("No such language"));
+                }
+                i += 1;
+            }
+            "DIALECT" | "TIMEOUT" | "SLOP" | "SCORER" => i += 1,
             "LIMIT" => {
                 let (Some(a), Some(b)) = (argv.get(i + 1), argv.get(i + 2)) else {
                     return Err(reply::error("LIMIT requires two arguments"));
@@ -882,6 +1045,12 @@ fn parse_search_options(argv: &[Vec<u8>], index: &Index) -> Result<SearchOptions
                     .map(|p| (text(p[0]), p[1].clone()))
                     .collect();
                 i += 1 + count;
+            }
+            "GEOFILTER" => {
+                let (field, radius) = geo::geofilter(&argv[(i + 1).min(argv.len())..])
+                    .map_err(|e| reply::error(&e))?;
+                options.geofilters.push(Node::Geo { field, radius });
+                i += 5;
             }
             "INKEYS" => {
                 let count = count_arg(i + 1, "INKEYS")?;
@@ -953,8 +1122,13 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         },
         None => (query_text, None),
     };
-    let node = match query::parse(&filter_text) {
-        Ok(n) => n,
+    let node = match index.parse_query(&filter_text) {
+        Ok(n) if options.geofilters.is_empty() => n,
+        Ok(n) => Node::And(
+            std::iter::once(n)
+                .chain(options.geofilters.clone())
+                .collect(),
+        ),
         Err(e) => return reply::error(&e),
     };
     // Only a SORTBY on text reads what the reply shows before the page is cut.
@@ -973,7 +1147,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 .is_none_or(|keys| keys.contains(&d.key))
         })
         .filter(|(_, d)| matches(&index, d, &node))
-        .map(|(i, _)| (i, score(&scorer, i, &node)))
+        .map(|(i, d)| (i, score(&scorer, i, &node) * d.score))
         .collect();
     match &options.sort_by {
         Some((field, ascending)) => {
@@ -982,11 +1156,21 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                     sort_key(&index, &docs[a.0], field),
                     sort_key(&index, &docs[b.0], field),
                 );
-                let order = ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal);
-                if *ascending {
-                    order
-                } else {
-                    order.reverse()
+                // Documents without the field come last either way; a descending sort
+                // lists tied documents latest first, as the module does.
+                use std::cmp::Ordering;
+                match (&ka, &kb) {
+                    (SortKey::Missing, SortKey::Missing) => Ordering::Equal,
+                    (SortKey::Missing, _) => Ordering::Greater,
+                    (_, SortKey::Missing) => Ordering::Less,
+                    _ => {
+                        let order = ka.partial_cmp(&kb).unwrap_or(Ordering::Equal);
+                        if *ascending {
+                            order
+                        } else {
+                            order.reverse().then(b.0.cmp(&a.0))
+                        }
+                    }
                 }
             });
         }
@@ -1002,6 +1186,9 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         out.push(Reply::Bulk(doc.key.clone()));
         if options.withscores {
             out.push(Reply::Bulk(resp_double(*score).into_bytes()));
+        }
+        if options.withpayloads {
+            out.push(doc.payload.clone().map_or(Reply::Nil, Reply::Bulk));
         }
         if options.nocontent {
             continue;
@@ -1202,7 +1389,7 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let docs = documents(server, &index, false).len() as i64;
     let word = |s: &str| Reply::status(s);
-    let definition = Reply::Array(vec![
+    let mut definition = vec![
         word("key_type"),
         word(match index.source {
             Source::Hash => "HASH",
@@ -1219,9 +1406,9 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             .map(|p| word(p))
             .collect(),
         ),
-        word("default_score"),
-        Reply::bulk("1"),
-    ]);
+    ];
+    definition.extend(index.options.info());
+    let definition = Reply::Array(definition);
     let attributes = index
         .fields
         .iter()
@@ -1280,7 +1467,7 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
             Reply::Array(out)
         })
         .collect();
-    Reply::Array(vec![
+    let mut info = vec![
         word("index_name"),
         word(&name),
         word("index_options"),
@@ -1297,7 +1484,14 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Reply::Integer(0),
         word("percent_indexed"),
         Reply::bulk("1"),
-    ])
+    ];
+    if let Some(words) = &index.options.stopwords {
+        info.extend([
+            word("stopwords_list"),
+            Reply::Array(words.iter().map(|w| Reply::bulk(w.as_str())).collect()),
+        ]);
+    }
+    Reply::Array(info)
 }
 
 /// FT.EXPLAIN index query: the parsed query as RediSearch prints its execution plan.
@@ -1305,11 +1499,31 @@ pub fn ft_explain(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     if argv.len() < 3 {
         return wrong_arity("FT.EXPLAIN");
     }
+    explain_text(server, argv)
+}
+
+/// FT.EXPLAINCLI index query: FT.EXPLAIN's text as an array of its lines.
+pub fn ft_explaincli(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() < 3 {
+        return wrong_arity("FT.EXPLAINCLI");
+    }
+    match explain_text(server, argv) {
+        Reply::Bulk(text) => Reply::Array(
+            String::from_utf8_lossy(&text)
+                .split('\n')
+                .map(Reply::status)
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn explain_text(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let name = text(&argv[1]);
     let Some(index) = server.search.get(&name) else {
         return reply::error(&format!("{name}: no such index"));
     };
-    match query::parse(&text(&argv[2])) {
+    match index.parse_query(&text(&argv[2])) {
         Ok(node) => {
             let mut out = String::new();
             explain(index, &node, 0, true, &mut out);
@@ -1344,10 +1558,15 @@ fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut Str
             let nostem = text_fields(index, field)
                 .iter()
                 .all(|(_, f)| matches!(f.kind, FieldKind::Text { nostem: true, .. }));
-            if expand && !nostem {
+            if expand && !nostem && index.options.stems() {
+                // The stem is also looked up as a word of its own when it differs.
+                let root = stem(word);
                 out.push_str(&format!("{pad}{s}UNION {{\n"));
                 out.push_str(&format!("{pad}  {s}{word}\n"));
-                out.push_str(&format!("{pad}  {s}+{}(expanded)\n", stem(word)));
+                out.push_str(&format!("{pad}  {s}+{root}(expanded)\n"));
+                if root != *word {
+                    out.push_str(&format!("{pad}  {s}{root}(expanded)\n"));
+                }
                 out.push_str(&format!("{pad}}}\n"));
             } else {
                 out.push_str(&format!("{pad}{s}{word}\n"));
@@ -1375,6 +1594,15 @@ fn explain(index: &Index, node: &Node, level: usize, expand: bool, out: &mut Str
             if *max_exclusive { "<" } else { "<=" },
             number(*max)
         )),
+        Node::Geo { field, radius } => out.push_str(&format!("{pad}{}\n", radius.explain(field))),
+        Node::Fuzzy { word, field, .. } => {
+            out.push_str(&format!("{pad}{}FUZZY{{{word}}}\n", scope(field)))
+        }
+        Node::Optional(inner) => {
+            out.push_str(&format!("{pad}OPTIONAL{{\n"));
+            explain(index, inner, level + 1, false, out);
+            out.push_str(&format!("{pad}}}\n"));
+        }
         Node::And(parts) | Node::Or(parts) => {
             let title = if matches!(node, Node::And(_)) {
                 "INTERSECT"

@@ -41,6 +41,19 @@ pub enum Node {
         max: f64,
         max_exclusive: bool,
     },
+    /// `@field:[lon lat radius unit]`.
+    Geo {
+        field: String,
+        radius: super::geo::Radius,
+    },
+    /// `%word%`: words within `distance` edits (one per `%`, at most 3).
+    Fuzzy {
+        word: String,
+        distance: usize,
+        field: Option<String>,
+    },
+    /// `~x`: never narrows the results.
+    Optional(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -53,7 +66,7 @@ struct Parser<'a> {
     chars: Vec<char>,
     at: usize,
     depth: usize,
-    _text: &'a str,
+    is_stopword: &'a dyn Fn(&str) -> bool,
 }
 
 /// `Syntax error at offset 6 near 2`, as RediSearch words it.
@@ -61,12 +74,18 @@ fn syntax_error(offset: usize, near: &str) -> String {
     format!("Syntax error at offset {offset} near {near}")
 }
 
+/// `text` parsed with the default English stop words.
 pub fn parse(text: &str) -> Result<Node, String> {
+    parse_with(text, &|w| STOP_WORDS.contains(&w))
+}
+
+/// `text` parsed with an index's own stop words (FT.CREATE ... STOPWORDS).
+pub fn parse_with(text: &str, is_stopword: &dyn Fn(&str) -> bool) -> Result<Node, String> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         at: 0,
         depth: 0,
-        _text: text,
+        is_stopword,
     };
     let node = parser.intersect(None)?;
     parser.skip_spaces();
@@ -182,6 +201,10 @@ impl Parser<'_> {
                 self.at += 1;
                 Node::Not(Box::new(self.unary(field)?))
             }
+            Some('~') => {
+                self.at += 1;
+                Node::Optional(Box::new(self.unary(field)?))
+            }
             Some('@') => {
                 self.at += 1;
                 let start = self.at;
@@ -245,7 +268,7 @@ impl Parser<'_> {
                 let (max, max_exclusive) = self.bound()?;
                 self.skip_spaces();
                 if self.peek() != Some(']') {
-                    return Err(self.error_here());
+                    return self.geo(field, min, max);
                 }
                 self.at += 1;
                 Ok(Node::Numeric {
@@ -261,8 +284,39 @@ impl Parser<'_> {
         }
     }
 
-    fn bound(&mut self) -> Result<(f64, bool), String> {
+    /// The rest of `[lon lat radius unit]` after its first two numbers.
+    fn geo(&mut self, field: String, lon: f64, lat: f64) -> Result<Node, String> {
+        let radius_at = self.at;
+        let (radius, _) = self.bound()?;
         self.skip_spaces();
+        let unit_at = self.at;
+        while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.at += 1;
+        }
+        let unit: String = self.chars[unit_at..self.at].iter().collect();
+        if unit.is_empty() {
+            // The module points at what follows the radius, and quotes the radius.
+            let radius_text: String = self.chars[radius_at..unit_at]
+                .iter()
+                .filter(|c| !c.is_whitespace() && **c != ',')
+                .collect();
+            return Err(syntax_error(unit_at, &radius_text));
+        }
+        self.skip_spaces();
+        if self.peek() != Some(']') {
+            return Err(self.error_here());
+        }
+        self.at += 1;
+        let radius =
+            super::geo::Radius::new(lon, lat, radius, &unit, "Invalid GeoFilter unit".into())?;
+        Ok(Node::Geo { field, radius })
+    }
+
+    fn bound(&mut self) -> Result<(f64, bool), String> {
+        // Commas separate a range's numbers like spaces.
+        while self.peek().is_some_and(|c| c.is_whitespace() || c == ',') {
+            self.at += 1;
+        }
         let exclusive = self.peek() == Some('(');
         if exclusive {
             self.at += 1;
@@ -306,6 +360,35 @@ impl Parser<'_> {
                 self.at += 1;
                 Ok(Node::All)
             }
+            Some('%') => {
+                let mut distance = 0;
+                while self.peek() == Some('%') {
+                    if distance == 3 {
+                        return Err(self.error_here());
+                    }
+                    distance += 1;
+                    self.at += 1;
+                }
+                let start = self.at;
+                while self.peek().is_some_and(is_word_char) {
+                    self.at += 1;
+                }
+                let word: String = self.chars[start..self.at].iter().collect();
+                let closing = self.chars[self.at..]
+                    .iter()
+                    .take_while(|c| **c == '%')
+                    .count();
+                if word.is_empty() || closing != distance {
+                    self.at = start;
+                    return Err(self.error_here());
+                }
+                self.at += closing;
+                Ok(Node::Fuzzy {
+                    word: word.to_lowercase(),
+                    distance,
+                    field: field_name,
+                })
+            }
             Some('"') => {
                 self.at += 1;
                 let start = self.at;
@@ -319,7 +402,7 @@ impl Parser<'_> {
                 self.at += 1;
                 let words: Vec<String> = tokenize(&text)
                     .into_iter()
-                    .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+                    .filter(|w| !(self.is_stopword)(w))
                     .collect();
                 Ok(if words.is_empty() {
                     Node::Nothing
@@ -354,7 +437,7 @@ impl Parser<'_> {
                         field: field_name,
                     });
                 }
-                if STOP_WORDS.contains(&word.as_str()) {
+                if (self.is_stopword)(&word) {
                     return Ok(Node::Nothing);
                 }
                 Ok(Node::Term {
@@ -367,6 +450,28 @@ impl Parser<'_> {
     }
 }
 
+/// Whether `a` and `b` are at most `limit` single-character edits apart (Levenshtein).
+pub fn within_edits(a: &str, b: &str, limit: usize) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > limit {
+        return false;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut next = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(ca != cb))
+                .min(row[j + 1] + 1)
+                .min(next[j] + 1);
+        }
+        if next.iter().min().is_some_and(|m| *m > limit) {
+            return false;
+        }
+        row = next;
+    }
+    row.last().is_some_and(|d| *d <= limit)
+}
+
 /// Words of a text as RediSearch splits them: on punctuation and spaces, lower-cased.
 pub fn tokenize(text: &str) -> Vec<String> {
     text.split(|c: char| !is_word_char(c))
@@ -375,33 +480,10 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A light English stemmer, enough for plurals and common verb endings to meet their stem
-/// (`foxes`, `jumps`, `jumping` → `fox`, `jump`, `jump`).
+/// The stem RediSearch's English stemmer (Snowball's `english`, as libstemmer has it) gives
+/// a word.
 pub fn stem(word: &str) -> String {
-    let w = word;
-    let n = w.chars().count();
-    if n <= 3 {
-        return w.to_string();
-    }
-    for (suffix, replace) in [
-        ("ies", "y"),
-        ("sses", "ss"),
-        ("xes", "x"),
-        ("ches", "ch"),
-        ("shes", "sh"),
-        ("ing", ""),
-        ("ed", ""),
-    ] {
-        if let Some(base) = w.strip_suffix(suffix) {
-            if base.chars().count() >= 2 {
-                return format!("{base}{replace}");
-            }
-        }
-    }
-    if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
-        return w[..w.len() - 1].to_string();
-    }
-    w.to_string()
+    crate::mongo::index::stem::stem(word)
 }
 
 #[cfg(test)]
@@ -454,12 +536,62 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fuzzy_terms_count_edits() {
+        for (a, b, limit, within) in [
+            ("aple", "apple", 1, true),
+            ("bannaa", "banana", 1, false),
+            ("bannaa", "banana", 2, true),
+            ("ap", "apple", 3, true),
+            ("ap", "apple", 2, false),
+            ("", "ab", 2, true),
+        ] {
+            assert_eq!(within_edits(a, b, limit), within, "{a} {b} {limit}");
+        }
+        assert!(matches!(
+            parse("%%apple%%").unwrap(),
+            Node::Fuzzy { distance: 2, .. }
+        ));
+        assert!(parse("%%%%a%%%%").is_err());
+        assert!(parse("%a").is_err());
+        assert!(matches!(parse("~a").unwrap(), Node::Optional(_)));
+    }
+
     /// Random pieces of the grammar, spliced: every query parses or errors, never panics.
     #[test]
     fn no_query_panics() {
         const PIECES: &[&str] = &[
-            "@", "a", ":", "{", "}", "[", "]", "(", ")", "|", "-", "*", "\"", "\\", " ", "1",
-            "-inf", "+inf", "(5", "@t:", "é", "the", "x*", "..", "=>", "$", ",",
+            "@",
+            "a",
+            ":",
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "|",
+            "-",
+            "*",
+            "\"",
+            "\\",
+            " ",
+            "1",
+            "-inf",
+            "+inf",
+            "(5",
+            "@t:",
+            "é",
+            "the",
+            "x*",
+            "..",
+            "=>",
+            "$",
+            ",",
+            "km",
+            "[1 2 3 km]",
+            "@g:[",
+            "mi]",
         ];
         let mut rng = crate::redis::fuzz::Rng(0x9e37_79b9_7f4a_7c15);
         let mut next = |n: usize| rng.below(n);

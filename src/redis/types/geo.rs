@@ -344,7 +344,7 @@ fn lat_distance(lat1d: f64, lat2d: f64) -> f64 {
 }
 
 /// Port of `geohashGetDistance`: the haversine great-circle distance in metres.
-fn distance(lon1d: f64, lat1d: f64, lon2d: f64, lat2d: f64) -> f64 {
+pub fn distance(lon1d: f64, lat1d: f64, lon2d: f64, lat2d: f64) -> f64 {
     let lon1r = deg_rad(lon1d);
     let lon2r = deg_rad(lon2d);
     let v = ((lon2r - lon1r) / 2.0).sin();

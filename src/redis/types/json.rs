@@ -1313,8 +1313,80 @@ pub fn json_merge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     Reply::ok()
 }
 
+/// Bytes RedisJSON reports a value holds (its `get_memory_occupied` over ijson values): 8 for
+/// the value itself, plus 4 or 16 for numbers outside ijson's inline range (16 for every
+/// double), a string's bytes, and for a non-empty array or object a table of 2 or 3 words per
+/// slot plus 2, over a capacity that grows by doubling from 4. The module keeps a container's
+/// capacity when it shrinks; the sandbox recomputes it from the length (see
+/// known-differences.md).
+pub fn module_memory(value: &JsonValue) -> u64 {
+    let capacity = |len: usize| len.max(4).next_power_of_two() as u64;
+    8 + match value {
+        JsonValue::Null | JsonValue::Bool(_) => 0,
+        JsonValue::Number(n) => match n.as_i64() {
+            Some(i) if n.is_i64() && (-128..=383).contains(&i) => 0,
+            Some(i) if n.is_i64() && (-8_388_607..=8_388_607).contains(&i) => 4,
+            _ => 16,
+        },
+        JsonValue::String(s) => s.len() as u64,
+        JsonValue::Array(items) if items.is_empty() => 0,
+        JsonValue::Array(items) => {
+            8 * (capacity(items.len()) + 2) + items.iter().map(module_memory).sum::<u64>()
+        }
+        JsonValue::Object(map) if map.is_empty() => 0,
+        JsonValue::Object(map) => {
+            8 * (3 * capacity(map.len()) + 2)
+                + map
+                    .iter()
+                    .map(|(k, v)| k.len() as u64 + module_memory(v))
+                    .sum::<u64>()
+        }
+    }
+}
+
+/// JSON.DEBUG MEMORY key [path] | JSON.DEBUG HELP
+pub fn json_debug(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    let Some(sub) = argv.get(1) else {
+        return wrong_arity(argv);
+    };
+    if sub.eq_ignore_ascii_case(b"HELP") {
+        return Reply::Array(vec![
+            Reply::bulk("MEMORY <key> [path] - reports memory usage"),
+            Reply::bulk("HELP                - this message"),
+        ]);
+    }
+    if !sub.eq_ignore_ascii_case(b"MEMORY") {
+        return Reply::err("unknown subcommand - try `JSON.DEBUG HELP`");
+    }
+    let Some(key) = argv.get(2) else {
+        return wrong_arity(argv);
+    };
+    let path = match path_arg(argv, 3) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let doc = match lookup(server, key) {
+        Err(e) => return e,
+        Ok(None) if path.legacy => return Reply::Integer(0),
+        Ok(None) => return Reply::Array(Vec::new()),
+        Ok(Some(doc)) => doc,
+    };
+    let found = path.locate(doc);
+    let mut sizes = found
+        .iter()
+        .filter_map(|l| json_path::get(doc, l))
+        .map(|v| Reply::Integer(module_memory(v) as i64));
+    if path.legacy {
+        return sizes
+            .next()
+            .unwrap_or_else(|| path_missing(&path.dollar_text));
+    }
+    Reply::Array(sizes.collect())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{module_memory, JsonValue};
     use crate::redis::cli::split_args;
     use crate::redis::Server;
 
@@ -1385,6 +1457,26 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(run(&mut s, line), format!("{expected}\n"), "{line}");
+        }
+    }
+
+    #[test]
+    fn debug_memory_counts_as_the_module_does() {
+        for (json, bytes) in [
+            ("null", 8),
+            ("383", 8),
+            ("384", 12),
+            ("-8388608", 24),
+            ("1.0", 24),
+            ("\"ab\"", 10),
+            ("[]", 8),
+            ("[1]", 64),
+            ("[1,2,3,4,5]", 128),
+            ("{\"a\":1}", 129),
+            ("{\"a\":[1,2,3],\"b\":{\"c\":\"xyz\",\"d\":[]}}", 343),
+        ] {
+            let value: JsonValue = serde_json::from_str(json).unwrap();
+            assert_eq!(module_memory(&value), bytes, "{json}");
         }
     }
 }

@@ -38,7 +38,24 @@ enum Step {
 enum Operand {
     Relative(Vec<Step>),
     Absolute(Vec<Step>),
-    Literal(JsonValue),
+    Literal(Literal),
+}
+
+/// A constant in a filter, as the module's grammar reads it: `decimal` (an integer when it
+/// fits one), a quoted string, `true`, `false`, `null`.
+#[derive(Debug, Clone, PartialEq)]
+enum Literal {
+    Int(i64),
+    Float(f64),
+    /// `pattern`: written without escapes or quotes inside, the only strings the module
+    /// accepts as the right side of `=~` (it keeps the others in a form its regex operator
+    /// does not match against).
+    Str {
+        text: String,
+        pattern: bool,
+    },
+    Bool(bool),
+    Null,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,13 +66,13 @@ enum CmpOp {
     Le,
     Gt,
     Ge,
+    Regex,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Filter {
     Or(Box<Filter>, Box<Filter>),
     And(Box<Filter>, Box<Filter>),
-    Not(Box<Filter>),
     Compare(Operand, CmpOp, Operand),
     Exists(Operand),
 }
@@ -70,22 +87,64 @@ pub struct JsonPath {
     pub dollar_text: String,
 }
 
-/// The module's reply to a path it cannot parse.
+/// The module's reply to a path it cannot parse: `pos` counts characters, the reply bytes;
+/// the text is cut at the error, or marked at its end.
 fn parse_error(text: &str, pos: usize, expected: &str) -> String {
-    let shown: String = text.chars().take(pos).collect();
-    format!(
-        "Error occurred on position {pos}, \"{shown} <<<<----\", expected one of the following: {expected}."
-    )
+    let at = text.char_indices().nth(pos).map_or(text.len(), |(b, _)| b);
+    let (before, after) = text.split_at(at);
+    if after.is_empty() {
+        format!("Error occurred on position {at}, \"{text} <<<<----\", expected one of the following: {expected}.")
+    } else {
+        format!("Error occurred on position {at}, \"{before} ---->>>> {after}\", expected one of the following: {expected}.")
+    }
 }
 
+/// The grammar's rules in the order the module declares them, which is the order its parser
+/// lists what it expected, with the names it prints for them.
+const RULE_ORDER: &[&str] = &[
+    "EOI",
+    "<string>",
+    "'<string>[,<string>,...]'",
+    "pos_number",
+    "'<number>'",
+    "decimal",
+    "['start:end:steps']",
+    "from_current",
+    "from_root",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "eq",
+    "ne",
+    "re",
+    "boolean_true",
+    "boolean_false",
+    "null",
+    "single_filter",
+    "and",
+    "or",
+    "'*'",
+    "'..'",
+];
+const EXPECT_TERM: &[&str] = &[
+    "decimal",
+    "from_current",
+    "from_root",
+    "boolean_true",
+    "boolean_false",
+    "null",
+];
+const EXPECT_OP: &[&str] = &["ge", "gt", "le", "lt", "eq", "ne", "re"];
+const EXPECT_RELATION: &[&str] = &["and", "or"];
+
 const EXPECT_NAME: &str = "<string>, '*'";
-const EXPECT_BRACKET: &str = "'<string>[,<string>,...]', '<number>', ['start:end:steps'], '*'";
-const EXPECT_STEP: &str = "'.', '..', '['";
 
 impl JsonPath {
     /// Parses `text` as RedisJSON does, legacy syntax included.
     pub fn parse(text: &str) -> Result<JsonPath, String> {
-        let legacy = !text.starts_with('$');
+        // The module reads only `$`, `$.…` and `$[…` as JSONPath; `$x` is a legacy member name.
+        let legacy = !(text == "$" || text.starts_with("$.") || text.starts_with("$["));
         let dollar_text = if !legacy {
             text.to_string()
         } else if text == "." {
@@ -101,10 +160,14 @@ impl JsonPath {
             at: 1,
             text: &dollar_text,
             depth: 0,
+            expected_at: 0,
+            expected: Vec::new(),
         };
         let steps = parser.steps(false)?;
         if parser.at < chars.len() {
-            return Err(parse_error(&dollar_text, parser.at, EXPECT_STEP));
+            let at = parser.at;
+            parser.expect(at, &["EOI"]);
+            return Err(parser.furthest_error());
         }
         Ok(JsonPath {
             steps,
@@ -194,6 +257,39 @@ struct Parser<'a> {
     at: usize,
     text: &'a str,
     depth: usize,
+    /// The furthest position a filter's parse reached and what the grammar would have taken
+    /// there: the module's parser (pest) reports that, not where it gave up.
+    expected_at: usize,
+    expected: Vec<&'static str>,
+}
+
+/// A quoted string as the module's grammar reads it: leading spaces dropped (its grammar skips
+/// whitespace after the opening quote), and only the quote and `\\` escaped.
+struct Quoted {
+    raw: String,
+    double: bool,
+}
+
+impl Quoted {
+    fn has_escapes(&self) -> bool {
+        self.raw.contains(['\\', '"', '\''])
+    }
+
+    /// As a member name: both escapes undone.
+    fn key(&self) -> String {
+        let quote = if self.double { "\\\"" } else { "\\'" };
+        self.raw.replace("\\\\", "\\").replace(quote, &quote[1..])
+    }
+
+    /// As a filter operand. The module undoes the other quote's escape here, not this one's,
+    /// so `"a\\"b"` compares as the four characters `a\\"b`.
+    fn literal(&self) -> Literal {
+        let other = if self.double { "\\'" } else { "\\\"" };
+        Literal::Str {
+            text: self.raw.replace("\\\\", "\\").replace(other, &other[1..]),
+            pattern: !self.has_escapes(),
+        }
+    }
 }
 
 impl Parser<'_> {
@@ -209,17 +305,44 @@ impl Parser<'_> {
         parse_error(self.text, self.at, expected)
     }
 
+    /// The grammar's whitespace: spaces only.
     fn skip_spaces(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
+        while self.peek() == Some(' ') {
             self.at += 1;
         }
     }
 
+    /// Records that the rules `names` were tried at `at`.
+    fn expect(&mut self, at: usize, names: &[&'static str]) {
+        if at > self.expected_at || self.expected.is_empty() {
+            self.expected_at = at;
+            self.expected.clear();
+        }
+        if at == self.expected_at {
+            self.expected.extend_from_slice(names);
+        }
+    }
+
+    fn furthest_error(&self) -> String {
+        let mut names = self.expected.clone();
+        names.sort_by_key(|n| RULE_ORDER.iter().position(|r| r == n));
+        names.dedup();
+        parse_error(self.text, self.expected_at, &names.join(", "))
+    }
+
     /// Steps until the end of the path (or, inside a filter, until something that is not a
-    /// step).
+    /// step). `first` allows a leading member name without its dot, as in `@x`.
     fn steps(&mut self, in_filter: bool) -> Result<Vec<Step>, String> {
         let mut steps = Vec::new();
+        if in_filter {
+            self.skip_spaces();
+            if self.peek().is_some_and(|c| is_name_char(c) || c == '*') {
+                steps.push(Step::Child(self.after_dot()?));
+            }
+        }
         loop {
+            let before = self.at;
+            self.skip_spaces();
             match self.peek() {
                 Some('.') if self.peek_at(1) == Some('.') => {
                     self.at += 2;
@@ -230,17 +353,23 @@ impl Parser<'_> {
                     steps.push(Step::Child(self.after_dot()?));
                 }
                 Some('[') => steps.push(Step::Child(self.bracket()?)),
-                None => return Ok(steps),
-                Some(_) if in_filter => return Ok(steps),
-                Some(_) => return Err(self.error(EXPECT_STEP)),
+                _ => {
+                    let at = self.at;
+                    self.expect(at, &["'..'"]);
+                    if in_filter {
+                        self.at = before;
+                    }
+                    return Ok(steps);
+                }
             }
             if steps.len() > MAX_STEPS {
-                return Err(self.error(EXPECT_STEP));
+                return Err(self.error("'..'"));
             }
         }
     }
 
     fn after_dot(&mut self) -> Result<Selector, String> {
+        self.skip_spaces();
         match self.peek() {
             Some('*') => {
                 self.at += 1;
@@ -260,143 +389,189 @@ impl Parser<'_> {
         }
     }
 
+    /// `[…]`: the grammar's alternatives in its order (a slice, indices, quoted names, `*`,
+    /// `?filter`), each remembered as tried where it failed, for the error.
     fn bracket(&mut self) -> Result<Selector, String> {
+        let open = self.at;
         self.at += 1; // '['
         self.skip_spaces();
-        let selector = match self.peek() {
-            Some('*') => {
-                self.at += 1;
-                Selector::Wild
+        let start = self.at;
+        let selector = if self.peek() == Some('?') {
+            self.at += 1;
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(self.error("<filter>"));
             }
-            Some('?') => {
-                self.at += 1;
-                self.skip_spaces();
-                if self.peek() != Some('(') {
-                    return Err(self.error("'('"));
-                }
-                self.at += 1;
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(self.error("<filter>"));
-                }
-                let filter = self.filter_or()?;
-                self.depth -= 1;
-                self.skip_spaces();
-                if self.peek() != Some(')') {
-                    return Err(self.error("')'"));
-                }
-                self.at += 1;
-                Selector::Filter(Box::new(filter))
-            }
-            Some('\'' | '"') => {
-                let first = self.quoted()?;
-                let keys = self.comma_list(first, |p| {
-                    if matches!(p.peek(), Some('\'' | '"')) {
-                        p.quoted()
-                    } else {
-                        Err(p.error(EXPECT_BRACKET))
+            let filter = self.filter_or()?;
+            self.depth -= 1;
+            Some(Selector::Filter(Box::new(filter)))
+        } else if let Some(slice) = self.slice() {
+            Some(slice)
+        } else {
+            self.at = start;
+            self.expect(start, &["['start:end:steps']"]);
+            if let Some(first) = self.number() {
+                let mut indices = vec![first];
+                self.list(&mut indices, |p| {
+                    let at = p.at;
+                    let n = p.number();
+                    if n.is_none() {
+                        p.expect(at, &["'<number>'"]);
                     }
-                })?;
-                Selector::Keys(keys)
+                    n
+                });
+                Some(Selector::Indices(indices))
+            } else {
+                self.expect(start, &["'<number>'"]);
+                if let Some(first) = self.quoted() {
+                    let mut keys = vec![first.key()];
+                    self.list(&mut keys, |p| p.quoted().map(|q| q.key()));
+                    Some(Selector::Keys(keys))
+                } else {
+                    self.at = start;
+                    self.expect(start, &["'<string>[,<string>,...]'"]);
+                    if self.peek() == Some('*') {
+                        self.at += 1;
+                        Some(Selector::Wild)
+                    } else {
+                        self.expect(start, &["'*'"]);
+                        None
+                    }
+                }
             }
-            Some(c) if c == '-' || c == ':' || c.is_ascii_digit() => self.numbers()?,
-            _ => return Err(self.error(EXPECT_BRACKET)),
         };
         self.skip_spaces();
-        if self.peek() != Some(']') {
-            return Err(self.error("']'"));
+        match selector {
+            Some(selector) if self.peek() == Some(']') => {
+                self.at += 1;
+                Ok(selector)
+            }
+            _ => {
+                self.expect(open, &["'..'"]);
+                if self.depth == 0 {
+                    self.expect(open, &["EOI"]);
+                }
+                Err(self.furthest_error())
+            }
         }
-        self.at += 1;
-        Ok(selector)
     }
 
-    /// `first` and the `, item` that follow it.
-    fn comma_list<T>(
-        &mut self,
-        first: T,
-        item: fn(&mut Self) -> Result<T, String>,
-    ) -> Result<Vec<T>, String> {
-        let mut items = vec![first];
+    /// `, item` repeated after a first item, up to the first that is not there.
+    fn list<T>(&mut self, items: &mut Vec<T>, item: fn(&mut Self) -> Option<T>) {
         loop {
+            let before = self.at;
             self.skip_spaces();
             if self.peek() != Some(',') {
-                return Ok(items);
+                self.at = before;
+                return;
             }
             self.at += 1;
             self.skip_spaces();
-            items.push(item(self)?);
+            match item(self) {
+                Some(i) => items.push(i),
+                None => {
+                    self.at = before;
+                    return;
+                }
+            }
         }
     }
 
-    fn integer(&mut self) -> Option<i64> {
+    /// The grammar's `number`: `-?(0|[1-9][0-9]*)`, within `i64`.
+    fn number(&mut self) -> Option<i64> {
         let start = self.at;
         if self.peek() == Some('-') {
             self.at += 1;
         }
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.at += 1;
-        }
-        let text: String = self.chars[start..self.at].iter().collect();
-        match text.parse() {
-            Ok(n) => Some(n),
-            Err(_) => {
+        match self.peek() {
+            Some('0') => self.at += 1,
+            Some('1'..='9') => {
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.at += 1;
+                }
+            }
+            _ => {
                 self.at = start;
-                None
+                return None;
             }
         }
+        let text: String = self.chars[start..self.at].iter().collect();
+        let n = text.parse().ok();
+        if n.is_none() {
+            self.at = start;
+        }
+        n
     }
 
-    /// `1`, `1,2,-1` or a slice `start:end:step` with any part left out.
-    fn numbers(&mut self) -> Result<Selector, String> {
-        let first = self.integer();
+    /// `start:end`, `:end`, `:`, `start:`, each with an optional `:step` (a positive
+    /// number) or a bare `:`.
+    fn slice(&mut self) -> Option<Selector> {
+        let start = self.at;
+        let first = self.number();
         self.skip_spaces();
+        if self.peek() != Some(':') {
+            self.at = start;
+            return None;
+        }
+        self.at += 1;
+        self.skip_spaces();
+        let at = self.at;
+        let end = self.number();
+        if end.is_none() {
+            self.expect(at, &["'<number>'"]);
+        }
+        let before_step = self.at;
+        self.skip_spaces();
+        let mut step = 1;
         if self.peek() == Some(':') {
             self.at += 1;
             self.skip_spaces();
-            let end = self.integer();
-            self.skip_spaces();
-            let mut step = 1;
-            if self.peek() == Some(':') {
-                self.at += 1;
-                self.skip_spaces();
-                step = self.integer().unwrap_or(1);
+            let at = self.at;
+            let digits = self.chars[at..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let text: String = self.chars[at..at + digits].iter().collect();
+            match text.parse::<i64>() {
+                Ok(n) if !text.starts_with('0') => {
+                    step = n;
+                    self.at += digits;
+                }
+                _ => self.expect(at, &["pos_number"]),
             }
-            if step == 0 {
-                return Err(self.error("<non-zero step>"));
-            }
-            return Ok(Selector::Slice(first, end, step));
+        } else {
+            self.at = before_step;
         }
-        let Some(first) = first else {
-            return Err(self.error(EXPECT_BRACKET));
-        };
-        let indices = self.comma_list(first, |p| p.integer().ok_or_else(|| p.error("<number>")))?;
-        Ok(Selector::Indices(indices))
+        Some(Selector::Slice(first, end, step))
     }
 
-    fn quoted(&mut self) -> Result<String, String> {
-        let quote = self.peek().unwrap_or('"');
+    /// A quoted string at the cursor, or `None` (cursor left anywhere) where the grammar
+    /// has none: an unknown escape or no closing quote.
+    fn quoted(&mut self) -> Option<Quoted> {
+        let quote = self.peek().filter(|q| matches!(q, '"' | '\''))?;
         self.at += 1;
-        let mut out = String::new();
+        self.skip_spaces();
+        let mut raw = String::new();
         loop {
-            match self.peek() {
-                None => return Err(self.error(&format!("'{quote}'"))),
-                Some('\\') => {
-                    self.at += 1;
-                    match self.peek() {
-                        Some('n') => out.push('\n'),
-                        Some('t') => out.push('\t'),
-                        Some('r') => out.push('\r'),
-                        Some(c) => out.push(c),
-                        None => return Err(self.error(&format!("'{quote}'"))),
+            match self.peek()? {
+                '\\' => {
+                    let next = self.peek_at(1)?;
+                    if next != quote && next != '\\' {
+                        return None;
                     }
-                    self.at += 1;
+                    raw.push('\\');
+                    raw.push(next);
+                    self.at += 2;
                 }
-                Some(c) if c == quote => {
+                c if c == quote => {
                     self.at += 1;
-                    return Ok(out);
+                    return Some(Quoted {
+                        raw,
+                        double: quote == '"',
+                    });
                 }
-                Some(c) => {
-                    out.push(c);
+                c => {
+                    raw.push(c);
                     self.at += 1;
                 }
             }
@@ -421,6 +596,8 @@ impl Parser<'_> {
         let mut left = operand(self)?;
         loop {
             self.skip_spaces();
+            let at = self.at;
+            self.expect(at, EXPECT_RELATION);
             if self.peek() != Some(op) || self.peek_at(1) != Some(op) {
                 return Ok(left);
             }
@@ -430,38 +607,49 @@ impl Parser<'_> {
         }
     }
 
+    /// A parenthesised filter or `term [op term]` (the module has no `!`).
     fn filter_atom(&mut self) -> Result<Filter, String> {
         self.skip_spaces();
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error("<filter>"));
         }
-        let result = match self.peek() {
-            Some('(') => {
-                self.at += 1;
-                let inner = self.filter_or()?;
-                self.skip_spaces();
-                if self.peek() != Some(')') {
-                    return Err(self.error("')'"));
-                }
-                self.at += 1;
-                Ok(inner)
-            }
-            Some('!') if self.peek_at(1) != Some('=') => {
-                self.at += 1;
-                Ok(Filter::Not(Box::new(self.filter_atom()?)))
-            }
-            _ => {
-                let left = self.operand()?;
+        let start = self.at;
+        let result = match self.term()? {
+            Some(left) => {
                 self.skip_spaces();
                 match self.compare_op() {
                     Some(op) => {
                         self.skip_spaces();
-                        let right = self.operand()?;
-                        Ok(Filter::Compare(left, op, right))
+                        let at = self.at;
+                        match self.term()? {
+                            Some(right) => Ok(Filter::Compare(left, op, right)),
+                            None => {
+                                self.expect(at, EXPECT_TERM);
+                                Err(self.furthest_error())
+                            }
+                        }
                     }
-                    None => Ok(Filter::Exists(left)),
+                    None => {
+                        let at = self.at;
+                        self.expect(at, EXPECT_OP);
+                        Ok(Filter::Exists(left))
+                    }
                 }
+            }
+            None if self.peek() == Some('(') => {
+                self.at += 1;
+                let inner = self.filter_or()?;
+                self.skip_spaces();
+                if self.peek() != Some(')') {
+                    return Err(self.furthest_error());
+                }
+                self.at += 1;
+                Ok(inner)
+            }
+            None => {
+                self.expect(start, &["single_filter"]);
+                Err(self.furthest_error())
             }
         };
         self.depth -= 1;
@@ -469,71 +657,100 @@ impl Parser<'_> {
     }
 
     fn compare_op(&mut self) -> Option<CmpOp> {
-        let two: String = [self.peek(), self.peek_at(1)].iter().flatten().collect();
-        let (op, width) = match two.as_str() {
-            "==" => (CmpOp::Eq, 2),
-            "!=" => (CmpOp::Ne, 2),
-            "<=" => (CmpOp::Le, 2),
-            ">=" => (CmpOp::Ge, 2),
-            _ => match self.peek()? {
-                '<' => (CmpOp::Lt, 1),
-                '>' => (CmpOp::Gt, 1),
-                _ => return None,
-            },
+        let (op, width) = match (self.peek()?, self.peek_at(1)) {
+            ('>', Some('=')) => (CmpOp::Ge, 2),
+            ('>', _) => (CmpOp::Gt, 1),
+            ('<', Some('=')) => (CmpOp::Le, 2),
+            ('<', _) => (CmpOp::Lt, 1),
+            ('=', Some('=')) => (CmpOp::Eq, 2),
+            ('!', Some('=')) => (CmpOp::Ne, 2),
+            ('=', Some('~')) => (CmpOp::Regex, 2),
+            _ => return None,
         };
         self.at += width;
         Some(op)
     }
 
-    fn operand(&mut self) -> Result<Operand, String> {
+    /// A filter operand, or `None` (cursor where it was) where none starts.
+    fn term(&mut self) -> Result<Option<Operand>, String> {
+        let start = self.at;
         match self.peek() {
             Some('@') => {
                 self.at += 1;
-                Ok(Operand::Relative(self.steps(true)?))
+                return Ok(Some(Operand::Relative(self.steps(true)?)));
             }
             Some('$') => {
                 self.at += 1;
-                Ok(Operand::Absolute(self.steps(true)?))
+                return Ok(Some(Operand::Absolute(self.steps(true)?)));
             }
-            Some('\'' | '"') => Ok(Operand::Literal(JsonValue::String(self.quoted()?))),
-            Some(c) if c == '-' || c.is_ascii_digit() => {
-                let start = self.at;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                {
+            Some('\'' | '"') => {
+                let quoted = self.quoted();
+                if quoted.is_none() {
+                    self.at = start;
+                }
+                return Ok(quoted.map(|q| Operand::Literal(q.literal())));
+            }
+            _ => {}
+        }
+        if let Some(number) = self.decimal() {
+            return Ok(Some(Operand::Literal(number)));
+        }
+        for (word, value) in [
+            ("true", Literal::Bool(true)),
+            ("false", Literal::Bool(false)),
+            ("null", Literal::Null),
+        ] {
+            if word
+                .chars()
+                .enumerate()
+                .all(|(i, c)| self.peek_at(i) == Some(c))
+            {
+                self.at += word.len();
+                return Ok(Some(Operand::Literal(value)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The grammar's `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
+    fn decimal(&mut self) -> Option<Literal> {
+        let start = self.at;
+        if self.peek() == Some('-') {
+            self.at += 1;
+        }
+        match self.peek() {
+            Some('0') => self.at += 1,
+            Some('1'..='9') => {
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                     self.at += 1;
                 }
-                let text: String = self.chars[start..self.at].iter().collect();
-                serde_json::from_str::<JsonValue>(&text)
-                    .ok()
-                    .filter(JsonValue::is_number)
-                    .map(Operand::Literal)
-                    .ok_or_else(|| parse_error(self.text, start, "<number>"))
             }
             _ => {
-                for (word, value) in [
-                    ("true", JsonValue::Bool(true)),
-                    ("false", JsonValue::Bool(false)),
-                    ("null", JsonValue::Null),
-                ] {
-                    let matches = word
-                        .chars()
-                        .enumerate()
-                        .all(|(i, c)| self.peek_at(i) == Some(c));
-                    if matches {
-                        self.at += word.len();
-                        return Ok(Operand::Literal(value));
-                    }
-                }
-                Err(self.error("'@', '$', <literal>"))
+                self.at = start;
+                return None;
             }
+        }
+        if self.peek() == Some('.') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
+            self.at += 1;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.at += 1;
+            }
+        }
+        let text: String = self.chars[start..self.at].iter().collect();
+        match text.parse::<i64>() {
+            Ok(i) => Some(Literal::Int(i)),
+            Err(_) => text.parse::<f64>().ok().map(Literal::Float),
         }
     }
 }
 
+/// The characters of a member name written without quotes (the grammar's `literal`).
 fn is_name_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '$' | '@' | ':') || !c.is_ascii()
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '_' | '`' | '~' | '+' | '#' | '%' | '$' | '^' | '/' | ':'
+        )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -552,16 +769,33 @@ fn walk(
         return;
     };
     match step {
-        Step::Child(selector) => {
-            for seg in select(root, value, selector) {
-                if let Some(child) = get(value, std::slice::from_ref(&seg)) {
-                    here.push(seg);
-                    walk(root, child, rest, here, out);
-                    here.pop();
-                }
-            }
-        }
+        Step::Child(selector) => apply(root, value, selector, rest, here, out),
         Step::Descend(selector) => descend(root, value, selector, rest, here, out),
+    }
+}
+
+/// One selector at `value`, then the rest of the path from each value it selects. A filter
+/// over a value that is neither array nor object tests the value itself, as the module's does.
+fn apply(
+    root: &JsonValue,
+    value: &JsonValue,
+    selector: &Selector,
+    rest: &[Step],
+    here: &mut Location,
+    out: &mut Vec<Location>,
+) {
+    if let (Selector::Filter(filter), false) = (selector, value.is_array() || value.is_object()) {
+        if holds(root, value, filter) {
+            walk(root, value, rest, here, out);
+        }
+        return;
+    }
+    for seg in select(root, value, selector) {
+        if let Some(child) = get(value, std::slice::from_ref(&seg)) {
+            here.push(seg);
+            walk(root, child, rest, here, out);
+            here.pop();
+        }
     }
 }
 
@@ -574,13 +808,7 @@ fn descend(
     here: &mut Location,
     out: &mut Vec<Location>,
 ) {
-    for seg in select(root, value, selector) {
-        if let Some(child) = get(value, std::slice::from_ref(&seg)) {
-            here.push(seg);
-            walk(root, child, rest, here, out);
-            here.pop();
-        }
-    }
+    apply(root, value, selector, rest, here, out);
     for seg in children(value) {
         if let Some(child) = get(value, std::slice::from_ref(&seg)) {
             here.push(seg);
@@ -661,78 +889,143 @@ fn slice(len: usize, start: Option<i64>, end: Option<i64>, step: i64) -> Vec<usi
     out
 }
 
-fn operand_values<'v>(
-    root: &'v JsonValue,
-    current: &'v JsonValue,
-    operand: &Operand,
-) -> Vec<&'v JsonValue> {
+/// A filter operand evaluated against one value, as the module's `TermEvaluationResult`.
+enum Term<'v> {
+    Int(i64),
+    Float(f64),
+    Str(&'v str),
+    /// A string literal the regex operator does not take (see `Literal::Str`).
+    Escaped(&'v str),
+    Bool(bool),
+    Null,
+    Value(&'v JsonValue),
+    /// A path with no match or several: every comparison with it fails.
+    Invalid,
+}
+
+fn term<'v>(root: &'v JsonValue, current: &'v JsonValue, operand: &'v Operand) -> Term<'v> {
     let (base, steps) = match operand {
-        Operand::Literal(_) => return Vec::new(),
+        Operand::Literal(Literal::Int(i)) => return Term::Int(*i),
+        Operand::Literal(Literal::Float(f)) => return Term::Float(*f),
+        Operand::Literal(Literal::Str { text, pattern }) => {
+            return if *pattern {
+                Term::Str(text)
+            } else {
+                Term::Escaped(text)
+            }
+        }
+        Operand::Literal(Literal::Bool(b)) => return Term::Bool(*b),
+        Operand::Literal(Literal::Null) => return Term::Null,
         Operand::Relative(steps) => (current, steps),
         Operand::Absolute(steps) => (root, steps),
     };
-    let mut out = Vec::new();
-    walk(root, base, steps, &mut Vec::new(), &mut out);
-    out.iter().filter_map(|loc| get(base, loc)).collect()
-}
-
-fn holds(root: &JsonValue, current: &JsonValue, filter: &Filter) -> bool {
-    match filter {
-        Filter::Or(a, b) => holds(root, current, a) || holds(root, current, b),
-        Filter::And(a, b) => holds(root, current, a) && holds(root, current, b),
-        Filter::Not(a) => !holds(root, current, a),
-        Filter::Exists(Operand::Literal(v)) => {
-            !matches!(v, JsonValue::Null | JsonValue::Bool(false))
-        }
-        Filter::Exists(operand) => !operand_values(root, current, operand).is_empty(),
-        Filter::Compare(left, op, right) => {
-            let lefts = match left {
-                Operand::Literal(v) => vec![v],
-                _ => operand_values(root, current, left),
-            };
-            let rights = match right {
-                Operand::Literal(v) => vec![v],
-                _ => operand_values(root, current, right),
-            };
-            // A missing operand differs from everything: `!=` holds, every other test fails.
-            if lefts.is_empty() || rights.is_empty() {
-                return *op == CmpOp::Ne;
-            }
-            lefts
-                .iter()
-                .any(|l| rights.iter().any(|r| compare(l, *op, r)))
-        }
+    let mut found = Vec::new();
+    walk(root, base, steps, &mut Vec::new(), &mut found);
+    match found.as_slice() {
+        [only] => get(base, only).map_or(Term::Invalid, Term::Value),
+        _ => Term::Invalid,
     }
 }
 
-fn compare(left: &JsonValue, op: CmpOp, right: &JsonValue) -> bool {
-    use std::cmp::Ordering;
-    let order = match (left, right) {
-        (JsonValue::Number(a), JsonValue::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(x), Some(y)) => Some(x.cmp(&y)),
-            _ => a
-                .as_f64()
-                .zip(b.as_f64())
-                .and_then(|(x, y)| x.partial_cmp(&y)),
+/// A document value as a scalar term; arrays and objects compare with nothing.
+fn scalar<'v>(t: &Term<'v>) -> Option<Term<'v>> {
+    Some(match t {
+        Term::Value(JsonValue::Number(n)) => match n.as_i64() {
+            Some(i) => Term::Int(i),
+            None => Term::Float(n.as_f64()?),
         },
-        (JsonValue::String(a), JsonValue::String(b)) => Some(a.cmp(b)),
-        (JsonValue::Bool(a), JsonValue::Bool(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
-            Some(a.cmp(b))
-        }
-        (JsonValue::Null, JsonValue::Null) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
-            Some(Ordering::Equal)
-        }
-        _ => None,
+        Term::Value(JsonValue::String(s)) => Term::Str(s),
+        Term::Value(JsonValue::Bool(b)) => Term::Bool(*b),
+        Term::Value(JsonValue::Null) => Term::Null,
+        Term::Value(_) | Term::Invalid => return None,
+        Term::Int(i) => Term::Int(*i),
+        Term::Float(f) => Term::Float(*f),
+        Term::Str(s) | Term::Escaped(s) => Term::Str(s),
+        Term::Bool(b) => Term::Bool(*b),
+        Term::Null => Term::Null,
+    })
+}
+
+fn order(a: &Term, b: &Term) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    let float = |x: f64, y: f64| {
+        Some(if x > y {
+            Ordering::Greater
+        } else if x < y {
+            Ordering::Less
+        } else {
+            Ordering::Equal
+        })
     };
-    match (op, order) {
-        (CmpOp::Ne, None) => true,
-        (_, None) => false,
-        (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
-        (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
-        (CmpOp::Lt, Some(o)) => o == Ordering::Less,
-        (CmpOp::Le, Some(o)) => o != Ordering::Greater,
-        (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
-        (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+    match (scalar(a)?, scalar(b)?) {
+        (Term::Int(x), Term::Int(y)) => Some(x.cmp(&y)),
+        (Term::Int(x), Term::Float(y)) => float(x as f64, y),
+        (Term::Float(x), Term::Int(y)) => float(x, y as f64),
+        (Term::Float(x), Term::Float(y)) => float(x, y),
+        (Term::Str(x), Term::Str(y)) => Some(x.cmp(y)),
+        (Term::Bool(x), Term::Bool(y)) => Some(x.cmp(&y)),
+        (Term::Null, Term::Null) => Some(Ordering::Equal),
+        _ => None,
+    }
+}
+
+/// Deep equality of two document values, numbers by value.
+fn same_value(a: &JsonValue, b: &JsonValue) -> bool {
+    match (a, b) {
+        (JsonValue::Number(x), JsonValue::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (JsonValue::Array(x), JsonValue::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        (JsonValue::Object(x), JsonValue::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `=~`: the module matches a document string against a pattern literal or another document
+/// string, unanchored; a pattern that does not compile matches nothing. The sandbox's regex
+/// engine runs in time linear in the subject, so no pattern can hang the tab.
+fn regex_matches(left: &Term, right: &Term) -> bool {
+    let subject = match left {
+        Term::Value(JsonValue::String(s)) => s,
+        _ => return false,
+    };
+    let pattern = match right {
+        Term::Str(p) => p,
+        Term::Value(JsonValue::String(p)) => p.as_str(),
+        _ => return false,
+    };
+    crate::mongo::query::regex::Regex::new(pattern, "").is_ok_and(|re| re.is_match(subject))
+}
+
+fn holds(root: &JsonValue, current: &JsonValue, filter: &Filter) -> bool {
+    use std::cmp::Ordering;
+    match filter {
+        Filter::Or(a, b) => holds(root, current, a) || holds(root, current, b),
+        Filter::And(a, b) => holds(root, current, a) && holds(root, current, b),
+        Filter::Exists(operand) => !matches!(term(root, current, operand), Term::Invalid),
+        Filter::Compare(left, op, right) => {
+            let (a, b) = (term(root, current, left), term(root, current, right));
+            let equal = || match (&a, &b) {
+                (Term::Value(x), Term::Value(y)) => same_value(x, y),
+                _ => order(&a, &b) == Some(Ordering::Equal),
+            };
+            match op {
+                CmpOp::Eq => equal(),
+                CmpOp::Ne => !equal(),
+                CmpOp::Lt => order(&a, &b) == Some(Ordering::Less),
+                CmpOp::Le => matches!(order(&a, &b), Some(Ordering::Less | Ordering::Equal)),
+                CmpOp::Gt => order(&a, &b) == Some(Ordering::Greater),
+                CmpOp::Ge => matches!(order(&a, &b), Some(Ordering::Greater | Ordering::Equal)),
+                CmpOp::Regex => regex_matches(&a, &b),
+            }
+        }
     }
 }
 
@@ -769,7 +1062,7 @@ mod tests {
             ("$.b[*]", "[1,2,3]"),
             ("$.b[-1]", "[3]"),
             ("$.b[0,2]", "[1,3]"),
-            ("$.b[::-1]", "[3,2,1]"),
+            ("$.b[::2]", "[1,3]"),
             ("$.b[1:]", "[2,3]"),
             ("$.b[10]", "[]"),
             ("$['c']['d']", r#"["x"]"#),
@@ -779,7 +1072,14 @@ mod tests {
             ("$.items[?(@.price < 10)].n", r#"["a"]"#),
             ("$.items[?(@.price >= 10 || @.n == 'c')].n", r#"["b","c"]"#),
             ("$.items[?(@.price)].n", r#"["a","b"]"#),
-            ("$.items[?(!@.price)].n", r#"["c"]"#),
+            ("$.items[?(@.n =~ \"^[ac]$\")].n", r#"["a","c"]"#),
+            ("$.items[?(@.n =~ \"(?i)B\")].n", r#"["b"]"#),
+            ("$.items[?(@.n =~ \"[\")].n", "[]"),
+            ("$.items[?(@.n =~ \"a\\\\b\")].n", "[]"),
+            ("$.items[?(@.n =~ $.c.d)].n", "[]"),
+            ("$.items[?(@.* == 5)].n", "[]"),
+            ("$.items[?(false)].n", r#"["a","b","c"]"#),
+            ("$.c.d[?(@ == \"x\")]", r#"["x"]"#),
             ("$.items[?(@.price != 5)].n", r#"["b","c"]"#),
             ("$.b[-9]", "[1]"),
             ("$.items[?(@.price > $.a && @.price < 10)].n", r#"["a"]"#),
@@ -869,6 +1169,11 @@ mod tests {
             "é",
             "$.a",
             "[?(@.p<10)]",
+            "=~",
+            "\"^a.*\"",
+            "'(a+)+$'",
+            "1.5",
+            "-0",
             "[*]",
             "..*",
         ];

@@ -452,3 +452,30 @@ fn a_finished_script_frees_its_globals_and_libraries() {
         "a table in a cycle outlived its script"
     );
 }
+
+#[test]
+fn cycles_a_script_makes_and_drops_are_freed_when_it_ends() {
+    use super::vm::live_objects;
+    let mut s = Server::new();
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=cyc\nredis.register_function('cyc', function() local t = {} t.self = t local function f() return f end return 1 end)\"",
+        1_000,
+    );
+    let before = live_objects();
+    for script in [
+        "EVAL \"local t = {} t.self = t return 1\" 0",
+        "EVAL \"local function f() return f end local t = {f = f} t.t = {t} return 1\" 0",
+        "EVAL \"local a, b = {}, {} a.b = b b.a = a setmetatable(a, {__index = b}) return 1\" 0",
+        // A long chain: freeing it must not recurse once per link.
+        "EVAL \"local head = {} for i = 1, 100000 do head = {next = head} end head.last = head return 1\" 0",
+        "EVAL \"error({})\" 0",
+        "FCALL cyc 0",
+    ] {
+        for _ in 0..3 {
+            run_as(&mut s, 1, script, 1_000);
+        }
+        assert_eq!(live_objects(), before, "{script}");
+    }
+}

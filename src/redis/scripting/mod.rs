@@ -941,6 +941,108 @@ pub fn function_load(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     Reply::bulk(name)
 }
 
+/// FUNCTION DUMP: every library as `RDB_OPCODE_FUNCTION2` and its code, in the RDB payload
+/// framing, so a real server's FUNCTION RESTORE takes it.
+pub fn function_dump(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    let mut payload = Vec::new();
+    for code in server.scripting.library_codes() {
+        payload.push(RDB_OPCODE_FUNCTION2);
+        super::rdb::write_string(&mut payload, code);
+    }
+    Reply::Bulk(super::rdb::seal(payload))
+}
+
+const RDB_OPCODE_FUNCTION2: u8 = 245;
+const RDB_OPCODE_FUNCTION_PRE_GA: u8 = 246;
+
+/// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]: the libraries of a payload
+/// are all loaded first (each as FUNCTION LOAD would), then joined to the current ones, so a
+/// failure changes nothing.
+pub fn function_restore(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    #[derive(PartialEq)]
+    enum Policy {
+        Append,
+        Replace,
+        Flush,
+    }
+    if argv.len() > 4 {
+        return Reply::err(
+            "unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.",
+        );
+    }
+    let policy = match argv.get(3) {
+        None => Policy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"append") => Policy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"replace") => Policy::Replace,
+        Some(p) if p.eq_ignore_ascii_case(b"flush") => Policy::Flush,
+        Some(_) => {
+            return Reply::err(
+                "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            )
+        }
+    };
+    let payload = &argv[2];
+    if !super::rdb::verify(payload) {
+        return Reply::err("DUMP payload version or checksum are wrong");
+    }
+    let mut reader = super::rdb::Reader::new(payload);
+    let mut restored: BTreeMap<String, Library> = BTreeMap::new();
+    while reader.remaining() > 10 {
+        match reader.byte() {
+            Some(RDB_OPCODE_FUNCTION2) => {}
+            Some(RDB_OPCODE_FUNCTION_PRE_GA) => {
+                return Reply::err("Pre-GA function format not supported")
+            }
+            _ => return Reply::err("given type is not a function"),
+        }
+        let Some(code) = reader.string() else {
+            return Reply::err("Failed loading library payload");
+        };
+        let name = match library_name(&code) {
+            Ok(name) => name,
+            Err(reply) => return reply,
+        };
+        if restored.contains_key(&name) {
+            return Reply::err(format!("Library '{name}' already exists"));
+        }
+        let functions = match load_library(server, &code) {
+            Ok(f) => f,
+            Err(reply) => return reply,
+        };
+        for f in &functions {
+            if restored
+                .values()
+                .any(|l| l.functions.iter().any(|g| g.name == f.name))
+            {
+                return Reply::err(format!("Function {} already exists", f.name));
+            }
+        }
+        restored.insert(name, Library { code, functions });
+    }
+    let libraries = &mut server.scripting.libraries;
+    match policy {
+        Policy::Flush => *libraries = restored,
+        Policy::Append | Policy::Replace => {
+            if policy == Policy::Append {
+                if let Some(name) = restored.keys().find(|n| libraries.contains_key(*n)) {
+                    return Reply::err(format!("Library {name} already exists"));
+                }
+            }
+            let clash = restored.values().flat_map(|l| &l.functions).find(|f| {
+                libraries
+                    .iter()
+                    .filter(|(name, _)| !restored.contains_key(*name))
+                    .any(|(_, l)| l.functions.iter().any(|g| g.name == f.name))
+            });
+            if let Some(f) = clash {
+                return Reply::err(format!("Function {} already exists", f.name));
+            }
+            libraries.extend(restored);
+        }
+    }
+    Reply::ok()
+}
+
 /// FCALL / FCALL_RO function numkeys [key ...] [arg ...]
 fn fcall_generic(server: &mut Server, argv: &[Vec<u8>], read_only: bool) -> Reply {
     feed_monitors(server, argv);

@@ -479,3 +479,75 @@ fn cycles_a_script_makes_and_drops_are_freed_when_it_ends() {
         assert_eq!(live_objects(), before, "{script}");
     }
 }
+
+#[test]
+fn function_dump_restores_and_a_failed_restore_changes_nothing() {
+    use crate::redis::reply::Reply;
+    let mut s = Server::new();
+    let load =
+        "FUNCTION LOAD \"#!lua name=a\nredis.register_function('fa', function() return 'a' end)\"";
+    assert_eq!(run_as(&mut s, 1, load, 1_000), "\"a\"\n");
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=b\nredis.register_function('fb', function() return 'b' end)\"",
+        1_000,
+    );
+    s.switch_client(1);
+    let Reply::Bulk(payload) = s.execute(&[b"FUNCTION".to_vec(), b"DUMP".to_vec()], 1_000) else {
+        panic!("FUNCTION DUMP gives a bulk string");
+    };
+    let restore = |s: &mut Server, policy: &str| {
+        let mut argv = vec![b"FUNCTION".to_vec(), b"RESTORE".to_vec(), payload.clone()];
+        if !policy.is_empty() {
+            argv.push(policy.as_bytes().to_vec());
+        }
+        s.switch_client(1);
+        s.execute(&argv, 1_000).to_cli_text()
+    };
+    run_as(&mut s, 1, "FUNCTION FLUSH", 1_000);
+    // Library b's function name is taken by another library: nothing is restored, not even a.
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=c\nredis.register_function('fb', function() return 'c' end)\"",
+        1_000,
+    );
+    assert_eq!(
+        restore(&mut s, ""),
+        "(error) ERR Function fb already exists\n"
+    );
+    assert_eq!(
+        run_as(&mut s, 1, "FCALL fa 0", 1_000),
+        "(error) ERR Function not found\n"
+    );
+    assert_eq!(restore(&mut s, "FLUSH"), "OK\n");
+    for (line, expected) in [
+        ("FCALL fa 0", "\"a\"\n"),
+        ("FCALL fb 0", "\"b\"\n"),
+        ("FUNCTION LIST LIBRARYNAME c", "(empty array)\n"),
+    ] {
+        assert_eq!(run_as(&mut s, 1, line, 1_000), expected, "{line}");
+    }
+    assert_eq!(
+        restore(&mut s, "APPEND"),
+        "(error) ERR Library a already exists\n"
+    );
+    assert_eq!(restore(&mut s, "REPLACE"), "OK\n");
+    // A payload whose last byte changed fails its checksum.
+    let mut corrupt = payload.clone();
+    if let Some(last) = corrupt.last_mut() {
+        *last ^= 1;
+    }
+    let argv = vec![
+        b"FUNCTION".to_vec(),
+        b"RESTORE".to_vec(),
+        corrupt,
+        b"FLUSH".to_vec(),
+    ];
+    assert_eq!(
+        s.execute(&argv, 1_000).to_cli_text(),
+        "(error) ERR DUMP payload version or checksum are wrong\n"
+    );
+    assert_eq!(run_as(&mut s, 1, "FCALL fb 0", 1_000), "\"b\"\n");
+}

@@ -4570,7 +4570,7 @@ pub static TABLE: &[CommandSpec] = &[
             key_specs: &[],
             args: &[],
             subcommands: &[],
-            handler: scripting::script_kill,
+            handler: scripting::function_kill,
         },
         CommandSpec {
             name: "function|list",

@@ -4,6 +4,7 @@
 //! WATCH see it. Scripts run to completion at once; one that exceeds `STEP_BUDGET` steps stops
 //! with the error the real server gives after SCRIPT KILL.
 
+pub mod busy;
 mod cjson;
 mod parse;
 mod pattern;
@@ -19,11 +20,11 @@ use super::{clients, commands, pubsub, Server};
 use std::collections::BTreeMap;
 use vm::{Args, Error, Host, Rets, Table, TableRef, Value, Vm, VmState};
 
-/// Statements and calls a script may run before it is stopped. The real server lets a script
-/// run for `busy-reply-threshold` (5 s) and then answers BUSY until SCRIPT KILL; the sandbox runs
-/// scripts synchronously, so it stops them itself, after about as much work as a few hundred
-/// milliseconds of the real server's Lua.
-pub const STEP_BUDGET: u64 = 2_000_000;
+/// Statements and calls a script may run before the sandbox stops it: 10 s of virtual time
+/// (`busy::STEPS_PER_MS`). A script still running when `busy-reply-threshold` passes makes
+/// the server busy (see `busy`); one that runs read-only past the budget is taken to run
+/// for ever, until SCRIPT KILL.
+pub const STEP_BUDGET: u64 = 5_000_000;
 
 /// Most `redis.log` lines kept for the page.
 const MAX_LOG: usize = 1_000;
@@ -41,6 +42,8 @@ pub struct State {
     pub(crate) running: bool,
     /// `redis.log` lines (level, message), oldest first, for the page's log.
     pub log: Vec<(i64, String)>,
+    /// The script the server is busy with, if one ran past `busy-reply-threshold`.
+    busy: Option<Box<busy::Busy>>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +60,11 @@ struct FunctionInfo {
 }
 
 impl State {
+    /// Whether a script keeps the server busy (the active expiry cycle waits meanwhile).
+    pub fn is_busy(&self) -> bool {
+        self.busy.is_some()
+    }
+
     /// Takes the `redis.log` lines collected since last asked.
     pub fn take_log(&mut self) -> Vec<(i64, String)> {
         std::mem::take(&mut self.log)
@@ -122,29 +130,59 @@ struct ScriptHost<'s> {
     server: &'s mut Server,
     read_only: bool,
     resp: i64,
+    /// Steps after which the script counts as busy (`u64::MAX`: it never does). A script
+    /// that has not written by then is stopped before its first write, with nothing done:
+    /// until that write it may still be killed (see `Busy`).
+    busy_after: u64,
+    /// Steps into the run of its first write command.
+    first_write: Option<u64>,
+    /// Whether it was stopped before a write.
+    paused: bool,
+}
+
+impl<'s> ScriptHost<'s> {
+    fn new(server: &'s mut Server, read_only: bool, busy_after: u64) -> ScriptHost<'s> {
+        ScriptHost {
+            server,
+            read_only,
+            resp: 2,
+            busy_after,
+            first_write: None,
+            paused: false,
+        }
+    }
 }
 
 impl Host for ScriptHost<'_> {
-    fn call(&mut self, argv: Vec<Vec<u8>>) -> Reply {
+    fn call(&mut self, argv: Vec<Vec<u8>>, steps: u64) -> Option<Reply> {
         let spec = match commands::resolve(&argv) {
             Ok(spec) => spec,
             Err(refused) => {
-                return match argv.first().and_then(|n| commands::lookup(n)) {
+                return Some(match argv.first().and_then(|n| commands::lookup(n)) {
                     None => Reply::err("Unknown command called from script"),
                     Some(_) if matches!(&refused, Reply::Error(t) if t.starts_with("ERR wrong number")) => {
                         Reply::err("Wrong number of args calling command from script")
                     }
                     Some(_) => refused,
-                };
+                });
             }
         };
         if spec.has_flag("noscript") {
-            return Reply::err("This Valkey command is not allowed from script");
+            return Some(Reply::err("This Valkey command is not allowed from script"));
         }
         if self.read_only && spec.has_flag("write") {
-            return Reply::err("Write commands are not allowed from read-only scripts.");
+            return Some(Reply::err(
+                "Write commands are not allowed from read-only scripts.",
+            ));
         }
-        clients::call(self.server, spec, &argv)
+        if spec.has_flag("write") && self.first_write.is_none() {
+            if steps > self.busy_after {
+                self.paused = true;
+                return None;
+            }
+            self.first_write = Some(steps);
+        }
+        Some(clients::call(self.server, spec, &argv))
     }
 
     fn log(&mut self, level: i64, message: String) {
@@ -342,7 +380,9 @@ fn redis_call_generic(vm: &mut Vm, args: Args, raise: bool) -> Rets {
             }
         }
     }
-    let reply = vm.host.call(argv);
+    let Some(reply) = vm.host.call(argv, vm.st.steps) else {
+        return Err(Error::Killed(line));
+    };
     vm.st.line = line;
     if raise {
         if let Reply::Error(text) = &reply {
@@ -601,24 +641,48 @@ enum Entry<'a> {
     Function(&'a str),
 }
 
+/// What one run of a script came to.
+struct Outcome {
+    reply: Reply,
+    steps: u64,
+    /// Steps into the run of its first write.
+    first_write: Option<u64>,
+    /// Stopped before its first write, past the busy threshold: nothing was done.
+    paused: bool,
+    /// Stopped by the step budget.
+    capped: bool,
+    /// The line it ended (or was stopped) on.
+    line: u32,
+}
+
 /// Compiles and runs `body` for the current client with KEYS and ARGV. The client's database
 /// and protocol are its own again afterwards, as with the real server.
-fn run(
+fn execute(
     server: &mut Server,
     body: &[u8],
     keys: &[Vec<u8>],
     args: &[Vec<u8>],
     read_only: bool,
-    entry: Entry,
-) -> Reply {
+    entry: &Entry,
+    busy_after: u64,
+) -> Outcome {
     let chunk = match entry {
         Entry::Chunk => EVAL_CHUNK,
         Entry::Function(_) => FUNCTION_CHUNK,
     };
+    let mut outcome = Outcome {
+        reply: Reply::Nil,
+        steps: 0,
+        first_write: None,
+        paused: false,
+        capped: false,
+        line: 0,
+    };
     let proto = match parse::parse_chunk(body, chunk) {
         Ok(p) => p,
         Err(msg) => {
-            return Reply::err(format!("Error compiling script (new function): {msg}"));
+            outcome.reply = Reply::err(format!("Error compiling script (new function): {msg}"));
+            return outcome;
         }
     };
     let saved_db = server.selected_db();
@@ -626,12 +690,8 @@ fn run(
     let saved_no_block = std::mem::replace(&mut server.no_block, true);
     server.client_mut().resp = 2;
     server.scripting.running = true;
-    let reply = {
-        let mut host = ScriptHost {
-            server,
-            read_only,
-            resp: 2,
-        };
+    {
+        let mut host = ScriptHost::new(server, read_only, busy_after);
         let mut vm = Vm {
             host: &mut host,
             st: VmState::new(chunk, STEP_BUDGET),
@@ -656,7 +716,7 @@ fn run(
                     .st
                     .registered
                     .iter()
-                    .find(|r| r.0.name == name)
+                    .find(|r| r.0.name == *name)
                     .map(|r| r.1.clone())
                     .unwrap_or_default();
                 let redis = vm.st.globals.borrow().get_str("redis");
@@ -668,16 +728,51 @@ fn run(
                 vm.call(&callback, vec![to_table(keys), to_table(args)])
             }),
         };
-        match result {
+        outcome.steps = vm.st.steps;
+        outcome.line = vm.st.line;
+        let killed = matches!(result, Err(Error::Killed(_)));
+        if let Err(Error::Killed(line)) = &result {
+            outcome.line = *line;
+        }
+        outcome.reply = match result {
             Ok(values) => lua_to_reply(values.first().unwrap_or(&Value::Nil), 0),
             Err(e) => script_error(e, chunk),
-        }
-    };
+        };
+        drop(vm);
+        outcome.paused = host.paused;
+        outcome.capped = killed && !host.paused;
+        outcome.first_write = host.first_write;
+    }
     server.scripting.running = false;
     server.no_block = saved_no_block;
     server.client_mut().db = saved_db;
     server.client_mut().resp = saved_resp;
-    reply
+    outcome
+}
+
+/// Runs a script for the current client. One that is still running when the busy threshold
+/// passes on the virtual clock makes the server busy (`busy::suspend`): its client waits,
+/// and the others get BUSY until it ends or is killed.
+fn run(server: &mut Server, script: busy::Script, entry: Entry, argv: &[Vec<u8>]) -> Reply {
+    // Inside MULTI / EXEC the server does not wait for a busy script: it runs to the end.
+    let busy_after = if server.no_block {
+        u64::MAX
+    } else {
+        busy::threshold_steps(server)
+    };
+    let outcome = execute(
+        server,
+        &script.body,
+        &script.keys,
+        &script.args,
+        script.read_only,
+        &entry,
+        busy_after,
+    );
+    if busy_after >= STEP_BUDGET || outcome.steps <= busy_after {
+        return outcome.reply;
+    }
+    busy::suspend(server, script, entry, argv, outcome)
 }
 
 /// A script's KEYS and ARGV, as slices of the command line.
@@ -736,14 +831,13 @@ fn eval_generic(server: &mut Server, argv: &[Vec<u8>], by_sha: bool, read_only: 
         Ok(flag) => flag,
         Err(reply) => return reply,
     };
-    run(
-        server,
-        &body,
-        keys,
-        args,
-        read_only || no_writes,
-        Entry::Chunk,
-    )
+    let script = busy::Script {
+        body,
+        keys: keys.to_vec(),
+        args: args.to_vec(),
+        read_only: read_only || no_writes,
+    };
+    run(server, script, Entry::Chunk, argv)
 }
 
 /// EVAL script numkeys [key ...] [arg ...]
@@ -816,9 +910,14 @@ fn flush_mode(argv: &[Vec<u8>]) -> Result<(), Reply> {
     }
 }
 
-/// SCRIPT KILL / FUNCTION KILL: scripts finish before the next command is read, so none runs.
-pub fn script_kill(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
-    reply::error("NOTBUSY No scripts in execution right now.")
+/// SCRIPT KILL
+pub fn script_kill(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    busy::kill(server, true)
+}
+
+/// FUNCTION KILL
+pub fn function_kill(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    busy::kill(server, false)
 }
 
 /// SCRIPT SHOW sha1
@@ -865,11 +964,7 @@ fn library_name(code: &[u8]) -> Result<String, Reply> {
 fn load_library(server: &mut Server, code: &[u8]) -> Result<Vec<FunctionInfo>, Reply> {
     let proto = parse::parse_chunk(code, FUNCTION_CHUNK)
         .map_err(|msg| Reply::err(format!("Error compiling function: {msg}")))?;
-    let mut host = ScriptHost {
-        server,
-        read_only: true,
-        resp: 2,
-    };
+    let mut host = ScriptHost::new(server, true, u64::MAX);
     let mut vm = Vm {
         host: &mut host,
         st: VmState::new(FUNCTION_CHUNK, STEP_BUDGET),
@@ -1066,7 +1161,13 @@ fn fcall_generic(server: &mut Server, argv: &[Vec<u8>], read_only: bool) -> Repl
     if read_only && !no_writes {
         return Reply::err("Can not execute a script with write flag using *_ro command.");
     }
-    run(server, &code, keys, args, no_writes, Entry::Function(&name))
+    let script = busy::Script {
+        body: code,
+        keys: keys.to_vec(),
+        args: args.to_vec(),
+        read_only: no_writes,
+    };
+    run(server, script, Entry::Function(&name), argv)
 }
 
 pub fn fcall(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
@@ -1167,6 +1268,10 @@ pub fn function_flush(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// FUNCTION STATS
 pub fn function_stats(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    let running = match busy::running_script(server) {
+        Ok(running) => running,
+        Err(busy) => return busy,
+    };
     let resp = server.resp();
     let libraries = server.scripting.libraries.len() as i64;
     let functions = server
@@ -1184,7 +1289,7 @@ pub fn function_stats(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
     );
     Reply::map(
         vec![
-            (Reply::bulk("running_script"), Reply::Nil),
+            (Reply::bulk("running_script"), running),
             (
                 Reply::bulk("engines"),
                 Reply::map(vec![(Reply::bulk("LUA"), lua)], resp),

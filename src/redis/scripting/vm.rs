@@ -370,8 +370,9 @@ impl Table {
 
 /// What the interpreter asks of the server it runs in.
 pub trait Host {
-    /// `redis.call` / `redis.pcall`: run a command as the script's client.
-    fn call(&mut self, argv: Vec<Vec<u8>>) -> crate::redis::reply::Reply;
+    /// `redis.call` / `redis.pcall`: run a command as the script's client, `steps` into the
+    /// run. None stops the script where it stands, the command not run (see `ScriptHost`).
+    fn call(&mut self, argv: Vec<Vec<u8>>, steps: u64) -> Option<crate::redis::reply::Reply>;
     fn log(&mut self, level: i64, message: String);
     fn set_resp(&mut self, resp: i64);
 }

@@ -23,7 +23,11 @@
 //! late, what it sends meanwhile waits), the active expiry cycle stops, as the real server's
 //! does, and FUNCTION STATS shows a running function.
 
-use super::{script_error, Entry, Outcome, Server, EVAL_CHUNK, FUNCTION_CHUNK, STEP_BUDGET};
+use super::engine::{
+    execute, script_error, Entry, Outcome, EVAL_CHUNK, FUNCTION_CHUNK, STEP_BUDGET,
+};
+use super::vm::Error;
+use super::Server;
 use crate::clock::Millis;
 use crate::redis::blocking;
 use crate::redis::commands::CommandSpec;
@@ -156,7 +160,7 @@ pub fn progress(server: &mut Server) {
         None => Entry::Chunk,
     };
     let s = busy.script.clone();
-    let outcome = super::execute(
+    let outcome = execute(
         server,
         &s.body,
         &s.keys,
@@ -226,9 +230,9 @@ pub fn kill(server: &mut Server, eval: bool) -> Reply {
     }
     let (client, line) = (busy.client, busy.line);
     let text = if eval {
-        script_error(super::Error::Killed(line), EVAL_CHUNK)
+        script_error(Error::Killed(line), EVAL_CHUNK)
     } else {
-        match script_error(super::Error::Killed(line), FUNCTION_CHUNK) {
+        match script_error(Error::Killed(line), FUNCTION_CHUNK) {
             Reply::Error(t) => Reply::Error(t.replace("SCRIPT KILL", "FUNCTION KILL")),
             other => other,
         }

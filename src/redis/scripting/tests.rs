@@ -414,12 +414,12 @@ fn a_finished_script_frees_its_globals_and_libraries() {
     use super::vm::{Value, Vm, VmState};
     use std::rc::Rc;
     let mut server = Server::new();
-    let mut host = super::ScriptHost::new(&mut server, false, u64::MAX);
+    let mut host = super::engine::ScriptHost::new(&mut server, false, u64::MAX);
     let mut vm = Vm {
         host: &mut host,
         st: VmState::new("user_script", 1_000_000),
     };
-    super::install(&mut vm, false);
+    super::engine::install(&mut vm, false);
     vm.st.globals.borrow_mut().set(
         Value::str("shared"),
         Value::Table(super::vm::Table::new_ref()),

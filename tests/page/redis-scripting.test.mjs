@@ -42,7 +42,12 @@ test("Lua scripts run from the console: one line, pasted over several lines, and
     // client gets BUSY, and SCRIPT KILL from that client stops it.
     const spin = await redis(page, 'EVAL "local i = 0 while true do i = i + 1 end" 0');
     assert.equal(await spin.locator(".output").count(), 0, "nothing is printed while the script runs");
-    await page.locator("#redis-console [data-role=waiting]").waitFor();
+    const waiting = page.locator("#redis-console [data-role=waiting]");
+    await waiting.waitFor();
+    assert.equal(
+      await waiting.textContent(),
+      "Waiting: EVAL local i = 0 while true do i = i + 1 end 0 (a busy script: SCRIPT KILL or FUNCTION KILL from another client stops it)",
+    );
     await page.locator("#redis-console [data-role=client-add]").click();
     const refused = await redis(page, "GET hits");
     assert.match(

@@ -187,8 +187,22 @@ fn retry(server: &mut Server, id: u64) -> bool {
     served
 }
 
+/// Gives client `id`, blocked, its late reply (a killed script's error), then runs what it
+/// sent meanwhile.
+pub fn unblock_with(server: &mut Server, id: u64, reply: Reply) {
+    if server.client(id).is_none_or(|c| c.blocked.is_none()) {
+        return;
+    }
+    let me = server.client_id();
+    server.switch_client(id);
+    unpark(server, reply);
+    server.switch_client(me);
+}
+
 /// Gives the current client its late reply, then runs what it sent meanwhile.
 fn unpark(server: &mut Server, reply: Reply) {
+    let id = server.client_id();
+    super::scripting::busy::ended(server, id);
     server.client_mut().blocked = None;
     server.blocking.blocked = server.blocking.blocked.saturating_sub(1);
     server.client_mut().outbox.push(reply);
@@ -212,6 +226,7 @@ pub fn time_out(server: &mut Server) {
     if server.blocking.blocked == 0 {
         return;
     }
+    super::scripting::busy::progress(server);
     let now = server.now;
     let mut due: Vec<(u64, u64)> = server
         .clients()
@@ -271,6 +286,7 @@ pub fn client_unblock(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// A client disconnecting while parked.
 pub fn release(server: &mut Server, id: u64) {
+    super::scripting::busy::ended(server, id);
     if server.client(id).is_some_and(|c| c.blocked.is_some()) {
         server.blocking.blocked = server.blocking.blocked.saturating_sub(1);
     }

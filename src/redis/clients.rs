@@ -120,6 +120,10 @@ pub fn dispatch(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         );
         return reject(server, argv, Reply::err(msg));
     }
+    if let Some(busy) = super::scripting::busy::refusal(server, spec) {
+        return reject(server, argv, busy);
+    }
+    let client = &server.clients[index];
     if client.multi.is_some() {
         if spec.flags.contains(&"no_multi") {
             let msg = format!("Command '{}' not allowed inside a transaction", spec.name);

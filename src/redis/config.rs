@@ -84,6 +84,8 @@ pub struct Config {
     pub hz: i64,
     /// `notify-keyspace-events` as `notify`'s flag bits.
     pub notify_keyspace_events: i64,
+    /// Milliseconds a script runs before other clients get BUSY (`lua-time-limit` too).
+    pub busy_reply_threshold: i64,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             slowlog_max_len: 0,
             hz: 0,
             notify_keyspace_events: 0,
+            busy_reply_threshold: 0,
         };
         for param in PARAMS {
             if let Ok(value) = param.parse(param.default.as_bytes()) {
@@ -150,6 +153,16 @@ fn number(value: Setting) -> i64 {
 }
 
 const PARAMS: &[Param] = &[
+    Param {
+        name: "busy-reply-threshold",
+        kind: Kind::Integer {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "5000",
+        show: |c| c.busy_reply_threshold.to_string(),
+        store: |c, v| c.busy_reply_threshold = number(v),
+    },
     Param {
         name: "databases",
         kind: Kind::Immutable,

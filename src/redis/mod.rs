@@ -19,6 +19,7 @@ pub mod multi;
 pub mod notify;
 pub mod object;
 pub mod pubsub;
+pub mod rdb;
 pub mod reply;
 pub mod resp3;
 pub mod scripting;
@@ -164,7 +165,10 @@ impl Server {
     /// the client is in no special state and nobody is listening for commands.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
         self.advance(now);
-        if self.clients[self.current].is_plain() && !self.pubsub.has_monitors() {
+        if self.clients[self.current].is_plain()
+            && !self.pubsub.has_monitors()
+            && !self.scripting.is_busy()
+        {
             if let Ok(spec) = commands::resolve(argv) {
                 if spec.name == "get" {
                     let start = out.len();
@@ -408,7 +412,12 @@ impl Server {
         blocking::time_out(self);
         self.next_active_cycle = now.saturating_add(ACTIVE_CYCLE_INTERVAL_MS);
         let mut gone = Vec::new();
-        let mut budget = ACTIVE_EXPIRE_BUDGET;
+        // The real server runs no cron while a script keeps it busy.
+        let mut budget = if self.scripting.is_busy() {
+            0
+        } else {
+            ACTIVE_EXPIRE_BUDGET
+        };
         for (index, db) in self.dbs.iter_mut().enumerate() {
             if budget == 0 {
                 break;

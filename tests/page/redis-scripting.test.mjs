@@ -38,8 +38,28 @@ test("Lua scripts run from the console: one line, pasted over several lines, and
     // Runaway scripts stop with an error instead of freezing or crashing the tab's wasm.
     const deep = await redis(page, 'EVAL "local function f(n) return f(n + 1) + 1 end return f(1)" 0');
     assert.match(await deep.locator(".output").textContent(), /stack overflow script: on @user_script:1\.$/);
+    // An endless script keeps the server busy, as the real one: its client waits, another
+    // client gets BUSY, and SCRIPT KILL from that client stops it.
     const spin = await redis(page, 'EVAL "local i = 0 while true do i = i + 1 end" 0');
-    assert.match(await spin.locator(".output").textContent(), /^\(error\) ERR Script killed by user with SCRIPT KILL\./);
+    assert.equal(await spin.locator(".output").count(), 0, "nothing is printed while the script runs");
+    const waiting = page.locator("#redis-console [data-role=waiting]");
+    await waiting.waitFor();
+    assert.equal(
+      await waiting.textContent(),
+      "Waiting: EVAL local i = 0 while true do i = i + 1 end 0 (a busy script: SCRIPT KILL or FUNCTION KILL from another client stops it)",
+    );
+    await page.locator("#redis-console [data-role=client-add]").click();
+    const refused = await redis(page, "GET hits");
+    assert.match(
+      await refused.locator(".output").textContent(),
+      /^\(error\) BUSY Valkey is busy running a script\. You can only call SCRIPT KILL or SHUTDOWN NOSAVE\.$/,
+    );
+    const kill = await redis(page, "SCRIPT KILL");
+    assert.equal(await kill.locator(".output").textContent(), "OK");
+    await page.locator('#redis-console .client-tab[data-client="1"]').click();
+    const killed = page.locator("#redis-console [role=log]:not([hidden]) .output.received").last();
+    await killed.waitFor();
+    assert.match(await killed.textContent(), /^\(error\) ERR Script killed by user with SCRIPT KILL\./);
     const after = await redis(page, "GET hits");
     assert.equal(await after.locator(".output").textContent(), '"2"');
     assert.deepEqual(errors.map(String), [], "the page raised errors");

@@ -144,8 +144,13 @@ export class RedisClients {
       this.waiting.hidden = true;
       return;
     }
-    const left =
-      status.remainingMs === null ? "until another client serves it" : `${(status.remainingMs / 1000).toFixed(1)} s left`;
+    // A script past busy-reply-threshold waits like a blocked command; only a kill from another
+    // client (or its end on the clock) frees it.
+    const script = /^(EVAL|EVALSHA|EVAL_RO|EVALSHA_RO|FCALL|FCALL_RO)\s/i.test(status.blocked);
+    const forever = script
+      ? "a busy script: SCRIPT KILL or FUNCTION KILL from another client stops it"
+      : "until another client serves it";
+    const left = status.remainingMs === null ? forever : `${(status.remainingMs / 1000).toFixed(1)} s left`;
     this.waiting.hidden = false;
     this.waiting.textContent = `Waiting: ${status.blocked} (${left})`;
   }

@@ -125,10 +125,13 @@ fn errors_read_like_the_real_server() {
             "EVAL \"local function f() return f() + 1 end return f()\" 0",
             "(error) ERR user_script:1: stack overflow script: on @user_script:1.\n",
         ),
+        // With the threshold past the step budget, the budget stops a script before it is busy.
+        ("CONFIG SET busy-reply-threshold 20000", "OK\n"),
         (
             "EVAL \"while true do end\" 0",
             "(error) ERR Script killed by user with SCRIPT KILL. script: on @user_script:1.\n",
         ),
+        ("CONFIG SET busy-reply-threshold 5000", "OK\n"),
         ("EVAL \"return 1\" -1", "(error) ERR Number of keys can't be negative\n"),
         (
             "EVAL \"return 1\" 3 a",
@@ -411,16 +414,12 @@ fn a_finished_script_frees_its_globals_and_libraries() {
     use super::vm::{Value, Vm, VmState};
     use std::rc::Rc;
     let mut server = Server::new();
-    let mut host = super::ScriptHost {
-        server: &mut server,
-        read_only: false,
-        resp: 2,
-    };
+    let mut host = super::engine::ScriptHost::new(&mut server, false, u64::MAX);
     let mut vm = Vm {
         host: &mut host,
         st: VmState::new("user_script", 1_000_000),
     };
-    super::install(&mut vm, false);
+    super::engine::install(&mut vm, false);
     vm.st.globals.borrow_mut().set(
         Value::str("shared"),
         Value::Table(super::vm::Table::new_ref()),
@@ -451,4 +450,190 @@ fn a_finished_script_frees_its_globals_and_libraries() {
         shared.upgrade().is_none(),
         "a table in a cycle outlived its script"
     );
+}
+
+#[test]
+fn cycles_a_script_makes_and_drops_are_freed_when_it_ends() {
+    use super::vm::live_objects;
+    let mut s = Server::new();
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=cyc\nredis.register_function('cyc', function() local t = {} t.self = t local function f() return f end return 1 end)\"",
+        1_000,
+    );
+    let before = live_objects();
+    for script in [
+        "EVAL \"local t = {} t.self = t return 1\" 0",
+        "EVAL \"local function f() return f end local t = {f = f} t.t = {t} return 1\" 0",
+        "EVAL \"local a, b = {}, {} a.b = b b.a = a setmetatable(a, {__index = b}) return 1\" 0",
+        // A long chain: freeing it must not recurse once per link.
+        "EVAL \"local head = {} for i = 1, 100000 do head = {next = head} end head.last = head return 1\" 0",
+        "EVAL \"error({})\" 0",
+        "FCALL cyc 0",
+    ] {
+        for _ in 0..3 {
+            run_as(&mut s, 1, script, 1_000);
+        }
+        assert_eq!(live_objects(), before, "{script}");
+    }
+}
+
+#[test]
+fn function_dump_restores_and_a_failed_restore_changes_nothing() {
+    use crate::redis::reply::Reply;
+    let mut s = Server::new();
+    let load =
+        "FUNCTION LOAD \"#!lua name=a\nredis.register_function('fa', function() return 'a' end)\"";
+    assert_eq!(run_as(&mut s, 1, load, 1_000), "\"a\"\n");
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=b\nredis.register_function('fb', function() return 'b' end)\"",
+        1_000,
+    );
+    s.switch_client(1);
+    let Reply::Bulk(payload) = s.execute(&[b"FUNCTION".to_vec(), b"DUMP".to_vec()], 1_000) else {
+        panic!("FUNCTION DUMP gives a bulk string");
+    };
+    let restore = |s: &mut Server, policy: &str| {
+        let mut argv = vec![b"FUNCTION".to_vec(), b"RESTORE".to_vec(), payload.clone()];
+        if !policy.is_empty() {
+            argv.push(policy.as_bytes().to_vec());
+        }
+        s.switch_client(1);
+        s.execute(&argv, 1_000).to_cli_text()
+    };
+    run_as(&mut s, 1, "FUNCTION FLUSH", 1_000);
+    // Library b's function name is taken by another library: nothing is restored, not even a.
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=c\nredis.register_function('fb', function() return 'c' end)\"",
+        1_000,
+    );
+    assert_eq!(
+        restore(&mut s, ""),
+        "(error) ERR Function fb already exists\n"
+    );
+    assert_eq!(
+        run_as(&mut s, 1, "FCALL fa 0", 1_000),
+        "(error) ERR Function not found\n"
+    );
+    assert_eq!(restore(&mut s, "FLUSH"), "OK\n");
+    for (line, expected) in [
+        ("FCALL fa 0", "\"a\"\n"),
+        ("FCALL fb 0", "\"b\"\n"),
+        ("FUNCTION LIST LIBRARYNAME c", "(empty array)\n"),
+    ] {
+        assert_eq!(run_as(&mut s, 1, line, 1_000), expected, "{line}");
+    }
+    assert_eq!(
+        restore(&mut s, "APPEND"),
+        "(error) ERR Library a already exists\n"
+    );
+    assert_eq!(restore(&mut s, "REPLACE"), "OK\n");
+    // A payload whose last byte changed fails its checksum.
+    let mut corrupt = payload.clone();
+    if let Some(last) = corrupt.last_mut() {
+        *last ^= 1;
+    }
+    let argv = vec![
+        b"FUNCTION".to_vec(),
+        b"RESTORE".to_vec(),
+        corrupt,
+        b"FLUSH".to_vec(),
+    ];
+    assert_eq!(
+        s.execute(&argv, 1_000).to_cli_text(),
+        "(error) ERR DUMP payload version or checksum are wrong\n"
+    );
+    assert_eq!(run_as(&mut s, 1, "FCALL fb 0", 1_000), "\"b\"\n");
+}
+
+const BUSY_EVAL: &str = "(error) BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\n";
+
+#[test]
+fn a_script_past_the_busy_threshold_keeps_the_others_waiting() {
+    let mut s = Server::new();
+    let t0 = 1_000;
+    run_as(&mut s, 1, "CONFIG SET busy-reply-threshold 100", t0);
+    run_as(&mut s, 1, "SET k 0", t0);
+    // Read-only and finite: the reply waits for the clock; nothing else runs meanwhile.
+    let count = "EVAL \"local n = 0 for i = 1, 200000 do n = n + 1 end return n\" 0";
+    assert_eq!(run_as(&mut s, 1, count, t0), "");
+    assert_eq!(run_as(&mut s, 2, "GET k", t0), BUSY_EVAL);
+    assert_eq!(run_as(&mut s, 2, "FUNCTION STATS", t0), BUSY_EVAL);
+    assert_eq!(run_as(&mut s, 2, "PING", t0 + 100), BUSY_EVAL);
+    s.tick(t0 + 20_000);
+    assert_eq!(outbox_text(&mut s, 1), "(integer) 200000\n");
+    assert_eq!(run_as(&mut s, 2, "GET k", t0 + 20_000), "\"0\"\n");
+
+    // It wrote before the threshold: it cannot be killed, and its reply comes in its time.
+    let t1 = t0 + 30_000;
+    let wrote = "EVAL \"redis.call('set', 'k', '1') for i = 1, 200000 do end return 'done'\" 0";
+    assert_eq!(run_as(&mut s, 1, wrote, t1), "");
+    assert_eq!(
+        run_as(&mut s, 2, "SCRIPT KILL", t1),
+        "(error) UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\n"
+    );
+    assert_eq!(run_as(&mut s, 2, "GET k", t1), BUSY_EVAL);
+    // What client 1 sends meanwhile waits for its script.
+    assert_eq!(run_as(&mut s, 1, "GET k", t1), "");
+    s.tick(t1 + 20_000);
+    assert_eq!(outbox_text(&mut s, 1), "\"done\"\n\"1\"\n");
+
+    // It would write only after the threshold: killed before that, it has done nothing.
+    let t2 = t1 + 40_000;
+    let late = "EVAL \"for i = 1, 200000 do end redis.call('set', 'k', '2') return 'late'\" 0";
+    assert_eq!(run_as(&mut s, 1, late, t2), "");
+    assert_eq!(run_as(&mut s, 2, "SCRIPT KILL", t2), "OK\n");
+    assert_eq!(
+        outbox_text(&mut s, 1),
+        "(error) ERR Script killed by user with SCRIPT KILL. script: on @user_script:1.\n"
+    );
+    assert_eq!(run_as(&mut s, 2, "GET k", t2), "\"1\"\n");
+    // Left alone, it goes on, writes when the clock gets there, and answers.
+    assert_eq!(run_as(&mut s, 1, late, t2), "");
+    s.tick(t2 + 20_000);
+    assert_eq!(outbox_text(&mut s, 1), "\"late\"\n");
+    assert_eq!(run_as(&mut s, 2, "GET k", t2 + 20_000), "\"2\"\n");
+    assert_eq!(
+        run_as(&mut s, 2, "SCRIPT KILL", t2 + 20_000),
+        "(error) NOTBUSY No scripts in execution right now.\n"
+    );
+}
+
+#[test]
+fn function_stats_shows_the_busy_function_and_transactions_never_wait() {
+    let mut s = Server::new();
+    let t0 = 1_000;
+    run_as(&mut s, 1, "CONFIG SET busy-reply-threshold 100", t0);
+    run_as(
+        &mut s,
+        1,
+        "FUNCTION LOAD \"#!lua name=l\nredis.register_function('spin', function() while true do end end)\"",
+        t0,
+    );
+    assert_eq!(run_as(&mut s, 1, "FCALL spin 0", t0), "");
+    let stats = run_as(&mut s, 2, "FUNCTION STATS", t0 + 700);
+    assert!(
+        stats.starts_with("1) \"running_script\"\n2) 1) \"name\"\n   2) \"spin\"\n   3) \"command\"\n   4) 1) \"FCALL\"\n      2) \"spin\"\n      3) \"0\"\n   5) \"duration_ms\"\n   6) (integer) 700\n"),
+        "{stats}"
+    );
+    // An endless read-only function stays busy whatever the clock does.
+    s.tick(t0 + 3_600_000);
+    assert_eq!(run_as(&mut s, 2, "FUNCTION KILL", t0 + 3_600_000), "OK\n");
+    assert_eq!(
+        outbox_text(&mut s, 1),
+        "(error) ERR Script killed by user with FUNCTION KILL. script: on @user_function:2.\n"
+    );
+    // Inside EXEC the server cannot wait: the script runs to the step budget.
+    run_as(&mut s, 1, "MULTI", t0);
+    run_as(&mut s, 1, "EVAL \"while true do end\" 0", t0);
+    assert_eq!(
+        run_as(&mut s, 1, "EXEC", t0),
+        "1) (error) ERR Script killed by user with SCRIPT KILL. script: on @user_script:1.\n"
+    );
+    assert_eq!(run_as(&mut s, 2, "PING", t0), "PONG\n");
 }

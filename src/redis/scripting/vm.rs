@@ -4,7 +4,7 @@
 
 use super::parse::{BinOp, Block, Expr, Proto, Stat, UnOp, UpSource};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
@@ -215,7 +215,7 @@ fn array_index(key: &Value) -> Option<usize> {
 
 impl Table {
     pub fn new_ref() -> TableRef {
-        Rc::new(RefCell::new(Table::default()))
+        track_table(Rc::new(RefCell::new(Table::default())))
     }
 
     pub fn from_array(items: Vec<Value>) -> TableRef {
@@ -224,7 +224,7 @@ impl Table {
             let at = t.arr.len() + 1;
             t.set(Value::Num(at as f64), item);
         }
-        Rc::new(RefCell::new(t))
+        track_table(Rc::new(RefCell::new(t)))
     }
 
     pub fn get(&self, key: &Value) -> Value {
@@ -370,8 +370,9 @@ impl Table {
 
 /// What the interpreter asks of the server it runs in.
 pub trait Host {
-    /// `redis.call` / `redis.pcall`: run a command as the script's client.
-    fn call(&mut self, argv: Vec<Vec<u8>>) -> crate::redis::reply::Reply;
+    /// `redis.call` / `redis.pcall`: run a command as the script's client, `steps` into the
+    /// run. None stops the script where it stands, the command not run (see `ScriptHost`).
+    fn call(&mut self, argv: Vec<Vec<u8>>, steps: u64) -> Option<crate::redis::reply::Reply>;
     fn log(&mut self, level: i64, message: String);
     fn set_resp(&mut self, resp: i64);
 }
@@ -449,75 +450,134 @@ fn describe(e: &Expr, v: &Value) -> String {
 }
 
 /// Tables and closures refer to each other (`_G._G`, the `string` metatable, a library
-/// function whose upvalue is the table that holds it), so reference counting alone would
-/// never free a script's globals: every EVAL would leak its whole standard library. When the
-/// script ends, everything reachable from its roots is emptied, which breaks those cycles.
-/// Replies are built before this runs. A cycle the script made and then dropped (`local t =
-/// {} t.self = t`) is not reachable from the roots and stays; it is the script's own data.
+/// function whose upvalue is the table that holds it, a script's own `local t = {} t.self =
+/// t`), so reference counting alone would free none of them. No Lua value outlives the run that
+/// made it (replies are converted before the run ends, and a library is loaded again for each
+/// FCALL), so every table and closure a run creates is noted here, and when the run ends each
+/// one still alive is emptied, which breaks every cycle.
+#[derive(Default)]
+struct Arena {
+    /// Runs in progress: values are noted only while one is.
+    active: usize,
+    tables: Vec<std::rc::Weak<RefCell<Table>>>,
+    closures: Vec<std::rc::Weak<Func>>,
+    /// Length at which the notes are next pruned of values already freed, so a script that
+    /// makes millions of short-lived tables keeps no more notes than values alive.
+    prune_at: usize,
+}
+
+thread_local! {
+    static ARENA: RefCell<Arena> = RefCell::new(Arena::default());
+    static LIVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Tables and Lua closures alive now, in every run and outside them: what a finished script
+/// must leave as it found.
+#[cfg(test)]
+pub fn live_objects() -> usize {
+    LIVE.with(|l| l.get())
+}
+
+fn count_live(delta: isize) {
+    LIVE.with(|l| l.set(l.get().saturating_add_signed(delta)));
+}
+
+fn note(f: impl FnOnce(&mut Arena)) {
+    ARENA.with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            if a.active > 0 {
+                f(&mut a);
+                let len = a.tables.len() + a.closures.len();
+                if len >= a.prune_at {
+                    a.tables.retain(|w| w.strong_count() > 0);
+                    a.closures.retain(|w| w.strong_count() > 0);
+                    a.prune_at = 2 * (a.tables.len() + a.closures.len()).max(512);
+                }
+            }
+        }
+    });
+}
+
+fn track_table(t: TableRef) -> TableRef {
+    count_live(1);
+    note(|a| a.tables.push(Rc::downgrade(&t)));
+    t
+}
+
+fn track_closure(f: Rc<Func>) -> Rc<Func> {
+    count_live(1);
+    note(|a| a.closures.push(Rc::downgrade(&f)));
+    f
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        count_live(-1);
+    }
+}
+
+impl Drop for Func {
+    fn drop(&mut self) {
+        if let Func::Lua(..) = self {
+            count_live(-1);
+        }
+    }
+}
+
 impl Drop for VmState {
     fn drop(&mut self) {
-        let mut stack = vec![
-            Value::Table(self.globals.clone()),
-            Value::Table(self.string_lib.clone()),
-        ];
-        stack.extend(self.registered.drain(..).map(|r| r.1));
-        let mut seen: HashSet<usize> = HashSet::new();
-        let mut tables = Vec::new();
-        let mut cells = Vec::new();
-        while let Some(value) = stack.pop() {
-            match value {
-                Value::Table(t) => {
-                    if !seen.insert(Rc::as_ptr(&t) as *const u8 as usize) {
-                        continue;
-                    }
-                    if let Ok(b) = t.try_borrow() {
-                        stack.extend(b.arr.iter().cloned());
-                        for (k, v) in &b.entries {
-                            stack.push(k.0.clone());
-                            stack.push(v.clone());
-                        }
-                        if let Some(meta) = &b.meta {
-                            stack.push(Value::Table(meta.clone()));
-                        }
-                    }
-                    tables.push(t);
-                }
-                Value::Func(f) => {
-                    if !seen.insert(Rc::as_ptr(&f) as *const u8 as usize) {
-                        continue;
-                    }
-                    if let Func::Lua(_, upvals) = &*f {
-                        for cell in upvals {
-                            if seen.insert(Rc::as_ptr(cell) as *const u8 as usize) {
-                                if let Ok(v) = cell.try_borrow() {
-                                    stack.push(v.clone());
-                                }
-                                cells.push(cell.clone());
-                            }
-                        }
-                    }
-                }
-                _ => {}
+        let (tables, closures) = ARENA.with(|a| {
+            let Ok(mut a) = a.try_borrow_mut() else {
+                return (Vec::new(), Vec::new());
+            };
+            a.active = a.active.saturating_sub(1);
+            if a.active > 0 {
+                return (Vec::new(), Vec::new());
             }
-        }
-        for t in tables {
+            a.prune_at = 0;
+            (
+                std::mem::take(&mut a.tables),
+                std::mem::take(&mut a.closures),
+            )
+        });
+        // Contents are moved out first and dropped last, when every table is already empty:
+        // dropping a long chain of tables then never recurses.
+        let mut held: Vec<Value> = Vec::new();
+        for t in tables.iter().filter_map(std::rc::Weak::upgrade) {
             if let Ok(mut b) = t.try_borrow_mut() {
-                b.arr.clear();
-                b.entries.clear();
+                held.append(&mut b.arr);
+                for (k, v) in b.entries.drain(..) {
+                    held.push(k.0);
+                    held.push(v);
+                }
                 b.index.clear();
-                b.meta = None;
+                if let Some(meta) = b.meta.take() {
+                    held.push(Value::Table(meta));
+                }
             }
         }
-        for cell in cells {
-            if let Ok(mut v) = cell.try_borrow_mut() {
-                *v = Value::Nil;
+        for f in closures.iter().filter_map(std::rc::Weak::upgrade) {
+            if let Func::Lua(_, upvals) = &*f {
+                for cell in upvals {
+                    if let Ok(mut v) = cell.try_borrow_mut() {
+                        held.push(std::mem::take(&mut *v));
+                    }
+                }
             }
         }
+        drop(tables);
+        drop(closures);
+        drop(held);
     }
 }
 
 impl VmState {
     pub fn new(chunk: &'static str, budget: u64) -> VmState {
+        ARENA.with(|a| {
+            if let Ok(mut a) = a.try_borrow_mut() {
+                a.active += 1;
+            }
+        });
         VmState {
             globals: Table::new_ref(),
             string_lib: Table::new_ref(),
@@ -569,7 +629,7 @@ impl<'h> Vm<'h> {
 
     /// Runs a compiled chunk with the given varargs.
     pub fn run(&mut self, proto: &Rc<Proto>) -> Rets {
-        let f = Rc::new(Func::Lua(proto.clone(), Vec::new()));
+        let f = track_closure(Rc::new(Func::Lua(proto.clone(), Vec::new())));
         self.call(&Value::Func(f), Vec::new())
     }
 
@@ -790,7 +850,7 @@ impl<'h> Vm<'h> {
                     .unwrap_or_else(|| Rc::new(RefCell::new(Value::Nil))),
             })
             .collect();
-        Value::Func(Rc::new(Func::Lua(proto.clone(), upvals)))
+        Value::Func(track_closure(Rc::new(Func::Lua(proto.clone(), upvals))))
     }
 
     fn assign(&mut self, target: &Expr, v: Value, frame: &mut Frame) -> Result<(), Error> {

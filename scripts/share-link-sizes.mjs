@@ -4,10 +4,9 @@
 // Debian's Chromium, as on the page: Node's zlib compresses some sessions a few bytes
 // differently from Chromium's.
 //
-// A lesson played on the page leaves its commands in the session, one line per command,
-// in order, which is what a share link carries; the lesson's setup runs silently and is
-// not part of the session. Both are measured: the link the page makes today, and one that
-// also carries the setup (what replaying the lesson from an empty sandbox would need).
+// A lesson played on the page leaves in the session its setup lines (marked as setup, which a
+// replay runs silently as the lesson did), then its commands, one line per command, in order,
+// each Redis command with the client it ran on: what a share link made at the end carries.
 //
 //   node scripts/share-link-sizes.mjs            # prints the table the README shows
 //
@@ -18,50 +17,41 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchBrowser, startServer } from "../tests/page/harness.mjs";
 import { validateIndex, validateLesson } from "../www/js/lesson-format.js";
+import { lineCode, parseLineCode } from "../www/js/persistence.js";
 
 const LESSONS = fileURLToPath(new URL("../www/lessons/", import.meta.url));
-const code = (engine) => (engine === "mongo" ? "m" : "r");
 
-/** The session lines a lesson played step by step leaves, and the same with its setup first. */
-export function lessonSessions(lesson) {
-  const commands = lesson.steps.flatMap((step) => (step.commands ?? []).map((c) => [code(c.engine), c.text]));
-  const setup = [
-    ...(lesson.setup?.redis ?? []).map((line) => ["r", line]),
-    ...(lesson.setup?.mongo ?? []).map((statement) => ["m", statement]),
+/** The session lines a lesson played step by step leaves, as the page records them. */
+export function lessonSession(lesson) {
+  return [
+    ...(lesson.setup?.redis ?? []).map((line) => [lineCode("redis", { setup: true }), line]),
+    ...(lesson.setup?.mongo ?? []).map((statement) => [lineCode("mongo", { setup: true }), statement]),
+    ...lesson.steps.flatMap((step) => (step.commands ?? []).map((c) => [lineCode(c.engine, { client: c.client ?? 1 }), c.text])),
   ];
-  return { commands, withSetup: [...setup, ...commands] };
 }
 
-/**
- * Rows of {n, id, lines, fragment, linesWithSetup, fragmentWithSetup} for the course, with
- * `encodeShare` the encoder (lines → payload) to measure with.
- */
+/** Rows of {n, id, setup, commands, fragment} for the course, with `encodeShare` the encoder (lines → payload). */
 export async function measure(encodeShare) {
   const index = validateIndex(JSON.parse(readFileSync(join(LESSONS, "index.json"), "utf8")));
   const rows = [];
   for (const [i, file] of index.lessons.entries()) {
     const lesson = validateLesson(JSON.parse(readFileSync(join(LESSONS, file), "utf8")), file);
-    const { commands, withSetup } = lessonSessions(lesson);
+    const session = lessonSession(lesson);
+    const setup = session.filter(([code]) => parseLineCode(code).setup).length;
     rows.push({
       n: i + 1,
       id: lesson.id,
-      lines: commands.length,
-      fragment: `#s=${await encodeShare(commands)}`.length,
-      linesWithSetup: withSetup.length,
-      fragmentWithSetup: `#s=${await encodeShare(withSetup)}`.length,
+      setup,
+      commands: session.length - setup,
+      fragment: `#s=${await encodeShare(session)}`.length,
     });
   }
   return rows;
 }
 
 export function table(rows) {
-  const out = [
-    "| # | lesson | commands | link fragment | with setup: lines | with setup: fragment |",
-    "|---|---|---|---|---|---|",
-  ];
-  for (const r of rows) {
-    out.push(`| ${r.n} | \`${r.id}\` | ${r.lines} | ${r.fragment} | ${r.linesWithSetup} | ${r.fragmentWithSetup} |`);
-  }
+  const out = ["| # | lesson | setup lines | commands | link fragment |", "|---|---|---|---|---|"];
+  for (const r of rows) out.push(`| ${r.n} | \`${r.id}\` | ${r.setup} | ${r.commands} | ${r.fragment} |`);
   return out.join("\n");
 }
 

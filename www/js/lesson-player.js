@@ -132,17 +132,18 @@ export class LessonPlayer extends EventTarget {
     this.mongo.trackDatabase?.();
     clients?.refresh?.();
     this.redis.updatePrompt?.();
-    this.announce();
+    this.announce({ clean: true });
   }
 
   /** Runs the lesson's setup silently; throws a LessonError naming a line that failed. */
   setup() {
     const lesson = this.lesson;
-    runSetup(this.playground, lesson?.setup ?? {}, `lesson '${lesson?.id}', setup`);
+    const setup = lesson?.setup ?? {};
+    runSetup(this.playground, setup, `lesson '${lesson?.id}', setup`);
     this.mongo.trackDatabase?.();
     this.redis.clients?.refresh?.();
     this.ready = true;
-    this.announce();
+    this.announce({ setup: { redis: setup.redis ?? [], mongo: setup.mongo ?? [] } });
     this.evaluate();
   }
 
@@ -157,13 +158,7 @@ export class LessonPlayer extends EventTarget {
     try {
       let result;
       if (command.engine === "redis") {
-        const client = command.client ?? 1;
-        const clients = this.redis.clients;
-        if (clients && this.redis.clientId !== client) {
-          const connected = JSON.parse(this.playground.redisClients(Date.now())).some((s) => s.id === client);
-          if (connected) clients.select(client);
-          else clients.open(client);
-        }
+        this.redis.clients?.use(command.client ?? 1);
         result = await this.redis.typeAndRun(command.text, { durationMs: this.typingMs });
       } else {
         result = await this.mongo.typeAndRun(command.text, { durationMs: this.typingMs });
@@ -241,9 +236,15 @@ export class LessonPlayer extends EventTarget {
     return this.steps.flatMap((s, i) => (s.done ? [i] : []));
   }
 
-  announce() {
-    for (const root of [this.redis.root, this.mongo.root]) {
-      root?.dispatchEvent(new CustomEvent("playground:change", { bubbles: true, detail: { engine: "lesson" } }));
-    }
+  /**
+   * Tells both consoles' listeners the sandbox changed. `what` (`clean`, or the `setup` lines
+   * run, which the session records) goes with the first event only: on the page both
+   * consoles' events reach the same listeners.
+   */
+  announce(what = {}) {
+    [this.redis.root, this.mongo.root].filter(Boolean).forEach((root, i) => {
+      const detail = { engine: "lesson", ...(i === 0 ? what : {}) };
+      root.dispatchEvent(new CustomEvent("playground:change", { bubbles: true, detail }));
+    });
   }
 }

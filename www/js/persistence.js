@@ -135,7 +135,32 @@ async function inflateAtMost(bytes, max) {
   return out;
 }
 
-/** `{v: 1, lines: [["r" | "m", text], …]}` → the fragment's payload. */
+/**
+ * A session line's code: the engine ("r" Redis, "m" Mongo); in upper case for a line of a
+ * lesson's setup, which a replay runs silently as the lesson did; for Redis, followed by the
+ * client the line ran on when that is not the first ("r2"). Links made before setup lines
+ * and clients were recorded hold only "r" and "m", which still mean what they meant, so the
+ * link format is still version 1.
+ */
+export function lineCode(engine, { setup = false, client = 1 } = {}) {
+  const letter = engine === "mongo" ? "m" : "r";
+  const code = setup ? letter.toUpperCase() : letter;
+  return letter === "r" && client !== 1 ? `${code}${client}` : code;
+}
+
+/** `{engine: "redis" | "mongo", setup, client}` of a line code, or null for a code no page makes. */
+export function parseLineCode(code) {
+  const match = typeof code === "string" ? /^(?:([rR])([1-9]\d{0,9})?|([mM]))$/.exec(code) : null;
+  if (!match) return null;
+  const client = match[2] === undefined ? 1 : Number(match[2]);
+  if (client >= 2 ** 32) return null;
+  const letter = match[1] ?? match[3];
+  return { engine: match[1] ? "redis" : "mongo", setup: letter !== letter.toLowerCase(), client };
+}
+
+const isLine = (l) => Array.isArray(l) && l.length === 2 && parseLineCode(l[0]) !== null && typeof l[1] === "string";
+
+/** `{v: 1, lines: [[code, text], …]}` (see `lineCode`) → the fragment's payload. */
 export async function encodeShare(lines) {
   const json = JSON.stringify({ v: 1, lines });
   const packed = await pipeThrough(new TextEncoder().encode(json), new CompressionStream("deflate-raw"));
@@ -160,12 +185,7 @@ export async function decodeShare(payload) {
     throw new Error("the link's contents are not a session");
   }
   if (parsed?.v !== 1) throw new Error(`the link was made by an unknown version (${JSON.stringify(parsed?.v)})`);
-  const ok =
-    Array.isArray(parsed.lines) &&
-    parsed.lines.every(
-      (l) => Array.isArray(l) && l.length === 2 && (l[0] === "r" || l[0] === "m") && typeof l[1] === "string",
-    );
-  if (!ok) throw new Error("the link's session has malformed lines");
+  if (!Array.isArray(parsed.lines) || !parsed.lines.every(isLine)) throw new Error("the link's session has malformed lines");
   // The page never makes a longer link; replaying more, visibly, would hold the tab for long.
   if (parsed.lines.length > MAX_SHARED_LINES) {
     throw new Error(`the link holds ${parsed.lines.length} lines, more than the ${MAX_SHARED_LINES} a share link carries`);
@@ -188,7 +208,7 @@ export class Persistence {
     this.events = events;
     this.shareLinks = shareLinks;
     this.playground = app.playground;
-    /** The session's lines in order, for share links: [["r" | "m", text], …]. */
+    /** The session's lines in order, for share links: [[code, text], …] (see `lineCode`). */
     this.lines = [];
     this.timer = null;
     this.saving = Promise.resolve();
@@ -221,8 +241,16 @@ export class Persistence {
 
   onChange(detail) {
     if (detail.input !== undefined && !this.replaying) {
-      const engine = detail.engine === "mongo" ? "m" : "r";
-      if (detail.input.trim() !== "") this.lines.push([engine, detail.input]);
+      const code = lineCode(detail.engine, { client: detail.client ?? 1 });
+      if (detail.input.trim() !== "") this.lines.push([code, detail.input]);
+    }
+    // A lesson that cleared the sandbox starts the session over: a replay starts from an
+    // empty sandbox too, and running the lines before the clearing would leave their keys.
+    if (detail.clean) this.lines = [];
+    if (detail.setup) {
+      const { redis = [], mongo = [] } = detail.setup;
+      for (const line of redis) this.lines.push([lineCode("redis", { setup: true }), line]);
+      for (const statement of mongo) this.lines.push([lineCode("mongo", { setup: true }), statement]);
     }
     this.changes += 1;
     // A read leaves nothing new to save (the session's lines go with the next save), and a
@@ -332,9 +360,7 @@ export class Persistence {
       }
       console.updatePrompt?.();
     }
-    this.lines = Array.isArray(data.lines)
-      ? data.lines.filter((l) => Array.isArray(l) && (l[0] === "r" || l[0] === "m") && typeof l[1] === "string")
-      : [];
+    this.lines = Array.isArray(data.lines) ? data.lines.filter(isLine) : [];
     this.redisSaves = this.playground.redisSaves();
     this.app.loop?.tickIfDue?.(Date.now(), { force: true });
     this.events.dispatchEvent(new CustomEvent("playground:restored"));
@@ -495,18 +521,42 @@ export class Persistence {
     this.playground.snapshotLoad(blank, Date.now());
     this.lines = [];
     this.replaying = true;
+    let silent = 0;
     try {
-      for (const [engine, text] of lines) {
-        const console = engine === "m" ? this.app.mongo : this.app.redis;
-        console.run(text);
-        this.lines.push([engine, text]);
+      for (const [code, text] of lines) {
+        const { engine, setup, client } = parseLineCode(code);
+        if (setup) {
+          this.runSilently(engine, client, text);
+          silent += 1;
+        } else if (engine === "mongo") {
+          this.app.mongo.run(text);
+        } else {
+          this.app.redis.clients?.use(client);
+          this.app.redis.run(text);
+        }
+        this.lines.push([code, text]);
       }
     } finally {
       this.replaying = false;
+      this.app.mongo.trackDatabase?.();
+      this.app.redis.clients?.refresh();
+      this.app.redis.updatePrompt?.();
     }
     this.changes += 1;
     await this.saveNow();
-    this.notice(`Opened a shared session (${lines.length} commands replayed).`, "info", [], "shared");
+    const setup = silent > 0 ? `, after ${silent} lines of lesson setup run silently` : "";
+    this.notice(`Opened a shared session (${lines.length - silent} commands replayed${setup}).`, "info", [], "shared");
+  }
+
+  /** A setup line, run as the lesson ran it: no echo, no history, its output dropped. */
+  runSilently(engine, client, text) {
+    if (engine === "mongo") {
+      this.playground.mongo(text, Date.now());
+      return;
+    }
+    this.playground.redisAs(client, text, Date.now());
+    // What a setup script logged must not turn up under the next command shown.
+    this.playground.redisScriptLog?.();
   }
 
   async setAsideKeys() {

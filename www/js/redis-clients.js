@@ -55,6 +55,14 @@ export class RedisClients {
     return clientId;
   }
 
+  /** Shows client `id`'s console, connecting the client first if it is not connected. */
+  use(id) {
+    if (this.console.clientId === id) return;
+    this.refresh();
+    if (this.statuses.some((s) => s.id === id)) this.select(id);
+    else this.open(id);
+  }
+
   close(id) {
     this.playground.redisClientClose(id);
     const log = this.console.logs.get(id);

@@ -97,7 +97,7 @@ export class RedisConsole {
     this.clients?.refresh();
     this.updatePrompt();
     this.root.dispatchEvent(
-      new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line } }),
+      new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line, client: this.clientId } }),
     );
   }
 

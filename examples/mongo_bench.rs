@@ -301,7 +301,7 @@ fn compare(
         let mut ids: Vec<String> = out
             .split("{\"_id\": ")
             .skip(1)
-            .map(str::to_string)
+            .map(|rest| rest.chars().take_while(|c| *c != '}').collect())
             .collect();
         ids.sort();
         ids
@@ -322,7 +322,7 @@ fn compare(
         let ix = per_query(shell, queries);
         let cs = per_query(shell, scan_qs);
         println!(
-            "{name:18} IXSCAN {ix:9.4} ms/query, COLLSCAN {cs:9.3} ms/query: {:.0}x ({} results for the first)",
+            "{name:18} IXSCAN {ix:9.4} ms/query, COLLSCAN {cs:9.3} ms/query: {:.1}x ({} results for the first)",
             cs / ix,
             sorted(&first).len()
         );

@@ -88,6 +88,12 @@ fn main() {
         .map(|a| a.split(',').map(str::to_string).collect());
     let want = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|w| w == name));
 
+    if want("indexed") {
+        indexed(n, reps);
+        if only.as_ref().is_some_and(|o| o.len() == 1) {
+            return;
+        }
+    }
     let users: Vec<String> = (0..n).map(user_doc).collect();
     let orders: Vec<String> = (0..n / 10).map(|i| order_doc(i, n)).collect();
     let insert_users = insert_many("c", &users);
@@ -155,6 +161,178 @@ fn main() {
             );
         }
     }
+}
+
+/// The indexed workloads of issue #10 natively: an equality find on an indexed field of `n`
+/// documents (each query a different key, `BENCH_QUERIES` of them, 20 000 by default), a
+/// range + sort + limit through a compound index, `$text` over 100k short documents and
+/// `$near` over 100k points, each next to the same answer found by a collection scan
+/// (`hint({ $natural: 1 })`, or for `$text` and `$near`, which need their index, the regex
+/// and `$geoWithin` that give the same documents): the COLLSCAN/IXSCAN ratio of issue #10.
+fn indexed(n: usize, reps: usize) {
+    let mut shell = Shell::new();
+    shell.set_step_limit(u64::MAX);
+    load(&mut shell, "big", n, |i| {
+        format!(
+            r#"{{"_id":{i},"email":"user{i}@example.com","n":{i},"g":{}}}"#,
+            i % 100
+        )
+    });
+    shell.eval_json("db.big.createIndex({ email: 1 })", 0);
+    shell.eval_json("db.big.createIndex({ g: 1, n: -1 })", 0);
+    let queries: usize = std::env::var("BENCH_QUERIES")
+        .ok()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(20_000);
+    let key = |k: usize| ((k + 1) * 7919) % n.max(1);
+    let finds: Vec<String> = (0..queries)
+        .map(|k| {
+            format!(
+                r#"db.big.find({{ email: "user{}@example.com" }}).toArray()"#,
+                key(k)
+            )
+        })
+        .collect();
+    for _ in 0..reps {
+        let t = Instant::now();
+        let bytes = run_queries(&mut shell, &finds);
+        let us = t.elapsed().as_secs_f64() * 1e6 / queries as f64;
+        println!(
+            "{:18} {us:9.2} µs/query = {:.0} queries/s ({bytes} bytes out)",
+            "indexed_find",
+            1e6 / us
+        );
+    }
+    let scan = |q: &str| q.replace(").toArray()", ").hint({ $natural: 1 }).toArray()");
+    compare(&mut shell, "equality", &finds[..5], &scan, reps);
+    let window = (n / 10).max(1);
+    let ranges: Vec<String> = (0..200)
+        .map(|k| {
+            let lo = (k * 7919) % (n - window).max(1);
+            format!(
+                "db.big.find({{ g: 7, n: {{ $gte: {lo}, $lt: {} }} }}).sort({{ n: -1 }}).limit(10).toArray()",
+                lo + window
+            )
+        })
+        .collect();
+    let scan_sorted = |q: &str| q.replace(").sort(", ").hint({ $natural: 1 }).sort(");
+    compare(&mut shell, "range_sort", &ranges, &scan_sorted, reps);
+
+    let docs = n.clamp(1_000, 100_000);
+    load(&mut shell, "notes", docs, |i| {
+        format!(
+            r#"{{"_id":{i},"body":"note w{} w{} about item {}"}}"#,
+            i % 1000,
+            (i * 7) % 1000,
+            i % 97
+        )
+    });
+    shell.eval_json("db.notes.createIndex({ body: 'text' })", 0);
+    let texts: Vec<String> = (0..200)
+        .map(|k| {
+            format!(
+                r#"db.notes.find({{ $text: {{ $search: "w{}" }} }}, {{ _id: 1 }}).sort({{ _id: 1 }}).toArray()"#,
+                (k * 37) % 1000
+            )
+        })
+        .collect();
+    let regex = |q: &str| {
+        let word = q.split('"').nth(1).unwrap_or_default();
+        format!(
+            r#"db.notes.find({{ body: /\b{word}\b/ }}, {{ _id: 1 }}).hint({{ $natural: 1 }}).sort({{ _id: 1 }}).toArray()"#
+        )
+    };
+    compare(&mut shell, "text", &texts, &regex, reps);
+
+    load(&mut shell, "places", docs, |i| {
+        format!(
+            r#"{{"_id":{i},"loc":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+            -74.3 + (i % 400) as f64 * 0.0015,
+            40.5 + (i / 400) as f64 * 0.0016
+        )
+    });
+    shell.eval_json("db.places.createIndex({ loc: '2dsphere' })", 0);
+    let centre = |k: usize| (-74.0 + (k % 10) as f64 * 0.02, 40.6 + (k % 7) as f64 * 0.03);
+    let nears: Vec<String> = (0..200)
+        .map(|k| {
+            let (x, y) = centre(k);
+            format!(
+                "db.places.find({{ loc: {{ $near: {{ $geometry: {{ type: 'Point', coordinates: [{x}, {y}] }}, $maxDistance: 300 }} }} }}, {{ _id: 1 }}).toArray()"
+            )
+        })
+        .collect();
+    let within = |q: &str| {
+        let coords = q
+            .split('[')
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .unwrap_or_default();
+        format!(
+            "db.places.find({{ loc: {{ $geoWithin: {{ $centerSphere: [[{coords}], 300 / 6378100] }} }} }}, {{ _id: 1 }}).hint({{ $natural: 1 }}).toArray()"
+        )
+    };
+    compare(&mut shell, "near", &nears, &within, reps);
+}
+
+/// Loads `n` documents made by `doc` into `coll`, 100 000 to an insertMany.
+fn load(shell: &mut Shell, coll: &str, n: usize, doc: impl Fn(usize) -> String) {
+    for start in (0..n).step_by(100_000) {
+        let docs: Vec<String> = (start..n.min(start + 100_000)).map(&doc).collect();
+        let out = shell.eval_json(&insert_many(coll, &docs), 0);
+        assert!(!out.contains("\"error\""), "{}", &out[..out.len().min(300)]);
+    }
+}
+
+/// Times the queries through their index and the same answers by a collection scan, and
+/// prints both with the ratio; the first query's answers must agree.
+fn compare(
+    shell: &mut Shell,
+    name: &str,
+    queries: &[String],
+    scan: &dyn Fn(&str) -> String,
+    reps: usize,
+) {
+    let scans: Vec<String> = queries.iter().map(|q| scan(q)).collect();
+    let (first, first_scan) = (
+        shell.eval_json(&queries[0], 0),
+        shell.eval_json(&scans[0], 0),
+    );
+    let sorted = |out: &str| {
+        let mut ids: Vec<String> = out
+            .split("{\"_id\": ")
+            .skip(1)
+            .map(|rest| rest.chars().take_while(|c| *c != '}').collect())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(&first),
+        sorted(&first_scan),
+        "{name}: {}",
+        queries[0]
+    );
+    let per_query = |shell: &mut Shell, qs: &[String]| {
+        let t = Instant::now();
+        run_queries(shell, qs);
+        t.elapsed().as_secs_f64() * 1e3 / qs.len() as f64
+    };
+    let scan_qs = &scans[..scans.len().min(5)];
+    for _ in 0..reps {
+        let ix = per_query(shell, queries);
+        let cs = per_query(shell, scan_qs);
+        println!(
+            "{name:18} IXSCAN {ix:9.4} ms/query, COLLSCAN {cs:9.3} ms/query: {:.1}x ({} results for the first)",
+            cs / ix,
+            sorted(&first).len()
+        );
+    }
+}
+
+/// Out of line for `callgrind --toggle-collect='*run_queries*'`.
+#[inline(never)]
+fn run_queries(shell: &mut Shell, queries: &[String]) -> usize {
+    queries.iter().map(|q| shell.eval_json(q, 0).len()).sum()
 }
 
 /// Kept out of line so that `callgrind --toggle-collect='*run_workload*'` counts the workloads

@@ -79,11 +79,36 @@ fn sample_count(samples: usize, len: usize) -> usize {
 /// A skiplist node of a zset member: the node with its embedded sds, one 16-byte level per
 /// level, averaged over the levels Redis draws (each further level with probability 1/4).
 fn skiplist_node(len: usize) -> usize {
+    // Every level's request rounds to the same 16-byte class shifted by the level, so the
+    // expectation depends on the class of `len + 34` alone: precomputed for short members
+    // (MEMORY USAGE and the keyspace's accounting run it on every write to a big set).
+    let class = (len + 57) >> 4;
+    SKIPLIST_NODES
+        .get(class)
+        .copied()
+        .unwrap_or_else(|| skiplist_node_of_class(class))
+}
+
+const SKIPLIST_NODES: [usize; 64] = {
+    let mut table = [0; 64];
+    let mut class = 1;
+    while class < 64 {
+        table[class] = skiplist_node_of_class(class);
+        class += 1;
+    }
+    table
+};
+
+/// The expected skiplist node for members whose `len + 34` lies in size class `class`
+/// (`usable` of it is `16 * class - 8`).
+const fn skiplist_node_of_class(class: usize) -> usize {
     let mut expected = 0.0;
     let mut chance = 0.75;
-    for level in 0..8 {
-        expected += chance * usable(len + 34 + 16 * level) as f64;
+    let mut level = 0;
+    while level < 8 {
+        expected += chance * (16 * class - 8 + 16 * level) as f64;
         chance *= 0.25;
+        level += 1;
     }
     expected as usize
 }
@@ -346,6 +371,19 @@ pub fn help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skiplist_node_by_class_is_the_expectation_over_levels() {
+        for len in [0, 1, 7, 8, 22, 23, 24, 100, 900, 1000, 5000] {
+            let mut expected = 0.0;
+            let mut chance = 0.75;
+            for level in 0..8 {
+                expected += chance * usable(len + 34 + 16 * level) as f64;
+                chance *= 0.25;
+            }
+            assert_eq!(skiplist_node(len), expected as usize, "{len}");
+        }
+    }
 
     #[test]
     fn allocations_round_to_glibc_chunks() {

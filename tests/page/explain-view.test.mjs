@@ -77,6 +77,27 @@ test("explain view: the plan tree with keys and documents examined, and the comp
     assert.deepEqual(await stages(page, 0), ["FETCH", "IXSCAN"]);
   }));
 
+test("explain view: an $or shows each branch's index scan under the OR", () =>
+  withPage(async (page) => {
+    await mongo(page, SETUP);
+    await mongo(page, "db.users.createIndex({email: 1}); db.users.createIndex({tags: 1})");
+    await mongo(page, "db.users.find({$or: [{email: 'u7@x.org'}, {tags: 'z'}]}).explain()");
+    await page.waitForFunction(() => document.querySelector("[data-slot=explain] .ev-stage")?.dataset.stage === "SUBPLAN");
+    assert.deepEqual(await stages(page, 0), ["SUBPLAN", "FETCH", "OR", "IXSCAN", "IXSCAN"]);
+    const scans = await view(page).locator(".ev-ixscan").allTextContents();
+    assert.match(scans[0], /index email_1/);
+    assert.match(scans[1], /index tags_1/);
+    // The branches sit one level below the OR.
+    const indent = await view(page)
+      .locator("[data-role=plan]")
+      .first()
+      .locator(".ev-stage")
+      .evaluateAll((els) => els.map((el) => el.style.marginLeft));
+    assert.equal(indent[3], indent[4]);
+    assert.notEqual(indent[2], indent[3]);
+    assert.equal(await view(page).locator("[data-role=compare]").isHidden(), false);
+  }));
+
 test("collections panel: documents a TTL index expires disappear as the clock runs", () =>
   withPage(async (page) => {
     await mongo(page, "db.sessions.insertMany([{_id: 1, at: new Date()}, {_id: 2, at: 'never'}]); db.sessions.createIndex({at: 1}, {expireAfterSeconds: 30})");

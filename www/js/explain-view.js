@@ -7,11 +7,17 @@
 
 import { h } from "./dom.js";
 
-/** The stages of a plan from the root (what the find returns) down to the leaf (the scan). */
-export function planStages(plan) {
-  const stages = [];
-  for (let s = plan; s; s = s.inputStage) stages.push(s);
-  return stages;
+/**
+ * The stages of a plan from the root (what the find returns) down to the leaves (the scans),
+ * depth first: an OR or SORT_MERGE lists each of its branches in turn. Each stage comes with
+ * its depth in the tree.
+ */
+export function planStages(plan, depth = 0, out = []) {
+  if (!plan) return out;
+  out.push({ s: plan, depth });
+  for (const child of plan.inputStages ?? []) planStages(child, depth + 1, out);
+  planStages(plan.inputStage, depth + 1, out);
+  return out;
 }
 
 const n = (x) => (typeof x === "number" ? x.toLocaleString("en-US") : "–");
@@ -62,7 +68,7 @@ function renderTree(explain, label) {
     h(
       "ol",
       { class: "ev-stages" },
-      stages.map((s, depth) =>
+      stages.map(({ s, depth }) =>
         h(
           "li",
           { class: `ev-stage ev-${String(s.stage).toLowerCase()}`, style: { marginLeft: `${depth * 1.1}rem` }, dataset: { stage: s.stage } },
@@ -139,7 +145,9 @@ export class ExplainView {
     this.emptyEl.hidden = true;
     this.rawBox.hidden = false;
     const plan = explain.queryPlanner.winningPlan;
-    const leaf = planStages(plan).at(-1);
+    // The scan the plan reads (the first index scan of an OR's branches).
+    const leaves = planStages(plan).map(({ s }) => s);
+    const leaf = leaves.find((s) => s.stage === "IXSCAN") ?? leaves.at(-1);
     // IDHACK is the server's direct `_id` lookup: an index read too.
     const usesIndex = leaf?.stage === "IXSCAN" || leaf?.stage === "IDHACK";
     this.summaryEl.textContent = `${explain.queryPlanner.namespace} · ${leaf?.indexName ? `IXSCAN ${leaf.indexName}` : leaf?.stage ?? ""}`;

@@ -1,7 +1,7 @@
 //! Explain documents in the shape `explain()` returns: `queryPlanner` with the winning and
 //! rejected plans as stage trees, and `executionStats` with the counts of the work done.
 
-use super::plan::{Access, Execution, Plan, Predicate, Query, Stats};
+use super::plan::{Access, Execution, FieldBounds, Plan, Predicate, Query, Stats};
 use crate::mongo::store::Collection;
 use crate::mongo::value::{Document, Value};
 
@@ -49,7 +49,18 @@ pub fn parsed_filter(preds: &[Predicate], others: &[(String, Value)]) -> Documen
         .iter()
         .map(|p| {
             let mut inner = Document::default();
-            inner.insert(p.op.clone(), p.value.clone());
+            match (p.op.as_str(), &p.value) {
+                // The server prints a regex predicate as its pattern and options.
+                ("$regex", Value::Regex { pattern, options }) => {
+                    inner.insert("$regex".into(), Value::String(pattern.clone()));
+                    if !options.is_empty() {
+                        inner.insert("$options".into(), Value::String(options.clone()));
+                    }
+                }
+                _ => {
+                    inner.insert(p.op.clone(), p.value.clone());
+                }
+            }
             let mut d = Document::default();
             d.insert(p.path.clone(), Value::Document(inner));
             Value::Document(d)
@@ -57,7 +68,23 @@ pub fn parsed_filter(preds: &[Predicate], others: &[(String, Value)]) -> Documen
         .collect();
     for (k, v) in others {
         let mut d = Document::default();
-        d.insert(k.clone(), v.clone());
+        let v = match (k.as_str(), v) {
+            // Branches of a logical operator print parsed, as the server prints them.
+            ("$or" | "$nor" | "$and", Value::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Document(b) => {
+                            let c = super::plan::conjunction(b);
+                            Value::Document(parsed_filter(&c.predicates, &c.others))
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            _ => v.clone(),
+        };
+        d.insert(k.clone(), v);
         clauses.push(Value::Document(d));
     }
     match clauses.len() {
@@ -151,92 +178,48 @@ fn stage_tree(coll: &Collection, q: &Query, plan: &Plan, counts: Option<&Counts>
             }
             d
         }
-        Access::IxScan {
-            index,
-            bounds,
-            backward,
-        } => {
-            let Some(ix) = coll.indexes().get(*index) else {
-                return doc(vec![("stage", Value::String("EOF".into()))]);
-            };
-            let mut scan = doc(vec![("stage", Value::String("IXSCAN".into()))]);
-            if let Some(c) = counts {
-                with_counts(&mut scan, c.stats.keys_passed, c.stats.works);
-            }
-            scan.insert(
-                "keyPattern".into(),
-                Value::Document(ix.spec.key_doc.clone()),
-            );
-            scan.insert("indexName".into(), Value::String(ix.name().into()));
-            scan.insert("isMultiKey".into(), Value::Bool(ix.is_multikey()));
-            let paths: Document = ix
-                .spec
-                .key
+        Access::IxScan { .. } => index_access(coll, plan, counts.map(|c| c.stats), true),
+        Access::Or { branches, merge } => {
+            let stats = counts.map(|c| c.stats);
+            let children: Vec<Document> = branches
                 .iter()
-                .zip(ix.multikey_paths())
-                .map(|(f, p)| {
-                    (
-                        f.path.clone(),
-                        Value::Array(p.iter().cloned().map(Value::String).collect()),
-                    )
+                .enumerate()
+                .map(|(i, (_, branch))| {
+                    let branch_stats = stats.and_then(|s| s.branches.get(i));
+                    index_access(coll, branch, branch_stats.or(stats.map(|_| &EMPTY)), false)
                 })
                 .collect();
-            scan.insert("multiKeyPaths".into(), Value::Document(paths));
-            scan.insert("isUnique".into(), Value::Bool(ix.spec.unique));
-            scan.insert("isSparse".into(), Value::Bool(ix.spec.sparse));
-            scan.insert("isPartial".into(), Value::Bool(ix.spec.partial.is_some()));
-            scan.insert("indexVersion".into(), Value::Int32(2));
-            scan.insert(
-                "direction".into(),
-                Value::String(if *backward { "backward" } else { "forward" }.into()),
-            );
-            let rendered: Document = ix
-                .spec
-                .key
+            let all_fetched = children
                 .iter()
-                .zip(bounds)
-                .map(|(f, b)| {
-                    // Bounds print in scan order: a descending field (or a backward scan of
-                    // an ascending one) lists its intervals from the high end.
-                    let reversed = f.descending != *backward;
-                    let mut list: Vec<Value> = b
-                        .intervals
-                        .iter()
-                        .map(|i| Value::String(i.render(reversed)))
-                        .collect();
-                    if reversed {
-                        list.reverse();
-                    }
-                    (f.path.clone(), Value::Array(list))
-                })
-                .collect();
-            scan.insert("indexBounds".into(), Value::Document(rendered));
-            if let Some(c) = counts {
-                scan.insert("keysExamined".into(), int(c.stats.keys_examined));
-                scan.insert("seeks".into(), int(c.stats.seeks));
-                scan.insert(
-                    "dupsTested".into(),
-                    int(if ix.is_multikey() {
-                        c.stats.keys_passed + c.stats.dups_dropped
-                    } else {
-                        0
-                    }),
-                );
-                scan.insert("dupsDropped".into(), int(c.stats.dups_dropped));
+                .all(|c| matches!(c.get("stage"), Some(Value::String(s)) if s == "FETCH"));
+            let mut node = doc(vec![(
+                "stage",
+                Value::String(if *merge { "SORT_MERGE" } else { "OR" }.into()),
+            )]);
+            if let Some(s) = stats {
+                with_counts(&mut node, s.matched, s.works);
             }
-            if plan.covered {
-                scan
+            if let (true, Some(sort)) = (*merge, q.sort) {
+                node.insert("sortPattern".into(), Value::Document(sort.clone()));
+            }
+            if let Some(s) = stats {
+                node.insert("dupsTested".into(), int(s.matched + s.dups_dropped));
+                node.insert("dupsDropped".into(), int(s.dups_dropped));
+            }
+            node.insert(
+                "inputStages".into(),
+                Value::Array(children.into_iter().map(Value::Document).collect()),
+            );
+            if all_fetched {
+                node
             } else {
                 let mut fetch = doc(vec![("stage", Value::String("FETCH".into()))]);
-                if !residual.is_empty() {
-                    fetch.insert("filter".into(), Value::Document(residual.clone()));
-                }
-                if let Some(c) = counts {
-                    with_counts(&mut fetch, c.stats.matched, c.stats.works);
-                    fetch.insert("docsExamined".into(), int(c.stats.docs_examined));
+                if let Some(s) = stats {
+                    with_counts(&mut fetch, s.matched, s.works);
+                    fetch.insert("docsExamined".into(), int(s.docs_examined));
                     fetch.insert("alreadyHasObj".into(), Value::Int32(0));
                 }
-                fetch.insert("inputStage".into(), Value::Document(scan));
+                fetch.insert("inputStage".into(), Value::Document(node));
                 fetch
             }
         }
@@ -305,6 +288,10 @@ fn stage_tree(coll: &Collection, q: &Query, plan: &Plan, counts: Option<&Counts>
             tree,
             returned,
         );
+    }
+    if super::plan::rooted_or(q.filter_doc).is_some() && q.hint.is_none() {
+        // A rooted `$or` is planned branch by branch under a SUBPLAN stage.
+        tree = wrap("SUBPLAN", Vec::new(), tree, returned);
     }
     tree
 }
@@ -395,4 +382,199 @@ pub fn explain_find(
     out.insert("command".into(), Value::Document(command));
     out.insert("ok".into(), Value::Int32(1));
     out
+}
+
+static EMPTY: Stats = Stats {
+    keys_examined: 0,
+    docs_examined: 0,
+    matched: 0,
+    works: 0,
+    keys_passed: 0,
+    seeks: 0,
+    dups_dropped: 0,
+    eof: true,
+    branches: Vec::new(),
+};
+
+/// The stages that read an index: IXSCAN (with its key filter), under a FETCH with the
+/// residual filter unless the plan is covered; an `$or` branch (`always_fetch` false) gets a
+/// FETCH only when it has a residual filter.
+fn index_access(
+    coll: &Collection,
+    plan: &Plan,
+    stats: Option<&Stats>,
+    always_fetch: bool,
+) -> Document {
+    let Access::IxScan {
+        index,
+        bounds,
+        backward,
+        exploded,
+    } = &plan.access
+    else {
+        return doc(vec![("stage", Value::String("EOF".into()))]);
+    };
+    let residual = parsed_filter(&plan.residual, &plan.residual_others);
+    let counts = stats.map(|stats| Counts { stats, returned: 0 });
+    let counts = counts.as_ref();
+    let Some(ix) = coll.indexes().get(*index) else {
+        return doc(vec![("stage", Value::String("EOF".into()))]);
+    };
+    let mut scan = match exploded {
+        0 => ixscan(ix, plan, bounds, *backward, counts.map(|c| c.stats)),
+        n => merge_of_point_scans(ix, plan, bounds, *n, *backward, counts.map(|c| c.stats)),
+    };
+    if let (Some(c), true) = (counts, *exploded > 0) {
+        with_counts(&mut scan, c.stats.keys_passed, c.stats.works);
+    }
+    if plan.covered || (!always_fetch && residual.is_empty()) {
+        scan
+    } else {
+        let mut fetch = doc(vec![("stage", Value::String("FETCH".into()))]);
+        if !residual.is_empty() {
+            fetch.insert("filter".into(), Value::Document(residual.clone()));
+        }
+        if let Some(c) = counts {
+            with_counts(&mut fetch, c.stats.matched, c.stats.works);
+            fetch.insert("docsExamined".into(), int(c.stats.docs_examined));
+            fetch.insert("alreadyHasObj".into(), Value::Int32(0));
+        }
+        fetch.insert("inputStage".into(), Value::Document(scan));
+        fetch
+    }
+}
+
+/// One IXSCAN stage over `bounds`.
+fn ixscan(
+    ix: &super::Index,
+    plan: &Plan,
+    bounds: &[FieldBounds],
+    backward: bool,
+    stats: Option<&Stats>,
+) -> Document {
+    let counts = stats.map(|stats| Counts { stats, returned: 0 });
+    let counts = counts.as_ref();
+    let mut scan = doc(vec![("stage", Value::String("IXSCAN".into()))]);
+    if !plan.key_filter.is_empty() {
+        scan.insert(
+            "filter".into(),
+            Value::Document(parsed_filter(&plan.key_filter, &[])),
+        );
+    }
+    if let Some(c) = counts {
+        with_counts(&mut scan, c.stats.keys_passed, c.stats.works);
+    }
+    scan.insert(
+        "keyPattern".into(),
+        Value::Document(ix.spec.key_doc.clone()),
+    );
+    scan.insert("indexName".into(), Value::String(ix.name().into()));
+    scan.insert("isMultiKey".into(), Value::Bool(ix.is_multikey()));
+    let paths: Document = ix
+        .spec
+        .key
+        .iter()
+        .zip(ix.multikey_paths())
+        .map(|(f, p)| {
+            (
+                f.path.clone(),
+                Value::Array(p.iter().cloned().map(Value::String).collect()),
+            )
+        })
+        .collect();
+    scan.insert("multiKeyPaths".into(), Value::Document(paths));
+    scan.insert("isUnique".into(), Value::Bool(ix.spec.unique));
+    scan.insert("isSparse".into(), Value::Bool(ix.spec.sparse));
+    scan.insert("isPartial".into(), Value::Bool(ix.spec.partial.is_some()));
+    scan.insert("indexVersion".into(), Value::Int32(2));
+    scan.insert(
+        "direction".into(),
+        Value::String(if backward { "backward" } else { "forward" }.into()),
+    );
+    let rendered: Document = ix
+        .spec
+        .key
+        .iter()
+        .zip(bounds)
+        .map(|(f, b)| {
+            // Bounds print in scan order: a descending field (or a backward scan of
+            // an ascending one) lists its intervals from the high end.
+            let reversed = f.descending != backward;
+            let mut list: Vec<Value> = b
+                .intervals
+                .iter()
+                .map(|i| Value::String(i.render(reversed)))
+                .collect();
+            if reversed {
+                list.reverse();
+            }
+            (f.path.clone(), Value::Array(list))
+        })
+        .collect();
+    scan.insert("indexBounds".into(), Value::Document(rendered));
+    if let Some(c) = counts {
+        scan.insert("keysExamined".into(), int(c.stats.keys_examined));
+        scan.insert("seeks".into(), int(c.stats.seeks));
+        scan.insert(
+            "dupsTested".into(),
+            int(if ix.is_multikey() {
+                c.stats.keys_passed + c.stats.dups_dropped
+            } else {
+                0
+            }),
+        );
+        scan.insert("dupsDropped".into(), int(c.stats.dups_dropped));
+    }
+    scan
+}
+
+/// The SORT_MERGE of one IXSCAN per combination of the points of the first `fields` key
+/// fields, as the server explodes an `$in` to give a sort on the fields after it. The work
+/// is counted on the merge.
+fn merge_of_point_scans(
+    ix: &super::Index,
+    plan: &Plan,
+    bounds: &[FieldBounds],
+    fields: usize,
+    backward: bool,
+    stats: Option<&Stats>,
+) -> Document {
+    let mut combos: Vec<Vec<FieldBounds>> = vec![Vec::new()];
+    for b in bounds.iter().take(fields) {
+        combos = combos
+            .into_iter()
+            .flat_map(|prefix| {
+                b.intervals.iter().map(move |i| {
+                    let mut next = prefix.clone();
+                    next.push(FieldBounds {
+                        intervals: vec![i.clone()],
+                        ..b.clone()
+                    });
+                    next
+                })
+            })
+            .collect();
+    }
+    let empty = Stats::default();
+    let children: Vec<Value> = combos
+        .into_iter()
+        .map(|mut combo| {
+            combo.extend(bounds.iter().skip(fields).cloned());
+            Value::Document(ixscan(ix, plan, &combo, backward, stats.map(|_| &empty)))
+        })
+        .collect();
+    let mut merge = doc(vec![("stage", Value::String("SORT_MERGE".into()))]);
+    let sort: Document = ix
+        .spec
+        .key
+        .iter()
+        .skip(fields)
+        .map(|f| {
+            let ascending = f.descending == backward;
+            (f.path.clone(), Value::Int32(if ascending { 1 } else { -1 }))
+        })
+        .collect();
+    merge.insert("sortPattern".into(), Value::Document(sort));
+    merge.insert("inputStages".into(), Value::Array(children));
+    merge
 }

@@ -769,6 +769,7 @@ pub fn execute_near(
             },
             provides_sort: true,
             residual: Vec::new(),
+            key_filter: Vec::new(),
             residual_others: Vec::new(),
             covered: false,
         },

@@ -187,10 +187,23 @@ fn collect_conjunction(filter: &Document, out: &mut Conjunction) {
         match v {
             Value::Document(d) if d.keys().next().is_some_and(|op| op.starts_with('$')) => {
                 for (op, operand) in d {
+                    let value = match (op.as_str(), operand) {
+                        // `{$regex: 'ab', $options: 'i'}` is one predicate, as the server
+                        // parses it.
+                        ("$options", _) if d.contains_key("$regex") => continue,
+                        ("$regex", Value::String(pattern)) => Value::Regex {
+                            pattern: pattern.clone(),
+                            options: match d.get("$options") {
+                                Some(Value::String(o)) => o.clone(),
+                                _ => String::new(),
+                            },
+                        },
+                        _ => operand.clone(),
+                    };
                     out.predicates.push(Predicate {
                         path: k.clone(),
                         op: op.clone(),
-                        value: operand.clone(),
+                        value,
                     });
                 }
             }
@@ -228,41 +241,280 @@ fn equality_intervals(v: &Value) -> Option<Vec<Interval>> {
     }
 }
 
-/// The intervals one predicate allows, or None when the index cannot narrow it.
-fn predicate_intervals(p: &Predicate) -> Option<Vec<Interval>> {
+/// How much of a predicate the index bounds answer (the server's bounds tightness).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tightness {
+    /// The bounds hold exactly the matching keys.
+    Exact,
+    /// The predicate can be checked on the index key, before fetching (a regex).
+    Covered,
+    /// Only the fetched document can tell.
+    Fetch,
+}
+
+/// The intervals of `$in`'s list (None when an element cannot be looked up in an index).
+fn in_intervals(items: &[Value]) -> Option<(Vec<Interval>, Tightness)> {
+    let mut all = Vec::new();
+    let mut tight = Tightness::Exact;
+    for item in items {
+        match item {
+            Value::Regex { pattern, options } => {
+                let (list, t) = regex_intervals(pattern, options);
+                all.extend(list);
+                if t != Tightness::Exact {
+                    tight = Tightness::Fetch;
+                }
+            }
+            _ => {
+                all.extend(equality_intervals(item)?);
+                if matches!(item, Value::Null | Value::Array(_)) {
+                    tight = Tightness::Fetch;
+                }
+            }
+        }
+    }
+    Some((union(all), tight))
+}
+
+/// The intervals one predicate allows and how tight they are, or None when the index cannot
+/// narrow it.
+fn predicate_intervals(p: &Predicate) -> Option<(Vec<Interval>, Tightness)> {
     match p.op.as_str() {
-        "$eq" => equality_intervals(&p.value),
-        "$in" => {
-            let Value::Array(items) = &p.value else {
+        "$eq" => {
+            let tight = match p.value {
+                Value::Null | Value::Array(_) => Tightness::Fetch,
+                _ => Tightness::Exact,
+            };
+            Some((equality_intervals(&p.value)?, tight))
+        }
+        "$in" => match &p.value {
+            Value::Array(items) => in_intervals(items),
+            _ => None,
+        },
+        "$regex" => match &p.value {
+            Value::Regex { pattern, options } => Some(regex_intervals(pattern, options)),
+            _ => None,
+        },
+        // Negations take the complement of what they negate; arrays and regexes are not
+        // indexed that way.
+        "$ne" => match &p.value {
+            Value::Array(_) | Value::Regex { .. } => None,
+            v => Some((complement(&equality_intervals(v)?), Tightness::Exact)),
+        },
+        "$nin" => match &p.value {
+            Value::Array(items)
+                if !items
+                    .iter()
+                    .any(|v| matches!(v, Value::Array(_) | Value::Regex { .. })) =>
+            {
+                Some((complement(&in_intervals(items)?.0), Tightness::Exact))
+            }
+            _ => None,
+        },
+        // A missing field is indexed as null: `$exists: false` looks there, `$exists: true`
+        // everywhere, and both need the document to tell null from missing.
+        "$exists" => {
+            let list = if crate::mongo::agg::expr::truthy(&p.value) {
+                vec![Interval::full()]
+            } else {
+                vec![Interval::point(Value::Null)]
+            };
+            Some((list, Tightness::Fetch))
+        }
+        "$elemMatch" => {
+            let Value::Document(d) = &p.value else {
                 return None;
             };
-            let mut all = Vec::new();
-            for item in items {
-                all.extend(equality_intervals(item)?);
+            if !d.keys().next().is_some_and(|k| k.starts_with('$')) {
+                return None;
             }
-            Some(union(all))
+            // Every condition holds for one element: the bounds of each intersect.
+            let mut list = vec![Interval::full()];
+            let mut any = false;
+            for (op, operand) in d {
+                let child = Predicate {
+                    path: p.path.clone(),
+                    op: op.clone(),
+                    value: operand.clone(),
+                };
+                if let Some((l, _)) = predicate_intervals(&child) {
+                    list = intersect_lists(&list, &l);
+                    any = true;
+                }
+            }
+            any.then_some((list, Tightness::Fetch))
         }
         "$gt" | "$gte" | "$lt" | "$lte" => {
             let (lo, lo_incl, hi, hi_incl) = bracket(&p.value)?;
             let incl = p.op.ends_with('e');
-            Some(vec![if p.op.starts_with("$g") {
-                Interval {
-                    lo: p.value.clone(),
-                    lo_incl: incl,
-                    hi,
-                    hi_incl,
-                }
-            } else {
-                Interval {
-                    lo,
-                    lo_incl,
-                    hi: p.value.clone(),
-                    hi_incl: incl,
-                }
-            }])
+            Some((
+                vec![if p.op.starts_with("$g") {
+                    Interval {
+                        lo: p.value.clone(),
+                        lo_incl: incl,
+                        hi,
+                        hi_incl,
+                    }
+                } else {
+                    Interval {
+                        lo,
+                        lo_incl,
+                        hi: p.value.clone(),
+                        hi_incl: incl,
+                    }
+                }],
+                Tightness::Exact,
+            ))
         }
         _ => None,
     }
+}
+
+/// The complement of sorted, disjoint intervals within `[MinKey, MaxKey]`.
+fn complement(list: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    let mut lo = Value::MinKey;
+    let mut lo_incl = true;
+    for i in list {
+        let gap = Interval {
+            lo,
+            lo_incl,
+            hi: i.lo.clone(),
+            hi_incl: !i.lo_incl,
+        };
+        // No value lies between undefined and null (the complement of a null equality).
+        let between_null_kinds = matches!((&gap.lo, &gap.hi), (Value::Undefined, Value::Null))
+            && !gap.lo_incl
+            && !gap.hi_incl;
+        if !gap.is_empty() && !between_null_kinds {
+            out.push(gap);
+        }
+        lo = i.hi.clone();
+        lo_incl = !i.hi_incl;
+    }
+    let last = Interval {
+        lo,
+        lo_incl,
+        hi: Value::MaxKey,
+        hi_incl: true,
+    };
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
+/// A regex's bounds, as the server derives them: a pattern anchored with `^` and starting
+/// with literal text scans from that text to the next string after every string with that
+/// prefix; any other scans every string. Either way the regex itself is a point (a stored
+/// regex equals it). Exact only when the whole pattern is the literal prefix.
+fn regex_intervals(pattern: &str, options: &str) -> (Vec<Interval>, Tightness) {
+    let (prefix, whole) = literal_prefix(pattern, options);
+    let successor = prefix.as_deref().and_then(prefix_successor);
+    let strings = match (&prefix, successor) {
+        (Some(p), Some(next)) => Interval {
+            lo: Value::String(p.clone()),
+            lo_incl: true,
+            hi: Value::String(next),
+            hi_incl: false,
+        },
+        _ => Interval {
+            lo: Value::String(String::new()),
+            lo_incl: true,
+            hi: Value::Document(Document::default()),
+            hi_incl: false,
+        },
+    };
+    let tight = if whole && prefix.is_some() {
+        Tightness::Exact
+    } else {
+        Tightness::Covered
+    };
+    let point = Interval::point(Value::Regex {
+        pattern: pattern.to_string(),
+        options: options.to_string(),
+    });
+    (vec![strings, point], tight)
+}
+
+/// The least string above every string starting with `prefix`: its last character
+/// incremented (None when there is no next character).
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = (u32::from(last) + 1..=0x10_FFFF).find_map(char::from_u32)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
+}
+
+/// The literal text a pattern anchored at the start must begin with, and whether that text
+/// is the whole pattern (the server's `simpleRegex`). None when the pattern is not anchored
+/// with `^` or `\A`, has an alternation, or has flags other than `m` (with `\A` only), `s`
+/// and `x`.
+fn literal_prefix(pattern: &str, options: &str) -> (Option<String>, bool) {
+    let (body, multiline_ok) = if let Some(rest) = pattern.strip_prefix("\\A") {
+        (rest, true)
+    } else if let Some(rest) = pattern.strip_prefix('^') {
+        (rest, false)
+    } else {
+        return (None, false);
+    };
+    if has_unescaped_pipe(body) {
+        return (None, false);
+    }
+    let mut extended = false;
+    for flag in options.chars() {
+        match flag {
+            'm' if multiline_ok => {}
+            's' => {}
+            'x' => extended = true,
+            _ => return (None, false),
+        }
+    }
+    let mut out = String::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // These make the character before them optional.
+            '*' | '?' => {
+                out.pop();
+                return (non_empty(out), false);
+            }
+            '\\' => match chars.next() {
+                Some('Q') => {
+                    while let Some(q) = chars.next() {
+                        if q == '\\' && chars.peek() == Some(&'E') {
+                            chars.next();
+                            break;
+                        }
+                        out.push(q);
+                    }
+                }
+                Some(e) if e.is_ascii_alphanumeric() => return (non_empty(out), false),
+                None => return (non_empty(out), false),
+                Some(e) => out.push(e),
+            },
+            '^' | '$' | '.' | '[' | '(' | ')' | '+' | '{' => return (non_empty(out), false),
+            '#' if extended => return (non_empty(out), false),
+            c if extended && c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    let whole = !out.is_empty();
+    (non_empty(out), whole)
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Whether a pattern may have an alternation: a `|` not escaped by a backslash (erring
+/// towards yes, as the server does).
+fn has_unescaped_pipe(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'|' && (i == 0 || b[i - 1] != b'\\' || (i >= 2 && b[i - 2] == b'\\')))
 }
 
 /// Sorted, merged intervals.
@@ -323,11 +575,8 @@ fn field_bounds(preds: &[&Predicate], multikey: bool) -> FieldBounds {
     let mut admits_missing = false;
     for p in preds {
         match predicate_intervals(p) {
-            Some(list) => {
-                let has_null = list.iter().any(|i| i.contains(&Value::Null));
-                let is_array_eq = matches!(p.value, Value::Array(_))
-                    || matches!(&p.value, Value::Array(items) if !items.is_empty());
-                if has_null || is_array_eq {
+            Some((mut list, tight)) => {
+                if tight != Tightness::Exact {
                     exact = false;
                 }
                 if narrowed && multikey {
@@ -336,7 +585,18 @@ fn field_bounds(preds: &[&Predicate], multikey: bool) -> FieldBounds {
                     exact = false;
                     continue;
                 }
-                if has_null {
+                let negation = matches!(p.op.as_str(), "$ne" | "$nin");
+                if negation && multikey && !list.iter().any(|i| i.contains(&Value::Undefined)) {
+                    // An empty array is indexed as undefined, and no element of it equals
+                    // what a negation excludes.
+                    list = union(
+                        list.into_iter()
+                            .chain([Interval::point(Value::Undefined)])
+                            .collect(),
+                    );
+                }
+                let exists_true = p.op == "$exists" && crate::mongo::agg::expr::truthy(&p.value);
+                if !exists_true && list.iter().any(|i| i.contains(&Value::Null)) {
                     admits_missing = true;
                 }
                 intervals = if narrowed {
@@ -370,11 +630,21 @@ pub enum Access {
         index: usize,
         bounds: Vec<FieldBounds>,
         backward: bool,
+        /// Leading key fields whose points scan separately and merge in sort order (an
+        /// `$in` before the sort fields); 0 for one scan.
+        exploded: usize,
     },
     /// `$text` through the text index at `index`: one key scan per term.
     Text {
         index: usize,
         query: Box<super::text::TextQuery>,
+    },
+    /// A rooted `$or` whose every branch reads an index: each branch's filter and plan, the
+    /// results deduplicated in branch order, or merged in sort order (`merge`) when every
+    /// branch gives the sort.
+    Or {
+        branches: Vec<(Document, Plan)>,
+        merge: bool,
     },
     /// `$near` / `$nearSphere` through the geo index at `index`, nearest first.
     GeoNear {
@@ -391,6 +661,8 @@ pub struct Plan {
     pub provides_sort: bool,
     /// The predicates the index bounds do not fully answer, checked on each fetched document.
     pub residual: Vec<Predicate>,
+    /// Predicates checked on each index key in bounds, before its document is fetched.
+    pub key_filter: Vec<Predicate>,
     pub residual_others: Vec<(String, Value)>,
     /// Answered from index keys alone (a covered query): no document fetched.
     pub covered: bool,
@@ -421,6 +693,8 @@ pub struct Stats {
     pub seeks: u64,
     pub dups_dropped: u64,
     pub eof: bool,
+    /// Per branch of an `$or` plan, the work that branch did.
+    pub branches: Vec<Stats>,
 }
 
 /// The outcome of planning and running a find.
@@ -475,6 +749,13 @@ pub fn candidates(coll: &Collection, q: &Query) -> Result<Vec<Plan>, QueryError>
         )
         .unwrap_or_else(|| collscan_plan(&conj, false, &sort_keys))]);
     }
+    if let Some(branches) = rooted_or(q.filter_doc) {
+        // As the server's subplanner: each branch planned on its own; one branch that no
+        // index serves makes the whole query a collection scan.
+        let plan = or_plan(coll, branches, &sort_keys, q.filter.now_ms())
+            .unwrap_or_else(|| collscan_plan(&conj, false, &sort_keys));
+        return Ok(vec![plan]);
+    }
     let mut plans = Vec::new();
     for i in 0..coll.indexes().len() {
         if let Some(p) = index_plan(coll, i, &conj, &sort_keys, q.projection, false) {
@@ -487,11 +768,70 @@ pub fn candidates(coll: &Collection, q: &Query) -> Result<Vec<Plan>, QueryError>
     Ok(plans)
 }
 
+/// The branches of a filter that is one `$or` and nothing else.
+pub fn rooted_or(filter: &Document) -> Option<&[Value]> {
+    match (filter.len(), filter.get("$or")) {
+        (1, Some(Value::Array(branches))) if !branches.is_empty() => Some(branches),
+        _ => None,
+    }
+}
+
+/// The plan of a rooted `$or` when an index serves every branch.
+fn or_plan(
+    coll: &Collection,
+    branches: &[Value],
+    sort: &[(Vec<String>, i32)],
+    now_ms: i64,
+) -> Option<Plan> {
+    let mut planned = Vec::with_capacity(branches.len());
+    for branch in branches {
+        let Value::Document(doc) = branch else {
+            return None;
+        };
+        let conj = conjunction(doc);
+        let mut plans: Vec<Plan> = (0..coll.indexes().len())
+            .filter_map(|i| index_plan(coll, i, &conj, sort, None, false))
+            .collect();
+        let pick = match plans.len() {
+            0 => return None,
+            1 => 0,
+            _ => {
+                let filter = Filter::compile(doc).ok()?.at(now_ms);
+                choose(coll, &plans, &filter)
+            }
+        };
+        planned.push((doc.clone(), plans.swap_remove(pick)));
+    }
+    let merge = !sort.is_empty() && planned.iter().all(|(_, p)| p.provides_sort);
+    Some(Plan {
+        access: Access::Or {
+            branches: planned,
+            merge,
+        },
+        provides_sort: sort.is_empty() || merge,
+        residual: Vec::new(),
+        key_filter: Vec::new(),
+        residual_others: Vec::new(),
+        covered: false,
+    })
+}
+
+/// Whether the plan's output still has to be put in sort order after it ran: a blocking
+/// sort, or the merge of `$or` branches (which run one after the other here).
+fn sorts_after_run(plan: &Plan) -> bool {
+    !plan.provides_sort
+        || matches!(
+            plan.access,
+            Access::Or { merge: true, .. } | Access::IxScan { exploded: 1.., .. }
+        )
+}
+
 fn collscan_plan(conj: &Conjunction, backward: bool, sort: &[(Vec<String>, i32)]) -> Plan {
     Plan {
         access: Access::CollScan { backward },
         provides_sort: sort.is_empty(),
         residual: conj.predicates.clone(),
+        key_filter: Vec::new(),
         residual_others: conj.others.clone(),
         covered: false,
     }
@@ -527,7 +867,14 @@ fn index_plan(
         .collect();
     let first_narrowed = bounds.first().is_some_and(|b| b.narrowed);
     // Which way (if any) the index order gives the requested sort.
-    let sort_direction = sort_order(index, &bounds, sort);
+    let mut sort_direction = sort_order(index, &bounds, sort);
+    let mut exploded = 0;
+    if sort_direction.is_none() {
+        if let Some((fields, backward)) = explode_order(index, &bounds, sort) {
+            exploded = fields;
+            sort_direction = Some(backward);
+        }
+    }
     let provides_sort = sort.is_empty() || sort_direction.is_some();
     if !hinted {
         let complete = if index.spec.sparse {
@@ -541,16 +888,28 @@ fn index_plan(
             return None;
         }
     }
+    // Each predicate is answered by the bounds, checked on the key before the fetch (a regex
+    // on a field that is not multikey), or checked on the fetched document.
+    // On a multikey field only the first predicate narrows the bounds (each may be met by a
+    // different element), and a negation's bounds still let other elements through.
     let mut residual = Vec::new();
+    let mut key_filter = Vec::new();
+    let mut multikey_used: Vec<usize> = Vec::new();
     for p in &conj.predicates {
-        let answered = index
-            .spec
-            .key
-            .iter()
-            .zip(&bounds)
-            .any(|(f, b)| f.path == p.path && b.exact && b.narrowed);
-        if !answered {
-            residual.push(p.clone());
+        let field = index.spec.key.iter().position(|f| f.path == p.path);
+        let tight = predicate_intervals(p).map(|(_, t)| t);
+        match (field, tight) {
+            (Some(f), Some(t)) if index.field_is_multikey(f) => {
+                let first = !multikey_used.contains(&f);
+                multikey_used.push(f);
+                let negation = matches!(p.op.as_str(), "$ne" | "$nin");
+                if !(first && t == Tightness::Exact && !negation) {
+                    residual.push(p.clone());
+                }
+            }
+            (Some(_), Some(Tightness::Exact)) => {}
+            (Some(_), Some(Tightness::Covered)) => key_filter.push(p.clone()),
+            _ => residual.push(p.clone()),
         }
     }
     let covered = residual.is_empty()
@@ -562,12 +921,76 @@ fn index_plan(
             index: i,
             bounds,
             backward: sort_direction == Some(true),
+            exploded,
         },
         provides_sort,
         residual,
+        key_filter,
         residual_others: conj.others.clone(),
         covered,
     })
+}
+
+/// Scans exploded into at most this many point scans (the server's
+/// `internalQueryMaxScansToExplode`).
+const MAX_SCANS_TO_EXPLODE: usize = 200;
+
+/// When the leading key fields are unions of points and the fields after them give the
+/// sort: how many fields to explode into separate scans (merged in sort order), and whether
+/// each scan runs backwards.
+fn explode_order(
+    index: &Index,
+    bounds: &[FieldBounds],
+    sort: &[(Vec<String>, i32)],
+) -> Option<(usize, bool)> {
+    if sort.is_empty() {
+        return None;
+    }
+    let fields = &index.spec.key;
+    let mut n = 0;
+    let mut scans = 1usize;
+    while let (Some(_), Some(b)) = (fields.get(n), bounds.get(n)) {
+        if !(b.narrowed && b.intervals.iter().all(Interval::is_point)) {
+            break;
+        }
+        scans = scans.saturating_mul(b.intervals.len());
+        n += 1;
+    }
+    if n == 0 || n >= fields.len() || !(2..=MAX_SCANS_TO_EXPLODE).contains(&scans) {
+        return None;
+    }
+    let rest = fields.get(n..)?;
+    if sort.len() > rest.len() {
+        return None;
+    }
+    let backward = direction_for(
+        index,
+        sort.iter()
+            .zip(rest.iter().enumerate().map(|(k, f)| (n + k, f))),
+    )?;
+    Some((n, backward?))
+}
+
+/// Which way key fields (with their positions in the key) give the sort keys paired with
+/// them: Some(backward), or None when they cannot (another field, a multikey field, mixed
+/// directions); an empty pairing gives Some(None).
+fn direction_for<'s, 'k>(
+    index: &Index,
+    pairs: impl Iterator<Item = (&'s (Vec<String>, i32), (usize, &'k super::spec::KeyField))>,
+) -> Option<Option<bool>> {
+    let mut backward = None;
+    for ((path, dir), (f, field)) in pairs {
+        if field.path != path.join(".") || index.field_is_multikey(f) {
+            return None;
+        }
+        let reversed = (*dir < 0) != field.descending;
+        match backward {
+            None => backward = Some(reversed),
+            Some(b) if b != reversed => return None,
+            _ => {}
+        }
+    }
+    Some(backward)
 }
 
 /// Whether the index order gives the sort, and if so whether backwards. Fields pinned to one
@@ -600,19 +1023,7 @@ fn sort_order(index: &Index, bounds: &[FieldBounds], sort: &[(Vec<String>, i32)]
     if wanted.len() > fields.len() {
         return None;
     }
-    let mut backward: Option<bool> = None;
-    for ((path, dir), (f, field)) in wanted.iter().zip(&fields) {
-        if field.path != path.join(".") || index.field_is_multikey(*f) {
-            return None;
-        }
-        let reversed = (*dir < 0) != field.descending;
-        match backward {
-            None => backward = Some(reversed),
-            Some(b) if b != reversed => return None,
-            _ => {}
-        }
-    }
-    Some(backward.unwrap_or(false))
+    direction_for(index, wanted.into_iter().zip(fields)).map(|b| b.unwrap_or(false))
 }
 
 /// Whether a projection needs only fields the index holds (and leaves `_id` out unless it is
@@ -789,6 +1200,31 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
     ranges
 }
 
+/// The key filter's regexes, each with the key field it reads and the regex as a value.
+type KeyTest = (usize, crate::mongo::query::regex::Regex, Value);
+
+fn key_tests(index: &Index, filter: &[Predicate]) -> Vec<KeyTest> {
+    filter
+        .iter()
+        .filter_map(|p| {
+            let f = index.spec.key.iter().position(|k| k.path == p.path)?;
+            let Value::Regex { pattern, options } = &p.value else {
+                return None;
+            };
+            let re = crate::mongo::query::regex::Regex::new(pattern, options).ok()?;
+            Some((f, re, p.value.clone()))
+        })
+        .collect()
+}
+
+fn passes(key: &[KeyPart], tests: &[KeyTest]) -> bool {
+    tests.iter().all(|(f, re, literal)| {
+        key.get(*f).is_some_and(|part| {
+            crate::mongo::query::filter::regex_matches(re, literal, &part.value)
+        })
+    })
+}
+
 fn key_in_bounds(key: &[KeyPart], bounds: &[FieldBounds]) -> bool {
     key.iter()
         .zip(bounds)
@@ -808,7 +1244,7 @@ fn run(
     let mut stats = Stats::default();
     let mut out = Vec::new();
     let mut advances = trace;
-    let stop_at = if plan.provides_sort { want } else { None };
+    let stop_at = if sorts_after_run(plan) { None } else { want };
     let over_budget = |s: &Stats| max_works.is_some_and(|m| s.works >= m);
     let mut accept = |pos: usize, stats: &mut Stats, out: &mut Vec<usize>| -> bool {
         let Some(doc) = coll.docs.get(pos) else {
@@ -846,6 +1282,7 @@ fn run(
             index,
             bounds,
             backward,
+            ..
         } => {
             let Some(ix) = coll.indexes().get(*index) else {
                 return (out, stats);
@@ -856,6 +1293,7 @@ fn run(
             }
             let dedup = ix.is_multikey();
             let mut seen: HashSet<RecordId> = HashSet::new();
+            let key_tests = key_tests(ix, &plan.key_filter);
             let mut finished = true;
             'ranges: for range in ranges {
                 stats.seeks += 1;
@@ -868,7 +1306,7 @@ fn run(
                 for (key, rid) in iter {
                     stats.keys_examined += 1;
                     stats.works += 1;
-                    if key_in_bounds(key, bounds) {
+                    if key_in_bounds(key, bounds) && passes(key, &key_tests) {
                         if dedup && !seen.insert(*rid) {
                             stats.dups_dropped += 1;
                         } else if let Some(pos) = coll.position_of(*rid) {
@@ -886,6 +1324,36 @@ fn run(
                 }
             }
             stats.eof = finished;
+        }
+        Access::Or { branches, merge } => {
+            let mut seen: HashSet<usize> = HashSet::new();
+            let now = filter.now_ms();
+            let stop = if *merge { None } else { stop_at };
+            'branches: for (doc, branch) in branches {
+                let Ok(branch_filter) = Filter::compile(doc) else {
+                    continue;
+                };
+                let branch_filter = branch_filter.at(now);
+                let (found, s) = run(coll, branch, &branch_filter, None, None, None);
+                stats.keys_examined += s.keys_examined;
+                stats.docs_examined += s.docs_examined;
+                stats.works += s.works;
+                stats.keys_passed += s.keys_passed;
+                stats.seeks += s.seeks;
+                stats.branches.push(s);
+                for pos in found {
+                    if !seen.insert(pos) {
+                        stats.dups_dropped += 1;
+                        continue;
+                    }
+                    stats.matched += 1;
+                    out.push(pos);
+                    if stop.is_some_and(|n| out.len() >= n) {
+                        break 'branches;
+                    }
+                }
+            }
+            stats.eof = true;
         }
         // Never candidates: `execute` runs these plans itself.
         Access::Text { .. } | Access::GeoNear { .. } => stats.eof = true,
@@ -976,7 +1444,7 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
     let winner = plans.remove(winner_at);
     let want = q.limit.filter(|&n| n > 0).map(|n| n + q.skip);
     let (mut positions, stats) = run(coll, &winner, q.filter, want, None, None);
-    if !winner.provides_sort {
+    if sorts_after_run(&winner) {
         if let Some(sort) = q.sort {
             match want {
                 Some(k) => cursor::sort_indices_top(&coll.docs, &mut positions, sort, k)?,

@@ -181,7 +181,17 @@ fn explain_stage_trees() {
             ("db.c.find({a: 3}).hint({$natural: 1}).explain('executionStats').executionStats.totalDocsExamined", "100"),
             ("db.c.find({a: 3, b: {$lt: 50}}).explain().queryPlanner.winningPlan.inputStage.indexBounds", "{ a: [ '[3, 3]' ], b: [ '(50, -inf.0]' ] }"),
             ("db.c.find({a: {$gt: 3, $lte: 5}}).sort({a: -1}).explain().queryPlanner.winningPlan.inputStage.indexBounds", "{ a: [ '[5, 3)' ], b: [ '[MinKey, MaxKey]' ] }"),
-            ("db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).explain().queryPlanner.winningPlan.stage", "SORT"),
+            // The $in explodes into one scan per value, merged in b order (each backwards, b
+            // being descending in the index), instead of a blocking sort.
+            ("db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).explain().queryPlanner.winningPlan.stage", "FETCH"),
+            ("db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).explain().queryPlanner.winningPlan.inputStage.stage", "SORT_MERGE"),
+            (
+                "db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).explain().queryPlanner.winningPlan.inputStage.inputStages.map(s => [s.direction, s.indexBounds.a[0], s.indexBounds.b[0]])",
+                "[\n  [ 'backward', '[1, 1]', '[MinKey, MaxKey]' ],\n  [ 'backward', '[2, 2]', '[MinKey, MaxKey]' ]\n]",
+            ),
+            ("db.c.find({a: {$in: [1, 2]}}).sort({b: 1}).limit(4).toArray().map(d => d.b)", "[ 1, 2, 11, 12 ]"),
+            ("db.c.find({a: {$in: [1, 2, 3]}}).sort({b: -1}).explain().queryPlanner.winningPlan.inputStage.sortPattern", "{ b: -1 }"),
+            ("db.c.find({a: {$in: [1, 2]}}).sort({a: 1}).explain().queryPlanner.winningPlan.stage", "FETCH"),
             ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain().queryPlanner.winningPlan.stage", "LIMIT"),
             ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain().queryPlanner.winningPlan.inputStage.inputStage.direction", "backward"),
             ("db.c.find({a: 2}).sort({b: 1}).limit(3).explain('executionStats').executionStats.totalKeysExamined", "3"),
@@ -225,7 +235,10 @@ fn random_scalar_or_array(rng: &mut Rng, arrays: bool) -> String {
         8 => "[]".into(),
         9 => format!("[{}, {}]", rng.below(6), rng.below(6)),
         0 => "null".into(),
-        1 => format!("'{}'", ["x", "y", "z"][rng.below(3) as usize]),
+        1 => format!(
+            "'{}'",
+            ["x", "y", "z", "xy", "Xz", "yx"][rng.below(6) as usize]
+        ),
         2 => format!("{}.5", rng.below(6)),
         _ => rng.below(6).to_string(),
     }
@@ -253,7 +266,7 @@ fn random_predicate(rng: &mut Rng) -> String {
     let field = ["a", "b", "'c.d'"][rng.below(3) as usize];
     let v = random_value(rng);
     let w = rng.below(6);
-    let cond = match rng.below(9) {
+    let cond = match rng.below(16) {
         0 => v,
         1 => format!("{{$gt: {w}}}"),
         2 => format!("{{$gte: {w}, $lt: {}}}", w + rng.below(4)),
@@ -262,9 +275,42 @@ fn random_predicate(rng: &mut Rng) -> String {
         5 => format!("{{$ne: {v}}}"),
         6 => format!("{{$exists: {}}}", rng.below(2) == 0),
         7 => format!("{{$in: [{w}, 'y']}}"),
+        8 => [
+            "/^x/",
+            "/y/",
+            "/^x$/",
+            "/^X/i",
+            "/^(x|y)/",
+            "/^/",
+            "/^\\Qx\\E/",
+        ][rng.below(7) as usize]
+            .into(),
+        9 => format!(
+            "{{$regex: '^{}', $options: 'i'}}",
+            ["x", "y", "Z"][rng.below(3) as usize]
+        ),
+        10 => format!("{{$nin: [{w}, {}]}}", random_value(rng)),
+        11 => "{$ne: null}".into(),
+        12 => format!("{{$elemMatch: {{$gte: {w}, $lt: {}}}}}", w + rng.below(3)),
+        13 => "null".into(),
+        14 => format!("{{$in: [/^y/, {w}]}}"),
         _ => format!("{{$gt: {w}, $lt: {}}}", rng.below(6)),
     };
     format!("{field}: {cond}")
+}
+
+/// A filter: one or two predicates, or a `$or` of such (so that the subplanner runs).
+fn random_filter(rng: &mut Rng) -> String {
+    let conjunction = |rng: &mut Rng| {
+        let preds: Vec<String> = (0..=rng.below(2)).map(|_| random_predicate(rng)).collect();
+        format!("{{{}}}", preds.join(", "))
+    };
+    if rng.below(3) == 0 {
+        let branches: Vec<String> = (0..=rng.below(3)).map(|_| conjunction(rng)).collect();
+        format!("{{$or: [{}]}}", branches.join(", "))
+    } else {
+        conjunction(rng)
+    }
 }
 
 /// For random documents and random queries, the answers with and without indexes are the
@@ -272,7 +318,7 @@ fn random_predicate(rng: &mut Rng) -> String {
 #[test]
 fn indexes_never_change_answers() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for round in 0..12 {
+    for round in 0..16 {
         let docs: Vec<String> = (0..60).map(|i| random_doc(&mut rng, i)).collect();
         let insert = format!("db.c.insertMany([{}])", docs.join(", "));
         let mut plain = Shell::new();
@@ -281,19 +327,17 @@ fn indexes_never_change_answers() {
         run(&mut indexed, &insert);
         run(
             &mut indexed,
-            "db.c.createIndex({a: 1}); db.c.createIndex({b: -1, a: 1}); db.c.createIndex({'c.d': 1}, {sparse: true}); db.c.createIndex({a: 1, 'c.d': -1}); db.c.createIndex({b: 1}, {partialFilterExpression: {b: {$gt: 2}}})",
+            "db.c.createIndex({a: 1}); db.c.createIndex({b: -1, a: 1}); db.c.createIndex({'c.d': 1}, {sparse: true}); db.c.createIndex({a: 1, 'c.d': -1}); db.c.createIndex({b: 1}, {partialFilterExpression: {b: {$gt: 2}}}); db.c.createIndex({b: 1, 'c.d': 1, _id: 1})",
         );
         for q in 0..40 {
-            let preds: Vec<String> = (0..=rng.below(2))
-                .map(|_| random_predicate(&mut rng))
-                .collect();
-            let filter = format!("{{{}}}", preds.join(", "));
+            let filter = random_filter(&mut rng);
             let sort = [
                 "",
                 ".sort({a: 1, _id: 1})",
                 ".sort({b: -1, _id: -1})",
                 ".sort({_id: 1})",
-            ][rng.below(4) as usize];
+                ".sort({'c.d': 1, _id: 1})",
+            ][rng.below(5) as usize];
             let limit = if !sort.is_empty() && rng.below(2) == 0 {
                 format!(".limit({})", 1 + rng.below(5))
             } else {
@@ -457,6 +501,156 @@ fn compound_keys_under_one_shared_array() {
                 "MongoServerError: (sandbox) a document may give one index at most 100000 keys",
             ),
             ("db.c.countDocuments()", "2"),
+        ],
+    );
+}
+
+#[test]
+fn bounds_of_regexes_negations_existence_and_null() {
+    let setup = "db.c.insertMany([{_id: 1, a: 1, s: 'abc'}, {_id: 2, a: 2, s: 'abd'}, {_id: 3, a: 3, s: 'xabc'}, {_id: 4, s: null}, {_id: 5, a: 5, s: /abc/}, {_id: 6, a: 6}]); db.c.createIndex({a: 1}); db.c.createIndex({s: 1})";
+    let bounds = |f: &str| {
+        format!("db.c.find({f}).explain().queryPlanner.winningPlan.inputStage.indexBounds")
+    };
+    let ids = |f: &str| format!("db.c.find({f}, {{_id: 1}}).toArray().map(d => d._id)");
+    check(
+        setup,
+        &[
+            (
+                &bounds("{s: /^ab/}"),
+                "{ s: [ '[\"ab\", \"ac\")', '[/^ab/, /^ab/]' ] }",
+            ),
+            (&ids("{s: /^ab/}"), "[ 1, 2 ]"),
+            // A literal prefix is the whole predicate: no filter left on the fetch.
+            (
+                "db.c.find({s: /^ab/}).explain().queryPlanner.winningPlan.filter",
+                "",
+            ),
+            (
+                &bounds("{s: /bc/}"),
+                "{ s: [ '[\"\", {})', '[/bc/, /bc/]' ] }",
+            ),
+            // Any other regex is checked on the key, before the fetch.
+            (
+                "db.c.find({s: /bc/}).explain().queryPlanner.winningPlan.inputStage.filter",
+                "{ s: { '$regex': 'bc' } }",
+            ),
+            (&ids("{s: /bc/}"), "[ 1, 3 ]"),
+            (
+                "db.c.find({s: /bc/}).explain('executionStats').executionStats.totalDocsExamined",
+                "2",
+            ),
+            (
+                &bounds("{s: {$regex: '^ab', $options: 'i'}}"),
+                "{ s: [ '[\"\", {})', '[/^ab/i, /^ab/i]' ] }",
+            ),
+            (
+                &bounds("{s: /^a.c/}"),
+                "{ s: [ '[\"a\", \"b\")', '[/^a.c/, /^a.c/]' ] }",
+            ),
+            (
+                &bounds("{s: /^a|b/}"),
+                "{ s: [ '[\"\", {})', '[/^a|b/, /^a|b/]' ] }",
+            ),
+            (
+                &bounds("{a: {$ne: 2}}"),
+                "{ a: [ '[MinKey, 2)', '(2, MaxKey]' ] }",
+            ),
+            (&ids("{a: {$ne: 2}}"), "[ 4, 1, 3, 5, 6 ]"),
+            (
+                &bounds("{a: {$nin: [1, 3]}}"),
+                "{ a: [ '[MinKey, 1)', '(1, 3)', '(3, MaxKey]' ] }",
+            ),
+            (
+                &bounds("{s: {$ne: null}}"),
+                "{ s: [ '[MinKey, undefined)', '(null, MaxKey]' ] }",
+            ),
+            (
+                &bounds("{s: null}"),
+                "{ s: [ '[undefined, undefined]', '[null, null]' ] }",
+            ),
+            (&ids("{s: null}"), "[ 4, 6 ]"),
+            (
+                &bounds("{a: {$exists: true}}"),
+                "{ a: [ '[MinKey, MaxKey]' ] }",
+            ),
+            (
+                &bounds("{a: {$exists: false}}"),
+                "{ a: [ '[null, null]' ] }",
+            ),
+            (&ids("{a: {$exists: false}}"), "[ 4 ]"),
+            (
+                &bounds("{a: {$in: [5, 1, 3]}}"),
+                "{ a: [ '[1, 1]', '[3, 3]', '[5, 5]' ] }",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn elem_match_on_a_multikey_index_intersects_its_conditions() {
+    check(
+        "db.c.insertMany([{_id: 1, a: [1, 9]}, {_id: 2, a: [5]}, {_id: 3, a: 5}]); db.c.createIndex({a: 1})",
+        &[
+            (
+                "db.c.find({a: {$elemMatch: {$gt: 4, $lt: 6}}}).explain().queryPlanner.winningPlan.inputStage.indexBounds",
+                "{ a: [ '(4, 6)' ] }",
+            ),
+            ("db.c.find({a: {$elemMatch: {$gt: 4, $lt: 6}}}, {_id: 1}).toArray()", "[ { _id: 2 } ]"),
+            // Two conditions outside $elemMatch may each be met by another element: only one
+            // narrows the scan.
+            (
+                "db.c.find({a: {$gt: 4, $lt: 6}}).explain().queryPlanner.winningPlan.inputStage.indexBounds",
+                "{ a: [ '(4, inf.0]' ] }",
+            ),
+            ("db.c.find({a: {$gt: 4, $lt: 6}}, {_id: 1}).toArray()", "[ { _id: 2 }, { _id: 3 }, { _id: 1 } ]"),
+            // Equality on a multikey index is still answered by the bounds alone.
+            ("db.c.find({a: 9}).explain().queryPlanner.winningPlan.filter", ""),
+        ],
+    );
+}
+
+#[test]
+fn rooted_or_reads_one_index_per_branch() {
+    let setup = "for (let i = 0; i < 50; i++) db.c.insertOne({_id: i, a: i % 10, b: i % 7, c: i}); db.c.createIndex({a: 1}); db.c.createIndex({b: 1})";
+    let plan = "explain().queryPlanner.winningPlan";
+    check(
+        setup,
+        &[
+            (&format!("db.c.find({{$or: [{{a: 1}}, {{b: 2}}]}}).{plan}.stage"), "SUBPLAN"),
+            (&format!("db.c.find({{$or: [{{a: 1}}, {{b: 2}}]}}).{plan}.inputStage.stage"), "FETCH"),
+            (&format!("db.c.find({{$or: [{{a: 1}}, {{b: 2}}]}}).{plan}.inputStage.inputStage.stage"), "OR"),
+            (
+                &format!("db.c.find({{$or: [{{a: 1}}, {{b: 2}}]}}).{plan}.inputStage.inputStage.inputStages.map(s => s.indexName + ' ' + s.indexBounds[s.indexName[0]])"),
+                "[ 'a_1 [1, 1]', 'b_1 [2, 2]' ]",
+            ),
+            ("db.c.find({$or: [{a: 1}, {b: 2}]}).count()", "12"),
+            ("db.c.find({$or: [{a: 1}, {b: 2}]}).explain('executionStats').executionStats.totalKeysExamined", "12"),
+            // A branch with more than its index answers fetches and filters on its own.
+            (
+                &format!("db.c.find({{$or: [{{a: 1, c: {{$gt: 20}}}}, {{b: 2}}]}}).{plan}.inputStage.inputStage.inputStages[0].filter"),
+                "{ c: { '$gt': 20 } }",
+            ),
+            ("db.c.find({$or: [{a: 1, c: {$gt: 20}}, {b: 2}]}).count()", "10"),
+            // One branch that no index serves: the whole query scans the collection.
+            (&format!("db.c.find({{$or: [{{a: 1}}, {{c: 2}}]}}).{plan}.inputStage.stage"), "COLLSCAN"),
+            (
+                &format!("db.c.find({{$or: [{{a: 1}}, {{c: 2}}]}}).{plan}.inputStage.filter"),
+                "{\n  '$or': [ { a: { '$eq': 1 } }, { c: { '$eq': 2 } } ]\n}",
+            ),
+            ("db.c.find({$or: [{a: 1}, {c: 2}]}).count()", "6"),
+            // Each branch gives the sort: the branches merge instead of a blocking sort.
+            (
+                "db.c.createIndex({a: 1, c: 1}); db.c.createIndex({b: 1, c: 1}); db.c.find({$or: [{a: 1}, {b: 2}]}).sort({c: 1}).explain().queryPlanner.winningPlan.inputStage.inputStage.stage",
+                "SORT_MERGE",
+            ),
+            (
+                "db.c.find({$or: [{a: 1}, {b: 2}]}).sort({c: 1}).toArray().map(d => d.c)",
+                "[\n   1,  2,  9, 11, 16,\n  21, 23, 30, 31, 37,\n  41, 44\n]",
+            ),
+            (
+                "db.c.find({$or: [{a: 1}, {b: 2}]}).sort({c: 1}).explain().queryPlanner.winningPlan.inputStage.inputStage.sortPattern",
+                "{ c: 1 }",
+            ),
         ],
     );
 }

@@ -952,6 +952,7 @@ pub fn execute(coll: &Collection, q: &Query, operand: &Value) -> Result<Executio
             },
             provides_sort: false,
             residual: Vec::new(),
+            key_filter: Vec::new(),
             residual_others: Vec::new(),
             covered: false,
         },

@@ -191,6 +191,11 @@ impl Filter {
         self
     }
 
+    /// The time `$$NOW` reads.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms.get()
+    }
+
     /// Sets the time `$$NOW` reads for the matches that follow.
     pub fn set_now(&self, now_ms: i64) {
         self.now_ms.set(now_ms);
@@ -959,7 +964,7 @@ pub(crate) fn compile_regex(pattern: &str, options: &str) -> Result<Regex, Query
 }
 
 /// A regex matches strings by search, and a stored regex by equality.
-fn regex_matches(re: &Regex, literal: &Value, v: &Value) -> bool {
+pub(crate) fn regex_matches(re: &Regex, literal: &Value, v: &Value) -> bool {
     match v {
         Value::String(s) => re.is_match(s),
         Value::Regex { .. } => values_equal(v, literal),

@@ -72,10 +72,13 @@ impl Lexer<'_> {
             (self.line_start, 0)
         };
         let col = base
-            + self
-                .src
-                .get(from..at)
-                .map_or(0, |s| s.encode_utf16().count());
+            + self.src.get(from..at).map_or(0, |s| {
+                if s.is_ascii() {
+                    s.len()
+                } else {
+                    s.encode_utf16().count()
+                }
+            });
         self.col_cache = (at, col);
         col
     }
@@ -496,10 +499,18 @@ impl Lexer<'_> {
         {
             Tok::Num(self.number()?)
         } else if is_ident_start(ch) {
-            let len = rest
-                .char_indices()
-                .find(|(_, c)| !is_ident_char(*c))
-                .map_or(rest.len(), |(i, _)| i);
+            // ASCII identifiers (nearly all) end at the first byte that is not one of theirs.
+            let ascii = rest
+                .bytes()
+                .position(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$'))
+                .unwrap_or(rest.len());
+            let len = if rest.as_bytes().get(ascii).is_some_and(|b| !b.is_ascii()) {
+                rest.char_indices()
+                    .find(|(_, c)| !is_ident_char(*c))
+                    .map_or(rest.len(), |(i, _)| i)
+            } else {
+                ascii
+            };
             self.pos += len;
             Tok::Ident(rest.get(..len).unwrap_or("").to_string())
         } else if ch == '/' && !ends_value(prev) {
@@ -509,6 +520,10 @@ impl Lexer<'_> {
             // longer punctuator: no need to try the table.
             self.pos += 1;
             Tok::Punct(p)
+        } else if ch == '.' && self.peek(1) != Some(b'.') {
+            // A member access (`db.c.find`): not `...`, and a digit after it was a number.
+            self.pos += 1;
+            Tok::Punct(".")
         } else if let Some(p) = PUNCTS
             .iter()
             .find(|p| p.as_bytes().first() == rest.as_bytes().first() && rest.starts_with(**p))

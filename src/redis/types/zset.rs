@@ -186,6 +186,8 @@ struct Tree {
     first_leaf: u32,
     last_leaf: u32,
     len: usize,
+    /// The root-to-leaf path of the last insert or delete, kept so that neither allocates.
+    path: Vec<(u32, usize)>,
 }
 
 impl Tree {
@@ -202,6 +204,7 @@ impl Tree {
             first_leaf: 0,
             last_leaf: 0,
             len: 0,
+            path: Vec::new(),
         }
     }
 
@@ -241,9 +244,11 @@ impl Tree {
         lo + members[lo..hi].partition_point(|m| &**m < member)
     }
 
-    /// The inner nodes and child indexes from the root down to the key's leaf.
-    fn path(&self, score: f64, member: &[u8]) -> (Vec<(u32, usize)>, u32) {
-        let mut path = Vec::with_capacity(8);
+    /// The inner nodes and child indexes from the root down to the key's leaf, into the
+    /// tree's own path buffer (taken: the caller puts it back).
+    fn path(&mut self, score: f64, member: &[u8]) -> (Vec<(u32, usize)>, u32) {
+        let mut path = std::mem::take(&mut self.path);
+        path.clear();
         let mut at = self.root;
         while let Node::Inner { seps, children, .. } = &self.nodes[at as usize] {
             let i = Self::child_for(seps, score, member);
@@ -254,12 +259,23 @@ impl Tree {
     }
 
     fn insert(&mut self, score: f64, member: &[u8]) {
-        let (path, leaf) = self.path(score, member);
-        for &(id, i) in &path {
-            if let Node::Inner { counts, .. } = &mut self.nodes[id as usize] {
-                counts[i] += 1;
-            }
+        // The key is new (callers check the member map first), so every count on the way
+        // down grows by one: counted during the descent, while each node is in cache.
+        let mut path = std::mem::take(&mut self.path);
+        path.clear();
+        let mut at = self.root;
+        while let Node::Inner {
+            seps,
+            children,
+            counts,
+        } = &mut self.nodes[at as usize]
+        {
+            let i = Self::child_for(seps, score, member);
+            counts[i] += 1;
+            path.push((at, i));
+            at = children[i];
         }
+        let leaf = at;
         self.len += 1;
         let split = match &mut self.nodes[leaf as usize] {
             Node::Leaf {
@@ -273,11 +289,12 @@ impl Tree {
             Node::Inner { .. } => false,
         };
         if split {
-            self.split_leaf(leaf, path);
+            self.split_leaf(leaf, &mut path);
         }
+        self.path = path;
     }
 
-    fn split_leaf(&mut self, leaf: u32, mut path: Vec<(u32, usize)>) {
+    fn split_leaf(&mut self, leaf: u32, path: &mut Vec<(u32, usize)>) {
         let (right_scores, right_members, old_next) = match &mut self.nodes[leaf as usize] {
             Node::Leaf {
                 scores,
@@ -314,7 +331,7 @@ impl Tree {
                 }
             }
         }
-        self.insert_child(&mut path, leaf, sep, right, right_len);
+        self.insert_child(path, leaf, sep, right, right_len);
     }
 
     /// Puts `right` (holding `right_len` keys, all at or above `sep`) after `left` in the
@@ -390,7 +407,7 @@ impl Tree {
     }
 
     fn delete(&mut self, score: f64, member: &[u8]) -> bool {
-        let (path, leaf) = self.path(score, member);
+        let (mut path, leaf) = self.path(score, member);
         let emptied = match &mut self.nodes[leaf as usize] {
             Node::Leaf {
                 scores, members, ..
@@ -413,10 +430,13 @@ impl Tree {
         }
         if self.len == 0 {
             *self = Tree::new();
-        } else if emptied && leaf != self.root {
-            self.unlink_leaf(leaf);
-            self.remove_child(path);
+            return true;
         }
+        if emptied && leaf != self.root {
+            self.unlink_leaf(leaf);
+            self.remove_child(&mut path);
+        }
+        self.path = path;
         true
     }
 
@@ -446,7 +466,7 @@ impl Tree {
 
     /// Removes the emptied child at the end of `path` from its parent, and parents that
     /// become empty in turn; a root left with one child gives way to it.
-    fn remove_child(&mut self, mut path: Vec<(u32, usize)>) {
+    fn remove_child(&mut self, path: &mut Vec<(u32, usize)>) {
         while let Some((parent, i)) = path.pop() {
             let now_empty = match &mut self.nodes[parent as usize] {
                 Node::Inner {
@@ -910,6 +930,11 @@ impl ZSet {
     fn insert_new(&mut self, member: &[u8], score: f64) {
         self.scores.insert(Member::from(member), score);
         self.list.insert(score, member);
+        self.note_growth(member);
+    }
+
+    /// After an added member: a set past the listpack limits becomes a skiplist.
+    fn note_growth(&mut self, member: &[u8]) {
         if self.len() > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
             self.skiplist = true;
         }
@@ -917,7 +942,23 @@ impl ZSet {
 
     /// Port of `zsetAdd`.
     pub fn add(&mut self, member: &[u8], score: f64, flags: AddFlags) -> AddOutcome {
-        match self.score(member) {
+        // A short member is its own key without allocating: one hash probe finds the
+        // member or the slot it goes into.
+        let found = if member.len() <= INLINE_MEMBER {
+            match self.scores.entry(Member::from(member)) {
+                std::collections::hash_map::Entry::Occupied(slot) => Some(*slot.get()),
+                std::collections::hash_map::Entry::Vacant(_) if flags.xx => None,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(score);
+                    self.list.insert(score, member);
+                    self.note_growth(member);
+                    return AddOutcome::Added(score);
+                }
+            }
+        } else {
+            self.score(member)
+        };
+        match found {
             Some(current) => {
                 if flags.nx {
                     return AddOutcome::Blocked;

@@ -355,6 +355,9 @@ pub fn sync(server: &mut Server) {
             }
         }
     }
+    if wanted.is_empty() && !server.vector_stores.is_some() {
+        return;
+    }
     let Server {
         search,
         vector_stores,

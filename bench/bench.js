@@ -749,9 +749,10 @@ function recallOf(found, exact) {
 function redisVector(cfg) {
   const n = cfg.n.vectors;
   const dim = 128, k = 10, queries = 100, chunk = 1000;
-  const data = embeddingLike(n, dim, 12);
-  const qs = embeddingLike(queries, dim, 34);
-  const query = (i) => qs.subarray(i * dim, (i + 1) * dim);
+  // The queries are more points of the same space (the same basis), not of the data set.
+  const all = embeddingLike(n + queries, dim, 12);
+  const data = all.subarray(0, n * dim);
+  const query = (i) => all.subarray((n + i) * dim, (n + i + 1) * dim);
   const qBlobs = Array.from({ length: queries }, (_, i) => quotedBlob(query(i)));
   const search = (index, i, attrs = "") =>
     `FT.SEARCH ${index} "*=>[KNN ${k} @v $q${attrs}]" PARAMS 2 q ${qBlobs[i]} NOCONTENT DIALECT 2`;

@@ -673,6 +673,170 @@ function rangeSortRow(cfg, p, docs) {
   }
 }
 
+// ---------------------------------------------------------------- vector search
+
+// Issue #12's vector bar: 100k FLOAT32 vectors of 128 dimensions loaded with HSET as binary
+// blobs, a FLAT and an HNSW index over them, 100 KNN 10 queries. The vectors are what
+// embeddings look like rather than uniform noise: points of a 16-dimensional space mapped
+// into 128 dimensions, plus a little noise (uniform noise in 128 dimensions has no
+// neighbourhoods for any index to find, and no recall figure means anything on it). The data
+// come from a seeded generator, so every run measures the same vectors.
+function mulberry32(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HEX = Array.from({ length: 256 }, (_, b) => "\\x" + b.toString(16).padStart(2, "0"));
+
+// A vector as redis-cli's quoted argument: every byte of its FLOAT32 blob as \xHH.
+function quotedBlob(v) {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let out = '"';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out + '"';
+}
+
+function embeddingLike(n, dim, seed) {
+  const rand = mulberry32(seed);
+  const latent = 16;
+  const basis = Float32Array.from({ length: latent * dim }, () => rand() - 0.5);
+  const out = new Float32Array(n * dim);
+  const z = new Float32Array(latent);
+  for (let i = 0; i < n; i++) {
+    for (let l = 0; l < latent; l++) z[l] = rand() - 0.5;
+    for (let j = 0; j < dim; j++) {
+      let x = 0;
+      for (let l = 0; l < latent; l++) x += z[l] * basis[l * dim + j];
+      out[i * dim + j] = x + 0.05 * (rand() - 0.5);
+    }
+  }
+  return out;
+}
+
+// The peer: exact KNN in plain JavaScript over one Float32Array, as a page without an index
+// would do it.
+function bruteForceKnn(data, dim, q, k) {
+  const n = data.length / dim;
+  const best = [];
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let j = 0, o = i * dim; j < dim; j++) {
+      const x = data[o + j] - q[j];
+      d += x * x;
+    }
+    if (best.length < k || d < best[best.length - 1][0]) {
+      let at = best.length;
+      while (at > 0 && best[at - 1][0] > d) at--;
+      best.splice(at, 0, [d, i]);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map(([, i]) => "vec:" + i);
+}
+
+const replyKeys = (reply) => [...reply.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+
+function recallOf(found, exact) {
+  let hit = 0;
+  for (let i = 0; i < found.length; i++) for (const key of found[i]) if (exact[i].includes(key)) hit++;
+  return hit / exact.reduce((s, e) => s + e.length, 0);
+}
+
+function redisVector(cfg) {
+  const n = cfg.n.vectors;
+  const dim = 128, k = 10, queries = 100, chunk = 1000;
+  // The queries are more points of the same space (the same basis), not of the data set.
+  const all = embeddingLike(n + queries, dim, 12);
+  const data = all.subarray(0, n * dim);
+  const query = (i) => all.subarray((n + i) * dim, (n + i + 1) * dim);
+  const qBlobs = Array.from({ length: queries }, (_, i) => quotedBlob(query(i)));
+  const search = (index, i, attrs = "") =>
+    `FT.SEARCH ${index} "*=>[KNN ${k} @v $q${attrs}]" PARAMS 2 q ${qBlobs[i]} NOCONTENT DIALECT 2`;
+  const size = `${fmtN(n)} × ${dim}-dim`;
+  const rows = [];
+  const p = new Playground();
+  try {
+    const t = hostMs();
+    let t0 = now();
+    for (let a = 0; a < n; a += chunk) {
+      const lines = [];
+      for (let i = a; i < Math.min(n, a + chunk); i++) {
+        lines.push(`HSET vec:${i} v ${quotedBlob(data.subarray(i * dim, (i + 1) * dim))}`);
+      }
+      p.redisScript(lines.join("\n"), t);
+    }
+    const loadMs = now() - t0;
+    const build = (line) => {
+      const s = now();
+      const reply = p.redis(line, t);
+      if (reply !== "OK\n") throw new Error(`${line.slice(0, 40)}… answered ${reply.trim()}`);
+      return now() - s;
+    };
+    const flatMs = build(`FT.CREATE vf PREFIX 1 vec: SCHEMA v VECTOR FLAT 6 TYPE FLOAT32 DIM ${dim} DISTANCE_METRIC L2`);
+    const hnswMs = build(`FT.CREATE vh PREFIX 1 vec: SCHEMA v VECTOR HNSW 6 TYPE FLOAT32 DIM ${dim} DISTANCE_METRIC L2`);
+    rows.push({ id: "vector_load", label: `vectors: HSET ${size} FLOAT32 blobs`, unit: "ms",
+      ours: { samples: [{ ms: loadMs, runs: n }] }, peer: null, target: null });
+    rows.push({ id: "vector_build_flat", label: `vectors: FT.CREATE FLAT over ${size}`, unit: "ms",
+      ours: { samples: [{ ms: flatMs, runs: 1 }] }, peer: null, target: null });
+    rows.push({ id: "vector_build_hnsw", label: `vectors: FT.CREATE HNSW over ${size} (M 16, EF_CONSTRUCTION 200)`, unit: "ms",
+      ours: { samples: [{ ms: hnswMs, runs: 1 }] }, peer: null, target: null });
+
+    const exact = Array.from({ length: queries }, (_, i) => bruteForceKnn(data, dim, query(i), k));
+    // Per rep, the median over the queries of one query's time; the table's median is over reps.
+    const timeQueries = (line, keep) => {
+      const samples = [];
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        const times = [];
+        for (let i = 0; i < queries; i++) {
+          const s = now();
+          const reply = p.redis(line(i), t);
+          times.push(now() - s);
+          if (rep === 0) keep[i] = replyKeys(reply);
+        }
+        samples.push({ ms: medianMs(times.map((ms) => ({ ms }))), runs: queries });
+      }
+      return samples;
+    };
+    const peerSamples = [];
+    for (let rep = 0; rep < cfg.reps; rep++) {
+      const times = [];
+      for (let i = 0; i < queries; i++) {
+        const s = now();
+        bruteForceKnn(data, dim, query(i), k);
+        times.push(now() - s);
+      }
+      peerSamples.push({ ms: medianMs(times.map((ms) => ({ ms }))), runs: queries });
+    }
+    const peer = { label: "exact KNN in plain JS over a Float32Array", samples: peerSamples };
+    const flatKeys = [];
+    const flatSamples = timeQueries((i) => search("vf", i), flatKeys);
+    const flatRecall = recallOf(flatKeys, exact);
+    rows.push({ id: "vector_knn_flat", label: `vectors: KNN ${k}, FLAT, ${size}: one query`, unit: "ms",
+      ours: flatRecall < 0.99 ? na(`wrong answer: FLAT found ${(flatRecall * 100).toFixed(1)}% of the exact neighbours`)
+        : { samples: flatSamples }, peer, target: null });
+    for (const ef of [null, 100]) {
+      const keys = [];
+      const samples = timeQueries((i) => search("vh", i, ef ? ` EF_RUNTIME ${ef}` : ""), keys);
+      const recall = recallOf(keys, flatKeys);
+      const which = ef ? `EF_RUNTIME ${ef}` : "default EF_RUNTIME 10";
+      rows.push({ id: ef ? `vector_knn_hnsw_ef${ef}` : "vector_knn_hnsw", label: `vectors: KNN ${k}, HNSW (${which}), ${size}: one query`,
+        unit: "ms", ours: { samples, note: `recall ${recall.toFixed(3)}` }, peer, target: null });
+      rows.push({ id: ef ? `vector_recall_ef${ef}` : "vector_recall", label: `vectors: recall@${k} of HNSW (${which}) against FLAT`,
+        unit: "recall", ours: { samples: [{ recall, runs: queries }] }, peer: null, target: { min: 0.95, unit: "recall" } });
+    }
+  } catch (e) {
+    rows.push({ id: "vector_knn_flat", label: `vectors: KNN ${k} over ${size}`, unit: "ms",
+      ours: na("engine failed: " + String(e.message ?? e).slice(0, 100)), peer: null, target: null });
+  } finally {
+    p.free();
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- entry points for run.mjs
 
 function fmtN(n) {
@@ -690,6 +854,7 @@ const GROUPS = {
   redis_memory: redisMemory,
   mongo: mongoSuite,
   mongo_indexed: mongoIndexed,
+  redis_vector: redisVector,
 };
 
 function runOther(cfg, group) {
@@ -699,7 +864,7 @@ function runOther(cfg, group) {
 // Rows carry only numbers and strings across to Node.
 function plain(rows) {
   const side = (s) => !s ? null : s.na ? s : {
-    reps: s.samples.map((x) => x.opsPerSec ?? x.ms ?? x.perKey),
+    reps: s.samples.map((x) => x.opsPerSec ?? x.ms ?? x.perKey ?? x.recall),
     ops: s.samples.map((x) => x.ops ?? x.runs),
     ...(s.label ? { label: s.label } : {}),
     ...(s.form ? { form: s.form } : {}),

@@ -33,7 +33,8 @@ function parseArgs(argv) {
   --reps N    repetitions per workload (default 5); the table shows medians
   --loads N   page loads for the first-command time (default 5)
   --only      groups: redis_server, redis_setget, redis_incr, redis_zadd, redis_list,
-              redis_hash, redis_memory, mongo, mongo_indexed, page, keyspace_frames
+              redis_hash, redis_memory, redis_vector, mongo, mongo_indexed, page,
+              keyspace_frames
   --page DIR  the page to load for the first-command time (default www/)
   --pkg DIR   benchmark the wasm package in DIR instead of www/pkg (another branch's build)`);
       process.exit(0);
@@ -56,7 +57,7 @@ const cfg = {
   min_ms: 30,
   n: {
     setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 1_000_000, list: 1_000_000,
-    hash: 100_000, docs: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
+    hash: 100_000, docs: 100_000, vectors: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
   },
 };
 for (const k of Object.keys(cfg.n)) if (k !== "script_chunk") cfg.n[k] = Math.max(1, Math.round(cfg.n[k] / scale));
@@ -400,7 +401,7 @@ const fmtOps = (x) => x >= 1e6 ? (x / 1e6).toFixed(2) + "M ops/s" : x >= 1e3 ? (
 const fmtMs = (x) => x >= 100 ? x.toFixed(0) + " ms" : x >= 1 ? x.toFixed(2) + " ms" : x.toFixed(3) + " ms";
 const fmtKB = (b) => (b / 1000).toFixed(1) + " KB";
 const fmt = (unit, x) => unit === "ops/s" ? fmtOps(x) : unit === "ms" ? fmtMs(x)
-  : unit === "B/key" ? x.toFixed(1) + " B/key" : fmtKB(x);
+  : unit === "B/key" ? x.toFixed(1) + " B/key" : unit === "recall" ? x.toFixed(3) : fmtKB(x);
 
 function summarize(row) {
   const out = { ...row };
@@ -411,12 +412,14 @@ function summarize(row) {
   if (o != null && p != null) out.ratio = row.unit === "ops/s" ? o / p : p / o;
   if (row.target?.ratio != null && out.ratio != null) out.met = out.ratio >= row.target.ratio;
   if (row.target?.max != null && o != null) out.met = o <= row.target.max;
+  if (row.target?.min != null && o != null) out.met = o >= row.target.min;
   return out;
 }
 
 function targetText(t) {
   if (!t) return "—";
   if (t.ratio != null) return `≥ ${t.ratio}×`;
+  if (t.min != null) return `≥ ${fmt(t.unit, t.min)}`;
   return `≤ ${t.unit === "bytes" ? fmtKB(t.max) : fmt(t.unit, t.max)}`;
 }
 

@@ -20,6 +20,8 @@
 //!   for real servers (redis-cli script, RESP, mongosh script, mongoimport files).
 //! - `snippets`: driver code (redis-py / pymongo in Python, node-redis / ioredis / the Node
 //!   MongoDB driver in JavaScript) run against the same engines.
+//! - `vector`: nearest-neighbour indexes (exact and HNSW) over FLOAT32 vectors, free of
+//!   either engine's types: RediSearch's VECTOR fields use them.
 //! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
@@ -33,6 +35,7 @@ pub mod persist;
 pub mod redis;
 pub mod snippets;
 mod sort;
+pub mod vector;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

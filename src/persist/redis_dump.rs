@@ -329,15 +329,17 @@ pub fn ft_create(name: &str, index: &Index) -> Command {
             FieldKind::Vector(spec) => {
                 c.push(b"VECTOR".to_vec());
                 c.push(spec.algorithm.as_bytes().to_vec());
-                c.push(b"6".to_vec());
-                c.extend([
+                let mut attributes = vec![
                     b"TYPE".to_vec(),
                     b"FLOAT32".to_vec(),
                     b"DIM".to_vec(),
                     num(spec.dim),
                     b"DISTANCE_METRIC".to_vec(),
                     spec.metric.name().as_bytes().to_vec(),
-                ]);
+                ];
+                attributes.extend(crate::redis::search::vector::hnsw_attributes(spec));
+                c.push(num(attributes.len()));
+                c.extend(attributes);
             }
         }
         if field.sortable {

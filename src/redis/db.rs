@@ -205,6 +205,26 @@ pub struct Db {
     /// Keys that expired, or lost fields to expiry, since the notification code last took
     /// them.
     pub expired_log: Vec<(Vec<u8>, Expired)>,
+    /// Keys written or removed since the vector indexes last caught up (see `Changes`).
+    pub changes: Changes,
+}
+
+/// The keys whose value may have changed, for indexes that keep state of their own (the
+/// FT vector fields' stores, `search::vector`). Off, and free, until such an index exists.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub on: bool,
+    pub keys: Vec<Vec<u8>>,
+    /// Set when the whole database went at once (FLUSHDB, FLUSHALL).
+    pub reset: bool,
+}
+
+impl Db {
+    fn note(&mut self, key: &[u8]) {
+        if self.changes.on {
+            self.changes.keys.push(key.to_vec());
+        }
+    }
 }
 
 /// What expiry took from a key, as keyspace notifications announce it.
@@ -421,6 +441,7 @@ impl Db {
     /// string, with the key hashed once, copied only when it is new, and an existing string's
     /// buffer reused when it is about the right size.
     pub fn set_string(&mut self, key: &[u8], value: &[u8], expire_at: Option<Millis>, now: Millis) {
+        self.note(key);
         let hash = self.entries.hasher().hash_one(key);
         let found = self
             .entries
@@ -486,6 +507,7 @@ impl Db {
 
     /// Stores a whole entry (value, TTL and metadata), as RENAME, MOVE and COPY do.
     pub fn insert_entry(&mut self, key: &[u8], mut entry: Entry) {
+        self.note(key);
         self.fields.set(key, field_expiry(&entry.value));
         entry.size = accounted_size(key, &entry) as u32;
         let old_at = match self.entries.get_mut(key) {
@@ -516,6 +538,7 @@ impl Db {
     /// Recomputes the accounted size of `key` after its value changed in place (every
     /// write command's keys pass here), keeping `used` a running total.
     pub fn remeasure(&mut self, key: &[u8]) {
+        self.note(key);
         if let Some(entry) = self.entries.get_mut(key) {
             let size = accounted_size(key, entry) as u32;
             self.used = self.used - entry.size as usize + size as usize;
@@ -583,6 +606,7 @@ impl Db {
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let entry = self.entries.swap_remove(key)?;
+        self.note(key);
         self.used -= entry.size as usize;
         if let Some(at) = entry.expire_at {
             self.expiry.remove(at, key);
@@ -636,6 +660,8 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
+        self.changes.reset = self.changes.on;
+        self.changes.keys.clear();
         self.used = 0;
         self.entries.clear();
         self.expiry = ExpiryIndex::default();
@@ -651,6 +677,11 @@ impl Db {
     /// read (they must not expire keys or reset OBJECT IDLETIME by looking).
     pub fn stored(&self, key: &[u8]) -> Option<&Entry> {
         self.entries.get(key)
+    }
+
+    /// Where `key` sits in the order `at` counts in, if it is stored.
+    pub fn position(&self, key: &[u8]) -> Option<usize> {
+        self.entries.get_index_of(key)
     }
 
     /// The key and entry at a position (0..len), for SCAN and RANDOMKEY.

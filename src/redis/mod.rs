@@ -87,6 +87,8 @@ pub struct Server {
     pub(crate) line_args: Vec<Vec<u8>>,
     /// The FT.* indexes (definitions; searches read the keyspace as it is).
     pub search: search::Indexes,
+    /// What the indexes' VECTOR fields keep between commands: the vectors, and HNSW graphs.
+    pub(crate) vector_stores: search::vector::Stores,
     /// CONFIG's parameters.
     pub config: config::Config,
     /// INFO's counters.
@@ -123,6 +125,7 @@ impl Server {
             rng: 0x9e37_79b9_7f4a_7c15,
             line_args: Vec::new(),
             search: search::Indexes::default(),
+            vector_stores: search::vector::Stores::default(),
             config: config::Config::default(),
             stats: info::Stats::default(),
             slowlog: info::SlowLog::default(),
@@ -243,6 +246,9 @@ impl Server {
                     commands::for_each_key(spec, argv, |key| db.remeasure(key));
                 }
             }
+        }
+        if !self.search.is_empty() || self.vector_stores.is_some() {
+            search::vector::sync(self);
         }
         if !spec.has_flag("skip_slowlog") {
             let (threshold, max) = (self.config.slowlog_slower_than, self.config.slowlog_max_len);

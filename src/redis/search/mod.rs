@@ -1131,11 +1131,13 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         ),
         Err(e) => return reply::error(&e),
     };
+    if let Some(knn) = knn {
+        // A script's writes reach the vector stores here, not after each of its calls.
+        vector::sync(server);
+        return knn_search(server, &name, &index, &node, &knn, &options);
+    }
     // Only a SORTBY on text reads what the reply shows before the page is cut.
     let docs = documents(server, &index, options.sort_by.is_some());
-    if let Some(knn) = knn {
-        return knn_search(server, &index, &docs, &node, &knn, &options);
-    }
     let scorer = Scorer::new(&index, &docs);
     let mut hits: Vec<(usize, f64)> = docs
         .iter()
@@ -1207,14 +1209,14 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// vector, nearest first (or in SORTBY order), each with its distance under the alias.
 fn knn_search(
     server: &Server,
+    name: &str,
     index: &Index,
-    docs: &[Doc],
     node: &Node,
     knn: &vector::Knn,
     options: &SearchOptions,
 ) -> Reply {
-    let Some((at, spec)) = index.field(&knn.field).and_then(|(i, f)| match &f.kind {
-        FieldKind::Vector(spec) => Some((i, spec)),
+    let Some((at, field, spec)) = index.field(&knn.field).and_then(|(i, f)| match &f.kind {
+        FieldKind::Vector(spec) => Some((i, f, spec)),
         _ => None,
     }) else {
         return reply::error(&format!(
@@ -1232,23 +1234,68 @@ fn knn_search(
             spec.dim * 4
         ));
     };
-    let mut hits: Vec<(usize, f64)> = docs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| matches(index, d, node))
-        .filter_map(|(i, d)| match d.values.get(at) {
-            Some(Values::Vector(v)) => Some((i, spec.metric.distance(&query, v))),
-            _ => None,
-        })
-        .collect();
+    let ef = match vector::ef_runtime(knn, spec, &options.params) {
+        Ok(ef) => ef,
+        Err(e) => return e,
+    };
     let by_distance = |a: &(usize, f64), b: &(usize, f64)| {
         a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal)
     };
-    if knn.k < hits.len() {
-        hits.select_nth_unstable_by(knn.k, by_distance);
-        hits.truncate(knn.k);
-    }
+    let whole_index = matches!(node, Node::All) && options.in_keys.is_none();
+    let stored = whole_index
+        .then(|| vector::nearest(server, name, &field.attribute, &query, knn.k, ef))
+        .flatten();
+    let (docs, mut hits) = match stored {
+        Some(found) => {
+            let (mut docs, mut hits) = (Vec::new(), Vec::new());
+            for (key, distance) in found {
+                let Some(db) = server.dbs.first() else {
+                    break;
+                };
+                let found = db.stored(&key).zip(db.position(&key));
+                if let Some((mut doc, position)) = found.and_then(|(e, position)| {
+                    Some((index.document(&key, &e.value, true)?, position))
+                }) {
+                    doc.position = position;
+                    hits.push((docs.len(), distance));
+                    docs.push(doc);
+                }
+            }
+            (docs, hits)
+        }
+        None => {
+            // Only a SORTBY on text reads what the reply shows before the page is cut.
+            let docs = documents(server, index, options.sort_by.is_some());
+            let mut hits: Vec<(usize, f64)> = docs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    options
+                        .in_keys
+                        .as_ref()
+                        .is_none_or(|keys| keys.contains(&d.key))
+                })
+                .filter(|(_, d)| matches(index, d, node))
+                .filter_map(|(i, d)| match d.values.get(at) {
+                    Some(Values::Vector(v)) => Some((i, vector::distance(spec.metric, &query, v))),
+                    _ => None,
+                })
+                .collect();
+            if knn.k < hits.len() {
+                hits.select_nth_unstable_by(knn.k, by_distance);
+                hits.truncate(knn.k);
+            }
+            (docs, hits)
+        }
+    };
     crate::sort::sort_by(&mut hits, by_distance);
+    // Without SORTBY, RediSearch lists the k nearest by their scores, all 0 for a KNN alone,
+    // so in the order its documents were indexed: the keyspace's order here.
+    if options.sort_by.is_none() {
+        crate::sort::sort_by(&mut hits, |a, b| {
+            docs[a.0].position.cmp(&docs[b.0].position)
+        });
+    }
     if let Some((field, ascending)) = &options.sort_by {
         if *field != knn.alias {
             crate::sort::sort_by(&mut hits, |a, b| {
@@ -1457,6 +1504,19 @@ pub fn ft_info(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                     word("distance_metric"),
                     word(spec.metric.name()),
                 ]),
+            }
+            if let FieldKind::Vector(
+                spec @ vector::VectorSpec {
+                    algorithm: "HNSW", ..
+                },
+            ) = &f.kind
+            {
+                out.extend([
+                    word("M"),
+                    Reply::Integer(spec.params.m as i64),
+                    word("ef_construction"),
+                    Reply::Integer(spec.params.ef_construction as i64),
+                ]);
             }
             if f.sortable {
                 out.push(word("SORTABLE"));

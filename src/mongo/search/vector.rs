@@ -10,9 +10,9 @@
 //! | `euclidean` | 1 / (1 + ‖q − v‖²) |
 //!
 //! Exact mode (`exact: true`) scores every indexed document. Approximate mode goes through
-//! `approximate_index`, the one place that chooses the structure behind `VectorIndex`: brute
-//! force for now, so approximate results are the exact ones; an HNSW graph plugs in there
-//! (build it from the entries, then `search(query, k = limit, ef = numCandidates)`).
+//! `approximate_index`, the one place that chooses the structure behind `VectorIndex`: an
+//! HNSW graph (`crate::vector::hnsw`) built from the entries and searched with
+//! `numCandidates` as its beam, so, as on Atlas, it may miss a true neighbour.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,8 @@ use crate::mongo::index::RecordId;
 use crate::mongo::query::Filter;
 use crate::mongo::store::Collection;
 use crate::mongo::value::{Document, Value};
+use crate::vector::hnsw::{Hnsw, Params};
+use crate::vector::Metric;
 
 /// Where a pipeline keeps a document's vector search score between stages.
 pub const SCORE_FIELD: &str = "$__vectorSearchScore";
@@ -112,14 +114,69 @@ impl VectorIndex for BruteForce {
 }
 
 /// The structure approximate (`exact: false`) queries read, built once from a field's
-/// entries and kept until the collection changes. Brute force for now: swapping in an HNSW
-/// graph is this one function (insert every entry, answer `search(query, k, ef =
-/// candidates)`, keeping only what `accept` admits).
+/// entries and kept until the collection changes: an HNSW graph with Lucene's defaults for
+/// Atlas (16 links per node, a beam of 100 while building), searched with `numCandidates`
+/// as its beam. Scores are then computed from the stored vectors exactly as exact mode
+/// computes them, so a document found both ways has one score.
 pub fn approximate_index(similarity: Similarity, entries: Entries) -> Box<dyn VectorIndex> {
-    Box::new(BruteForce {
+    let metric = match similarity {
+        Similarity::Euclidean => Metric::L2,
+        Similarity::DotProduct => Metric::Ip,
+        Similarity::Cosine => Metric::Cosine,
+    };
+    let dim = entries.first().map_or(0, |(_, v)| v.len());
+    let params = Params {
+        m: 16,
+        ef_construction: 100,
+        ..Params::default()
+    };
+    let mut graph = Hnsw::new(dim, metric, params);
+    let mut positions = HashMap::with_capacity(entries.len());
+    for (at, (rid, vector)) in entries.iter().enumerate() {
+        // Every entry has the field's dimensions (`vector_at`), so insertion cannot refuse.
+        if graph.insert(*rid, vector).is_ok() {
+            positions.insert(*rid, at);
+        }
+    }
+    Box::new(HnswIndex {
         similarity,
         entries,
+        graph,
+        positions,
     })
+}
+
+/// An HNSW graph over a field's entries, labelled by record id.
+struct HnswIndex {
+    similarity: Similarity,
+    entries: Entries,
+    graph: Hnsw<RecordId>,
+    /// Where each record's vector is in `entries`.
+    positions: HashMap<RecordId, usize>,
+}
+
+impl VectorIndex for HnswIndex {
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        candidates: usize,
+        accept: &dyn Fn(RecordId) -> bool,
+    ) -> Vec<(RecordId, f32)> {
+        let found = self
+            .graph
+            .search(query, k, candidates.max(k), |rid: &RecordId| accept(*rid))
+            .unwrap_or_default();
+        let mut scored: Vec<(RecordId, f32)> = found
+            .into_iter()
+            .filter_map(|(rid, _)| {
+                let (_, v) = self.entries.get(*self.positions.get(&rid)?)?;
+                Some((rid, score(self.similarity, query, v)))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored
+    }
 }
 
 /// One vector field as built for queries.

@@ -7,8 +7,8 @@ pub mod eval;
 pub mod host;
 mod indexes;
 mod js;
-pub mod sessions;
 mod search_indexes;
+pub mod sessions;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;

@@ -953,17 +953,22 @@ impl<'s> Grouper<'s> {
     }
 
     fn add(&mut self, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
-        let mut e = env(doc, ctx);
         let borrowed = self.spec.id.field_ref(doc);
         let owned = match borrowed {
             Some(_) => None,
-            None => Some(self.spec.id.eval(&mut e)?),
+            None => Some(self.spec.id.eval(&mut env(doc, ctx))?),
         };
         let key: &Value = match (&owned, borrowed) {
             (Some(v), _) => v,
             (None, Some(Some(v))) => v,
             _ => &Value::Null,
         };
+        self.add_keyed(key, doc, ctx)
+    }
+
+    /// Accumulates `doc` into the group of `key`, already computed.
+    fn add_keyed(&mut self, key: &Value, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
+        let mut e = env(doc, ctx);
         self.buf.clear();
         encode_key(key, &mut self.buf);
         let g = match self.index.get(self.buf.as_slice()) {
@@ -1022,8 +1027,29 @@ impl StageOp for UnwindGroup {
         let path = &self.unwind.path;
         let field = path.first().map_or("", String::as_str);
         let mut scratch = Document::default();
+        // Grouping by the unwound field itself with constant accumulators (the usual count
+        // per tag): each element is the key as it is, with no copy into a
+        // scratch document.
+        let by_element = matches!(&self.group.id, Expr::Field(p) if p.len() == 1 && p.first().is_some_and(|f| f == field))
+            && self.group.accs.iter().all(|(_, a)| {
+                matches!(a.arg, Expr::Const(_))
+                    && a.n.is_none()
+                    && a.p.is_none()
+                    && a.sort.is_none()
+            });
+        let empty = Document::default();
         for r in &rows {
             match value::field(r, field) {
+                Some(Value::Array(items)) if by_element => {
+                    for item in items {
+                        g.add_keyed(item, &empty, ctx)?;
+                    }
+                    if items.is_empty() && self.unwind.preserve {
+                        let mut d = clone_without(r, path, Some(&self.keep));
+                        d.shift_remove(field);
+                        g.add(&d, ctx)?;
+                    }
+                }
                 Some(Value::Array(items)) if !items.is_empty() => {
                     refill_scratch(&mut scratch, r, field, &self.keep);
                     for item in items {

@@ -53,14 +53,7 @@ impl Hasher for FieldHasher {
 pub fn field<'d>(doc: &'d Document, name: &str) -> Option<&'d Value> {
     const SCAN_MAX: usize = 12;
     if doc.len() <= SCAN_MAX {
-        // Field names are short and most differ in length or first byte: testing those
-        // inline skips a `memcmp` call (a slow byte loop in wasm) per field passed over.
-        let first = name.as_bytes().first();
-        doc.iter()
-            .find(|(k, _)| {
-                k.len() == name.len() && k.as_bytes().first() == first && k.as_str() == name
-            })
-            .map(|(_, v)| v)
+        doc.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
     } else {
         doc.get(name)
     }

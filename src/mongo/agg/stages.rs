@@ -9,8 +9,9 @@ use super::expr::{doc_path, is_nullish, server_text, truthy, type_name, Compiler
 use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
 use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
+use crate::mongo::index::{Index, IndexKind, KeyPart};
 use crate::mongo::query::Filter;
-use crate::mongo::store::Store;
+use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::{
     self, compare, field, values_equal, Document, FieldHash, ObjectIdGenerator, Value,
 };
@@ -961,17 +962,22 @@ impl<'s> Grouper<'s> {
     }
 
     fn add(&mut self, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
-        let mut e = env(doc, ctx);
         let borrowed = self.spec.id.field_ref(doc);
         let owned = match borrowed {
             Some(_) => None,
-            None => Some(self.spec.id.eval(&mut e)?),
+            None => Some(self.spec.id.eval(&mut env(doc, ctx))?),
         };
         let key: &Value = match (&owned, borrowed) {
             (Some(v), _) => v,
             (None, Some(Some(v))) => v,
             _ => &Value::Null,
         };
+        self.add_keyed(key, doc, ctx)
+    }
+
+    /// Accumulates `doc` into the group of `key`, already computed.
+    fn add_keyed(&mut self, key: &Value, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
+        let mut e = env(doc, ctx);
         self.buf.clear();
         encode_key(key, &mut self.buf);
         let g = match self.index.get(self.buf.as_slice()) {
@@ -1030,8 +1036,29 @@ impl StageOp for UnwindGroup {
         let path = &self.unwind.path;
         let field = path.first().map_or("", String::as_str);
         let mut scratch = Document::default();
+        // Grouping by the unwound field itself with constant accumulators (the usual count
+        // per tag): each element is the key as it is, with no copy into a
+        // scratch document.
+        let by_element = matches!(&self.group.id, Expr::Field(p) if p.len() == 1 && p.first().is_some_and(|f| f == field))
+            && self.group.accs.iter().all(|(_, a)| {
+                matches!(a.arg, Expr::Const(_))
+                    && a.n.is_none()
+                    && a.p.is_none()
+                    && a.sort.is_none()
+            });
+        let empty = Document::default();
         for r in &rows {
             match value::field(r, field) {
+                Some(Value::Array(items)) if by_element => {
+                    for item in items {
+                        g.add_keyed(item, &empty, ctx)?;
+                    }
+                    if items.is_empty() && self.unwind.preserve {
+                        let mut d = clone_without(r, path, Some(&self.keep));
+                        d.shift_remove(field);
+                        g.add(&d, ctx)?;
+                    }
+                }
                 Some(Value::Array(items)) if !items.is_empty() => {
                     refill_scratch(&mut scratch, r, field, &self.keep);
                     for item in items {
@@ -1659,6 +1686,43 @@ struct Lookup {
     pipeline: Option<Pipeline>,
 }
 
+impl Lookup {
+    fn run_by_id<'a>(
+        &self,
+        rows: Rows<'a>,
+        ctx: &Ctx<'a>,
+        coll: &'a Collection,
+        ix: &'a Index,
+        local: &[String],
+    ) -> Res<'a> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut hits = Vec::new();
+        for r in rows {
+            match get_nested(&r, local) {
+                Some(Value::Array(_)) | None => {
+                    let v = doc_path(&r, local);
+                    let keys: Vec<&Value> = match &v {
+                        Value::Array(items) => items.iter().collect(),
+                        v => vec![v],
+                    };
+                    matches_by_id(coll, ix, &keys, &mut hits);
+                }
+                Some(v) => matches_by_id(coll, ix, &[v], &mut hits),
+            }
+            ctx.count(hits.len());
+            let joined: Vec<Value> = hits
+                .iter()
+                .filter_map(|&i| coll.docs.get(i))
+                .map(|d| Value::Document(d.clone()))
+                .collect();
+            let mut d = r.into_owned();
+            set_path(&mut d, &self.as_path, Value::Array(joined));
+            out.push(Cow::Owned(d));
+        }
+        Ok(out)
+    }
+}
+
 fn coll_ref(v: &Value, stage: &str) -> Result<(Option<String>, String), AggError> {
     match v {
         Value::String(s) => Ok((None, s.clone())),
@@ -1777,9 +1841,63 @@ fn foreign_docs<'a>(ctx: &Ctx<'a>, from: &Option<(Option<String>, String)>) -> &
     }
 }
 
+/// The `_id` index of the collection a `$lookup` reads, when its `foreignField` is `_id`
+/// and it has no sub-pipeline: `_id` is never an array nor missing, so equality on the
+/// index's BSON order is exactly the join's matching, and each input document costs one
+/// probe per local value instead of the whole foreign collection being hashed per run.
+fn id_index<'a>(
+    ctx: &Ctx<'a>,
+    from: &Option<(Option<String>, String)>,
+    foreign: Option<&Vec<String>>,
+) -> Option<(&'a Collection, &'a Index)> {
+    if foreign.map(Vec::as_slice) != Some(&["_id".to_string()][..]) {
+        return None;
+    }
+    let (db, coll) = from.as_ref()?;
+    let store: &'a Store = ctx.store;
+    let c = store.collection(db.as_deref().unwrap_or(ctx.db), coll)?;
+    let ix = c.indexes().first()?;
+    let plain = matches!(ix.spec.kind, IndexKind::Regular)
+        && !ix.spec.sparse
+        && ix.spec.partial.is_none()
+        && matches!(ix.spec.key.as_slice(), [f] if f.path == "_id" && !f.descending)
+        && ix.len() == c.docs.len();
+    plain.then_some((c, ix))
+}
+
+/// The positions, in collection order, of the documents whose `_id` equals one of `keys`.
+fn matches_by_id(coll: &Collection, ix: &Index, keys: &[&Value], out: &mut Vec<usize>) {
+    out.clear();
+    for k in keys {
+        let value = match k {
+            // No `_id` is an array, and arrays nested in the local array match only whole.
+            Value::Array(_) => continue,
+            Value::Undefined => Value::Null,
+            v => (*v).clone(),
+        };
+        let key = vec![KeyPart {
+            value,
+            descending: false,
+        }];
+        out.extend(ix.lookup(&key).filter_map(|rid| coll.position_of(rid)));
+    }
+    if keys.len() > 1 {
+        crate::sort::sort(out);
+        out.dedup();
+    }
+}
+
 impl StageOp for Lookup {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
         let foreign = foreign_docs(ctx, &self.from);
+        let by_id = if self.pipeline.is_none() {
+            id_index(ctx, &self.from, self.foreign.as_ref())
+        } else {
+            None
+        };
+        if let (Some((coll, ix)), Some(local)) = (by_id, &self.local) {
+            return self.run_by_id(rows, ctx, coll, ix, local);
+        }
         let index = match &self.foreign {
             Some(f) => {
                 ctx.count(foreign.len());

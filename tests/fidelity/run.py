@@ -5,8 +5,9 @@ engine, compared reply by reply.
 For every tests/fidelity/redis/*.redis script it starts a fresh valkey-server (with the
 RedisJSON and RediSearch modules) on a free loopback port, feeds the script to
 `redis-cli --no-raw` against it and to `nosql-playground redis`, and compares the replies.
-Each script prints `N/M replies identical`; the run fails if any script falls below its
-floor in floors.json (a number that may only go up: `--update-floors` raises floors to the
+Each script prints `N/M replies identical`; a script below its floor runs once more on a
+fresh server (the real server's background work can change a reply on a loaded machine),
+and the run fails if any script still falls below its floor in floors.json (a number that may only go up: `--update-floors` raises floors to the
 current counts and never lowers one). Servers it starts are stopped, also on failure.
 
 Script syntax: one redis-cli line per line; blank lines and lines starting with `#` are
@@ -190,22 +191,37 @@ def main() -> int:
     for script in scripts:
         commands, unordered_json, unordered = commands_of(script)
         multi_client = script.resolve().parent.name == "redis-clients"
-        if multi_client:
-            with Oracle() as oracle:
-                expected, got = clients.compare(args.bin, oracle.port, commands)
-        else:
+        name = f"redis-clients/{script.name}" if multi_client else script.name
+        floor = floors.get(name, len(commands))
+
+        def replies() -> tuple[list[str | None], list[str | None]]:
+            if multi_client:
+                with Oracle() as oracle:
+                    return clients.compare(args.bin, oracle.port, commands)
             stdin = with_marks(commands)
             with Oracle() as oracle:
                 expected = split_replies(run([cli, "--no-raw", "-p", str(oracle.port)], stdin), len(commands))
-            got = split_replies(run([args.bin, "redis"], stdin), len(commands))
-        diffs = [i for i in range(len(commands))
-                 if comparable(commands[i], expected[i]) != comparable(commands[i], got[i])
-                 and not (i in unordered_json and same_json_text(expected[i], got[i]))
-                 and not (i in unordered and same_lines(expected[i], got[i]))]
+            return expected, split_replies(run([args.bin, "redis"], stdin), len(commands))
+
+        def differences(expected: list[str | None], got: list[str | None]) -> list[int]:
+            return [i for i in range(len(commands))
+                    if comparable(commands[i], expected[i]) != comparable(commands[i], got[i])
+                    and not (i in unordered_json and same_json_text(expected[i], got[i]))
+                    and not (i in unordered and same_lines(expected[i], got[i]))]
+
+        expected, got = replies()
+        diffs = differences(expected, got)
+        if len(commands) - len(diffs) < floor:
+            # The real server's background work (RediSearch's indexing and query timeouts,
+            # expiry cycles) can change a reply on a loaded machine; ours is deterministic.
+            # A script below its floor runs once more on a fresh server, and the second run
+            # counts: a real difference of ours shows in both.
+            first = len(commands) - len(diffs)
+            expected, got = replies()
+            diffs = differences(expected, got)
+            print(f"{name}: {first}/{len(commands)} on a first run, below its floor; ran again")
         same = len(commands) - len(diffs)
         total_same, total = total_same + same, total + len(commands)
-        name = f"redis-clients/{script.name}" if multi_client else script.name
-        floor = floors.get(name, len(commands))
         verdict = "ok" if same >= floor else f"BELOW FLOOR {floor}"
         print(f"{name}: {same}/{len(commands)} replies identical ({verdict})")
         for i in diffs[: args.show]:

@@ -546,3 +546,21 @@ impl Playground {
         ))
     }
 }
+
+/// Lesson checks' `match` patterns run on the engine's own regex (linear in the reply) rather
+/// than the browser's backtracking `RegExp`: a lesson file is data from anywhere, and a
+/// pattern like `(a+)+$` against a long reply would freeze the tab. Empty when `pattern`
+/// compiles with `options` (`i`, `m`, `s`, `x`), else why not.
+#[wasm_bindgen(js_name = patternError)]
+pub fn pattern_error(pattern: &str, options: &str) -> String {
+    match mongo::query::regex::Regex::new(pattern, options) {
+        Ok(_) => String::new(),
+        Err(why) => why,
+    }
+}
+
+/// Whether `pattern` (with `options`) matches anywhere in `text`; false when it does not compile.
+#[wasm_bindgen(js_name = patternTest)]
+pub fn pattern_test(pattern: &str, options: &str, text: &str) -> bool {
+    mongo::query::regex::Regex::new(pattern, options).is_ok_and(|re| re.is_match(text))
+}

@@ -24,6 +24,7 @@ import "./js/server-info.js";
 import { h } from "./js/dom.js";
 import { ExplainView } from "./js/explain-view.js";
 import { FrameLoop } from "./js/frame-loop.js";
+import { useRegexEngine } from "./js/lesson-format.js";
 import { runSetup } from "./js/lesson-player.js";
 import { MongoConsole } from "./js/mongo-console.js";
 import { startPersistence } from "./js/persistence.js";
@@ -107,6 +108,7 @@ let engine = null;
 function loadEngine() {
   engine ??= import(new URL("pkg/nosql_playground.js", HERE).href).then(async (module) => {
     await module.default();
+    useRegexEngine(module);
     return module;
   });
   return engine;

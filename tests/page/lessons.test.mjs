@@ -209,6 +209,59 @@ test("a malformed lesson file shows a clear error and the others still open", ()
     await openLesson(page, "redis-strings-ttl");
   }));
 
+/** A course of one lesson, `patterns`, with the given steps. */
+const servePatterns = (page, steps) =>
+  serveCourse(page, { "patterns.json": { id: "patterns", title: "Patterns", summary: "S", steps } });
+
+test("a check's pattern is checked with the engine's regex syntax", () =>
+  withPage(harness, async (page) => {
+    await servePatterns(page, [
+      { title: "a", text: "a", checks: [{ engine: "redis", run: "GET s", match: "^\\(nil\\)$" }] },
+      {
+        title: "b",
+        text: "b",
+        checks: [{ engine: "redis", run: "GET s", match: "(?=a)", label: "lookahead" }],
+      },
+    ]);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await picker(page).locator("[data-role=lessons-toggle]").click();
+    // The engine's syntax is the lesson's: lookaround, which RegExp has, is refused when the
+    // course loads, with the engine's reason, rather than never matching.
+    const broken = picker(page).locator(".lesson-item.broken .lesson-error");
+    await broken.waitFor();
+    assert.equal(
+      await broken.textContent(),
+      "lesson 'patterns', step 2, check 1: 'match' is not a regular expression: lookaround assertions are not supported by this sandbox's regex engine",
+    );
+  }));
+
+test("a check's pattern answers at once even where RegExp would backtrack for ages", () =>
+  withPage(harness, async (page) => {
+    // `(a+)+$` against forty a's and a b is 2^40 steps for a backtracking matcher: the tab
+    // would freeze (and this test time out) before the check could answer.
+    const value = `${"a".repeat(40)}b`;
+    await servePatterns(page, [
+      {
+        title: "a",
+        text: "a",
+        commands: [{ engine: "redis", text: `SET s ${value}` }],
+        checks: [
+          { engine: "redis", run: "GET s", match: '^"(a+)+$', label: "never" },
+          { engine: "redis", run: "GET s", match: '^"a{40}b"$', label: "forty and a b" },
+        ],
+      },
+    ]);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true");
+    await openLesson(page, "patterns");
+    await step(page, 0).locator("[data-role=run-command]").click();
+    const check = (j) => step(page, 0).locator(`.lesson-check[data-check="${j}"]`);
+    await page.waitForFunction(() => document.querySelector('lesson-picker .lesson-check[data-check="1"]')?.dataset.passed === "true");
+    assert.equal(await check(0).getAttribute("data-passed"), "false");
+    assert.equal(await check(1).getAttribute("data-passed"), "true");
+  }));
+
 test("lesson text is shown literally, never as markup", () =>
   withPage(harness, async (page) => {
     const evil = '<img src=x onerror="window.pwned = 1">';

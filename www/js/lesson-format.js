@@ -94,11 +94,8 @@ export function validateLesson(lesson, name = "?") {
       if (check.expect !== undefined && typeof check.expect !== "string") fail(cat, "'expect' must be a string");
       if (check.match !== undefined) {
         text(check.match, cat, "match");
-        try {
-          new RegExp(check.match, "m");
-        } catch (error) {
-          fail(cat, `'match' is not a regular expression: ${error.message}`);
-        }
+        const why = patternError(check.match);
+        if (why) fail(cat, `'match' is not a regular expression: ${why}`);
       }
       if (check.label !== undefined) text(check.label, cat, "label");
     });
@@ -150,11 +147,38 @@ function replyText(reply) {
   return reply.replace(/\r\n/g, "\n").replace(/\n$/, "");
 }
 
+// A check's `match` runs on the engine's regex (linear in the reply, PCRE syntax without
+// backreferences or lookaround), never on RegExp: a lesson is data from anywhere, and a
+// backtracking pattern against a long reply would freeze the tab. The page hands the
+// engine's functions over once its module is loaded.
+let engineRegex = null;
+
+/** `{ patternTest(pattern, options, text), patternError(pattern, options) }` of the wasm module. */
+export function useRegexEngine(module) {
+  engineRegex = { test: module.patternTest, error: module.patternError };
+}
+
+/**
+ * Why a `match` pattern cannot be used, or "" when it can. Before the engine is loaded (a
+ * lesson validated in Node), only RegExp's syntax check is available: compiling is linear,
+ * matching is what can blow up.
+ */
+function patternError(pattern) {
+  if (engineRegex) return engineRegex.error(pattern, "m");
+  try {
+    new RegExp(pattern, "m");
+    return "";
+  } catch (error) {
+    return error.message;
+  }
+}
+
 /** Whether a check's reply is what it expects. */
 export function checkPasses(check, reply) {
   const text = replyText(reply);
   if (check.expect !== undefined) return text === check.expect;
-  return new RegExp(check.match, "m").test(text);
+  if (!engineRegex) throw new LessonError("lesson checks need the engine loaded");
+  return engineRegex.test(check.match, "m", text);
 }
 
 /** Whitespace-insensitive form of a command, to notice a student typing it themselves. */

@@ -9,6 +9,7 @@ import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { startPersistence } from "./persistence.js";
+import { useRegexEngine } from "./lesson-format.js";
 import { installPanicOverlay } from "./panic-overlay.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
@@ -18,8 +19,10 @@ import { SnippetPanel } from "./snippet-panel.js";
 async function boot() {
   installPanicOverlay();
   // Imported here rather than statically so a missing build shows a message, not a blank page.
-  const { default: init, Playground } = await import("../pkg/nosql_playground.js");
-  await init();
+  const engine = await import("../pkg/nosql_playground.js");
+  await engine.default();
+  useRegexEngine(engine);
+  const { Playground } = engine;
   const playground = new Playground();
   const redis = new RedisConsole(document.getElementById("redis-console"), playground);
   const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);

@@ -135,7 +135,8 @@ pub struct GroupCursor {
 }
 
 /// The key written as the panel shows keys (`printable`): the literal key if one has that
-/// name, else the text with its `\xHH` escapes turned back into bytes.
+/// name, else the text with its escapes (`\xHH`, `\n`, `\r`, `\t`, `\a`, `\b`) turned back
+/// into bytes.
 pub fn key_bytes(text: &str) -> Vec<u8> {
     let raw = text.as_bytes();
     let mut out = Vec::with_capacity(raw.len());
@@ -145,10 +146,22 @@ pub fn key_bytes(text: &str) -> Vec<u8> {
             .get(i + 2..i + 4)
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
+        let named = match raw.get(i + 1) {
+            Some(b'n') => Some(b'\n'),
+            Some(b'r') => Some(b'\r'),
+            Some(b't') => Some(b'\t'),
+            Some(b'a') => Some(0x07),
+            Some(b'b') => Some(0x08),
+            _ => None,
+        };
         match (raw[i], raw.get(i + 1), hex) {
             (b'\\', Some(b'x'), Some(byte)) => {
                 out.push(byte);
                 i += 4;
+            }
+            (b'\\', _, _) if named.is_some() => {
+                out.extend(named);
+                i += 2;
             }
             (b, _, _) => {
                 out.push(b);
@@ -563,6 +576,7 @@ mod tests {
         let server = server_with(&["SET \"a\\x00b\" v", "SET k v PX 10"]);
         assert!(detail(&server, 0, "a\\x00b", "", T0).is_some());
         assert_eq!(key_bytes("x\\x41\\xzz\\"), b"xA\\xzz\\");
+        assert_eq!(key_bytes("a\\r\\n\\t\\a\\b\\q"), b"a\r\n\t\x07\x08\\q");
         assert!(detail(&server, 0, "nope", "", T0).is_none());
         assert!(detail(&server, 0, "k", "", T0 + 10).is_none());
         assert!(detail(&server, 99, "k", "", T0).is_none());

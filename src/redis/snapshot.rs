@@ -452,10 +452,18 @@ pub fn printable(bytes: &[u8], max_chars: usize) -> (String, bool) {
             if chars >= max_chars {
                 return (out, true);
             }
-            if c.is_control() && (c as u32) < 0x80 {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            } else {
-                out.push(c);
+            // redis-cli's own escapes (sdscatrepr) where it has one, so a value reads the
+            // same in the panel as in the console.
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                c if c.is_control() && (c as u32) < 0x80 => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c => out.push(c),
             }
             chars += 1;
         }
@@ -762,7 +770,8 @@ mod tests {
         for (bytes, max, expected) in [
             (&b"plain"[..], 100, ("plain", false)),
             ("héllo ✓".as_bytes(), 100, ("héllo ✓", false)),
-            (b"a\nb\x00", 100, ("a\\x0ab\\x00", false)),
+            (b"a\nb\x00", 100, ("a\\nb\\x00", false)),
+            (b"\r\t\x07\x08\x1b", 100, ("\\r\\t\\a\\b\\x1b", false)),
             (b"\xff\xfeok", 100, ("\\xff\\xfeok", false)),
             (b"abcdef", 3, ("abc", true)),
             (

@@ -61,6 +61,9 @@ pub struct Index {
     pub prefixes: Vec<Vec<u8>>,
     pub fields: Vec<Field>,
     pub options: options::IndexOptions,
+    /// Which definition this is (FT.CREATE and FT.ALTER draw a new one): what tells the
+    /// VECTOR fields' stores to rebuild, without comparing definitions after every command.
+    pub(crate) revision: u64,
 }
 
 /// The server's indexes by name, in creation order.
@@ -719,6 +722,7 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         prefixes: Vec::new(),
         fields: Vec::new(),
         options: options::IndexOptions::default(),
+        revision: 0,
     };
     let mut i = 2;
     loop {
@@ -776,6 +780,7 @@ pub fn ft_create(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     if let Err(e) = add_fields(&mut index, argv, i) {
         return e;
     }
+    index.revision = server.vector_stores.next_revision();
     server.search.insert(name, index);
     Reply::ok()
 }
@@ -1411,12 +1416,14 @@ pub fn ft_alter(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     if !schema_add {
         return reply::error("ALTER must be followed by SCHEMA");
     }
+    let revision = server.vector_stores.next_revision();
     let Some(index) = server.search.get_mut(&name) else {
         return reply::error("Unknown index name");
     };
     let mut altered = index.clone();
     match add_fields(&mut altered, argv, i + 2) {
         Ok(()) => {
+            altered.revision = revision;
             *index = altered;
             Reply::ok()
         }

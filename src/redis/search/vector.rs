@@ -265,8 +265,9 @@ enum Store {
 struct FieldStore {
     index: String,
     attribute: String,
-    /// The index's definition when the store was built: another one means a rebuild.
-    definition: String,
+    /// The index's definition (`Index::revision`) when the store was built: another one means
+    /// a rebuild.
+    revision: u64,
     /// Where the field sits in the index's schema.
     at: usize,
     store: Store,
@@ -276,6 +277,8 @@ struct FieldStore {
 #[derive(Default)]
 pub struct Stores {
     fields: Vec<FieldStore>,
+    /// The last `Index::revision` handed out.
+    revisions: u64,
 }
 
 impl std::fmt::Debug for Stores {
@@ -291,6 +294,11 @@ impl std::fmt::Debug for Stores {
 impl Stores {
     pub fn is_some(&self) -> bool {
         !self.fields.is_empty()
+    }
+
+    pub fn next_revision(&mut self) -> u64 {
+        self.revisions += 1;
+        self.revisions
     }
 }
 
@@ -341,29 +349,27 @@ fn vector_of(index: &Index, at: usize, db: &Db, key: &[u8]) -> Option<Vec<f32>> 
     }
 }
 
+/// The VECTOR fields of `index`: where each sits in its schema, and its spec.
+fn vector_fields(index: &Index) -> impl Iterator<Item = (usize, &VectorSpec)> {
+    (index.fields.iter().enumerate()).filter_map(|(at, field)| match &field.kind {
+        FieldKind::Vector(spec) => Some((at, spec)),
+        _ => None,
+    })
+}
+
 /// Brings every VECTOR field's store up to date with db 0 (RediSearch indexes db 0 only):
 /// new and altered indexes are built from a scan, dropped ones forgotten, and the keys
 /// changed since the last call re-read. Runs after every command while an index exists.
 pub fn sync(server: &mut Server) {
-    let mut wanted: Vec<(String, usize, String)> = Vec::new();
-    for (name, index) in &server.search {
-        let mut definition = None;
-        for (at, field) in index.fields.iter().enumerate() {
-            if matches!(field.kind, FieldKind::Vector(_)) {
-                let definition = definition.get_or_insert_with(|| format!("{index:?}"));
-                wanted.push((name.clone(), at, definition.clone()));
-            }
-        }
-    }
-    if wanted.is_empty() && !server.vector_stores.is_some() {
-        return;
-    }
     let Server {
         search,
         vector_stores,
         dbs,
         ..
     } = server;
+    if !vector_stores.is_some() && !search.values().any(|i| vector_fields(i).next().is_some()) {
+        return;
+    }
     let Some((db, others)) = dbs.split_first_mut() else {
         return;
     };
@@ -372,9 +378,9 @@ pub fn sync(server: &mut Server) {
     let changed = std::mem::take(&mut db.changes.keys);
     vector_stores.fields.retain(|s| {
         !lost
-            && wanted
-                .iter()
-                .any(|(n, at, d)| *n == s.index && *at == s.at && *d == s.definition)
+            && search
+                .get(&s.index)
+                .is_some_and(|index| index.revision == s.revision)
     });
     for s in &mut vector_stores.fields {
         let Some(index) = search.get(&s.index) else {
@@ -384,35 +390,35 @@ pub fn sync(server: &mut Server) {
             s.store.put(key, vector_of(index, s.at, db, key).as_deref());
         }
     }
-    for (name, at, definition) in wanted {
-        let built = vector_stores
-            .fields
-            .iter()
-            .any(|s| s.index == name && s.at == at);
-        let Some(index) = search.get(&name) else {
-            continue;
-        };
-        let Some(field) = index.fields.get(at) else {
-            continue;
-        };
-        let (false, FieldKind::Vector(spec)) = (built, &field.kind) else {
-            continue;
-        };
-        let mut store = Store::new(spec);
-        for (key, entry) in db.iter() {
-            if let Some(doc) = index.document(key, &entry.value, false) {
-                if let Some(Values::Vector(v)) = doc.values.get(at) {
-                    store.put(key, Some(v));
+    for (name, index) in search.iter() {
+        for (at, spec) in vector_fields(index) {
+            let built = vector_stores
+                .fields
+                .iter()
+                .any(|s| s.index == *name && s.at == at);
+            if built {
+                continue;
+            }
+            let mut store = Store::new(spec);
+            for (key, entry) in db.iter() {
+                if let Some(doc) = index.document(key, &entry.value, false) {
+                    if let Some(Values::Vector(v)) = doc.values.get(at) {
+                        store.put(key, Some(v));
+                    }
                 }
             }
+            vector_stores.fields.push(FieldStore {
+                index: name.clone(),
+                attribute: index
+                    .fields
+                    .get(at)
+                    .map(|f| f.attribute.clone())
+                    .unwrap_or_default(),
+                revision: index.revision,
+                at,
+                store,
+            });
         }
-        vector_stores.fields.push(FieldStore {
-            index: name,
-            attribute: field.attribute.clone(),
-            definition,
-            at,
-            store,
-        });
     }
     db.changes.on = vector_stores.is_some();
     db.changes.reset = false;

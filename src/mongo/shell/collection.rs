@@ -616,6 +616,7 @@ impl Session {
             }
             "getCollectionInfos" => self.collection_infos(args.into_iter().next()),
             "runCommand" => self.run_command(args.into_iter().next()),
+            "adminCommand" => self.admin_command(args.into_iter().next()),
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);

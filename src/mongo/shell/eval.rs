@@ -188,6 +188,7 @@ pub(crate) const DB_METHODS: &[&str] = &[
     "runCommand",
     "getMongo",
     "getSiblingDB",
+    "adminCommand",
 ];
 
 pub(crate) const CURSOR_METHODS: &[&str] = &[
@@ -391,6 +392,7 @@ impl Session {
         self.now_ms = now_ms;
         self.json = json;
         crate::mongo::index::ttl::tick(&mut self.store, now_ms);
+        self.reap_expired_transactions();
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
@@ -2173,9 +2175,9 @@ impl Session {
                         Js::Collection { db, name: coll } if self.host.is_some() => {
                             self.host_collection_call(&db, &coll, &name, args)?
                         }
-                        Js::Collection { db, name: coll } => self
-                            .collection_method(&db, &coll, &name, args)
-                            .map_err(outside_conflict)?,
+                        Js::Collection { db, name: coll } => {
+                            self.outside_collection_call(&db, &coll, &name, args)?
+                        }
                         _ => Js::Undefined,
                     };
                     Ok(match r {

@@ -391,6 +391,7 @@ impl Session {
     pub fn set_context(&mut self, now_ms: u64, json: bool) {
         self.now_ms = now_ms;
         self.json = json;
+        self.drop_buckets_views();
         crate::mongo::index::ttl::tick(&mut self.store, now_ms);
         self.reap_expired_transactions();
     }

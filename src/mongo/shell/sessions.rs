@@ -529,6 +529,7 @@ impl Session {
         name: &str,
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
+        self.prepare_buckets_view(db, coll, name, is_write(name))?;
         let ns = (db.to_string(), coll.to_string());
         let blocked = |s: &Session| s.sessions.open.values().any(|t| t.holds_locks_in(&ns));
         if !is_write(name) || !blocked(self) {

@@ -4,9 +4,11 @@
 //! The server stores measurements in buckets and unpacks them when read; a lesson sees the
 //! unpacked documents, so the sandbox keeps each measurement as one document, in the field
 //! order the server's unpacking gives (the time field, the meta field, the other fields, then
-//! `_id`, as the manual's `findOne` example prints it). Inserts check the time field as the
-//! server does; `expireAfterSeconds` deletes measurements on the virtual clock, with the TTL
-//! monitor. `listCollections` shows the collection as type `timeseries` next to the
+//! `_id`, as the manual's `findOne` example prints it), and builds the bucket documents
+//! from them when `system.buckets.<name>` is read (`buckets`). Inserts check the time field
+//! as the server does, and updates are limited as MongoDB 7.0 limits them (`check_update`);
+//! `expireAfterSeconds` deletes measurements on the virtual clock, with the TTL monitor.
+//! `listCollections` shows the collection as type `timeseries` next to the
 //! `system.buckets.<name>` collection and `system.views` the server creates for it.
 
 use super::store::{Collection, Store};

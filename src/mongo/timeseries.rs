@@ -581,6 +581,10 @@ pub fn buckets(coll: &Collection) -> Vec<Document> {
     let rounding = i64::from(ts.granularity.rounding_secs()) * 1000;
     let span = i64::from(ts.granularity.max_span_secs()) * 1000;
     let mut open: Vec<Bucket> = Vec::new();
+    // Each meta value's buckets (positions in `open`), so that a collection with many
+    // series is not scanned once per measurement.
+    let mut by_meta: std::collections::BTreeMap<super::index::KeyPart, Vec<usize>> =
+        std::collections::BTreeMap::new();
     for doc in &coll.docs {
         let Some(Value::Date(t)) = doc.get(&ts.time_field) else {
             continue;
@@ -596,13 +600,27 @@ pub fn buckets(coll: &Collection) -> Vec<Document> {
                 && *t - b.min_ms < span
                 && b.measurements.len() < BUCKET_MAX_COUNT
         };
-        match open.iter_mut().rev().find(|b| fits(b)) {
+        let series = by_meta
+            .entry(super::index::KeyPart {
+                value: meta.clone().unwrap_or(Value::Undefined),
+                descending: false,
+            })
+            .or_default();
+        let found = series
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| open.get(i).is_some_and(fits));
+        match found.and_then(|i| open.get_mut(i)) {
             Some(b) => b.measurements.push(doc),
-            None => open.push(Bucket {
-                meta,
-                min_ms: t.div_euclid(rounding) * rounding,
-                measurements: vec![doc],
-            }),
+            None => {
+                series.push(open.len());
+                open.push(Bucket {
+                    meta,
+                    min_ms: t.div_euclid(rounding) * rounding,
+                    measurements: vec![doc],
+                });
+            }
         }
     }
     // The buckets collection is clustered by `_id` (minimum time first): its natural order.

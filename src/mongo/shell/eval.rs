@@ -2150,6 +2150,8 @@ impl Session {
                     .map(Value::Document)
                     .collect(),
             )),
+            // A driver's `{ session }` option.
+            Js::ClientSession(id) if self.host.is_some() => Ok(Session::session_mark(id)),
             _ => Err(ShellError::type_error(
                 "this sandbox cannot store functions or shell objects in an array or document",
             )),

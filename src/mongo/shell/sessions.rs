@@ -337,6 +337,14 @@ impl Session {
         Ok(())
     }
 
+    /// A driver snippet's command that reaches the server (a commit or abort of a
+    /// transaction that sent operations) counts as a round trip.
+    fn driver_round_trip(&mut self, command: &str) {
+        if let Some(host) = self.host.as_mut() {
+            host.collection_call(command, None);
+        }
+    }
+
     fn drop_open(&mut self, id: u32) {
         if let Some(txn) = self.sessions.open.remove(&id) {
             txn.release(&mut self.store);
@@ -359,6 +367,7 @@ impl Session {
             TxnState::Committed => Ok(()),
             TxnState::InProgress => {
                 s.state = TxnState::Committed;
+                self.driver_round_trip("commitTransaction");
                 let Some(txn) = self.sessions.open.remove(&id) else {
                     return Ok(());
                 };
@@ -379,7 +388,11 @@ impl Session {
                 "Cannot call abortTransaction after calling commitTransaction",
             )),
             TxnState::Starting | TxnState::InProgress => {
+                let sent = s.state == TxnState::InProgress;
                 s.state = TxnState::Aborted;
+                if sent {
+                    self.driver_round_trip("abortTransaction");
+                }
                 // The driver ignores what the server answers to abortTransaction.
                 self.drop_open(id);
                 Ok(())
@@ -397,7 +410,8 @@ impl Session {
         loop {
             attempt += 1;
             self.start_transaction(id, options)?;
-            let result = self.call_value(f, Vec::new());
+            // The driver passes the callback its session.
+            let result = self.call_value(f, vec![Js::ClientSession(id)]);
             let result = match result {
                 Ok(v) => {
                     let ended = self.sessions.list.get(id as usize).is_none_or(|s| {

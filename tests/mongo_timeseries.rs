@@ -204,6 +204,11 @@ fn time_series_collections_and_transactions() {
             // Reads are allowed.
             ("s.getDatabase('test').weather.countDocuments()", "12\n"),
             (
+                "s.getDatabase('test').weather.deleteMany({'metadata.sensorId': 5578})",
+                "MongoServerError[OperationNotSupportedInTransaction]: Cannot perform a multi delete inside of a multi-document transaction on a time-series collection: test.weather\n",
+            ),
+            ("s.abortTransaction(); s.startTransaction()", ""),
+            (
                 "s.getDatabase('test').createCollection('w2', {timeseries: {timeField: 't'}})",
                 "MongoServerError[OperationNotSupportedInTransaction]: Cannot create a time-series collection in a multi-document transaction.\n",
             ),

@@ -772,6 +772,16 @@ impl Session {
                 ),
             ));
         }
+        if method == "deleteMany" && options.is_some_and(|o| o.timeseries.is_some()) {
+            return Err(ShellError::server(
+                263,
+                Some("OperationNotSupportedInTransaction"),
+                format!(
+                    "Cannot perform a multi delete inside of a multi-document transaction on \
+                     a time-series collection: {db}.{coll}"
+                ),
+            ));
+        }
         if method == "aggregate" {
             check_pipeline_in_transaction(args)?;
         }

@@ -427,3 +427,30 @@ fn updates_may_only_touch_the_meta_field_as_in_mongodb_7() {
         )],
     );
 }
+
+#[test]
+fn the_bucket_documents_are_gone_once_the_input_ends() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(READINGS, NOW);
+    let read = "db.system.buckets.t.countDocuments()";
+    assert_eq!(shell.eval_mongosh(read, NOW), "3\n");
+    // Nothing that reads the store between inputs (the collections panel, a saved
+    // snapshot) sees them as a collection.
+    assert!(shell
+        .store()
+        .collection("test", "system.buckets.t")
+        .is_none());
+    // The next read builds them again from the measurements as they are then.
+    shell.eval_mongosh("db.t.deleteMany({'s.a': 9})", NOW);
+    assert_eq!(shell.eval_mongosh(read, NOW), "2\n");
+    // A collection of that form with no time series collection behind it is ordinary.
+    shell.eval_mongosh("db.system.buckets.other.insertOne({_id: 1})", NOW);
+    assert_eq!(
+        shell.eval_mongosh("db.system.buckets.other.find()", NOW),
+        "[ { _id: 1 } ]\n"
+    );
+    assert!(shell
+        .store()
+        .collection("test", "system.buckets.other")
+        .is_some());
+}

@@ -342,7 +342,13 @@ pub fn collection_names(store: &Store, db: &str) -> Vec<(String, Option<&'static
     };
     let mut names: Vec<(String, Option<&'static str>)> = Vec::new();
     for (name, c) in &database.collections {
-        if name.starts_with(BUCKETS_PREFIX) {
+        let of_time_series = name.strip_prefix(BUCKETS_PREFIX).is_some_and(|base| {
+            database
+                .collections
+                .get(base)
+                .is_some_and(|b| b.options.timeseries.is_some())
+        });
+        if of_time_series {
             // A read's bucket documents (`shell::buckets`): listed below with their
             // time series collection.
             continue;

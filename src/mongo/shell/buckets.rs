@@ -48,23 +48,17 @@ impl Session {
         }
         if let Some(database) = self.store.databases.get_mut(db) {
             database.collections.insert(coll.to_string(), view);
+            self.sessions
+                .bucket_views
+                .push((db.to_string(), coll.to_string()));
         }
         Ok(())
     }
 
-    /// Drops the bucket documents a read built.
+    /// Drops the bucket documents reads built.
     pub fn drop_buckets_views(&mut self) {
-        for database in self.store.databases.values_mut() {
-            let views: Vec<String> = database
-                .collections
-                .range::<str, _>((
-                    std::ops::Bound::Included(BUCKETS_PREFIX),
-                    std::ops::Bound::Unbounded,
-                ))
-                .take_while(|(name, _)| name.starts_with(BUCKETS_PREFIX))
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in views {
+        for (db, name) in std::mem::take(&mut self.sessions.bucket_views) {
+            if let Some(database) = self.store.databases.get_mut(&db) {
                 database.collections.remove(&name);
             }
         }

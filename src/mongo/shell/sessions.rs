@@ -79,6 +79,9 @@ pub struct Sessions {
     pub(super) active: Option<u32>,
     /// `transactionLifetimeLimitSeconds`, when `setParameter` changed it.
     lifetime_secs: Option<i64>,
+    /// The buckets collections a read built in the store (see `shell::buckets`), by
+    /// database and name, to drop when the input ends.
+    pub(super) bucket_views: Vec<(String, String)>,
 }
 
 /// `transactionLifetimeLimitSeconds` unless `setParameter` changes it.

@@ -603,7 +603,7 @@ pub fn buckets(coll: &Collection) -> Vec<Document> {
         let fits = |b: &Bucket| {
             b.meta == meta
                 && b.min_ms <= *t
-                && *t - b.min_ms < span
+                && t.saturating_sub(b.min_ms) < span
                 && b.measurements.len() < BUCKET_MAX_COUNT
         };
         let series = by_meta
@@ -623,7 +623,7 @@ pub fn buckets(coll: &Collection) -> Vec<Document> {
                 series.push(open.len());
                 open.push(Bucket {
                     meta,
-                    min_ms: t.div_euclid(rounding) * rounding,
+                    min_ms: t.div_euclid(rounding).checked_mul(rounding).unwrap_or(*t),
                     measurements: vec![doc],
                 });
             }

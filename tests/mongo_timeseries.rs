@@ -204,6 +204,11 @@ fn time_series_collections_and_transactions() {
             // Reads are allowed.
             ("s.getDatabase('test').weather.countDocuments()", "12\n"),
             (
+                "s.getDatabase('test').weather.deleteMany({'metadata.sensorId': 5578})",
+                "MongoServerError[OperationNotSupportedInTransaction]: Cannot perform a multi delete inside of a multi-document transaction on a time-series collection: test.weather\n",
+            ),
+            ("s.abortTransaction(); s.startTransaction()", ""),
+            (
                 "s.getDatabase('test').createCollection('w2', {timeseries: {timeField: 't'}})",
                 "MongoServerError[OperationNotSupportedInTransaction]: Cannot create a time-series collection in a multi-document transaction.\n",
             ),
@@ -264,4 +269,188 @@ fn coll_mod_changes_expiry_and_coarsens_granularity() {
             ),
         ],
     );
+}
+
+/// Granularity `seconds`: buckets span an hour and start on a minute.
+const READINGS: &str = r#"db.createCollection("t", {timeseries: {timeField: "ts", metaField: "s", granularity: "seconds"}})
+db.t.insertMany([
+  {ts: ISODate("2024-01-01T10:00:30Z"), s: {b: 2, a: 1}, v: 5},
+  {ts: ISODate("2024-01-01T10:20:00Z"), s: {a: 1, b: 2}, v: 3},
+  {ts: ISODate("2024-01-01T11:00:30Z"), s: {a: 1, b: 2}, v: 7},
+  {ts: ISODate("2024-01-01T10:30:00Z"), s: {a: 9}, v: 1, w: [1, 5]}
+])"#;
+
+#[test]
+fn the_buckets_collection_holds_the_servers_bucket_documents() {
+    run(
+        READINGS,
+        &[
+            // The generated `_id`s projected out. One bucket per meta value (its fields in
+            // name order) and hour from its first measurement's minute; the last
+            // measurement of {a: 1, b: 2} is past that hour and opens a second bucket.
+            (
+                r#"db.system.buckets.t.find({}, {_id: 0, "control.min._id": 0, "control.max._id": 0, "data._id": 0})"#,
+                "[
+  {
+    control: {
+      version: 1,
+      min: { ts: ISODate('2024-01-01T10:00:00.000Z'), v: 3 },
+      max: { ts: ISODate('2024-01-01T10:20:00.000Z'), v: 5 }
+    },
+    meta: { a: 1, b: 2 },
+    data: {
+      ts: {
+        '0': ISODate('2024-01-01T10:00:30.000Z'),
+        '1': ISODate('2024-01-01T10:20:00.000Z')
+      },
+      v: { '0': 5, '1': 3 }
+    }
+  },
+  {
+    control: {
+      version: 1,
+      min: { ts: ISODate('2024-01-01T10:30:00.000Z'), v: 1, w: [ 1, 5 ] },
+      max: { ts: ISODate('2024-01-01T10:30:00.000Z'), v: 1, w: [ 1, 5 ] }
+    },
+    meta: { a: 9 },
+    data: {
+      ts: { '0': ISODate('2024-01-01T10:30:00.000Z') },
+      v: { '0': 1 },
+      w: { '0': [ 1, 5 ] }
+    }
+  },
+  {
+    control: {
+      version: 1,
+      min: { ts: ISODate('2024-01-01T11:00:00.000Z'), v: 7 },
+      max: { ts: ISODate('2024-01-01T11:00:30.000Z'), v: 7 }
+    },
+    meta: { a: 1, b: 2 },
+    data: { ts: { '0': ISODate('2024-01-01T11:00:30.000Z') }, v: { '0': 7 } }
+  }
+]
+",
+            ),
+            // A bucket's _id carries its minimum time.
+            (
+                "db.system.buckets.t.find().map(b => b._id.getTimestamp())",
+                "[\n  ISODate('2024-01-01T10:00:00.000Z'),\n  ISODate('2024-01-01T10:30:00.000Z'),\n  ISODate('2024-01-01T11:00:00.000Z')\n]\n",
+            ),
+            ("db.system.buckets.t.countDocuments({'control.max.v': {$gte: 5}})", "2\n"),
+            (
+                "db.system.buckets.t.aggregate([{$group: {_id: null, n: {$sum: {$size: {$objectToArray: '$data.ts'}}}}}])",
+                "[ { _id: null, n: 4 } ]\n",
+            ),
+            // Reads of the measurements give the meta value as the bucket stores it.
+            ("db.t.findOne({v: 5}, {_id: 0})", "{ ts: ISODate('2024-01-01T10:00:30.000Z'), s: { a: 1, b: 2 }, v: 5 }\n"),
+            // The bucket documents are not a collection of their own.
+            (
+                "db.getCollectionNames()",
+                "[ 'system.buckets.t', 'system.views', 't' ]\n",
+            ),
+            (
+                "db.system.buckets.t.insertOne({})",
+                "MongoshInvalidInputError: [COMMON-10001] the sandbox builds test.system.buckets.t from the measurements of test.t on each read; write to test.t instead\n",
+            ),
+            ("db.system.buckets.nothing.find()", ""),
+        ],
+    );
+}
+
+#[test]
+fn a_bucket_holds_at_most_a_thousand_measurements() {
+    run(
+        "db.createCollection('m', {timeseries: {timeField: 't', granularity: 'hours'}})\nfor (let i = 0; i < 2500; i++) db.m.insertOne({t: new Date(1704067200000 + i * 1000), i: i})",
+        &[
+            (
+                "db.system.buckets.m.find().map(b => [b.control.min.i, b.control.max.i])",
+                "[ [ 0, 999 ], [ 1000, 1999 ], [ 2000, 2499 ] ]\n",
+            ),
+            ("db.system.buckets.m.findOne().meta", ""),
+        ],
+    );
+}
+
+#[test]
+fn measurements_with_the_same_id_are_all_kept() {
+    run(
+        WEATHER,
+        &[
+            (
+                "db.weather.insertMany([{_id: 1, timestamp: ISODate('2021-05-20T00:00:00Z')}, {_id: 1, timestamp: ISODate('2021-05-20T01:00:00Z')}])",
+                "{ acknowledged: true, insertedIds: { '0': 1, '1': 1 } }\n",
+            ),
+            ("db.weather.countDocuments({_id: 1})", "2\n"),
+            (
+                "db.weather.find({_id: 1}, {timestamp: 1})",
+                "[\n  { timestamp: ISODate('2021-05-20T00:00:00.000Z'), _id: 1 },\n  { timestamp: ISODate('2021-05-20T01:00:00.000Z'), _id: 1 }\n]\n",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn updates_may_only_touch_the_meta_field_as_in_mongodb_7() {
+    let refused = |m: &str| format!("MongoServerError: {m}\n");
+    let not_meta_query = refused("Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField 'metadata'");
+    let not_meta_update = refused("Cannot perform an update on a time-series collection which updates a field that is not the metaField 'metadata'");
+    let non_multi = refused("Cannot perform a non-multi update on a time-series collection");
+    let cases: Vec<(&str, String)> = vec![
+        ("db.weather.updateOne({'metadata.sensorId': 5578}, {$set: {'metadata.type': 't'}})", non_multi.clone()),
+        ("db.weather.replaceOne({'metadata.sensorId': 5578}, {temp: 1})", non_multi),
+        ("db.weather.updateMany({'metadata.sensorId': 5578}, {$set: {'metadata.type': 't'}}, {upsert: true})", refused("Cannot perform an upsert on a time-series collection")),
+        ("db.weather.updateMany({temp: 12}, {$set: {'metadata.type': 't'}})", not_meta_query.clone()),
+        ("db.weather.updateMany({$or: [{'metadata.sensorId': 1}, {temp: 12}]}, {$set: {'metadata.type': 't'}})", not_meta_query),
+        ("db.weather.updateMany({$expr: {$gt: ['$temp', 12]}}, {$set: {'metadata.type': 't'}})", refused("Cannot use $expr when performing an update or delete on a time-series collection")),
+        ("db.weather.updateMany({'metadata.sensorId': 5578}, {$inc: {temp: 1}})", not_meta_update.clone()),
+        ("db.weather.updateMany({}, {$rename: {'metadata.type': 'kind'}})", not_meta_update),
+        ("db.weather.updateMany({}, [{$set: {'metadata.type': 't'}}])", refused("Cannot perform an update on a time-series collection using a pipeline update")),
+        ("db.weather.countDocuments({'metadata.type': 'temperature'})", "12\n".into()),
+        // What MongoDB 7.0 allows: a multi update that filters on and changes the meta field.
+        (
+            "db.weather.updateMany({'metadata.sensorId': 5578}, {$set: {'metadata.type': 'celsius'}})",
+            "{\n  acknowledged: true,\n  insertedId: null,\n  matchedCount: 12,\n  modifiedCount: 12,\n  upsertedCount: 0\n}\n".into(),
+        ),
+        ("db.weather.distinct('metadata.type')", "[ 'celsius' ]\n".into()),
+        // Deletes take any filter since 7.0, deleteOne included.
+        ("db.weather.deleteOne({temp: 12})", "{ acknowledged: true, deletedCount: 1 }\n".into()),
+        ("db.weather.deleteMany({temp: {$gte: 16}})", "{ acknowledged: true, deletedCount: 2 }\n".into()),
+        ("db.weather.countDocuments()", "9\n".into()),
+    ];
+    let steps: Vec<(&str, &str)> = cases.iter().map(|(i, o)| (*i, o.as_str())).collect();
+    run(WEATHER, &steps);
+    run(
+        "db.createCollection('nometa', {timeseries: {timeField: 't'}})",
+        &[(
+            "db.nometa.updateMany({}, {$set: {a: 1}})",
+            "MongoServerError: Cannot perform an update on a time-series collection that does not have a metaField\n",
+        )],
+    );
+}
+
+#[test]
+fn the_bucket_documents_are_gone_once_the_input_ends() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(READINGS, NOW);
+    let read = "db.system.buckets.t.countDocuments()";
+    assert_eq!(shell.eval_mongosh(read, NOW), "3\n");
+    // Nothing that reads the store between inputs (the collections panel, a saved
+    // snapshot) sees them as a collection.
+    assert!(shell
+        .store()
+        .collection("test", "system.buckets.t")
+        .is_none());
+    // The next read builds them again from the measurements as they are then.
+    shell.eval_mongosh("db.t.deleteMany({'s.a': 9})", NOW);
+    assert_eq!(shell.eval_mongosh(read, NOW), "2\n");
+    // A collection of that form with no time series collection behind it is ordinary.
+    shell.eval_mongosh("db.system.buckets.other.insertOne({_id: 1})", NOW);
+    assert_eq!(
+        shell.eval_mongosh("db.system.buckets.other.find()", NOW),
+        "[ { _id: 1 } ]\n"
+    );
+    assert!(shell
+        .store()
+        .collection("test", "system.buckets.other")
+        .is_some());
 }

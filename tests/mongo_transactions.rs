@@ -149,14 +149,6 @@ fn write_conflicts_abort_the_transaction() {
         ("s2.abortTransaction()", ""),
         ("s.commitTransaction()", ""),
         ("db.acct.findOne({_id: 2})", "{ _id: 2, balance: 110 }\n"),
-        // A write from outside to a document an open transaction wrote.
-        ("s.startTransaction()", ""),
-        ("acct.updateOne({_id: 2}, {$set: {balance: 0}})", UPDATED),
-        ("db.acct.updateOne({_id: 2}, {$set: {balance: 1}})", CONFLICT),
-        ("db.acct.deleteOne({_id: 2})", CONFLICT),
-        ("s.commitTransaction()", ""),
-        ("db.acct.updateOne({_id: 2}, {$set: {balance: 1}})", UPDATED),
-        ("db.acct.findOne({_id: 2})", "{ _id: 2, balance: 1 }\n"),
     ]);
 }
 
@@ -332,4 +324,173 @@ fn a_transaction_leaves_ttl_and_outside_documents_consistent() {
         ),
     ];
     common::run_mongosh_at(&mut shell, NOW, steps);
+}
+
+/// `NoSuchTransaction` for the session's first transaction.
+const ABORTED_1: &str =
+    "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 1 } has been aborted.\n";
+
+#[test]
+fn a_write_from_outside_waits_until_the_holding_transaction_expires() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    // (input, ms after NOW, expected output)
+    let steps: &[(&str, u64, &str)] = &[
+        ("s.startTransaction()", 0, ""),
+        // The transaction starts on the server with its first operation, at 10 s.
+        ("acct.updateOne({_id: 2}, {$set: {balance: 0}})", 10_000, UPDATED),
+        // The server would make this write wait for the transaction; with maxTimeMS
+        // shorter than the transaction's remaining 60 s it gives up first.
+        (
+            "db.acct.updateOne({_id: 2}, {$set: {balance: 1}}, {maxTimeMS: 5000})",
+            20_000,
+            "MongoServerError[MaxTimeMSExpired]: operation exceeded time limit\n",
+        ),
+        // An updateMany that blocks keeps what it did before it blocked.
+        (
+            "db.acct.updateMany({}, {$inc: {balance: 1}}, {maxTimeMS: 5000})",
+            20_000,
+            "MongoServerError[MaxTimeMSExpired]: operation exceeded time limit\n",
+        ),
+        (
+            "db.acct.find()",
+            20_000,
+            "[ { _id: 1, balance: 101 }, { _id: 2, balance: 100 } ]\n",
+        ),
+        // A maxTimeMS that outlasts the transaction: the write waits for the server to
+        // abort it (at 70 s) and then succeeds.
+        (
+            "db.acct.updateOne({_id: 2}, {$set: {balance: 1}}, {maxTimeMS: 60000})",
+            20_000,
+            UPDATED,
+        ),
+        ("s.commitTransaction()", 20_000, ABORTED_1),
+        (
+            "db.acct.find()",
+            20_000,
+            "[ { _id: 1, balance: 101 }, { _id: 2, balance: 1 } ]\n",
+        ),
+        // Without maxTimeMS the write waits as long as it takes; an insert of an _id the
+        // transaction inserted waits too, and succeeds once the transaction is gone.
+        ("s.startTransaction(); acct.insertOne({_id: 3, t: 'txn'})", 30_000, "{ acknowledged: true, insertedId: 3 }\n"),
+        (
+            "db.acct.insertOne({_id: 3, t: 'outside'})",
+            30_000,
+            "{ acknowledged: true, insertedId: 3 }\n",
+        ),
+        ("db.acct.findOne({_id: 3})", 30_000, "{ _id: 3, t: 'outside' }\n"),
+        (
+            "acct.find()",
+            30_000,
+            "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 2 } has been aborted.\n",
+        ),
+        ("s.abortTransaction()", 30_000, ""),
+    ];
+    common::run_mongosh_at(&mut shell, NOW, steps);
+}
+
+#[test]
+fn a_write_waits_only_for_the_transactions_it_reaches() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    let steps: &[(&str, u64, &str)] = &[
+        (
+            "s2 = db.getMongo().startSession(); acct2 = s2.getDatabase('test').acct",
+            0,
+            "test.acct\n",
+        ),
+        ("s2.startTransaction(); acct2.updateOne({_id: 2}, {$set: {b: 1}})", 0, UPDATED),
+        ("s.startTransaction(); acct.updateOne({_id: 1}, {$set: {a: 1}})", 5_000, UPDATED),
+        // Reaches only s2's document: the write ends when s2 expires (60 s), before s
+        // would (65 s), so s stays open.
+        ("db.acct.deleteOne({_id: 2})", 6_000, "{ acknowledged: true, deletedCount: 1 }\n"),
+        ("s2.commitTransaction()", 6_000, ABORTED_1),
+        ("s.commitTransaction()", 6_000, ""),
+        // Every transaction that expires while a write waits is gone when it completes.
+        ("s.startTransaction(); acct.updateOne({_id: 1}, {$set: {a: 2}})", 7_000, UPDATED),
+        ("s2.startTransaction(); acct2.insertOne({_id: 2})", 8_000, "{ acknowledged: true, insertedId: 2 }\n"),
+        ("db.acct.insertOne({_id: 2, c: 1})", 9_000, "{ acknowledged: true, insertedId: 2 }\n"),
+        (
+            "s.commitTransaction()",
+            9_000,
+            "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 2 } has been aborted.\n",
+        ),
+        (
+            "db.acct.find()",
+            9_000,
+            "[ { _id: 1, balance: 100, a: 1 }, { _id: 2, c: 1 } ]\n",
+        ),
+    ];
+    common::run_mongosh_at(&mut shell, NOW, steps);
+}
+
+#[test]
+fn the_server_aborts_a_transaction_that_outlives_its_limit() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    let steps: &[(&str, u64, &str)] = &[
+        (
+            "db.adminCommand({getParameter: 1, transactionLifetimeLimitSeconds: 1})",
+            0,
+            "{ transactionLifetimeLimitSeconds: 60, ok: 1 }\n",
+        ),
+        ("s.startTransaction(); acct.insertOne({_id: 3})", 0, "{ acknowledged: true, insertedId: 3 }\n"),
+        ("acct.countDocuments()", 59_999, "3\n"),
+        // Sixty seconds after its first operation the server has aborted it.
+        ("acct.countDocuments()", 60_000, ABORTED_1),
+        ("s.commitTransaction()", 60_000, ABORTED_1),
+        ("db.acct.countDocuments()", 60_000, "2\n"),
+        // A shorter limit applies to transactions that start after it is set.
+        (
+            "db.adminCommand({setParameter: 1, transactionLifetimeLimitSeconds: 10})",
+            60_000,
+            "{ was: 60, ok: 1 }\n",
+        ),
+        ("s.startTransaction(); acct.insertOne({_id: 4})", 60_000, "{ acknowledged: true, insertedId: 4 }\n"),
+        ("s.commitTransaction()", 70_000, "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 2 } has been aborted.\n"),
+        ("s.startTransaction(); acct.insertOne({_id: 5})", 80_000, "{ acknowledged: true, insertedId: 5 }\n"),
+        ("s.commitTransaction()", 89_999, ""),
+        ("db.acct.find({}, {_id: 1})", 90_000, "[ { _id: 1 }, { _id: 2 }, { _id: 5 } ]\n"),
+    ];
+    common::run_mongosh_at(&mut shell, NOW, steps);
+}
+
+#[test]
+fn set_parameter_and_get_parameter_answer_in_the_servers_words() {
+    common::check_mongosh(
+        "parameters",
+        NOW,
+        &[],
+        &[
+            (
+                "db.adminCommand({getParameter: '*'}).transactionLifetimeLimitSeconds",
+                "60",
+            ),
+            (
+                "db.adminCommand({setParameter: 1, transactionLifetimeLimitSeconds: 0})",
+                "MongoServerError[BadValue]: Invalid value for parameter transactionLifetimeLimitSeconds: 0 is not greater than or equal to 1",
+            ),
+            (
+                "db.adminCommand({setParameter: 1, transactionLifetimeLimitSecs: 5})",
+                "MongoServerError[InvalidOptions]: attempted to set unrecognized parameter [transactionLifetimeLimitSecs], use help:true to see options",
+            ),
+            (
+                "db.adminCommand({setParameter: 1})",
+                "MongoServerError[InvalidOptions]: no option found to set, use help:true to see options",
+            ),
+            (
+                "db.adminCommand({getParameter: 1, nosuchParameter: 1})",
+                "MongoServerError[InvalidOptions]: no option found to get",
+            ),
+            (
+                "db.adminCommand({setParameter: 1, transactionLifetimeLimitSeconds: 120})",
+                "{ was: 60, ok: 1 }",
+            ),
+            (
+                "db.adminCommand({getParameter: 1, transactionLifetimeLimitSeconds: 1})",
+                "{ transactionLifetimeLimitSeconds: 120, ok: 1 }",
+            ),
+            ("db.adminCommand({ping: 1})", "{ ok: 1 }"),
+        ],
+    );
 }

@@ -447,3 +447,40 @@ fn the_cli_runs_a_snippet_from_stdin() {
         assert_eq!(out.status.code(), Some(code), "{source}");
     }
 }
+
+#[test]
+fn mongodb_sessions_and_transactions() {
+    check(&[
+        // withTransaction commits what the callback did; `{ session }` runs an operation in it.
+        (
+            MONGO,
+            "await c.insertMany([{ _id: 1, b: 100 }, { _id: 2, b: 100 }]);\nconst session = client.startSession();\nawait session.withTransaction(async (s) => {\n  await c.updateOne({ _id: 1 }, { $inc: { b: -30 } }, { session });\n  await c.updateOne({ _id: 2 }, { $inc: { b: 30 } }, { session: s });\n  console.log(await c.findOne({ _id: 1 }), await c.findOne({ _id: 1 }, { session }));\n});\nawait session.endSession();\nawait c.find().toArray()",
+            "{ _id: 1, b: 100 } { _id: 1, b: 70 }\n[ { _id: 1, b: 70 }, { _id: 2, b: 130 } ]\n",
+            7,
+            false,
+        ),
+        // An aborted transaction leaves nothing behind.
+        (
+            MONGO,
+            "const s = client.startSession();\ns.startTransaction();\nawait c.insertOne({ _id: 3 }, { session: s });\nawait c.find({}, { session: s }).toArray();\nawait s.abortTransaction();\nawait c.countDocuments()",
+            "0\n",
+            4,
+            false,
+        ),
+        // A second transaction writing the same document gets WriteConflict.
+        (
+            MONGO,
+            "await c.insertOne({ _id: 1 });\nconst a = client.startSession(), b = client.startSession();\na.startTransaction(); b.startTransaction();\nawait c.updateOne({ _id: 1 }, { $set: { x: 1 } }, { session: a });\ntry { await c.updateOne({ _id: 1 }, { $set: { x: 2 } }, { session: b }) } catch (e) { console.log(e.codeName, e.errorLabels) }",
+            "WriteConflict [ 'TransientTransactionError' ]\n",
+            3,
+            false,
+        ),
+        (
+            MONGO,
+            "await client.startSession().commitTransaction()",
+            "MongoTransactionError: No transaction started\n",
+            0,
+            true,
+        ),
+    ]);
+}

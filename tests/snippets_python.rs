@@ -340,3 +340,65 @@ fn a_pubsub_connection_closes_when_the_snippet_ends() {
     assert_eq!(run.output, "1\n");
     assert_eq!(redis.client_ids(), before);
 }
+
+#[test]
+fn pymongo_sessions_and_transactions() {
+    let setup =
+        format!("{M}db.acct.insert_many([{{'_id': 1, 'b': 100}}, {{'_id': 2, 'b': 100}}])\n");
+    let cases: Vec<(String, &str, u64, bool)> = vec![
+        // The transaction's writes are visible in it and outside only after the commit,
+        // which leaving the `with` block sends.
+        (
+            format!("{setup}with client.start_session() as s:\n    with s.start_transaction():\n        db.acct.update_one({{'_id': 1}}, {{'$inc': {{'b': -30}}}}, session=s)\n        print(db.acct.find_one({{'_id': 1}}), db.acct.find_one({{'_id': 1}}, session=s))\ndb.acct.find_one({{'_id': 1}})"),
+            "{'_id': 1, 'b': 100} {'_id': 1, 'b': 70}\n{'_id': 1, 'b': 70}\n",
+            6,
+            false,
+        ),
+        // An exception in the block aborts the transaction.
+        (
+            format!("{setup}s = client.start_session()\ntry:\n    with s.start_transaction():\n        db.acct.insert_one({{'_id': 3}}, session=s)\n        raise ValueError('stop')\nexcept ValueError as e:\n    print(e)\ndb.acct.count_documents({{}})"),
+            "stop\n2\n",
+            4,
+            false,
+        ),
+        // with_transaction runs the callback with the session and commits.
+        (
+            format!("{setup}s = client.start_session()\ndef move(session):\n    db.acct.update_one({{'_id': 1}}, {{'$inc': {{'b': -5}}}}, session=session)\n    db.acct.update_one({{'_id': 2}}, {{'$inc': {{'b': 5}}}}, session=session)\n    return 'moved'\ns.with_transaction(move), list(db.acct.find({{}}, {{'_id': 0}}))"),
+            "('moved', [{'b': 95}, {'b': 105}])\n",
+            5,
+            false,
+        ),
+        (
+            format!("{setup}s = client.start_session()\ns.start_transaction()\ndb.acct.insert_one({{'_id': 3}}, session=s)\ns.abort_transaction()\ndb.acct.count_documents({{}})"),
+            "2\n",
+            4,
+            false,
+        ),
+        (
+            format!("{setup}client.start_session().commit_transaction()"),
+            "pymongo.errors.InvalidOperation: No transaction started\n",
+            2,
+            true,
+        ),
+        (
+            format!("{setup}s = client.start_session()\ns.start_transaction()\ns.start_transaction()"),
+            "pymongo.errors.InvalidOperation: Transaction already in progress\n",
+            1,
+            true,
+        ),
+        // A second transaction writing the same document gets a WriteConflict.
+        (
+            format!("{setup}import pymongo\na = client.start_session()\nb = client.start_session()\na.start_transaction()\nb.start_transaction()\ndb.acct.update_one({{'_id': 1}}, {{'$set': {{'b': 1}}}}, session=a)\ntry:\n    db.acct.update_one({{'_id': 1}}, {{'$set': {{'b': 2}}}}, session=b)\nexcept pymongo.errors.OperationFailure as e:\n    print(e.code)"),
+            "112\n",
+            3,
+            false,
+        ),
+        (
+            format!("{M}db.acct.find_one({{}}, session=1)"),
+            "TypeError: session must be an instance of ClientSession, not int\n",
+            0,
+            true,
+        ),
+    ];
+    check_owned(&cases);
+}

@@ -174,6 +174,7 @@ impl Shell {
             }
         }
         self.session.printed.clear();
+        self.session.drop_buckets_views();
         result?;
         Ok(match last {
             Output::Nothing => Value::Undefined,
@@ -255,6 +256,7 @@ impl Shell {
             }
             i = end;
         }
+        self.session.drop_buckets_views();
         out
     }
 }

@@ -466,7 +466,9 @@ impl Collection {
         let mut all = Vec::with_capacity(self.indexes.len());
         for (i, index) in self.indexes.iter().enumerate() {
             let (keys, arrays) = index.keys_for(doc).map_err(InsertError::Key)?;
-            if let Some(dup) = index.duplicate_of(&keys, rid) {
+            // Time series collections do not enforce a unique `_id`.
+            let enforced = i > 0 || self.options.timeseries.is_none();
+            if let Some(dup) = index.duplicate_of(&keys, rid).filter(|_| enforced) {
                 return Err(if i == 0 {
                     InsertError::DuplicateId(dup.first().map_or(Value::Null, |p| p.value.clone()))
                 } else {

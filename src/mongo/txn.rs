@@ -6,9 +6,10 @@
 //! after every operation the journal is checked, as WiredTiger checks an update chain:
 //! a document that changed outside since the snapshot, or that another open transaction has
 //! written, is a write conflict, and the transaction is aborted. The documents a
-//! transaction has written are locked in the real store, so a write from outside to them is
-//! refused (the real server retries such a write until the transaction ends; the sandbox
-//! cannot wait). Committing swaps in the transaction's copy of each collection it wrote
+//! transaction has written are locked in the real store. A write from outside to one of
+//! them waits, on the real server, until the transaction ends; in the sandbox nothing else
+//! can run meanwhile, so the only end is the server's own: the transaction expires
+//! `transactionLifetimeLimitSeconds` after it began (see `shell::sessions`). Committing swaps in the transaction's copy of each collection it wrote
 //! when nothing else wrote that collection since the snapshot, and otherwise applies its
 //! writes document by document; aborting drops the copy, with its indexes and all.
 
@@ -31,8 +32,12 @@ pub struct OpenTxn {
     /// Per collection, each document written: its `_id` and the document as the snapshot
     /// had it (None when it did not exist).
     written: BTreeMap<Namespace, BTreeMap<Key, (Value, Option<Document>)>>,
-    /// The server aborted it (an error or a conflict); the session still thinks it is open.
+    /// The server aborted it (an error, a conflict, or its lifetime ran out); the session
+    /// still thinks it is open.
     pub aborted: bool,
+    /// Sandbox time at which the server aborts it (`transactionLifetimeLimitSeconds` after
+    /// its first operation, with the limit in force then).
+    pub expires_ms: u64,
 }
 
 fn id_key(id: &Value) -> Key {
@@ -47,8 +52,8 @@ fn id_key(id: &Value) -> Key {
 pub struct Conflict;
 
 impl OpenTxn {
-    /// Starts a transaction on a snapshot of `main`.
-    pub fn begin(main: &Store) -> OpenTxn {
+    /// Starts a transaction on a snapshot of `main`, to expire at `expires_ms`.
+    pub fn begin(main: &Store, expires_ms: u64) -> OpenTxn {
         let stamps = main
             .databases
             .iter()
@@ -63,7 +68,22 @@ impl OpenTxn {
             stamps,
             written: BTreeMap::new(),
             aborted: false,
+            expires_ms,
         }
+    }
+
+    /// The server aborts it: its locks go, its copy is dropped, and what the session sends
+    /// next under its number gets `NoSuchTransaction`.
+    pub fn abort(&mut self, main: &mut Store) {
+        self.release(main);
+        self.work = Store::default();
+        self.written.clear();
+        self.aborted = true;
+    }
+
+    /// Whether it holds a lock on a document of collection `ns`.
+    pub fn holds_locks_in(&self, ns: &Namespace) -> bool {
+        !self.aborted && self.written.get(ns).is_some_and(|w| !w.is_empty())
     }
 
     /// Whether the transaction has written the document with this `_id`.

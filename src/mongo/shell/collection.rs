@@ -420,15 +420,16 @@ impl Session {
         if let Some(info) = self.refused(db, coll, &doc, None) {
             return Err(InsertError::Validation(info));
         }
-        let doc = match self
-            .store
-            .collection(db, coll)
-            .and_then(|c| c.options.timeseries.as_ref())
-        {
+        let doc = match self.time_series(db, coll) {
             Some(ts) => ts.prepare(doc).map_err(InsertError::TimeSeries)?,
             None => doc,
         };
         self.store.collection_mut(db, coll).insert(doc)
+    }
+
+    /// The options of a time series collection.
+    fn time_series(&self, db: &str, coll: &str) -> Option<&crate::mongo::timeseries::TimeSeries> {
+        self.store.collection(db, coll)?.options.timeseries.as_ref()
     }
 
     fn coll_mut(&mut self, db: &str, coll: &str) -> Option<&mut Collection> {
@@ -616,6 +617,7 @@ impl Session {
             }
             "getCollectionInfos" => self.collection_infos(args.into_iter().next()),
             "runCommand" => self.run_command(args.into_iter().next()),
+            "adminCommand" => self.admin_command(args.into_iter().next()),
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);
@@ -845,6 +847,10 @@ impl Session {
                     array_filters,
                     sort: None,
                 };
+                if let Some(ts) = self.time_series(db, coll) {
+                    ts.check_update(&req.filter, &raw, req.multi, req.upsert)
+                        .map_err(|m| ShellError::server(72, None, m))?;
+                }
                 let out = self.run_update(db, coll, &req).map_err(write_error)?;
                 Ok(result_doc(vec![
                     ("acknowledged", Value::Bool(true)),

@@ -188,6 +188,7 @@ pub(crate) const DB_METHODS: &[&str] = &[
     "runCommand",
     "getMongo",
     "getSiblingDB",
+    "adminCommand",
 ];
 
 pub(crate) const CURSOR_METHODS: &[&str] = &[
@@ -390,7 +391,9 @@ impl Session {
     pub fn set_context(&mut self, now_ms: u64, json: bool) {
         self.now_ms = now_ms;
         self.json = json;
+        self.drop_buckets_views();
         crate::mongo::index::ttl::tick(&mut self.store, now_ms);
+        self.reap_expired_transactions();
     }
 
     pub fn run(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
@@ -2147,6 +2150,8 @@ impl Session {
                     .map(Value::Document)
                     .collect(),
             )),
+            // A driver's `{ session }` option.
+            Js::ClientSession(id) if self.host.is_some() => Ok(Session::session_mark(id)),
             _ => Err(ShellError::type_error(
                 "this sandbox cannot store functions or shell objects in an array or document",
             )),
@@ -2173,9 +2178,9 @@ impl Session {
                         Js::Collection { db, name: coll } if self.host.is_some() => {
                             self.host_collection_call(&db, &coll, &name, args)?
                         }
-                        Js::Collection { db, name: coll } => self
-                            .collection_method(&db, &coll, &name, args)
-                            .map_err(outside_conflict)?,
+                        Js::Collection { db, name: coll } => {
+                            self.outside_collection_call(&db, &coll, &name, args)?
+                        }
                         _ => Js::Undefined,
                     };
                     Ok(match r {

@@ -12,7 +12,7 @@ use std::any::Any;
 
 use super::eval::{Js, ScopeRef, Session};
 use super::ShellError;
-use crate::mongo::value::Value;
+use crate::mongo::value::{Document, Value};
 
 /// What a host object or one of its properties evaluates to.
 #[derive(Debug, Clone)]
@@ -33,7 +33,13 @@ pub enum HostValue {
     /// A name the shell knows but the host's language does not (mongosh's `db` and
     /// `print` in Node): a ReferenceError, as there.
     NotDefined,
+    /// A new client session of the sandbox's Mongo shell (the driver's `startSession()`).
+    StartSession,
 }
+
+/// How a client session travels inside an options document (`{ session }`) to a collection
+/// method of a host: the shell's session number under this key.
+const SESSION_MARK: &str = "$clientSession";
 
 /// An argument passed to a host call.
 #[derive(Debug, Clone)]
@@ -202,8 +208,62 @@ impl Session {
             now_ms: self.now_ms,
         };
         match self.host.as_mut() {
-            Some(host) => host.call(call).map(|v| from_host(v, None)),
+            Some(host) => match host.call(call)? {
+                HostValue::StartSession => self.mongo_method("startSession", Vec::new()),
+                v => Ok(from_host(v, None)),
+            },
             None => Ok(Js::Undefined),
+        }
+    }
+
+    /// A client session as a value inside a document (`{ session }`), for a host's
+    /// collection methods to find again.
+    pub(super) fn session_mark(id: u32) -> Value {
+        let mut d = Document::default();
+        d.insert(SESSION_MARK.into(), Value::Int64(i64::from(id)));
+        Value::Document(d)
+    }
+
+    /// Takes `session` out of a collection method's options: the session it runs in.
+    fn take_session(args: &mut [Js]) -> Option<u32> {
+        for a in args.iter_mut() {
+            let Js::Val(Value::Document(opts)) = a else {
+                continue;
+            };
+            let id = match opts.get("session") {
+                Some(Value::Document(mark)) => match mark.get(SESSION_MARK) {
+                    Some(Value::Int64(id)) => u32::try_from(*id).ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if id.is_some() {
+                opts.shift_remove("session");
+                return id;
+            }
+        }
+        None
+    }
+
+    /// A collection method of a host, in a session when its options named one.
+    fn host_method(
+        &mut self,
+        db: &str,
+        coll: &str,
+        session: Option<u32>,
+        method: &str,
+        args: Vec<Js>,
+    ) -> Result<Js, ShellError> {
+        match session {
+            Some(session) => {
+                let c = super::sessions::CollRef {
+                    db: db.to_string(),
+                    name: coll.to_string(),
+                    session,
+                };
+                self.session_collection_call(&c, method, args)
+            }
+            None => self.outside_collection_call(db, coll, method, args),
         }
     }
 
@@ -276,6 +336,7 @@ impl Session {
         method: &str,
         mut args: Vec<Js>,
     ) -> Result<Js, ShellError> {
+        let session = Self::take_session(&mut args);
         let mut options = None;
         if matches!(method, "find" | "findOne") {
             if let Some(Js::Val(Value::Document(opts))) = args.get(1) {
@@ -290,7 +351,7 @@ impl Session {
             if let Some(opts) = &options {
                 // findOne with a sort or skip is find(…).sort(…).skip(…).limit(1).next().
                 if opts.contains_key("sort") || opts.contains_key("skip") {
-                    let r = self.collection_method(db, coll, "find", args)?;
+                    let r = self.host_method(db, coll, session, "find", args)?;
                     let docs = match r {
                         Js::Cursor(mut spec) => {
                             apply_find_options(&mut spec, opts);
@@ -304,7 +365,7 @@ impl Session {
                 }
             }
         }
-        let mut r = match self.collection_method(db, coll, method, args) {
+        let mut r = match self.host_method(db, coll, session, method, args) {
             Ok(r) => r,
             Err(e) => {
                 // A write the server refused was still a round trip.
@@ -366,7 +427,7 @@ fn apply_find_options(spec: &mut super::eval::CursorSpec, opts: &crate::mongo::v
 
 fn from_host(v: HostValue, method_of: Option<(u32, &str)>) -> Js {
     match v {
-        HostValue::Undefined | HostValue::NotDefined => Js::Undefined,
+        HostValue::Undefined | HostValue::NotDefined | HostValue::StartSession => Js::Undefined,
         HostValue::Value(v) => Js::Val(v),
         HostValue::Object(id) => Js::Host(id),
         HostValue::Collection { db, name } => Js::Collection { db, name },

@@ -1,6 +1,7 @@
 //! The mongosh syntax: lexer, parser, and a small evaluator over the sandbox's databases.
 
 mod bson;
+mod buckets;
 pub mod collection;
 pub(crate) mod ddl;
 pub mod eval;

@@ -77,6 +77,22 @@ pub struct Sessions {
     open: BTreeMap<u32, OpenTxn>,
     /// The session whose transaction the running operation belongs to.
     pub(super) active: Option<u32>,
+    /// `transactionLifetimeLimitSeconds`, when `setParameter` changed it.
+    lifetime_secs: Option<i64>,
+    /// The buckets collections a read built in the store (see `shell::buckets`), by
+    /// database and name, to drop when the input ends.
+    pub(super) bucket_views: Vec<(String, String)>,
+}
+
+/// `transactionLifetimeLimitSeconds` unless `setParameter` changes it.
+pub const DEFAULT_TRANSACTION_LIFETIME_SECS: i64 = 60;
+
+impl Sessions {
+    /// `transactionLifetimeLimitSeconds` now.
+    pub fn lifetime_secs(&self) -> i64 {
+        self.lifetime_secs
+            .unwrap_or(DEFAULT_TRANSACTION_LIFETIME_SECS)
+    }
 }
 
 fn transaction_error(message: &str) -> ShellError {
@@ -324,6 +340,14 @@ impl Session {
         Ok(())
     }
 
+    /// A driver snippet's command that reaches the server (a commit or abort of a
+    /// transaction that sent operations) counts as a round trip.
+    fn driver_round_trip(&mut self, command: &str) {
+        if let Some(host) = self.host.as_mut() {
+            host.collection_call(command, None);
+        }
+    }
+
     fn drop_open(&mut self, id: u32) {
         if let Some(txn) = self.sessions.open.remove(&id) {
             txn.release(&mut self.store);
@@ -346,6 +370,7 @@ impl Session {
             TxnState::Committed => Ok(()),
             TxnState::InProgress => {
                 s.state = TxnState::Committed;
+                self.driver_round_trip("commitTransaction");
                 let Some(txn) = self.sessions.open.remove(&id) else {
                     return Ok(());
                 };
@@ -366,7 +391,11 @@ impl Session {
                 "Cannot call abortTransaction after calling commitTransaction",
             )),
             TxnState::Starting | TxnState::InProgress => {
+                let sent = s.state == TxnState::InProgress;
                 s.state = TxnState::Aborted;
+                if sent {
+                    self.driver_round_trip("abortTransaction");
+                }
                 // The driver ignores what the server answers to abortTransaction.
                 self.drop_open(id);
                 Ok(())
@@ -384,7 +413,8 @@ impl Session {
         loop {
             attempt += 1;
             self.start_transaction(id, options)?;
-            let result = self.call_value(f, Vec::new());
+            // The driver passes the callback its session.
+            let result = self.call_value(f, vec![Js::ClientSession(id)]);
             let result = match result {
                 Ok(v) => {
                     let ended = self.sessions.list.get(id as usize).is_none_or(|s| {
@@ -426,7 +456,9 @@ impl Session {
         match s.state {
             TxnState::Starting => {
                 s.state = TxnState::InProgress;
-                let txn = OpenTxn::begin(&self.store);
+                let lifetime_ms = self.sessions.lifetime_secs().saturating_mul(1000);
+                let expires_ms = self.now_ms.saturating_add(lifetime_ms.max(0) as u64);
+                let txn = OpenTxn::begin(&self.store, expires_ms);
                 self.sessions.open.insert(id, txn);
             }
             TxnState::InProgress => {}
@@ -457,9 +489,7 @@ impl Session {
         if let Err(e) = &result {
             // A server error in a transaction aborts it on the server.
             if e.name == "MongoServerError" && e.code.is_some() {
-                txn.release(&mut self.store);
-                txn.work = crate::mongo::store::Store::default();
-                txn.aborted = true;
+                txn.abort(&mut self.store);
             }
         }
         self.sessions.open.insert(id, txn);
@@ -487,6 +517,156 @@ impl Session {
         })
     }
 
+    /// The server's transaction reaper: every open transaction whose lifetime has run out by
+    /// sandbox time `now_ms` is aborted (its session learns of it with its next command).
+    pub(super) fn reap_expired_transactions(&mut self) {
+        let now = self.now_ms;
+        for txn in self.sessions.open.values_mut() {
+            if !txn.aborted && txn.expires_ms <= now {
+                txn.abort(&mut self.store);
+            }
+        }
+    }
+
+    /// A collection method called outside any transaction (`db.coll.…`, or through a
+    /// session with no transaction open).
+    ///
+    /// A write that reaches a document an open transaction has written waits, on the real
+    /// server, until that transaction ends. The shell is blocked meanwhile, so the only end
+    /// is the transaction's expiry: the write completes once the server has aborted the
+    /// transaction, `transactionLifetimeLimitSeconds` after it began, or fails with
+    /// `MaxTimeMSExpired` if its `maxTimeMS` runs out first. The sandbox shows that outcome
+    /// at once (its clock does not move): the holder is aborted and the write runs again on
+    /// the collection as it was before the blocked attempt. Holders go in the order they
+    /// expire, since every transaction that expires during the wait is aborted by then.
+    pub(super) fn outside_collection_call(
+        &mut self,
+        db: &str,
+        coll: &str,
+        name: &str,
+        args: Vec<Js>,
+    ) -> Result<Js, ShellError> {
+        self.prepare_buckets_view(db, coll, name, is_write(name))?;
+        let ns = (db.to_string(), coll.to_string());
+        let blocked = |s: &Session| s.sessions.open.values().any(|t| t.holds_locks_in(&ns));
+        if !is_write(name) || !blocked(self) {
+            return self
+                .collection_method(db, coll, name, args)
+                .map_err(super::eval::outside_conflict);
+        }
+        let max_time = max_time_ms(name, &args);
+        loop {
+            let before = self.store.collection(db, coll).map(|c| c.snapshot(false));
+            let result = self.collection_method(db, coll, name, args.clone());
+            let conflicted = matches!(&result, Err(e) if e.code == Some(112));
+            let holder = self
+                .sessions
+                .open
+                .iter()
+                .filter(|(_, t)| t.holds_locks_in(&ns))
+                .min_by_key(|(_, t)| t.expires_ms)
+                .map(|(id, t)| (*id, t.expires_ms));
+            let (Some((id, expires_ms)), true) = (holder, conflicted) else {
+                return result.map_err(super::eval::outside_conflict);
+            };
+            if max_time.is_some_and(|ms| self.now_ms.saturating_add(ms) < expires_ms) {
+                // What the write did before it blocked stays, as on the server.
+                return Err(max_time_expired());
+            }
+            if let Some(mut before) = before {
+                let target = self.store.collection_mut(db, coll);
+                before.take_locks_from(target);
+                *target = before;
+            }
+            if let Some(txn) = self.sessions.open.get_mut(&id) {
+                txn.abort(&mut self.store);
+            }
+        }
+    }
+
+    /// `db.adminCommand(command)`: `getParameter` and `setParameter` of
+    /// `transactionLifetimeLimitSeconds`; other commands as `db.runCommand`.
+    pub(super) fn admin_command(&mut self, command: Option<Js>) -> Result<Js, ShellError> {
+        const NAME: &str = "transactionLifetimeLimitSeconds";
+        let spec = match &command {
+            Some(Js::Val(Value::Document(d))) => d.clone(),
+            _ => return self.run_command(command),
+        };
+        let Some((verb, _)) = spec.first() else {
+            return self.run_command(command);
+        };
+        let mut reply = Document::default();
+        match verb.as_str() {
+            "getParameter" => {
+                let all = matches!(spec.get("getParameter"), Some(Value::String(s)) if s == "*");
+                if all || spec.contains_key(NAME) {
+                    reply.insert(
+                        NAME.into(),
+                        Value::Int32(self.sessions.lifetime_secs() as i32),
+                    );
+                } else {
+                    return Err(ShellError::server(
+                        72,
+                        Some("InvalidOptions"),
+                        "no option found to get",
+                    ));
+                }
+            }
+            "setParameter" => {
+                let mut named = spec.iter().skip(1);
+                let Some((name, value)) = named.next() else {
+                    return Err(ShellError::server(
+                        72,
+                        Some("InvalidOptions"),
+                        "no option found to set, use help:true to see options ",
+                    ));
+                };
+                if name != NAME {
+                    return Err(ShellError::server(
+                        72,
+                        Some("InvalidOptions"),
+                        format!(
+                            "attempted to set unrecognized parameter [{name}], use help:true \
+                             to see options "
+                        ),
+                    ));
+                }
+                let secs = match value {
+                    v if v.is_number() => crate::mongo::query::filter::number_f64(v),
+                    other => {
+                        return Err(ShellError::server(
+                            2,
+                            Some("BadValue"),
+                            format!(
+                                "Invalid value for parameter {NAME}: a {} is not a number",
+                                other.type_name()
+                            ),
+                        ))
+                    }
+                };
+                if secs.is_nan() || secs < 1.0 {
+                    return Err(ShellError::server(
+                        2,
+                        Some("BadValue"),
+                        format!(
+                            "Invalid value for parameter {NAME}: {} is not greater than or \
+                             equal to 1",
+                            secs as i64
+                        ),
+                    ));
+                }
+                reply.insert(
+                    "was".into(),
+                    Value::Int32(self.sessions.lifetime_secs() as i32),
+                );
+                self.sessions.lifetime_secs = Some(secs.min(i32::MAX as f64) as i64);
+            }
+            _ => return self.run_command(command),
+        }
+        reply.insert("ok".into(), Value::Int32(1));
+        Ok(Js::Val(Value::Document(reply)))
+    }
+
     /// Whether the running operation is in a transaction.
     pub(super) fn in_transaction(&self) -> bool {
         self.sessions.active.is_some()
@@ -500,15 +680,11 @@ impl Session {
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
         let r = self.in_session(c.session, |s| {
-            let outside = !s.in_transaction();
-            s.collection_method(&c.db, &c.name, name, args)
-                .map_err(|e| {
-                    if outside {
-                        super::eval::outside_conflict(e)
-                    } else {
-                        e
-                    }
-                })
+            if s.in_transaction() {
+                s.collection_method(&c.db, &c.name, name, args)
+            } else {
+                s.outside_collection_call(&c.db, &c.name, name, args)
+            }
         })?;
         Ok(match r {
             Js::Cursor(mut spec) => {
@@ -577,20 +753,7 @@ impl Session {
             return Ok(());
         }
         let options = self.store.collection(db, coll).map(|c| &c.options);
-        let writes = matches!(
-            method,
-            "insertOne"
-                | "insertMany"
-                | "bulkWrite"
-                | "updateOne"
-                | "updateMany"
-                | "replaceOne"
-                | "deleteOne"
-                | "deleteMany"
-                | "findOneAndUpdate"
-                | "findOneAndReplace"
-                | "findOneAndDelete"
-        );
+        let writes = is_write(method);
         if writes && options.is_some_and(|o| o.capped.is_some()) {
             return Err(ShellError::server(
                 263,
@@ -609,6 +772,16 @@ impl Session {
                 format!(
                     "Cannot insert into a time-series collection in a multi-document \
                      transaction: {db}.{coll}"
+                ),
+            ));
+        }
+        if method == "deleteMany" && options.is_some_and(|o| o.timeseries.is_some()) {
+            return Err(ShellError::server(
+                263,
+                Some("OperationNotSupportedInTransaction"),
+                format!(
+                    "Cannot perform a multi delete inside of a multi-document transaction on \
+                     a time-series collection: {db}.{coll}"
                 ),
             ));
         }
@@ -673,6 +846,45 @@ impl Session {
         };
         Err(not_in_transaction(command))
     }
+}
+
+/// The collection methods that write documents, and where their options document sits.
+fn write_options_at(method: &str) -> Option<usize> {
+    match method {
+        "insertOne" | "insertMany" | "bulkWrite" | "deleteOne" | "deleteMany"
+        | "findOneAndDelete" => Some(1),
+        "updateOne" | "updateMany" | "replaceOne" | "findOneAndUpdate" | "findOneAndReplace" => {
+            Some(2)
+        }
+        _ => None,
+    }
+}
+
+fn is_write(method: &str) -> bool {
+    write_options_at(method).is_some()
+}
+
+/// `maxTimeMS` from a write's options, in milliseconds.
+fn max_time_ms(method: &str, args: &[Js]) -> Option<u64> {
+    let at = write_options_at(method)?;
+    match args.get(at) {
+        Some(Js::Val(Value::Document(o))) => match o.get("maxTimeMS") {
+            Some(v) if v.is_number() => {
+                let ms = crate::mongo::query::filter::number_f64(v);
+                (ms > 0.0).then_some(ms.min(u64::MAX as f64) as u64)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn max_time_expired() -> ShellError {
+    ShellError::server(
+        50,
+        Some("MaxTimeMSExpired"),
+        "operation exceeded time limit",
+    )
 }
 
 /// `$out` and `$merge` write outside the transaction's snapshot: MongoDB refuses them in one.

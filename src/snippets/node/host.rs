@@ -511,6 +511,7 @@ impl NodeHost {
         match (self.objects.get(id as usize), method) {
             (Some(Obj::MongoClient), "connect") => Ok(HostValue::Object(id)),
             (Some(Obj::MongoClient), "close") => Ok(HostValue::Undefined),
+            (Some(Obj::MongoClient), "startSession") => Ok(HostValue::StartSession),
             (Some(Obj::MongoClient), "db") => {
                 let name = match value(args.first()) {
                     Value::String(s) => s,
@@ -659,7 +660,7 @@ impl crate::mongo::shell::Host for NodeHost {
             },
             Some(Obj::Namespace { .. }) | Some(Obj::Batch { .. }) => HostValue::Method,
             Some(Obj::MongoClient) => match name {
-                "connect" | "close" | "db" => HostValue::Method,
+                "connect" | "close" | "db" | "startSession" => HostValue::Method,
                 _ => HostValue::Undefined,
             },
             Some(Obj::MongoDb(db)) => match name {

@@ -62,6 +62,7 @@ pub fn run(engines: &mut Engines, source: &str) -> SnippetRun {
         }
     }
     let elapsed = session.now_ms().saturating_sub(start);
+    session.drop_buckets_views();
     let host = session.remove_host(stashed);
     let Some(host) = host.and_then(|h| h.into_any().downcast::<NodeHost>().ok()) else {
         return SnippetRun::default();

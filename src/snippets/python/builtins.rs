@@ -2017,7 +2017,19 @@ pub fn enter(interp: &mut Interp, v: &Val) -> R<Val> {
     Ok(v.clone())
 }
 
-pub fn exit(interp: &mut Interp, v: &Val) -> R<()> {
+/// `__exit__`; `failed` when the block raised.
+pub fn exit(interp: &mut Interp, v: &Val, failed: bool) -> R<()> {
+    let session = match v {
+        Val::Obj(o) => match &*o.borrow() {
+            Obj::MongoSession(var) => Some((var.clone(), false)),
+            Obj::MongoTransaction(var) => Some((var.clone(), true)),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some((var, transaction)) = session {
+        return super::pymongo::session_exit(interp, &var, transaction, failed);
+    }
     // A pipeline used as a context manager is reset on exit, as redis-py does.
     if let Val::Obj(o) = v {
         if let Obj::Pipeline {

@@ -39,6 +39,8 @@ pub struct Interp<'e, 'a> {
     /// The exception being handled, for a bare `raise`.
     handling: Vec<PyErr>,
     pub oid_counter: u32,
+    /// pymongo sessions started so far (each names a mongosh variable).
+    pub mongo_sessions: u32,
     /// Connections the snippet opened besides its own (pub/sub); closed when it ends, as
     /// a finished script's connections close.
     pub extra_clients: Vec<u64>,
@@ -62,6 +64,7 @@ impl<'e, 'a> Interp<'e, 'a> {
             depth: 0,
             handling: Vec::new(),
             oid_counter: 0,
+            mongo_sessions: 0,
             extra_clients: Vec::new(),
         }
     }
@@ -226,7 +229,7 @@ impl<'e, 'a> Interp<'e, 'a> {
                 }
                 let result = self.exec_block(body);
                 for v in managers.iter().rev() {
-                    builtins::exit(self, v)?;
+                    builtins::exit(self, v, result.is_err())?;
                 }
                 return result;
             }

@@ -149,6 +149,7 @@ pub fn getattr(
                     "drop_database",
                     "close",
                     "server_info",
+                    "start_session",
                 ],
             ) {
                 return method();
@@ -158,6 +159,7 @@ pub fn getattr(
             }
             Ok(Some(Val::obj(Obj::Database(name.to_string()))))
         }
+        Obj::MongoSession(_) => Ok(super::pymongo::session_attribute(this, name)),
         Obj::Database(db) => {
             if is_method(
                 name,
@@ -295,6 +297,7 @@ pub fn call_method(
         Json(bool),
         Search(bool, String),
         Client,
+        Session(Rc<str>),
         Db(String),
         Coll(String, String),
         Cursor,
@@ -309,6 +312,7 @@ pub fn call_method(
         Obj::RedisJson { decode } => Kind::Json(*decode),
         Obj::Search { decode, index } => Kind::Search(*decode, index.clone()),
         Obj::MongoClient => Kind::Client,
+        Obj::MongoSession(var) => Kind::Session(var.clone()),
         Obj::Database(d) => Kind::Db(d.clone()),
         Obj::Collection(d, c) => Kind::Coll(d.clone(), c.clone()),
         Obj::Cursor(_) => Kind::Cursor,
@@ -323,6 +327,7 @@ pub fn call_method(
         Kind::Json(decode) => redis_py::json_method(interp, decode, name, &a),
         Kind::Search(decode, index) => redis_py::search_method(interp, decode, &index, name, &a),
         Kind::Client => pymongo::client_method(interp, name, &a),
+        Kind::Session(var) => pymongo::session_method(interp, this, &var, name, &a),
         Kind::Db(db) => pymongo::database_method(interp, &db, name, &a),
         Kind::Coll(db, coll) => pymongo::collection_method(interp, &db, &coll, name, &a),
         Kind::Cursor => pymongo::cursor_method(interp, this, o, name, &a),

@@ -28,6 +28,8 @@ pub struct CursorState {
     pub command: bool,
     /// Documents not yet handed out, once the query has run.
     pub results: Option<VecDeque<Val>>,
+    /// The session (`session=`) the query runs in: its mongosh variable.
+    pub session: Option<Rc<str>>,
 }
 
 fn invalid(msg: impl Into<String>) -> PyErr {
@@ -370,7 +372,8 @@ pub fn collection_method(
     method: &str,
     a: &Args,
 ) -> R<Val> {
-    let target = coll_js(coll);
+    let session = session_arg(a)?;
+    let target = session_coll_js(session.as_deref(), db, coll);
     let ack = |fields| fields;
     match method {
         "insert_one" => {
@@ -436,6 +439,7 @@ pub fn collection_method(
                 limit: a.kw("limit").and_then(|v| v.as_int()).unwrap_or(0),
                 command: false,
                 results: None,
+                session: session.clone(),
             };
             if method == "find" {
                 return Ok(Val::obj(Obj::Cursor(Box::new(state))));
@@ -523,6 +527,7 @@ pub fn collection_method(
                 limit: 0,
                 command: true,
                 results: None,
+                session: session.clone(),
             }))))
             .and_then(|c| {
                 // aggregate runs at once (pymongo sends the command when called).
@@ -708,6 +713,7 @@ pub fn client_method(interp: &mut Interp, method: &str, a: &Args) -> R<Val> {
             Ok(Val::None)
         }
         "close" | "server_info" => Ok(Val::None),
+        "start_session" => start_session(interp),
         _ => Err(PyErr::new(
             "AttributeError",
             format!("'MongoClient' object has no attribute '{method}' (or the sandbox does not support it)"),
@@ -717,7 +723,7 @@ pub fn client_method(interp: &mut Interp, method: &str, a: &Args) -> R<Val> {
 
 /// Runs the cursor's query: all its documents, counting pymongo's round trips.
 fn run_cursor(interp: &mut Interp, c: &CursorState) -> R<Vec<Val>> {
-    let target = coll_js(&c.coll);
+    let target = session_coll_js(c.session.as_deref(), &c.db, &c.coll);
     let src = if c.command {
         format!("{target}.aggregate({})", js(&c.filter)?)
     } else {
@@ -775,6 +781,7 @@ fn fill(interp: &mut Interp, o: &Rc<RefCell<Obj>>) -> R<()> {
             limit: c.limit,
             command: c.command,
             results: None,
+            session: c.session.clone(),
         };
         drop(b);
         run_cursor(interp, &snapshot)?
@@ -883,4 +890,153 @@ pub fn result_attr(class: &str, fields: &[(Val, Val)], raw: &Val, name: &str) ->
             dict_get(&d, &Val::str(name))
         }
     }
+}
+
+// ---- sessions and transactions ----
+//
+// A `ClientSession` is a session of the Mongo shell, started by a mongosh statement and kept
+// in a shell variable (`__pymongo_session_<n>`); an operation given `session=` runs on that
+// session's database (`<var>.getDatabase(db)`), so it runs in the session's transaction as
+// the shell runs it: snapshot reads, writes invisible outside until the commit, conflicts.
+
+/// The collection expression an operation runs on: in a session, or on `db`.
+fn session_coll_js(session: Option<&str>, db: &str, coll: &str) -> String {
+    match session {
+        None => coll_js(coll),
+        Some(var) => {
+            let (mut d, mut c) = (String::new(), String::new());
+            crate::mongo::value::json_string(&mut d, db);
+            crate::mongo::value::json_string(&mut c, coll);
+            format!("{var}.getDatabase({d}).getCollection({c})")
+        }
+    }
+}
+
+/// The `session=` keyword of a collection method.
+fn session_arg(a: &Args) -> R<Option<Rc<str>>> {
+    match &a.kw("session") {
+        None | Some(Val::None) => Ok(None),
+        Some(Val::Obj(o)) => match &*o.borrow() {
+            Obj::MongoSession(var) => Ok(Some(var.clone())),
+            other => Err(PyErr::type_error(format!(
+                "session must be an instance of ClientSession, not {}",
+                super::value::obj_class(other)
+            ))),
+        },
+        Some(other) => Err(PyErr::type_error(format!(
+            "session must be an instance of ClientSession, not {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// Runs a mongosh statement about a session; `round_trip` when it reaches the server.
+fn session_run(interp: &mut Interp, src: &str, round_trip: bool) -> R<Value> {
+    if round_trip {
+        interp.round_trips += 1;
+    }
+    let now = interp.now_ms();
+    interp
+        .engines
+        .mongo
+        .eval_value("test", src, now)
+        .map_err(|e| match e.name.as_str() {
+            // The driver's own checks: pymongo raises InvalidOperation with the same words.
+            "MongoTransactionError" => {
+                PyErr::new("pymongo.errors.InvalidOperation", e.message.clone())
+            }
+            "MongoExpiredSessionError" => PyErr::new(
+                "pymongo.errors.InvalidOperation",
+                "Cannot use ended session",
+            ),
+            _ => mongo_error(&e, false, None),
+        })
+}
+
+fn start_session(interp: &mut Interp) -> R<Val> {
+    let var: Rc<str> = format!("__pymongo_session_{}", interp.mongo_sessions).into();
+    interp.mongo_sessions += 1;
+    session_run(
+        interp,
+        &format!("{var} = db.getMongo().startSession()"),
+        false,
+    )?;
+    Ok(Val::obj(Obj::MongoSession(var)))
+}
+
+/// The attributes of a `ClientSession`.
+pub fn session_attribute(this: &Val, name: &str) -> Option<Val> {
+    const METHODS: &[&str] = &[
+        "start_transaction",
+        "commit_transaction",
+        "abort_transaction",
+        "with_transaction",
+        "end_session",
+    ];
+    METHODS
+        .contains(&name)
+        .then(|| Val::Method(Rc::new((this.clone(), name.to_string()))))
+}
+
+pub fn session_method(
+    interp: &mut Interp,
+    this: &Val,
+    var: &Rc<str>,
+    method: &str,
+    a: &Args,
+) -> R<Val> {
+    match method {
+        "start_transaction" => {
+            session_run(interp, &format!("{var}.startTransaction()"), false)?;
+            Ok(Val::obj(Obj::MongoTransaction(var.clone())))
+        }
+        "commit_transaction" => {
+            session_run(interp, &format!("{var}.commitTransaction()"), true)?;
+            Ok(Val::None)
+        }
+        "abort_transaction" => {
+            session_run(interp, &format!("{var}.abortTransaction()"), true)?;
+            Ok(Val::None)
+        }
+        "end_session" => {
+            session_run(interp, &format!("{var}.endSession()"), false)?;
+            Ok(Val::None)
+        }
+        "with_transaction" => {
+            // pymongo retries on TransientTransactionError for up to 120 s; in the sandbox
+            // nothing else runs between attempts, so the first outcome is the outcome.
+            let callback = a.need(0, "callback", method)?;
+            session_run(interp, &format!("{var}.startTransaction()"), false)?;
+            match interp.call(&callback, vec![this.clone()], Vec::new()) {
+                Ok(v) => {
+                    session_run(interp, &format!("{var}.commitTransaction()"), true)?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = session_run(interp, &format!("{var}.abortTransaction()"), true);
+                    Err(e)
+                }
+            }
+        }
+        _ => Err(PyErr::new(
+            "AttributeError",
+            format!("'ClientSession' object has no attribute '{method}' (or the sandbox does not support it)"),
+        )),
+    }
+}
+
+/// Leaving `with client.start_session()` ends the session; leaving `with
+/// s.start_transaction()` commits, or aborts when the block raised.
+pub fn session_exit(interp: &mut Interp, var: &str, transaction: bool, failed: bool) -> R<()> {
+    let src = match (transaction, failed) {
+        (false, _) => format!("{var}.endSession()"),
+        (true, false) => format!("{var}.commitTransaction()"),
+        (true, true) => format!("{var}.abortTransaction()"),
+    };
+    let result = session_run(interp, &src, transaction);
+    if failed {
+        // The block's own exception is the one that propagates.
+        return Ok(());
+    }
+    result.map(|_| ())
 }

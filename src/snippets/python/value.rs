@@ -114,6 +114,10 @@ pub enum Obj {
         fields: Dict,
     },
     MongoClient,
+    /// A pymongo `ClientSession`: the mongosh variable holding the shell session behind it.
+    MongoSession(Rc<str>),
+    /// What `start_transaction()` returns: the context that commits or aborts on exit.
+    MongoTransaction(Rc<str>),
     Database(String),
     Collection(String, String),
     Cursor(Box<super::pymongo::CursorState>),
@@ -222,6 +226,8 @@ pub fn obj_class(o: &Obj) -> &'static str {
         Obj::SearchResult { .. } => "Result",
         Obj::SearchDoc { .. } => "Document",
         Obj::MongoClient => "MongoClient",
+        Obj::MongoSession(_) => "ClientSession",
+        Obj::MongoTransaction(_) => "_TransactionContext",
         Obj::Database(_) => "Database",
         Obj::Collection(..) => "Collection",
         Obj::Cursor(c) => {
@@ -559,6 +565,12 @@ fn write_obj_repr(o: &Obj, out: &mut String, depth: usize) {
         Obj::MongoClient => out.push_str(
             "MongoClient(host=['localhost:27017'], document_class=dict, tz_aware=False, connect=True)",
         ),
+        Obj::MongoSession(_) => {
+            out.push_str("<pymongo.synchronous.client_session.ClientSession object>")
+        }
+        Obj::MongoTransaction(_) => {
+            out.push_str("<pymongo.synchronous.client_session._TransactionContext object>")
+        }
         Obj::Database(name) => out.push_str(&format!(
             "Database(MongoClient(host=['localhost:27017'], document_class=dict, tz_aware=False, connect=True), {})",
             str_repr(name)

@@ -703,7 +703,12 @@ pub fn near_index(coll: &Collection, path: &[String], near: &Near) -> Option<(us
 }
 
 /// The documents within a near query's distances, nearest first (ties in record order),
-/// with their distances, after the rest of the filter. Every key of the index is measured.
+/// with their distances, after the rest of the filter; at most `want` of them when given.
+///
+/// The search reads the index ring by ring, as the server's does: the cells covering a
+/// circle around the point, then those covering one twice as wide (only the keys not yet
+/// read), and so on. After each ring every document within its radius has been measured,
+/// so those are final and come out in order; farther ones wait for a later ring.
 pub fn nearest(
     coll: &Collection,
     index: usize,
@@ -711,37 +716,161 @@ pub fn nearest(
     near: &Near,
     filter: &crate::mongo::query::Filter,
     stats: &mut Stats,
+    want: Option<usize>,
 ) -> Vec<(usize, f64)> {
+    use super::geocell::{self, Domain, Rect};
     let Some(ix) = coll.indexes().get(index) else {
         return Vec::new();
     };
-    let mut measured: Vec<(f64, super::RecordId)> = Vec::new();
-    stats.seeks += 1;
-    for (key, rid) in ix.entries() {
-        stats.keys_examined += 1;
-        stats.works += 1;
-        let Some(part) = key.first() else {
-            continue;
+    let IndexKind::Geo { path, .. } = &ix.spec.kind else {
+        return Vec::new();
+    };
+    let metric = near.metric(sphere);
+    let domain = if sphere { Domain::SPHERE } else { Domain::FLAT };
+    let full = match metric {
+        Metric::Meters => std::f64::consts::PI * EARTH_RADIUS_M,
+        Metric::Radians => std::f64::consts::PI,
+        Metric::Flat => 360.0 * std::f64::consts::SQRT_2,
+    };
+    // A 2d index holds latitudes up to 180, which no spherical circle bounds: one ring
+    // of everything.
+    let mut radius = if metric != Metric::Flat && !sphere {
+        full
+    } else {
+        full / f64::from(1u32 << 20)
+    };
+    let coarse = ix.geo_coarse_levels();
+    let mut scanned = geocell::Scanned::default();
+    let mut ancestors_read = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut pending: Vec<(f64, super::RecordId, usize)> = Vec::new();
+    let mut out = Vec::new();
+    let (x, y) = near.point;
+    loop {
+        let last = radius >= full || near.max.is_some_and(|m| radius >= m);
+        let r = near.max.map_or(radius, |m| radius.min(m));
+        let rects = if radius >= full {
+            vec![domain.all()]
+        } else {
+            match metric {
+                Metric::Flat => vec![Rect {
+                    x0: x - r,
+                    x1: x + r,
+                    y0: y - r,
+                    y1: y + r,
+                }
+                .padded(1e-9 * (1.0 + r))],
+                Metric::Meters => geocell::cap_rects(x, y, r / EARTH_RADIUS_M),
+                Metric::Radians => geocell::cap_rects(x, y, r),
+            }
         };
-        if let Some(d) = near_distance(near, sphere, &part.value) {
-            if d.is_finite() && near.admits(d) {
-                measured.push((d, *rid));
+        let mut consider = |rid: super::RecordId, stats: &mut Stats| {
+            if !seen.insert(rid) {
+                return;
+            }
+            let Some((pos, doc)) = super::fetch(coll, rid, stats) else {
+                return;
+            };
+            let Some(v) = super::geo_value(doc, path) else {
+                return;
+            };
+            if let Some(d) = near_distance(near, sphere, v) {
+                if d.is_finite() && near.admits(d) {
+                    pending.push((d, rid, pos));
+                }
+            }
+        };
+        for rect in rects {
+            for cell in domain.cover(rect) {
+                let (lo, hi) = geocell::range(cell);
+                for (a, b) in scanned.take(lo, hi) {
+                    stats.seeks += 1;
+                    for (_, rid) in ix.entries().range(cell_bounds(a, b)) {
+                        stats.keys_examined += 1;
+                        stats.works += 1;
+                        consider(*rid, stats);
+                    }
+                }
+                // Geometries wider than a point are keyed by coarser cells, which hold
+                // this one.
+                for level in 0..geocell::level(cell) {
+                    if coarse & (1u64 << level) == 0 {
+                        continue;
+                    }
+                    let up = geocell::parent(cell, level);
+                    if scanned.covers(up, up) || !ancestors_read.insert(up) {
+                        continue;
+                    }
+                    stats.seeks += 1;
+                    for (_, rid) in ix.entries().range(cell_bounds(up, up)) {
+                        stats.keys_examined += 1;
+                        stats.works += 1;
+                        consider(*rid, stats);
+                    }
+                }
             }
         }
-    }
-    measured.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out = Vec::new();
-    for (d, rid) in measured {
-        let Some((pos, doc)) = super::fetch(coll, rid, stats) else {
-            continue;
-        };
-        if filter.matches(doc) {
-            stats.matched += 1;
-            out.push((pos, d));
+        let (mut ready, rest): (Vec<_>, Vec<_>) =
+            pending.drain(..).partition(|(d, _, _)| last || *d <= r);
+        pending = rest;
+        ready.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (d, _, pos) in ready {
+            let Some(doc) = coll.docs.get(pos) else {
+                continue;
+            };
+            if filter.matches(doc) {
+                stats.matched += 1;
+                out.push((pos, d));
+                if want.is_some_and(|n| out.len() >= n) {
+                    return out;
+                }
+            }
         }
+        if last {
+            break;
+        }
+        radius *= 2.0;
     }
     stats.eof = true;
     out
+}
+
+/// The index entries keyed by cells with ids from `lo` to `hi`.
+fn cell_bounds(lo: u64, hi: u64) -> (std::ops::Bound<super::Entry>, std::ops::Bound<super::Entry>) {
+    let key = |id: u64| {
+        vec![super::KeyPart {
+            value: Value::Int64(i64::try_from(id).unwrap_or(i64::MAX)),
+            descending: false,
+        }]
+    };
+    (
+        std::ops::Bound::Included((key(lo), super::RecordId::MIN)),
+        std::ops::Bound::Included((key(hi), super::RecordId::MAX)),
+    )
+}
+
+/// The cells a geo index keys a value by: a point's leaf cell, or the cells covering a
+/// wider geometry's bounding rectangle; or why the value cannot be indexed.
+pub fn index_cells(kind_2d: bool, v: &Value) -> Result<Vec<u64>, String> {
+    use super::geocell::{Domain, Rect};
+    check_indexable(kind_2d, v)?;
+    if kind_2d {
+        return Ok(legacy_point(v)
+            .map(|(x, y)| vec![Domain::FLAT.leaf(x, y)])
+            .unwrap_or_default());
+    }
+    let g = stored_geometry(v)?;
+    if let Geometry::Point((x, y)) = g {
+        return Ok(vec![Domain::SPHERE.leaf(x, y)]);
+    }
+    let mut pts = Vec::new();
+    vertices(&g, &mut pts);
+    let mut cells = Rect::around(pts)
+        .map(|r| Domain::SPHERE.cover(r))
+        .unwrap_or_default();
+    cells.sort_unstable();
+    cells.dedup();
+    Ok(cells)
 }
 
 /// Runs a find whose filter has `$near` or `$nearSphere`.
@@ -755,7 +884,12 @@ pub fn execute_near(
         return Err(no_geo_index());
     };
     let mut stats = Stats::default();
-    let found = nearest(coll, index, sphere, near, q.filter, &mut stats);
+    // Without a sort the first skip + limit nearest are all a find needs.
+    let want = match (q.sort, q.limit) {
+        (None, Some(n)) if n > 0 => Some(n.saturating_add(q.skip)),
+        _ => None,
+    };
+    let found = nearest(coll, index, sphere, near, q.filter, &mut stats, want);
     let mut positions: Vec<usize> = found.into_iter().map(|(p, _)| p).collect();
     if let Some(sort) = q.sort {
         crate::mongo::query::cursor::sort_indices(&coll.docs, &mut positions, sort)?;
@@ -1018,7 +1152,7 @@ pub fn geo_near_stage(
         ));
     }
     let mut stats = Stats::default();
-    let found = nearest(coll, index, sphere, &near, &filter, &mut stats);
+    let found = nearest(coll, index, sphere, &near, &filter, &mut stats, None);
     if let Some(e) = filter.take_error() {
         return Err(e);
     }

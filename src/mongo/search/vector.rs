@@ -192,9 +192,12 @@ impl VectorIndex for HnswIndex {
         candidates: usize,
         accept: &dyn Fn(RecordId) -> bool,
     ) -> Vec<(RecordId, f32)> {
+        // All the beam's candidates, so that equal scores are settled by record id (as
+        // exact mode settles them) whatever order the nodes were added in.
+        let beam = candidates.max(k);
         let found = self
             .graph
-            .search(query, k, candidates.max(k), |rid: &RecordId| accept(*rid))
+            .search(query, beam, beam, |rid: &RecordId| accept(*rid))
             .unwrap_or_default();
         let mut scored: Vec<(RecordId, f32)> = found
             .into_iter()
@@ -204,6 +207,7 @@ impl VectorIndex for HnswIndex {
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
         scored
     }
 }

@@ -290,3 +290,77 @@ fn a_limited_near_reads_few_keys() {
     assert!((10..1_000).contains(&docs), "docs examined: {docs}");
     assert_eq!(stats(&mut shell, "nReturned"), 10);
 }
+
+#[test]
+fn within_and_intersects_read_the_cells_and_answer_as_a_collection_scan() {
+    let docs = shapes(5, 700);
+    let srcs: Vec<String> = docs.into_iter().map(|(s, _)| s).collect();
+    let mut plain = Shell::new();
+    load(&mut plain, "g", &srcs, "2dsphere");
+    plain.eval_mongosh("db.g.dropIndex(\"loc_2dsphere\")", NOW);
+    let mut indexed = Shell::new();
+    load(&mut indexed, "g", &srcs, "2dsphere");
+    let filters = [
+        "{$geoWithin: {$centerSphere: [[2.35, 48.85], 0.001]}}",
+        "{$geoWithin: {$centerSphere: [[179.9, 0], 0.02]}}",
+        "{$geoWithin: {$centerSphere: [[0, 90], 0.03]}}",
+        "{$geoWithin: {$centerSphere: [[-179.5, 3], 0.05]}}",
+        "{$geoWithin: {$geometry: {type: \"Polygon\", coordinates: [[[2.3, 48.8], [2.45, 48.8], [2.45, 48.9], [2.3, 48.8]]]}}}",
+        "{$geoWithin: {$box: [[2.3, 48.8], [2.4, 48.86]]}}",
+        "{$geoWithin: {$polygon: [[179, -5], [180, -5], [180, 5]]}}",
+        "{$geoWithin: {$center: [[2.35, 48.85], 0.05]}}",
+        "{$geoIntersects: {$geometry: {type: \"Polygon\", coordinates: [[[2.3, 48.8], [2.45, 48.8], [2.45, 48.9], [2.3, 48.9], [2.3, 48.8]]]}}}",
+        "{$geoIntersects: {$geometry: {type: \"LineString\", coordinates: [[2.0, 48.0], [3.0, 49.5]]}}}",
+        "{$geoIntersects: {$geometry: {type: \"Polygon\", coordinates: [[[-10, 60], [50, 60], [50, 89], [-10, 89], [-10, 60]]]}}}",
+    ];
+    for f in filters {
+        for tail in [
+            "",
+            ".limit(5)",
+            ".skip(2).limit(3)",
+            ".sort({_id: -1}).limit(4)",
+        ] {
+            let q = format!("db.g.find({{loc: {f}}}){tail}");
+            let want = ids(&mut plain, &q);
+            assert_eq!(ids(&mut indexed, &q), want, "{q}");
+            if tail.is_empty() {
+                assert!(
+                    want.contains(' '),
+                    "a case that finds nothing would test nothing: {q}"
+                );
+            }
+        }
+        let explain = |shell: &mut Shell, what: &str| {
+            shell
+                .eval_mongosh(
+                    &format!("db.g.find({{loc: {f}}}).explain(\"executionStats\").{what}"),
+                    NOW,
+                )
+                .trim()
+                .to_string()
+        };
+        assert_eq!(
+            explain(&mut indexed, "queryPlanner.winningPlan.inputStage.stage"),
+            "IXSCAN",
+            "{f}"
+        );
+        assert_eq!(
+            explain(&mut plain, "queryPlanner.winningPlan.stage"),
+            "COLLSCAN",
+            "{f}"
+        );
+    }
+    // A region around the city cluster (two fifths of the points) reads little more.
+    let examined: usize = indexed
+        .eval_mongosh(
+            &format!(
+                "db.g.find({{loc: {}}}).explain(\"executionStats\").executionStats.totalDocsExamined",
+                filters[0]
+            ),
+            NOW,
+        )
+        .trim()
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert!(examined < srcs.len() / 2, "{examined} of {}", srcs.len());
+}

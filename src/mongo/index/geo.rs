@@ -873,6 +873,125 @@ pub fn index_cells(kind_2d: bool, v: &Value) -> Result<Vec<u64>, String> {
     Ok(cells)
 }
 
+/// The rectangles holding every point a `$geoWithin` region can contain or a
+/// `$geoIntersects` geometry can touch, in the coordinates of an index of this kind; None
+/// when no rectangle bounds them (a spherical region over a `2d` index, whose latitudes run
+/// to 180).
+fn region_rects(sphere: bool, op: &str, operand: &Value) -> Option<Vec<super::geocell::Rect>> {
+    use super::geocell::{cap_rects, Rect};
+    let around = |g: &Geometry| {
+        let mut pts = Vec::new();
+        vertices(g, &mut pts);
+        Rect::around(pts).map(|r| vec![r])
+    };
+    if op == "$geoIntersects" {
+        return around(&parse_intersects(operand).ok()?);
+    }
+    match Region::parse(operand).ok()? {
+        Region::Polygons(polys) => around(&Geometry::MultiPolygon(polys)),
+        Region::Polygon(ring) => around(&Geometry::LineString(ring)),
+        Region::Box(lo, hi) => Rect::around([lo, hi]).map(|r| vec![r]),
+        Region::Center((x, y), r) => Some(vec![Rect {
+            x0: x - r,
+            x1: x + r,
+            y0: y - r,
+            y1: y + r,
+        }
+        .padded(1e-9 * (1.0 + r))]),
+        Region::CenterSphere((x, y), r) if sphere => Some(cap_rects(x, y, r)),
+        Region::CenterSphere(..) => None,
+    }
+}
+
+/// An index scan of a geo index for a `$geoWithin` or `$geoIntersects` on its field: the id
+/// ranges of the cells covering the region's rectangle, and the coarser cells above them
+/// where wide geometries are keyed. Every document the predicate can match is keyed inside
+/// these bounds; each one fetched is then tested exactly.
+pub fn cells_plan(
+    i: usize,
+    index: &super::Index,
+    conj: &super::plan::Conjunction,
+    sort: &[(Vec<String>, i32)],
+) -> Option<Plan> {
+    use super::geocell::{self, Domain};
+    use super::plan::{FieldBounds, Interval};
+    let IndexKind::Geo { path, sphere } = &index.spec.kind else {
+        return None;
+    };
+    let dotted = path.join(".");
+    let rects = conj.predicates.iter().find_map(|p| {
+        let geo = matches!(p.op.as_str(), "$geoWithin" | "$within" | "$geoIntersects");
+        (geo && p.path == dotted)
+            .then(|| region_rects(*sphere, &p.op, &p.value))
+            .flatten()
+    })?;
+    let domain = if *sphere {
+        Domain::SPHERE
+    } else {
+        Domain::FLAT
+    };
+    let coarse = index.geo_coarse_levels();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for rect in rects {
+        for cell in domain.cover(rect) {
+            ranges.push(geocell::range(cell));
+            for level in 0..geocell::level(cell) {
+                if coarse & (1u64 << level) != 0 {
+                    let up = geocell::parent(cell, level);
+                    ranges.push((up, up));
+                }
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    let int = |id: u64| Value::Int64(i64::try_from(id).unwrap_or(i64::MAX));
+    let intervals = merged
+        .into_iter()
+        .map(|(lo, hi)| Interval {
+            lo: int(lo),
+            lo_incl: true,
+            hi: int(hi),
+            hi_incl: true,
+        })
+        .collect();
+    Some(Plan {
+        access: Access::IxScan {
+            index: i,
+            bounds: vec![FieldBounds {
+                intervals,
+                narrowed: true,
+                exact: false,
+                admits_missing: false,
+            }],
+            backward: false,
+            exploded: 0,
+        },
+        provides_sort: sort.is_empty(),
+        residual: conj.predicates.clone(),
+        key_filter: Vec::new(),
+        residual_others: conj.others.clone(),
+        covered: false,
+    })
+}
+
+/// Whether a plan scans the cells of a geo index (`cells_plan`).
+pub fn reads_cells(coll: &Collection, plan: &Plan) -> bool {
+    match plan.access {
+        Access::IxScan { index, .. } => coll
+            .indexes()
+            .get(index)
+            .is_some_and(|ix| matches!(ix.spec.kind, IndexKind::Geo { .. })),
+        _ => false,
+    }
+}
+
 /// Runs a find whose filter has `$near` or `$nearSphere`.
 pub fn execute_near(
     coll: &Collection,

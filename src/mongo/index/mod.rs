@@ -251,6 +251,13 @@ impl Index {
                     doc: server_repr(&Value::Document(doc.clone())),
                     reason,
                 })?;
+                // A geometry keyed by several cells makes the index multikey, as the server's
+                // does: a scan then drops the repeats.
+                let arrays = if cells.len() > 1 {
+                    vec![vec![path.join(".")]]
+                } else {
+                    Vec::new()
+                };
                 let keys = cells
                     .into_iter()
                     .map(|cell| {
@@ -260,7 +267,7 @@ impl Index {
                         }]
                     })
                     .collect();
-                return Ok((keys, Vec::new()));
+                return Ok((keys, arrays));
             }
         }
         let mut per_field: Vec<Vec<Value>> = Vec::with_capacity(self.spec.key.len());

@@ -238,24 +238,6 @@ type CacheKey = (u64, usize, Option<RecordId>, i32);
 /// Per vector field path.
 type BuiltFields = HashMap<String, Arc<Built>>;
 
-impl Clone for Cache {
-    fn clone(&self) -> Self {
-        Cache::default()
-    }
-}
-
-impl PartialEq for Cache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Cache")
-    }
-}
-
 impl Cache {
     fn get(&self, coll: &Collection, ix: &SearchIndex, field: &VectorField) -> Arc<Built> {
         let key = (
@@ -585,7 +567,7 @@ pub fn run(coll: &Collection, arg: &Value, now_ms: i64) -> Result<Vec<(usize, f6
         }
         None => None,
     };
-    let built = ix.cache.get(coll, ix, field);
+    let built = ix.cache.vector.get(coll, ix, field);
     let accept = |rid: RecordId| {
         let doc = coll.position_of(rid).and_then(|p| coll.docs.get(p));
         match (&compiled, doc) {

@@ -673,6 +673,112 @@ function rangeSortRow(cfg, p, docs) {
   }
 }
 
+// ---------------------------------------------------------------- text and geo indexes
+
+// Issue #10's last two rows: `$text` over 100k short documents and `$near` over 100k points,
+// each against the same question answered without its index by our COLLSCAN (mingo has
+// neither operator; where it can answer the COLLSCAN form, its time is in the peer's label).
+const WORDS = ("river stone garden window market bridge candle forest harbor pencil mirror " +
+  "basket ladder meadow orchard lantern saddle tunnel valley anchor blanket castle desert " +
+  "engine falcon glacier island jacket kettle lemon marble needle ocean pepper quilt rocket " +
+  "silver temple umbrella velvet wagon yellow zebra copper dragon feather hammer jungle " +
+  "kitchen lizard magnet napkin parrot rabbit spider tomato violin walnut").split(" ");
+const RARE = "volcano";
+
+function shortDoc(i, rand) {
+  const n = 4 + Math.floor(rand() * 5);
+  const words = Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]);
+  // About one document in a thousand mentions the rare word: a query with ~100 answers.
+  if (rand() < 0.001) words[Math.floor(rand() * n)] = RARE;
+  return { _id: i, body: words.join(" ") };
+}
+
+function pointDoc(i, rand) {
+  // Points over New York City, as the manual's geo examples place them.
+  return { _id: i, loc: { type: "Point", coordinates: [-74.05 + 0.2 * rand(), 40.6 + 0.3 * rand()] } };
+}
+
+// The squared distance from a point as an aggregation expression over `loc.coordinates`, with
+// longitude differences scaled by the cosine of the point's latitude (the engine has no
+// trigonometry operators; over a city this ranks points as great-circle distance does):
+// what a query without a geo index computes per document.
+function distanceExpr([lng, lat]) {
+  const sq = (x) => ({ $pow: [x, 2] });
+  const k = Math.cos((lat * Math.PI) / 180);
+  return { $add: [
+    sq({ $multiply: [{ $subtract: [{ $arrayElemAt: ["$loc.coordinates", 0] }, lng] }, k] }),
+    sq({ $subtract: [{ $arrayElemAt: ["$loc.coordinates", 1] }, lat] }),
+  ] };
+}
+
+async function mongoTextGeo(cfg) {
+  const N = cfg.n.textgeo;
+  const rows = [];
+  const rand = mulberry32(10);
+  const texts = Array.from({ length: N }, (_, i) => shortDoc(i, rand));
+  const points = Array.from({ length: N }, (_, i) => pointDoc(i, rand));
+  const p = new Playground();
+  try {
+    insertJson(p, "t", texts, 20000);
+    insertJson(p, "pts", points, 20000);
+    parseJsonLines(p.mongoJson(`db.t.createIndex({ body: "text" })`, hostMs()));
+    parseJsonLines(p.mongoJson(`db.pts.createIndex({ loc: "2dsphere" })`, hostMs()));
+
+    // $text: the rare word through the text index, against a regex on every document.
+    const ids = (d) => d.map((x) => x._id).sort((a, b) => a - b);
+    const textSrc = `db.t.find({ $text: { $search: "${RARE}" } }, { _id: 1 })`;
+    // No other word contains the rare one, so the plain substring finds the same documents.
+    const scanFilter = { body: { $regex: RARE } };
+    const scanSrc = `db.t.find(${JSON.stringify(scanFilter)}, { _id: 1 }).hint({ $natural: 1 })`;
+    const expected = new Query(scanFilter).find(texts, { _id: 1 }).all();
+    const textRow = { id: "text_100k", label: `$text over ${fmtN(N)} short documents: text index vs regex COLLSCAN`,
+      unit: "ms", target: { ratio: 10 }, results: expected.length };
+    const ixPick = pickForm(p, textSrc, expected, ids);
+    const scanPick = pickForm(p, scanSrc, expected, ids);
+    if (ixPick.reason || scanPick.reason) {
+      rows.push({ ...textRow, ours: na(ixPick.reason ?? scanPick.reason), peer: null });
+    } else {
+      const mingoMs = medianMs(repeatMs(cfg, () => JSON.stringify(new Query(scanFilter).find(texts, { _id: 1 }).all())));
+      rows.push({ ...textRow,
+        ours: { samples: repeatMs(cfg, () => p.mongoJson(ixPick.text, hostMs())), form: ixPick.text, note: examined(p, textSrc) },
+        peer: { label: `ours, regex COLLSCAN: ${examined(p, scanSrc)}; mingo's regex scan ${fmtMs(mingoMs)}`,
+          samples: repeatMs(cfg, () => p.mongoJson(scanPick.text, hostMs())) } });
+    }
+
+    // $near: the ten nearest through the 2dsphere index, against computing every distance.
+    const centre = (k) => [-74.0 + 0.01 * (k % 10), 40.7 + 0.01 * ((k * 7) % 10)];
+    const nearSrc = (k) => `db.pts.find({ loc: { $near: { $geometry: { type: "Point", coordinates: ${JSON.stringify(centre(k))} } } } }, { _id: 1 }).limit(10)`;
+    const pipeline = (k) => [{ $addFields: { d: distanceExpr(centre(k)) } }, { $sort: { d: 1 } }, { $limit: 10 }, { $project: { _id: 1 } }];
+    const scanAgg = (k) => `db.pts.aggregate(${JSON.stringify(pipeline(k))})`;
+    const inOrder = (d) => d.map((x) => x._id);
+    const nearRow = { id: "near_100k", label: `$near limit 10 over ${fmtN(N)} points: 2dsphere index vs every distance computed`,
+      unit: "ms", target: { ratio: 10 }, results: 10 };
+    let mingoExpected = null;
+    let mingoNote = "mingo cannot run the pipeline";
+    try {
+      mingoExpected = new Aggregator(pipeline(3)).run(points);
+      const ms = medianMs(repeatMs(cfg, (k) => JSON.stringify(new Aggregator(pipeline(k)).run(points))));
+      mingoNote = `mingo's pipeline ${fmtMs(ms)}`;
+    } catch (e) { /* the note says so */ }
+    const scanOut = parseJsonLines(p.mongoJson(`${scanAgg(3)}.toArray()`, hostMs()));
+    const reference = mingoExpected ?? scanOut;
+    const nearPick = pickForm(p, nearSrc(3), reference, inOrder);
+    const scanCheck = sameValue(inOrder(scanOut), inOrder(reference));
+    if (nearPick.reason || !scanCheck) {
+      rows.push({ ...nearRow, ours: na(nearPick.reason ?? "the pipeline's answer differs"), peer: null });
+    } else {
+      const form = nearPick.text.endsWith(".toArray()") ? (k) => `${nearSrc(k)}.toArray()` : nearSrc;
+      rows.push({ ...nearRow,
+        ours: { samples: repeatMs(cfg, (k) => p.mongoJson(form(k), hostMs())), form: form(0), note: examined(p, nearSrc(3)) },
+        peer: { label: `ours, $addFields + $sort + $limit over every document (COLLSCAN); ${mingoNote}`,
+          samples: repeatMs(cfg, (k) => p.mongoJson(scanAgg(k), hostMs())) } });
+    }
+  } finally {
+    p.free();
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- vector search
 
 // Issue #12's vector bar: 100k FLOAT32 vectors of 128 dimensions loaded with HSET as binary
@@ -854,6 +960,7 @@ const GROUPS = {
   redis_memory: redisMemory,
   mongo: mongoSuite,
   mongo_indexed: mongoIndexed,
+  mongo_text_geo: mongoTextGeo,
   redis_vector: redisVector,
 };
 

@@ -33,7 +33,7 @@ function parseArgs(argv) {
   --reps N    repetitions per workload (default 5); the table shows medians
   --loads N   page loads for the first-command time (default 5)
   --only      groups: redis_server, redis_setget, redis_incr, redis_zadd, redis_list,
-              redis_hash, redis_memory, redis_vector, mongo, mongo_indexed, page,
+              redis_hash, redis_memory, redis_vector, mongo, mongo_indexed, mongo_text_geo, page,
               keyspace_frames
   --page DIR  the page to load for the first-command time (default www/)
   --pkg DIR   benchmark the wasm package in DIR instead of www/pkg (another branch's build)`);
@@ -57,7 +57,7 @@ const cfg = {
   min_ms: 30,
   n: {
     setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 1_000_000, list: 1_000_000,
-    hash: 100_000, docs: 100_000, vectors: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
+    hash: 100_000, docs: 100_000, vectors: 100_000, textgeo: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
   },
 };
 for (const k of Object.keys(cfg.n)) if (k !== "script_chunk") cfg.n[k] = Math.max(1, Math.round(cfg.n[k] / scale));

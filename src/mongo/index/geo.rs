@@ -703,7 +703,12 @@ pub fn near_index(coll: &Collection, path: &[String], near: &Near) -> Option<(us
 }
 
 /// The documents within a near query's distances, nearest first (ties in record order),
-/// with their distances, after the rest of the filter. Every key of the index is measured.
+/// with their distances, after the rest of the filter; at most `want` of them when given.
+///
+/// The search reads the index ring by ring, as the server's does: the cells covering a
+/// circle around the point, then those covering one twice as wide (only the keys not yet
+/// read), and so on. After each ring every document within its radius has been measured,
+/// so those are final and come out in order; farther ones wait for a later ring.
 pub fn nearest(
     coll: &Collection,
     index: usize,
@@ -711,37 +716,280 @@ pub fn nearest(
     near: &Near,
     filter: &crate::mongo::query::Filter,
     stats: &mut Stats,
+    want: Option<usize>,
 ) -> Vec<(usize, f64)> {
+    use super::geocell::{self, Domain, Rect};
     let Some(ix) = coll.indexes().get(index) else {
         return Vec::new();
     };
-    let mut measured: Vec<(f64, super::RecordId)> = Vec::new();
-    stats.seeks += 1;
-    for (key, rid) in ix.entries() {
-        stats.keys_examined += 1;
-        stats.works += 1;
-        let Some(part) = key.first() else {
-            continue;
+    let IndexKind::Geo { path, .. } = &ix.spec.kind else {
+        return Vec::new();
+    };
+    let metric = near.metric(sphere);
+    let domain = if sphere { Domain::SPHERE } else { Domain::FLAT };
+    let full = match metric {
+        Metric::Meters => std::f64::consts::PI * EARTH_RADIUS_M,
+        Metric::Radians => std::f64::consts::PI,
+        Metric::Flat => 360.0 * std::f64::consts::SQRT_2,
+    };
+    // A 2d index holds latitudes up to 180, which no spherical circle bounds: one ring
+    // of everything.
+    let mut radius = if metric != Metric::Flat && !sphere {
+        full
+    } else {
+        full / f64::from(1u32 << 20)
+    };
+    let coarse = ix.geo_coarse_levels();
+    let mut scanned = geocell::Scanned::default();
+    let mut ancestors_read = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut pending: Vec<(f64, super::RecordId, usize)> = Vec::new();
+    let mut out = Vec::new();
+    let (x, y) = near.point;
+    loop {
+        let last = radius >= full || near.max.is_some_and(|m| radius >= m);
+        let r = near.max.map_or(radius, |m| radius.min(m));
+        let rects = if radius >= full {
+            vec![domain.all()]
+        } else {
+            match metric {
+                Metric::Flat => vec![Rect {
+                    x0: x - r,
+                    x1: x + r,
+                    y0: y - r,
+                    y1: y + r,
+                }
+                .padded(1e-9 * (1.0 + r))],
+                Metric::Meters => geocell::cap_rects(x, y, r / EARTH_RADIUS_M),
+                Metric::Radians => geocell::cap_rects(x, y, r),
+            }
         };
-        if let Some(d) = near_distance(near, sphere, &part.value) {
-            if d.is_finite() && near.admits(d) {
-                measured.push((d, *rid));
+        let mut consider = |rid: super::RecordId, stats: &mut Stats| {
+            if !seen.insert(rid) {
+                return;
+            }
+            let Some((pos, doc)) = super::fetch(coll, rid, stats) else {
+                return;
+            };
+            let Some(v) = super::geo_value(doc, path) else {
+                return;
+            };
+            if let Some(d) = near_distance(near, sphere, v) {
+                if d.is_finite() && near.admits(d) {
+                    pending.push((d, rid, pos));
+                }
+            }
+        };
+        for rect in rects {
+            for cell in domain.cover(rect) {
+                let (lo, hi) = geocell::range(cell);
+                for (a, b) in scanned.take(lo, hi) {
+                    stats.seeks += 1;
+                    for (_, rid) in ix.entries().range(cell_bounds(a, b)) {
+                        stats.keys_examined += 1;
+                        stats.works += 1;
+                        consider(*rid, stats);
+                    }
+                }
+                // Geometries wider than a point are keyed by coarser cells, which hold
+                // this one.
+                for level in 0..geocell::level(cell) {
+                    if coarse & (1u64 << level) == 0 {
+                        continue;
+                    }
+                    let up = geocell::parent(cell, level);
+                    if scanned.covers(up, up) || !ancestors_read.insert(up) {
+                        continue;
+                    }
+                    stats.seeks += 1;
+                    for (_, rid) in ix.entries().range(cell_bounds(up, up)) {
+                        stats.keys_examined += 1;
+                        stats.works += 1;
+                        consider(*rid, stats);
+                    }
+                }
             }
         }
-    }
-    measured.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out = Vec::new();
-    for (d, rid) in measured {
-        let Some((pos, doc)) = super::fetch(coll, rid, stats) else {
-            continue;
-        };
-        if filter.matches(doc) {
-            stats.matched += 1;
-            out.push((pos, d));
+        let (mut ready, rest): (Vec<_>, Vec<_>) =
+            pending.drain(..).partition(|(d, _, _)| last || *d <= r);
+        pending = rest;
+        ready.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (d, _, pos) in ready {
+            let Some(doc) = coll.docs.get(pos) else {
+                continue;
+            };
+            if filter.matches(doc) {
+                stats.matched += 1;
+                out.push((pos, d));
+                if want.is_some_and(|n| out.len() >= n) {
+                    return out;
+                }
+            }
         }
+        if last {
+            break;
+        }
+        radius *= 2.0;
     }
     stats.eof = true;
     out
+}
+
+/// The index entries keyed by cells with ids from `lo` to `hi`.
+fn cell_bounds(lo: u64, hi: u64) -> (std::ops::Bound<super::Entry>, std::ops::Bound<super::Entry>) {
+    let key = |id: u64| {
+        vec![super::KeyPart {
+            value: Value::Int64(i64::try_from(id).unwrap_or(i64::MAX)),
+            descending: false,
+        }]
+    };
+    (
+        std::ops::Bound::Included((key(lo), super::RecordId::MIN)),
+        std::ops::Bound::Included((key(hi), super::RecordId::MAX)),
+    )
+}
+
+/// The cells a geo index keys a value by: a point's leaf cell, or the cells covering a
+/// wider geometry's bounding rectangle; or why the value cannot be indexed.
+pub fn index_cells(kind_2d: bool, v: &Value) -> Result<Vec<u64>, String> {
+    use super::geocell::{Domain, Rect};
+    check_indexable(kind_2d, v)?;
+    if kind_2d {
+        return Ok(legacy_point(v)
+            .map(|(x, y)| vec![Domain::FLAT.leaf(x, y)])
+            .unwrap_or_default());
+    }
+    let g = stored_geometry(v)?;
+    if let Geometry::Point((x, y)) = g {
+        return Ok(vec![Domain::SPHERE.leaf(x, y)]);
+    }
+    let mut pts = Vec::new();
+    vertices(&g, &mut pts);
+    let mut cells = Rect::around(pts)
+        .map(|r| Domain::SPHERE.cover(r))
+        .unwrap_or_default();
+    cells.sort_unstable();
+    cells.dedup();
+    Ok(cells)
+}
+
+/// The rectangles holding every point a `$geoWithin` region can contain or a
+/// `$geoIntersects` geometry can touch, in the coordinates of an index of this kind; None
+/// when no rectangle bounds them (a spherical region over a `2d` index, whose latitudes run
+/// to 180).
+fn region_rects(sphere: bool, op: &str, operand: &Value) -> Option<Vec<super::geocell::Rect>> {
+    use super::geocell::{cap_rects, Rect};
+    let around = |g: &Geometry| {
+        let mut pts = Vec::new();
+        vertices(g, &mut pts);
+        Rect::around(pts).map(|r| vec![r])
+    };
+    if op == "$geoIntersects" {
+        return around(&parse_intersects(operand).ok()?);
+    }
+    match Region::parse(operand).ok()? {
+        Region::Polygons(polys) => around(&Geometry::MultiPolygon(polys)),
+        Region::Polygon(ring) => around(&Geometry::LineString(ring)),
+        Region::Box(lo, hi) => Rect::around([lo, hi]).map(|r| vec![r]),
+        Region::Center((x, y), r) => Some(vec![Rect {
+            x0: x - r,
+            x1: x + r,
+            y0: y - r,
+            y1: y + r,
+        }
+        .padded(1e-9 * (1.0 + r))]),
+        Region::CenterSphere((x, y), r) if sphere => Some(cap_rects(x, y, r)),
+        Region::CenterSphere(..) => None,
+    }
+}
+
+/// An index scan of a geo index for a `$geoWithin` or `$geoIntersects` on its field: the id
+/// ranges of the cells covering the region's rectangle, and the coarser cells above them
+/// where wide geometries are keyed. Every document the predicate can match is keyed inside
+/// these bounds; each one fetched is then tested exactly.
+pub fn cells_plan(
+    i: usize,
+    index: &super::Index,
+    conj: &super::plan::Conjunction,
+    sort: &[(Vec<String>, i32)],
+) -> Option<Plan> {
+    use super::geocell::{self, Domain};
+    use super::plan::{FieldBounds, Interval};
+    let IndexKind::Geo { path, sphere } = &index.spec.kind else {
+        return None;
+    };
+    let dotted = path.join(".");
+    let rects = conj.predicates.iter().find_map(|p| {
+        let geo = matches!(p.op.as_str(), "$geoWithin" | "$within" | "$geoIntersects");
+        (geo && p.path == dotted)
+            .then(|| region_rects(*sphere, &p.op, &p.value))
+            .flatten()
+    })?;
+    let domain = if *sphere {
+        Domain::SPHERE
+    } else {
+        Domain::FLAT
+    };
+    let coarse = index.geo_coarse_levels();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for rect in rects {
+        for cell in domain.cover(rect) {
+            ranges.push(geocell::range(cell));
+            for level in 0..geocell::level(cell) {
+                if coarse & (1u64 << level) != 0 {
+                    let up = geocell::parent(cell, level);
+                    ranges.push((up, up));
+                }
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    let int = |id: u64| Value::Int64(i64::try_from(id).unwrap_or(i64::MAX));
+    let intervals = merged
+        .into_iter()
+        .map(|(lo, hi)| Interval {
+            lo: int(lo),
+            lo_incl: true,
+            hi: int(hi),
+            hi_incl: true,
+        })
+        .collect();
+    Some(Plan {
+        access: Access::IxScan {
+            index: i,
+            bounds: vec![FieldBounds {
+                intervals,
+                narrowed: true,
+                exact: false,
+                admits_missing: false,
+            }],
+            backward: false,
+            exploded: 0,
+        },
+        provides_sort: sort.is_empty(),
+        residual: conj.predicates.clone(),
+        key_filter: Vec::new(),
+        residual_others: conj.others.clone(),
+        covered: false,
+    })
+}
+
+/// Whether a plan scans the cells of a geo index (`cells_plan`).
+pub fn reads_cells(coll: &Collection, plan: &Plan) -> bool {
+    match plan.access {
+        Access::IxScan { index, .. } => coll
+            .indexes()
+            .get(index)
+            .is_some_and(|ix| matches!(ix.spec.kind, IndexKind::Geo { .. })),
+        _ => false,
+    }
 }
 
 /// Runs a find whose filter has `$near` or `$nearSphere`.
@@ -755,7 +1003,12 @@ pub fn execute_near(
         return Err(no_geo_index());
     };
     let mut stats = Stats::default();
-    let found = nearest(coll, index, sphere, near, q.filter, &mut stats);
+    // Without a sort the first skip + limit nearest are all a find needs.
+    let want = match (q.sort, q.limit) {
+        (None, Some(n)) if n > 0 => Some(n.saturating_add(q.skip)),
+        _ => None,
+    };
+    let found = nearest(coll, index, sphere, near, q.filter, &mut stats, want);
     let mut positions: Vec<usize> = found.into_iter().map(|(p, _)| p).collect();
     if let Some(sort) = q.sort {
         crate::mongo::query::cursor::sort_indices(&coll.docs, &mut positions, sort)?;
@@ -1018,7 +1271,7 @@ pub fn geo_near_stage(
         ));
     }
     let mut stats = Stats::default();
-    let found = nearest(coll, index, sphere, &near, &filter, &mut stats);
+    let found = nearest(coll, index, sphere, &near, &filter, &mut stats, None);
     if let Some(e) = filter.take_error() {
         return Err(e);
     }

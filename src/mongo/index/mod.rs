@@ -15,6 +15,7 @@
 
 pub mod explain;
 pub mod geo;
+pub mod geocell;
 pub mod plan;
 pub mod spec;
 pub mod stem;
@@ -141,6 +142,9 @@ pub struct Index {
     multikey_paths: Vec<BTreeSet<String>>,
     /// Running total of `entry_bytes` over the entries, for the collections panel.
     bytes: usize,
+    /// For a geo index, a bit per cell level coarser than a leaf that some key has had:
+    /// the levels a near search must look up above the cells it reads.
+    geo_coarse_levels: u64,
 }
 
 fn entry_bytes(key: &Key) -> usize {
@@ -166,6 +170,7 @@ impl Index {
             entries: BTreeSet::new(),
             multikey_paths: vec![BTreeSet::new(); fields],
             bytes: 0,
+            geo_coarse_levels: 0,
         })
     }
 
@@ -242,17 +247,27 @@ impl Index {
                 let Some(v) = geo_value(doc, path) else {
                     return Ok((Vec::new(), Vec::new()));
                 };
-                if let Err(reason) = geo::check_indexable(!sphere, v) {
-                    return Err(KeyError::Geo {
-                        doc: server_repr(&Value::Document(doc.clone())),
-                        reason,
-                    });
-                }
-                let key = vec![KeyPart {
-                    value: v.clone(),
-                    descending: false,
-                }];
-                return Ok((vec![key], Vec::new()));
+                let cells = geo::index_cells(!sphere, v).map_err(|reason| KeyError::Geo {
+                    doc: server_repr(&Value::Document(doc.clone())),
+                    reason,
+                })?;
+                // A geometry keyed by several cells makes the index multikey, as the server's
+                // does: a scan then drops the repeats.
+                let arrays = if cells.len() > 1 {
+                    vec![vec![path.join(".")]]
+                } else {
+                    Vec::new()
+                };
+                let keys = cells
+                    .into_iter()
+                    .map(|cell| {
+                        vec![KeyPart {
+                            value: Value::Int64(i64::try_from(cell).unwrap_or(i64::MAX)),
+                            descending: false,
+                        }]
+                    })
+                    .collect();
+                return Ok((keys, arrays));
             }
         }
         let mut per_field: Vec<Vec<Value>> = Vec::with_capacity(self.spec.key.len());
@@ -348,6 +363,20 @@ impl Index {
                 paths.insert(p.clone());
             }
         }
+        if matches!(self.spec.kind, IndexKind::Geo { .. }) {
+            for k in &keys {
+                if let Some(KeyPart {
+                    value: Value::Int64(cell),
+                    ..
+                }) = k.first()
+                {
+                    let level = geocell::level(u64::try_from(*cell).unwrap_or(0));
+                    if level < geocell::MAX_LEVEL {
+                        self.geo_coarse_levels |= 1 << level;
+                    }
+                }
+            }
+        }
         for k in keys {
             let size = entry_bytes(&k);
             if self.entries.insert((k, rid)) {
@@ -367,6 +396,11 @@ impl Index {
     /// The record ids whose key equals `key` (for `_id` lookups).
     pub fn lookup(&self, key: &Key) -> impl Iterator<Item = RecordId> + '_ {
         self.entries.range(entry_range(key)).map(|(_, rid)| *rid)
+    }
+
+    /// For a geo index, a bit per coarser-than-leaf cell level its keys have used.
+    pub fn geo_coarse_levels(&self) -> u64 {
+        self.geo_coarse_levels
     }
 
     /// The entries in index order from `start` (inclusive or not) onwards, or backwards.

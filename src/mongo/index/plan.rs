@@ -847,8 +847,11 @@ fn index_plan(
     hinted: bool,
 ) -> Option<Plan> {
     let index = coll.indexes().get(i)?;
+    if let super::IndexKind::Geo { .. } = index.spec.kind {
+        return super::geo::cells_plan(i, index, conj, sort);
+    }
     if !matches!(index.spec.kind, super::IndexKind::Regular) {
-        // Text and geo keys are not field values: only `$text` and `$near` read them.
+        // Text keys are not field values: only `$text` reads them.
         return None;
     }
     let bounds: Vec<FieldBounds> = index
@@ -1442,8 +1445,14 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
         0
     };
     let winner = plans.remove(winner_at);
-    let want = q.limit.filter(|&n| n > 0).map(|n| n + q.skip);
+    // A geo index hands documents on in cell order; they are put back in record order, as a
+    // collection scan gives them, so that creating the index never reorders an answer.
+    let in_cells = super::geo::reads_cells(coll, &winner);
+    let want = q.limit.filter(|&n| n > 0 && !in_cells).map(|n| n + q.skip);
     let (mut positions, stats) = run(coll, &winner, q.filter, want, None, None);
+    if in_cells {
+        positions.sort_unstable();
+    }
     if sorts_after_run(&winner) {
         if let Some(sort) = q.sort {
             match want {

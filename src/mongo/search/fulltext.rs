@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{integer, number, SearchError, SearchIndex};
+use crate::mongo::index::RecordId;
 use crate::mongo::value::{compare, values_equal, Document, Value};
 
 /// Where a pipeline keeps a document's search score between stages.
@@ -560,6 +561,36 @@ impl FieldIndex {
         docs.iter()
             .map(|(&d, positions)| (d, self.bm25(weight, positions.len() as f32, d)))
             .collect()
+    }
+}
+
+/// The field indexes `$search` queries built, kept while the collection and the definition
+/// are as they were (`TextKey`): a query after a write builds the fields it reads again.
+#[derive(Default)]
+pub struct Cache(std::sync::Mutex<Option<(TextKey, HashMap<String, FieldIndex>)>>);
+
+/// The collection's writes, length and last record id, and the definition's version.
+type TextKey = (u64, usize, Option<RecordId>, i32);
+
+impl Cache {
+    /// The kept field indexes if they were built from this state (none without a state).
+    fn take(&self, key: Option<TextKey>) -> HashMap<String, FieldIndex> {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match (guard.take(), key) {
+            (Some((k, built)), Some(key)) if k == key => built,
+            _ => HashMap::new(),
+        }
+    }
+
+    fn keep(&self, key: Option<TextKey>, built: HashMap<String, FieldIndex>) {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = key.map(|k| (k, built));
     }
 }
 
@@ -1349,9 +1380,13 @@ impl<'a> SearchRequest<'a> {
 
 /// Runs a `$search`: the matching documents' positions and scores, best first. A missing
 /// index finds nothing, as on Atlas.
+///
+/// `state` is the collection's writes, length and last record id: the field indexes a query
+/// builds are kept for the next while these stay the same.
 pub fn run(
     indexes: &[SearchIndex],
     docs: &[Document],
+    state: Option<(u64, usize, Option<RecordId>)>,
     req: &SearchRequest<'_>,
 ) -> Result<Vec<(usize, f64)>, SearchError> {
     let Some(ix) = indexes
@@ -1361,13 +1396,16 @@ pub fn run(
         return Ok(Vec::new());
     };
     let mappings = Mappings::parse(&ix.definition).map_err(|e| qerr(e.message))?;
+    let key = state.map(|(writes, len, last)| (writes, len, last, ix.version));
     let mut searcher = Searcher {
         docs,
         mappings: &mappings,
-        built: HashMap::new(),
+        built: ix.cache.text.take(key),
     };
     let (name, arg) = req.operator;
-    let scores = searcher.run(name, arg, name)?;
+    let scores = searcher.run(name, arg, name);
+    ix.cache.text.keep(key, searcher.built);
+    let scores = scores?;
     let mut found: Vec<(usize, f32)> = scores.into_iter().collect();
     found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(found.into_iter().map(|(d, s)| (d, f64::from(s))).collect())

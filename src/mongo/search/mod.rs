@@ -53,8 +53,35 @@ pub struct SearchIndex {
     pub version: i32,
     /// Sandbox time of the latest definition.
     pub created_at_ms: i64,
-    /// What queries built from the documents and may reuse (vector indexes).
-    pub cache: vector::Cache,
+    /// What queries built from the documents and may reuse.
+    pub cache: Caches,
+}
+
+/// The structures a search index's queries build and later ones reuse. They follow from the
+/// definition and the documents, so a cloned index starts without them and two indexes
+/// compare equal whatever they hold.
+#[derive(Default)]
+pub struct Caches {
+    pub vector: vector::Cache,
+    pub text: fulltext::Cache,
+}
+
+impl Clone for Caches {
+    fn clone(&self) -> Self {
+        Caches::default()
+    }
+}
+
+impl PartialEq for Caches {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Caches")
+    }
 }
 
 /// A management or query error in the server's words: code, code name, message.
@@ -358,7 +385,7 @@ pub fn create(
                 definition: n.definition,
                 version: 0,
                 created_at_ms: now_ms,
-                cache: vector::Cache::default(),
+                cache: Caches::default(),
             });
         }
         names.push(n.name);
@@ -380,7 +407,7 @@ pub fn update(
     ix.definition = definition;
     ix.version = ix.version.saturating_add(1);
     ix.created_at_ms = now_ms;
-    ix.cache = vector::Cache::default();
+    ix.cache = Caches::default();
     Ok(())
 }
 

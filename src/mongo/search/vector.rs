@@ -11,8 +11,9 @@
 //!
 //! Exact mode (`exact: true`) scores every indexed document. Approximate mode goes through
 //! `approximate_index`, the one place that chooses the structure behind `VectorIndex`: an
-//! HNSW graph (`crate::vector::hnsw`) built from the entries and searched with
-//! `numCandidates` as its beam, so, as on Atlas, it may miss a true neighbour.
+//! HNSW graph (`crate::vector::hnsw`) built from the entries, then following the
+//! collection's writes node by node, and searched with `numCandidates` as its beam, so, as
+//! on Atlas, it may miss a true neighbour.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -113,12 +114,12 @@ impl VectorIndex for BruteForce {
     }
 }
 
-/// The structure approximate (`exact: false`) queries read, built once from a field's
-/// entries and kept until the collection changes: an HNSW graph with Lucene's defaults for
-/// Atlas (16 links per node, a beam of 100 while building), searched with `numCandidates`
-/// as its beam. Scores are then computed from the stored vectors exactly as exact mode
-/// computes them, so a document found both ways has one score.
-pub fn approximate_index(similarity: Similarity, entries: Entries) -> Box<dyn VectorIndex> {
+/// The structure approximate (`exact: false`) queries read, built from a field's entries
+/// and then kept in step with them (`HnswIndex::follow`): an HNSW graph with Lucene's
+/// defaults for Atlas (16 links per node, a beam of 100 while building), searched with
+/// `numCandidates` as its beam. Scores are then computed from the stored vectors exactly as
+/// exact mode computes them, so a document found both ways has one score.
+pub fn approximate_index(similarity: Similarity, entries: Entries) -> HnswIndex {
     let metric = match similarity {
         Similarity::Euclidean => Metric::L2,
         Similarity::DotProduct => Metric::Ip,
@@ -130,29 +131,57 @@ pub fn approximate_index(similarity: Similarity, entries: Entries) -> Box<dyn Ve
         ef_construction: 100,
         ..Params::default()
     };
-    let mut graph = Hnsw::new(dim, metric, params);
-    let mut positions = HashMap::with_capacity(entries.len());
-    for (at, (rid, vector)) in entries.iter().enumerate() {
-        // Every entry has the field's dimensions (`vector_at`), so insertion cannot refuse.
-        if graph.insert(*rid, vector).is_ok() {
-            positions.insert(*rid, at);
-        }
-    }
-    Box::new(HnswIndex {
+    let mut index = HnswIndex {
         similarity,
-        entries,
-        graph,
-        positions,
-    })
+        entries: Arc::new(Vec::new()),
+        graph: Hnsw::new(dim, metric, params),
+        positions: HashMap::new(),
+    };
+    index.follow(entries);
+    index
 }
 
 /// An HNSW graph over a field's entries, labelled by record id.
-struct HnswIndex {
+pub struct HnswIndex {
     similarity: Similarity,
     entries: Entries,
     graph: Hnsw<RecordId>,
     /// Where each record's vector is in `entries`.
     positions: HashMap<RecordId, usize>,
+}
+
+impl HnswIndex {
+    /// Brings the graph to `entries` by the difference from the entries it holds: new
+    /// vectors are inserted, removed ones become tombstones (the graph rebuilds itself when
+    /// they outnumber the live nodes) and changed ones are replaced, so a write costs the
+    /// graph what that write changed, not a whole build.
+    pub fn follow(&mut self, entries: Entries) {
+        let mut positions = HashMap::with_capacity(entries.len());
+        for (at, (rid, vector)) in entries.iter().enumerate() {
+            let same = self
+                .positions
+                .get(rid)
+                .and_then(|&old| self.entries.get(old))
+                .is_some_and(|(_, old)| old == vector);
+            // Every entry has the field's dimensions (`vector_at`), so insertion cannot
+            // refuse.
+            if same || self.graph.insert(*rid, vector).is_ok() {
+                positions.insert(*rid, at);
+            }
+        }
+        for rid in self.positions.keys() {
+            if !positions.contains_key(rid) {
+                self.graph.remove(rid);
+            }
+        }
+        self.entries = entries;
+        self.positions = positions;
+    }
+
+    /// Graph nodes, removed ones not yet rebuilt away included.
+    pub fn nodes(&self) -> usize {
+        self.graph.nodes()
+    }
 }
 
 impl VectorIndex for HnswIndex {
@@ -163,9 +192,12 @@ impl VectorIndex for HnswIndex {
         candidates: usize,
         accept: &dyn Fn(RecordId) -> bool,
     ) -> Vec<(RecordId, f32)> {
+        // All the beam's candidates, so that equal scores are settled by record id (as
+        // exact mode settles them) whatever order the nodes were added in.
+        let beam = candidates.max(k);
         let found = self
             .graph
-            .search(query, k, candidates.max(k), |rid: &RecordId| accept(*rid))
+            .search(query, beam, beam, |rid: &RecordId| accept(*rid))
             .unwrap_or_default();
         let mut scored: Vec<(RecordId, f32)> = found
             .into_iter()
@@ -175,6 +207,7 @@ impl VectorIndex for HnswIndex {
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
         scored
     }
 }
@@ -182,38 +215,28 @@ impl VectorIndex for HnswIndex {
 /// One vector field as built for queries.
 struct Built {
     entries: Entries,
-    approximate: Box<dyn VectorIndex>,
+    approximate: HnswIndex,
 }
 
 /// What a vector index keeps between queries: per vector field, the entries and the
-/// approximate structure, valid while the collection and the definition are as they were
-/// when it was built (`key`). Cloning a collection's index starts it empty.
+/// approximate structure. They are current while the collection and the definition are as
+/// they were (`key`); after a write, the next query of a field re-reads its entries and
+/// brings the graph it has to them. Cloning a collection's index starts it empty.
 #[derive(Default)]
-pub struct Cache(Mutex<Option<(CacheKey, BuiltFields)>>);
+pub struct Cache(Mutex<Option<Cached>>);
+
+struct Cached {
+    key: CacheKey,
+    fields: BuiltFields,
+    /// The fields brought up to `key`.
+    current: std::collections::HashSet<String>,
+}
 
 /// The collection's writes, length and last record id, and the definition's version.
 type CacheKey = (u64, usize, Option<RecordId>, i32);
 
 /// Per vector field path.
 type BuiltFields = HashMap<String, Arc<Built>>;
-
-impl Clone for Cache {
-    fn clone(&self) -> Self {
-        Cache::default()
-    }
-}
-
-impl PartialEq for Cache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Cache")
-    }
-}
 
 impl Cache {
     fn get(&self, coll: &Collection, ix: &SearchIndex, field: &VectorField) -> Arc<Built> {
@@ -227,25 +250,45 @@ impl Cache {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if guard.as_ref().is_some_and(|(k, _)| *k != key) {
-            *guard = None;
+        let cached = guard.get_or_insert_with(|| Cached {
+            key,
+            fields: HashMap::new(),
+            current: Default::default(),
+        });
+        if cached.key != key {
+            cached.key = key;
+            cached.current.clear();
         }
-        let fields = &mut guard.get_or_insert_with(|| (key, HashMap::new())).1;
-        Arc::clone(fields.entry(field.path.clone()).or_insert_with(|| {
-            let entries: Entries = Arc::new(
-                coll.docs
-                    .iter()
-                    .zip(coll.record_ids())
-                    .filter_map(|(d, &rid)| {
-                        vector_at(d, &field.path, field.dimensions).map(|v| (rid, v))
-                    })
-                    .collect(),
-            );
-            Arc::new(Built {
+        if let Some(built) = cached.fields.get(&field.path) {
+            if cached.current.contains(&field.path) {
+                return Arc::clone(built);
+            }
+        }
+        let entries: Entries = Arc::new(
+            coll.docs
+                .iter()
+                .zip(coll.record_ids())
+                .filter_map(|(d, &rid)| {
+                    vector_at(d, &field.path, field.dimensions).map(|v| (rid, v))
+                })
+                .collect(),
+        );
+        let built = match cached.fields.remove(&field.path).map(Arc::try_unwrap) {
+            Some(Ok(mut built)) => {
+                built.approximate.follow(Arc::clone(&entries));
+                built.entries = entries;
+                built
+            }
+            // A query still holds the old structure, or there is none: build anew.
+            _ => Built {
                 approximate: approximate_index(field.similarity, Arc::clone(&entries)),
                 entries,
-            })
-        }))
+            },
+        };
+        let built = Arc::new(built);
+        cached.fields.insert(field.path.clone(), Arc::clone(&built));
+        cached.current.insert(field.path.clone());
+        built
     }
 }
 
@@ -524,7 +567,7 @@ pub fn run(coll: &Collection, arg: &Value, now_ms: i64) -> Result<Vec<(usize, f6
         }
         None => None,
     };
-    let built = ix.cache.get(coll, ix, field);
+    let built = ix.cache.vector.get(coll, ix, field);
     let accept = |rid: RecordId| {
         let doc = coll.position_of(rid).and_then(|p| coll.docs.get(p));
         match (&compiled, doc) {
@@ -556,6 +599,104 @@ pub fn run(coll: &Collection, arg: &Value, now_ms: i64) -> Result<Vec<(usize, f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Points near one of a few centres in 16 dimensions, from a seeded generator.
+    fn clustered(n: usize, seed: u64, first_rid: RecordId) -> Vec<(RecordId, Vec<f32>)> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..8).map(|_| (0..16).map(|_| next()).collect()).collect();
+        (0..n)
+            .map(|i| {
+                let c = &centres[i % centres.len()];
+                let v = c.iter().map(|x| x + 0.2 * next()).collect();
+                (first_rid + i as RecordId, v)
+            })
+            .collect()
+    }
+
+    fn recall(
+        index: &dyn VectorIndex,
+        exact: &BruteForce,
+        queries: &[Vec<f32>],
+        cands: usize,
+    ) -> f64 {
+        let mut hit = 0;
+        for q in queries {
+            let want: Vec<RecordId> = exact
+                .search(q, 10, usize::MAX, &|_| true)
+                .iter()
+                .map(|x| x.0)
+                .collect();
+            let got = index.search(q, 10, cands, &|_| true);
+            hit += got.iter().filter(|(rid, _)| want.contains(rid)).count();
+        }
+        hit as f64 / (10 * queries.len()) as f64
+    }
+
+    #[test]
+    fn the_graph_follows_writes_in_place() {
+        let start = clustered(1_500, 1, 0);
+        let mut index = approximate_index(Similarity::Euclidean, Arc::new(start.clone()));
+        assert_eq!(index.nodes(), 1_500);
+        // Remove every third, move every fifth, add 300 more.
+        let mut next: Vec<(RecordId, Vec<f32>)> = start
+            .into_iter()
+            .filter(|(rid, _)| rid % 3 != 0)
+            .map(|(rid, v)| {
+                if rid % 5 == 0 {
+                    (rid, v.iter().map(|x| -x).collect())
+                } else {
+                    (rid, v)
+                }
+            })
+            .collect();
+        next.extend(clustered(300, 2, 10_000));
+        let live = next.len();
+        let moved = next
+            .iter()
+            .filter(|(rid, _)| rid % 5 == 0 && *rid < 10_000)
+            .count();
+        index.follow(Arc::new(next.clone()));
+        // The old nodes stay as tombstones beside the new ones: nothing was rebuilt.
+        assert_eq!(index.nodes(), 1_500 + moved + 300);
+        assert_eq!(index.positions.len(), live);
+
+        let entries: Entries = Arc::new(next);
+        let exact = BruteForce {
+            similarity: Similarity::Euclidean,
+            entries: Arc::clone(&entries),
+        };
+        let queries: Vec<Vec<f32>> = clustered(40, 3, 0).into_iter().map(|(_, v)| v).collect();
+        // With a beam as wide as the collection the graph finds what brute force finds.
+        for q in &queries[..5] {
+            assert_eq!(
+                index.search(q, 10, 10_000, &|_| true),
+                exact.search(q, 10, usize::MAX, &|_| true)
+            );
+        }
+        let followed = recall(&index, &exact, &queries, 100);
+        let fresh = recall(
+            &approximate_index(Similarity::Euclidean, entries),
+            &exact,
+            &queries,
+            100,
+        );
+        assert!(
+            followed >= 0.95,
+            "recall after writes {followed}, fresh build {fresh}"
+        );
+        // Nothing removed is ever returned.
+        let removed_found = queries
+            .iter()
+            .flat_map(|q| index.search(q, 50, 200, &|_| true))
+            .any(|(rid, _)| rid % 3 == 0 && rid < 10_000);
+        assert!(!removed_found);
+    }
 
     #[test]
     fn scores_are_lucenes_normalised_similarities() {

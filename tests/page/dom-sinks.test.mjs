@@ -47,9 +47,9 @@ const REVIEWED = [
     why: "downloads: url is a blob: URL the page made with URL.createObjectURL",
   },
   {
-    file: "www/embed.js",
-    line: 'engine ??= import(new URL("pkg/nosql_playground.js", HERE).href).then(async (module) => {',
-    why: "the engine's glue, at a fixed path beside embed.js (HERE is embed.js's own URL), never from an attribute",
+    file: "www/js/engine.js",
+    line: "loading = import(href).then(async (module) => {",
+    why: "the engine's two modules' glue, at the fixed paths FIRST and FULL beside engine.js, never from page input",
   },
 ];
 

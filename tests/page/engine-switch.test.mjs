@@ -63,7 +63,7 @@ test("RECORDED lists exactly the Playground methods that take &mut self", () => 
   assert.deepEqual([...mutating].sort(), [...RECORDED].sort());
 });
 
-test("EVAL loads the full module once and the sandbox carries over: clients, MULTI, subscriptions, mongosh variables", async () => {
+test("EVAL loads the full module once and the sandbox carries over: clients, MULTI, subscriptions, mongosh variables, cursors, transactions", async () => {
   const { context, page, fetched, errors } = await open();
   try {
     assert.equal(await isFull(page), false);
@@ -80,6 +80,12 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
     // A mongosh variable and a document.
     await mongo(page, 'let who = "ada"');
     await mongo(page, "db.people.insertOne({_id: 1, name: who})");
+    // A cursor with more to show, and a transaction still open.
+    await mongo(page, "for (let i = 0; i < 25; i++) db.nums.insertOne({_id: i})");
+    assert.match(await output(await mongo(page, "db.nums.find()")), /Type "it" for more/);
+    await mongo(page, "const session = db.getMongo().startSession()");
+    await mongo(page, "session.startTransaction()");
+    await mongo(page, 'session.getDatabase("test").people.insertOne({_id: 2, name: "bo"})');
     await page.waitForTimeout(300);
     assert.deepEqual(fetched, [], "the full module is not fetched before a script runs");
 
@@ -104,6 +110,13 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
     assert.equal(await received.textContent(), '1) "message"\n2) "news"\n3) "hello"');
     assert.match(await output(await mongo(page, "who")), /ada/);
     assert.match(await output(await mongo(page, "db.people.findOne()")), /name: 'ada'/);
+    const rest = await output(await mongo(page, "it"));
+    assert.match(rest, /_id: 20\b/);
+    assert.match(rest, /_id: 24\b/);
+    assert.doesNotMatch(rest, /_id: 19\b/);
+    assert.equal(await output(await mongo(page, "db.people.countDocuments()")), "1");
+    await mongo(page, "session.commitTransaction()");
+    assert.equal(await output(await mongo(page, "db.people.countDocuments()")), "2");
     await typed(page, ".client 1");
     assert.equal(await output(await redis(page, "GET hits")), '"43"');
 

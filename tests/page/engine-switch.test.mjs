@@ -190,3 +190,82 @@ test("a saved sandbox holding a function library is restored in the full module 
     await context.close();
   }
 });
+
+/** Runs `line` in one embed's Redis console and returns its reply (a script's comes after the switch). */
+async function inEmbed(page, id, line) {
+  const log = page.locator(`#${id} #redis-console [role=log]:not([hidden])`);
+  const input = page.locator(`#${id}`).getByRole("textbox", { name: "Redis command" });
+  await input.fill(line);
+  await input.press("Enter");
+  const entry = log.locator(".entry").filter({ has: page.locator(".echo-input", { hasText: line }) }).last();
+  await entry.locator(".output").waitFor();
+  return entry.locator(".output").textContent();
+}
+
+const embedIsFull = (page, id) => page.evaluate((id) => document.getElementById(id).sandbox.playground.isFull, id);
+
+test("each embed switches on its own; the page fetches the full module once", async () => {
+  const context = await harness.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const fetched = [];
+  await context.route("**/pkg-full/**", (route) => {
+    fetched.push(new URL(route.request().url()).pathname);
+    return route.continue();
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error));
+  try {
+    await page.goto(`${harness.url}examples/course.html`);
+    await page.waitForFunction(() => [...document.querySelectorAll("nosql-playground")].every((e) => e.dataset.ready === "true"), null, { timeout: 20_000 });
+    assert.deepEqual(fetched, []);
+    // sandbox-both's setup set hits to 0; sandbox-strings has no such key.
+    assert.equal(await inEmbed(page, "sandbox-both", "EVAL \"return redis.call('INCR', KEYS[1])\" 1 hits"), "(integer) 1");
+    assert.equal(await embedIsFull(page, "sandbox-both"), true);
+    assert.equal(await embedIsFull(page, "sandbox-strings"), false);
+    assert.equal(await inEmbed(page, "sandbox-strings", "EXISTS hits"), "(integer) 0");
+    assert.equal(await inEmbed(page, "sandbox-strings", "EVAL \"return redis.call('INCR', KEYS[1])\" 1 hits"), "(integer) 1");
+    assert.equal(await embedIsFull(page, "sandbox-strings"), true);
+    assert.equal(fetched.length, 2, "the full module's code is fetched once for the page");
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("an embed whose setup runs Lua sets up in the full module", async () => {
+  const { context, page, errors } = await open();
+  try {
+    await page.goto(`${harness.url}embed.html?engines=redis&setup-redis=${encodeURIComponent("EVAL \"return redis.call('SET', 'k', 'from lua')\" 0")}`);
+    await page.waitForFunction(() => document.querySelector("nosql-playground")?.dataset.ready === "true", null, { timeout: 20_000 });
+    const reply = await page.evaluate(() => JSON.parse(document.querySelector("nosql-playground").sandbox.playground.redisCheck("GET k", Date.now())).ok);
+    assert.equal(reply, '"from lua"\n');
+    assert.equal(await page.locator("nosql-playground [data-role=setup-error]").count(), 0);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a share link whose session runs Lua opens in the full module, its script replayed", async () => {
+  const first = await open();
+  let link;
+  try {
+    await redis(first.page, "SET n 1");
+    await typed(first.page, "EVAL \"return redis.call('INCRBY', KEYS[1], 10)\" 1 n");
+    link = await first.page.evaluate(() => window.app.persistence.shareLink());
+  } finally {
+    await first.context.close();
+  }
+  const { context, page, errors } = await open();
+  try {
+    await page.goto("about:blank");
+    await page.goto(link);
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+    await page.locator("[data-notice=shared]").waitFor();
+    assert.equal(await isFull(page), true);
+    assert.equal(await output(await redis(page, "GET n")), '"11"');
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});

@@ -56,9 +56,10 @@ const REVIEWED = [
 function* scripts(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    // www/pkg is wasm-bindgen's generated glue, built and not reviewed line by line here.
+    // www/pkg and www/pkg-full are wasm-bindgen's generated glue, built and not reviewed line
+    // by line here.
     if (entry.isDirectory()) {
-      if (relative(WWW, path) !== "pkg") yield* scripts(path);
+      if (!["pkg", "pkg-full"].includes(relative(WWW, path))) yield* scripts(path);
     } else if (/\.(m?js|html)$/.test(entry.name)) yield path;
   }
 }

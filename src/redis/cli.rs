@@ -380,10 +380,11 @@ fn run_words(
     false
 }
 
-/// Whether `line` runs a command that compiles or runs Lua (`scripting::ENGINE_COMMANDS`),
+/// Whether `line` names a command that compiles or runs Lua (`scripting::ENGINE_COMMANDS`),
 /// after redis-cli's repeat prefix: the page's first module, built without the interpreter,
-/// hands the sandbox to the full module before such a line runs. A line redis-cli would
-/// refuse (unbalanced quotes, a bad repeat count) runs nothing, so needs nothing.
+/// hands the sandbox to the full module before such a line runs. The name decides, not the
+/// arity, so the page can start fetching that module as soon as the name is typed. A line
+/// redis-cli would refuse (unbalanced quotes, a bad repeat count) runs nothing.
 pub fn runs_lua(line: &str) -> bool {
     let Some(argv) = split_args(line) else {
         return false;
@@ -393,7 +394,17 @@ pub fn runs_lua(line: &str) -> bool {
         Some(Some(_)) if argv.len() > 1 => return false,
         _ => &argv[..],
     };
-    commands::resolve(argv).is_ok_and(|spec| super::scripting::ENGINE_COMMANDS.contains(&spec.name))
+    let Some(spec) = argv.first().and_then(|name| commands::lookup(name)) else {
+        return false;
+    };
+    let spec = match argv.get(1) {
+        Some(sub) if !spec.subcommands.is_empty() => match spec.subcommand(sub) {
+            Some(sub) => sub,
+            None => return false,
+        },
+        _ => spec,
+    };
+    super::scripting::ENGINE_COMMANDS.contains(&spec.name)
 }
 
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
@@ -553,8 +564,10 @@ mod tests {
             ("function restore payload", true),
             ("SCRIPT LOAD \"return 1\"", true),
             ("3 EVAL \"return 1\" 0", true),
-            // Refused for its arity before any handler runs, the same in every build.
-            ("EVAL", false),
+            // The name alone decides, as it is being typed.
+            ("EVAL", true),
+            ("fcall", true),
+            ("FUNCTION LOAD", true),
             ("SCRIPT EXISTS abc", false),
             ("SCRIPT FLUSH", false),
             ("SCRIPT KILL", false),
@@ -575,8 +588,8 @@ mod tests {
         }
     }
 
-    /// Built without the interpreter, exactly the lines `runs_lua` names are answered "not
-    /// loaded": the page switches modules for those, and only those.
+    /// Built without the interpreter, of these well-formed lines exactly those `runs_lua`
+    /// names are answered "not loaded": the page switches modules for those, and only those.
     #[cfg(not(feature = "scripting"))]
     #[test]
     fn runs_lua_names_what_the_first_module_cannot_run() {

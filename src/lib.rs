@@ -19,7 +19,7 @@
 //! - `persist`: the versioned, checksummed snapshot of the whole sandbox, and the exports
 //!   for real servers (redis-cli script, RESP, mongosh script, mongoimport files).
 //! - `snippets`: driver code (redis-py / pymongo in Python, node-redis / ioredis / the Node
-//!   MongoDB driver in JavaScript) run against the same engines.
+//!   MongoDB driver in JavaScript) run against the same engines (cargo feature `snippets`).
 //! - `vector`: nearest-neighbour indexes (exact and HNSW) over FLOAT32 vectors, free of
 //!   either engine's types: RediSearch's VECTOR fields use them.
 //! - `sort`: the stable sort every engine uses, one shared instantiation instead of one per call.
@@ -33,6 +33,7 @@ pub mod fuzz_entry;
 pub mod mongo;
 pub mod persist;
 pub mod redis;
+#[cfg(feature = "snippets")]
 pub mod snippets;
 mod sort;
 pub mod vector;

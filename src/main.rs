@@ -5,7 +5,9 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nosql_playground::clock::{self, Clock};
-use nosql_playground::{mongo, persist, redis, snippets};
+#[cfg(feature = "snippets")]
+use nosql_playground::snippets;
+use nosql_playground::{mongo, persist, redis};
 
 const USAGE: &str =
     "usage: nosql-playground redis | nosql-playground mongo [--json] | nosql-playground python | nosql-playground node
@@ -29,7 +31,9 @@ fn main() {
         ["mongo"] => run(MongoConsole::new(false)),
         ["mongo", "--json"] | ["--json", "mongo"] => run(MongoConsole::new(true)),
         ["redis" | "mongo", "--export", format] => run_export(args[0].as_str(), format),
+        #[cfg(feature = "snippets")]
         ["python"] => run_snippet(snippets::Language::Python),
+        #[cfg(feature = "snippets")]
         ["node"] => run_snippet(snippets::Language::Node),
         ["--help" | "-h"] => {
             println!("{USAGE}");
@@ -97,6 +101,7 @@ fn run_export(engine: &str, format: &str) -> i32 {
 
 /// Reads a whole driver snippet from stdin and prints what the language would print running
 /// it against fresh servers; the exit status says whether it ended with an exception.
+#[cfg(feature = "snippets")]
 fn run_snippet(language: snippets::Language) -> i32 {
     let mut source = String::new();
     if let Err(err) = io::Read::read_to_string(&mut io::stdin(), &mut source) {

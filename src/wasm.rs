@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::clock::{self, Clock};
-use crate::{mongo, persist, redis, snippets};
+use crate::{mongo, persist, redis};
 
 #[wasm_bindgen]
 pub struct Playground {
@@ -138,24 +138,28 @@ impl Playground {
         text
     }
 
-    /// Runs a driver snippet (`language`: "python" or "node") against this sandbox's engines
-    /// and returns JSON `snippets::SnippetRun`: what it printed, its round trips, whether it
-    /// failed.
-    pub fn snippet(&mut self, language: &str, source: &str, host_ms: f64) -> String {
-        let Some(language) = snippets::Language::parse(language) else {
-            return json(&snippets::SnippetRun {
-                output: format!("unknown snippet language: {language}\n"),
-                round_trips: 0,
-                failed: true,
-            });
-        };
-        let mut engines = snippets::Engines {
-            redis: &mut self.redis,
-            mongo: &mut self.mongo,
-            clock: &mut self.clock,
-            host_ms: host(host_ms),
-        };
-        json(&snippets::run(&mut engines, language, source))
+    /// What this module was built with, as JSON `{"scripting": bool, "snippets": bool}`: the
+    /// page's first module has neither, and hands the sandbox to the full one before a line
+    /// that runs Lua (`redisRunsLua`), a snapshot that holds some (`snapshotUsesLua`) or a
+    /// driver snippet.
+    pub fn features() -> String {
+        format!(
+            r#"{{"scripting":{},"snippets":{}}}"#,
+            cfg!(feature = "scripting"),
+            cfg!(feature = "snippets")
+        )
+    }
+
+    /// Whether a redis-cli line runs a command that compiles or runs Lua (in any build).
+    #[wasm_bindgen(js_name = redisRunsLua)]
+    pub fn redis_runs_lua(line: &str) -> bool {
+        redis::cli::runs_lua(line)
+    }
+
+    /// Whether loading a snapshot compiles Lua (it holds function libraries or cached scripts).
+    #[wasm_bindgen(js_name = snapshotUsesLua)]
+    pub fn snapshot_uses_lua(bytes: &[u8]) -> bool {
+        persist::uses_scripting(bytes)
     }
 
     /// Runs one redis-cli line in the console of client `client_id` (connected on first use)
@@ -547,6 +551,7 @@ impl Playground {
     }
 }
 
+<<<<<<< HEAD
 /// Lesson checks' `match` patterns run on the engine's own regex (linear in the reply) rather
 /// than the browser's backtracking `RegExp`: a lesson file is data from anywhere, and a
 /// pattern like `(a+)+$` against a long reply would freeze the tab. Empty when `pattern`
@@ -564,3 +569,31 @@ pub fn pattern_error(pattern: &str, options: &str) -> String {
 pub fn pattern_test(pattern: &str, options: &str, text: &str) -> bool {
     mongo::query::regex::Regex::new(pattern, options).is_ok_and(|re| re.is_match(text))
 }
+=======
+/// Driver snippets, in the full module only (cargo feature `snippets`): the page loads that
+/// module before the snippet panel runs one.
+#[cfg(feature = "snippets")]
+#[wasm_bindgen]
+impl Playground {
+    /// Runs a driver snippet (`language`: "python" or "node") against this sandbox's engines
+    /// and returns JSON `snippets::SnippetRun`: what it printed, its round trips, whether it
+    /// failed.
+    pub fn snippet(&mut self, language: &str, source: &str, host_ms: f64) -> String {
+        use crate::snippets;
+        let Some(language) = snippets::Language::parse(language) else {
+            return json(&snippets::SnippetRun {
+                output: format!("unknown snippet language: {language}\n"),
+                round_trips: 0,
+                failed: true,
+            });
+        };
+        let mut engines = snippets::Engines {
+            redis: &mut self.redis,
+            mongo: &mut self.mongo,
+            clock: &mut self.clock,
+            host_ms: host(host_ms),
+        };
+        json(&snippets::run(&mut engines, language, source))
+    }
+}
+>>>>>>> lazyvm

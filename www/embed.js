@@ -3,7 +3,7 @@
 //   <script type="module" src="https://…/embed.js"></script>
 //   <nosql-playground lesson="01-strings-ttl" engines="redis" panels="keyspace" theme="dark"></nosql-playground>
 //
-// Each element is a sandbox of its own: its own engine instance (a `Playground`), consoles,
+// Each element is a sandbox of its own: its own engine (js/engine.js), consoles,
 // clock and panels, in a shadow root, announcing its changes only inside that root, with
 // histories and pub/sub kept to itself, so one embed never sees another's keys, documents,
 // history or messages. By default an embed saves nothing: a reload starts again from the
@@ -22,9 +22,9 @@ import "./js/keyspace-panel.js";
 import "./js/lesson-picker.js";
 import "./js/server-info.js";
 import { h } from "./js/dom.js";
+import { loadEngine } from "./js/engine.js";
 import { ExplainView } from "./js/explain-view.js";
 import { FrameLoop } from "./js/frame-loop.js";
-import { useRegexEngine } from "./js/lesson-format.js";
 import { runSetup } from "./js/lesson-player.js";
 import { MongoConsole } from "./js/mongo-console.js";
 import { startPersistence } from "./js/persistence.js";
@@ -101,17 +101,6 @@ export function mongoStatements(playground, source) {
   }
   if (pending.trim() !== "") statements.push(pending);
   return statements;
-}
-
-// One engine module for every embed of the page: instances are separate, the code is shared.
-let engine = null;
-function loadEngine() {
-  engine ??= import(new URL("pkg/nosql_playground.js", HERE).href).then(async (module) => {
-    await module.default();
-    useRegexEngine(module);
-    return module;
-  });
-  return engine;
 }
 
 // The page's stylesheet, parsed once and adopted by every embed's shadow root, and the theme
@@ -295,9 +284,10 @@ export class NosqlPlayground extends HTMLElement {
 
   async boot() {
     const config = this.config();
-    const [module, adopted] = await Promise.all([loadEngine(), loadSheets()]);
+    // Each embed has an engine of its own; the modules' code is loaded once for the page, the
+    // full one when an embed first needs it (engine.js).
+    const [playground, adopted] = await Promise.all([loadEngine(), loadSheets()]);
     this.shadow.adoptedStyleSheets = adopted;
-    const playground = new module.Playground();
     const events = this.shadow;
     const show = (name) => config.panels.includes(name) && (PANELS[name] === null || config.engines.includes(PANELS[name]));
 
@@ -386,7 +376,7 @@ export class NosqlPlayground extends HTMLElement {
       await lessons.attach({ playground, redis, mongo, events, lesson: config.lesson, progressKey: stored("lessons") });
     }
     // Work brought back is the reader's own, which the setup must not overwrite.
-    if (!restored) this.setUp(config.setup);
+    if (!restored) await this.setUp(config.setup);
     return sandbox;
   }
 
@@ -395,10 +385,12 @@ export class NosqlPlayground extends HTMLElement {
    * statements, silently, as a lesson's setup runs. A line answering an error stops it and
    * is reported in the embed.
    */
-  setUp(setup) {
+  async setUp(setup) {
     const { playground, redis, mongo } = this.sandbox;
     let failure = null;
     try {
+      // A setup line that runs Lua waits for the full module.
+      await playground.prepare(setup.redis);
       runSetup(playground, { redis: setup.redis, mongo: mongoStatements(playground, setup.mongo) }, "setup");
     } catch (error) {
       failure = error.message;

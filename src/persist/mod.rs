@@ -157,9 +157,11 @@ fn body(bytes: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
-/// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
-pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
-    let mut r = Reader::new(body(bytes)?);
+/// The snapshot's clock, the page's data, the changed parameters and the keyspace's commands,
+/// in the order they are written.
+type Head = (Clock, Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>, Vec<Command>);
+
+fn read_head(r: &mut Reader<'_>) -> Result<Head, String> {
     let base_host = r.u64()?;
     let base_virtual = r.u64()?;
     let speed = r.u32()?;
@@ -186,6 +188,27 @@ pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
         }
         commands.push(c);
     }
+    Ok((clock, host_data, config, commands))
+}
+
+/// Whether loading the snapshot needs the Lua engine: it holds function libraries or cached
+/// scripts, which are loaded again (compiled) as the snapshot is rebuilt. False for a
+/// snapshot that cannot be read (its load fails the same in any build).
+pub fn uses_scripting(bytes: &[u8]) -> bool {
+    let Ok(body) = body(bytes) else {
+        return false;
+    };
+    read_head(&mut Reader::new(body)).is_ok_and(|(_, _, _, commands)| {
+        commands
+            .iter()
+            .any(|c| matches!(name_of(c).as_str(), "FUNCTION" | "SCRIPT"))
+    })
+}
+
+/// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
+pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
+    let mut r = Reader::new(body(bytes)?);
+    let (clock, host_data, config, commands) = read_head(&mut r)?;
     let n_geo = r.count(2)?;
     let mut geo_keys = Vec::with_capacity(n_geo);
     for _ in 0..n_geo {

@@ -178,6 +178,13 @@ fn populated() -> Sandbox {
         "SET other-db yes PX 5000",
         "SELECT 0",
         "CONFIG SET maxmemory-policy allkeys-lru maxmemory 64mb",
+    ] {
+        let reply = s.redis(line);
+        assert!(!reply.starts_with("(error)"), "{line}: {reply}");
+    }
+    // A build without the Lua engine (the page's first module) saves and loads the rest.
+    #[cfg(feature = "scripting")]
+    for line in [
         "FUNCTION LOAD \"#!lua name=shop\\nredis.log(redis.LOG_NOTICE, 'loading shop')\\nredis.register_function{function_name='stock', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}, description='a key\\\\'s value'}\"",
         "SCRIPT LOAD \"return 'cached ' .. ARGV[1]\"",
         "EVAL \"return redis.call('INCR', KEYS[1])\" 1 evals",
@@ -222,8 +229,11 @@ fn a_populated_sandbox_round_trips() {
         "by_total",
         "moderate",
         "allkeys-lru",
+        #[cfg(feature = "scripting")]
         "loading shop",
+        #[cfg(feature = "scripting")]
         "cached ",
+        #[cfg(feature = "scripting")]
         "INCR",
     ] {
         assert!(
@@ -450,6 +460,7 @@ fn the_export_for_a_real_server_uses_relative_times_and_quotes_binary() {
     assert!(script.contains("FT.CREATE idx:o ON HASH PREFIX 1 o: FILTER \"@n > 1\" LANGUAGE german SCORE 0.5 SCORE_FIELD s PAYLOAD_FIELD p STOPWORDS 1 x SCHEMA t TEXT\n"), "{script}");
     assert!(script.contains("SELECT 3\nSET other-db yes PX 5000\nSELECT 0\n"));
     let resp = redis_resp(&s.redis, s.clock.now(0));
+    #[cfg(feature = "scripting")]
     assert!(resp.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$"));
     let plain = b"*3\r\n$3\r\nSET\r\n$5\r\nplain\r\n$5\r\nhello\r\n";
     assert!(resp.windows(plain.len()).any(|w| w == plain));
@@ -502,6 +513,7 @@ fn the_mongo_export_keeps_every_type() {
     assert!(script.contains("\"validationLevel\":\"moderate\""));
 }
 
+#[cfg(feature = "scripting")]
 #[test]
 fn functions_and_cached_scripts_survive_a_reload() {
     let original = populated();
@@ -527,6 +539,7 @@ fn functions_and_cached_scripts_survive_a_reload() {
     }
 }
 
+#[cfg(feature = "scripting")]
 #[test]
 fn the_export_loads_functions_before_the_keys() {
     let s = populated();
@@ -627,4 +640,33 @@ fn time_series_collections_round_trip_and_export() {
         script.contains(r#"db.createCollection("weather", EJSON.deserialize({"timeseries":{"timeField":"ts","metaField":"sensor","granularity":"minutes"},"expireAfterSeconds":{"$numberLong":"3600"}}, { relaxed: false }));"#),
         "{script}"
     );
+}
+
+#[test]
+fn uses_scripting_says_whether_a_load_compiles_lua() {
+    let mut plain = Sandbox::new();
+    plain.redis("SET k v");
+    plain.redis("FUNCTION FLUSH");
+    plain.mongo("db.c.insertOne({_id: 1})");
+    assert!(!uses_scripting(&plain.save()));
+    assert!(!uses_scripting(b"not a snapshot"));
+    let mut truncated = plain.save();
+    truncated.pop();
+    assert!(!uses_scripting(&truncated));
+}
+
+#[cfg(feature = "scripting")]
+#[test]
+fn uses_scripting_finds_libraries_and_cached_scripts() {
+    for line in [
+        "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function() return 1 end)\"",
+        "SCRIPT LOAD \"return 1\"",
+        "EVAL \"return 1\" 0",
+    ] {
+        let mut s = Sandbox::new();
+        s.redis("SET k v");
+        s.redis(line);
+        assert!(uses_scripting(&s.save()), "{line}");
+    }
+    assert!(uses_scripting(&populated().save()));
 }

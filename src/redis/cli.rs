@@ -380,6 +380,33 @@ fn run_words(
     false
 }
 
+/// Whether `line` names a command that compiles or runs Lua (`scripting::ENGINE_COMMANDS`),
+/// after redis-cli's repeat prefix: the page's first module, built without the interpreter,
+/// hands the sandbox to the full module before such a line runs. The name decides, not the
+/// arity, so the page can start fetching that module as soon as the name is typed. A line
+/// redis-cli would refuse (unbalanced quotes, a bad repeat count) runs nothing.
+pub fn runs_lua(line: &str) -> bool {
+    let Some(argv) = split_args(line) else {
+        return false;
+    };
+    let argv = match argv.first().map(|w| repeat_count(w)) {
+        Some(Some(Some(_))) if argv.len() > 1 => &argv[1..],
+        Some(Some(_)) if argv.len() > 1 => return false,
+        _ => &argv[..],
+    };
+    let Some(spec) = argv.first().and_then(|name| commands::lookup(name)) else {
+        return false;
+    };
+    let spec = match argv.get(1) {
+        Some(sub) if !spec.subcommands.is_empty() => match spec.subcommand(sub) {
+            Some(sub) => sub,
+            None => return false,
+        },
+        _ => spec,
+    };
+    super::scripting::ENGINE_COMMANDS.contains(&spec.name)
+}
+
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
 /// `Some(Some(n))` to repeat, `Some(None)` for a count it rejects, `None` if not a number.
 fn repeat_count(word: &[u8]) -> Option<Option<u64>> {
@@ -522,6 +549,76 @@ mod tests {
         assert_eq!(split_args_into("", &mut args), Some(0));
         assert_eq!(split_args_into(r#"x"y z" 'w'"#, &mut args), Some(2));
         assert_eq!(&args[..2], &[b"xy z".to_vec(), b"w".to_vec()]);
+    }
+
+    #[test]
+    fn lines_that_run_lua() {
+        let cases: &[(&str, bool)] = &[
+            ("EVAL \"return 1\" 0", true),
+            ("eval_ro 'return 1' 0", true),
+            ("EVALSHA abc 0", true),
+            ("evalsha_ro abc 0", true),
+            ("FCALL f 0", true),
+            ("fcall_ro f 0", true),
+            ("FUNCTION LOAD \"#!lua name=x\nreturn 1\"", true),
+            ("function restore payload", true),
+            ("SCRIPT LOAD \"return 1\"", true),
+            ("3 EVAL \"return 1\" 0", true),
+            // The name alone decides, as it is being typed.
+            ("EVAL", true),
+            ("fcall", true),
+            ("FUNCTION LOAD", true),
+            ("SCRIPT EXISTS abc", false),
+            ("SCRIPT FLUSH", false),
+            ("SCRIPT KILL", false),
+            ("FUNCTION LIST", false),
+            ("FUNCTION DUMP", false),
+            ("FUNCTION FLUSH", false),
+            ("FUNCTION", false),
+            ("SET EVAL 1", false),
+            ("GET k", false),
+            ("0 EVAL \"return 1\" 0", false),
+            ("EVAL \"return 1", false),
+            ("", false),
+            ("HELP EVAL", false),
+            (".client 2", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(runs_lua(line), *expected, "{line}");
+        }
+    }
+
+    /// Built without the interpreter, of these well-formed lines exactly those `runs_lua`
+    /// names are answered "not loaded": the page switches modules for those, and only those.
+    #[cfg(not(feature = "scripting"))]
+    #[test]
+    fn runs_lua_names_what_the_first_module_cannot_run() {
+        let lines = [
+            "EVAL \"return 1\" 0",
+            "EVAL_RO \"return 1\" 0",
+            "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0",
+            "EVALSHA_RO e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0",
+            "FCALL f 0",
+            "FCALL_RO f 0",
+            "FUNCTION LOAD \"#!lua name=x\\nredis.register_function('f', function() return 1 end)\"",
+            "FUNCTION RESTORE x",
+            "SCRIPT LOAD \"return 1\"",
+            "SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            "SCRIPT FLUSH",
+            "SCRIPT KILL",
+            "FUNCTION LIST",
+            "FUNCTION DUMP",
+            "FUNCTION FLUSH",
+            "FUNCTION KILL",
+            "FUNCTION STATS",
+            "FUNCTION DELETE x",
+        ];
+        for line in lines {
+            let mut server = Server::new();
+            let mut clock = Clock::new();
+            let out = run_line(&mut server, &mut clock, line, 0, false).text;
+            assert_eq!(out.contains("not loaded"), runs_lua(line), "{line}: {out}");
+        }
     }
 
     #[test]

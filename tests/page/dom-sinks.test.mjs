@@ -47,18 +47,19 @@ const REVIEWED = [
     why: "downloads: url is a blob: URL the page made with URL.createObjectURL",
   },
   {
-    file: "www/embed.js",
-    line: 'engine ??= import(new URL("pkg/nosql_playground.js", HERE).href).then(async (module) => {',
-    why: "the engine's glue, at a fixed path beside embed.js (HERE is embed.js's own URL), never from an attribute",
+    file: "www/js/engine.js",
+    line: "loading = import(href).then(async (module) => {",
+    why: "the engine's two modules' glue, at the fixed paths FIRST and FULL beside engine.js, never from page input",
   },
 ];
 
 function* scripts(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    // www/pkg is wasm-bindgen's generated glue, built and not reviewed line by line here.
+    // www/pkg and www/pkg-full are wasm-bindgen's generated glue, built and not reviewed line
+    // by line here.
     if (entry.isDirectory()) {
-      if (relative(WWW, path) !== "pkg") yield* scripts(path);
+      if (!["pkg", "pkg-full"].includes(relative(WWW, path))) yield* scripts(path);
     } else if (/\.(m?js|html)$/.test(entry.name)) yield path;
   }
 }

@@ -26,14 +26,13 @@ const MIME = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Fails early, with the fix, when the wasm build the page loads is not there. */
+/** Fails early, with the fix, when the wasm builds the page loads are not there. */
 export function requireBuiltPkg() {
-  const pkg = join(WWW, "pkg", "nosql_playground.js");
-  if (!existsSync(pkg) || !existsSync(join(WWW, "pkg", "nosql_playground_bg.wasm"))) {
-    throw new Error(
-      `www/pkg is missing (${pkg}). Build the wasm package first:\n` +
-        "  wasm-pack build --release --target web --out-dir www/pkg",
-    );
+  for (const dir of ["pkg", "pkg-full"]) {
+    const pkg = join(WWW, dir, "nosql_playground.js");
+    if (!existsSync(pkg) || !existsSync(join(WWW, dir, "nosql_playground_bg.wasm"))) {
+      throw new Error(`www/${dir} is missing (${pkg}). Build the wasm packages first:\n  scripts/build-wasm`);
+    }
   }
 }
 

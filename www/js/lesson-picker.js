@@ -221,13 +221,23 @@ class LessonPicker extends HTMLElement {
   }
 
   setUp(clean) {
+    // A setup line that runs Lua waits for the full engine module (engine.js).
+    const waiting = this.player.playground.prepare?.(this.player.lesson?.setup?.redis);
+    if (waiting) return waiting.then(() => this.setUp(clean), (error) => this.setUpFailed(error));
     this.notice = null;
     try {
       if (clean) this.player.clean();
       this.player.setup();
     } catch (error) {
-      this.notice = h("p", { class: "lesson-error", role: "alert" }, String(error.message ?? error));
+      this.setUpFailed(error);
+      return undefined;
     }
+    this.renderLesson();
+    return undefined;
+  }
+
+  setUpFailed(error) {
+    this.notice = h("p", { class: "lesson-error", role: "alert" }, String(error.message ?? error));
     this.renderLesson();
   }
 

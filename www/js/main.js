@@ -5,11 +5,11 @@ import "./collections-panel.js";
 import "./keyspace-panel.js";
 import "./lesson-picker.js";
 import "./server-info.js";
+import { loadEngine } from "./engine.js";
 import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
 import { startPersistence } from "./persistence.js";
-import { useRegexEngine } from "./lesson-format.js";
 import { installPanicOverlay } from "./panic-overlay.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
@@ -18,12 +18,9 @@ import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
   installPanicOverlay();
-  // Imported here rather than statically so a missing build shows a message, not a blank page.
-  const engine = await import("../pkg/nosql_playground.js");
-  await engine.default();
-  useRegexEngine(engine);
-  const { Playground } = engine;
-  const playground = new Playground();
+  // The first module, loaded here rather than statically so a missing build shows a message,
+  // not a blank page; the full one (the Lua engine, snippets) comes on first use (engine.js).
+  const playground = await loadEngine();
   const redis = new RedisConsole(document.getElementById("redis-console"), playground);
   const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);
   const loop = new FrameLoop(playground);
@@ -81,7 +78,7 @@ boot().catch((error) => {
   status.hidden = false;
   status.textContent =
     "The sandbox engine did not load. If you are running from a checkout, build it first " +
-    "(wasm-pack build --release --target web --out-dir www/pkg) and serve www/ over HTTP. " +
+    "(scripts/build-wasm) and serve www/ over HTTP. " +
     `Details: ${error}`;
   document.body.dataset.ready = "error";
   console.error(error);

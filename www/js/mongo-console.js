@@ -125,8 +125,14 @@ export class MongoConsole {
     this.promptEl.textContent = this.prompt();
   }
 
-  /** Runs source as if typed and entered, echoing it with mongosh's `...` continuation. */
+  /**
+   * Runs source as if typed and entered, echoing it with mongosh's `...` continuation. While
+   * the engine switches to its full module (engine.js), input waits its turn: then the
+   * return value is a promise, settled once it has run.
+   */
   run(src) {
+    const waiting = this.playground.later?.(false, () => this.run(src));
+    if (waiting) return waiting;
     const prompt = this.prompt();
     this.history.add(src);
     // mongosh's own screen-clearing command, handled by the shell, not the server.

@@ -326,11 +326,38 @@ export class Persistence {
       return;
     }
     const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
+    if (bytes && !(await this.engineFor(bytes))) {
+      // The snapshot is fine; this page cannot load it yet. Saving now would replace it.
+      this.db = null;
+      this.notice(
+        "Your saved work holds Lua scripts, and the Lua engine could not be loaded, so it was not " +
+          "restored. It is kept as it was: reload the page to try again (nothing is saved meanwhile).",
+        "error",
+        [],
+        "engine",
+      );
+      return;
+    }
     try {
       if (!bytes) throw new Error("the saved record holds no snapshot");
       this.apply(this.playground.snapshotLoad(bytes, Date.now()));
     } catch (error) {
       await this.setAside(key, bytes, error?.message ?? String(error));
+    }
+  }
+
+  /**
+   * Whether the engine can load `bytes` now: a snapshot holding function libraries or cached
+   * scripts needs the full module (engine.js), which is loaded first. False when it could not
+   * be loaded.
+   */
+  async engineFor(bytes) {
+    if (!this.playground.snapshotNeedsFull?.(bytes)) return true;
+    try {
+      await this.playground.switchToFull();
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -410,6 +437,10 @@ export class Persistence {
 
   async importState(file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!(await this.engineFor(bytes))) {
+      this.notice(`${file.name} holds Lua scripts and the Lua engine could not be loaded, so it was not imported. Nothing changed.`, "error", [], "import");
+      return false;
+    }
     try {
       this.apply(this.playground.snapshotLoad(bytes, Date.now()), true);
     } catch (error) {
@@ -477,6 +508,20 @@ export class Persistence {
       return;
     }
     clearHash();
+    // A session that runs Lua is replayed in the full engine module (engine.js).
+    const redisLines = lines.filter(([code]) => parseLineCode(code).engine === "redis").map(([, text]) => text);
+    try {
+      await this.playground.prepare?.(redisLines);
+    } catch (error) {
+      this.notice(
+        `This share link runs Lua scripts, and the Lua engine could not be loaded (${error.message}). ` +
+          "It was not opened; your own work is unchanged. Reload the page to try again.",
+        "error",
+        [],
+        "share-error",
+      );
+      return;
+    }
     if (!this.hasWork()) {
       await this.replay(lines);
       return;
@@ -515,10 +560,7 @@ export class Persistence {
 
   /** Runs a session's lines into an empty sandbox, visibly, in the consoles. */
   async replay(lines) {
-    const empty = new this.playground.constructor();
-    const blank = empty.snapshotSave("{}", Date.now());
-    empty.free?.();
-    this.playground.snapshotLoad(blank, Date.now());
+    this.playground.snapshotLoad(this.playground.emptySnapshot(Date.now()), Date.now());
     this.lines = [];
     this.replaying = true;
     let silent = 0;

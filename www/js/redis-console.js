@@ -1,5 +1,6 @@
 // The Redis console: a one-line input that behaves like redis-cli's prompt.
 
+import { LOADED_NOTE, LOADING_NOTE, loadFailed } from "./engine.js";
 import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
 import { scriptLogView, views } from "./script-log.js";
@@ -61,6 +62,8 @@ export class RedisConsole {
     this.input.addEventListener("input", () => {
       this.history.reset();
       this.showCompletions([]);
+      // A scripting command being typed: its module can be on its way before Enter.
+      if (this.playground.redisNeedsFull?.(this.input.value)) this.playground.prefetch();
     });
     this.updatePrompt();
   }
@@ -74,8 +77,14 @@ export class RedisConsole {
     this.promptEl.textContent = this.prompt();
   }
 
-  /** Runs one line as if typed, echoing it with the prompt it was typed at. */
+  /**
+   * Runs one line as if typed, echoing it with the prompt it was typed at. A line that runs
+   * Lua in the first module, and any line typed while the full one loads, waits for the switch
+   * (engine.js): then the return value is a promise, settled once the line has run.
+   */
   run(line) {
+    const waiting = this.waitForEngine(line);
+    if (waiting) return waiting;
     const prompt = this.prompt();
     this.history.add(line);
     this.showCompletions([]);
@@ -99,6 +108,45 @@ export class RedisConsole {
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line, client: this.clientId } }),
     );
+  }
+
+  /** `null`, or the promise of `line` run (as the client typing it now) after the switch. */
+  waitForEngine(line) {
+    const engine = this.playground;
+    const needsFull = engine.redisNeedsFull?.(line) ?? false;
+    const starting = needsFull && !engine.loading;
+    const client = this.clientId;
+    const waiting = engine.later?.(needsFull, (failure) => {
+      if (failure && needsFull) {
+        const output = loadFailed(failure);
+        this.history.add(line);
+        this.logOf(client).append({ prompt: this.prompt(), input: line, output, kind: "error" });
+        return undefined;
+      }
+      // Typed on another client's tab: it runs there, as it would have.
+      if (this.clients && client !== this.clientId) this.clients.use(client);
+      return this.run(line);
+    });
+    if (!waiting) return null;
+    if (starting) this.noteLoading(this.logOf(client), waiting);
+    return waiting;
+  }
+
+  /** A line in the log while the Lua engine loads (not an entry: no command ran), then what came of it. */
+  noteLoading(log, waiting) {
+    const note = document.createElement("pre");
+    note.className = "output note engine-note";
+    note.textContent = LOADING_NOTE;
+    log.element.append(note);
+    log.scrollToEnd();
+    const settled = () => {
+      note.textContent = this.playground.isFull ? LOADED_NOTE : `${LOADING_NOTE} failed`;
+    };
+    waiting.then(settled, settled);
+  }
+
+  logOf(client) {
+    return this.clients ? this.clients.logFor(client) : this.scrollback;
   }
 
   onKeyDown(e) {

@@ -137,15 +137,35 @@ export class SnippetPanel {
     }
   }
 
-  /** Runs the editor's snippet, shows its output, and lets the other panels catch up. */
+  /**
+   * Runs the editor's snippet, shows its output, and lets the other panels catch up. The
+   * snippets live in the engine's full module: the first run loads it (engine.js), and then
+   * returns a promise of the result.
+   */
   run() {
+    const engine = this.playground;
+    const waiting = engine.later?.(engine.snippetsNeedFull ?? false, (failure) => {
+      if (!failure) return this.run();
+      return this.show({ output: `The driver snippets could not be loaded (${failure.message ?? failure}). Run again to retry.\n`, roundTrips: 0, failed: true });
+    });
+    if (waiting) {
+      // The output stays empty until the run's own: it is what the snippet printed.
+      this.output.textContent = "";
+      this.stats.textContent = "Loading the driver snippets…";
+      return waiting;
+    }
     const source = this.editor.value;
     let result;
     try {
-      result = JSON.parse(this.playground.snippet(this.language, source, Date.now()));
+      result = JSON.parse(engine.snippet(this.language, source, Date.now()));
     } catch (error) {
       result = { output: `${error}\n`, roundTrips: 0, failed: true };
     }
+    return this.show(result);
+  }
+
+  /** Shows a run's output and round trips. */
+  show(result) {
     this.last = result;
     // Cut like a console reply: a snippet printing a million lines must not freeze the page.
     this.outputActions.replaceChildren();

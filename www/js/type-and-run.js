@@ -3,7 +3,7 @@
 // consoles through it.
 
 /**
- * @param {{setValue(text: string): void, run(text: string): void,
+ * @param {{setValue(text: string): void, run(text: string): void | Promise<void>,
  *          scrollback: {element: HTMLElement}}} console a Redis or Mongo console
  * @returns {Promise<{output: string, error: boolean}>} the entry's reply as shown, and
  *   whether the console marked it as an error
@@ -15,7 +15,8 @@ export async function typeAndRun(console, text, { durationMs = 250 } = {}) {
     await new Promise((ok) => setTimeout(ok, durationMs / frames));
   }
   console.setValue("");
-  console.run(text);
+  // A line waiting for the full engine module (engine.js) is a promise until it has run.
+  await console.run(text);
   const out = console.scrollback.element.lastElementChild?.querySelector(".output");
   return { output: out?.textContent ?? "", error: out?.classList.contains("error") ?? false };
 }

@@ -4,9 +4,10 @@
 //! WATCH see it. A script that runs past `busy-reply-threshold` makes the server busy (`busy`).
 //!
 //! This file keeps what needs no interpreter (the script cache, the libraries' code, the admin
-//! commands); `engine` runs Lua, behind the `scripting` feature (on by default). A build
-//! without it (`wasm-pack build -- --no-default-features`) is 67 KB gzipped smaller, the
-//! first part of loading the engine only when a script first runs; `absent` stands in.
+//! commands); `engine` runs Lua, behind the `scripting` feature (on by default). The page's
+//! first module is built without it (about 67 KB gzipped smaller; `scripts/build-wasm`), and
+//! `absent` stands in; the page switches to the full module before any of
+//! `ENGINE_COMMANDS` runs (`www/js/engine.js`).
 
 #[cfg(feature = "scripting")]
 pub mod busy;
@@ -36,6 +37,21 @@ pub use engine::{
 
 #[cfg(all(test, feature = "scripting"))]
 mod tests;
+
+/// The commands (table names) that compile or run Lua: the ones `absent` answers "not loaded"
+/// in a build without the interpreter. The others (SCRIPT EXISTS / FLUSH / KILL, FUNCTION
+/// LIST / DUMP / DELETE / FLUSH / STATS / KILL) work from the cache and the libraries' code.
+pub const ENGINE_COMMANDS: [&str; 9] = [
+    "eval",
+    "eval_ro",
+    "evalsha",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+    "function|load",
+    "function|restore",
+    "script|load",
+];
 
 use super::reply::{self, Reply};
 use super::util::glob_match;

@@ -17,6 +17,7 @@
 pub mod accum;
 pub mod date;
 pub mod expr;
+mod lookup;
 pub mod shell;
 pub mod stages;
 pub mod window;

@@ -9,9 +9,8 @@ use super::expr::{doc_path, is_nullish, server_text, truthy, type_name, Compiler
 use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
 use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
-use crate::mongo::index::{Index, IndexKind, KeyPart};
 use crate::mongo::query::Filter;
-use crate::mongo::store::{Collection, Store};
+use crate::mongo::store::Store;
 use crate::mongo::value::{
     self, compare, field, values_equal, Document, FieldHash, ObjectIdGenerator, Value,
 };
@@ -332,7 +331,7 @@ fn stage_arg(v: &Value) -> Option<&Value> {
     }
 }
 
-fn env<'e>(doc: &'e Document, ctx: &'e Ctx<'_>) -> Env<'e> {
+pub(super) fn env<'e>(doc: &'e Document, ctx: &'e Ctx<'_>) -> Env<'e> {
     Env::new(doc, &ctx.vars, ctx.now_ms)
 }
 
@@ -1563,7 +1562,7 @@ impl StageOp for SortByCount {
 /// ones with the same hash, key bytes in one arena. Indexing 100k documents thus allocates
 /// a few growing vectors rather than a key buffer and a position list per document.
 #[derive(Default)]
-struct KeyIndex {
+pub(super) struct KeyIndex {
     heads: HashMap<u64, usize, FieldHash>,
     /// (document position, previous entry with the same hash or `usize::MAX`, key start, key length)
     entries: Vec<(usize, usize, usize, usize)>,
@@ -1578,7 +1577,7 @@ impl KeyIndex {
         h.finish()
     }
 
-    fn add(&mut self, key: &[u8], doc: usize) {
+    pub(super) fn add(&mut self, key: &[u8], doc: usize) {
         let h = Self::hash(key);
         let prev = self.heads.get(&h).copied().unwrap_or(usize::MAX);
         self.entries.push((doc, prev, self.arena.len(), key.len()));
@@ -1586,8 +1585,29 @@ impl KeyIndex {
         self.heads.insert(h, self.entries.len() - 1);
     }
 
+    /// Indexes `doc` under the value at `path` when it is reached through documents only
+    /// and is not an array: that value is the one key, encoded in place instead of copied
+    /// out (the usual join on `_id` or a scalar field). False when the path is not so.
+    pub(super) fn add_scalar(
+        &mut self,
+        doc: &Document,
+        path: &[String],
+        pos: usize,
+        buf: &mut Vec<u8>,
+    ) -> bool {
+        match get_nested(doc, path) {
+            Some(v) if !matches!(v, Value::Array(_)) => {
+                buf.clear();
+                encode_key(v, buf);
+                self.add(buf, pos);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Appends the positions of the documents indexed under `key`, newest first.
-    fn hits(&self, key: &[u8], out: &mut Vec<usize>) {
+    pub(super) fn hits(&self, key: &[u8], out: &mut Vec<usize>) {
         let mut at = self
             .heads
             .get(&Self::hash(key))
@@ -1608,12 +1628,7 @@ fn index_by(docs: &[Document], path: &[String]) -> KeyIndex {
     let mut idx = KeyIndex::default();
     let mut buf = Vec::new();
     for (i, d) in docs.iter().enumerate() {
-        // A value reached through documents only, and not an array, is the one key: encode
-        // it in place instead of copying it out (the usual join on `_id` or a scalar field).
-        if let Some(v) = get_nested(d, path).filter(|v| !matches!(v, Value::Array(_))) {
-            buf.clear();
-            encode_key(v, &mut buf);
-            idx.add(&buf, i);
+        if idx.add_scalar(d, path, i, &mut buf) {
             continue;
         }
         let mut keys = Vec::new();
@@ -1675,52 +1690,6 @@ fn matches_by_index(idx: &KeyIndex, keys: &[Value]) -> Vec<usize> {
     crate::sort::sort(&mut hits);
     hits.dedup();
     hits
-}
-
-struct Lookup {
-    from: Option<(Option<String>, String)>,
-    local: Option<Vec<String>>,
-    foreign: Option<Vec<String>>,
-    as_path: Vec<String>,
-    lets: Vec<(String, Expr)>,
-    pipeline: Option<Pipeline>,
-}
-
-impl Lookup {
-    fn run_by_id<'a>(
-        &self,
-        rows: Rows<'a>,
-        ctx: &Ctx<'a>,
-        coll: &'a Collection,
-        ix: &'a Index,
-        local: &[String],
-    ) -> Res<'a> {
-        let mut out = Vec::with_capacity(rows.len());
-        let mut hits = Vec::new();
-        for r in rows {
-            match get_nested(&r, local) {
-                Some(Value::Array(_)) | None => {
-                    let v = doc_path(&r, local);
-                    let keys: Vec<&Value> = match &v {
-                        Value::Array(items) => items.iter().collect(),
-                        v => vec![v],
-                    };
-                    matches_by_id(coll, ix, &keys, &mut hits);
-                }
-                Some(v) => matches_by_id(coll, ix, &[v], &mut hits),
-            }
-            ctx.count(hits.len());
-            let joined: Vec<Value> = hits
-                .iter()
-                .filter_map(|&i| coll.docs.get(i))
-                .map(|d| Value::Document(d.clone()))
-                .collect();
-            let mut d = r.into_owned();
-            set_path(&mut d, &self.as_path, Value::Array(joined));
-            out.push(Cow::Owned(d));
-        }
-        Ok(out)
-    }
 }
 
 fn coll_ref(v: &Value, stage: &str) -> Result<(Option<String>, String), AggError> {
@@ -1821,7 +1790,7 @@ fn compile_lookup(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError>
     if from.is_none() && !starts_with_documents {
         return Err(failed("must specify 'from' field for a $lookup".into()));
     }
-    Ok(Box::new(Lookup {
+    Ok(Box::new(super::lookup::Lookup {
         from,
         local,
         foreign,
@@ -1831,134 +1800,16 @@ fn compile_lookup(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, AggError>
     }))
 }
 
-fn foreign_docs<'a>(ctx: &Ctx<'a>, from: &Option<(Option<String>, String)>) -> &'a [Document] {
+pub(super) fn foreign_docs<'a>(
+    ctx: &Ctx<'a>,
+    from: &Option<(Option<String>, String)>,
+) -> &'a [Document] {
     let store: &'a Store = ctx.store;
     match from {
         Some((db, coll)) => store
             .collection(db.as_deref().unwrap_or(ctx.db), coll)
             .map_or(&[], |c| c.docs.as_slice()),
         None => &[],
-    }
-}
-
-/// The `_id` index of the collection a `$lookup` reads, when its `foreignField` is `_id`
-/// and it has no sub-pipeline: `_id` is never an array nor missing, so equality on the
-/// index's BSON order is exactly the join's matching, and each input document costs one
-/// probe per local value instead of the whole foreign collection being hashed per run.
-fn id_index<'a>(
-    ctx: &Ctx<'a>,
-    from: &Option<(Option<String>, String)>,
-    foreign: Option<&Vec<String>>,
-) -> Option<(&'a Collection, &'a Index)> {
-    if foreign.map(Vec::as_slice) != Some(&["_id".to_string()][..]) {
-        return None;
-    }
-    let (db, coll) = from.as_ref()?;
-    let store: &'a Store = ctx.store;
-    let c = store.collection(db.as_deref().unwrap_or(ctx.db), coll)?;
-    let ix = c.indexes().first()?;
-    let plain = matches!(ix.spec.kind, IndexKind::Regular)
-        && !ix.spec.sparse
-        && ix.spec.partial.is_none()
-        && matches!(ix.spec.key.as_slice(), [f] if f.path == "_id" && !f.descending)
-        && ix.len() == c.docs.len();
-    plain.then_some((c, ix))
-}
-
-/// The positions, in collection order, of the documents whose `_id` equals one of `keys`.
-fn matches_by_id(coll: &Collection, ix: &Index, keys: &[&Value], out: &mut Vec<usize>) {
-    out.clear();
-    for k in keys {
-        let value = match k {
-            // No `_id` is an array, and arrays nested in the local array match only whole.
-            Value::Array(_) => continue,
-            Value::Undefined => Value::Null,
-            v => (*v).clone(),
-        };
-        let key = vec![KeyPart {
-            value,
-            descending: false,
-        }];
-        out.extend(ix.lookup(&key).filter_map(|rid| coll.position_of(rid)));
-    }
-    if keys.len() > 1 {
-        crate::sort::sort(out);
-        out.dedup();
-    }
-}
-
-impl StageOp for Lookup {
-    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
-        let foreign = foreign_docs(ctx, &self.from);
-        let by_id = if self.pipeline.is_none() {
-            id_index(ctx, &self.from, self.foreign.as_ref())
-        } else {
-            None
-        };
-        if let (Some((coll, ix)), Some(local)) = (by_id, &self.local) {
-            return self.run_by_id(rows, ctx, coll, ix, local);
-        }
-        let index = match &self.foreign {
-            Some(f) => {
-                ctx.count(foreign.len());
-                Some(index_by(foreign, f))
-            }
-            None => None,
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        let mut buf = Vec::new();
-        let mut hits = Vec::new();
-        for r in rows {
-            let candidates: Vec<&'a Document> = match (&index, &self.local) {
-                (Some(idx), Some(local))
-                    if get_nested(&r, local).is_some_and(|v| !matches!(v, Value::Array(_))) =>
-                {
-                    buf.clear();
-                    if let Some(v) = get_nested(&r, local) {
-                        encode_key(v, &mut buf);
-                    }
-                    // One key: each document is indexed under it at most once, newest
-                    // first, so reversing gives collection order.
-                    hits.clear();
-                    idx.hits(&buf, &mut hits);
-                    hits.iter().rev().filter_map(|&i| foreign.get(i)).collect()
-                }
-                (Some(idx), Some(local)) => {
-                    let keys = local_keys(doc_path(&r, local));
-                    matches_by_index(idx, &keys)
-                        .into_iter()
-                        .filter_map(|i| foreign.get(i))
-                        .collect()
-                }
-                _ => foreign.iter().collect(),
-            };
-            let joined: Vec<Value> = match &self.pipeline {
-                None => candidates
-                    .into_iter()
-                    .map(|d| Value::Document(d.clone()))
-                    .collect(),
-                Some(p) => {
-                    let mut vars = ctx.vars.clone();
-                    {
-                        let mut e = env(&r, ctx);
-                        for (name, x) in &self.lets {
-                            vars.push((name.clone(), x.eval(&mut e)?));
-                        }
-                    }
-                    let sub = ctx.nested(vars)?;
-                    ctx.count(candidates.len());
-                    let input: Rows<'a> = candidates.into_iter().map(Cow::Borrowed).collect();
-                    p.run(input, &sub)?
-                        .into_iter()
-                        .map(|d| Value::Document(d.into_owned()))
-                        .collect()
-                }
-            };
-            let mut d = r.into_owned();
-            set_path(&mut d, &self.as_path, Value::Array(joined));
-            out.push(Cow::Owned(d));
-        }
-        Ok(out)
     }
 }
 

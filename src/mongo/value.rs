@@ -1,6 +1,7 @@
 //! BSON-like values: the types a document can hold, their comparison order, and relaxed
 //! Extended JSON v2 output.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -45,18 +46,44 @@ impl Hasher for FieldHasher {
     }
 }
 
+/// Up to this many fields, a document's field is found by comparing names in order.
+const SCAN_MAX: usize = 12;
+
 /// A document's field by name. Documents students build have a handful of fields, and
 /// comparing a few key lengths (then bytes) costs less than hashing the name and probing
 /// the table; large documents still go through the hash index. Every hot read of a field
 /// (filters, field paths, sort keys, group keys) goes through here.
 #[inline]
 pub fn field<'d>(doc: &'d Document, name: &str) -> Option<&'d Value> {
-    const SCAN_MAX: usize = 12;
     if doc.len() <= SCAN_MAX {
         doc.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
     } else {
         doc.get(name)
     }
+}
+
+/// `field`, trying first the position where the same name was found last time: a scan
+/// reads documents of one shape, where the hint skips comparing the names before it (whose
+/// bytes live in allocations of their own, so each comparison is a memory access). `hint` is
+/// only ever a guess; the name is always checked.
+#[inline]
+pub fn field_hinted<'d>(doc: &'d Document, name: &str, hint: &Cell<usize>) -> Option<&'d Value> {
+    if let Some((k, v)) = doc.get_index(hint.get()) {
+        if k.as_str() == name {
+            return Some(v);
+        }
+    }
+    let (at, v) = if doc.len() <= SCAN_MAX {
+        doc.iter()
+            .enumerate()
+            .find(|(_, (k, _))| k.as_str() == name)
+            .map(|(at, (_, v))| (at, v))?
+    } else {
+        let (at, _, v) = doc.get_full(name)?;
+        (at, v)
+    };
+    hint.set(at);
+    Some(v)
 }
 
 /// A 12-byte ObjectId.
@@ -883,6 +910,48 @@ pub fn write_ejson_doc(out: &mut String, doc: &Document) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn doc_of(names: &[&str]) -> Document {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.to_string(), Value::Int32(i as i32)))
+            .collect()
+    }
+
+    #[test]
+    fn hinted_field_reads_what_field_reads_whatever_the_hint() {
+        // One hint carried across documents of changing shapes, as a scan carries it:
+        // the same name at other positions, absent, among more fields than the linear
+        // scan handles, and same-length names at the hinted position.
+        let long: Vec<String> = (0..20).map(|i| format!("f{i:02}")).collect();
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        let shapes: &[&[&str]] = &[
+            &["_id", "name", "age", "city"],
+            &["city", "age", "_id"],
+            &["_id", "cite", "citz", "city"],
+            &[],
+            &["age"],
+            &long,
+            &["_id", "name", "age", "city"],
+        ];
+        for name in ["city", "age", "_id", "f13", "missing", ""] {
+            let hint = Cell::new(0);
+            for shape in shapes {
+                let d = doc_of(shape);
+                assert_eq!(
+                    field_hinted(&d, name, &hint),
+                    field(&d, name),
+                    "{name} in {shape:?}"
+                );
+            }
+        }
+        let hint = Cell::new(usize::MAX);
+        assert_eq!(
+            field_hinted(&doc_of(&["a"]), "a", &hint),
+            Some(&Value::Int32(0))
+        );
+    }
 
     #[test]
     fn js_number_matches_javascript() {

@@ -209,8 +209,12 @@ impl AccSpec {
     // One arm per (kind, state) pair reads better than guards spread over the arms.
     #[allow(clippy::collapsible_match)]
     pub fn add(&self, state: &mut State, env: &mut Env<'_>) -> Result<(), AggError> {
-        // Sums and averages of a plain field read it in place.
-        if let (Kind::Sum | Kind::Avg, Some(found)) = (self.kind, self.arg.field_ref(env.root)) {
+        // Sums and averages of a constant (`$sum: 1`) or a plain field read it in place.
+        let in_place = match &self.arg {
+            Expr::Const(v) => Some(Some(v)),
+            arg => arg.field_ref(env.root),
+        };
+        if let (Kind::Sum | Kind::Avg, Some(found)) = (self.kind, in_place) {
             let v = found.unwrap_or(&Value::Undefined);
             match state {
                 State::Sum(total, _) if v.is_number() => *total = add_numbers(total, v),

@@ -5,18 +5,20 @@
 //! server's terms): `$project` and `$addFields` drop it, `$ifNull` treats it as null and
 //! `$type` names it `missing`. BSON's deprecated undefined type is read the same way.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use super::ops::{self, Arity, OpDef};
 use super::{depth_error, AggError, MAX_DEPTH};
 use crate::agg_err;
-use crate::mongo::value::{compare, field, Document, Value};
+use crate::mongo::value::{compare, field, field_hinted, Document, Value};
 
 #[derive(Debug, Clone)]
 pub enum Expr {
     Const(Value),
-    /// `$a.b`: a path from the current document (empty for `$$CURRENT` itself).
-    Field(Vec<String>),
+    /// `$a.b`: a path from the current document (empty for `$$CURRENT` itself), and where
+    /// its first field was last found (see `field_hinted`).
+    Field(Vec<String>, Cell<usize>),
     /// `$$name.a.b`: a variable and a path inside it.
     Var(String, Vec<String>),
     Now,
@@ -118,7 +120,7 @@ impl Compiler {
                 return Err(agg_err!(17276, "Use of undefined variable: {name}"));
             }
             return Ok(match name {
-                "CURRENT" | "ROOT" => Expr::Field(path),
+                "CURRENT" | "ROOT" => Expr::Field(path, Cell::new(0)),
                 "NOW" if path.is_empty() => Expr::Now,
                 _ => Expr::Var(name.to_string(), path),
             });
@@ -129,7 +131,7 @@ impl Compiler {
         }
         let parts: Vec<String> = path.split('.').map(str::to_string).collect();
         check_path(&parts)?;
-        Ok(Expr::Field(parts))
+        Ok(Expr::Field(parts, Cell::new(0)))
     }
 
     fn compile_object(&mut self, d: &Document) -> Result<Expr, AggError> {
@@ -713,7 +715,7 @@ impl Expr {
         };
         match self {
             Expr::Const(_) | Expr::Now | Expr::Var(..) => true,
-            Expr::Field(path) => match path.first() {
+            Expr::Field(path, _) => match path.first() {
                 Some(f) => {
                     out.push(f.clone());
                     true
@@ -752,11 +754,11 @@ impl Expr {
     /// current document (`Some(None)` when missing): hot loops (`$group` keys, `$sum:
     /// "$price"`) then read values without copying them. `None` means "evaluate instead".
     pub fn field_ref<'d>(&self, root: &'d Document) -> Option<Option<&'d Value>> {
-        let Expr::Field(path) = self else {
+        let Expr::Field(path, hint) = self else {
             return None;
         };
         let (first, rest) = path.split_first()?;
-        let mut cur = match field(root, first) {
+        let mut cur = match field_hinted(root, first, hint) {
             Some(v) => v,
             None => return Some(None),
         };
@@ -776,7 +778,7 @@ impl Expr {
     pub fn eval(&self, env: &mut Env<'_>) -> Result<Value, AggError> {
         match self {
             Expr::Const(v) => Ok(v.clone()),
-            Expr::Field(path) => Ok(doc_path(env.root, path)),
+            Expr::Field(path, _) => Ok(doc_path(env.root, path)),
             Expr::Var(name, path) => {
                 if name == "REMOVE" {
                     return Ok(Value::Undefined);

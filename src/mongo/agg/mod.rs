@@ -244,6 +244,9 @@ pub fn run_source(
             examined: &examined,
             depth: 0,
         };
+        // A whole collection with no index to read through goes to the pipeline as the
+        // collection's own slice, which its first stage may read without a list of rows.
+        let mut whole: Option<&[Document]> = None;
         let input: Vec<Row<'_>> = match source {
             Source::Collection(_) if prepared.is_some() => prepared
                 .as_ref()
@@ -271,6 +274,10 @@ pub fn run_source(
                             .into_iter()
                             .filter_map(|i| c.docs.get(i).map(Cow::Borrowed))
                             .collect(),
+                        None if sample_n.is_none() => {
+                            whole = Some(&c.docs);
+                            Vec::new()
+                        }
                         None => c.docs.iter().map(Cow::Borrowed).collect(),
                     }
                 })
@@ -279,7 +286,10 @@ pub fn run_source(
         };
         match sample_n {
             None => {
-                let rows = compiled.run(input, &ctx)?;
+                let rows = match whole {
+                    Some(docs) => compiled.run_documents(docs, &ctx)?,
+                    None => compiled.run(input, &ctx)?,
+                };
                 (rows.into_iter().map(Cow::into_owned).collect(), None)
             }
             Some(n) => {

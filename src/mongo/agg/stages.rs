@@ -20,6 +20,13 @@ type Res<'a> = Result<Rows<'a>, AggError>;
 
 pub trait StageOp {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a>;
+
+    /// Runs the stage straight over a collection's documents, for a stage that reads its
+    /// input once in order and keeps none of it: the pipeline then builds no list of rows
+    /// for the whole collection. None when the stage needs its rows.
+    fn run_documents<'a>(&self, _docs: &'a [Document], _ctx: &Ctx<'a>) -> Option<Res<'a>> {
+        None
+    }
 }
 
 pub struct Stage {
@@ -129,8 +136,30 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn run<'a>(&self, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
-        let mut i = 0;
+    pub fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        self.run_from(0, rows, ctx)
+    }
+
+    /// Runs the pipeline over a collection's documents, handing them to the first stage
+    /// without a list of rows when it can take them so.
+    pub fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Res<'a> {
+        let first = match self.fused.first().and_then(Option::as_ref) {
+            Some(f) => Some((f, 2)),
+            None => self.stages.first().map(|s| (&s.op, 1)),
+        };
+        if let Some((op, width)) = first {
+            if let Some(rows) = op.run_documents(docs, ctx) {
+                let rows = rows.map_err(|mut e| {
+                    e.stage.get_or_insert(0);
+                    e
+                })?;
+                return self.run_from(width, rows, ctx);
+            }
+        }
+        self.run_from(0, docs.iter().map(Cow::Borrowed).collect(), ctx)
+    }
+
+    fn run_from<'a>(&self, mut i: usize, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
         while let Some(s) = self.stages.get(i) {
             let (op, width) = match self.fused.get(i).and_then(Option::as_ref) {
                 Some(f) => (f, 2),
@@ -299,6 +328,21 @@ pub fn compile_pipeline(
     }
     let mut fused: Vec<Option<Box<dyn StageOp>>> = stages.iter().map(|_| None).collect();
     for i in 1..stages.len() {
+        if let (Some("$match"), Some("$group"), Some(m), Some(g), Some(slot)) = (
+            stages.get(i - 1).map(|s| s.name.as_str()),
+            stages.get(i).map(|s| s.name.as_str()),
+            pipeline.get(i - 1).and_then(stage_arg),
+            pipeline.get(i).and_then(stage_arg),
+            fused.get_mut(i - 1),
+        ) {
+            if let Some(filter) = plain_filter(m) {
+                *slot = Some(Box::new(MatchGroup {
+                    filter,
+                    group: group_spec(g, &sc)?,
+                }));
+            }
+            continue;
+        }
         if let (Some("$unwind"), Some("$group"), Some(u), Some(g)) = (
             stages.get(i - 1).map(|s| s.name.as_str()),
             stages.get(i).map(|s| s.name.as_str()),
@@ -473,6 +517,46 @@ impl StageOp for Match {
             }
         }
         Ok(rows)
+    }
+}
+
+/// A `$match` argument that is a filter alone, which can never fail while matching (no
+/// `$expr`, `$text` or `$near`), compiled; None for anything else.
+fn plain_filter(arg: &Value) -> Option<Filter> {
+    let Value::Document(d) = arg else {
+        return None;
+    };
+    let f = Filter::compile(d).ok()?;
+    (!f.can_fail() && !f.needs_index()).then_some(f)
+}
+
+/// `$match` then `$group`: each document that passes is accumulated at once, with no list of
+/// the matching documents in between. Only for filters that cannot fail, so that which
+/// error a pipeline reports never depends on the fusion.
+struct MatchGroup {
+    filter: Filter,
+    group: GroupSpec,
+}
+
+impl MatchGroup {
+    fn group<'d, 'a>(&self, docs: impl Iterator<Item = &'d Document>, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut g = Grouper::new(&self.group);
+        for d in docs {
+            if self.filter.matches(d) {
+                g.add(d, ctx)?;
+            }
+        }
+        g.finish(ctx)
+    }
+}
+
+impl StageOp for MatchGroup {
+    fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        self.group(rows.iter().map(|r| r.as_ref()), ctx)
+    }
+
+    fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Option<Res<'a>> {
+        Some(self.group(docs.iter(), ctx))
     }
 }
 
@@ -1031,6 +1115,16 @@ struct UnwindGroup {
 
 impl StageOp for UnwindGroup {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
+        self.group(rows.iter().map(|r| r.as_ref()), ctx)
+    }
+
+    fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Option<Res<'a>> {
+        Some(self.group(docs.iter(), ctx))
+    }
+}
+
+impl UnwindGroup {
+    fn group<'d, 'a>(&self, rows: impl Iterator<Item = &'d Document>, ctx: &Ctx<'a>) -> Res<'a> {
         let mut g = Grouper::new(&self.group);
         let path = &self.unwind.path;
         let field = path.first().map_or("", String::as_str);
@@ -1038,7 +1132,7 @@ impl StageOp for UnwindGroup {
         // Grouping by the unwound field itself with constant accumulators (the usual count
         // per tag): each element is the key as it is, with no copy into a
         // scratch document.
-        let by_element = matches!(&self.group.id, Expr::Field(p) if p.len() == 1 && p.first().is_some_and(|f| f == field))
+        let by_element = matches!(&self.group.id, Expr::Field(p, _) if p.len() == 1 && p.first().is_some_and(|f| f == field))
             && self.group.accs.iter().all(|(_, a)| {
                 matches!(a.arg, Expr::Const(_))
                     && a.n.is_none()
@@ -1046,8 +1140,9 @@ impl StageOp for UnwindGroup {
                     && a.sort.is_none()
             });
         let empty = Document::default();
-        for r in &rows {
-            match value::field(r, field) {
+        let hint = std::cell::Cell::new(0);
+        for r in rows {
+            match value::field_hinted(r, field, &hint) {
                 Some(Value::Array(items)) if by_element => {
                     for item in items {
                         g.add_keyed(item, &empty, ctx)?;
@@ -1082,7 +1177,6 @@ impl StageOp for UnwindGroup {
                 Some(_) => g.add(r, ctx)?,
             }
         }
-        drop(rows);
         g.finish(ctx)
     }
 }

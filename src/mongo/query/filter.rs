@@ -17,7 +17,7 @@ use super::schema::Schema;
 use super::server_repr;
 use crate::mongo::agg::expr::{truthy, Compiler, Env, Expr};
 use crate::mongo::agg::AggError;
-use crate::mongo::value::{compare, field, type_rank, values_equal, Document, Value};
+use crate::mongo::value::{compare, field, field_hinted, type_rank, values_equal, Document, Value};
 
 /// A query the server rejects, with MongoDB's code and code name.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +92,8 @@ enum Node {
     Field {
         path: Vec<String>,
         test: FieldTest,
+        /// Where the path's first field was last found (see `field_hinted`).
+        hint: Cell<usize>,
     },
     Schema(Box<Schema>),
     Expr(Box<Expr>),
@@ -183,6 +185,12 @@ impl Filter {
     /// Whether the filter needs an index to be answered at all (`$text`, `$near`).
     pub fn needs_index(&self) -> bool {
         self.text.is_some() || self.near.is_some()
+    }
+
+    /// Whether matching can raise an error (only an `$expr` can): a filter that cannot may
+    /// be run interleaved with later work without changing which error an operation reports.
+    pub fn can_fail(&self) -> bool {
+        has_expr(&self.root)
     }
 
     /// Sets the sandbox time `$$NOW` reads in `$expr`.
@@ -297,7 +305,10 @@ fn eval(node: &Node, doc: &Document, f: &Filter) -> bool {
         Node::And(nodes) => nodes.iter().all(|n| eval(n, doc, f)),
         Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc, f)),
         Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc, f)),
-        Node::Field { path, test } => run_test(test, doc, path),
+        Node::Field { path, test, hint } => match path.as_slice() {
+            [name] => run_top_level(test, field_hinted(doc, name, hint)),
+            _ => run_test(test, doc, path),
+        },
         Node::Schema(schema) => schema.matches_root(doc),
         Node::Expr(e) => f.eval_expr(e, doc),
         Node::Const(b) => *b,
@@ -462,6 +473,7 @@ fn compile_document(filter: &Document, top: bool) -> Result<Node, QueryError> {
             nodes.push(Node::Field {
                 path: key.split('.').map(str::to_string).collect(),
                 test: compile_field_condition(key, value)?,
+                hint: Cell::new(0),
             });
         }
     }

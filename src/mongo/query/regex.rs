@@ -21,6 +21,63 @@ pub struct Regex {
     groups: usize,
     /// The pattern starts with `^` (without `m`) or `\A`: only position 0 can start a match.
     anchored: bool,
+    /// What every match starts with, when the pattern begins with plain characters: a text
+    /// without it is answered without running the machine (most documents of a `$regex`
+    /// scan do not match, and the machine costs far more per character than a substring
+    /// search).
+    prefix: Prefix,
+}
+
+/// The literal start of every match.
+#[derive(Debug, Clone, Default)]
+struct Prefix {
+    text: String,
+    /// Compared ignoring ASCII case (the `i` option); only built from ASCII characters.
+    fold: bool,
+    /// The whole pattern is this literal: finding it is the answer.
+    whole: bool,
+}
+
+impl Prefix {
+    /// Reads the characters the program consumes first, without branching, from `pc` 0.
+    fn of(prog: &[Inst]) -> Prefix {
+        let mut prefix = Prefix::default();
+        let mut pc = 0;
+        while let Some(inst) = prog.get(pc) {
+            match *inst {
+                Inst::Save(_) => {}
+                Inst::Char(c) if !prefix.fold => prefix.text.push(c),
+                // Only ASCII folds are compared as such; `fold` also maps e.g. the Kelvin
+                // sign to `k`, which an ASCII comparison would miss.
+                Inst::CharFold(c) if c.is_ascii() && (prefix.fold || prefix.text.is_empty()) => {
+                    prefix.fold = true;
+                    prefix.text.push(c)
+                }
+                Inst::Match => {
+                    prefix.whole = true;
+                    break;
+                }
+                _ => break,
+            }
+            pc += 1;
+        }
+        prefix
+    }
+
+    /// Whether `text` holds the prefix anywhere (`false` rules a match out; `true` does not
+    /// promise one unless the prefix is the whole pattern).
+    fn found_in(&self, text: &str) -> bool {
+        if !self.fold {
+            return text.contains(self.text.as_str());
+        }
+        // A non-ASCII text may hold characters that fold onto ASCII ones.
+        if !text.is_ascii() {
+            return true;
+        }
+        let (hay, needle) = (text.as_bytes(), self.text.as_bytes());
+        hay.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,23 +249,32 @@ impl Regex {
         compiler.emit_node(&node)?;
         compiler.push(Inst::Save(1))?;
         compiler.prog.push(Inst::Match);
+        let prefix = Prefix::of(&compiler.prog);
         Ok(Regex {
             prog: compiler.prog,
             classes: compiler.classes,
             groups: parser.groups,
             anchored,
+            prefix,
         })
     }
 
     /// Whether the pattern matches anywhere in `text`.
     pub fn is_match(&self, text: &str) -> bool {
+        if !self.prefix.text.is_empty() {
+            let found = self.prefix.found_in(text);
+            if !found || (self.prefix.whole && !self.prefix.fold) {
+                return found;
+            }
+        }
         let chars: Vec<char> = text.chars().collect();
         let n = self.prog.len();
         let mut current = ThreadList::new(n);
         let mut next = ThreadList::new(n);
+        let mut stack = Vec::new();
         for pos in 0..=chars.len() {
             if pos == 0 || !self.anchored {
-                self.add_thread(&mut current, 0, pos, &chars);
+                self.add_thread(&mut current, &mut stack, 0, pos, &chars);
             }
             if current.dense.is_empty() {
                 if self.anchored {
@@ -223,7 +289,7 @@ impl Regex {
                     return true;
                 }
                 if self.consumes(pc, c) {
-                    self.add_thread(&mut next, pc + 1, pos + 1, &chars);
+                    self.add_thread(&mut next, &mut stack, pc + 1, pos + 1, &chars);
                 }
             }
             std::mem::swap(&mut current, &mut next);
@@ -235,9 +301,18 @@ impl Regex {
             .any(|&pc| matches!(self.prog[pc], Inst::Match))
     }
 
-    fn add_thread(&self, list: &mut ThreadList, pc: usize, pos: usize, chars: &[char]) {
+    fn add_thread(
+        &self,
+        list: &mut ThreadList,
+        stack: &mut Vec<usize>,
+        pc: usize,
+        pos: usize,
+        chars: &[char],
+    ) {
         // An explicit stack instead of recursion: long alternations stay off the call stack.
-        let mut stack = vec![pc];
+        // It is the caller's, so that the search allocates it once, not at every position.
+        stack.clear();
+        stack.push(pc);
         while let Some(pc) = stack.pop() {
             if list.contains(pc) {
                 continue;
@@ -275,6 +350,9 @@ impl Regex {
     /// offsets (index 0 is the whole match; unmatched groups are `None`). The search sees the
     /// text from `start` on, so `^` and `\b` treat `start` as the beginning.
     pub fn find_at(&self, input: &str, start: usize) -> Option<Vec<Option<(usize, usize)>>> {
+        if !self.prefix.text.is_empty() && !self.prefix.found_in(input.get(start..)?) {
+            return None;
+        }
         let (offsets, chars): (Vec<usize>, Vec<char>) =
             input.char_indices().filter(|(b, _)| *b >= start).unzip();
         let nslots = 2 * (self.groups + 1);
@@ -989,6 +1067,48 @@ mod tests {
 
     fn m(p: &str, o: &str, s: &str) -> bool {
         Regex::new(p, o).unwrap().is_match(s)
+    }
+
+    #[test]
+    fn a_literal_start_is_found_by_substring_search_with_the_same_answers() {
+        for (pattern, options, prefix, whole) in [
+            ("volcano", "", "volcano", true),
+            ("vol.*o", "", "vol", false),
+            ("(vol)c", "", "volc", true),
+            ("VOL", "i", "vol", true),
+            ("ab|cd", "", "", false),
+            ("^abc", "", "", false),
+            ("é", "i", "", false),
+            ("a+", "", "a", false),
+        ] {
+            let re = Regex::new(pattern, options).unwrap();
+            assert_eq!(
+                (re.prefix.text.as_str(), re.prefix.whole),
+                (prefix, whole),
+                "{pattern}"
+            );
+        }
+        for (pattern, options, text, matches) in [
+            ("volcano", "", "a volcano erupts", true),
+            ("volcano", "", "a volcan", false),
+            ("VOLCANO", "i", "Volcano!", true),
+            ("VOLCANO", "i", "Volcan", false),
+            ("ab+c", "", "xxabbbc", true),
+            ("ab+c", "", "xxab", false),
+            ("abc$", "", "abcabc", true),
+            ("abc$", "", "abcab", false),
+            // The Kelvin sign folds to k: an ASCII comparison alone would miss it.
+            ("k", "i", "\u{212A}", true),
+            ("ka", "i", "\u{212A}A", true),
+            ("", "", "", true),
+        ] {
+            let re = Regex::new(pattern, options).unwrap();
+            assert_eq!(re.is_match(text), matches, "{pattern} /{options} on {text:?}");
+            assert_eq!(re.find_at(text, 0).is_some(), matches, "{pattern} /{options} on {text:?}");
+        }
+        let re = Regex::new("volcano", "").unwrap();
+        assert_eq!(re.find_at("volcano volcano", 1), Some(vec![Some((8, 15))]));
+        assert_eq!(re.find_at("volcano volcano", 9), None);
     }
 
     #[test]

@@ -551,7 +551,6 @@ impl Playground {
     }
 }
 
-<<<<<<< HEAD
 /// Lesson checks' `match` patterns run on the engine's own regex (linear in the reply) rather
 /// than the browser's backtracking `RegExp`: a lesson file is data from anywhere, and a
 /// pattern like `(a+)+$` against a long reply would freeze the tab. Empty when `pattern`
@@ -569,7 +568,6 @@ pub fn pattern_error(pattern: &str, options: &str) -> String {
 pub fn pattern_test(pattern: &str, options: &str, text: &str) -> bool {
     mongo::query::regex::Regex::new(pattern, options).is_ok_and(|re| re.is_match(text))
 }
-=======
 /// Driver snippets, in the full module only (cargo feature `snippets`): the page loads that
 /// module before the snippet panel runs one.
 #[cfg(feature = "snippets")]
@@ -596,4 +594,3 @@ impl Playground {
         json(&snippets::run(&mut engines, language, source))
     }
 }
->>>>>>> lazyvm

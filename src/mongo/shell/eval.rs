@@ -265,6 +265,8 @@ pub struct Session {
     pub(super) resolved: Option<Js>,
     /// Client sessions and the transactions open in them.
     pub sessions: super::sessions::Sessions,
+    /// Winning plans of finds that had several candidates, by query shape.
+    pub(crate) plan_cache: RefCell<crate::mongo::index::plan_cache::PlanCache>,
 }
 
 impl Default for Session {
@@ -291,6 +293,7 @@ impl Default for Session {
             host: None,
             resolved: None,
             sessions: super::sessions::Sessions::default(),
+            plan_cache: RefCell::default(),
         }
     }
 }

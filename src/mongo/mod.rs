@@ -236,7 +236,7 @@ impl Shell {
                 match result {
                     Ok(o) => {
                         if json {
-                            out.push_str(&render_json(&o));
+                            render_json(&mut out, &o);
                         }
                         // Declarations complete with no value, so the line keeps the value
                         // before them, as a JavaScript script's completion value does.
@@ -296,19 +296,23 @@ fn render_text(o: &Output) -> String {
     }
 }
 
-fn render_json(o: &Output) -> String {
+/// Appends a statement's JSON line to `out`, written in place.
+fn render_json(out: &mut String, o: &Output) {
     match o {
-        Output::Nothing => String::new(),
-        Output::Value(v) | Output::Shown { json: v, .. } => value::to_relaxed_ejson(v) + "\n",
+        Output::Nothing => {}
+        Output::Value(v) | Output::Shown { json: v, .. } => {
+            value::write_ejson(out, v);
+            out.push('\n');
+        }
         Output::Batch { docs, .. } => {
-            let mut s = String::from("[");
+            out.push('[');
             for (i, d) in docs.iter().enumerate() {
                 if i > 0 {
-                    s.push_str(", ");
+                    out.push_str(", ");
                 }
-                value::write_ejson_doc(&mut s, d);
+                value::write_ejson_doc(out, d);
             }
-            s + "]\n"
+            out.push_str("]\n");
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod explain;
 pub mod geo;
 pub mod geocell;
 pub mod plan;
+pub mod plan_cache;
 pub mod spec;
 pub mod stem;
 pub mod text;

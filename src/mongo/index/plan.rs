@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::ops::Bound;
 
+use super::plan_cache::PlanCache;
 use super::{Entry, Index, KeyPart, RecordId};
 use crate::mongo::query::cursor;
 use crate::mongo::query::filter::number_f64;
@@ -1380,6 +1381,11 @@ const TRIAL_RESULTS: usize = 101;
 /// with the most results per unit of work wins, small bonuses going to plans that need no
 /// fetch and no blocking sort. Ties go to the earlier candidate.
 fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
+    choose_with_works(coll, plans, filter).0
+}
+
+/// `choose`, with the works the winner took until the trial ended.
+fn choose_with_works(coll: &Collection, plans: &[Plan], filter: &Filter) -> (usize, u64) {
     let budget = 10_000u64.max((coll.docs.len() as f64 * 0.3) as u64);
     let traces: Vec<(Vec<u64>, Stats)> = plans
         .iter()
@@ -1403,6 +1409,7 @@ fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
         .min()
         .unwrap_or(budget);
     let mut best = 0;
+    let mut best_works = 0;
     let mut best_score = f64::MIN;
     for (i, ((trace, stats), plan)) in traces.iter().zip(plans).enumerate() {
         let works = stats.works.min(cutoff).max(1);
@@ -1417,14 +1424,34 @@ fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
         }
         if score > best_score {
             best = i;
+            best_works = works;
             best_score = score;
         }
     }
-    best
+    (best, best_works)
 }
 
 /// Plans and runs a find: the matching documents' positions after sort, skip and limit.
 pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
+    execute_with(coll, q, None)
+}
+
+/// `execute` on collection `ns` (database and collection name), with a choice among several
+/// candidate plans taken from (or put into) the plan cache (see `plan_cache`).
+pub fn execute_cached(
+    coll: &Collection,
+    q: &Query,
+    cache: &mut PlanCache,
+    ns: (&str, &str),
+) -> Result<Execution, QueryError> {
+    execute_with(coll, q, Some((cache, ns)))
+}
+
+fn execute_with(
+    coll: &Collection,
+    q: &Query,
+    cache: Option<(&mut PlanCache, (&str, &str))>,
+) -> Result<Execution, QueryError> {
     if q.filter.text().is_some() && q.filter.near().is_some() {
         return Err(QueryError::new(
             2,
@@ -1439,19 +1466,53 @@ pub fn execute(coll: &Collection, q: &Query) -> Result<Execution, QueryError> {
         return super::geo::execute_near(coll, q, path, near);
     }
     let mut plans = candidates(coll, q)?;
-    let winner_at = if plans.len() > 1 {
-        choose(coll, &plans, q.filter)
-    } else {
-        0
+    // The shape of a find whose plan came from the cache, to check the run against it.
+    let mut from_cache = None;
+    let winner_at = match cache {
+        Some((cache, ns)) if plans.len() > 1 && q.hint.is_none() => {
+            let indexes: Vec<usize> = plans
+                .iter()
+                .map(|p| match p.access {
+                    Access::IxScan { index, .. } => index,
+                    _ => usize::MAX,
+                })
+                .collect();
+            let shape = super::plan_cache::shape(ns, q.filter_doc, q.sort, q.projection, &indexes);
+            let cached = cache
+                .winner(&shape, coll)
+                .and_then(|w| indexes.iter().position(|&i| i == w));
+            match cached {
+                Some(at) => {
+                    from_cache = Some((cache, shape));
+                    at
+                }
+                None => {
+                    let (at, works) = choose_with_works(coll, &plans, q.filter);
+                    if let Some(&index) = indexes.get(at) {
+                        cache.insert(shape, coll, index, works);
+                    }
+                    at
+                }
+            }
+        }
+        _ if plans.len() > 1 => choose(coll, &plans, q.filter),
+        _ => 0,
     };
     let winner = plans.remove(winner_at);
     // A geo index hands documents on in cell order; they are put back in record order, as a
     // collection scan gives them, so that creating the index never reorders an answer.
     let in_cells = super::geo::reads_cells(coll, &winner);
     let want = q.limit.filter(|&n| n > 0 && !in_cells).map(|n| n + q.skip);
-    let (mut positions, stats) = run(coll, &winner, q.filter, want, None, None);
+    let mut trace = Vec::new();
+    let traced = from_cache.is_some().then_some(&mut trace);
+    let (mut positions, stats) = run(coll, &winner, q.filter, want, None, traced);
     if in_cells {
         positions.sort_unstable();
+    }
+    if let Some((cache, shape)) = from_cache {
+        // The works a trial of this plan would have taken: to its 101st result or its end.
+        let trial_works = trace.get(TRIAL_RESULTS - 1).copied().unwrap_or(stats.works);
+        cache.ran(&shape, trial_works);
     }
     if sorts_after_run(&winner) {
         if let Some(sort) = q.sort {

@@ -654,3 +654,50 @@ fn rooted_or_reads_one_index_per_branch() {
         ],
     );
 }
+
+#[test]
+fn the_plan_cache_reuses_a_shape_and_races_again_when_the_data_moves() {
+    let mut shell = Shell::new();
+    let docs: Vec<String> = (0..300)
+        .map(|i| format!("{{_id: {i}, a: {}, b: {i}}}", i % 3))
+        .collect();
+    run(
+        &mut shell,
+        &format!("db.c.insertMany([{}])", docs.join(", ")),
+    );
+    run(
+        &mut shell,
+        "db.c.createIndex({a: 1}); db.c.createIndex({b: 1})",
+    );
+    let cached = |shell: &mut Shell| shell.session_mut().plan_cache.borrow().len();
+    let ids = |shell: &mut Shell, filter: &str| {
+        let find = format!("db.c.find({filter}).sort({{_id: 1}}).toArray()");
+        let scan = format!("db.c.find({filter}).hint({{$natural: 1}}).sort({{_id: 1}}).toArray()");
+        let (got, want) = (shell.eval_json(&find, NOW), shell.eval_json(&scan, NOW));
+        assert_eq!(got, want, "{filter}");
+        got
+    };
+    // Two candidates: the trial picks b_1 and the cache keeps it.
+    assert_eq!(cached(&mut shell), 0);
+    ids(&mut shell, "{a: 1, b: {$gte: 290}}");
+    assert_eq!(cached(&mut shell), 1);
+    // The same shape with other values runs the cached plan, with its own bounds.
+    let out = ids(&mut shell, "{a: 2, b: {$gte: 293}}");
+    assert_eq!(out, r#"[{"_id": 293, "a": 2, "b": 293}, {"_id": 296, "a": 2, "b": 296}, {"_id": 299, "a": 2, "b": 299}]"#.to_string() + "\n");
+    assert_eq!(cached(&mut shell), 1);
+    // A run far above the trial's works drops the entry; the next find races again.
+    ids(&mut shell, "{a: 0, b: {$gte: 0}}");
+    assert_eq!(cached(&mut shell), 0);
+    ids(&mut shell, "{a: 0, b: {$gte: 0}}");
+    assert_eq!(cached(&mut shell), 1);
+    // Other indexes, other candidates: raced again among them, with the same answers.
+    run(&mut shell, "db.c.dropIndex('b_1')");
+    shell.session_mut().plan_cache.borrow_mut().clear();
+    ids(&mut shell, "{a: 1, b: {$gte: 290}}");
+    assert_eq!(cached(&mut shell), 1);
+    // Without a sort only a_1 serves the filter: one candidate, nothing to race or cache.
+    shell.session_mut().plan_cache.borrow_mut().clear();
+    let out = shell.eval_json("db.c.find({a: 1, b: {$gte: 296}}).toArray()", NOW);
+    assert_eq!(out, "[{\"_id\": 298, \"a\": 1, \"b\": 298}]\n");
+    assert_eq!(cached(&mut shell), 0);
+}

@@ -380,7 +380,12 @@ impl Session {
             }
             return Ok((Vec::new(), filter, Vec::new()));
         };
-        let found = plan::execute(coll, &spec.query(&filter));
+        let found = plan::execute_cached(
+            coll,
+            &spec.query(&filter),
+            &mut self.plan_cache.borrow_mut(),
+            (&spec.db, &spec.coll),
+        );
         if let Some(e) = filter.take_error() {
             return Err(run_error(e, failed));
         }

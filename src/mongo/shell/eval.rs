@@ -266,6 +266,8 @@ pub struct Session {
     pub(super) resolved: Option<Js>,
     /// Client sessions and the transactions open in them.
     pub sessions: super::sessions::Sessions,
+    /// Winning plans of finds that had several candidates, by query shape.
+    pub(crate) plan_cache: RefCell<crate::mongo::index::plan_cache::PlanCache>,
 }
 
 impl Default for Session {
@@ -292,6 +294,7 @@ impl Default for Session {
             host: None,
             resolved: None,
             sessions: super::sessions::Sessions::default(),
+            plan_cache: RefCell::default(),
         }
     }
 }
@@ -340,11 +343,11 @@ pub(super) fn shell_global(name: &str) -> Js {
 }
 
 /// The text a callee was written as, for `… is not a function`.
-fn callee_text(e: &Expr) -> String {
+fn callee_text(e: &Expr) -> &str {
     match e {
-        Expr::Member { text, .. } | Expr::Index { text, .. } => text.clone(),
-        Expr::Ident { name, .. } => name.clone(),
-        _ => "expression".into(),
+        Expr::Member { text, .. } | Expr::Index { text, .. } => text,
+        Expr::Ident { name, .. } => name,
+        _ => "expression",
     }
 }
 
@@ -674,10 +677,13 @@ impl Session {
         if cursor.borrow().buffer.is_some() {
             return Ok(());
         }
-        let spec = cursor.borrow().spec.clone();
-        let docs = match spec.session {
-            Some(id) => self.in_session(id, |s| s.run_cursor(&spec))?,
-            None => self.run_cursor(&spec)?,
+        let session = cursor.borrow().spec.session;
+        let docs = match session {
+            Some(id) => {
+                let spec = cursor.borrow().spec.clone();
+                self.in_session(id, |s| s.run_cursor(&spec))?
+            }
+            None => self.run_cursor(&cursor.borrow().spec)?,
         };
         cursor.borrow_mut().buffer = Some(docs.into());
         Ok(())
@@ -1118,7 +1124,7 @@ impl Session {
                     .into_iter()
                     .map(|d| Js::Val(Value::Document(d)))
                     .collect(),
-                other => super::js::iterate(&other, &callee_text(iter))?,
+                other => super::js::iterate(&other, callee_text(iter))?,
             }
         } else {
             match source {
@@ -1257,6 +1263,11 @@ impl Session {
 
     /// Calls a function value with arguments.
     pub(super) fn call_value(&mut self, f: &Js, args: Vec<Js>) -> Result<Js, ShellError> {
+        // A callback runs once per element: its name is only wanted for an error.
+        if let Js::Function(c) = f {
+            self.tick()?;
+            return self.call_closure(c, args);
+        }
         let text = self.describe(f);
         self.call(f.clone(), args, &text, false)
     }
@@ -1504,7 +1515,7 @@ impl Session {
         for item in items {
             if let Expr::Spread(inner) = item {
                 let v = self.eval(inner)?;
-                for x in super::js::iterate(&v, &callee_text(inner))? {
+                for x in super::js::iterate(&v, callee_text(inner))? {
                     out.push(self.to_bson(x)?);
                 }
                 continue;
@@ -1600,6 +1611,11 @@ impl Session {
 
     /// A member chain rooted at a variable holding data, read without copying the root.
     fn read_by_reference(&mut self, e: &Expr) -> Result<Option<Js>, ShellError> {
+        // Most chains (`db.c.find`, a cursor's method) are not rooted at data: find out
+        // before gathering their keys.
+        if !self.rooted_at_data(e) {
+            return Ok(None);
+        }
         let mut keys = Vec::new();
         let mut cur = e;
         loop {
@@ -1682,6 +1698,45 @@ impl Session {
                     return Ok(Some(Js::Val(v.clone())));
                 }
                 _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Whether a member chain that `read_by_reference` could read starts at a variable
+    /// bound to data.
+    fn rooted_at_data(&self, e: &Expr) -> bool {
+        let mut cur = e;
+        loop {
+            match cur {
+                Expr::Member {
+                    object,
+                    optional: false,
+                    ..
+                } => cur = object,
+                Expr::Index {
+                    object,
+                    index,
+                    optional: false,
+                    ..
+                } if matches!(
+                    index.as_ref(),
+                    Expr::Num(_) | Expr::Str(_) | Expr::Ident { .. }
+                ) =>
+                {
+                    cur = object
+                }
+                Expr::Ident { name, .. } => {
+                    return self.find_scope(name).is_some_and(|scope| {
+                        matches!(
+                            scope.borrow().vars.get(name),
+                            Some(Binding {
+                                value: Js::Val(_),
+                                ..
+                            })
+                        )
+                    })
+                }
+                _ => return false,
             }
         }
     }
@@ -1898,7 +1953,7 @@ impl Session {
                 callee_text(callee)
             )));
         }
-        self.call(f, argv, &callee_text(callee), is_new)
+        self.call(f, argv, callee_text(callee), is_new)
     }
 
     fn eval_args(&mut self, args: &[Expr]) -> Result<Vec<Js>, ShellError> {
@@ -1906,7 +1961,7 @@ impl Session {
         for a in args {
             if let Expr::Spread(inner) = a {
                 let v = self.eval(inner)?;
-                argv.extend(super::js::iterate(&v, &callee_text(inner))?);
+                argv.extend(super::js::iterate(&v, callee_text(inner))?);
             } else {
                 argv.push(self.eval(a)?);
             }
@@ -1955,7 +2010,7 @@ impl Session {
             }
             other => {
                 let f = self.member(other, name)?;
-                self.call(f, argv, &callee_text(callee), false)
+                self.call(f, argv, callee_text(callee), false)
             }
         }
     }

@@ -32,6 +32,7 @@ pub mod clock;
 pub mod fuzz_entry;
 pub mod mongo;
 pub mod persist;
+mod printf;
 pub mod redis;
 #[cfg(feature = "snippets")]
 pub mod snippets;

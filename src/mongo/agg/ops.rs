@@ -67,6 +67,22 @@ pub static OPERATORS: &[OpDef] = &[
     op!("$log10", Exact(1), log10),
     op!("$pow", Exact(2), pow),
     op!("$sqrt", Exact(1), sqrt),
+    // trigonometry
+    op!("$sin", Exact(1), sin),
+    op!("$cos", Exact(1), cos),
+    op!("$tan", Exact(1), tan),
+    op!("$asin", Exact(1), asin),
+    op!("$acos", Exact(1), acos),
+    op!("$atan", Exact(1), atan),
+    op!("$atan2", Exact(2), atan2),
+    op!("$sinh", Exact(1), sinh),
+    op!("$cosh", Exact(1), cosh),
+    op!("$tanh", Exact(1), tanh),
+    op!("$asinh", Exact(1), asinh),
+    op!("$acosh", Exact(1), acosh),
+    op!("$atanh", Exact(1), atanh),
+    op!("$degreesToRadians", Exact(1), degrees_to_radians),
+    op!("$radiansToDegrees", Exact(1), radians_to_degrees),
     // array
     op!("$arrayElemAt", Exact(2), array_elem_at),
     op!("$first", Exact(1), first),
@@ -784,6 +800,143 @@ fn sqrt(args: Vec<Value>, _: &Env<'_>) -> R {
         )),
         Some(x) => Ok(Value::Double(x.sqrt())),
     }
+}
+
+// ---- trigonometry
+
+/// The domain a trigonometric operator accepts, as the server checks and words it.
+#[derive(Clone, Copy)]
+enum Domain {
+    All,
+    /// Between the bounds, both excluded (`$sin` and friends refuse the infinities).
+    Open(f64, f64),
+    Closed(f64, f64),
+}
+
+/// A double as the server's C++ stream writes it into an error: six significant digits,
+/// `inf`, `nan`.
+fn c_stream_double(x: f64) -> String {
+    crate::printf::format_g(x, 6)
+}
+
+/// One-argument trigonometry: null stays null, NaN stays NaN, a Decimal128 gives a
+/// Decimal128 (computed through a double), any other number a double.
+fn trig(args: &[Value], name: &str, domain: Domain, f: fn(f64) -> f64) -> R {
+    let v = arg(args, 0);
+    let Some(x) = unary_number(name, v)? else {
+        return Ok(Value::Null);
+    };
+    if x.is_nan() {
+        return Ok(v.clone());
+    }
+    let (inside, brackets, (lo, hi)) = match domain {
+        Domain::All => (true, ("", ""), (0.0, 0.0)),
+        Domain::Open(lo, hi) => (lo < x && x < hi, ("(", ")"), (lo, hi)),
+        Domain::Closed(lo, hi) => (lo <= x && x <= hi, ("[", "]"), (lo, hi)),
+    };
+    if !inside {
+        let input = match v {
+            Value::Decimal128(d) => d.to_string(),
+            _ => c_stream_double(x),
+        };
+        return Err(agg_err!(
+            50989,
+            "cannot apply {name} to {input}, value must in {}{},{}{}",
+            brackets.0,
+            c_stream_double(lo),
+            c_stream_double(hi),
+            brackets.1
+        ));
+    }
+    Ok(match v {
+        Value::Decimal128(_) => Value::Decimal128(Decimal128::from_f64(f(x))),
+        _ => Value::Double(f(x)),
+    })
+}
+
+const REAL_LINE: Domain = Domain::Open(f64::NEG_INFINITY, f64::INFINITY);
+
+fn sin(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$sin", REAL_LINE, f64::sin)
+}
+
+fn cos(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$cos", REAL_LINE, f64::cos)
+}
+
+fn tan(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$tan", REAL_LINE, f64::tan)
+}
+
+fn asin(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$asin", Domain::Closed(-1.0, 1.0), f64::asin)
+}
+
+fn acos(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$acos", Domain::Closed(-1.0, 1.0), f64::acos)
+}
+
+fn atan(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$atan", Domain::All, f64::atan)
+}
+
+fn sinh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$sinh", Domain::All, f64::sinh)
+}
+
+fn cosh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$cosh", Domain::All, f64::cosh)
+}
+
+fn tanh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$tanh", Domain::All, f64::tanh)
+}
+
+fn asinh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$asinh", Domain::All, f64::asinh)
+}
+
+fn acosh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(
+        &args,
+        "$acosh",
+        Domain::Closed(1.0, f64::INFINITY),
+        f64::acosh,
+    )
+}
+
+fn atanh(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$atanh", Domain::Closed(-1.0, 1.0), f64::atanh)
+}
+
+fn degrees_to_radians(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$degreesToRadians", Domain::All, f64::to_radians)
+}
+
+fn radians_to_degrees(args: Vec<Value>, _: &Env<'_>) -> R {
+    trig(&args, "$radiansToDegrees", Domain::All, f64::to_degrees)
+}
+
+/// `$atan2: [y, x]`: null if either is, a Decimal128 if either is, else a double.
+fn atan2(args: Vec<Value>, _: &Env<'_>) -> R {
+    let (y, x) = (arg(&args, 0), arg(&args, 1));
+    if is_nullish(y) || is_nullish(x) {
+        return Ok(Value::Null);
+    }
+    let (Some(a), Some(b)) = (as_f64(y), as_f64(x)) else {
+        let (a, b) = (type_name(y), type_name(x));
+        return Err(if matches!(y, Value::Double(_)) {
+            agg_err!(51045, "$atan2 only supports numeric types, not {a} and {b}")
+        } else {
+            agg_err!(51044, "$atan2 only supports numeric types, not {a} and {b}")
+        });
+    };
+    Ok(match (y, x) {
+        (Value::Decimal128(_), _) | (_, Value::Decimal128(_)) => {
+            Value::Decimal128(Decimal128::from_f64(a.atan2(b)))
+        }
+        _ => Value::Double(a.atan2(b)),
+    })
 }
 
 // ---- arrays
@@ -2564,4 +2717,65 @@ fn unsupported_function(_: Vec<Value>, _: &Env<'_>) -> R {
         6050103,
         "server-side JavaScript ($function, $accumulator) is not available in this sandbox"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_in_trigonometry_errors_read_as_the_servers_stream_writes_them() {
+        for (x, text) in [
+            (2.0, "2"),
+            (-1.0, "-1"),
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (1234567.0, "1.23457e+06"),
+            (999999.5, "1e+06"),
+            (123456.0, "123456"),
+            (0.0001, "0.0001"),
+            (0.00001234, "1.234e-05"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(c_stream_double(x), text, "{x}");
+        }
+    }
+
+    #[test]
+    fn trigonometry_keeps_decimal_and_nan_and_checks_bounds() {
+        let one = |v: Value| vec![v];
+        let dec = Decimal128::from_f64(0.5);
+        match trig(
+            &one(Value::Decimal128(dec)),
+            "$asin",
+            Domain::Closed(-1.0, 1.0),
+            f64::asin,
+        ) {
+            Ok(Value::Decimal128(d)) => assert!((d.to_f64() - 0.5f64.asin()).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+        match trig(
+            &one(Value::Double(f64::NAN)),
+            "$acos",
+            Domain::Closed(-1.0, 1.0),
+            f64::acos,
+        ) {
+            Ok(Value::Double(x)) => assert!(x.is_nan()),
+            other => panic!("{other:?}"),
+        }
+        assert!(trig(
+            &one(Value::Int32(-2)),
+            "$atanh",
+            Domain::Closed(-1.0, 1.0),
+            f64::atanh
+        )
+        .is_err());
+        assert!(matches!(
+            trig(&one(Value::Int64(1)), "$acosh", Domain::Closed(1.0, f64::INFINITY), f64::acosh),
+            Ok(Value::Double(x)) if x == 0.0
+        ));
+    }
 }

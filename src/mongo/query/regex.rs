@@ -1103,8 +1103,16 @@ mod tests {
             ("", "", "", true),
         ] {
             let re = Regex::new(pattern, options).unwrap();
-            assert_eq!(re.is_match(text), matches, "{pattern} /{options} on {text:?}");
-            assert_eq!(re.find_at(text, 0).is_some(), matches, "{pattern} /{options} on {text:?}");
+            assert_eq!(
+                re.is_match(text),
+                matches,
+                "{pattern} /{options} on {text:?}"
+            );
+            assert_eq!(
+                re.find_at(text, 0).is_some(),
+                matches,
+                "{pattern} /{options} on {text:?}"
+            );
         }
         let re = Regex::new("volcano", "").unwrap();
         assert_eq!(re.find_at("volcano volcano", 1), Some(vec![Some((8, 15))]));

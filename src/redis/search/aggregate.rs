@@ -58,31 +58,7 @@ pub(super) type Row = IndexMap<String, Cell>;
 
 /// A number as the module's pipeline prints it: C's `%.12g`.
 fn format_number(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{x:.11e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let trim = |t: String| {
-        if t.contains('.') {
-            t.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            t
-        }
-    };
-    if !(-4..12).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa.to_string()), exp.abs())
-    } else {
-        trim(format!("{x:.*}", (11 - exp) as usize))
-    }
+    crate::printf::format_g(x, 12)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Sorted sets: members ordered by score, then lexicographically (Redis's t_zset.c).
 //!
-//! A member → score map answers ZSCORE in O(1); an order-statistics B+tree keeps the
+//! A member → score map answers ZSCORE in O(1); an order-statistics B+tree (`tree.rs`) keeps the
 //! (score, member) order and answers rank queries in O(log n) (the role of Redis's
 //! skiplist with spans, with far fewer cache misses per search). Small sets report the
 //! `listpack` encoding Redis would use for them; the data structure is the same, since a
@@ -27,614 +27,11 @@ pub const MAX_RANDOM_REPLY: u64 = 1_000_000;
 
 type Fx = BuildHasherDefault<FxHasher>;
 
-// ---------------------------------------------------------------------------------------
-// Order-statistics B+tree
-// ---------------------------------------------------------------------------------------
+mod members;
+mod tree;
 
-/// Keys a leaf holds before it splits, and children an inner node holds. Leaves are kept
-/// smaller than inner nodes: every insert searches a leaf and shifts half of it, so a leaf
-/// should span few cache lines, while inner nodes are few and stay cached.
-const LEAF_CAP: usize = 32;
-const INNER_CAP: usize = 64;
-const NIL: u32 = u32::MAX;
-
-/// Bytes a member can have and still be stored inline.
-const INLINE_MEMBER: usize = 22;
-
-/// A member's bytes, short ones (most members: `user:1042`, a city) inline. The member map
-/// and the tree each hold one per member; inline, neither a lookup nor a rehash of the map
-/// nor a tie in the tree follows a pointer to the heap, and adding a member allocates nothing.
-#[derive(Clone)]
-enum Member {
-    Inline { len: u8, bytes: [u8; INLINE_MEMBER] },
-    Heap(Box<[u8]>),
-}
-
-impl From<&[u8]> for Member {
-    fn from(member: &[u8]) -> Member {
-        match u8::try_from(member.len()) {
-            Ok(len) if member.len() <= INLINE_MEMBER => {
-                let mut bytes = [0; INLINE_MEMBER];
-                bytes[..member.len()].copy_from_slice(member);
-                Member::Inline { len, bytes }
-            }
-            _ => Member::Heap(member.into()),
-        }
-    }
-}
-
-impl std::ops::Deref for Member {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Member::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
-            Member::Heap(bytes) => bytes,
-        }
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Member {
-    fn borrow(&self) -> &[u8] {
-        self
-    }
-}
-
-// Hashes and compares as the bytes do, so the map can be searched with a `&[u8]`.
-impl std::hash::Hash for Member {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (**self).hash(state);
-    }
-}
-
-impl PartialEq for Member {
-    fn eq(&self, other: &Member) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Member {}
-
-impl std::fmt::Debug for Member {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (**self).fmt(f)
-    }
-}
-
-/// A position in the tree: a leaf and an index in it.
-type Pos = Option<(u32, usize)>;
-
-#[derive(Debug, Clone)]
-enum Node {
-    /// Keys in order, scores apart from members so that a search reads few cache lines.
-    Leaf {
-        scores: Vec<f64>,
-        members: Vec<Member>,
-        prev: u32,
-        next: u32,
-    },
-    /// `seps[i]` is a lower bound of every key under `children[i + 1]` and above every key
-    /// under `children[i]`; `counts[i]` is how many keys `children[i]` holds.
-    Inner {
-        seps: Seps,
-        children: Vec<u32>,
-        counts: Vec<usize>,
-    },
-}
-
-/// An inner node's separators, scores apart from members as in a leaf: a search reads the
-/// scores alone (eight to a cache line) and touches a member only on a score tie.
-#[derive(Debug, Clone, Default)]
-struct Seps {
-    scores: Vec<f64>,
-    members: Vec<Member>,
-}
-
-impl Seps {
-    fn one((score, member): (f64, Member)) -> Seps {
-        Seps {
-            scores: vec![score],
-            members: vec![member],
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.scores.is_empty()
-    }
-
-    fn insert(&mut self, i: usize, (score, member): (f64, Member)) {
-        self.scores.insert(i, score);
-        self.members.insert(i, member);
-    }
-
-    fn remove(&mut self, i: usize) -> (f64, Member) {
-        (self.scores.remove(i), self.members.remove(i))
-    }
-
-    fn split_off(&mut self, at: usize) -> Seps {
-        Seps {
-            scores: self.scores.split_off(at),
-            members: self.members.split_off(at),
-        }
-    }
-
-    fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let (scores, members) = (&self.scores, &self.members);
-        let mut lo = 0;
-        let mut hi = scores.len();
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if pred(scores[mid], &members[mid]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-}
-
-/// The (score, member) order with ranks in O(log n): a B+tree whose inner nodes count the
-/// keys under each child, over an arena of nodes. Deletions never rebalance (a node may
-/// run underfull; an emptied leaf is unlinked), so depth stays bounded by the largest size
-/// the set ever had.
-#[derive(Debug, Clone)]
-struct Tree {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    root: u32,
-    first_leaf: u32,
-    last_leaf: u32,
-    len: usize,
-    /// The root-to-leaf path of the last insert or delete, kept so that neither allocates.
-    path: Vec<(u32, usize)>,
-}
-
-impl Tree {
-    fn new() -> Self {
-        Tree {
-            nodes: vec![Node::Leaf {
-                scores: Vec::new(),
-                members: Vec::new(),
-                prev: NIL,
-                next: NIL,
-            }],
-            free: Vec::new(),
-            root: 0,
-            first_leaf: 0,
-            last_leaf: 0,
-            len: 0,
-            path: Vec::new(),
-        }
-    }
-
-    fn alloc(&mut self, node: Node) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.nodes[slot as usize] = node;
-                slot
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release(&mut self, id: u32) {
-        self.nodes[id as usize] = Node::Inner {
-            seps: Seps::default(),
-            children: Vec::new(),
-            counts: Vec::new(),
-        };
-        self.free.push(id);
-    }
-
-    /// The child of an inner node that holds (or would hold) the key.
-    fn child_for(seps: &Seps, score: f64, member: &[u8]) -> usize {
-        let lo = seps.scores.partition_point(|&s| s < score);
-        let hi = lo + seps.scores[lo..].partition_point(|&s| s <= score);
-        lo + seps.members[lo..hi].partition_point(|m| &**m <= member)
-    }
-
-    /// Index in a leaf of the first key not below (score, member).
-    fn leaf_position(scores: &[f64], members: &[Member], score: f64, member: &[u8]) -> usize {
-        let lo = scores.partition_point(|&s| s < score);
-        let hi = lo + scores[lo..].partition_point(|&s| s <= score);
-        lo + members[lo..hi].partition_point(|m| &**m < member)
-    }
-
-    /// The inner nodes and child indexes from the root down to the key's leaf, into the
-    /// tree's own path buffer (taken: the caller puts it back).
-    fn path(&mut self, score: f64, member: &[u8]) -> (Vec<(u32, usize)>, u32) {
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
-        let mut at = self.root;
-        while let Node::Inner { seps, children, .. } = &self.nodes[at as usize] {
-            let i = Self::child_for(seps, score, member);
-            path.push((at, i));
-            at = children[i];
-        }
-        (path, at)
-    }
-
-    fn insert(&mut self, score: f64, member: &[u8]) {
-        // The key is new (callers check the member map first), so every count on the way
-        // down grows by one: counted during the descent, while each node is in cache.
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
-        let mut at = self.root;
-        while let Node::Inner {
-            seps,
-            children,
-            counts,
-        } = &mut self.nodes[at as usize]
-        {
-            let i = Self::child_for(seps, score, member);
-            counts[i] += 1;
-            path.push((at, i));
-            at = children[i];
-        }
-        let leaf = at;
-        self.len += 1;
-        let split = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores, members, ..
-            } => {
-                let at = Self::leaf_position(scores, members, score, member);
-                scores.insert(at, score);
-                members.insert(at, Member::from(member));
-                scores.len() > LEAF_CAP
-            }
-            Node::Inner { .. } => false,
-        };
-        if split {
-            self.split_leaf(leaf, &mut path);
-        }
-        self.path = path;
-    }
-
-    fn split_leaf(&mut self, leaf: u32, path: &mut Vec<(u32, usize)>) {
-        let (right_scores, right_members, old_next) = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores,
-                members,
-                next,
-                ..
-            } => {
-                // Both halves get room for a full leaf: they grow without reallocating.
-                let half = scores.len() / 2;
-                let mut right_scores = Vec::with_capacity(LEAF_CAP + 1);
-                right_scores.extend(scores.drain(half..));
-                let mut right_members = Vec::with_capacity(LEAF_CAP + 1);
-                right_members.extend(members.drain(half..));
-                (right_scores, right_members, *next)
-            }
-            Node::Inner { .. } => return,
-        };
-        let sep = (right_scores[0], right_members[0].clone());
-        let right_len = right_scores.len();
-        let right = self.alloc(Node::Leaf {
-            scores: right_scores,
-            members: right_members,
-            prev: leaf,
-            next: old_next,
-        });
-        if let Node::Leaf { next, .. } = &mut self.nodes[leaf as usize] {
-            *next = right;
-        }
-        match old_next {
-            NIL => self.last_leaf = right,
-            n => {
-                if let Node::Leaf { prev, .. } = &mut self.nodes[n as usize] {
-                    *prev = right;
-                }
-            }
-        }
-        self.insert_child(path, leaf, sep, right, right_len);
-    }
-
-    /// Puts `right` (holding `right_len` keys, all at or above `sep`) after `left` in the
-    /// parent at the end of `path`, splitting upwards as needed.
-    fn insert_child(
-        &mut self,
-        path: &mut Vec<(u32, usize)>,
-        left: u32,
-        sep: (f64, Member),
-        right: u32,
-        right_len: usize,
-    ) {
-        let Some((parent, i)) = path.pop() else {
-            let left_len = self.count_of(left);
-            self.root = self.alloc(Node::Inner {
-                seps: Seps::one(sep),
-                children: vec![left, right],
-                counts: vec![left_len, right_len],
-            });
-            return;
-        };
-        let overflow = match &mut self.nodes[parent as usize] {
-            Node::Inner {
-                seps,
-                children,
-                counts,
-            } => {
-                seps.insert(i, sep);
-                children.insert(i + 1, right);
-                counts[i] -= right_len;
-                counts.insert(i + 1, right_len);
-                children.len() > INNER_CAP
-            }
-            Node::Leaf { .. } => false,
-        };
-        if !overflow {
-            return;
-        }
-        let (promoted, new_node, moved) = match &mut self.nodes[parent as usize] {
-            Node::Inner {
-                seps,
-                children,
-                counts,
-            } => {
-                let half = children.len() / 2;
-                let right_children = children.split_off(half);
-                let right_counts = counts.split_off(half);
-                let mut right_seps = seps.split_off(half - 1);
-                let promoted = right_seps.remove(0);
-                let moved: usize = right_counts.iter().sum();
-                (
-                    promoted,
-                    Node::Inner {
-                        seps: right_seps,
-                        children: right_children,
-                        counts: right_counts,
-                    },
-                    moved,
-                )
-            }
-            Node::Leaf { .. } => return,
-        };
-        let new_id = self.alloc(new_node);
-        self.insert_child(path, parent, promoted, new_id, moved);
-    }
-
-    /// Keys under a node (the root's count is the tree's length).
-    fn count_of(&self, id: u32) -> usize {
-        match &self.nodes[id as usize] {
-            Node::Leaf { scores, .. } => scores.len(),
-            Node::Inner { counts, .. } => counts.iter().sum(),
-        }
-    }
-
-    fn delete(&mut self, score: f64, member: &[u8]) -> bool {
-        let (mut path, leaf) = self.path(score, member);
-        let emptied = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores, members, ..
-            } => {
-                let at = Self::leaf_position(scores, members, score, member);
-                if at >= scores.len() || scores[at] != score || &*members[at] != member {
-                    return false;
-                }
-                scores.remove(at);
-                members.remove(at);
-                scores.is_empty()
-            }
-            Node::Inner { .. } => return false,
-        };
-        self.len -= 1;
-        for &(id, i) in &path {
-            if let Node::Inner { counts, .. } = &mut self.nodes[id as usize] {
-                counts[i] -= 1;
-            }
-        }
-        if self.len == 0 {
-            *self = Tree::new();
-            return true;
-        }
-        if emptied && leaf != self.root {
-            self.unlink_leaf(leaf);
-            self.remove_child(&mut path);
-        }
-        self.path = path;
-        true
-    }
-
-    fn unlink_leaf(&mut self, leaf: u32) {
-        let (p, n) = match &self.nodes[leaf as usize] {
-            Node::Leaf { prev, next, .. } => (*prev, *next),
-            Node::Inner { .. } => return,
-        };
-        match p {
-            NIL => self.first_leaf = n,
-            p => {
-                if let Node::Leaf { next, .. } = &mut self.nodes[p as usize] {
-                    *next = n;
-                }
-            }
-        }
-        match n {
-            NIL => self.last_leaf = p,
-            n => {
-                if let Node::Leaf { prev, .. } = &mut self.nodes[n as usize] {
-                    *prev = p;
-                }
-            }
-        }
-        self.release(leaf);
-    }
-
-    /// Removes the emptied child at the end of `path` from its parent, and parents that
-    /// become empty in turn; a root left with one child gives way to it.
-    fn remove_child(&mut self, path: &mut Vec<(u32, usize)>) {
-        while let Some((parent, i)) = path.pop() {
-            let now_empty = match &mut self.nodes[parent as usize] {
-                Node::Inner {
-                    seps,
-                    children,
-                    counts,
-                } => {
-                    children.remove(i);
-                    counts.remove(i);
-                    if !seps.is_empty() {
-                        seps.remove(i.saturating_sub(1));
-                    }
-                    children.is_empty()
-                }
-                Node::Leaf { .. } => false,
-            };
-            if !now_empty {
-                break;
-            }
-            self.release(parent);
-        }
-        while let Node::Inner { children, .. } = &self.nodes[self.root as usize] {
-            if children.len() != 1 {
-                break;
-            }
-            let only = children[0];
-            let old = self.root;
-            self.root = only;
-            self.release(old);
-        }
-    }
-
-    /// 1-based rank of a present key.
-    fn rank(&self, score: f64, member: &[u8]) -> usize {
-        let mut rank = 0;
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner {
-                    seps,
-                    children,
-                    counts,
-                } => {
-                    let i = Self::child_for(seps, score, member);
-                    rank += counts[..i].iter().sum::<usize>();
-                    at = children[i];
-                }
-                Node::Leaf {
-                    scores, members, ..
-                } => {
-                    return rank + Self::leaf_position(scores, members, score, member) + 1;
-                }
-            }
-        }
-    }
-
-    /// The position of the key at a 1-based rank.
-    fn by_rank(&self, rank: usize) -> Pos {
-        if rank == 0 || rank > self.len {
-            return None;
-        }
-        let mut left = rank - 1;
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner {
-                    children, counts, ..
-                } => {
-                    let mut i = 0;
-                    while i + 1 < children.len() && left >= counts[i] {
-                        left -= counts[i];
-                        i += 1;
-                    }
-                    at = children[i];
-                }
-                Node::Leaf { scores, .. } => {
-                    return (left < scores.len()).then_some((at, left));
-                }
-            }
-        }
-    }
-
-    /// The first key for which `past` is false, `past` holding on a prefix of the order.
-    fn first_where(&self, past: impl Fn(f64, &[u8]) -> bool) -> Pos {
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner { seps, children, .. } => {
-                    let i = seps.partition_point(&past);
-                    at = children[i];
-                }
-                Node::Leaf {
-                    scores,
-                    members,
-                    next,
-                    ..
-                } => {
-                    let i = (0..scores.len()).find(|&i| !past(scores[i], &members[i]));
-                    return match i {
-                        Some(i) => Some((at, i)),
-                        None if *next == NIL => None,
-                        None => Some((*next, 0)),
-                    };
-                }
-            }
-        }
-    }
-
-    /// The last key for which `within` holds, `within` holding on a prefix of the order.
-    fn last_where(&self, within: impl Fn(f64, &[u8]) -> bool) -> Pos {
-        match self.first_where(within) {
-            Some(pos) => self.step(pos, true),
-            None => self.last(),
-        }
-    }
-
-    fn first(&self) -> Pos {
-        (self.len > 0).then_some((self.first_leaf, 0))
-    }
-
-    fn last(&self) -> Pos {
-        if self.len == 0 {
-            return None;
-        }
-        match &self.nodes[self.last_leaf as usize] {
-            Node::Leaf { scores, .. } => scores.len().checked_sub(1).map(|i| (self.last_leaf, i)),
-            Node::Inner { .. } => None,
-        }
-    }
-
-    fn get(&self, (leaf, i): (u32, usize)) -> Option<(&[u8], f64)> {
-        match self.nodes.get(leaf as usize)? {
-            Node::Leaf {
-                scores, members, ..
-            } => Some((members.get(i)?, *scores.get(i)?)),
-            Node::Inner { .. } => None,
-        }
-    }
-
-    /// The position after (or, with `back`, before) `pos`.
-    fn step(&self, (leaf, i): (u32, usize), back: bool) -> Pos {
-        let Some(Node::Leaf {
-            scores, prev, next, ..
-        }) = self.nodes.get(leaf as usize)
-        else {
-            return None;
-        };
-        if back {
-            if i > 0 {
-                return Some((leaf, i - 1));
-            }
-            match *prev {
-                NIL => None,
-                p => match &self.nodes[p as usize] {
-                    Node::Leaf { scores, .. } => scores.len().checked_sub(1).map(|j| (p, j)),
-                    Node::Inner { .. } => None,
-                },
-            }
-        } else if i + 1 < scores.len() {
-            Some((leaf, i + 1))
-        } else {
-            match *next {
-                NIL => None,
-                n => Some((n, 0)),
-            }
-        }
-    }
-}
+use members::Members;
+use tree::{Pos, Tree};
 
 // ---------------------------------------------------------------------------------------
 // Ranges
@@ -813,7 +210,7 @@ impl LexRange {
 
 #[derive(Debug, Clone)]
 pub struct ZSet {
-    scores: HashMap<Member, f64, Fx>,
+    scores: Members,
     list: Tree,
     /// Once a set outgrows the listpack limits it stays a skiplist, as in Redis.
     skiplist: bool,
@@ -826,7 +223,9 @@ pub struct ZSet {
 
 impl PartialEq for ZSet {
     fn eq(&self, other: &Self) -> bool {
-        self.skiplist == other.skiplist && self.scores == other.scores
+        self.skiplist == other.skiplist
+            && self.len() == other.len()
+            && self.scores.iter().all(|(m, s)| other.score(m) == Some(s))
     }
 }
 
@@ -862,7 +261,7 @@ pub struct AddFlags {
 impl ZSet {
     pub fn new() -> Self {
         ZSet {
-            scores: HashMap::default(),
+            scores: Members::default(),
             list: Tree::new(),
             skiplist: false,
             geo: false,
@@ -904,7 +303,7 @@ impl ZSet {
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        self.scores.get(member)
     }
 
     /// Sets a member's score, adding it if needed. True if it was added.
@@ -928,7 +327,7 @@ impl ZSet {
 
     /// Adds a member the caller knows is absent (one hash probe fewer than `insert`).
     fn insert_new(&mut self, member: &[u8], score: f64) {
-        self.scores.insert(Member::from(member), score);
+        self.scores.insert_new(member, score);
         self.list.insert(score, member);
         self.note_growth(member);
     }
@@ -942,22 +341,8 @@ impl ZSet {
 
     /// Port of `zsetAdd`.
     pub fn add(&mut self, member: &[u8], score: f64, flags: AddFlags) -> AddOutcome {
-        // A short member is its own key without allocating: one hash probe finds the
-        // member or the slot it goes into.
-        let found = if member.len() <= INLINE_MEMBER {
-            match self.scores.entry(Member::from(member)) {
-                std::collections::hash_map::Entry::Occupied(slot) => Some(*slot.get()),
-                std::collections::hash_map::Entry::Vacant(_) if flags.xx => None,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(score);
-                    self.list.insert(score, member);
-                    self.note_growth(member);
-                    return AddOutcome::Added(score);
-                }
-            }
-        } else {
-            self.score(member)
-        };
+        // One probe of the member map finds the member or adds it.
+        let found = self.scores.get_or_add(member, score, !flags.xx);
         match found {
             Some(current) => {
                 if flags.nx {
@@ -978,7 +363,8 @@ impl ZSet {
             }
             None if flags.xx => AddOutcome::Blocked,
             None => {
-                self.insert_new(member, score);
+                self.list.insert(score, member);
+                self.note_growth(member);
                 AddOutcome::Added(score)
             }
         }
@@ -1105,7 +491,7 @@ impl ZSet {
     /// Whether a set of `len` elements with members up to `max_len` bytes fits a listpack:
     /// the store commands pick the encoding of their result this way.
     fn fresh_encoding(&mut self) {
-        let longest = self.scores.keys().map(|m| m.len()).max().unwrap_or(0);
+        let longest = self.scores.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
         self.skiplist = self.len() > MAX_LISTPACK_ENTRIES || longest > MAX_LISTPACK_VALUE;
     }
 }
@@ -1269,16 +655,24 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     let mut ch = false;
     let mut i = 2;
     if !incrby {
+        // Compared in place: most calls have no option, and their score is tested here too.
         while let Some(opt) = argv.get(i) {
-            match opt.to_ascii_uppercase().as_slice() {
-                b"NX" => flags.nx = true,
-                b"XX" => flags.xx = true,
-                b"GT" => flags.gt = true,
-                b"LT" => flags.lt = true,
-                b"CH" => ch = true,
-                b"INCR" => flags.incr = true,
-                _ => break,
-            }
+            let flag = if is(opt, "NX") {
+                &mut flags.nx
+            } else if is(opt, "XX") {
+                &mut flags.xx
+            } else if is(opt, "GT") {
+                &mut flags.gt
+            } else if is(opt, "LT") {
+                &mut flags.lt
+            } else if is(opt, "CH") {
+                &mut ch
+            } else if is(opt, "INCR") {
+                &mut flags.incr
+            } else {
+                break;
+            };
+            *flag = true;
             i += 1;
         }
     }
@@ -1295,13 +689,23 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     if flags.incr && pairs.len() > 2 {
         return Reply::err("INCR option supports a single increment-element pair");
     }
-    let mut scores = Vec::with_capacity(pairs.len() / 2);
-    for pair in pairs.chunks_exact(2) {
-        match parse_score(&pair[0]) {
-            Some(s) => scores.push(s),
+    // Every score is checked before anything is written. One pair (the usual call) needs
+    // no vector.
+    let one: [f64; 1];
+    let many: Vec<f64>;
+    let scores: &[f64] = if let [score, _] = pairs {
+        match parse_score(score) {
+            Some(s) => one = [s],
             None => return not_float(),
         }
-    }
+        &one
+    } else {
+        match pairs.chunks_exact(2).map(|p| parse_score(&p[0])).collect() {
+            Some(all) => many = all,
+            None => return not_float(),
+        }
+        &many
+    };
     let key = &argv[1];
     let now = server.now;
     match lookup(server, key) {
@@ -1325,7 +729,7 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     };
     let (mut added, mut updated, mut processed) = (0, 0, 0);
     let mut last = 0.0;
-    for (pair, &score) in pairs.chunks_exact(2).zip(&scores) {
+    for (pair, &score) in pairs.chunks_exact(2).zip(scores) {
         match z.add(&pair[1], score, flags) {
             AddOutcome::Added(s) => {
                 added += 1;
@@ -2300,8 +1704,8 @@ mod tests {
 
     #[test]
     fn members_inline_or_not_order_hash_and_compare_as_their_bytes() {
-        let long = "x".repeat(INLINE_MEMBER);
-        let longer = "x".repeat(INLINE_MEMBER + 1);
+        let long = "x".repeat(tree::INLINE_MEMBER);
+        let longer = "x".repeat(tree::INLINE_MEMBER + 1);
         let names = [
             "",
             "a",

@@ -28,9 +28,11 @@ pub const MAX_RANDOM_REPLY: u64 = 1_000_000;
 type Fx = BuildHasherDefault<FxHasher>;
 
 mod members;
+mod small;
 mod tree;
 
 use members::Members;
+use small::Small;
 use tree::{Pos, Tree};
 
 // ---------------------------------------------------------------------------------------
@@ -210,8 +212,7 @@ impl LexRange {
 
 #[derive(Debug, Clone)]
 pub struct ZSet {
-    scores: Members,
-    list: Tree,
+    body: Body,
     /// Once a set outgrows the listpack limits it stays a skiplist, as in Redis.
     skiplist: bool,
     /// Last written by a GEO command, so every score is a geohash: the keyspace panel draws
@@ -225,7 +226,81 @@ impl PartialEq for ZSet {
     fn eq(&self, other: &Self) -> bool {
         self.skiplist == other.skiplist
             && self.len() == other.len()
-            && self.scores.iter().all(|(m, s)| other.score(m) == Some(s))
+            && self.iter().all(|(m, s)| other.score(m) == Some(s))
+    }
+}
+
+/// Small sets are one ordered vector, large ones a member map beside an order tree. Sets
+/// convert at the listpack's entry limit, independently of the encoding OBJECT ENCODING
+/// reports (that follows Redis's rules, member lengths and size hints included), and like
+/// Redis's never convert back.
+#[derive(Debug, Clone)]
+enum Body {
+    Small(Small),
+    Big(Box<Big>),
+}
+
+#[derive(Debug, Clone)]
+struct Big {
+    scores: Members,
+    list: Tree,
+}
+
+/// The order of either body, behind one interface.
+#[derive(Clone, Copy)]
+enum View<'a> {
+    Small(&'a Small),
+    Big(&'a Tree),
+}
+
+impl<'a> View<'a> {
+    fn rank(self, score: f64, member: &[u8]) -> usize {
+        match self {
+            View::Small(s) => s.rank(score, member),
+            View::Big(t) => t.rank(score, member),
+        }
+    }
+
+    fn by_rank(self, rank: usize) -> Pos {
+        match self {
+            View::Small(s) => s.by_rank(rank),
+            View::Big(t) => t.by_rank(rank),
+        }
+    }
+
+    fn first_where(self, past: impl Fn(f64, &[u8]) -> bool) -> Pos {
+        match self {
+            View::Small(s) => s.first_where(past),
+            View::Big(t) => t.first_where(past),
+        }
+    }
+
+    fn last_where(self, within: impl Fn(f64, &[u8]) -> bool) -> Pos {
+        match self {
+            View::Small(s) => s.last_where(within),
+            View::Big(t) => t.last_where(within),
+        }
+    }
+
+    fn first(self) -> Pos {
+        match self {
+            View::Small(s) => s.first(),
+            View::Big(t) => t.first(),
+        }
+    }
+
+    fn get(self, pos: (u32, usize)) -> Option<(&'a [u8], f64)> {
+        match self {
+            View::Small(s) => s.get_at(pos),
+            View::Big(t) => t.get(pos),
+        }
+    }
+
+    fn step(self, pos: (u32, usize), back: bool) -> Pos {
+        match self {
+            View::Small(s) => s.step(pos, back),
+            View::Big(t) => t.step(pos, back),
+        }
     }
 }
 
@@ -261,8 +336,7 @@ pub struct AddFlags {
 impl ZSet {
     pub fn new() -> Self {
         ZSet {
-            scores: Members::default(),
-            list: Tree::new(),
+            body: Body::Small(Small::default()),
             skiplist: false,
             geo: false,
         }
@@ -286,7 +360,17 @@ impl ZSet {
     }
 
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match &self.body {
+            Body::Small(s) => s.len(),
+            Body::Big(b) => b.scores.len(),
+        }
+    }
+
+    fn order(&self) -> View<'_> {
+        match &self.body {
+            Body::Small(s) => View::Small(s),
+            Body::Big(b) => View::Big(&b.list),
+        }
     }
 
     /// Whether a GEO command wrote the scores last (see the field).
@@ -299,22 +383,40 @@ impl ZSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member)
+        match &self.body {
+            Body::Small(s) => s.get(member),
+            Body::Big(b) => b.scores.get(member),
+        }
     }
 
     /// Sets a member's score, adding it if needed. True if it was added.
     pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
-        match self.scores.get_mut(member) {
+        let big = match &mut self.body {
+            Body::Big(big) => big,
+            Body::Small(small) => {
+                return match small.remove(member) {
+                    Some(_) => {
+                        small.insert_new(score, member);
+                        false
+                    }
+                    None => {
+                        self.insert_new(member, score);
+                        true
+                    }
+                };
+            }
+        };
+        match big.scores.get_mut(member) {
             Some(old) => {
                 if *old != score {
                     let previous = *old;
                     *old = score;
-                    self.list.delete(previous, member);
-                    self.list.insert(score, member);
+                    big.list.delete(previous, member);
+                    big.list.insert(score, member);
                 }
                 false
             }
@@ -327,22 +429,44 @@ impl ZSet {
 
     /// Adds a member the caller knows is absent (one hash probe fewer than `insert`).
     fn insert_new(&mut self, member: &[u8], score: f64) {
-        self.scores.insert_new(member, score);
-        self.list.insert(score, member);
+        match &mut self.body {
+            Body::Small(small) => small.insert_new(score, member),
+            Body::Big(big) => {
+                big.scores.insert_new(member, score);
+                big.list.insert(score, member);
+            }
+        }
         self.note_growth(member);
     }
 
-    /// After an added member: a set past the listpack limits becomes a skiplist.
+    /// After an added member: a set past the listpack limits becomes a skiplist, and a
+    /// small body past the entry limit becomes a large one.
     fn note_growth(&mut self, member: &[u8]) {
         if self.len() > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
             self.skiplist = true;
+        }
+        if let Body::Small(small) = &mut self.body {
+            if small.len() > MAX_LISTPACK_ENTRIES {
+                let mut big = Big {
+                    scores: Members::default(),
+                    list: Tree::new(),
+                };
+                for (score, member) in small.drain() {
+                    big.scores.insert_new(&member, score);
+                    big.list.insert(score, &member);
+                }
+                self.body = Body::Big(Box::new(big));
+            }
         }
     }
 
     /// Port of `zsetAdd`.
     pub fn add(&mut self, member: &[u8], score: f64, flags: AddFlags) -> AddOutcome {
         // One probe of the member map finds the member or adds it.
-        let found = self.scores.get_or_add(member, score, !flags.xx);
+        let found = match &mut self.body {
+            Body::Big(big) => big.scores.get_or_add(member, score, !flags.xx),
+            Body::Small(small) => small.get(member),
+        };
         match found {
             Some(current) => {
                 if flags.nx {
@@ -363,7 +487,10 @@ impl ZSet {
             }
             None if flags.xx => AddOutcome::Blocked,
             None => {
-                self.list.insert(score, member);
+                match &mut self.body {
+                    Body::Big(big) => big.list.insert(score, member),
+                    Body::Small(small) => small.insert_new(score, member),
+                }
                 self.note_growth(member);
                 AddOutcome::Added(score)
             }
@@ -371,23 +498,28 @@ impl ZSet {
     }
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.remove(member)?;
-        self.list.delete(score, member);
-        Some(score)
+        match &mut self.body {
+            Body::Small(small) => small.remove(member),
+            Body::Big(big) => {
+                let score = big.scores.remove(member)?;
+                big.list.delete(score, member);
+                Some(score)
+            }
+        }
     }
 
     /// 0-based rank from the lowest (or, with `rev`, the highest) score.
     pub fn rank(&self, member: &[u8], rev: bool) -> Option<(usize, f64)> {
         let score = self.score(member)?;
-        let rank = self.list.rank(score, member).checked_sub(1)?;
+        let rank = self.order().rank(score, member).checked_sub(1)?;
         Some((if rev { self.len() - 1 - rank } else { rank }, score))
     }
 
     /// Elements in order (lowest score first).
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            list: &self.list,
-            at: self.list.first(),
+            list: self.order(),
+            at: self.order().first(),
             rev: false,
         }
     }
@@ -396,8 +528,8 @@ impl ZSet {
     pub fn iter_from_rank(&self, start: usize, rev: bool) -> Iter<'_> {
         let rank = if rev { self.len() - start } else { start + 1 };
         Iter {
-            list: &self.list,
-            at: self.list.by_rank(rank),
+            list: self.order(),
+            at: self.order().by_rank(rank),
             rev,
         }
     }
@@ -407,13 +539,13 @@ impl ZSet {
         let at = if range.is_empty() {
             None
         } else if rev {
-            self.list.last_where(|s, _| range.lte_max(s))
+            self.order().last_where(|s, _| range.lte_max(s))
         } else {
-            self.list.first_where(|s, _| !range.gte_min(s))
+            self.order().first_where(|s, _| !range.gte_min(s))
         };
         let range = *range;
         Iter {
-            list: &self.list,
+            list: self.order(),
             at,
             rev,
         }
@@ -435,12 +567,12 @@ impl ZSet {
         let at = if range.is_empty() {
             None
         } else if rev {
-            self.list.last_where(|_, m| range.lte_max(m))
+            self.order().last_where(|_, m| range.lte_max(m))
         } else {
-            self.list.first_where(|_, m| !range.gte_min(m))
+            self.order().first_where(|_, m| !range.gte_min(m))
         };
         Iter {
-            list: &self.list,
+            list: self.order(),
             at,
             rev,
         }
@@ -458,8 +590,8 @@ impl ZSet {
         if range.is_empty() {
             return 0;
         }
-        let first = self.list.first_where(|s, _| !range.gte_min(s));
-        let last = self.list.last_where(|s, _| range.lte_max(s));
+        let first = self.order().first_where(|s, _| !range.gte_min(s));
+        let last = self.order().last_where(|s, _| range.lte_max(s));
         self.count_between(first, last)
     }
 
@@ -467,38 +599,40 @@ impl ZSet {
         if range.is_empty() {
             return 0;
         }
-        let first = self.list.first_where(|_, m| !range.gte_min(m));
-        let last = self.list.last_where(|_, m| range.lte_max(m));
+        let first = self.order().first_where(|_, m| !range.gte_min(m));
+        let last = self.order().last_where(|_, m| range.lte_max(m));
         self.count_between(first, last)
     }
 
     fn count_between(&self, first: Pos, last: Pos) -> usize {
         let (Some((a, sa)), Some((b, sb))) = (
-            first.and_then(|p| self.list.get(p)),
-            last.and_then(|p| self.list.get(p)),
+            first.and_then(|p| self.order().get(p)),
+            last.and_then(|p| self.order().get(p)),
         ) else {
             return 0;
         };
-        let (ra, rb) = (self.list.rank(sa, a), self.list.rank(sb, b));
+        let (ra, rb) = (self.order().rank(sa, a), self.order().rank(sb, b));
         (rb + 1).saturating_sub(ra)
     }
 
     /// The member at a 0-based rank.
     pub fn at_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
-        self.list.by_rank(rank + 1).and_then(|p| self.list.get(p))
+        self.order()
+            .by_rank(rank + 1)
+            .and_then(|p| self.order().get(p))
     }
 
     /// Whether a set of `len` elements with members up to `max_len` bytes fits a listpack:
     /// the store commands pick the encoding of their result this way.
     fn fresh_encoding(&mut self) {
-        let longest = self.scores.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+        let longest = self.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
         self.skiplist = self.len() > MAX_LISTPACK_ENTRIES || longest > MAX_LISTPACK_VALUE;
     }
 }
 
 /// Walks the order in either direction.
 pub struct Iter<'a> {
-    list: &'a Tree,
+    list: View<'a>,
     at: Pos,
     rev: bool,
 }
@@ -1787,6 +1921,148 @@ mod tests {
         assert_eq!(z.iter().count(), 0);
         z.insert(b"again", 1.0);
         check_order(&z);
+    }
+
+    /// Every query's reply on `key`, to compare two sets' replies.
+    fn queries(s: &mut Server, key: &str) -> Vec<String> {
+        [
+            "ZRANGE {} 0 -1 WITHSCORES",
+            "ZREVRANGE {} 3 40 WITHSCORES",
+            "ZRANGE {} -5 -1",
+            "ZRANK {} m7 WITHSCORE",
+            "ZREVRANK {} m130",
+            "ZSCORE {} m64",
+            "ZCOUNT {} (10 30",
+            "ZRANGEBYSCORE {} 5 (25 WITHSCORES LIMIT 2 7",
+            "ZREVRANGEBYSCORE {} +inf 20 LIMIT 0 3",
+            "ZRANGE {} [m1 (m5 BYLEX",
+            "ZLEXCOUNT {} - +",
+            "ZCARD {}",
+        ]
+        .iter()
+        .map(|q| run(s, &q.replace("{}", key)))
+        .collect()
+    }
+
+    /// The model's elements as ZRANGE WITHSCORES prints them.
+    fn model_reply(model: &std::collections::BTreeMap<String, f64>) -> String {
+        let mut sorted: Vec<(f64, &String)> = model.iter().map(|(m, s)| (*s, m)).collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+        let mut items = Vec::new();
+        for (s, m) in sorted {
+            items.push(Reply::Bulk(m.clone().into_bytes()));
+            items.push(Reply::Bulk(format_score(s).into_bytes()));
+        }
+        Reply::Array(items).to_cli_text()
+    }
+
+    /// A set grown past the small body's limit and shrunk back (it keeps the large body)
+    /// answers every query as a set built afresh from the same elements (small when it
+    /// fits), and both as the model does, on the way up and down to empty.
+    #[test]
+    fn small_and_large_bodies_answer_alike_across_the_limit() {
+        let mut s = Server::new();
+        let mut model = std::collections::BTreeMap::new();
+        let mut seed = 5u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let check = |s: &mut Server, model: &std::collections::BTreeMap<String, f64>| {
+            run(s, "DEL fresh");
+            for (m, score) in model {
+                run(s, &format!("ZADD fresh {} {m}", format_score(*score)));
+            }
+            assert_eq!(run(s, "ZRANGE grown 0 -1 WITHSCORES"), model_reply(model));
+            assert_eq!(
+                queries(s, "grown"),
+                queries(s, "fresh"),
+                "{} members",
+                model.len()
+            );
+            run(s, "ZRANGESTORE copy grown 0 -1");
+            run(
+                s,
+                "ZUNIONSTORE union 2 grown fresh WEIGHTS 1 0 AGGREGATE MAX",
+            );
+            for key in ["copy", "union"] {
+                assert_eq!(queries(s, key), queries(s, "grown"), "{key}");
+            }
+        };
+        // Growing past 128 one ZADD at a time, with updates and increments on the way.
+        for i in 0..300u64 {
+            let score = (next() % 40) as f64;
+            run(&mut s, &format!("ZADD grown {score} m{i}"));
+            model.insert(format!("m{i}"), score);
+            let old = format!("m{}", next() % (i + 1));
+            let by = (next() % 5) as f64;
+            run(&mut s, &format!("ZINCRBY grown {by} {old}"));
+            *model.entry(old).or_insert(0.0) += by;
+            if i % 7 == 0 || (120..140).contains(&i) {
+                check(&mut s, &model);
+            }
+        }
+        // Shrinking through each removal path down to empty.
+        let mut step = 0;
+        while !model.is_empty() {
+            step += 1;
+            let mut sorted: Vec<(f64, String)> =
+                model.iter().map(|(m, s)| (*s, m.clone())).collect();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let gone: Vec<String> = match step % 4 {
+                0 => {
+                    let m = sorted[(next() as usize) % sorted.len()].1.clone();
+                    run(&mut s, &format!("ZREM grown {m} absent"));
+                    vec![m]
+                }
+                1 => {
+                    run(&mut s, "ZPOPMIN grown 3");
+                    sorted.iter().take(3).map(|e| e.1.clone()).collect()
+                }
+                2 => {
+                    let lo = sorted[0].0;
+                    run(
+                        &mut s,
+                        &format!("ZREMRANGEBYSCORE grown -inf {}", format_score(lo)),
+                    );
+                    sorted
+                        .iter()
+                        .filter(|e| e.0 <= lo)
+                        .map(|e| e.1.clone())
+                        .collect()
+                }
+                _ => {
+                    run(&mut s, "ZREMRANGEBYRANK grown -2 -1");
+                    sorted.iter().rev().take(2).map(|e| e.1.clone()).collect()
+                }
+            };
+            for m in gone {
+                model.remove(&m);
+            }
+            check(&mut s, &model);
+        }
+        assert_eq!(run(&mut s, "EXISTS grown"), "(integer) 0\n");
+        // ZREMRANGEBYLEX empties a set of equal scores, large and small.
+        for n in [200, 20] {
+            for i in 0..n {
+                run(&mut s, &format!("ZADD lex 0 m{i:03}"));
+            }
+            assert_eq!(
+                run(&mut s, "ZREMRANGEBYLEX lex [m000 (m010"),
+                "(integer) 10\n"
+            );
+            assert_eq!(
+                run(&mut s, "ZLEXCOUNT lex - +"),
+                format!("(integer) {}\n", n - 10)
+            );
+            assert_eq!(
+                run(&mut s, "ZREMRANGEBYLEX lex - +"),
+                format!("(integer) {}\n", n - 10)
+            );
+            assert_eq!(run(&mut s, "EXISTS lex"), "(integer) 0\n");
+        }
     }
 
     /// `cargo test --release -- --ignored zadd_throughput --nocapture`

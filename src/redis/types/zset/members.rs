@@ -45,6 +45,7 @@ impl Members {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -124,6 +125,7 @@ impl Members {
     }
 
     /// Members and scores in no particular order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
         self.entries.iter().map(|(m, s)| (&**m, *s))
     }

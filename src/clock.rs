@@ -50,7 +50,12 @@ impl Clock {
             return t;
         }
         let elapsed = i128::from(host_ms) - i128::from(self.base_host);
-        let scaled = elapsed * i128::from(self.speed_milli) / 1000;
+        // Normal speed, the usual case, skips a 128-bit division on every command.
+        let scaled = if self.speed_milli == 1000 {
+            elapsed
+        } else {
+            elapsed * i128::from(self.speed_milli) / 1000
+        };
         let t = i128::from(self.base_virtual) + scaled;
         t.clamp(0, i128::from(Millis::MAX)) as Millis
     }

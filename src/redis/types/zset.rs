@@ -1,6 +1,6 @@
 //! Sorted sets: members ordered by score, then lexicographically (Redis's t_zset.c).
 //!
-//! A member → score map answers ZSCORE in O(1); an order-statistics B+tree keeps the
+//! A member → score map answers ZSCORE in O(1); an order-statistics B+tree (`tree.rs`) keeps the
 //! (score, member) order and answers rank queries in O(log n) (the role of Redis's
 //! skiplist with spans, with far fewer cache misses per search). Small sets report the
 //! `listpack` encoding Redis would use for them; the data structure is the same, since a
@@ -27,614 +27,13 @@ pub const MAX_RANDOM_REPLY: u64 = 1_000_000;
 
 type Fx = BuildHasherDefault<FxHasher>;
 
-// ---------------------------------------------------------------------------------------
-// Order-statistics B+tree
-// ---------------------------------------------------------------------------------------
+mod members;
+mod small;
+mod tree;
 
-/// Keys a leaf holds before it splits, and children an inner node holds. Leaves are kept
-/// smaller than inner nodes: every insert searches a leaf and shifts half of it, so a leaf
-/// should span few cache lines, while inner nodes are few and stay cached.
-const LEAF_CAP: usize = 32;
-const INNER_CAP: usize = 64;
-const NIL: u32 = u32::MAX;
-
-/// Bytes a member can have and still be stored inline.
-const INLINE_MEMBER: usize = 22;
-
-/// A member's bytes, short ones (most members: `user:1042`, a city) inline. The member map
-/// and the tree each hold one per member; inline, neither a lookup nor a rehash of the map
-/// nor a tie in the tree follows a pointer to the heap, and adding a member allocates nothing.
-#[derive(Clone)]
-enum Member {
-    Inline { len: u8, bytes: [u8; INLINE_MEMBER] },
-    Heap(Box<[u8]>),
-}
-
-impl From<&[u8]> for Member {
-    fn from(member: &[u8]) -> Member {
-        match u8::try_from(member.len()) {
-            Ok(len) if member.len() <= INLINE_MEMBER => {
-                let mut bytes = [0; INLINE_MEMBER];
-                bytes[..member.len()].copy_from_slice(member);
-                Member::Inline { len, bytes }
-            }
-            _ => Member::Heap(member.into()),
-        }
-    }
-}
-
-impl std::ops::Deref for Member {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Member::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
-            Member::Heap(bytes) => bytes,
-        }
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Member {
-    fn borrow(&self) -> &[u8] {
-        self
-    }
-}
-
-// Hashes and compares as the bytes do, so the map can be searched with a `&[u8]`.
-impl std::hash::Hash for Member {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (**self).hash(state);
-    }
-}
-
-impl PartialEq for Member {
-    fn eq(&self, other: &Member) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Member {}
-
-impl std::fmt::Debug for Member {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (**self).fmt(f)
-    }
-}
-
-/// A position in the tree: a leaf and an index in it.
-type Pos = Option<(u32, usize)>;
-
-#[derive(Debug, Clone)]
-enum Node {
-    /// Keys in order, scores apart from members so that a search reads few cache lines.
-    Leaf {
-        scores: Vec<f64>,
-        members: Vec<Member>,
-        prev: u32,
-        next: u32,
-    },
-    /// `seps[i]` is a lower bound of every key under `children[i + 1]` and above every key
-    /// under `children[i]`; `counts[i]` is how many keys `children[i]` holds.
-    Inner {
-        seps: Seps,
-        children: Vec<u32>,
-        counts: Vec<usize>,
-    },
-}
-
-/// An inner node's separators, scores apart from members as in a leaf: a search reads the
-/// scores alone (eight to a cache line) and touches a member only on a score tie.
-#[derive(Debug, Clone, Default)]
-struct Seps {
-    scores: Vec<f64>,
-    members: Vec<Member>,
-}
-
-impl Seps {
-    fn one((score, member): (f64, Member)) -> Seps {
-        Seps {
-            scores: vec![score],
-            members: vec![member],
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.scores.is_empty()
-    }
-
-    fn insert(&mut self, i: usize, (score, member): (f64, Member)) {
-        self.scores.insert(i, score);
-        self.members.insert(i, member);
-    }
-
-    fn remove(&mut self, i: usize) -> (f64, Member) {
-        (self.scores.remove(i), self.members.remove(i))
-    }
-
-    fn split_off(&mut self, at: usize) -> Seps {
-        Seps {
-            scores: self.scores.split_off(at),
-            members: self.members.split_off(at),
-        }
-    }
-
-    fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let (scores, members) = (&self.scores, &self.members);
-        let mut lo = 0;
-        let mut hi = scores.len();
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if pred(scores[mid], &members[mid]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-}
-
-/// The (score, member) order with ranks in O(log n): a B+tree whose inner nodes count the
-/// keys under each child, over an arena of nodes. Deletions never rebalance (a node may
-/// run underfull; an emptied leaf is unlinked), so depth stays bounded by the largest size
-/// the set ever had.
-#[derive(Debug, Clone)]
-struct Tree {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    root: u32,
-    first_leaf: u32,
-    last_leaf: u32,
-    len: usize,
-    /// The root-to-leaf path of the last insert or delete, kept so that neither allocates.
-    path: Vec<(u32, usize)>,
-}
-
-impl Tree {
-    fn new() -> Self {
-        Tree {
-            nodes: vec![Node::Leaf {
-                scores: Vec::new(),
-                members: Vec::new(),
-                prev: NIL,
-                next: NIL,
-            }],
-            free: Vec::new(),
-            root: 0,
-            first_leaf: 0,
-            last_leaf: 0,
-            len: 0,
-            path: Vec::new(),
-        }
-    }
-
-    fn alloc(&mut self, node: Node) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.nodes[slot as usize] = node;
-                slot
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release(&mut self, id: u32) {
-        self.nodes[id as usize] = Node::Inner {
-            seps: Seps::default(),
-            children: Vec::new(),
-            counts: Vec::new(),
-        };
-        self.free.push(id);
-    }
-
-    /// The child of an inner node that holds (or would hold) the key.
-    fn child_for(seps: &Seps, score: f64, member: &[u8]) -> usize {
-        let lo = seps.scores.partition_point(|&s| s < score);
-        let hi = lo + seps.scores[lo..].partition_point(|&s| s <= score);
-        lo + seps.members[lo..hi].partition_point(|m| &**m <= member)
-    }
-
-    /// Index in a leaf of the first key not below (score, member).
-    fn leaf_position(scores: &[f64], members: &[Member], score: f64, member: &[u8]) -> usize {
-        let lo = scores.partition_point(|&s| s < score);
-        let hi = lo + scores[lo..].partition_point(|&s| s <= score);
-        lo + members[lo..hi].partition_point(|m| &**m < member)
-    }
-
-    /// The inner nodes and child indexes from the root down to the key's leaf, into the
-    /// tree's own path buffer (taken: the caller puts it back).
-    fn path(&mut self, score: f64, member: &[u8]) -> (Vec<(u32, usize)>, u32) {
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
-        let mut at = self.root;
-        while let Node::Inner { seps, children, .. } = &self.nodes[at as usize] {
-            let i = Self::child_for(seps, score, member);
-            path.push((at, i));
-            at = children[i];
-        }
-        (path, at)
-    }
-
-    fn insert(&mut self, score: f64, member: &[u8]) {
-        // The key is new (callers check the member map first), so every count on the way
-        // down grows by one: counted during the descent, while each node is in cache.
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
-        let mut at = self.root;
-        while let Node::Inner {
-            seps,
-            children,
-            counts,
-        } = &mut self.nodes[at as usize]
-        {
-            let i = Self::child_for(seps, score, member);
-            counts[i] += 1;
-            path.push((at, i));
-            at = children[i];
-        }
-        let leaf = at;
-        self.len += 1;
-        let split = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores, members, ..
-            } => {
-                let at = Self::leaf_position(scores, members, score, member);
-                scores.insert(at, score);
-                members.insert(at, Member::from(member));
-                scores.len() > LEAF_CAP
-            }
-            Node::Inner { .. } => false,
-        };
-        if split {
-            self.split_leaf(leaf, &mut path);
-        }
-        self.path = path;
-    }
-
-    fn split_leaf(&mut self, leaf: u32, path: &mut Vec<(u32, usize)>) {
-        let (right_scores, right_members, old_next) = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores,
-                members,
-                next,
-                ..
-            } => {
-                // Both halves get room for a full leaf: they grow without reallocating.
-                let half = scores.len() / 2;
-                let mut right_scores = Vec::with_capacity(LEAF_CAP + 1);
-                right_scores.extend(scores.drain(half..));
-                let mut right_members = Vec::with_capacity(LEAF_CAP + 1);
-                right_members.extend(members.drain(half..));
-                (right_scores, right_members, *next)
-            }
-            Node::Inner { .. } => return,
-        };
-        let sep = (right_scores[0], right_members[0].clone());
-        let right_len = right_scores.len();
-        let right = self.alloc(Node::Leaf {
-            scores: right_scores,
-            members: right_members,
-            prev: leaf,
-            next: old_next,
-        });
-        if let Node::Leaf { next, .. } = &mut self.nodes[leaf as usize] {
-            *next = right;
-        }
-        match old_next {
-            NIL => self.last_leaf = right,
-            n => {
-                if let Node::Leaf { prev, .. } = &mut self.nodes[n as usize] {
-                    *prev = right;
-                }
-            }
-        }
-        self.insert_child(path, leaf, sep, right, right_len);
-    }
-
-    /// Puts `right` (holding `right_len` keys, all at or above `sep`) after `left` in the
-    /// parent at the end of `path`, splitting upwards as needed.
-    fn insert_child(
-        &mut self,
-        path: &mut Vec<(u32, usize)>,
-        left: u32,
-        sep: (f64, Member),
-        right: u32,
-        right_len: usize,
-    ) {
-        let Some((parent, i)) = path.pop() else {
-            let left_len = self.count_of(left);
-            self.root = self.alloc(Node::Inner {
-                seps: Seps::one(sep),
-                children: vec![left, right],
-                counts: vec![left_len, right_len],
-            });
-            return;
-        };
-        let overflow = match &mut self.nodes[parent as usize] {
-            Node::Inner {
-                seps,
-                children,
-                counts,
-            } => {
-                seps.insert(i, sep);
-                children.insert(i + 1, right);
-                counts[i] -= right_len;
-                counts.insert(i + 1, right_len);
-                children.len() > INNER_CAP
-            }
-            Node::Leaf { .. } => false,
-        };
-        if !overflow {
-            return;
-        }
-        let (promoted, new_node, moved) = match &mut self.nodes[parent as usize] {
-            Node::Inner {
-                seps,
-                children,
-                counts,
-            } => {
-                let half = children.len() / 2;
-                let right_children = children.split_off(half);
-                let right_counts = counts.split_off(half);
-                let mut right_seps = seps.split_off(half - 1);
-                let promoted = right_seps.remove(0);
-                let moved: usize = right_counts.iter().sum();
-                (
-                    promoted,
-                    Node::Inner {
-                        seps: right_seps,
-                        children: right_children,
-                        counts: right_counts,
-                    },
-                    moved,
-                )
-            }
-            Node::Leaf { .. } => return,
-        };
-        let new_id = self.alloc(new_node);
-        self.insert_child(path, parent, promoted, new_id, moved);
-    }
-
-    /// Keys under a node (the root's count is the tree's length).
-    fn count_of(&self, id: u32) -> usize {
-        match &self.nodes[id as usize] {
-            Node::Leaf { scores, .. } => scores.len(),
-            Node::Inner { counts, .. } => counts.iter().sum(),
-        }
-    }
-
-    fn delete(&mut self, score: f64, member: &[u8]) -> bool {
-        let (mut path, leaf) = self.path(score, member);
-        let emptied = match &mut self.nodes[leaf as usize] {
-            Node::Leaf {
-                scores, members, ..
-            } => {
-                let at = Self::leaf_position(scores, members, score, member);
-                if at >= scores.len() || scores[at] != score || &*members[at] != member {
-                    return false;
-                }
-                scores.remove(at);
-                members.remove(at);
-                scores.is_empty()
-            }
-            Node::Inner { .. } => return false,
-        };
-        self.len -= 1;
-        for &(id, i) in &path {
-            if let Node::Inner { counts, .. } = &mut self.nodes[id as usize] {
-                counts[i] -= 1;
-            }
-        }
-        if self.len == 0 {
-            *self = Tree::new();
-            return true;
-        }
-        if emptied && leaf != self.root {
-            self.unlink_leaf(leaf);
-            self.remove_child(&mut path);
-        }
-        self.path = path;
-        true
-    }
-
-    fn unlink_leaf(&mut self, leaf: u32) {
-        let (p, n) = match &self.nodes[leaf as usize] {
-            Node::Leaf { prev, next, .. } => (*prev, *next),
-            Node::Inner { .. } => return,
-        };
-        match p {
-            NIL => self.first_leaf = n,
-            p => {
-                if let Node::Leaf { next, .. } = &mut self.nodes[p as usize] {
-                    *next = n;
-                }
-            }
-        }
-        match n {
-            NIL => self.last_leaf = p,
-            n => {
-                if let Node::Leaf { prev, .. } = &mut self.nodes[n as usize] {
-                    *prev = p;
-                }
-            }
-        }
-        self.release(leaf);
-    }
-
-    /// Removes the emptied child at the end of `path` from its parent, and parents that
-    /// become empty in turn; a root left with one child gives way to it.
-    fn remove_child(&mut self, path: &mut Vec<(u32, usize)>) {
-        while let Some((parent, i)) = path.pop() {
-            let now_empty = match &mut self.nodes[parent as usize] {
-                Node::Inner {
-                    seps,
-                    children,
-                    counts,
-                } => {
-                    children.remove(i);
-                    counts.remove(i);
-                    if !seps.is_empty() {
-                        seps.remove(i.saturating_sub(1));
-                    }
-                    children.is_empty()
-                }
-                Node::Leaf { .. } => false,
-            };
-            if !now_empty {
-                break;
-            }
-            self.release(parent);
-        }
-        while let Node::Inner { children, .. } = &self.nodes[self.root as usize] {
-            if children.len() != 1 {
-                break;
-            }
-            let only = children[0];
-            let old = self.root;
-            self.root = only;
-            self.release(old);
-        }
-    }
-
-    /// 1-based rank of a present key.
-    fn rank(&self, score: f64, member: &[u8]) -> usize {
-        let mut rank = 0;
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner {
-                    seps,
-                    children,
-                    counts,
-                } => {
-                    let i = Self::child_for(seps, score, member);
-                    rank += counts[..i].iter().sum::<usize>();
-                    at = children[i];
-                }
-                Node::Leaf {
-                    scores, members, ..
-                } => {
-                    return rank + Self::leaf_position(scores, members, score, member) + 1;
-                }
-            }
-        }
-    }
-
-    /// The position of the key at a 1-based rank.
-    fn by_rank(&self, rank: usize) -> Pos {
-        if rank == 0 || rank > self.len {
-            return None;
-        }
-        let mut left = rank - 1;
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner {
-                    children, counts, ..
-                } => {
-                    let mut i = 0;
-                    while i + 1 < children.len() && left >= counts[i] {
-                        left -= counts[i];
-                        i += 1;
-                    }
-                    at = children[i];
-                }
-                Node::Leaf { scores, .. } => {
-                    return (left < scores.len()).then_some((at, left));
-                }
-            }
-        }
-    }
-
-    /// The first key for which `past` is false, `past` holding on a prefix of the order.
-    fn first_where(&self, past: impl Fn(f64, &[u8]) -> bool) -> Pos {
-        let mut at = self.root;
-        loop {
-            match &self.nodes[at as usize] {
-                Node::Inner { seps, children, .. } => {
-                    let i = seps.partition_point(&past);
-                    at = children[i];
-                }
-                Node::Leaf {
-                    scores,
-                    members,
-                    next,
-                    ..
-                } => {
-                    let i = (0..scores.len()).find(|&i| !past(scores[i], &members[i]));
-                    return match i {
-                        Some(i) => Some((at, i)),
-                        None if *next == NIL => None,
-                        None => Some((*next, 0)),
-                    };
-                }
-            }
-        }
-    }
-
-    /// The last key for which `within` holds, `within` holding on a prefix of the order.
-    fn last_where(&self, within: impl Fn(f64, &[u8]) -> bool) -> Pos {
-        match self.first_where(within) {
-            Some(pos) => self.step(pos, true),
-            None => self.last(),
-        }
-    }
-
-    fn first(&self) -> Pos {
-        (self.len > 0).then_some((self.first_leaf, 0))
-    }
-
-    fn last(&self) -> Pos {
-        if self.len == 0 {
-            return None;
-        }
-        match &self.nodes[self.last_leaf as usize] {
-            Node::Leaf { scores, .. } => scores.len().checked_sub(1).map(|i| (self.last_leaf, i)),
-            Node::Inner { .. } => None,
-        }
-    }
-
-    fn get(&self, (leaf, i): (u32, usize)) -> Option<(&[u8], f64)> {
-        match self.nodes.get(leaf as usize)? {
-            Node::Leaf {
-                scores, members, ..
-            } => Some((members.get(i)?, *scores.get(i)?)),
-            Node::Inner { .. } => None,
-        }
-    }
-
-    /// The position after (or, with `back`, before) `pos`.
-    fn step(&self, (leaf, i): (u32, usize), back: bool) -> Pos {
-        let Some(Node::Leaf {
-            scores, prev, next, ..
-        }) = self.nodes.get(leaf as usize)
-        else {
-            return None;
-        };
-        if back {
-            if i > 0 {
-                return Some((leaf, i - 1));
-            }
-            match *prev {
-                NIL => None,
-                p => match &self.nodes[p as usize] {
-                    Node::Leaf { scores, .. } => scores.len().checked_sub(1).map(|j| (p, j)),
-                    Node::Inner { .. } => None,
-                },
-            }
-        } else if i + 1 < scores.len() {
-            Some((leaf, i + 1))
-        } else {
-            match *next {
-                NIL => None,
-                n => Some((n, 0)),
-            }
-        }
-    }
-}
+use members::Members;
+use small::Small;
+use tree::{Pos, Tree};
 
 // ---------------------------------------------------------------------------------------
 // Ranges
@@ -813,8 +212,7 @@ impl LexRange {
 
 #[derive(Debug, Clone)]
 pub struct ZSet {
-    scores: HashMap<Member, f64, Fx>,
-    list: Tree,
+    body: Body,
     /// Once a set outgrows the listpack limits it stays a skiplist, as in Redis.
     skiplist: bool,
     /// Last written by a GEO command, so every score is a geohash: the keyspace panel draws
@@ -826,7 +224,83 @@ pub struct ZSet {
 
 impl PartialEq for ZSet {
     fn eq(&self, other: &Self) -> bool {
-        self.skiplist == other.skiplist && self.scores == other.scores
+        self.skiplist == other.skiplist
+            && self.len() == other.len()
+            && self.iter().all(|(m, s)| other.score(m) == Some(s))
+    }
+}
+
+/// Small sets are one ordered vector, large ones a member map beside an order tree. Sets
+/// convert at the listpack's entry limit, independently of the encoding OBJECT ENCODING
+/// reports (that follows Redis's rules, member lengths and size hints included), and like
+/// Redis's never convert back.
+#[derive(Debug, Clone)]
+enum Body {
+    Small(Small),
+    Big(Box<Big>),
+}
+
+#[derive(Debug, Clone)]
+struct Big {
+    scores: Members,
+    list: Tree,
+}
+
+/// The order of either body, behind one interface.
+#[derive(Clone, Copy)]
+enum View<'a> {
+    Small(&'a Small),
+    Big(&'a Tree),
+}
+
+impl<'a> View<'a> {
+    fn rank(self, score: f64, member: &[u8]) -> usize {
+        match self {
+            View::Small(s) => s.rank(score, member),
+            View::Big(t) => t.rank(score, member),
+        }
+    }
+
+    fn by_rank(self, rank: usize) -> Pos {
+        match self {
+            View::Small(s) => s.by_rank(rank),
+            View::Big(t) => t.by_rank(rank),
+        }
+    }
+
+    fn first_where(self, past: impl Fn(f64, &[u8]) -> bool) -> Pos {
+        match self {
+            View::Small(s) => s.first_where(past),
+            View::Big(t) => t.first_where(past),
+        }
+    }
+
+    fn last_where(self, within: impl Fn(f64, &[u8]) -> bool) -> Pos {
+        match self {
+            View::Small(s) => s.last_where(within),
+            View::Big(t) => t.last_where(within),
+        }
+    }
+
+    fn first(self) -> Pos {
+        match self {
+            View::Small(s) => s.first(),
+            View::Big(t) => t.first(),
+        }
+    }
+
+    fn get(self, pos: (u32, usize)) -> Option<(&'a [u8], f64)> {
+        match self {
+            View::Small(s) => s.get_at(pos),
+            View::Big(t) => t.get(pos),
+        }
+    }
+
+    fn step(self, pos: (u32, usize), back: bool) -> Pos {
+        match self {
+            View::Small(s) => s.step(pos, back),
+            View::Big(t) => t.step(pos, back),
+        }
     }
 }
 
@@ -862,8 +336,7 @@ pub struct AddFlags {
 impl ZSet {
     pub fn new() -> Self {
         ZSet {
-            scores: HashMap::default(),
-            list: Tree::new(),
+            body: Body::Small(Small::default()),
             skiplist: false,
             geo: false,
         }
@@ -887,7 +360,17 @@ impl ZSet {
     }
 
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match &self.body {
+            Body::Small(s) => s.len(),
+            Body::Big(b) => b.scores.len(),
+        }
+    }
+
+    fn order(&self) -> View<'_> {
+        match &self.body {
+            Body::Small(s) => View::Small(s),
+            Body::Big(b) => View::Big(&b.list),
+        }
     }
 
     /// Whether a GEO command wrote the scores last (see the field).
@@ -900,22 +383,40 @@ impl ZSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        match &self.body {
+            Body::Small(s) => s.get(member),
+            Body::Big(b) => b.scores.get(member),
+        }
     }
 
     /// Sets a member's score, adding it if needed. True if it was added.
     pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
-        match self.scores.get_mut(member) {
+        let big = match &mut self.body {
+            Body::Big(big) => big,
+            Body::Small(small) => {
+                return match small.remove(member) {
+                    Some(_) => {
+                        small.insert_new(score, member);
+                        false
+                    }
+                    None => {
+                        self.insert_new(member, score);
+                        true
+                    }
+                };
+            }
+        };
+        match big.scores.get_mut(member) {
             Some(old) => {
                 if *old != score {
                     let previous = *old;
                     *old = score;
-                    self.list.delete(previous, member);
-                    self.list.insert(score, member);
+                    big.list.delete(previous, member);
+                    big.list.insert(score, member);
                 }
                 false
             }
@@ -928,35 +429,43 @@ impl ZSet {
 
     /// Adds a member the caller knows is absent (one hash probe fewer than `insert`).
     fn insert_new(&mut self, member: &[u8], score: f64) {
-        self.scores.insert(Member::from(member), score);
-        self.list.insert(score, member);
+        match &mut self.body {
+            Body::Small(small) => small.insert_new(score, member),
+            Body::Big(big) => {
+                big.scores.insert_new(member, score);
+                big.list.insert(score, member);
+            }
+        }
         self.note_growth(member);
     }
 
-    /// After an added member: a set past the listpack limits becomes a skiplist.
+    /// After an added member: a set past the listpack limits becomes a skiplist, and a
+    /// small body past the entry limit becomes a large one.
     fn note_growth(&mut self, member: &[u8]) {
         if self.len() > MAX_LISTPACK_ENTRIES || member.len() > MAX_LISTPACK_VALUE {
             self.skiplist = true;
+        }
+        if let Body::Small(small) = &mut self.body {
+            if small.len() > MAX_LISTPACK_ENTRIES {
+                let mut big = Big {
+                    scores: Members::default(),
+                    list: Tree::new(),
+                };
+                for (score, member) in small.drain() {
+                    big.scores.insert_new(&member, score);
+                    big.list.insert(score, &member);
+                }
+                self.body = Body::Big(Box::new(big));
+            }
         }
     }
 
     /// Port of `zsetAdd`.
     pub fn add(&mut self, member: &[u8], score: f64, flags: AddFlags) -> AddOutcome {
-        // A short member is its own key without allocating: one hash probe finds the
-        // member or the slot it goes into.
-        let found = if member.len() <= INLINE_MEMBER {
-            match self.scores.entry(Member::from(member)) {
-                std::collections::hash_map::Entry::Occupied(slot) => Some(*slot.get()),
-                std::collections::hash_map::Entry::Vacant(_) if flags.xx => None,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(score);
-                    self.list.insert(score, member);
-                    self.note_growth(member);
-                    return AddOutcome::Added(score);
-                }
-            }
-        } else {
-            self.score(member)
+        // One probe of the member map finds the member or adds it.
+        let found = match &mut self.body {
+            Body::Big(big) => big.scores.get_or_add(member, score, !flags.xx),
+            Body::Small(small) => small.get(member),
         };
         match found {
             Some(current) => {
@@ -978,30 +487,39 @@ impl ZSet {
             }
             None if flags.xx => AddOutcome::Blocked,
             None => {
-                self.insert_new(member, score);
+                match &mut self.body {
+                    Body::Big(big) => big.list.insert(score, member),
+                    Body::Small(small) => small.insert_new(score, member),
+                }
+                self.note_growth(member);
                 AddOutcome::Added(score)
             }
         }
     }
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.remove(member)?;
-        self.list.delete(score, member);
-        Some(score)
+        match &mut self.body {
+            Body::Small(small) => small.remove(member),
+            Body::Big(big) => {
+                let score = big.scores.remove(member)?;
+                big.list.delete(score, member);
+                Some(score)
+            }
+        }
     }
 
     /// 0-based rank from the lowest (or, with `rev`, the highest) score.
     pub fn rank(&self, member: &[u8], rev: bool) -> Option<(usize, f64)> {
         let score = self.score(member)?;
-        let rank = self.list.rank(score, member).checked_sub(1)?;
+        let rank = self.order().rank(score, member).checked_sub(1)?;
         Some((if rev { self.len() - 1 - rank } else { rank }, score))
     }
 
     /// Elements in order (lowest score first).
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            list: &self.list,
-            at: self.list.first(),
+            list: self.order(),
+            at: self.order().first(),
             rev: false,
         }
     }
@@ -1010,8 +528,8 @@ impl ZSet {
     pub fn iter_from_rank(&self, start: usize, rev: bool) -> Iter<'_> {
         let rank = if rev { self.len() - start } else { start + 1 };
         Iter {
-            list: &self.list,
-            at: self.list.by_rank(rank),
+            list: self.order(),
+            at: self.order().by_rank(rank),
             rev,
         }
     }
@@ -1021,13 +539,13 @@ impl ZSet {
         let at = if range.is_empty() {
             None
         } else if rev {
-            self.list.last_where(|s, _| range.lte_max(s))
+            self.order().last_where(|s, _| range.lte_max(s))
         } else {
-            self.list.first_where(|s, _| !range.gte_min(s))
+            self.order().first_where(|s, _| !range.gte_min(s))
         };
         let range = *range;
         Iter {
-            list: &self.list,
+            list: self.order(),
             at,
             rev,
         }
@@ -1049,12 +567,12 @@ impl ZSet {
         let at = if range.is_empty() {
             None
         } else if rev {
-            self.list.last_where(|_, m| range.lte_max(m))
+            self.order().last_where(|_, m| range.lte_max(m))
         } else {
-            self.list.first_where(|_, m| !range.gte_min(m))
+            self.order().first_where(|_, m| !range.gte_min(m))
         };
         Iter {
-            list: &self.list,
+            list: self.order(),
             at,
             rev,
         }
@@ -1072,8 +590,8 @@ impl ZSet {
         if range.is_empty() {
             return 0;
         }
-        let first = self.list.first_where(|s, _| !range.gte_min(s));
-        let last = self.list.last_where(|s, _| range.lte_max(s));
+        let first = self.order().first_where(|s, _| !range.gte_min(s));
+        let last = self.order().last_where(|s, _| range.lte_max(s));
         self.count_between(first, last)
     }
 
@@ -1081,38 +599,40 @@ impl ZSet {
         if range.is_empty() {
             return 0;
         }
-        let first = self.list.first_where(|_, m| !range.gte_min(m));
-        let last = self.list.last_where(|_, m| range.lte_max(m));
+        let first = self.order().first_where(|_, m| !range.gte_min(m));
+        let last = self.order().last_where(|_, m| range.lte_max(m));
         self.count_between(first, last)
     }
 
     fn count_between(&self, first: Pos, last: Pos) -> usize {
         let (Some((a, sa)), Some((b, sb))) = (
-            first.and_then(|p| self.list.get(p)),
-            last.and_then(|p| self.list.get(p)),
+            first.and_then(|p| self.order().get(p)),
+            last.and_then(|p| self.order().get(p)),
         ) else {
             return 0;
         };
-        let (ra, rb) = (self.list.rank(sa, a), self.list.rank(sb, b));
+        let (ra, rb) = (self.order().rank(sa, a), self.order().rank(sb, b));
         (rb + 1).saturating_sub(ra)
     }
 
     /// The member at a 0-based rank.
     pub fn at_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
-        self.list.by_rank(rank + 1).and_then(|p| self.list.get(p))
+        self.order()
+            .by_rank(rank + 1)
+            .and_then(|p| self.order().get(p))
     }
 
     /// Whether a set of `len` elements with members up to `max_len` bytes fits a listpack:
     /// the store commands pick the encoding of their result this way.
     fn fresh_encoding(&mut self) {
-        let longest = self.scores.keys().map(|m| m.len()).max().unwrap_or(0);
+        let longest = self.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
         self.skiplist = self.len() > MAX_LISTPACK_ENTRIES || longest > MAX_LISTPACK_VALUE;
     }
 }
 
 /// Walks the order in either direction.
 pub struct Iter<'a> {
-    list: &'a Tree,
+    list: View<'a>,
     at: Pos,
     rev: bool,
 }
@@ -1269,16 +789,24 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     let mut ch = false;
     let mut i = 2;
     if !incrby {
+        // Compared in place: most calls have no option, and their score is tested here too.
         while let Some(opt) = argv.get(i) {
-            match opt.to_ascii_uppercase().as_slice() {
-                b"NX" => flags.nx = true,
-                b"XX" => flags.xx = true,
-                b"GT" => flags.gt = true,
-                b"LT" => flags.lt = true,
-                b"CH" => ch = true,
-                b"INCR" => flags.incr = true,
-                _ => break,
-            }
+            let flag = if is(opt, "NX") {
+                &mut flags.nx
+            } else if is(opt, "XX") {
+                &mut flags.xx
+            } else if is(opt, "GT") {
+                &mut flags.gt
+            } else if is(opt, "LT") {
+                &mut flags.lt
+            } else if is(opt, "CH") {
+                &mut ch
+            } else if is(opt, "INCR") {
+                &mut flags.incr
+            } else {
+                break;
+            };
+            *flag = true;
             i += 1;
         }
     }
@@ -1295,13 +823,23 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     if flags.incr && pairs.len() > 2 {
         return Reply::err("INCR option supports a single increment-element pair");
     }
-    let mut scores = Vec::with_capacity(pairs.len() / 2);
-    for pair in pairs.chunks_exact(2) {
-        match parse_score(&pair[0]) {
-            Some(s) => scores.push(s),
+    // Every score is checked before anything is written. One pair (the usual call) needs
+    // no vector.
+    let one: [f64; 1];
+    let many: Vec<f64>;
+    let scores: &[f64] = if let [score, _] = pairs {
+        match parse_score(score) {
+            Some(s) => one = [s],
             None => return not_float(),
         }
-    }
+        &one
+    } else {
+        match pairs.chunks_exact(2).map(|p| parse_score(&p[0])).collect() {
+            Some(all) => many = all,
+            None => return not_float(),
+        }
+        &many
+    };
     let key = &argv[1];
     let now = server.now;
     match lookup(server, key) {
@@ -1325,7 +863,7 @@ fn zadd_generic(server: &mut Server, argv: &[Vec<u8>], incrby: bool) -> Reply {
     };
     let (mut added, mut updated, mut processed) = (0, 0, 0);
     let mut last = 0.0;
-    for (pair, &score) in pairs.chunks_exact(2).zip(&scores) {
+    for (pair, &score) in pairs.chunks_exact(2).zip(scores) {
         match z.add(&pair[1], score, flags) {
             AddOutcome::Added(s) => {
                 added += 1;
@@ -2300,8 +1838,8 @@ mod tests {
 
     #[test]
     fn members_inline_or_not_order_hash_and_compare_as_their_bytes() {
-        let long = "x".repeat(INLINE_MEMBER);
-        let longer = "x".repeat(INLINE_MEMBER + 1);
+        let long = "x".repeat(tree::INLINE_MEMBER);
+        let longer = "x".repeat(tree::INLINE_MEMBER + 1);
         let names = [
             "",
             "a",
@@ -2383,6 +1921,148 @@ mod tests {
         assert_eq!(z.iter().count(), 0);
         z.insert(b"again", 1.0);
         check_order(&z);
+    }
+
+    /// Every query's reply on `key`, to compare two sets' replies.
+    fn queries(s: &mut Server, key: &str) -> Vec<String> {
+        [
+            "ZRANGE {} 0 -1 WITHSCORES",
+            "ZREVRANGE {} 3 40 WITHSCORES",
+            "ZRANGE {} -5 -1",
+            "ZRANK {} m7 WITHSCORE",
+            "ZREVRANK {} m130",
+            "ZSCORE {} m64",
+            "ZCOUNT {} (10 30",
+            "ZRANGEBYSCORE {} 5 (25 WITHSCORES LIMIT 2 7",
+            "ZREVRANGEBYSCORE {} +inf 20 LIMIT 0 3",
+            "ZRANGE {} [m1 (m5 BYLEX",
+            "ZLEXCOUNT {} - +",
+            "ZCARD {}",
+        ]
+        .iter()
+        .map(|q| run(s, &q.replace("{}", key)))
+        .collect()
+    }
+
+    /// The model's elements as ZRANGE WITHSCORES prints them.
+    fn model_reply(model: &std::collections::BTreeMap<String, f64>) -> String {
+        let mut sorted: Vec<(f64, &String)> = model.iter().map(|(m, s)| (*s, m)).collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+        let mut items = Vec::new();
+        for (s, m) in sorted {
+            items.push(Reply::Bulk(m.clone().into_bytes()));
+            items.push(Reply::Bulk(format_score(s).into_bytes()));
+        }
+        Reply::Array(items).to_cli_text()
+    }
+
+    /// A set grown past the small body's limit and shrunk back (it keeps the large body)
+    /// answers every query as a set built afresh from the same elements (small when it
+    /// fits), and both as the model does, on the way up and down to empty.
+    #[test]
+    fn small_and_large_bodies_answer_alike_across_the_limit() {
+        let mut s = Server::new();
+        let mut model = std::collections::BTreeMap::new();
+        let mut seed = 5u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let check = |s: &mut Server, model: &std::collections::BTreeMap<String, f64>| {
+            run(s, "DEL fresh");
+            for (m, score) in model {
+                run(s, &format!("ZADD fresh {} {m}", format_score(*score)));
+            }
+            assert_eq!(run(s, "ZRANGE grown 0 -1 WITHSCORES"), model_reply(model));
+            assert_eq!(
+                queries(s, "grown"),
+                queries(s, "fresh"),
+                "{} members",
+                model.len()
+            );
+            run(s, "ZRANGESTORE copy grown 0 -1");
+            run(
+                s,
+                "ZUNIONSTORE union 2 grown fresh WEIGHTS 1 0 AGGREGATE MAX",
+            );
+            for key in ["copy", "union"] {
+                assert_eq!(queries(s, key), queries(s, "grown"), "{key}");
+            }
+        };
+        // Growing past 128 one ZADD at a time, with updates and increments on the way.
+        for i in 0..300u64 {
+            let score = (next() % 40) as f64;
+            run(&mut s, &format!("ZADD grown {score} m{i}"));
+            model.insert(format!("m{i}"), score);
+            let old = format!("m{}", next() % (i + 1));
+            let by = (next() % 5) as f64;
+            run(&mut s, &format!("ZINCRBY grown {by} {old}"));
+            *model.entry(old).or_insert(0.0) += by;
+            if i % 7 == 0 || (120..140).contains(&i) {
+                check(&mut s, &model);
+            }
+        }
+        // Shrinking through each removal path down to empty.
+        let mut step = 0;
+        while !model.is_empty() {
+            step += 1;
+            let mut sorted: Vec<(f64, String)> =
+                model.iter().map(|(m, s)| (*s, m.clone())).collect();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let gone: Vec<String> = match step % 4 {
+                0 => {
+                    let m = sorted[(next() as usize) % sorted.len()].1.clone();
+                    run(&mut s, &format!("ZREM grown {m} absent"));
+                    vec![m]
+                }
+                1 => {
+                    run(&mut s, "ZPOPMIN grown 3");
+                    sorted.iter().take(3).map(|e| e.1.clone()).collect()
+                }
+                2 => {
+                    let lo = sorted[0].0;
+                    run(
+                        &mut s,
+                        &format!("ZREMRANGEBYSCORE grown -inf {}", format_score(lo)),
+                    );
+                    sorted
+                        .iter()
+                        .filter(|e| e.0 <= lo)
+                        .map(|e| e.1.clone())
+                        .collect()
+                }
+                _ => {
+                    run(&mut s, "ZREMRANGEBYRANK grown -2 -1");
+                    sorted.iter().rev().take(2).map(|e| e.1.clone()).collect()
+                }
+            };
+            for m in gone {
+                model.remove(&m);
+            }
+            check(&mut s, &model);
+        }
+        assert_eq!(run(&mut s, "EXISTS grown"), "(integer) 0\n");
+        // ZREMRANGEBYLEX empties a set of equal scores, large and small.
+        for n in [200, 20] {
+            for i in 0..n {
+                run(&mut s, &format!("ZADD lex 0 m{i:03}"));
+            }
+            assert_eq!(
+                run(&mut s, "ZREMRANGEBYLEX lex [m000 (m010"),
+                "(integer) 10\n"
+            );
+            assert_eq!(
+                run(&mut s, "ZLEXCOUNT lex - +"),
+                format!("(integer) {}\n", n - 10)
+            );
+            assert_eq!(
+                run(&mut s, "ZREMRANGEBYLEX lex - +"),
+                format!("(integer) {}\n", n - 10)
+            );
+            assert_eq!(run(&mut s, "EXISTS lex"), "(integer) 0\n");
+        }
     }
 
     /// `cargo test --release -- --ignored zadd_throughput --nocapture`

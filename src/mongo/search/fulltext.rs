@@ -773,6 +773,16 @@ struct Fuzzy {
     max_expansions: usize,
 }
 
+/// An option of two words, `off` by default: whether it is `on`.
+fn either(op: &Document, key: &str, at: &str, off: &str, on: &str) -> Result<bool, SearchError> {
+    match op.get(key) {
+        None => Ok(false),
+        Some(Value::String(s)) if s == off => Ok(false),
+        Some(Value::String(s)) if s == on => Ok(true),
+        Some(_) => Err(qerr(format!("\"{at}.{key}\" must be one of [{off}, {on}]"))),
+    }
+}
+
 fn parse_fuzzy(op: &Document, at: &str) -> Result<Option<Fuzzy>, SearchError> {
     let Some(f) = op.get("fuzzy") else {
         return Ok(None);
@@ -867,16 +877,7 @@ impl<'a> Searcher<'a> {
         let queries = query_strings(op.get("query"), at)?;
         let paths = parse_paths(op.get("path"), at, self.docs)?;
         let fuzzy = parse_fuzzy(op, at)?;
-        let all = match op.get("matchCriteria") {
-            None => false,
-            Some(Value::String(s)) if s == "any" => false,
-            Some(Value::String(s)) if s == "all" => true,
-            Some(_) => {
-                return Err(qerr(format!(
-                    "\"{at}.matchCriteria\" must be one of [any, all]"
-                )))
-            }
-        };
+        let all = either(op, "matchCriteria", at, "any", "all")?;
         let mut total = Scores::new();
         let mut matched_terms: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut n_terms = 0;
@@ -946,16 +947,7 @@ impl<'a> Searcher<'a> {
             None | Some(Value::Null) => return Err(qerr(format!("\"{at}.path\" is required"))),
             Some(_) => return Err(qerr(format!("\"{at}.path\" must be a string"))),
         };
-        let sequential = match op.get("tokenOrder") {
-            None => false,
-            Some(Value::String(s)) if s == "any" => false,
-            Some(Value::String(s)) if s == "sequential" => true,
-            Some(_) => {
-                return Err(qerr(format!(
-                    "\"{at}.tokenOrder\" must be one of [any, sequential]"
-                )))
-            }
-        };
+        let sequential = either(op, "tokenOrder", at, "any", "sequential")?;
         let fuzzy = parse_fuzzy(op, at)?;
         let Some((analyzer, min, max, tokenization)) =
             self.mappings.types(&path).and_then(|types| {

@@ -59,3 +59,11 @@ pub fn check_mongosh(name: &str, now_ms: u64, setup: &[&str], steps: &[(&str, &s
         assert_eq!(got.trim_end(), want.trim_end(), "{name}: {input}");
     }
 }
+
+/// What `eval_json` gives for `src` at `now_ms`, trailing newline trimmed; fails the test when
+/// the statement answers with an error.
+pub fn eval_json_ok(shell: &mut nosql_playground::mongo::Shell, src: &str, now_ms: u64) -> String {
+    let out = shell.eval_json(src, now_ms);
+    assert!(!out.contains("\"error\""), "{src}: {out}");
+    out.trim_end().to_string()
+}

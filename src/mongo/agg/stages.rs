@@ -232,13 +232,22 @@ pub static STAGES: &[(&str, CompileFn)] = &[
         "$listSearchIndexes",
         crate::mongo::search::stage::compile_list_search_indexes,
     ),
+    // The shell answers it as a pipeline's first stage, from its plan cache.
+    ("$planCacheStats", compile_plan_cache_stats),
 ];
+
+fn compile_plan_cache_stats(_: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
+    Err(AggError::new(
+        40602,
+        "Location40602",
+        "$planCacheStats is only valid as the first stage in a pipeline",
+    ))
+}
 
 /// Stages the server has that this sandbox does not: they answer with a clear error.
 const OUT_OF_SCOPE: &[&str] = &[
     "$collStats",
     "$indexStats",
-    "$planCacheStats",
     "$currentOp",
     "$listSessions",
     "$listLocalSessions",

@@ -312,6 +312,20 @@ pub fn explain_find(
         "parsedQuery".into(),
         Value::Document(parsed_filter(&conj.predicates, &conj.others)),
     );
+    if let Some(c) = coll {
+        // The server prints both hashes whenever the collection exists.
+        let (db, coll_name) = namespace.split_once('.').unwrap_or((namespace, ""));
+        let key =
+            super::plan_cache::key((db, coll_name), Some(c), q.filter_doc, q.sort, q.projection);
+        planner.insert(
+            "queryHash".into(),
+            Value::String(super::plan_cache::hex(key.query_hash())),
+        );
+        planner.insert(
+            "planCacheKey".into(),
+            Value::String(super::plan_cache::hex(key.plan_cache_key())),
+        );
+    }
     for flag in [
         "maxIndexedOrSolutionsReached",
         "maxIndexedAndSolutionsReached",
@@ -382,6 +396,55 @@ pub fn explain_find(
     out.insert("command".into(), Value::Document(command));
     out.insert("ok".into(), Value::Int32(1));
     out
+}
+
+/// What `$planCacheStats` shows of the trial that chose a cached plan: the query, the
+/// winner's stage tree, and each candidate's trial statistics, best first (`trial` holds
+/// the candidates' positions in `plans` and their work until the trial ended).
+pub fn cache_debug(
+    coll: &Collection,
+    q: &Query,
+    plans: &[Plan],
+    trial: &[(usize, Stats)],
+    scores: &[f64],
+) -> super::plan_cache::DebugInfo {
+    let or_empty = |d: Option<&Document>| Value::Document(d.cloned().unwrap_or_default());
+    let created_from_query = doc(vec![
+        ("query", Value::Document(q.filter_doc.clone())),
+        ("sort", or_empty(q.sort)),
+        ("projection", or_empty(q.projection)),
+    ]);
+    let cached_plan = trial
+        .first()
+        .and_then(|(i, _)| plans.get(*i))
+        .map(|p| stage_tree(coll, q, p, None))
+        .unwrap_or_default();
+    let creation_exec_stats = trial
+        .iter()
+        .filter_map(|(i, stats)| {
+            let plan = plans.get(*i)?;
+            let counts = Counts {
+                stats,
+                returned: stats.matched,
+            };
+            Some(Value::Document(doc(vec![
+                ("nReturned", int(stats.matched)),
+                ("executionTimeMillisEstimate", Value::Int32(0)),
+                ("totalKeysExamined", int(stats.keys_examined)),
+                ("totalDocsExamined", int(stats.docs_examined)),
+                (
+                    "executionStages",
+                    Value::Document(stage_tree(coll, q, plan, Some(&counts))),
+                ),
+            ])))
+        })
+        .collect();
+    super::plan_cache::DebugInfo {
+        created_from_query,
+        cached_plan,
+        creation_exec_stats,
+        scores: scores.to_vec(),
+    }
 }
 
 static EMPTY: Stats = Stats {

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::ops::Bound;
 
-use super::plan_cache::PlanCache;
+use super::plan_cache::{self, CacheKey, Cached, PlanCache};
 use super::{Entry, Index, KeyPart, RecordId};
 use crate::mongo::query::cursor;
 use crate::mongo::query::filter::number_f64;
@@ -1071,7 +1071,7 @@ fn implies(conj: &Conjunction, partial: &Document) -> bool {
     })
 }
 
-fn predicate_implies(have: &Predicate, need: &Predicate) -> bool {
+pub(super) fn predicate_implies(have: &Predicate, need: &Predicate) -> bool {
     let c = compare(&have.value, &need.value);
     let same_type =
         crate::mongo::value::type_rank(&have.value) == crate::mongo::value::type_rank(&need.value);
@@ -1381,11 +1381,28 @@ const TRIAL_RESULTS: usize = 101;
 /// with the most results per unit of work wins, small bonuses going to plans that need no
 /// fetch and no blocking sort. Ties go to the earlier candidate.
 fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
-    choose_with_works(coll, plans, filter).0
+    trial(coll, plans, filter).winner()
 }
 
-/// `choose`, with the works the winner took until the trial ended.
-fn choose_with_works(coll: &Collection, plans: &[Plan], filter: &Filter) -> (usize, u64) {
+/// The outcome of a multi-planner trial.
+struct Trial {
+    /// Candidates, best first.
+    order: Vec<usize>,
+    /// Their scores, in `order`.
+    scores: Vec<f64>,
+    /// The works each candidate had taken when the trial ended, by candidate.
+    works: Vec<u64>,
+    /// The works at which the trial ended.
+    cutoff: u64,
+}
+
+impl Trial {
+    fn winner(&self) -> usize {
+        self.order.first().copied().unwrap_or(0)
+    }
+}
+
+fn trial(coll: &Collection, plans: &[Plan], filter: &Filter) -> Trial {
     let budget = 10_000u64.max((coll.docs.len() as f64 * 0.3) as u64);
     let traces: Vec<(Vec<u64>, Stats)> = plans
         .iter()
@@ -1408,9 +1425,8 @@ fn choose_with_works(coll: &Collection, plans: &[Plan], filter: &Filter) -> (usi
         })
         .min()
         .unwrap_or(budget);
-    let mut best = 0;
-    let mut best_works = 0;
-    let mut best_score = f64::MIN;
+    let mut scored = Vec::with_capacity(plans.len());
+    let mut works_at_cutoff = Vec::with_capacity(plans.len());
     for (i, ((trace, stats), plan)) in traces.iter().zip(plans).enumerate() {
         let works = stats.works.min(cutoff).max(1);
         let advanced = trace.iter().filter(|&&w| w <= cutoff).count() as f64;
@@ -1422,13 +1438,47 @@ fn choose_with_works(coll: &Collection, plans: &[Plan], filter: &Filter) -> (usi
         if plan.provides_sort {
             score += epsilon;
         }
-        if score > best_score {
-            best = i;
-            best_works = works;
-            best_score = score;
-        }
+        scored.push((i, score));
+        works_at_cutoff.push(works);
     }
-    (best, best_works)
+    // Best first; a stable sort keeps ties in candidate order.
+    scored.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal));
+    Trial {
+        order: scored.iter().map(|(i, _)| *i).collect(),
+        scores: scored.iter().map(|(_, s)| *s).collect(),
+        works: works_at_cutoff,
+        cutoff,
+    }
+}
+
+/// Races the candidates and records the winner in the cache (with what `$planCacheStats`
+/// shows of the trial): the winner's position among `plans`.
+fn race_and_cache(
+    coll: &Collection,
+    q: &Query,
+    plans: &[Plan],
+    indexes: &[usize],
+    cache: &mut PlanCache,
+    key: &CacheKey,
+) -> usize {
+    let t = trial(coll, plans, q.filter);
+    let at = t.winner();
+    if let Some(&index) = indexes.get(at) {
+        let works = t.works.get(at).copied().unwrap_or(1);
+        cache.set(key, coll, (index, works), q.filter.now_ms(), || {
+            // Each candidate's work up to the end of the trial, best first.
+            let stats: Vec<(usize, Stats)> = t
+                .order
+                .iter()
+                .filter_map(|&i| {
+                    let plan = plans.get(i)?;
+                    Some((i, run(coll, plan, q.filter, None, Some(t.cutoff), None).1))
+                })
+                .collect();
+            super::explain::cache_debug(coll, q, plans, &stats, &t.scores)
+        });
+    }
+    at
 }
 
 /// Plans and runs a find: the matching documents' positions after sort, skip and limit.
@@ -1466,54 +1516,86 @@ fn execute_with(
         return super::geo::execute_near(coll, q, path, near);
     }
     let mut plans = candidates(coll, q)?;
-    // The shape of a find whose plan came from the cache, to check the run against it.
+    let mut cache = match cache {
+        Some((cache, ns)) if plans.len() > 1 && q.hint.is_none() => Some((
+            cache,
+            plan_cache::key(ns, Some(coll), q.filter_doc, q.sort, q.projection),
+        )),
+        _ => None,
+    };
+    // The candidates' indexes, by which the cache names its winners.
+    let indexes: Vec<usize> = plans
+        .iter()
+        .map(|p| match p.access {
+            Access::IxScan { index, .. } => index,
+            _ => usize::MAX,
+        })
+        .collect();
+    // The works of the trial that chose the plan, when it came from the cache.
     let mut from_cache = None;
-    let winner_at = match cache {
-        Some((cache, ns)) if plans.len() > 1 && q.hint.is_none() => {
-            let indexes: Vec<usize> = plans
-                .iter()
-                .map(|p| match p.access {
-                    Access::IxScan { index, .. } => index,
-                    _ => usize::MAX,
-                })
-                .collect();
-            let shape = super::plan_cache::shape(ns, q.filter_doc, q.sort, q.projection, &indexes);
-            let cached = cache
-                .winner(&shape, coll)
-                .and_then(|w| indexes.iter().position(|&i| i == w));
+    let mut winner_at = match cache.as_mut() {
+        Some((cache, key)) => {
+            let cached = match cache.get(key, coll) {
+                Cached::Active { winner, works } => indexes
+                    .iter()
+                    .position(|&i| i == winner)
+                    .map(|at| (at, works)),
+                Cached::Inactive | Cached::Missing => None,
+            };
             match cached {
-                Some(at) => {
-                    from_cache = Some((cache, shape));
+                Some((at, works)) => {
+                    from_cache = Some(works);
                     at
                 }
-                None => {
-                    let (at, works) = choose_with_works(coll, &plans, q.filter);
-                    if let Some(&index) = indexes.get(at) {
-                        cache.insert(shape, coll, index, works);
-                    }
-                    at
-                }
+                None => race_and_cache(coll, q, &plans, &indexes, cache, key),
             }
         }
-        _ if plans.len() > 1 => choose(coll, &plans, q.filter),
-        _ => 0,
+        None if plans.len() > 1 => choose(coll, &plans, q.filter),
+        None => 0,
     };
-    let winner = plans.remove(winner_at);
-    // A geo index hands documents on in cell order; they are put back in record order, as a
-    // collection scan gives them, so that creating the index never reorders an answer.
-    let in_cells = super::geo::reads_cells(coll, &winner);
-    let want = q.limit.filter(|&n| n > 0 && !in_cells).map(|n| n + q.skip);
-    let mut trace = Vec::new();
-    let traced = from_cache.is_some().then_some(&mut trace);
-    let (mut positions, stats) = run(coll, &winner, q.filter, want, None, traced);
-    if in_cells {
-        positions.sort_unstable();
-    }
-    if let Some((cache, shape)) = from_cache {
+    let run_winner = |at: usize, traced: bool| {
+        let Some(winner) = plans.get(at) else {
+            return (Vec::new(), Stats::default(), Vec::new(), None);
+        };
+        // A geo index hands documents on in cell order; they are put back in record order,
+        // as a collection scan gives them, so that creating the index never reorders an
+        // answer.
+        let in_cells = super::geo::reads_cells(coll, winner);
+        let want = q.limit.filter(|&n| n > 0 && !in_cells).map(|n| n + q.skip);
+        let mut trace = Vec::new();
+        let (mut positions, stats) = run(
+            coll,
+            winner,
+            q.filter,
+            want,
+            None,
+            traced.then_some(&mut trace),
+        );
+        if in_cells {
+            positions.sort_unstable();
+        }
+        (positions, stats, trace, want)
+    };
+    let (mut positions, mut stats, trace, mut want) = run_winner(winner_at, from_cache.is_some());
+    if let (Some(trial_works), Some((cache, key))) = (from_cache, cache.as_mut()) {
         // The works a trial of this plan would have taken: to its 101st result or its end.
-        let trial_works = trace.get(TRIAL_RESULTS - 1).copied().unwrap_or(stats.works);
-        cache.ran(&shape, trial_works);
+        let took = trace.get(TRIAL_RESULTS - 1).copied().unwrap_or(stats.works);
+        if took
+            > trial_works
+                .max(1)
+                .saturating_mul(plan_cache::EVICTION_RATIO)
+        {
+            // The data moved under the cached plan: the server deactivates the entry and
+            // plans the query again.
+            cache.deactivate(key);
+            let again = race_and_cache(coll, q, &plans, &indexes, cache, key);
+            if again != winner_at {
+                winner_at = again;
+                (positions, stats, _, want) = run_winner(winner_at, false);
+            }
+        }
     }
+    let winner = plans.remove(winner_at.min(plans.len().saturating_sub(1)));
     if sorts_after_run(&winner) {
         if let Some(sort) = q.sort {
             match want {

@@ -52,6 +52,7 @@ pub const COLLECTION_METHODS: &[&str] = &[
     "getSearchIndexes",
     "updateSearchIndex",
     "dropSearchIndex",
+    "getPlanCache",
 ];
 
 use crate::mongo::agg::shell::Aggregated;
@@ -645,6 +646,9 @@ impl Session {
             .map(|a| self.to_bson(a))
             .collect::<Result<Vec<_>, _>>()?;
         let source_coll = coll.unwrap_or("");
+        if let Some(entries) = coll.and_then(|c| self.plan_cache_aggregate(db, c, &argv)) {
+            return Ok(Session::cursor_over(db, source_coll, entries?));
+        }
         match crate::mongo::agg::shell::aggregate(
             &mut self.store,
             db,
@@ -1022,6 +1026,10 @@ impl Session {
             "aggregate" => self.aggregate(db, Some(coll), args.collect()),
             "getName" => Ok(Js::Val(Value::String(coll.into()))),
             "getFullName" => Ok(Js::Val(Value::String(format!("{db}.{coll}")))),
+            "getPlanCache" => Ok(Js::PlanCache(Box::new(super::plan_cache::PlanCacheRef {
+                db: db.into(),
+                coll: coll.into(),
+            }))),
             n if super::search_indexes::SEARCH_INDEX_METHODS.contains(&n) => {
                 self.search_index_method(db, coll, name, args.collect())
             }

@@ -67,6 +67,8 @@ pub(super) enum Js {
     Database(Box<super::sessions::DbRef>),
     /// A collection reached through a session's database.
     SessionColl(Box<super::sessions::CollRef>),
+    /// `db.coll.getPlanCache()`.
+    PlanCache(Box<super::plan_cache::PlanCacheRef>),
 }
 
 /// What `db.coll.explain(verbosity)` returns.
@@ -786,6 +788,7 @@ impl Session {
             ),
             Js::Database(d) => d.name.clone(),
             Js::SessionColl(c) => format!("{}.{}", c.db, c.name),
+            Js::PlanCache(p) => super::plan_cache::describe(p),
             Js::Undefined => "undefined".into(),
             Js::Val(v) => crate::mongo::format::inspect(v, crate::mongo::format::Options::VALUE),
         }
@@ -2110,6 +2113,12 @@ impl Session {
                 }
             }
             Js::Database(d) => Self::database_member(&d, name),
+            Js::PlanCache(p) if super::plan_cache::PLAN_CACHE_METHODS.contains(&name) => {
+                Js::Method {
+                    target: Box::new(Js::PlanCache(p)),
+                    name: name.into(),
+                }
+            }
             Js::SessionColl(c) => {
                 if COLLECTION_METHODS.contains(&name) {
                     Js::Method {
@@ -2227,6 +2236,7 @@ impl Session {
                 Js::Mongo => self.mongo_method(&name, args),
                 Js::ClientSession(id) => self.session_method(id, &name, args),
                 Js::Database(d) => self.database_call(&d, &name, args),
+                Js::PlanCache(p) => self.plan_cache_method(&p, &name, args),
                 Js::Collection { .. } | Js::SessionColl(_) => {
                     let r = match *target {
                         Js::SessionColl(c) => self.session_collection_call(&c, &name, args)?,

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod host;
 mod indexes;
 mod js;
+pub(crate) mod plan_cache;
 mod search_indexes;
 pub mod sessions;
 #[cfg(not(target_arch = "wasm32"))]

@@ -46,6 +46,14 @@ pub(super) fn local_values<'d>(doc: &'d Document, path: &[String], f: &mut dyn F
     }
 }
 
+/// Calls `f` with each value of `doc` at `path` as the server's
+/// `extractAllElementsAlongPath` collects them (a trailing array gives its elements), and
+/// not at all when the path reaches nothing: what `$graphLookup` follows from a document's
+/// `connectFromField`.
+pub(super) fn path_values<'d>(doc: &'d Document, path: &[String], f: &mut dyn FnMut(&'d Value)) {
+    local_in_doc(doc, path, f);
+}
+
 fn local_in_doc<'d>(doc: &'d Document, path: &[String], f: &mut dyn FnMut(&'d Value)) {
     if let Some((first, rest)) = path.split_first() {
         if let Some(v) = field(doc, first) {
@@ -123,8 +131,10 @@ fn foreign_in_value<'d>(
     }
 }
 
-/// The foreign documents' positions by each of their keys.
-fn index_foreign(docs: &[Document], path: &[String]) -> KeyIndex {
+/// The foreign documents' positions by each of their keys. `missing_is_null`: a document
+/// that the path reaches nothing in is found under null, as `{ path: { $eq: null } }`
+/// finds it (`$lookup`); `$graphLookup` finds only an explicit null there.
+pub(super) fn index_foreign(docs: &[Document], path: &[String], missing_is_null: bool) -> KeyIndex {
     let mut idx = KeyIndex::default();
     let mut values = Vec::new();
     let mut keys: Vec<Vec<u8>> = Vec::new();
@@ -134,7 +144,7 @@ fn index_foreign(docs: &[Document], path: &[String]) -> KeyIndex {
             continue;
         }
         values.clear();
-        if foreign_keys(d, path, &mut values) {
+        if foreign_keys(d, path, &mut values) && missing_is_null {
             values.push(&NULL);
         }
         keys.clear();
@@ -288,7 +298,7 @@ impl StageOp for Lookup {
         let index = match &self.foreign {
             Some(f) => {
                 ctx.count(foreign.len());
-                Some(index_foreign(foreign, f))
+                Some(index_foreign(foreign, f, true))
             }
             None => None,
         };

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::accum::{self, encode_key, AccSpec, State};
-use super::expr::{doc_path, is_nullish, server_text, truthy, type_name, Compiler, Env, Expr};
+use super::expr::{doc_path, server_text, truthy, type_name, Compiler, Env, Expr};
 use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
 use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
@@ -1725,63 +1725,6 @@ impl KeyIndex {
     }
 }
 
-/// An index from the values at a path (each array element, and the array itself) to the
-/// positions of the documents holding them; a missing path indexes as null.
-fn index_by(docs: &[Document], path: &[String]) -> KeyIndex {
-    let mut idx = KeyIndex::default();
-    let mut buf = Vec::new();
-    for (i, d) in docs.iter().enumerate() {
-        if idx.add_scalar(d, path, i, &mut buf) {
-            continue;
-        }
-        let mut keys = Vec::new();
-        match doc_path(d, path) {
-            Value::Undefined => keys.push(Value::Null),
-            Value::Array(items) => {
-                if items.is_empty() {
-                    keys.push(Value::Array(Vec::new()));
-                }
-                for item in &items {
-                    if let Value::Array(inner) = item {
-                        keys.extend(inner.iter().cloned());
-                    }
-                    keys.push(item.clone());
-                }
-                // A path through an array of documents that all lack the field is missing.
-                if items.is_empty()
-                    && matches!(
-                        d.get(path.first().map_or("", String::as_str)),
-                        Some(Value::Array(_))
-                    )
-                    && path.len() > 1
-                {
-                    keys.push(Value::Null);
-                }
-                keys.push(Value::Array(items));
-            }
-            v => keys.push(v),
-        }
-        let mut seen: Vec<Vec<u8>> = Vec::new();
-        for k in keys {
-            let mut buf = Vec::new();
-            encode_key(&k, &mut buf);
-            if !seen.contains(&buf) {
-                idx.add(&buf, i);
-                seen.push(buf);
-            }
-        }
-    }
-    idx
-}
-
-fn local_keys(v: Value) -> Vec<Value> {
-    match v {
-        Value::Undefined => vec![Value::Null],
-        Value::Array(items) => items,
-        v => vec![v],
-    }
-}
-
 fn matches_by_index(idx: &KeyIndex, keys: &[Value]) -> Vec<usize> {
     let mut hits = Vec::new();
     let mut buf = Vec::new();
@@ -2003,6 +1946,28 @@ fn compile_graph_lookup(arg: &Value, sc: &Scope) -> Result<Box<dyn StageOp>, Agg
     }))
 }
 
+impl GraphLookup {
+    /// Positions of the foreign documents `{ connectToField: { $in: [regexes] } }` matches,
+    /// for the regexes among `values`.
+    fn regex_matches(&self, foreign: &[Document], values: &[Value]) -> Vec<usize> {
+        let regexes: Vec<Value> = values
+            .iter()
+            .filter(|v| matches!(v, Value::Regex { .. }))
+            .cloned()
+            .collect();
+        let mut cond = Document::default();
+        cond.insert("$in".into(), Value::Array(regexes));
+        let mut query = Document::default();
+        query.insert(self.connect_to.join("."), Value::Document(cond));
+        let Ok(filter) = Filter::compile(&query) else {
+            return Vec::new();
+        };
+        (0..foreign.len())
+            .filter(|&i| foreign.get(i).is_some_and(|d| filter.matches(d)))
+            .collect()
+    }
+}
+
 impl StageOp for GraphLookup {
     fn run<'a>(&self, rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
         let foreign = foreign_docs(ctx, &Some(self.from.clone()));
@@ -2010,17 +1975,31 @@ impl StageOp for GraphLookup {
         if let Some(f) = &self.restrict {
             f.set_now(ctx.now_ms);
         }
-        let idx = index_by(foreign, &self.connect_to);
+        // The server looks each round's values up as `{ connectToField: { $in: values } }`,
+        // except that null finds only an explicit null, not a missing field.
+        let idx = super::lookup::index_foreign(foreign, &self.connect_to, false);
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let start = self.start_with.eval(&mut env(&r, ctx))?;
-            let mut frontier = local_keys(start);
+            // A missing start finds nothing; an array starts from each element.
+            let mut frontier = match self.start_with.eval(&mut env(&r, ctx))? {
+                Value::Undefined => Vec::new(),
+                Value::Array(items) => items,
+                v => vec![v],
+            };
             let mut visited: Vec<bool> = vec![false; foreign.len()];
             let mut found: Vec<Value> = Vec::new();
             let mut depth = 0i64;
             while !frontier.is_empty() && self.max_depth.is_none_or(|m| depth <= m) {
                 let mut next = Vec::new();
-                for i in matches_by_index(&idx, &frontier) {
+                let mut hits = matches_by_index(&idx, &frontier);
+                if frontier.iter().any(|v| matches!(v, Value::Regex { .. })) {
+                    // In `$in` a regex matches the strings it matches, which no key lookup
+                    // finds: the foreign documents are tested one by one.
+                    hits.extend(self.regex_matches(foreign, &frontier));
+                    crate::sort::sort(&mut hits);
+                    hits.dedup();
+                }
+                for i in hits {
                     let (Some(seen), Some(d)) = (visited.get_mut(i), foreign.get(i)) else {
                         continue;
                     };
@@ -2028,11 +2007,12 @@ impl StageOp for GraphLookup {
                         continue;
                     }
                     *seen = true;
-                    next.extend(
-                        local_keys(doc_path(d, &self.connect_from))
-                            .into_iter()
-                            .filter(|v| !is_nullish(v)),
-                    );
+                    // Every value the path reaches (null included, a missing field not), an
+                    // array among them followed by its elements.
+                    super::lookup::path_values(d, &self.connect_from, &mut |v| match v {
+                        Value::Array(items) => next.extend(items.iter().cloned()),
+                        v => next.push(v.clone()),
+                    });
                     let mut doc = d.clone();
                     if let Some(f) = &self.depth_field {
                         set_path(&mut doc, f, Value::Int64(depth));

@@ -307,6 +307,36 @@ fn a_cached_plan_that_does_far_more_work_is_deactivated_and_answers_stay_the_sam
 }
 
 #[test]
+fn index_builds_and_drops_clear_the_collections_entries() {
+    // Each step runs after a find that leaves an entry, and says how many remain.
+    for (step, left) in [
+        ("db.c.createIndex({c: 1})", 0),
+        // Building an index that exists changes nothing, and clears nothing.
+        ("db.c.createIndex({a: 1})", 1),
+        ("db.c.dropIndex('b_1'); db.c.createIndex({b: 1})", 0),
+        ("db.d.createIndex({c: 1})", 1),
+        (
+            "db.c.drop(); db.c.insertOne({a: 1, b: 1}); db.c.createIndexes([{a: 1}, {b: 1}])",
+            0,
+        ),
+        ("db.getSiblingDB('other').dropDatabase()", 1),
+        (
+            "db.dropDatabase(); db.c.insertOne({a: 1, b: 1}); db.c.createIndexes([{a: 1}, {b: 1}])",
+            0,
+        ),
+    ] {
+        let mut shell = shell_with_two_indexes();
+        eval(&mut shell, "db.c.find({a: 1, b: {$gte: 290}}).toArray()");
+        eval(&mut shell, step);
+        assert_eq!(
+            eval(&mut shell, "db.c.getPlanCache().list().length"),
+            left.to_string(),
+            "{step}"
+        );
+    }
+}
+
+#[test]
 fn clear_and_clear_plans_by_query() {
     let mut shell = shell_with_two_indexes();
     eval(&mut shell, "db.c.find({a: 1, b: {$gte: 290}}).toArray()");

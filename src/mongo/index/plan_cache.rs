@@ -229,6 +229,12 @@ impl PlanCache {
         self.entries.retain(|k, _| !k.starts_with(&prefix));
     }
 
+    /// Removes every entry of one database (it was dropped).
+    pub fn clear_database(&mut self, db: &str) {
+        let prefix = format!("{db}.");
+        self.entries.retain(|k, _| !k.starts_with(&prefix));
+    }
+
     /// The entries of a collection as `$planCacheStats` returns them, most recently used
     /// first; entries chosen under other indexes are left out (the server has dropped them).
     pub fn stats(&self, db: &str, coll_name: &str, coll: &Collection) -> Vec<Document> {

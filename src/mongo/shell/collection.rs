@@ -627,6 +627,7 @@ impl Session {
             "dropDatabase" => {
                 let db = self.db.clone();
                 self.store.databases.remove(&db);
+                self.plan_cache.borrow_mut().clear_database(&db);
                 let mut d = Document::default();
                 d.insert("ok".into(), Value::Int32(1));
                 d.insert("dropped".into(), Value::String(db));
@@ -1021,6 +1022,7 @@ impl Session {
             "drop" => {
                 // Since MongoDB 7.0 dropping a missing collection succeeds too.
                 self.store.drop_collection(db, coll);
+                self.plan_cache.borrow_mut().clear_collection(db, coll);
                 Ok(Js::Val(Value::Bool(true)))
             }
             "aggregate" => self.aggregate(db, Some(coll), args.collect()),
@@ -1033,7 +1035,16 @@ impl Session {
             n if super::search_indexes::SEARCH_INDEX_METHODS.contains(&n) => {
                 self.search_index_method(db, coll, name, args.collect())
             }
-            _ => self.index_method(db, coll, name, args.collect()),
+            _ => {
+                let count = |s: &Session| s.store.collection(db, coll).map(|c| c.indexes().len());
+                let before = count(self);
+                let r = self.index_method(db, coll, name, args.collect());
+                if count(self) != before {
+                    // The server clears a collection's plan cache when its indexes change.
+                    self.plan_cache.borrow_mut().clear_collection(db, coll);
+                }
+                r
+            }
         }
     }
 

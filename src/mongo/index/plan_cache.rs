@@ -179,7 +179,7 @@ impl PlanCache {
             Some(old) if old.active => return,
             Some(old) => {
                 let grown = (old.works as f64 * WORKS_GROWTH) as u64;
-                old.works = grown.max(old.works + 1);
+                old.works = grown.max(old.works.saturating_add(1));
                 return;
             }
         };
@@ -344,12 +344,13 @@ pub fn key(
     let mut shape = String::new();
     let mut leaves = Vec::new();
     shape_filter(&mut shape, filter, &mut leaves);
+    // An empty sort or projection is none at all.
     shape.push('|');
-    if let Some(s) = sort {
+    if let Some(s) = sort.filter(|s| !s.is_empty()) {
         shape_doc(&mut shape, s);
     }
     shape.push('|');
-    if let Some(p) = projection {
+    if let Some(p) = projection.filter(|p| !p.is_empty()) {
         shape_doc(&mut shape, p);
     }
     let indexability = coll_ref.map_or_else(String::new, |c| indexability(c, &leaves));

@@ -18,6 +18,11 @@ fn eval(shell: &mut Shell, src: &str) -> String {
 
 /// 300 documents `{ _id: i, a: i % 3, b: i, c: i % 7 }` with indexes on `a` and on `b`.
 fn shell_with_two_indexes() -> Shell {
+    shell_with_indexes("db.c.createIndex({a: 1}); db.c.createIndex({b: 1})")
+}
+
+/// The same documents, with the indexes `create` builds.
+fn shell_with_indexes(create: &str) -> Shell {
     let mut shell = Shell::new();
     let docs: Vec<String> = (0..300)
         .map(|i| format!("{{_id: {i}, a: {}, b: {i}, c: {}}}", i % 3, i % 7))
@@ -26,10 +31,7 @@ fn shell_with_two_indexes() -> Shell {
         &mut shell,
         &format!("db.c.insertMany([{}])", docs.join(", ")),
     );
-    eval(
-        &mut shell,
-        "db.c.createIndex({a: 1}); db.c.createIndex({b: 1})",
-    );
+    eval(&mut shell, create);
     shell
 }
 
@@ -443,5 +445,30 @@ fn the_object_prints_and_helps_as_in_mongosh() {
     getPlansByQuery                            Deprecated. Please use PlanCache.list instead
 
   For more information on usage: https://mongodb.com/docs/manual/reference/method/js-plan-cache/"
+    );
+}
+
+#[test]
+fn a_plan_that_finishes_in_the_trial_wins_a_tie_and_its_bonus_is_not_in_the_scores() {
+    // b_1 is the earlier candidate; neither finds anything in a_1's one work, but a_1 is at
+    // its end: the server's EOF bonus makes it the winner.
+    let mut shell = shell_with_indexes("db.c.createIndex({b: 1}); db.c.createIndex({a: 1})");
+    let find = "db.c.find({a: 5, b: {$gte: 0}})";
+    assert_eq!(
+        eval(
+            &mut shell,
+            &format!("{find}.explain().queryPlanner.winningPlan.inputStage.indexName")
+        ),
+        r#""a_1""#
+    );
+    eval(&mut shell, &format!("{find}.toArray()"));
+    // 1 + 0 results per work + the no-sort and no-intersection bonuses (1e-4 each), the
+    // same for both.
+    assert_eq!(
+        eval(
+            &mut shell,
+            "db.c.getPlanCache().list().map(e => [e.cachedPlan.inputStage.indexName, e.candidatePlanScores])"
+        ),
+        r#"[["a_1", [1.0002, 1.0002]]]"#
     );
 }

@@ -1379,7 +1379,8 @@ const TRIAL_RESULTS: usize = 101;
 /// Picks the winner among several plans as MongoDB's multi-planner does: each runs until one
 /// of them returns 101 documents or finishes (or the work budget runs out), and the plan
 /// with the most results per unit of work wins, small bonuses going to plans that need no
-/// fetch and no blocking sort. Ties go to the earlier candidate.
+/// fetch and no blocking sort, and a whole point to a plan that reached its end within the
+/// trial. Ties go to the earlier candidate.
 fn choose(coll: &Collection, plans: &[Plan], filter: &Filter) -> usize {
     trial(coll, plans, filter).winner()
 }
@@ -1431,21 +1432,26 @@ fn trial(coll: &Collection, plans: &[Plan], filter: &Filter) -> Trial {
         let works = stats.works.min(cutoff).max(1);
         let advanced = trace.iter().filter(|&&w| w <= cutoff).count() as f64;
         let epsilon = (1.0 / (10.0 * works as f64)).min(1e-4);
-        let mut score = 1.0 + advanced / works as f64;
+        // No plan here intersects indexes: each gets the server's no-intersection bonus.
+        let mut score = 1.0 + advanced / works as f64 + epsilon;
         if plan.covered {
             score += epsilon;
         }
         if plan.provides_sort {
             score += epsilon;
         }
-        scored.push((i, score));
+        // A plan that finished within the trial ranks a whole point higher; the scores
+        // kept (candidatePlanScores) leave that bonus out, as the server's do.
+        let finished = stats.eof && stats.works <= cutoff;
+        let rank = score + if finished { 1.0 } else { 0.0 };
+        scored.push((i, rank, score));
         works_at_cutoff.push(works);
     }
     // Best first; a stable sort keeps ties in candidate order.
     scored.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal));
     Trial {
-        order: scored.iter().map(|(i, _)| *i).collect(),
-        scores: scored.iter().map(|(_, s)| *s).collect(),
+        order: scored.iter().map(|(i, _, _)| *i).collect(),
+        scores: scored.iter().map(|(_, _, s)| *s).collect(),
         works: works_at_cutoff,
         cutoff,
     }

@@ -472,3 +472,42 @@ fn a_plan_that_finishes_in_the_trial_wins_a_tie_and_its_bonus_is_not_in_the_scor
         r#"[["a_1", [1.0002, 1.0002]]]"#
     );
 }
+
+#[test]
+fn a_rooted_or_caches_each_branch_with_several_candidates_as_a_query_of_its_own() {
+    let mut shell = shell_with_indexes("db.c.createIndexes([{a: 1}, {a: 1, c: 1}, {b: 1}])");
+    let ids = ".toArray().map(d => d._id).sort((x, y) => x - y)";
+    let find = format!("db.c.find({{$or: [{{a: 1, c: 2}}, {{b: {{$lt: 5}}}}]}}){ids}");
+    let scan = format!(
+        "db.c.find({{$or: [{{a: 1, c: 2}}, {{b: {{$lt: 5}}}}]}}).hint({{$natural: 1}}){ids}"
+    );
+    let want = eval(&mut shell, &scan);
+    assert_eq!(eval(&mut shell, &find), want);
+    // Only the first branch has two candidates (a_1 and a_1_c_1).
+    assert_eq!(
+        eval(
+            &mut shell,
+            "db.c.getPlanCache().list().map(e => [e.isActive, e.createdFromQuery, e.cachedPlan.inputStage.indexName])"
+        ),
+        r#"[[false, {"query": {"a": 1, "c": 2}, "sort": {}, "projection": {}}, "a_1_c_1"]]"#
+    );
+    // The next find of the shape activates the branch's entry, and then runs on it.
+    for _ in 0..2 {
+        assert_eq!(eval(&mut shell, &find), want);
+    }
+    assert_eq!(
+        eval(
+            &mut shell,
+            "db.c.getPlanCache().list().map(e => e.isActive)"
+        ),
+        "[true]"
+    );
+    // The whole query's explain still shows the subplanned OR.
+    assert_eq!(
+        eval(
+            &mut shell,
+            "db.c.find({$or: [{a: 1, c: 2}, {b: {$lt: 5}}]}).explain().queryPlanner.winningPlan.stage"
+        ),
+        r#""SUBPLAN""#
+    );
+}

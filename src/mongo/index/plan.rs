@@ -720,6 +720,19 @@ pub fn hint_error() -> QueryError {
 
 /// The candidate plans for a query (COLLSCAN only when no index applies), or the hint's.
 pub fn candidates(coll: &Collection, q: &Query) -> Result<Vec<Plan>, QueryError> {
+    candidates_with(coll, q, None)
+}
+
+/// How a rooted `$or` picks the plan of a branch with several candidates: given the
+/// branch's filter and its candidates, the position of the one to run.
+type BranchChoice<'c> = &'c mut dyn FnMut(&Document, &[Plan]) -> usize;
+
+/// `candidates`, with a rooted `$or`'s branches chosen by `choice` (a trial each when None).
+fn candidates_with(
+    coll: &Collection,
+    q: &Query,
+    choice: Option<BranchChoice>,
+) -> Result<Vec<Plan>, QueryError> {
     let conj = conjunction(q.filter_doc);
     let sort_keys = match q.sort {
         Some(s) => cursor::sort_keys(s)?,
@@ -753,8 +766,15 @@ pub fn candidates(coll: &Collection, q: &Query) -> Result<Vec<Plan>, QueryError>
     if let Some(branches) = rooted_or(q.filter_doc) {
         // As the server's subplanner: each branch planned on its own; one branch that no
         // index serves makes the whole query a collection scan.
-        let plan = or_plan(coll, branches, &sort_keys, q.filter.now_ms())
-            .unwrap_or_else(|| collscan_plan(&conj, false, &sort_keys));
+        let now_ms = q.filter.now_ms();
+        let mut trial_each = |doc: &Document, plans: &[Plan]| {
+            Filter::compile(doc).map_or(0, |f| choose(coll, plans, &f.at(now_ms)))
+        };
+        let planned = match choice {
+            Some(choice) => or_plan(coll, branches, &sort_keys, choice),
+            None => or_plan(coll, branches, &sort_keys, &mut trial_each),
+        };
+        let plan = planned.unwrap_or_else(|| collscan_plan(&conj, false, &sort_keys));
         return Ok(vec![plan]);
     }
     let mut plans = Vec::new();
@@ -782,7 +802,7 @@ fn or_plan(
     coll: &Collection,
     branches: &[Value],
     sort: &[(Vec<String>, i32)],
-    now_ms: i64,
+    choice: BranchChoice,
 ) -> Option<Plan> {
     let mut planned = Vec::with_capacity(branches.len());
     for branch in branches {
@@ -796,11 +816,11 @@ fn or_plan(
         let pick = match plans.len() {
             0 => return None,
             1 => 0,
-            _ => {
-                let filter = Filter::compile(doc).ok()?.at(now_ms);
-                choose(coll, &plans, &filter)
-            }
+            _ => choice(doc, &plans),
         };
+        if pick >= plans.len() {
+            return None;
+        }
         planned.push((doc.clone(), plans.swap_remove(pick)));
     }
     let merge = !sort.is_empty() && planned.iter().all(|(_, p)| p.provides_sort);
@@ -1457,6 +1477,18 @@ fn trial(coll: &Collection, plans: &[Plan], filter: &Filter) -> Trial {
     }
 }
 
+/// The index each plan reads (`usize::MAX` for one that reads none), by which the cache
+/// names its winners.
+fn plan_indexes(plans: &[Plan]) -> Vec<usize> {
+    plans
+        .iter()
+        .map(|p| match p.access {
+            Access::IxScan { index, .. } => index,
+            _ => usize::MAX,
+        })
+        .collect()
+}
+
 /// Races the candidates and records the winner in the cache (with what `$planCacheStats`
 /// shows of the trial): the winner's position among `plans`.
 fn race_and_cache(
@@ -1521,7 +1553,43 @@ fn execute_with(
     if let Some((path, near)) = q.filter.near() {
         return super::geo::execute_near(coll, q, path, near);
     }
-    let mut plans = candidates(coll, q)?;
+    let mut cache = cache;
+    let mut plans = match cache.as_mut() {
+        // As the server's subplanner: each branch of a rooted `$or` with several candidates
+        // is planned, and cached, as a query of its own (with the find's sort and
+        // projection); the branch plans of an active entry run without a trial.
+        Some((cache, ns)) if q.hint.is_none() && rooted_or(q.filter_doc).is_some() => {
+            let ns = *ns;
+            let mut cached_choice = |doc: &Document, branch_plans: &[Plan]| {
+                let Ok(filter) = Filter::compile(doc) else {
+                    return 0;
+                };
+                let filter = filter.at(q.filter.now_ms());
+                let branch_q = Query {
+                    filter_doc: doc,
+                    filter: &filter,
+                    sort: q.sort,
+                    projection: q.projection,
+                    hint: None,
+                    skip: 0,
+                    limit: None,
+                };
+                let indexes = plan_indexes(branch_plans);
+                let key = plan_cache::key(ns, Some(coll), doc, q.sort, q.projection);
+                match cache.get(&key, coll) {
+                    Cached::Active { winner, .. } => {
+                        if let Some(at) = indexes.iter().position(|&i| i == winner) {
+                            return at;
+                        }
+                    }
+                    Cached::Inactive | Cached::Missing => {}
+                }
+                race_and_cache(coll, &branch_q, branch_plans, &indexes, cache, &key)
+            };
+            candidates_with(coll, q, Some(&mut cached_choice))?
+        }
+        _ => candidates(coll, q)?,
+    };
     let mut cache = match cache {
         Some((cache, ns)) if plans.len() > 1 && q.hint.is_none() => Some((
             cache,
@@ -1530,13 +1598,7 @@ fn execute_with(
         _ => None,
     };
     // The candidates' indexes, by which the cache names its winners.
-    let indexes: Vec<usize> = plans
-        .iter()
-        .map(|p| match p.access {
-            Access::IxScan { index, .. } => index,
-            _ => usize::MAX,
-        })
-        .collect();
+    let indexes = plan_indexes(&plans);
     // The works of the trial that chose the plan, when it came from the cache.
     let mut from_cache = None;
     let mut winner_at = match cache.as_mut() {

@@ -353,6 +353,12 @@ impl Collection {
                 .is_some_and(|id| self.locked.contains(&id_key(id)))
     }
 
+    /// Whether an open transaction has written any of its documents (it then holds the
+    /// collection too: what needs the whole collection, as `$out` replacing it, waits).
+    pub fn holds_locks(&self) -> bool {
+        !self.locked.is_empty()
+    }
+
     /// Marks (or unmarks) a document `_id` as written by an open transaction.
     pub fn set_locked(&mut self, id: &Value, locked: bool) {
         if locked {

@@ -4,6 +4,8 @@
 //! and on a new session that made the same writes before creating its indexes.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use nosql_playground::mongo::Shell;
 
 const NOW: u64 = 1_704_067_200_000;
@@ -69,5 +71,67 @@ fn search_indexes_after_writes_answer_as_fresh_ones() {
                 .all(|a| a.contains("_id") || a.contains("count")),
             "{first:?}"
         );
+    }
+}
+
+/// A full-text index, one static field with an autocomplete alternative.
+const TEXT_INDEX: &str = r#"db.c.createSearchIndex({mappings: {dynamic: true, fields: {t: [{type: "string"}, {type: "autocomplete", minGrams: 2, maxGrams: 5}]}}})"#;
+
+const TEXT_QUERIES: &[&str] = &[
+    r#"db.c.aggregate([{$search: {text: {query: "apple pie", path: "t"}}}, {$project: {_id: 1, s: {$meta: "searchScore"}}}])"#,
+    r#"db.c.aggregate([{$search: {text: {query: "tarts", path: "tags", fuzzy: {}}}}, {$project: {_id: 1, s: {$meta: "searchScore"}}}])"#,
+    r#"db.c.aggregate([{$search: {phrase: {query: "sweet crust", path: ["t", "tags"], slop: 1}}}, {$project: {_id: 1, s: {$meta: "searchScore"}}}])"#,
+    r#"db.c.aggregate([{$search: {autocomplete: {query: "che", path: "t"}}}, {$project: {_id: 1, s: {$meta: "searchScore"}}}])"#,
+    r#"db.c.aggregate([{$search: {compound: {must: [{text: {query: "pear", path: "t"}}], mustNot: [{text: {query: "tart", path: "tags"}}], should: [{text: {query: "sweet", path: "tags"}}]}}}, {$project: {_id: 1, s: {$meta: "searchScore"}}}])"#,
+    r#"db.c.aggregate([{$searchMeta: {text: {query: "cherry", path: {wildcard: "*"}}, count: {type: "total"}}}])"#,
+];
+
+/// Random inserts, updates, replacements and deletes, with a full-text query after each
+/// write on one session: every answer, scores to the last digit, is the one a session
+/// gives that made the same writes and created the index only afterwards.
+#[test]
+fn full_text_answers_after_random_writes_are_a_fresh_indexs() {
+    const WORDS: &[&str] = &["apple", "pear", "pie", "tart", "crust", "sweet", "cherry"];
+    let mut rng = common::Rng(0x0f01_10a5);
+    let words = |rng: &mut common::Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| rng.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut writes: Vec<String> = Vec::new();
+    let mut followed = Shell::new();
+    followed.eval_mongosh(r#"db.createCollection("c")"#, NOW);
+    assert!(!followed.eval_mongosh(TEXT_INDEX, NOW).contains("Error"));
+    for step in 0..40 {
+        let id = rng.below(12);
+        let n = 1 + rng.below(5);
+        let (t, tag) = (words(&mut rng, n), words(&mut rng, 2));
+        let write = match rng.below(6) {
+            0 | 1 => format!(
+                r#"db.c.insertOne({{_id: {step}, t: "{t}", tags: ["{tag}", "pie"], k: {id}}})"#
+            ),
+            2 => format!(r#"db.c.updateMany({{k: {id}}}, {{$set: {{t: "{t}"}}}})"#),
+            3 => format!(r#"db.c.replaceOne({{k: {id}}}, {{k: {id}, tags: ["{tag}"]}})"#),
+            4 => format!(r#"db.c.deleteOne({{k: {id}}})"#),
+            _ => format!(r#"db.c.updateOne({{k: {id}}}, {{$push: {{tags: "{t}"}}}})"#),
+        };
+        followed.eval_mongosh(&write, NOW);
+        writes.push(write);
+        let query = TEXT_QUERIES[step % TEXT_QUERIES.len()];
+        let got = followed.eval_mongosh(query, NOW);
+        let mut fresh = Shell::new();
+        fresh.eval_mongosh(r#"db.createCollection("c")"#, NOW);
+        for w in &writes {
+            fresh.eval_mongosh(w, NOW);
+        }
+        fresh.eval_mongosh(TEXT_INDEX, NOW);
+        let last = writes.last().map_or("", String::as_str);
+        assert_eq!(
+            got,
+            fresh.eval_mongosh(query, NOW),
+            "step {step}: {last}\n{query}"
+        );
+        assert!(!got.contains("Error"), "{got}");
     }
 }

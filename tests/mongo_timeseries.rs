@@ -454,3 +454,112 @@ fn the_bucket_documents_are_gone_once_the_input_ends() {
         .collection("test", "system.buckets.other")
         .is_some());
 }
+
+#[test]
+fn find_and_modify_and_bulk_write_meet_the_limits_of_mongodb_7() {
+    let locked = "MongoServerError[CommandNotSupportedOnView]: Taking test.weather lock for timeseries is not allowed\n";
+    run(
+        WEATHER,
+        &[
+            // findAndModify takes a collection lock, which a time series collection refuses
+            // whatever the query, update or options (MongoDB 7.1 runs them).
+            ("db.weather.findOneAndUpdate({'metadata.sensorId': 5578}, {$set: {'metadata.type': 't'}})", locked),
+            ("db.weather.findOneAndUpdate({temp: 12}, {$inc: {temp: 1}}, {upsert: true, returnDocument: 'after'})", locked),
+            ("db.weather.findOneAndReplace({temp: 12}, {timestamp: ISODate('2021-05-18T00:00:00Z'), temp: 1})", locked),
+            ("db.weather.findOneAndDelete({temp: 12})", locked),
+            ("db.weather.findOneAndDelete({}, {sort: {timestamp: -1}, projection: {temp: 1}})", locked),
+            // The driver's own argument checks come first.
+            (
+                "db.weather.findOneAndUpdate({}, {temp: 1})",
+                "MongoInvalidArgumentError: Update document requires atomic operators\n",
+            ),
+            ("db.weather.countDocuments({temp: 12})", "5\n"),
+            // bulkWrite sends its updates as update commands: each statement obeys the
+            // limits updateMany obeys, and a refused one is a write error of its own.
+            (
+                "db.weather.bulkWrite([{updateMany: {filter: {'metadata.sensorId': 5578}, update: {$set: {'metadata.type': 'celsius'}}}}, {deleteOne: {filter: {temp: 17}}}, {insertOne: {document: {_id: 100, timestamp: ISODate('2021-05-20T00:00:00Z'), metadata: {sensorId: 7}, temp: 3}}}])",
+                "{\n  acknowledged: true,\n  insertedCount: 1,\n  insertedIds: { '2': 100 },\n  matchedCount: 12,\n  modifiedCount: 12,\n  deletedCount: 1,\n  upsertedCount: 0,\n  upsertedIds: {}\n}\n",
+            ),
+            ("db.weather.distinct('metadata.type')", "[ 'celsius' ]\n"),
+            // An ordered bulkWrite stops at the refused statement.
+            (
+                "db.weather.bulkWrite([{updateOne: {filter: {'metadata.sensorId': 5578}, update: {$set: {'metadata.type': 'x'}}}}, {insertOne: {document: {_id: 101, timestamp: ISODate('2021-05-20T00:00:00Z')}}}])",
+                "Uncaught:
+MongoBulkWriteError: Cannot perform a non-multi update on a time-series collection
+Result: BulkWriteResult {
+  insertedCount: 0,
+  matchedCount: 0,
+  modifiedCount: 0,
+  deletedCount: 0,
+  upsertedCount: 0,
+  upsertedIds: {},
+  insertedIds: {}
+}
+Write Errors: [
+  WriteError {
+    err: {
+      index: 0,
+      code: 72,
+      errmsg: 'Cannot perform a non-multi update on a time-series collection',
+      errInfo: undefined,
+      op: {
+        q: { 'metadata.sensorId': 5578 },
+        u: { '$set': { 'metadata.type': 'x' } },
+        upsert: false,
+        multi: false
+      }
+    }
+  }
+]
+",
+            ),
+            // An unordered one runs the others: a delete with any filter, since 7.0.
+            (
+                "db.weather.bulkWrite([{updateMany: {filter: {temp: 12}, update: {$set: {'metadata.type': 'x'}}}}, {deleteMany: {filter: {temp: 11}}}, {replaceOne: {filter: {}, replacement: {timestamp: ISODate('2021-05-20T00:00:00Z')}, upsert: true}}], {ordered: false})",
+                "Uncaught:
+MongoBulkWriteError: Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField 'metadata'
+Result: BulkWriteResult {
+  insertedCount: 0,
+  matchedCount: 0,
+  modifiedCount: 0,
+  deletedCount: 3,
+  upsertedCount: 0,
+  upsertedIds: {},
+  insertedIds: {}
+}
+Write Errors: [
+  WriteError {
+    err: {
+      index: 0,
+      code: 72,
+      errmsg: \"Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField 'metadata'\",
+      errInfo: undefined,
+      op: {
+        q: { temp: 12 },
+        u: { '$set': { 'metadata.type': 'x' } },
+        upsert: false,
+        multi: true
+      }
+    }
+  },
+  WriteError {
+    err: {
+      index: 2,
+      code: 72,
+      errmsg: 'Cannot perform a non-multi update on a time-series collection',
+      errInfo: undefined,
+      op: {
+        q: {},
+        u: { timestamp: ISODate('2021-05-20T00:00:00.000Z') },
+        upsert: true,
+        multi: false
+      }
+    }
+  }
+]
+",
+            ),
+            ("db.weather.countDocuments()", "9\n"),
+        ],
+    );
+}

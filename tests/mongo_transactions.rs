@@ -425,6 +425,98 @@ fn a_write_waits_only_for_the_transactions_it_reaches() {
 }
 
 #[test]
+fn merge_and_out_wait_for_the_transactions_holding_their_target() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(SETUP, NOW);
+    shell.eval_mongosh(
+        "db.src.insertMany([{_id: 2, balance: 5}, {_id: 9, balance: 9}])",
+        NOW,
+    );
+    let expired = "MongoServerError[MaxTimeMSExpired]: PlanExecutor error during aggregation :: caused by :: operation exceeded time limit\n";
+    let steps: &[(&str, u64, &str)] = &[
+        ("s.startTransaction(); acct.updateOne({_id: 2}, {$set: {balance: 0}})", 10_000, UPDATED),
+        // $merge reaches the document the transaction holds: it waits, and its maxTimeMS
+        // runs out before the transaction's 60 s do.
+        (
+            "db.src.aggregate([{$merge: {into: 'acct'}}], {maxTimeMS: 5000})",
+            20_000,
+            expired,
+        ),
+        (
+            "db.acct.find()",
+            20_000,
+            "[ { _id: 1, balance: 100 }, { _id: 2, balance: 100 } ]\n",
+        ),
+        // Without a maxTimeMS it waits until the server aborts the transaction (at 70 s),
+        // then merges.
+        ("db.src.aggregate([{$merge: {into: 'acct', whenMatched: 'merge'}}])", 20_000, ""),
+        ("s.commitTransaction()", 20_000, ABORTED_1),
+        (
+            "db.acct.find()",
+            20_000,
+            "[\n  { _id: 1, balance: 100 },\n  { _id: 2, balance: 5 },\n  { _id: 9, balance: 9 }\n]\n",
+        ),
+        // $out replaces the whole collection: any document a transaction wrote there, even
+        // one only the transaction sees, holds it.
+        ("s.startTransaction(); acct.insertOne({_id: 3})", 30_000, "{ acknowledged: true, insertedId: 3 }\n"),
+        (
+            "db.src.aggregate([{$match: {_id: 9}}, {$out: 'acct'}], {maxTimeMS: 1000})",
+            30_000,
+            expired,
+        ),
+        ("db.acct.countDocuments()", 30_000, "3\n"),
+        (
+            "db.src.aggregate([{$match: {_id: 9}}, {$out: {db: 'test', coll: 'acct'}}])",
+            30_000,
+            "",
+        ),
+        ("db.acct.find()", 30_000, "[ { _id: 9, balance: 9 } ]\n"),
+        (
+            "s.commitTransaction()",
+            30_000,
+            "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 2 } has been aborted.\n",
+        ),
+        // A $merge that reaches no document the transaction holds runs at once, and the
+        // transaction goes on.
+        ("s.startTransaction(); acct.updateOne({_id: 9}, {$set: {t: 1}})", 40_000, UPDATED),
+        (
+            "db.aggregate([{$documents: [{_id: 4, balance: 4}]}, {$merge: 'acct'}])",
+            40_000,
+            "",
+        ),
+        ("s.commitTransaction()", 40_000, ""),
+        (
+            "db.acct.find()",
+            40_000,
+            "[ { _id: 9, balance: 9, t: 1 }, { _id: 4, balance: 4 } ]\n",
+        ),
+        // db.aggregate's $merge waits as the collection's does.
+        ("s.startTransaction(); acct.updateOne({_id: 4}, {$set: {t: 2}})", 50_000, UPDATED),
+        (
+            "db.aggregate([{$documents: [{_id: 4, balance: 44}]}, {$merge: {into: {db: 'test', coll: 'acct'}, whenMatched: 'replace'}}], {maxTimeMS: 100})",
+            50_000,
+            expired,
+        ),
+        (
+            "db.aggregate([{$documents: [{_id: 4, balance: 44}]}, {$merge: {into: {db: 'test', coll: 'acct'}, whenMatched: 'replace'}}])",
+            50_000,
+            "",
+        ),
+        (
+            "db.acct.find()",
+            50_000,
+            "[ { _id: 9, balance: 9, t: 1 }, { _id: 4, balance: 44 } ]\n",
+        ),
+        (
+            "s.commitTransaction()",
+            50_000,
+            "MongoServerError[NoSuchTransaction]: Transaction with { txnNumber: 4 } has been aborted.\n",
+        ),
+    ];
+    common::run_mongosh_at(&mut shell, NOW, steps);
+}
+
+#[test]
 fn the_server_aborts_a_transaction_that_outlives_its_limit() {
     let mut shell = Shell::new();
     shell.eval_mongosh(SETUP, NOW);

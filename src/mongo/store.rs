@@ -38,6 +38,9 @@ pub struct Collection {
     /// The `_id`s of documents that open transactions have written: a write from outside to
     /// one of them is refused with a write conflict until the transaction ends.
     locked: BTreeSet<Key>,
+    /// The record ids of the latest writes, kept while the collection has search indexes:
+    /// a full-text index takes in only the documents written since its last query.
+    changes: crate::mongo::search::ChangeLog,
 }
 
 /// The next collection stamp; unique over the process, so that a collection dropped and
@@ -152,6 +155,7 @@ impl Default for Collection {
             stamp: next_stamp(),
             journal: None,
             locked: BTreeSet::new(),
+            changes: Default::default(),
         }
     }
 }
@@ -255,6 +259,7 @@ impl Collection {
         self.rids.push(rid);
         self.docs.push(doc);
         self.writes += 1;
+        self.log_change(rid);
         if let Some(capped) = self.options.capped {
             while self.docs.len() > 1
                 && (capped.max.is_some_and(|m| self.docs.len() as u64 > m)
@@ -326,6 +331,7 @@ impl Collection {
         }
         self.docs[pos] = doc;
         self.writes += 1;
+        self.log_change(rid);
         self.account(size, old_size);
         Ok(())
     }
@@ -338,6 +344,7 @@ impl Collection {
         self.writes += 1;
         self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
+        self.log_change(rid);
         let keys = self.keys_of(&doc);
         for (ix, k) in self.indexes.iter_mut().zip(keys) {
             ix.remove(&k, rid);
@@ -351,6 +358,12 @@ impl Collection {
             && doc
                 .get("_id")
                 .is_some_and(|id| self.locked.contains(&id_key(id)))
+    }
+
+    /// Whether an open transaction has written any of its documents (it then holds the
+    /// collection too: what needs the whole collection, as `$out` replacing it, waits).
+    pub fn holds_locks(&self) -> bool {
+        !self.locked.is_empty()
     }
 
     /// Marks (or unmarks) a document `_id` as written by an open transaction.
@@ -432,6 +445,7 @@ impl Collection {
             stamp: self.stamp,
             journal: journal.then(Vec::new),
             locked: BTreeSet::new(),
+            changes: Default::default(),
         }
     }
 
@@ -492,6 +506,17 @@ impl Collection {
         self.indexes
             .first()
             .is_some_and(|ix| ix.lookup(&key).next().is_some())
+    }
+
+    fn log_change(&mut self, rid: RecordId) {
+        let on = !self.search_indexes.is_empty();
+        self.changes.note(self.writes, rid, on, self.docs.len());
+    }
+
+    /// The record ids written since the collection had seen `writes` writes, oldest first
+    /// (only while it has search indexes); None when that is too long ago.
+    pub fn changed_since(&self, writes: u64) -> Option<&[RecordId]> {
+        self.changes.since(writes)
     }
 
     /// How many inserts, replacements and removals the collection has seen.

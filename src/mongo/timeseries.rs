@@ -465,6 +465,19 @@ impl TimeSeries {
     }
 }
 
+/// MongoDB 7.0's answer to `findAndModify` (`findOneAndUpdate`, `findOneAndReplace`,
+/// `findOneAndDelete`) on a time series collection: the command takes a collection lock,
+/// which a time series collection (a view over its buckets) refuses before the command looks
+/// at its query or update. 7.1 runs them (deletes, then updates, arrived with arbitrary
+/// time series writes).
+pub fn find_and_modify_refusal(db: &str, coll: &str) -> CreateError {
+    (
+        166,
+        "CommandNotSupportedOnView",
+        format!("Taking {db}.{coll} lock for timeseries is not allowed"),
+    )
+}
+
 /// Whether a dotted path starts at field `meta`.
 fn on_field(path: &str, meta: &str) -> bool {
     path.split('.').next() == Some(meta)

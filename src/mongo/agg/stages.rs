@@ -2832,6 +2832,17 @@ impl Write {
                 coll,
             } => {
                 let target_db = target_db.as_deref().unwrap_or(db);
+                if store
+                    .collection(target_db, coll)
+                    .is_some_and(|c| c.holds_locks())
+                {
+                    // Replacing a collection an open transaction has written waits for it.
+                    return Err(AggError::new(
+                        112,
+                        "WriteConflict",
+                        crate::mongo::store::WRITE_CONFLICT_MESSAGE,
+                    ));
+                }
                 // The replaced collection keeps its options (validator, capped), and the new
                 // documents must pass its validator.
                 let mut fresh = store.new_collection();

@@ -14,10 +14,12 @@
 //! (letters only, lower-cased), `lucene.whitespace` (split on spaces, case kept) and
 //! `lucene.keyword` (the whole value as one token). Other analyzers are refused.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{integer, number, SearchError, SearchIndex};
+use super::postings::{FieldIndex, Source};
+use super::{integer, number, SearchError};
 use crate::mongo::index::RecordId;
+use crate::mongo::store::Collection;
 use crate::mongo::value::{compare, values_equal, Document, Value};
 
 /// Where a pipeline keeps a document's search score between stages.
@@ -423,7 +425,7 @@ impl Mappings {
 // ---- documents' values
 
 /// Every value at a dotted path, arrays flattened at each step (as Lucene indexes them).
-fn values_at<'d>(doc: &'d Document, path: &str) -> Vec<&'d Value> {
+pub(super) fn values_at<'d>(doc: &'d Document, path: &str) -> Vec<&'d Value> {
     fn walk<'d>(v: &'d Value, rest: &[&str], out: &mut Vec<&'d Value>) {
         match (v, rest.split_first()) {
             (Value::Array(items), _) => items.iter().for_each(|i| walk(i, rest, out)),
@@ -470,133 +472,10 @@ fn string_paths(doc: &Document, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-// ---- BM25
-
-const K1: f32 = 1.2;
-const B: f32 = 0.75;
-
-/// Lucene's `SmallFloat.longToInt4`: 4 significant bits and an exponent.
-fn long_to_int4(i: u64) -> u32 {
-    let bits = 64 - i.leading_zeros();
-    if bits < 4 {
-        return i as u32;
-    }
-    let shift = bits - 4;
-    (((i >> shift) as u32) & 0x07) | ((shift + 1) << 3)
-}
-
-fn int4_to_long(i: u32) -> u64 {
-    let bits = u64::from(i & 0x07);
-    match (i >> 3).checked_sub(1) {
-        None => bits,
-        Some(shift) => (bits | 0x08) << shift,
-    }
-}
-
-/// Field lengths as Lucene's norms keep them (`SmallFloat.intToByte4` then back): exact
-/// below 24 tokens, 4 significant bits above.
-fn norm_length(len: u32) -> f32 {
-    let free = 255 - long_to_int4(i32::MAX as u64);
-    let byte = if len < free {
-        len
-    } else {
-        free + long_to_int4(u64::from(len - free))
-    };
-    let back = if byte < free {
-        u64::from(byte)
-    } else {
-        u64::from(free) + int4_to_long(byte - free)
-    };
-    back as f32
-}
-
-/// One indexed field over the collection: per document its length and the positions of
-/// each term (per value, so that phrases do not run across array elements).
-#[derive(Default)]
-struct FieldIndex {
-    /// Documents with at least one token: (position in the collection, length).
-    lengths: HashMap<usize, u32>,
-    /// term → document → positions (value index, token index).
-    postings: HashMap<String, BTreeMap<usize, Vec<(usize, usize)>>>,
-    total_terms: u64,
-}
-
-impl FieldIndex {
-    fn add(&mut self, doc: usize, value: usize, terms: Vec<String>) {
-        if terms.is_empty() {
-            return;
-        }
-        *self.lengths.entry(doc).or_default() += terms.len() as u32;
-        self.total_terms += terms.len() as u64;
-        for (pos, t) in terms.into_iter().enumerate() {
-            self.postings
-                .entry(t)
-                .or_default()
-                .entry(doc)
-                .or_default()
-                .push((value, pos));
-        }
-    }
-
-    fn idf(&self, df: usize) -> f32 {
-        let n = self.lengths.len() as f64;
-        (1.0 + (n - df as f64 + 0.5) / (df as f64 + 0.5)).ln() as f32
-    }
-
-    /// BM25 of `freq` occurrences in `doc` with weight `boost * idf`.
-    fn bm25(&self, weight: f32, freq: f32, doc: usize) -> f32 {
-        let n = self.lengths.len().max(1) as f64;
-        let avgdl = (self.total_terms as f64 / n) as f32;
-        let dl = norm_length(self.lengths.get(&doc).copied().unwrap_or(0));
-        let norm_inverse = 1.0 / (K1 * ((1.0 - B) + B * dl / avgdl));
-        weight - weight / (1.0 + freq * norm_inverse)
-    }
-
-    /// Scores of one term over the documents that have it.
-    fn term_scores(&self, term: &str, boost: f32) -> HashMap<usize, f32> {
-        let Some(docs) = self.postings.get(term) else {
-            return HashMap::new();
-        };
-        let weight = boost * self.idf(docs.len());
-        docs.iter()
-            .map(|(&d, positions)| (d, self.bm25(weight, positions.len() as f32, d)))
-            .collect()
-    }
-}
-
-/// The field indexes `$search` queries built, kept while the collection and the definition
-/// are as they were (`TextKey`): a query after a write builds the fields it reads again.
-#[derive(Default)]
-pub struct Cache(std::sync::Mutex<Option<(TextKey, HashMap<String, FieldIndex>)>>);
-
-/// The collection's writes, length and last record id, and the definition's version.
-type TextKey = (u64, usize, Option<RecordId>, i32);
-
-impl Cache {
-    /// The kept field indexes if they were built from this state (none without a state).
-    fn take(&self, key: Option<TextKey>) -> HashMap<String, FieldIndex> {
-        let mut guard = match self.0.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match (guard.take(), key) {
-            (Some((k, built)), Some(key)) if k == key => built,
-            _ => HashMap::new(),
-        }
-    }
-
-    fn keep(&self, key: Option<TextKey>, built: HashMap<String, FieldIndex>) {
-        let mut guard = match self.0.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *guard = key.map(|k| (k, built));
-    }
-}
-
 // ---- query execution
 
-type Scores = HashMap<usize, f32>;
+/// Scores by document record id.
+type Scores = HashMap<RecordId, f32>;
 
 fn add_into(into: &mut Scores, from: Scores) {
     for (d, s) in from {
@@ -606,6 +485,8 @@ fn add_into(into: &mut Scores, from: Scores) {
 
 struct Searcher<'a> {
     docs: &'a [Document],
+    /// The record id of each of `docs`.
+    rids: &'a [RecordId],
     mappings: &'a Mappings,
     /// Built field indexes, by (path, multi or autocomplete marker).
     built: HashMap<String, FieldIndex>,
@@ -807,18 +688,11 @@ fn parse_fuzzy(op: &Document, at: &str) -> Result<Option<Fuzzy>, SearchError> {
 impl<'a> Searcher<'a> {
     fn field(&mut self, path: &str, multi: Option<&str>, analyzer: Analyzer) -> &FieldIndex {
         let key = format!("{path}\u{0}{}", multi.unwrap_or(""));
-        let docs = self.docs;
-        self.built.entry(key).or_insert_with(|| {
-            let mut ix = FieldIndex::default();
-            for (i, d) in docs.iter().enumerate() {
-                for (vi, v) in values_at(d, path).into_iter().enumerate() {
-                    if let Value::String(s) = v {
-                        ix.add(i, vi, analyzer.tokens(s));
-                    }
-                }
-            }
-            ix
-        })
+        let source = Source::Text {
+            path: path.to_string(),
+            analyzer,
+        };
+        self.built_field(key, source)
     }
 
     fn autocomplete_field(
@@ -830,22 +704,21 @@ impl<'a> Searcher<'a> {
         tokenization: Tokenization,
     ) -> &FieldIndex {
         let key = format!("{path}\u{0}\u{0}autocomplete");
-        let docs = self.docs;
-        self.built.entry(key).or_insert_with(|| {
-            let mut ix = FieldIndex::default();
-            for (i, d) in docs.iter().enumerate() {
-                for (vi, v) in values_at(d, path).into_iter().enumerate() {
-                    if let Value::String(s) = v {
-                        let mut grams = Vec::new();
-                        for t in analyzer.tokens(s) {
-                            grams.extend(grams_of(&t, min, max, tokenization));
-                        }
-                        ix.add(i, vi, grams);
-                    }
-                }
-            }
-            ix
-        })
+        let source = Source::Autocomplete {
+            path: path.to_string(),
+            analyzer,
+            min,
+            max,
+            tokenization,
+        };
+        self.built_field(key, source)
+    }
+
+    fn built_field(&mut self, key: String, source: Source) -> &FieldIndex {
+        let (docs, rids) = (self.docs, self.rids);
+        self.built
+            .entry(key)
+            .or_insert_with(|| FieldIndex::build(source, docs, rids))
     }
 
     fn run(&mut self, name: &str, arg: &Value, at: &str) -> Result<Scores, SearchError> {
@@ -879,7 +752,7 @@ impl<'a> Searcher<'a> {
         let fuzzy = parse_fuzzy(op, at)?;
         let all = either(op, "matchCriteria", at, "any", "all")?;
         let mut total = Scores::new();
-        let mut matched_terms: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut matched_terms: HashMap<RecordId, Vec<usize>> = HashMap::new();
         let mut n_terms = 0;
         for (path, multi) in &paths {
             let Some((index_an, search_an)) =
@@ -966,7 +839,7 @@ impl<'a> Searcher<'a> {
                 "Path '{path}' needs to be indexed as autocomplete"
             )));
         };
-        let docs = self.docs;
+        let (docs, rids) = (self.docs, self.rids);
         let field = self.autocomplete_field(&path, analyzer, min, max, tokenization);
         let mut total = Scores::new();
         for q in &queries {
@@ -985,7 +858,7 @@ impl<'a> Searcher<'a> {
                 add_into(&mut scores, s);
             }
             if sequential && words.len() > 1 {
-                let keep = sequential_matches(docs, &path, analyzer, &words);
+                let keep = sequential_matches(docs, rids, &path, analyzer, &words);
                 scores.retain(|d, _| keep.contains(d));
             }
             add_into(&mut total, scores);
@@ -1034,8 +907,14 @@ impl<'a> Searcher<'a> {
         } else {
             minimum
         };
+        // Every document that can match is in a must or filter clause, or else in a
+        // should clause.
+        let candidates: HashSet<RecordId> = match must.iter().chain(&filter).next() {
+            Some(first) => first.keys().copied().collect(),
+            None => should.iter().flat_map(|c| c.keys().copied()).collect(),
+        };
         let mut out = Scores::new();
-        for d in 0..self.docs.len() {
+        for d in candidates {
             if !must.iter().chain(&filter).all(|c| c.contains_key(&d)) {
                 continue;
             }
@@ -1102,9 +981,9 @@ impl<'a> Searcher<'a> {
     fn constant_matches(&self, path: &str, test: impl Fn(&Value) -> bool) -> Scores {
         self.docs
             .iter()
-            .enumerate()
-            .filter(|(_, d)| values_at(d, path).into_iter().any(&test))
-            .map(|(i, _)| (i, 1.0))
+            .zip(self.rids)
+            .filter(|(d, _)| values_at(d, path).into_iter().any(&test))
+            .map(|(_, &rid)| (rid, 1.0))
             .collect()
     }
 
@@ -1167,7 +1046,12 @@ fn single_path(op: &Document, at: &str) -> Result<String, SearchError> {
     }
 }
 
-fn grams_of(token: &str, min: usize, max: usize, tokenization: Tokenization) -> Vec<String> {
+pub(super) fn grams_of(
+    token: &str,
+    min: usize,
+    max: usize,
+    tokenization: Tokenization,
+) -> Vec<String> {
     // A keyword-analyzed value is one token however long; grams come from its first
     // MAX_TOKEN_LEN characters, so that an nGram field stays a bounded amount of work.
     let chars: Vec<char> = token.chars().take(MAX_TOKEN_LEN).collect();
@@ -1197,13 +1081,14 @@ fn grams_of(token: &str, min: usize, max: usize, tokenization: Tokenization) -> 
 /// a word (the last may be a prefix of it).
 fn sequential_matches(
     docs: &[Document],
+    rids: &[RecordId],
     path: &str,
     analyzer: Analyzer,
     words: &[String],
-) -> Vec<usize> {
+) -> HashSet<RecordId> {
     docs.iter()
-        .enumerate()
-        .filter(|(_, d)| {
+        .zip(rids)
+        .filter(|(d, _)| {
             values_at(d, path).into_iter().any(|v| {
                 let Value::String(s) = v else { return false };
                 let tokens = analyzer.tokens(s);
@@ -1218,7 +1103,7 @@ fn sequential_matches(
                 })
             })
         })
-        .map(|(i, _)| i)
+        .map(|(_, &rid)| rid)
         .collect()
 }
 
@@ -1370,37 +1255,43 @@ impl<'a> SearchRequest<'a> {
     }
 }
 
-/// Runs a `$search`: the matching documents' positions and scores, best first. A missing
-/// index finds nothing, as on Atlas.
+/// Runs a `$search` over a collection's documents (none when it is missing): the matching
+/// documents' positions and scores, best first, ties in collection order. A missing index
+/// finds nothing, as on Atlas.
 ///
-/// `state` is the collection's writes, length and last record id: the field indexes a query
-/// builds are kept for the next while these stay the same.
+/// The field indexes a query builds are kept with the search index for the next one, which
+/// takes them over with the writes made since (`postings::Cache`).
 pub fn run(
-    indexes: &[SearchIndex],
-    docs: &[Document],
-    state: Option<(u64, usize, Option<RecordId>)>,
+    coll: Option<&Collection>,
     req: &SearchRequest<'_>,
 ) -> Result<Vec<(usize, f64)>, SearchError> {
-    let Some(ix) = indexes
+    let Some(coll) = coll else {
+        return Ok(Vec::new());
+    };
+    let Some(ix) = coll
+        .search_indexes
         .iter()
         .find(|ix| ix.name == req.index && ix.kind == super::Kind::Search)
     else {
         return Ok(Vec::new());
     };
     let mappings = Mappings::parse(&ix.definition).map_err(|e| qerr(e.message))?;
-    let key = state.map(|(writes, len, last)| (writes, len, last, ix.version));
     let mut searcher = Searcher {
-        docs,
+        docs: &coll.docs,
+        rids: coll.record_ids(),
         mappings: &mappings,
-        built: ix.cache.text.take(key),
+        built: ix.cache.text.take(coll, ix.version),
     };
     let (name, arg) = req.operator;
     let scores = searcher.run(name, arg, name);
-    ix.cache.text.keep(key, searcher.built);
-    let scores = scores?;
-    let mut found: Vec<(usize, f32)> = scores.into_iter().collect();
+    ix.cache.text.keep(coll, ix.version, searcher.built);
+    // Record ids ascend with positions, so ties in record id order are in collection order.
+    let mut found: Vec<(RecordId, f32)> = scores?.into_iter().collect();
     found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(found.into_iter().map(|(d, s)| (d, f64::from(s))).collect())
+    Ok(found
+        .into_iter()
+        .filter_map(|(rid, s)| Some((coll.position_of(rid)?, f64::from(s))))
+        .collect())
 }
 
 #[cfg(test)]
@@ -1426,21 +1317,6 @@ mod tests {
         ];
         for (a, text, want) in cases {
             assert_eq!(a.tokens(text), *want, "{a:?} {text}");
-        }
-    }
-
-    #[test]
-    fn norms_round_lengths_as_lucene_does() {
-        let cases = [
-            (1, 1.0),
-            (23, 23.0),
-            (24, 24.0),
-            (25, 25.0),
-            (40, 40.0),
-            (100, 96.0),
-        ];
-        for (len, want) in cases {
-            assert_eq!(norm_length(len), want, "{len}");
         }
     }
 

@@ -10,17 +10,23 @@
 //!   `lucene.simple`, `lucene.whitespace`, autocomplete's edgeGram / nGram) and the `$search`
 //!   operators (`text`, `phrase`, `autocomplete`, `compound`, `equals`, `range`, `exists`)
 //!   with a BM25 score (Lucene's defaults, k1 = 1.2, b = 0.75).
+//! - `postings`: a full-text index's per-field postings and BM25, kept between queries and
+//!   brought up to date by the record ids the collection's writes touched (`ChangeLog`).
 //! - `stage`: the glue with the pipeline: a leading search stage produces its documents
 //!   with their score in a hidden field, which `{ $meta: … }` reads.
 //!
 //! Indexes are definitions kept with their collection (and saved with it); the structures
-//! a query reads are built from the collection's documents as they are when the query runs,
-//! so a search always sees every insert, update and delete (Atlas itself is eventually
-//! consistent: a write shows up in search results a moment later).
+//! a query reads are built from the collection's documents at its first query and brought
+//! up to the documents as they are when each later query runs, so a search always sees
+//! every insert, update and delete (Atlas itself is eventually consistent: a write shows up
+//! in search results a moment later).
 
 pub mod fulltext;
+pub mod postings;
 pub mod stage;
 pub mod vector;
+
+pub use postings::ChangeLog;
 
 use crate::mongo::value::{Document, Value};
 
@@ -63,7 +69,7 @@ pub struct SearchIndex {
 #[derive(Default)]
 pub struct Caches {
     pub vector: vector::Cache,
-    pub text: fulltext::Cache,
+    pub text: postings::Cache,
 }
 
 impl Clone for Caches {

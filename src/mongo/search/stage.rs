@@ -47,7 +47,6 @@ pub fn leading(
         Some(c) => (c.search_indexes.as_slice(), c.docs.as_slice()),
         None => (&[][..], &[][..]),
     };
-    let state = coll.map(|c| (c.writes(), c.docs.len(), c.record_ids().last().copied()));
     Ok(match name {
         "$vectorSearch" => match coll {
             Some(c) => vector::run(c, arg, now_ms)?,
@@ -58,14 +57,14 @@ pub fn leading(
         .collect(),
         "$search" => {
             let req = fulltext::SearchRequest::parse(arg, name)?;
-            fulltext::run(indexes, docs, state, &req)?
+            fulltext::run(coll, &req)?
                 .into_iter()
                 .filter_map(|(pos, s)| Some(with_score(docs.get(pos)?, fulltext::SCORE_FIELD, s)))
                 .collect()
         }
         "$searchMeta" => {
             let req = fulltext::SearchRequest::parse(arg, name)?;
-            let n = fulltext::run(indexes, docs, state, &req)?.len();
+            let n = fulltext::run(coll, &req)?.len();
             let mut count = Document::default();
             count.insert(
                 if req.count_total {

@@ -438,6 +438,19 @@ impl Session {
         self.store.collection(db, coll)?.options.timeseries.as_ref()
     }
 
+    /// `findAndModify` on a time series collection fails as on MongoDB 7.0.
+    fn refuse_find_and_modify_on_time_series(
+        &self,
+        db: &str,
+        coll: &str,
+    ) -> Result<(), ShellError> {
+        if self.time_series(db, coll).is_none() {
+            return Ok(());
+        }
+        let (code, name, message) = crate::mongo::timeseries::find_and_modify_refusal(db, coll);
+        Err(ShellError::server(code, Some(name), message))
+    }
+
     fn coll_mut(&mut self, db: &str, coll: &str) -> Option<&mut Collection> {
         self.store.databases.get_mut(db)?.collections.get_mut(coll)
     }
@@ -901,6 +914,7 @@ impl Session {
                         ));
                     }
                 }
+                self.refuse_find_and_modify_on_time_series(db, coll)?;
                 let sort = match opts.get("sort") {
                     Some(Value::Document(d)) => Some(d.clone()),
                     _ => None,
@@ -937,6 +951,7 @@ impl Session {
             "findOneAndDelete" => {
                 let filter = filter_arg(args.next())?;
                 let opts = options_arg(args.next());
+                self.refuse_find_and_modify_on_time_series(db, coll)?;
                 let sort = match opts.get("sort") {
                     Some(Value::Document(d)) => Some(d.clone()),
                     _ => None,
@@ -1144,7 +1159,10 @@ impl Session {
                         Err(e) => Err((insert_query_error(&e, db, coll), op)),
                     }
                 }
-                Model::Update(req, op) => match self.run_update(db, coll, &req) {
+                Model::Update(req, op) => match self
+                    .refuse_time_series_update(db, coll, &req, &op)
+                    .and_then(|()| self.run_update(db, coll, &req))
+                {
                     Ok(out) => {
                         result.matched += out.matched;
                         result.modified += out.modified;
@@ -1191,6 +1209,23 @@ impl Session {
             ("upsertedCount", count(result.upserted)),
             ("upsertedIds", Value::Document(result.upserted_ids)),
         ]))
+    }
+
+    /// An update a time series collection refuses, as the write error MongoDB 7.0 gives
+    /// that statement of an `update` command (`op` is the statement as sent, `u` its update).
+    fn refuse_time_series_update(
+        &self,
+        db: &str,
+        coll: &str,
+        req: &UpdateRequest,
+        op: &Document,
+    ) -> Result<(), QueryError> {
+        let Some(ts) = self.time_series(db, coll) else {
+            return Ok(());
+        };
+        let update = op.get("u").unwrap_or(&Value::Null);
+        ts.check_update(&req.filter, update, req.multi, req.upsert)
+            .map_err(|m| QueryError::new(72, "InvalidOptions", m))
     }
 
     pub(super) fn prepare_insert(&mut self, mut doc: Document) -> Document {

@@ -2232,6 +2232,9 @@ impl Session {
             Js::Function(c) => self.call_closure(&c, args),
             Js::Native(name) => super::js::call_native(self, name, args, is_new),
             Js::Method { target, name } => match *target {
+                Js::Db if name == "aggregate" && !self.in_transaction() => {
+                    self.outside_db_aggregate(args)
+                }
                 Js::Db => self.db_method(&name, args),
                 Js::Mongo => self.mongo_method(&name, args),
                 Js::ClientSession(id) => self.session_method(id, &name, args),

@@ -539,6 +539,7 @@ impl Session {
     /// at once (its clock does not move): the holder is aborted and the write runs again on
     /// the collection as it was before the blocked attempt. Holders go in the order they
     /// expire, since every transaction that expires during the wait is aborted by then.
+    /// An aggregation ending in `$merge` or `$out` is such a write, to its target.
     pub(super) fn outside_collection_call(
         &mut self,
         db: &str,
@@ -547,17 +548,50 @@ impl Session {
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
         self.prepare_buckets_view(db, coll, name, is_write(name))?;
-        let ns = (db.to_string(), coll.to_string());
-        let blocked = |s: &Session| s.sessions.open.values().any(|t| t.holds_locks_in(&ns));
-        if !is_write(name) || !blocked(self) {
-            return self
-                .collection_method(db, coll, name, args)
-                .map_err(super::eval::outside_conflict);
-        }
+        let target = if is_write(name) {
+            Some((db.to_string(), coll.to_string()))
+        } else if name == "aggregate" {
+            pipeline_target(db, &args)
+        } else {
+            None
+        };
+        self.write_waiting_for_locks(target, name, args, |s, args| {
+            s.collection_method(db, coll, name, args)
+        })
+    }
+
+    /// `db.aggregate(…)` outside a transaction: a `$merge` or `$out` at its end waits for
+    /// the transactions holding its target as a collection's writes do.
+    pub(super) fn outside_db_aggregate(&mut self, args: Vec<Js>) -> Result<Js, ShellError> {
+        let db = self.db.clone();
+        let target = pipeline_target(&db, &args);
+        self.write_waiting_for_locks(target, "aggregate", args, |s, args| {
+            s.db_method("aggregate", args)
+        })
+    }
+
+    /// Runs `call`, a write to collection `target` (None: not a write), waiting as
+    /// `outside_collection_call` describes for the transactions that hold it.
+    fn write_waiting_for_locks(
+        &mut self,
+        target: Option<crate::mongo::txn::Namespace>,
+        name: &str,
+        args: Vec<Js>,
+        mut call: impl FnMut(&mut Session, Vec<Js>) -> Result<Js, ShellError>,
+    ) -> Result<Js, ShellError> {
+        let blocked = |s: &Session, ns: &crate::mongo::txn::Namespace| {
+            s.sessions.open.values().any(|t| t.holds_locks_in(ns))
+        };
+        let Some(ns) = target.filter(|ns| blocked(self, ns)) else {
+            return call(self, args).map_err(super::eval::outside_conflict);
+        };
         let max_time = max_time_ms(name, &args);
         loop {
-            let before = self.store.collection(db, coll).map(|c| c.snapshot(false));
-            let result = self.collection_method(db, coll, name, args.clone());
+            let before = self
+                .store
+                .collection(&ns.0, &ns.1)
+                .map(|c| c.snapshot(false));
+            let result = call(self, args.clone());
             let conflicted = matches!(&result, Err(e) if e.code == Some(112));
             let holder = self
                 .sessions
@@ -571,12 +605,17 @@ impl Session {
             };
             if max_time.is_some_and(|ms| self.now_ms.saturating_add(ms) < expires_ms) {
                 // What the write did before it blocked stays, as on the server.
-                return Err(max_time_expired());
+                return Err(max_time_expired(name));
             }
-            if let Some(mut before) = before {
-                let target = self.store.collection_mut(db, coll);
-                before.take_locks_from(target);
-                *target = before;
+            match before {
+                Some(mut before) => {
+                    let target = self.store.collection_mut(&ns.0, &ns.1);
+                    before.take_locks_from(target);
+                    *target = before;
+                }
+                None => {
+                    self.store.drop_collection(&ns.0, &ns.1);
+                }
             }
             if let Some(txn) = self.sessions.open.get_mut(&id) {
                 txn.abort(&mut self.store);
@@ -864,9 +903,13 @@ fn is_write(method: &str) -> bool {
     write_options_at(method).is_some()
 }
 
-/// `maxTimeMS` from a write's options, in milliseconds.
+/// `maxTimeMS` from a write's options (an aggregation's, after its pipeline array), in
+/// milliseconds.
 fn max_time_ms(method: &str, args: &[Js]) -> Option<u64> {
-    let at = write_options_at(method)?;
+    let at = match method {
+        "aggregate" if matches!(args.first(), Some(Js::Val(Value::Array(_)))) => 1,
+        _ => write_options_at(method)?,
+    };
     match args.get(at) {
         Some(Js::Val(Value::Document(o))) => match o.get("maxTimeMS") {
             Some(v) if v.is_number() => {
@@ -879,17 +922,21 @@ fn max_time_ms(method: &str, args: &[Js]) -> Option<u64> {
     }
 }
 
-fn max_time_expired() -> ShellError {
-    ShellError::server(
-        50,
-        Some("MaxTimeMSExpired"),
-        "operation exceeded time limit",
-    )
+/// The error of a write whose `maxTimeMS` ran out; an aggregation's comes out of its plan
+/// executor, which adds that to the message.
+fn max_time_expired(method: &str) -> ShellError {
+    const EXCEEDED: &str = "operation exceeded time limit";
+    let message = match method {
+        "aggregate" => format!("PlanExecutor error during aggregation :: caused by :: {EXCEEDED}"),
+        _ => EXCEEDED.to_string(),
+    };
+    ShellError::server(50, Some("MaxTimeMSExpired"), message)
 }
 
-/// `$out` and `$merge` write outside the transaction's snapshot: MongoDB refuses them in one.
-fn check_pipeline_in_transaction(args: &[Js]) -> Result<(), ShellError> {
-    let stages: Vec<&Value> = match args.first() {
+/// An `aggregate` call's stages: its first argument's array, or every argument (mongosh
+/// also takes the stages one by one).
+fn pipeline_stages(args: &[Js]) -> Vec<&Value> {
+    match args.first() {
         Some(Js::Val(Value::Array(stages))) => stages.iter().collect(),
         _ => args
             .iter()
@@ -898,8 +945,35 @@ fn check_pipeline_in_transaction(args: &[Js]) -> Result<(), ShellError> {
                 _ => None,
             })
             .collect(),
+    }
+}
+
+/// The collection an aggregation's last stage writes, `$out` or `$merge` (a name, or
+/// `{db, coll}`; `$merge` also `{into: …}`), with `db` the database it runs in.
+fn pipeline_target(db: &str, args: &[Js]) -> Option<crate::mongo::txn::Namespace> {
+    let Some(Value::Document(stage)) = pipeline_stages(args).last().copied() else {
+        return None;
     };
-    for stage in stages {
+    let target = match (stage.get("$out"), stage.get("$merge")) {
+        (Some(t), _) => t,
+        (None, Some(Value::Document(m))) => m.get("into")?,
+        (None, Some(t)) => t,
+        (None, None) => return None,
+    };
+    match target {
+        Value::String(coll) => Some((db.to_string(), coll.clone())),
+        Value::Document(t) => match (t.get("db"), t.get("coll")) {
+            (Some(Value::String(d)), Some(Value::String(c))) => Some((d.clone(), c.clone())),
+            (None, Some(Value::String(c))) => Some((db.to_string(), c.clone())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `$out` and `$merge` write outside the transaction's snapshot: MongoDB refuses them in one.
+fn check_pipeline_in_transaction(args: &[Js]) -> Result<(), ShellError> {
+    for stage in pipeline_stages(args) {
         if let Value::Document(d) = stage {
             for name in ["$out", "$merge"] {
                 if d.contains_key(name) {

@@ -7,6 +7,14 @@ use wasm_bindgen::prelude::*;
 use crate::clock::{self, Clock};
 use crate::{mongo, persist, redis};
 
+/// talc instead of Rust's default dlmalloc port: it reuses freed memory better, which a long
+/// session needs since linear memory never shrinks, and is a few KB smaller; as fast on the
+/// benchmark's queries and Redis commands, 9 % slower on one 100k-document insertMany
+/// (README, Performance: "The wasm allocator").
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen]
 pub struct Playground {
     redis: redis::Server,

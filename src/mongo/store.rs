@@ -534,8 +534,19 @@ impl Collection {
     }
 
     /// The position in `docs` of a record.
+    ///
+    /// Record ids are distinct and ascending, so a record sits at most `rid - first` places
+    /// in, and exactly there while nothing before it was deleted: one probe instead of a
+    /// binary search whose every step is a cache miss in a large collection (an indexed
+    /// find on 1M documents spent a tenth of its time here).
     pub fn position_of(&self, rid: RecordId) -> Option<usize> {
-        self.rids.binary_search(&rid).ok()
+        let first = *self.rids.first()?;
+        let most = usize::try_from(rid.checked_sub(first)?).unwrap_or(usize::MAX);
+        if self.rids.get(most) == Some(&rid) {
+            return Some(most);
+        }
+        let end = most.min(self.rids.len());
+        self.rids.get(..end)?.binary_search(&rid).ok()
     }
 
     pub fn record_ids(&self) -> &[RecordId] {
@@ -692,5 +703,41 @@ impl Store {
             self.databases.remove(db);
         }
         existed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: i64) -> Document {
+        let mut d = Document::default();
+        d.insert("_id".into(), Value::Int64(id));
+        d
+    }
+
+    /// Every record is found where it is, before and after deletions at the front, in the
+    /// middle and at the end, and deleted records are not found at all.
+    #[test]
+    fn position_of_follows_deletions() {
+        let mut coll = Collection::default();
+        for i in 0..50 {
+            assert!(coll.insert(doc(i)).is_ok());
+        }
+        for remove_at in [0, 20, 0, 35, 10, 44] {
+            if remove_at < coll.docs.len() {
+                coll.remove(remove_at);
+            }
+            let rids = coll.record_ids().to_vec();
+            for (pos, &rid) in rids.iter().enumerate() {
+                assert_eq!(coll.position_of(rid), Some(pos), "rid {rid}");
+            }
+            for rid in 0..60 {
+                if !rids.contains(&rid) {
+                    assert_eq!(coll.position_of(rid), None, "rid {rid}");
+                }
+            }
+        }
+        assert!(Collection::default().position_of(1).is_none());
     }
 }

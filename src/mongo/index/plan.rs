@@ -1249,6 +1249,40 @@ fn passes(key: &[KeyPart], tests: &[KeyTest]) -> bool {
     })
 }
 
+/// Whether the bounds of an index scan say all that the filter says, so that a fetched
+/// document needs no second test (the server leaves such predicates out of its FETCH too).
+/// Trusted only where the filter's test and the index order agree by construction: equality
+/// with strings, numbers, booleans, ObjectIds and dates on top-level fields that hold no
+/// arrays, and nothing else in the filter.
+fn bounds_are_filter(plan: &Plan, ix: &Index, bounds: &[FieldBounds]) -> bool {
+    let point = |i: &Interval| {
+        i.lo_incl
+            && i.hi_incl
+            && compare(&i.lo, &i.hi) == Ordering::Equal
+            && match &i.lo {
+                Value::Double(d) => !d.is_nan(),
+                v => matches!(
+                    v,
+                    Value::String(_)
+                        | Value::Int32(_)
+                        | Value::Int64(_)
+                        | Value::Bool(_)
+                        | Value::ObjectId(_)
+                        | Value::Date(_)
+                ),
+            }
+    };
+    matches!(ix.spec.kind, super::IndexKind::Regular)
+        && plan.residual.is_empty()
+        && plan.residual_others.is_empty()
+        && plan.key_filter.is_empty()
+        && !ix.is_multikey()
+        && bounds.len() == ix.spec.key.len()
+        && bounds.iter().zip(&ix.spec.key).all(|(b, field)| {
+            !b.narrowed || (b.exact && !field.path.contains('.') && b.intervals.iter().all(point))
+        })
+}
+
 fn key_in_bounds(key: &[KeyPart], bounds: &[FieldBounds]) -> bool {
     key.iter()
         .zip(bounds)
@@ -1270,6 +1304,13 @@ fn run(
     let mut advances = trace;
     let stop_at = if sorts_after_run(plan) { None } else { want };
     let over_budget = |s: &Stats| max_works.is_some_and(|m| s.works >= m);
+    let recheck = match &plan.access {
+        Access::IxScan { index, bounds, .. } => coll
+            .indexes()
+            .get(*index)
+            .is_none_or(|ix| !bounds_are_filter(plan, ix, bounds)),
+        _ => true,
+    };
     let mut accept = |pos: usize, stats: &mut Stats, out: &mut Vec<usize>| -> bool {
         let Some(doc) = coll.docs.get(pos) else {
             return false;
@@ -1277,7 +1318,7 @@ fn run(
         if !plan.covered {
             stats.docs_examined += 1;
         }
-        if filter.matches(doc) {
+        if !recheck || filter.matches(doc) {
             stats.matched += 1;
             out.push(pos);
             if plan.provides_sort {

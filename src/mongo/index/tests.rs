@@ -654,3 +654,62 @@ fn rooted_or_reads_one_index_per_branch() {
         ],
     );
 }
+
+/// An equality whose index bounds say all the filter says is answered from the index
+/// without testing the fetched document again: each of these finds gives with the index
+/// what it gives without, across the number types, dates, ObjectIds, booleans, a unique and
+/// a partial index, a compound index with its second field free, and fields beside it.
+#[test]
+fn exact_equalities_give_what_a_scan_gives() {
+    let insert = "db.c.insertMany([
+        {_id: 1, n: 5, s: 'a', d: ISODate('2024-01-01'), o: ObjectId('65a000000000000000000001'), b: true, e: 'x1'},
+        {_id: 2, n: 5.0, s: 'b', d: ISODate('2024-01-02'), o: ObjectId('65a000000000000000000002'), b: false, e: 'x2'},
+        {_id: 3, n: NumberLong(5), s: 'A', d: ISODate('2024-01-01'), b: 1, e: 'x3'},
+        {_id: 4, n: NumberDecimal('5'), s: 'ab', b: 'true', e: 'x4'},
+        {_id: 5, n: 5.5, s: ['a', 'c'], d: '2024-01-01', e: 'x5'},
+        {_id: 6, n: '5', s: null, o: 'x', e: 'x6'},
+        {_id: 7, s: {a: 1}, e: 'x7'}
+    ])";
+    let mut plain = Shell::new();
+    let mut indexed = Shell::new();
+    run(&mut plain, insert);
+    run(&mut indexed, insert);
+    run(
+        &mut indexed,
+        "db.c.createIndex({n: 1}); db.c.createIndex({d: -1, s: 1}); db.c.createIndex({o: 1}); db.c.createIndex({b: 1}, {partialFilterExpression: {b: {$exists: true}}}); db.c.createIndex({e: 1}, {unique: true})",
+    );
+    for filter in [
+        "{n: 5}",
+        "{n: 5.0}",
+        "{n: NumberLong(5)}",
+        "{n: NumberDecimal('5')}",
+        "{n: '5'}",
+        "{n: 5.5}",
+        "{n: 5, _id: {$gt: 1}}",
+        "{n: {$in: [5, '5']}}",
+        "{d: ISODate('2024-01-01')}",
+        "{d: ISODate('2024-01-01'), s: 'a'}",
+        "{d: ISODate('2024-01-01'), s: 'A'}",
+        "{o: ObjectId('65a000000000000000000002')}",
+        "{b: true}",
+        "{b: 1}",
+        "{e: 'x4'}",
+        "{e: 'x4', n: 5}",
+        "{e: 'x4', n: 6}",
+        "{e: 'none'}",
+    ] {
+        let find = format!("db.c.find({filter}).sort({{_id: 1}}).toArray()");
+        let scan = format!("db.c.find({filter}).hint({{$natural: 1}}).sort({{_id: 1}}).toArray()");
+        assert_eq!(
+            indexed.eval_json(&find, NOW),
+            plain.eval_json(&scan, NOW),
+            "{find}"
+        );
+        let plan = format!("db.c.find({filter}).explain().queryPlanner.winningPlan.stage");
+        assert_ne!(
+            run(&mut indexed, &plan).trim(),
+            "'COLLSCAN'",
+            "{filter} should read an index"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 // The Redis console: a one-line input that behaves like redis-cli's prompt.
 
-import { LOADED_NOTE, LOADING_NOTE, loadFailed } from "./engine.js";
+import { LUA_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
 import { scriptLogView, views } from "./script-log.js";
@@ -128,21 +128,8 @@ export class RedisConsole {
       return this.run(line);
     });
     if (!waiting) return null;
-    if (starting) this.noteLoading(this.logOf(client), waiting);
+    if (starting) noteLoading(this.logOf(client), waiting, engine, LUA_ENGINE);
     return waiting;
-  }
-
-  /** A line in the log while the Lua engine loads (not an entry: no command ran), then what came of it. */
-  noteLoading(log, waiting) {
-    const note = document.createElement("pre");
-    note.className = "output note engine-note";
-    note.textContent = LOADING_NOTE;
-    log.element.append(note);
-    log.scrollToEnd();
-    const settled = () => {
-      note.textContent = this.playground.isFull ? LOADED_NOTE : `${LOADING_NOTE} failed`;
-    };
-    waiting.then(settled, settled);
   }
 
   logOf(client) {

@@ -299,6 +299,8 @@ export class Persistence {
 
   /** Waits until no save is pending or running (tests, import). */
   async idle() {
+    // Input waiting for the full engine module (engine.js) runs once it has loaded: that too.
+    await this.playground.switching?.catch(() => {});
     while (this.timer !== null) await this.saveNow();
     await this.saving;
   }

@@ -7,7 +7,7 @@
 //! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
 //! - `redis::types::json` / `json_path`: RedisJSON documents and JSONPath; `redis::search`: the
-//!   FT.* indexes, query language, aggregation and vector search.
+//!   FT.* indexes, query language, aggregation and vector search (cargo feature `search`).
 //! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
 //!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
 //!   maxmemory eviction, and INFO / SLOWLOG / TIME.
@@ -28,7 +28,7 @@
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
 
 pub mod clock;
-#[cfg(all(not(target_arch = "wasm32"), feature = "mongo"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "mongo", feature = "search"))]
 #[doc(hidden)]
 pub mod fuzz_entry;
 #[cfg(feature = "mongo")]
@@ -41,6 +41,7 @@ pub mod mongo {
     pub mod query {
         pub mod regex;
     }
+    #[cfg(feature = "search")]
     pub mod index {
         pub mod stem;
     }
@@ -48,6 +49,7 @@ pub mod mongo {
     pub use absent::Shell;
 }
 pub mod persist;
+#[cfg(any(feature = "mongo", feature = "search"))]
 mod printf;
 pub mod redis;
 #[cfg(feature = "snippets")]

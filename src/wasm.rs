@@ -150,15 +150,17 @@ impl Playground {
     }
 
     /// What this module was built with, as JSON `{"scripting": bool, "snippets": bool,
-    /// "mongo": bool}`: the page's first module has none, and hands the sandbox to the full
-    /// one before a line that runs Lua (`redisRunsLua`), Mongo input, a snapshot that holds
-    /// either (`snapshotUsesLua`, `snapshotUsesMongo`) or a driver snippet.
+    /// "mongo": bool, "search": bool}`: the page's first module has none, and hands the
+    /// sandbox to the full one before a line that runs Lua or FT.* (`redisRunsLua`,
+    /// `redisRunsSearch`), Mongo input, a snapshot that needs any of them (`snapshotUsesLua`,
+    /// `snapshotUsesMongo`, `snapshotUsesSearch`) or a driver snippet.
     pub fn features() -> String {
         format!(
-            r#"{{"scripting":{},"snippets":{},"mongo":{}}}"#,
+            r#"{{"scripting":{},"snippets":{},"mongo":{},"search":{}}}"#,
             cfg!(feature = "scripting"),
             cfg!(feature = "snippets"),
-            cfg!(feature = "mongo")
+            cfg!(feature = "mongo"),
+            cfg!(feature = "search")
         )
     }
 
@@ -172,6 +174,18 @@ impl Playground {
     #[wasm_bindgen(js_name = snapshotUsesLua)]
     pub fn snapshot_uses_lua(bytes: &[u8]) -> bool {
         persist::uses_scripting(bytes)
+    }
+
+    /// Whether a redis-cli line runs a RediSearch command (FT.*; in any build).
+    #[wasm_bindgen(js_name = redisRunsSearch)]
+    pub fn redis_runs_search(line: &str) -> bool {
+        redis::cli::runs_search(line)
+    }
+
+    /// Whether loading a snapshot needs the search engine (it holds FT.CREATE).
+    #[wasm_bindgen(js_name = snapshotUsesSearch)]
+    pub fn snapshot_uses_search(bytes: &[u8]) -> bool {
+        persist::uses_search(bytes)
     }
 
     /// Whether loading a snapshot needs the Mongo engine (it holds Mongo data).

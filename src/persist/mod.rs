@@ -207,13 +207,24 @@ fn read_head(r: &mut Reader<'_>) -> Result<Head, String> {
 /// scripts, which are loaded again (compiled) as the snapshot is rebuilt. False for a
 /// snapshot that cannot be read (its load fails the same in any build).
 pub fn uses_scripting(bytes: &[u8]) -> bool {
+    rebuilds_with(bytes, &["FUNCTION", "SCRIPT"])
+}
+
+/// Whether loading the snapshot needs the search engine: it holds FT.CREATE. False for a
+/// snapshot that cannot be read.
+pub fn uses_search(bytes: &[u8]) -> bool {
+    rebuilds_with(bytes, &["FT.CREATE"])
+}
+
+/// Whether the commands that rebuild the snapshot's keyspace include one of `names`.
+fn rebuilds_with(bytes: &[u8], names: &[&str]) -> bool {
     let Ok(body) = body(bytes) else {
         return false;
     };
     read_head(&mut Reader::new(body)).is_ok_and(|(_, _, _, commands)| {
         commands
             .iter()
-            .any(|c| matches!(name_of(c).as_str(), "FUNCTION" | "SCRIPT"))
+            .any(|c| names.contains(&name_of(c).as_str()))
     })
 }
 

@@ -709,3 +709,16 @@ fn uses_mongo_says_whether_a_load_needs_the_mongo_engine() {
     truncated.pop();
     assert!(!uses_mongo(&truncated));
 }
+
+#[test]
+fn uses_search_says_whether_a_load_needs_the_search_engine() {
+    let mut plain = Sandbox::new();
+    plain.redis("HSET doc:1 t hello");
+    plain.redis("JSON.SET j $ '{\"a\":1}'");
+    plain.redis("FT.CREATE gone ON HASH SCHEMA t TEXT");
+    plain.redis("FT.DROPINDEX gone");
+    assert!(!uses_search(&plain.save()));
+    plain.redis("FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA t TEXT");
+    assert!(uses_search(&plain.save()));
+    assert!(!uses_search(b"not a snapshot"));
+}

@@ -1,5 +1,5 @@
-// The page loads the engine's first module (a Redis sandbox: no Lua engine, no MongoDB
-// engine, no driver snippets) and switches to the full one the first time something needs
+// The page loads the engine's first module (a Redis sandbox: no Lua engine, no RediSearch, no
+// MongoDB engine, no driver snippets) and switches to the full one the first time something needs
 // it, carrying the whole sandbox over (www/js/engine.js).
 
 import assert from "node:assert/strict";
@@ -55,6 +55,16 @@ async function typed(page, line) {
   const entry = visibleLog(page).locator(".entry").filter({ has: page.locator(".echo-input", { hasText: line }) }).last();
   await entry.locator(".output").waitFor();
   return entry;
+}
+
+/** Saves the sandbox, reloads, and checks the page came back in the full module, fetched once. */
+async function reloadedInFull(page, fetched) {
+  await page.evaluate(() => window.app.persistence.idle());
+  fetched.length = 0;
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+  assert.equal(await isFull(page), true);
+  assert.deepEqual(fetched.sort(), FULL_MODULE);
 }
 
 test("RECORDED lists exactly the Playground methods that take &mut self", () => {
@@ -193,12 +203,7 @@ test("a saved sandbox holding a function library is restored in the full module 
   try {
     const load = await typed(page, "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('hi', function() return 'hi' end)\"");
     assert.equal(await output(load), '"lib"');
-    await page.evaluate(() => window.app.persistence.idle());
-    fetched.length = 0;
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-    assert.equal(await isFull(page), true);
-    assert.equal(fetched.length, 2);
+    await reloadedInFull(page, fetched);
     assert.equal(await output(await redis(page, "FCALL hi 0")), '"hi"');
     assert.deepEqual(errors.map(String), []);
   } finally {
@@ -316,13 +321,11 @@ test("a Redis session never fetches the full module: modules' commands, the pane
     for (const [line, reply] of [
       ["SET k v EX 100", "OK"],
       ['JSON.SET doc $ \'{"n": 1}\'', "OK"],
-      ["FT.CREATE idx ON JSON PREFIX 1 doc SCHEMA $.n AS n NUMERIC", "OK"],
       ["GEOADD shops 13.4 52.5 berlin", "(integer) 1"],
       ["PFADD visitors a b", "(integer) 1"],
     ]) {
       assert.equal(await output(await redis(page, line)), reply, line);
     }
-    assert.match(await output(await redis(page, "FT.SEARCH idx *")), /^1\) \(integer\) 1/);
     assert.match(await output(await redis(page, "XADD events * kind view")), /^"\d+-0"$/);
     await page.evaluate(() => window.app.persistence.idle());
     await page.reload();
@@ -404,12 +407,7 @@ test("a saved sandbox holding Mongo data is restored in the full module after a 
   try {
     await redis(page, "SET k v");
     assert.match(await output(await mongo(page, "db.c.insertOne({_id: 1})")), /acknowledged: true/);
-    await page.evaluate(() => window.app.persistence.idle());
-    fetched.length = 0;
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-    assert.equal(await isFull(page), true);
-    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    await reloadedInFull(page, fetched);
     assert.equal(await output(await mongo(page, "db.c.countDocuments()")), "1");
     assert.equal(await output(await redis(page, "GET k")), '"v"');
     assert.deepEqual(errors.map(String), []);
@@ -426,6 +424,25 @@ test("an embed showing only the Mongo console loads the full module and never th
     assert.equal(await page.evaluate(() => document.querySelector("nosql-playground").sandbox.playground.isFull), true);
     assert.deepEqual(fetched.sort(), FULL_MODULE);
     assert.deepEqual(first, []);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the first FT.* line loads the search module; a reload with a search index starts in the full module", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    await redis(page, "HSET doc:1 title hello");
+    await page.waitForTimeout(300);
+    assert.deepEqual(fetched, []);
+    const create = await typed(page, "FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA title TEXT");
+    assert.equal(await output(create), "OK");
+    assert.equal(await isFull(page), true);
+    assert.equal(await visibleLog(page).locator(".engine-note").textContent(), "(sandbox) loading the search module… done");
+    assert.match(await output(await redis(page, "FT.SEARCH idx hello")), /^1\) \(integer\) 1/);
+    await reloadedInFull(page, fetched);
+    assert.match(await output(await redis(page, "FT.SEARCH idx hello")), /^1\) \(integer\) 1/);
     assert.deepEqual(errors.map(String), []);
   } finally {
     await context.close();

@@ -2,9 +2,9 @@
 // persistence all hold, whichever wasm module runs underneath.
 //
 // The page first loads the smaller module (pkg/: a Redis sandbox without the Lua interpreter,
-// the MongoDB engine or the driver snippets). The first time something needs the rest (a Redis
-// line that runs Lua, Mongo input, a snapshot holding function libraries, cached scripts or
-// Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
+// RediSearch, the MongoDB engine or the driver snippets). The first time something needs the
+// rest (a Redis line that runs Lua or FT.*, Mongo input, a snapshot holding function
+// libraries, cached scripts, search indexes or Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
 // into it by deterministic replay: the core is pure (time enters as the numbers
 // passed in, randomness is seeded), so every call that can change the sandbox is recorded with
 // its exact arguments and, at the switch, made again in the same order on a new full
@@ -84,7 +84,7 @@ export async function loadEngine({ full = false } = {}) {
 }
 
 /** What each cargo feature of the full module is, as the page names it to the student. */
-const PARTS = { scripting: "Lua engine", mongo: "MongoDB engine", snippets: "driver snippets" };
+const PARTS = { scripting: "Lua engine", search: "search module", mongo: "MongoDB engine", snippets: "driver snippets" };
 
 function sameBytes(a, b) {
   if (a.length !== b.length) return false;
@@ -135,7 +135,7 @@ export class Engine extends EventTarget {
     }
   }
 
-  /** Whether the module underneath has everything (the Lua engine, Mongo, the snippets). */
+  /** Whether the module underneath has everything (Lua, search, Mongo, the snippets). */
   get isFull() {
     return Object.keys(PARTS).every((part) => this.features[part]);
   }
@@ -167,9 +167,17 @@ export class Engine extends EventTarget {
 
   // --- what needs the full module ------------------------------------------------------------
 
-  /** Whether running the redis-cli `line` needs the full module (it runs Lua). */
+  /** Whether running the redis-cli `line` needs the full module (it runs Lua or FT.*). */
   redisNeedsFull(line) {
-    return !this.features.scripting && this.module.Playground.redisRunsLua(line);
+    return this.redisNeeds(line) !== null;
+  }
+
+  /** What of the full module running the redis-cli `line` needs ("Lua engine"), or null. */
+  redisNeeds(line) {
+    const { Playground } = this.module;
+    if (!this.features.scripting && Playground.redisRunsLua(line)) return PARTS.scripting;
+    if (!this.features.search && Playground.redisRunsSearch(line)) return PARTS.search;
+    return null;
   }
 
   /** Whether loading the snapshot `bytes` needs the full module (it holds scripts or Mongo data). */
@@ -182,6 +190,7 @@ export class Engine extends EventTarget {
     const { Playground } = this.module;
     const needs = [];
     if (!this.features.scripting && Playground.snapshotUsesLua(bytes)) needs.push(PARTS.scripting);
+    if (!this.features.search && Playground.snapshotUsesSearch(bytes)) needs.push(PARTS.search);
     if (!this.features.mongo && Playground.snapshotUsesMongo(bytes)) needs.push(PARTS.mongo);
     return needs;
   }
@@ -340,5 +349,4 @@ export function noteLoading(log, waiting, engine, part) {
   };
   waiting.then(settled, settled);
 }
-export const LUA_ENGINE = PARTS.scripting;
 export const MONGO_ENGINE = PARTS.mongo;

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RECORDED } from "../../www/js/engine.js";
-import { ROOT, mongo, redis, startHarness } from "./harness.mjs";
+import { ROOT, mongo, openLesson, redis, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -446,5 +446,21 @@ test("the first FT.* line loads the search module; a reload with a search index 
     assert.deepEqual(errors.map(String), []);
   } finally {
     await context.close();
+  }
+});
+
+test("opening a lesson that uses Mongo loads the full module; a Redis lesson does not", async () => {
+  for (const [id, full] of [["redis-strings-ttl", false], ["mongo-documents", true]]) {
+    const { context, page, fetched, errors } = await open();
+    try {
+      await openLesson(page, id);
+      if (full) await page.waitForFunction(() => window.app.playground.isFull, null, { timeout: 10_000 });
+      else await page.waitForTimeout(500);
+      assert.equal(await isFull(page), full, id);
+      assert.deepEqual(fetched.sort(), full ? FULL_MODULE : [], id);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
   }
 });

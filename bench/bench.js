@@ -1,7 +1,8 @@
 // Workloads run inside one Chromium page: our wasm engines and their peers take turns on the
 // same generated data, so both sides see the same CPU, the same JIT and the same GC.
 // Each group returns rows of raw repetitions; bench/run.mjs computes medians and ratios.
-import init, { Playground } from "../www/pkg/nosql_playground.js";
+// The full module: the page's first one has no Mongo engine.
+import init, { Playground } from "../www/pkg-full/nosql_playground.js";
 import { RedisMock, Query, Aggregator } from "./dist/peers.js";
 
 // init() hands back the instance's exports; its memory is what the memory workload reads.

@@ -36,7 +36,7 @@ function parseArgs(argv) {
               redis_hash, redis_memory, redis_vector, mongo, mongo_indexed, mongo_text_geo, page,
               keyspace_frames
   --page DIR  the page to load for the first-command time (default www/)
-  --pkg DIR   benchmark the wasm package in DIR instead of www/pkg (another branch's build)`);
+  --pkg DIR   benchmark the wasm package in DIR instead of www/pkg-full (another branch's build)`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -106,7 +106,7 @@ const MIME = {
 // Serves the repo at / and the page under test at /page/. Cross-origin isolation makes
 // performance.now() precise to microseconds instead of 100 µs, which sub-ms queries need.
 function startStatic(port) {
-  const mounts = [["/page/", opts.page], ...(opts.pkg ? [["/www/pkg/", opts.pkg]] : []), ["/", repo]];
+  const mounts = [["/page/", opts.page], ...(opts.pkg ? [["/www/pkg-full/", opts.pkg]] : []), ["/", repo]];
   const server = createServer(async (req, res) => {
     const url = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const [prefix, root] = mounts.find(([p]) => url.startsWith(p));
@@ -446,7 +446,7 @@ async function main() {
   const rows = [];
   const notes = [];
 
-  const sizeArgs = opts.pkg ? ["--pkg", opts.pkg] : [];
+  const sizeArgs = opts.pkg ? ["--full-pkg", opts.pkg] : [];
   const size = JSON.parse(execFileSync("python3", [path.join(repo, "scripts/size_report.py"), "--json", ...sizeArgs], { encoding: "utf8" }));
 
   let server = null;
@@ -585,7 +585,7 @@ async function main() {
     commit: (() => { try { return execFileSync("git", ["-C", repo, "rev-parse", "HEAD"], { encoding: "utf8" }).trim(); } catch { return null; } })(),
     cross_origin_isolated: isolated,
     page_dir: path.relative(repo, opts.page) || ".",
-    pkg_dir: opts.pkg ? path.relative(repo, opts.pkg) : "www/pkg",
+    pkg_dir: opts.pkg ? path.relative(repo, opts.pkg) : "www/pkg-full",
     size,
     workloads: summarized,
     notes,

@@ -7,7 +7,7 @@
 //! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
 //! - `redis::types::json` / `json_path`: RedisJSON documents and JSONPath; `redis::search`: the
-//!   FT.* indexes, query language, aggregation and vector search.
+//!   FT.* indexes, query language, aggregation and vector search (cargo feature `search`).
 //! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
 //!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
 //!   maxmemory eviction, and INFO / SLOWLOG / TIME.
@@ -15,7 +15,8 @@
 //!   its clients (`switch_client`); what a client receives later waits in its outbox.
 //! - `redis::{clients, multi, pubsub, blocking, notify}`: the per-connection gate and CLIENT,
 //!   transactions and WATCH, pub/sub and MONITOR, blocking commands, keyspace events.
-//! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters.
+//! - `mongo`: values, the mongosh-syntax shell, CRUD and the mongosh / Extended JSON formatters
+//!   (cargo feature `mongo`; without it, a stand-in that answers as an empty Mongo sandbox).
 //! - `persist`: the versioned, checksummed snapshot of the whole sandbox, and the exports
 //!   for real servers (redis-cli script, RESP, mongosh script, mongoimport files).
 //! - `snippets`: driver code (redis-py / pymongo in Python, node-redis / ioredis / the Node
@@ -27,11 +28,28 @@
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
 
 pub mod clock;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "mongo", feature = "search"))]
 #[doc(hidden)]
 pub mod fuzz_entry;
+#[cfg(feature = "mongo")]
 pub mod mongo;
+/// Built without the Mongo engine (the page's first module): the two parts of it the Redis
+/// engine uses (the regex engine behind JSONPath's `=~`, the stemmer of FT queries) and a
+/// stand-in for the rest.
+#[cfg(not(feature = "mongo"))]
+pub mod mongo {
+    pub mod query {
+        pub mod regex;
+    }
+    #[cfg(feature = "search")]
+    pub mod index {
+        pub mod stem;
+    }
+    mod absent;
+    pub use absent::Shell;
+}
 pub mod persist;
+#[cfg(any(feature = "mongo", feature = "search"))]
 mod printf;
 pub mod redis;
 #[cfg(feature = "snippets")]

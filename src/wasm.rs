@@ -4,7 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::clock::{self, Clock};
+use crate::clock::Clock;
 use crate::{mongo, persist, redis};
 
 /// talc instead of Rust's default dlmalloc port: it reuses freed memory better, which a long
@@ -69,8 +69,19 @@ fn host(ms: f64) -> u64 {
     }
 }
 
+#[cfg(feature = "mongo")]
+fn catalog(shell: &mongo::Shell) -> String {
+    json(&mongo::snapshot::catalog(shell.store()))
+}
+
+#[cfg(not(feature = "mongo"))]
+fn catalog(shell: &mongo::Shell) -> String {
+    shell.catalog_json()
+}
+
 /// `performance` and its `now`, when the host has them: stages often take well under the
 /// millisecond `Date.now()` resolves.
+#[cfg(feature = "mongo")]
 fn high_resolution_clock() -> Option<(JsValue, js_sys::Function)> {
     let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
     let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
@@ -146,15 +157,18 @@ impl Playground {
         text
     }
 
-    /// What this module was built with, as JSON `{"scripting": bool, "snippets": bool}`: the
-    /// page's first module has neither, and hands the sandbox to the full one before a line
-    /// that runs Lua (`redisRunsLua`), a snapshot that holds some (`snapshotUsesLua`) or a
-    /// driver snippet.
+    /// What this module was built with, as JSON `{"scripting": bool, "snippets": bool,
+    /// "mongo": bool, "search": bool}`: the page's first module has none, and hands the
+    /// sandbox to the full one before a line that runs Lua or FT.* (`redisRunsLua`,
+    /// `redisRunsSearch`), Mongo input, a snapshot that needs any of them (`snapshotUsesLua`,
+    /// `snapshotUsesMongo`, `snapshotUsesSearch`) or a driver snippet.
     pub fn features() -> String {
         format!(
-            r#"{{"scripting":{},"snippets":{}}}"#,
+            r#"{{"scripting":{},"snippets":{},"mongo":{},"search":{}}}"#,
             cfg!(feature = "scripting"),
-            cfg!(feature = "snippets")
+            cfg!(feature = "snippets"),
+            cfg!(feature = "mongo"),
+            cfg!(feature = "search")
         )
     }
 
@@ -168,6 +182,24 @@ impl Playground {
     #[wasm_bindgen(js_name = snapshotUsesLua)]
     pub fn snapshot_uses_lua(bytes: &[u8]) -> bool {
         persist::uses_scripting(bytes)
+    }
+
+    /// Whether a redis-cli line runs a RediSearch command (FT.*; in any build).
+    #[wasm_bindgen(js_name = redisRunsSearch)]
+    pub fn redis_runs_search(line: &str) -> bool {
+        redis::cli::runs_search(line)
+    }
+
+    /// Whether loading a snapshot needs the search engine (it holds FT.CREATE).
+    #[wasm_bindgen(js_name = snapshotUsesSearch)]
+    pub fn snapshot_uses_search(bytes: &[u8]) -> bool {
+        persist::uses_search(bytes)
+    }
+
+    /// Whether loading a snapshot needs the Mongo engine (it holds Mongo data).
+    #[wasm_bindgen(js_name = snapshotUsesMongo)]
+    pub fn snapshot_uses_mongo(bytes: &[u8]) -> bool {
+        persist::uses_mongo(bytes)
     }
 
     /// Runs one redis-cli line in the console of client `client_id` (connected on first use)
@@ -278,9 +310,10 @@ impl Playground {
         ))
     }
 
+    #[cfg(feature = "mongo")]
     /// Runs mongosh source and returns what mongosh prints.
     pub fn mongo(&mut self, src: &str, host_ms: f64) -> String {
-        if let Some(text) = clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
+        if let Some(text) = crate::clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
             return text;
         }
         let now = self.clock.now(host(host_ms));
@@ -297,6 +330,7 @@ impl Playground {
         check_json(redis::check::check(&mut self.redis, line, now))
     }
 
+    #[cfg(feature = "mongo")]
     /// A lesson's check in mongosh: one expression that only reads (refused before it runs
     /// otherwise), leaving the cursor `it` continues and the explain view as they were. JSON
     /// as `redisCheck`.
@@ -306,6 +340,7 @@ impl Playground {
         check_json(mongo::check::check(&mut self.mongo, src, now))
     }
 
+    #[cfg(feature = "mongo")]
     /// Runs mongosh source and returns one line of relaxed Extended JSON per result.
     #[wasm_bindgen(js_name = mongoJson)]
     pub fn mongo_json(&mut self, src: &str, host_ms: f64) -> String {
@@ -313,6 +348,7 @@ impl Playground {
         self.mongo.eval_json(src, now)
     }
 
+    #[cfg(feature = "mongo")]
     /// JSON of `mongo::flow::FlowReport` for the aggregate statement `src` the console just
     /// ran: every stage's counts, time and first documents, and the failing stage. Other
     /// statements give `{"aggregate": false, …}`.
@@ -336,6 +372,7 @@ impl Playground {
         self.mongo.current_db().to_string()
     }
 
+    #[cfg(feature = "mongo")]
     /// Whether Enter should run the Mongo input (brackets and strings closed).
     #[wasm_bindgen(js_name = mongoInputComplete)]
     pub fn mongo_input_complete(&self, src: &str) -> bool {
@@ -445,6 +482,7 @@ impl Playground {
         json(&redis::snapshot::server_info(&self.redis, now))
     }
 
+    #[cfg(feature = "mongo")]
     /// After a Mongo statement that ran `.explain()`: `{"explain": …, "withoutIndex": …}`,
     /// that find's explain with executionStats as planned and without any index (relaxed
     /// Extended JSON); an empty string when the statement explained nothing.
@@ -465,9 +503,10 @@ impl Playground {
     /// the documents' size against the memory limit.
     #[wasm_bindgen(js_name = mongoCatalog)]
     pub fn mongo_catalog(&self) -> String {
-        json(&mongo::snapshot::catalog(self.mongo.store()))
+        catalog(&self.mongo)
     }
 
+    #[cfg(feature = "mongo")]
     /// JSON of `mongo::completion::Vocabulary`: the method and operator names the engine
     /// knows, for the console's completion.
     #[wasm_bindgen(js_name = mongoVocabulary)]
@@ -475,6 +514,7 @@ impl Playground {
         json(&mongo::completion::vocabulary())
     }
 
+    #[cfg(feature = "mongo")]
     /// JSON array of the field paths the first `sample` documents of a collection use.
     #[wasm_bindgen(js_name = mongoFieldPaths)]
     pub fn mongo_field_paths(&self, db: &str, coll: &str, sample: f64) -> String {
@@ -505,7 +545,7 @@ impl Playground {
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub fn snapshot_load(&mut self, bytes: &[u8], host_ms: f64) -> Result<String, JsError> {
         let loaded = persist::load(bytes, host(host_ms)).map_err(|e| JsError::new(&e))?;
-        let mongo_limit = self.mongo.store().memory().limit();
+        let mongo_limit = self.mongo.memory_limit();
         self.redis = loaded.redis;
         self.mongo = loaded.mongo;
         self.mongo.set_memory_limit(mongo_limit);
@@ -532,12 +572,14 @@ impl Playground {
         persist::redis_resp(&self.redis, self.clock.now(host(host_ms)))
     }
 
+    #[cfg(feature = "mongo")]
     /// The Mongo databases as a mongosh script (`mongosh URI file.js`).
     #[wasm_bindgen(js_name = exportMongosh)]
     pub fn export_mongosh(&self) -> String {
         persist::mongo_dump::mongosh_script(self.mongo.store())
     }
 
+    #[cfg(feature = "mongo")]
     /// JSON array of `[file name, contents]`: one canonical Extended JSON file per
     /// collection, for `mongoimport`.
     #[wasm_bindgen(js_name = exportMongoImport)]
@@ -545,6 +587,7 @@ impl Playground {
         json(&persist::mongo_dump::mongoimport_files(self.mongo.store()))
     }
 
+    #[cfg(feature = "mongo")]
     /// JSON of `mongo::snapshot::DocumentPage`: documents `offset..offset + limit` of a
     /// collection in natural order, as table cells, Extended JSON and mongosh text.
     #[wasm_bindgen(js_name = mongoDocuments)]

@@ -285,8 +285,9 @@ export class NosqlPlayground extends HTMLElement {
   async boot() {
     const config = this.config();
     // Each embed has an engine of its own; the modules' code is loaded once for the page, the
-    // full one when an embed first needs it (engine.js).
-    const [playground, adopted] = await Promise.all([loadEngine(), loadSheets()]);
+    // full one when an embed first needs it (engine.js), or at once for a Mongo-only embed.
+    const mongoOnly = config.engines.length === 1 && config.engines[0] === "mongo";
+    const [playground, adopted] = await Promise.all([loadEngine({ full: mongoOnly }), loadSheets()]);
     this.shadow.adoptedStyleSheets = adopted;
     const events = this.shadow;
     const show = (name) => config.panels.includes(name) && (PANELS[name] === null || config.engines.includes(PANELS[name]));
@@ -389,8 +390,8 @@ export class NosqlPlayground extends HTMLElement {
     const { playground, redis, mongo } = this.sandbox;
     let failure = null;
     try {
-      // A setup line that runs Lua waits for the full module.
-      await playground.prepare(setup.redis);
+      // A setup that runs Lua or Mongo waits for the full module.
+      await playground.prepare(setup.redis, setup.mongo);
       runSetup(playground, { redis: setup.redis, mongo: mongoStatements(playground, setup.mongo) }, "setup");
     } catch (error) {
       failure = error.message;

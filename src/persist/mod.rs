@@ -39,6 +39,7 @@
 //! in. A damaged file gives an error that says what is wrong and changes nothing.
 
 pub mod codec;
+#[cfg(feature = "mongo")]
 pub mod mongo_dump;
 pub mod redis_dump;
 
@@ -51,6 +52,9 @@ use redis_dump::{Command, Times};
 pub const MAGIC: &[u8; 8] = b"NSQLSNAP";
 pub const VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
+/// The tag of the search index part, which follows the Mongo store (snapshots saved before
+/// search indexes existed end before it, and load with none).
+const SEARCH_INDEXES_TAG: &str = "searchIndexes";
 
 /// A sandbox rebuilt from a snapshot, ready to replace the running one.
 #[derive(Debug)]
@@ -104,12 +108,20 @@ pub fn save(
         w.bytes(key);
     }
 
-    let (db, (process, counter)) = mongo.session_state();
-    w.str(db);
-    w.buf.extend_from_slice(&process);
-    w.u32(counter);
-    mongo_dump::write_store(&mut w, mongo.store());
-    mongo_dump::write_search_indexes(&mut w, mongo.store());
+    #[cfg(feature = "mongo")]
+    {
+        let (db, (process, counter)) = mongo.session_state();
+        w.str(db);
+        w.buf.extend_from_slice(&process);
+        w.u32(counter);
+        mongo_dump::write_store(&mut w, mongo.store());
+        mongo_dump::write_search_indexes(&mut w, mongo.store());
+    }
+    #[cfg(not(feature = "mongo"))]
+    {
+        let _ = mongo;
+        w.buf.extend_from_slice(&fresh_mongo_part(true));
+    }
 
     let body = w.buf;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -195,40 +207,104 @@ fn read_head(r: &mut Reader<'_>) -> Result<Head, String> {
 /// scripts, which are loaded again (compiled) as the snapshot is rebuilt. False for a
 /// snapshot that cannot be read (its load fails the same in any build).
 pub fn uses_scripting(bytes: &[u8]) -> bool {
+    rebuilds_with(bytes, &["FUNCTION", "SCRIPT"])
+}
+
+/// Whether loading the snapshot needs the search engine: it holds FT.CREATE. False for a
+/// snapshot that cannot be read.
+pub fn uses_search(bytes: &[u8]) -> bool {
+    rebuilds_with(bytes, &["FT.CREATE"])
+}
+
+/// Whether the commands that rebuild the snapshot's keyspace include one of `names`.
+fn rebuilds_with(bytes: &[u8], names: &[&str]) -> bool {
     let Ok(body) = body(bytes) else {
         return false;
     };
     read_head(&mut Reader::new(body)).is_ok_and(|(_, _, _, commands)| {
         commands
             .iter()
-            .any(|c| matches!(name_of(c).as_str(), "FUNCTION" | "SCRIPT"))
+            .any(|c| names.contains(&name_of(c).as_str()))
     })
 }
 
-/// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
-pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
-    let mut r = Reader::new(body(bytes)?);
-    let (clock, host_data, config, commands) = read_head(&mut r)?;
+/// The ObjectId generator's state in a fresh shell (`mongo::value::ObjectIdGenerator`'s
+/// default): a build without the Mongo engine writes it into its snapshots.
+const FRESH_OBJECT_IDS: ([u8; 5], u32) = ([0x2c, 0xfc, 0xa5, 0xff, 0xf0], 0x0061_213d);
+
+/// The mongo part of the snapshot of a sandbox that never used its Mongo engine: database
+/// `test`, the ObjectId generator as it starts, no databases, and (`with_search`) the empty
+/// search part, which snapshots written before it existed lack.
+fn fresh_mongo_part(with_search: bool) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.str("test");
+    w.buf.extend_from_slice(&FRESH_OBJECT_IDS.0);
+    w.u32(FRESH_OBJECT_IDS.1);
+    w.len(0);
+    if with_search {
+        w.str(SEARCH_INDEXES_TAG);
+        w.len(0);
+    }
+    w.buf
+}
+
+/// The snapshot's clock, the page's data, the changed parameters, the keyspace's commands, the
+/// keys GEOADD wrote, and what follows them: the mongo part.
+type Parts<'a> = (Head, Vec<(usize, Vec<u8>)>, Reader<'a>);
+
+fn read_redis_parts(body: &[u8]) -> Result<Parts<'_>, String> {
+    let mut r = Reader::new(body);
+    let head = read_head(&mut r)?;
     let n_geo = r.count(2)?;
     let mut geo_keys = Vec::with_capacity(n_geo);
     for _ in 0..n_geo {
         let db = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
         geo_keys.push((db, r.bytes()?.to_vec()));
     }
+    Ok((head, geo_keys, r))
+}
 
-    let db = r.string()?;
-    let mut process = [0u8; 5];
-    process.copy_from_slice(r.take(5)?);
-    let counter = r.u32()?;
-    let mut store = mongo_dump::read_store(&mut r)?;
-    mongo_dump::read_search_indexes(&mut r, &mut store)?;
-    if !r.is_at_end() {
-        return Err("the snapshot is corrupted (unexpected bytes after its last part)".into());
-    }
+/// Whether loading the snapshot needs the Mongo engine: its mongo part is not a fresh
+/// shell's (documents, collections, another current database, ObjectIds made). False for a
+/// snapshot that cannot be read (its load fails the same in any build).
+pub fn uses_mongo(bytes: &[u8]) -> bool {
+    let Ok((_, _, mut r)) = body(bytes).and_then(read_redis_parts) else {
+        return false;
+    };
+    let rest = r.take(r.remaining()).unwrap_or_default();
+    rest != fresh_mongo_part(true) && rest != fresh_mongo_part(false)
+}
+
+/// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
+pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
+    let ((clock, host_data, config, commands), geo_keys, mut r) = read_redis_parts(body(bytes)?)?;
+
+    #[cfg(feature = "mongo")]
+    let mongo = {
+        let db = r.string()?;
+        let mut process = [0u8; 5];
+        process.copy_from_slice(r.take(5)?);
+        let counter = r.u32()?;
+        let mut store = mongo_dump::read_store(&mut r)?;
+        mongo_dump::read_search_indexes(&mut r, &mut store)?;
+        if !r.is_at_end() {
+            return Err("the snapshot is corrupted (unexpected bytes after its last part)".into());
+        }
+        mongo::Shell::restore(store, db, (process, counter))
+    };
+    #[cfg(not(feature = "mongo"))]
+    let mongo = {
+        let rest = r.take(r.remaining())?;
+        if rest != fresh_mongo_part(true) && rest != fresh_mongo_part(false) {
+            return Err(
+                "the snapshot holds MongoDB data, and this build has no MongoDB engine".into(),
+            );
+        }
+        mongo::Shell::new()
+    };
 
     let now = clock.now(host_ms);
     let redis = rebuild_redis(&commands, &config, &geo_keys, now)?;
-    let mongo = mongo::Shell::restore(store, db, (process, counter));
     Ok(Loaded {
         redis,
         mongo,
@@ -348,5 +424,5 @@ pub fn redis_resp(server: &redis::Server, now: Millis) -> Vec<u8> {
     redis_dump::to_resp(&redis_dump::dump(server, now, Times::Relative).commands)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mongo"))]
 mod tests;

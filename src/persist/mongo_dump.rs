@@ -7,6 +7,7 @@
 //! `EJSON.deserialize(…, { relaxed: false })` turns back into the same types.
 
 use super::codec::{ReadResult, Reader, Writer};
+use super::SEARCH_INDEXES_TAG;
 use crate::mongo::decimal::Decimal128;
 use crate::mongo::index::IndexSpec;
 use crate::mongo::search::{Kind as SearchKind, SearchIndex};
@@ -373,10 +374,6 @@ pub fn read_store(r: &mut Reader) -> ReadResult<Store> {
     }
     Ok(store)
 }
-
-/// The tag of the search index part, which follows the store (snapshots saved before search
-/// indexes existed end before it, and load with none).
-const SEARCH_INDEXES_TAG: &str = "searchIndexes";
 
 /// Every collection's search indexes, after the store: the tag, then for each collection
 /// that has some its database, name and indexes (id, name, type, definition, version, time).

@@ -12,6 +12,7 @@
 
 use crate::clock::Millis;
 use crate::redis::db::Db;
+#[cfg(feature = "search")]
 use crate::redis::search::{FieldKind, Index, Source};
 use crate::redis::types::stream::{Stream, StreamId};
 use crate::redis::types::zset::format_score;
@@ -82,6 +83,7 @@ pub fn dump(server: &Server, now: Millis, times: Times) -> Dump {
     if selected != 0 {
         out.commands.push(cmd(&[b"SELECT", b"0"]));
     }
+    #[cfg(feature = "search")]
     for (name, index) in &server.search {
         out.commands.push(ft_create(name, index));
     }
@@ -281,6 +283,7 @@ fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, tim
 
 /// The FT.CREATE that defines `index` again (the definition, not the original words: an
 /// FT.ALTER's added fields are part of the schema).
+#[cfg(feature = "search")]
 pub fn ft_create(name: &str, index: &Index) -> Command {
     let mut c = cmd(&[b"FT.CREATE", name.as_bytes(), b"ON"]);
     c.push(match index.source {

@@ -670,3 +670,55 @@ fn uses_scripting_finds_libraries_and_cached_scripts() {
     }
     assert!(uses_scripting(&populated().save()));
 }
+
+#[test]
+fn uses_mongo_says_whether_a_load_needs_the_mongo_engine() {
+    // A build without the engine writes the fresh part; it must be a fresh shell's, to the byte.
+    let mut redis_only = Sandbox::new();
+    redis_only.redis("SET k v");
+    redis_only.redis("JSON.SET j $ '{\"a\":1}'");
+    let bytes = redis_only.save();
+    assert!(bytes.ends_with(&fresh_mongo_part(true)));
+    assert!(!uses_mongo(&bytes));
+    // Snapshots saved before the search part existed end after the store.
+    let old = fresh_mongo_part(false);
+    let cut = bytes.len() - (fresh_mongo_part(true).len() - old.len());
+    let mut older = bytes[..cut].to_vec();
+    let body_len = (older.len() - HEADER_LEN) as u64;
+    older[12..20].copy_from_slice(&body_len.to_le_bytes());
+    let crc = crc32(&older[HEADER_LEN..]);
+    older[20..24].copy_from_slice(&crc.to_le_bytes());
+    assert!(load(&older, 0).is_ok());
+    assert!(!uses_mongo(&older));
+
+    for src in [
+        "db.c.insertOne({_id: 1})",
+        "use shop",
+        "ObjectId()",
+        "db.createCollection(\"empty\")",
+    ] {
+        let mut s = Sandbox::new();
+        s.redis("SET k v");
+        s.mongo(src);
+        assert!(uses_mongo(&s.save()), "{src}");
+    }
+    assert!(uses_mongo(&populated().save()));
+    // Unreadable snapshots load (fail) the same in any build.
+    assert!(!uses_mongo(b"not a snapshot"));
+    let mut truncated = populated().save();
+    truncated.pop();
+    assert!(!uses_mongo(&truncated));
+}
+
+#[test]
+fn uses_search_says_whether_a_load_needs_the_search_engine() {
+    let mut plain = Sandbox::new();
+    plain.redis("HSET doc:1 t hello");
+    plain.redis("JSON.SET j $ '{\"a\":1}'");
+    plain.redis("FT.CREATE gone ON HASH SCHEMA t TEXT");
+    plain.redis("FT.DROPINDEX gone");
+    assert!(!uses_search(&plain.save()));
+    plain.redis("FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA t TEXT");
+    assert!(uses_search(&plain.save()));
+    assert!(!uses_search(b"not a snapshot"));
+}

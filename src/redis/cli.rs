@@ -386,25 +386,29 @@ fn run_words(
 /// arity, so the page can start fetching that module as soon as the name is typed. A line
 /// redis-cli would refuse (unbalanced quotes, a bad repeat count) runs nothing.
 pub fn runs_lua(line: &str) -> bool {
-    let Some(argv) = split_args(line) else {
-        return false;
-    };
+    command_of(line).is_some_and(|spec| super::scripting::ENGINE_COMMANDS.contains(&spec.name))
+}
+
+/// Whether `line` names a RediSearch command (FT.*), as `runs_lua` reads it: the page's first
+/// module, built without the search engine, hands the sandbox to the full one before it runs.
+pub fn runs_search(line: &str) -> bool {
+    command_of(line).is_some_and(|spec| spec.name.starts_with("ft."))
+}
+
+/// The command (or subcommand) `line` would run, after redis-cli's repeat prefix; `None` for
+/// a line redis-cli refuses or an unknown name.
+fn command_of(line: &str) -> Option<&'static commands::CommandSpec> {
+    let argv = split_args(line)?;
     let argv = match argv.first().map(|w| repeat_count(w)) {
         Some(Some(Some(_))) if argv.len() > 1 => &argv[1..],
-        Some(Some(_)) if argv.len() > 1 => return false,
+        Some(Some(_)) if argv.len() > 1 => return None,
         _ => &argv[..],
     };
-    let Some(spec) = argv.first().and_then(|name| commands::lookup(name)) else {
-        return false;
-    };
-    let spec = match argv.get(1) {
-        Some(sub) if !spec.subcommands.is_empty() => match spec.subcommand(sub) {
-            Some(sub) => sub,
-            None => return false,
-        },
-        _ => spec,
-    };
-    super::scripting::ENGINE_COMMANDS.contains(&spec.name)
+    let spec = commands::lookup(argv.first()?)?;
+    match argv.get(1) {
+        Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub),
+        _ => Some(spec),
+    }
 }
 
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
@@ -618,6 +622,50 @@ mod tests {
             let mut clock = Clock::new();
             let out = run_line(&mut server, &mut clock, line, 0, false).text;
             assert_eq!(out.contains("not loaded"), runs_lua(line), "{line}: {out}");
+        }
+    }
+
+    #[test]
+    fn lines_that_run_search() {
+        let cases: &[(&str, bool)] = &[
+            ("FT.CREATE idx ON HASH SCHEMA t TEXT", true),
+            ("ft.search idx *", true),
+            ("FT._LIST", true),
+            ("ft.aggregate", true),
+            ("2 FT.INFO idx", true),
+            ("FT.NOSUCH idx", false),
+            ("JSON.SET k $ 1", false),
+            ("GEOSEARCH k FROMLONLAT 0 0 BYRADIUS 1 km", false),
+            ("SET FT.SEARCH 1", false),
+            ("0 FT.INFO idx", false),
+            ("FT.SEARCH \"idx", false),
+            ("", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(runs_search(line), *expected, "{line}");
+        }
+    }
+
+    /// Built without the search engine, of these lines exactly those `runs_search` names are
+    /// answered "not loaded".
+    #[cfg(not(feature = "search"))]
+    #[test]
+    fn runs_search_names_what_the_first_module_cannot_run() {
+        for line in [
+            "FT.CREATE i ON HASH SCHEMA t TEXT",
+            "FT._LIST",
+            "FT.SEARCH i *",
+            "JSON.SET k $ 1",
+            "GEOADD g 0 0 m",
+        ] {
+            let mut server = Server::new();
+            let mut clock = Clock::new();
+            let out = run_line(&mut server, &mut clock, line, 0, false).text;
+            assert_eq!(
+                out.contains("not loaded"),
+                runs_search(line),
+                "{line}: {out}"
+            );
         }
     }
 

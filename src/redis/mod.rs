@@ -23,6 +23,12 @@ pub mod rdb;
 pub mod reply;
 pub mod resp3;
 pub mod scripting;
+#[cfg(feature = "search")]
+pub mod search;
+/// Without the `search` feature (the page's first module), FT.* answer that the module is not
+/// loaded: the page moves to the full module before running one.
+#[cfg(not(feature = "search"))]
+#[path = "search/absent.rs"]
 pub mod search;
 pub mod server;
 pub mod snapshot;

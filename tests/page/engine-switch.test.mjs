@@ -1,13 +1,13 @@
-// The page loads the engine's first module (no Lua engine, no driver snippets) and switches
-// to the full one the first time something needs it, carrying the whole sandbox over
-// (www/js/engine.js).
+// The page loads the engine's first module (a Redis sandbox: no Lua engine, no RediSearch, no
+// MongoDB engine, no driver snippets) and switches to the full one the first time something needs
+// it, carrying the whole sandbox over (www/js/engine.js).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RECORDED } from "../../www/js/engine.js";
-import { ROOT, mongo, redis, startHarness } from "./harness.mjs";
+import { ROOT, mongo, openLesson, redis, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -17,21 +17,31 @@ after(async () => {
   await harness?.stop();
 });
 
-/** A fresh page whose requests for the full module are noted (or refused, with `offline`). */
-async function open({ offline = false } = {}) {
+/**
+ * A fresh page whose requests for the full module are noted in `fetched` (or refused, with
+ * `offline`), and those for the first module in `first`.
+ */
+async function open({ offline = false, url = harness.url } = {}) {
   const context = await harness.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const fetched = [];
+  const first = [];
   const errors = [];
   await context.route("**/pkg-full/**", (route) => {
     fetched.push(new URL(route.request().url()).pathname);
     return offline ? route.abort("internetdisconnected") : route.continue();
   });
+  await context.route("**/pkg/**", (route) => {
+    first.push(new URL(route.request().url()).pathname);
+    return route.continue();
+  });
   const page = await context.newPage();
   page.on("pageerror", (error) => errors.push(error));
-  await page.goto(harness.url);
-  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-  return { context, page, fetched, errors };
+  await page.goto(url);
+  if (url === harness.url) await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+  return { context, page, fetched, first, errors };
 }
+
+const FULL_MODULE = ["/pkg-full/nosql_playground.js", "/pkg-full/nosql_playground_bg.wasm"];
 
 const output = async (entry) => (await entry.locator(".output").textContent()) ?? "";
 const isFull = (page) => page.evaluate(() => window.app.playground.isFull);
@@ -45,6 +55,16 @@ async function typed(page, line) {
   const entry = visibleLog(page).locator(".entry").filter({ has: page.locator(".echo-input", { hasText: line }) }).last();
   await entry.locator(".output").waitFor();
   return entry;
+}
+
+/** Saves the sandbox, reloads, and checks the page came back in the full module, fetched once. */
+async function reloadedInFull(page, fetched) {
+  await page.evaluate(() => window.app.persistence.idle());
+  fetched.length = 0;
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+  assert.equal(await isFull(page), true);
+  assert.deepEqual(fetched.sort(), FULL_MODULE);
 }
 
 test("RECORDED lists exactly the Playground methods that take &mut self", () => {
@@ -63,7 +83,7 @@ test("RECORDED lists exactly the Playground methods that take &mut self", () => 
   assert.deepEqual([...mutating].sort(), [...RECORDED].sort());
 });
 
-test("EVAL loads the full module once and the sandbox carries over: clients, MULTI, subscriptions, mongosh variables, cursors, transactions", async () => {
+test("EVAL loads the full module once and the sandbox carries over: clients, MULTI, subscriptions", async () => {
   const { context, page, fetched, errors } = await open();
   try {
     assert.equal(await isFull(page), false);
@@ -77,15 +97,6 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
     // Client 3 subscribed.
     await typed(page, ".client 3");
     assert.match(await output(await redis(page, "SUBSCRIBE news")), /"subscribe"/);
-    // A mongosh variable and a document.
-    await mongo(page, 'let who = "ada"');
-    await mongo(page, "db.people.insertOne({_id: 1, name: who})");
-    // A cursor with more to show, and a transaction still open.
-    await mongo(page, "for (let i = 0; i < 25; i++) db.nums.insertOne({_id: i})");
-    assert.match(await output(await mongo(page, "db.nums.find()")), /Type "it" for more/);
-    await mongo(page, "const session = db.getMongo().startSession()");
-    await mongo(page, "session.startTransaction()");
-    await mongo(page, 'session.getDatabase("test").people.insertOne({_id: 2, name: "bo"})');
     await page.waitForTimeout(300);
     assert.deepEqual(fetched, [], "the full module is not fetched before a script runs");
 
@@ -97,10 +108,10 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
       await visibleLog(page).locator(".engine-note").textContent(),
       "(sandbox) loading the Lua engine… done",
     );
-    assert.deepEqual(fetched.sort(), ["/pkg-full/nosql_playground.js", "/pkg-full/nosql_playground_bg.wasm"]);
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
 
-    // Nothing else changed: the transaction still runs, the subscriber still hears, the
-    // variable is still there, and the script's write is the only one.
+    // Nothing else changed: the transaction still runs, the subscriber still hears, and the
+    // script's write is the only one.
     await typed(page, ".client 2");
     assert.equal(await output(await redis(page, "EXEC")), '1) (integer) 43\n2) "x"');
     assert.equal(await output(await redis(page, "PUBLISH news hello")), "(integer) 1");
@@ -108,20 +119,13 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
     const received = visibleLog(page).locator(".output.received").last();
     await received.waitFor();
     assert.equal(await received.textContent(), '1) "message"\n2) "news"\n3) "hello"');
-    assert.match(await output(await mongo(page, "who")), /ada/);
-    assert.match(await output(await mongo(page, "db.people.findOne()")), /name: 'ada'/);
-    const rest = await output(await mongo(page, "it"));
-    assert.match(rest, /_id: 20\b/);
-    assert.match(rest, /_id: 24\b/);
-    assert.doesNotMatch(rest, /_id: 19\b/);
-    assert.equal(await output(await mongo(page, "db.people.countDocuments()")), "1");
-    await mongo(page, "session.commitTransaction()");
-    assert.equal(await output(await mongo(page, "db.people.countDocuments()")), "2");
     await typed(page, ".client 1");
     assert.equal(await output(await redis(page, "GET hits")), '"43"');
 
-    // Later scripts and snippets need no further fetch.
+    // Later scripts, Mongo input and snippets need no further fetch.
     assert.equal(await output(await redis(page, 'EVAL "return 7" 0')), "(integer) 7");
+    assert.match(await output(await mongo(page, "db.t.insertOne({_id: 1})")), /acknowledged: true/);
+    assert.equal(await page.locator("#mongo-console .engine-note").count(), 0);
     assert.equal(fetched.length, 2);
     assert.deepEqual(errors.map(String), []);
   } finally {
@@ -137,7 +141,7 @@ test("typing a scripting command's name fetches the full module before Enter, wi
     assert.deepEqual(fetched, []);
     await page.getByRole("textbox", { name: "Redis command" }).fill("evalsha");
     for (let i = 0; i < 100 && fetched.length < 2; i++) await page.waitForTimeout(100);
-    assert.deepEqual(fetched.sort(), ["/pkg-full/nosql_playground.js", "/pkg-full/nosql_playground_bg.wasm"]);
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
     assert.equal(await isFull(page), false);
     assert.deepEqual(errors.map(String), []);
   } finally {
@@ -162,7 +166,7 @@ test("input typed while the Lua engine loads waits and runs in order", async () 
   }
 });
 
-test("when the full module cannot load, the script says so and the sandbox goes on in the first module", async () => {
+test("when the full module cannot load, the script and the Mongo statement say so and the sandbox goes on in the first module", async () => {
   const { context, page, fetched, errors } = await open({ offline: true });
   try {
     await redis(page, "SET k 1");
@@ -177,12 +181,17 @@ test("when the full module cannot load, the script says so and the sandbox goes 
     assert.ok(fetched.length > 0);
     // The sandbox is as it was: the transaction is still open.
     assert.equal(await output(await redis(page, "EXEC")), "1) (integer) 2");
-    assert.match(await output(await mongo(page, "db.t.insertOne({_id: 1})")), /acknowledged: true/);
+    const statement = await mongo(page, "db.t.insertOne({_id: 1})");
+    assert.match(await output(statement), /^\(sandbox\) the MongoDB engine could not be loaded \(.+\), so this did not run\./);
+    assert.equal(await statement.locator(".output.error").count(), 1);
+    assert.equal(await page.locator("#mongo-console .engine-note").textContent(), "(sandbox) loading the MongoDB engine… failed");
+    assert.equal(await isFull(page), false);
 
     // Back online, the next script loads it.
     await context.unroute("**/pkg-full/**");
     assert.equal(await output(await typed(page, 'EVAL "return redis.call(\'GET\', \'k\')" 0')), '"2"');
     assert.equal(await isFull(page), true);
+    assert.match(await output(await mongo(page, "db.t.insertOne({_id: 1})")), /acknowledged: true/);
     assert.deepEqual(errors.map(String), []);
   } finally {
     await context.close();
@@ -194,12 +203,7 @@ test("a saved sandbox holding a function library is restored in the full module 
   try {
     const load = await typed(page, "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('hi', function() return 'hi' end)\"");
     assert.equal(await output(load), '"lib"');
-    await page.evaluate(() => window.app.persistence.idle());
-    fetched.length = 0;
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-    assert.equal(await isFull(page), true);
-    assert.equal(fetched.length, 2);
+    await reloadedInFull(page, fetched);
     assert.equal(await output(await redis(page, "FCALL hi 0")), '"hi"');
     assert.deepEqual(errors.map(String), []);
   } finally {
@@ -220,7 +224,7 @@ async function inEmbed(page, id, line) {
 
 const embedIsFull = (page, id) => page.evaluate((id) => document.getElementById(id).sandbox.playground.isFull, id);
 
-test("each embed switches on its own; the page fetches the full module once", async () => {
+test("each embed switches on its own, a Mongo-only one starts in the full module; the page fetches it once", async () => {
   const context = await harness.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const fetched = [];
   await context.route("**/pkg-full/**", (route) => {
@@ -233,7 +237,11 @@ test("each embed switches on its own; the page fetches the full module once", as
   try {
     await page.goto(`${harness.url}examples/course.html`);
     await page.waitForFunction(() => [...document.querySelectorAll("nosql-playground")].every((e) => e.dataset.ready === "true"), null, { timeout: 20_000 });
-    assert.deepEqual(fetched, []);
+    // sandbox-find shows only the Mongo console; sandbox-both's setup has a Mongo statement.
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    assert.equal(await embedIsFull(page, "sandbox-find"), true);
+    assert.equal(await embedIsFull(page, "sandbox-both"), true);
+    assert.equal(await embedIsFull(page, "sandbox-strings"), false);
     // sandbox-both's setup set hits to 0; sandbox-strings has no such key.
     assert.equal(await inEmbed(page, "sandbox-both", "EVAL \"return redis.call('INCR', KEYS[1])\" 1 hits"), "(integer) 1");
     assert.equal(await embedIsFull(page, "sandbox-both"), true);
@@ -262,26 +270,197 @@ test("an embed whose setup runs Lua sets up in the full module", async () => {
   }
 });
 
-test("a share link whose session runs Lua opens in the full module, its script replayed", async () => {
-  const first = await open();
-  let link;
+/** The session each share link test makes, and what the opened link must answer. */
+const SHARED = [
+  {
+    what: "runs Lua opens in the full module, its script replayed",
+    async session(page) {
+      await redis(page, "SET n 1");
+      await typed(page, "EVAL \"return redis.call('INCRBY', KEYS[1], 10)\" 1 n");
+    },
+    answers: [[redis, "GET n", '"11"']],
+  },
+  {
+    what: "has Mongo lines opens in the full module",
+    async session(page) {
+      await redis(page, "SET n 1");
+      await mongo(page, "db.c.insertOne({_id: 5})");
+    },
+    answers: [[mongo, "db.c.findOne()._id", "5"], [redis, "GET n", '"1"']],
+  },
+];
+
+for (const { what, session, answers } of SHARED) {
+  test(`a share link whose session ${what}`, async () => {
+    const first = await open();
+    let link;
+    try {
+      await session(first.page);
+      link = await first.page.evaluate(() => window.app.persistence.shareLink());
+    } finally {
+      await first.context.close();
+    }
+    const { context, page, errors } = await open();
+    try {
+      await page.goto("about:blank");
+      await page.goto(link);
+      await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+      await page.locator("[data-notice=shared]").waitFor();
+      assert.equal(await isFull(page), true);
+      for (const [console, line, reply] of answers) assert.equal(await output(await console(page, line)), reply, line);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("a Redis session never fetches the full module: modules' commands, the panels, a reload", async () => {
+  const { context, page, fetched, errors } = await open();
   try {
-    await redis(first.page, "SET n 1");
-    await typed(first.page, "EVAL \"return redis.call('INCRBY', KEYS[1], 10)\" 1 n");
-    link = await first.page.evaluate(() => window.app.persistence.shareLink());
-  } finally {
-    await first.context.close();
-  }
-  const { context, page, errors } = await open();
-  try {
-    await page.goto("about:blank");
-    await page.goto(link);
+    for (const [line, reply] of [
+      ["SET k v EX 100", "OK"],
+      ['JSON.SET doc $ \'{"n": 1}\'', "OK"],
+      ["GEOADD shops 13.4 52.5 berlin", "(integer) 1"],
+      ["PFADD visitors a b", "(integer) 1"],
+    ]) {
+      assert.equal(await output(await redis(page, line)), reply, line);
+    }
+    assert.match(await output(await redis(page, "XADD events * kind view")), /^"\d+-0"$/);
+    await page.evaluate(() => window.app.persistence.idle());
+    await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-    await page.locator("[data-notice=shared]").waitFor();
-    assert.equal(await isFull(page), true);
-    assert.equal(await output(await redis(page, "GET n")), '"11"');
+    assert.equal(await output(await redis(page, "JSON.GET doc $.n")), '"[1]"');
+    assert.equal(await page.locator("collections-panel").count(), 1);
+    assert.equal(await isFull(page), false);
+    assert.deepEqual(fetched, []);
     assert.deepEqual(errors.map(String), []);
   } finally {
     await context.close();
+  }
+});
+
+test("the first Mongo statement loads the MongoDB engine and answers; the Redis sandbox carries over", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    assert.equal(await output(await redis(page, "SET hits 41")), "OK");
+    await typed(page, ".client 2");
+    assert.equal(await output(await redis(page, "MULTI")), "OK");
+    assert.equal(await output(await redis(page, "INCR hits")), "QUEUED");
+    await page.waitForTimeout(300);
+    assert.deepEqual(fetched, []);
+
+    const statement = await mongo(page, 'db.people.insertOne({_id: 1, name: "ada"})');
+    assert.match(await output(statement), /acknowledged: true/);
+    assert.equal(await isFull(page), true);
+    assert.equal(await page.locator("#mongo-console .engine-note").textContent(), "(sandbox) loading the MongoDB engine… done");
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    assert.equal(await output(await mongo(page, "db.people.findOne().name")), "ada");
+    assert.equal(await output(await redis(page, "EXEC")), "1) (integer) 42");
+    assert.equal(fetched.length, 2);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("Enter on an unfinished Mongo statement before the engine has loaded starts a new line", async () => {
+  const { context, page, errors } = await open();
+  try {
+    const input = page.getByRole("textbox", { name: "Mongo shell" });
+    await input.fill("db.t.insertOne({");
+    await input.press("Enter");
+    await page.waitForFunction(() => window.app.playground.isFull, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#mongo-console textarea").value.endsWith("\n"));
+    assert.equal(await input.inputValue(), "db.t.insertOne({\n");
+    assert.equal(await page.locator("#mongo-console .entry").count(), 0);
+    await input.press("End");
+    await input.pressSequentially("_id: 7})");
+    await input.press("Enter");
+    const entry = page.locator("#mongo-console .entry").first();
+    await entry.locator(".output").waitFor();
+    assert.match(await output(entry), /insertedId: 7/);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("Tab in the Mongo editor before the engine has loaded completes once it has", async () => {
+  const { context, page, errors } = await open();
+  try {
+    const input = page.getByRole("textbox", { name: "Mongo shell" });
+    await input.fill("db.posts.insertO");
+    await input.press("Tab");
+    await page.waitForFunction(() => window.app.playground.isFull, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#mongo-console textarea").value !== "db.posts.insertO");
+    assert.equal(await input.inputValue(), "db.posts.insertOne");
+    assert.ok(await input.evaluate((el) => el === document.activeElement), "Tab kept the focus");
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a saved sandbox holding Mongo data is restored in the full module after a reload", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    await redis(page, "SET k v");
+    assert.match(await output(await mongo(page, "db.c.insertOne({_id: 1})")), /acknowledged: true/);
+    await reloadedInFull(page, fetched);
+    assert.equal(await output(await mongo(page, "db.c.countDocuments()")), "1");
+    assert.equal(await output(await redis(page, "GET k")), '"v"');
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+
+test("an embed showing only the Mongo console loads the full module and never the first", async () => {
+  const { context, page, fetched, first, errors } = await open({ url: `${harness.url}embed.html?engines=mongo` });
+  try {
+    await page.waitForFunction(() => document.querySelector("nosql-playground")?.dataset.ready === "true", null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => document.querySelector("nosql-playground").sandbox.playground.isFull), true);
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    assert.deepEqual(first, []);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the first FT.* line loads the search module; a reload with a search index starts in the full module", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    await redis(page, "HSET doc:1 title hello");
+    await page.waitForTimeout(300);
+    assert.deepEqual(fetched, []);
+    const create = await typed(page, "FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA title TEXT");
+    assert.equal(await output(create), "OK");
+    assert.equal(await isFull(page), true);
+    assert.equal(await visibleLog(page).locator(".engine-note").textContent(), "(sandbox) loading the search module… done");
+    assert.match(await output(await redis(page, "FT.SEARCH idx hello")), /^1\) \(integer\) 1/);
+    await reloadedInFull(page, fetched);
+    assert.match(await output(await redis(page, "FT.SEARCH idx hello")), /^1\) \(integer\) 1/);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("opening a lesson that uses Mongo loads the full module; a Redis lesson does not", async () => {
+  for (const [id, full] of [["redis-strings-ttl", false], ["mongo-documents", true]]) {
+    const { context, page, fetched, errors } = await open();
+    try {
+      await openLesson(page, id);
+      if (full) await page.waitForFunction(() => window.app.playground.isFull, null, { timeout: 10_000 });
+      else await page.waitForTimeout(500);
+      assert.equal(await isFull(page), full, id);
+      assert.deepEqual(fetched.sort(), full ? FULL_MODULE : [], id);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
   }
 });

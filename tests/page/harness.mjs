@@ -204,3 +204,12 @@ export async function serveCourse(page, files) {
     );
   }
 }
+
+/** Opens lesson `id` from the page's lesson picker (unfolding it first). */
+export async function openLesson(page, id) {
+  const picker = page.locator("lesson-picker");
+  const toggle = picker.locator("[data-role=lessons-toggle]");
+  if ((await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
+  await picker.locator(`.lesson-item[data-lesson="${id}"] .lesson-open`).click();
+  await picker.locator(`.lesson-name[data-lesson="${id}"]`).waitFor();
+}

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { WWW, openPage, redis, serveCourse, startHarness, withPage } from "./harness.mjs";
+import { WWW, openLesson, openPage, redis, serveCourse, startHarness, withPage } from "./harness.mjs";
 import { validateIndex, validateLesson } from "../../www/js/lesson-format.js";
 
 const LESSONS = join(WWW, "lessons");
@@ -23,13 +23,6 @@ after(async () => {
 const picker = (page) => page.locator("lesson-picker");
 const step = (page, i) => picker(page).locator(`.lesson-step[data-step="${i}"]`);
 const stepState = (page, i) => step(page, i).getAttribute("data-state");
-
-async function openLesson(page, id) {
-  const toggle = picker(page).locator("[data-role=lessons-toggle]");
-  if ((await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
-  await picker(page).locator(`.lesson-item[data-lesson="${id}"] .lesson-open`).click();
-  await picker(page).locator(`.lesson-name[data-lesson="${id}"]`).waitFor();
-}
 
 /**
  * One page plays the whole course, lesson after lesson (a page takes seconds to load on a busy

@@ -83,6 +83,9 @@ test("the page runs on Enter only when the engine calls the input complete", () 
 
 test("a multi-line statement does not run until balanced (real engine)", () =>
   withPage(async (page) => {
+    // The Mongo engine judges the statement: loaded first (engine-switch.test.mjs covers
+    // Enter while it loads).
+    await page.evaluate(() => window.app.playground.switchToFull());
     const input = shell(page);
     await input.focus();
     await input.pressSequentially("db.posts.find({");

@@ -16,7 +16,16 @@ after(async () => {
   await harness?.stop();
 });
 
-const run = (fn, options) => withPage(harness, fn, options);
+// Completion reads the Mongo engine's own tables: each test starts with that engine loaded.
+const run = (fn, options) =>
+  withPage(
+    harness,
+    async (page) => {
+      await page.evaluate(() => window.playground.switchToFull());
+      await fn(page);
+    },
+    options,
+  );
 const shell = (page) => page.getByRole("textbox", { name: "Mongo shell" });
 const overlay = (page) => page.locator("#mongo-console .highlight");
 const options = (page) => page.locator("#mongo-console [role=listbox] [role=option]");

@@ -75,6 +75,10 @@ test("a ten-megabyte paste into either console is answered and the page stays re
     assert.equal(await len.locator(".output").textContent(), `(integer) ${size}`);
     await fill("#mongo-console [data-role=input]", "db.big.insertOne({_id: 1, s: 'BIG'})");
     await page.locator("#mongo-console [data-role=input]").press("Enter");
+    // The first Mongo statement runs once the full module has loaded (engine.js).
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#mongo-console .output")].some((o) => o.textContent.includes("acknowledged")),
+    );
     const count = await mongo(page, "db.big.findOne().s.length");
     assert.equal(await count.locator(".output").last().textContent(), String(size));
     // Still responsive: a frame gets drawn and a plain command answers.

@@ -1,14 +1,16 @@
 // The sandbox's engine as the page sees it: one object the consoles, panels, lessons and
 // persistence all hold, whichever wasm module runs underneath.
 //
-// The page first loads the smaller module (pkg/: no Lua interpreter, no driver snippets). The
-// first time something needs the rest (a Redis line that runs Lua, a snapshot holding function
-// libraries or cached scripts, a driver snippet) it loads the full module (pkg-full/) and moves
-// the sandbox into it by deterministic replay: the core is pure (time enters as the numbers
+// The page first loads the smaller module (pkg/: a Redis sandbox without the Lua interpreter,
+// RediSearch, the MongoDB engine or the driver snippets). The first time something needs the
+// rest (a Redis line that runs Lua or FT.*, Mongo input, a snapshot holding function
+// libraries, cached scripts, search indexes or Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
+// into it by deterministic replay: the core is pure (time enters as the numbers
 // passed in, randomness is seeded), so every call that can change the sandbox is recorded with
 // its exact arguments and, at the switch, made again in the same order on a new full
 // Playground. Everything carries over, including what a snapshot cannot hold: other clients,
-// MULTI queues, subscriptions, blocked clients, mongosh variables, cursors, open transactions.
+// MULTI queues, subscriptions, blocked clients. The first module's Mongo engine is a stand-in
+// that answers as an unused one (src/mongo/absent.rs): Mongo input always waits for the switch.
 // Before the first instance is dropped, both are compared (snapshot bytes, clients, server
 // counters, clock); if they differ the switch is abandoned and the sandbox goes on as it was.
 //
@@ -73,10 +75,16 @@ function loadModule(url) {
   return loading;
 }
 
-/** The engine with the first module loaded (rejects when it cannot load). */
-export async function loadEngine() {
-  return new Engine(await loadModule(FIRST));
+/**
+ * The engine with the first module loaded, or with `full` the full one at once (an embed
+ * showing only the Mongo console); rejects when it cannot load.
+ */
+export async function loadEngine({ full = false } = {}) {
+  return new Engine(await loadModule(full ? FULL : FIRST));
 }
+
+/** What each cargo feature of the full module is, as the page names it to the student. */
+const PARTS = { scripting: "Lua engine", search: "search module", mongo: "MongoDB engine", snippets: "driver snippets" };
 
 function sameBytes(a, b) {
   if (a.length !== b.length) return false;
@@ -127,9 +135,14 @@ export class Engine extends EventTarget {
     }
   }
 
-  /** Whether the module underneath has everything (the Lua engine and the snippets). */
+  /** Whether the module underneath has everything (Lua, search, Mongo, the snippets). */
   get isFull() {
-    return this.features.scripting && this.features.snippets;
+    return Object.keys(PARTS).every((part) => this.features[part]);
+  }
+
+  /** Whether Mongo input must wait for the full module (the first one has no Mongo engine). */
+  get mongoNeedsFull() {
+    return !this.features.mongo;
   }
 
   /** Whether the switch is under way. */
@@ -154,14 +167,32 @@ export class Engine extends EventTarget {
 
   // --- what needs the full module ------------------------------------------------------------
 
-  /** Whether running the redis-cli `line` needs the full module (it runs Lua). */
+  /** Whether running the redis-cli `line` needs the full module (it runs Lua or FT.*). */
   redisNeedsFull(line) {
-    return !this.features.scripting && this.module.Playground.redisRunsLua(line);
+    return this.redisNeeds(line) !== null;
   }
 
-  /** Whether loading the snapshot `bytes` needs the full module (it holds scripts). */
+  /** What of the full module running the redis-cli `line` needs ("Lua engine"), or null. */
+  redisNeeds(line) {
+    const { Playground } = this.module;
+    if (!this.features.scripting && Playground.redisRunsLua(line)) return PARTS.scripting;
+    if (!this.features.search && Playground.redisRunsSearch(line)) return PARTS.search;
+    return null;
+  }
+
+  /** Whether loading the snapshot `bytes` needs the full module (it holds scripts or Mongo data). */
   snapshotNeedsFull(bytes) {
-    return !this.features.scripting && this.module.Playground.snapshotUsesLua(bytes);
+    return this.snapshotNeeds(bytes).length > 0;
+  }
+
+  /** What of the full module loading the snapshot `bytes` needs: names such as "Lua engine". */
+  snapshotNeeds(bytes) {
+    const { Playground } = this.module;
+    const needs = [];
+    if (!this.features.scripting && Playground.snapshotUsesLua(bytes)) needs.push(PARTS.scripting);
+    if (!this.features.search && Playground.snapshotUsesSearch(bytes)) needs.push(PARTS.search);
+    if (!this.features.mongo && Playground.snapshotUsesMongo(bytes)) needs.push(PARTS.mongo);
+    return needs;
   }
 
   /** Whether driver snippets need the full module. */
@@ -170,11 +201,14 @@ export class Engine extends EventTarget {
   }
 
   /**
-   * Before running the redis-cli `lines` outside the consoles (a setup, a replay): `null` when
-   * they can run now, else the promise of the switch (rejected when the load fails).
+   * Before running the redis-cli `lines` and the mongosh `mongo` statements outside the
+   * consoles (a setup, a replay): `null` when they can run now, else the promise of the switch
+   * (rejected when the load fails).
    */
-  prepare(lines) {
-    return (lines ?? []).some((line) => this.redisNeedsFull(line)) ? this.switchToFull() : null;
+  prepare(lines, mongo = []) {
+    const statements = typeof mongo === "string" ? [mongo] : (mongo ?? []);
+    const needsMongo = this.mongoNeedsFull && statements.some((src) => src.trim() !== "");
+    return needsMongo || (lines ?? []).some((line) => this.redisNeedsFull(line)) ? this.switchToFull() : null;
   }
 
   /** Starts fetching the full module without switching (a scripting command is being typed). */
@@ -273,14 +307,46 @@ export class Engine extends EventTarget {
     }
     return this.recorded("redisCheck", [line, hostMs]);
   }
+
+  // The Mongo calls the first module lacks that the page makes whatever the student typed.
+
+  /** A Mongo lesson check waits for the Mongo engine as a Lua one does. */
+  mongoCheck(src, hostMs) {
+    if (this.mongoNeedsFull) {
+      this.switchToFull().catch(() => {});
+      return JSON.stringify({ ok: "" });
+    }
+    return this.recorded("mongoCheck", [src, hostMs]);
+  }
+
+  /** Nothing was explained before any Mongo input ran. */
+  mongoExplained() {
+    return this.mongoNeedsFull ? "" : this.recorded("mongoExplained", []);
+  }
 }
 
-/** The console line shown while the full module loads, once it has, and when it failed. */
-export const LOADING_NOTE = "(sandbox) loading the Lua engine…";
-export const LOADED_NOTE = "(sandbox) loading the Lua engine… done";
-export function loadFailed(error) {
+/** The console line shown while the full module loads for `part`, once it has, and when it failed. */
+export const loadingNote = (part = PARTS.scripting) => `(sandbox) loading the ${part}…`;
+export const loadedNote = (part = PARTS.scripting) => `${loadingNote(part)} done`;
+export function loadFailed(error, part = PARTS.scripting) {
   return (
-    `(sandbox) the Lua engine could not be loaded (${error?.message ?? error}), so this did not run. ` +
+    `(sandbox) the ${part} could not be loaded (${error?.message ?? error}), so this did not run. ` +
     "The sandbox goes on without it; run it again to retry.\n"
   );
 }
+/**
+ * A line in a console's `log` while the full module loads for `part` (not an entry: no
+ * command ran), then what came of `waiting`.
+ */
+export function noteLoading(log, waiting, engine, part) {
+  const note = document.createElement("pre");
+  note.className = "output note engine-note";
+  note.textContent = loadingNote(part);
+  log.element.append(note);
+  log.scrollToEnd();
+  const settled = () => {
+    note.textContent = engine.isFull ? loadedNote(part) : `${loadingNote(part)} failed`;
+  };
+  waiting.then(settled, settled);
+}
+export const MONGO_ENGINE = PARTS.mongo;

@@ -10,6 +10,13 @@ import { LessonPlayer } from "./lesson-player.js";
 export const PROGRESS_KEY = "nosql-playground:lessons:v1";
 const PROGRESS_VERSION = 1;
 
+/** Whether any of a lesson's steps runs or checks something in Mongo. */
+function usesMongo(lesson) {
+  return (lesson?.steps ?? []).some((step) =>
+    [...(step.commands ?? []), ...(step.checks ?? [])].some((c) => c.engine === "mongo"),
+  );
+}
+
 function readProgress(key) {
   try {
     const data = key === null ? null : JSON.parse(localStorage.getItem(key) ?? "null");
@@ -221,9 +228,13 @@ class LessonPicker extends HTMLElement {
   }
 
   setUp(clean) {
-    // A setup line that runs Lua waits for the full engine module (engine.js).
-    const waiting = this.player.playground.prepare?.(this.player.lesson?.setup?.redis);
+    // A setup that runs Lua or Mongo waits for the full engine module (engine.js); a lesson
+    // that uses Mongo later starts loading it now.
+    const lesson = this.player.lesson;
+    const playground = this.player.playground;
+    const waiting = playground.prepare?.(lesson?.setup?.redis, lesson?.setup?.mongo);
     if (waiting) return waiting.then(() => this.setUp(clean), (error) => this.setUpFailed(error));
+    if (playground.mongoNeedsFull && usesMongo(lesson)) playground.switchToFull().catch(() => {});
     this.notice = null;
     try {
       if (clean) this.player.clean();

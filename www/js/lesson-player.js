@@ -123,12 +123,15 @@ export class LessonPlayer extends EventTarget {
     ]) {
       this.playground.redisAs(1, line, now());
     }
-    const catalog = JSON.parse(this.playground.mongoCatalog());
-    for (const db of catalog.databases) {
-      this.playground.mongo(`use ${db.name}`, now());
-      this.playground.mongo("db.dropDatabase()", now());
+    // Without its Mongo engine (the page's first module) the sandbox has no Mongo data.
+    if (!this.playground.mongoNeedsFull) {
+      const catalog = JSON.parse(this.playground.mongoCatalog());
+      for (const db of catalog.databases) {
+        this.playground.mongo(`use ${db.name}`, now());
+        this.playground.mongo("db.dropDatabase()", now());
+      }
+      this.playground.mongo("use test", now());
     }
-    this.playground.mongo("use test", now());
     this.mongo.trackDatabase?.();
     clients?.refresh?.();
     this.redis.updatePrompt?.();

@@ -19,7 +19,8 @@ import { SnippetPanel } from "./snippet-panel.js";
 async function boot() {
   installPanicOverlay();
   // The first module, loaded here rather than statically so a missing build shows a message,
-  // not a blank page; the full one (the Lua engine, snippets) comes on first use (engine.js).
+  // not a blank page; the full one (Lua, RediSearch, MongoDB, snippets) comes on first use
+  // (engine.js).
   const playground = await loadEngine();
   const redis = new RedisConsole(document.getElementById("redis-console"), playground);
   const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);

@@ -2,6 +2,7 @@
 // input once its brackets and strings are closed (the engine decides), else starts a new line.
 
 import { CompletionList, mongoCompletions, sharedPrefix } from "./completion.js";
+import { MONGO_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
@@ -44,6 +45,10 @@ export class MongoConsole {
     this.vocabulary = null;
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
+    // The first module has no Mongo engine: fetch the full one while the student types.
+    this.input.addEventListener("focus", () => {
+      if (this.playground.mongoNeedsFull) this.playground.prefetch();
+    });
     this.input.addEventListener("input", () => {
       this.history.reset();
       this.fitRows();
@@ -79,6 +84,14 @@ export class MongoConsole {
    * Returns whether there was anything to complete (if not, Tab moves focus on).
    */
   complete() {
+    // The names come from the Mongo engine: Tab waits for it, then completes what is there.
+    if (this.playground.mongoNeedsFull) {
+      const value = this.input.value;
+      this.playground.later(true, (failure) => {
+        if (!failure && this.input.value === value) this.complete();
+      });
+      return true;
+    }
     const found = this.candidates();
     if (!found) return false;
     if (found.items.length === 1) {
@@ -131,8 +144,18 @@ export class MongoConsole {
    * return value is a promise, settled once it has run.
    */
   run(src) {
-    const waiting = this.playground.later?.(false, () => this.run(src));
-    if (waiting) return waiting;
+    const engine = this.playground;
+    // Blank input and `cls` reach no engine.
+    const needsFull = (engine.mongoNeedsFull ?? false) && !["", "cls"].includes(src.trim());
+    const starting = needsFull && !engine.loading;
+    const waiting = engine.later?.(needsFull, (failure) => {
+      if (failure && needsFull) return this.notRun(src, failure);
+      return this.run(src);
+    });
+    if (waiting) {
+      if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
+      return waiting;
+    }
     const prompt = this.prompt();
     this.history.add(src);
     // mongosh's own screen-clearing command, handled by the shell, not the server.
@@ -147,6 +170,34 @@ export class MongoConsole {
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "mongo", input: src } }),
     );
+  }
+
+  /** `src` did not run: the Mongo engine could not be loaded. */
+  notRun(src, failure) {
+    this.history.add(src);
+    this.scrollback.append({ prompt: this.prompt(), input: src, output: loadFailed(failure, MONGO_ENGINE), kind: "error" });
+  }
+
+  /**
+   * Enter before the Mongo engine has loaded: whether the statement is complete is the
+   * engine's to say, so the key waits for it, then runs the input or starts a new line.
+   */
+  enterWhenLoaded(value) {
+    const engine = this.playground;
+    const starting = !engine.loading;
+    const waiting = engine.later(true, (failure) => {
+      if (this.input.value !== value) return undefined; // typed on meanwhile: Enter again decides
+      if (!failure && !engine.mongoInputComplete(value)) {
+        this.input.setRangeText("\n", this.input.selectionStart, this.input.selectionEnd, "end");
+        this.fitRows();
+        return undefined;
+      }
+      this.input.value = "";
+      this.fitRows();
+      return failure ? this.notRun(value, failure) : this.run(value);
+    });
+    if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
+    return waiting;
   }
 
   /** The prompt names the database the shell is on, as mongosh's does. */
@@ -176,6 +227,11 @@ export class MongoConsole {
         break;
       case "Enter":
         if (e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return; // newline as usual
+        if (value.trim() !== "" && this.playground.mongoNeedsFull) {
+          e.preventDefault();
+          this.enterWhenLoaded(value);
+          break;
+        }
         if (value.trim() === "" || this.playground.mongoInputComplete(value)) {
           e.preventDefault();
           this.input.value = "";

@@ -299,6 +299,8 @@ export class Persistence {
 
   /** Waits until no save is pending or running (tests, import). */
   async idle() {
+    // Input waiting for the full engine module (engine.js) runs once it has loaded: that too.
+    await this.playground.switching?.catch(() => {});
     while (this.timer !== null) await this.saveNow();
     await this.saving;
   }
@@ -326,11 +328,12 @@ export class Persistence {
       return;
     }
     const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
-    if (bytes && !(await this.engineFor(bytes))) {
+    const missing = bytes ? await this.engineFor(bytes) : null;
+    if (missing) {
       // The snapshot is fine; this page cannot load it yet. Saving now would replace it.
       this.db = null;
       this.notice(
-        "Your saved work holds Lua scripts, and the Lua engine could not be loaded, so it was not " +
+        `Your saved work needs the ${missing}, which could not be loaded, so it was not ` +
           "restored. It is kept as it was: reload the page to try again (nothing is saved meanwhile).",
         "error",
         [],
@@ -347,17 +350,18 @@ export class Persistence {
   }
 
   /**
-   * Whether the engine can load `bytes` now: a snapshot holding function libraries or cached
-   * scripts needs the full module (engine.js), which is loaded first. False when it could not
-   * be loaded.
+   * Makes the engine able to load `bytes`: a snapshot holding function libraries, cached
+   * scripts or Mongo data needs the full module (engine.js), which is loaded first. `null`
+   * when it can, else what could not be loaded ("Lua engine and MongoDB engine").
    */
   async engineFor(bytes) {
-    if (!this.playground.snapshotNeedsFull?.(bytes)) return true;
+    const needs = this.playground.snapshotNeeds?.(bytes) ?? [];
+    if (needs.length === 0) return null;
     try {
       await this.playground.switchToFull();
-      return true;
+      return null;
     } catch {
-      return false;
+      return needs.join(" and ");
     }
   }
 
@@ -437,8 +441,9 @@ export class Persistence {
 
   async importState(file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    if (!(await this.engineFor(bytes))) {
-      this.notice(`${file.name} holds Lua scripts and the Lua engine could not be loaded, so it was not imported. Nothing changed.`, "error", [], "import");
+    const missing = await this.engineFor(bytes);
+    if (missing) {
+      this.notice(`${file.name} needs the ${missing}, which could not be loaded, so it was not imported. Nothing changed.`, "error", [], "import");
       return false;
     }
     try {
@@ -453,7 +458,9 @@ export class Persistence {
     return true;
   }
 
-  exportForServers(kind) {
+  async exportForServers(kind) {
+    // The Mongo exports are the Mongo engine's to write.
+    if (kind.startsWith("mongo") && this.playground.mongoNeedsFull) await this.playground.switchToFull();
     const now = Date.now();
     const p = this.playground;
     if (kind === "redis-cli") download("redis-keyspace.redis", p.exportRedisCli(now), "text/plain");
@@ -508,13 +515,13 @@ export class Persistence {
       return;
     }
     clearHash();
-    // A session that runs Lua is replayed in the full engine module (engine.js).
-    const redisLines = lines.filter(([code]) => parseLineCode(code).engine === "redis").map(([, text]) => text);
+    // A session that runs Lua or Mongo is replayed in the full engine module (engine.js).
+    const of = (engine) => lines.filter(([code]) => parseLineCode(code).engine === engine).map(([, text]) => text);
     try {
-      await this.playground.prepare?.(redisLines);
+      await this.playground.prepare?.(of("redis"), of("mongo"));
     } catch (error) {
       this.notice(
-        `This share link runs Lua scripts, and the Lua engine could not be loaded (${error.message}). ` +
+        `This share link needs an engine that could not be loaded (${error.message}). ` +
           "It was not opened; your own work is unchanged. Reload the page to try again.",
         "error",
         [],
@@ -625,7 +632,11 @@ export class Persistence {
         class: "btn",
         "aria-label": "Export for a real server",
         onchange: (e) => {
-          if (e.target.value) this.exportForServers(e.target.value);
+          if (e.target.value) {
+            this.exportForServers(e.target.value).catch((error) =>
+              this.notice(`The export could not be written: ${error?.message ?? error}.`, "error", [], "export"),
+            );
+          }
           e.target.value = "";
         },
       },

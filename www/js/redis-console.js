@@ -1,6 +1,6 @@
 // The Redis console: a one-line input that behaves like redis-cli's prompt.
 
-import { LOADED_NOTE, LOADING_NOTE, loadFailed } from "./engine.js";
+import { loadFailed, noteLoading } from "./engine.js";
 import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
 import { scriptLogView, views } from "./script-log.js";
@@ -113,12 +113,13 @@ export class RedisConsole {
   /** `null`, or the promise of `line` run (as the client typing it now) after the switch. */
   waitForEngine(line) {
     const engine = this.playground;
-    const needsFull = engine.redisNeedsFull?.(line) ?? false;
+    const part = engine.redisNeeds?.(line) ?? null;
+    const needsFull = part !== null;
     const starting = needsFull && !engine.loading;
     const client = this.clientId;
     const waiting = engine.later?.(needsFull, (failure) => {
       if (failure && needsFull) {
-        const output = loadFailed(failure);
+        const output = loadFailed(failure, part);
         this.history.add(line);
         this.logOf(client).append({ prompt: this.prompt(), input: line, output, kind: "error" });
         return undefined;
@@ -128,21 +129,8 @@ export class RedisConsole {
       return this.run(line);
     });
     if (!waiting) return null;
-    if (starting) this.noteLoading(this.logOf(client), waiting);
+    if (starting) noteLoading(this.logOf(client), waiting, engine, part);
     return waiting;
-  }
-
-  /** A line in the log while the Lua engine loads (not an entry: no command ran), then what came of it. */
-  noteLoading(log, waiting) {
-    const note = document.createElement("pre");
-    note.className = "output note engine-note";
-    note.textContent = LOADING_NOTE;
-    log.element.append(note);
-    log.scrollToEnd();
-    const settled = () => {
-      note.textContent = this.playground.isFull ? LOADED_NOTE : `${LOADING_NOTE} failed`;
-    };
-    waiting.then(settled, settled);
   }
 
   logOf(client) {

@@ -26,7 +26,7 @@ const option = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const pkg = path.resolve(option("--pkg", path.join(repo, "www/pkg")));
+const pkg = path.resolve(option("--pkg", path.join(repo, "www/pkg-full")));
 const docs = Number(option("--docs", 1_000_000));
 const reps = Number(option("--reps", 3));
 const profileAt = args.indexOf("--profile");

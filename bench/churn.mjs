@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
-let pkg = path.join(repo, "www/pkg");
+let pkg = path.join(repo, "www/pkg-full");
 let scale = 1;
 let which = null;
 for (let i = 0; i < args.length; i++) {

@@ -3,7 +3,7 @@
 // with other builds, wall time measures the neighbours. Several builds load into the one
 // process and take turns, call by call, so each sees the same load and the same JIT.
 //   node bench/cpu.mjs [--reps N] [--scale K] [--only a,b] DIR [DIR...]
-// DIR is a built package (www/pkg, or a copy of another build's). Prints median CPU ms per
+// DIR is a built package holding the Mongo engine (www/pkg-full, or a copy of another build's). Prints median CPU ms per
 // workload and build, and the linear memory after the first fill of each (1M keys with
 // 10-byte values, as the redis_memory row; 100k documents).
 import { readFileSync } from "node:fs";

@@ -98,6 +98,13 @@ const NIL: u32 = u32::MAX;
 /// A position in the tree: a leaf and an index in it.
 pub type Pos = Option<(u32, usize)>;
 
+/// Where `Tree::locate` found a new key belongs; valid until the tree next changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Located {
+    leaf: u32,
+    pos: usize,
+}
+
 /// Keys in order; `scores` first and apart from `members`, so a search reads the scores
 /// alone (eight to a cache line) and touches a member only on a score tie. Slots at and
 /// past `len` hold `Member::EMPTY`.
@@ -322,25 +329,42 @@ impl Tree {
 
     /// Adds a key the caller knows is absent.
     pub fn insert(&mut self, score: f64, member: &[u8]) {
-        // The key is new, so every count on the way down grows by one: counted during the
-        // descent, while each node is in cache.
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
+        let at = self.locate(score, member);
+        self.insert_located(at, score, member);
+    }
+
+    /// Where a key the caller knows is absent belongs, without changing the tree: the
+    /// search half of `insert`, so that a caller can do other work (probe the member map)
+    /// while the leaf it reached is in cache, then finish with `insert_located`.
+    pub fn locate(&mut self, score: f64, member: &[u8]) -> Located {
+        self.path.clear();
         let mut at = self.root;
         for _ in 0..self.height {
-            let node = &mut self.inners[at as usize];
+            let node = &self.inners[at as usize];
             let i = node.child_for(score, member);
-            node.counts[i] += 1;
-            path.push((at, i));
+            self.path.push((at, i));
             at = node.children[i];
         }
+        Located {
+            leaf: at,
+            pos: self.leaves[at as usize].position(score, member),
+        }
+    }
+
+    /// Adds the key `locate` was asked about, the tree unchanged since.
+    pub fn insert_located(&mut self, at: Located, score: f64, member: &[u8]) {
+        // The key is new, so every count on the path grows by one: the path's nodes were
+        // just read by `locate` and are still in cache.
+        let mut path = std::mem::take(&mut self.path);
+        for &(id, i) in &path {
+            self.inners[id as usize].counts[i] += 1;
+        }
         self.len += 1;
-        let leaf = &mut self.leaves[at as usize];
-        let pos = leaf.position(score, member);
+        let leaf = &mut self.leaves[at.leaf as usize];
         if leaf.len < LEAF_CAP {
-            leaf.insert(pos, score, Member::from(member));
+            leaf.insert(at.pos, score, Member::from(member));
         } else {
-            self.split_leaf(at, pos, score, Member::from(member), &mut path);
+            self.split_leaf(at.leaf, at.pos, score, Member::from(member), &mut path);
         }
         self.path = path;
     }

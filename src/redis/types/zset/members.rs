@@ -290,4 +290,34 @@ mod tests {
         }
         assert!(members.is_empty());
     }
+
+    /// A table kept at its smallest size and three quarters full, so probe runs are long and
+    /// wrap past the end: removal must shift every later slot of a run back, across the end
+    /// too, or a member after the hole becomes unreachable.
+    #[test]
+    fn removal_keeps_wrapped_probe_runs_reachable() {
+        let mut seed = 11u64;
+        for round in 0..2_000u32 {
+            let mut members = Members::default();
+            let mut model: HashMap<Vec<u8>, f64> = HashMap::new();
+            for step in 0..200u32 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let member = format!("r{round}m{}", (seed >> 33) % 24).into_bytes();
+                if model.len() < 11 && !(seed >> 20).is_multiple_of(3) {
+                    let had = model.get(&member).copied();
+                    assert_eq!(members.get_or_add(&member, f64::from(step), true), had);
+                    model.entry(member).or_insert(f64::from(step));
+                } else {
+                    assert_eq!(members.remove(&member), model.remove(&member));
+                }
+                assert!(members.slots.len() <= MIN_SLOTS);
+                for (m, s) in &model {
+                    assert_eq!(members.get(m), Some(*s));
+                }
+                assert_eq!(members.len(), model.len());
+            }
+        }
+    }
 }

@@ -464,7 +464,24 @@ impl ZSet {
     pub fn add(&mut self, member: &[u8], score: f64, flags: AddFlags) -> AddOutcome {
         // One probe of the member map finds the member or adds it.
         let found = match &mut self.body {
-            Body::Big(big) => big.scores.get_or_add(member, score, !flags.xx),
+            Body::Big(big) if !flags.xx => {
+                // The map's slot and the tree's leaf are each a cache miss in a large set:
+                // the slot is requested first and the tree searched while it arrives, so
+                // the two misses overlap. An existing member wastes the search, which then
+                // leaves in cache the path its update takes.
+                let tag = members::tag_of(member);
+                big.scores.prefetch(tag);
+                let at = big.list.locate(score, member);
+                match big.scores.get_or_add_tagged(member, tag, score) {
+                    None => {
+                        big.list.insert_located(at, score, member);
+                        self.note_growth(member);
+                        return AddOutcome::Added(score);
+                    }
+                    found => found,
+                }
+            }
+            Body::Big(big) => big.scores.get(member),
             Body::Small(small) => small.get(member),
         };
         match found {

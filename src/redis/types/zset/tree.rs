@@ -98,9 +98,19 @@ const NIL: u32 = u32::MAX;
 /// A position in the tree: a leaf and an index in it.
 pub type Pos = Option<(u32, usize)>;
 
-/// Keys in order; `scores` first and apart from `members`, so a search reads the scores
-/// alone (eight to a cache line) and touches a member only on a score tie. Slots at and
-/// past `len` hold `Member::EMPTY`.
+/// Where `Tree::locate` found a new key belongs; valid until the tree next changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Located {
+    leaf: u32,
+    pos: usize,
+}
+
+/// Keys in order: scores in order, members in the order they arrived, `order` mapping the
+/// one to the other. A search reads the scores alone (eight to a cache line) and touches a
+/// member only on a score tie; an insert shifts the scores and the one-byte `order`, and
+/// writes its member into the first free slot, rather than shifting 24-byte members
+/// through half the leaf (most of an insert's cache lines, when members were in order).
+/// Member slots at and past `len` hold `Member::EMPTY`.
 #[derive(Debug, Clone)]
 #[repr(C)]
 struct Leaf {
@@ -108,6 +118,8 @@ struct Leaf {
     prev: u32,
     next: u32,
     scores: [f64; LEAF_CAP],
+    /// `order[i]`: the slot of `members` holding the key at index `i`.
+    order: [u8; LEAF_CAP],
     members: [Member; LEAF_CAP],
 }
 
@@ -156,17 +168,11 @@ fn equal_run(scores: &[f64], score: f64) -> (usize, usize) {
     (lo, lo + ties.iter().take_while(|&&s| s <= score).count())
 }
 
-/// The first index in `0..len` for which `pred` is false, `pred` holding on a prefix.
-fn partition(
-    scores: &[f64],
-    members: &[Member],
-    len: usize,
-    pred: impl Fn(f64, &[u8]) -> bool,
-) -> usize {
-    let (mut lo, mut hi) = (0, len);
+/// The first index in `lo..hi` for which `pred` is false, `pred` holding on a prefix.
+fn partition(mut lo: usize, mut hi: usize, pred: impl Fn(usize) -> bool) -> usize {
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if pred(scores[mid], &members[mid]) {
+        if pred(mid) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -182,26 +188,65 @@ impl Leaf {
             prev,
             next,
             scores: [0.0; LEAF_CAP],
+            order: [0; LEAF_CAP],
             members: [Member::EMPTY; LEAF_CAP],
         }
+    }
+
+    /// The member of the key at index `i` (`i` below `len`).
+    fn member(&self, i: usize) -> &[u8] {
+        &self.members[usize::from(self.order[i])]
     }
 
     /// Index of the first key not below (score, member).
     fn position(&self, score: f64, member: &[u8]) -> usize {
         let (lo, hi) = equal_run(&self.scores[..self.len], score);
-        lo + self.members[lo..hi].partition_point(|m| &**m < member)
+        partition(lo, hi, |i| self.member(i) < member)
     }
 
     fn insert(&mut self, at: usize, score: f64, member: Member) {
+        let slot = self.len;
         insert_at(&mut self.scores, self.len, at, score);
-        insert_at(&mut self.members, self.len, at, member);
+        insert_at(&mut self.order, self.len, at, slot as u8);
+        self.members[slot] = member;
         self.len += 1;
     }
 
     fn remove(&mut self, at: usize) {
+        let slot = self.order[at];
         remove_at(&mut self.scores, self.len, at);
-        remove_at(&mut self.members, self.len, at);
+        remove_at(&mut self.order, self.len, at);
         self.len -= 1;
+        // The last slot's member fills the freed one, so the used slots stay `0..len`.
+        let last = self.len;
+        self.members.swap(usize::from(slot), last);
+        self.members[last] = Member::EMPTY;
+        if let Some(moved) = self.order[..last]
+            .iter_mut()
+            .find(|o| usize::from(**o) == last)
+        {
+            *moved = slot;
+        }
+    }
+
+    /// Moves the keys from index `from` on into `to` (empty), in order, and packs the
+    /// members of the keys left behind into the first slots.
+    fn split_off(&mut self, from: usize, to: &mut Leaf) {
+        let mut members = std::mem::replace(&mut self.members, [Member::EMPTY; LEAF_CAP]);
+        for i in 0..self.len {
+            let member = std::mem::take(&mut members[usize::from(self.order[i])]);
+            if i < from {
+                self.members[i] = member;
+                self.order[i] = i as u8;
+            } else {
+                to.members[i - from] = member;
+                to.order[i - from] = (i - from) as u8;
+            }
+        }
+        let moved = self.len - from;
+        to.scores[..moved].copy_from_slice(&self.scores[from..self.len]);
+        to.len = moved;
+        self.len = from;
     }
 }
 
@@ -322,25 +367,42 @@ impl Tree {
 
     /// Adds a key the caller knows is absent.
     pub fn insert(&mut self, score: f64, member: &[u8]) {
-        // The key is new, so every count on the way down grows by one: counted during the
-        // descent, while each node is in cache.
-        let mut path = std::mem::take(&mut self.path);
-        path.clear();
+        let at = self.locate(score, member);
+        self.insert_located(at, score, member);
+    }
+
+    /// Where a key the caller knows is absent belongs, without changing the tree: the
+    /// search half of `insert`, so that a caller can do other work (probe the member map)
+    /// while the leaf it reached is in cache, then finish with `insert_located`.
+    pub fn locate(&mut self, score: f64, member: &[u8]) -> Located {
+        self.path.clear();
         let mut at = self.root;
         for _ in 0..self.height {
-            let node = &mut self.inners[at as usize];
+            let node = &self.inners[at as usize];
             let i = node.child_for(score, member);
-            node.counts[i] += 1;
-            path.push((at, i));
+            self.path.push((at, i));
             at = node.children[i];
         }
+        Located {
+            leaf: at,
+            pos: self.leaves[at as usize].position(score, member),
+        }
+    }
+
+    /// Adds the key `locate` was asked about, the tree unchanged since.
+    pub fn insert_located(&mut self, at: Located, score: f64, member: &[u8]) {
+        // The key is new, so every count on the path grows by one: the path's nodes were
+        // just read by `locate` and are still in cache.
+        let mut path = std::mem::take(&mut self.path);
+        for &(id, i) in &path {
+            self.inners[id as usize].counts[i] += 1;
+        }
         self.len += 1;
-        let leaf = &mut self.leaves[at as usize];
-        let pos = leaf.position(score, member);
+        let leaf = &mut self.leaves[at.leaf as usize];
         if leaf.len < LEAF_CAP {
-            leaf.insert(pos, score, Member::from(member));
+            leaf.insert(at.pos, score, Member::from(member));
         } else {
-            self.split_leaf(at, pos, score, Member::from(member), &mut path);
+            self.split_leaf(at.leaf, at.pos, score, Member::from(member), &mut path);
         }
         self.path = path;
     }
@@ -366,19 +428,13 @@ impl Tree {
         } else {
             LEAF_CAP / 2
         };
-        let moved = LEAF_CAP - half;
-        right.scores[..moved].copy_from_slice(&left.scores[half..]);
-        for (to, from) in right.members.iter_mut().zip(&mut left.members[half..]) {
-            *to = std::mem::take(from);
-        }
-        right.len = moved;
-        left.len = half;
+        left.split_off(half, &mut right);
         if pos <= half && half < LEAF_CAP {
             left.insert(pos, score, member);
         } else {
             right.insert(pos - half, score, member);
         }
-        let sep = (right.scores[0], right.members[0].clone());
+        let sep = (right.scores[0], Member::from(right.member(0)));
         let right_len = right.len;
         let old_next = right.next;
         let right = self.alloc_leaf(right);
@@ -444,7 +500,7 @@ impl Tree {
         }
         let leaf = &mut self.leaves[at as usize];
         let pos = leaf.position(score, member);
-        if pos >= leaf.len || leaf.scores[pos] != score || &*leaf.members[pos] != member {
+        if pos >= leaf.len || leaf.scores[pos] != score || leaf.member(pos) != member {
             self.path = path;
             return false;
         }
@@ -545,11 +601,11 @@ impl Tree {
         let mut at = self.root;
         for _ in 0..self.height {
             let node = &self.inners[at as usize];
-            let i = partition(&node.scores, &node.members, node.seps(), &past);
+            let i = partition(0, node.seps(), |i| past(node.scores[i], &node.members[i]));
             at = node.children[i];
         }
         let leaf = &self.leaves[at as usize];
-        match partition(&leaf.scores, &leaf.members, leaf.len, &past) {
+        match partition(0, leaf.len, |i| past(leaf.scores[i], leaf.member(i))) {
             i if i < leaf.len => Some((at, i)),
             _ if leaf.next == NIL => None,
             _ => Some((leaf.next, 0)),
@@ -575,7 +631,7 @@ impl Tree {
 
     pub fn get(&self, (leaf, i): (u32, usize)) -> Option<(&[u8], f64)> {
         let leaf = self.leaves.get(leaf as usize)?;
-        (i < leaf.len).then(|| (&*leaf.members[i], leaf.scores[i]))
+        (i < leaf.len).then(|| (leaf.member(i), leaf.scores[i]))
     }
 
     /// The position after (or, with `back`, before) `pos`.

@@ -6,7 +6,7 @@
 //!
 //! The inputs are shaped so that most random bytes reach past the first parse:
 //! - `redis_line`: text, one redis-cli line per `\n` (repeat prefixes, quotes, `.time`,
-//!   `.client` and HELP included), all on one server.
+//!   `.client` and HELP included), all on one server; a repeated line runs at most 16 times.
 //! - `redis_command`: one command per `\n`; two bytes choose the command in the table (big
 //!   endian, modulo its length), a third the subcommand (0: none) and how far time moves, and
 //!   the rest are its arguments split on spaces, binary-safe.
@@ -41,6 +41,10 @@ const NOW: u64 = 1_704_067_200_000;
 /// Lines or commands one input runs at most: a longer input teaches the fuzzer nothing a
 /// shorter one does not, and would only slow it down.
 const MAX_LINES: usize = 64;
+
+/// Runs of one redis-cli line with a repeat prefix (`100000 INCR k`) in `redis_line`; counts
+/// up to the console's own `cli::MAX_REPEAT` are still read and checked.
+const MAX_REPEAT: u64 = 16;
 
 /// Steps one mongosh input may take in the fuzzer: the budget itself is what is tested (the
 /// shipped default is 10 million), a small one keeps each execution fast.
@@ -98,7 +102,7 @@ pub fn redis_line(data: &[u8]) {
     let mut server = Server::new();
     let mut clock = Clock::new();
     for line in text.split('\n').take(MAX_LINES) {
-        let out = cli::run_line(&mut server, &mut clock, line, NOW, false);
+        let out = cli::run_line_repeating_at_most(&mut server, &mut clock, line, NOW, MAX_REPEAT);
         if out.quit {
             break;
         }

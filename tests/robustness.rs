@@ -318,3 +318,43 @@ fn push_slice_at_the_end_of_the_integer_range() {
         );
     }
 }
+
+/// Found by the mongo_pipeline fuzz target: `$densify` over `bounds: "full"` between 1 and
+/// the largest Long filled a vector until a budget of a million values ran out. The server
+/// stops after 500 000 generated documents (`internalQueryMaxAllowedDensifyDocs`), counted
+/// over all partitions.
+#[test]
+fn densify_stops_at_the_servers_document_limit() {
+    let mut shell = Shell::new();
+    shell.eval_mongosh(
+        r#"db.c.insertMany([{_id: 1, a: 1}, {_id: 2, a: NumberLong("9223372036854775807")}, {_id: 3, a: 1e18, p: 1}])"#,
+        NOW,
+    );
+    let over = |generated: usize| {
+        format!("MongoServerError[Location5897900]: PlanExecutor error during aggregation :: caused by :: Generated {generated} documents in $densify, which is over the limit of 500000. Increase the 'internalQueryMaxAllowedDensifyDocs' parameter to allow more generated documents\n")
+    };
+    let cases = [
+        (
+            "[{$densify: {field: 'a', range: {step: 2, bounds: 'full'}}}]",
+            over(500_001),
+        ),
+        // 250 000 in each of two partitions: the limit is the stage's, not a partition's.
+        (
+            "[{$match: {_id: {$lt: 3}}}, {$set: {p: '$_id'}}, {$densify: {field: 'a', partitionByFields: ['p'], range: {step: 1, bounds: [2, 250002]}}}, {$count: 'n'}]",
+            "[ { n: 500002 } ]\n".to_string(),
+        ),
+        (
+            "[{$match: {_id: {$lt: 3}}}, {$set: {p: '$_id'}}, {$densify: {field: 'a', partitionByFields: ['p'], range: {step: 1, bounds: [2, 250003]}}}, {$count: 'n'}]",
+            over(500_001),
+        ),
+        // A step lost to rounding never advances the value: nothing to generate, no loop.
+        (
+            "[{$match: {_id: 3}}, {$densify: {field: 'a', range: {step: 1e-300, bounds: 'full'}}}, {$project: {_id: 1}}]",
+            "[ { _id: 3 } ]\n".to_string(),
+        ),
+    ];
+    for (pipeline, expected) in cases {
+        let out = shell.eval_mongosh(&format!("db.c.aggregate({pipeline})"), NOW);
+        assert_eq!(out, expected, "{pipeline}");
+    }
+}

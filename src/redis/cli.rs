@@ -161,13 +161,41 @@ pub fn run_line_into(
     color: bool,
     out: &mut String,
 ) -> bool {
+    run_line_capped_into(server, clock, line, host_ms, color, MAX_REPEAT, out)
+}
+
+/// `run_line` running a repeated command at most `max_runs` times (a count above
+/// `MAX_REPEAT` is still refused). For the redis_line fuzz target: `100000 FOO` on each of
+/// 64 lines made one input run for seconds, and the 100,000th run of a line teaches the
+/// fuzzer nothing the 16th did not.
+pub fn run_line_repeating_at_most(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    max_runs: u64,
+) -> LineOutput {
+    let mut text = String::new();
+    let quit = run_line_capped_into(server, clock, line, host_ms, false, max_runs, &mut text);
+    LineOutput { text, quit }
+}
+
+fn run_line_capped_into(
+    server: &mut Server,
+    clock: &mut Clock,
+    line: &str,
+    host_ms: Millis,
+    color: bool,
+    max_runs: u64,
+    out: &mut String,
+) -> bool {
     if let Some(text) = client_line(server, line) {
         out.push_str(&text);
         return false;
     }
     if !run_time_line(server, clock, line, host_ms, out) {
         wait_for_own_block(server, clock, host_ms, out);
-        let quit = run_command_line(server, clock, line, host_ms, color, out);
+        let quit = run_command_line(server, clock, line, host_ms, color, max_runs, out);
         if server.has_outbox() {
             write_received(server, out);
         }
@@ -191,7 +219,7 @@ pub fn run_line_as(
     server.switch_client(id);
     let mut text = String::new();
     let quit = !run_time_line(server, clock, line, host_ms, &mut text)
-        && run_command_line(server, clock, line, host_ms, false, &mut text);
+        && run_command_line(server, clock, line, host_ms, false, MAX_REPEAT, &mut text);
     LineOutput { text, quit }
 }
 
@@ -313,11 +341,12 @@ fn run_command_line(
     line: &str,
     host_ms: Millis,
     color: bool,
+    max_runs: u64,
     out: &mut String,
 ) -> bool {
     let mut args = std::mem::take(&mut server.line_args);
     let quit = match split_args_into(line, &mut args) {
-        Some(count) => run_words(server, clock, &args[..count], host_ms, color, out),
+        Some(count) => run_words(server, clock, &args[..count], host_ms, color, max_runs, out),
         None => {
             out.push_str("Invalid argument(s)\n");
             false
@@ -339,6 +368,7 @@ fn run_words(
     argv: &[Vec<u8>],
     host_ms: Millis,
     color: bool,
+    max_runs: u64,
     out: &mut String,
 ) -> bool {
     if argv.is_empty() {
@@ -369,7 +399,7 @@ fn run_words(
         return true;
     }
     let is_help = name.eq_ignore_ascii_case(b"help") || name == b"?";
-    for _ in 0..repeat {
+    for _ in 0..repeat.min(max_runs) {
         if is_help {
             out.push_str(&help_text(&argv[1..], color));
         } else {
@@ -694,6 +724,25 @@ mod tests {
             "{}",
             out.text
         );
+    }
+
+    #[test]
+    fn a_repeat_cap_bounds_the_runs_but_not_the_checks() {
+        let mut server = Server::new();
+        let mut clock = Clock::new();
+        for (line, expected) in [
+            ("3 INCR k", "(integer) 1\n(integer) 2\n(integer) 3\n"),
+            ("100000 INCR k", "(integer) 4\n(integer) 5\n(integer) 6\n"),
+            (
+                "100001 INCR k",
+                "(sandbox) a repeat count above 100000 is refused, so that the tab stays responsive\n",
+            ),
+            ("0 INCR k", "Invalid redis-cli repeat command option value.\n"),
+            ("\"7\" GET k", "\"6\"\n\"6\"\n\"6\"\n"),
+        ] {
+            let out = run_line_repeating_at_most(&mut server, &mut clock, line, 0, 3);
+            assert_eq!(out.text, expected, "{line}");
+        }
     }
 
     #[test]

@@ -174,7 +174,12 @@ impl Server {
     /// the client is in no special state and nobody is listening for commands.
     pub fn execute_into(&mut self, argv: &[Vec<u8>], now: Millis, out: &mut String) {
         self.advance(now);
-        if self.clients[self.current].is_plain()
+        // Resolving a line only to find it is not GET would build an unknown command's
+        // error twice.
+        if argv
+            .first()
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"get"))
+            && self.clients[self.current].is_plain()
             && !self.pubsub.has_monitors()
             && !self.scripting.is_busy()
         {

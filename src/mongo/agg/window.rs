@@ -694,6 +694,10 @@ impl StageOp for SetWindowFields {
 
 // ---- $densify
 
+/// `internalQueryMaxAllowedDensifyDocs`: documents one `$densify` may generate, over all its
+/// partitions, before the server stops it.
+const MAX_DENSIFY_DOCS: usize = 500_000;
+
 struct Densify {
     field: Vec<String>,
     partition_fields: Vec<Vec<String>>,
@@ -811,7 +815,7 @@ impl StageOp for Densify {
         };
         let parts = partitions(rows, ctx, &key_of, Some(&sort))?;
         let mut out: Rows<'a> = Vec::new();
-        let mut budget = 1_000_000usize;
+        let mut generated_total = 0usize;
         for (key, rows) in parts {
             let present: Vec<Value> = rows
                 .iter()
@@ -829,19 +833,21 @@ impl StageOp for Densify {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 let mut v = lo;
                 while compare(&v, &hi).is_lt() || (inclusive && compare(&v, &hi).is_eq()) {
-                    if budget == 0 {
-                        return Err(agg_err!(
-                            5897900,
-                            "$densify would generate too many documents"
-                        ));
-                    }
-                    budget -= 1;
                     if !present.iter().any(|p| compare(p, &v).is_eq()) {
+                        generated_total += 1;
+                        if generated_total > MAX_DENSIFY_DOCS {
+                            return Err(agg_err!(
+                                5897900,
+                                "PlanExecutor error during aggregation :: caused by :: Generated {generated_total} documents in $densify, which is over the limit of {MAX_DENSIFY_DOCS}. Increase the 'internalQueryMaxAllowedDensifyDocs' parameter to allow more generated documents"
+                            ));
+                        }
                         generated.push(v.clone());
                     }
+                    // A step lost to rounding (1e-300 after 1e18) would never reach the
+                    // bound: every value is visited once, so the loop ends.
                     match self.next(&v) {
-                        Some(n) => v = n,
-                        None => break,
+                        Some(n) if compare(&n, &v).is_gt() => v = n,
+                        _ => break,
                     }
                 }
             }

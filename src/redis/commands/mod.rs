@@ -317,21 +317,31 @@ pub fn complete(prefix: &str) -> Vec<&'static str> {
 pub fn unknown_command(argv: &[Vec<u8>]) -> Reply {
     let name = argv
         .first()
-        .map(|n| String::from_utf8_lossy(n))
+        .map(|n| quoted_prefix(n, 128))
         .unwrap_or_default();
-    let name: String = name.chars().take(128).collect();
-    let mut args = String::new();
+    let mut msg = format!("unknown command '{name}', with args beginning with: ");
+    let start = msg.len();
     for arg in argv.iter().skip(1) {
-        if args.len() >= 128 {
-            break;
-        }
-        let room = 128 - args.len();
-        let text = String::from_utf8_lossy(arg);
-        let cut: String = text.chars().take(room).collect();
-        args.push_str(&format!("'{cut}' "));
+        let room = match 128usize.checked_sub(msg.len() - start) {
+            Some(room) if room > 0 => room,
+            _ => break,
+        };
+        msg.push('\'');
+        msg.push_str(&quoted_prefix(arg, room));
+        msg.push_str("' ");
     }
-    let msg = format!("unknown command '{name}', with args beginning with: {args}");
     Reply::err(msg.replace(['\r', '\n'], " "))
+}
+
+/// The first `chars` characters of `bytes` read as lossy UTF-8. Only the bytes that can
+/// reach them are decoded (a character, or an invalid sequence's U+FFFD, takes at most 4), so
+/// a megabyte argument costs no more than a short one.
+fn quoted_prefix(bytes: &[u8], chars: usize) -> String {
+    let end = bytes.len().min(chars.saturating_mul(4).saturating_add(4));
+    String::from_utf8_lossy(bytes.get(..end).unwrap_or(bytes))
+        .chars()
+        .take(chars)
+        .collect()
 }
 
 /// The arity error for whatever command `argv` names (containers called without a
@@ -417,5 +427,56 @@ mod tests {
             unknown_command(&argv),
             Reply::err("unknown command 'FOO', with args beginning with: 'bar' 'baz q' ")
         );
+    }
+
+    /// The message as it was first written, decoding every argument whole: the bounded
+    /// decoding must give the same text for long, multibyte and invalid UTF-8 arguments.
+    fn unknown_command_decoding_everything(argv: &[Vec<u8>]) -> Reply {
+        let name = argv
+            .first()
+            .map(|n| String::from_utf8_lossy(n))
+            .unwrap_or_default();
+        let name: String = name.chars().take(128).collect();
+        let mut args = String::new();
+        for arg in argv.iter().skip(1) {
+            if args.len() >= 128 {
+                break;
+            }
+            let room = 128 - args.len();
+            let cut: String = String::from_utf8_lossy(arg).chars().take(room).collect();
+            args.push_str(&format!("'{cut}' "));
+        }
+        let msg = format!("unknown command '{name}', with args beginning with: {args}");
+        Reply::err(msg.replace(['\r', '\n'], " "))
+    }
+
+    #[test]
+    fn unknown_command_decodes_only_the_prefix_it_quotes() {
+        let words: &[&[u8]] = &[
+            b"",
+            b"x",
+            b"a\r\nb",
+            "\u{20ac}\u{1f600}".as_bytes(),
+            b"\xe2\x82",
+            b"\xff\xfe\x80",
+            b"\xf0\x9f\x98",
+        ];
+        for (i, first) in words.iter().enumerate() {
+            for (j, second) in words.iter().enumerate() {
+                for repeat in [1, 20, 37, 129, 600] {
+                    let argv: Vec<Vec<u8>> = vec![
+                        [b"NOPE".as_slice(), &first.repeat(repeat)].concat(),
+                        first.repeat(repeat),
+                        [*second, *first].concat().repeat(repeat),
+                        second.repeat(repeat),
+                    ];
+                    assert_eq!(
+                        unknown_command(&argv),
+                        unknown_command_decoding_everything(&argv),
+                        "words {i} and {j} repeated {repeat} times"
+                    );
+                }
+            }
+        }
     }
 }

@@ -358,3 +358,59 @@ fn densify_stops_at_the_servers_document_limit() {
         assert_eq!(out, expected, "{pipeline}");
     }
 }
+
+/// Found by the mongo_projection fuzz target: a projection path thousands of parts deep cost
+/// time quadratic in its depth. The server's FieldPath takes at most 200 parts
+/// (`BSONDepth::kDefaultMaxAllowableDepth`) and refuses longer ones, in projections, stage
+/// field names and `$` paths alike.
+#[test]
+fn field_paths_longer_than_the_server_takes_are_refused() {
+    let path = |parts: usize| vec!["a"; parts].join(".");
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.c.insertOne({_id: 1, a: 1})", NOW);
+    let too_long = "MongoServerError[Overflow]: FieldPath is too long\n".to_string();
+    let cases = [
+        (
+            format!("db.c.find({{}}, {{'{}': 1}})", path(200)),
+            "[ { _id: 1 } ]\n".to_string(),
+        ),
+        (
+            format!("db.c.find({{}}, {{'{}': 1}})", path(201)),
+            too_long.clone(),
+        ),
+        (
+            format!("db.c.find({{}}, {{'{}': 0}})", path(20_000)),
+            too_long,
+        ),
+        (
+            format!("db.c.aggregate([{{$project: {{'{}': 1}}}}])", path(50_000)),
+            "MongoServerError[Overflow]: Invalid $project :: caused by :: FieldPath is too long\n"
+                .into(),
+        ),
+        (
+            format!("db.c.aggregate([{{$set: {{'{}': 1}}}}])", path(201)),
+            "MongoServerError[Overflow]: Invalid $set :: caused by :: FieldPath is too long\n"
+                .into(),
+        ),
+        (
+            format!(
+                "db.c.aggregate([{{$set: {{r: '${}'}}}}, {{$project: {{r: 1}}}}])",
+                path(200)
+            ),
+            "[ { _id: 1 } ]\n".into(),
+        ),
+        (
+            format!("db.c.aggregate([{{$set: {{r: '${}'}}}}])", path(201)),
+            "MongoServerError[Overflow]: Invalid $set :: caused by :: FieldPath is too long\n"
+                .into(),
+        ),
+    ];
+    for (statement, expected) in cases {
+        assert_eq!(
+            shell.eval_mongosh(&statement, NOW),
+            expected,
+            "{}",
+            &statement[..60]
+        );
+    }
+}

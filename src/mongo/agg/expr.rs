@@ -546,6 +546,9 @@ fn check_var_name(name: &str) -> Result<(), AggError> {
 }
 
 fn check_path(parts: &[String]) -> Result<(), AggError> {
+    if parts.len() > super::MAX_FIELD_PATH_PARTS {
+        return Err(super::field_path_too_long());
+    }
     for p in parts {
         if p.is_empty() {
             return Err(agg_err!(

@@ -70,6 +70,20 @@ macro_rules! agg_err {
     };
 }
 
+/// The server's `BSONDepth::kDefaultMaxAllowableDepth`: a field path of more parts is refused.
+pub const MAX_FIELD_PATH_PARTS: usize = 200;
+
+/// Whether a dotted path has more parts than the server's FieldPath takes. Refusing it is
+/// also what keeps a pasted path thousands of parts deep from costing time quadratic in its
+/// depth.
+pub fn field_path_too_deep(path: &str) -> bool {
+    path.bytes().filter(|&b| b == b'.').count() >= MAX_FIELD_PATH_PARTS
+}
+
+pub fn field_path_too_long() -> AggError {
+    AggError::new(15, "Overflow", "FieldPath is too long")
+}
+
 pub fn bad_value(message: impl Into<String>) -> AggError {
     AggError::new(2, "BadValue", message)
 }

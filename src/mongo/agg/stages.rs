@@ -625,6 +625,9 @@ fn parse_projection(
         } else {
             format!("{prefix}.{k}")
         };
+        if super::field_path_too_deep(&full) {
+            return Err(super::field_path_too_long());
+        }
         if k.starts_with('$') {
             return Err(agg_err!(
                 16410,
@@ -891,6 +894,9 @@ fn flatten_add_fields(
         }
         let mut path = prefix.to_vec();
         path.extend(split_path(k));
+        if path.len() > super::MAX_FIELD_PATH_PARTS {
+            return Err(super::field_path_too_long());
+        }
         if path.iter().any(String::is_empty) {
             return Err(agg_err!(
                 15998,

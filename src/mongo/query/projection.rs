@@ -287,6 +287,9 @@ fn parse_element(
     filter: &Document,
     top: bool,
 ) -> Result<(), QueryError> {
+    if crate::mongo::agg::field_path_too_deep(full) {
+        return Err(QueryError::new(15, "Overflow", "FieldPath is too long"));
+    }
     let positional = key == "$" || key.ends_with(".$") || key.contains(".$.");
     match value {
         Value::Document(sub) => {

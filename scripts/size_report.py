@@ -2,14 +2,19 @@
 """What the page ships, raw and gzipped (-9), and the budget it must stay under.
 
     scripts/size_report.py            two tables: the first load (www/pkg/*.wasm, www/pkg/*.js
-                                      and the page's own .js/.css/.html) and what loads on
-                                      first use (www/pkg-full: the module with the Lua engine,
-                                      RediSearch, the MongoDB engine and the driver
-                                      snippets, which replaces the first)
+                                      and what www/index.html loads: the page's bundle
+                                      www/dist/main.js, its stylesheet, the HTML) and what
+                                      loads on first use (www/pkg-full: the module with the
+                                      Lua engine, RediSearch, the MongoDB engine and the
+                                      driver snippets, which replaces the first; and any
+                                      chunk of the bundle loaded later); then the embed's
+                                      bundles, which course pages load instead of the page
     scripts/size_report.py --check    also exit 1 when the first load's gzipped wasm + JS
                                       exceeds bench/size-budget.json
     scripts/size_report.py --json     the same numbers for scripts/bench
 
+The page's scripts are counted as served: bundled and minified by scripts/build-page.mjs
+(www/dist/manifest.json says which chunks each bundle imports), not the sources in www/js/.
 The budget counts the first load's wasm and JS only: they are what a student waits for
 before the first command runs; HTML and CSS are listed for completeness. The full module is
 fetched only when a script, an FT.* command, Mongo input, a snapshot holding scripts, search
@@ -18,6 +23,7 @@ indexes or Mongo data, or a driver snippet first needs it.
 import argparse
 import gzip
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 WWW = REPO / "www"
 PKG = WWW / "pkg"
 FULL_PKG = WWW / "pkg-full"
+DIST = WWW / "dist"
+MANIFEST = DIST / "manifest.json"
 BUDGET = REPO / "bench" / "size-budget.json"
 # The issue's ceiling: the checked-in budget may be lowered as the engines shrink, never raised
 # past this.
@@ -39,11 +47,38 @@ def module_files(pkg: Path) -> list[Path]:
     return sorted(pkg.glob("*.wasm")) + sorted(pkg.glob("*.js"))
 
 
-def shipped(pkg: Path) -> list[Path]:
-    files = module_files(pkg)
-    for ext in ("js", "css", "html"):
-        files += sorted(p for p in WWW.rglob(f"*.{ext}") if PKG not in p.parents and FULL_PKG not in p.parents)
+def bundles() -> dict:
+    return json.loads(MANIFEST.read_text())["bundles"]
+
+
+def bundle_files(name: str, key: str = "imports") -> list[Path]:
+    """A bundle and the chunks it imports statically (`key` "lazy": those it loads later)."""
+    b = bundles()[name]
+    return ([WWW / b["file"]] if key == "imports" else []) + [WWW / f for f in b[key]]
+
+
+def page_files() -> list[Path]:
+    """What www/index.html loads itself: the HTML, its stylesheets and scripts (the bundle and
+    the chunks it imports), not the wasm and glue it preloads (counted with the module)."""
+    html = (WWW / "index.html").read_text()
+    files = [WWW / "index.html"]
+    files += [WWW / h for h in re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)]
+    for src in re.findall(r'<script type="module" src="([^"]+)"', html):
+        name = next((n for n, b in bundles().items() if b["file"] == src), None)
+        files += bundle_files(name) if name else [WWW / src]
     return files
+
+
+def shipped(pkg: Path) -> list[Path]:
+    return module_files(pkg) + page_files()
+
+
+def on_first_use(pkg: Path) -> list[Path]:
+    return module_files(pkg) + bundle_files("main", "lazy")
+
+
+def embed_files(_pkg: Path) -> list[Path]:
+    return [f for name in bundles() if name != "main" for f in bundle_files(name)]
 
 
 def kind(p: Path) -> str:
@@ -83,16 +118,21 @@ def main() -> int:
     if not any(pkg.glob("*.wasm")):
         print(f"size_report: no wasm in {shown(pkg)}; run scripts/build-wasm first", file=sys.stderr)
         return 1
+    if not MANIFEST.exists():
+        print(f"size_report: no {shown(MANIFEST)}; run scripts/build-wasm (or node scripts/build-page.mjs) first",
+              file=sys.stderr)
+        return 1
     r = report(pkg)
+    r["embed"] = report(pkg, embed_files)
     budget = json.loads(BUDGET.read_text())["gzipped_wasm_and_js_bytes"]
     r["budget_gzipped_wasm_and_js_bytes"] = budget
     # None when only the first module was built (FIRST_ONLY=1 scripts/build-wasm).
-    r["on_first_use"] = report(full_pkg, module_files) if any(full_pkg.glob("*.wasm")) else None
+    r["on_first_use"] = report(full_pkg, on_first_use) if any(full_pkg.glob("*.wasm")) else None
 
     if args.json:
         print(json.dumps(r, indent=2))
     else:
-        w = max(len(f["file"]) for f in r["files"] + (r["on_first_use"] or {"files": []})["files"])
+        w = max(len(f["file"]) for f in r["files"] + r["embed"]["files"] + (r["on_first_use"] or {"files": []})["files"])
         print(f"{'file':<{w}}  {'bytes':>9}  {'gzipped':>9}")
         for f in r["files"]:
             print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
@@ -108,6 +148,9 @@ def main() -> int:
                 print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
             print(f"{'wasm + JS':<{w}}  {later['wasm_and_js_bytes']:>9}  {later['gzipped_wasm_and_js_bytes']:>9}"
                   "  (loaded on first use)")
+        print("\nthe embed's scripts (a course page loads one instead of the page's, with the same modules):")
+        for f in r["embed"]["files"]:
+            print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
 
     if args.check:
         if budget > CEILING:

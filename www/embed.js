@@ -32,8 +32,8 @@ import { PipelineViewer } from "./js/pipeline-viewer.js";
 import { RedisClients } from "./js/redis-clients.js";
 import { RedisConsole } from "./js/redis-console.js";
 import { SnippetPanel } from "./js/snippet-panel.js";
+import { SITE } from "./js/site.js";
 
-const HERE = new URL(".", import.meta.url);
 export const ENGINES = ["redis", "mongo"];
 /** Panels by name, and the engine whose column holds each (null: the embed's width). */
 export const PANELS = {
@@ -71,7 +71,7 @@ export function cssHeight(value) {
 export function lessonUrl(value, base = document.baseURI) {
   const text = String(value ?? "").trim();
   if (text === "") return null;
-  if (/^[A-Za-z0-9_-]+$/.test(text)) return new URL(`lessons/${text}.json`, HERE).href;
+  if (/^[A-Za-z0-9_-]+$/.test(text)) return new URL(`lessons/${text}.json`, SITE).href;
   return new URL(text, base).href;
 }
 
@@ -109,9 +109,9 @@ let sheets = null;
 function loadSheets() {
   sheets ??= Promise.all(
     ["style.css", "embed.css"].map(async (name) => {
-      const response = await fetch(new URL(name, HERE));
+      const response = await fetch(new URL(name, SITE));
       if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
-      const sheet = new CSSStyleSheet({ baseURL: new URL(name, HERE).href });
+      const sheet = new CSSStyleSheet({ baseURL: new URL(name, SITE).href });
       await sheet.replace(await response.text());
       return sheet;
     }),

@@ -8,6 +8,7 @@ import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { buildPage } from "../../scripts/build-page.mjs";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const WWW = join(ROOT, "www");
@@ -102,6 +103,9 @@ export async function startHarness({ headers } = {}) {
   };
   try {
     requireBuiltPkg();
+    // The pages load the bundle of www/js/ (www/dist/): rebuilt here, so the tests always run
+    // the sources as they are (a second or so; unchanged files are left alone).
+    await buildPage();
     harness.server = await startServer({ headers });
     harness.url = harness.server.url;
     harness.browser = await launchBrowser();

@@ -94,6 +94,10 @@ class LessonPicker extends HTMLElement {
   async loadCourse() {
     this.body.replaceChildren(h("p", { class: "muted" }, "Loading the course…"));
     if (this.only !== null) return this.loadOne(this.only);
+    // The page is ready once the sandbox is restored, and the course (an index, then every
+    // lesson file: a title and a step count each) is not needed before: fetched meanwhile, it
+    // would share the page's connections and main thread with the engine's start.
+    await this.restored;
     try {
       const response = await fetch(new URL("index.json", this.base));
       if (!response.ok) throw new LessonError(`lesson index: could not be fetched (HTTP ${response.status})`);

@@ -9,7 +9,7 @@ import { loadEngine } from "./engine.js";
 import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
-import { startPersistence } from "./persistence.js";
+import { openEarly, startPersistence } from "./persistence.js";
 import { installPanicOverlay } from "./panic-overlay.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
@@ -18,6 +18,8 @@ import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
   installPanicOverlay();
+  // The saved sandbox's database opens while the engine loads (see persistence.js).
+  openEarly();
   // The first module, loaded here rather than statically so a missing build shows a message,
   // not a blank page; the full one (Lua, RediSearch, MongoDB, snippets) comes on first use
   // (engine.js).

@@ -31,6 +31,23 @@ function openDb(name) {
   });
 }
 
+/** Databases opened before their Persistence starts (`openEarly`), by name. */
+const early = new Map();
+
+/**
+ * Starts opening the database `name` now; the Persistence that later starts with that name
+ * takes this open. Opening needs no engine, and the page is not ready before the restore that
+ * follows it: started alongside the engine's load, its round trip to the browser (and the
+ * database's creation on a first visit) no longer comes after it.
+ */
+export function openEarly(name = DB_NAME) {
+  if (!early.has(name)) {
+    const opening = openDb(name);
+    opening.catch(() => {});
+    early.set(name, opening);
+  }
+}
+
 function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
@@ -225,7 +242,9 @@ export class Persistence {
 
   async start() {
     try {
-      this.db = await openDb(this.dbName);
+      const opening = early.get(this.dbName) ?? openDb(this.dbName);
+      early.delete(this.dbName);
+      this.db = await opening;
     } catch (error) {
       this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
     }

@@ -57,6 +57,8 @@ const cfg = {
   min_ms: 30,
   n: {
     setget: 1_000_000, script_chunk: 10_000, incr: 1_000_000, zadd: 1_000_000, list: 1_000_000,
+    // ZADD into a set of zadd_at members: zadd_new new ones timed per rep (zadd-at-size.js).
+    zadd_at: 100_000, zadd_new: 50_000,
     hash: 100_000, docs: 100_000, vectors: 100_000, textgeo: 100_000, orders: 10_000, indexed: 1_000_000, memory: 1_000_000,
   },
 };

@@ -94,7 +94,7 @@ export async function firstReplyInPage(browser, url, { loads, command = "PING", 
     reps,
     frame,
     ready,
-    note: `typed by the page at data-ready (median ${ms(median(ready))}); the frame showing the reply began at ` +
-      `${ms(median(frame))}`,
+    note: `typed by the page at data-ready (median ${ms(median(ready))}), answered a median of ` +
+      `${ms(median(reps.map((x, i) => x - ready[i])))} later; the frame showing it began at ${ms(median(frame))}`,
   };
 }

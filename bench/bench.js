@@ -4,6 +4,7 @@
 // The full module: the page's first one has no Mongo engine.
 import init, { Playground } from "../www/pkg-full/nosql_playground.js";
 import { RedisMock, Query, Aggregator } from "./dist/peers.js";
+import { zaddAtSize } from "./zadd-at-size.js";
 
 // init() hands back the instance's exports; its memory is what the memory workload reads.
 const wasm = await init();
@@ -281,8 +282,9 @@ function redisOthers(cfg) {
     }] },
     { group: "zadd", n: nZ, mockBudgetMs: cfg.mock_slow_budget_ms, mockSetupCap: zMockSetup, phases: [{
       id: "zadd", label: `ZADD ${fmtN(nZ)} members into one sorted set`,
+      // No target: the issue's is ZADD into a 100k set (zadd-at-size.js), and from an empty
+      // set the mock is timed on the few thousand members its budget lets it reach.
       line: (i) => `ZADD z ${zscore(i)} m${i}`, mock: (r, i) => r.zadd("z", zscore(i), "m" + i),
-      target: { ratio: 1000 },
       verify: (p, ops) => {
         const card = intReply(p.redis("ZCARD z", hostMs()));
         return card === ops ? null : `ZCARD answered ${card} after ${ops} distinct ZADDs`;
@@ -973,7 +975,7 @@ function fmtN(n) {
 const GROUPS = {
   redis_setget: redisSetGet,
   redis_incr: (cfg) => runOther(cfg, "incr"),
-  redis_zadd: (cfg) => runOther(cfg, "zadd"),
+  redis_zadd: async (cfg) => [...await runOther(cfg, "zadd"), ...await zaddAtSize(cfg, fmtN)],
   redis_list: (cfg) => runOther(cfg, "list"),
   redis_hash: (cfg) => runOther(cfg, "hash"),
   redis_memory: redisMemory,

@@ -133,21 +133,23 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
   }
 });
 
-test("typing a scripting command's name fetches the full module before Enter, without switching", async () => {
-  const { context, page, fetched, errors } = await open();
-  try {
-    await page.getByRole("textbox", { name: "Redis command" }).fill("GET k");
-    await page.waitForTimeout(300);
-    assert.deepEqual(fetched, []);
-    await page.getByRole("textbox", { name: "Redis command" }).fill("evalsha");
-    for (let i = 0; i < 100 && fetched.length < 2; i++) await page.waitForTimeout(100);
-    assert.deepEqual(fetched.sort(), FULL_MODULE);
-    assert.equal(await isFull(page), false);
-    assert.deepEqual(errors.map(String), []);
-  } finally {
-    await context.close();
-  }
-});
+for (const name of ["evalsha", "json.get", "XADD", "geosearch"]) {
+  test(`typing ${name} fetches the full module before Enter, without switching`, async () => {
+    const { context, page, fetched, errors } = await open();
+    try {
+      await page.getByRole("textbox", { name: "Redis command" }).fill("ZADD k 1 m");
+      await page.waitForTimeout(300);
+      assert.deepEqual(fetched, []);
+      await page.getByRole("textbox", { name: "Redis command" }).fill(name);
+      for (let i = 0; i < 100 && fetched.length < 2; i++) await page.waitForTimeout(100);
+      assert.deepEqual(fetched.sort(), FULL_MODULE);
+      assert.equal(await isFull(page), false);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 test("input typed while the Lua engine loads waits and runs in order", async () => {
   const { context, page, errors } = await open();

@@ -399,9 +399,11 @@ fn run_words(
     if name.eq_ignore_ascii_case(b"quit") || name.eq_ignore_ascii_case(b"exit") {
         return true;
     }
-    let is_help = name.eq_ignore_ascii_case(b"help") || name == b"?";
+    let is_help = is_help(name);
     for _ in 0..repeat.min(max_runs) {
-        if is_help {
+        if is_help && argv.len() > 1 && !Part::Docs.built() {
+            super::parts::not_built(Part::Docs).write_cli_text(out);
+        } else if is_help {
             out.push_str(&help_text(&argv[1..], color));
         } else {
             let now = clock.now(host_ms);
@@ -423,7 +425,15 @@ pub fn runs_part(line: &str) -> Option<Part> {
         Some(Some(_)) if argv.len() > 1 => return None,
         _ => &argv[..],
     };
+    if argv.len() > 1 && is_help(&argv[0]) {
+        return Some(Part::Docs);
+    }
     Part::of_command(argv)
+}
+
+/// redis-cli's own `help` (or `?`), which the server never sees.
+fn is_help(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"help") || word == b"?"
 }
 
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
@@ -647,6 +657,13 @@ mod tests {
             ("0 FT.INFO idx", None),
             ("FT.SEARCH \"idx", None),
             ("", None),
+            ("HELP GET", Some(Part::Docs)),
+            ("help @stream", Some(Part::Docs)),
+            ("? SET", Some(Part::Docs)),
+            ("COMMAND DOCS GET", Some(Part::Docs)),
+            ("HELP", None),
+            ("COMMAND INFO GET", None),
+            ("COMMAND COUNT", None),
         ];
         for (line, expected) in cases {
             assert_eq!(runs_part(line), *expected, "{line}");
@@ -693,6 +710,11 @@ mod tests {
             "ZADD z 1 m",
             "SCAN 0 TYPE stream",
             "TYPE s",
+            "HELP GET",
+            "HELP @string",
+            "COMMAND DOCS GET",
+            "HELP",
+            "COMMAND INFO GET",
         ];
         for line in lines {
             let mut server = Server::new();

@@ -401,6 +401,27 @@ for (const { part, before, lines } of FAMILIES) {
   });
 }
 
+test("HELP <command> and COMMAND DOCS load the full module, whose table has the docs' prose; the hints need no switch", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    const input = page.getByRole("textbox", { name: "Redis command" });
+    await input.fill("SET k v EX ");
+    assert.equal(await page.locator("#redis-console .hint-text").textContent(), "seconds [NX|XX|IFEQ comparison-value] [GET]");
+    assert.match(await output(await redis(page, "HELP")), /^redis-cli /);
+    await page.waitForTimeout(300);
+    assert.deepEqual(fetched, []);
+    const help = await output(await typed(page, "HELP GET"));
+    assert.match(help, /^\s*GET key\n\s*summary: Returns the string value of a key\.\n\s*since: 1\.0\.0\n\s*group: string\s*$/);
+    assert.equal(await isFull(page), true);
+    assert.equal(await visibleLog(page).locator(".engine-note").textContent(), "(sandbox) loading the command docs… done");
+    assert.match(await output(await redis(page, "COMMAND DOCS GET")), /"summary"\n\s+2\) "Returns the string value of a key\."/);
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("an XREAD that blocks loads the full module, waits there and is woken by another client's XADD", async () => {
   const { context, page, errors } = await open();
   const tab = (id) => page.locator(`#redis-console .client-tab[data-client="${id}"]`);

@@ -2,11 +2,11 @@
 // persistence all hold, whichever wasm module runs underneath.
 //
 // The page first loads the smaller module (pkg/: a Redis sandbox without the Lua interpreter,
-// RediSearch, RedisJSON, streams, the GEO* commands, the MongoDB engine or the driver
-// snippets). The first time something needs the rest (a Redis line that runs Lua, FT.*,
-// JSON.*, X* or GEO*, Mongo input, a snapshot holding function libraries, cached scripts,
-// search indexes, JSON documents, streams or Mongo data, a driver snippet) it loads the full
-// module (pkg-full/) and moves the sandbox
+// RediSearch, RedisJSON, streams, the GEO* commands, the command docs' prose, the MongoDB
+// engine or the driver snippets). The first time something needs the rest (a Redis line that
+// runs Lua, FT.*, JSON.*, X*, GEO*, HELP <command> or COMMAND DOCS, Mongo input, a snapshot
+// holding function libraries, cached scripts, search indexes, JSON documents, streams or
+// Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
 // into it by deterministic replay: the core is pure (time enters as the numbers
 // passed in, randomness is seeded), so every call that can change the sandbox is recorded with
 // its exact arguments and, at the switch, made again in the same order on a new full
@@ -92,6 +92,7 @@ const PARTS = {
   json: "JSON module",
   streams: "stream commands",
   geo: "geo commands",
+  docs: "command docs",
   mongo: "MongoDB engine",
   snippets: "driver snippets",
 };

@@ -5,10 +5,11 @@
                                       and what www/index.html loads: the page's bundle
                                       www/dist/main.js, its stylesheet, the HTML) and what
                                       loads on first use (www/pkg-full: the module with the
-                                      Lua engine, RediSearch, the MongoDB engine and the
-                                      driver snippets, which replaces the first; and any
-                                      chunk of the bundle loaded later); then the embed's
-                                      bundles, which course pages load instead of the page
+                                      Lua engine, RediSearch, RedisJSON, streams, GEO*, the
+                                      MongoDB engine and the driver snippets, which replaces
+                                      the first; and any chunk of the bundle loaded later);
+                                      then the embed's bundles, which course pages load
+                                      instead of the page
     scripts/size_report.py --check    also exit 1 when the first load's gzipped wasm + JS
                                       exceeds bench/size-budget.json
     scripts/size_report.py --json     the same numbers for scripts/bench
@@ -17,8 +18,8 @@ The page's scripts are counted as served: bundled and minified by scripts/build-
 (www/dist/manifest.json says which chunks each bundle imports), not the sources in www/js/.
 The budget counts the first load's wasm and JS only: they are what a student waits for
 before the first command runs; HTML and CSS are listed for completeness. The full module is
-fetched only when a script, an FT.* command, Mongo input, a snapshot holding scripts, search
-indexes or Mongo data, or a driver snippet first needs it.
+fetched only when a script, an FT.*, JSON.*, X* or GEO* command, Mongo input, a snapshot
+holding scripts, search indexes, JSON, streams or Mongo data, or a driver snippet first needs it.
 """
 import argparse
 import gzip
@@ -143,7 +144,7 @@ def main() -> int:
         if later is None:
             print(f"\nno full module in {shown(full_pkg)} (loaded on first use); run scripts/build-wasm")
         else:
-            print("\nloaded on first use (a script, FT.*, Mongo input, a snapshot needing one, a driver snippet):")
+            print("\nloaded on first use (a script, FT.*, JSON.*, X*, GEO*, Mongo input, a snapshot needing one, a driver snippet):")
             for f in later["files"]:
                 print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
             print(f"{'wasm + JS':<{w}}  {later['wasm_and_js_bytes']:>9}  {later['gzipped_wasm_and_js_bytes']:>9}"

@@ -6,8 +6,11 @@
 //! - `redis::reply`: the typed `Reply` and its redis-cli (`--no-raw`) formatter.
 //! - `redis::commands`: the one command table (name, arity, flags, group, docs, handler).
 //! - `redis::db`: the keyspaces, their values and the ordered expiry index.
-//! - `redis::types::json` / `json_path`: RedisJSON documents and JSONPath; `redis::search`: the
-//!   FT.* indexes, query language, aggregation and vector search (cargo feature `search`).
+//! - `redis::types::json` / `json_path`: RedisJSON documents and JSONPath (cargo feature `json`);
+//!   `redis::search`: the FT.* indexes, query language, aggregation and vector search (cargo
+//!   feature `search`). Streams and the GEO* commands are features too (`streams`, `geo`).
+//! - `redis::parts`: which commands belong to a part a build can leave out (Lua, FT.*, JSON.*,
+//!   streams, GEO*): the page's first module hands such lines to the full one.
 //! - `redis::config`, `redis::memory`, `redis::evict`, `redis::info`: CONFIG's one table of
 //!   parameters, memory as the real server accounts it (MEMORY USAGE, `used_memory`),
 //!   maxmemory eviction, and INFO / SLOWLOG / TIME.

@@ -157,43 +157,43 @@ impl Playground {
         text
     }
 
-    /// What this module was built with, as JSON `{"scripting": bool, "snippets": bool,
-    /// "mongo": bool, "search": bool}`: the page's first module has none, and hands the
-    /// sandbox to the full one before a line that runs Lua or FT.* (`redisRunsLua`,
-    /// `redisRunsSearch`), Mongo input, a snapshot that needs any of them (`snapshotUsesLua`,
-    /// `snapshotUsesMongo`, `snapshotUsesSearch`) or a driver snippet.
+    /// What this module was built with, as JSON `{"snippets": bool, "mongo": bool,
+    /// "scripting": bool, "search": bool, "json": bool, "streams": bool, "geo": bool}` (the
+    /// parts of `redis::parts::Part` by their features): the page's first module has few, and
+    /// hands the sandbox to the full one before a line that runs a part it lacks
+    /// (`redisRunsPart`), Mongo input, a snapshot that needs one (`snapshotParts`,
+    /// `snapshotUsesMongo`) or a driver snippet.
     pub fn features() -> String {
-        format!(
-            r#"{{"scripting":{},"snippets":{},"mongo":{},"search":{}}}"#,
-            cfg!(feature = "scripting"),
+        let mut json = format!(
+            r#"{{"snippets":{},"mongo":{}"#,
             cfg!(feature = "snippets"),
-            cfg!(feature = "mongo"),
-            cfg!(feature = "search")
-        )
+            cfg!(feature = "mongo")
+        );
+        for part in redis::parts::Part::ALL {
+            json.push_str(&format!(r#","{}":{}"#, part.feature(), part.built()));
+        }
+        json.push('}');
+        json
     }
 
-    /// Whether a redis-cli line runs a command that compiles or runs Lua (in any build).
-    #[wasm_bindgen(js_name = redisRunsLua)]
-    pub fn redis_runs_lua(line: &str) -> bool {
-        redis::cli::runs_lua(line)
+    /// The feature of the part a redis-cli line runs (`"scripting"`, `"search"`, `"json"`,
+    /// `"streams"`, `"geo"`), or `""` for none; the same in any build.
+    #[wasm_bindgen(js_name = redisRunsPart)]
+    pub fn redis_runs_part(line: &str) -> String {
+        redis::cli::runs_part(line)
+            .map(|part| part.feature())
+            .unwrap_or_default()
+            .to_string()
     }
 
-    /// Whether loading a snapshot compiles Lua (it holds function libraries or cached scripts).
-    #[wasm_bindgen(js_name = snapshotUsesLua)]
-    pub fn snapshot_uses_lua(bytes: &[u8]) -> bool {
-        persist::uses_scripting(bytes)
-    }
-
-    /// Whether a redis-cli line runs a RediSearch command (FT.*; in any build).
-    #[wasm_bindgen(js_name = redisRunsSearch)]
-    pub fn redis_runs_search(line: &str) -> bool {
-        redis::cli::runs_search(line)
-    }
-
-    /// Whether loading a snapshot needs the search engine (it holds FT.CREATE).
-    #[wasm_bindgen(js_name = snapshotUsesSearch)]
-    pub fn snapshot_uses_search(bytes: &[u8]) -> bool {
-        persist::uses_search(bytes)
+    /// The features of the parts loading a snapshot runs, comma-separated (`"json,streams"`).
+    #[wasm_bindgen(js_name = snapshotParts)]
+    pub fn snapshot_parts(bytes: &[u8]) -> String {
+        let parts: Vec<&str> = persist::parts_used(bytes)
+            .into_iter()
+            .map(|part| part.feature())
+            .collect();
+        parts.join(",")
     }
 
     /// Whether loading a snapshot needs the Mongo engine (it holds Mongo data).

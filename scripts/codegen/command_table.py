@@ -72,8 +72,11 @@ def spec(name, info, docs, ind):
     argrows = "&[]" if not d.get("arguments") else "&[\n" + "".join(ind+"    "+arg(a, ind+"    ")+",\n" for a in d["arguments"]) + ind + "]"
     ks = "&[]" if not kspecs else "&[" + ", ".join(keyspec(k) for k in kspecs) + "]"
     hist = "&[" + ", ".join("(%s, %s)" % (rs(a), rs(b)) for a, b in d.get("history", [])) + "]"
+    # The prose only HELP <command> and COMMAND DOCS print goes through doc! (commands/mod.rs):
+    # the page's first module is built without it.
+    hist = "doc!(%s)" % hist if d.get("history") else hist
     return ("CommandSpec {\n" + ind + "    name: %s,\n" + ind + "    arity: %d,\n" + ind + "    flags: %s,\n" + ind + "    keys: (%d, %d, %d),\n"
-      + ind + "    group: Group::%s,\n" + ind + "    since: %s,\n" + ind + "    summary: %s,\n" + ind + "    complexity: %s,\n"
+      + ind + "    group: Group::%s,\n" + ind + "    since: %s,\n" + ind + "    summary: doc!(%s),\n" + ind + "    complexity: doc!(%s),\n"
       + ind + "    syntax: %s,\n" + ind + "    acl: %s,\n" + ind + "    tips: %s,\n" + ind + "    doc_flags: %s,\n"
       + ind + "    deprecated_since: %s,\n" + ind + "    replaced_by: %s,\n" + ind + "    history: %s,\n"
       + ind + "    key_specs: %s,\n" + ind + "    args: %s,\n" + ind + "    subcommands: %s,\n" + ind + "    handler: %s,\n" + ind + "}") % (

@@ -44,6 +44,7 @@ pub mod mongo_dump;
 pub mod redis_dump;
 
 use crate::clock::{Clock, Millis};
+use crate::redis::parts::Part;
 use crate::redis::reply::Reply;
 use crate::{mongo, redis};
 use codec::{crc32, Reader, Writer};
@@ -203,29 +204,24 @@ fn read_head(r: &mut Reader<'_>) -> Result<Head, String> {
     Ok((clock, host_data, config, commands))
 }
 
-/// Whether loading the snapshot needs the Lua engine: it holds function libraries or cached
-/// scripts, which are loaded again (compiled) as the snapshot is rebuilt. False for a
-/// snapshot that cannot be read (its load fails the same in any build).
-pub fn uses_scripting(bytes: &[u8]) -> bool {
-    rebuilds_with(bytes, &["FUNCTION", "SCRIPT"])
-}
-
-/// Whether loading the snapshot needs the search engine: it holds FT.CREATE. False for a
-/// snapshot that cannot be read.
-pub fn uses_search(bytes: &[u8]) -> bool {
-    rebuilds_with(bytes, &["FT.CREATE"])
-}
-
-/// Whether the commands that rebuild the snapshot's keyspace include one of `names`.
-fn rebuilds_with(bytes: &[u8], names: &[&str]) -> bool {
+/// The parts of the Redis engine (`redis::parts::Part`) that loading the snapshot runs: the
+/// commands that rebuild its keyspace include FUNCTION LOAD or SCRIPT LOAD (Lua is compiled),
+/// FT.CREATE, JSON.SET or XADD. Geo sets are rebuilt with ZADD and need no GEO* command. Empty
+/// for a snapshot that cannot be read (its load fails the same in any build).
+pub fn parts_used(bytes: &[u8]) -> Vec<Part> {
     let Ok(body) = body(bytes) else {
-        return false;
+        return Vec::new();
     };
-    read_head(&mut Reader::new(body)).is_ok_and(|(_, _, _, commands)| {
-        commands
-            .iter()
-            .any(|c| names.contains(&name_of(c).as_str()))
-    })
+    let Ok((_, _, _, commands)) = read_head(&mut Reader::new(body)) else {
+        return Vec::new();
+    };
+    let mut parts: Vec<Part> = Vec::new();
+    for part in commands.iter().filter_map(|c| Part::of_command(c)) {
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts
 }
 
 /// The ObjectId generator's state in a fresh shell (`mongo::value::ObjectIdGenerator`'s

@@ -14,6 +14,7 @@ use crate::clock::Millis;
 use crate::redis::db::Db;
 #[cfg(feature = "search")]
 use crate::redis::search::{FieldKind, Index, Source};
+#[cfg(feature = "streams")]
 use crate::redis::types::stream::{Stream, StreamId};
 use crate::redis::types::zset::format_score;
 use crate::redis::types::Value;
@@ -51,6 +52,7 @@ fn num(n: impl ToString) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
+#[cfg(feature = "streams")]
 fn id(id: StreamId) -> Vec<u8> {
     id.to_string().into_bytes()
 }
@@ -207,7 +209,9 @@ fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
                     out.geo_keys.push((index, key.clone()));
                 }
             }
+            #[cfg(feature = "streams")]
             Value::Stream(stream) => dump_stream(cmds, key, stream, now, times),
+            #[cfg(feature = "json")]
             Value::Json(doc) => {
                 let text = serde_json::to_string(doc).unwrap_or_else(|_| "null".into());
                 cmds.push(cmd(&[b"JSON.SET", key, b"$", text.as_bytes()]));
@@ -223,6 +227,7 @@ fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
     }
 }
 
+#[cfg(feature = "streams")]
 /// As Redis's `rewriteStreamObject`: the entries (or, for an empty stream, the `XADD MAXLEN 0`
 /// trick), XSETID with the counters, then each group, its pending entries claimed with
 /// FORCE, and its consumers that hold nothing.

@@ -643,16 +643,21 @@ fn time_series_collections_round_trip_and_export() {
 }
 
 #[test]
-fn uses_scripting_says_whether_a_load_compiles_lua() {
+fn parts_used_is_empty_for_plain_and_unreadable_snapshots() {
     let mut plain = Sandbox::new();
     plain.redis("SET k v");
     plain.redis("FUNCTION FLUSH");
+    plain.redis("ZADD z 1 m");
     plain.mongo("db.c.insertOne({_id: 1})");
-    assert!(!uses_scripting(&plain.save()));
-    assert!(!uses_scripting(b"not a snapshot"));
-    let mut truncated = plain.save();
+    assert_eq!(parts_used(&plain.save()), []);
+    assert_eq!(parts_used(b"not a snapshot"), []);
+    let mut truncated = populated().save();
     truncated.pop();
-    assert!(!uses_scripting(&truncated));
+    assert_eq!(parts_used(&truncated), []);
+}
+
+fn uses_scripting(bytes: &[u8]) -> bool {
+    parts_used(bytes).contains(&Part::Scripting)
 }
 
 #[cfg(feature = "scripting")]
@@ -711,14 +716,25 @@ fn uses_mongo_says_whether_a_load_needs_the_mongo_engine() {
 }
 
 #[test]
-fn uses_search_says_whether_a_load_needs_the_search_engine() {
-    let mut plain = Sandbox::new();
-    plain.redis("HSET doc:1 t hello");
-    plain.redis("JSON.SET j $ '{\"a\":1}'");
-    plain.redis("FT.CREATE gone ON HASH SCHEMA t TEXT");
-    plain.redis("FT.DROPINDEX gone");
-    assert!(!uses_search(&plain.save()));
-    plain.redis("FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA t TEXT");
-    assert!(uses_search(&plain.save()));
-    assert!(!uses_search(b"not a snapshot"));
+fn parts_used_names_search_json_and_streams() {
+    let mut s = Sandbox::new();
+    s.redis("HSET doc:1 t hello");
+    s.redis("FT.CREATE gone ON HASH SCHEMA t TEXT");
+    s.redis("FT.DROPINDEX gone");
+    s.redis("JSON.SET gone $ 1");
+    s.redis("DEL gone");
+    // A geo set is saved as a sorted set: loading it needs no GEO* command.
+    s.redis("GEOADD g 13.361389 38.115556 Palermo");
+    assert_eq!(parts_used(&s.save()), []);
+    s.redis("FT.CREATE idx ON HASH PREFIX 1 doc: SCHEMA t TEXT");
+    assert_eq!(parts_used(&s.save()), [Part::Search]);
+    s.redis("JSON.SET j $ '{\"a\":1}'");
+    s.redis("XADD s 1-1 f v");
+    let mut parts = parts_used(&s.save());
+    parts.sort_by_key(|p| p.feature());
+    assert_eq!(parts, [Part::Json, Part::Search, Part::Streams]);
+    // An empty stream, and a stream's groups, are rebuilt with stream commands too.
+    let mut s = Sandbox::new();
+    s.redis("XGROUP CREATE e g $ MKSTREAM");
+    assert_eq!(parts_used(&s.save()), [Part::Streams]);
 }

@@ -2,6 +2,7 @@
 //! prefix, and the lines it answers itself (`help`, `quit`) without asking the server.
 
 use super::commands::{self, Group};
+use super::parts::Part;
 use super::Server;
 use crate::clock::{self, Clock, Millis};
 
@@ -398,9 +399,11 @@ fn run_words(
     if name.eq_ignore_ascii_case(b"quit") || name.eq_ignore_ascii_case(b"exit") {
         return true;
     }
-    let is_help = name.eq_ignore_ascii_case(b"help") || name == b"?";
+    let is_help = is_help(name);
     for _ in 0..repeat.min(max_runs) {
-        if is_help {
+        if is_help && argv.len() > 1 && !Part::Docs.built() {
+            super::parts::not_built(Part::Docs).write_cli_text(out);
+        } else if is_help {
             out.push_str(&help_text(&argv[1..], color));
         } else {
             let now = clock.now(host_ms);
@@ -410,35 +413,27 @@ fn run_words(
     false
 }
 
-/// Whether `line` names a command that compiles or runs Lua (`scripting::ENGINE_COMMANDS`),
-/// after redis-cli's repeat prefix: the page's first module, built without the interpreter,
-/// hands the sandbox to the full module before such a line runs. The name decides, not the
-/// arity, so the page can start fetching that module as soon as the name is typed. A line
-/// redis-cli would refuse (unbalanced quotes, a bad repeat count) runs nothing.
-pub fn runs_lua(line: &str) -> bool {
-    command_of(line).is_some_and(|spec| super::scripting::ENGINE_COMMANDS.contains(&spec.name))
-}
-
-/// Whether `line` names a RediSearch command (FT.*), as `runs_lua` reads it: the page's first
-/// module, built without the search engine, hands the sandbox to the full one before it runs.
-pub fn runs_search(line: &str) -> bool {
-    command_of(line).is_some_and(|spec| spec.name.starts_with("ft."))
-}
-
-/// The command (or subcommand) `line` would run, after redis-cli's repeat prefix; `None` for
-/// a line redis-cli refuses or an unknown name.
-fn command_of(line: &str) -> Option<&'static commands::CommandSpec> {
+/// The part of the engine (`parts::Part`: Lua, FT.*, JSON.*, streams, GEO*) that `line` runs,
+/// after redis-cli's repeat prefix: the page's first module, built without those parts, hands
+/// the sandbox to the full module before such a line runs. The name decides, not the arity, so
+/// the page can start fetching that module as soon as the name is typed. A line redis-cli would
+/// refuse (unbalanced quotes, a bad repeat count) runs nothing.
+pub fn runs_part(line: &str) -> Option<Part> {
     let argv = split_args(line)?;
     let argv = match argv.first().map(|w| repeat_count(w)) {
         Some(Some(Some(_))) if argv.len() > 1 => &argv[1..],
         Some(Some(_)) if argv.len() > 1 => return None,
         _ => &argv[..],
     };
-    let spec = commands::lookup(argv.first()?)?;
-    match argv.get(1) {
-        Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub),
-        _ => Some(spec),
+    if argv.len() > 1 && is_help(&argv[0]) {
+        return Some(Part::Docs);
     }
+    Part::of_command(argv)
+}
+
+/// redis-cli's own `help` (or `?`), which the server never sees.
+fn is_help(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"help") || word == b"?"
 }
 
 /// redis-cli treats a first word that `strtol` parses completely as a repeat count:
@@ -618,15 +613,68 @@ mod tests {
             (".client 2", false),
         ];
         for (line, expected) in cases {
-            assert_eq!(runs_lua(line), *expected, "{line}");
+            assert_eq!(
+                runs_part(line) == Some(Part::Scripting),
+                *expected,
+                "{line}"
+            );
         }
     }
 
-    /// Built without the interpreter, of these well-formed lines exactly those `runs_lua`
-    /// names are answered "not loaded": the page switches modules for those, and only those.
-    #[cfg(not(feature = "scripting"))]
     #[test]
-    fn runs_lua_names_what_the_first_module_cannot_run() {
+    fn lines_that_run_a_part() {
+        let cases: &[(&str, Option<Part>)] = &[
+            ("FT.CREATE idx ON HASH SCHEMA t TEXT", Some(Part::Search)),
+            ("ft.search idx *", Some(Part::Search)),
+            ("FT._LIST", Some(Part::Search)),
+            ("ft.aggregate", Some(Part::Search)),
+            ("2 FT.INFO idx", Some(Part::Search)),
+            ("FT.NOSUCH idx", None),
+            ("JSON.SET k $ 1", Some(Part::Json)),
+            ("json.get k", Some(Part::Json)),
+            ("3 JSON.ARRAPPEND k $ 1", Some(Part::Json)),
+            ("JSON.NOSUCH k", None),
+            ("XADD s * f v", Some(Part::Streams)),
+            ("xread BLOCK 0 STREAMS s $", Some(Part::Streams)),
+            (
+                "XREADGROUP GROUP g c BLOCK 100 STREAMS s >",
+                Some(Part::Streams),
+            ),
+            ("XGROUP CREATE s g $ MKSTREAM", Some(Part::Streams)),
+            ("XGROUP", Some(Part::Streams)),
+            ("XINFO HELP", Some(Part::Streams)),
+            ("GEOADD g 13.36 38.11 p", Some(Part::Geo)),
+            ("GEOSEARCH k FROMLONLAT 0 0 BYRADIUS 1 km", Some(Part::Geo)),
+            ("georadius_ro g 0 0 1 km", Some(Part::Geo)),
+            // Geo sets are sorted sets; generic commands may meet any key.
+            ("ZADD g 1 m", None),
+            ("ZRANGE g 0 -1 WITHSCORES", None),
+            ("TYPE s", None),
+            ("OBJECT ENCODING s", None),
+            ("SCAN 0 TYPE stream", None),
+            ("SET FT.SEARCH 1", None),
+            ("GET XADD", None),
+            ("0 FT.INFO idx", None),
+            ("FT.SEARCH \"idx", None),
+            ("", None),
+            ("HELP GET", Some(Part::Docs)),
+            ("help @stream", Some(Part::Docs)),
+            ("? SET", Some(Part::Docs)),
+            ("COMMAND DOCS GET", Some(Part::Docs)),
+            ("HELP", None),
+            ("COMMAND INFO GET", None),
+            ("COMMAND COUNT", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(runs_part(line), *expected, "{line}");
+        }
+    }
+
+    /// Built without some part, of these well-formed lines exactly those `runs_part` names as
+    /// a missing part are answered "not loaded": the page switches modules for those, and only
+    /// those.
+    #[test]
+    fn runs_part_names_what_a_build_cannot_run() {
         let lines = [
             "EVAL \"return 1\" 0",
             "EVAL_RO \"return 1\" 0",
@@ -646,56 +694,34 @@ mod tests {
             "FUNCTION KILL",
             "FUNCTION STATS",
             "FUNCTION DELETE x",
+            "FT.CREATE i ON HASH SCHEMA t TEXT",
+            "FT._LIST",
+            "FT.SEARCH i *",
+            "JSON.SET k $ 1",
+            "JSON.GET k",
+            "XADD s * f v",
+            "XLEN s",
+            "XREAD BLOCK 10 STREAMS s $",
+            "XGROUP CREATE s g $ MKSTREAM",
+            "XINFO STREAM s",
+            "GEOADD g 0 0 m",
+            "GEODIST g a b",
+            "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS 1 km",
+            "ZADD z 1 m",
+            "SCAN 0 TYPE stream",
+            "TYPE s",
+            "HELP GET",
+            "HELP @string",
+            "COMMAND DOCS GET",
+            "HELP",
+            "COMMAND INFO GET",
         ];
         for line in lines {
             let mut server = Server::new();
             let mut clock = Clock::new();
             let out = run_line(&mut server, &mut clock, line, 0, false).text;
-            assert_eq!(out.contains("not loaded"), runs_lua(line), "{line}: {out}");
-        }
-    }
-
-    #[test]
-    fn lines_that_run_search() {
-        let cases: &[(&str, bool)] = &[
-            ("FT.CREATE idx ON HASH SCHEMA t TEXT", true),
-            ("ft.search idx *", true),
-            ("FT._LIST", true),
-            ("ft.aggregate", true),
-            ("2 FT.INFO idx", true),
-            ("FT.NOSUCH idx", false),
-            ("JSON.SET k $ 1", false),
-            ("GEOSEARCH k FROMLONLAT 0 0 BYRADIUS 1 km", false),
-            ("SET FT.SEARCH 1", false),
-            ("0 FT.INFO idx", false),
-            ("FT.SEARCH \"idx", false),
-            ("", false),
-        ];
-        for (line, expected) in cases {
-            assert_eq!(runs_search(line), *expected, "{line}");
-        }
-    }
-
-    /// Built without the search engine, of these lines exactly those `runs_search` names are
-    /// answered "not loaded".
-    #[cfg(not(feature = "search"))]
-    #[test]
-    fn runs_search_names_what_the_first_module_cannot_run() {
-        for line in [
-            "FT.CREATE i ON HASH SCHEMA t TEXT",
-            "FT._LIST",
-            "FT.SEARCH i *",
-            "JSON.SET k $ 1",
-            "GEOADD g 0 0 m",
-        ] {
-            let mut server = Server::new();
-            let mut clock = Clock::new();
-            let out = run_line(&mut server, &mut clock, line, 0, false).text;
-            assert_eq!(
-                out.contains("not loaded"),
-                runs_search(line),
-                "{line}: {out}"
-            );
+            let missing = runs_part(line).is_some_and(|part| !part.built());
+            assert_eq!(out.contains("not loaded"), missing, "{line}: {out}");
         }
     }
 

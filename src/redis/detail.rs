@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::db::Entry;
 use super::snapshot::printable;
 use super::types::geo;
+#[cfg(feature = "streams")]
 use super::types::stream::StreamId;
 use super::types::zset::{format_score, ZSet};
 use super::types::Value;
@@ -192,6 +193,7 @@ fn text(bytes: &[u8]) -> String {
 
 fn of_entry(entry: &Entry, origin: &str, now: Millis) -> Detail {
     match &entry.value {
+        #[cfg(feature = "json")]
         Value::Json(doc) => Detail::Json {
             tree: super::types::json::preview_tree(doc, DETAIL_JSON_NODES),
         },
@@ -264,6 +266,7 @@ fn of_entry(entry: &Entry, origin: &str, now: Millis) -> Detail {
             len: zset.len(),
             geo: geo_plot(zset, origin),
         },
+        #[cfg(feature = "streams")]
         Value::Stream(stream) => {
             let mut shown: Vec<(StreamId, &Vec<Vec<u8>>)> = stream
                 .range(StreamId::MIN, StreamId::MAX, true)

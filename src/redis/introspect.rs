@@ -3,6 +3,7 @@
 
 use super::commands::{self, Arg, BeginSearch, CommandSpec, FindKeys, KeySpec, TABLE};
 use super::object::help_reply;
+use super::parts::Part;
 use super::reply::{self, Reply};
 use super::util::glob_match;
 use super::Server;
@@ -226,6 +227,9 @@ pub fn info(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// COMMAND DOCS [command-name ...]
 pub fn docs(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    if !Part::Docs.built() {
+        return super::parts::not_built(Part::Docs);
+    }
     let specs: Vec<&CommandSpec> = if argv.len() == 2 {
         TABLE.iter().collect()
     } else {

@@ -121,6 +121,7 @@ pub fn entry_size(key: &[u8], entry: &Entry, samples: usize) -> usize {
     match &entry.value {
         // RedisJSON reports its own tree's allocations; the sandbox's estimate of a document's
         // nodes stands in for them (not checked against the module).
+        #[cfg(feature = "json")]
         Value::Json(doc) => object(key, volatile) + super::types::json::size_of(doc) as usize,
         Value::Str(bytes) => match encoding_name(key, entry) {
             "int" => object(key, volatile),
@@ -206,6 +207,7 @@ pub fn entry_size(key: &[u8], entry: &Entry, samples: usize) -> usize {
                 .sum();
             base + usable(48) + table(z.len()) + extrapolate(sampled, take, z.len())
         }
+        #[cfg(feature = "streams")]
         Value::Stream(stream) => {
             // The newest node's listpack is preallocated at stream-node-max-bytes (4096);
             // full nodes hold 100 entries, each about its values plus 10 bytes of IDs,

@@ -18,6 +18,7 @@ pub mod memory;
 pub mod multi;
 pub mod notify;
 pub mod object;
+pub mod parts;
 pub mod pubsub;
 pub mod rdb;
 pub mod reply;

@@ -17,7 +17,9 @@ use serde::Serialize;
 
 use super::db::{Db, Entry};
 use super::object::encoding_name;
+#[cfg(feature = "json")]
 use super::types::json;
+#[cfg(feature = "streams")]
 use super::types::stream::StreamId;
 use super::types::zset::format_score;
 use super::types::Value;
@@ -300,6 +302,7 @@ pub fn preview(value: &Value) -> Preview {
                 truncated,
             }
         }
+        #[cfg(feature = "streams")]
         Value::Stream(stream) => {
             let mut entries: Vec<StreamEntry> = stream
                 .range(StreamId::MIN, StreamId::MAX, true)
@@ -356,6 +359,7 @@ pub fn preview(value: &Value) -> Preview {
                 .collect(),
             len: zset.len(),
         },
+        #[cfg(feature = "json")]
         Value::Json(doc) => Preview::Json {
             tree: json::preview_tree(doc, PREVIEW_JSON_NODES),
         },

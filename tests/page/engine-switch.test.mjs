@@ -1,5 +1,5 @@
 // The page loads the engine's first module (a Redis sandbox: no Lua engine, no RediSearch, no
-// MongoDB engine, no driver snippets) and switches to the full one the first time something needs
+// RedisJSON, no streams, no GEO* commands, no MongoDB engine, no driver snippets) and switches to the full one the first time something needs
 // it, carrying the whole sandbox over (www/js/engine.js).
 
 import assert from "node:assert/strict";
@@ -133,21 +133,23 @@ test("EVAL loads the full module once and the sandbox carries over: clients, MUL
   }
 });
 
-test("typing a scripting command's name fetches the full module before Enter, without switching", async () => {
-  const { context, page, fetched, errors } = await open();
-  try {
-    await page.getByRole("textbox", { name: "Redis command" }).fill("GET k");
-    await page.waitForTimeout(300);
-    assert.deepEqual(fetched, []);
-    await page.getByRole("textbox", { name: "Redis command" }).fill("evalsha");
-    for (let i = 0; i < 100 && fetched.length < 2; i++) await page.waitForTimeout(100);
-    assert.deepEqual(fetched.sort(), FULL_MODULE);
-    assert.equal(await isFull(page), false);
-    assert.deepEqual(errors.map(String), []);
-  } finally {
-    await context.close();
-  }
-});
+for (const name of ["evalsha", "json.get", "XADD", "geosearch"]) {
+  test(`typing ${name} fetches the full module before Enter, without switching`, async () => {
+    const { context, page, fetched, errors } = await open();
+    try {
+      await page.getByRole("textbox", { name: "Redis command" }).fill("ZADD k 1 m");
+      await page.waitForTimeout(300);
+      assert.deepEqual(fetched, []);
+      await page.getByRole("textbox", { name: "Redis command" }).fill(name);
+      for (let i = 0; i < 100 && fetched.length < 2; i++) await page.waitForTimeout(100);
+      assert.deepEqual(fetched.sort(), FULL_MODULE);
+      assert.equal(await isFull(page), false);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 test("input typed while the Lua engine loads waits and runs in order", async () => {
   const { context, page, errors } = await open();
@@ -315,24 +317,165 @@ for (const { what, session, answers } of SHARED) {
   });
 }
 
-test("a Redis session never fetches the full module: modules' commands, the panels, a reload", async () => {
+test("a Redis session never fetches the full module: the core types, HyperLogLog, the panels, a reload", async () => {
   const { context, page, fetched, errors } = await open();
   try {
     for (const [line, reply] of [
       ["SET k v EX 100", "OK"],
-      ['JSON.SET doc $ \'{"n": 1}\'', "OK"],
-      ["GEOADD shops 13.4 52.5 berlin", "(integer) 1"],
+      ["HSET h f 1", "(integer) 1"],
+      ["ZADD board 10 ada", "(integer) 1"],
       ["PFADD visitors a b", "(integer) 1"],
+      ["SCAN 0 TYPE stream", '1) "0"\n2) (empty array)'],
     ]) {
       assert.equal(await output(await redis(page, line)), reply, line);
     }
-    assert.match(await output(await redis(page, "XADD events * kind view")), /^"\d+-0"$/);
     await page.evaluate(() => window.app.persistence.idle());
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
-    assert.equal(await output(await redis(page, "JSON.GET doc $.n")), '"[1]"');
+    assert.equal(await output(await redis(page, "ZSCORE board ada")), '"10"');
     assert.equal(await page.locator("collections-panel").count(), 1);
     assert.equal(await isFull(page), false);
+    assert.deepEqual(fetched, []);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+/**
+ * The first line of each module family the first module leaves out: it loads the full module
+ * and answers as the real server does, and the lines before it (of the first module) carry over.
+ */
+const FAMILIES = [
+  {
+    part: "JSON module",
+    before: [["SET n 1", "OK"]],
+    lines: [
+      ['JSON.SET doc $ \'{"n":1,"tags":["a"]}\'', "OK"],
+      ["JSON.ARRAPPEND doc $.tags '\"b\"'", "1) (integer) 2"],
+      ["JSON.GET doc $.tags", '"[[\\"a\\",\\"b\\"]]"'],
+      ["TYPE doc", "ReJSON-RL"],
+      ["GET n", '"1"'],
+    ],
+  },
+  {
+    part: "stream commands",
+    before: [["LPUSH jobs a", "(integer) 1"]],
+    lines: [
+      ["XADD events 1-1 kind view", '"1-1"'],
+      ["XADD events 2-1 kind buy", '"2-1"'],
+      ["XRANGE events - + COUNT 1", '1) 1) "1-1"\n   2) 1) "kind"\n      2) "view"'],
+      ["XLEN events", "(integer) 2"],
+      ["LLEN jobs", "(integer) 1"],
+    ],
+  },
+  {
+    // GEO* sets are sorted sets: ZADD stays in the first module, GEOADD does not.
+    part: "geo commands",
+    before: [["ZADD shops 1 corner", "(integer) 1"]],
+    lines: [
+      ["GEOADD shops 13.361389 38.115556 Palermo 15.087269 37.502669 Catania", "(integer) 2"],
+      ["GEODIST shops Palermo Catania km", '"166.2742"'],
+      ["GEOHASH shops Palermo", '1) "sqc8b49rny0"'],
+      ["ZSCORE shops corner", '"1"'],
+    ],
+  },
+];
+
+for (const { part, before, lines } of FAMILIES) {
+  test(`the first line of the ${part} loads the full module and answers as the server does`, async () => {
+    const { context, page, fetched, errors } = await open();
+    try {
+      for (const [line, reply] of before) assert.equal(await output(await redis(page, line)), reply, line);
+      await page.waitForTimeout(300);
+      assert.deepEqual(fetched, [], "lines of the first module fetch nothing");
+      assert.equal(await isFull(page), false);
+      for (const [line, reply] of lines) assert.equal(await output(await typed(page, line)), reply, line);
+      assert.equal(await isFull(page), true);
+      assert.equal(await visibleLog(page).locator(".engine-note").textContent(), `(sandbox) loading the ${part}… done`);
+      assert.deepEqual(fetched.sort(), FULL_MODULE);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("HELP <command> and COMMAND DOCS load the full module, whose table has the docs' prose; the hints need no switch", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    const input = page.getByRole("textbox", { name: "Redis command" });
+    await input.fill("SET k v EX ");
+    assert.equal(await page.locator("#redis-console .hint-text").textContent(), "seconds [NX|XX|IFEQ comparison-value] [GET]");
+    assert.match(await output(await redis(page, "HELP")), /^redis-cli /);
+    await page.waitForTimeout(300);
+    assert.deepEqual(fetched, []);
+    const help = await output(await typed(page, "HELP GET"));
+    assert.match(help, /^\s*GET key\n\s*summary: Returns the string value of a key\.\n\s*since: 1\.0\.0\n\s*group: string\s*$/);
+    assert.equal(await isFull(page), true);
+    assert.equal(await visibleLog(page).locator(".engine-note").textContent(), "(sandbox) loading the command docs… done");
+    assert.match(await output(await redis(page, "COMMAND DOCS GET")), /"summary"\n\s+2\) "Returns the string value of a key\."/);
+    assert.deepEqual(fetched.sort(), FULL_MODULE);
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("an XREAD that blocks loads the full module, waits there and is woken by another client's XADD", async () => {
+  const { context, page, errors } = await open();
+  const tab = (id) => page.locator(`#redis-console .client-tab[data-client="${id}"]`);
+  try {
+    await typed(page, ".client 2");
+    const input = page.getByRole("textbox", { name: "Redis command" });
+    await input.fill("XREAD BLOCK 0 STREAMS inbox $");
+    await input.press("Enter");
+    const waiting = page.locator("#redis-console [data-role=waiting]");
+    await waiting.waitFor();
+    assert.equal(await waiting.textContent(), "Waiting: XREAD BLOCK 0 STREAMS inbox 0-0 (until another client serves it)");
+    assert.equal(await isFull(page), true);
+    await tab(1).click();
+    assert.equal(await output(await redis(page, "XADD inbox 5-1 msg hi")), '"5-1"');
+    await tab(2).click();
+    const received = visibleLog(page).locator(".output.received").last();
+    await received.waitFor();
+    assert.equal(await received.textContent(), '1) 1) "inbox"\n   2) 1) 1) "5-1"\n         2) 1) "msg"\n            2) "hi"');
+    assert.deepEqual(errors.map(String), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a saved sandbox holding a stream or a JSON document is restored in the full module after a reload", async () => {
+  for (const [line, check, reply] of [
+    ["XADD s 1-1 f v", "XLEN s", "(integer) 1"],
+    ["JSON.SET j $ 7", "JSON.GET j", '"7"'],
+  ]) {
+    const { context, page, fetched, errors } = await open();
+    try {
+      await typed(page, line);
+      await reloadedInFull(page, fetched);
+      assert.equal(await output(await redis(page, check)), reply, line);
+      assert.deepEqual(errors.map(String), []);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("a saved sandbox holding a geo set reloads in the first module, drawn as a map", async () => {
+  const { context, page, fetched, errors } = await open();
+  try {
+    await typed(page, "GEOADD g 13.361389 38.115556 Palermo");
+    assert.equal(await isFull(page), true);
+    await page.evaluate(() => window.app.persistence.idle());
+    fetched.length = 0;
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 10_000 });
+    assert.equal(await isFull(page), false);
+    assert.equal(await output(await redis(page, "ZCARD g")), "(integer) 1");
+    const detail = await page.evaluate(() => JSON.parse(window.app.playground.redisKeyDetail(0, "g", "", Date.now())));
+    assert.equal(detail?.geo?.points?.length, 1);
     assert.deepEqual(fetched, []);
     assert.deepEqual(errors.map(String), []);
   } finally {

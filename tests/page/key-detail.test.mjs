@@ -195,7 +195,9 @@ test("keys and values in detail views are text, never markup", () =>
 
 test("the detail keeps its scroll position when another command redraws it", () =>
   withPage(async (page) => {
-    await page.evaluate(() => {
+    await page.evaluate(async () => {
+      // Streams live in the full module: a script run around the console switches first.
+      await window.app.playground.switchToFull();
       window.app.playground.redisScript(Array.from({ length: 60 }, (_, i) => `XADD log ${i + 1}-1 n ${i}`).join("\n"), Date.now());
     });
     const view = await show(page, "log", ["SET other 1"], "stream");

@@ -2,9 +2,11 @@
 // persistence all hold, whichever wasm module runs underneath.
 //
 // The page first loads the smaller module (pkg/: a Redis sandbox without the Lua interpreter,
-// RediSearch, the MongoDB engine or the driver snippets). The first time something needs the
-// rest (a Redis line that runs Lua or FT.*, Mongo input, a snapshot holding function
-// libraries, cached scripts, search indexes or Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
+// RediSearch, RedisJSON, streams, the GEO* commands, the command docs' prose, the MongoDB
+// engine or the driver snippets). The first time something needs the rest (a Redis line that
+// runs Lua, FT.*, JSON.*, X*, GEO*, HELP <command> or COMMAND DOCS, Mongo input, a snapshot
+// holding function libraries, cached scripts, search indexes, JSON documents, streams or
+// Mongo data, a driver snippet) it loads the full module (pkg-full/) and moves the sandbox
 // into it by deterministic replay: the core is pure (time enters as the numbers
 // passed in, randomness is seeded), so every call that can change the sandbox is recorded with
 // its exact arguments and, at the switch, made again in the same order on a new full
@@ -84,7 +86,16 @@ export async function loadEngine({ full = false } = {}) {
 }
 
 /** What each cargo feature of the full module is, as the page names it to the student. */
-const PARTS = { scripting: "Lua engine", search: "search module", mongo: "MongoDB engine", snippets: "driver snippets" };
+const PARTS = {
+  scripting: "Lua engine",
+  search: "search module",
+  json: "JSON module",
+  streams: "stream commands",
+  geo: "geo commands",
+  docs: "command docs",
+  mongo: "MongoDB engine",
+  snippets: "driver snippets",
+};
 
 function sameBytes(a, b) {
   if (a.length !== b.length) return false;
@@ -135,7 +146,7 @@ export class Engine extends EventTarget {
     }
   }
 
-  /** Whether the module underneath has everything (Lua, search, Mongo, the snippets). */
+  /** Whether the module underneath has everything (Lua, search, JSON, streams, geo, Mongo, the snippets). */
   get isFull() {
     return Object.keys(PARTS).every((part) => this.features[part]);
   }
@@ -167,20 +178,18 @@ export class Engine extends EventTarget {
 
   // --- what needs the full module ------------------------------------------------------------
 
-  /** Whether running the redis-cli `line` needs the full module (it runs Lua or FT.*). */
+  /** Whether running the redis-cli `line` needs the full module (it runs Lua, FT.*, JSON.*, X* or GEO*). */
   redisNeedsFull(line) {
     return this.redisNeeds(line) !== null;
   }
 
   /** What of the full module running the redis-cli `line` needs ("Lua engine"), or null. */
   redisNeeds(line) {
-    const { Playground } = this.module;
-    if (!this.features.scripting && Playground.redisRunsLua(line)) return PARTS.scripting;
-    if (!this.features.search && Playground.redisRunsSearch(line)) return PARTS.search;
-    return null;
+    const part = this.module.Playground.redisRunsPart(line);
+    return part && !this.features[part] ? PARTS[part] : null;
   }
 
-  /** Whether loading the snapshot `bytes` needs the full module (it holds scripts or Mongo data). */
+  /** Whether loading the snapshot `bytes` needs the full module (it holds scripts, indexes, JSON, streams or Mongo data). */
   snapshotNeedsFull(bytes) {
     return this.snapshotNeeds(bytes).length > 0;
   }
@@ -188,9 +197,10 @@ export class Engine extends EventTarget {
   /** What of the full module loading the snapshot `bytes` needs: names such as "Lua engine". */
   snapshotNeeds(bytes) {
     const { Playground } = this.module;
-    const needs = [];
-    if (!this.features.scripting && Playground.snapshotUsesLua(bytes)) needs.push(PARTS.scripting);
-    if (!this.features.search && Playground.snapshotUsesSearch(bytes)) needs.push(PARTS.search);
+    const needs = Playground.snapshotParts(bytes)
+      .split(",")
+      .filter((part) => part && !this.features[part])
+      .map((part) => PARTS[part]);
     if (!this.features.mongo && Playground.snapshotUsesMongo(bytes)) needs.push(PARTS.mongo);
     return needs;
   }
@@ -299,7 +309,7 @@ export class Engine extends EventTarget {
     }
   }
 
-  /** A lesson check that runs Lua cannot run yet: it starts the switch and fails meanwhile. */
+  /** A lesson check that runs Lua (or another missing part) cannot run yet: it starts the switch and fails meanwhile. */
   redisCheck(line, hostMs) {
     if (this.redisNeedsFull(line)) {
       this.switchToFull().catch(() => {});

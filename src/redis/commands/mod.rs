@@ -2,6 +2,26 @@
 //! `COMMAND DOCS` all read it, so a command is described exactly once. The rows in `table.rs`
 //! are the real server's `COMMAND INFO` / `COMMAND DOCS` answers and redis-cli's help syntax.
 
+/// The prose of the command docs in the table (summaries, complexity, history), which only
+/// `HELP <command>` and `COMMAND DOCS` print. A build without the `docs` feature (the page's
+/// first module) leaves it out and hands those lines to the full module; the hints and
+/// completion read the syntax and argument trees, which every build keeps.
+#[cfg(feature = "docs")]
+macro_rules! doc {
+    ($prose:expr) => {
+        $prose
+    };
+}
+#[cfg(not(feature = "docs"))]
+macro_rules! doc {
+    (&[$($prose:tt)*]) => {
+        &[]
+    };
+    ($prose:literal) => {
+        ""
+    };
+}
+
 mod table;
 
 pub use table::TABLE;

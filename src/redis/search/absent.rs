@@ -2,7 +2,7 @@
 //! module). No index can exist, so the keyspace has nothing to keep in step and a snapshot
 //! holds no FT.CREATE; every FT.* command answers that the module is not loaded. The page never
 //! lets a student reach them: it switches to the full module before any FT.* line runs
-//! (`redis::cli::runs_search`, `www/js/engine.js`).
+//! (`redis::parts`, `www/js/engine.js`).
 
 use super::Server;
 use crate::redis::reply::Reply;

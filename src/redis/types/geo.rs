@@ -1,6 +1,11 @@
 //! Geo commands: points stored in a sorted set whose scores are 52-bit interleaved
 //! geohashes (ports of Redis's geohash.c, geohash_helper.c and geo.c), so that scores,
 //! positions and distances come out bit for bit as the server's.
+//!
+//! Built without the `geo` feature (the page's first module) only the geohash helpers are used
+//! (the page draws a snapshot's geo set as a map); the GEO* commands answer that they are not
+//! loaded, and the linker drops the search code they alone reach.
+#![cfg_attr(not(feature = "geo"), allow(dead_code, unused_imports))]
 
 use super::zset::{self, AddFlags, AddOutcome, ScoreRange, ZSet};
 use super::Value;
@@ -479,6 +484,7 @@ fn parse_box(width: &[u8], height: &[u8], unit: &[u8]) -> Result<(f64, f64, f64)
 }
 
 /// GEOADD key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]
+#[cfg(feature = "geo")]
 pub fn geoadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let mut flags = AddFlags::default();
     let mut ch = false;
@@ -539,6 +545,7 @@ pub fn geoadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// GEOPOS key [member ...]
+#[cfg(feature = "geo")]
 pub fn geopos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let z = match zset::lookup(server, &argv[1]) {
         Err(e) => return e,
@@ -558,6 +565,7 @@ pub fn geopos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// GEODIST key member1 member2 [M|KM|FT|MI]
+#[cfg(feature = "geo")]
 pub fn geodist(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let to_meter = match argv.len() {
         5 => match parse_unit(&argv[4]) {
@@ -581,6 +589,7 @@ pub fn geodist(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// GEOHASH key [member ...]
+#[cfg(feature = "geo")]
 pub fn geohash(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     const ALPHABET: &[u8; 32] = b"0123456789bcdefghjkmnpqrstuvwxyz";
     let z = match zset::lookup(server, &argv[1]) {
@@ -931,36 +940,60 @@ fn radius_generic(server: &mut Server, argv: &[Vec<u8>], src: usize, flags: u8) 
 }
 
 /// GEORADIUS key longitude latitude radius M|KM|FT|MI [options] [STORE key] [STOREDIST key]
+#[cfg(feature = "geo")]
 pub fn georadius(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 1, RADIUS_COORDS)
 }
 
 /// GEORADIUS_RO key longitude latitude radius M|KM|FT|MI [options]
+#[cfg(feature = "geo")]
 pub fn georadius_ro(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 }
 
 /// GEORADIUSBYMEMBER key member radius M|KM|FT|MI [options] [STORE key] [STOREDIST key]
+#[cfg(feature = "geo")]
 pub fn georadiusbymember(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 1, RADIUS_MEMBER)
 }
 
 /// GEORADIUSBYMEMBER_RO key member radius M|KM|FT|MI [options]
+#[cfg(feature = "geo")]
 pub fn georadiusbymember_ro(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 }
 
 /// GEOSEARCH key FROMMEMBER m|FROMLONLAT lon lat BYRADIUS r unit|BYBOX w h unit [options]
+#[cfg(feature = "geo")]
 pub fn geosearch(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 1, GEOSEARCH)
 }
 
 /// GEOSEARCHSTORE destination source FROMMEMBER ...|FROMLONLAT ... BYRADIUS ...|BYBOX ...
+#[cfg(feature = "geo")]
 pub fn geosearchstore(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     radius_generic(server, argv, 2, GEOSEARCH | GEOSEARCHSTORE)
 }
 
-#[cfg(test)]
+/// GEO* without the `geo` feature: the page switches to the full module before one runs.
+#[cfg(not(feature = "geo"))]
+mod absent {
+    use crate::redis::parts::{not_built, Part};
+    use crate::redis::reply::Reply;
+    use crate::redis::Server;
+
+    pub fn not_loaded(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+        not_built(Part::Geo)
+    }
+}
+#[cfg(not(feature = "geo"))]
+pub use absent::{
+    not_loaded as geoadd, not_loaded as geopos, not_loaded as geodist, not_loaded as geohash,
+    not_loaded as georadius, not_loaded as georadius_ro, not_loaded as georadiusbymember,
+    not_loaded as georadiusbymember_ro, not_loaded as geosearch, not_loaded as geosearchstore,
+};
+
+#[cfg(all(test, feature = "geo"))]
 mod tests {
     use super::*;
     use crate::redis::cli;

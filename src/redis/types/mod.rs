@@ -5,11 +5,23 @@ pub mod bitmap;
 pub mod geo;
 pub mod hash;
 pub mod hll;
+#[cfg(feature = "json")]
 pub mod json;
+/// Without the `json` feature (the page's first module) no JSON key can exist: JSON.* answer
+/// that the module is not loaded, and the page moves to the full module before running one.
+#[cfg(not(feature = "json"))]
+#[path = "json_absent.rs"]
+pub mod json;
+#[cfg(feature = "json")]
 pub mod json_path;
 pub mod list;
 pub mod set;
 pub mod sort;
+#[cfg(feature = "streams")]
+pub mod stream;
+/// Without the `streams` feature no stream can exist; X* answer that this build lacks them.
+#[cfg(not(feature = "streams"))]
+#[path = "stream_absent.rs"]
 pub mod stream;
 pub mod string;
 pub mod zset;
@@ -25,8 +37,10 @@ pub enum Value {
     List(Box<list::List>),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
+    #[cfg(feature = "streams")]
     Stream(Box<stream::Stream>),
     /// A RedisJSON document.
+    #[cfg(feature = "json")]
     Json(Box<serde_json::Value>),
 }
 
@@ -39,7 +53,9 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            #[cfg(feature = "streams")]
             Value::Stream(_) => "stream",
+            #[cfg(feature = "json")]
             Value::Json(_) => json::TYPE_NAME,
         }
     }
@@ -48,11 +64,14 @@ impl Value {
     /// `string::encoding_of`).
     pub fn container_encoding(&self) -> Option<&'static str> {
         match self {
-            Value::Str(_) | Value::Json(_) => None,
+            Value::Str(_) => None,
+            #[cfg(feature = "json")]
+            Value::Json(_) => None,
             Value::Hash(v) => Some(v.encoding()),
             Value::List(v) => Some(v.encoding()),
             Value::Set(v) => Some(v.encoding()),
             Value::ZSet(v) => Some(v.encoding()),
+            #[cfg(feature = "streams")]
             Value::Stream(v) => Some(v.encoding()),
         }
     }

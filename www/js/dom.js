@@ -72,6 +72,34 @@ export function coalesce(fn) {
 }
 
 /**
+ * Runs `fn` at once, and once more at the next animation frame for all further calls until
+ * then: one change shows without waiting for a frame, a burst of them (a pasted block run in
+ * slices) costs one run per frame rather than one per command.
+ */
+export function atMostOncePerFrame(fn) {
+  let armed = false;
+  let again = false;
+  const next = () => {
+    if (!again) {
+      armed = false;
+      return;
+    }
+    again = false;
+    fn();
+    requestAnimationFrame(next);
+  };
+  return () => {
+    if (armed) {
+      again = true;
+      return;
+    }
+    fn();
+    armed = true;
+    requestAnimationFrame(next);
+  };
+}
+
+/**
  * Calls `fn` whenever script sets `field.value` (an input or textarea): no input event fires
  * then, and views mirroring the text (hints, colouring) must still follow it.
  */

@@ -150,3 +150,32 @@ test("a large Mongo input of many statements runs them one by one in slices, and
     assert.equal(echoes.at(-1), "test> db.c.countDocuments()");
     assert.equal(echoes.at(-2), "test> db.c.insertOne({n: 1, s: 'some text'})");
   }));
+
+test("a ten-megabyte Mongo paste runs as it arrives, without being laid into the editor", () =>
+  withPage(harness, async (page) => {
+    // Before the Mongo engine has loaded: the paste waits for it, then runs.
+    const n = 100_000;
+    const text = "x".repeat(90);
+    await page.evaluate(
+      ({ n, text }) => {
+        const data = new DataTransfer();
+        data.setData("text/plain", `db.big.insertMany([${`{n: 1, s: '${text}'}, `.repeat(n - 1)}{n: 7, s: '${text}'}])`);
+        const input = document.querySelector("#mongo-console [data-role=input]");
+        input.focus();
+        input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      },
+      { n, text },
+    );
+    assert.equal(await page.locator("#mongo-console [data-role=input]").inputValue(), "");
+    await page.locator("#mongo-console .entry .output", { hasText: "insertedIds" }).waitFor({ timeout: 120_000 });
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
+    // Many statements pasted at once run one by one, the same way.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text/plain", "db.small.insertOne({s: 'some text of a document'})\n".repeat(1_000));
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => !window.app.mongo.pasteRun);
+    assert.equal(await outputOf(await mongo(page, "db.small.countDocuments()")), "1000");
+  }));

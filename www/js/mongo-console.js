@@ -50,6 +50,7 @@ export class MongoConsole {
     this.vocabulary = null;
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
+    this.input.addEventListener("paste", (e) => this.onPaste(e));
     // The first module has no Mongo engine: fetch the full one while the student types.
     this.input.addEventListener("focus", () => {
       if (this.playground.mongoNeedsFull) this.playground.prefetch();
@@ -298,6 +299,34 @@ export class MongoConsole {
     const complete = (text) => this.playground.mongoInputComplete(text);
     const pieces = value.length > SLICED_INPUT_CHARS ? splitStatements(value, complete) : null;
     return pieces ? this.runPieces(pieces) : this.run(value);
+  }
+
+  /**
+   * A paste too long to edit (over SLICED_INPUT_CHARS) runs as it arrives, as mongosh runs a
+   * paste, once it is complete: laid into the editor, ten megabytes cost the page seconds of
+   * layout before anything ran. An incomplete one lands in the editor as usual.
+   */
+  onPaste(e) {
+    const text = e.clipboardData?.getData("text/plain") ?? "";
+    if (text.length <= SLICED_INPUT_CHARS) return;
+    const { value, selectionStart, selectionEnd } = this.input;
+    const combined = value.slice(0, selectionStart) + text + value.slice(selectionEnd);
+    const engine = this.playground;
+    if (!engine.mongoNeedsFull && !engine.mongoInputComplete(combined)) return;
+    e.preventDefault();
+    this.input.value = "";
+    this.fitRows();
+    if (!engine.mongoNeedsFull) return this.runEntered(combined);
+    // Whether it is complete is the engine's to say: the paste waits for it.
+    const starting = !engine.loading;
+    const waiting = engine.later(true, (failure) => {
+      if (failure) return this.notRun(combined, failure);
+      if (engine.mongoInputComplete(combined)) return this.runEntered(combined);
+      this.setValue(combined);
+      return undefined;
+    });
+    if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
+    return waiting;
   }
 
   runPieces(pieces) {

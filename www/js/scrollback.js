@@ -11,6 +11,7 @@ const MORE_LINES = 2_000;
 const MORE_CHARS = 200_000;
 // Entries a held log (a pasted block running) shows: the newest replies, drawn once a frame.
 const SHOWN_WHILE_HELD = 50;
+const HELD_DRAW_MS = 100;
 
 /**
  * Where a chunk starting at `start` ends: before the newline that ends its `maxLines`th line
@@ -161,6 +162,7 @@ export class Scrollback {
     this.heldHidden = 0;
     this.heldShown = [];
     this.heldMarker = null;
+    this.heldNextDraw = 0;
   }
 
   release() {
@@ -252,7 +254,13 @@ export class Scrollback {
     this.scrollPending = true;
     requestAnimationFrame(() => {
       this.scrollPending = false;
-      if (this.held) this.drawHeld();
+      if (this.held) {
+        // Every frame's drawing lays out the page again: a few times a second is enough to
+        // watch a paste go by. Later appends ask again, and release() draws the rest.
+        if (performance.now() < this.heldNextDraw) return;
+        this.heldNextDraw = performance.now() + HELD_DRAW_MS;
+        this.drawHeld();
+      }
       this.trim();
       this.element.scrollTop = this.element.scrollHeight;
     });

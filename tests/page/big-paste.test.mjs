@@ -37,6 +37,8 @@ test("a large mongosh input splits into the statements mongosh would run one by 
     ["db.a.insertMany([\n{x: 1},\n{x: 2}])", always, null],
     ["print('open\nx", always, null],
     ["f(\nx", always, null],
+    // An unfinished tail is a piece of its own (a paste leaves it in the editor).
+    ["a\nf({\nx: 1", always, ["a", "f({\nx: 1"]],
     ["x)\ny", always, null],
   ];
   for (const [src, complete, expected] of cases) {
@@ -178,4 +180,17 @@ test("a ten-megabyte Mongo paste runs as it arrives, without being laid into the
     });
     await page.waitForFunction(() => !window.app.mongo.pasteRun);
     assert.equal(await outputOf(await mongo(page, "db.small.countDocuments()")), "1000");
+    // An unfinished last statement is left in the editor to be finished, as mongosh waits for it.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text/plain", "db.more.insertOne({s: 'some text of a document'})\n".repeat(1_000) + "db.more.find({");
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => !window.app.mongo.pasteRun);
+    assert.equal(await page.locator("#mongo-console [data-role=input]").inputValue(), "db.more.find({");
+    await page.locator("#mongo-console [data-role=input]").fill("db.more.countDocuments()");
+    await page.locator("#mongo-console [data-role=input]").press("Enter");
+    await page.locator("#mongo-console .entry .echo", { hasText: "db.more.countDocuments()" }).waitFor();
+    assert.equal(await outputOf(page.locator("#mongo-console .entry").last()), "1000");
   }));

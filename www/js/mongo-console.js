@@ -303,30 +303,32 @@ export class MongoConsole {
 
   /**
    * A paste too long to edit (over SLICED_INPUT_CHARS) runs as it arrives, as mongosh runs a
-   * paste, once it is complete: laid into the editor, ten megabytes cost the page seconds of
-   * layout before anything ran. An incomplete one lands in the editor as usual.
+   * paste: its complete statements run, and an incomplete last one lands in the editor to be
+   * finished. Laid into the editor whole, ten megabytes cost the page seconds of layout
+   * before anything ran.
    */
   onPaste(e) {
     const text = e.clipboardData?.getData("text/plain") ?? "";
     if (text.length <= SLICED_INPUT_CHARS) return;
     const { value, selectionStart, selectionEnd } = this.input;
     const combined = value.slice(0, selectionStart) + text + value.slice(selectionEnd);
-    const engine = this.playground;
-    if (!engine.mongoNeedsFull && !engine.mongoInputComplete(combined)) return;
     e.preventDefault();
     this.input.value = "";
     this.fitRows();
-    if (!engine.mongoNeedsFull) return this.runEntered(combined);
-    // Whether it is complete is the engine's to say: the paste waits for it.
+    const engine = this.playground;
+    if (!engine.mongoNeedsFull) return this.runPasted(combined);
+    // Where its statements end is the engine's to say: the paste waits for it.
     const starting = !engine.loading;
-    const waiting = engine.later(true, (failure) => {
-      if (failure) return this.notRun(combined, failure);
-      if (engine.mongoInputComplete(combined)) return this.runEntered(combined);
-      this.setValue(combined);
-      return undefined;
-    });
+    const waiting = engine.later(true, (failure) => (failure ? this.notRun(combined, failure) : this.runPasted(combined)));
     if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
     return waiting;
+  }
+
+  runPasted(text) {
+    const complete = (piece) => this.playground.mongoInputComplete(piece);
+    const pieces = splitStatements(text, complete) ?? [text];
+    if (!complete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
+    return pieces.length > 0 ? this.runPieces(pieces) : undefined;
   }
 
   runPieces(pieces) {

@@ -9,8 +9,8 @@ const BEFORE_REGEX = new Set(["", "(", ",", "=", ":", "[", "!", "&", "|", "?", "
 
 /**
  * The line numbers (0-based) after which every bracket, string, template and comment of
- * `src` is closed, or null when the scan cannot tell (an unterminated string, a regular
- * expression over a line break, brackets left open at the end): then the input runs whole.
+ * `src` is closed, or null when the scan cannot tell (a string or a regular expression over
+ * a line break, a bracket closed that was never opened): then the input runs whole.
  */
 export function closedLineEnds(src) {
   const ends = [];
@@ -98,7 +98,7 @@ export function closedLineEnds(src) {
     // A backslash at a line's end inside a string or template continues it.
     if (src[i] === "\n") line++;
   }
-  if (mode === "sq" || mode === "dq" || mode === "regex" || mode === "template" || stack.length > 0) return null;
+  // What is still open at the end is the last piece's business (a paste's unfinished tail).
   return ends;
 }
 

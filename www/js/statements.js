@@ -7,6 +7,15 @@
 // After these a `/` starts a regular expression rather than dividing.
 const BEFORE_REGEX = new Set(["", "(", ",", "=", ":", "[", "!", "&", "|", "?", "{", "}", ";", "+", "-", "*", "%", "<", ">", "~", "^"]);
 
+/** A word character (`\w`, `$`, or beyond ASCII), `)` or `]`: tested per character of a
+ * paste, so without a regular expression. */
+function endsOperand(code) {
+  return (
+    (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) ||
+    code === 95 || code === 36 || code === 41 || code === 93 || code > 127
+  );
+}
+
 /**
  * The line numbers (0-based) after which every bracket, string, template and comment of
  * `src` is closed, or null when the scan cannot tell (a string or a regular expression over
@@ -55,8 +64,8 @@ export function closedLineEnds(src) {
           if (stack.length === 0) return null;
           if (stack.pop() === "${") mode = "template";
         }
-        // A word character: `/` after an identifier or a number divides.
-        last = /[\w$)\]]/.test(c) ? "a" : c;
+        // `/` after an identifier, a number or a closing bracket divides.
+        last = endsOperand(c.charCodeAt(0)) ? "a" : c;
         break;
       case "sq":
       case "dq":

@@ -215,6 +215,9 @@ impl Shell {
             Ok(s) => s,
             Err(e) => return render_error(&e),
         };
+        // The tree owns what it needs: a pasted statement's tokens (tens of bytes for each
+        // character of a literal's punctuation) need not stay live while it runs.
+        drop(tokens);
         self.session.begin_input();
         self.session.hoist(&stmts);
         let mut out = String::new();

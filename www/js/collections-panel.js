@@ -3,7 +3,7 @@
 // or as mongosh prints them. Refreshed after every Mongo statement; a collection whose
 // count just changed becomes the selected one, so a student sees their documents land.
 
-import { formatBytes, formatDuration, h } from "./dom.js";
+import { atMostOncePerFrame, formatBytes, formatDuration, h } from "./dom.js";
 
 export const PAGE_SIZE = 20;
 
@@ -66,10 +66,11 @@ export class CollectionsPanel extends HTMLElement {
   attach(playground, loop, events = document) {
     this.playground = playground;
     loop?.subscribe(({ hostMs }) => this.frame(hostMs));
+    const changed = atMostOncePerFrame(() => this.refresh({ follow: true }));
     events.addEventListener("playground:change", (e) => {
       // `expired` comes from the frame loop's tick: TTL indexes delete documents on the clock too;
       // a lesson's setup may have filled collections.
-      if (e.detail?.engine === "mongo" || e.detail?.engine === "lesson" || e.detail?.expired) this.refresh({ follow: true });
+      if (e.detail?.engine === "mongo" || e.detail?.engine === "lesson" || e.detail?.expired) changed();
     });
     this.refresh({ follow: true });
   }

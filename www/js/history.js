@@ -33,9 +33,20 @@ export class History {
       if (this.entries.length > MAX_ENTRIES) {
         this.entries.splice(0, this.entries.length - MAX_ENTRIES);
       }
-      save(this.storageKey, this.entries);
+      this.saveSoon();
     }
     this.reset();
+  }
+
+  /** Writes the entries once for every run of adds in one task: a pasted block adds one per
+   * command, and serialising the history for each of them was most of a long paste's time. */
+  saveSoon() {
+    if (this.savePending) return;
+    this.savePending = true;
+    queueMicrotask(() => {
+      this.savePending = false;
+      save(this.storageKey, this.entries);
+    });
   }
 
   /** The older entry, or null when there is none. `current` is kept as the draft. */

@@ -7,7 +7,7 @@
 // a scroll past the fetched window), never per frame; between snapshots the countdowns are
 // interpolated from each key's absolute expiry time and `playground.now()`.
 
-import { coalesce, formatBytes, formatDuration, h } from "./dom.js";
+import { atMostOncePerFrame, coalesce, formatBytes, formatDuration, h } from "./dom.js";
 import { renderKeyDetail, updateFieldTtls } from "./key-detail.js";
 import { renderPreview } from "./previews.js";
 
@@ -137,14 +137,17 @@ export class KeyspacePanel extends HTMLElement {
     this.playground = playground;
     loop.subscribe(() => this.frame());
     // Every change counts, Mongo's too: `.time +1h` typed there moves the shared clock.
+    const changed = atMostOncePerFrame(() => {
+      this.followConsole();
+      this.update("change");
+    });
     events.addEventListener("playground:change", (e) => {
       if (e.detail?.engine === "redis" && typeof e.detail.input === "string") {
         // The snapshot diff cannot see a write that changed nothing (SET k v twice).
         const until = performance.now() + FLASH_MS;
         for (const key of JSON.parse(playground.redisWrittenKeys(e.detail.input))) this.flashes.set(key, until);
       }
-      this.followConsole();
-      this.update("change");
+      changed();
     });
     const resized = coalesce(() => this.update("scroll"));
     new ResizeObserver(() => {

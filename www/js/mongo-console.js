@@ -6,7 +6,9 @@ import { MONGO_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
+import { runSliced, stoppedNote } from "./paste-runner.js";
 import { Scrollback } from "./scrollback.js";
+import { splitStatements } from "./statements.js";
 import { typeAndRun } from "./type-and-run.js";
 
 // Enough rows for a short pipeline before the editor starts scrolling inside itself.
@@ -14,6 +16,9 @@ const MAX_ROWS = 12;
 // Documents sampled for field-name completion: enough to see every field of a teaching
 // collection, cheap on a big one.
 const FIELD_SAMPLE = 200;
+/** An entered input longer than this runs statement by statement, in slices (see
+ * paste-runner.js), as mongosh runs a paste line by line; a shorter one runs in one go. */
+export const SLICED_INPUT_CHARS = 20_000;
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -45,6 +50,7 @@ export class MongoConsole {
     this.vocabulary = null;
 
     this.input.addEventListener("keydown", (e) => this.onKeyDown(e));
+    this.input.addEventListener("paste", (e) => this.onPaste(e));
     // The first module has no Mongo engine: fetch the full one while the student types.
     this.input.addEventListener("focus", () => {
       if (this.playground.mongoNeedsFull) this.playground.prefetch();
@@ -194,7 +200,7 @@ export class MongoConsole {
       }
       this.input.value = "";
       this.fitRows();
-      return failure ? this.notRun(value, failure) : this.run(value);
+      return failure ? this.notRun(value, failure) : this.runEntered(value);
     });
     if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
     return waiting;
@@ -236,7 +242,7 @@ export class MongoConsole {
           e.preventDefault();
           this.input.value = "";
           this.fitRows();
-          this.run(value);
+          this.runEntered(value);
         }
         // Otherwise the textarea inserts the newline itself; the statement goes on.
         break;
@@ -270,8 +276,71 @@ export class MongoConsole {
           this.scrollback.clear();
         }
         break;
+      case "c":
+      case "C":
+        // Ctrl+C stops a running paste, as in mongosh; with text selected it copies.
+        if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && collapsed) {
+          e.preventDefault();
+          this.pasteRun.stop();
+        }
+        break;
       default:
     }
+  }
+
+  /**
+   * Runs what Enter took from the editor: a long input of several statements runs them one
+   * by one in slices, so the page stays responsive and Stop (or Ctrl+C) can end it between
+   * statements; input entered meanwhile waits its turn.
+   */
+  runEntered(value) {
+    // Entered while a run lasts: it waits its turn.
+    if (this.pasteRun) return this.runPieces([value]);
+    const complete = (text) => this.playground.mongoInputComplete(text);
+    const pieces = value.length > SLICED_INPUT_CHARS ? splitStatements(value, complete) : null;
+    return pieces ? this.runPieces(pieces) : this.run(value);
+  }
+
+  /**
+   * A paste too long to edit (over SLICED_INPUT_CHARS) runs as it arrives, as mongosh runs a
+   * paste: its complete statements run, and an incomplete last one lands in the editor to be
+   * finished. Laid into the editor whole, ten megabytes cost the page seconds of layout
+   * before anything ran.
+   */
+  onPaste(e) {
+    const text = e.clipboardData?.getData("text/plain") ?? "";
+    if (text.length <= SLICED_INPUT_CHARS) return;
+    const { value, selectionStart, selectionEnd } = this.input;
+    const combined = value.slice(0, selectionStart) + text + value.slice(selectionEnd);
+    e.preventDefault();
+    this.input.value = "";
+    this.fitRows();
+    const engine = this.playground;
+    if (!engine.mongoNeedsFull) return this.runPasted(combined);
+    // Where its statements end is the engine's to say: the paste waits for it.
+    const starting = !engine.loading;
+    const waiting = engine.later(true, (failure) => (failure ? this.notRun(combined, failure) : this.runPasted(combined)));
+    if (starting) noteLoading(this.scrollback, waiting, engine, MONGO_ENGINE);
+    return waiting;
+  }
+
+  runPasted(text) {
+    const complete = (piece) => this.playground.mongoInputComplete(piece);
+    const pieces = splitStatements(text, complete) ?? [text];
+    if (!complete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
+    return pieces.length > 0 ? this.runPieces(pieces) : undefined;
+  }
+
+  runPieces(pieces) {
+    return runSliced(this, pieces, {
+      runOne: (src) => this.run(src),
+      anchor: this.scrollback.element,
+      noun: "statements",
+      logs: () => [this.scrollback],
+      onStop: (ran, total) => {
+        this.scrollback.append({ input: null, output: stoppedNote(ran, total, "statements"), kind: "note" });
+      },
+    });
   }
 
   setValue(text) {

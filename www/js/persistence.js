@@ -262,6 +262,8 @@ export class Persistence {
     if (detail.input !== undefined && !this.replaying) {
       const code = lineCode(detail.engine, { client: detail.client ?? 1 });
       if (detail.input.trim() !== "") this.lines.push([code, detail.input]);
+      // Only the last lines go into a link: a pasted million would otherwise all be kept.
+      if (this.lines.length > 2 * MAX_SHARED_LINES) this.lines.splice(0, this.lines.length - MAX_SHARED_LINES);
     }
     // A lesson that cleared the sandbox starts the session over: a replay starts from an
     // empty sandbox too, and running the lines before the clearing would leave their keys.
@@ -287,8 +289,16 @@ export class Persistence {
   }
 
   schedule() {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
+    // One timer for a burst of changes (a pasted block runs thousands): each change moves
+    // the save later, and the timer, when it fires early, waits for the rest.
+    this.dueAt = performance.now() + SAVE_DELAY_MS;
+    if (this.timer !== null) return;
+    const wait = () => {
+      const left = this.dueAt - performance.now();
+      this.timer = left > 0 ? setTimeout(wait, left) : null;
+      if (left <= 0) this.saveNow();
+    };
+    this.timer = setTimeout(wait, SAVE_DELAY_MS);
   }
 
   hostData() {

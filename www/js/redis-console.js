@@ -3,6 +3,7 @@
 import { loadFailed, noteLoading } from "./engine.js";
 import { History } from "./history.js";
 import { InlineHint } from "./hints.js";
+import { runSliced, stoppedNote } from "./paste-runner.js";
 import { scriptLogView, views } from "./script-log.js";
 import { Scrollback } from "./scrollback.js";
 import { searchView } from "./search-views.js";
@@ -30,8 +31,10 @@ export function commonPrefix(words) {
   return prefix;
 }
 
-/** Most commands one paste runs (a paste of ten thousand runs in a few seconds). */
-export const MAX_PASTED_COMMANDS = 10_000;
+/** Most commands one paste runs. A paste runs in slices, so the page stays responsive and the
+ * run can be stopped; past this many the run would last many minutes, and the block is
+ * refused before any of it runs. */
+export const MAX_PASTED_COMMANDS = 2_000_000;
 
 // Keys listed under the input when several match; the shared prefix covers all of them.
 const KEYS_LISTED = 30;
@@ -74,7 +77,9 @@ export class RedisConsole {
   }
 
   updatePrompt() {
-    this.promptEl.textContent = this.prompt();
+    const prompt = this.prompt();
+    // Set on every command: unchanged, it is left alone rather than rewritten into the page.
+    if (this.promptEl.textContent !== prompt) this.promptEl.textContent = prompt;
   }
 
   /**
@@ -144,7 +149,9 @@ export class RedisConsole {
         e.preventDefault();
         const line = this.input.value;
         this.input.value = "";
-        this.run(line);
+        // Typed while a paste runs: it waits its turn, as in a terminal.
+        if (this.pasteRun) this.runPasted([line]);
+        else this.run(line);
         break;
       }
       case "ArrowUp": {
@@ -181,8 +188,32 @@ export class RedisConsole {
           this.scrollback.clear();
         }
         break;
+      case "c":
+      case "C":
+        // Ctrl+C stops a running paste, as it stops redis-cli reading a script; with text
+        // selected it copies as usual.
+        if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && this.input.selectionStart === this.input.selectionEnd) {
+          e.preventDefault();
+          this.pasteRun.stop();
+        }
+        break;
       default:
     }
+  }
+
+  /** Runs pasted commands in slices (paste-runner.js); a block pasted, or a line entered,
+   * while another runs joins the end of it. */
+  runPasted(commands) {
+    return runSliced(this, commands, {
+      runOne: (line) => this.run(line),
+      anchor: this.root.querySelector("[data-role=waiting]") ?? this.scrollback.element,
+      noun: "commands",
+      logs: () => [...this.logs.values()],
+      onStop: (ran, total) => {
+        const output = stoppedNote(ran, total, "commands");
+        this.scrollback.append({ input: null, output, kind: classifyRedisOutput(output) });
+      },
+    });
   }
 
   setValue(text) {
@@ -251,7 +282,7 @@ export class RedisConsole {
   }
 
   showCompletions(candidates) {
-    if (!this.hint) return;
+    if (!this.hint || (candidates.length === 0 && this.hint.hidden)) return;
     this.hint.textContent = candidates.join("  ");
     this.hint.hidden = candidates.length === 0;
   }
@@ -271,15 +302,15 @@ export class RedisConsole {
     this.input.value = "";
     const commands = joinQuotedLines(combined.split(/\r\n|\r|\n/)).filter((line) => line.trim() !== "");
     if (commands.length > MAX_PASTED_COMMANDS) {
-      // Each command is a round through the engine and every panel: a million of them would
-      // hold the tab for minutes, so the paste is answered at once and nothing runs.
+      // Each command is a round through the engine and every panel: millions of them would
+      // run for many minutes, so the paste is answered at once and nothing runs.
       const output =
         `(sandbox) this paste holds ${commands.length} commands; the console runs at most ` +
         `${MAX_PASTED_COMMANDS} pasted at once, so none of them ran. Paste them in parts, or load ` +
         "bulk data with a driver snippet.\n";
       this.scrollback.append({ prompt: this.prompt(), input: combined, output, kind: classifyRedisOutput(output) });
     } else {
-      for (const line of commands) this.run(line);
+      this.runPasted(commands);
     }
     this.inlineHint.update();
   }

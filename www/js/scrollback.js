@@ -9,6 +9,9 @@ export const FIRST_LINES = 200;
 const FIRST_CHARS = 20_000;
 const MORE_LINES = 2_000;
 const MORE_CHARS = 200_000;
+// Entries a held log (a pasted block running) shows: the newest replies, drawn once a frame.
+const SHOWN_WHILE_HELD = 50;
+const HELD_DRAW_MS = 100;
 
 /**
  * Where a chunk starting at `start` ends: before the newline that ends its `maxLines`th line
@@ -112,7 +115,25 @@ export class Scrollback {
    *   `render` lays the output out itself (returning false leaves it to the usual cut-off
    *   rendering)
    */
-  append({ prompt = "", input, output, kind = null, continuation = "... ", view = null, render = null }) {
+  append(entry) {
+    if (this.held) {
+      this.held.push(entry);
+      // Only the last SHOWN_WHILE_HELD will be drawn: the rest are counted, not kept.
+      if (this.held.length > 2 * SHOWN_WHILE_HELD) {
+        this.heldHidden += this.held.length - SHOWN_WHILE_HELD;
+        this.held = this.held.slice(-SHOWN_WHILE_HELD);
+      }
+      this.scrollToEnd();
+      return;
+    }
+    this.element.append(this.build(entry));
+    // Trimmed with the scroll, once a frame: one entry removed per entry added was a large
+    // part of what a pasted block's commands cost the page.
+    if (this.element.childElementCount > 2 * MAX_ENTRIES) this.trim();
+    this.scrollToEnd();
+  }
+
+  build({ prompt = "", input, output, kind = null, continuation = "... ", view = null, render = null }) {
     const item = document.createElement("div");
     item.className = "entry";
     if (input !== null) this.appendEcho(item, prompt, input, continuation);
@@ -127,12 +148,65 @@ export class Scrollback {
     }
     // A readable view of the reply (a result table), beside the raw text.
     if (view) item.append(view);
+    return item;
+  }
 
-    this.element.append(item);
-    while (this.element.childElementCount > MAX_ENTRIES) {
-      this.element.firstElementChild.remove();
+  /**
+   * From now until `release()`, entries are drawn once a frame, and only the newest
+   * SHOWN_WHILE_HELD of them: the ones before are replaced by one line saying how many there
+   * were. A pasted block of a million commands would otherwise lay out a million entries.
+   */
+  hold() {
+    if (this.held) return;
+    this.held = [];
+    this.heldHidden = 0;
+    this.heldShown = [];
+    this.heldMarker = null;
+    this.heldNextDraw = 0;
+  }
+
+  release() {
+    if (!this.held) return;
+    this.drawHeld();
+    this.held = null;
+    this.heldShown = null;
+    this.heldMarker = null;
+  }
+
+  drawHeld() {
+    const entries = this.held;
+    this.held = [];
+    const items = entries.map((entry) => this.build(entry));
+    this.element.append(...items);
+    this.heldShown.push(...items);
+    const excess = this.heldShown.length - SHOWN_WHILE_HELD;
+    if (excess > 0) {
+      for (const item of this.heldShown.slice(0, excess)) item.remove();
+      this.heldShown = this.heldShown.slice(excess);
+      this.heldHidden += excess;
     }
-    this.scrollToEnd();
+    if (this.heldHidden > 0) {
+      if (!this.heldMarker) {
+        this.heldMarker = this.build({ input: null, output: "", kind: "note" });
+        this.heldMarker.classList.add("entries-hidden");
+        const pre = document.createElement("pre");
+        pre.className = "output note";
+        this.heldMarker.append(pre);
+      }
+      const n = this.heldHidden;
+      this.heldMarker.firstElementChild.textContent = `(sandbox) … ${n.toLocaleString("en-US")} more repl${n === 1 ? "y" : "ies"} not shown`;
+      if (this.heldMarker.nextElementSibling !== this.heldShown[0]) this.heldShown[0].before(this.heldMarker);
+    }
+  }
+
+  /** Drops the oldest entries beyond the last MAX_ENTRIES, in one DOM operation. */
+  trim() {
+    const excess = this.element.childElementCount - MAX_ENTRIES;
+    if (excess <= 0) return;
+    const range = document.createRange();
+    range.setStartBefore(this.element.firstElementChild);
+    range.setEndAfter(this.element.children[excess - 1]);
+    range.deleteContents();
   }
 
   /**
@@ -166,6 +240,10 @@ export class Scrollback {
 
   clear() {
     this.element.replaceChildren();
+    if (this.held) {
+      this.release();
+      this.hold();
+    }
   }
 
   /** Scrolls to the newest entry once the frame is laid out: reading scrollHeight after
@@ -176,6 +254,14 @@ export class Scrollback {
     this.scrollPending = true;
     requestAnimationFrame(() => {
       this.scrollPending = false;
+      if (this.held) {
+        // Every frame's drawing lays out the page again: a few times a second is enough to
+        // watch a paste go by. Later appends ask again, and release() draws the rest.
+        if (performance.now() < this.heldNextDraw) return;
+        this.heldNextDraw = performance.now() + HELD_DRAW_MS;
+        this.drawHeld();
+      }
+      this.trim();
       this.element.scrollTop = this.element.scrollHeight;
     });
   }

@@ -1,7 +1,7 @@
 // <server-info>: the Redis server's counters at a glance: keys, expirations, modelled used
 // memory against maxmemory (with the eviction policy), keyspace hits/misses and evictions.
 
-import { formatBytes, h } from "./dom.js";
+import { atMostOncePerFrame, formatBytes, h } from "./dom.js";
 
 export class ServerInfo extends HTMLElement {
   connectedCallback() {
@@ -38,7 +38,7 @@ export class ServerInfo extends HTMLElement {
    */
   attach(playground, events = document) {
     this.playground = playground;
-    events.addEventListener("playground:change", () => this.refresh());
+    events.addEventListener("playground:change", atMostOncePerFrame(() => this.refresh()));
     this.refresh();
   }
 

@@ -20,7 +20,7 @@ const CITIES: [&str; 10] = [
 
 #[path = "support/counting.rs"]
 mod counting;
-use counting::{LIVE, PEAK};
+use counting::{ALLOCS, LIVE, PEAK};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -61,6 +61,14 @@ fn main() {
         if only.as_ref().is_some_and(|o| o.len() == 1) {
             return;
         }
+    }
+    // Not in the default run: it loads its own collection and is meant alone.
+    if only
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|w| w == "indexed_cpu"))
+    {
+        indexed_cpu(n, reps);
+        return;
     }
     let users: Vec<String> = (0..n).map(user_doc).collect();
     let orders: Vec<String> = (0..n / 10).map(|i| order_doc(i, n)).collect();
@@ -138,29 +146,14 @@ fn main() {
 /// (`hint({ $natural: 1 })`, or for `$text` and `$near`, which need their index, the regex
 /// and `$geoWithin` that give the same documents): the COLLSCAN/IXSCAN ratio of issue #10.
 fn indexed(n: usize, reps: usize) {
-    let mut shell = Shell::new();
-    shell.set_step_limit(u64::MAX);
-    load(&mut shell, "big", n, |i| {
-        format!(
-            r#"{{"_id":{i},"email":"user{i}@example.com","n":{i},"g":{}}}"#,
-            i % 100
-        )
-    });
+    let mut shell = email_collection(n);
     shell.eval_json("db.big.createIndex({ email: 1 })", 0);
     shell.eval_json("db.big.createIndex({ g: 1, n: -1 })", 0);
     let queries: usize = std::env::var("BENCH_QUERIES")
         .ok()
         .and_then(|q| q.parse().ok())
         .unwrap_or(20_000);
-    let key = |k: usize| ((k + 1) * 7919) % n.max(1);
-    let finds: Vec<String> = (0..queries)
-        .map(|k| {
-            format!(
-                r#"db.big.find({{ email: "user{}@example.com" }}).toArray()"#,
-                key(k)
-            )
-        })
-        .collect();
+    let finds = email_finds(n, queries);
     for _ in 0..reps {
         let t = Instant::now();
         let bytes = run_queries(&mut shell, &finds);
@@ -242,6 +235,31 @@ fn indexed(n: usize, reps: usize) {
     compare(&mut shell, "near", &nears, &within, reps);
 }
 
+/// A shell holding `big`: `n` documents `{ _id, email, n, g }`, not indexed yet.
+fn email_collection(n: usize) -> Shell {
+    let mut shell = Shell::new();
+    shell.set_step_limit(u64::MAX);
+    load(&mut shell, "big", n, |i| {
+        format!(
+            r#"{{"_id":{i},"email":"user{i}@example.com","n":{i},"g":{}}}"#,
+            i % 100
+        )
+    });
+    shell
+}
+
+/// `count` finds of one email each among `n` documents, the keys spread by a prime stride.
+fn email_finds(n: usize, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|k| {
+            format!(
+                r#"db.big.find({{ email: "user{}@example.com" }}).toArray()"#,
+                ((k + 1) * 7919) % n.max(1)
+            )
+        })
+        .collect()
+}
+
 /// Loads `n` documents made by `doc` into `coll`, 100 000 to an insertMany.
 fn load(shell: &mut Shell, coll: &str, n: usize, doc: impl Fn(usize) -> String) {
     for start in (0..n).step_by(100_000) {
@@ -315,4 +333,67 @@ fn report(name: &str, t: Instant, bytes: usize) {
         "{name:18} {:9.3} ms  ({bytes} bytes out)",
         t.elapsed().as_secs_f64() * 1000.0
     );
+}
+
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split(' ').next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Indexed equality finds as bench/calls-work.mjs makes them: `n` documents
+/// `{ _id, email, n, g }` with an index on `email`, then finds of one key each
+/// (`BENCH_QUERIES`, 100 000 by default), as one `eval_json` per find and as 1000 `findOne`
+/// in one `for` statement. Times are CPU time of this thread (`/proc/thread-self/schedstat`,
+/// Linux), which a busy machine moves far less than wall time; the counting allocator gives
+/// the bytes the index holds and the allocations per find. Under `perf record -p` after
+/// the load, the finds are all the samples.
+fn indexed_cpu(n: usize, reps: usize) {
+    let n = n.max(1);
+    let finds: usize = std::env::var("BENCH_QUERIES")
+        .ok()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(100_000);
+    let finds = finds.max(1000) / 1000 * 1000;
+
+    let mut shell = email_collection(n);
+    let before = LIVE.load(Relaxed);
+    let out = shell.eval_json("db.big.createIndex({ email: 1 })", 0);
+    assert!(!out.contains("\"error\""), "{out}");
+    let index = LIVE.load(Relaxed).saturating_sub(before);
+    println!(
+        "{n} documents; index on email: {:.1} MiB live ({:.1} B/entry); everything live {:.1} MiB",
+        index as f64 / 1048576.0,
+        index as f64 / n as f64,
+        LIVE.load(Relaxed) as f64 / 1048576.0
+    );
+
+    let statements = email_finds(n, finds);
+    let probe = shell.eval_json(&statements[3], 0);
+    assert!(
+        probe.starts_with(&format!(r#"[{{"_id": {},"#, (4 * 7919) % n)),
+        "{probe}"
+    );
+    let loops: Vec<String> = (0..finds / 1000)
+        .map(|b| {
+            format!(
+                r#"for (let i = {}; i < {}; i++) db.big.findOne({{ email: "user" + ((i + 1) * 7919 % {n}) + "@example.com" }})"#,
+                b * 1000,
+                (b + 1) * 1000
+            )
+        })
+        .collect();
+    for _ in 0..reps {
+        for (name, work) in [("find", &statements), ("find_loop", &loops)] {
+            let (c0, a0) = (cpu_ns(), ALLOCS.load(Relaxed));
+            let bytes = run_queries(&mut shell, work);
+            let us = (cpu_ns() - c0) as f64 / 1000.0 / finds as f64;
+            println!(
+                "{name:10} {us:6.2} µs CPU per find = {:6.0} finds/s; {:.1} allocations per find; {bytes} bytes out",
+                1e6 / us,
+                (ALLOCS.load(Relaxed) - a0) as f64 / finds as f64
+            );
+        }
+    }
 }

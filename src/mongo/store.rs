@@ -51,10 +51,10 @@ fn next_stamp() -> u64 {
 }
 
 fn id_key(id: &Value) -> Key {
-    vec![KeyPart {
+    Key::one(KeyPart {
         value: id.clone(),
         descending: false,
-    }]
+    })
 }
 
 /// How many bytes of documents a store holds at most, by default: a browser tab has a few
@@ -484,7 +484,7 @@ impl Collection {
             let enforced = i > 0 || self.options.timeseries.is_none();
             if let Some(dup) = index.duplicate_of(&keys, rid).filter(|_| enforced) {
                 return Err(if i == 0 {
-                    InsertError::DuplicateId(dup.first().map_or(Value::Null, |p| p.value.clone()))
+                    InsertError::DuplicateId(dup.value(0).map_or(Value::Null, Value::clone))
                 } else {
                     InsertError::Key(KeyError::Duplicate {
                         index: index.name().to_string(),
@@ -499,10 +499,7 @@ impl Collection {
 
     /// Whether a document with this `_id` exists.
     pub fn has_id(&self, id: &Value) -> bool {
-        let key = vec![KeyPart {
-            value: id.clone(),
-            descending: false,
-        }];
+        let key = id_key(id);
         self.indexes
             .first()
             .is_some_and(|ix| ix.lookup(&key).next().is_some())

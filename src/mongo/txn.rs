@@ -41,10 +41,10 @@ pub struct OpenTxn {
 }
 
 fn id_key(id: &Value) -> Key {
-    vec![KeyPart {
+    Key::one(KeyPart {
         value: id.clone(),
         descending: false,
-    }]
+    })
 }
 
 /// Two transactions (or a transaction and the world outside) wrote the same document.

@@ -16,7 +16,7 @@ use super::accum::encode_key;
 use super::stages::{env, foreign_docs, set_path, KeyIndex, Pipeline, StageOp};
 use super::{AggError, Ctx, Row};
 use crate::mongo::agg::expr::Expr;
-use crate::mongo::index::{Entry, Index, IndexKind, KeyPart};
+use crate::mongo::index::{Entry, Index, IndexKind, Key, KeyPart};
 use crate::mongo::query::filter::array_index;
 use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::{field, Document, Value};
@@ -196,10 +196,10 @@ struct IdProbe<'a> {
 impl<'a> IdProbe<'a> {
     fn new(coll: &'a Collection, ix: &'a Index) -> Self {
         let key = || {
-            vec![KeyPart {
+            Key::one(KeyPart {
                 value: Value::Null,
                 descending: false,
-            }]
+            })
         };
         IdProbe {
             coll,
@@ -216,8 +216,8 @@ impl<'a> IdProbe<'a> {
             return;
         }
         for bound in [&mut self.low, &mut self.high] {
-            if let Some(part) = bound.0.first_mut() {
-                part.value = key.clone();
+            if let Some(v) = bound.0.first_value_mut() {
+                *v = key.clone();
             }
         }
         let range = (Bound::Included(&self.low), Bound::Included(&self.high));

@@ -838,10 +838,10 @@ pub fn nearest(
 /// The index entries keyed by cells with ids from `lo` to `hi`.
 fn cell_bounds(lo: u64, hi: u64) -> (std::ops::Bound<super::Entry>, std::ops::Bound<super::Entry>) {
     let key = |id: u64| {
-        vec![super::KeyPart {
+        super::Key::one(super::KeyPart {
             value: Value::Int64(i64::try_from(id).unwrap_or(i64::MAX)),
             descending: false,
-        }]
+        })
     };
     (
         std::ops::Bound::Included((key(lo), super::RecordId::MIN)),

@@ -65,8 +65,140 @@ impl Ord for KeyPart {
     }
 }
 
-/// An index key: one part per field of the key pattern.
-pub type Key = Vec<KeyPart>;
+/// An index key: one part per field of the key pattern. A key of one ascending field, the
+/// usual index, holds its value inline, in the tree's own node: a seek then compares against
+/// the node's memory and the value's own bytes, with no hop through a vector of one part, and
+/// the entry is no bigger than the vector's header and allocation were. Ordered as the list
+/// of its parts.
+#[derive(Debug, Clone)]
+pub struct Key(Parts);
+
+#[derive(Debug, Clone)]
+enum Parts {
+    /// One ascending part (no room for the direction: a tag would cost 8 bytes an entry).
+    Asc(Value),
+    /// No part, several, or one descending.
+    Many(Vec<KeyPart>),
+}
+
+impl Key {
+    pub fn one(part: KeyPart) -> Key {
+        if part.descending {
+            Key(Parts::Many(vec![part]))
+        } else {
+            Key(Parts::Asc(part.value))
+        }
+    }
+
+    /// An empty key with room for `n` parts.
+    pub fn with_capacity(n: usize) -> Key {
+        Key(Parts::Many(Vec::with_capacity(if n > 1 { n } else { 0 })))
+    }
+
+    pub fn push(&mut self, part: KeyPart) {
+        match &mut self.0 {
+            Parts::Many(v) if v.is_empty() => *self = Key::one(part),
+            Parts::Many(v) => v.push(part),
+            Parts::Asc(_) => {
+                let Parts::Asc(first) = std::mem::replace(&mut self.0, Parts::Many(Vec::new()))
+                else {
+                    return;
+                };
+                let first = KeyPart {
+                    value: first,
+                    descending: false,
+                };
+                self.0 = Parts::Many(vec![first, part]);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Parts::Asc(_) => 1,
+            Parts::Many(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each part's value and whether its field is descending, in key pattern order.
+    pub fn parts(&self) -> impl Iterator<Item = (&Value, bool)> {
+        let (one, many) = match &self.0 {
+            Parts::Asc(v) => (Some(v), &[][..]),
+            Parts::Many(parts) => (None, &parts[..]),
+        };
+        one.map(|v| (v, false))
+            .into_iter()
+            .chain(many.iter().map(|p| (&p.value, p.descending)))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.parts().map(|(v, _)| v)
+    }
+
+    /// The value of the key's `i`th field.
+    pub fn value(&self, i: usize) -> Option<&Value> {
+        match &self.0 {
+            Parts::Asc(v) => (i == 0).then_some(v),
+            Parts::Many(parts) => parts.get(i).map(|p| &p.value),
+        }
+    }
+
+    pub fn first_value_mut(&mut self) -> Option<&mut Value> {
+        match &mut self.0 {
+            Parts::Asc(v) => Some(v),
+            Parts::Many(parts) => parts.first_mut().map(|p| &mut p.value),
+        }
+    }
+}
+
+impl From<Vec<KeyPart>> for Key {
+    fn from(parts: Vec<KeyPart>) -> Key {
+        let mut key = Key::with_capacity(parts.len());
+        for p in parts {
+            key.push(p);
+        }
+        key
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if let (Parts::Asc(a), Parts::Asc(b)) = (&self.0, &other.0) {
+            return compare(a, b);
+        }
+        let mut theirs = other.parts();
+        for (a, descending) in self.parts() {
+            let Some((b, _)) = theirs.next() else {
+                return Ordering::Greater;
+            };
+            let c = compare(a, b);
+            let c = if descending { c.reverse() } else { c };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        if theirs.next().is_some() {
+            Ordering::Less
+        } else {
+            Ordering::Equal
+        }
+    }
+}
 
 /// An index entry: the key, then the record it points at (so equal keys keep record order).
 pub type Entry = (Key, RecordId);
@@ -149,10 +281,7 @@ pub struct Index {
 }
 
 fn entry_bytes(key: &Key) -> usize {
-    8 + key
-        .iter()
-        .map(|p| approx_value_bytes(&p.value))
-        .sum::<usize>()
+    8 + key.values().map(approx_value_bytes).sum::<usize>()
 }
 
 impl Index {
@@ -204,15 +333,7 @@ impl Index {
 
     /// Rough size of the index for the collections panel: each entry's key and record id.
     pub fn approx_bytes(&self) -> usize {
-        self.entries
-            .iter()
-            .map(|(k, _)| {
-                8 + k
-                    .iter()
-                    .map(|p| approx_value_bytes(&p.value))
-                    .sum::<usize>()
-            })
-            .sum()
+        self.entries.iter().map(|(k, _)| entry_bytes(k)).sum()
     }
 
     /// The keys a document contributes (none when sparse or partial leave it out), sorted and
@@ -230,7 +351,7 @@ impl Index {
                     .term_scores(doc)
                     .into_iter()
                     .map(|(term, score)| {
-                        vec![
+                        Key::from(vec![
                             KeyPart {
                                 value: Value::String(term),
                                 descending: false,
@@ -239,7 +360,7 @@ impl Index {
                                 value: Value::Double(score),
                                 descending: false,
                             },
-                        ]
+                        ])
                     })
                     .collect();
                 return Ok((keys, Vec::new()));
@@ -262,10 +383,10 @@ impl Index {
                 let keys = cells
                     .into_iter()
                     .map(|cell| {
-                        vec![KeyPart {
+                        Key::one(KeyPart {
                             value: Value::Int64(i64::try_from(cell).unwrap_or(i64::MAX)),
                             descending: false,
-                        }]
+                        })
                     })
                     .collect();
                 return Ok((keys, arrays));
@@ -301,7 +422,7 @@ impl Index {
         if self.spec.sparse && !any_present {
             return Ok((Vec::new(), Vec::new()));
         }
-        let mut keys: Vec<Key> = vec![Vec::with_capacity(self.spec.key.len())];
+        let mut keys: Vec<Key> = vec![Key::with_capacity(self.spec.key.len())];
         for (field, values) in self.spec.key.iter().zip(per_field) {
             let descending = field.descending;
             if values.len() == 1 {
@@ -342,8 +463,7 @@ impl Index {
             return None;
         }
         keys.iter().find(|k| {
-            self.entries
-                .range(entry_range(k))
+            self.scan(entry_range(k), false)
                 .any(|(_, other)| *other != rid)
         })
     }
@@ -353,8 +473,8 @@ impl Index {
         self.spec
             .key
             .iter()
-            .zip(key)
-            .map(|(f, p)| (f.path.clone(), p.value.clone()))
+            .zip(key.values())
+            .map(|(f, v)| (f.path.clone(), v.clone()))
             .collect()
     }
 
@@ -366,11 +486,7 @@ impl Index {
         }
         if matches!(self.spec.kind, IndexKind::Geo { .. }) {
             for k in &keys {
-                if let Some(KeyPart {
-                    value: Value::Int64(cell),
-                    ..
-                }) = k.first()
-                {
+                if let Some(Value::Int64(cell)) = k.value(0) {
                     let level = geocell::level(u64::try_from(*cell).unwrap_or(0));
                     if level < geocell::MAX_LEVEL {
                         self.geo_coarse_levels |= 1 << level;
@@ -396,7 +512,34 @@ impl Index {
 
     /// The record ids whose key equals `key` (for `_id` lookups).
     pub fn lookup(&self, key: &Key) -> impl Iterator<Item = RecordId> + '_ {
-        self.entries.range(entry_range(key)).map(|(_, rid)| *rid)
+        self.scan(entry_range(key), false).map(|(_, rid)| *rid)
+    }
+
+    /// The entries within `range`, in index order or backwards. One descent of the tree
+    /// finds the first of them and the walk stops at the far bound: `BTreeSet::range`
+    /// descends once per bound, twice the comparisons for the few entries an equality
+    /// reads (and it panics on bounds out of order, which here give nothing).
+    pub fn scan<'a>(
+        &'a self,
+        range: (Bound<Entry>, Bound<Entry>),
+        backward: bool,
+    ) -> Box<dyn Iterator<Item = &'a Entry> + 'a> {
+        let (lo, hi) = range;
+        if backward {
+            let from = self.entries.range((Bound::Unbounded, hi));
+            Box::new(from.rev().take_while(move |e| match &lo {
+                Bound::Included(b) => *e >= b,
+                Bound::Excluded(b) => *e > b,
+                Bound::Unbounded => true,
+            }))
+        } else {
+            let from = self.entries.range((lo, Bound::Unbounded));
+            Box::new(from.take_while(move |e| match &hi {
+                Bound::Included(b) => *e <= b,
+                Bound::Excluded(b) => *e < b,
+                Bound::Unbounded => true,
+            }))
+        }
     }
 
     /// For a geo index, a bit per coarser-than-leaf cell level its keys have used.

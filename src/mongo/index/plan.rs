@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::ops::Bound;
 
 use super::plan_cache::{self, CacheKey, Cached, PlanCache};
-use super::{Entry, Index, KeyPart, RecordId};
+use super::{Entry, Index, Key, KeyPart, RecordId};
 use crate::mongo::query::cursor;
 use crate::mongo::query::filter::number_f64;
 use crate::mongo::query::{Filter, QueryError};
@@ -1127,7 +1127,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
     const MAX_PREFIXES: usize = 1000;
     let fields = &index.spec.key;
     // Prefixes of points on the leading fields, each extended field multiplying them.
-    let mut prefixes: Vec<Vec<KeyPart>> = vec![Vec::new()];
+    let mut prefixes: Vec<Key> = vec![Key::with_capacity(fields.len())];
     let mut f = 0;
     while let (Some(field), Some(b)) = (fields.get(f), bounds.get(f)) {
         if !b.intervals.iter().all(Interval::is_point)
@@ -1161,7 +1161,7 @@ fn scan_ranges(index: &Index, bounds: &[FieldBounds]) -> Vec<(Bound<Entry>, Boun
         _ => Vec::new(),
     };
     // Keys beyond the tail field at their index-order extremes.
-    let fill = |key: &mut Vec<KeyPart>, from: usize, low: bool| {
+    let fill = |key: &mut Key, from: usize, low: bool| {
         for field in fields.iter().skip(from) {
             let least = low != field.descending;
             key.push(KeyPart {
@@ -1241,11 +1241,10 @@ fn key_tests(index: &Index, filter: &[Predicate]) -> Vec<KeyTest> {
         .collect()
 }
 
-fn passes(key: &[KeyPart], tests: &[KeyTest]) -> bool {
+fn passes(key: &Key, tests: &[KeyTest]) -> bool {
     tests.iter().all(|(f, re, literal)| {
-        key.get(*f).is_some_and(|part| {
-            crate::mongo::query::filter::regex_matches(re, literal, &part.value)
-        })
+        key.value(*f)
+            .is_some_and(|v| crate::mongo::query::filter::regex_matches(re, literal, v))
     })
 }
 
@@ -1283,10 +1282,10 @@ fn bounds_are_filter(plan: &Plan, ix: &Index, bounds: &[FieldBounds]) -> bool {
         })
 }
 
-fn key_in_bounds(key: &[KeyPart], bounds: &[FieldBounds]) -> bool {
-    key.iter()
+fn key_in_bounds(key: &Key, bounds: &[FieldBounds]) -> bool {
+    key.values()
         .zip(bounds)
-        .all(|(part, b)| b.intervals.iter().any(|i| i.contains(&part.value)))
+        .all(|(v, b)| b.intervals.iter().any(|i| i.contains(v)))
 }
 
 /// Runs a plan: the positions of the matching documents in plan order, stopping after
@@ -1362,13 +1361,7 @@ fn run(
             let mut finished = true;
             'ranges: for range in ranges {
                 stats.seeks += 1;
-                let entries = ix.entries().range(range);
-                let iter: Box<dyn Iterator<Item = &Entry>> = if *backward {
-                    Box::new(entries.rev())
-                } else {
-                    Box::new(entries)
-                };
-                for (key, rid) in iter {
+                for (key, rid) in ix.scan(range, *backward) {
                     stats.keys_examined += 1;
                     stats.works += 1;
                     if key_in_bounds(key, bounds) && passes(key, &key_tests) {

@@ -713,3 +713,135 @@ fn exact_equalities_give_what_a_scan_gives() {
         );
     }
 }
+
+fn part(value: crate::mongo::value::Value, descending: bool) -> super::KeyPart {
+    super::KeyPart { value, descending }
+}
+
+/// Keys of no part, one (inline) and several, made every way a key is made.
+fn sample_keys() -> Vec<Vec<super::KeyPart>> {
+    use crate::mongo::value::Value;
+    let values = [
+        Value::MinKey,
+        Value::Null,
+        Value::Int32(1),
+        Value::Double(1.5),
+        Value::String("user1@example.com".into()),
+        Value::String("user10@example.com".into()),
+        Value::MaxKey,
+    ];
+    let mut keys = vec![Vec::new()];
+    for a in &values {
+        for desc in [false, true] {
+            keys.push(vec![part(a.clone(), desc)]);
+        }
+        for b in values.iter().step_by(2) {
+            keys.push(vec![part(a.clone(), false), part(b.clone(), true)]);
+            keys.push(vec![
+                part(a.clone(), true),
+                part(b.clone(), false),
+                part(Value::Int64(7), false),
+            ]);
+        }
+    }
+    keys
+}
+
+#[test]
+fn keys_order_as_the_slices_of_their_parts() {
+    use super::Key;
+    let parts = sample_keys();
+    let keys: Vec<Key> = parts.iter().cloned().map(Key::from).collect();
+    // A key grown part by part is the key made at once.
+    for (p, k) in parts.iter().zip(&keys) {
+        let mut grown = Key::with_capacity(p.len());
+        for q in p {
+            grown.push(q.clone());
+        }
+        assert_eq!(grown.cmp(k), std::cmp::Ordering::Equal, "{p:?}");
+        assert!(grown.parts().eq(k.parts()));
+        assert_eq!(k.len(), p.len());
+    }
+    for (pa, ka) in parts.iter().zip(&keys) {
+        for (pb, kb) in parts.iter().zip(&keys) {
+            assert_eq!(
+                ka.cmp(kb),
+                pa.as_slice().cmp(pb.as_slice()),
+                "{pa:?} vs {pb:?}"
+            );
+            assert_eq!(ka == kb, pa == pb);
+        }
+    }
+}
+
+#[test]
+fn a_key_of_one_ascending_field_is_no_bigger_than_its_value() {
+    // The point of the inline key: an entry of a one-field index holds the value itself,
+    // with no tag beside it, so the entry is no bigger than a vector's header and its part.
+    let key = std::mem::size_of::<super::Key>();
+    let value = std::mem::size_of::<crate::mongo::value::Value>();
+    assert_eq!(key, value);
+}
+
+#[test]
+fn scans_walk_the_entries_a_range_holds_both_ways() {
+    use super::{Entry, Index, IndexSpec, Key, RecordId};
+    use crate::mongo::value::{Document, Value};
+    use std::ops::Bound::{self, Excluded, Included, Unbounded};
+    let mut key_doc = Document::default();
+    key_doc.insert("a".into(), Value::Int32(1));
+    let spec = IndexSpec::parse(&key_doc, &Document::default()).expect("spec");
+    let mut ix = Index::new(spec).expect("index");
+    let one = |v: i64| Key::one(part(Value::Int64(v), false));
+    for (rid, v) in [1, 3, 3, 3, 5, 8, 8, 13].into_iter().enumerate() {
+        ix.add(vec![one(v)], &[], rid as RecordId);
+    }
+    let bound = |b: Option<(bool, i64, RecordId)>| -> Bound<Entry> {
+        match b {
+            None => Unbounded,
+            Some((true, v, r)) => Included((one(v), r)),
+            Some((false, v, r)) => Excluded((one(v), r)),
+        }
+    };
+    let ends = [
+        None,
+        Some((true, 3, RecordId::MIN)),
+        Some((false, 3, RecordId::MAX)),
+        Some((true, 3, RecordId::MAX)),
+        Some((false, 3, RecordId::MIN)),
+        Some((true, 4, RecordId::MIN)),
+        Some((true, 8, RecordId::MAX)),
+        Some((false, 8, RecordId::MIN)),
+        Some((true, 20, RecordId::MIN)),
+    ];
+    let rids = |it: Box<dyn Iterator<Item = &Entry> + '_>| it.map(|e| e.1).collect::<Vec<_>>();
+    for lo in ends {
+        for hi in ends {
+            let wanted: Vec<RecordId> = ix
+                .entries()
+                .iter()
+                .filter(|e| {
+                    let after = match bound(lo) {
+                        Included(b) => **e >= b,
+                        Excluded(b) => **e > b,
+                        Unbounded => true,
+                    };
+                    let before = match bound(hi) {
+                        Included(b) => **e <= b,
+                        Excluded(b) => **e < b,
+                        Unbounded => true,
+                    };
+                    after && before
+                })
+                .map(|e| e.1)
+                .collect();
+            let forward = rids(ix.scan((bound(lo), bound(hi)), false));
+            let mut backward = rids(ix.scan((bound(lo), bound(hi)), true));
+            backward.reverse();
+            assert_eq!(forward, wanted, "{lo:?}..{hi:?}");
+            assert_eq!(backward, wanted, "{lo:?}..{hi:?} backwards");
+        }
+    }
+    assert_eq!(ix.lookup(&one(3)).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(ix.lookup(&one(4)).count(), 0);
+}

@@ -885,7 +885,7 @@ pub fn search(
     for term in &query.index_terms {
         let bound = |v: Value, rid| {
             (
-                vec![
+                super::Key::from(vec![
                     KeyPart {
                         value: Value::String(term.clone()),
                         descending: false,
@@ -894,7 +894,7 @@ pub fn search(
                         value: v,
                         descending: false,
                     },
-                ],
+                ]),
                 rid,
             )
         };
@@ -904,11 +904,7 @@ pub fn search(
         for (key, rid) in index.entries().range(lo..=hi) {
             stats.keys_examined += 1;
             stats.works += 1;
-            if let Some(KeyPart {
-                value: Value::Double(score),
-                ..
-            }) = key.get(1)
-            {
+            if let Some(Value::Double(score)) = key.value(1) {
                 *scores.entry(*rid).or_insert(0.0) += score;
             }
         }

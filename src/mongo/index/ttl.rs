@@ -5,7 +5,7 @@
 
 use std::ops::Bound;
 
-use super::{KeyPart, RecordId};
+use super::{Key, KeyPart, RecordId};
 use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::Value;
 
@@ -52,7 +52,7 @@ pub fn expires_at(coll: &Collection, doc: &crate::mongo::value::Document) -> Opt
         };
         let earliest = keys
             .iter()
-            .filter_map(|key| match key.first().map(|part| &part.value) {
+            .filter_map(|key| match key.value(0) {
                 Some(Value::Date(ms)) => Some(*ms),
                 _ => None,
             })
@@ -87,10 +87,10 @@ fn expire_collection(coll: &mut Collection, now_ms: u64) -> usize {
             continue;
         }
         let part = |value: Value| {
-            vec![KeyPart {
+            Key::one(KeyPart {
                 value,
                 descending: field.descending,
-            }]
+            })
         };
         // Dates only: a TTL index ignores documents whose field holds anything else.
         let (oldest, newest) = (

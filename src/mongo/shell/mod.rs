@@ -11,7 +11,8 @@ mod js;
 pub(crate) mod plan_cache;
 mod search_indexes;
 pub mod sessions;
-#[cfg(not(target_arch = "wasm32"))]
+// Only the fuzz targets read documents as Extended JSON text (see lib.rs for their gate).
+#[cfg(all(not(target_arch = "wasm32"), feature = "search"))]
 pub(crate) use js::value_from_ejson;
 pub mod lexer;
 pub mod parser;

@@ -72,6 +72,10 @@ test("the page runs on Enter only when the engine calls the input complete", () 
     await input.focus();
     await input.pressSequentially("db.posts.find({");
     await input.press("Enter");
+    // Before the full module has loaded, Enter waits for it to decide; the newline comes then.
+    for (let i = 0; i < 200 && (await input.inputValue()) !== "db.posts.find({\n"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.equal(await input.inputValue(), "db.posts.find({\n");
     assert.equal(await log(page).locator(".entry").count(), 0);
     await input.pressSequentially("})");
@@ -90,6 +94,10 @@ test("a multi-line statement does not run until balanced (real engine)", () =>
     await input.focus();
     await input.pressSequentially("db.posts.find({");
     await input.press("Enter");
+    // Before the full module has loaded, Enter waits for it to decide; the newline comes then.
+    for (let i = 0; i < 200 && (await input.inputValue()) !== "db.posts.find({\n"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.equal(await input.inputValue(), "db.posts.find({\n");
     assert.equal(await log(page).locator(".entry").count(), 0);
     await input.pressSequentially("})");

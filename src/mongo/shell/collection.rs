@@ -1143,9 +1143,19 @@ impl Session {
             };
             models.push(model);
         }
+        // Unordered, the driver sends one batch per kind: every insert, then every update,
+        // then every delete, each in the order given (indexes stay the given ones).
+        let mut models: Vec<(usize, Model)> = models.into_iter().enumerate().collect();
+        if !ordered {
+            models.sort_by_key(|(_, model)| match model {
+                Model::Insert(_) => 0,
+                Model::Update(..) => 1,
+                Model::Delete(..) => 2,
+            });
+        }
         let mut result = BulkCounts::default();
         let mut failures: Vec<(usize, i32, String, Document)> = Vec::new();
-        for (i, model) in models.into_iter().enumerate() {
+        for (i, model) in models {
             let outcome = match model {
                 Model::Insert(doc) => {
                     let id = doc.get("_id").cloned().unwrap_or(Value::Null);

@@ -124,6 +124,8 @@ fn run_snippet(language: snippets::Language) -> i32 {
 }
 
 /// What the line loop needs from either engine.
+// A wasm32 build has no line editor, so nothing asks for the prompt or the history file there.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 trait Console {
     fn prompt(&self) -> String;
     /// Feeds one input line, appending the text to print to `out`; true when the session ends.

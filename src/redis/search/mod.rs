@@ -360,8 +360,9 @@ fn text_fields<'a>(index: &'a Index, field: &Option<String>) -> Vec<(usize, &'a 
         .collect()
 }
 
-fn term_matches(word: &str, token: &str, nostem: bool) -> bool {
-    token == word || (!nostem && stem(token) == stem(word))
+/// Whether `token` is `word`, or shares its stem `root` in a field that stems.
+fn term_matches(word: &str, root: &str, token: &str, nostem: bool) -> bool {
+    token == word || (!nostem && stem(token) == root)
 }
 
 /// Positions of `word` in each TEXT field of `doc` it may match.
@@ -371,6 +372,7 @@ fn positions(
     word: &str,
     field: &Option<String>,
 ) -> Vec<(usize, Vec<usize>)> {
+    let root = stem(word);
     text_fields(index, field)
         .into_iter()
         .filter_map(|(i, f)| {
@@ -380,7 +382,7 @@ fn positions(
                     let at: Vec<usize> = tokens
                         .iter()
                         .enumerate()
-                        .filter(|(_, t)| term_matches(word, t, nostem))
+                        .filter(|(_, t)| term_matches(word, &root, t, nostem))
                         .map(|(p, _)| p)
                         .collect();
                     (!at.is_empty()).then_some((i, at))
@@ -399,7 +401,9 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
         Node::Prefix { prefix, field } => text_fields(index, field).iter().any(|(i, _)| {
             matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
         }),
-        Node::Phrase { words, field } => text_fields(index, field).iter().any(|(i, f)| {
+        Node::Phrase { words, field } => {
+            let roots: Vec<String> = words.iter().map(|w| stem(w)).collect();
+            text_fields(index, field).iter().any(|(i, f)| {
             let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             let Some(Values::Text(tokens)) = doc.values.get(*i) else {
                 return false;
@@ -411,10 +415,11 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             tokens.windows(words.len()).any(|window| {
                 window
                     .iter()
-                    .zip(words)
-                    .all(|(t, w)| term_matches(w, t, nostem))
+                    .zip(words.iter().zip(&roots))
+                    .all(|(t, (w, root))| term_matches(w, root, t, nostem))
             })
-        }),
+        })
+        }
         Node::Tag { field, values } => match index.field(field) {
             Some((i, f)) => {
                 let case_sensitive =
@@ -481,6 +486,20 @@ struct Token<'a> {
     position: usize,
     weight: f64,
     stems: bool,
+    /// The word's stem when it stems to another word, worked out on first use: a query of
+    /// many words asks every token for it once per word.
+    root: std::cell::OnceCell<Option<String>>,
+}
+
+impl Token<'_> {
+    fn root(&self) -> Option<&str> {
+        self.root
+            .get_or_init(|| {
+                let root = stem(self.word);
+                (self.stems && root != self.word).then_some(root)
+            })
+            .as_deref()
+    }
 }
 
 fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec<Token<'a>> {
@@ -510,6 +529,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
                     position,
                     weight: *weight,
                     stems: !nostem && doc.stems,
+                    root: std::cell::OnceCell::new(),
                 });
             }
         }
@@ -529,7 +549,7 @@ fn frequencies(tokens: &[Token], word: &str) -> (f64, f64, Vec<usize>) {
         if same {
             exact += t.weight;
         }
-        let shares_stem = t.stems && stem(t.word) == root && stem(t.word) != t.word;
+        let shares_stem = t.root() == Some(root.as_str());
         if shares_stem {
             stemmed += 1.0;
         }

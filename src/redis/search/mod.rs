@@ -541,15 +541,14 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
 /// itself counts its field's weight per occurrence; its stem (`+stem`, when the stem differs)
 /// is a separate term counting each other form once. Returns (exact, stemmed) frequencies and
 /// the positions of both.
-fn frequencies(tokens: &[Token], word: &str) -> (f64, f64, Vec<usize>) {
-    let root = stem(word);
+fn frequencies(tokens: &[Token], word: &str, root: &str) -> (f64, f64, Vec<usize>) {
     let (mut exact, mut stemmed, mut positions) = (0.0, 0.0, Vec::new());
     for t in tokens {
         let same = t.word == word;
         if same {
             exact += t.weight;
         }
-        let shares_stem = t.root() == Some(root.as_str());
+        let shares_stem = t.root() == Some(root);
         if shares_stem {
             stemmed += 1.0;
         }
@@ -568,6 +567,8 @@ fn frequencies(tokens: &[Token], word: &str) -> (f64, f64, Vec<usize>) {
 struct Scorer<'a> {
     tokens: Vec<Vec<Token<'a>>>,
     idf: std::cell::RefCell<std::collections::HashMap<(String, bool), f64>>,
+    /// The stem of each query word as it is first asked for (every document asks again).
+    stems: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
 impl<'a> Scorer<'a> {
@@ -579,7 +580,19 @@ impl<'a> Scorer<'a> {
                 .map(|d| scored_tokens(index, d, &None))
                 .collect(),
             idf: Default::default(),
+            stems: Default::default(),
         }
+    }
+
+    fn stem(&self, word: &str) -> String {
+        if let Some(root) = self.stems.borrow().get(word) {
+            return root.clone();
+        }
+        let root = stem(word);
+        self.stems
+            .borrow_mut()
+            .insert(word.to_string(), root.clone());
+        root
     }
 
     /// `logb(1 + N / df)` for a term (`stemmed`: its `+stem` term).
@@ -588,11 +601,12 @@ impl<'a> Scorer<'a> {
         if let Some(v) = self.idf.borrow().get(&key) {
             return *v;
         }
+        let root = self.stem(term);
         let df = self
             .tokens
             .iter()
             .filter(|t| {
-                let (e, s, _) = frequencies(t, term);
+                let (e, s, _) = frequencies(t, term, &root);
                 (if stemmed { s } else { e }) > 0.0
             })
             .count();
@@ -619,13 +633,13 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
     for word in &words {
         match word {
             ScoredWord::Word(word) => {
-                let (exact, stemmed, mut positions) = frequencies(tokens, word);
+                let root = scorer.stem(word);
+                let (exact, stemmed, mut positions) = frequencies(tokens, word, &root);
                 total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
                 // A stem that differs is also looked up as a word of its own (`run` for
                 // `running`), with its own frequency and IDF.
-                let root = stem(word);
                 if root != *word && tokens.iter().any(|t| t.stems) {
-                    let (plain, _, _) = frequencies(tokens, &root);
+                    let (plain, _, _) = frequencies(tokens, &root, &scorer.stem(&root));
                     let plain_at: Vec<usize> = tokens
                         .iter()
                         .filter(|t| t.word == root)
@@ -653,7 +667,7 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
                 terms.dedup();
                 let mut positions = Vec::new();
                 for term in terms {
-                    let (exact, _, at) = frequencies(tokens, term);
+                    let (exact, _, at) = frequencies(tokens, term, &scorer.stem(term));
                     total += exact * term_idf(term, false);
                     positions.extend(at);
                 }

@@ -112,6 +112,13 @@ fn install_panic_hook() {
     });
 }
 
+impl Playground {
+    fn run_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        let id = client(client_id);
+        redis::cli::run_line_as(&mut self.redis, &mut self.clock, id, line, host(host_ms)).text
+    }
+}
+
 #[wasm_bindgen]
 impl Playground {
     #[wasm_bindgen(constructor)]
@@ -207,8 +214,39 @@ impl Playground {
     /// (messages, a blocked command's reply) is collected per client with `redisPending`.
     #[wasm_bindgen(js_name = redisAs)]
     pub fn redis_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
-        let id = client(client_id);
-        redis::cli::run_line_as(&mut self.redis, &mut self.clock, id, line, host(host_ms)).text
+        self.redis.long_replies.defer_line(false);
+        self.run_as(client_id, line, host_ms)
+    }
+
+    /// `redisAs` for the console: a reply of more than `long_reply::DEFER_ITEMS` elements
+    /// comes back up to its first `long_reply::FIRST_ITEMS`, and the rest is kept for
+    /// `redisReplyPart` (`redisLongReply` says which reply and how much is left).
+    #[wasm_bindgen(js_name = redisAsPaged)]
+    pub fn redis_as_paged(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        self.redis.long_replies.defer_line(true);
+        let text = self.run_as(client_id, line, host_ms);
+        self.redis.long_replies.stop_deferring();
+        text
+    }
+
+    /// JSON `{"id", "items", "written", "linesLeft"}` of the reply the last `redisAsPaged`
+    /// line kept in parts, or `""` when it wrote everything.
+    #[wasm_bindgen(js_name = redisLongReply)]
+    pub fn redis_long_reply(&self) -> String {
+        match self.redis.long_replies.last() {
+            Some(d) => format!(
+                r#"{{"id":{},"items":{},"written":{},"linesLeft":{}}}"#,
+                d.id, d.items, d.written, d.lines_left
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The text of elements `from..from + count` of the kept long reply `id` (`""` past its
+    /// end), or `undefined` once that reply is no longer kept.
+    #[wasm_bindgen(js_name = redisReplyPart)]
+    pub fn redis_reply_part(&self, id: u32, from: f64, count: f64) -> Option<String> {
+        self.redis.long_replies.part(id, index(from), index(count))
     }
 
     /// Connects a new Redis client and returns its id.

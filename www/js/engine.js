@@ -35,6 +35,7 @@ export const RECORDED = [
   "redisScript",
   "snippet",
   "redisAs",
+  "redisAsPaged",
   "redisClientOpen",
   "redisClientClose",
   "redisPending",

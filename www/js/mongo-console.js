@@ -6,9 +6,9 @@ import { MONGO_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
-import { runSliced, stoppedNote } from "./paste-runner.js";
+import { runSliced, stoppedNote, yieldToPage } from "./paste-runner.js";
 import { Scrollback } from "./scrollback.js";
-import { splitStatements } from "./statements.js";
+import { splitStatementsSliced } from "./statements.js";
 import { typeAndRun } from "./type-and-run.js";
 
 // Enough rows for a short pipeline before the editor starts scrolling inside itself.
@@ -19,6 +19,10 @@ const FIELD_SAMPLE = 200;
 /** An entered input longer than this runs statement by statement, in slices (see
  * paste-runner.js), as mongosh runs a paste line by line; a shorter one runs in one go. */
 export const SLICED_INPUT_CHARS = 20_000;
+/** One statement longer than this (a pasted `insertMany` of many documents) runs in one
+ * call into the engine, which the page cannot cut: a note says so, and is drawn, before it
+ * starts, so the page never stops without a word. */
+export const BIG_STATEMENT_CHARS = 1_000_000;
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -294,11 +298,47 @@ export class MongoConsole {
    * statements; input entered meanwhile waits its turn.
    */
   runEntered(value) {
+    // Entered while a long input is being split: it waits its turn.
+    if (this.splitting) return this.splitting.then(() => this.runEntered(value));
     // Entered while a run lasts: it waits its turn.
     if (this.pasteRun) return this.runPieces([value]);
-    const complete = (text) => this.playground.mongoInputComplete(text);
-    const pieces = value.length > SLICED_INPUT_CHARS ? splitStatements(value, complete) : null;
-    return pieces ? this.runPieces(pieces) : this.run(value);
+    if (value.length <= SLICED_INPUT_CHARS) return this.run(value);
+    return this.split(value).then((pieces) => (pieces ? this.runPieces(pieces) : this.runAnnounced(value)));
+  }
+
+  /**
+   * The statements of a long input (`splitStatements`), split in slices so the page stays
+   * responsive; input entered meanwhile waits for them (`this.splitting`).
+   */
+  split(text) {
+    const complete = (piece) => this.playground.mongoInputComplete(piece);
+    const splitting = splitStatementsSliced(text, complete, yieldToPage);
+    const done = () => {
+      if (this.splitting === splitting) this.splitting = null;
+    };
+    this.splitting = splitting;
+    splitting.then(done, done);
+    return splitting;
+  }
+
+  /**
+   * `run`, first saying so, and letting the page draw it, when `src` is one statement too long
+   * to run without holding the page for a while (BIG_STATEMENT_CHARS).
+   */
+  runAnnounced(src) {
+    if (src.length <= BIG_STATEMENT_CHARS) return this.run(src);
+    const note = document.createElement("pre");
+    note.className = "output note engine-note big-statement";
+    note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters; the page waits for it…`;
+    this.scrollback.element.append(note);
+    this.scrollback.scrollToEnd();
+    return afterPaint().then(() => {
+      try {
+        return this.run(src);
+      } finally {
+        note.textContent += " done";
+      }
+    });
   }
 
   /**
@@ -324,16 +364,17 @@ export class MongoConsole {
     return waiting;
   }
 
-  runPasted(text) {
-    const complete = (piece) => this.playground.mongoInputComplete(piece);
-    const pieces = splitStatements(text, complete) ?? [text];
-    if (!complete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
+  async runPasted(text) {
+    // Pasted while a long input is being split: it waits its turn.
+    if (this.splitting) await this.splitting;
+    const pieces = (await this.split(text)) ?? [text];
+    if (!this.playground.mongoInputComplete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
     return pieces.length > 0 ? this.runPieces(pieces) : undefined;
   }
 
   runPieces(pieces) {
     return runSliced(this, pieces, {
-      runOne: (src) => this.run(src),
+      runOne: (src) => this.runAnnounced(src),
       anchor: this.scrollback.element,
       noun: "statements",
       logs: () => [this.scrollback],
@@ -363,4 +404,17 @@ export class MongoConsole {
   focus() {
     this.input.focus();
   }
+}
+
+/** Resolves once the page has drawn a frame (or, in a hidden tab, which draws none, soon). */
+function afterPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 200);
+    requestAnimationFrame(() =>
+      yieldToPage().then(() => {
+        clearTimeout(timer);
+        resolve();
+      }),
+    );
+  });
 }

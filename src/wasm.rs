@@ -358,6 +358,27 @@ impl Playground {
         self.mongo.eval_mongosh(src, now)
     }
 
+    #[cfg(feature = "mongo")]
+    /// `mongo` in two calls, for a giant input: this one lexes and parses `src` and keeps it
+    /// for `mongoRunPrepared` (`undefined`), or gives the text that ends it here (a syntax
+    /// error, a sandbox `.time` line).
+    #[wasm_bindgen(js_name = mongoPrepare)]
+    pub fn mongo_prepare(&mut self, src: &str, host_ms: f64) -> Option<String> {
+        if let Some(text) = crate::clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
+            return Some(text);
+        }
+        let now = self.clock.now(host(host_ms));
+        self.mongo.prepare_mongosh(src, now)
+    }
+
+    #[cfg(feature = "mongo")]
+    /// Runs what `mongoPrepare` kept and returns what mongosh prints for it.
+    #[wasm_bindgen(js_name = mongoRunPrepared)]
+    pub fn mongo_run_prepared(&mut self, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        self.mongo.run_prepared(now)
+    }
+
     /// A lesson's check: runs one read-only redis-cli line on database 0 without it counting
     /// anywhere a student could see (INFO stats, keyspace hits, the slow log, MONITOR, LRU
     /// idle times, the console's client state). JSON `{"ok": text}` with what redis-cli

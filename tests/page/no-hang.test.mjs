@@ -132,6 +132,20 @@ test("one giant statement says so, and a frame shows it, before it runs; then it
     const text = "x".repeat(90);
     const src = `db.big.insertMany([${Array.from({ length: n }, (_, i) => `{_id: ${i}, s: '${text}'}`).join(", ")}])`;
     const seen = await page.evaluate((src) => {
+      // The engine parses the statement in one call and runs it in the next; the page
+      // handles a task posted during the first before the second starts.
+      const engine = window.app.playground;
+      window.__order = [];
+      for (const name of ["mongoPrepare", "mongoRunPrepared"]) {
+        const call = engine[name];
+        engine[name] = (...args) => {
+          window.__order.push(name);
+          const channel = new MessageChannel();
+          channel.port1.onmessage = () => window.__order.push(`a task after ${name}`);
+          channel.port2.postMessage(null);
+          return call(...args);
+        };
+      }
       const log = document.querySelector("#mongo-console [role=log]");
       const state = () => ({
         note: log.querySelector(".big-statement")?.textContent ?? null,
@@ -157,6 +171,11 @@ test("one giant statement says so, and a frame shows it, before it runs; then it
     const output = page.locator("#mongo-console .entry .output", { hasText: "insertedIds" });
     await output.waitFor({ timeout: 120_000 });
     assert.match(await page.locator("#mongo-console .big-statement").textContent(), / done$/);
+    assert.deepEqual((await page.evaluate(() => window.__order)).slice(0, 3), [
+      "mongoPrepare",
+      "a task after mongoPrepare",
+      "mongoRunPrepared",
+    ]);
     assert.match(await output.textContent(), /^\{\n {2}acknowledged: true,\n {2}insertedIds: \{\n {4}'0': 0,\n {4}'1': 1,/);
     assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
   }));

@@ -43,6 +43,8 @@ export const RECORDED = [
   "redisScriptLog",
   "redisInjectPublish",
   "mongo",
+  "mongoPrepare",
+  "mongoRunPrepared",
   "redisCheck",
   "mongoCheck",
   "mongoJson",

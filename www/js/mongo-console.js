@@ -173,7 +173,11 @@ export class MongoConsole {
       this.scrollback.clear();
       return;
     }
-    const output = this.playground.mongo(src, Date.now());
+    this.show(prompt, src, this.playground.mongo(src, Date.now()));
+  }
+
+  /** The entry of `src` run with `output`, and what follows a statement run. */
+  show(prompt, src, output) {
     const kind = classifyMongoOutput(output);
     this.scrollback.append({ prompt, input: src, output, kind, render: kind ? null : renderFoldable });
     this.trackDatabase();
@@ -303,7 +307,8 @@ export class MongoConsole {
     // Entered while a run lasts: it waits its turn.
     if (this.pasteRun) return this.runPieces([value]);
     if (value.length <= SLICED_INPUT_CHARS) return this.run(value);
-    return this.split(value).then((pieces) => (pieces ? this.runPieces(pieces) : this.runAnnounced(value)));
+    // Run as a paste is, even when it is one statement: what is entered meanwhile waits.
+    return this.split(value).then((pieces) => this.runPieces(pieces ?? [value]));
   }
 
   /**
@@ -325,20 +330,27 @@ export class MongoConsole {
    * `run`, first saying so, and letting the page draw it, when `src` is one statement too long
    * to run without holding the page for a while (BIG_STATEMENT_CHARS).
    */
-  runAnnounced(src) {
-    if (src.length <= BIG_STATEMENT_CHARS) return this.run(src);
+  async runAnnounced(src) {
+    const engine = this.playground;
+    if (src.length <= BIG_STATEMENT_CHARS || !engine.mongoPrepare || engine.mongoNeedsFull || engine.loading) {
+      return this.run(src);
+    }
     const note = document.createElement("pre");
     note.className = "output note engine-note big-statement";
     note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters; the page waits for it…`;
     this.scrollback.element.append(note);
     this.scrollback.scrollToEnd();
-    return afterPaint().then(() => {
-      try {
-        return this.run(src);
-      } finally {
-        note.textContent += " done";
-      }
-    });
+    await afterPaint();
+    const prompt = this.prompt();
+    this.history.add(src);
+    // Parsed in one task and run in the next: two shorter holds of the page than one.
+    let output = engine.mongoPrepare(src, Date.now());
+    if (output === undefined) {
+      await yieldToPage();
+      output = engine.mongoRunPrepared(Date.now());
+    }
+    note.textContent += " done";
+    this.show(prompt, src, output);
   }
 
   /**

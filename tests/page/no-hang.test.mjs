@@ -116,6 +116,7 @@ test("a seven-megabyte Mongo paste is split in slices: a frame is drawn before i
     const input = page.getByRole("textbox", { name: "Mongo shell" });
     await input.fill("db.s.insertOne({last: true})");
     await input.press("Enter");
+    await page.waitForFunction(() => window.app.mongo.pasteRun);
     await page.locator("#mongo-console .paste-progress").getByRole("button", { name: "Stop" }).click();
     const note = page.locator("#mongo-console .output.note", { hasText: "stopped" });
     await note.waitFor();
@@ -123,6 +124,26 @@ test("a seven-megabyte Mongo paste is split in slices: a frame is drawn before i
     assert.ok(ran > 0 && ran < total, String(ran));
     assert.equal(await outputOf(await mongo(page, "db.s.countDocuments()")), String(ran));
     assert.equal(await outputOf(await mongo(page, "db.s.countDocuments({last: true})")), "0");
+  }));
+
+test("Ctrl+C while a long Mongo paste is read into statements stops it before any runs", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.s.countDocuments()");
+    const status = await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text/plain", "db.s.insertOne({n: 1, s: 'some text of a document, some more text'})\n".repeat(100_000));
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.focus();
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      const status = document.querySelector("#mongo-console .paste-progress [role=status]")?.textContent ?? null;
+      // In the same task: the split is under way, its first slice done.
+      input.dispatchEvent(new KeyboardEvent("keydown", { key: "c", ctrlKey: true, bubbles: true, cancelable: true }));
+      return status;
+    });
+    assert.equal(status, "reading 6,900,000 pasted characters into statements …");
+    await page.locator("#mongo-console .output.note", { hasText: "stopped while reading the paste" }).waitFor();
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.equal(await outputOf(await mongo(page, "db.s.countDocuments()")), "0");
   }));
 
 test("one giant statement says so, and a frame shows it, before it runs; then it runs whole", () =>

@@ -6,7 +6,7 @@ import { MONGO_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
-import { runSliced, stoppedNote, yieldToPage } from "./paste-runner.js";
+import { progressLine, runSliced, stoppedNote, yieldToPage } from "./paste-runner.js";
 import { Scrollback } from "./scrollback.js";
 import { splitStatementsSliced } from "./statements.js";
 import { typeAndRun } from "./type-and-run.js";
@@ -290,6 +290,9 @@ export class MongoConsole {
         if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && collapsed) {
           e.preventDefault();
           this.pasteRun.stop();
+        } else if (e.ctrlKey && !e.altKey && !e.metaKey && this.splitting && collapsed) {
+          e.preventDefault();
+          this.splitStop?.();
         }
         break;
       default:
@@ -308,21 +311,33 @@ export class MongoConsole {
     if (this.pasteRun) return this.runPieces([value]);
     if (value.length <= SLICED_INPUT_CHARS) return this.run(value);
     // Run as a paste is, even when it is one statement: what is entered meanwhile waits.
-    return this.split(value).then((pieces) => this.runPieces(pieces ?? [value]));
+    return this.split(value).then((pieces) => (pieces === undefined ? undefined : this.runPieces(pieces ?? [value])));
   }
 
   /**
    * The statements of a long input (`splitStatements`), split in slices so the page stays
-   * responsive; input entered meanwhile waits for them (`this.splitting`).
+   * responsive; input entered meanwhile waits for them (`this.splitting`). Stop (or Ctrl+C)
+   * ends the split: then none of them runs, and the promise gives `undefined`.
    */
   split(text) {
     const complete = (piece) => this.playground.mongoInputComplete(piece);
-    const splitting = splitStatementsSliced(text, complete, yieldToPage);
-    const done = () => {
-      if (this.splitting === splitting) this.splitting = null;
+    let stopped = false;
+    const [line, status] = progressLine(this.scrollback.element, () => (stopped = true), "Stop: none of the pasted statements will run (Ctrl+C)");
+    status.textContent = `reading ${text.length.toLocaleString("en-US")} pasted characters into statements …`;
+    const splitting = splitStatementsSliced(text, complete, yieldToPage, { stopped: () => stopped });
+    this.splitStop = () => (stopped = true);
+    const done = (pieces) => {
+      line.remove();
+      if (this.splitting === splitting) {
+        this.splitting = null;
+        this.splitStop = null;
+      }
+      if (pieces === undefined) {
+        this.scrollback.append({ input: null, output: "(sandbox) stopped while reading the paste: none of its statements ran.\n", kind: "note" });
+      }
     };
     this.splitting = splitting;
-    splitting.then(done, done);
+    splitting.then(done, () => done(null));
     return splitting;
   }
 
@@ -379,7 +394,9 @@ export class MongoConsole {
   async runPasted(text) {
     // Pasted while a long input is being split: it waits its turn.
     if (this.splitting) await this.splitting;
-    const pieces = (await this.split(text)) ?? [text];
+    const split = await this.split(text);
+    if (split === undefined) return undefined;
+    const pieces = split ?? [text];
     if (!this.playground.mongoInputComplete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
     return pieces.length > 0 ? this.runPieces(pieces) : undefined;
   }

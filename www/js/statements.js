@@ -149,9 +149,10 @@ export function splitStatements(src, complete) {
 /**
  * `splitStatements` in slices of about `sliceMs` milliseconds, with the event loop handed
  * back to the page (`yieldToPage`) between them: a ten-megabyte paste of a hundred thousand
- * statements took one long task to split.
+ * statements took one long task to split. Resolves to `undefined` when `stopped()` said so
+ * between two slices.
  */
-export async function splitStatementsSliced(src, complete, yieldToPage, sliceMs = 12) {
+export async function splitStatementsSliced(src, complete, yieldToPage, { sliceMs = 12, stopped = () => false } = {}) {
   const steps = splitStatementsSteps(src, complete);
   for (;;) {
     const sliceEnd = performance.now() + sliceMs;
@@ -161,6 +162,7 @@ export async function splitStatementsSliced(src, complete, yieldToPage, sliceMs 
       if (performance.now() >= sliceEnd) break;
     }
     await yieldToPage();
+    if (stopped()) return undefined;
   }
 }
 

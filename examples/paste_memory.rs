@@ -12,19 +12,15 @@ use nosql_playground::mongo::Shell;
 
 #[path = "support/counting.rs"]
 mod counting;
+#[path = "support/pasted.rs"]
+mod pasted;
 use counting::{LIVE, PEAK};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
-    let text = "x".repeat(90);
-    let docs: Vec<String> = (0..n).map(|i| format!("{{n: {i}, s: '{text}'}}")).collect();
-    let src = format!("db.big.insertMany([{}])", docs.join(", "));
-    drop(docs);
+    let n = pasted::count_arg(100_000);
+    let src = pasted::insert_many(n);
     let mut shell = Shell::new();
     let before = LIVE.load(Relaxed);
     PEAK.store(before, Relaxed);

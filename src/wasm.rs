@@ -112,6 +112,13 @@ fn install_panic_hook() {
     });
 }
 
+impl Playground {
+    fn run_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        let id = client(client_id);
+        redis::cli::run_line_as(&mut self.redis, &mut self.clock, id, line, host(host_ms)).text
+    }
+}
+
 #[wasm_bindgen]
 impl Playground {
     #[wasm_bindgen(constructor)]
@@ -207,8 +214,39 @@ impl Playground {
     /// (messages, a blocked command's reply) is collected per client with `redisPending`.
     #[wasm_bindgen(js_name = redisAs)]
     pub fn redis_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
-        let id = client(client_id);
-        redis::cli::run_line_as(&mut self.redis, &mut self.clock, id, line, host(host_ms)).text
+        self.redis.long_replies.defer_line(false);
+        self.run_as(client_id, line, host_ms)
+    }
+
+    /// `redisAs` for the console: a reply of more than `long_reply::DEFER_ITEMS` elements
+    /// comes back up to its first `long_reply::FIRST_ITEMS`, and the rest is kept for
+    /// `redisReplyPart` (`redisLongReply` says which reply and how much is left).
+    #[wasm_bindgen(js_name = redisAsPaged)]
+    pub fn redis_as_paged(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        self.redis.long_replies.defer_line(true);
+        let text = self.run_as(client_id, line, host_ms);
+        self.redis.long_replies.stop_deferring();
+        text
+    }
+
+    /// JSON `{"id", "items", "written", "linesLeft"}` of the reply the last `redisAsPaged`
+    /// line kept in parts, or `""` when it wrote everything.
+    #[wasm_bindgen(js_name = redisLongReply)]
+    pub fn redis_long_reply(&self) -> String {
+        match self.redis.long_replies.last() {
+            Some(d) => format!(
+                r#"{{"id":{},"items":{},"written":{},"linesLeft":{}}}"#,
+                d.id, d.items, d.written, d.lines_left
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The text of elements `from..from + count` of the kept long reply `id` (`""` past its
+    /// end), or `undefined` once that reply is no longer kept.
+    #[wasm_bindgen(js_name = redisReplyPart)]
+    pub fn redis_reply_part(&self, id: u32, from: f64, count: f64) -> Option<String> {
+        self.redis.long_replies.part(id, index(from), index(count))
     }
 
     /// Connects a new Redis client and returns its id.
@@ -318,6 +356,27 @@ impl Playground {
         }
         let now = self.clock.now(host(host_ms));
         self.mongo.eval_mongosh(src, now)
+    }
+
+    #[cfg(feature = "mongo")]
+    /// `mongo` in two calls, for a giant input: this one lexes and parses `src` and keeps it
+    /// for `mongoRunPrepared` (`undefined`), or gives the text that ends it here (a syntax
+    /// error, a sandbox `.time` line).
+    #[wasm_bindgen(js_name = mongoPrepare)]
+    pub fn mongo_prepare(&mut self, src: &str, host_ms: f64) -> Option<String> {
+        if let Some(text) = crate::clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
+            return Some(text);
+        }
+        let now = self.clock.now(host(host_ms));
+        self.mongo.prepare_mongosh(src, now)
+    }
+
+    #[cfg(feature = "mongo")]
+    /// Runs what `mongoPrepare` kept and returns what mongosh prints for it.
+    #[wasm_bindgen(js_name = mongoRunPrepared)]
+    pub fn mongo_run_prepared(&mut self, host_ms: f64) -> String {
+        let now = self.clock.now(host(host_ms));
+        self.mongo.run_prepared(now)
     }
 
     /// A lesson's check: runs one read-only redis-cli line on database 0 without it counting

@@ -39,6 +39,8 @@ pub mod value;
 mod absent;
 #[cfg(test)]
 mod absent_tests;
+#[cfg(test)]
+mod prepared_tests;
 
 use shell::lexer::{tokenize, Tok};
 use shell::parser::parse;
@@ -49,6 +51,8 @@ use value::Value;
 #[derive(Debug, Default)]
 pub struct Shell {
     session: Session,
+    /// An input `prepare_mongosh` parsed, waiting for `run_prepared`.
+    prepared: Option<(String, Vec<shell::parser::Stmt>)>,
 }
 
 impl Shell {
@@ -197,27 +201,43 @@ impl Shell {
         })
     }
 
+    /// `eval_mongosh` in two calls, so that a giant input holds its caller (the page) for two
+    /// shorter spells instead of one: this one lexes and parses `src` at sandbox time
+    /// `now_ms` and keeps the statements for `run_prepared` (None), or gives what a syntax
+    /// error prints (then nothing is kept). The two together print and change what one
+    /// `eval_mongosh` would.
+    pub fn prepare_mongosh(&mut self, src: &str, now_ms: u64) -> Option<String> {
+        self.session.set_context(now_ms, false);
+        match parse_input(src, false) {
+            Ok(stmts) => {
+                self.prepared = Some((src.to_string(), stmts));
+                None
+            }
+            Err(text) => {
+                self.prepared = None;
+                Some(text)
+            }
+        }
+    }
+
+    /// Runs what `prepare_mongosh` kept, at sandbox time `now_ms` (empty when nothing is).
+    pub fn run_prepared(&mut self, now_ms: u64) -> String {
+        let Some((src, stmts)) = self.prepared.take() else {
+            return String::new();
+        };
+        self.session.set_context(now_ms, false);
+        self.run_parsed(&src, stmts, false)
+    }
+
     fn eval(&mut self, src: &str, now_ms: u64, json: bool) -> String {
         self.session.set_context(now_ms, json);
-        let render_error = |e: &ShellError| {
-            if json {
-                e.to_json() + "\n"
-            } else {
-                e.render(src)
-            }
-        };
-        // A script with a syntax error anywhere does not run at all, as in JavaScript.
-        let tokens = match tokenize(src) {
-            Ok(t) => t,
-            Err(e) => return render_error(&e),
-        };
-        let stmts = match parse(src, &tokens) {
-            Ok(s) => s,
-            Err(e) => return render_error(&e),
-        };
-        // The tree owns what it needs: a pasted statement's tokens (tens of bytes for each
-        // character of a literal's punctuation) need not stay live while it runs.
-        drop(tokens);
+        match parse_input(src, json) {
+            Ok(stmts) => self.run_parsed(src, stmts, json),
+            Err(text) => text,
+        }
+    }
+
+    fn run_parsed(&mut self, src: &str, stmts: Vec<shell::parser::Stmt>, json: bool) -> String {
         self.session.begin_input();
         self.session.hoist(&stmts);
         let mut out = String::new();
@@ -260,7 +280,7 @@ impl Shell {
                         }
                     }
                     Err(e) => {
-                        out.push_str(&render_error(&e));
+                        out.push_str(&render_error(src, &e, json));
                         last = Output::Nothing;
                         break;
                     }
@@ -273,6 +293,23 @@ impl Shell {
         }
         self.session.drop_buckets_views();
         out
+    }
+}
+
+/// The statements of `src`, or what its syntax error prints: a script with a syntax error
+/// anywhere does not run at all, as in JavaScript.
+fn parse_input(src: &str, json: bool) -> Result<Vec<shell::parser::Stmt>, String> {
+    let tokens = tokenize(src).map_err(|e| render_error(src, &e, json))?;
+    // The tree owns what it needs: a pasted statement's tokens (tens of bytes for each
+    // character of a literal's punctuation) need not stay live while it runs.
+    parse(src, &tokens).map_err(|e| render_error(src, &e, json))
+}
+
+fn render_error(src: &str, e: &ShellError, json: bool) -> String {
+    if json {
+        e.to_json() + "\n"
+    } else {
+        e.render(src)
     }
 }
 

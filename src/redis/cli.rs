@@ -400,6 +400,9 @@ fn run_words(
         return true;
     }
     let is_help = is_help(name);
+    if repeat > 1 {
+        server.long_replies.stop_deferring();
+    }
     for _ in 0..repeat.min(max_runs) {
         if is_help && argv.len() > 1 && !Part::Docs.built() {
             super::parts::not_built(Part::Docs).write_cli_text(out);

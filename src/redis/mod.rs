@@ -14,6 +14,7 @@ pub mod hints;
 pub mod info;
 pub mod introspect;
 pub mod keyspace;
+pub mod long_reply;
 pub mod memory;
 pub mod multi;
 pub mod notify;
@@ -107,6 +108,8 @@ pub struct Server {
     eviction_pool: evict::Pool,
     /// The database the random eviction policies try first.
     next_eviction_db: usize,
+    /// Long replies the console receives in parts (see `long_reply`).
+    pub long_replies: long_reply::LongReplies,
 }
 
 impl Default for Server {
@@ -138,6 +141,7 @@ impl Server {
             slowlog: info::SlowLog::default(),
             scripting: scripting::State::default(),
             eviction_pool: evict::Pool::default(),
+            long_replies: long_reply::LongReplies::default(),
             next_eviction_db: 0,
         }
     }
@@ -213,7 +217,7 @@ impl Server {
                 if let Reply::Error(text) = &reply {
                     self.stats.count_error(text);
                 }
-                reply.write_cli_text(out);
+                self.long_replies.write(reply, out);
             }
         }
         self.serve_ready_clients();

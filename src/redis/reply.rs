@@ -85,6 +85,53 @@ impl Reply {
     pub fn write_cli_text(&self, out: &mut String) {
         format_tty(self, "", out);
     }
+
+    /// How many top-level elements `write_cli_items` can write: an array's or a set's items,
+    /// a map's pairs; 0 for any other reply.
+    pub fn cli_items(&self) -> usize {
+        match self {
+            Reply::Array(items) | Reply::Set(items) => items.len(),
+            Reply::Map(pairs) => pairs.len(),
+            _ => 0,
+        }
+    }
+
+    /// The top-level elements `from..to` (clamped) of an aggregate as `write_cli_text` writes
+    /// them, indexes aligned to the widest of the whole reply: the parts of a long reply
+    /// written one after another make its whole text.
+    pub fn write_cli_items(&self, from: usize, to: usize, out: &mut String) {
+        match self {
+            Reply::Array(items) => format_items_in(items, ')', "", from, to, out),
+            Reply::Set(items) => format_items_in(items, '~', "", from, to, out),
+            Reply::Map(pairs) => format_pairs_range(pairs, "", from, to, out),
+            _ => {}
+        }
+    }
+
+    /// How many lines `write_cli_text` writes for this reply, without writing them.
+    pub fn cli_lines(&self) -> usize {
+        let text_lines = |text: &str| 1 + text.bytes().filter(|&b| b == b'\n').count();
+        match self {
+            Reply::Status(s) => text_lines(s),
+            Reply::Error(e) => text_lines(e),
+            Reply::Double(d) => text_lines(d),
+            Reply::Integer(_) | Reply::Bulk(_) | Reply::Nil | Reply::NilArray => 1,
+            Reply::Array(items) | Reply::Set(items) if items.is_empty() => 1,
+            Reply::Map(pairs) if pairs.is_empty() => 1,
+            Reply::Array(items) | Reply::Set(items) | Reply::Many(items) => {
+                items.iter().map(Reply::cli_lines).sum()
+            }
+            Reply::Map(pairs) => pairs.iter().map(pair_lines).sum(),
+            Reply::Blocked => 0,
+        }
+    }
+}
+
+/// Lines of one map pair: the value goes on the key's last line unless it is a non-empty
+/// aggregate, which starts on the next.
+fn pair_lines((key, value): &(Reply, Reply)) -> usize {
+    let joined = usize::from(!value.is_nonempty_aggregate());
+    (key.cli_lines() + value.cli_lines()).saturating_sub(joined)
 }
 
 // The canonical error texts, shared by every command so that each is worded once.
@@ -124,24 +171,7 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
         Reply::Set(items) if items.is_empty() => out.push_str("(empty set)\n"),
         Reply::Set(items) => format_items(items, '~', prefix, out),
         Reply::Map(pairs) if pairs.is_empty() => out.push_str("(empty hash)\n"),
-        Reply::Map(pairs) => {
-            let width = pairs.len().to_string().len();
-            let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
-            for (i, (key, value)) in pairs.iter().enumerate() {
-                let lead = if i == 0 { "" } else { prefix };
-                let _ = write!(out, "{lead}{:>width$}# ", i + 1);
-                format_tty(key, &nested_prefix, out);
-                // The key's line break gives way to the arrow, as redis-cli prints pairs; a
-                // value that is a non-empty aggregate starts on the next line.
-                out.pop();
-                out.push_str(" => ");
-                if value.is_nonempty_aggregate() {
-                    out.push('\n');
-                    out.push_str(&nested_prefix);
-                }
-                format_tty(value, &nested_prefix, out);
-            }
-        }
+        Reply::Map(pairs) => format_pairs_range(pairs, prefix, 0, pairs.len(), out),
         Reply::Many(replies) => {
             for reply in replies {
                 format_tty(reply, prefix, out);
@@ -154,12 +184,51 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
 /// The elements of an array (`1) `) or a set (`1~ `), indexes right-aligned, nested
 /// aggregates continuing on the same line.
 fn format_items(items: &[Reply], separator: char, prefix: &str, out: &mut String) {
+    format_items_in(items, separator, prefix, 0, items.len(), out);
+}
+
+fn format_items_in(
+    items: &[Reply],
+    separator: char,
+    prefix: &str,
+    from: usize,
+    to: usize,
+    out: &mut String,
+) {
     let width = items.len().to_string().len();
     let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
-    for (i, item) in items.iter().enumerate() {
+    let to = to.min(items.len());
+    for (i, item) in items.iter().enumerate().take(to).skip(from) {
         let lead = if i == 0 { "" } else { prefix };
         let _ = write!(out, "{lead}{:>width$}{separator} ", i + 1);
         format_tty(item, &nested_prefix, out);
+    }
+}
+
+/// A map's pairs `from..to` (`1# "key" => "value"`), indexes aligned to the whole map.
+fn format_pairs_range(
+    pairs: &[(Reply, Reply)],
+    prefix: &str,
+    from: usize,
+    to: usize,
+    out: &mut String,
+) {
+    let width = pairs.len().to_string().len();
+    let nested_prefix = format!("{prefix}{}", " ".repeat(width + 2));
+    let to = to.min(pairs.len());
+    for (i, (key, value)) in pairs.iter().enumerate().take(to).skip(from) {
+        let lead = if i == 0 { "" } else { prefix };
+        let _ = write!(out, "{lead}{:>width$}# ", i + 1);
+        format_tty(key, &nested_prefix, out);
+        // The key's line break gives way to the arrow, as redis-cli prints pairs; a
+        // value that is a non-empty aggregate starts on the next line.
+        out.pop();
+        out.push_str(" => ");
+        if value.is_nonempty_aggregate() {
+            out.push('\n');
+            out.push_str(&nested_prefix);
+        }
+        format_tty(value, &nested_prefix, out);
     }
 }
 

@@ -132,14 +132,18 @@ test("a large Mongo input of many statements runs them one by one in slices, and
     // The first Mongo statement brings the Mongo engine in.
     await mongo(page, "db.c.countDocuments()");
     const total = 50_000;
-    const entered = await page.evaluate((total) => {
+    const entered = await page.evaluate(async (total) => {
       const input = document.querySelector("#mongo-console [data-role=input]");
       input.value = "db.c.insertOne({n: 1, s: 'some text'})\n".repeat(total);
       input.dispatchEvent(new Event("input", { bubbles: true }));
       input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+      // The input is split into statements first, in slices of its own.
+      const splitting = Boolean(window.app.mongo.splitting);
+      await window.app.mongo.splitting;
       const afterEnter = window.app.mongo.pasteRun?.ran ?? null;
-      return new Promise((ok) => requestAnimationFrame(() => ok({ afterEnter, atFrame: window.app.mongo.pasteRun?.ran ?? null })));
+      return new Promise((ok) => requestAnimationFrame(() => ok({ splitting, afterEnter, atFrame: window.app.mongo.pasteRun?.ran ?? null })));
     }, total);
+    assert.ok(entered.splitting, JSON.stringify(entered));
     assert.ok(entered.afterEnter > 0 && entered.afterEnter < total, JSON.stringify(entered));
     assert.ok(entered.atFrame !== null && entered.atFrame < total, JSON.stringify(entered));
     const progress = page.locator("#mongo-console .paste-progress");
@@ -178,7 +182,7 @@ test("a ten-megabyte Mongo paste runs as it arrives, without being laid into the
       const input = document.querySelector("#mongo-console [data-role=input]");
       input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
     });
-    await page.waitForFunction(() => !window.app.mongo.pasteRun);
+    await page.waitForFunction(() => !window.app.mongo.pasteRun && !window.app.mongo.splitting);
     assert.equal(await outputOf(await mongo(page, "db.small.countDocuments()")), "1000");
     // An unfinished last statement is left in the editor to be finished, as mongosh waits for it.
     await page.evaluate(() => {
@@ -187,7 +191,7 @@ test("a ten-megabyte Mongo paste runs as it arrives, without being laid into the
       const input = document.querySelector("#mongo-console [data-role=input]");
       input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
     });
-    await page.waitForFunction(() => !window.app.mongo.pasteRun);
+    await page.waitForFunction(() => !window.app.mongo.pasteRun && !window.app.mongo.splitting);
     assert.equal(await page.locator("#mongo-console [data-role=input]").inputValue(), "db.more.find({");
     await page.locator("#mongo-console [data-role=input]").fill("db.more.countDocuments()");
     await page.locator("#mongo-console [data-role=input]").press("Enter");

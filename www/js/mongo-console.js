@@ -6,9 +6,9 @@ import { MONGO_ENGINE, loadFailed, noteLoading } from "./engine.js";
 import { renderFoldable } from "./fold.js";
 import { HighlightOverlay } from "./highlight.js";
 import { History } from "./history.js";
-import { runSliced, stoppedNote } from "./paste-runner.js";
+import { progressLine, runSliced, stoppedNote, yieldToPage } from "./paste-runner.js";
 import { Scrollback } from "./scrollback.js";
-import { splitStatements } from "./statements.js";
+import { splitStatementsSliced } from "./statements.js";
 import { typeAndRun } from "./type-and-run.js";
 
 // Enough rows for a short pipeline before the editor starts scrolling inside itself.
@@ -19,6 +19,10 @@ const FIELD_SAMPLE = 200;
 /** An entered input longer than this runs statement by statement, in slices (see
  * paste-runner.js), as mongosh runs a paste line by line; a shorter one runs in one go. */
 export const SLICED_INPUT_CHARS = 20_000;
+/** One statement longer than this (a pasted `insertMany` of many documents) runs in one
+ * call into the engine, which the page cannot cut: a note says so, and is drawn, before it
+ * starts, so the page never stops without a word. */
+export const BIG_STATEMENT_CHARS = 1_000_000;
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -169,7 +173,11 @@ export class MongoConsole {
       this.scrollback.clear();
       return;
     }
-    const output = this.playground.mongo(src, Date.now());
+    this.show(prompt, src, this.playground.mongo(src, Date.now()));
+  }
+
+  /** The entry of `src` run with `output`, and what follows a statement run. */
+  show(prompt, src, output) {
     const kind = classifyMongoOutput(output);
     this.scrollback.append({ prompt, input: src, output, kind, render: kind ? null : renderFoldable });
     this.trackDatabase();
@@ -282,6 +290,9 @@ export class MongoConsole {
         if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && collapsed) {
           e.preventDefault();
           this.pasteRun.stop();
+        } else if (e.ctrlKey && !e.altKey && !e.metaKey && this.splitting && collapsed) {
+          e.preventDefault();
+          this.splitStop?.();
         }
         break;
       default:
@@ -294,11 +305,67 @@ export class MongoConsole {
    * statements; input entered meanwhile waits its turn.
    */
   runEntered(value) {
+    // Entered while a long input is being split: it waits its turn.
+    if (this.splitting) return this.splitting.then(() => this.runEntered(value));
     // Entered while a run lasts: it waits its turn.
     if (this.pasteRun) return this.runPieces([value]);
-    const complete = (text) => this.playground.mongoInputComplete(text);
-    const pieces = value.length > SLICED_INPUT_CHARS ? splitStatements(value, complete) : null;
-    return pieces ? this.runPieces(pieces) : this.run(value);
+    if (value.length <= SLICED_INPUT_CHARS) return this.run(value);
+    // Run as a paste is, even when it is one statement: what is entered meanwhile waits.
+    return this.split(value).then((pieces) => (pieces === undefined ? undefined : this.runPieces(pieces ?? [value])));
+  }
+
+  /**
+   * The statements of a long input (`splitStatements`), split in slices so the page stays
+   * responsive; input entered meanwhile waits for them (`this.splitting`). Stop (or Ctrl+C)
+   * ends the split: then none of them runs, and the promise gives `undefined`.
+   */
+  split(text) {
+    const complete = (piece) => this.playground.mongoInputComplete(piece);
+    let stopped = false;
+    const [line, status] = progressLine(this.scrollback.element, () => (stopped = true), "Stop: none of the pasted statements will run (Ctrl+C)");
+    status.textContent = `reading ${text.length.toLocaleString("en-US")} pasted characters into statements …`;
+    const splitting = splitStatementsSliced(text, complete, yieldToPage, { stopped: () => stopped });
+    this.splitStop = () => (stopped = true);
+    const done = (pieces) => {
+      line.remove();
+      if (this.splitting === splitting) {
+        this.splitting = null;
+        this.splitStop = null;
+      }
+      if (pieces === undefined) {
+        this.scrollback.append({ input: null, output: "(sandbox) stopped while reading the paste: none of its statements ran.\n", kind: "note" });
+      }
+    };
+    this.splitting = splitting;
+    splitting.then(done, () => done(null));
+    return splitting;
+  }
+
+  /**
+   * `run`, first saying so, and letting the page draw it, when `src` is one statement too long
+   * to run without holding the page for a while (BIG_STATEMENT_CHARS).
+   */
+  async runAnnounced(src) {
+    const engine = this.playground;
+    if (src.length <= BIG_STATEMENT_CHARS || !engine.mongoPrepare || engine.mongoNeedsFull || engine.loading) {
+      return this.run(src);
+    }
+    const note = document.createElement("pre");
+    note.className = "output note engine-note big-statement";
+    note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters; the page waits for it…`;
+    this.scrollback.element.append(note);
+    this.scrollback.scrollToEnd();
+    await afterPaint();
+    const prompt = this.prompt();
+    this.history.add(src);
+    // Parsed in one task and run in the next: two shorter holds of the page than one.
+    let output = engine.mongoPrepare(src, Date.now());
+    if (output === undefined) {
+      await yieldToPage();
+      output = engine.mongoRunPrepared(Date.now());
+    }
+    note.textContent += " done";
+    this.show(prompt, src, output);
   }
 
   /**
@@ -324,16 +391,19 @@ export class MongoConsole {
     return waiting;
   }
 
-  runPasted(text) {
-    const complete = (piece) => this.playground.mongoInputComplete(piece);
-    const pieces = splitStatements(text, complete) ?? [text];
-    if (!complete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
+  async runPasted(text) {
+    // Pasted while a long input is being split: it waits its turn.
+    if (this.splitting) await this.splitting;
+    const split = await this.split(text);
+    if (split === undefined) return undefined;
+    const pieces = split ?? [text];
+    if (!this.playground.mongoInputComplete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
     return pieces.length > 0 ? this.runPieces(pieces) : undefined;
   }
 
   runPieces(pieces) {
     return runSliced(this, pieces, {
-      runOne: (src) => this.run(src),
+      runOne: (src) => this.runAnnounced(src),
       anchor: this.scrollback.element,
       noun: "statements",
       logs: () => [this.scrollback],
@@ -363,4 +433,17 @@ export class MongoConsole {
   focus() {
     this.input.focus();
   }
+}
+
+/** Resolves once the page has drawn a frame (or, in a hidden tab, which draws none, soon). */
+function afterPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 200);
+    requestAnimationFrame(() =>
+      yieldToPage().then(() => {
+        clearTimeout(timer);
+        resolve();
+      }),
+    );
+  });
 }

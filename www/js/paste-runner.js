@@ -85,23 +85,30 @@ export class PasteRun {
 
   showProgress() {
     if (!this.progress) {
-      const line = document.createElement("div");
-      line.className = "paste-progress";
-      const text = document.createElement("span");
-      text.setAttribute("role", "status");
-      const stop = document.createElement("button");
-      stop.type = "button";
-      stop.className = "show-more paste-stop";
-      stop.textContent = "Stop";
-      stop.title = "Stop after the command running now (Ctrl+C); what ran is kept";
-      stop.addEventListener("click", () => this.stop());
-      line.append(text, " ", stop);
-      this.anchor.after(line);
-      this.progress = line;
-      this.progressText = text;
+      [this.progress, this.progressText] = progressLine(this.anchor, () => this.stop(), "Stop after the command running now (Ctrl+C); what ran is kept");
     }
     this.progressText.textContent = `running ${count(this.ran)} / ${count(this.items.length)} pasted ${this.noun} …`;
   }
+}
+
+/**
+ * The line under a console's log while a run lasts: a status text and a Stop button calling
+ * `stop`. Returns the line and its text element.
+ */
+export function progressLine(anchor, stop, title) {
+  const line = document.createElement("div");
+  line.className = "paste-progress";
+  const text = document.createElement("span");
+  text.setAttribute("role", "status");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "show-more paste-stop";
+  button.textContent = "Stop";
+  button.title = title;
+  button.addEventListener("click", stop);
+  line.append(text, " ", button);
+  anchor.after(line);
+  return [line, text];
 }
 
 /**

@@ -36,6 +36,9 @@ export function commonPrefix(words) {
  * refused before any of it runs. */
 export const MAX_PASTED_COMMANDS = 2_000_000;
 
+// Elements of a long reply the console asks the engine for at a time: a "show more" step.
+const REPLY_PART_ITEMS = 2_000;
+
 // Keys listed under the input when several match; the shared prefix covers all of them.
 const KEYS_LISTED = 30;
 
@@ -104,15 +107,35 @@ export class RedisConsole {
       this.updatePrompt();
       return;
     }
-    const output = this.playground.redisAs(this.clientId, line, Date.now());
+    const { output, more } = this.runInEngine(line);
     // What EVAL or FCALL wrote with redis.log comes right under its reply.
     const view = views(scriptLogView(this.playground), searchView(line, output));
-    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view });
+    this.scrollback.append({ prompt, input: line, output, kind: classifyRedisOutput(output), view, more });
     this.clients?.refresh();
     this.updatePrompt();
     this.root.dispatchEvent(
       new CustomEvent("playground:change", { bubbles: true, detail: { engine: "redis", input: line, client: this.clientId } }),
     );
+  }
+
+  /**
+   * Runs `line` as the client typing: a long reply comes back as its first lines, and `more`
+   * hands the scrollback the rest part by part, when it is shown (src/redis/long_reply.rs).
+   */
+  runInEngine(line) {
+    const engine = this.playground;
+    if (!engine.redisAsPaged) return { output: engine.redisAs(this.clientId, line, Date.now()), more: null };
+    const output = engine.redisAsPaged(this.clientId, line, Date.now());
+    const kept = engine.redisLongReply();
+    if (kept === "") return { output, more: null };
+    const { id, written, linesLeft } = JSON.parse(kept);
+    let from = written;
+    const next = () => {
+      const part = engine.redisReplyPart(id, from, REPLY_PART_ITEMS);
+      from += REPLY_PART_ITEMS;
+      return part;
+    };
+    return { output, more: { linesLeft, next } };
   }
 
   /** `null`, or the promise of `line` run (as the client typing it now) after the switch. */

@@ -1,3 +1,5 @@
+import { yieldToPage } from "./paste-runner.js";
+
 // The output region of a console. Everything the engines print is student-controlled data
 // (a stored value can be any string), so it only ever enters the DOM as textContent.
 
@@ -11,6 +13,8 @@ const MORE_LINES = 2_000;
 const MORE_CHARS = 200_000;
 // Entries a held log (a pasted block running) shows: the newest replies, drawn once a frame.
 const SHOWN_WHILE_HELD = 50;
+// Copying a reply kept in parts gathers them in slices of this long.
+const COPY_SLICE_MS = 12;
 const HELD_DRAW_MS = 100;
 
 /**
@@ -37,32 +41,71 @@ function countLines(text, shown) {
   return n;
 }
 
+/** Lines of `text` from `shown` on (none when all of it is shown). */
+const linesAfter = (text, shown) => (shown >= text.length ? 0 : countLines(text, shown));
+
 /**
  * Fills `pre` with the start of `text` and, if it is long, a button that shows more and one
  * that copies the whole reply: the full text stays with the entry, the DOM holds only what
  * was asked for, so `LRANGE big 0 -1` over a million items renders a few nodes.
+ *
+ * `more`, for a reply the engine kept in parts (see src/redis/long_reply.rs), holds what
+ * `text` lacks: `linesLeft` lines, which `next()` hands over part by part (`""` once there
+ * are none, `undefined` when the engine no longer keeps the reply). They are asked for only
+ * when shown or copied, so a million-item reply costs the page its first lines.
  */
-export function renderLong(pre, text, item) {
+export function renderLong(pre, text, item, more = null) {
   let shown = chunkEnd(text, 0, FIRST_LINES, FIRST_CHARS);
   pre.textContent = text.slice(0, shown);
-  if (shown >= text.length) return;
+  let linesLeft = more?.linesLeft ?? 0;
+  if (shown >= text.length && linesLeft === 0) return;
+  let lost = false;
+  /** Brings the next part into `text`; false when there was none. */
+  const pullPart = () => {
+    const part = more.next();
+    if (!part) {
+      lost = part === undefined;
+      if (lost) showLost(item);
+      linesLeft = 0;
+      return false;
+    }
+    text += "\n" + (part.endsWith("\n") ? part.slice(0, -1) : part);
+    linesLeft -= countNewlines(part);
+    return true;
+  };
+  /** Brings parts into `text` until it holds `lines` lines past `shown`, or none are left. */
+  const pull = (lines) => {
+    while (linesLeft > 0 && linesAfter(text, shown) < lines && pullPart());
+  };
   const actions = document.createElement("div");
   actions.className = "output-actions";
   const button = document.createElement("button");
   button.type = "button";
   button.className = "show-more";
   const label = () => {
-    const hidden = countLines(text, shown);
+    const hidden = linesAfter(text, shown) + linesLeft;
     const next = Math.min(hidden, MORE_LINES);
     button.textContent = `Show ${next === hidden ? "the remaining" : `${next} more of`} ${hidden} hidden line${hidden === 1 ? "" : "s"}`;
   };
   label();
-  const copy = copyAllButton(text);
+  const total = linesAfter(text, 0) + linesLeft;
+  const copy = copyAllButton(total, async () => {
+    // Part by part, giving the page the event loop between slices.
+    let sliceEnd = performance.now() + COPY_SLICE_MS;
+    while (linesLeft > 0 && pullPart()) {
+      if (performance.now() > sliceEnd) {
+        await yieldToPage();
+        sliceEnd = performance.now() + COPY_SLICE_MS;
+      }
+    }
+    return lost ? null : text;
+  });
   button.addEventListener("click", () => {
+    pull(MORE_LINES);
     const end = chunkEnd(text, shown, MORE_LINES, MORE_CHARS);
     pre.append(text.slice(shown, end));
     shown = end;
-    if (shown >= text.length) {
+    if (shown >= text.length && linesLeft === 0) {
       // Focus would be lost with the button: hand it to the copy action beside it.
       copy.focus();
       button.remove();
@@ -72,9 +115,24 @@ export function renderLong(pre, text, item) {
   item.append(actions);
 }
 
-/** A button that puts the whole reply on the clipboard, however little of it is shown. */
-function copyAllButton(text) {
-  const total = countLines(text, 0);
+const countNewlines = (text) => {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+};
+
+/** Said once under an entry whose kept reply the engine dropped for newer ones. */
+function showLost(item) {
+  const note = document.createElement("pre");
+  note.className = "output note";
+  note.textContent =
+    "(sandbox) the rest of this reply is no longer kept (the sandbox keeps the newest long replies); run the command again to see it all";
+  item.append(note);
+}
+
+/** A button that puts the whole reply (`all()`, null if it cannot) on the clipboard, however
+ * little of it is shown. */
+function copyAllButton(total, all) {
   const idle = `Copy all ${total} line${total === 1 ? "" : "s"}`;
   const copy = document.createElement("button");
   copy.type = "button";
@@ -87,6 +145,11 @@ function copyAllButton(text) {
     reset = setTimeout(() => (copy.textContent = idle), 2_000);
   };
   copy.addEventListener("click", async () => {
+    const text = await all();
+    if (text === null) {
+      say("The rest of this reply is no longer kept; run the command again");
+      return;
+    }
     try {
       // Undefined outside a secure context (a page opened from a plain-HTTP host).
       await navigator.clipboard.writeText(text);
@@ -110,7 +173,7 @@ export class Scrollback {
    * arrived on its own (a published message, a late reply).
    * @param {{prompt?: string, input: string | null, output: string,
    *          kind?: "error" | "note" | "received" | null, continuation?: string,
-   *          view?: Node | null,
+   *          view?: Node | null, more?: {linesLeft: number, next: () => string | undefined} | null,
    *          render?: ((pre: HTMLElement, text: string, item: HTMLElement) => boolean) | null}} entry
    *   `render` lays the output out itself (returning false leaves it to the usual cut-off
    *   rendering)
@@ -133,7 +196,7 @@ export class Scrollback {
     this.scrollToEnd();
   }
 
-  build({ prompt = "", input, output, kind = null, continuation = "... ", view = null, render = null }) {
+  build({ prompt = "", input, output, kind = null, continuation = "... ", view = null, render = null, more = null }) {
     const item = document.createElement("div");
     item.className = "entry";
     if (input !== null) this.appendEcho(item, prompt, input, continuation);
@@ -144,7 +207,7 @@ export class Scrollback {
       // The engines end every reply with a newline; a <pre> would show it as a blank line.
       item.append(out);
       const text = output.endsWith("\n") ? output.slice(0, -1) : output;
-      if (!render?.(out, text, item)) renderLong(out, text, item);
+      if (!render?.(out, text, item)) renderLong(out, text, item, more);
     }
     // A readable view of the reply (a result table), beside the raw text.
     if (view) item.append(view);

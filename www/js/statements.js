@@ -22,6 +22,24 @@ function endsOperand(code) {
  * a line break, a bracket closed that was never opened): then the input runs whole.
  */
 export function closedLineEnds(src) {
+  return finish(closedLineEndsSteps(src));
+}
+
+/** Runs a stepwise scan (one of the `…Steps` generators below) to its end at once. */
+function finish(steps) {
+  for (;;) {
+    const { done, value } = steps.next();
+    if (done) return value;
+  }
+}
+
+// Characters (or lines) a stepwise scan handles between two chances to hand the page the
+// event loop: a few milliseconds of work.
+const STEP_CHARS = 1 << 16;
+const STEP_LINES = 2_000;
+
+/** `closedLineEnds`, yielding every STEP_CHARS characters. */
+function* closedLineEndsSteps(src) {
   const ends = [];
   // Open brackets; "${" marks a template substitution, whose "}" returns to the template.
   const stack = [];
@@ -29,7 +47,12 @@ export function closedLineEnds(src) {
   let last = ""; // the last significant character of code, to tell a regex from a division
   let line = 0;
   let inClass = false;
+  let pause = STEP_CHARS;
   for (let i = 0; i < src.length; i++) {
+    if (i >= pause) {
+      yield;
+      pause = i + STEP_CHARS;
+    }
     const c = src[i];
     if (c === "\n") {
       if (mode === "line-comment") mode = "code";
@@ -120,13 +143,40 @@ export function closedLineEnds(src) {
  * editor runs such an input.
  */
 export function splitStatements(src, complete) {
-  const ends = closedLineEnds(src);
+  return finish(splitStatementsSteps(src, complete));
+}
+
+/**
+ * `splitStatements` in slices of about `sliceMs` milliseconds, with the event loop handed
+ * back to the page (`yieldToPage`) between them: a ten-megabyte paste of a hundred thousand
+ * statements took one long task to split. Resolves to `undefined` when `stopped()` said so
+ * between two slices.
+ */
+export async function splitStatementsSliced(src, complete, yieldToPage, { sliceMs = 12, stopped = () => false } = {}) {
+  const steps = splitStatementsSteps(src, complete);
+  for (;;) {
+    const sliceEnd = performance.now() + sliceMs;
+    for (;;) {
+      const { done, value } = steps.next();
+      if (done) return value;
+      if (performance.now() >= sliceEnd) break;
+    }
+    await yieldToPage();
+    if (stopped()) return undefined;
+  }
+}
+
+/** `splitStatements`, yielding as it goes. */
+function* splitStatementsSteps(src, complete) {
+  const ends = yield* closedLineEndsSteps(src);
   if (ends === null || ends.length === 0) return null;
   const lines = src.split("\n");
+  yield;
   const closed = new Set(ends);
   const pieces = [];
   let start = 0;
   for (let i = 0; i < lines.length; i++) {
+    if (i % STEP_LINES === STEP_LINES - 1) yield;
     if (!closed.has(i) || i === lines.length - 1) continue;
     // Lines that are blank so far do not start a piece of their own.
     let next = i + 1;

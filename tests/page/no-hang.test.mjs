@@ -1,0 +1,202 @@
+// The two things that used to hold the page for seconds: a huge reply, and one giant
+// statement. A long Redis reply reaches the page as its first lines, the rest part by part
+// when shown or copied; a long Mongo input is split in slices; a statement too big to cut
+// says so, and is drawn saying so, before it runs. Ordering is asserted, never timing.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { mongo, openPage, redis, startHarness, withPage } from "./harness.mjs";
+
+let harness;
+before(async () => {
+  harness = await startHarness();
+});
+after(async () => {
+  await harness?.stop();
+});
+
+const outputOf = (entry) => entry.locator(".output").first().textContent();
+
+/** Fills `key` with `n` items through `command` (HSET takes field-value pairs) in batches. */
+function fill(page, command, key, n) {
+  return page.evaluate(
+    ({ command, key, n }) => {
+      for (let start = 0; start < n; start += 10_000) {
+        const words = [];
+        for (let i = start; i < Math.min(n, start + 10_000); i++) words.push(command === "HSET" ? `f${i} v${i}` : `m${i}`);
+        window.app.playground.redisScript(`${command} ${key} ${words.join(" ")}`, Date.now());
+      }
+    },
+    { command, key, n },
+  );
+}
+
+test("a huge Redis reply reaches the page as its first lines; shown in full, it is the reply redis-cli prints", () =>
+  withPage(harness, async (page) => {
+    await fill(page, "HSET", "h", 1_500);
+    const whole = await page.evaluate(() => window.app.playground.redis("HGETALL h", Date.now()));
+    const entry = await redis(page, "HGETALL h");
+    assert.equal((await outputOf(entry)).split("\n").length, 200);
+    // Hidden lines are counted before they are written.
+    await entry.getByRole("button", { name: "Show 2000 more of 2800 hidden lines" }).click();
+    const rest = entry.getByRole("button", { name: "Show the remaining 800 hidden lines" });
+    await rest.click();
+    assert.equal(await rest.count(), 0);
+    assert.equal(await outputOf(entry), whole.slice(0, -1));
+    // A repeated command is written whole, as redis-cli prints the replies in turn.
+    const twice = await redis(page, "2 HLEN h");
+    assert.equal(await outputOf(twice), "(integer) 1500\n(integer) 1500");
+  }));
+
+test("a million-field HGETALL renders at once; copying all of it gathers the parts in slices while frames are drawn", () =>
+  withPage(harness, async (page) => {
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(harness.url).origin });
+    await fill(page, "HSET", "h", 1_000_000);
+    const entry = await redis(page, "HGETALL h");
+    assert.equal((await outputOf(entry)).split("\n").length, 200);
+    await entry.getByRole("button", { name: "Show 2000 more of 1999800 hidden lines" }).waitFor();
+    const seen = await page.evaluate(() => {
+      const copy = [...document.querySelectorAll("#redis-console .copy-all")].at(-1);
+      const writeText = navigator.clipboard.writeText.bind(navigator.clipboard);
+      let written = false;
+      navigator.clipboard.writeText = (text) => {
+        written = true;
+        return writeText(text);
+      };
+      copy.click();
+      return new Promise((ok) => requestAnimationFrame(() => ok({ writtenAtFrame: written })));
+    });
+    // A frame was drawn before the gathered reply reached the clipboard.
+    assert.deepEqual(seen, { writtenAtFrame: false });
+    await entry.getByRole("button", { name: "Copied 2000000 lines" }).waitFor({ timeout: 120_000 });
+    const copied = await page.evaluate(async () => {
+      const text = await navigator.clipboard.readText();
+      const lines = text.split("\n");
+      return { lines: lines.length, first: lines.slice(0, 2), last: lines.slice(-2) };
+    });
+    assert.deepEqual(copied, {
+      lines: 2_000_000,
+      first: ['      1) "f0"', '      2) "v0"'],
+      last: ['1999999) "f999999"', '2000000) "v999999"'],
+    });
+    assert.equal(await outputOf(await redis(page, "HLEN h")), "(integer) 1000000");
+  }));
+
+test("the page keeps the newest long replies: an older one says it can no longer show more", () =>
+  withPage(harness, async (page) => {
+    await fill(page, "RPUSH", "l", 3_000);
+    const first = await redis(page, "LRANGE l 0 -1");
+    for (let i = 0; i < 3; i++) await redis(page, "LRANGE l 0 -1");
+    await first.getByRole("button", { name: "Show 2000 more of 2800 hidden lines" }).click();
+    await first.locator(".output.note", { hasText: "no longer kept" }).waitFor();
+    assert.equal((await outputOf(first)).split("\n").length, 200);
+    // The newest still shows all of it.
+    const last = page.locator("#redis-console [role=log]:not([hidden]) .entry").last();
+    await last.getByRole("button", { name: "Show 2000 more of 2800 hidden lines" }).click();
+    await last.getByRole("button", { name: "Show the remaining 800 hidden lines" }).click();
+    assert.match(await outputOf(last), /\n3000\) "m2999"$/);
+  }));
+
+test("a seven-megabyte Mongo paste is split in slices: a frame is drawn before its statements start", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.s.countDocuments()");
+    const total = 100_000;
+    const seen = await page.evaluate((total) => {
+      const console_ = window.app.mongo;
+      const data = new DataTransfer();
+      data.setData("text/plain", "db.s.insertOne({n: 1, s: 'some text of a document, some more text'})\n".repeat(total));
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      const state = () => ({ splitting: Boolean(console_.splitting), running: Boolean(console_.pasteRun) });
+      const afterPaste = state();
+      return new Promise((ok) => requestAnimationFrame(() => ok({ afterPaste, atFrame: state() })));
+    }, total);
+    assert.deepEqual(seen, { afterPaste: { splitting: true, running: false }, atFrame: { splitting: true, running: false } });
+    // Typed while the paste is being split: it runs after the paste's statements.
+    const input = page.getByRole("textbox", { name: "Mongo shell" });
+    await input.fill("db.s.insertOne({last: true})");
+    await input.press("Enter");
+    await page.waitForFunction(() => window.app.mongo.pasteRun);
+    await page.locator("#mongo-console .paste-progress").getByRole("button", { name: "Stop" }).click();
+    const note = page.locator("#mongo-console .output.note", { hasText: "stopped" });
+    await note.waitFor();
+    const ran = Number(/stopped: ([\d,]+) of 100,001/.exec(await note.textContent())[1].replaceAll(",", ""));
+    assert.ok(ran > 0 && ran < total, String(ran));
+    assert.equal(await outputOf(await mongo(page, "db.s.countDocuments()")), String(ran));
+    assert.equal(await outputOf(await mongo(page, "db.s.countDocuments({last: true})")), "0");
+  }));
+
+test("Ctrl+C while a long Mongo paste is read into statements stops it before any runs", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.s.countDocuments()");
+    const status = await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text/plain", "db.s.insertOne({n: 1, s: 'some text of a document, some more text'})\n".repeat(100_000));
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.focus();
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      const status = document.querySelector("#mongo-console .paste-progress [role=status]")?.textContent ?? null;
+      // In the same task: the split is under way, its first slice done.
+      input.dispatchEvent(new KeyboardEvent("keydown", { key: "c", ctrlKey: true, bubbles: true, cancelable: true }));
+      return status;
+    });
+    assert.equal(status, "reading 6,900,000 pasted characters into statements …");
+    await page.locator("#mongo-console .output.note", { hasText: "stopped while reading the paste" }).waitFor();
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.equal(await outputOf(await mongo(page, "db.s.countDocuments()")), "0");
+  }));
+
+test("one giant statement says so, and a frame shows it, before it runs; then it runs whole", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const n = 100_000;
+    const text = "x".repeat(90);
+    const src = `db.big.insertMany([${Array.from({ length: n }, (_, i) => `{_id: ${i}, s: '${text}'}`).join(", ")}])`;
+    const seen = await page.evaluate((src) => {
+      // The engine parses the statement in one call and runs it in the next; the page
+      // handles a task posted during the first before the second starts.
+      const engine = window.app.playground;
+      window.__order = [];
+      for (const name of ["mongoPrepare", "mongoRunPrepared"]) {
+        const call = engine[name];
+        engine[name] = (...args) => {
+          window.__order.push(name);
+          const channel = new MessageChannel();
+          channel.port1.onmessage = () => window.__order.push(`a task after ${name}`);
+          channel.port2.postMessage(null);
+          return call(...args);
+        };
+      }
+      const log = document.querySelector("#mongo-console [role=log]");
+      const state = () => ({
+        note: log.querySelector(".big-statement")?.textContent ?? null,
+        ran: [...log.querySelectorAll(".entry .output")].some((o) => o.textContent.includes("insertedIds")),
+      });
+      const seen = new Promise((ok) => {
+        // At the note's arrival, ask for the next frame: it comes before the statement runs.
+        const watch = new MutationObserver(() => {
+          if (!state().note) return;
+          watch.disconnect();
+          requestAnimationFrame(() => ok(state()));
+        });
+        watch.observe(log, { childList: true, subtree: true });
+      });
+      const data = new DataTransfer();
+      data.setData("text/plain", src);
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      return seen;
+    }, src);
+    const chars = src.length.toLocaleString("en-US");
+    assert.deepEqual(seen, { note: `(sandbox) running one statement of ${chars} characters; the page waits for it…`, ran: false });
+    const output = page.locator("#mongo-console .entry .output", { hasText: "insertedIds" });
+    await output.waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#mongo-console .big-statement").textContent(), / done$/);
+    assert.deepEqual((await page.evaluate(() => window.__order)).slice(0, 3), [
+      "mongoPrepare",
+      "a task after mongoPrepare",
+      "mongoRunPrepared",
+    ]);
+    assert.match(await output.textContent(), /^\{\n {2}acknowledged: true,\n {2}insertedIds: \{\n {4}'0': 0,\n {4}'1': 1,/);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
+  }));

@@ -216,9 +216,7 @@ impl<'a> IdProbe<'a> {
             return;
         }
         for bound in [&mut self.low, &mut self.high] {
-            if let Some(v) = bound.0.first_value_mut() {
-                *v = key.clone();
-            }
+            bound.0.set_first_value(key.clone());
         }
         let range = (Bound::Included(&self.low), Bound::Included(&self.high));
         out.extend(

@@ -67,11 +67,53 @@ impl Ord for KeyPart {
 
 /// An index key: one part per field of the key pattern. A key of one ascending field, the
 /// usual index, holds its value inline, in the tree's own node: a seek then compares against
-/// the node's memory and the value's own bytes, with no hop through a vector of one part, and
-/// the entry is no bigger than the vector's header and allocation were. Ordered as the list
-/// of its parts.
+/// the node's memory and the value's own bytes, with no hop through a vector of one part.
+/// Every key also carries its head: its first part's type rank and the first 15 bytes of a
+/// string, packed so that comparing heads as integers orders keys as comparing them does,
+/// except where the heads are equal. Most comparisons of a seek are then decided in the
+/// tree's node, without reading the compared string's bytes from elsewhere in memory (one
+/// cache miss each). Ordered as the list of its parts.
 #[derive(Debug, Clone)]
-pub struct Key(Parts);
+pub struct Key {
+    head: Head,
+    parts: Parts,
+}
+
+/// The type rank of a key's first part in the top byte, then up to 15 bytes of a string
+/// (zero-padded; other types leave them zero), all bits inverted for a descending part.
+/// Ranks are below 128, so the top bit tells the direction: heads of keys whose first parts
+/// are in different directions order nothing, and a key with no part has the head 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Head(u64, u64);
+
+impl Head {
+    const EMPTY: Head = Head(0, 0);
+
+    fn of(value: &Value, descending: bool) -> Head {
+        let mut bytes = [0u8; 16];
+        bytes[0] = crate::mongo::value::type_rank(value);
+        if let Value::String(s) = value {
+            for (to, from) in bytes[1..].iter_mut().zip(s.as_bytes()) {
+                *to = *from;
+            }
+        }
+        let packed = u128::from_be_bytes(bytes);
+        let head = Head((packed >> 64) as u64, packed as u64);
+        if descending {
+            Head(!head.0, !head.1)
+        } else {
+            head
+        }
+    }
+
+    /// The order of two keys as far as their heads tell it: `Equal` when they do not.
+    fn order(self, other: Head) -> Ordering {
+        if (self.0 ^ other.0) >> 63 != 0 {
+            return Ordering::Equal;
+        }
+        self.cmp(&other)
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Parts {
@@ -83,24 +125,29 @@ enum Parts {
 
 impl Key {
     pub fn one(part: KeyPart) -> Key {
-        if part.descending {
-            Key(Parts::Many(vec![part]))
+        let head = Head::of(&part.value, part.descending);
+        let parts = if part.descending {
+            Parts::Many(vec![part])
         } else {
-            Key(Parts::Asc(part.value))
-        }
+            Parts::Asc(part.value)
+        };
+        Key { head, parts }
     }
 
     /// An empty key with room for `n` parts.
     pub fn with_capacity(n: usize) -> Key {
-        Key(Parts::Many(Vec::with_capacity(if n > 1 { n } else { 0 })))
+        Key {
+            head: Head::EMPTY,
+            parts: Parts::Many(Vec::with_capacity(if n > 1 { n } else { 0 })),
+        }
     }
 
     pub fn push(&mut self, part: KeyPart) {
-        match &mut self.0 {
+        match &mut self.parts {
             Parts::Many(v) if v.is_empty() => *self = Key::one(part),
             Parts::Many(v) => v.push(part),
             Parts::Asc(_) => {
-                let Parts::Asc(first) = std::mem::replace(&mut self.0, Parts::Many(Vec::new()))
+                let Parts::Asc(first) = std::mem::replace(&mut self.parts, Parts::Many(Vec::new()))
                 else {
                     return;
                 };
@@ -108,13 +155,13 @@ impl Key {
                     value: first,
                     descending: false,
                 };
-                self.0 = Parts::Many(vec![first, part]);
+                self.parts = Parts::Many(vec![first, part]);
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        match &self.0 {
+        match &self.parts {
             Parts::Asc(_) => 1,
             Parts::Many(v) => v.len(),
         }
@@ -126,7 +173,7 @@ impl Key {
 
     /// Each part's value and whether its field is descending, in key pattern order.
     pub fn parts(&self) -> impl Iterator<Item = (&Value, bool)> {
-        let (one, many) = match &self.0 {
+        let (one, many) = match &self.parts {
             Parts::Asc(v) => (Some(v), &[][..]),
             Parts::Many(parts) => (None, &parts[..]),
         };
@@ -141,17 +188,23 @@ impl Key {
 
     /// The value of the key's `i`th field.
     pub fn value(&self, i: usize) -> Option<&Value> {
-        match &self.0 {
+        match &self.parts {
             Parts::Asc(v) => (i == 0).then_some(v),
             Parts::Many(parts) => parts.get(i).map(|p| &p.value),
         }
     }
 
-    pub fn first_value_mut(&mut self) -> Option<&mut Value> {
-        match &mut self.0 {
-            Parts::Asc(v) => Some(v),
-            Parts::Many(parts) => parts.first_mut().map(|p| &mut p.value),
-        }
+    /// Replaces the value of the key's first field (a key of no field stays as it is).
+    pub fn set_first_value(&mut self, value: Value) {
+        let (slot, descending) = match &mut self.parts {
+            Parts::Asc(v) => (v, false),
+            Parts::Many(parts) => match parts.first_mut() {
+                Some(p) => (&mut p.value, p.descending),
+                None => return,
+            },
+        };
+        self.head = Head::of(&value, descending);
+        *slot = value;
     }
 }
 
@@ -178,7 +231,18 @@ impl PartialOrd for Key {
 }
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
-        if let (Parts::Asc(a), Parts::Asc(b)) = (&self.0, &other.0) {
+        let by_head = self.head.order(other.head);
+        if by_head != Ordering::Equal {
+            return by_head;
+        }
+        self.cmp_parts(other)
+    }
+}
+
+impl Key {
+    /// The order of the parts alone, without the heads' shortcut.
+    fn cmp_parts(&self, other: &Self) -> Ordering {
+        if let (Parts::Asc(a), Parts::Asc(b)) = (&self.parts, &other.parts) {
             return compare(a, b);
         }
         let mut theirs = other.parts();

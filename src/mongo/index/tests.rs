@@ -775,12 +775,145 @@ fn keys_order_as_the_slices_of_their_parts() {
 }
 
 #[test]
-fn a_key_of_one_ascending_field_is_no_bigger_than_its_value() {
+fn a_key_of_one_ascending_field_is_its_value_and_head() {
     // The point of the inline key: an entry of a one-field index holds the value itself,
-    // with no tag beside it, so the entry is no bigger than a vector's header and its part.
+    // with no tag beside it, and the 16 bytes of its head.
     let key = std::mem::size_of::<super::Key>();
     let value = std::mem::size_of::<crate::mongo::value::Value>();
-    assert_eq!(key, value);
+    assert_eq!(key, value + 16);
+}
+
+/// Values whose heads tie, nearly tie or differ: strings sharing 14 to 17 bytes (a head
+/// holds 15), empty ones, NUL bytes (a head pads with them), multi-byte characters and
+/// bytes above 0x7f, and a value of every other type.
+fn head_values() -> Vec<crate::mongo::value::Value> {
+    use crate::mongo::value::{ObjectId, Value};
+    let shared = "abcdefghijklmnopq";
+    let mut strings: Vec<String> = vec![
+        String::new(),
+        "\0".into(),
+        "\0\0".into(),
+        "a".into(),
+        "a\0".into(),
+        "a\0b".into(),
+        "é".into(),
+        "e\u{301}".into(),
+        "\u{7f}".into(),
+        "\u{80}".into(),
+        "\u{10ffff}".into(),
+        "user1@example.com".into(),
+        "user10@example.com".into(),
+        "user100000@example.com".into(),
+        "user100000@example.org".into(),
+        "user100000@exampl".into(),
+    ];
+    for n in 13..=shared.len() {
+        for tail in ["", "\0", "a", "z", "ü"] {
+            strings.push(format!("{}{tail}", &shared[..n]));
+        }
+    }
+    let mut values: Vec<Value> = strings.into_iter().map(Value::String).collect();
+    let mut doc = crate::mongo::value::Document::default();
+    doc.insert("a".into(), Value::String("abcdefghijklmnopq".into()));
+    values.extend([
+        Value::MinKey,
+        Value::Undefined,
+        Value::Null,
+        Value::Int32(-3),
+        Value::Int64(1 << 60),
+        Value::Double(f64::NAN),
+        Value::Double(-0.0),
+        Value::Double(2.5),
+        Value::Document(doc.clone()),
+        Value::Array(vec![Value::String("a".into())]),
+        Value::Array(Vec::new()),
+        Value::Binary {
+            subtype: 0,
+            bytes: vec![0xff; 20],
+        },
+        Value::ObjectId(ObjectId([7; 12])),
+        Value::Bool(false),
+        Value::Bool(true),
+        Value::Date(-1),
+        Value::Timestamp { t: 1, i: 2 },
+        Value::Regex {
+            pattern: "abcdefghijklmnopq".into(),
+            options: String::new(),
+        },
+        Value::MaxKey,
+    ]);
+    values
+}
+
+#[test]
+fn heads_order_keys_as_their_parts_do() {
+    use super::Key;
+    use crate::mongo::value::Value;
+    let values = head_values();
+    let mut keys: Vec<Key> = vec![Key::with_capacity(0)];
+    for v in &values {
+        for desc in [false, true] {
+            keys.push(Key::one(part(v.clone(), desc)));
+            let mut two = Key::one(part(v.clone(), desc));
+            two.push(part(Value::Int32(1), false));
+            keys.push(two);
+        }
+    }
+    for a in &keys {
+        for b in &keys {
+            assert_eq!(a.cmp(b), a.cmp_parts(b), "{a:?} vs {b:?}");
+        }
+    }
+    // A key whose first value is replaced orders as one made with that value.
+    let mut probe = Key::one(part(Value::Null, false));
+    for v in &values {
+        probe.set_first_value(v.clone());
+        let made = Key::one(part(v.clone(), false));
+        for b in &keys {
+            assert_eq!(probe.cmp(b), made.cmp(b), "{v:?} vs {b:?}");
+        }
+    }
+}
+
+#[test]
+fn heads_order_random_strings_as_their_bytes() {
+    use super::Key;
+    use crate::mongo::value::Value;
+    // Strings over a few characters (NUL, ASCII, two- and four-byte ones) up to 20 bytes,
+    // so that many pairs share their first 15 bytes.
+    let alphabet = ['\0', 'a', 'b', 'é', '\u{1f600}'];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let strings: Vec<String> = (0..400)
+        .map(|_| {
+            let mut s = String::new();
+            let len = next() % 21;
+            while (s.len() as u64) < len {
+                let c = if next() % 4 == 0 {
+                    alphabet[(next() % 5) as usize]
+                } else {
+                    'a'
+                };
+                s.push(c);
+            }
+            s
+        })
+        .collect();
+    for a in &strings {
+        for b in &strings {
+            for desc in [false, true] {
+                let ka = Key::one(part(Value::String(a.clone()), desc));
+                let kb = Key::one(part(Value::String(b.clone()), desc));
+                let bytes = a.as_bytes().cmp(b.as_bytes());
+                assert_eq!(ka.cmp(&kb), if desc { bytes.reverse() } else { bytes });
+            }
+        }
+    }
 }
 
 #[test]

@@ -231,6 +231,10 @@ impl Shell {
 
     fn eval(&mut self, src: &str, now_ms: u64, json: bool) -> String {
         self.session.set_context(now_ms, json);
+        if let Some(out) = self.session.run_fast_json(src) {
+            self.session.drop_buckets_views();
+            return out;
+        }
         match parse_input(src, json) {
             Ok(stmts) => self.run_parsed(src, stmts, json),
             Err(text) => text,

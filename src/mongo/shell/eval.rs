@@ -11,6 +11,8 @@ use crate::mongo::query::cursor::sort_keys;
 use crate::mongo::store::Store;
 use crate::mongo::value::{parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
 
+mod fast;
+
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;
 

@@ -80,15 +80,16 @@ impl<'a> Scanner<'a> {
         let quote = self.peek()?;
         let start = self.at + 1;
         let rest = self.src.get(start..)?;
-        let len = rest.bytes().position(|c| c == quote)?;
-        let body = rest.get(..len)?;
-        if body.bytes().any(|c| c == b'\\' || c < 0x20 || c == 0x7f)
-            || body.contains(['\u{2028}', '\u{2029}'])
-        {
+        // U+2028 and U+2029 (E2 80 A8 / A9) are refused by their lead byte, rare in text,
+        // so that one pass over the bytes finds the closing quote and anything refused.
+        let len = rest
+            .bytes()
+            .position(|c| c == quote || c == b'\\' || c < 0x20 || c == 0x7f || c == 0xe2)?;
+        if rest.as_bytes().get(len) != Some(&quote) {
             return None;
         }
         self.at = start + len + 1;
-        Some(body.to_string())
+        rest.get(..len).map(str::to_string)
     }
 
     /// A decimal integer of at most nine digits, so an Int32 as the evaluator makes it.

@@ -21,6 +21,7 @@ const FAST: &[&str] = &[
     "db.people.find({ vip: false }).toArray()",
     "db.people.find({ name: 'Åse Ødegård' }).toArray()",
     "db.people.find({ name: '' }).toArray()",
+    "db.people.find({ name: \"it's\", 'say \"hi\"': 1 }).toArray()",
     "db.people.find({ _id: 2 }).toArray()",
     "db.people.find({ _id: 0 }).toArray()",
     "db.people.find({ $or: [{ age: 41 }, { email: 'bob@example.com' }] }).toArray()",
@@ -63,6 +64,8 @@ const FULL: &[&str] = &[
     "db.people.insertOne({ a: 1 })",
     "db.people.find({ email: 'ann@example.com' }).toArray(",
     "db.people.find({ é: 1 }).toArray()",
+    "db.people.find({ name: 'a\u{2028}b' }).toArray()",
+    "db.people.find({ name: 'it’s' }).toArray()",
 ];
 
 fn loaded() -> Shell {

@@ -249,7 +249,8 @@ impl Session {
             Ok(m @ Js::Method { .. }) => m,
             _ => return None,
         };
-        let mut out = String::new();
+        // Room for a few small documents, so that a short reply never grows its string.
+        let mut out = String::with_capacity(256);
         if let Err(e) = self.run_find(find, method, &mut out) {
             out.clear();
             out.push_str(&e.to_json());

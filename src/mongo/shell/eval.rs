@@ -445,7 +445,6 @@ impl Session {
         let f = self.eval(callee)?;
         if let Js::Method { target, .. } = &f {
             if let Js::Live(cursor) = &**target {
-                self.tick()?;
                 if let Some(out) = self.printed_array_of(cursor)? {
                     return Ok(out);
                 }
@@ -473,6 +472,8 @@ impl Session {
             {
                 return Ok(None);
             }
+            // The step `call` would take.
+            self.tick()?;
             let found = self.matching(&c.spec)?;
             let options = crate::mongo::format::Options::VALUE;
             // The printer reads one item past those it shows.

@@ -45,14 +45,13 @@ impl Options {
 
 /// Formats a value as mongosh prints it nested inside a result (strings quoted).
 pub fn inspect(v: &Value, options: Options) -> String {
-    let mut ctx = Ctx {
-        options,
-        current_depth: 0,
-        indentation: 0,
-        node: false,
-        null_proto: &[],
-    };
-    ctx.format_value(v, 0)
+    Ctx::mongosh(options).format_value(v, 0)
+}
+
+/// Formats an array of `total` items as `inspect` would, given only its first items: at least
+/// as many as `options` prints and one more, or all of them.
+pub fn inspect_array_head(items: &[Value], total: usize, options: Options) -> String {
+    Ctx::mongosh(options).format_array_head(items, total, 0)
 }
 
 /// Formats a value as Node's `util.inspect` prints what the Node MongoDB driver returns
@@ -122,6 +121,16 @@ fn js_len(s: &str) -> usize {
 }
 
 impl Ctx<'_> {
+    fn mongosh(options: Options) -> Self {
+        Ctx {
+            options,
+            current_depth: 0,
+            indentation: 0,
+            node: false,
+            null_proto: &[],
+        }
+    }
+
     fn format_value(&mut self, v: &Value, recurse: usize) -> String {
         match v {
             Value::Double(x) => {
@@ -184,7 +193,13 @@ impl Ctx<'_> {
     }
 
     fn format_array(&mut self, items: &[Value], recurse: usize) -> String {
-        if items.is_empty() {
+        self.format_array_head(items, items.len(), recurse)
+    }
+
+    /// An array of `total` items of which `items` holds the first: what is printed reads no
+    /// further than one item past the shown ones.
+    fn format_array_head(&mut self, items: &[Value], total: usize, recurse: usize) -> String {
+        if total == 0 {
             return "[]".into();
         }
         if recurse > self.options.depth {
@@ -192,15 +207,15 @@ impl Ctx<'_> {
         }
         let recurse = recurse + 1;
         self.current_depth = recurse;
-        let shown = items.len().min(self.options.max_array_length);
+        let shown = total.min(self.options.max_array_length);
         let mut output = Vec::with_capacity(shown + 1);
-        for item in &items[..shown] {
+        for item in items.iter().take(shown) {
             self.indentation += 2;
             let s = self.format_value(item, recurse);
             self.indentation -= 2;
             output.push(s);
         }
-        let extra = items.len() - shown;
+        let extra = total - shown;
         if extra > 0 {
             output.push(format!(
                 "... {extra} more item{}",

@@ -41,6 +41,8 @@ mod absent;
 mod absent_tests;
 #[cfg(test)]
 mod prepared_tests;
+#[cfg(test)]
+mod to_array_tests;
 
 use shell::lexer::{tokenize, Tok};
 use shell::parser::parse;
@@ -258,8 +260,10 @@ impl Shell {
             // declaration (JSON mode prints every statement).
             let printed = group.iter().rposition(|s| !is_declaration(s));
             for (k, stmt) in group.iter().enumerate() {
-                let result = if json || printed.is_none_or(|p| k >= p) {
+                let result = if json {
                     self.session.run(stmt)
+                } else if printed.is_none_or(|p| k >= p) {
+                    self.session.run_printed(stmt)
                 } else {
                     self.session.run_unshown(stmt)
                 };

@@ -414,6 +414,85 @@ impl Session {
         self.run_shown(stmt, false)
     }
 
+    /// Runs a statement whose value is only printed as text (the console's own input): a
+    /// statement that is just `cursor.toArray()` copies only the documents mongosh prints
+    /// of a long result and counts the rest, instead of copying all of them into an array
+    /// that is dropped once printed. Its text is `run`'s.
+    pub fn run_printed(&mut self, stmt: &Stmt) -> Result<Output, ShellError> {
+        let StmtKind::Expr(Expr::Call { callee, args }) = &stmt.kind else {
+            return self.run(stmt);
+        };
+        let Expr::Member {
+            name,
+            optional: false,
+            ..
+        } = &**callee
+        else {
+            return self.run(stmt);
+        };
+        if name != "toArray" || !args.is_empty() || self.json {
+            return self.run(stmt);
+        }
+        self.depth = 0;
+        self.scope = self.global.clone();
+        // The steps and depth `eval` of the call would take.
+        self.tick()?;
+        self.enter()?;
+        let out = self.print_to_array(callee);
+        self.leave();
+        out
+    }
+
+    fn print_to_array(&mut self, callee: &Expr) -> Result<Output, ShellError> {
+        let f = self.eval(callee)?;
+        if let Js::Method { target, .. } = &f {
+            if let Js::Live(cursor) = &**target {
+                if let Some(out) = self.printed_array_of(cursor)? {
+                    return Ok(out);
+                }
+            }
+        }
+        let v = self.call(f, Vec::new(), callee_text(callee), false)?;
+        self.output(v)
+    }
+
+    /// What printing `cursor.toArray()` shows, from the documents borrowed where they are
+    /// stored; None when the cursor is one this cannot read so (begun, mapped, projected,
+    /// explained, in a session or with a host watching its reads).
+    fn printed_array_of(
+        &mut self,
+        cursor: &Rc<RefCell<LiveCursor>>,
+    ) -> Result<Option<Output>, ShellError> {
+        let text = {
+            let c = cursor.borrow();
+            if c.buffer.is_some()
+                || !c.maps.is_empty()
+                || c.spec.projection.is_some()
+                || c.spec.explain.is_some()
+                || c.spec.session.is_some()
+                || self.host.is_some()
+            {
+                return Ok(None);
+            }
+            // The step `call` would take.
+            self.tick()?;
+            let found = self.matching(&c.spec)?;
+            let options = crate::mongo::format::Options::VALUE;
+            // The printer reads one item past those it shows.
+            let head: Vec<Value> = found
+                .iter()
+                .take(options.max_array_length.saturating_add(1))
+                .map(|d| Value::Document((*d).clone()))
+                .collect();
+            crate::mongo::format::inspect_array_head(&head, found.len(), options)
+        };
+        cursor.borrow_mut().buffer = Some(VecDeque::new());
+        Ok(Some(Output::Shown {
+            text,
+            json: Value::Null,
+        }))
+    }
+
     fn run_shown(&mut self, stmt: &Stmt, shown: bool) -> Result<Output, ShellError> {
         self.depth = 0;
         self.scope = self.global.clone();

@@ -93,6 +93,11 @@ const PARTS = {
   streams: "stream commands",
   geo: "geo commands",
   docs: "command docs",
+  hyperloglog: "HyperLogLog commands",
+  bitmap: "bitmap commands",
+  sort: "SORT command",
+  internals: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
+  "field-expiry": "hash field expiry commands",
   mongo: "MongoDB engine",
   snippets: "driver snippets",
 };

@@ -96,6 +96,7 @@ const PARTS = {
   hyperloglog: "HyperLogLog commands",
   bitmap: "bitmap commands",
   sort: "SORT command",
+  lcs: "LCS command",
   internals: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
   "field-expiry": "hash field expiry commands",
   mongo: "MongoDB engine",

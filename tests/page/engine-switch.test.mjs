@@ -420,6 +420,14 @@ const FAMILIES = [
     ],
   },
   {
+    part: "LCS command",
+    before: [["MSET a ohmytext b mynewtext", "OK"]],
+    lines: [
+      ["LCS a b", '"mytext"'],
+      ["LCS a b LEN", "(integer) 6"],
+    ],
+  },
+  {
     part: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
     before: [["SET n 1", "OK"]],
     lines: [

@@ -428,6 +428,14 @@ const FAMILIES = [
     ],
   },
   {
+    part: "COPY command",
+    before: [["SET a 1", "OK"]],
+    lines: [
+      ["COPY a b", "(integer) 1"],
+      ["GET b", '"1"'],
+    ],
+  },
+  {
     part: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
     before: [["SET n 1", "OK"]],
     lines: [

@@ -97,6 +97,7 @@ const PARTS = {
   bitmap: "bitmap commands",
   sort: "SORT command",
   lcs: "LCS command",
+  copy: "COPY command",
   internals: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
   "field-expiry": "hash field expiry commands",
   mongo: "MongoDB engine",

@@ -35,6 +35,16 @@ export const ENTRIES = {
   "embed-frame": "www/js/embed-frame.js",
   embed: "www/embed.js",
 };
+/**
+ * Modules the pages fetch on first use, each its own bundle in dist/ (named as its source):
+ * the bundles above import them with `import("./name.js")`, left as it is, which means the
+ * same file beside the bundle as beside the source. A lazy bundle carries its own copy of
+ * what it shares with the page (dom.js, previews.js: functions, no shared state).
+ */
+export const LAZY = {
+  // The keyspace panel's detail views, with the bit strip and the geo plot: opened by a click.
+  "key-detail": "www/js/key-detail.js",
+};
 /** What the bundles hold and import, for scripts/size_report.py and the page tests. */
 export const MANIFEST = "manifest.json";
 
@@ -43,7 +53,7 @@ export async function buildPage() {
   // Each entry is built alone (no shared chunks): a page then needs one request, not an entry
   // plus the chunks it shares with the other pages.
   const results = await Promise.all(
-    Object.entries(ENTRIES).map(([name, source]) =>
+    Object.entries({ ...ENTRIES, ...LAZY }).map(([name, source]) =>
       esbuild.build({
         absWorkingDir: ROOT,
         entryPoints: { [name]: source },
@@ -56,22 +66,24 @@ export async function buildPage() {
         metafile: true,
         write: false,
         logLevel: "error",
+        plugins: [lazyExternal(source)],
       }),
     ),
   );
   const files = new Map();
-  const manifest = { bundles: {} };
-  for (const [i, name] of Object.keys(ENTRIES).entries()) {
+  // `bundles`: what a page loads by its script tag; `lazy`: the LAZY bundles they import later.
+  const manifest = { bundles: {}, lazy: {} };
+  for (const [i, name] of Object.keys({ ...ENTRIES, ...LAZY }).entries()) {
     const { outputFiles, metafile } = results[i];
     for (const file of outputFiles) files.set(file.path, file.contents);
     for (const [out, meta] of Object.entries(metafile.outputs)) {
       if (!meta.entryPoint) continue;
-      manifest.bundles[name] = {
+      manifest[name in LAZY ? "lazy" : "bundles"][name] = {
         file: relative(WWW, join(ROOT, out)),
         source: meta.entryPoint,
         sources: Object.keys(meta.inputs).sort(),
-        // Chunks fetched with the bundle (static) and on first use (dynamic), as paths under
-        // www/. Computed imports (the wasm glue) are not bundled and not listed.
+        // Chunks fetched with the bundle (static) and on first use (dynamic, LAZY bundles too),
+        // as paths under www/. Computed imports (the wasm glue) are not bundled and not listed.
         imports: chunks(meta, "import-statement"),
         lazy: chunks(meta, "dynamic-import"),
       };
@@ -88,7 +100,30 @@ export async function buildPage() {
 }
 
 function chunks(meta, kind) {
-  return meta.imports.filter((i) => i.kind === kind && !i.external).map((i) => relative(WWW, join(ROOT, i.path)));
+  return meta.imports
+    .filter((i) => i.kind === kind)
+    .map((i) => (i.external ? lazyFile(i.path) : relative(WWW, join(ROOT, i.path))))
+    .filter(Boolean);
+}
+
+/** `dist/name.js` for an import of a LAZY module ("./name.js"), else null (the wasm glue). */
+function lazyFile(path) {
+  const name = path.replace(/^\.\//, "").replace(/\.js$/, "");
+  return name in LAZY ? `dist/${name}.js` : null;
+}
+
+/** Leaves imports of the LAZY modules (other than `source` itself) to the browser. */
+function lazyExternal(source) {
+  const files = new Set(Object.values(LAZY).map((f) => join(ROOT, f)));
+  return {
+    name: "lazy-external",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+        const file = join(args.resolveDir, args.path);
+        return files.has(file) && file !== join(ROOT, source) ? { path: args.path, external: true } : undefined;
+      });
+    },
+  };
 }
 
 function replace(path, contents) {
@@ -106,7 +141,7 @@ function replace(path, contents) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const manifest = await buildPage();
-  for (const { file, sources } of Object.values(manifest.bundles)) {
+  for (const { file, sources } of [...Object.values(manifest.bundles), ...Object.values(manifest.lazy)]) {
     const data = readFileSync(join(WWW, file));
     console.log(
       `${String(data.length).padStart(8)} bytes  ${String(gzipSync(data, { level: 9 }).length).padStart(7)} gzipped  www/${file} (${sources.length} sources)`,

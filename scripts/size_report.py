@@ -6,8 +6,10 @@
                                       www/dist/main.js, its stylesheet, the HTML) and what
                                       loads on first use (www/pkg-full: the module with the
                                       Lua engine, RediSearch, RedisJSON, streams, GEO*, the
-                                      MongoDB engine and the driver snippets, which replaces
-                                      the first; and any chunk of the bundle loaded later);
+                                      MongoDB engine, the driver snippets and the other parts
+                                      of redis::parts, which replaces the first; and the
+                                      bundle's chunks loaded later, such as the keyspace
+                                      panel's detail views);
                                       then the embed's bundles, which course pages load
                                       instead of the page
     scripts/size_report.py --check    also exit 1 when the first load's gzipped wasm + JS
@@ -18,8 +20,8 @@ The page's scripts are counted as served: bundled and minified by scripts/build-
 (www/dist/manifest.json says which chunks each bundle imports), not the sources in www/js/.
 The budget counts the first load's wasm and JS only: they are what a student waits for
 before the first command runs; HTML and CSS are listed for completeness. The full module is
-fetched only when a script, an FT.*, JSON.*, X* or GEO* command, Mongo input, a snapshot
-holding scripts, search indexes, JSON, streams or Mongo data, or a driver snippet first needs it.
+fetched only when a command of a part it lacks (a script, FT.*, JSON.*, X*, GEO*, PF*, a bitmap
+command, SORT...), Mongo input, a snapshot needing one, or a driver snippet first needs it.
 """
 import argparse
 import gzip
@@ -144,7 +146,8 @@ def main() -> int:
         if later is None:
             print(f"\nno full module in {shown(full_pkg)} (loaded on first use); run scripts/build-wasm")
         else:
-            print("\nloaded on first use (a script, FT.*, JSON.*, X*, GEO*, Mongo input, a snapshot needing one, a driver snippet):")
+            print("\nloaded on first use (the full module: a command of a part the first lacks, Mongo input, a snapshot"
+                  " needing one, a driver snippet; the key detail views: a key opened in the keyspace panel):")
             for f in later["files"]:
                 print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
             print(f"{'wasm + JS':<{w}}  {later['wasm_and_js_bytes']:>9}  {later['gzipped_wasm_and_js_bytes']:>9}"

@@ -42,6 +42,7 @@ pub mod mongo;
 #[cfg(not(feature = "mongo"))]
 pub mod mongo {
     pub mod query {
+        pub mod case;
         pub mod regex;
     }
     #[cfg(feature = "search")]

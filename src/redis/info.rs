@@ -3,6 +3,7 @@
 //! DEBUG SLEEP. Values a sandbox cannot have (process id, run id, CPU time) are plausible
 //! constants; everything a student can influence is counted.
 
+use crate::redis::parts::{require_part, Part};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
@@ -127,11 +128,13 @@ impl SlowLog {
 
 /// SLOWLOG (no subcommand)
 pub fn slowlog_container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     super::commands::wrong_arity_for(argv)
 }
 
 /// SLOWLOG GET [count]
 pub fn slowlog_get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     if argv.len() > 3 {
         return Reply::err(
             "unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.",
@@ -160,17 +163,20 @@ pub fn slowlog_get(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// SLOWLOG LEN
 pub fn slowlog_len(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     Reply::Integer(server.slowlog.entries.len() as i64)
 }
 
 /// SLOWLOG RESET
 pub fn slowlog_reset(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     server.slowlog.entries.clear();
     Reply::ok()
 }
 
 /// SLOWLOG HELP
 pub fn slowlog_help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     help_reply(
         "SLOWLOG",
         &[
@@ -226,6 +232,7 @@ pub fn bgsave(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// DEBUG SLEEP answers at once (a tab must not freeze); the rest of DEBUG is refused as a
 /// server with `enable-debug-command no` (the default) refuses it.
 pub fn debug(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     if argv.len() == 3 && argv[1].eq_ignore_ascii_case(b"sleep") {
         return Reply::ok();
     }

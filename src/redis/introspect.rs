@@ -3,7 +3,7 @@
 
 use super::commands::{self, Arg, BeginSearch, CommandSpec, FindKeys, KeySpec, TABLE};
 use super::object::help_reply;
-use super::parts::Part;
+use super::parts::{require_part, Part};
 use super::reply::{self, Reply};
 use super::util::glob_match;
 use super::Server;
@@ -204,16 +204,19 @@ pub fn docs_of(spec: &CommandSpec) -> Reply {
 
 /// COMMAND: every command's `COMMAND INFO`.
 pub fn command(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     Reply::Array(TABLE.iter().map(info_of).collect())
 }
 
 /// COMMAND COUNT
 pub fn count(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     Reply::Integer(TABLE.len() as i64)
 }
 
 /// COMMAND INFO [command-name ...]
 pub fn info(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     if argv.len() == 2 {
         return Reply::Array(TABLE.iter().map(info_of).collect());
     }
@@ -227,9 +230,7 @@ pub fn info(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// COMMAND DOCS [command-name ...]
 pub fn docs(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
-    if !Part::Docs.built() {
-        return super::parts::not_built(Part::Docs);
-    }
+    require_part!(Part::Docs);
     let specs: Vec<&CommandSpec> = if argv.len() == 2 {
         TABLE.iter().collect()
     } else {
@@ -245,6 +246,7 @@ pub fn docs(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern]
 pub fn list(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     let names = |keep: &dyn Fn(&CommandSpec) -> bool| {
         Reply::Array(
             all_specs()
@@ -375,6 +377,7 @@ pub(crate) fn keys_of(line: &[Vec<u8>]) -> Result<Vec<FlaggedKey>, Reply> {
 
 /// COMMAND GETKEYS command [arg ...]
 pub fn getkeys(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     match keys_of(&argv[2..]) {
         Ok(keys) => Reply::Array(keys.into_iter().map(|(k, _)| Reply::Bulk(k)).collect()),
         Err(e) => e,
@@ -383,6 +386,7 @@ pub fn getkeys(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// COMMAND GETKEYSANDFLAGS command [arg ...]
 pub fn getkeysandflags(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     match keys_of(&argv[2..]) {
         Ok(keys) => Reply::Array(
             keys.into_iter()
@@ -395,6 +399,7 @@ pub fn getkeysandflags(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// COMMAND HELP
 pub fn help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Docs);
     help_reply(
         "COMMAND",
         &[

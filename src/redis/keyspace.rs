@@ -1,5 +1,6 @@
 //! Commands over keys regardless of their type (Redis's `db.c` family).
 
+use super::parts::{require_part, Part};
 use super::reply::{self, Reply};
 use super::util::{glob_match, parse_i64};
 use super::Server;
@@ -214,6 +215,7 @@ fn db_index(server: &Server, arg: &[u8]) -> Result<usize, Reply> {
 
 /// COPY source destination [DB destination-db] [REPLACE]
 pub fn copy(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Copy);
     let src_db = server.selected_db();
     let mut dst_db = src_db;
     let mut replace = false;

@@ -14,6 +14,7 @@ use super::reply::{self, Reply};
 use super::types::list::listpack_entry_bytes;
 use super::types::{zset, Value};
 use super::Server;
+use crate::redis::parts::{require_part, Part};
 
 /// `used_memory` of a fresh valkey-server 9.1 (no modules) with one client connected.
 pub const BASELINE: u64 = 1_016_168;
@@ -265,11 +266,13 @@ pub fn human(n: u64) -> String {
 
 /// MEMORY (no subcommand)
 pub fn container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     super::commands::wrong_arity_for(argv)
 }
 
 /// MEMORY USAGE key [SAMPLES count]
 pub fn usage(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let mut samples = DEFAULT_SAMPLES;
     let mut rest = argv[3..].iter();
     while let Some(arg) = rest.next() {
@@ -296,6 +299,7 @@ pub fn usage(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// MEMORY DOCTOR: a server under 5 MB declines to diagnose; above, the sandbox has none of
 /// the problems the doctor looks for (fragmentation, big client buffers, ...).
 pub fn doctor(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     if server.used_memory() < 5 * 1024 * 1024 {
         return Reply::bulk("Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n");
     }
@@ -304,16 +308,19 @@ pub fn doctor(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
 
 /// MEMORY MALLOC-STATS: what a server built without jemalloc answers.
 pub fn malloc_stats(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     Reply::bulk("Stats not supported for the current allocator")
 }
 
 /// MEMORY PURGE: there is no allocator to ask for pages back.
 pub fn purge(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     Reply::ok()
 }
 
 /// MEMORY STATS: the main figures, in the real reply's order.
 pub fn stats(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let used = server.used_memory();
     let keys: usize = server.dbs.iter().map(|db| db.len()).sum();
     let dataset = used.saturating_sub(BASELINE);
@@ -352,6 +359,7 @@ pub fn stats(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
 
 /// MEMORY HELP
 pub fn help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     super::object::help_reply(
         "MEMORY",
         &[

@@ -4,15 +4,18 @@ use super::db::Entry;
 use super::reply::Reply;
 use super::types::{string, Value};
 use super::Server;
+use crate::redis::parts::{require_part, Part};
 
 /// OBJECT with an unknown subcommand never reaches here (dispatch answers it); this is the
 /// container's own entry in the table.
 pub fn container(_server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     super::commands::wrong_arity_for(argv)
 }
 
 /// OBJECT ENCODING key
 pub fn encoding(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let now = server.now;
     let key = &argv[2];
     match server.db().peek(key, now) {
@@ -39,6 +42,7 @@ pub fn encoding_name(key: &[u8], entry: &Entry) -> &'static str {
 
 /// OBJECT FREQ key: the LFU counter, tracked only under an LFU maxmemory policy.
 pub fn freq(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let now = server.now;
     let lfu = server.config.policy.is_lfu();
     let db = server.db();
@@ -53,6 +57,7 @@ pub fn freq(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// OBJECT IDLETIME key: seconds since the key was last read or written, tracked only under
 /// an LRU (or no-eviction) policy.
 pub fn idletime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let now = server.now;
     let lfu = server.config.policy.is_lfu();
     match server.db().peek(&argv[2], now) {
@@ -64,6 +69,7 @@ pub fn idletime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// OBJECT REFCOUNT key: values are never shared here, as in Valkey.
 pub fn refcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     let now = server.now;
     match server.db().peek(&argv[2], now) {
         None => Reply::Nil,
@@ -73,6 +79,7 @@ pub fn refcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// OBJECT HELP
 pub fn help(_server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Internals);
     help_reply(
         "OBJECT",
         &[

@@ -10,7 +10,7 @@ use super::reply::Reply;
 /// A part of the engine behind a cargo feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
-    /// The Lua interpreter: EVAL, FCALL, FUNCTION LOAD, SCRIPT LOAD...
+    /// The Lua interpreter and every scripting command: EVAL, FCALL, FUNCTION, SCRIPT.
     Scripting,
     /// RediSearch: FT.*.
     Search,
@@ -20,18 +20,42 @@ pub enum Part {
     Streams,
     /// The GEO* commands. Geo sets are sorted sets: ZADD, ZRANGE... on them are not geo.
     Geo,
-    /// The command docs' prose: `HELP <command>`, `HELP @<group>` and COMMAND DOCS print it.
+    /// The command docs' prose and the table's introspection: `HELP <command>`,
+    /// `HELP @<group>` and the COMMAND container (COMMAND DOCS, INFO, LIST, GETKEYS...).
     Docs,
+    /// The HyperLogLog commands: PFADD, PFCOUNT, PFMERGE... (an HLL is a string: GET, TYPE,
+    /// DEL and the rest meet one in any build).
+    HyperLogLog,
+    /// The bitmap commands: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD.
+    Bitmap,
+    /// SORT and SORT_RO.
+    Sort,
+    /// LCS.
+    Lcs,
+    /// COPY.
+    Copy,
+    /// The server's internals: OBJECT, MEMORY, DEBUG and SLOWLOG.
+    Internals,
+    /// Hash field expiry: HEXPIRE, HTTL, HPERSIST... (a snapshot with field TTLs rebuilds
+    /// them with HPEXPIREAT, so it loads the full module).
+    FieldExpiry,
 }
 
 impl Part {
-    pub const ALL: [Part; 6] = [
+    pub const ALL: [Part; 13] = [
         Part::Scripting,
         Part::Search,
         Part::Json,
         Part::Streams,
         Part::Geo,
         Part::Docs,
+        Part::HyperLogLog,
+        Part::Bitmap,
+        Part::Sort,
+        Part::Lcs,
+        Part::Copy,
+        Part::Internals,
+        Part::FieldExpiry,
     ];
 
     /// The cargo feature, as `Playground.features()` names it to the page.
@@ -43,11 +67,18 @@ impl Part {
             Part::Streams => "streams",
             Part::Geo => "geo",
             Part::Docs => "docs",
+            Part::HyperLogLog => "hyperloglog",
+            Part::Bitmap => "bitmap",
+            Part::Sort => "sort",
+            Part::Lcs => "lcs",
+            Part::Copy => "copy",
+            Part::Internals => "internals",
+            Part::FieldExpiry => "field-expiry",
         }
     }
 
     /// Whether this build has the part.
-    pub fn built(self) -> bool {
+    pub const fn built(self) -> bool {
         match self {
             Part::Scripting => cfg!(feature = "scripting"),
             Part::Search => cfg!(feature = "search"),
@@ -55,6 +86,13 @@ impl Part {
             Part::Streams => cfg!(feature = "streams"),
             Part::Geo => cfg!(feature = "geo"),
             Part::Docs => cfg!(feature = "docs"),
+            Part::HyperLogLog => cfg!(feature = "hyperloglog"),
+            Part::Bitmap => cfg!(feature = "bitmap"),
+            Part::Sort => cfg!(feature = "sort"),
+            Part::Lcs => cfg!(feature = "lcs"),
+            Part::Copy => cfg!(feature = "copy"),
+            Part::Internals => cfg!(feature = "internals"),
+            Part::FieldExpiry => cfg!(feature = "field-expiry"),
         }
     }
 
@@ -68,26 +106,52 @@ impl Part {
         }
     }
 
-    /// The part `spec` (a command or a subcommand) runs, if any. Of the scripting commands only
-    /// those that compile or run Lua count: SCRIPT EXISTS or FUNCTION LIST answer without it.
+    /// The part `spec` (a command or a subcommand) runs, if any.
     pub fn of(spec: &CommandSpec) -> Option<Part> {
-        if super::scripting::ENGINE_COMMANDS.contains(&spec.name) {
-            Some(Part::Scripting)
-        } else if spec.name.starts_with("ft.") {
+        if spec.name.starts_with("ft.") {
             Some(Part::Search)
         } else if spec.name.starts_with("json.") {
             Some(Part::Json)
-        } else if spec.name == "command|docs" {
+        } else if spec.name == "command" || spec.name.starts_with("command|") {
             Some(Part::Docs)
+        } else if spec.name == "sort" || spec.name == "sort_ro" {
+            Some(Part::Sort)
+        } else if spec.name == "lcs" {
+            Some(Part::Lcs)
+        } else if spec.name == "copy" {
+            Some(Part::Copy)
+        } else if matches!(
+            spec.name.split('|').next(),
+            Some("object" | "memory" | "debug" | "slowlog")
+        ) {
+            Some(Part::Internals)
+        } else if spec.group == Group::Hash && FIELD_EXPIRY.contains(&spec.name) {
+            Some(Part::FieldExpiry)
         } else {
             match spec.group {
+                Group::Scripting => Some(Part::Scripting),
                 Group::Stream => Some(Part::Streams),
                 Group::Geo => Some(Part::Geo),
+                Group::HyperLogLog => Some(Part::HyperLogLog),
+                Group::Bitmap => Some(Part::Bitmap),
                 _ => None,
             }
         }
     }
 }
+
+/// The hash field expiry commands.
+const FIELD_EXPIRY: [&str; 9] = [
+    "hexpire",
+    "hpexpire",
+    "hexpireat",
+    "hpexpireat",
+    "httl",
+    "hpttl",
+    "hexpiretime",
+    "hpexpiretime",
+    "hpersist",
+];
 
 /// What a command of a part this build lacks answers. The page never shows it: it switches to
 /// the full module before such a line runs.
@@ -98,6 +162,19 @@ pub fn not_built(part: Part) -> Reply {
     ))
 }
 
+/// Returns `not_built(part)` from the handler it opens when this build lacks `part`: a handler
+/// that starts with it is its own stand-in. The condition is evaluated at compile time, so a
+/// build without the part drops the rest of the handler and everything it alone reaches
+/// (a plain call would not do at opt-level "z", which may leave `built` uninlined).
+macro_rules! require_part {
+    ($part:expr) => {
+        if !const { $part.built() } {
+            return $crate::redis::parts::not_built($part);
+        }
+    };
+}
+pub(crate) use require_part;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,18 +183,11 @@ mod tests {
     /// The part of every command and subcommand of the table, spelled out family by family.
     fn expected(spec: &CommandSpec) -> Option<Part> {
         let name = spec.name;
-        let lua = [
-            "eval",
-            "eval_ro",
-            "evalsha",
-            "evalsha_ro",
-            "fcall",
-            "fcall_ro",
-            "function|load",
-            "function|restore",
-            "script|load",
-        ];
-        if lua.contains(&name) {
+        let scripting = ["eval", "evalsha", "fcall", "script", "function"];
+        if scripting
+            .iter()
+            .any(|s| name.split(['|', '_']).next() == Some(s))
+        {
             Some(Part::Scripting)
         } else if name.starts_with("ft.") {
             Some(Part::Search)
@@ -127,8 +197,28 @@ mod tests {
             Some(Part::Streams)
         } else if name.starts_with("geo") {
             Some(Part::Geo)
-        } else if name == "command|docs" {
+        } else if name.split('|').next() == Some("command") {
             Some(Part::Docs)
+        } else if name.starts_with("pf") {
+            Some(Part::HyperLogLog)
+        } else if name.starts_with("bit") || name == "setbit" || name == "getbit" {
+            Some(Part::Bitmap)
+        } else if name.starts_with("sort") {
+            Some(Part::Sort)
+        } else if name == "lcs" {
+            Some(Part::Lcs)
+        } else if name == "copy" {
+            Some(Part::Copy)
+        } else if ["object", "memory", "debug", "slowlog"]
+            .iter()
+            .any(|c| name.split('|').next() == Some(c))
+        {
+            Some(Part::Internals)
+        } else if name.starts_with("hexpire")
+            || name.starts_with("hpexpire")
+            || ["httl", "hpttl", "hpersist"].contains(&name)
+        {
+            Some(Part::FieldExpiry)
         } else {
             None
         }
@@ -136,7 +226,7 @@ mod tests {
 
     #[test]
     fn every_command_of_the_table_is_classified() {
-        let mut seen = [0; 6];
+        let mut seen = [0; 13];
         for spec in TABLE {
             for spec in std::iter::once(spec).chain(spec.subcommands) {
                 let part = Part::of(spec);
@@ -149,8 +239,9 @@ mod tests {
         // Each family as the table holds it: a command added to one changes its count here.
         assert_eq!(
             seen,
-            [9, 9, 24, 25, 10, 1],
-            "scripting, search, json, streams, geo, docs"
+            [23, 9, 24, 25, 10, 8, 5, 7, 2, 1, 1, 19, 9],
+            "scripting, search, json, streams, geo, docs, hyperloglog, bitmap, sort, lcs, copy, \
+             internals, field expiry"
         );
     }
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { WWW, startHarness } from "./harness.mjs";
+import { WWW, keyRow, redis, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -64,6 +64,22 @@ test("the page loads one bundled script and the wasm glue, and fetches the wasm 
       "the sources in js/ are not what the page loads",
     );
     assert.deepEqual(await page.evaluate(() => window.__compiled), ["instantiateStreaming"]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the keyspace panel's detail views are fetched when a key is first opened, once", async () => {
+  const { page, context, errors, requests } = await load("", () => document.body.dataset.ready === "true");
+  try {
+    assert.equal(count(requests, "dist/key-detail.js"), 0, "not part of the first load");
+    for (const line of ["HSET user name ada", "RPUSH jobs a b"]) await redis(page, line);
+    await keyRow(page, "user").click();
+    await page.locator("keyspace-panel .key-detail-hash").waitFor();
+    await keyRow(page, "jobs").click();
+    await page.locator("keyspace-panel .key-detail-list").waitFor();
+    assert.equal(count(requests, "dist/key-detail.js"), 1);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -96,6 +96,13 @@ const PARTS = {
   streams: "stream commands",
   geo: "geo commands",
   docs: "command docs",
+  hyperloglog: "HyperLogLog commands",
+  bitmap: "bitmap commands",
+  sort: "SORT command",
+  lcs: "LCS command",
+  copy: "COPY command",
+  internals: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",
+  "field-expiry": "hash field expiry commands",
   mongo: "MongoDB engine",
   snippets: "driver snippets",
 };

@@ -8,8 +8,23 @@
 // interpolated from each key's absolute expiry time and `playground.now()`.
 
 import { atMostOncePerFrame, coalesce, formatBytes, formatDuration, h } from "./dom.js";
-import { renderKeyDetail, updateFieldTtls } from "./key-detail.js";
 import { renderPreview } from "./previews.js";
+
+// The detail views (key-detail.js, with the bit strip and the geo plot) are fetched when a key
+// is first opened: the page's bundle leaves them out (scripts/build-page.mjs, LAZY), and the
+// key's preview shows until they are there.
+let keyDetail = null;
+let keyDetailLoading = null;
+function loadKeyDetail() {
+  keyDetailLoading ??= import("./key-detail.js").then(
+    (module) => (keyDetail = module),
+    (error) => {
+      keyDetailLoading = null;
+      throw error;
+    },
+  );
+  return keyDetailLoading;
+}
 
 export const ROW_HEIGHT = 30;
 /** Rows rendered beyond each edge of the viewport, so a short scroll never shows a gap. */
@@ -406,7 +421,7 @@ export class KeyspacePanel extends HTMLElement {
       if (remaining === 0 && !el.classList.contains("gone")) due = true;
     }
     const now = performance.now();
-    if (updateFieldTtls(this.detailEl, vnow) && now - (this.lastDetailDue ?? 0) > 200) {
+    if (keyDetail?.updateFieldTtls(this.detailEl, vnow) && now - (this.lastDetailDue ?? 0) > 200) {
       this.lastDetailDue = now;
       this.renderDetail();
     }
@@ -483,6 +498,13 @@ export class KeyspacePanel extends HTMLElement {
 
   /** The selected key's value as its type's detail view, or its preview if there is none. */
   renderValue(row) {
+    if (!keyDetail) {
+      loadKeyDetail().then(
+        () => this.renderDetail(),
+        (error) => console.error(error),
+      );
+      return renderPreview(row.preview, "detail");
+    }
     const key = row.key;
     const detail = JSON.parse(this.playground.redisKeyDetail(this.db, key, this.geoOrigins.get(key) ?? "", Date.now()));
     const ctx = {
@@ -497,7 +519,7 @@ export class KeyspacePanel extends HTMLElement {
         this.renderDetail();
       },
     };
-    return (detail && renderKeyDetail(detail, ctx)) ?? renderPreview(row.preview, "detail");
+    return (detail && keyDetail.renderKeyDetail(detail, ctx)) ?? renderPreview(row.preview, "detail");
   }
 }
 

@@ -1,6 +1,7 @@
 //! The query language: filters, projections, update operators, and running a find (sort,
 //! skip, limit, projection) over a collection.
 
+pub mod case;
 pub mod cursor;
 pub mod filter;
 pub mod projection;

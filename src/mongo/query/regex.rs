@@ -12,6 +12,8 @@
 //! (greedy, lazy, or possessive treated as greedy), inline flags
 //! `(?i)` `(?m)` `(?s)` `(?x)` at the start, and the options `i m s x`.
 
+use super::case;
+
 /// A compiled pattern.
 #[derive(Debug, Clone)]
 pub struct Regex {
@@ -182,18 +184,14 @@ impl Class {
         let hit = self.contains_exact(c)
             || (self.fold
                 && (self.contains_exact(fold(c))
-                    || c.to_uppercase().all(|u| self.contains_exact(u))));
+                    || case::upper(c).all(|u| self.contains_exact(u))));
         hit != self.negated
     }
 }
 
 /// Simple case folding: the single-character lowercase form.
 fn fold(c: char) -> char {
-    let mut lower = c.to_lowercase();
-    match (lower.next(), lower.next()) {
-        (Some(l), None) => l,
-        _ => c,
-    }
+    case::lower(c)
 }
 
 fn is_word(c: Option<char>) -> bool {

@@ -6,6 +6,7 @@
 
 use super::vm::{Args, Error, Host, Rets, Table, TableRef, Value, Vm, VmState};
 use super::*;
+use crate::redis::reply::{self, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::{clients, commands, pubsub};
 

@@ -4,6 +4,7 @@
 use super::string::{self, bytes, MAX_STRING_LEN};
 use super::Value;
 use crate::redis::object::BITMAP_WRITTEN;
+use crate::redis::parts::{require_part, Part};
 use crate::redis::reply::{self, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::Server;
@@ -125,6 +126,7 @@ fn bit_range(len: usize, start: i64, end: i64, in_bits: bool) -> Option<(u64, u6
 
 /// SETBIT key offset value
 pub fn setbit(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     let offset = match bit_offset(&argv[2], None) {
         Ok(o) => o,
         Err(e) => return e,
@@ -148,6 +150,7 @@ pub fn setbit(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// GETBIT key offset
 pub fn getbit(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     let offset = match bit_offset(&argv[2], None) {
         Ok(o) => o,
         Err(e) => return e,
@@ -171,6 +174,7 @@ fn range_unit(arg: Option<&Vec<u8>>) -> Result<bool, Reply> {
 
 /// BITCOUNT key [start [end [BYTE|BIT]]]
 pub fn bitcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     let range = match argv.len() {
         2 => None,
         // Valkey lets the end default to the last byte.
@@ -219,6 +223,7 @@ fn count_bits(data: &[u8], first: u64, last: u64) -> u64 {
 
 /// BITPOS key bit [start [end [BYTE|BIT]]]
 pub fn bitpos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     let want = match parse_i64(&argv[2]) {
         Some(0) => false,
         Some(1) => true,
@@ -265,6 +270,7 @@ pub fn bitpos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]
 pub fn bitop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     #[derive(PartialEq)]
     enum Op {
         And,
@@ -358,11 +364,13 @@ fn field_type(arg: &[u8]) -> Result<(bool, u32), Reply> {
 
 /// BITFIELD key [GET enc off | SET enc off value | INCRBY enc off incr | OVERFLOW WRAP|SAT|FAIL ...]
 pub fn bitfield(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     bitfield_generic(server, argv, false)
 }
 
 /// BITFIELD_RO key [GET encoding offset ...]
 pub fn bitfield_ro(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Bitmap);
     bitfield_generic(server, argv, true)
 }
 

@@ -7,6 +7,7 @@
 //! (`db.rs`) drops due fields before any command sees the hash, and its active cycle
 //! reclaims them in time order; a hash whose last field expires is deleted.
 
+use crate::redis::parts::{require_part, Part};
 use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
@@ -700,23 +701,27 @@ fn numfields_error() -> Reply {
 
 /// HEXPIRE key seconds [NX|XX|GT|LT] FIELDS numfields field [field ...]
 pub fn hexpire(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     let now = server.now as i64;
     hexpire_generic(server, argv, now, 1000)
 }
 
 /// HPEXPIRE key milliseconds [NX|XX|GT|LT] FIELDS numfields field [field ...]
 pub fn hpexpire(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     let now = server.now as i64;
     hexpire_generic(server, argv, now, 1)
 }
 
 /// HEXPIREAT key unix-time-seconds [NX|XX|GT|LT] FIELDS numfields field [field ...]
 pub fn hexpireat(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     hexpire_generic(server, argv, 0, 1000)
 }
 
 /// HPEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT] FIELDS numfields field [field ...]
 pub fn hpexpireat(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     hexpire_generic(server, argv, 0, 1)
 }
 
@@ -766,26 +771,31 @@ fn httl_generic(server: &mut Server, argv: &[Vec<u8>], relative: bool, ms: bool)
 
 /// HTTL key FIELDS numfields field [field ...]
 pub fn httl(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     httl_generic(server, argv, true, false)
 }
 
 /// HPTTL key FIELDS numfields field [field ...]
 pub fn hpttl(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     httl_generic(server, argv, true, true)
 }
 
 /// HEXPIRETIME key FIELDS numfields field [field ...]
 pub fn hexpiretime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     httl_generic(server, argv, false, false)
 }
 
 /// HPEXPIRETIME key FIELDS numfields field [field ...]
 pub fn hpexpiretime(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     httl_generic(server, argv, false, true)
 }
 
 /// HPERSIST key FIELDS numfields field [field ...]
 pub fn hpersist(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::FieldExpiry);
     let fields = match fields_tail(argv, numfields_error) {
         Ok(f) => f,
         Err(e) => return e,

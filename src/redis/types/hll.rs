@@ -5,6 +5,7 @@
 
 use super::string::{self, bytes};
 use super::Value;
+use crate::redis::parts::{require_part, Part};
 use crate::redis::reply::{self, Reply};
 use crate::redis::Server;
 
@@ -468,6 +469,7 @@ fn create(server: &mut Server, key: &[u8]) {
 
 /// PFADD key [element ...]
 pub fn pfadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::HyperLogLog);
     let key = &argv[1];
     let mut updated = 0;
     match lookup(server, key) {
@@ -496,6 +498,7 @@ pub fn pfadd(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// PFCOUNT key [key ...]
 pub fn pfcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::HyperLogLog);
     if argv.len() > 2 {
         let mut max = [0u8; REGISTERS];
         for key in &argv[1..] {
@@ -535,6 +538,7 @@ pub fn pfcount(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// PFMERGE destkey [sourcekey ...]
 pub fn pfmerge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::HyperLogLog);
     let mut max = Box::new([0u8; REGISTERS]);
     let mut use_dense = false;
     for key in &argv[1..] {
@@ -579,6 +583,7 @@ pub fn pfmerge(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key, and Valkey's PFDEBUG SIMD ON|OFF (the
 /// sandbox has no vector path, so the switch only answers).
 pub fn pfdebug(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::HyperLogLog);
     let cmd = String::from_utf8_lossy(&argv[1]).into_owned();
     if cmd.eq_ignore_ascii_case("simd") {
         return match argv[2].to_ascii_lowercase().as_slice() {
@@ -640,6 +645,7 @@ pub fn pfdebug(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 /// sparse and dense encodings of the same elements agree, as the server's self test does
 /// (with a smaller sample, so it stays instant).
 pub fn pfselftest(server: &mut Server, _argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::HyperLogLog);
     let mut registers = vec![0u8; DENSE_SIZE - HDR_SIZE];
     let seed = server.random();
     let values: Vec<u8> = (0..REGISTERS as u64)

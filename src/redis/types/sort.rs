@@ -11,6 +11,7 @@ use super::list::List;
 use super::set::Set;
 use super::zset::ZSet;
 use super::{wrong_type, Value};
+use crate::redis::parts::{require_part, Part};
 use crate::redis::reply::{self, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::Server;
@@ -138,12 +139,14 @@ struct Item {
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC]
 /// [ALPHA] [STORE destination]
 pub fn sort(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Sort);
     sort_generic(server, argv, false)
 }
 
 /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC]
 /// [ALPHA]
 pub fn sort_ro(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Sort);
     sort_generic(server, argv, true)
 }
 

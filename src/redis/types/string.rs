@@ -3,6 +3,7 @@
 use super::{wrong_type, Value};
 use crate::clock::Millis;
 use crate::redis::db::Entry;
+use crate::redis::parts::{require_part, Part};
 use crate::redis::reply::{self, Reply};
 use crate::redis::util::{parse_i64, LongDouble};
 use crate::redis::Server;
@@ -648,6 +649,7 @@ pub fn setrange(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
 pub fn lcs(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
+    require_part!(Part::Lcs);
     let a = get_string(server, &argv[1]);
     let b = get_string(server, &argv[2]);
     let (Ok(a), Ok(b)) = (a, b) else {

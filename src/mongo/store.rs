@@ -32,6 +32,10 @@ pub struct Collection {
     /// Changes on every write: a transaction compares it with the one its snapshot saw to
     /// know whether anything else wrote the collection since.
     stamp: u64,
+    /// Set once when the collection is created and kept by its copies: an open cursor
+    /// holding record ids knows from it that its collection was not dropped and made again
+    /// (record ids start over in a new collection).
+    incarnation: u64,
     /// In a transaction's copy of the store: the `_id` of each document written, with the
     /// document as it was before (None for an insert), for conflict checks and the commit.
     journal: Option<Vec<(Value, Option<Document>)>>,
@@ -153,6 +157,7 @@ impl Default for Collection {
             bytes: 0,
             budget: Arc::new(MemoryBudget::new(DEFAULT_MEMORY_LIMIT)),
             stamp: next_stamp(),
+            incarnation: next_stamp(),
             journal: None,
             locked: BTreeSet::new(),
             changes: Default::default(),
@@ -399,6 +404,10 @@ impl Collection {
         self.stamp
     }
 
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
     /// The writes journaled since the last call (only a transaction's copy journals).
     pub fn take_journal(&mut self) -> Vec<(Value, Option<Document>)> {
         self.journal
@@ -443,6 +452,7 @@ impl Collection {
             bytes: self.bytes,
             budget: Arc::clone(&self.budget),
             stamp: self.stamp,
+            incarnation: self.incarnation,
             journal: journal.then(Vec::new),
             locked: BTreeSet::new(),
             changes: Default::default(),

@@ -6,6 +6,7 @@
 //! returns as write errors (updates, deletes, inserts) print as `MongoServerError: …`; command
 //! errors (find, findOneAndUpdate, countDocuments, distinct) carry the code name.
 
+use super::eval::rows::{Found, Shape};
 use super::eval::{number_value, valid_db_name, CursorSpec, Js};
 use super::{Session, ShellError};
 use crate::mongo::index::plan;
@@ -308,6 +309,22 @@ fn distinct_values(v: &Value, path: &[&str], out: &mut Vec<Value>) {
 
 impl Session {
     pub(super) fn run_cursor(&self, spec: &CursorSpec) -> Result<Vec<Document>, ShellError> {
+        let found = self.find_for_cursor(spec)?;
+        let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(found.positions.len());
+        for (i, &pos) in found.positions.iter().enumerate() {
+            if let Some(d) = coll.docs.get(pos) {
+                out.push(found.shape.apply(d, found.score(i), FIND_FAILED)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A find run up to the point where documents would be copied: the positions of the
+    /// documents it yields, in order, and how to shape each one.
+    pub(super) fn find_for_cursor(&self, spec: &CursorSpec) -> Result<Found, ShellError> {
         // `{ $meta: "textScore" }` fields are added after the projection, as metadata.
         let (projection, score_fields) = match &spec.projection {
             Some(p) => {
@@ -316,7 +333,7 @@ impl Session {
             }
             None => (None, Vec::new()),
         };
-        let (found, filter, scores) = self.find_scored(spec, FIND_FAILED)?;
+        let (positions, filter, scores) = self.find_positions(spec, FIND_FAILED)?;
         if !score_fields.is_empty() && filter.text().is_none() {
             return Err(ShellError::server(
                 40218,
@@ -324,28 +341,20 @@ impl Session {
                 "query requires text score metadata, but it is not available".to_string(),
             ));
         }
-        let mut out = match projection {
-            None => found.into_iter().cloned().collect(),
-            Some(p) => {
-                let p = p.at(self.now_ms as i64);
-                let mut out = Vec::with_capacity(found.len());
-                for d in found {
-                    out.push(
-                        p.try_apply(d, Some(&filter))
-                            .map_err(|e| run_error(e, FIND_FAILED))?,
-                    );
-                }
-                out
-            }
+        let scores = if score_fields.is_empty() {
+            Vec::new()
+        } else {
+            scores
         };
-        if !score_fields.is_empty() {
-            for (d, score) in out.iter_mut().zip(scores) {
-                for f in &score_fields {
-                    d.insert(f.clone(), Value::Double(score));
-                }
-            }
-        }
-        Ok(out)
+        Ok(Found {
+            positions,
+            scores,
+            shape: Shape {
+                projection: projection.map(|p| p.at(self.now_ms as i64)),
+                filter,
+                score_fields,
+            },
+        })
     }
 
     /// The documents a cursor yields, borrowed: counting needs no copies.
@@ -360,16 +369,24 @@ impl Session {
         spec: &CursorSpec,
         failed: &str,
     ) -> Result<(Vec<&Document>, Filter), ShellError> {
-        let (found, filter, _) = self.find_scored(spec, failed)?;
+        let (positions, filter, _) = self.find_positions(spec, failed)?;
+        let found = match self.store.collection(&spec.db, &spec.coll) {
+            Some(coll) => positions
+                .into_iter()
+                .filter_map(|i| coll.docs.get(i))
+                .collect(),
+            None => Vec::new(),
+        };
         Ok((found, filter))
     }
 
-    /// `find_with_filter`, with each document's text score (0 without `$text`).
-    fn find_scored(
+    /// The positions in the collection's `docs` of what `find_with_filter` finds, with each
+    /// one's text score (0 without `$text`).
+    fn find_positions(
         &self,
         spec: &CursorSpec,
         failed: &str,
-    ) -> Result<(Vec<&Document>, Filter, Vec<f64>), ShellError> {
+    ) -> Result<(Vec<usize>, Filter, Vec<f64>), ShellError> {
         // The filter is checked even when the collection does not exist.
         let filter = compile_filter(&spec.filter)?.at(self.now_ms as i64);
         let Some(coll) = self.store.collection(&spec.db, &spec.coll) else {
@@ -391,17 +408,15 @@ impl Session {
             return Err(run_error(e, failed));
         }
         let exec = found?;
-        let scores = exec
-            .positions
-            .iter()
-            .map(|p| exec.scores.get(p).copied().unwrap_or(0.0))
-            .collect();
-        let out = exec
-            .positions
-            .into_iter()
-            .filter_map(|i| coll.docs.get(i))
-            .collect();
-        Ok((out, filter, scores))
+        let scores = if exec.scores.is_empty() {
+            Vec::new()
+        } else {
+            exec.positions
+                .iter()
+                .map(|p| exec.scores.get(p).copied().unwrap_or(0.0))
+                .collect()
+        };
+        Ok((exec.positions, filter, scores))
     }
 
     /// The `errInfo` of a document the collection's validator refuses; `None` when it may
@@ -1361,7 +1376,7 @@ pub(super) fn filter_arg(v: Option<Js>) -> Result<Document, ShellError> {
     }
 }
 
-const FIND_FAILED: &str = "Executor error during find command";
+pub(super) const FIND_FAILED: &str = "Executor error during find command";
 
 /// The positions of the documents an update or delete acts on (the first one in plan and
 /// sort order, or all of them), found through the planner as a find finds them.
@@ -1390,7 +1405,7 @@ fn targets(
 
 /// A failure while running a query (an `$expr` or a projection expression), worded as the
 /// server reports it: what failed, then the cause.
-fn run_error(e: QueryError, failed: &str) -> ShellError {
+pub(super) fn run_error(e: QueryError, failed: &str) -> ShellError {
     ShellError::server(
         e.code,
         Some(e.code_name),

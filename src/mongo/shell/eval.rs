@@ -1,7 +1,7 @@
 //! Evaluates parsed statements against the sandbox's databases.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::collection::COLLECTION_METHODS;
@@ -12,6 +12,9 @@ use crate::mongo::store::Store;
 use crate::mongo::value::{parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
 
 mod fast;
+pub(in crate::mongo) mod rows;
+
+use rows::Rows;
 
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;
@@ -119,11 +122,12 @@ struct Binding {
 }
 
 /// A cursor with a position: the query runs on first use, then documents are taken from
-/// the buffer. `maps` are the functions given to `cursor.map`, applied as documents leave.
+/// the buffer (see `rows`). `maps` are the functions given to `cursor.map`, applied as
+/// documents leave.
 #[derive(Debug)]
 pub(super) struct LiveCursor {
     spec: CursorSpec,
-    buffer: Option<VecDeque<Document>>,
+    buffer: Option<Rows>,
     maps: Vec<Js>,
 }
 
@@ -486,7 +490,7 @@ impl Session {
                 .collect();
             crate::mongo::format::inspect_array_head(&head, found.len(), options)
         };
-        cursor.borrow_mut().buffer = Some(VecDeque::new());
+        cursor.borrow_mut().buffer = Some(Rows::default());
         Ok(Some(Output::Shown {
             text,
             json: Value::Null,
@@ -714,15 +718,14 @@ impl Session {
         let (docs, more, maps) = {
             let mut c = cursor.borrow_mut();
             let maps = c.maps.clone();
-            let Some(buf) = c.buffer.as_mut() else {
+            let Some(rows) = c.buffer.as_mut() else {
                 return Ok(None);
             };
-            if buf.is_empty() {
+            let docs = rows.take(n, &self.store)?;
+            if docs.is_empty() {
                 return Ok(None);
             }
-            let take = n.unwrap_or(buf.len()).min(buf.len());
-            let docs: Vec<Document> = buf.drain(..take).collect();
-            (docs, !buf.is_empty(), maps)
+            (docs, !rows.is_empty(), maps)
         };
         if maps.is_empty() {
             return Ok(Some(Output::Batch { docs, more }));
@@ -751,7 +754,7 @@ impl Session {
                 explain: None,
                 session: None,
             },
-            buffer: Some(docs.into()),
+            buffer: Some(Rows::copied(docs)),
             maps: Vec::new(),
         })))
     }
@@ -761,14 +764,29 @@ impl Session {
             return Ok(());
         }
         let session = cursor.borrow().spec.session;
-        let docs = match session {
+        let rows = match session {
+            // A transaction reads its snapshot: the documents are copied as it sees them.
             Some(id) => {
                 let spec = cursor.borrow().spec.clone();
-                self.in_session(id, |s| s.run_cursor(&spec))?
+                Rows::copied(self.in_session(id, |s| s.run_cursor(&spec))?)
             }
-            None => self.run_cursor(&cursor.borrow().spec)?,
+            None => {
+                let c = cursor.borrow();
+                if c.spec
+                    .coll
+                    .starts_with(crate::mongo::timeseries::BUCKETS_PREFIX)
+                    || rows::copy_all()
+                {
+                    // A buckets collection is built for this input only: the next
+                    // input's `it` would find none of its records.
+                    Rows::copied(self.run_cursor(&c.spec)?)
+                } else {
+                    let found = self.find_for_cursor(&c.spec)?;
+                    Rows::open(&self.store, &c.spec.db, &c.spec.coll, found)?
+                }
+            }
         };
-        cursor.borrow_mut().buffer = Some(docs.into());
+        cursor.borrow_mut().buffer = Some(rows);
         Ok(())
     }
 
@@ -784,7 +802,10 @@ impl Session {
         self.start_cursor(cursor)?;
         let (doc, maps) = {
             let mut c = cursor.borrow_mut();
-            let doc = c.buffer.as_mut().and_then(VecDeque::pop_front);
+            let doc = match c.buffer.as_mut() {
+                Some(rows) => rows.next(&self.store)?,
+                None => None,
+            };
             (doc, c.maps.clone())
         };
         match doc {
@@ -1196,12 +1217,15 @@ impl Session {
                     if c.borrow().buffer.is_none() {
                         self.host_cursor_read();
                     }
-                    let mut items = Vec::new();
                     while let Some(v) = self.cursor_next(&c)? {
                         self.tick()?;
-                        items.push(v);
+                        match self.loop_item(target, v, kind, body)? {
+                            Flow::Break => break,
+                            Flow::Return(v) => return Ok(Flow::Return(v)),
+                            _ => {}
+                        }
                     }
-                    items
+                    return Ok(Flow::Normal);
                 }
                 Js::Cursor(spec) => self
                     .run_cursor(&spec)?
@@ -1226,18 +1250,29 @@ impl Session {
             }
         };
         for item in items {
-            let outer = self.push_scope();
-            let r = self
-                .bind_pattern(target, item, kind)
-                .and_then(|()| self.exec_scoped(body));
-            self.scope = outer;
-            match r? {
+            match self.loop_item(target, item, kind, body)? {
                 Flow::Break => break,
                 Flow::Return(v) => return Ok(Flow::Return(v)),
                 _ => {}
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// One pass of a `for … of` / `for … in` body, with the item bound in a scope of its own.
+    fn loop_item(
+        &mut self,
+        target: &Pattern,
+        item: Js,
+        kind: Option<DeclKind>,
+        body: &Stmt,
+    ) -> Result<Flow, ShellError> {
+        let outer = self.push_scope();
+        let r = self
+            .bind_pattern(target, item, kind)
+            .and_then(|()| self.exec_scoped(body));
+        self.scope = outer;
+        r
     }
 
     /// Binds a declaration target (`kind` given) or assigns to existing names (`kind` None).
@@ -2280,7 +2315,11 @@ impl Session {
                 // inspected cursor would show them.
                 let c = c.borrow();
                 let docs = match &c.buffer {
-                    Some(b) => b.iter().cloned().map(Value::Document).collect(),
+                    Some(b) => b
+                        .remaining(&self.store)?
+                        .into_iter()
+                        .map(Value::Document)
+                        .collect(),
                     None => self
                         .run_cursor(&c.spec)?
                         .into_iter()
@@ -2651,11 +2690,10 @@ impl Session {
             }
             "hasNext" => {
                 self.start_cursor(cursor)?;
-                let has = cursor
-                    .borrow()
-                    .buffer
-                    .as_ref()
-                    .is_some_and(|b| !b.is_empty());
+                let has = match cursor.borrow_mut().buffer.as_mut() {
+                    Some(rows) => rows.has_next(&self.store)?,
+                    None => false,
+                };
                 Ok(Js::Val(Value::Bool(has)))
             }
             "next" => Ok(self.cursor_next(cursor)?.unwrap_or(Js::Val(Value::Null))),
@@ -2681,8 +2719,16 @@ impl Session {
             }
             "itcount" => {
                 let mut n = 0usize;
-                while self.cursor_next(cursor)?.is_some() {
-                    n += 1;
+                if cursor.borrow().maps.is_empty() {
+                    // Nothing runs per document: count without copying.
+                    self.start_cursor(cursor)?;
+                    if let Some(rows) = cursor.borrow_mut().buffer.as_mut() {
+                        n = rows.count_rest(&self.store)?;
+                    }
+                } else {
+                    while self.cursor_next(cursor)?.is_some() {
+                        n += 1;
+                    }
                 }
                 Ok(Js::Val(number_value(n as f64)))
             }
@@ -2699,20 +2745,16 @@ impl Session {
                 Ok(Js::Val(number_value(n as f64)))
             }
             "isExhausted" => {
-                let exhausted = cursor
-                    .borrow()
-                    .buffer
-                    .as_ref()
-                    .is_some_and(VecDeque::is_empty);
+                let exhausted = cursor.borrow().buffer.as_ref().is_some_and(Rows::is_empty);
                 Ok(Js::Val(Value::Bool(exhausted)))
             }
             "close" => {
-                cursor.borrow_mut().buffer = Some(VecDeque::new());
+                cursor.borrow_mut().buffer = Some(Rows::default());
                 Ok(Js::Undefined)
             }
             "objsLeftInBatch" => {
                 self.start_cursor(cursor)?;
-                let n = cursor.borrow().buffer.as_ref().map_or(0, VecDeque::len);
+                let n = cursor.borrow().buffer.as_ref().map_or(0, Rows::buffered);
                 Ok(Js::Val(number_value(n as f64)))
             }
             _ => Err(ShellError::type_error(format!(

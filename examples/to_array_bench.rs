@@ -1,12 +1,42 @@
-//! Where the time of `db.c.find().toArray()` over a huge collection goes, beside statements
-//! that do part of its work: `itcount()` (the query and the cursor's walk), `find()` (one
-//! batch printed) and `toArray().length` (the array built, nothing printed).
+//! What cursors cost over a huge collection: a printed `db.c.find()` (20 documents shown,
+//! `Type "it" for more`) then `it` three times, plain, with a filter, a sort and a
+//! projection; then `toArray()` printed (101 documents copied), and the statements that walk
+//! the whole cursor. Each line gives the time and the allocations (count and bytes) the
+//! statement made.
 //!
-//! `cargo run --profile native --example to_array_bench -- [n]` (default 1000000).
+//! `cargo run --profile native --example to_array_bench -- [n [statement…]]` (n defaults to
+//! 1000000; statements given run instead of the usual ones).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use nosql_playground::mongo::Shell;
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() {
     let n: usize = std::env::args()
@@ -17,24 +47,56 @@ fn main() {
     for start in (0..n).step_by(100_000) {
         let len = (n - start).min(100_000);
         shell.eval_mongosh(
-            &format!("db.c.insertMany(Array.from({{length: {len}}}, (_, i) => ({{i: i + {start}, s: 'text'}})))"),
+            &format!(
+                "db.c.insertMany(Array.from({{length: {len}}}, (_, i) => \
+                 ({{i: i + {start}, s: 'text', k: (i + {start}) % 10}})))"
+            ),
             0,
         );
     }
-    for src in [
-        "db.c.find().itcount()",
-        "db.c.find()",
-        "db.c.find().toArray().length",
-        "db.c.find().toArray()",
-        "db.c.find().toArray()",
-    ] {
-        let start = Instant::now();
-        let out = shell.eval_mongosh(src, 0);
-        let ms = start.elapsed().as_secs_f64() * 1e3;
-        let last = out.lines().rev().find(|l| !l.is_empty()).unwrap_or("");
-        println!(
-            "{src:<32} {ms:>7.1} ms  {} lines, last {last:?}",
-            out.lines().count()
-        );
+    // Statements given after `n` run instead of the default ones.
+    let given: Vec<String> = std::env::args().skip(2).collect();
+    if !given.is_empty() {
+        for src in &given {
+            run(&mut shell, src);
+        }
+        return;
     }
+    let finds = [
+        "db.c.find()",
+        "db.c.find({k: {$lt: 5}})",
+        "db.c.find().sort({i: -1})",
+        "db.c.find({}, {i: 1, _id: 0})",
+    ];
+    for find in finds {
+        for src in [find, "it", "it", "it"] {
+            run(&mut shell, src);
+        }
+    }
+    for src in [
+        "db.c.find().toArray()",
+        "db.c.find().toArray()",
+        "db.c.find().itcount()",
+        "db.c.find().count()",
+        "db.c.find().toArray().length",
+        "let a = db.c.find().toArray(); a.length",
+        "let n = 0; db.c.find().forEach(d => { n++ }); n",
+        "const c = db.c.find(); c.hasNext() && c.next().i",
+    ] {
+        run(&mut shell, src);
+    }
+}
+
+fn run(shell: &mut Shell, src: &str) {
+    let (allocs, bytes) = (
+        ALLOCS.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    );
+    let start = Instant::now();
+    let out = shell.eval_mongosh(src, 0);
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs;
+    let mb = (BYTES.load(Ordering::Relaxed) - bytes) as f64 / 1e6;
+    let last = out.lines().rev().find(|l| !l.is_empty()).unwrap_or("");
+    println!("{src:<45} {ms:>8.1} ms {allocs:>9} allocs {mb:>8.1} MB  last {last:?}");
 }

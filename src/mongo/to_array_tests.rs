@@ -11,6 +11,8 @@ fn filled() -> Shell {
         0,
     );
     assert!(out.contains("insertedIds"), "{out}");
+    let out = shell.eval_mongosh("db.c.createIndex({s: 'text'})", 0);
+    assert_eq!(out, "s_text\n");
     shell
 }
 
@@ -28,6 +30,11 @@ fn printing_to_array_matches_the_whole_array_printed() {
         "db.c.find({n: 7})",
         "db.none.find()",
         "db.c.find({tags: 'a'}).hint({$natural: -1})",
+        "db.c.find({}, {sub: 0})",
+        "db.c.find({tags: 'a'}, {'tags.$': 1, n: 1})",
+        "db.c.find({}, {tags: {$slice: 1}, 'sub.deep': 1})",
+        "db.c.find({$text: {$search: 'x'}}, {score: {$meta: 'textScore'}, n: 1}).sort({n: 1})",
+        "db.c.find({}, {m: {$multiply: ['$n', 2]}})",
     ];
     for cursor in cursors {
         let direct = shell.eval_mongosh(&format!("{cursor}.toArray()"), 0);
@@ -42,7 +49,12 @@ fn printing_to_array_matches_the_whole_array_printed() {
 #[test]
 fn errors_are_those_of_the_whole_array() {
     let mut shell = filled();
-    for cursor in ["db.c.find({$bad: 1})", "db.c.find().sort({n: 2})"] {
+    for cursor in [
+        "db.c.find({$bad: 1})",
+        "db.c.find().sort({n: 2})",
+        "db.c.find({}, {a: 1, b: 0})",
+        "db.c.find({}, {score: {$meta: 'textScore'}})",
+    ] {
         let direct = shell.eval_mongosh(&format!("{cursor}.toArray()"), 0);
         let whole = shell.eval_mongosh(&format!("{cursor}.toArray().slice()"), 0);
         let first = |s: &str| s.lines().next().unwrap_or("").to_string();

@@ -252,6 +252,11 @@ impl Projection {
         self
     }
 
+    /// Whether applying it can fail (only aggregation expressions can).
+    pub fn can_fail(&self) -> bool {
+        self.stage.is_some()
+    }
+
     /// Applies the projection; an expression that fails to evaluate is an error.
     pub fn try_apply(
         &self,

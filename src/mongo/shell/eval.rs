@@ -461,8 +461,9 @@ impl Session {
     }
 
     /// What printing `cursor.toArray()` shows, from the documents borrowed where they are
-    /// stored; None when the cursor is one this cannot read so (begun, mapped, projected,
-    /// explained, in a session or with a host watching its reads).
+    /// stored; None when the cursor is one this cannot read so (begun, mapped, explained,
+    /// in a session, with a host watching its reads, or projected with expressions, which
+    /// may fail on a document the printer does not reach).
     fn printed_array_of(
         &mut self,
         cursor: &Rc<RefCell<LiveCursor>>,
@@ -471,7 +472,11 @@ impl Session {
             let c = cursor.borrow();
             if c.buffer.is_some()
                 || !c.maps.is_empty()
-                || c.spec.projection.is_some()
+                || c.spec.projection.as_ref().is_some_and(|p| {
+                    let plain = crate::mongo::index::text::split_projection(p).0;
+                    crate::mongo::query::projection::Projection::compile(&plain, &c.spec.filter)
+                        .map_or(true, |p| p.is_some_and(|p| p.can_fail()))
+                })
                 || c.spec.explain.is_some()
                 || c.spec.session.is_some()
                 || self.host.is_some()
@@ -480,15 +485,20 @@ impl Session {
             }
             // The step `call` would take.
             self.tick()?;
-            let found = self.matching(&c.spec)?;
+            let found = self.find_for_cursor(&c.spec)?;
             let options = crate::mongo::format::Options::VALUE;
             // The printer reads one item past those it shows.
-            let head: Vec<Value> = found
-                .iter()
-                .take(options.max_array_length.saturating_add(1))
-                .map(|d| Value::Document((*d).clone()))
-                .collect();
-            crate::mongo::format::inspect_array_head(&head, found.len(), options)
+            let mut head = Vec::new();
+            if let Some(coll) = self.store.collection(&c.spec.db, &c.spec.coll) {
+                let shown = options.max_array_length.saturating_add(1);
+                for (i, &pos) in found.positions.iter().take(shown).enumerate() {
+                    if let Some(d) = coll.docs.get(pos) {
+                        let d = found.shape.apply(d, found.score(i), rows::FIND_FAILED)?;
+                        head.push(Value::Document(d));
+                    }
+                }
+            }
+            crate::mongo::format::inspect_array_head(&head, found.positions.len(), options)
         };
         cursor.borrow_mut().buffer = Some(Rows::default());
         Ok(Some(Output::Shown {

@@ -12,7 +12,8 @@
 
 use std::collections::VecDeque;
 
-use super::super::collection::{run_error, FIND_FAILED};
+use super::super::collection::run_error;
+pub(super) use super::super::collection::FIND_FAILED;
 use super::super::ShellError;
 use crate::mongo::index::RecordId;
 use crate::mongo::query::projection::Projection;

@@ -200,4 +200,12 @@ fn walking_a_cursor_after_writes_skips_what_is_gone() {
         0,
     );
     assert_eq!(out, "false null true\n");
+    // A loop over a cursor takes each document as it reaches it, after what the loop did.
+    let mut shell = filled();
+    let out = shell.eval_mongosh(
+        "let k = 0; for (const d of db.c.find()) { if (d._id === 0) db.c.deleteOne({_id: 200}); \
+         k++ } k",
+        0,
+    );
+    assert_eq!(out, "249\n");
 }

@@ -12,6 +12,7 @@ use crate::mongo::store::Store;
 use crate::mongo::value::{parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
 
 mod fast;
+pub(crate) mod giant;
 
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;

@@ -169,6 +169,8 @@ fn a_giant_insert_many_in_steps_prints_and_changes_what_one_call_does() {
 fn syntax_errors_anywhere_in_a_giant_statement_are_the_one_call_errors_and_nothing_runs() {
     let many = docs(50, |i| format!("{{_id: {i}}}"));
     let inputs = [
+        // Steps taken by the input before a syntax error stay its count.
+        "for (let i = 0; i < 10; i++) {}".into(),
         format!("db.c.insertMany([{many}, {{a: 1 b: 2}}, {many}])"),
         // A lexing error later in the text wins over a parse error before it.
         format!("db.c.insertMany([{many}, {{a: 1 b: 2}}, {many}, 'open\n])"),
@@ -293,4 +295,27 @@ fn a_giant_call_that_is_not_the_shells_own_insert_many_runs_as_in_one_call() {
         format!("db.t.insertMany([{}])", many()),
     ];
     same_in_steps(|_| {}, &inputs);
+}
+
+#[test]
+fn inputs_run_between_the_steps_change_nothing_the_statement_prints_or_counts() {
+    let src = format!(
+        "db.c.insertMany([{}])",
+        docs(150, |i| format!("{{n: {i} + 1, p: print('doc {i}')}}"))
+    );
+    let mut reference = Shell::new();
+    let expected = reference.eval_mongosh(&src, 0);
+    let mut shell = Shell::new();
+    assert_eq!(shell.prepare_mongosh(&src, 0), None);
+    let got = loop {
+        if let Some(out) = shell.step_prepared(7) {
+            break out;
+        }
+        // A lesson's check and a JSON read, as the page makes between steps.
+        shell.eval_json("db.c.countDocuments()", 5);
+        let _ = super::check::check(&mut shell, "db.c.findOne()", 5);
+    };
+    same(&got, &expected, "printed");
+    assert_eq!(shell.steps_used(), reference.steps_used());
+    same(&state(&shell), &state(&reference), "state");
 }

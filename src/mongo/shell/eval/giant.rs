@@ -47,6 +47,9 @@ pub(crate) struct Giant {
     src: String,
     now_ms: u64,
     stage: Stage,
+    /// The evaluation steps the statement has taken (other inputs between two steps start
+    /// their own count).
+    steps: u64,
 }
 
 impl std::fmt::Debug for Giant {
@@ -270,6 +273,7 @@ impl Reader {
             values: Vec::new(),
             f: None,
             insert: None,
+            printed: Vec::new(),
         }))
     }
 }
@@ -313,6 +317,9 @@ struct Run {
     /// The callee's value, once evaluated.
     f: Option<Js>,
     insert: Option<InsertMany>,
+    /// What print() wrote, kept between the steps: other calls (a lesson's check, a
+    /// panel) start inputs of their own meanwhile.
+    printed: Vec<String>,
 }
 
 /// The evaluator's depth while it evaluates the array's elements: the statement's call and
@@ -327,6 +334,16 @@ enum Ran {
 }
 
 impl Session {
+    /// `run_step` with the statement's own printed lines.
+    fn resume(&mut self, run: &mut Run, budget: usize) -> Result<Ran, ShellError> {
+        self.printed = std::mem::take(&mut run.printed);
+        let ran = self.run_step(run, budget);
+        if matches!(ran, Ok(Ran::More)) {
+            run.printed = std::mem::take(&mut self.printed);
+        }
+        ran
+    }
+
     /// A step of `run`: the callee, then elements, then the call, up to `budget` of them.
     fn run_step(&mut self, run: &mut Run, budget: usize) -> Result<Ran, ShellError> {
         self.scope = self.global.clone();
@@ -484,6 +501,7 @@ impl Giant {
         Some(Giant {
             src: src.to_string(),
             now_ms,
+            steps: 0,
             stage: Stage::Read(Box::new(Reader {
                 at,
                 prev: head.last().map(|t| t.tok.clone()),
@@ -505,6 +523,15 @@ impl Giant {
     pub(crate) fn step(&mut self, s: &mut Session, budget: usize) -> Step {
         s.now_ms = self.now_ms;
         s.json = false;
+        if !matches!(self.stage, Stage::Read(_)) {
+            s.steps = self.steps;
+        }
+        let step = self.step_stage(s, budget);
+        self.steps = s.steps;
+        step
+    }
+
+    fn step_stage(&mut self, s: &mut Session, budget: usize) -> Step {
         match std::mem::replace(&mut self.stage, Stage::Over) {
             Stage::Read(mut reader) => match reader.step(&self.src, budget) {
                 Read::More => self.stage = Stage::Read(reader),
@@ -515,7 +542,7 @@ impl Giant {
                 Read::Failed(e) => return Step::Done(e.render(&self.src)),
                 Read::Whole => return Step::Whole(std::mem::take(&mut self.src)),
             },
-            Stage::Run(mut run) => match s.run_step(&mut run, budget) {
+            Stage::Run(mut run) => match s.resume(&mut run, budget) {
                 Ok(Ran::More) => self.stage = Stage::Run(run),
                 Ok(Ran::Value(v, inserted)) => return self.print(s, v, inserted),
                 Err(e) => return self.end(s, String::new(), Output::Nothing, Some(e)),

@@ -319,3 +319,81 @@ fn inputs_run_between_the_steps_change_nothing_the_statement_prints_or_counts() 
     assert_eq!(shell.steps_used(), reference.steps_used());
     same(&state(&shell), &state(&reference), "state");
 }
+
+#[test]
+fn generated_statements_of_good_and_broken_pieces_read_and_run_in_steps_as_in_one_call() {
+    const PIECES: &[&str] = &[
+        "{a: 1}",
+        "{_id: 1}",
+        "{_id: 2, b: 'x'}",
+        "[1, 2]",
+        "{o: ObjectId()}",
+        "{n: 1 + 2}",
+        "{a: (1}",
+        "}",
+        ")",
+        "]",
+        "'open",
+        "{t: `t${1}`}",
+        "{r: /re[/]/i}",
+        ",",
+        " ",
+        "\n",
+        "...[{c: 1}]",
+        "undefined",
+        "-0",
+        "-5",
+        "{a: {b: {c: [1, {d: 2}]}}}",
+        "x => 1",
+        "{f: function () { return 1 }}",
+        "{d: new Date(5)}",
+        "{a: 1,}",
+        "// c\n",
+        "/* c */",
+        "{'k y': null, 2: true}",
+        "{a: print('p')}",
+        "{a: 1 b: 2}",
+        "5",
+        "'s'",
+        "{$x: 1}",
+    ];
+    const SUFFIXES: &[&str] = &[
+        "])",
+        "], {ordered: false})",
+        "])\n",
+        "]);",
+        "]) db",
+        "]",
+        "])).x",
+        "]).acknowledged",
+        "], {ordered: false}",
+        "\n])",
+        "]) // done",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut inputs = Vec::new();
+    for _ in 0..400 {
+        let mut src = String::from(if next(4) == 0 {
+            "db.getCollection('g').insertMany(["
+        } else {
+            "db.c.insertMany(["
+        });
+        for _ in 0..next(8) {
+            src.push_str(PIECES[next(PIECES.len())]);
+            if next(3) > 0 {
+                src.push_str(", ");
+            }
+        }
+        src.push_str(SUFFIXES[next(SUFFIXES.len())]);
+        inputs.push(src);
+    }
+    inputs.push("db.c.find().toArray()".into());
+    inputs.push("db.g.find().toArray()".into());
+    same_in_steps(|_| {}, &inputs);
+}

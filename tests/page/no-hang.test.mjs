@@ -190,6 +190,13 @@ test("one giant insertMany says so, and a frame shows it, before it runs; then i
         window.__asked = Math.max(window.__asked, src.length);
         return complete(src);
       };
+      // Every text the progress line shows.
+      window.__statuses = [];
+      const root = document.querySelector("#mongo-console");
+      new MutationObserver(() => {
+        const status = root.querySelector(".paste-progress [role=status]")?.textContent;
+        if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
+      }).observe(root, { childList: true, subtree: true, characterData: true });
       const log = document.querySelector("#mongo-console [role=log]");
       const state = () => ({
         note: log.querySelector(".big-statement")?.textContent ?? null,
@@ -211,13 +218,16 @@ test("one giant insertMany says so, and a frame shows it, before it runs; then i
     }, src);
     const chars = src.length.toLocaleString("en-US");
     assert.deepEqual(seen, { note: `(sandbox) running one statement of ${chars} characters…`, ran: false });
-    // The progress line says how far it is while it runs.
-    await page.locator("#mongo-console .paste-progress [role=status]", { hasText: /^inserting [\d,]+ \/ 100,000 documents …$/ }).waitFor({ timeout: 120_000 });
     const output = page.locator("#mongo-console .entry .output", { hasText: "insertedIds" });
     await output.waitFor({ timeout: 120_000 });
     assert.match(await page.locator("#mongo-console .big-statement").textContent(), / done$/);
     assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
     assert.ok((await page.evaluate(() => window.__asked)) < 1_000_000);
+    // The progress line said how far it was while it ran, stage after stage.
+    const statuses = await page.evaluate(() => window.__statuses);
+    const stages = [...new Set(statuses.map((s) => s.split(" ")[0]))];
+    assert.deepEqual(stages, ["reading", "evaluating", "preparing", "inserting", "printing"]);
+    assert.ok(statuses.some((s) => /^inserting [\d,]+ \/ 100,000 documents …$/.test(s)), statuses.join("\n"));
     const order = await page.evaluate(() => window.__order);
     assert.equal(order[0], "mongoPrepare");
     assert.ok(!order.includes("mongoRunPrepared"), order.join());
@@ -235,10 +245,23 @@ test("one giant insertMany says so, and a frame shows it, before it runs; then i
 test("Stop while a giant insertMany inserts ends it; what it inserted stays and the note says how many", () =>
   withPage(harness, async (page) => {
     await mongo(page, "db.big.countDocuments()");
+    // Stop is pressed as soon as the progress line says some documents were inserted (in
+    // the page: the line's text, and so its button's place, changes every step).
+    const pressed = page.evaluate(() => {
+      const root = document.querySelector("#mongo-console");
+      return new Promise((ok) => {
+        const watch = new MutationObserver(() => {
+          const status = root.querySelector(".paste-progress [role=status]");
+          if (!/^inserting [1-9]/.test(status?.textContent ?? "")) return;
+          watch.disconnect();
+          root.querySelector(".paste-progress .paste-stop").click();
+          ok(status.textContent);
+        });
+        watch.observe(root, { childList: true, subtree: true, characterData: true });
+      });
+    });
     await paste(page, giantInsert("big", 100_000));
-    const status = page.locator("#mongo-console .paste-progress [role=status]", { hasText: /^inserting / });
-    await status.waitFor({ timeout: 120_000 });
-    await page.locator("#mongo-console .paste-progress").getByRole("button", { name: "Stop" }).click();
+    assert.match(await pressed, /^inserting [\d,]+ \/ 100,000 documents …$/);
     const note = page.locator("#mongo-console .output.note", { hasText: "documents were inserted" });
     await note.waitFor({ timeout: 120_000 });
     const [, inserted, rest] = /^\(sandbox\) stopped: ([\d,]+) of 100,000 documents were inserted; the other ([\d,]+) were not\.$/.exec((await note.textContent()).trim());

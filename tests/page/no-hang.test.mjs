@@ -283,3 +283,27 @@ test("a giant statement of another shape still runs, in two calls", () =>
     assert.match(await page.locator("#mongo-console .big-statement").textContent(), /characters… the page waits for it… done$/);
     assert.equal(await outputOf(await mongo(page, "db.big.findOne().items.length")), "11000");
   }));
+
+test("Ctrl+C while a giant insertMany is read stops it before anything is inserted", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const pressed = page.evaluate(() => {
+      const root = document.querySelector("#mongo-console");
+      const input = root.querySelector("[data-role=input]");
+      return new Promise((ok) => {
+        const watch = new MutationObserver(() => {
+          const status = root.querySelector(".paste-progress [role=status]")?.textContent ?? "";
+          if (!/^reading [\d,]+ \/ [\d,]+ characters of the statement …$/.test(status)) return;
+          watch.disconnect();
+          input.dispatchEvent(new KeyboardEvent("keydown", { key: "c", ctrlKey: true, bubbles: true, cancelable: true }));
+          ok(status);
+        });
+        watch.observe(root, { childList: true, subtree: true, characterData: true });
+      });
+    });
+    await paste(page, giantInsert("big", 100_000));
+    await pressed;
+    await page.locator("#mongo-console .output.note", { hasText: "stopped before any document was inserted" }).waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), "0");
+  }));

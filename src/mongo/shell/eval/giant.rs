@@ -12,9 +12,10 @@
 //! in as one name. Then the elements are evaluated, the documents prepared and inserted, and
 //! the result printed, each a batch a step, with the evaluator's steps, depth and the order
 //! of every side effect as in one call. A text that turns out not to be that one call (more
-//! statements, a spread, the array used further) is parsed and run whole instead; so is a
-//! call that is not the shell's own `insertMany` when it runs (`db` rebound, a host, an open
-//! transaction).
+//! statements, a spread, the array used further) is parsed and run whole instead; a call
+//! that is not the shell's own `insertMany` when it runs (`db` rebound, a host, an open
+//! transaction) runs in one step once its array is evaluated. A failed insert's
+//! `MongoBulkWriteError` is printed in the step that ends it.
 
 use super::{callee_text, check_depth, outside_conflict, Js};
 use crate::mongo::format;

@@ -44,6 +44,17 @@ fn check_json(result: Result<String, String>) -> String {
     json(&map)
 }
 
+#[cfg(feature = "mongo")]
+fn progress_json(p: Option<mongo::Progress>) -> String {
+    match p {
+        Some(p) => format!(
+            "{{\"stage\":\"{}\",\"done\":{},\"total\":{}}}",
+            p.stage, p.done, p.total
+        ),
+        None => "null".into(),
+    }
+}
+
 fn index(n: f64) -> usize {
     if n.is_finite() && n > 0.0 {
         n as usize
@@ -377,6 +388,30 @@ impl Playground {
     pub fn mongo_run_prepared(&mut self, host_ms: f64) -> String {
         let now = self.clock.now(host(host_ms));
         self.mongo.run_prepared(now)
+    }
+
+    #[cfg(feature = "mongo")]
+    /// Does about `budget` units of what `mongoPrepare` kept (`Shell::step_prepared`): what
+    /// mongosh prints for it once it is over, `undefined` while there is more.
+    #[wasm_bindgen(js_name = mongoStepPrepared)]
+    pub fn mongo_step_prepared(&mut self, budget: f64) -> Option<String> {
+        self.mongo.step_prepared(index(budget).max(1))
+    }
+
+    #[cfg(feature = "mongo")]
+    /// Where the statement `mongoPrepare` kept is: JSON `{"stage", "done", "total"}`
+    /// (`Shell::prepared_progress`), or `null` when it runs in one step.
+    #[wasm_bindgen(js_name = mongoPreparedProgress)]
+    pub fn mongo_prepared_progress(&self) -> String {
+        progress_json(self.mongo.prepared_progress())
+    }
+
+    #[cfg(feature = "mongo")]
+    /// Stops what `mongoPrepare` kept (what it inserted stays): JSON of where it was, as
+    /// `mongoPreparedProgress`.
+    #[wasm_bindgen(js_name = mongoStopPrepared)]
+    pub fn mongo_stop_prepared(&mut self) -> String {
+        progress_json(self.mongo.stop_prepared())
     }
 
     /// A lesson's check: runs one read-only redis-cli line on database 0 without it counting

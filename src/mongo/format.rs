@@ -98,6 +98,16 @@ pub fn inspect_instances(class: &str, docs: &[Document]) -> String {
     ctx.format_class_array(class, docs, 0)
 }
 
+/// The line `inspect` writes for field `key` of a document it prints over several lines,
+/// `level` documents deep (its fields indented by two spaces a level), without the
+/// indentation: a giant result printed a few fields at a time.
+pub fn inspect_field(key: &str, v: &Value, level: usize, options: Options) -> String {
+    let mut ctx = Ctx::mongosh(options);
+    ctx.indentation = 2 * level;
+    ctx.current_depth = level;
+    format!("{}: {}", format_key(key), ctx.format_value(v, level))
+}
+
 /// Formats a list of documents as mongosh prints a cursor batch.
 pub fn inspect_documents(docs: &[Document]) -> String {
     let arr = Value::Array(docs.iter().cloned().map(Value::Document).collect());

@@ -55,9 +55,18 @@ use value::Value;
 #[derive(Debug, Default)]
 pub struct Shell {
     session: Session,
-    /// An input `prepare_mongosh` parsed, waiting for `run_prepared`.
-    prepared: Option<(String, Vec<shell::parser::Stmt>)>,
+    /// An input `prepare_mongosh` parsed, or began to read, waiting for `run_prepared`.
+    prepared: Option<Prepared>,
 }
+
+#[derive(Debug)]
+enum Prepared {
+    Parsed(String, Vec<shell::parser::Stmt>),
+    /// A giant `insertMany` statement, read and run in steps (`step_prepared`).
+    Steps(Box<shell::eval::giant::Giant>),
+}
+
+pub use shell::eval::giant::Progress;
 
 impl Shell {
     pub fn new() -> Self {
@@ -205,16 +214,22 @@ impl Shell {
         })
     }
 
-    /// `eval_mongosh` in two calls, so that a giant input holds its caller (the page) for two
-    /// shorter spells instead of one: this one lexes and parses `src` at sandbox time
-    /// `now_ms` and keeps the statements for `run_prepared` (None), or gives what a syntax
-    /// error prints (then nothing is kept). The two together print and change what one
-    /// `eval_mongosh` would.
+    /// `eval_mongosh` in two calls or more, so that a giant input holds its caller (the
+    /// page) for shorter spells instead of one: this one takes `src` at sandbox time
+    /// `now_ms` and keeps it for `step_prepared` or `run_prepared` (None), or gives what a
+    /// syntax error prints (then nothing is kept). A `db.<coll>.insertMany([…])` statement
+    /// is only begun here, and read, run and printed in the steps (`shell::eval::giant`);
+    /// other input is lexed and parsed here, and runs in the first step. Together they
+    /// print and change what one `eval_mongosh` would.
     pub fn prepare_mongosh(&mut self, src: &str, now_ms: u64) -> Option<String> {
         self.session.set_context(now_ms, false);
+        if let Some(giant) = shell::eval::giant::Giant::start(src, now_ms) {
+            self.prepared = Some(Prepared::Steps(Box::new(giant)));
+            return None;
+        }
         match parse_input(src, false) {
             Ok(stmts) => {
-                self.prepared = Some((src.to_string(), stmts));
+                self.prepared = Some(Prepared::Parsed(src.to_string(), stmts));
                 None
             }
             Err(text) => {
@@ -224,13 +239,54 @@ impl Shell {
         }
     }
 
-    /// Runs what `prepare_mongosh` kept, at sandbox time `now_ms` (empty when nothing is).
-    pub fn run_prepared(&mut self, now_ms: u64) -> String {
-        let Some((src, stmts)) = self.prepared.take() else {
-            return String::new();
-        };
-        self.session.set_context(now_ms, false);
-        self.run_parsed(&src, stmts, false)
+    /// Does about `budget` units of the work `prepare_mongosh` kept (bytes of a giant
+    /// statement read, or of its documents evaluated, prepared, inserted or of its ids
+    /// printed), and gives what the input printed once it is over (None while there is
+    /// more; `Some("")` when nothing was kept).
+    pub fn step_prepared(&mut self, budget: usize) -> Option<String> {
+        use shell::eval::giant::Step;
+        match self.prepared.take() {
+            None => Some(String::new()),
+            Some(Prepared::Parsed(src, stmts)) => Some(self.run_parsed(&src, stmts, false)),
+            Some(Prepared::Steps(mut giant)) => match giant.step(&mut self.session, budget) {
+                Step::More => {
+                    self.prepared = Some(Prepared::Steps(giant));
+                    None
+                }
+                Step::Done(text) => Some(text),
+                Step::Whole(src) => Some(match parse_input(&src, false) {
+                    Ok(stmts) => self.run_parsed(&src, stmts, false),
+                    Err(text) => text,
+                }),
+            },
+        }
+    }
+
+    /// Runs what `prepare_mongosh` kept to its end (empty when nothing is). The sandbox
+    /// time is the one `prepare_mongosh` was given, as for one `eval_mongosh`.
+    pub fn run_prepared(&mut self, _now_ms: u64) -> String {
+        loop {
+            if let Some(text) = self.step_prepared(usize::MAX) {
+                return text;
+            }
+        }
+    }
+
+    /// Where a stepped statement `prepare_mongosh` kept is (None when there is none).
+    pub fn prepared_progress(&self) -> Option<Progress> {
+        match &self.prepared {
+            Some(Prepared::Steps(giant)) => Some(giant.progress()),
+            _ => None,
+        }
+    }
+
+    /// Stops what `prepare_mongosh` kept, as an interrupted mongosh stops: what the steps
+    /// inserted stays. Gives where it was.
+    pub fn stop_prepared(&mut self) -> Option<Progress> {
+        let progress = self.prepared_progress();
+        self.prepared = None;
+        self.session.drop_buckets_views();
+        progress
     }
 
     fn eval(&mut self, src: &str, now_ms: u64, json: bool) -> String {

@@ -146,33 +146,63 @@ test("Ctrl+C while a long Mongo paste is read into statements stops it before an
     assert.equal(await outputOf(await mongo(page, "db.s.countDocuments()")), "0");
   }));
 
-test("one giant statement says so, and a frame shows it, before it runs; then it runs whole", () =>
+/** `db.<coll>.insertMany([…])` of `n` documents of about a hundred characters, ids 0…n-1. */
+function giantInsert(coll, n) {
+  const text = "x".repeat(90);
+  return `db.${coll}.insertMany([${Array.from({ length: n }, (_, i) => `{_id: ${i}, s: '${text}'}`).join(", ")}])`;
+}
+
+/** Pastes `src` into the Mongo console. */
+function paste(page, src) {
+  return page.evaluate((src) => {
+    const data = new DataTransfer();
+    data.setData("text/plain", src);
+    const input = document.querySelector("#mongo-console [data-role=input]");
+    input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, src);
+}
+
+test("one giant insertMany says so, and a frame shows it, before it runs; then it runs in steps the page answers events between, and prints what one call prints", () =>
   withPage(harness, async (page) => {
     await mongo(page, "db.big.countDocuments()");
     const n = 100_000;
-    const text = "x".repeat(90);
-    const src = `db.big.insertMany([${Array.from({ length: n }, (_, i) => `{_id: ${i}, s: '${text}'}`).join(", ")}])`;
+    const src = giantInsert("big", n);
     const seen = await page.evaluate((src) => {
-      // The engine parses the statement in one call and runs it in the next; the page
-      // handles a task posted during the first before the second starts.
+      // Each step of the engine posts a task; the page handles it before the next step.
       const engine = window.app.playground;
       window.__order = [];
-      for (const name of ["mongoPrepare", "mongoRunPrepared"]) {
+      for (const name of ["mongoPrepare", "mongoStepPrepared", "mongoRunPrepared"]) {
         const call = engine[name];
         engine[name] = (...args) => {
           window.__order.push(name);
           const channel = new MessageChannel();
-          channel.port1.onmessage = () => window.__order.push(`a task after ${name}`);
+          channel.port1.onmessage = () => window.__order.push("a task");
           channel.port2.postMessage(null);
-          return call(...args);
+          const result = call(...args);
+          if (result !== undefined) window.__printed = result;
+          return result;
         };
       }
+      // Whether the paste is complete is not asked of the engine, which would lex all of it.
+      window.__asked = 0;
+      const complete = engine.mongoInputComplete;
+      engine.mongoInputComplete = (src) => {
+        window.__asked = Math.max(window.__asked, src.length);
+        return complete(src);
+      };
+      // Every text the progress line shows.
+      window.__statuses = [];
+      const root = document.querySelector("#mongo-console");
+      new MutationObserver(() => {
+        const status = root.querySelector(".paste-progress [role=status]")?.textContent;
+        if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
+      }).observe(root, { childList: true, subtree: true, characterData: true });
       const log = document.querySelector("#mongo-console [role=log]");
       const state = () => ({
         note: log.querySelector(".big-statement")?.textContent ?? null,
         ran: [...log.querySelectorAll(".entry .output")].some((o) => o.textContent.includes("insertedIds")),
       });
-      const seen = new Promise((ok) => {
+      return new Promise((ok) => {
         // At the note's arrival, ask for the next frame: it comes before the statement runs.
         const watch = new MutationObserver(() => {
           if (!state().note) return;
@@ -180,23 +210,100 @@ test("one giant statement says so, and a frame shows it, before it runs; then it
           requestAnimationFrame(() => ok(state()));
         });
         watch.observe(log, { childList: true, subtree: true });
+        const data = new DataTransfer();
+        data.setData("text/plain", src);
+        const input = document.querySelector("#mongo-console [data-role=input]");
+        input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
       });
-      const data = new DataTransfer();
-      data.setData("text/plain", src);
-      const input = document.querySelector("#mongo-console [data-role=input]");
-      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
-      return seen;
     }, src);
     const chars = src.length.toLocaleString("en-US");
-    assert.deepEqual(seen, { note: `(sandbox) running one statement of ${chars} characters; the page waits for it…`, ran: false });
+    assert.deepEqual(seen, { note: `(sandbox) running one statement of ${chars} characters…`, ran: false });
     const output = page.locator("#mongo-console .entry .output", { hasText: "insertedIds" });
     await output.waitFor({ timeout: 120_000 });
     assert.match(await page.locator("#mongo-console .big-statement").textContent(), / done$/);
-    assert.deepEqual((await page.evaluate(() => window.__order)).slice(0, 3), [
-      "mongoPrepare",
-      "a task after mongoPrepare",
-      "mongoRunPrepared",
-    ]);
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.ok((await page.evaluate(() => window.__asked)) < 1_000_000);
+    // The progress line said how far it was while it ran, stage after stage.
+    const statuses = await page.evaluate(() => window.__statuses);
+    const stages = [...new Set(statuses.map((s) => s.split(" ")[0]))];
+    assert.deepEqual(stages, ["reading", "evaluating", "preparing", "inserting", "printing"]);
+    assert.ok(statuses.some((s) => /^inserting [\d,]+ \/ 100,000 documents …$/.test(s)), statuses.join("\n"));
+    const order = await page.evaluate(() => window.__order);
+    assert.equal(order[0], "mongoPrepare");
+    assert.ok(!order.includes("mongoRunPrepared"), order.join());
+    const steps = order.filter((name) => name === "mongoStepPrepared").length;
+    assert.ok(steps > 10, `${steps} steps`);
+    // Between any two calls into the engine, the page handled the task the first posted.
+    for (let i = 1; i < order.length; i += 2) assert.equal(order[i], "a task", `after call ${i}`);
     assert.match(await output.textContent(), /^\{\n {2}acknowledged: true,\n {2}insertedIds: \{\n {4}'0': 0,\n {4}'1': 1,/);
+    // What the steps printed is what one call prints for the same documents.
+    const same = await page.evaluate((src) => window.__printed === window.app.playground.mongo(src.replace("db.big.", "db.once."), Date.now()), src);
+    assert.equal(same, true);
     assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
+  }));
+
+test("Stop while a giant insertMany inserts ends it; what it inserted stays and the note says how many", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    // Stop is pressed as soon as the progress line says some documents were inserted (in
+    // the page: the line's text, and so its button's place, changes every step).
+    const pressed = page.evaluate(() => {
+      const root = document.querySelector("#mongo-console");
+      return new Promise((ok) => {
+        const watch = new MutationObserver(() => {
+          const status = root.querySelector(".paste-progress [role=status]");
+          if (!/^inserting [1-9]/.test(status?.textContent ?? "")) return;
+          watch.disconnect();
+          root.querySelector(".paste-progress .paste-stop").click();
+          ok(status.textContent);
+        });
+        watch.observe(root, { childList: true, subtree: true, characterData: true });
+      });
+    });
+    await paste(page, giantInsert("big", 100_000));
+    assert.match(await pressed, /^inserting [\d,]+ \/ 100,000 documents …$/);
+    const note = page.locator("#mongo-console .output.note", { hasText: "documents were inserted" });
+    await note.waitFor({ timeout: 120_000 });
+    const [, inserted, rest] = /^\(sandbox\) stopped: ([\d,]+) of 100,000 documents were inserted; the other ([\d,]+) were not\.$/.exec((await note.textContent()).trim());
+    const number = (text) => Number(text.replaceAll(",", ""));
+    assert.ok(number(inserted) > 0 && number(inserted) < 100_000, inserted);
+    assert.equal(number(inserted) + number(rest), 100_000);
+    assert.match(await page.locator("#mongo-console .big-statement").textContent(), / stopped$/);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(number(inserted)));
+  }));
+
+test("a giant statement of another shape still runs, in two calls", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const items = Array.from({ length: 11_000 }, (_, i) => `{n: ${i}, s: '${"x".repeat(90)}'}`).join(", ");
+    const src = `db.big.insertOne({_id: 'all', items: [${items}]})`;
+    assert.ok(src.length > 1_000_000);
+    await paste(page, src);
+    await page.locator("#mongo-console .entry .output", { hasText: "insertedId: 'all'" }).waitFor({ timeout: 120_000 });
+    assert.match(await page.locator("#mongo-console .big-statement").textContent(), /characters… the page waits for it… done$/);
+    assert.equal(await outputOf(await mongo(page, "db.big.findOne().items.length")), "11000");
+  }));
+
+test("Ctrl+C while a giant insertMany is read stops it before anything is inserted", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const pressed = page.evaluate(() => {
+      const root = document.querySelector("#mongo-console");
+      const input = root.querySelector("[data-role=input]");
+      return new Promise((ok) => {
+        const watch = new MutationObserver(() => {
+          const status = root.querySelector(".paste-progress [role=status]")?.textContent ?? "";
+          if (!/^reading [\d,]+ \/ [\d,]+ characters of the statement …$/.test(status)) return;
+          watch.disconnect();
+          input.dispatchEvent(new KeyboardEvent("keydown", { key: "c", ctrlKey: true, bubbles: true, cancelable: true }));
+          ok(status);
+        });
+        watch.observe(root, { childList: true, subtree: true, characterData: true });
+      });
+    });
+    await paste(page, giantInsert("big", 100_000));
+    await pressed;
+    await page.locator("#mongo-console .output.note", { hasText: "stopped before any document was inserted" }).waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), "0");
   }));

@@ -45,6 +45,8 @@ export const RECORDED = [
   "mongo",
   "mongoPrepare",
   "mongoRunPrepared",
+  "mongoStepPrepared",
+  "mongoStopPrepared",
   "redisCheck",
   "mongoCheck",
   "mongoJson",

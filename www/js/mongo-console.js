@@ -19,10 +19,18 @@ const FIELD_SAMPLE = 200;
 /** An entered input longer than this runs statement by statement, in slices (see
  * paste-runner.js), as mongosh runs a paste line by line; a shorter one runs in one go. */
 export const SLICED_INPUT_CHARS = 20_000;
-/** One statement longer than this (a pasted `insertMany` of many documents) runs in one
- * call into the engine, which the page cannot cut: a note says so, and is drawn, before it
- * starts, so the page never stops without a word. */
+/** One statement longer than this (a pasted `insertMany` of many documents) is announced by
+ * a note, drawn before it starts, so the page never stops without a word. A
+ * `db.<coll>.insertMany([…])` then runs in steps (read, evaluated, inserted and printed a
+ * batch at a time) with a progress line and Stop; any other statement runs in two calls
+ * into the engine, which the page cannot cut. */
 export const BIG_STATEMENT_CHARS = 1_000_000;
+/** The work of one step of a giant statement, aimed at by adjusting each stage's budget to
+ * the time its last step took: a slice of paste-runner.js's size. */
+const STEP_MS = 12;
+/** The first budget of each stage of a giant statement (`Shell::step_prepared`'s units:
+ * bytes read, documents evaluated, prepared or inserted, ids printed), well under STEP_MS. */
+const FIRST_BUDGET = { read: 65_536, evaluate: 500, prepare: 1_000, insert: 500, print: 2_000 };
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -287,7 +295,10 @@ export class MongoConsole {
       case "c":
       case "C":
         // Ctrl+C stops a running paste, as in mongosh; with text selected it copies.
-        if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && collapsed) {
+        if (e.ctrlKey && !e.altKey && !e.metaKey && this.stepStop && collapsed) {
+          e.preventDefault();
+          this.stepStop();
+        } else if (e.ctrlKey && !e.altKey && !e.metaKey && this.pasteRun && collapsed) {
           e.preventDefault();
           this.pasteRun.stop();
         } else if (e.ctrlKey && !e.altKey && !e.metaKey && this.splitting && collapsed) {
@@ -319,12 +330,12 @@ export class MongoConsole {
    * responsive; input entered meanwhile waits for them (`this.splitting`). Stop (or Ctrl+C)
    * ends the split: then none of them runs, and the promise gives `undefined`.
    */
-  split(text) {
+  split(text, seen = {}) {
     const complete = (piece) => this.playground.mongoInputComplete(piece);
     let stopped = false;
     const [line, status] = progressLine(this.scrollback.element, () => (stopped = true), "Stop: none of the pasted statements will run (Ctrl+C)");
     status.textContent = `reading ${text.length.toLocaleString("en-US")} pasted characters into statements …`;
-    const splitting = splitStatementsSliced(text, complete, yieldToPage, { stopped: () => stopped });
+    const splitting = splitStatementsSliced(text, complete, yieldToPage, { stopped: () => stopped, seen });
     this.splitStop = () => (stopped = true);
     const done = (pieces) => {
       line.remove();
@@ -352,20 +363,60 @@ export class MongoConsole {
     }
     const note = document.createElement("pre");
     note.className = "output note engine-note big-statement";
-    note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters; the page waits for it…`;
+    note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters…`;
     this.scrollback.element.append(note);
     this.scrollback.scrollToEnd();
     await afterPaint();
     const prompt = this.prompt();
     this.history.add(src);
-    // Parsed in one task and run in the next: two shorter holds of the page than one.
     let output = engine.mongoPrepare(src, Date.now());
-    if (output === undefined) {
+    if (output === undefined && engine.mongoPreparedProgress() !== "null") {
+      output = await this.runSteps();
+    } else if (output === undefined) {
+      // Parsed in one task and run in the next: two shorter holds of the page than one.
+      note.textContent += " the page waits for it…";
       await yieldToPage();
       output = engine.mongoRunPrepared(Date.now());
     }
-    note.textContent += " done";
+    note.textContent += classifyMongoOutput(output) === "note" ? " stopped" : " done";
     this.show(prompt, src, output);
+  }
+
+  /**
+   * Runs the giant statement `mongoPrepare` kept a step at a time, handing the event loop
+   * back to the page between steps, under a progress line whose Stop (or Ctrl+C) ends it:
+   * what it inserted stays, as when mongosh is interrupted. Resolves to what it printed, or
+   * to a note of how far it got.
+   */
+  async runSteps() {
+    const engine = this.playground;
+    const budgets = { ...FIRST_BUDGET };
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      this.pasteRun?.stop();
+    };
+    const [line, status] = progressLine(this.scrollback.element, stop, "Stop: what was inserted stays (Ctrl+C)");
+    this.stepStop = stop;
+    try {
+      for (;;) {
+        const at = JSON.parse(engine.mongoPreparedProgress());
+        status.textContent = stepProgress(at);
+        await yieldToPage();
+        if (stopped) return stepsStopped(JSON.parse(engine.mongoStopPrepared()));
+        const stage = at?.stage;
+        const budget = budgets[stage] ?? 1;
+        const start = performance.now();
+        const output = engine.mongoStepPrepared(budget);
+        if (output !== undefined) return output;
+        // Aim the stage's next step at STEP_MS, changing by at most a factor of two a step.
+        const ratio = STEP_MS / Math.max(performance.now() - start, 0.5);
+        if (stage in budgets) budgets[stage] = Math.max(1, Math.round(budget * Math.min(2, Math.max(0.5, ratio))));
+      }
+    } finally {
+      line.remove();
+      this.stepStop = null;
+    }
   }
 
   /**
@@ -394,10 +445,15 @@ export class MongoConsole {
   async runPasted(text) {
     // Pasted while a long input is being split: it waits its turn.
     if (this.splitting) await this.splitting;
-    const split = await this.split(text);
+    const seen = {};
+    const split = await this.split(text, seen);
     if (split === undefined) return undefined;
     const pieces = split ?? [text];
-    if (!this.playground.mongoInputComplete(pieces[pieces.length - 1])) this.setValue(pieces.pop());
+    // The engine's test lexes all of its input, a long task over a giant statement; the
+    // paste's own scan has read to its end already.
+    const last = pieces[pieces.length - 1];
+    const complete = last.length > BIG_STATEMENT_CHARS ? seen.closedAtEnd === true : this.playground.mongoInputComplete(last);
+    if (!complete) this.setValue(pieces.pop());
     return pieces.length > 0 ? this.runPieces(pieces) : undefined;
   }
 
@@ -433,6 +489,37 @@ export class MongoConsole {
   focus() {
     this.input.focus();
   }
+}
+
+const count = (n) => n.toLocaleString("en-US");
+
+/** The progress line's text for where a giant statement is (`mongoPreparedProgress`). */
+function stepProgress(at) {
+  switch (at?.stage) {
+    case "read":
+      return `reading ${count(at.done)} / ${count(at.total)} characters of the statement …`;
+    case "evaluate":
+      return `evaluating ${count(at.done)} / ${count(at.total)} documents …`;
+    case "prepare":
+      return `preparing ${count(at.done)} / ${count(at.total)} documents …`;
+    case "insert":
+      return `inserting ${count(at.done)} / ${count(at.total)} documents …`;
+    case "print":
+      return `printing ${count(at.done)} / ${count(at.total)} inserted ids …`;
+    default:
+      return "running the statement …";
+  }
+}
+
+/** The note for a giant statement stopped where `at` says (`mongoStopPrepared`). */
+function stepsStopped(at) {
+  if (at?.stage === "insert") {
+    return `(sandbox) stopped: ${count(at.done)} of ${count(at.total)} documents were inserted; the other ${count(at.total - at.done)} were not.\n`;
+  }
+  if (at?.stage === "print") {
+    return `(sandbox) stopped: all ${count(at.total)} documents were inserted; their ids were not printed.\n`;
+  }
+  return "(sandbox) stopped before any document was inserted.\n";
 }
 
 /** Resolves once the page has drawn a frame (or, in a hidden tab, which draws none, soon). */

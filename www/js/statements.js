@@ -38,8 +38,9 @@ function finish(steps) {
 const STEP_CHARS = 1 << 16;
 const STEP_LINES = 2_000;
 
-/** `closedLineEnds`, yielding every STEP_CHARS characters. */
-function* closedLineEndsSteps(src) {
+/** `closedLineEnds`, yielding every STEP_CHARS characters; `seen.closedAtEnd` says whether
+ * everything is closed at the end of `src` (when the scan gets there). */
+function* closedLineEndsSteps(src, seen = {}) {
   const ends = [];
   // Open brackets; "${" marks a template substitution, whose "}" returns to the template.
   const stack = [];
@@ -131,6 +132,7 @@ function* closedLineEndsSteps(src) {
     if (src[i] === "\n") line++;
   }
   // What is still open at the end is the last piece's business (a paste's unfinished tail).
+  seen.closedAtEnd = (mode === "code" || mode === "line-comment") && stack.length === 0;
   return ends;
 }
 
@@ -150,10 +152,10 @@ export function splitStatements(src, complete) {
  * `splitStatements` in slices of about `sliceMs` milliseconds, with the event loop handed
  * back to the page (`yieldToPage`) between them: a ten-megabyte paste of a hundred thousand
  * statements took one long task to split. Resolves to `undefined` when `stopped()` said so
- * between two slices.
+ * between two slices. `seen.closedAtEnd` tells whether everything is closed at the end of `src`.
  */
-export async function splitStatementsSliced(src, complete, yieldToPage, { sliceMs = 12, stopped = () => false } = {}) {
-  const steps = splitStatementsSteps(src, complete);
+export async function splitStatementsSliced(src, complete, yieldToPage, { sliceMs = 12, stopped = () => false, seen = {} } = {}) {
+  const steps = splitStatementsSteps(src, complete, seen);
   for (;;) {
     const sliceEnd = performance.now() + sliceMs;
     for (;;) {
@@ -166,9 +168,9 @@ export async function splitStatementsSliced(src, complete, yieldToPage, { sliceM
   }
 }
 
-/** `splitStatements`, yielding as it goes. */
-function* splitStatementsSteps(src, complete) {
-  const ends = yield* closedLineEndsSteps(src);
+/** `splitStatements`, yielding as it goes (`seen` as for `closedLineEndsSteps`). */
+function* splitStatementsSteps(src, complete, seen = {}) {
+  const ends = yield* closedLineEndsSteps(src, seen);
   if (ends === null || ends.length === 0) return null;
   const lines = src.split("\n");
   yield;

@@ -419,6 +419,30 @@ impl Session {
         Ok((exec.positions, filter, scores))
     }
 
+    /// What every collection method does first: refuse what a transaction may not run, and
+    /// note whether the write bypasses validation.
+    pub(super) fn begin_collection_method(
+        &mut self,
+        db: &str,
+        coll: &str,
+        name: &str,
+        args: &[Js],
+    ) -> Result<(), ShellError> {
+        // Where the options document sits, for the writes that may bypass validation.
+        let options_at = match name {
+            "insertOne" | "insertMany" | "bulkWrite" => 1,
+            "updateOne" | "updateMany" | "replaceOne" | "findOneAndUpdate"
+            | "findOneAndReplace" => 2,
+            _ => usize::MAX,
+        };
+        self.check_transaction_allows(db, coll, name, args)?;
+        self.bypass_validation = matches!(
+            args.get(options_at),
+            Some(Js::Val(Value::Document(o))) if truthy(o.get("bypassDocumentValidation"))
+        );
+        Ok(())
+    }
+
     /// The `errInfo` of a document the collection's validator refuses; `None` when it may
     /// be written (valid, no validator, or the write bypasses validation).
     fn refused(
@@ -437,7 +461,12 @@ impl Session {
     }
 
     /// Inserts a prepared document after the validator has accepted it.
-    fn insert_checked(&mut self, db: &str, coll: &str, doc: Document) -> Result<(), InsertError> {
+    pub(super) fn insert_checked(
+        &mut self,
+        db: &str,
+        coll: &str,
+        doc: Document,
+    ) -> Result<(), InsertError> {
         if let Some(info) = self.refused(db, coll, &doc, None) {
             return Err(InsertError::Validation(info));
         }
@@ -698,18 +727,7 @@ impl Session {
         name: &str,
         args: Vec<Js>,
     ) -> Result<Js, ShellError> {
-        // Where the options document sits, for the writes that may bypass validation.
-        let options_at = match name {
-            "insertOne" | "insertMany" | "bulkWrite" => 1,
-            "updateOne" | "updateMany" | "replaceOne" | "findOneAndUpdate"
-            | "findOneAndReplace" => 2,
-            _ => usize::MAX,
-        };
-        self.check_transaction_allows(db, coll, name, &args)?;
-        self.bypass_validation = matches!(
-            args.get(options_at),
-            Some(Js::Val(Value::Document(o))) if truthy(o.get("bypassDocumentValidation"))
-        );
+        self.begin_collection_method(db, coll, name, &args)?;
         let mut args = args.into_iter();
         match name {
             "insertOne" => {
@@ -732,57 +750,9 @@ impl Session {
                 Ok(Js::Val(Value::Document(r)))
             }
             "insertMany" => {
-                let docs = match args.next() {
-                    Some(Js::Val(Value::Array(items))) => items,
-                    _ => {
-                        return Err(ShellError::new(
-                            "MongoInvalidArgumentError",
-                            "Argument \"docs\" must be an array of documents",
-                        ))
-                    }
-                };
-                let ordered = match args.next() {
-                    Some(Js::Val(Value::Document(opts))) => {
-                        !matches!(opts.get("ordered"), Some(Value::Bool(false)))
-                    }
-                    _ => true,
-                };
-                let mut prepared = Vec::with_capacity(docs.len());
-                for d in docs {
-                    match d {
-                        Value::Document(d) => prepared.push(self.prepare_insert(d)),
-                        _ => {
-                            return Err(ShellError::new(
-                                "MongoInvalidArgumentError",
-                                "Argument \"docs\" must be an array of documents",
-                            ))
-                        }
-                    }
-                }
-                let mut ids = Document::default();
-                let mut failures = Vec::new();
-                for (i, doc) in prepared.into_iter().enumerate() {
-                    let id = doc.get("_id").cloned().unwrap_or(Value::Null);
-                    let op = doc.clone();
-                    match self.insert_checked(db, coll, doc) {
-                        Ok(()) => {
-                            ids.insert(i.to_string(), id);
-                        }
-                        Err(e) => {
-                            failures.push((i, e, op));
-                            if ordered {
-                                break;
-                            }
-                        }
-                    }
-                }
-                if !failures.is_empty() {
-                    return Err(bulk_write_error(&failures, ids, db, coll));
-                }
-                let mut r = Document::default();
-                r.insert("acknowledged".into(), Value::Bool(true));
-                r.insert("insertedIds".into(), Value::Document(ids));
-                Ok(Js::Val(Value::Document(r)))
+                let mut run = super::insert_many::InsertMany::new(self, db, coll, args.collect())?;
+                while !run.step(self, usize::MAX)? {}
+                run.finish()
             }
             "find" => {
                 let filter = filter_arg(args.next())?;

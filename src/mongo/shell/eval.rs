@@ -15,6 +15,7 @@ mod fast;
 pub(in crate::mongo) mod rows;
 
 use rows::Rows;
+pub(crate) mod giant;
 
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;

@@ -609,20 +609,73 @@ impl Lexer<'_> {
 }
 
 pub fn tokenize(src: &str) -> Result<Vec<Token>, ShellError> {
-    let mut lx = Lexer {
-        src,
-        bytes: src.as_bytes(),
-        pos: 0,
-        line: 1,
-        line_start: 0,
-        col_cache: (0, 0),
-        template_depth: 0,
-    };
+    let mut lx = Lexer::at(src, &LexPosition::default());
     let mut tokens: Vec<Token> = Vec::new();
     while let Some(t) = lx.next_token(tokens.last().map(|t| &t.tok))? {
         tokens.push(t);
     }
     Ok(tokens)
+}
+
+/// Where a lexer stopped between two tokens, so that reading a giant statement can go on
+/// later from there: `next_token` from the start, each time from where the last one
+/// stopped and given the token before, reads what `tokenize` reads.
+#[derive(Debug, Clone)]
+pub struct LexPosition {
+    pos: usize,
+    line: usize,
+    line_start: usize,
+    col_cache: (usize, usize),
+}
+
+impl Default for LexPosition {
+    fn default() -> Self {
+        LexPosition {
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            col_cache: (0, 0),
+        }
+    }
+}
+
+impl LexPosition {
+    /// The byte offset reached.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+}
+
+/// The token of `src` at `at` (None at the end), moving `at` past it; `prev` is the token
+/// before it (it tells a regular expression from a division).
+pub fn next_token(
+    src: &str,
+    at: &mut LexPosition,
+    prev: Option<&Tok>,
+) -> Result<Option<Token>, ShellError> {
+    let mut lx = Lexer::at(src, at);
+    let token = lx.next_token(prev)?;
+    *at = LexPosition {
+        pos: lx.pos,
+        line: lx.line,
+        line_start: lx.line_start,
+        col_cache: lx.col_cache,
+    };
+    Ok(token)
+}
+
+impl<'a> Lexer<'a> {
+    fn at(src: &'a str, at: &LexPosition) -> Self {
+        Lexer {
+            src,
+            bytes: src.as_bytes(),
+            pos: at.pos,
+            line: at.line,
+            line_start: at.line_start,
+            col_cache: at.col_cache,
+            template_depth: 0,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub(crate) mod ddl;
 pub mod eval;
 pub mod host;
 mod indexes;
+mod insert_many;
 mod js;
 pub(crate) mod plan_cache;
 mod search_indexes;

@@ -1586,20 +1586,30 @@ impl<'a> Parser<'a> {
                 items.push(Expr::Undefined);
                 continue;
             }
-            if self.eat_punct("...") {
-                items.push(Expr::Spread(Box::new(self.assignment()?)));
-            } else {
-                items.push(self.assignment()?);
-            }
-            if !self.eat_punct(",") {
-                // Babel wants the separator unless the list closes here.
-                if !self.is_punct("]") {
-                    self.expect_punct(",")?;
-                }
-                self.expect_punct("]")?;
+            let (item, more) = self.array_item()?;
+            items.push(item);
+            if !more {
                 return Ok(Expr::Array(items));
             }
         }
+    }
+
+    /// An element of an array literal and the `,` (true) or `]` (false) after it.
+    fn array_item(&mut self) -> Result<(Expr, bool), ShellError> {
+        let item = if self.eat_punct("...") {
+            Expr::Spread(Box::new(self.assignment()?))
+        } else {
+            self.assignment()?
+        };
+        if self.eat_punct(",") {
+            return Ok((item, true));
+        }
+        // Babel wants the separator unless the list closes here.
+        if !self.is_punct("]") {
+            self.expect_punct(",")?;
+        }
+        self.expect_punct("]")?;
+        Ok((item, false))
     }
 
     fn object(&mut self) -> Result<Expr, ShellError> {
@@ -1750,6 +1760,29 @@ fn end_position(src: &str) -> (usize, usize) {
         .next()
         .map_or(0, |l| l.encode_utf16().count());
     (line, col)
+}
+
+/// The nesting `parse` is at when it reads the elements of an array literal passed to a
+/// call that is a whole statement (`db.c.insertMany([…])`): the statement, the call's
+/// expression and its argument.
+pub const CALL_ARRAY_DEPTH: usize = 3;
+
+/// One element of an array literal and the separator after it (`,`: true, `]`: false),
+/// parsed as `parse` parses it at nesting `depth`, for a reader that takes a giant literal
+/// element by element. `tokens` start at the element and end with the token after it.
+pub fn array_element(
+    src: &str,
+    tokens: &[Token],
+    depth: usize,
+) -> Result<(Expr, bool), ShellError> {
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+        depth,
+        closes: bracket_pairs(tokens),
+    };
+    p.array_item()
 }
 
 pub fn parse(src: &str, tokens: &[Token]) -> Result<Vec<Stmt>, ShellError> {

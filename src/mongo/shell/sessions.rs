@@ -88,6 +88,11 @@ pub struct Sessions {
 pub const DEFAULT_TRANSACTION_LIFETIME_SECS: i64 = 60;
 
 impl Sessions {
+    /// Whether a transaction is open (its locks may make a write wait).
+    pub(super) fn any_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
     /// `transactionLifetimeLimitSeconds` now.
     pub fn lifetime_secs(&self) -> i64 {
         self.lifetime_secs

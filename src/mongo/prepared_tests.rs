@@ -79,16 +79,20 @@ fn same(got: &str, want: &str, what: &str) {
     );
 }
 
-/// Everything the store holds, but the stamps of its collections (unique over the process).
+/// Everything the store holds, but the stamps and incarnations of its collections (unique
+/// over the process).
 fn state(shell: &Shell) -> String {
-    let text = format!("{:?}", shell.store());
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("stamp: ") {
-        out.push_str(&rest[..at + 7]);
-        rest = rest[at + 7..].trim_start_matches(|c: char| c.is_ascii_digit());
+    let mut text = format!("{:?}", shell.store());
+    for field in ["stamp: ", "incarnation: "] {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(field) {
+            out.push_str(&rest[..at + field.len()]);
+            rest = rest[at + field.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        text = out + rest;
     }
-    out + rest
+    text
 }
 
 /// Runs `inputs` in one shell with `eval_mongosh` and in others in steps of a few sizes,

@@ -35,6 +35,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+// On wasm32 the library brings its own global allocator (talc); this example counts natively.
+#[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 

@@ -1,18 +1,28 @@
-//! Where the time of a huge Redis reply goes: running the command (building the `Reply`)
-//! against writing redis-cli's text for it, for `HGETALL`, `SMEMBERS`, `LRANGE 0 -1` and
-//! `KEYS *` over `n` items.
+//! Where the time of a huge Redis reply goes: running the command (building the `Reply`),
+//! the console's first part (`LongReplies::write`: the first 200 elements written, the rest
+//! counted, the reply kept, older kept ones dropped), writing redis-cli's whole text, and
+//! dropping the reply, for `HGETALL`, `HKEYS`, `HVALS`, `SMEMBERS`, `LRANGE 0 -1`,
+//! `ZRANGE 0 -1 [WITHSCORES]` and `KEYS *` over `n` items. Each line is run `reps` times;
+//! the medians are printed.
 //!
-//! `cargo run --profile native --example huge_reply_bench -- [n]` (default 1000000).
+//! `cargo run --profile native --example huge_reply_bench -- [n] [reps]` (default 1000000 5).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use nosql_playground::redis::long_reply::LongReplies;
 use nosql_playground::redis::Server;
 
+fn median(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times
+        .get(times.len() / 2)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let mut args = std::env::args().skip(1).map(|a| a.parse().ok());
+    let n: usize = args.next().flatten().unwrap_or(1_000_000);
+    let reps: usize = args.next().flatten().unwrap_or(5);
     let mut server = Server::new();
     let words = |parts: Vec<String>| -> Vec<Vec<u8>> {
         parts.into_iter().map(String::into_bytes).collect()
@@ -22,35 +32,60 @@ fn main() {
         let mut hset = vec!["HSET".to_string(), "h".to_string()];
         let mut sadd = vec!["SADD".to_string(), "s".to_string()];
         let mut rpush = vec!["RPUSH".to_string(), "l".to_string()];
+        let mut zadd = vec!["ZADD".to_string(), "z".to_string()];
         let mut mset = vec!["MSET".to_string()];
         for i in start..end {
             hset.extend([format!("f{i}"), format!("v{i}")]);
             sadd.push(format!("m{i}"));
             rpush.push(format!("m{i}"));
+            zadd.extend([i.to_string(), format!("m{i}")]);
             mset.extend([format!("k{i}"), i.to_string()]);
         }
-        for argv in [hset, sadd, rpush, mset] {
+        for argv in [hset, sadd, rpush, zadd, mset] {
             server.execute(&words(argv), 0);
         }
     }
-    for line in ["HGETALL h", "SMEMBERS s", "LRANGE l 0 -1", "KEYS *"] {
+    let lines = [
+        "HGETALL h",
+        "HKEYS h",
+        "HVALS h",
+        "SMEMBERS s",
+        "LRANGE l 0 -1",
+        "ZRANGE z 0 -1",
+        "ZRANGE z 0 -1 WITHSCORES",
+        "KEYS *",
+    ];
+    for line in lines {
         let argv = words(line.split(' ').map(str::to_string).collect());
-        let start = Instant::now();
-        let reply = server.execute(&argv, 0);
-        let run = start.elapsed();
-        let start = Instant::now();
-        let mut text = String::new();
-        reply.write_cli_text(&mut text);
-        let format = start.elapsed();
-        let start = Instant::now();
-        drop(reply);
-        let free = start.elapsed();
+        let (mut run, mut first, mut format, mut free) = (vec![], vec![], vec![], vec![]);
+        let mut console = LongReplies::default();
+        let mut bytes = 0;
+        for _ in 0..reps {
+            let start = Instant::now();
+            let reply = server.execute(&argv, 0);
+            run.push(start.elapsed());
+            let start = Instant::now();
+            let mut text = String::new();
+            reply.write_cli_text(&mut text);
+            format.push(start.elapsed());
+            bytes = text.len();
+            let start = Instant::now();
+            drop(reply);
+            free.push(start.elapsed());
+            // As the console gets it: the reply kept, the older ones dropped past the budget.
+            let reply = server.execute(&argv, 0);
+            let start = Instant::now();
+            console.defer_line(true);
+            console.write(reply, &mut String::new());
+            first.push(start.elapsed());
+        }
         println!(
-            "{line:<14} run {:>6.1} ms  format {:>6.1} ms  drop {:>5.1} ms  text {:.1} MB",
-            run.as_secs_f64() * 1e3,
-            format.as_secs_f64() * 1e3,
-            free.as_secs_f64() * 1e3,
-            text.len() as f64 / 1e6
+            "{line:<25} run {:>6.1} ms  first part {:>5.1} ms  whole text {:>6.1} ms  drop {:>5.1} ms  ({:.1} MB of text)",
+            median(run),
+            median(first),
+            median(format),
+            median(free),
+            bytes as f64 / 1e6
         );
     }
 }

@@ -239,7 +239,7 @@ fn check_keyspace(server: &mut Server, now: u64, context: &[Vec<u8>]) {
     let Reply::Integer(size) = run(server, &["DBSIZE"], now) else {
         panic!("DBSIZE did not answer an integer");
     };
-    let Reply::Array(keys) = run(server, &["KEYS", "*"], now) else {
+    let Reply::Array(keys) = run(server, &["KEYS", "*"], now).expand() else {
         panic!("KEYS did not answer an array");
     };
     assert_eq!(size as usize, keys.len(), "after {context:?}");

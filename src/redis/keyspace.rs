@@ -1,7 +1,7 @@
 //! Commands over keys regardless of their type (Redis's `db.c` family).
 
 use super::parts::{require_part, Part};
-use super::reply::{self, Reply};
+use super::reply::{self, Bulks, Reply};
 use super::util::{glob_match, parse_i64};
 use super::Server;
 
@@ -50,14 +50,14 @@ pub fn keys(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let now = server.now;
     let pattern = &argv[1];
     let all = pattern.as_slice() == b"*";
-    let found = server
-        .db()
-        .iter()
-        .filter(|(_, e)| e.expire_at.is_none_or(|at| at > now))
-        .filter(|(key, _)| all || glob_match(pattern, key, false))
-        .map(|(key, _)| Reply::Bulk(key.clone()))
-        .collect();
-    Reply::Array(found)
+    let db = server.db();
+    let mut found = Bulks::with_capacity(if all { db.len() } else { 0 }, 0);
+    for (key, entry) in db.iter() {
+        if entry.expire_at.is_none_or(|at| at > now) && (all || glob_match(pattern, key, false)) {
+            found.push(key);
+        }
+    }
+    found.into_reply()
 }
 
 /// The type names SCAN's TYPE option knows, as `getObjectTypeByName` does.

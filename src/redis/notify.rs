@@ -230,6 +230,7 @@ fn nothing_changed(reply: &Reply) -> bool {
     match reply {
         Reply::Integer(0) | Reply::Nil | Reply::NilArray => true,
         Reply::Array(items) => items.is_empty(),
+        Reply::Bulks(bulks) => bulks.is_empty(),
         _ => false,
     }
 }

@@ -3,8 +3,12 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
+pub mod bulks;
+
+pub use bulks::Bulks;
+
 /// A reply as the server would put it on the wire (RESP2 shapes).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Reply {
     /// `+OK`: printed unquoted. Borrowed for the fixed words so replying OK never allocates.
     Status(Cow<'static, str>),
@@ -27,6 +31,31 @@ pub enum Reply {
     Many(Vec<Reply>),
     /// The command blocked: its reply comes later, through the client's outbox.
     Blocked,
+    /// An array, set or map of bulk strings in one buffer (`bulks`): what the commands that
+    /// list a whole value answer, equal to the aggregate of `Bulk`s it stands for. Boxed, so
+    /// that every other reply stays as small as it was.
+    Bulks(Box<Bulks>),
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        match (self, other) {
+            (Reply::Bulks(a), Reply::Bulks(b)) => a.expand() == b.expand(),
+            (Reply::Bulks(a), b) | (b, Reply::Bulks(a)) => a.expand() == *b,
+            (Reply::Status(a), Reply::Status(b)) => a == b,
+            (Reply::Error(a), Reply::Error(b)) | (Reply::Double(a), Reply::Double(b)) => a == b,
+            (Reply::Integer(a), Reply::Integer(b)) => a == b,
+            (Reply::Bulk(a), Reply::Bulk(b)) => a == b,
+            (Reply::Nil, Reply::Nil)
+            | (Reply::NilArray, Reply::NilArray)
+            | (Reply::Blocked, Reply::Blocked) => true,
+            (Reply::Array(a), Reply::Array(b))
+            | (Reply::Set(a), Reply::Set(b))
+            | (Reply::Many(a), Reply::Many(b)) => a == b,
+            (Reply::Map(a), Reply::Map(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Reply {
@@ -66,7 +95,35 @@ impl Reply {
         match self {
             Reply::Array(items) | Reply::Set(items) => !items.is_empty(),
             Reply::Map(pairs) => !pairs.is_empty(),
+            Reply::Bulks(bulks) => !bulks.is_empty(),
             _ => false,
+        }
+    }
+
+    /// The reply with a `Bulks` at its top turned into the aggregate of `Bulk`s it stands
+    /// for, for consumers that walk the tree (nested ones are left: see `expand_all`).
+    pub fn expand(self) -> Reply {
+        match self {
+            Reply::Bulks(bulks) => bulks.expand(),
+            other => other,
+        }
+    }
+
+    /// The reply with every `Bulks` in it, at any depth, expanded.
+    pub fn expand_all(self) -> Reply {
+        let all = |items: Vec<Reply>| items.into_iter().map(Reply::expand_all).collect();
+        match self {
+            Reply::Bulks(bulks) => bulks.expand(),
+            Reply::Array(items) => Reply::Array(all(items)),
+            Reply::Set(items) => Reply::Set(all(items)),
+            Reply::Many(items) => Reply::Many(all(items)),
+            Reply::Map(pairs) => Reply::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.expand_all(), v.expand_all()))
+                    .collect(),
+            ),
+            other => other,
         }
     }
 
@@ -92,6 +149,7 @@ impl Reply {
         match self {
             Reply::Array(items) | Reply::Set(items) => items.len(),
             Reply::Map(pairs) => pairs.len(),
+            Reply::Bulks(bulks) => bulks.cli_items(),
             _ => 0,
         }
     }
@@ -104,6 +162,7 @@ impl Reply {
             Reply::Array(items) => format_items_in(items, ')', "", from, to, out),
             Reply::Set(items) => format_items_in(items, '~', "", from, to, out),
             Reply::Map(pairs) => format_pairs_range(pairs, "", from, to, out),
+            Reply::Bulks(bulks) => bulks.write_cli_items("", from, to, out),
             _ => {}
         }
     }
@@ -122,6 +181,8 @@ impl Reply {
                 items.iter().map(Reply::cli_lines).sum()
             }
             Reply::Map(pairs) => pairs.iter().map(pair_lines).sum(),
+            // A quoted bulk is one line, and so is a map's pair of them.
+            Reply::Bulks(bulks) => bulks.cli_items().max(1),
             Reply::Blocked => 0,
         }
     }
@@ -178,6 +239,7 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
             }
         }
         Reply::Blocked => {}
+        Reply::Bulks(bulks) => bulks.write_cli(prefix, out),
     }
 }
 
@@ -235,7 +297,14 @@ fn format_pairs_range(
 /// Decimal digits without going through `fmt`, whose machinery costs more than the
 /// conversion on the hot INCR / DEL / EXISTS replies.
 pub fn push_i64(n: i64, out: &mut String) {
-    let mut digits = [0u8; 20];
+    let mut digits = [0u8; 21];
+    for &d in decimal(n, &mut digits) {
+        out.push(char::from(d));
+    }
+}
+
+/// `n` in decimal, sign included, written at the end of `digits`.
+pub(crate) fn decimal(n: i64, digits: &mut [u8; 21]) -> &[u8] {
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
     loop {
@@ -247,11 +316,10 @@ pub fn push_i64(n: i64, out: &mut String) {
         }
     }
     if n < 0 {
-        out.push('-');
+        at -= 1;
+        digits[at] = b'-';
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    &digits[at..]
 }
 
 /// Bytes `quote_bytes` copies unchanged.

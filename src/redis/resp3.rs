@@ -6,6 +6,7 @@
 //! [member, score] pairs, XREAD's streams into a map keyed by stream, COMMAND INFO / DOCS
 //! into their nested maps and sets. EXEC shapes each queued reply as it runs it.
 
+use super::reply::bulks::Shape;
 use super::reply::Reply;
 
 fn said(argv: &[Vec<u8>], word: &str) -> bool {
@@ -289,6 +290,31 @@ const TABLE: &[(&str, Conv)] = &[
 pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
     let Some(&(_, conv)) = TABLE.iter().find(|(n, _)| *n == name) else {
         return reply;
+    };
+    // The replies in one buffer are HGETALL's (a map, still one buffer), SMEMBERS' (a set,
+    // the same) and the ZRANGE family's, whose scores become pairs; no other conversion
+    // meets one (LRANGE, KEYS, HKEYS and HVALS are the same in RESP3).
+    let reply = match (reply, conv) {
+        (Reply::Bulks(mut bulks), Conv::Map | Conv::Set) => {
+            bulks.reshape(if matches!(conv, Conv::Map) {
+                Shape::Map
+            } else {
+                Shape::Set
+            });
+            return Reply::Bulks(bulks);
+        }
+        (Reply::Bulks(bulks), Conv::ScorePairsIf(word)) if said(argv, word) => {
+            let mut out = Vec::with_capacity(bulks.len() / 2);
+            let mut items = bulks.iter();
+            while let (Some(member), Some(score)) = (items.next(), items.next()) {
+                out.push(Reply::Array(vec![
+                    Reply::bulk(member),
+                    double(Reply::bulk(score)),
+                ]));
+            }
+            return Reply::Array(out);
+        }
+        (reply, _) => reply,
     };
     if let Reply::Array(items) = &reply {
         match conv {

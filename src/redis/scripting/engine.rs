@@ -211,6 +211,7 @@ fn table_with(key: &str, value: Value) -> Value {
 /// A command's reply as Lua sees it (RESP2, or RESP3 after `redis.setresp(3)`).
 fn reply_to_lua(r: Reply, resp3: bool) -> Value {
     match r {
+        Reply::Bulks(bulks) => reply_to_lua(bulks.expand(), resp3),
         Reply::Status(s) => table_with("ok", Value::str(s.as_bytes())),
         Reply::Error(e) => table_with("err", Value::str(e)),
         Reply::Integer(n) => Value::Num(n as f64),

@@ -16,7 +16,7 @@ use super::set::{parse_scan_cursor, parse_scan_options, random_picks, range_long
 use super::{wrong_type, Value};
 use crate::clock::Millis;
 use crate::redis::db::FxBuild;
-use crate::redis::reply::{self, Reply};
+use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::{parse_i64, LongDouble};
 use crate::redis::Server;
 
@@ -382,16 +382,23 @@ fn hgetall_generic(server: &mut Server, key: &[u8], fields: bool, values: bool) 
         Err(e) => e,
         Ok(None) => Reply::Array(Vec::new()),
         Ok(Some(hash)) => {
-            let mut out = Vec::with_capacity(hash.len() * 2);
+            // Plain loops: an iterator chaining optional fields and values costs several
+            // times as much per item in the size-optimised wasm.
+            let mut bytes = 0;
+            for (f, v) in hash.iter() {
+                bytes += if fields { f.len() } else { 0 } + if values { v.len() } else { 0 };
+            }
+            let count = hash.len() * (usize::from(fields) + usize::from(values));
+            let mut out = Bulks::with_capacity(count, bytes);
             for (f, v) in hash.iter() {
                 if fields {
-                    out.push(Reply::Bulk(f.clone()));
+                    out.push(f);
                 }
                 if values {
-                    out.push(Reply::Bulk(v.clone()));
+                    out.push(v);
                 }
             }
-            Reply::Array(out)
+            out.into_reply()
         }
     }
 }

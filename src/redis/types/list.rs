@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use super::set::{positive_long, range_long};
 use super::{wrong_type, Value};
-use crate::redis::reply::{self, Reply};
+use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::Server;
 
@@ -886,12 +886,9 @@ pub fn lrange(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(None) => Reply::Array(Vec::new()),
         Ok(Some(list)) => match clamp_range(start, end, list.len()) {
             None => Reply::Array(Vec::new()),
-            Some((start, end)) => Reply::Array(
-                list.items
-                    .range(start..=end)
-                    .map(|e| Reply::Bulk(e.clone()))
-                    .collect(),
-            ),
+            Some((start, end)) => {
+                Bulks::from_items(list.items.range(start..=end).map(Vec::as_slice)).into_reply()
+            }
         },
     }
 }

@@ -15,7 +15,7 @@ use indexmap::IndexSet;
 
 use super::{wrong_type, Value};
 use crate::redis::db::FxBuild;
-use crate::redis::reply::{self, Reply};
+use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::{glob_match, parse_i64};
 use crate::redis::Server;
 
@@ -136,6 +136,21 @@ impl Set {
             Repr::Ints(v) => v.iter().map(|&n| int_bytes(n)).collect(),
             Repr::Pack(v) => v.clone(),
             Repr::Table(t) => t.iter().cloned().collect(),
+        }
+    }
+
+    /// The members in one buffer, in `members`' order.
+    pub fn bulks(&self) -> Bulks {
+        match &self.repr {
+            Repr::Ints(v) => {
+                let mut out = Bulks::with_capacity(v.len(), 0);
+                for &n in v {
+                    out.push_int(n);
+                }
+                out
+            }
+            Repr::Pack(v) => Bulks::from_items(v.iter().map(Vec::as_slice)),
+            Repr::Table(t) => Bulks::from_items(t.iter().map(Vec::as_slice)),
         }
     }
 
@@ -368,7 +383,7 @@ pub fn smembers(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     match lookup(server, &argv[1]) {
         Err(e) => e,
         Ok(None) => Reply::Array(Vec::new()),
-        Ok(Some(set)) => bulk_all(set.members()),
+        Ok(Some(set)) => set.bulks().into_reply(),
     }
 }
 

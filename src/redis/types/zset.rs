@@ -12,7 +12,7 @@ use std::hash::BuildHasherDefault;
 
 use super::{wrong_type, Value};
 use crate::redis::db::FxHasher;
-use crate::redis::reply::{self, Reply};
+use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::{glob_match, parse_i64};
 use crate::redis::Server;
 
@@ -1102,47 +1102,78 @@ fn range_generic(
             _ => return reply::error(reply::NOT_INTEGER),
         },
     };
-    let items: Vec<(Vec<u8>, f64)> = match lookup(server, &argv[at]) {
+    /// The `limit` elements after the first `offset` (all with a negative limit).
+    fn page<'a>(
+        it: &mut dyn Iterator<Item = (&'a [u8], f64)>,
+        len: usize,
+        (offset, limit): (i64, i64),
+    ) -> Vec<(&'a [u8], f64)> {
+        let mut out = Vec::new();
+        if offset < 0 || (offset > 0 && offset as u64 >= len as u64) {
+            return out;
+        }
+        let (mut skip, mut take) = (offset as u64, limit as u64);
+        for item in it {
+            if skip > 0 {
+                skip -= 1;
+            } else if take == 0 {
+                break;
+            } else {
+                take = take.wrapping_sub(1);
+                out.push(item);
+            }
+        }
+        out
+    }
+    // Borrowed: the members are copied once, into the reply or the stored set.
+    let items: Vec<(&[u8], f64)> = match lookup(server, &argv[at]) {
         Err(e) => return e,
         Ok(None) => Vec::new(),
         Ok(Some(z)) => {
-            let page = |it: &mut dyn Iterator<Item = (&[u8], f64)>| -> Vec<(Vec<u8>, f64)> {
-                if offset < 0 || (offset > 0 && offset as u64 >= z.len() as u64) {
-                    return Vec::new();
-                }
-                let take = if limit < 0 {
-                    usize::MAX
-                } else {
-                    limit as usize
-                };
-                it.skip(offset as usize)
-                    .take(take)
-                    .map(|(m, s)| (m.to_vec(), s))
-                    .collect()
-            };
+            let window = (offset, limit);
             match &spec {
                 Spec::Rank(start, end) => match rank_window(z.len(), *start, *end) {
                     None => Vec::new(),
-                    Some((start, count)) => z
-                        .iter_from_rank(start, rev)
-                        .take(count)
-                        .map(|(m, s)| (m.to_vec(), s))
-                        .collect(),
+                    Some((start, count)) => {
+                        let mut it = z.iter_from_rank(start, rev);
+                        let mut out = Vec::with_capacity(count);
+                        while out.len() < count {
+                            let Some(item) = it.next() else { break };
+                            out.push(item);
+                        }
+                        out
+                    }
                 },
-                Spec::Score(r) => page(&mut z.iter_score(r, rev)),
-                Spec::Lex(r) => page(&mut z.iter_lex(r, rev)),
+                Spec::Score(r) => page(&mut z.iter_score(r, rev), z.len(), window),
+                Spec::Lex(r) => page(&mut z.iter_lex(r, rev), z.len(), window),
             }
         }
     };
-    match store_in {
-        Some(dst) => {
-            let mut out = ZSet::new();
-            for (m, s) in &items {
-                out.insert(m, *s);
+    let Some(dst) = store_in else {
+        let mut out = Bulks::with_capacity(items.len() * (1 + usize::from(withscores)), 0);
+        for &(m, s) in &items {
+            out.push(m);
+            if withscores {
+                push_score(s, &mut out);
             }
-            Reply::Integer(store(server, dst, out) as i64)
         }
-        None => flat_pairs(items.iter().map(|(m, s)| (m.as_slice(), *s)), withscores),
+        return out.into_reply();
+    };
+    let mut out = ZSet::new();
+    for &(m, s) in &items {
+        out.insert(m, s);
+    }
+    drop(items);
+    Reply::Integer(store(server, dst, out) as i64)
+}
+
+/// `format_score` as one more item of `out`, integers (the common score) written directly.
+fn push_score(v: f64, out: &mut Bulks) {
+    let limit = (i64::MAX / 2) as f64;
+    if v >= -limit && v <= limit && v.fract() == 0.0 {
+        out.push_int(v as i64);
+    } else {
+        out.push(format_score(v).as_bytes());
     }
 }
 

@@ -438,6 +438,7 @@ fn text(b: &[u8]) -> String {
 /// A reply as the driver's plain RESP2 value; an error reply is Err(message).
 pub fn raw_value(r: Reply) -> Result<Value, String> {
     Ok(match r {
+        Reply::Bulks(bulks) => return raw_value(bulks.expand()),
         Reply::Status(s) => Value::String(s.into_owned()),
         Reply::Error(e) => return Err(e),
         Reply::Integer(i) => number_value(i as f64),

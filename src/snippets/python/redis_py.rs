@@ -613,6 +613,7 @@ pub fn error(text: &str) -> PyErr {
 /// A reply as redis-py's parser gives it, before the command's callback.
 pub fn raw(reply: &Reply, decode: bool) -> Result<Val, PyErr> {
     Ok(match reply {
+        Reply::Bulks(bulks) => return raw(&bulks.expand(), decode),
         Reply::Status(s) => text(s.as_bytes(), decode),
         Reply::Error(e) => return Err(error(e)),
         Reply::Integer(i) => Val::Int(*i),

@@ -1,0 +1,450 @@
+//! A flat aggregate of bulk strings kept in one buffer: the reply of HGETALL, HKEYS, HVALS,
+//! SMEMBERS, LRANGE, KEYS and ZRANGE. Built as a `Reply::Array` of `Reply::Bulk`, a million
+//! items meant two million allocations in one task (and as many frees when the reply was
+//! dropped), which held the page for longer than a frame many times over. Here the items
+//! are copied end to end into one byte buffer, with their end offsets beside it: two
+//! allocations whatever the count. Every consumer reads it as the aggregate it stands for
+//! (`Bulks::expand` gives that aggregate where a consumer needs the tree).
+
+use std::fmt::Write;
+
+use super::{quote_bytes, Reply};
+
+/// Which aggregate the items make: an array, a RESP3 set, or a RESP3 map whose keys and
+/// values alternate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Array,
+    Set,
+    Map,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bulks {
+    shape: Shape,
+    data: Vec<u8>,
+    /// Where each item ends in `data`; item `i` starts where item `i - 1` ends.
+    ends: Vec<usize>,
+}
+
+impl Bulks {
+    /// An empty array with room for `items` items of `bytes` bytes together.
+    pub fn with_capacity(items: usize, bytes: usize) -> Bulks {
+        Bulks {
+            shape: Shape::Array,
+            data: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(items),
+        }
+    }
+
+    /// The items in one buffer, which grows as they come (sizing it first would walk them
+    /// twice, and cost code in each command that lists).
+    pub fn from_items<'a>(items: impl ExactSizeIterator<Item = &'a [u8]>) -> Bulks {
+        let mut out = Bulks::with_capacity(items.len(), 0);
+        for item in items {
+            out.push(item);
+        }
+        out
+    }
+
+    /// The reply: an empty array as handlers have always answered it, else these items.
+    pub fn into_reply(self) -> Reply {
+        if self.is_empty() && self.shape == Shape::Array {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::Bulks(Box::new(self))
+        }
+    }
+
+    pub fn push(&mut self, item: &[u8]) {
+        self.data.extend_from_slice(item);
+        self.ends.push(self.data.len());
+    }
+
+    /// Appends the decimal digits of `n`, as `int_bytes` or `format_score` would write them,
+    /// without the allocation and the formatting machinery those cost per item.
+    pub fn push_int(&mut self, n: i64) {
+        self.push(super::decimal(n, &mut [0; 21]));
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// The bulk strings held (a map's keys and values both count).
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the aggregate has no elements (a map of one unpaired key has none).
+    pub fn is_empty(&self) -> bool {
+        self.cli_items() == 0
+    }
+
+    /// Item `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(prev) => *self.ends.get(prev)?,
+            None => 0,
+        };
+        self.data.get(start..end)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// Makes an array the same items as a RESP3 set or map (`Shape::Set`, `Shape::Map`).
+    /// A map's keys and values alternate; a last key without a value is never read, as
+    /// `resp3::map` leaves it out of a flat array.
+    pub fn reshape(&mut self, shape: Shape) {
+        if self.shape == Shape::Array {
+            self.shape = shape;
+        }
+    }
+
+    #[cfg(test)]
+    fn into_set(mut self) -> Bulks {
+        self.reshape(Shape::Set);
+        self
+    }
+
+    #[cfg(test)]
+    fn into_map(mut self) -> Bulks {
+        self.reshape(Shape::Map);
+        self
+    }
+
+    /// The aggregate these items stand for, as a tree of `Reply::Bulk`s.
+    pub fn expand(&self) -> Reply {
+        let bulk = |item: &[u8]| Reply::Bulk(item.to_vec());
+        match self.shape {
+            Shape::Array => Reply::Array(self.iter().map(bulk).collect()),
+            Shape::Set => Reply::Set(self.iter().map(bulk).collect()),
+            Shape::Map => {
+                let mut pairs = Vec::with_capacity(self.len() / 2);
+                let mut items = self.iter();
+                while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                    pairs.push((bulk(k), bulk(v)));
+                }
+                Reply::Map(pairs)
+            }
+        }
+    }
+
+    /// Top-level elements as redis-cli counts them: a map's pairs, any other's items.
+    pub fn cli_items(&self) -> usize {
+        match self.shape {
+            Shape::Map => self.len() / 2,
+            Shape::Array | Shape::Set => self.len(),
+        }
+    }
+
+    /// `format_tty` of the aggregate: each element one line, a bulk never spanning two.
+    pub(super) fn write_cli(&self, prefix: &str, out: &mut String) {
+        if self.is_empty() {
+            out.push_str(match self.shape {
+                Shape::Array => "(empty array)\n",
+                Shape::Set => "(empty set)\n",
+                Shape::Map => "(empty hash)\n",
+            });
+            return;
+        }
+        self.write_cli_items(prefix, 0, self.cli_items(), out);
+    }
+
+    /// Top-level elements `from..to` (clamped), indexes aligned to the widest of the whole.
+    pub(super) fn write_cli_items(&self, prefix: &str, from: usize, to: usize, out: &mut String) {
+        let count = self.cli_items();
+        let width = count.to_string().len();
+        let separator = match self.shape {
+            Shape::Array => ')',
+            Shape::Set => '~',
+            Shape::Map => '#',
+        };
+        let per = if self.shape == Shape::Map { 2 } else { 1 };
+        for i in from..to.min(count) {
+            let lead = if i == 0 { "" } else { prefix };
+            let _ = write!(out, "{lead}{:>width$}{separator} ", i + 1);
+            quote_bytes(self.get(i * per).unwrap_or_default(), out);
+            if per == 2 {
+                out.push_str(" => ");
+                quote_bytes(self.get(i * per + 1).unwrap_or_default(), out);
+            }
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redis::resp3;
+
+    /// Items with every byte redis-cli escapes, an empty one, and invalid UTF-8.
+    fn items(n: usize) -> Vec<Vec<u8>> {
+        let odd: [&[u8]; 6] = [
+            b"",
+            b"a\"b\\c",
+            b"\n\r\t\x07\x08",
+            b"\x00\xff\xfe",
+            "é".as_bytes(),
+            b"plain",
+        ];
+        (0..n)
+            .map(|i| match odd.get(i) {
+                Some(item) => item.to_vec(),
+                None => format!("v{i}").into_bytes(),
+            })
+            .collect()
+    }
+
+    /// A `Bulks` in each shape of `n` items, with the tree of `Bulk`s it stands for, built
+    /// independently of `expand`.
+    fn both(n: usize) -> Vec<(Reply, Reply)> {
+        let items = items(n);
+        let bulks = Bulks::from_items(items.iter().map(Vec::as_slice));
+        let tree: Vec<Reply> = items.iter().cloned().map(Reply::Bulk).collect();
+        let pairs: Vec<(Reply, Reply)> = tree
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        vec![
+            (
+                Reply::Bulks(Box::new(bulks.clone())),
+                Reply::Array(tree.clone()),
+            ),
+            (
+                Reply::Bulks(Box::new(bulks.clone().into_set())),
+                Reply::Set(tree),
+            ),
+            (Reply::Bulks(Box::new(bulks.into_map())), Reply::Map(pairs)),
+        ]
+    }
+
+    /// Every place a reply can sit: alone, in an array (EXEC), as a map's value, several
+    /// replies in a row.
+    fn placed(reply: &Reply) -> Vec<Reply> {
+        vec![
+            reply.clone(),
+            Reply::Array(vec![Reply::ok(), reply.clone(), Reply::Integer(7)]),
+            Reply::Map(vec![(Reply::bulk("k"), reply.clone())]),
+            Reply::Many(vec![reply.clone(), reply.clone()]),
+        ]
+    }
+
+    #[test]
+    fn redis_cli_text_is_the_text_of_the_array_it_stands_for() {
+        for n in [0, 1, 2, 5, 6, 9, 10, 11, 101, 1_234] {
+            for (flat, tree) in both(n) {
+                assert_eq!(flat, tree);
+                assert_eq!(flat.clone().expand_all(), tree);
+                for (flat, tree) in placed(&flat).iter().zip(placed(&tree)) {
+                    let text = tree.to_cli_text();
+                    assert_eq!(flat.to_cli_text(), text, "{n} {tree:?}");
+                    assert_eq!(flat.cli_lines(), tree.cli_lines(), "{text}");
+                    assert_eq!(flat.cli_items(), tree.cli_items(), "{text}");
+                    // In parts, as the console asks for them.
+                    let mut parts = String::new();
+                    let mut from = 0;
+                    for step in [1, 3, 200, 2_000, usize::MAX] {
+                        flat.write_cli_items(from, from.saturating_add(step), &mut parts);
+                        from = from.saturating_add(step);
+                    }
+                    let mut whole = String::new();
+                    tree.write_cli_items(0, usize::MAX, &mut whole);
+                    assert_eq!(parts, whole);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn binary_members_print_with_escapes() {
+        let (flat, _) = both(6).swap_remove(2);
+        assert_eq!(
+            flat.to_cli_text(),
+            "1# \"\" => \"a\\\"b\\\\c\"\n\
+             2# \"\\n\\r\\t\\a\\b\" => \"\\x00\\xff\\xfe\"\n\
+             3# \"\\xc3\\xa9\" => \"plain\"\n"
+        );
+        let empty = Bulks::with_capacity(0, 0);
+        let text = |bulks: Bulks| Reply::Bulks(Box::new(bulks)).to_cli_text();
+        assert_eq!(text(empty.clone()), "(empty array)\n");
+        assert_eq!(text(empty.clone().into_set()), "(empty set)\n");
+        assert_eq!(text(empty.into_map()), "(empty hash)\n");
+    }
+
+    /// What a RESP3 client gets: the same shaping, the same text, for every command that
+    /// answers in one buffer.
+    #[test]
+    fn resp3_shapes_match_those_of_the_array() {
+        let commands: [&[&str]; 9] = [
+            &["HGETALL", "h"],
+            &["HKEYS", "h"],
+            &["SMEMBERS", "s"],
+            &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+            &["ZRANGE", "z", "0", "-1"],
+            &["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES"],
+            &["ZRANGEBYLEX", "z", "-", "+"],
+            &["LRANGE", "l", "0", "-1"],
+            &["KEYS", "*"],
+        ];
+        for n in [0, 1, 4, 5, 12] {
+            let (flat, tree) = both(n).swap_remove(0);
+            for argv in commands {
+                let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+                let name = String::from_utf8_lossy(&argv[0]).to_lowercase();
+                let shaped = resp3::shape(&name, &argv, flat.clone());
+                let expected = resp3::shape(&name, &argv, tree.clone());
+                assert_eq!(shaped, expected, "{name} {n}");
+                assert_eq!(shaped.to_cli_text(), expected.to_cli_text(), "{name} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_map_drops_a_last_key_without_value_as_resp3_does() {
+        let (flat, tree) = both(5).swap_remove(0);
+        let argv = [b"hgetall".to_vec(), b"h".to_vec()];
+        let Reply::Bulks(map) = resp3::shape("hgetall", &argv, flat) else {
+            panic!("a map of bulks stays one buffer");
+        };
+        assert_eq!((map.shape(), map.cli_items()), (Shape::Map, 2));
+        let expected = resp3::shape("hgetall", &argv, tree);
+        assert_eq!(
+            Reply::Bulks(map.clone()).to_cli_text(),
+            expected.to_cli_text()
+        );
+        assert_eq!(Reply::Bulks(map), expected);
+    }
+
+    #[test]
+    fn items_read_back_as_pushed() {
+        let items = items(20);
+        let mut bulks = Bulks::with_capacity(0, 0);
+        for item in &items {
+            bulks.push(item);
+        }
+        assert_eq!(bulks, Bulks::from_items(items.iter().map(Vec::as_slice)));
+        assert!(bulks.iter().eq(items.iter().map(Vec::as_slice)));
+        assert_eq!(bulks.get(3), Some(&b"\x00\xff\xfe"[..]));
+        assert_eq!(bulks.get(20), None);
+        assert_eq!(
+            bulks.into_reply().expand(),
+            Reply::Array(items.into_iter().map(Reply::Bulk).collect())
+        );
+        assert!(matches!(Bulks::with_capacity(0, 0).into_reply(), Reply::Array(a) if a.is_empty()));
+    }
+
+    #[test]
+    fn integers_are_written_as_decimal_text() {
+        let numbers = [0, 7, -7, 10, 512, -1_000_000, i64::MAX, i64::MIN];
+        let mut bulks = Bulks::with_capacity(0, 0);
+        for n in numbers {
+            bulks.push_int(n);
+        }
+        let texts: Vec<String> = numbers.iter().map(i64::to_string).collect();
+        assert!(bulks.iter().eq(texts.iter().map(|t| t.as_bytes())));
+    }
+
+    /// Through the server, as the real one answers (recorded with `redis-cli --no-raw`
+    /// against valkey 9.1): the console in RESP2 and RESP3, scripts, and transactions.
+    #[test]
+    fn commands_answer_as_the_real_server_on_every_path() {
+        use crate::redis::testing::run_as;
+        use crate::redis::Server;
+        let mut server = Server::new();
+        let setup = [
+            r#"HSET h "" "a\"b" "\n\t" "\x00\xff" f v"#,
+            r#"SADD s "\xc3\xa9" "" m"#,
+            r#"RPUSH l "" "\x01" x"#,
+            r#"ZADD z 1 a 2.5 "\xfe" -3 """#,
+            "MSET k1 1",
+        ];
+        for line in setup {
+            run_as(&mut server, 1, line, 0);
+        }
+        let hash = "1) \"\"\n2) \"a\\\"b\"\n3) \"\\n\\t\"\n4) \"\\x00\\xff\"\n5) \"f\"\n6) \"v\"\n";
+        let zset = "1) \"\"\n2) \"-3\"\n3) \"a\"\n4) \"1\"\n5) \"\\xfe\"\n6) \"2.5\"\n";
+        let resp2 = [
+            ("HGETALL h", hash),
+            ("EVAL \"return redis.call('HGETALL', KEYS[1])\" 1 h", hash),
+            ("EVAL \"redis.setresp(3); return redis.call('HGETALL', KEYS[1])\" 1 h", hash),
+            ("EVAL \"return redis.call('LRANGE', KEYS[1], 0, -1)\" 1 l", "1) \"\"\n2) \"\\x01\"\n3) \"x\"\n"),
+            ("EVAL \"return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')\" 1 z", zset),
+            ("EVAL \"local t = redis.call('HKEYS', KEYS[1]); return #t\" 1 h", "(integer) 3\n"),
+            ("ZRANGE z 0 -1 WITHSCORES", zset),
+            ("ZRANGE nokey 0 -1", "(empty array)\n"),
+            ("KEYS nomatch*", "(empty array)\n"),
+            ("MULTI", "OK\n"),
+            ("HVALS h", "QUEUED\n"),
+            ("ZRANGE z 0 -1 WITHSCORES", "QUEUED\n"),
+            ("KEYS k*", "QUEUED\n"),
+            (
+                "EXEC",
+                "1) 1) \"a\\\"b\"\n   2) \"\\x00\\xff\"\n   3) \"v\"\n\
+                 2) 1) \"\"\n   2) \"-3\"\n   3) \"a\"\n   4) \"1\"\n   5) \"\\xfe\"\n   6) \"2.5\"\n\
+                 3) 1) \"k1\"\n",
+            ),
+        ];
+        let resp3 = [
+            ("HGETALL h", "1# \"\" => \"a\\\"b\"\n2# \"\\n\\t\" => \"\\x00\\xff\"\n3# \"f\" => \"v\"\n"),
+            ("SMEMBERS s", "1~ \"\\xc3\\xa9\"\n2~ \"\"\n3~ \"m\"\n"),
+            (
+                "ZRANGE z 0 -1 WITHSCORES",
+                "1) 1) \"\"\n   2) (double) -3\n2) 1) \"a\"\n   2) (double) 1\n3) 1) \"\\xfe\"\n   2) (double) 2.5\n",
+            ),
+            (
+                "ZRANGEBYSCORE z -inf +inf WITHSCORES LIMIT 1 2",
+                "1) 1) \"a\"\n   2) (double) 1\n2) 1) \"\\xfe\"\n   2) (double) 2.5\n",
+            ),
+            ("MULTI", "OK\n"),
+            ("HGETALL h", "QUEUED\n"),
+            ("SMEMBERS s", "QUEUED\n"),
+            ("LRANGE l 0 -1", "QUEUED\n"),
+            (
+                "EXEC",
+                "1) 1# \"\" => \"a\\\"b\"\n   2# \"\\n\\t\" => \"\\x00\\xff\"\n   3# \"f\" => \"v\"\n\
+                 2) 1~ \"\\xc3\\xa9\"\n   2~ \"\"\n   3~ \"m\"\n\
+                 3) 1) \"\"\n   2) \"\\x01\"\n   3) \"x\"\n",
+            ),
+        ];
+        for (line, text) in resp2 {
+            assert_eq!(run_as(&mut server, 1, line, 0), text, "{line}");
+        }
+        run_as(&mut server, 1, "HELLO 3", 0);
+        for (line, text) in resp3 {
+            assert_eq!(run_as(&mut server, 1, line, 0), text, "{line} (RESP3)");
+        }
+    }
+
+    /// A kept long reply is the data as it was when the command ran.
+    #[test]
+    fn a_kept_reply_is_a_snapshot() {
+        use crate::clock::Clock;
+        use crate::redis::{cli, Server};
+        let mut server = Server::new();
+        let mut clock = Clock::new();
+        let fields: Vec<String> = (0..1_500).map(|i| format!("f{i} v{i}")).collect();
+        cli::run_line_as(
+            &mut server,
+            &mut clock,
+            1,
+            &format!("HSET h {}", fields.join(" ")),
+            0,
+        );
+        server.long_replies.defer_line(true);
+        cli::run_line_as(&mut server, &mut clock, 1, "HGETALL h", 0);
+        server.long_replies.stop_deferring();
+        let kept = server.long_replies.last().cloned().expect("deferred");
+        server.long_replies.defer_line(false);
+        cli::run_line_as(&mut server, &mut clock, 1, "HSET h f1499 changed", 0);
+        cli::run_line_as(&mut server, &mut clock, 1, "DEL h", 0);
+        assert_eq!(
+            server.long_replies.part(kept.id, 2_998, 2).as_deref(),
+            Some("2999) \"f1499\"\n3000) \"v1499\"\n")
+        );
+    }
+}

@@ -152,8 +152,12 @@ impl<'a> Reader<'a> {
     }
 }
 
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
+/// Slice-by-8 tables: `CRC_TABLES[0]` is the classic byte table; `CRC_TABLES[k][b]` is the
+/// CRC of byte `b` followed by `k` zero bytes, so eight input bytes fold in with eight
+/// lookups and no dependency between them (about four times the speed of the byte loop,
+/// which matters for a snapshot of tens of megabytes saved while the student waits).
+const fn crc_tables() -> [[u32; 256]; 8] {
+    let mut tables = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -166,21 +170,67 @@ const fn crc_table() -> [u32; 256] {
             };
             k += 1;
         }
-        table[i] = c;
+        tables[0][i] = c;
         i += 1;
     }
-    table
+    let mut t = 1;
+    while t < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = tables[t - 1][i];
+            tables[t][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        t += 1;
+    }
+    tables
 }
 
-static CRC_TABLE: [u32; 256] = crc_table();
+static CRC_TABLES: [[u32; 256]; 8] = crc_tables();
 
-/// CRC-32 (IEEE 802.3), the checksum of zlib, gzip and PNG.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xffff_ffffu32;
-    for &b in data {
-        c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+/// A running CRC-32 (IEEE 802.3, the checksum of zlib, gzip and PNG), fed in pieces.
+#[derive(Debug, Clone, Copy)]
+pub struct Crc32(u32);
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Crc32(0xffff_ffff)
     }
-    c ^ 0xffff_ffff
+}
+
+impl Crc32 {
+    pub fn update(&mut self, data: &[u8]) {
+        let t = &CRC_TABLES;
+        let mut c = self.0;
+        let mut chunks = data.chunks_exact(8);
+        for chunk in &mut chunks {
+            let lo = c ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+            c = t[7][(lo & 0xff) as usize]
+                ^ t[6][((lo >> 8) & 0xff) as usize]
+                ^ t[5][((lo >> 16) & 0xff) as usize]
+                ^ t[4][(lo >> 24) as usize]
+                ^ t[3][(hi & 0xff) as usize]
+                ^ t[2][((hi >> 8) & 0xff) as usize]
+                ^ t[1][((hi >> 16) & 0xff) as usize]
+                ^ t[0][(hi >> 24) as usize];
+        }
+        for &b in chunks.remainder() {
+            c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+        }
+        self.0 = c;
+    }
+
+    pub fn finish(self) -> u32 {
+        self.0 ^ 0xffff_ffff
+    }
+}
+
+/// CRC-32 (IEEE 802.3) of `data` in one piece.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = Crc32::default();
+    crc.update(data);
+    crc.finish()
 }
 
 #[cfg(test)]
@@ -191,6 +241,47 @@ mod tests {
     fn crc32_matches_the_published_check_value() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
         assert_eq!(crc32(b""), 0);
+    }
+
+    /// The byte-at-a-time definition, to check the eight-byte loop against.
+    fn crc32_bytewise(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        c ^ 0xffff_ffff
+    }
+
+    #[test]
+    fn crc32_equals_the_bytewise_definition_at_every_length_and_split() {
+        let mut x = 0x9e37_79b9u32;
+        let data: Vec<u8> = (0..300)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        for len in 0..data.len() {
+            let part = &data[..len];
+            let expected = crc32_bytewise(part);
+            assert_eq!(crc32(part), expected, "length {len}");
+            for split in [0, 1, 3, 7, 8, 9, len / 2, len] {
+                let split = split.min(len);
+                let mut crc = Crc32::default();
+                crc.update(&part[..split]);
+                crc.update(&part[split..]);
+                assert_eq!(crc.finish(), expected, "length {len} split at {split}");
+            }
+        }
     }
 
     #[test]

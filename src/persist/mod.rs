@@ -42,6 +42,7 @@ pub mod codec;
 #[cfg(feature = "mongo")]
 pub mod mongo_dump;
 pub mod redis_dump;
+pub mod stepped;
 
 use crate::clock::{Clock, Millis};
 use crate::redis::parts::Part;
@@ -66,7 +67,8 @@ pub struct Loaded {
     pub host_data: Vec<u8>,
 }
 
-/// The snapshot of a sandbox at host time `host_ms`; `host_data` is stored as it is.
+/// The snapshot of a sandbox at host time `host_ms`; `host_data` is stored as it is. This is
+/// the stepped save (`stepped::Saving`) run to its end, so both give the same bytes.
 pub fn save(
     redis: &redis::Server,
     mongo: &mongo::Shell,
@@ -74,65 +76,17 @@ pub fn save(
     host_data: &[u8],
     host_ms: Millis,
 ) -> Vec<u8> {
-    let now = clock.now(host_ms);
-    let mut w = Writer::default();
-    let (base_host, base_virtual, speed, paused) = clock.parts();
-    w.u64(base_host);
-    w.u64(base_virtual);
-    w.u32(speed);
-    match paused {
-        Some(t) => {
-            w.u8(1);
-            w.u64(t);
-        }
-        None => w.u8(0),
-    }
-    w.bytes(host_data);
-
-    let changed = redis::config::changed(&redis.config);
-    w.len(changed.len());
-    for (name, value) in changed {
-        w.str(name);
-        w.str(&value);
-    }
-    let dump = redis_dump::dump(redis, now, Times::Absolute);
-    w.len(dump.commands.len());
-    for c in &dump.commands {
-        w.len(c.len());
-        for arg in c {
-            w.bytes(arg);
+    let mut saving = stepped::Saving::begin(redis, clock, host_data, host_ms);
+    loop {
+        if let Some(bytes) = saving.step(redis, mongo, AT_ONCE_BUDGET) {
+            return bytes;
         }
     }
-    w.len(dump.geo_keys.len());
-    for (db, key) in &dump.geo_keys {
-        w.len(*db);
-        w.bytes(key);
-    }
-
-    #[cfg(feature = "mongo")]
-    {
-        let (db, (process, counter)) = mongo.session_state();
-        w.str(db);
-        w.buf.extend_from_slice(&process);
-        w.u32(counter);
-        mongo_dump::write_store(&mut w, mongo.store());
-        mongo_dump::write_search_indexes(&mut w, mongo.store());
-    }
-    #[cfg(not(feature = "mongo"))]
-    {
-        let _ = mongo;
-        w.buf.extend_from_slice(&fresh_mongo_part(true));
-    }
-
-    let body = w.buf;
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
 }
+
+/// Keys or documents per step of the one-call save: any budget gives the same bytes; this
+/// one keeps few commands of a large keyspace in memory at a time.
+const AT_ONCE_BUDGET: usize = 4096;
 
 /// Checks the header and returns the body.
 fn body(bytes: &[u8]) -> Result<&[u8], String> {

@@ -316,23 +316,79 @@ fn read_options(r: &mut Reader) -> ReadResult<CollectionOptions> {
 /// Every database, collection, index (as `getIndexes` describes it, so that parsing it
 /// again gives the same index) and document.
 pub fn write_store(w: &mut Writer, store: &Store) {
-    w.len(store.databases.len());
-    for (db_name, db) in &store.databases {
-        w.str(db_name);
-        w.len(db.collections.len());
-        for (coll_name, coll) in &db.collections {
-            w.str(coll_name);
-            write_options(w, &coll.options);
-            let secondary = coll.indexes().get(1..).unwrap_or_default();
-            w.len(secondary.len());
-            for index in secondary {
-                write_doc(w, &index.spec.describe());
+    StoreCursor::default().next(w, store, usize::MAX);
+}
+
+/// Where `write_store` stands between batches, so that a large store can be written a few
+/// documents at a time (the page's stepped save); the store must not change meanwhile.
+#[derive(Debug, Default, Clone)]
+pub struct StoreCursor {
+    started: bool,
+    db: usize,
+    coll: usize,
+    /// The next document of the current collection; `None` before its head is written.
+    doc: Option<usize>,
+    done: bool,
+}
+
+impl StoreCursor {
+    /// Writes up to `budget` more documents (at least one); returns whether the store is
+    /// complete.
+    pub fn next(&mut self, w: &mut Writer, store: &Store, budget: usize) -> bool {
+        if self.done {
+            return true;
+        }
+        if !self.started {
+            self.started = true;
+            w.len(store.databases.len());
+        }
+        let mut left = budget.max(1);
+        while let Some((db_name, db)) = store.databases.iter().nth(self.db) {
+            if self.coll == 0 && self.doc.is_none() {
+                w.str(db_name);
+                w.len(db.collections.len());
             }
-            w.len(coll.docs.len());
-            for doc in &coll.docs {
+            let Some((coll_name, coll)) = db.collections.iter().nth(self.coll) else {
+                self.db += 1;
+                self.coll = 0;
+                self.doc = None;
+                continue;
+            };
+            let mut k = match self.doc {
+                Some(k) => k,
+                None => {
+                    w.str(coll_name);
+                    write_options(w, &coll.options);
+                    let secondary = coll.indexes().get(1..).unwrap_or_default();
+                    w.len(secondary.len());
+                    for index in secondary {
+                        write_doc(w, &index.spec.describe());
+                    }
+                    w.len(coll.docs.len());
+                    0
+                }
+            };
+            for doc in coll.docs.iter().skip(k) {
+                if left == 0 {
+                    self.doc = Some(k);
+                    return false;
+                }
+                left -= 1;
                 write_doc(w, doc);
+                k += 1;
+            }
+            self.coll += 1;
+            self.doc = None;
+            // The next collection's head must not repeat its database's.
+            if self.coll >= db.collections.len() {
+                self.db += 1;
+                self.coll = 0;
+            } else {
+                continue;
             }
         }
+        self.done = true;
+        true
     }
 }
 

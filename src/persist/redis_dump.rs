@@ -11,7 +11,7 @@
 //! a real server's clock is not the sandbox's).
 
 use crate::clock::Millis;
-use crate::redis::db::Db;
+use crate::redis::db::Entry;
 #[cfg(feature = "search")]
 use crate::redis::search::{FieldKind, Index, Source};
 #[cfg(feature = "streams")]
@@ -39,6 +39,7 @@ pub enum Times {
 /// The commands that rebuild every database's live keys (`SELECT` before each non-empty
 /// one, `SELECT 0` at the end if another was selected), then the search indexes, plus the
 /// sorted sets that were written by GEOADD (the sandbox shows those as maps).
+#[derive(Debug, Default)]
 pub struct Dump {
     pub commands: Vec<Command>,
     pub geo_keys: Vec<(usize, Vec<u8>)>,
@@ -62,34 +63,88 @@ pub fn dump(server: &Server, now: Millis, times: Times) -> Dump {
         commands: Vec::new(),
         geo_keys: Vec::new(),
     };
-    // Libraries first, as the AOF rewrite (`rewriteFunctions`) writes them: nothing in the
-    // keyspace depends on them, but a reader of the file sees the code before the data.
-    for code in server.scripting.library_codes() {
-        out.commands.push(cmd(&[b"FUNCTION", b"LOAD", code]));
-    }
-    // The real server keeps its script cache in memory only (EVALSHA answers NOSCRIPT after a
-    // restart); the sandbox keeps it, since a page reload is no restart for the student, and
-    // the export hands it to the real server too.
-    for body in server.scripting.cached_scripts() {
-        out.commands.push(cmd(&[b"SCRIPT", b"LOAD", body]));
-    }
-    let mut selected = 0;
-    for (index, db) in server.dbs.iter().enumerate() {
-        let start = out.commands.len();
-        dump_db(db, index, now, times, &mut out);
-        if out.commands.len() > start && index != selected {
-            out.commands.insert(start, cmd(&[b"SELECT", &num(index)]));
-            selected = index;
-        }
-    }
-    if selected != 0 {
-        out.commands.push(cmd(&[b"SELECT", b"0"]));
-    }
-    #[cfg(feature = "search")]
-    for (name, index) in &server.search {
-        out.commands.push(ft_create(name, index));
-    }
+    Cursor::default().next(server, now, times, usize::MAX, &mut out);
     out
+}
+
+/// Where a dump stands between batches, so that a large keyspace can be written a few keys
+/// at a time (the page's stepped save); `dump` runs one to the end in a single batch. The
+/// keyspace must not change between batches: the caller drops the cursor if it does.
+#[derive(Debug, Default, Clone)]
+pub struct Cursor {
+    started: bool,
+    db: usize,
+    /// The next key's position in `db`'s insertion order.
+    pos: usize,
+    selected: usize,
+    /// Whether the current database has written a command yet (its SELECT goes first).
+    db_written: bool,
+    done: bool,
+}
+
+impl Cursor {
+    /// Appends the commands of up to `budget` more keys (at least one) to `out`; returns
+    /// whether the dump is complete.
+    pub fn next(
+        &mut self,
+        server: &Server,
+        now: Millis,
+        times: Times,
+        budget: usize,
+        out: &mut Dump,
+    ) -> bool {
+        if self.done {
+            return true;
+        }
+        if !self.started {
+            self.started = true;
+            // Libraries first, as the AOF rewrite (`rewriteFunctions`) writes them: nothing
+            // in the keyspace depends on them, but a reader of the file sees the code before
+            // the data.
+            for code in server.scripting.library_codes() {
+                out.commands.push(cmd(&[b"FUNCTION", b"LOAD", code]));
+            }
+            // The real server keeps its script cache in memory only (EVALSHA answers NOSCRIPT
+            // after a restart); the sandbox keeps it, since a page reload is no restart for
+            // the student, and the export hands it to the real server too.
+            for body in server.scripting.cached_scripts() {
+                out.commands.push(cmd(&[b"SCRIPT", b"LOAD", body]));
+            }
+        }
+        let mut left = budget.max(1);
+        while let Some(db) = server.dbs.get(self.db) {
+            let Some((key, entry)) = db.get_index(self.pos) else {
+                self.db += 1;
+                self.pos = 0;
+                self.db_written = false;
+                continue;
+            };
+            if left == 0 {
+                return false;
+            }
+            left -= 1;
+            self.pos += 1;
+            let before = out.commands.len();
+            dump_key(key, entry, self.db, now, times, out);
+            if out.commands.len() > before && !self.db_written {
+                self.db_written = true;
+                if self.db != self.selected {
+                    out.commands
+                        .insert(before, cmd(&[b"SELECT", &num(self.db)]));
+                    self.selected = self.db;
+                }
+            }
+        }
+        if self.selected != 0 {
+            out.commands.push(cmd(&[b"SELECT", b"0"]));
+        }
+        #[cfg(feature = "search")]
+        for (name, index) in &server.search {
+            out.commands.push(ft_create(name, index));
+        }
+        self.done = true;
+        true
+    }
 }
 
 /// A time as `times` writes it, or `None` if it is already due (the item is left out).
@@ -124,16 +179,17 @@ fn chunked(
     }
 }
 
-fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
+/// The commands that rebuild one live key (none if it or all its items are already due).
+fn dump_key(key: &[u8], entry: &Entry, index: usize, now: Millis, times: Times, out: &mut Dump) {
     let (expire, hexpire, pxat) = match times {
         Times::Absolute => (&b"PEXPIREAT"[..], &b"HPEXPIREAT"[..], &b"PXAT"[..]),
         Times::Relative => (&b"PEXPIRE"[..], &b"HPEXPIRE"[..], &b"PX"[..]),
     };
-    for (key, entry) in db.iter() {
+    {
         let ttl = match entry.expire_at {
             Some(at) => match when(at, now, times) {
                 Some(t) => Some(t),
-                None => continue,
+                None => return,
             },
             None => None,
         };
@@ -147,7 +203,7 @@ fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
                     c.push(t.clone());
                 }
                 cmds.push(c);
-                continue;
+                return;
             }
             Value::Hash(hash) => {
                 // Fields already due are gone for every reader; they are not written.
@@ -206,7 +262,7 @@ fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
                     2,
                 );
                 if zset.is_geo() {
-                    out.geo_keys.push((index, key.clone()));
+                    out.geo_keys.push((index, key.to_vec()));
                 }
             }
             #[cfg(feature = "streams")]
@@ -219,7 +275,7 @@ fn dump_db(db: &Db, index: usize, now: Millis, times: Times, out: &mut Dump) {
         }
         if cmds.len() == before {
             // Every item had expired: the key is as good as gone.
-            continue;
+            return;
         }
         if let Some(t) = ttl {
             cmds.push(cmd(&[expire, key, &t]));

@@ -738,3 +738,144 @@ fn parts_used_names_search_json_and_streams() {
     s.redis("XGROUP CREATE e g $ MKSTREAM");
     assert_eq!(parts_used(&s.save()), [Part::Streams]);
 }
+
+/// The save as it was written before it went in steps: every command built first, then
+/// encoded, then the store in one piece and the checksum over the body. The stepped walk
+/// must give these very bytes.
+fn legacy_save(s: &Sandbox, host_data: &[u8]) -> Vec<u8> {
+    let now = s.clock.now(0);
+    let mut w = Writer::default();
+    let (base_host, base_virtual, speed, paused) = s.clock.parts();
+    w.u64(base_host);
+    w.u64(base_virtual);
+    w.u32(speed);
+    match paused {
+        Some(t) => {
+            w.u8(1);
+            w.u64(t);
+        }
+        None => w.u8(0),
+    }
+    w.bytes(host_data);
+    let changed = redis::config::changed(&s.redis.config);
+    w.len(changed.len());
+    for (name, value) in changed {
+        w.str(name);
+        w.str(&value);
+    }
+    let dump = redis_dump::dump(&s.redis, now, Times::Absolute);
+    w.len(dump.commands.len());
+    for c in &dump.commands {
+        w.len(c.len());
+        for arg in c {
+            w.bytes(arg);
+        }
+    }
+    w.len(dump.geo_keys.len());
+    for (db, key) in &dump.geo_keys {
+        w.len(*db);
+        w.bytes(key);
+    }
+    let (db, (process, counter)) = s.mongo.session_state();
+    w.str(db);
+    w.buf.extend_from_slice(&process);
+    w.u32(counter);
+    mongo_dump::write_store(&mut w, s.mongo.store());
+    mongo_dump::write_search_indexes(&mut w, s.mongo.store());
+    framed(&w.buf)
+}
+
+/// A stepped save run to its end with `budget` per step; the number of steps it took.
+fn stepped_save(s: &Sandbox, budget: usize) -> (Vec<u8>, usize) {
+    let mut saving = stepped::Saving::begin(&s.redis, &s.clock, b"{\"history\":[]}", 0);
+    for steps in 1.. {
+        if let Some(bytes) = saving.step(&s.redis, &s.mongo, budget) {
+            assert_eq!(saving.step(&s.redis, &s.mongo, budget), None);
+            return (bytes, steps);
+        }
+        assert!(steps < 1_000_000, "the save does not end");
+    }
+    unreachable!()
+}
+
+/// Every kind of data, spread so that small budgets stop inside databases, collections,
+/// chunked collections and the copy and checksum stages.
+fn populated_for_steps() -> Sandbox {
+    let mut s = populated();
+    for line in [
+        "SELECT 5",
+        "RPUSH long:list 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67",
+        "SET gone soon PX 1",
+        "SET stays here",
+        "SELECT 0",
+    ] {
+        s.redis(line);
+    }
+    for i in 0..300 {
+        s.redis(&format!("SET bulk:{i} {}", "x".repeat(i % 50)));
+    }
+    for src in [
+        "use metrics",
+        "db.createCollection('weather', { timeseries: { timeField: 'ts', metaField: 'sensor', granularity: 'minutes' } })",
+        "db.weather.insertMany([{ ts: ISODate('2026-01-01T00:00:00Z'), sensor: { id: 1 }, t: 3.5 }, { ts: ISODate('2026-01-01T00:01:00Z'), sensor: { id: 2 }, t: 4 }])",
+        "db.createCollection('empty')",
+        "db.many.insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: i, s: 'v' + i })))",
+        "db.many.createIndex({ s: 1 }, { unique: true })",
+        "use shop",
+    ] {
+        let out = s.mongo(src);
+        assert!(!out.contains("Error"), "{src}: {out}");
+    }
+    s.clock = Clock::from_parts(0, T0 + 10, 1000, Some(T0 + 10));
+    s
+}
+
+#[test]
+fn a_stepped_save_has_the_bytes_of_the_one_call_save_at_any_budget() {
+    let s = populated_for_steps();
+    let whole = s.save();
+    assert_eq!(whole, legacy_save(&s, b"{\"history\":[]}"));
+    let mut steps_seen = Vec::new();
+    for budget in [1, 3, 64, usize::MAX] {
+        let (bytes, steps) = stepped_save(&s, budget);
+        assert!(bytes == whole, "budget {budget}: the bytes differ");
+        steps_seen.push(steps);
+    }
+    // Small budgets really do stop partway: one key, document or 4 KiB per step.
+    assert!(steps_seen[0] > 350, "{steps_seen:?}");
+    assert!(steps_seen[0] > steps_seen[1] && steps_seen[1] > steps_seen[2]);
+    assert!(Sandbox::load(&whole).is_ok());
+}
+
+#[test]
+fn stepped_saves_of_random_datasets_equal_the_one_call_save() {
+    let mut rng = Rng(0x5eed_0f57_e9a1);
+    for round in 0..8 {
+        let mut s = Sandbox::new();
+        for _ in 0..120 {
+            let key = format!("k{}", rng.below(30));
+            let line = match rng.below(6) {
+                0 => format!("SET {key} v{}", rng.below(100)),
+                1 => format!("HSET {key} f{} x", rng.below(4)),
+                2 => format!("RPUSH {key} {}", rng.below(100)),
+                3 => format!("SELECT {}", rng.below(3)),
+                4 => format!("PEXPIRE {key} {}", 1 + rng.below(50)),
+                _ => format!("DEL {key}"),
+            };
+            s.redis(&line);
+        }
+        for i in 0..rng.below(30) {
+            s.mongo(&format!("use d{}", rng.below(3)));
+            s.mongo(&format!("db.c{}.insertOne({{ _id: {i} }})", rng.below(3)));
+        }
+        s.clock = Clock::from_parts(0, T0 + rng.below(60), 1000, Some(T0 + rng.below(60)));
+        let whole = s.save();
+        assert_eq!(whole, legacy_save(&s, b"{\"history\":[]}"), "round {round}");
+        for budget in [1, 2, 5] {
+            assert!(
+                stepped_save(&s, budget).0 == whole,
+                "round {round} budget {budget}"
+            );
+        }
+    }
+}

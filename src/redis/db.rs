@@ -673,6 +673,12 @@ impl Db {
         self.entries.iter()
     }
 
+    /// The entry at `pos` in insertion order, due or not: a dump that goes a few keys at a
+    /// time resumes where it stopped (the keyspace unchanged meanwhile).
+    pub fn get_index(&self, pos: usize) -> Option<(&Vec<u8>, &Entry)> {
+        self.entries.get_index(pos)
+    }
+
     /// The entry for `key` as stored, due or not, without touching it: what the page's panels
     /// read (they must not expire keys or reset OBJECT IDLETIME by looking).
     pub fn stored(&self, key: &[u8]) -> Option<&Entry> {

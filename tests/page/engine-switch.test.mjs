@@ -420,6 +420,15 @@ const FAMILIES = [
     ],
   },
   {
+    part: "ZUNION, ZINTER and ZDIFF commands",
+    before: [["ZADD a 1 x 2 y", "(integer) 2"], ["ZADD b 3 y", "(integer) 1"]],
+    lines: [
+      ["ZUNION 2 a b WITHSCORES", '1) "x"\n2) "1"\n3) "y"\n4) "5"'],
+      ["ZINTERSTORE d 2 a b", "(integer) 1"],
+      ["ZINTERCARD 2 a b", "(integer) 1"],
+    ],
+  },
+  {
     part: "LCS command",
     before: [["MSET a ohmytext b mynewtext", "OK"]],
     lines: [

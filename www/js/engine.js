@@ -101,6 +101,7 @@ const PARTS = {
   hyperloglog: "HyperLogLog commands",
   bitmap: "bitmap commands",
   sort: "SORT command",
+  "zset-algebra": "ZUNION, ZINTER and ZDIFF commands",
   lcs: "LCS command",
   copy: "COPY command",
   internals: "OBJECT, MEMORY, DEBUG and SLOWLOG commands",

@@ -12,6 +12,7 @@ use std::hash::BuildHasherDefault;
 
 use super::{wrong_type, Value};
 use crate::redis::db::FxHasher;
+use crate::redis::parts::{require_part, Part};
 use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::{glob_match, parse_i64};
 use crate::redis::Server;
@@ -1542,6 +1543,7 @@ fn set_op_generic(
     op: SetOp,
     card_only: bool,
 ) -> Reply {
+    require_part!(Part::ZsetAlgebra);
     let numkeys_at = if dst.is_some() { 2 } else { 1 };
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
     let Some(setnum) = parse_i64(&argv[numkeys_at]) else {

@@ -152,11 +152,13 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Slice-by-8 tables: `CRC_TABLES[0]` is the classic byte table; `CRC_TABLES[k][b]` is the
+/// Slice-by-8 tables: `tables[0]` is the classic byte table; `tables[k][b]` is the
 /// CRC of byte `b` followed by `k` zero bytes, so eight input bytes fold in with eight
 /// lookups and no dependency between them (about four times the speed of the byte loop,
 /// which matters for a snapshot of tens of megabytes saved while the student waits).
-const fn crc_tables() -> [[u32; 256]; 8] {
+/// Built on first use rather than at compile time: as a static they were 8 KB of data in the
+/// wasm, nearly all of it incompressible, which the first load's size budget cannot spare.
+fn build_crc_tables() -> [[u32; 256]; 8] {
     let mut tables = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
@@ -186,7 +188,10 @@ const fn crc_tables() -> [[u32; 256]; 8] {
     tables
 }
 
-static CRC_TABLES: [[u32; 256]; 8] = crc_tables();
+fn crc_tables() -> &'static [[u32; 256]; 8] {
+    static TABLES: std::sync::OnceLock<[[u32; 256]; 8]> = std::sync::OnceLock::new();
+    TABLES.get_or_init(build_crc_tables)
+}
 
 /// A running CRC-32 (IEEE 802.3, the checksum of zlib, gzip and PNG), fed in pieces.
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +205,7 @@ impl Default for Crc32 {
 
 impl Crc32 {
     pub fn update(&mut self, data: &[u8]) {
-        let t = &CRC_TABLES;
+        let t = crc_tables();
         let mut c = self.0;
         let mut chunks = data.chunks_exact(8);
         for chunk in &mut chunks {

@@ -744,9 +744,10 @@ pub fn ft_aggregate(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(n) => n,
         Err(e) => return reply::error(&e),
     };
+    let stems = super::Stems::default();
     let docs: Vec<Doc> = documents(server, &index, true)
         .into_iter()
-        .filter(|d| super::matches(&index, d, &node))
+        .filter(|d| super::matches(&stems, &index, d, &node))
         .collect();
     let mut total = docs.len();
     let mut rows: Vec<(Row, Option<usize>)> =

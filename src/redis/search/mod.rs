@@ -12,8 +12,14 @@ pub mod options;
 pub mod query;
 pub mod vector;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use indexmap::IndexMap;
 use serde_json::Value as JsonValue;
+
+use super::db::FxBuild;
 
 use super::reply::{self, Reply};
 use super::types::json::{self, resp_double};
@@ -360,49 +366,71 @@ fn text_fields<'a>(index: &'a Index, field: &Option<String>) -> Vec<(usize, &'a 
         .collect()
 }
 
+/// What one query learns about the words of one index's documents, each worked out once: a
+/// query reads every document's tokens, and their vocabulary is far smaller than their count.
+#[derive(Default)]
+struct Stems {
+    roots: RefCell<HashMap<String, Rc<str>, FxBuild>>,
+    stop: RefCell<HashMap<String, bool, FxBuild>>,
+}
+
+impl Stems {
+    fn of(&self, word: &str) -> Rc<str> {
+        if let Some(root) = self.roots.borrow().get(word) {
+            return root.clone();
+        }
+        let root: Rc<str> = stem(word).into();
+        self.roots
+            .borrow_mut()
+            .insert(word.to_string(), root.clone());
+        root
+    }
+
+    /// Whether `word` stems to `root`, without a copy of the stem.
+    fn is(&self, word: &str, root: &str) -> bool {
+        if let Some(known) = self.roots.borrow().get(word) {
+            return **known == *root;
+        }
+        *self.of(word) == *root
+    }
+
+    /// Whether `word` is one of `index`'s stop words (always the same index for one query).
+    fn is_stop(&self, index: &Index, word: &str) -> bool {
+        if let Some(known) = self.stop.borrow().get(word) {
+            return *known;
+        }
+        let stop = index.is_stopword(word);
+        self.stop.borrow_mut().insert(word.to_string(), stop);
+        stop
+    }
+}
+
 /// Whether `token` is `word`, or shares its stem `root` in a field that stems.
-fn term_matches(word: &str, root: &str, token: &str, nostem: bool) -> bool {
-    token == word || (!nostem && stem(token) == root)
+fn term_matches(stems: &Stems, word: &str, root: &str, token: &str, nostem: bool) -> bool {
+    token == word || (!nostem && stems.is(token, root))
 }
 
 /// Positions of `word` in each TEXT field of `doc` it may match.
-fn positions(
-    index: &Index,
-    doc: &Doc,
-    word: &str,
-    field: &Option<String>,
-) -> Vec<(usize, Vec<usize>)> {
-    let root = stem(word);
-    text_fields(index, field)
-        .into_iter()
-        .filter_map(|(i, f)| {
-            let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
-            match doc.values.get(i) {
-                Some(Values::Text(tokens)) => {
-                    let at: Vec<usize> = tokens
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| term_matches(word, &root, t, nostem))
-                        .map(|(p, _)| p)
-                        .collect();
-                    (!at.is_empty()).then_some((i, at))
-                }
-                _ => None,
-            }
-        })
-        .collect()
+/// Whether `word` occurs in a TEXT field of `doc` it may match.
+fn has_term(stems: &Stems, index: &Index, doc: &Doc, word: &str, field: &Option<String>) -> bool {
+    let root = stems.of(word);
+    text_fields(index, field).into_iter().any(|(i, f)| {
+        let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
+        matches!(doc.values.get(i), Some(Values::Text(tokens))
+            if tokens.iter().any(|t| term_matches(stems, word, &root, t, nostem)))
+    })
 }
 
-fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
+fn matches(stems: &Stems, index: &Index, doc: &Doc, node: &Node) -> bool {
     match node {
         Node::All => true,
         Node::Nothing => false,
-        Node::Term { word, field } => !positions(index, doc, word, field).is_empty(),
+        Node::Term { word, field } => has_term(stems, index, doc, word, field),
         Node::Prefix { prefix, field } => text_fields(index, field).iter().any(|(i, _)| {
             matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| t.starts_with(prefix.as_str())))
         }),
         Node::Phrase { words, field } => {
-            let roots: Vec<String> = words.iter().map(|w| stem(w)).collect();
+            let roots: Vec<Rc<str>> = words.iter().map(|w| stems.of(w)).collect();
             text_fields(index, field).iter().any(|(i, f)| {
             let nostem = matches!(f.kind, FieldKind::Text { nostem: true, .. }) || !doc.stems;
             let Some(Values::Text(tokens)) = doc.values.get(*i) else {
@@ -410,13 +438,13 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             };
             let tokens: Vec<&String> = tokens
                 .iter()
-                .filter(|t| !index.is_stopword(t))
+                .filter(|t| !stems.is_stop(index, t))
                 .collect();
             tokens.windows(words.len()).any(|window| {
                 window
                     .iter()
                     .zip(words.iter().zip(&roots))
-                    .all(|(t, (w, root))| term_matches(w, root, t, nostem))
+                    .all(|(t, (w, root))| term_matches(stems, w, root, t, nostem))
             })
         })
         }
@@ -456,9 +484,9 @@ fn matches(index: &Index, doc: &Doc, node: &Node) -> bool {
             matches!(doc.values.get(*i), Some(Values::Text(tokens)) if tokens.iter().any(|t| query::within_edits(t, word, *distance)))
         }),
         Node::Optional(_) => true,
-        Node::And(parts) => parts.iter().all(|p| matches(index, doc, p)),
-        Node::Or(parts) => parts.iter().any(|p| matches(index, doc, p)),
-        Node::Not(inner) => !matches(index, doc, inner),
+        Node::And(parts) => parts.iter().all(|p| matches(stems, index, doc, p)),
+        Node::Or(parts) => parts.iter().any(|p| matches(stems, index, doc, p)),
+        Node::Not(inner) => !matches(stems, index, doc, inner),
     }
 }
 
@@ -488,21 +516,26 @@ struct Token<'a> {
     stems: bool,
     /// The word's stem when it stems to another word, worked out on first use: a query of
     /// many words asks every token for it once per word.
-    root: std::cell::OnceCell<Option<String>>,
+    root: std::cell::OnceCell<Option<Rc<str>>>,
 }
 
 impl Token<'_> {
-    fn root(&self) -> Option<&str> {
+    fn root(&self, stems: &Stems) -> Option<&str> {
         self.root
             .get_or_init(|| {
-                let root = stem(self.word);
-                (self.stems && root != self.word).then_some(root)
+                let root = stems.of(self.word);
+                (self.stems && *root != *self.word).then_some(root)
             })
             .as_deref()
     }
 }
 
-fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec<Token<'a>> {
+fn scored_tokens<'a>(
+    stems: &Stems,
+    index: &Index,
+    doc: &'a Doc,
+    field: &Option<String>,
+) -> Vec<Token<'a>> {
     // `field` narrows the tokens to one field (positions still count every field).
     let mut out = Vec::new();
     let mut position = 0;
@@ -519,7 +552,7 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
             .as_ref()
             .is_none_or(|name| f.attribute == *name || f.identifier == *name);
         for token in tokens {
-            if index.is_stopword(token) {
+            if stems.is_stop(index, token) {
                 continue;
             }
             position += 1;
@@ -541,14 +574,14 @@ fn scored_tokens<'a>(index: &Index, doc: &'a Doc, field: &Option<String>) -> Vec
 /// itself counts its field's weight per occurrence; its stem (`+stem`, when the stem differs)
 /// is a separate term counting each other form once. Returns (exact, stemmed) frequencies and
 /// the positions of both.
-fn frequencies(tokens: &[Token], word: &str, root: &str) -> (f64, f64, Vec<usize>) {
+fn frequencies(stems: &Stems, tokens: &[Token], word: &str, root: &str) -> (f64, f64, Vec<usize>) {
     let (mut exact, mut stemmed, mut positions) = (0.0, 0.0, Vec::new());
     for t in tokens {
         let same = t.word == word;
         if same {
             exact += t.weight;
         }
-        let shares_stem = t.root() == Some(root);
+        let shares_stem = t.root(stems) == Some(root);
         if shares_stem {
             stemmed += 1.0;
         }
@@ -562,37 +595,59 @@ fn frequencies(tokens: &[Token], word: &str, root: &str) -> (f64, f64, Vec<usize
 /// RediSearch's TFIDF: per query word (and its stem), frequency times `logb(1 + N / df)`,
 /// summed, over the document's highest term frequency, and for an intersection over the
 /// slop (the span of positions holding one match of each word).
-/// What scoring one query needs from every document, read once per query: each document's
-/// tokens, and the IDF of each term as it is first asked for.
+/// What scoring one query needs: each matching document's tokens, read when it is scored,
+/// and the IDF of each term as it is first asked for.
 struct Scorer<'a> {
-    tokens: Vec<Vec<Token<'a>>>,
-    idf: std::cell::RefCell<std::collections::HashMap<(String, bool), f64>>,
-    /// The stem of each query word as it is first asked for (every document asks again).
-    stems: std::cell::RefCell<std::collections::HashMap<String, String>>,
+    index: &'a Index,
+    docs: &'a [Doc],
+    tokens: Vec<std::cell::OnceCell<Vec<Token<'a>>>>,
+    idf: RefCell<HashMap<(String, bool), f64>>,
+    stems: &'a Stems,
 }
 
 impl<'a> Scorer<'a> {
-    fn new(index: &Index, docs: &'a [Doc]) -> Scorer<'a> {
-        // A field scope only filters: frequencies count every field, as the index records them.
+    fn new(index: &'a Index, docs: &'a [Doc], stems: &'a Stems) -> Scorer<'a> {
         Scorer {
-            tokens: docs
-                .iter()
-                .map(|d| scored_tokens(index, d, &None))
-                .collect(),
+            index,
+            docs,
+            tokens: docs.iter().map(|_| std::cell::OnceCell::new()).collect(),
             idf: Default::default(),
-            stems: Default::default(),
+            stems,
         }
     }
 
-    fn stem(&self, word: &str) -> String {
-        if let Some(root) = self.stems.borrow().get(word) {
-            return root.clone();
-        }
-        let root = stem(word);
-        self.stems
-            .borrow_mut()
-            .insert(word.to_string(), root.clone());
-        root
+    /// The tokens of document `doc`. A field scope only filters: frequencies count every
+    /// field, as the index records them.
+    fn tokens(&self, doc: usize) -> Option<&[Token<'a>]> {
+        let d = self.docs.get(doc)?;
+        let tokens = self.tokens.get(doc)?;
+        Some(tokens.get_or_init(|| scored_tokens(self.stems, self.index, d, &None)))
+    }
+
+    fn stem(&self, word: &str) -> Rc<str> {
+        self.stems.of(word)
+    }
+
+    /// Whether `doc` holds `term` (`stemmed`: another word with `term`'s stem `root`), as
+    /// `frequencies` counts it, without building its tokens.
+    fn holds(&self, doc: &Doc, term: &str, root: &str, stemmed: bool) -> bool {
+        self.index.fields.iter().zip(&doc.values).any(|(f, v)| {
+            let (FieldKind::Text { nostem, .. }, Values::Text(tokens)) = (&f.kind, v) else {
+                return false;
+            };
+            let stems = !nostem && doc.stems;
+            tokens.iter().any(|t| {
+                let found = if stemmed {
+                    stems && {
+                        let r = self.stems.of(t);
+                        *r != **t && *r == *root
+                    }
+                } else {
+                    t == term
+                };
+                found && !self.stems.is_stop(self.index, t)
+            })
+        })
     }
 
     /// `logb(1 + N / df)` for a term (`stemmed`: its `+stem` term).
@@ -603,15 +658,12 @@ impl<'a> Scorer<'a> {
         }
         let root = self.stem(term);
         let df = self
-            .tokens
+            .docs
             .iter()
-            .filter(|t| {
-                let (e, s, _) = frequencies(t, term, &root);
-                (if stemmed { s } else { e }) > 0.0
-            })
+            .filter(|d| self.holds(d, term, &root, stemmed))
             .count();
         // The module's document table counts one more than its documents.
-        let n = (self.tokens.len() + 1) as f64;
+        let n = (self.docs.len() + 1) as f64;
         let v = (1.0 + n / df.max(1) as f64).log2().floor();
         self.idf.borrow_mut().insert(key, v);
         v
@@ -626,7 +678,7 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
     }
     let mut total = 0.0;
     let mut spans = Vec::new();
-    let Some(tokens) = scorer.tokens.get(doc) else {
+    let Some(tokens) = scorer.tokens(doc) else {
         return 0.0;
     };
     let term_idf = |term: &str, stemmed: bool| scorer.idf(term, stemmed);
@@ -634,15 +686,17 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
         match word {
             ScoredWord::Word(word) => {
                 let root = scorer.stem(word);
-                let (exact, stemmed, mut positions) = frequencies(tokens, word, &root);
+                let (exact, stemmed, mut positions) =
+                    frequencies(scorer.stems, tokens, word, &root);
                 total += exact * term_idf(word, false) + stemmed * term_idf(word, true);
                 // A stem that differs is also looked up as a word of its own (`run` for
                 // `running`), with its own frequency and IDF.
-                if root != *word && tokens.iter().any(|t| t.stems) {
-                    let (plain, _, _) = frequencies(tokens, &root, &scorer.stem(&root));
+                if *root != **word && tokens.iter().any(|t| t.stems) {
+                    let (plain, _, _) =
+                        frequencies(scorer.stems, tokens, &root, &scorer.stem(&root));
                     let plain_at: Vec<usize> = tokens
                         .iter()
-                        .filter(|t| t.word == root)
+                        .filter(|t| *t.word == *root)
                         .map(|t| t.position)
                         .collect();
                     if plain > 0.0 {
@@ -667,7 +721,8 @@ fn score(scorer: &Scorer, doc: usize, node: &Node) -> f64 {
                 terms.dedup();
                 let mut positions = Vec::new();
                 for term in terms {
-                    let (exact, _, at) = frequencies(tokens, term, &scorer.stem(term));
+                    let (exact, _, at) =
+                        frequencies(scorer.stems, tokens, term, &scorer.stem(term));
                     total += exact * term_idf(term, false);
                     positions.extend(at);
                 }
@@ -1177,7 +1232,8 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     }
     // Only a SORTBY on text reads what the reply shows before the page is cut.
     let docs = documents(server, &index, options.sort_by.is_some());
-    let scorer = Scorer::new(&index, &docs);
+    let stems = Stems::default();
+    let scorer = Scorer::new(&index, &docs, &stems);
     let mut hits: Vec<(usize, f64)> = docs
         .iter()
         .enumerate()
@@ -1187,7 +1243,7 @@ pub fn ft_search(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 .as_ref()
                 .is_none_or(|keys| keys.contains(&d.key))
         })
-        .filter(|(_, d)| matches(&index, d, &node))
+        .filter(|(_, d)| matches(&stems, &index, d, &node))
         .map(|(i, d)| (i, score(&scorer, i, &node) * d.score))
         .collect();
     match &options.sort_by {
@@ -1305,6 +1361,7 @@ fn knn_search(
         None => {
             // Only a SORTBY on text reads what the reply shows before the page is cut.
             let docs = documents(server, index, options.sort_by.is_some());
+            let stems = Stems::default();
             let mut hits: Vec<(usize, f64)> = docs
                 .iter()
                 .enumerate()
@@ -1314,7 +1371,7 @@ fn knn_search(
                         .as_ref()
                         .is_none_or(|keys| keys.contains(&d.key))
                 })
-                .filter(|(_, d)| matches(index, d, node))
+                .filter(|(_, d)| matches(&stems, index, d, node))
                 .filter_map(|(i, d)| match d.values.get(at) {
                     Some(Values::Vector(v)) => Some((i, vector::distance(spec.metric, &query, v))),
                     _ => None,

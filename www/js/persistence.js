@@ -31,20 +31,23 @@ function openDb(name) {
   });
 }
 
-/** Databases opened before their Persistence starts (`openEarly`), by name. */
+/** Databases opened, and their saved snapshots read, before their Persistence starts (`openEarly`), by name. */
 const early = new Map();
 
 /**
- * Starts opening the database `name` now; the Persistence that later starts with that name
- * takes this open. Opening needs no engine, and the page is not ready before the restore that
- * follows it: started alongside the engine's load, its round trip to the browser (and the
- * database's creation on a first visit) no longer comes after it.
+ * Starts opening the database `name` now, and reading the snapshot to restore from it; the
+ * Persistence that later starts with that name takes both. Neither needs the engine:
+ * started alongside the engine's load, their round trips to the browser (and the database's
+ * creation on a first visit) no longer come after it, nor wait behind the frames the page
+ * draws meanwhile.
  */
 export function openEarly(name = DB_NAME) {
   if (!early.has(name)) {
     const opening = openDb(name);
+    const reading = opening.then(readCurrent);
     opening.catch(() => {});
-    early.set(name, opening);
+    reading.catch(() => {});
+    early.set(name, { opening, reading });
   }
 }
 
@@ -61,6 +64,25 @@ function get(db, key) {
     const request = db.transaction(STORE).objectStore(STORE).get(key);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
+  });
+}
+
+/** `{key, record}`: the key `current` names and its record, read in one transaction. */
+function readCurrent(db) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE);
+    const store = tx.objectStore(STORE);
+    const found = { key: undefined, record: undefined };
+    const current = store.get("current");
+    current.onsuccess = () => {
+      found.key = current.result;
+      if (typeof found.key !== "string") return;
+      const record = store.get(found.key);
+      record.onsuccess = () => (found.record = record.result);
+    };
+    tx.oncomplete = () => resolve(found);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
 }
 
@@ -241,14 +263,10 @@ export class Persistence {
   }
 
   async start() {
-    try {
-      const opening = early.get(this.dbName) ?? openDb(this.dbName);
-      early.delete(this.dbName);
-      this.db = await opening;
-    } catch (error) {
-      this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
-    }
-    if (this.db) await this.restore();
+    const opened = early.get(this.dbName);
+    early.delete(this.dbName);
+    this.opened = this.open(opened);
+    await this.opened;
     this.events.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") this.saveNow();
@@ -256,6 +274,16 @@ export class Persistence {
     window.addEventListener("pagehide", () => this.saveNow());
     // Not awaited: a link that asks before replacing the student's work waits for an answer.
     this.sharing = this.shareLinks ? this.openShareLink() : Promise.resolve();
+  }
+
+  /** Opens the database and restores the snapshot it holds (`early`: what `openEarly` began). */
+  async open(early) {
+    try {
+      this.db = await (early?.opening ?? openDb(this.dbName));
+    } catch (error) {
+      this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
+    }
+    if (this.db) await this.restore(early?.reading);
   }
 
   onChange(detail) {
@@ -345,13 +373,13 @@ export class Persistence {
     await done(tx);
   }
 
-  async restore() {
+  /** @param {Promise<{key, record}>} [reading] the snapshot `openEarly` has been reading */
+  async restore(reading) {
     let key;
     let record;
     try {
-      key = await get(this.db, "current");
+      ({ key, record } = await (reading ?? readCurrent(this.db)));
       if (typeof key !== "string") return;
-      record = await get(this.db, key);
     } catch (error) {
       this.notice(`Your saved work could not be read: ${error?.message ?? error}`, "error");
       return;

@@ -39,7 +39,7 @@ const early = new Map();
  * Persistence that later starts with that name takes both. Neither needs the engine:
  * started alongside the engine's load, their round trips to the browser (and the database's
  * creation on a first visit) no longer come after it, nor wait behind the frames the page
- * draws meanwhile.
+ * draws meanwhile. Whether a sandbox may be saved there is read now too (`mayHaveSaved`).
  */
 export function openEarly(name = DB_NAME) {
   if (!early.has(name)) {
@@ -47,7 +47,30 @@ export function openEarly(name = DB_NAME) {
     const reading = opening.then(readCurrent);
     opening.catch(() => {});
     reading.catch(() => {});
-    early.set(name, { opening, reading });
+    early.set(name, { opening, reading, mayHaveSaved: mayHaveSaved(name) });
+  }
+}
+
+// Whether this browser ever saved a sandbox in a database, kept in localStorage, which a page
+// reads at once: IndexedDB answers only after several round trips to the browser, and a page
+// that never saved here (a first visit) need not wait for them to know there is nothing to
+// restore. The mark is set before every save and when a snapshot is found; without
+// localStorage, every start waits for the database.
+const savedMark = (name) => `${name}:saved`;
+
+function markSaved(name) {
+  try {
+    localStorage.setItem(savedMark(name), "1");
+  } catch {
+    // Not kept: the next start waits for the database, as it would with the mark.
+  }
+}
+
+function mayHaveSaved(name) {
+  try {
+    return localStorage.getItem(savedMark(name)) !== null;
+  } catch {
+    return true;
   }
 }
 
@@ -266,7 +289,17 @@ export class Persistence {
     const opened = early.get(this.dbName);
     early.delete(this.dbName);
     this.opened = this.open(opened);
-    await this.opened;
+    if (opened?.mayHaveSaved === false) {
+      // Nothing was ever saved here: the page goes on while the database opens. Changes made
+      // meanwhile are saved once it has; a snapshot found all the same (saved by a page that
+      // kept no mark, or the mark alone was cleared) is restored if nothing changed yet
+      // (restore()).
+      this.opened.then(() => {
+        if (this.changes > this.savedChanges) this.schedule();
+      });
+    } else {
+      await this.opened;
+    }
     this.events.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") this.saveNow();
@@ -342,6 +375,7 @@ export class Persistence {
     clearTimeout(this.timer);
     this.timer = null;
     if (!this.db) return this.saving;
+    markSaved(this.dbName);
     const covered = this.changes;
     const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
     this.saving = this.saving
@@ -356,6 +390,7 @@ export class Persistence {
 
   /** Waits until no save is pending or running (tests, import). */
   async idle() {
+    await this.opened;
     // Input waiting for the full engine module (engine.js) runs once it has loaded: that too.
     await this.playground.switching?.catch(() => {});
     while (this.timer !== null) await this.saveNow();
@@ -380,11 +415,17 @@ export class Persistence {
     try {
       ({ key, record } = await (reading ?? readCurrent(this.db)));
       if (typeof key !== "string") return;
+      markSaved(this.dbName);
     } catch (error) {
       this.notice(`Your saved work could not be read: ${error?.message ?? error}`, "error");
       return;
     }
     const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
+    if (this.changes > 0) {
+      // Read after the page went on without waiting for it (start()), and work began since.
+      await this.setAside(key, bytes, "it was found only after new work had begun here, which loading it would replace");
+      return;
+    }
     const missing = bytes ? await this.engineFor(bytes) : null;
     if (missing) {
       // The snapshot is fine; this page cannot load it yet. Saving now would replace it.

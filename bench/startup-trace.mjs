@@ -14,7 +14,7 @@
 //   thread of every Chromium process together. Unlike wall time, CPU time changes little with
 //   the machine's load, so it tells what a change saves where the milestones are noise.
 // The milestones come from an init script (wrapping indexedDB.open, IDBObjectStore.get,
-// WebAssembly.instantiate*, customElements.define); nothing in www/ knows about it, and the
+// WebAssembly.compileStreaming and instantiate*, customElements.define); nothing in www/ knows about it, and the
 // driver waits for `data-ready` through a console message rather than page.waitForFunction,
 // whose injected script would otherwise run on the page's main thread as it starts.
 // `--save FILE` writes the last load's trace (chrome://tracing, Perfetto); `--events` lists
@@ -163,7 +163,7 @@ function milestones() {
     request.addEventListener("success", () => mark("database first read done"));
     return request;
   };
-  for (const name of ["instantiateStreaming", "instantiate"]) {
+  for (const name of ["compileStreaming", "instantiateStreaming", "instantiate"]) {
     const original = WebAssembly[name];
     WebAssembly[name] = function (...args) {
       mark(`wasm ${name} called`);

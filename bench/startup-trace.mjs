@@ -19,7 +19,9 @@
 // whose injected script would otherwise run on the page's main thread as it starts.
 // `--save FILE` writes the last load's trace (chrome://tracing, Perfetto); `--events` lists
 // its main-thread tasks over 1 ms in order; `--forced` the style and layout work that script
-// forced (reading a layout property before the frame), with the script's stack.
+// forced (reading a layout property before the frame), with the script's stack. `--no-trace`
+// takes the milestones alone, without the tracing's own cost; `--json FILE` writes every
+// load's figures.
 
 import { createServer } from "node:http";
 import { readFile, stat, writeFile } from "node:fs/promises";
@@ -28,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { launchBrowser } from "../tests/page/harness.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const opts = { loads: 5, pages: [], save: null, events: false, forced: false };
+const opts = { loads: 5, pages: [], save: null, events: false, forced: false, trace: true, json: null };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === "--loads") opts.loads = Number(process.argv[++i]);
@@ -36,8 +38,10 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--save") opts.save = path.resolve(process.argv[++i]);
   else if (a === "--events") opts.events = true;
   else if (a === "--forced") opts.forced = true;
+  else if (a === "--no-trace") opts.trace = false;
+  else if (a === "--json") opts.json = path.resolve(process.argv[++i]);
   else {
-    console.log("usage: node bench/startup-trace.mjs [--loads N] [--page DIR]... [--save FILE] [--events] [--forced]");
+    console.log("usage: node bench/startup-trace.mjs [--loads N] [--page DIR]... [--save FILE] [--events] [--forced] [--no-trace] [--json FILE]");
     process.exit(a === "--help" ? 0 : 2);
   }
 }
@@ -199,7 +203,7 @@ async function load(browser, url, last) {
     const page = await ctx.newPage();
     await page.addInitScript(milestones);
     const categories = opts.forced ? [...CATEGORIES, "disabled-by-default-devtools.timeline.stack"] : CATEGORIES;
-    await browser.startTracing(page, { categories });
+    if (opts.trace) await browser.startTracing(page, { categories });
     const ready = page.waitForEvent("console", { predicate: (m) => m.text() === "startup-trace: data-ready", timeout: 30000 });
     await page.goto(url, { waitUntil: "commit" });
     await ready;
@@ -210,6 +214,7 @@ async function load(browser, url, last) {
       marks["document arrived"] = performance.getEntriesByType("navigation")[0].responseEnd;
       return marks;
     });
+    if (!opts.trace) return { marks: inPage, totals: {}, mainCpu: NaN, allCpu: NaN };
     const trace = JSON.parse((await browser.stopTracing()).toString());
     const events = trace.traceEvents ?? trace;
     // The renderer's main thread: the one that parsed the page.
@@ -255,6 +260,8 @@ try {
   server.close();
 }
 
+if (opts.json) await writeFile(opts.json, JSON.stringify(opts.pages.map((page, p) => ({ page, loads: results[p] })), null, 1));
+
 const ms = (x) => (Number.isFinite(x) ? x.toFixed(1) : "—");
 const names = opts.pages.map((p) => path.relative(repo, p) || ".");
 const width = Math.max(...names.map((n) => n.length), 8) + 2;
@@ -268,6 +275,12 @@ const marks = [...new Set(results.flatMap((r) => r.flatMap((l) => Object.keys(l.
   .filter(([, values]) => values.some((v, p) => v <= ready[p]))
   .sort((a, b) => median(a[1]) - median(b[1]));
 for (const [name, values] of marks) row("  " + name, values);
+// The server's and the network's share varies most on a busy machine: what the page itself
+// takes is clearer from the moment its script has arrived.
+console.log("from the page's script arriving (dist/main.js) to");
+for (const name of ["bundle runs (first element defined)", "data-ready"]) {
+  row("  " + name, results.map((r) => median(r.map((l) => l.marks[name] - l.marks["dist/main.js arrived"]))));
+}
 console.log("CPU time, navigation start → data-ready");
 row("  all Chromium threads", results.map((r) => median(r.map((l) => l.allCpu / 1000))));
 row("  renderer main thread", results.map((r) => median(r.map((l) => l.mainCpu / 1000))));

@@ -71,6 +71,37 @@ test("the page loads one bundled script and the wasm glue, and fetches the wasm 
   }
 });
 
+test("a server that sends the wasm with another type still starts the page, compiled without streaming", async () => {
+  const wasm = readFileSync(join(WWW, "pkg", "nosql_playground_bg.wasm"));
+  const context = await harness.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    await page.route("**/pkg/nosql_playground_bg.wasm", (route) =>
+      route.fulfill({ body: wasm, contentType: "application/octet-stream" }),
+    );
+    await page.addInitScript(() => {
+      window.__compiled = [];
+      for (const name of ["instantiateStreaming", "compileStreaming", "instantiate", "compile"]) {
+        const original = WebAssembly[name];
+        WebAssembly[name] = function (...args) {
+          window.__compiled.push(name);
+          return original.apply(this, args);
+        };
+      }
+    });
+    await page.goto(harness.url);
+    await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.ready), "true");
+    assert.deepEqual(await page.evaluate(() => window.__compiled), ["compile", "instantiate"]);
+    assert.equal(await redis(page, "PING").then((entry) => entry.locator(".output").textContent()), "PONG");
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("the keyspace panel's detail views are fetched when a key is first opened, once", async () => {
   const { page, context, errors, requests } = await load("", () => document.body.dataset.ready === "true");
   try {

@@ -66,14 +66,15 @@ const EMPTY_DRAIN = { redisPending: "", redisPublished: "[]", redisScriptLog: "[
 
 /**
  * The wasm beside the glue at `href`, compiled as it downloads. Started with the glue's
- * import rather than by the glue once it has run, so the compile goes on while the page's
- * script still runs (the page's own first, which builds the panels meanwhile).
+ * import rather than by the glue once the import has resolved and the glue has run: the
+ * compile starts as soon as the (preloaded) response is handed over, a round of tasks sooner.
  */
 async function compileWasm(href) {
   const response = await fetch(new URL("nosql_playground_bg.wasm", href));
   if (!response.ok) throw new Error(`failed to fetch Wasm: ${response.status} ${response.statusText} fetching '${response.url}'`);
-  // Streaming needs the wasm type; a server that sends another gets the slower way, as the glue does.
-  if (response.headers.get("Content-Type")?.split(";")[0].trim() !== "application/wasm") {
+  // Streaming needs the wasm type (and a browser that streams): otherwise the slower way, as the glue does.
+  const wasmType = response.headers.get("Content-Type")?.split(";")[0].trim() === "application/wasm";
+  if (!wasmType || typeof WebAssembly.compileStreaming !== "function") {
     return WebAssembly.compile(await response.arrayBuffer());
   }
   return WebAssembly.compileStreaming(response);

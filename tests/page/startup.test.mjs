@@ -21,10 +21,12 @@ after(async () => {
 /**
  * Opens `path` in a fresh context, recording every request and, in the page, every fetch()
  * with whether the page said it was ready when it was made, and how the wasm was compiled.
+ * `setup(page)` runs before the page is opened.
  */
-async function load(path, ready) {
+async function load(path, ready, setup = async () => {}) {
   const context = await harness.browser.newContext();
   const page = await context.newPage();
+  await setup(page);
   const errors = [];
   page.on("pageerror", (error) => errors.push(String(error)));
   const requests = [];
@@ -73,26 +75,12 @@ test("the page loads one bundled script and the wasm glue, and fetches the wasm 
 
 test("a server that sends the wasm with another type still starts the page, compiled without streaming", async () => {
   const wasm = readFileSync(join(WWW, "pkg", "nosql_playground_bg.wasm"));
-  const context = await harness.browser.newContext();
+  const { page, context, errors } = await load(
+    "",
+    () => document.body.dataset.ready !== undefined,
+    (page) => page.route("**/pkg/nosql_playground_bg.wasm", (route) => route.fulfill({ body: wasm, contentType: "application/octet-stream" })),
+  );
   try {
-    const page = await context.newPage();
-    const errors = [];
-    page.on("pageerror", (error) => errors.push(String(error)));
-    await page.route("**/pkg/nosql_playground_bg.wasm", (route) =>
-      route.fulfill({ body: wasm, contentType: "application/octet-stream" }),
-    );
-    await page.addInitScript(() => {
-      window.__compiled = [];
-      for (const name of ["instantiateStreaming", "compileStreaming", "instantiate", "compile"]) {
-        const original = WebAssembly[name];
-        WebAssembly[name] = function (...args) {
-          window.__compiled.push(name);
-          return original.apply(this, args);
-        };
-      }
-    });
-    await page.goto(harness.url);
-    await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 20_000 });
     assert.equal(await page.evaluate(() => document.body.dataset.ready), "true");
     assert.deepEqual(await page.evaluate(() => window.__compiled), ["compile", "instantiate"]);
     assert.equal(await redis(page, "PING").then((entry) => entry.locator(".output").textContent()), "PONG");

@@ -1,6 +1,6 @@
 // What a page fetches before it can be used, read from the request log (no timings): the page
 // loads one bundled script and the first wasm module's glue, fetches the wasm once (the
-// preload in index.html is the response the glue's fetch() uses, and it is compiled as it
+// preload in index.html is the response engine.js's fetch() uses, and it is compiled as it
 // streams in), and fetches no lesson file before it says it is ready. The embed's two forms
 // load one bundle each.
 
@@ -21,10 +21,12 @@ after(async () => {
 /**
  * Opens `path` in a fresh context, recording every request and, in the page, every fetch()
  * with whether the page said it was ready when it was made, and how the wasm was compiled.
+ * `setup(page)` runs before the page is opened.
  */
-async function load(path, ready) {
+async function load(path, ready, setup = async () => {}) {
   const context = await harness.browser.newContext();
   const page = await context.newPage();
+  await setup(page);
   const errors = [];
   page.on("pageerror", (error) => errors.push(String(error)));
   const requests = [];
@@ -63,7 +65,25 @@ test("the page loads one bundled script and the wasm glue, and fetches the wasm 
       [],
       "the sources in js/ are not what the page loads",
     );
-    assert.deepEqual(await page.evaluate(() => window.__compiled), ["instantiateStreaming"]);
+    // Compiled as it downloads (engine.js starts it with the glue's import), then instantiated.
+    assert.deepEqual(await page.evaluate(() => window.__compiled), ["compileStreaming", "instantiate"]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a server that sends the wasm with another type still starts the page, compiled without streaming", async () => {
+  const wasm = readFileSync(join(WWW, "pkg", "nosql_playground_bg.wasm"));
+  const { page, context, errors } = await load(
+    "",
+    () => document.body.dataset.ready !== undefined,
+    (page) => page.route("**/pkg/nosql_playground_bg.wasm", (route) => route.fulfill({ body: wasm, contentType: "application/octet-stream" })),
+  );
+  try {
+    assert.equal(await page.evaluate(() => document.body.dataset.ready), "true");
+    assert.deepEqual(await page.evaluate(() => window.__compiled), ["compile", "instantiate"]);
+    assert.equal(await redis(page, "PING").then((entry) => entry.locator(".output").textContent()), "PONG");
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

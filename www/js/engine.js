@@ -64,6 +64,22 @@ export const RECORDED = [
 /** Draining calls that gave back nothing took nothing: polled every frame, not worth a record. */
 const EMPTY_DRAIN = { redisPending: "", redisPublished: "[]", redisScriptLog: "[]", mongoExplained: "" };
 
+/**
+ * The wasm beside the glue at `href`, compiled as it downloads. Started with the glue's
+ * import rather than by the glue once the import has resolved and the glue has run: the
+ * compile starts as soon as the (preloaded) response is handed over, a round of tasks sooner.
+ */
+async function compileWasm(href) {
+  const response = await fetch(new URL("nosql_playground_bg.wasm", href));
+  if (!response.ok) throw new Error(`failed to fetch Wasm: ${response.status} ${response.statusText} fetching '${response.url}'`);
+  // Streaming needs the wasm type (and a browser that streams): otherwise the slower way, as the glue does.
+  const wasmType = response.headers.get("Content-Type")?.split(";")[0].trim() === "application/wasm";
+  if (!wasmType || typeof WebAssembly.compileStreaming !== "function") {
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+  return WebAssembly.compileStreaming(response);
+}
+
 // One load per module URL for the whole page (embeds share the code, not the instances). A
 // failed load is forgotten, so a later attempt fetches again.
 const modules = new Map();
@@ -71,8 +87,10 @@ function loadModule(url) {
   const href = new URL(url, import.meta.url).href;
   let loading = modules.get(href);
   if (!loading) {
+    const compiled = compileWasm(href);
+    compiled.catch(() => {});
     loading = import(href).then(async (module) => {
-      await module.default();
+      await module.default({ module_or_path: compiled });
       useRegexEngine(module);
       return module;
     });

@@ -110,7 +110,9 @@ export class HighlightOverlay {
     // no input event: the overlay follows the property itself.
     onValueSet(textarea, () => this.refresh());
     textarea.addEventListener("scroll", () => this.syncScroll());
-    this.refresh();
+    // Not refresh(): a textarea just put in place is not scrolled, and reading its scrollTop
+    // would lay out the page while the page is still being built.
+    renderHighlighted(this.pre, textarea.value);
   }
 
   refresh() {

@@ -169,7 +169,13 @@ export class KeyspacePanel extends HTMLElement {
       this.viewHeight = this.viewport.clientHeight;
       resized();
     }).observe(this.viewport);
-    this.viewHeight = this.viewport.clientHeight;
+    // The height is read at the first frame, which lays the page out anyway: read now, it
+    // would lay out a page still being built, and again once it is. Until then the rows of a
+    // zero-height view are fetched and drawn (the overscan).
+    requestAnimationFrame(() => {
+      this.viewHeight = this.viewport.clientHeight;
+      this.update("scroll");
+    });
     this.followConsole();
     this.update("change");
   }

@@ -1,15 +1,16 @@
 // Boots the page: loads the engine, wires the consoles to it and starts the clock loop.
 
+// First: it starts loading the engine and the saved sandbox before the modules below run.
+import { engine } from "./start.js";
 import "./clock-bar.js";
 import "./collections-panel.js";
 import "./keyspace-panel.js";
 import "./lesson-picker.js";
 import "./server-info.js";
-import { loadEngine } from "./engine.js";
 import { ExplainView } from "./explain-view.js";
 import { FrameLoop } from "./frame-loop.js";
 import { MongoConsole } from "./mongo-console.js";
-import { openEarly, startPersistence } from "./persistence.js";
+import { startPersistence } from "./persistence.js";
 import { installPanicOverlay } from "./panic-overlay.js";
 import { PipelineViewer } from "./pipeline-viewer.js";
 import { RedisClients } from "./redis-clients.js";
@@ -18,12 +19,10 @@ import { SnippetPanel } from "./snippet-panel.js";
 
 async function boot() {
   installPanicOverlay();
-  // The saved sandbox's database opens while the engine loads (see persistence.js).
-  openEarly();
-  // The first module, loaded here rather than statically so a missing build shows a message,
-  // not a blank page; the full one (Lua, RediSearch, MongoDB, snippets) comes on first use
-  // (engine.js).
-  const playground = await loadEngine();
+  // The first module, loaded by start.js rather than imported statically so a missing build
+  // shows a message, not a blank page; the full one (Lua, RediSearch, MongoDB, snippets) comes
+  // on first use (engine.js). The saved sandbox's database opens meanwhile (persistence.js).
+  const playground = await engine;
   const redis = new RedisConsole(document.getElementById("redis-console"), playground);
   const mongo = new MongoConsole(document.getElementById("mongo-console"), playground);
   const loop = new FrameLoop(playground);

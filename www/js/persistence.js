@@ -31,20 +31,46 @@ function openDb(name) {
   });
 }
 
-/** Databases opened before their Persistence starts (`openEarly`), by name. */
+/** Databases opened, and their saved snapshots read, before their Persistence starts (`openEarly`), by name. */
 const early = new Map();
 
 /**
- * Starts opening the database `name` now; the Persistence that later starts with that name
- * takes this open. Opening needs no engine, and the page is not ready before the restore that
- * follows it: started alongside the engine's load, its round trip to the browser (and the
- * database's creation on a first visit) no longer comes after it.
+ * Starts opening the database `name` now, and reading the snapshot to restore from it; the
+ * Persistence that later starts with that name takes both. Neither needs the engine:
+ * started alongside the engine's load, their round trips to the browser (and the database's
+ * creation on a first visit) no longer come after it, nor wait behind the frames the page
+ * draws meanwhile. Whether a sandbox may be saved there is read now too (`mayHaveSaved`).
  */
 export function openEarly(name = DB_NAME) {
   if (!early.has(name)) {
     const opening = openDb(name);
+    const reading = opening.then(readCurrent);
     opening.catch(() => {});
-    early.set(name, opening);
+    reading.catch(() => {});
+    early.set(name, { opening, reading, mayHaveSaved: mayHaveSaved(name) });
+  }
+}
+
+// Whether this browser ever saved a sandbox in a database, kept in localStorage, which a page
+// reads at once: IndexedDB answers only after several round trips to the browser, and a page
+// that never saved here (a first visit) need not wait for them to know there is nothing to
+// restore. The mark is set before every save and when a snapshot is found; without
+// localStorage, every start waits for the database.
+const savedMark = (name) => `${name}:saved`;
+
+function markSaved(name) {
+  try {
+    localStorage.setItem(savedMark(name), "1");
+  } catch {
+    // Not kept: the next start waits for the database, as it would with the mark.
+  }
+}
+
+function mayHaveSaved(name) {
+  try {
+    return localStorage.getItem(savedMark(name)) !== null;
+  } catch {
+    return true;
   }
 }
 
@@ -61,6 +87,25 @@ function get(db, key) {
     const request = db.transaction(STORE).objectStore(STORE).get(key);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
+  });
+}
+
+/** `{key, record}`: the key `current` names and its record, read in one transaction. */
+function readCurrent(db) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE);
+    const store = tx.objectStore(STORE);
+    const found = { key: undefined, record: undefined };
+    const current = store.get("current");
+    current.onsuccess = () => {
+      found.key = current.result;
+      if (typeof found.key !== "string") return;
+      const record = store.get(found.key);
+      record.onsuccess = () => (found.record = record.result);
+    };
+    tx.oncomplete = () => resolve(found);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
 }
 
@@ -241,14 +286,20 @@ export class Persistence {
   }
 
   async start() {
-    try {
-      const opening = early.get(this.dbName) ?? openDb(this.dbName);
-      early.delete(this.dbName);
-      this.db = await opening;
-    } catch (error) {
-      this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
+    const opened = early.get(this.dbName);
+    early.delete(this.dbName);
+    this.opened = this.open(opened);
+    if (opened?.mayHaveSaved === false) {
+      // Nothing was ever saved here: the page goes on while the database opens. Changes made
+      // meanwhile are saved once it has; a snapshot found all the same (saved by a page that
+      // kept no mark, or the mark alone was cleared) is restored if nothing changed yet
+      // (restore()).
+      this.opened.then(() => {
+        if (this.changes > this.savedChanges) this.schedule();
+      });
+    } else {
+      await this.opened;
     }
-    if (this.db) await this.restore();
     this.events.addEventListener("playground:change", (e) => this.onChange(e.detail ?? {}));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") this.saveNow();
@@ -256,6 +307,16 @@ export class Persistence {
     window.addEventListener("pagehide", () => this.saveNow());
     // Not awaited: a link that asks before replacing the student's work waits for an answer.
     this.sharing = this.shareLinks ? this.openShareLink() : Promise.resolve();
+  }
+
+  /** Opens the database and restores the snapshot it holds (`early`: what `openEarly` began). */
+  async open(early) {
+    try {
+      this.db = await (early?.opening ?? openDb(this.dbName));
+    } catch (error) {
+      this.notice(`Your work cannot be saved in this browser (IndexedDB: ${error?.message ?? error}).`, "error");
+    }
+    if (this.db) await this.restore(early?.reading);
   }
 
   onChange(detail) {
@@ -314,6 +375,7 @@ export class Persistence {
     clearTimeout(this.timer);
     this.timer = null;
     if (!this.db) return this.saving;
+    markSaved(this.dbName);
     const covered = this.changes;
     const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
     this.saving = this.saving
@@ -328,6 +390,7 @@ export class Persistence {
 
   /** Waits until no save is pending or running (tests, import). */
   async idle() {
+    await this.opened;
     // Input waiting for the full engine module (engine.js) runs once it has loaded: that too.
     await this.playground.switching?.catch(() => {});
     while (this.timer !== null) await this.saveNow();
@@ -345,18 +408,24 @@ export class Persistence {
     await done(tx);
   }
 
-  async restore() {
+  /** @param {Promise<{key, record}>} [reading] the snapshot `openEarly` has been reading */
+  async restore(reading) {
     let key;
     let record;
     try {
-      key = await get(this.db, "current");
+      ({ key, record } = await (reading ?? readCurrent(this.db)));
       if (typeof key !== "string") return;
-      record = await get(this.db, key);
+      markSaved(this.dbName);
     } catch (error) {
       this.notice(`Your saved work could not be read: ${error?.message ?? error}`, "error");
       return;
     }
     const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
+    if (this.changes > 0) {
+      // Read after the page went on without waiting for it (start()), and work began since.
+      await this.setAside(key, bytes, "it was found only after new work had begun here, which loading it would replace");
+      return;
+    }
     const missing = bytes ? await this.engineFor(bytes) : null;
     if (missing) {
       // The snapshot is fine; this page cannot load it yet. Saving now would replace it.

@@ -173,3 +173,28 @@ test("moving the sandbox into the full module between two slices drops the save,
     ]);
   });
 });
+
+test("after three stepped saves in a row were dropped, the next delayed save is one call", async () => {
+  await onFreshPage(async (page) => {
+    await fill(page, 20_000);
+    await page.evaluate(() => {
+      window.app.persistence.delayMs = 3_600_000;
+    });
+    for (let dropped = 1; dropped <= 3; dropped++) {
+      await holdAtFirstYield(page);
+      await page.evaluate(() => {
+        window.app.persistence.autosave();
+      });
+      await redis(page, `SET typed:${dropped} v`);
+      await release(page);
+      assert.deepEqual(await state(page), { saves: 0, abandoned: dropped, stepped: false, timer: true });
+    }
+    await holdAtFirstYield(page);
+    await page.evaluate(() => {
+      window.app.persistence.autosave();
+    });
+    assert.equal(await page.evaluate(() => window.__held), null, "no slice: one call");
+    await page.evaluate(() => window.app.persistence.idle());
+    assert.deepEqual(await state(page), { saves: 1, abandoned: 3, stepped: false, timer: false });
+  });
+});

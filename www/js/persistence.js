@@ -12,9 +12,10 @@
 // million keys saves without holding the page. A save that fits in one slice, as most do,
 // ends in the same task, as a one-call save would. The engine drops a stepped save when the
 // sandbox changes between two slices (a command, a clock control, a tick that expired
-// something: `persist::background`); it then starts over SAVE_DELAY_MS later. The saves
-// that must happen at once (page hidden, SAVE, import, a share link) are one call, and cancel
-// a stepped save under way: its older bytes can never be written after theirs.
+// something: `persist::background`); it then starts over SAVE_DELAY_MS later, in one call
+// after MAX_DROPPED_IN_A_ROW drops in a row. The saves that must happen at once (page
+// hidden, SAVE, import, a share link) are one call, and cancel a stepped save under way:
+// its older bytes can never be written after theirs.
 //
 // IndexedDB layout (database `nosql-playground`, store `snapshots`): `snapshot:<n>` records
 // hold snapshot bytes; `current` names the one to restore. A save writes the new record,
@@ -32,6 +33,12 @@ export const SLICE_MS = 12;
 const FIRST_BUDGET = 1024;
 /** A few milliseconds of steps: a call at most holds the page that long past its slice. */
 const MAX_BUDGET = 4096;
+/**
+ * Stepped saves dropped in a row after which the next delayed save is one call: a big
+ * sandbox whose keys expire every few hundred milliseconds would otherwise never be saved
+ * until the page is hidden.
+ */
+export const MAX_DROPPED_IN_A_ROW = 3;
 const DB_NAME = "nosql-playground";
 const STORE = "snapshots";
 /** Most session lines a share link carries (the newest are kept). */
@@ -248,6 +255,7 @@ export class Persistence {
     /** The stepped save under way (`autosave`), and how many the sandbox's changes dropped. */
     this.stepped = null;
     this.abandoned = 0;
+    this.droppedInARow = 0;
     this.budget = FIRST_BUDGET;
     this.sliceMs = SLICE_MS;
     this.delayMs = SAVE_DELAY_MS;
@@ -338,6 +346,7 @@ export class Persistence {
     this.timer = null;
     if (!this.db) return this.saving;
     this.cancelStepped();
+    this.droppedInARow = 0;
     const covered = this.changes;
     const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
     this.saving = this.saving
@@ -359,6 +368,7 @@ export class Persistence {
     clearTimeout(this.timer);
     this.timer = null;
     if (!this.db) return this.saving;
+    if (this.droppedInARow >= MAX_DROPPED_IN_A_ROW) return this.saveNow();
     this.cancelStepped();
     const run = { cancelled: false, covered: this.changes, slices: 0, resolve: null };
     const bytes = new Promise((resolve) => {
@@ -392,6 +402,7 @@ export class Persistence {
         // The sandbox changed since the save began (or the engine was replaced).
         this.stepped = null;
         this.abandoned += 1;
+        this.droppedInARow += 1;
         run.resolve(null);
         this.schedule();
         return;
@@ -402,6 +413,7 @@ export class Persistence {
       else if (took > this.sliceMs / 4) this.budget = Math.max(1, Math.floor(this.budget / 2));
       if (bytes !== undefined) {
         this.stepped = null;
+        this.droppedInARow = 0;
         run.resolve(bytes);
         return;
       }

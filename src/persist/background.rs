@@ -14,7 +14,7 @@
 //!   clock's pause, resume, advance and speed, the Mongo memory limit, a snapshot loaded).
 //!   The drains the page polls every frame (`redisPending`, `redisPublished`,
 //!   `redisScriptLog`, `mongoExplained`) only take from queues no snapshot holds, and
-//!   `tests/stepped_save.rs` checks every `&mut self` method of the binding against this;
+//!   `background_tests.rs` checks every `&mut self` method of the binding against this;
 //! - methods that take the sandbox `&self` cannot change it but through interior
 //!   mutability, and the engines' is all caches or scratch that no snapshot holds: the
 //!   Mongo store's memory accounting (atomics), the shell's plan cache and live cursors, the

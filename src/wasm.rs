@@ -20,6 +20,9 @@ pub struct Playground {
     redis: redis::Server,
     mongo: mongo::Shell,
     clock: Clock,
+    /// The page's stepped save: every method below that can change what a snapshot records
+    /// drops it (`save.changed()`; why that is airtight: `persist::background`).
+    save: persist::background::Background,
 }
 
 impl Default for Playground {
@@ -139,6 +142,7 @@ impl Playground {
             redis: redis::Server::new(),
             mongo: mongo::Shell::new(),
             clock: Clock::new(),
+            save: persist::background::Background::default(),
         }
     }
 
@@ -151,6 +155,7 @@ impl Playground {
 
     /// Runs one redis-cli line and returns what redis-cli prints (help without ANSI colours).
     pub fn redis(&mut self, line: &str, host_ms: f64) -> String {
+        self.save.changed();
         redis::cli::run_line(&mut self.redis, &mut self.clock, line, host(host_ms), false).text
     }
 
@@ -158,6 +163,7 @@ impl Playground {
     /// a pasted script, and the batched path of the benchmarks.
     #[wasm_bindgen(js_name = redisScript)]
     pub fn redis_script(&mut self, script: &str, host_ms: f64) -> String {
+        self.save.changed();
         let mut text = String::new();
         for line in script.lines() {
             let quit = redis::cli::run_line_into(
@@ -225,6 +231,7 @@ impl Playground {
     /// (messages, a blocked command's reply) is collected per client with `redisPending`.
     #[wasm_bindgen(js_name = redisAs)]
     pub fn redis_as(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        self.save.changed();
         self.redis.long_replies.defer_line(false);
         self.run_as(client_id, line, host_ms)
     }
@@ -234,6 +241,7 @@ impl Playground {
     /// `redisReplyPart` (`redisLongReply` says which reply and how much is left).
     #[wasm_bindgen(js_name = redisAsPaged)]
     pub fn redis_as_paged(&mut self, client_id: f64, line: &str, host_ms: f64) -> String {
+        self.save.changed();
         self.redis.long_replies.defer_line(true);
         let text = self.run_as(client_id, line, host_ms);
         self.redis.long_replies.stop_deferring();
@@ -263,12 +271,14 @@ impl Playground {
     /// Connects a new Redis client and returns its id.
     #[wasm_bindgen(js_name = redisClientOpen)]
     pub fn redis_client_open(&mut self) -> f64 {
+        self.save.changed();
         self.redis.connect() as f64
     }
 
     /// Disconnects a Redis client (its subscriptions, watches and blocked command go too).
     #[wasm_bindgen(js_name = redisClientClose)]
     pub fn redis_client_close(&mut self, client_id: f64) -> bool {
+        self.save.changed();
         self.redis.close_client(client(client_id))
     }
 
@@ -319,6 +329,7 @@ impl Playground {
     /// how many received it.
     #[wasm_bindgen(js_name = redisInjectPublish)]
     pub fn redis_inject_publish(&mut self, channel: &str, message: &str) -> u32 {
+        self.save.changed();
         redis::pubsub::publish_external(&mut self.redis, channel.as_bytes(), message.as_bytes())
             as u32
     }
@@ -362,6 +373,7 @@ impl Playground {
     #[cfg(feature = "mongo")]
     /// Runs mongosh source and returns what mongosh prints.
     pub fn mongo(&mut self, src: &str, host_ms: f64) -> String {
+        self.save.changed();
         if let Some(text) = crate::clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
             return text;
         }
@@ -375,6 +387,7 @@ impl Playground {
     /// error, a sandbox `.time` line).
     #[wasm_bindgen(js_name = mongoPrepare)]
     pub fn mongo_prepare(&mut self, src: &str, host_ms: f64) -> Option<String> {
+        self.save.changed();
         if let Some(text) = crate::clock::sandbox_line(&mut self.clock, src, host(host_ms)) {
             return Some(text);
         }
@@ -386,6 +399,7 @@ impl Playground {
     /// Runs what `mongoPrepare` kept and returns what mongosh prints for it.
     #[wasm_bindgen(js_name = mongoRunPrepared)]
     pub fn mongo_run_prepared(&mut self, host_ms: f64) -> String {
+        self.save.changed();
         let now = self.clock.now(host(host_ms));
         self.mongo.run_prepared(now)
     }
@@ -395,6 +409,7 @@ impl Playground {
     /// mongosh prints for it once it is over, `undefined` while there is more.
     #[wasm_bindgen(js_name = mongoStepPrepared)]
     pub fn mongo_step_prepared(&mut self, budget: f64) -> Option<String> {
+        self.save.changed();
         self.mongo.step_prepared(index(budget).max(1))
     }
 
@@ -411,6 +426,7 @@ impl Playground {
     /// `mongoPreparedProgress`.
     #[wasm_bindgen(js_name = mongoStopPrepared)]
     pub fn mongo_stop_prepared(&mut self) -> String {
+        self.save.changed();
         progress_json(self.mongo.stop_prepared())
     }
 
@@ -420,6 +436,7 @@ impl Playground {
     /// prints, or `{"refused": why}` for a line that is not a read.
     #[wasm_bindgen(js_name = redisCheck)]
     pub fn redis_check(&mut self, line: &str, host_ms: f64) -> String {
+        self.save.changed();
         let now = self.clock.now(host(host_ms));
         check_json(redis::check::check(&mut self.redis, line, now))
     }
@@ -430,6 +447,7 @@ impl Playground {
     /// as `redisCheck`.
     #[wasm_bindgen(js_name = mongoCheck)]
     pub fn mongo_check(&mut self, src: &str, host_ms: f64) -> String {
+        self.save.changed();
         let now = self.clock.now(host(host_ms));
         check_json(mongo::check::check(&mut self.mongo, src, now))
     }
@@ -438,6 +456,7 @@ impl Playground {
     /// Runs mongosh source and returns one line of relaxed Extended JSON per result.
     #[wasm_bindgen(js_name = mongoJson)]
     pub fn mongo_json(&mut self, src: &str, host_ms: f64) -> String {
+        self.save.changed();
         let now = self.clock.now(host(host_ms));
         self.mongo.eval_json(src, now)
     }
@@ -448,6 +467,7 @@ impl Playground {
     /// statements give `{"aggregate": false, …}`.
     #[wasm_bindgen(js_name = mongoFlow)]
     pub fn mongo_flow(&mut self, src: &str, host_ms: f64) -> String {
+        self.save.changed();
         let now = self.clock.now(host(host_ms));
         let clock = high_resolution_clock();
         let timer = || {
@@ -479,17 +499,20 @@ impl Playground {
     }
 
     /// Lets due keys expire between commands (the page calls this on its animation frames),
-    /// and MongoDB's TTL monitor delete expired documents.
+    /// and MongoDB's TTL monitor delete expired documents. A stepped save goes on through a
+    /// tick that changed nothing.
     pub fn tick(&mut self, host_ms: f64) -> u32 {
         let now = self.clock.now(host(host_ms));
-        (self.redis.tick(now).len() + self.mongo.tick(now)) as u32
+        self.save.tick(&mut self.redis, &mut self.mongo, now) as u32
     }
 
     pub fn pause(&mut self, host_ms: f64) {
+        self.save.changed();
         self.clock.pause(host(host_ms));
     }
 
     pub fn resume(&mut self, host_ms: f64) {
+        self.save.changed();
         self.clock.resume(host(host_ms));
     }
 
@@ -500,6 +523,7 @@ impl Playground {
 
     /// Moves the virtual clock by `delta_ms` (negative goes back).
     pub fn advance(&mut self, delta_ms: f64) {
+        self.save.changed();
         if delta_ms.is_finite() {
             self.clock.advance(delta_ms as i64);
         }
@@ -513,6 +537,7 @@ impl Playground {
     /// Changes the clock's speed from now on, without a jump in sandbox time.
     #[wasm_bindgen(js_name = setSpeed)]
     pub fn set_speed(&mut self, speed: f64, host_ms: f64) {
+        self.save.changed();
         if speed.is_finite() && speed > 0.0 {
             let milli = (speed * 1000.0).round().min(f64::from(u32::MAX)) as u32;
             self.clock.set_speed(milli, host(host_ms));
@@ -590,6 +615,7 @@ impl Playground {
     /// unless changed. It outlives loading a snapshot; documents already stored stay.
     #[wasm_bindgen(js_name = mongoSetMemoryLimit)]
     pub fn mongo_set_memory_limit(&mut self, bytes: f64) {
+        self.save.changed();
         self.mongo.set_memory_limit(index(bytes));
     }
 
@@ -633,11 +659,49 @@ impl Playground {
         )
     }
 
+    /// Starts a stepped save of the sandbox at host time `host_ms` (`snapshotSave`'s bytes,
+    /// written a budget at a time by `snapshotStep`), dropping any save under way.
+    #[wasm_bindgen(js_name = snapshotBegin)]
+    pub fn snapshot_begin(&mut self, host_data: &str, host_ms: f64) {
+        self.save.begin(
+            &self.redis,
+            &self.clock,
+            host_data.as_bytes(),
+            host(host_ms),
+        );
+    }
+
+    /// Writes about `budget` more keys, documents or blocks of bytes of the save `snapshotBegin`
+    /// started: the snapshot once it is complete, `undefined` while there is more. Throws
+    /// (and drops the save) when the sandbox changed since `snapshotBegin`, or none is under
+    /// way: the bytes would be a mixture of two states.
+    #[wasm_bindgen(js_name = snapshotStep)]
+    pub fn snapshot_step(&mut self, budget: f64) -> Result<Option<Vec<u8>>, JsError> {
+        use persist::background::Step;
+        match self
+            .save
+            .step(&self.redis, &self.mongo, index(budget).max(1))
+        {
+            Step::Pending => Ok(None),
+            Step::Done(bytes) => Ok(Some(bytes)),
+            Step::Changed => Err(JsError::new(
+                "the sandbox changed since the save began (or no save is under way)",
+            )),
+        }
+    }
+
+    /// Drops the stepped save under way, if any (the page saved in one call instead).
+    #[wasm_bindgen(js_name = snapshotCancel)]
+    pub fn snapshot_cancel(&mut self) {
+        self.save.changed();
+    }
+
     /// Replaces the sandbox with a snapshot's; returns the page's data stored in it (JSON,
     /// `{}` if there was none). A damaged or unknown-version snapshot changes nothing and
     /// throws an Error whose message says why.
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub fn snapshot_load(&mut self, bytes: &[u8], host_ms: f64) -> Result<String, JsError> {
+        self.save.changed();
         let loaded = persist::load(bytes, host(host_ms)).map_err(|e| JsError::new(&e))?;
         let mongo_limit = self.mongo.memory_limit();
         self.redis = loaded.redis;
@@ -722,6 +786,7 @@ impl Playground {
     /// and returns JSON `snippets::SnippetRun`: what it printed, its round trips, whether it
     /// failed.
     pub fn snippet(&mut self, language: &str, source: &str, host_ms: f64) -> String {
+        self.save.changed();
         use crate::snippets;
         let Some(language) = snippets::Language::parse(language) else {
             return json(&snippets::SnippetRun {

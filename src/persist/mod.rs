@@ -38,6 +38,7 @@
 //! and rebuilt into new engines; only when every part succeeded does the caller swap them
 //! in. A damaged file gives an error that says what is wrong and changes nothing.
 
+pub mod background;
 pub mod codec;
 #[cfg(feature = "mongo")]
 pub mod mongo_dump;
@@ -374,5 +375,7 @@ pub fn redis_resp(server: &redis::Server, now: Millis) -> Vec<u8> {
     redis_dump::to_resp(&redis_dump::dump(server, now, Times::Relative).commands)
 }
 
+#[cfg(all(test, feature = "mongo"))]
+mod background_tests;
 #[cfg(all(test, feature = "mongo"))]
 mod tests;

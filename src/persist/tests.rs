@@ -2,12 +2,12 @@ use super::*;
 use crate::redis::cli::run_line;
 
 /// Sandbox time of the tests' paused clock: 2026-01-01T00:00:00Z.
-const T0: Millis = 1_767_225_600_000;
+pub(super) const T0: Millis = 1_767_225_600_000;
 
-struct Sandbox {
-    redis: redis::Server,
-    mongo: mongo::Shell,
-    clock: Clock,
+pub(super) struct Sandbox {
+    pub(super) redis: redis::Server,
+    pub(super) mongo: mongo::Shell,
+    pub(super) clock: Clock,
 }
 
 impl Sandbox {
@@ -800,7 +800,7 @@ fn stepped_save(s: &Sandbox, budget: usize) -> (Vec<u8>, usize) {
 
 /// Every kind of data, spread so that small budgets stop inside databases, collections,
 /// chunked collections and the copy and checksum stages.
-fn populated_for_steps() -> Sandbox {
+pub(super) fn populated_for_steps() -> Sandbox {
     let mut s = populated();
     for line in [
         "SELECT 5",

@@ -226,7 +226,9 @@ pub fn time_out(server: &mut Server) {
     if server.blocking.blocked == 0 {
         return;
     }
-    super::scripting::busy::progress(server);
+    if super::scripting::busy::progress(server) {
+        server.timed_changes += 1;
+    }
     let now = server.now;
     let mut due: Vec<(u64, u64)> = server
         .clients()
@@ -237,6 +239,7 @@ pub fn time_out(server: &mut Server) {
         })
         .collect();
     crate::sort::sort(&mut due);
+    server.timed_changes += due.len() as u64;
     let me = server.client_id();
     for (_, id) in due {
         server.switch_client(id);

@@ -110,6 +110,11 @@ pub struct Server {
     next_eviction_db: usize,
     /// Long replies the console receives in parts (see `long_reply`).
     pub long_replies: long_reply::LongReplies,
+    /// What the passing of time changed on its own, never reset: keys and hash fields the
+    /// active cycle expired, blocked clients answered by their timeout (their backlog then
+    /// runs), a busy script run again. It stands still through a `tick` that changed
+    /// nothing, so a host holding work across calls (the page's stepped save) can tell.
+    pub timed_changes: u64,
 }
 
 impl Default for Server {
@@ -132,6 +137,7 @@ impl Server {
             no_block: false,
             now: 0,
             next_active_cycle: 0,
+            timed_changes: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
             line_args: Vec::new(),
             search: search::Indexes::default(),
@@ -446,10 +452,12 @@ impl Server {
             }
             let keys = db.active_expire(now, budget);
             budget -= keys.len();
+            self.timed_changes += keys.len() as u64;
             gone.extend(keys.into_iter().map(|key| (index, key)));
             // Then hash fields whose TTL ran out (a hash losing its last field goes too).
             let (work, keys) = db.active_expire_fields(now, budget);
             budget = budget.saturating_sub(work);
+            self.timed_changes += work as u64;
             gone.extend(keys.into_iter().map(|key| (index, key)));
         }
         if self.notify_flags != 0 {

@@ -61,6 +61,13 @@ export const RECORDED = [
   "snapshotLoad",
 ];
 
+/**
+ * Playground methods that take `&mut self` but are not replayed: the stepped save
+ * (persistence.js). A save under way is no part of the sandbox; a new instance starts with
+ * none, so a save the switch interrupts reports the change at its next step and starts over.
+ */
+export const NOT_RECORDED = ["snapshotBegin", "snapshotStep", "snapshotCancel"];
+
 /** Draining calls that gave back nothing took nothing: polled every frame, not worth a record. */
 const EMPTY_DRAIN = { redisPending: "", redisPublished: "[]", redisScriptLog: "[]", mongoExplained: "" };
 

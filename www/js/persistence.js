@@ -7,6 +7,16 @@
 // after the last command whose save completed: at most SAVE_DELAY_MS of commands behind the
 // last one typed (plus the save's own time), never a mixture.
 //
+// The delayed save is a stepped one (`snapshotBegin` / `snapshotStep`): it writes the snapshot
+// in slices of at most SLICE_MS and gives the page back between them, so a sandbox of a
+// million keys saves without holding the page. A save that fits in one slice, as most do,
+// ends in the same task, as a one-call save would. The engine drops a stepped save when the
+// sandbox changes between two slices (a command, a clock control, a tick that expired
+// something: `persist::background`); it then starts over SAVE_DELAY_MS later, in one call
+// after MAX_DROPPED_IN_A_ROW drops in a row. The saves that must happen at once (page
+// hidden, SAVE, import, a share link) are one call, and cancel a stepped save under way:
+// its older bytes can never be written after theirs.
+//
 // IndexedDB layout (database `nosql-playground`, store `snapshots`): `snapshot:<n>` records
 // hold snapshot bytes; `current` names the one to restore. A save writes the new record,
 // then switches `current`, then deletes the old record, in one transaction: a save cut short
@@ -17,6 +27,18 @@
 import { h } from "./dom.js";
 
 export const SAVE_DELAY_MS = 1000;
+/** Longest the stepped save holds the page at a time: under a frame, with room to draw it. */
+export const SLICE_MS = 12;
+/** Keys, documents or blocks of bytes of the stepped save's first call (then adapted). */
+const FIRST_BUDGET = 1024;
+/** A few milliseconds of steps: a call at most holds the page that long past its slice. */
+const MAX_BUDGET = 4096;
+/**
+ * Stepped saves dropped in a row after which the next delayed save is one call: a big
+ * sandbox whose keys expire every few hundred milliseconds would otherwise never be saved
+ * until the page is hidden.
+ */
+export const MAX_DROPPED_IN_A_ROW = 3;
 const DB_NAME = "nosql-playground";
 const STORE = "snapshots";
 /** Most session lines a share link carries (the newest are kept). */
@@ -275,6 +297,15 @@ export class Persistence {
     this.timer = null;
     this.saving = Promise.resolve();
     this.saves = 0;
+    /** The stepped save under way (`autosave`), and how many the sandbox's changes dropped. */
+    this.stepped = null;
+    this.abandoned = 0;
+    this.droppedInARow = 0;
+    this.budget = FIRST_BUDGET;
+    this.sliceMs = SLICE_MS;
+    this.delayMs = SAVE_DELAY_MS;
+    /** How the stepped save gives the page back between slices (tests hold it there). */
+    this.yieldBetweenSlices = (next) => setTimeout(next, 0);
     this.redisSaves = this.playground.redisSaves();
     /** Changes seen, and the count covered by the last completed save (for tests). */
     this.changes = 0;
@@ -352,14 +383,14 @@ export class Persistence {
   schedule() {
     // One timer for a burst of changes (a pasted block runs thousands): each change moves
     // the save later, and the timer, when it fires early, waits for the rest.
-    this.dueAt = performance.now() + SAVE_DELAY_MS;
+    this.dueAt = performance.now() + this.delayMs;
     if (this.timer !== null) return;
     const wait = () => {
       const left = this.dueAt - performance.now();
       this.timer = left > 0 ? setTimeout(wait, left) : null;
-      if (left <= 0) this.saveNow();
+      if (left <= 0) this.autosave();
     };
-    this.timer = setTimeout(wait, SAVE_DELAY_MS);
+    this.timer = setTimeout(wait, this.delayMs);
   }
 
   hostData() {
@@ -370,12 +401,13 @@ export class Persistence {
     });
   }
 
-  /** Saves now (after any save under way); resolves when it is written. */
+  /** Saves now, in one call (after any write under way); resolves when it is written. */
   saveNow() {
     clearTimeout(this.timer);
     this.timer = null;
     if (!this.db) return this.saving;
-    markSaved(this.dbName);
+    this.cancelStepped();
+    this.droppedInARow = 0;
     const covered = this.changes;
     const bytes = this.playground.snapshotSave(this.hostData(), Date.now());
     this.saving = this.saving
@@ -388,16 +420,95 @@ export class Persistence {
     return this.saving;
   }
 
+  /**
+   * The delayed save, in steps: begins the snapshot now, writes a slice of it at once and
+   * the rest in slices between which the page goes on; resolves when it is written, or
+   * dropped (the sandbox changed: the save is scheduled again; or a one-call save came).
+   */
+  autosave() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.db) return this.saving;
+    if (this.droppedInARow >= MAX_DROPPED_IN_A_ROW) return this.saveNow();
+    this.cancelStepped();
+    const run = { cancelled: false, covered: this.changes, slices: 0, resolve: null };
+    const bytes = new Promise((resolve) => {
+      run.resolve = resolve;
+    });
+    this.stepped = run;
+    this.playground.snapshotBegin(this.hostData(), Date.now());
+    this.slice(run);
+    this.saving = this.saving
+      .then(() => bytes)
+      .then(async (written) => {
+        if (!written) return;
+        await this.write(written);
+        this.saves += 1;
+        this.savedChanges = Math.max(this.savedChanges, run.covered);
+      })
+      .catch((error) => this.notice(`Saving failed: ${error?.message ?? error}`, "error"));
+    return this.saving;
+  }
+
+  /** One slice of the stepped save `run`: steps until it is done or SLICE_MS have passed. */
+  slice(run) {
+    if (run.cancelled) return;
+    const end = performance.now() + this.sliceMs;
+    for (;;) {
+      const start = performance.now();
+      let bytes;
+      try {
+        bytes = this.playground.snapshotStep(this.budget);
+      } catch {
+        // The sandbox changed since the save began (or the engine was replaced).
+        this.stepped = null;
+        this.abandoned += 1;
+        this.droppedInARow += 1;
+        run.resolve(null);
+        this.schedule();
+        return;
+      }
+      // Calls of a few milliseconds: few calls, and a slice that ends near its mark.
+      const took = performance.now() - start;
+      if (took < this.sliceMs / 16) this.budget = Math.min(this.budget * 2, MAX_BUDGET);
+      else if (took > this.sliceMs / 4) this.budget = Math.max(1, Math.floor(this.budget / 2));
+      if (bytes !== undefined) {
+        this.stepped = null;
+        this.droppedInARow = 0;
+        run.resolve(bytes);
+        return;
+      }
+      if (performance.now() >= end) break;
+    }
+    run.slices += 1;
+    this.yieldBetweenSlices(() => this.slice(run));
+  }
+
+  /** Drops the stepped save under way, if any: it writes nothing. */
+  cancelStepped() {
+    const run = this.stepped;
+    if (!run) return;
+    this.stepped = null;
+    run.cancelled = true;
+    run.resolve(null);
+    this.playground.snapshotCancel();
+  }
+
   /** Waits until no save is pending or running (tests, import). */
   async idle() {
     await this.opened;
     // Input waiting for the full engine module (engine.js) runs once it has loaded: that too.
     await this.playground.switching?.catch(() => {});
-    while (this.timer !== null) await this.saveNow();
+    while (this.timer !== null || this.stepped !== null) {
+      if (this.timer !== null) await this.saveNow();
+      else await this.saving;
+    }
     await this.saving;
   }
 
   async write(bytes) {
+    // Before the write, so that a page closed during it still looks for the database.
+    markSaved(this.dbName);
     const old = await get(this.db, "current");
     const key = `snapshot:${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const tx = this.db.transaction(STORE, "readwrite");

@@ -45,4 +45,6 @@ pub fn refusal(_server: &Server, _spec: &CommandSpec) -> Option<Reply> {
 
 pub fn ended(_server: &mut Server, _client: u64) {}
 
-pub fn progress(_server: &mut Server) {}
+pub fn progress(_server: &mut Server) -> bool {
+    false
+}

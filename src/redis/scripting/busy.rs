@@ -133,7 +133,8 @@ fn finish_time(busy: &Busy, outcome: &Outcome) -> (Option<Millis>, Reply) {
 
 /// Moves a busy script on to the clock's time: one stopped before its first write runs
 /// again, for real, once the clock reaches that write. Run before any client is served.
-pub fn progress(server: &mut Server) {
+/// Whether it ran one.
+pub fn progress(server: &mut Server) -> bool {
     let due = server
         .scripting
         .busy
@@ -141,13 +142,13 @@ pub fn progress(server: &mut Server) {
         .and_then(|b| b.rerun_at)
         .is_some_and(|t| t <= server.now);
     if !due {
-        return;
+        return false;
     }
     let Some(mut busy) = server.scripting.busy.take() else {
-        return;
+        return false;
     };
     if server.client(busy.client).is_none() {
-        return;
+        return false;
     }
     let me = server.client_id();
     server.switch_client(busy.client);
@@ -180,6 +181,7 @@ pub fn progress(server: &mut Server) {
     }
     server.scripting.busy = Some(busy);
     server.switch_client(me);
+    true
 }
 
 /// Whether the current client's command is refused because a script is busy: every command

@@ -307,3 +307,39 @@ test("Ctrl+C while a giant insertMany is read stops it before anything is insert
     assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
     assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), "0");
   }));
+
+test("after a read in a big sandbox the keyspace panel keeps its snapshot; after a write it takes a new one", () =>
+  withPage(harness, async (page) => {
+    await page.evaluate(() => {
+      for (let start = 0; start < 100_000; start += 10_000) {
+        const pairs = Array.from({ length: 10_000 }, (_, i) => `key:${start + i} v`);
+        window.app.playground.redisScript(`MSET ${pairs.join(" ")}`, Date.now());
+      }
+    });
+    // Counts the panel's snapshots from here on.
+    await page.evaluate(() => {
+      const engine = window.app.playground;
+      const keyspace = engine.redisKeyspace;
+      window.__snapshots = 0;
+      engine.redisKeyspace = (...args) => {
+        window.__snapshots++;
+        return keyspace(...args);
+      };
+    });
+    const snapshots = () => page.evaluate(() => window.__snapshots);
+    // The first command after the keys arrived: the panel has not seen them yet.
+    await redis(page, "DBSIZE");
+    await page.locator("keyspace-panel .panel-count", { hasText: "100000 keys" }).waitFor();
+    const seen = await snapshots();
+    assert.ok(seen >= 1, `${seen}`);
+    for (const line of ["KEYS *", "DBSIZE", "GET key:5", "TTL key:5", "SCAN 0"]) await redis(page, line);
+    // Two frames, in which a deferred refresh would have run.
+    await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+    assert.equal(await snapshots(), seen);
+    assert.equal(await page.locator("#server-info [data-stat=keys]").textContent(), "100000");
+    await redis(page, "SET aaa 1");
+    await page.locator("keyspace-panel .ks-row[data-key=aaa]").waitFor();
+    assert.ok((await snapshots()) > seen);
+    await page.locator("keyspace-panel .panel-count", { hasText: "100001 keys" }).waitFor();
+    assert.equal(await page.locator("#server-info [data-stat=keys]").textContent(), "100001");
+  }));

@@ -162,41 +162,50 @@ function paste(page, src) {
   }, src);
 }
 
+/**
+ * In the page: each call into the engine for a giant statement is noted in `__order`, then
+ * posts a task that notes "a task" when the page handles it (so a step the page answers
+ * events after is followed by one); what the last call printed is `__printed`; every text
+ * the progress line shows is in `__statuses`.
+ */
+function watchSteps() {
+  const engine = window.app.playground;
+  window.__order = [];
+  for (const name of ["mongoPrepare", "mongoStepPrepared", "mongoRunPrepared"]) {
+    const call = engine[name];
+    engine[name] = (...args) => {
+      window.__order.push(name);
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => window.__order.push("a task");
+      channel.port2.postMessage(null);
+      const result = call(...args);
+      if (result !== undefined) window.__printed = result;
+      return result;
+    };
+  }
+  window.__statuses = [];
+  const root = document.querySelector("#mongo-console");
+  new MutationObserver(() => {
+    const status = root.querySelector(".paste-progress [role=status]")?.textContent;
+    if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
+  }).observe(root, { childList: true, subtree: true, characterData: true });
+}
+
 test("one giant insertMany says so, and a frame shows it, before it runs; then it runs in steps the page answers events between, and prints what one call prints", () =>
   withPage(harness, async (page) => {
     await mongo(page, "db.big.countDocuments()");
     const n = 100_000;
     const src = giantInsert("big", n);
+    await page.evaluate(watchSteps);
     const seen = await page.evaluate((src) => {
-      // Each step of the engine posts a task; the page handles it before the next step.
-      const engine = window.app.playground;
-      window.__order = [];
-      for (const name of ["mongoPrepare", "mongoStepPrepared", "mongoRunPrepared"]) {
-        const call = engine[name];
-        engine[name] = (...args) => {
-          window.__order.push(name);
-          const channel = new MessageChannel();
-          channel.port1.onmessage = () => window.__order.push("a task");
-          channel.port2.postMessage(null);
-          const result = call(...args);
-          if (result !== undefined) window.__printed = result;
-          return result;
-        };
-      }
       // Whether the paste is complete is not asked of the engine, which would lex all of it.
+      const engine = window.app.playground;
       window.__asked = 0;
       const complete = engine.mongoInputComplete;
       engine.mongoInputComplete = (src) => {
         window.__asked = Math.max(window.__asked, src.length);
         return complete(src);
       };
-      // Every text the progress line shows.
-      window.__statuses = [];
-      const root = document.querySelector("#mongo-console");
-      new MutationObserver(() => {
-        const status = root.querySelector(".paste-progress [role=status]")?.textContent;
-        if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
-      }).observe(root, { childList: true, subtree: true, characterData: true });
       const log = document.querySelector("#mongo-console [role=log]");
       const state = () => ({
         note: log.querySelector(".big-statement")?.textContent ?? null,
@@ -342,4 +351,30 @@ test("after a read in a big sandbox the keyspace panel keeps its snapshot; after
     assert.ok((await snapshots()) > seen);
     await page.locator("keyspace-panel .panel-count", { hasText: "100001 keys" }).waitFor();
     assert.equal(await page.locator("#server-info [data-stat=keys]").textContent(), "100001");
+  }));
+
+test("a giant insertMany that fails late prints its MongoBulkWriteError in steps the page answers events between, as one call prints it", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const n = 50_000;
+    // The last document repeats the first one's id: all the others are inserted first.
+    const src = giantInsert("big", n).replace(/\]\)$/, ", {_id: 0}])");
+    await page.evaluate(watchSteps);
+    await paste(page, src);
+    const output = page.locator("#mongo-console .entry .output", { hasText: "MongoBulkWriteError" });
+    await output.waitFor({ timeout: 120_000 });
+    const statuses = await page.evaluate(() => window.__statuses);
+    const printing = statuses.filter((s) => /^printing [\d,]+ \/ 50,000 inserted ids …$/.test(s));
+    assert.ok(printing.length > 1, statuses.join("\n"));
+    const order = await page.evaluate(() => window.__order);
+    assert.ok(!order.includes("mongoRunPrepared"), order.join());
+    for (let i = 1; i < order.length; i += 2) assert.equal(order[i], "a task", `after call ${i}`);
+    // The error names its collection: one call into another says the other's name.
+    const same = await page.evaluate(
+      (src) => window.__printed === window.app.playground.mongo(src.replace("db.big.", "db.once."), Date.now()).replaceAll("test.once", "test.big"),
+      src,
+    );
+    assert.equal(same, true);
+    assert.match(await page.evaluate(() => window.__printed), /^Uncaught:\nMongoBulkWriteError: E11000 .*\nResult: BulkWriteResult \{\n {2}insertedCount: 50000,/);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
   }));

@@ -906,6 +906,20 @@ fn not_float() -> Reply {
     Reply::err("value is not a valid float")
 }
 
+/// Members, each followed by its score if `withscores`, in one buffer (`Bulks`): the reply of
+/// ZRANGE, ZRANDMEMBER, ZUNION, ZINTER and ZDIFF, which RESP3 reads as score pairs.
+fn bulk_pairs<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, withscores: bool) -> Reply {
+    let items_hint = items.size_hint().0 * (1 + usize::from(withscores));
+    let mut out = Bulks::with_capacity(items_hint, 0);
+    for (m, s) in items {
+        out.push(m);
+        if withscores {
+            push_score(s, &mut out);
+        }
+    }
+    out.into_reply()
+}
+
 fn flat_pairs<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, withscores: bool) -> Reply {
     let mut out = Vec::new();
     for (m, s) in items {
@@ -1288,14 +1302,7 @@ fn range_generic(
         }
     };
     let Some(dst) = store_in else {
-        let mut out = Bulks::with_capacity(items.len() * (1 + usize::from(withscores)), 0);
-        for &(m, s) in &items {
-            out.push(m);
-            if withscores {
-                push_score(s, &mut out);
-            }
-        }
-        return out.into_reply();
+        return bulk_pairs(items.iter().copied(), withscores);
     };
     let mut out = ZSet::new();
     for &(m, s) in &items {
@@ -1594,7 +1601,7 @@ pub fn zrandmember(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Ok(Some(z)) = lookup(server, &argv[1]) else {
         return Reply::Array(Vec::new());
     };
-    flat_pairs(ranks.iter().filter_map(|&r| z.at_rank(r)), withscores)
+    bulk_pairs(ranks.iter().filter_map(|&r| z.at_rank(r)), withscores)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1824,7 +1831,7 @@ fn set_op_generic(
     }
     match dst {
         Some(dst) => Reply::Integer(store(server, dst, result) as i64),
-        None => flat_pairs(result.iter(), withscores),
+        None => bulk_pairs(result.iter(), withscores),
     }
 }
 

@@ -2,7 +2,8 @@
 //! the console's first part (`LongReplies::write`: the first 200 elements written, the rest
 //! counted, the reply kept, older kept ones dropped), writing redis-cli's whole text, and
 //! dropping the reply, for `HGETALL`, `HKEYS`, `HVALS`, `SMEMBERS`, `LRANGE 0 -1`,
-//! `ZRANGE 0 -1 [WITHSCORES]` and `KEYS *` over `n` items. Each line is run `reps` times;
+//! `ZRANGE 0 -1 [WITHSCORES]` (integer scores, and scores with decimals) and `KEYS *` over
+//! `n` items (`ONLY=text` runs the lines containing it). Each line is run `reps` times;
 //! the medians are printed.
 //!
 //! `cargo run --profile native --example huge_reply_bench -- [n] [reps]` (default 1000000 5).
@@ -33,15 +34,17 @@ fn main() {
         let mut sadd = vec!["SADD".to_string(), "s".to_string()];
         let mut rpush = vec!["RPUSH".to_string(), "l".to_string()];
         let mut zadd = vec!["ZADD".to_string(), "z".to_string()];
+        let mut zfrac = vec!["ZADD".to_string(), "zf".to_string()];
         let mut mset = vec!["MSET".to_string()];
         for i in start..end {
             hset.extend([format!("f{i}"), format!("v{i}")]);
             sadd.push(format!("m{i}"));
             rpush.push(format!("m{i}"));
             zadd.extend([i.to_string(), format!("m{i}")]);
+            zfrac.extend([format!("{:.2}", i as f64 * 1.37), format!("m{i}")]);
             mset.extend([format!("k{i}"), i.to_string()]);
         }
-        for argv in [hset, sadd, rpush, zadd, mset] {
+        for argv in [hset, sadd, rpush, zadd, zfrac, mset] {
             server.execute(&words(argv), 0);
         }
     }
@@ -53,9 +56,11 @@ fn main() {
         "LRANGE l 0 -1",
         "ZRANGE z 0 -1",
         "ZRANGE z 0 -1 WITHSCORES",
+        "ZRANGE zf 0 -1 WITHSCORES",
         "KEYS *",
     ];
-    for line in lines {
+    let only = std::env::var("ONLY").unwrap_or_default();
+    for line in lines.into_iter().filter(|l| l.contains(only.as_str())) {
         let argv = words(line.split(' ').map(str::to_string).collect());
         let (mut run, mut first, mut format, mut free) = (vec![], vec![], vec![], vec![]);
         let mut console = LongReplies::default();

@@ -571,6 +571,13 @@ impl Playground {
         ))
     }
 
+    /// Whether database `db` may have changed since `redisKeyspace` last read it (after a
+    /// read it has not, and the panel keeps its snapshot).
+    #[wasm_bindgen(js_name = redisKeyspaceChanged)]
+    pub fn redis_keyspace_changed(&self, db: u32) -> bool {
+        redis::snapshot::keyspace_changed(&self.redis, db as usize)
+    }
+
     /// JSON of `redis::detail::Detail` for one key of database `db` (named as the keyspace
     /// rows name it), or `null` if it is gone. `origin` picks the geo member distances are
     /// measured from (empty for the first).

@@ -169,6 +169,54 @@ fn a_giant_insert_many_in_steps_prints_and_changes_what_one_call_does() {
     same_in_steps(|_| {}, &inputs);
 }
 
+/// A giant insert that fails after inserting many documents writes its
+/// `MongoBulkWriteError` a batch of inserted ids a step, as it writes a result's ids: the
+/// same text as one call, over many print steps.
+#[test]
+fn a_giant_insert_many_failing_late_prints_its_error_in_steps() {
+    let inputs = [
+        // Ordered: the last document is a duplicate.
+        format!(
+            "db.c.insertMany([{}, {{_id: 3}}])",
+            docs(400, |i| format!("{{_id: {i}}}"))
+        ),
+        // Unordered: ids with gaps, and many write errors.
+        format!(
+            "db.u.insertMany([{}], {{ordered: false}})",
+            docs(600, |i| format!("{{_id: {}}}", i % 450))
+        ),
+        // Ids of other kinds, with print() output first.
+        format!(
+            "db.k.insertMany([{}, {{_id: 's1'}}, {{a: print('x')}}])",
+            docs(300, |i| format!("{{_id: 's{i}'}}"))
+        ),
+        format!(
+            "db.o.insertMany([{}, {{_id: {{a: 7, b: [7, 'x\\n']}}}}])",
+            docs(250, |i| format!("{{_id: {{a: {i}, b: [{i}, 'x\\n']}}}}"))
+        ),
+    ];
+    for src in &inputs {
+        let expected = Shell::new().eval_mongosh(src, 0);
+        assert!(expected.contains("MongoBulkWriteError"), "{expected:.300}");
+        let mut shell = Shell::new();
+        assert_eq!(shell.prepare_mongosh(src, 0), None);
+        let mut printing = 0;
+        let got = loop {
+            if let Some(out) = shell.step_prepared(40) {
+                break out;
+            }
+            if shell
+                .prepared_progress()
+                .is_some_and(|p| p.stage == "print")
+            {
+                printing += 1;
+            }
+        };
+        same(&got, &expected, &format!("{src:.100}"));
+        assert!(printing >= 5, "{printing} print steps for {src:.100}");
+    }
+}
+
 #[test]
 fn syntax_errors_anywhere_in_a_giant_statement_are_the_one_call_errors_and_nothing_runs() {
     let many = docs(50, |i| format!("{{_id: {i}}}"));

@@ -12,6 +12,7 @@
 //! `active_expire_fields` reclaims them in time order. A hash whose last field expires is
 //! deleted like an expired key.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -78,6 +79,11 @@ impl ExpiryIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_time.is_empty()
+    }
+
+    /// The keys due at `now`, earliest first.
+    fn due(&self, now: Millis) -> impl Iterator<Item = &(Millis, Vec<u8>)> {
+        self.by_time.iter().take_while(move |(at, _)| *at <= now)
     }
 
     /// A key with a TTL picked by `r`: the first to expire at or after a time drawn between
@@ -207,6 +213,10 @@ pub struct Db {
     pub expired_log: Vec<(Vec<u8>, Expired)>,
     /// Keys written or removed since the vector indexes last caught up (see `Changes`).
     pub changes: Changes,
+    /// Whether the page's keyspace panel has read this database as it is now: false after
+    /// any write (every write passes `note`), so a panel can skip its snapshot after reads.
+    /// A cell because the panel reads the database shared.
+    shown: Cell<bool>,
 }
 
 /// The keys whose value may have changed, for indexes that keep state of their own (the
@@ -221,6 +231,7 @@ pub struct Changes {
 
 impl Db {
     fn note(&mut self, key: &[u8]) {
+        *self.shown.get_mut() = false;
         if self.changes.on {
             self.changes.keys.push(key.to_vec());
         }
@@ -664,6 +675,7 @@ impl Db {
         self.changes.keys.clear();
         self.used = 0;
         self.entries.clear();
+        *self.shown.get_mut() = false;
         self.expiry = ExpiryIndex::default();
         self.fields = FieldExpiryIndex::default();
     }
@@ -671,6 +683,29 @@ impl Db {
     /// Iterates over entries without expiring anything (callers filter by time if needed).
     pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
         self.entries.iter()
+    }
+
+    /// Whether the database may have changed since the page's keyspace panel last read it
+    /// (`mark_shown`).
+    pub fn changed_since_shown(&self) -> bool {
+        !self.shown.get()
+    }
+
+    /// The page's keyspace panel read the database as it is now.
+    pub fn mark_shown(&self) {
+        self.shown.set(true);
+    }
+
+    /// The database moved to another number (SWAPDB): a panel showing that number must read
+    /// it again.
+    pub fn mark_moved(&mut self) {
+        *self.shown.get_mut() = false;
+    }
+
+    /// How many stored keys are due at `now` but not yet reclaimed: the active cycle keeps
+    /// them few, so this is no walk of the keyspace.
+    pub fn due_count(&self, now: Millis) -> usize {
+        self.expiry.due(now).count()
     }
 
     /// The entry at `pos` in insertion order, due or not: a dump that goes a few keys at a

@@ -287,6 +287,11 @@ pub fn swapdb(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     match (usize::try_from(a), usize::try_from(b)) {
         (Ok(a), Ok(b)) if a < len && b < len => {
             server.dbs.swap(a, b);
+            for i in [a, b] {
+                if let Some(db) = server.dbs.get_mut(i) {
+                    db.mark_moved();
+                }
+            }
             Reply::ok()
         }
         _ => Reply::err("DB index is out of range"),

@@ -180,6 +180,7 @@ fn is_live(entry: &Entry, now: Millis) -> bool {
 pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Keyspace {
     let empty = Db::new();
     let database = server.dbs.get(db).unwrap_or(&empty);
+    database.mark_shown();
     let match_all = query.pattern.is_empty() || query.pattern == b"*";
     let mut keys = 0;
     let mut volatile = 0;
@@ -366,6 +367,12 @@ pub fn preview(value: &Value) -> Preview {
     }
 }
 
+/// Whether database `db` may have changed since `keyspace` last read it: a panel that
+/// refreshes after every command needs no new snapshot after a read, whatever the size.
+pub fn keyspace_changed(server: &Server, db: usize) -> bool {
+    server.dbs.get(db).is_none_or(Db::changed_since_shown)
+}
+
 /// Server-wide counters at sandbox time `now`.
 pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
     let mut info = ServerInfo {
@@ -382,15 +389,10 @@ pub fn server_info(server: &Server, now: Millis) -> ServerInfo {
         misses: Some(server.dbs.iter().map(|db| db.misses).sum()),
     };
     for (index, db) in server.dbs.iter().enumerate() {
-        let mut keys = 0;
-        let mut volatile = 0;
-        for (_, entry) in db.iter() {
-            if !is_live(entry, now) {
-                continue;
-            }
-            keys += 1;
-            volatile += usize::from(entry.expire_at.is_some());
-        }
+        // Every key due but not reclaimed has a TTL: the live counts need no walk of the keys.
+        let due = db.due_count(now);
+        let keys = db.len() - due;
+        let volatile = db.volatile_count() - due;
         info.keys += keys;
         info.volatile += volatile;
         info.expired = info.expired.saturating_add(db.expired_count);
@@ -509,6 +511,104 @@ mod tests {
 
     fn names(ks: &Keyspace) -> Vec<&str> {
         ks.rows.iter().map(|r| r.key.as_str()).collect()
+    }
+
+    fn run(server: &mut Server, line: &str, now: Millis) {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        server.execute(&argv, now);
+    }
+
+    /// After a read the panel's snapshot of a database is still the database; after
+    /// anything that changed it (in any way a row shows, or which keys there are) it is not.
+    #[test]
+    fn a_database_counts_as_changed_after_writes_and_expiry_not_after_reads() {
+        let setup = [
+            "SET s v",
+            "SET soon v PX 100",
+            "HSET h f v",
+            "SELECT 1",
+            "SET other v",
+            "SELECT 0",
+        ];
+        // (line, sandbox ms after T0 it runs at, whether db 0 and db 1 changed)
+        let cases: &[(&str, Millis, bool, bool)] = &[
+            ("GET s", 0, false, false),
+            ("KEYS *", 0, false, false),
+            ("DBSIZE", 0, false, false),
+            ("TTL soon", 0, false, false),
+            ("HGETALL h", 0, false, false),
+            ("OBJECT ENCODING s", 0, false, false),
+            ("SET s v", 0, true, false),
+            ("SET s w", 0, true, false),
+            ("DEL s", 0, true, false),
+            ("EXPIRE s 100", 0, true, false),
+            ("PERSIST soon", 0, true, false),
+            ("HSET h f w", 0, true, false),
+            ("RENAME s t", 0, true, false),
+            ("MOVE s 1", 0, true, true),
+            ("SWAPDB 0 1", 0, true, true),
+            ("FLUSHDB", 0, true, false),
+            ("FLUSHALL", 0, true, true),
+            // A due key is dropped by the lookup that finds it, and by the active cycle.
+            ("GET soon", 200, true, false),
+            ("PING", 200, true, false),
+        ];
+        for &(line, after, db0, db1) in cases {
+            let mut server = server_with(&setup);
+            for db in [0, 1] {
+                keyspace(&server, db, &all(10), T0);
+                assert!(!keyspace_changed(&server, db), "{line}: db {db} just read");
+            }
+            run(&mut server, line, T0 + after);
+            let changed = (keyspace_changed(&server, 0), keyspace_changed(&server, 1));
+            assert_eq!(changed, (db0, db1), "{line}");
+        }
+        // A database never read counts as changed, and so does one out of range.
+        let server = server_with(&setup);
+        assert!(keyspace_changed(&server, 2));
+        assert!(keyspace_changed(&server, 99));
+    }
+
+    /// The server strip's counts, taken from the tables' lengths less the keys due, are
+    /// the ones a walk of every key gives, with keys due and not yet reclaimed among them.
+    #[test]
+    fn server_counts_are_the_walked_ones() {
+        let mut server = Server::new();
+        let mut rng = 11u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut now = T0;
+        for round in 0..200 {
+            for _ in 0..next(30) {
+                let (a, b) = (next(100), next(100));
+                let line = match next(8) {
+                    0..=2 => format!("SET k{a} v"),
+                    3 => format!("SET k{a} v PX {}", 1 + next(50)),
+                    4 => format!("DEL k{a} k{b}"),
+                    5 => format!("PEXPIRE k{a} {}", next(30)),
+                    6 => format!("MOVE k{a} 1"),
+                    _ => format!("RPUSH l{a} x"),
+                };
+                run(&mut server, &line, now);
+            }
+            // Time moves without the active cycle, so some keys stay due but stored.
+            now += next(20);
+            if round % 5 == 0 {
+                server.tick(now);
+            }
+            let info = server_info(&server, now);
+            for (db, database) in server.dbs.iter().enumerate() {
+                let live: Vec<_> = database.iter().filter(|(_, e)| is_live(e, now)).collect();
+                let volatile = live.iter().filter(|(_, e)| e.expire_at.is_some()).count();
+                let counted = info.dbs.iter().find(|d| d.db == db);
+                let counted = counted.map_or((0, 0), |d| (d.keys, d.volatile));
+                assert_eq!(counted, (live.len(), volatile), "round {round} db {db}");
+            }
+        }
     }
 
     #[test]

@@ -89,3 +89,25 @@ test("find().toArray() over 100k documents prints as mongosh does: 100 items, th
     const it = await mongo(page, "db.big.find()");
     assert.match(await it.locator(".output").textContent(), /Type "it" for more$/);
   }));
+
+test("ZRANGE WITHSCORES over a million members with fractional scores shows its first lines as redis-cli prints them", () =>
+  withClipboardPage(async (page) => {
+    await page.evaluate(() => {
+      for (let batch = 0; batch < 100; batch++) {
+        const pairs = Array.from({ length: 10_000 }, (_, i) => `${(batch * 10_000 + i) / 8 + 0.1} m${batch * 10_000 + i}`);
+        window.app.playground.redisScript(`ZADD z ${pairs.join(" ")}`, Date.now());
+      }
+    });
+    for (const line of ["ZRANGE z 0 -1 WITHSCORES", "ZREVRANGEBYSCORE z +inf -inf WITHSCORES"]) {
+      const entry = await redis(page, line);
+      const text = await entry.locator(".output").textContent();
+      const lines = text.split("\n");
+      assert.equal(lines.length, 200);
+      if (line.startsWith("ZRANGE ")) {
+        assert.deepEqual(lines.slice(0, 6), ['      1) "m0"', '      2) "0.1"', '      3) "m1"', '      4) "0.225"', '      5) "m2"', '      6) "0.35"']);
+      } else {
+        assert.deepEqual(lines.slice(0, 4), ['      1) "m999999"', '      2) "124999.975"', '      3) "m999998"', '      4) "124999.85"']);
+      }
+      await entry.getByRole("button", { name: "Show 2000 more of 1999800 hidden lines" }).waitFor();
+    }
+  }));

@@ -162,41 +162,50 @@ function paste(page, src) {
   }, src);
 }
 
+/**
+ * In the page: each call into the engine for a giant statement is noted in `__order`, then
+ * posts a task that notes "a task" when the page handles it (so a step the page answers
+ * events after is followed by one); what the last call printed is `__printed`; every text
+ * the progress line shows is in `__statuses`.
+ */
+function watchSteps() {
+  const engine = window.app.playground;
+  window.__order = [];
+  for (const name of ["mongoPrepare", "mongoStepPrepared", "mongoRunPrepared"]) {
+    const call = engine[name];
+    engine[name] = (...args) => {
+      window.__order.push(name);
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => window.__order.push("a task");
+      channel.port2.postMessage(null);
+      const result = call(...args);
+      if (result !== undefined) window.__printed = result;
+      return result;
+    };
+  }
+  window.__statuses = [];
+  const root = document.querySelector("#mongo-console");
+  new MutationObserver(() => {
+    const status = root.querySelector(".paste-progress [role=status]")?.textContent;
+    if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
+  }).observe(root, { childList: true, subtree: true, characterData: true });
+}
+
 test("one giant insertMany says so, and a frame shows it, before it runs; then it runs in steps the page answers events between, and prints what one call prints", () =>
   withPage(harness, async (page) => {
     await mongo(page, "db.big.countDocuments()");
     const n = 100_000;
     const src = giantInsert("big", n);
+    await page.evaluate(watchSteps);
     const seen = await page.evaluate((src) => {
-      // Each step of the engine posts a task; the page handles it before the next step.
-      const engine = window.app.playground;
-      window.__order = [];
-      for (const name of ["mongoPrepare", "mongoStepPrepared", "mongoRunPrepared"]) {
-        const call = engine[name];
-        engine[name] = (...args) => {
-          window.__order.push(name);
-          const channel = new MessageChannel();
-          channel.port1.onmessage = () => window.__order.push("a task");
-          channel.port2.postMessage(null);
-          const result = call(...args);
-          if (result !== undefined) window.__printed = result;
-          return result;
-        };
-      }
       // Whether the paste is complete is not asked of the engine, which would lex all of it.
+      const engine = window.app.playground;
       window.__asked = 0;
       const complete = engine.mongoInputComplete;
       engine.mongoInputComplete = (src) => {
         window.__asked = Math.max(window.__asked, src.length);
         return complete(src);
       };
-      // Every text the progress line shows.
-      window.__statuses = [];
-      const root = document.querySelector("#mongo-console");
-      new MutationObserver(() => {
-        const status = root.querySelector(".paste-progress [role=status]")?.textContent;
-        if (status && status !== window.__statuses.at(-1)) window.__statuses.push(status);
-      }).observe(root, { childList: true, subtree: true, characterData: true });
       const log = document.querySelector("#mongo-console [role=log]");
       const state = () => ({
         note: log.querySelector(".big-statement")?.textContent ?? null,
@@ -306,4 +315,66 @@ test("Ctrl+C while a giant insertMany is read stops it before anything is insert
     await page.locator("#mongo-console .output.note", { hasText: "stopped before any document was inserted" }).waitFor({ timeout: 120_000 });
     assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
     assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), "0");
+  }));
+
+test("after a read in a big sandbox the keyspace panel keeps its snapshot; after a write it takes a new one", () =>
+  withPage(harness, async (page) => {
+    await page.evaluate(() => {
+      for (let start = 0; start < 100_000; start += 10_000) {
+        const pairs = Array.from({ length: 10_000 }, (_, i) => `key:${start + i} v`);
+        window.app.playground.redisScript(`MSET ${pairs.join(" ")}`, Date.now());
+      }
+    });
+    // Counts the panel's snapshots from here on.
+    await page.evaluate(() => {
+      const engine = window.app.playground;
+      const keyspace = engine.redisKeyspace;
+      window.__snapshots = 0;
+      engine.redisKeyspace = (...args) => {
+        window.__snapshots++;
+        return keyspace(...args);
+      };
+    });
+    const snapshots = () => page.evaluate(() => window.__snapshots);
+    // The first command after the keys arrived: the panel has not seen them yet.
+    await redis(page, "DBSIZE");
+    await page.locator("keyspace-panel .panel-count", { hasText: "100000 keys" }).waitFor();
+    const seen = await snapshots();
+    assert.ok(seen >= 1, `${seen}`);
+    for (const line of ["KEYS *", "DBSIZE", "GET key:5", "TTL key:5", "SCAN 0"]) await redis(page, line);
+    // Two frames, in which a deferred refresh would have run.
+    await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+    assert.equal(await snapshots(), seen);
+    assert.equal(await page.locator("#server-info [data-stat=keys]").textContent(), "100000");
+    await redis(page, "SET aaa 1");
+    await page.locator("keyspace-panel .ks-row[data-key=aaa]").waitFor();
+    assert.ok((await snapshots()) > seen);
+    await page.locator("keyspace-panel .panel-count", { hasText: "100001 keys" }).waitFor();
+    assert.equal(await page.locator("#server-info [data-stat=keys]").textContent(), "100001");
+  }));
+
+test("a giant insertMany that fails late prints its MongoBulkWriteError in steps the page answers events between, as one call prints it", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    const n = 50_000;
+    // The last document repeats the first one's id: all the others are inserted first.
+    const src = giantInsert("big", n).replace(/\]\)$/, ", {_id: 0}])");
+    await page.evaluate(watchSteps);
+    await paste(page, src);
+    const output = page.locator("#mongo-console .entry .output", { hasText: "MongoBulkWriteError" });
+    await output.waitFor({ timeout: 120_000 });
+    const statuses = await page.evaluate(() => window.__statuses);
+    const printing = statuses.filter((s) => /^printing [\d,]+ \/ 50,000 inserted ids …$/.test(s));
+    assert.ok(printing.length > 1, statuses.join("\n"));
+    const order = await page.evaluate(() => window.__order);
+    assert.ok(!order.includes("mongoRunPrepared"), order.join());
+    for (let i = 1; i < order.length; i += 2) assert.equal(order[i], "a task", `after call ${i}`);
+    // The error names its collection: one call into another says the other's name.
+    const same = await page.evaluate(
+      (src) => window.__printed === window.app.playground.mongo(src.replace("db.big.", "db.once."), Date.now()).replaceAll("test.once", "test.big"),
+      src,
+    );
+    assert.equal(same, true);
+    assert.match(await page.evaluate(() => window.__printed), /^Uncaught:\nMongoBulkWriteError: E11000 .*\nResult: BulkWriteResult \{\n {2}insertedCount: 50000,/);
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
   }));

@@ -236,7 +236,9 @@ export class KeyspacePanel extends HTMLElement {
     const from = Math.max(0, first - OVERSCAN);
     const to = first + count + OVERSCAN;
     const covered = w && from >= w.offset && Math.min(to, w.total) <= w.offset + w.rows.length;
-    if (reason !== "scroll" || !covered) this.fetch(Math.max(0, first - FETCH_PAD), count + 2 * FETCH_PAD, reason);
+    // After a read (KEYS *, DBSIZE) no row changed: a million keys are not walked again.
+    const unchanged = reason === "change" && w && this.playground.redisKeyspaceChanged?.(this.db) === false;
+    if ((reason !== "scroll" && !unchanged) || !covered) this.fetch(Math.max(0, first - FETCH_PAD), count + 2 * FETCH_PAD, reason);
     this.renderRows();
   }
 
@@ -252,7 +254,7 @@ export class KeyspacePanel extends HTMLElement {
     const evicted = new Set();
     for (const e of snap.evictions ?? []) if (e.seq > this.evictionSeq && before) evicted.add(e.key);
     this.evictionSeq = snap.lastEviction ?? this.evictionSeq;
-    if (reason === "change" && before) this.diff(before, snap, evicted);
+    if ((reason === "change" || reason === "due") && before) this.diff(before, snap, evicted);
     this.win = snap;
     this.sigs = new Map(snap.rows.map((r) => [r.key, signature(r)]));
     for (const row of snap.rows) {
@@ -436,7 +438,8 @@ export class KeyspacePanel extends HTMLElement {
     for (const until of this.flashes.values()) if (until <= now) stale = true;
     if (due && now - (this.lastDueFetch ?? 0) > 200) {
       this.lastDueFetch = now;
-      this.update("change");
+      // Keys ran out of time with nothing written: the snapshot is taken all the same.
+      this.update("due");
     } else if (stale) {
       this.renderRows();
     }

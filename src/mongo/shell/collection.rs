@@ -1274,8 +1274,11 @@ pub(super) fn insert_error(e: &InsertError, db: &str, coll: &str, name: &str) ->
 
 /// The `MongoBulkWriteError` of a failed insertMany, with the `Result:` and `Write Errors:`
 /// lines mongosh prints after the message (the driver's BulkWriteResult and WriteErrors).
+/// `inserted` documents went in; `inserted_ids` are their ids (or, for a giant statement
+/// that prints them a few at a time, the first of them).
 pub(super) fn bulk_write_error(
     failures: &[(usize, InsertError, Document)],
+    inserted: usize,
     inserted_ids: Document,
     db: &str,
     coll: &str,
@@ -1285,10 +1288,7 @@ pub(super) fn bulk_write_error(
     };
     let mut err = insert_error(first, db, coll, "MongoBulkWriteError");
     let mut result = Document::default();
-    result.insert(
-        "insertedCount".into(),
-        number_value(inserted_ids.len() as f64),
-    );
+    result.insert("insertedCount".into(), number_value(inserted as f64));
     for field in [
         "matchedCount",
         "modifiedCount",

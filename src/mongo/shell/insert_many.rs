@@ -122,19 +122,31 @@ impl InsertMany {
 
     /// What the finished call returns: its result, or the `MongoBulkWriteError` of the
     /// documents that failed.
-    pub(crate) fn finish(self) -> Result<Js, ShellError> {
+    pub(crate) fn finish(mut self) -> Result<Js, ShellError> {
         if !self.failures.is_empty() {
-            return Err(super::collection::bulk_write_error(
-                &self.failures,
-                self.ids,
-                &self.db,
-                &self.coll,
-            ));
+            let ids = self.take_ids();
+            return Err(self.failure(ids.len(), ids));
         }
         let mut r = Document::default();
         r.insert("acknowledged".into(), Value::Bool(true));
         r.insert("insertedIds".into(), Value::Document(self.ids));
         Ok(Js::Val(Value::Document(r)))
+    }
+
+    /// The finished call's `MongoBulkWriteError` written with `ids` as its inserted ids (all
+    /// of them, or the first few of the `inserted`).
+    pub(crate) fn failure(&self, inserted: usize, ids: Document) -> ShellError {
+        super::collection::bulk_write_error(&self.failures, inserted, ids, &self.db, &self.coll)
+    }
+
+    /// Whether the finished call failed (`finish` gives its error).
+    pub(crate) fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// The ids of the documents inserted, in the order they went in.
+    pub(crate) fn take_ids(&mut self) -> Document {
+        std::mem::take(&mut self.ids)
     }
 
     /// Whether the documents are being prepared (true) or inserted.

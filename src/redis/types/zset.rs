@@ -668,64 +668,201 @@ impl<'a> Iterator for Iter<'a> {
 /// Port of Redis's `d2string`: integers within ±2^62 print as integers, other values in
 /// the shortest form that reads back exactly, laid out as the server's fpconv does.
 pub fn format_score(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let limit = (i64::MAX / 2) as f64;
-    if v >= -limit && v <= limit && v.fract() == 0.0 {
-        return format!("{}", v as i64);
-    }
-    let sci = format!("{:e}", v.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let exp10: i32 = exp.parse().unwrap_or(0);
-    let ndigits = digits.len() as i32;
-    let k = exp10 - (ndigits - 1);
-    let mut out = String::new();
-    if v < 0.0 {
-        out.push('-');
-    }
-    emit_digits(&digits, k, v < 0.0, &mut out);
-    out
+    String::from_utf8_lossy(ScoreText::new(v).as_bytes()).into_owned()
 }
 
-/// fpconv's `emit_digits`: `digits` × 10^k as plain digits, a decimal, or scientific.
-fn emit_digits(digits: &str, k: i32, negative: bool, out: &mut String) {
-    let ndigits = digits.len() as i32;
-    let exp = (k + ndigits - 1).abs();
-    if k >= 0 && exp < ndigits + 7 {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', k as usize));
-        return;
+/// `format_score`'s text in a buffer on the stack: a million scores written into one reply
+/// cost no allocation each (they took the page over a second in Chromium).
+pub struct ScoreText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl std::fmt::Write for ScoreText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
     }
-    if k < 0 && (k > -7 || exp < 4) {
-        let offset = ndigits - k.abs();
-        if offset <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-offset) as usize));
-            out.push_str(digits);
-        } else {
-            let (int, frac) = digits.split_at(offset as usize);
-            out.push_str(int);
-            out.push('.');
-            out.push_str(frac);
+}
+
+impl ScoreText {
+    pub fn new(v: f64) -> ScoreText {
+        let mut out = ScoreText::empty();
+        if v.is_nan() {
+            out.push(b"nan");
+            return out;
         }
-        return;
+        if v.is_infinite() {
+            out.push(if v > 0.0 { b"inf" } else { b"-inf" });
+            return out;
+        }
+        let limit = (i64::MAX / 2) as f64;
+        if v >= -limit && v <= limit && v.fract() == 0.0 {
+            out.push(reply::decimal(v as i64, &mut [0; 21]));
+            return out;
+        }
+        if v < 0.0 {
+            out.push(b"-");
+        }
+        if out.short_decimal(v.abs()) {
+            return out;
+        }
+        let (digits, exp10) = score_digits(v.abs());
+        let k = exp10 - (digits.len as i32 - 1);
+        out.emit_digits(digits.as_bytes(), k, v < 0.0);
+        out
     }
-    let keep = digits.len().min(if negative { 17 } else { 18 });
-    let digits = &digits[..keep];
-    let (first, rest) = digits.split_at(1.min(digits.len()));
-    out.push_str(first);
-    if !rest.is_empty() {
-        out.push('.');
-        out.push_str(rest);
+
+    /// Writes `v > 0`, not an integer, if it has at most six decimals (the scores people
+    /// type: 1.5, 3.14, 1369.63), as `emit_digits` lays such digits out, without searching
+    /// for them: the fewest decimals that read back as `v` are its shortest digits (a double
+    /// of fewer than 16 digits has no two candidates that read back), and the rounded
+    /// `v × 10^d` is the closest. Below 10^15, `m / 10^d` rounds as reading the text does.
+    fn short_decimal(&mut self, v: f64) -> bool {
+        let mut scale = 1u64;
+        for _ in 0..6 {
+            scale *= 10;
+            let m = (v * scale as f64).round();
+            if m >= 1e15 || m / scale as f64 != v {
+                continue;
+            }
+            let m = m as u64;
+            self.push(reply::decimal((m / scale) as i64, &mut [0; 21]));
+            self.push(b".");
+            // The fraction with its leading zeros: written after a 1 that is dropped.
+            let mut frac = [0; 21];
+            let frac = reply::decimal((m % scale + scale) as i64, &mut frac);
+            self.push(frac.get(1..).unwrap_or_default());
+            return true;
+        }
+        false
     }
-    out.push('e');
-    out.push(if k + ndigits - 1 < 0 { '-' } else { '+' });
-    out.push_str(&exp.to_string());
+
+    fn empty() -> ScoreText {
+        ScoreText {
+            bytes: [0; 48],
+            len: 0,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// The longest text is 26 bytes ("-0.000000" and 17 digits), so nothing is ever cut.
+    fn push(&mut self, bytes: &[u8]) {
+        let end = (self.len + bytes.len()).min(self.bytes.len());
+        if let (Some(to), Some(from)) = (
+            self.bytes.get_mut(self.len..end),
+            bytes.get(..end - self.len),
+        ) {
+            to.copy_from_slice(from);
+            self.len = end;
+        }
+    }
+
+    fn zeros(&mut self, n: i32) {
+        for _ in 0..n.max(0) {
+            self.push(b"0");
+        }
+    }
+
+    /// fpconv's `emit_digits`: `digits` × 10^k as plain digits, a decimal, or scientific.
+    fn emit_digits(&mut self, digits: &[u8], k: i32, negative: bool) {
+        let ndigits = digits.len() as i32;
+        let exp = (k + ndigits - 1).abs();
+        if k >= 0 && exp < ndigits + 7 {
+            self.push(digits);
+            self.zeros(k);
+            return;
+        }
+        if k < 0 && (k > -7 || exp < 4) {
+            let offset = ndigits - k.abs();
+            if offset <= 0 {
+                self.push(b"0.");
+                self.zeros(-offset);
+                self.push(digits);
+            } else {
+                let (int, frac) = digits.split_at((offset as usize).min(digits.len()));
+                self.push(int);
+                self.push(b".");
+                self.push(frac);
+            }
+            return;
+        }
+        let keep = digits.len().min(if negative { 17 } else { 18 });
+        let digits = &digits[..keep];
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        self.push(first);
+        if !rest.is_empty() {
+            self.push(b".");
+            self.push(rest);
+        }
+        self.push(b"e");
+        self.push(if k + ndigits - 1 < 0 { b"-" } else { b"+" });
+        self.push(reply::decimal(i64::from(exp), &mut [0; 21]));
+    }
+}
+
+/// The shortest digits of finite `v >= 0` that read back exactly, and the power of ten of
+/// the first, as `{:e}` writes them ("1.37e0").
+fn score_digits(v: f64) -> (ScoreText, i32) {
+    let mut shortest = zmij::Buffer::new();
+    let found = sci_digits(shortest.format_finite(v).as_bytes());
+    if found.0.len < 16 {
+        return found;
+    }
+    // Only a double that needs 16 or 17 digits can fall halfway between two candidates
+    // (with fewer, its neighbours are further apart than the digits' step), and zmij
+    // rounds such a tie to even where `{:e}` (the sandbox's scores so far) does not: those
+    // take the slower way.
+    let mut sci = ScoreText::empty();
+    let _ = std::fmt::Write::write_fmt(&mut sci, format_args!("{v:e}"));
+    sci_digits(sci.as_bytes())
+}
+
+/// The significant digits of a finite non-negative double written in decimal ("1.37",
+/// "1e-7", "12345.0", "1.2e+20", "0.001"), and the power of ten of the first: what
+/// `{:e}` writes as "1.37e0", but read from the shortest round-trip text, which is faster
+/// to make (or from `{:e}` itself).
+fn sci_digits(text: &[u8]) -> (ScoreText, i32) {
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(at) => (&text[..at], text.get(at + 1..).unwrap_or_default()),
+        None => (text, &b""[..]),
+    };
+    let exp: i32 = std::str::from_utf8(exp)
+        .ok()
+        .map(|e| e.trim_start_matches('+'))
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let point = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let mut digits = ScoreText::empty();
+    let mut first = None;
+    for (i, &b) in mantissa.iter().enumerate() {
+        if !b.is_ascii_digit() || (first.is_none() && b == b'0') {
+            continue;
+        }
+        first.get_or_insert(i);
+        digits.push(&[b]);
+    }
+    while digits.len > 1 && digits.bytes.get(digits.len - 1) == Some(&b'0') {
+        digits.len -= 1;
+    }
+    let Some(first) = first else {
+        digits.push(b"0");
+        return (digits, 0);
+    };
+    // The first digit's place: before the point it counts down from it, after, the point
+    // itself takes no place.
+    let place = if first < point {
+        (point - first - 1) as i32
+    } else {
+        -((first - point) as i32)
+    };
+    (digits, place.saturating_add(exp))
 }
 
 pub fn score_reply(v: f64) -> Reply {
@@ -767,6 +904,20 @@ pub fn store(server: &mut Server, key: &[u8], mut zset: ZSet) -> usize {
 
 fn not_float() -> Reply {
     Reply::err("value is not a valid float")
+}
+
+/// Members, each followed by its score if `withscores`, in one buffer (`Bulks`): the reply of
+/// ZRANGE, ZRANDMEMBER, ZUNION, ZINTER and ZDIFF, which RESP3 reads as score pairs.
+fn bulk_pairs<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, withscores: bool) -> Reply {
+    let items_hint = items.size_hint().0 * (1 + usize::from(withscores));
+    let mut out = Bulks::with_capacity(items_hint, 0);
+    for (m, s) in items {
+        out.push(m);
+        if withscores {
+            push_score(s, &mut out);
+        }
+    }
+    out.into_reply()
 }
 
 fn flat_pairs<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, withscores: bool) -> Reply {
@@ -1151,14 +1302,7 @@ fn range_generic(
         }
     };
     let Some(dst) = store_in else {
-        let mut out = Bulks::with_capacity(items.len() * (1 + usize::from(withscores)), 0);
-        for &(m, s) in &items {
-            out.push(m);
-            if withscores {
-                push_score(s, &mut out);
-            }
-        }
-        return out.into_reply();
+        return bulk_pairs(items.iter().copied(), withscores);
     };
     let mut out = ZSet::new();
     for &(m, s) in &items {
@@ -1168,14 +1312,9 @@ fn range_generic(
     Reply::Integer(store(server, dst, out) as i64)
 }
 
-/// `format_score` as one more item of `out`, integers (the common score) written directly.
+/// `format_score` as one more item of `out`, written straight into it.
 fn push_score(v: f64, out: &mut Bulks) {
-    let limit = (i64::MAX / 2) as f64;
-    if v >= -limit && v <= limit && v.fract() == 0.0 {
-        out.push_int(v as i64);
-    } else {
-        out.push(format_score(v).as_bytes());
-    }
+    out.push(ScoreText::new(v).as_bytes());
 }
 
 /// Redis's clamping of a rank range to a set of `len`: the first rank and how many follow.
@@ -1462,7 +1601,7 @@ pub fn zrandmember(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let Ok(Some(z)) = lookup(server, &argv[1]) else {
         return Reply::Array(Vec::new());
     };
-    flat_pairs(ranks.iter().filter_map(|&r| z.at_rank(r)), withscores)
+    bulk_pairs(ranks.iter().filter_map(|&r| z.at_rank(r)), withscores)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1692,7 +1831,7 @@ fn set_op_generic(
     }
     match dst {
         Some(dst) => Reply::Integer(store(server, dst, result) as i64),
-        None => flat_pairs(result.iter(), withscores),
+        None => bulk_pairs(result.iter(), withscores),
     }
 }
 
@@ -1803,6 +1942,53 @@ mod tests {
         ];
         for (v, text) in cases {
             assert_eq!(format_score(v), text, "{v:e}");
+        }
+    }
+
+    /// Scores are written as from the digits `{:e}` gives, whichever way they are found
+    /// (short decimals, the shortest text, `{:e}` itself for 16 digits or more), for
+    /// doubles of every magnitude (random bit patterns), typed decimals and powers of ten.
+    #[test]
+    fn scores_are_written_from_the_shortest_round_trip_digits() {
+        let reference = |v: f64| {
+            let sci = format!("{:e}", v.abs());
+            let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+            let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+            let k = exp.parse::<i32>().unwrap_or(i32::MIN) - (digits.len() as i32 - 1);
+            let mut text = ScoreText::empty();
+            if v < 0.0 {
+                text.push(b"-");
+            }
+            text.emit_digits(digits.as_bytes(), k, v < 0.0);
+            String::from_utf8_lossy(text.as_bytes()).into_owned()
+        };
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values: Vec<f64> = (0..200_000)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                f64::from_bits(rng)
+            })
+            .collect();
+        values.extend((1..50_000).map(|i| f64::from(i) * 0.01));
+        values.extend((1..50_000).map(|i| f64::from(i) * 1.37));
+        values.extend((1..20_000).map(|i| f64::from(i) / 1024.0 - 3.0));
+        values.extend((-330..309).map(|e| 10f64.powi(e)));
+        values.extend([
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            999_999.999_999,
+        ]);
+        let limit = (i64::MAX / 2) as f64;
+        for v in values {
+            if !v.is_finite() || (v.abs() <= limit && v.fract() == 0.0) {
+                continue;
+            }
+            assert_eq!(format_score(v), reference(v), "{v:e}");
         }
     }
 

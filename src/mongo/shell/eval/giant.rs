@@ -15,7 +15,8 @@
 //! statements, a spread, the array used further) is parsed and run whole instead; a call
 //! that is not the shell's own `insertMany` when it runs (`db` rebound, a host, an open
 //! transaction) runs in one step once its array is evaluated. A failed insert's
-//! `MongoBulkWriteError` is printed in the step that ends it.
+//! `MongoBulkWriteError` is printed a few inserted ids a step too, around the text the error
+//! has with the first few ids only.
 
 use super::{callee_text, check_depth, outside_conflict, Js};
 use crate::mongo::format;
@@ -332,6 +333,8 @@ enum Ran {
     /// The call's value, and whether it is the result of the stepped `insertMany` (whose
     /// ids are numbered in order).
     Value(Js, bool),
+    /// The stepped `insertMany` failed after inserting documents enough to print in steps.
+    Failed(Box<InsertMany>),
 }
 
 impl Session {
@@ -356,6 +359,9 @@ impl Session {
             let Some(insert) = run.insert.take() else {
                 return Ok(Ran::More);
             };
+            if insert.failed() && insert.progress().0 >= PRINTED_IN_STEPS {
+                return Ok(Ran::Failed(Box::new(insert)));
+            }
             let v = insert.finish().map_err(outside_conflict)?;
             self.leave();
             return Ok(Ran::Value(v, true));
@@ -436,6 +442,21 @@ struct Printer {
     out: String,
     ids: Document,
     next: usize,
+    /// What follows the ids.
+    end: String,
+}
+
+/// The ids a failed insert's error is first written with: enough that `inspect` lays them
+/// out a line each, as it lays out all of them (sixteen ids of at least six characters are
+/// over the 80 it puts on one line).
+const SAMPLE_IDS: usize = 16;
+
+/// One id's line, as `inspect` writes an object's field two levels deep over many lines.
+fn id_line(k: &str, v: &Value) -> String {
+    format!(
+        "    {}",
+        format::inspect_field(k, v, 2, format::Options::VALUE)
+    )
 }
 
 /// Results with fewer ids print in one go (an object that short might fit on one line).
@@ -458,22 +479,62 @@ impl Printer {
         let ids = std::mem::take(ids);
         let mut out = printed.to_string();
         out.push_str("{\n  acknowledged: true,\n  insertedIds: {\n");
-        Some(Printer { out, ids, next: 0 })
+        Some(Printer {
+            out,
+            ids,
+            next: 0,
+            end: "\n  }\n}\n".into(),
+        })
+    }
+
+    /// The printer of `text`, a failed insert's output whose error holds the first
+    /// `SAMPLE_IDS` of `ids`, with all of `ids` in their place; the ids back if the sample's
+    /// lines are not where and what this printer would write (the error is then written
+    /// whole, in one go).
+    fn around_ids(text: &str, ids: Document) -> Result<Printer, Document> {
+        const RESULT: &str = "\nResult: BulkWriteResult {\n";
+        const OPEN: &str = "\n  insertedIds: {\n";
+        const CLOSE: &str = "\n  }\n}\nWrite Errors: ";
+        let cut = || {
+            let result = text.find(RESULT)?;
+            let open = result + text.get(result..)?.find(OPEN)? + OPEN.len();
+            let close = open + text.get(open..)?.find(CLOSE)?;
+            Some((
+                text.get(..open)?,
+                text.get(open..close)?,
+                text.get(close..)?,
+            ))
+        };
+        let Some((before, sample, after)) = cut() else {
+            return Err(ids);
+        };
+        let lines: Vec<String> = ids
+            .iter()
+            .take(SAMPLE_IDS)
+            .map(|(k, v)| id_line(k, v))
+            .collect();
+        if sample != lines.join(",\n") {
+            return Err(ids);
+        }
+        Ok(Printer {
+            out: before.to_string(),
+            ids,
+            next: 0,
+            end: after.to_string(),
+        })
     }
 
     /// Writes up to `budget` ids; the whole text once all are written.
     fn step(&mut self, budget: usize) -> Option<String> {
         for _ in 0..budget {
             let Some((k, v)) = self.ids.get_index(self.next) else {
-                self.out.push_str("\n  }\n}\n");
+                self.out.push_str(&self.end);
                 return Some(std::mem::take(&mut self.out));
             };
             if self.next > 0 {
                 self.out.push_str(",\n");
             }
-            self.out.push_str("    ");
-            self.out
-                .push_str(&format::inspect_field(k, v, 2, format::Options::VALUE));
+            self.out.push_str(&id_line(k, v));
             self.next += 1;
         }
         None
@@ -546,6 +607,7 @@ impl Giant {
             Stage::Run(mut run) => match s.resume(&mut run, budget) {
                 Ok(Ran::More) => self.stage = Stage::Run(run),
                 Ok(Ran::Value(v, inserted)) => return self.print(s, v, inserted),
+                Ok(Ran::Failed(insert)) => return self.print_failure(s, *insert),
                 Err(e) => return self.end(s, String::new(), Output::Nothing, Some(e)),
             },
             Stage::Print(mut printer) => match printer.step(budget) {
@@ -574,6 +636,27 @@ impl Giant {
         match s.output(v) {
             Ok(o) => self.end(s, printed, o, None),
             Err(e) => self.end(s, printed, Output::Nothing, Some(e)),
+        }
+    }
+
+    /// What `end` prints for the failed insert's error, its inserted ids written a batch a
+    /// step when they are many.
+    fn print_failure(&mut self, s: &mut Session, mut insert: InsertMany) -> Step {
+        let ids = insert.take_ids();
+        let sample = ids.iter().take(SAMPLE_IDS);
+        let sample = sample.map(|(k, v)| (k.clone(), v.clone())).collect();
+        let e = outside_conflict(insert.failure(ids.len(), sample));
+        let printed = take_printed(s);
+        let text = format!("{printed}{}", e.render(&self.src));
+        match Printer::around_ids(&text, ids) {
+            Ok(printer) => {
+                self.stage = Stage::Print(Box::new(printer));
+                Step::More
+            }
+            Err(ids) => {
+                let e = outside_conflict(insert.failure(ids.len(), ids));
+                self.end(s, printed, Output::Nothing, Some(e))
+            }
         }
     }
 

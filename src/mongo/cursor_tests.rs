@@ -6,7 +6,7 @@
 use super::shell::eval::rows::COPY_ALL;
 use super::Shell;
 
-fn filled() -> Shell {
+pub(super) fn filled() -> Shell {
     let mut shell = Shell::new();
     let out = shell.eval_mongosh(
         "db.c.insertMany(Array.from({length: 250}, (_, n) => ({_id: n, n, s: 'x'.repeat(n % 7), \
@@ -24,7 +24,7 @@ fn filled() -> Shell {
 }
 
 /// What each input of `inputs` prints, one after another in one shell.
-fn run(inputs: &[&str], copy_all: bool) -> Vec<String> {
+pub(super) fn run(inputs: &[&str], copy_all: bool) -> Vec<String> {
     COPY_ALL.with(|c| c.set(copy_all));
     let mut shell = filled();
     let out = inputs.iter().map(|i| shell.eval_mongosh(i, 0)).collect();

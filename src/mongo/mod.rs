@@ -40,6 +40,8 @@ mod absent;
 #[cfg(test)]
 mod absent_tests;
 #[cfg(test)]
+mod agg_cursor_tests;
+#[cfg(test)]
 mod cursor_tests;
 #[cfg(test)]
 mod prepared_tests;

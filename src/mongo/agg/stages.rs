@@ -27,6 +27,19 @@ pub trait StageOp {
     fn run_documents<'a>(&self, _docs: &'a [Document], _ctx: &Ctx<'a>) -> Option<Res<'a>> {
         None
     }
+
+    /// For `$skip` and `$limit`: what they count, so that a pipeline run in batches can
+    /// carry the count from one batch to the next.
+    fn window(&self) -> Option<Window> {
+        None
+    }
+}
+
+/// A `$skip n` or a `$limit n`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    Skip(usize),
+    Limit(usize),
 }
 
 pub struct Stage {
@@ -1382,6 +1395,10 @@ impl StageOp for Limit {
         rows.truncate(self.0);
         Ok(rows)
     }
+
+    fn window(&self) -> Option<Window> {
+        Some(Window::Limit(self.0))
+    }
 }
 
 impl StageOp for Skip {
@@ -1389,6 +1406,10 @@ impl StageOp for Skip {
         let n = self.0.min(rows.len());
         rows.drain(..n);
         Ok(rows)
+    }
+
+    fn window(&self) -> Option<Window> {
+        Some(Window::Skip(self.0))
     }
 }
 

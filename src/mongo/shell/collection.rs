@@ -707,6 +707,13 @@ impl Session {
         if let Some(entries) = coll.and_then(|c| self.plan_cache_aggregate(db, c, &argv)) {
             return Ok(Session::cursor_over(db, source_coll, entries?));
         }
+        if let Some(c) = coll.filter(|_| !self.in_transaction() && !super::eval::rows::copy_all()) {
+            if let Some(rows) =
+                super::eval::pipeline_rows::open(&self.store, db, c, &argv, self.now_ms)?
+            {
+                return Ok(Session::cursor_of(db, c, rows));
+            }
+        }
         match crate::mongo::agg::shell::aggregate(
             &mut self.store,
             db,

@@ -12,6 +12,7 @@ use crate::mongo::store::Store;
 use crate::mongo::value::{parse_iso_date, Document, ObjectId, ObjectIdGenerator, Value};
 
 mod fast;
+pub(super) mod pipeline_rows;
 pub(in crate::mongo) mod rows;
 
 use rows::Rows;
@@ -514,7 +515,7 @@ impl Session {
         match &stmt.kind {
             StmtKind::Use(name) => self.use_db(name),
             StmtKind::Show(what) => self.show(what),
-            StmtKind::It => Ok(self.next_batch()),
+            StmtKind::It => self.next_batch(),
             StmtKind::Expr(e) if !shown => {
                 self.eval(e)?;
                 Ok(Output::Nothing)
@@ -702,19 +703,20 @@ impl Session {
             .collect()
     }
 
-    fn next_batch(&mut self) -> Output {
+    /// `it`: a batch's error (a getMore's) is printed, and the cursor is gone after it.
+    fn next_batch(&mut self) -> Result<Output, ShellError> {
         let Some(cursor) = self.cursor.clone() else {
-            return no_cursor();
+            return Ok(no_cursor());
         };
         match self.cursor_batch(&cursor, Some(BATCH_SIZE)) {
-            Ok(Some(out)) => out,
+            Ok(Some(out)) => Ok(out),
             Ok(None) => {
                 self.cursor = None;
-                no_cursor()
+                Ok(no_cursor())
             }
-            Err(_) => {
+            Err(e) => {
                 self.cursor = None;
-                no_cursor()
+                Err(e)
             }
         }
     }
@@ -752,6 +754,11 @@ impl Session {
     /// A cursor over documents already computed (an aggregation's result): started, so it
     /// is printed in batches and iterated like find's, and never re-run.
     pub(super) fn cursor_over(db: &str, coll: &str, docs: Vec<Document>) -> Js {
+        Session::cursor_of(db, coll, Rows::copied(docs))
+    }
+
+    /// A started cursor over `rows`.
+    pub(super) fn cursor_of(db: &str, coll: &str, rows: Rows) -> Js {
         Js::Live(Rc::new(RefCell::new(LiveCursor {
             spec: CursorSpec {
                 db: db.to_string(),
@@ -765,7 +772,7 @@ impl Session {
                 explain: None,
                 session: None,
             },
-            buffer: Some(Rows::copied(docs)),
+            buffer: Some(rows),
             maps: Vec::new(),
         })))
     }
@@ -1022,7 +1029,7 @@ impl Session {
                 let out = match &stmt.kind {
                     StmtKind::Use(n) => self.use_db(n)?,
                     StmtKind::Show(w) => self.show(w)?,
-                    _ => self.next_batch(),
+                    _ => self.next_batch()?,
                 };
                 if let Output::Shown { text, .. } = out {
                     self.last = Js::Val(Value::String(text));

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use super::super::collection::run_error;
 pub(super) use super::super::collection::FIND_FAILED;
 use super::super::ShellError;
+use super::pipeline_rows::Stream;
 use crate::mongo::index::RecordId;
 use crate::mongo::query::projection::Projection;
 use crate::mongo::query::Filter;
@@ -24,7 +25,7 @@ use crate::mongo::value::{Document, Value};
 /// The documents a find's first batch holds, as the server sends them with the find.
 pub(in crate::mongo::shell) const FIRST_BATCH: usize = 101;
 
-const GETMORE_FAILED: &str = "Executor error during getMore";
+pub(super) const GETMORE_FAILED: &str = "Executor error during getMore";
 
 #[cfg(test)]
 thread_local! {
@@ -33,7 +34,7 @@ thread_local! {
     pub(in crate::mongo) static COPY_ALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-pub(super) fn copy_all() -> bool {
+pub(in crate::mongo::shell) fn copy_all() -> bool {
     #[cfg(test)]
     return COPY_ALL.with(std::cell::Cell::get);
     #[cfg(not(test))]
@@ -86,6 +87,8 @@ impl Found {
 pub(in crate::mongo::shell) struct Rows {
     ready: VecDeque<Document>,
     later: Option<Box<Later>>,
+    /// An aggregation computed a batch at a time (`pipeline_rows`).
+    stream: Option<Box<Stream>>,
 }
 
 /// The documents of a cursor not fetched yet, by record id.
@@ -113,6 +116,16 @@ impl Rows {
         Rows {
             ready: docs.into(),
             later: None,
+            stream: None,
+        }
+    }
+
+    /// A cursor over an aggregation's first batch, the rest computed as it is read.
+    pub(super) fn streamed(first: Vec<Document>, stream: Stream) -> Rows {
+        Rows {
+            ready: first.into(),
+            later: None,
+            stream: Some(Box::new(stream)),
         }
     }
 
@@ -129,7 +142,11 @@ impl Rows {
             }
         }
         let Some(rest) = found.positions.get(first..).filter(|r| !r.is_empty()) else {
-            return Ok(Rows { ready, later: None });
+            return Ok(Rows {
+                ready,
+                later: None,
+                stream: None,
+            });
         };
         let record_ids = c.record_ids();
         let rids = rest
@@ -154,12 +171,15 @@ impl Rows {
                 shape: found.shape,
                 recheck,
             })),
+            stream: None,
         })
     }
 
     /// Whether nothing is left, not even record ids whose documents may be gone by now.
     pub fn is_empty(&self) -> bool {
-        self.ready.is_empty() && self.later.as_ref().is_none_or(|l| l.rids.is_empty())
+        self.ready.is_empty()
+            && self.later.as_ref().is_none_or(|l| l.rids.is_empty())
+            && self.stream.as_ref().is_none_or(|s| s.done())
     }
 
     /// The documents fetched and not yet taken (`objsLeftInBatch`).
@@ -170,6 +190,10 @@ impl Rows {
     pub fn next(&mut self, store: &Store) -> Result<Option<Document>, ShellError> {
         if let Some(d) = self.ready.pop_front() {
             return Ok(Some(d));
+        }
+        if let Some(s) = self.stream.as_mut() {
+            self.ready.extend(s.get_more(store, FIRST_BATCH)?);
+            return Ok(self.ready.pop_front());
         }
         match self.later.as_mut() {
             Some(l) => l.pop(store),
@@ -187,14 +211,20 @@ impl Rows {
                 None => break,
             }
         }
+        // Whether more comes is printed after the batch: an aggregation's next batch is
+        // computed now to know it, as the driver's `hasNext` asks for it.
+        if let Some(s) = self.stream.as_mut().filter(|_| self.ready.is_empty()) {
+            self.ready.extend(s.get_more(store, FIRST_BATCH)?);
+        }
         Ok(out)
     }
 
     /// Whether another document comes; fetches it, as the driver's `hasNext` does.
     pub fn has_next(&mut self, store: &Store) -> Result<bool, ShellError> {
         if self.ready.is_empty() {
+            // In front: fetching it may have brought a whole batch after it.
             if let Some(d) = self.next(store)? {
-                self.ready.push_back(d);
+                self.ready.push_front(d);
             }
         }
         Ok(!self.ready.is_empty())
@@ -203,6 +233,9 @@ impl Rows {
     /// Takes every document left and says how many there were, copying none.
     pub fn count_rest(&mut self, store: &Store) -> Result<usize, ShellError> {
         let mut n = std::mem::take(&mut self.ready).len();
+        if let Some(s) = self.stream.as_mut() {
+            n += s.count_rest(store)?;
+        }
         if let Some(l) = self.later.as_mut() {
             let rids = std::mem::take(&mut l.rids);
             l.scores.clear();
@@ -220,6 +253,9 @@ impl Rows {
     /// Copies of the documents left, leaving the cursor where it is.
     pub fn remaining(&self, store: &Store) -> Result<Vec<Document>, ShellError> {
         let mut out: Vec<Document> = self.ready.iter().cloned().collect();
+        if let Some(s) = &self.stream {
+            out.extend(s.as_ref().clone().get_more(store, usize::MAX)?);
+        }
         let Some(l) = &self.later else {
             return Ok(out);
         };

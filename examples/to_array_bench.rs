@@ -2,7 +2,8 @@
 //! `Type "it" for more`) then `it` three times, plain, with a filter, a sort and a
 //! projection; then `toArray()` printed (101 documents copied), and the statements that walk
 //! the whole cursor. Each line gives the time and the allocations (count and bytes) the
-//! statement made.
+//! statement made, and the CPU time the thread spent on it (the machine is shared: wall
+//! time alone says little).
 //!
 //! `cargo run --profile native --example to_array_bench -- [n [statement…]]` (n defaults to
 //! 1000000; statements given run instead of the usual ones).
@@ -94,11 +95,22 @@ fn run(shell: &mut Shell, src: &str) {
         ALLOCS.load(Ordering::Relaxed),
         BYTES.load(Ordering::Relaxed),
     );
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
     let out = shell.eval_mongosh(src, 0);
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    let cpu = thread_cpu_ns().saturating_sub(cpu_start) as f64 / 1e6;
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs;
     let mb = (BYTES.load(Ordering::Relaxed) - bytes) as f64 / 1e6;
     let last = out.lines().rev().find(|l| !l.is_empty()).unwrap_or("");
-    println!("{src:<45} {ms:>8.1} ms {allocs:>9} allocs {mb:>8.1} MB  last {last:?}");
+    println!(
+        "{src:<45} {ms:>8.1} ms {cpu:>8.1} ms CPU {allocs:>9} allocs {mb:>8.1} MB  last {last:?}"
+    );
+}
+
+/// The nanoseconds this thread has run on a CPU (Linux's schedstat; 0 elsewhere).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

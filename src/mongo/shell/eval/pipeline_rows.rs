@@ -206,7 +206,9 @@ impl Stream {
 
     /// At least `n` more documents of the result (fewer at its end).
     fn fetch(&mut self, store: &Store, n: usize) -> Result<Vec<Document>, AggError> {
-        let mut out = Vec::new();
+        // Sized once: a vector grown batch after batch between the documents' own
+        // allocations fragments the allocator's free lists.
+        let mut out = Vec::with_capacity(n.min(FIRST_BATCH * 64));
         self.each(store, n, |r| out.push(r.into_owned()))?;
         Ok(out)
     }

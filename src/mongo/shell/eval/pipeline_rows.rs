@@ -206,8 +206,8 @@ impl Stream {
 
     /// At least `n` more documents of the result (fewer at its end).
     fn fetch(&mut self, store: &Store, n: usize) -> Result<Vec<Document>, AggError> {
-        // Sized once: a vector grown batch after batch between the documents' own
-        // allocations fragments the allocator's free lists.
+        // Sized once rather than grown by doubling while the documents are copied: a
+        // whole `toArray` measured a few per cent faster so.
         let mut out = Vec::with_capacity(n.min(FIRST_BATCH * 64));
         self.each(store, n, |r| out.push(r.into_owned()))?;
         Ok(out)

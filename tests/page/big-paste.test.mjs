@@ -91,9 +91,18 @@ test("a pasted block of Redis commands runs in slices with progress; Stop keeps 
     assert.ok(seen.afterPaste !== null && seen.afterPaste > 0 && seen.afterPaste < total, JSON.stringify(seen));
     assert.ok(seen.atFrame !== null && seen.atFrame < total, JSON.stringify(seen));
     const progress = page.locator("#redis-console .paste-progress");
-    assert.match(await progress.locator("[role=status]").textContent(), /^running [\d,]+ \/ 200,000 pasted commands …$/);
+    const status = await progress.locator("[role=status]").textContent();
+    assert.match(status, /^running [\d,]+ \/ 200,000 pasted commands …$/);
+    // The Stop button stays where it is while the count beside it changes.
+    const stop = progress.getByRole("button", { name: "Stop" });
+    const at = await stop.boundingBox();
+    await page.waitForFunction(
+      (before) => document.querySelector("#redis-console .paste-progress [role=status]")?.textContent !== before,
+      status,
+    );
+    assert.equal((await stop.boundingBox())?.x, at?.x);
     // A click is answered while the run goes on: the Stop button is that click.
-    await progress.getByRole("button", { name: "Stop" }).click();
+    await stop.click();
     const ran = await ranBeforeStop(page, "redis-console", total, "commands");
     assert.equal(await progress.count(), 0);
     // The replies not drawn while it ran are counted; the last one drawn is the last that ran.

@@ -106,7 +106,9 @@ export function progressLine(anchor, stop, title) {
   button.textContent = "Stop";
   button.title = title;
   button.addEventListener("click", stop);
-  line.append(text, " ", button);
+  // The button first: the count after it changes width as it runs, and would move a button
+  // placed after it from under the pointer.
+  line.append(button, " ", text);
   anchor.after(line);
   return [line, text];
 }

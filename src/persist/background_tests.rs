@@ -109,7 +109,8 @@ impl Page {
     }
 }
 
-fn scripts(dir: &str) -> Vec<(String, String)> {
+/// The `.redis` scripts of `dir` (from the crate root), sorted by name: (name, text).
+pub(super) fn scripts(dir: &str) -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -893,14 +893,6 @@ fn every_differential_script_survives_a_reload() {
         "stream-nodes.redis",
         "stream-random.redis",
     ];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity/redis");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "redis"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 40, "{} scripts", paths.len());
     let read = |s: &mut Sandbox| {
         let mut out = s.observe_redis();
         out.push_str(&s.redis("FT._LIST"));
@@ -912,13 +904,12 @@ fn every_differential_script_survives_a_reload() {
         out
     };
     let mut differ = Vec::new();
-    for path in paths {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    for (name, text) in super::background_tests::scripts("tests/fidelity/redis") {
         if KNOWN.contains(&name.as_str()) {
             continue;
         }
         let mut original = Sandbox::new();
-        for line in std::fs::read_to_string(&path).unwrap().lines() {
+        for line in text.lines() {
             let line = line.trim();
             if !line.is_empty() && !line.starts_with('#') {
                 original.redis(line);

@@ -5,7 +5,8 @@
 // first).
 //   node bench/save-tasks.mjs [--runs N] [keys|zset|hash ...]
 // keys: 1M string keys (38 MB); zset: one sorted set of 1M members; hash: one hash of 1M
-// fields; string: one string of 32 MB (not among the defaults: still one step). Each run fills a fresh page, then saves it four ways, in turn:
+// fields; not among the defaults, as they are still one step each: string, one string of
+// 32 MB; stream, one stream of 1M entries; json, one JSON array of 1M numbers. Each run fills a fresh page, then saves it four ways, in turn:
 //   stepped   the delayed save (`autosave`), its snapshot written in parts (the page's way)
 //   one-call  `saveNow` (SAVE, page hidden), written in parts
 //   stepped/1 the delayed save, written as one record (the write before the parts)
@@ -32,15 +33,23 @@ async function measure(which, way) {
   const page = await context.newPage();
   await page.goto(server.url);
   await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 60_000 });
-  await page.evaluate((which) => {
+  await page.evaluate(async (which) => {
+    // Streams and JSON live in the full module.
+    if (which === "stream" || which === "json") await window.app.playground.switchToFull();
     const words = (i, f) => Array.from({ length: 10_000 }, (_, k) => f(i + k)).join(" ");
     const fill = {
       keys: (i) => `MSET ${words(i, (n) => `key:${n} value-${n}-abcdefghij`)}`,
       zset: (i) => `ZADD z ${words(i, (n) => `${n % 1000} m${n}`)}`,
       hash: (i) => `HSET h ${words(i, (n) => `f${n} v${n}`)}`,
     }[which];
-    if (which === "string") window.app.playground.redisScript("SETRANGE s 33554431 x", Date.now());
-    else for (let i = 0; i < 1_000_000; i += 10_000) window.app.playground.redisScript(fill(i), Date.now());
+    const lines = (i, f) => Array.from({ length: 10_000 }, (_, k) => f(i + k)).join("\n");
+    const script = (i) =>
+      ({
+        string: () => (i === 0 ? "SETRANGE s 33554431 x" : ""),
+        stream: () => lines(i, (n) => `XADD x ${n + 1}-1 f v${n}`),
+        json: () => (i === 0 ? `JSON.SET j $ [${Array.from({ length: 1_000_000 }, (_, n) => n).join(",")}]` : ""),
+      })[which]?.() ?? fill(i);
+    for (let i = 0; i < 1_000_000; i += 10_000) window.app.playground.redisScript(script(i), Date.now());
     window.app.persistence.delayMs = 3_600_000;
   }, which);
   await page.waitForTimeout(500);

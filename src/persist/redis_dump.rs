@@ -14,6 +14,7 @@ use crate::clock::Millis;
 use crate::redis::db::Entry;
 #[cfg(feature = "search")]
 use crate::redis::search::{FieldKind, Index, Source};
+use crate::redis::types::hash::Hash;
 #[cfg(feature = "streams")]
 use crate::redis::types::stream::{Stream, StreamId};
 use crate::redis::types::zset::format_score;
@@ -76,15 +77,33 @@ pub struct Cursor {
     db: usize,
     /// The next key's position in `db`'s insertion order.
     pos: usize,
+    /// Where the key at `pos` stands, when a batch ended inside it.
+    inside: Option<Inside>,
     selected: usize,
     /// Whether the current database has written a command yet (its SELECT goes first).
     db_written: bool,
     done: bool,
 }
 
+/// Where the dump of one collection stands between batches: a million-member key is
+/// written over many batches, each ending after a whole command.
+#[derive(Debug, Default, Clone)]
+struct Inside {
+    /// The next item of the collection (in its iteration order, due hash fields included).
+    item: usize,
+    /// A hash's fields are all written: its field TTLs are being written.
+    field_ttls: bool,
+    /// The last field TTL written.
+    ttl_after: Option<(Millis, Vec<u8>)>,
+    /// The key has written a command (its own TTL then follows its items).
+    wrote: bool,
+}
+
 impl Cursor {
-    /// Appends the commands of up to `budget` more keys (at least one) to `out`; returns
-    /// whether the dump is complete.
+    /// Appends the commands of about `budget` more units (at least one) to `out`: a key
+    /// is one, and so is each item of a collection (a batch ends after a whole command, so
+    /// it may go up to `ITEMS_PER_COMMAND` items past its budget). Returns whether the dump
+    /// is complete.
     pub fn next(
         &mut self,
         server: &Server,
@@ -122,10 +141,17 @@ impl Cursor {
             if left == 0 {
                 return false;
             }
-            left -= 1;
-            self.pos += 1;
+            // A key is a unit when it starts; a key resumed goes on with the whole budget, so
+            // that every batch writes something.
+            let at = match self.inside.take() {
+                Some(at) => at,
+                None => {
+                    left -= 1;
+                    Inside::default()
+                }
+            };
             let before = out.commands.len();
-            dump_key(key, entry, self.db, now, times, out);
+            let rest = dump_key(key, entry, self.db, now, times, at, &mut left, out);
             if out.commands.len() > before && !self.db_written {
                 self.db_written = true;
                 if self.db != self.selected {
@@ -133,6 +159,13 @@ impl Cursor {
                         .insert(before, cmd(&[b"SELECT", &num(self.db)]));
                     self.selected = self.db;
                 }
+            }
+            match rest {
+                Some(at) => {
+                    self.inside = Some(at);
+                    return false;
+                }
+                None => self.pos += 1,
             }
         }
         if self.selected != 0 {
@@ -158,14 +191,26 @@ fn when(at: Millis, now: Millis, times: Times) -> Option<Vec<u8>> {
     })
 }
 
+/// Writes the items from position `from` on (`None` for one left out) as commands of
+/// `ITEMS_PER_COMMAND` items after `head`, each item spending a unit of `left`; once that is
+/// spent, stops at the end of a command and returns the position to go on from.
 fn chunked(
     out: &mut Vec<Command>,
     head: &[&[u8]],
-    items: impl Iterator<Item = Vec<Vec<u8>>>,
+    from: usize,
+    items: impl Iterator<Item = Option<Vec<Vec<u8>>>>,
     per_item: usize,
-) {
+    left: &mut usize,
+) -> Option<usize> {
     let mut current: Command = Vec::new();
-    for item in items {
+    for (pos, item) in (from..).zip(items) {
+        if *left == 0 && current.is_empty() {
+            return Some(pos);
+        }
+        *left = left.saturating_sub(1);
+        let Some(item) = item else {
+            continue;
+        };
         if current.is_empty() {
             current = cmd(head);
         }
@@ -177,110 +222,163 @@ fn chunked(
     if !current.is_empty() {
         out.push(current);
     }
+    None
 }
 
-/// The commands that rebuild one live key (none if it or all its items are already due).
-fn dump_key(key: &[u8], entry: &Entry, index: usize, now: Millis, times: Times, out: &mut Dump) {
+/// The commands that rebuild one live key (none if it or all its items are already due),
+/// from where `at` stands; returns where to go on from when `left` ran out inside it.
+#[allow(clippy::too_many_arguments)]
+fn dump_key(
+    key: &[u8],
+    entry: &Entry,
+    index: usize,
+    now: Millis,
+    times: Times,
+    mut at: Inside,
+    left: &mut usize,
+    out: &mut Dump,
+) -> Option<Inside> {
     let (expire, hexpire, pxat) = match times {
         Times::Absolute => (&b"PEXPIREAT"[..], &b"HPEXPIREAT"[..], &b"PXAT"[..]),
         Times::Relative => (&b"PEXPIRE"[..], &b"HPEXPIRE"[..], &b"PX"[..]),
     };
-    {
-        let ttl = match entry.expire_at {
-            Some(at) => match when(at, now, times) {
-                Some(t) => Some(t),
-                None => return,
-            },
-            None => None,
-        };
-        let cmds = &mut out.commands;
-        let before = cmds.len();
-        match &entry.value {
-            Value::Str(s) => {
-                let mut c = cmd(&[b"SET", key, s]);
-                if let Some(t) = ttl.as_ref() {
-                    c.push(pxat.to_vec());
-                    c.push(t.clone());
-                }
-                cmds.push(c);
-                return;
+    let ttl = match entry.expire_at {
+        Some(due) => Some(when(due, now, times)?),
+        None => None,
+    };
+    let cmds = &mut out.commands;
+    let before = cmds.len();
+    let from = at.item;
+    let rest = match &entry.value {
+        Value::Str(s) => {
+            let mut c = cmd(&[b"SET", key, s]);
+            if let Some(t) = ttl.as_ref() {
+                c.push(pxat.to_vec());
+                c.push(t.clone());
             }
-            Value::Hash(hash) => {
-                // Fields already due are gone for every reader; they are not written.
-                let live: Vec<(&Vec<u8>, &Vec<u8>, Option<Millis>)> = hash
-                    .iter()
-                    .filter_map(|(f, v)| {
-                        let at = hash.expiry_of(f).flatten();
-                        match at {
-                            Some(at) if at <= now => None,
-                            _ => Some((f, v, at)),
-                        }
-                    })
-                    .collect();
-                chunked(
-                    cmds,
-                    &[b"HSET", key],
-                    live.iter().map(|(f, v, _)| vec![f.to_vec(), v.to_vec()]),
-                    2,
-                );
-                let mut timed: Vec<(Millis, &Vec<u8>)> = live
-                    .iter()
-                    .filter_map(|(f, _, at)| at.map(|at| (at, *f)))
-                    .collect();
-                timed.sort();
-                for group in timed.chunk_by(|a, b| a.0 == b.0) {
-                    let Some(t) = group.first().and_then(|(at, _)| when(*at, now, times)) else {
-                        continue;
-                    };
-                    let mut c = cmd(&[hexpire, key, &t, b"FIELDS", &num(group.len())]);
-                    c.extend(group.iter().map(|(_, f)| f.to_vec()));
-                    cmds.push(c);
-                }
-            }
-            Value::List(list) => {
-                chunked(
-                    cmds,
-                    &[b"RPUSH", key],
-                    list.iter().map(|e| vec![e.clone()]),
-                    1,
-                );
-            }
-            Value::Set(set) => {
-                chunked(
-                    cmds,
-                    &[b"SADD", key],
-                    set.members().into_iter().map(|m| vec![m]),
-                    1,
-                );
-            }
-            Value::ZSet(zset) => {
-                chunked(
-                    cmds,
-                    &[b"ZADD", key],
-                    zset.iter()
-                        .map(|(m, s)| vec![format_score(s).into_bytes(), m.to_vec()]),
-                    2,
-                );
-                if zset.is_geo() {
-                    out.geo_keys.push((index, key.to_vec()));
-                }
-            }
-            #[cfg(feature = "streams")]
-            Value::Stream(stream) => dump_stream(cmds, key, stream, now, times),
-            #[cfg(feature = "json")]
-            Value::Json(doc) => {
-                let text = serde_json::to_string(doc).unwrap_or_else(|_| "null".into());
-                cmds.push(cmd(&[b"JSON.SET", key, b"$", text.as_bytes()]));
-            }
+            cmds.push(c);
+            return None;
         }
-        if cmds.len() == before {
-            // Every item had expired: the key is as good as gone.
-            return;
+        Value::Hash(hash) => {
+            // Fields already due are gone for every reader; they are not written.
+            let fields = (from..hash.len()).map(|i| {
+                let (f, v) = hash.at(i)?;
+                match hash.expiry_of(f).flatten() {
+                    Some(due) if due <= now => None,
+                    _ => Some(vec![f.to_vec(), v.to_vec()]),
+                }
+            });
+            let rest = match at.field_ttls {
+                false => chunked(cmds, &[b"HSET", key], from, fields, 2, left),
+                true => None,
+            };
+            rest.or_else(|| {
+                at.field_ttls = true;
+                let ttl_after = &mut at.ttl_after;
+                field_ttls(cmds, hexpire, key, hash, now, times, ttl_after, left)
+            })
         }
-        if let Some(t) = ttl {
-            cmds.push(cmd(&[expire, key, &t]));
+        Value::List(list) => chunked(
+            cmds,
+            &[b"RPUSH", key],
+            from,
+            (from..list.len()).map(|i| Some(vec![list.get(i)?.clone()])),
+            1,
+            left,
+        ),
+        Value::Set(set) => chunked(
+            cmds,
+            &[b"SADD", key],
+            from,
+            (from..set.len()).map(|i| Some(vec![set.member_at(i)?.to_vec()])),
+            1,
+            left,
+        ),
+        Value::ZSet(zset) => {
+            let rest = chunked(
+                cmds,
+                &[b"ZADD", key],
+                from,
+                zset.iter_from_rank(from, false)
+                    .map(|(m, s)| Some(vec![format_score(s).into_bytes(), m.to_vec()])),
+                2,
+                left,
+            );
+            if rest.is_none() && zset.is_geo() {
+                out.geo_keys.push((index, key.to_vec()));
+            }
+            rest
         }
+        #[cfg(feature = "streams")]
+        Value::Stream(stream) => {
+            dump_stream(cmds, key, stream, now, times);
+            None
+        }
+        #[cfg(feature = "json")]
+        Value::Json(doc) => {
+            let text = serde_json::to_string(doc).unwrap_or_else(|_| "null".into());
+            cmds.push(cmd(&[b"JSON.SET", key, b"$", text.as_bytes()]));
+            None
+        }
+    };
+    let cmds = &mut out.commands;
+    at.wrote |= cmds.len() > before;
+    if let Some(next) = rest {
+        at.item = next;
+        return Some(at);
     }
+    // A key all of whose items had expired is as good as gone: no TTL either.
+    if let (true, Some(t)) = (at.wrote, ttl) {
+        cmds.push(cmd(&[expire, key, &t]));
+    }
+    None
+}
+
+/// A hash's field TTLs after `after`, one command per expiry time (split every
+/// `ITEMS_PER_COMMAND` fields), each field spending a unit of `left`; once that is spent,
+/// stops at the end of a command and returns `Some` (`after` then names its last field).
+#[allow(clippy::too_many_arguments)]
+fn field_ttls(
+    cmds: &mut Vec<Command>,
+    hexpire: &[u8],
+    key: &[u8],
+    hash: &Hash,
+    now: Millis,
+    times: Times,
+    after: &mut Option<(Millis, Vec<u8>)>,
+    left: &mut usize,
+) -> Option<usize> {
+    let push = |cmds: &mut Vec<Command>, due: Millis, fields: Vec<Vec<u8>>| {
+        if let Some(t) = when(due, now, times) {
+            let mut c = cmd(&[hexpire, key, &t, b"FIELDS", &num(fields.len())]);
+            c.extend(fields);
+            cmds.push(c);
+        }
+    };
+    let mut group: Option<(Millis, Vec<Vec<u8>>)> = None;
+    let mut last: Option<&(Millis, Vec<u8>)> = None;
+    for item in hash.volatile_after(now, after.take()) {
+        let (due, field) = item;
+        let ends =
+            |(t, fields): &(Millis, Vec<Vec<u8>>)| *t != *due || fields.len() >= ITEMS_PER_COMMAND;
+        if let Some((t, fields)) = group.take_if(|g| ends(g)) {
+            push(cmds, t, fields);
+            if *left == 0 {
+                *after = last.cloned();
+                return Some(0);
+            }
+        }
+        *left = left.saturating_sub(1);
+        group
+            .get_or_insert_with(|| (*due, Vec::new()))
+            .1
+            .push(field.clone());
+        last = Some(item);
+    }
+    if let Some((t, fields)) = group {
+        push(cmds, t, fields);
+    }
+    None
 }
 
 #[cfg(feature = "streams")]

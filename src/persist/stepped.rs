@@ -1,6 +1,7 @@
 //! A save that goes a budget at a time, so that the page can write a large sandbox without
-//! freezing: `Saving::begin` writes the head, each `step` writes a few more keys, documents
-//! or kilobytes, and the last one returns the file. The one-call `save` is this same walk
+//! freezing: `Saving::begin` writes the head, each `step` writes a few more keys, items of a
+//! collection (a key of a million members takes many steps), documents or kilobytes, and the
+//! last one returns the file. The one-call `save` is this same walk
 //! with no limit, so a completed stepped save has exactly the bytes of a one-call save of the
 //! same state: the same header, checksum and body.
 //!
@@ -17,7 +18,8 @@ use super::{HEADER_LEN, MAGIC, VERSION};
 use crate::clock::{Clock, Millis};
 use crate::{mongo, redis};
 
-/// Bytes one unit of budget copies (a key or a document is one unit too).
+/// Bytes one unit of budget copies (a key, an item of a collection or a document is one
+/// unit too).
 const BYTES_PER_UNIT: usize = 4096;
 /// Bytes one unit of budget checksums: the CRC costs about as much per byte as copying does
 /// per eight, so a unit of either takes about as long as a key. The page sizes its budget by

@@ -932,3 +932,193 @@ fn every_differential_script_survives_a_reload() {
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// One key of every type, each far larger than a step's budget: a string of megabytes; a
+/// list (with a TTL of its own), sets (intset-born and not), a sorted set, a geo set, a hash
+/// with field TTLs (some already due, 200 sharing one time: more than a command holds), a
+/// stream, a JSON document, a hash in another database whose first fields are all due, and
+/// a large collection.
+fn huge_keys(items: usize) -> Sandbox {
+    let mut s = Sandbox::new();
+    let words = |from: usize, to: usize, f: &dyn Fn(usize) -> String| {
+        (from..to).map(f).collect::<Vec<_>>().join(" ")
+    };
+    let run = |s: &mut Sandbox, line: String| {
+        let out = s.redis(&line);
+        assert!(
+            !out.starts_with("(error)"),
+            "{}: {out}",
+            &line[..40.min(line.len())]
+        );
+    };
+    run(&mut s, format!("SET big:string {}", "s".repeat(3 << 20)));
+    for i in (0..items).step_by(500) {
+        let to = (i + 500).min(items);
+        run(
+            &mut s,
+            format!("RPUSH big:list {}", words(i, to, &|j| format!("e{j}"))),
+        );
+        run(
+            &mut s,
+            format!("SADD big:set {}", words(i, to, &|j| format!("m{j}"))),
+        );
+        run(
+            &mut s,
+            format!("SADD big:ints {}", words(i, to, &|j| j.to_string())),
+        );
+        run(
+            &mut s,
+            format!(
+                "ZADD big:zset {}",
+                words(i, to, &|j| format!("{} z{j}", j % 97))
+            ),
+        );
+        run(
+            &mut s,
+            format!(
+                "GEOADD big:geo {}",
+                words(i, to, &|j| format!("13.{j} 52.{j} p{j}"))
+            ),
+        );
+        run(
+            &mut s,
+            format!("HSET big:hash {}", words(i, to, &|j| format!("f{j} v{j}"))),
+        );
+    }
+    run(
+        &mut s,
+        format!(
+            "HPEXPIREAT big:hash {} FIELDS 200 {}",
+            T0 + 60_000,
+            words(0, 200, &|j| format!("f{j}"))
+        ),
+    );
+    for j in 200..300 {
+        run(
+            &mut s,
+            format!(
+                "HPEXPIREAT big:hash {} FIELDS 1 f{j}",
+                T0 + 1000 + j as u64 % 7
+            ),
+        );
+    }
+    run(
+        &mut s,
+        format!(
+            "HPEXPIREAT big:hash {} FIELDS 300 {}",
+            T0 + 5,
+            words(1000, 1300, &|j| format!("f{j}"))
+        ),
+    );
+    run(&mut s, format!("PEXPIREAT big:list {}", T0 + 90_000));
+    for j in 0..60 {
+        run(&mut s, format!("XADD big:stream {j}-1 f {j}"));
+    }
+    run(
+        &mut s,
+        format!(
+            "JSON.SET big:json $ [{}]",
+            (0..items)
+                .map(|j| j.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    );
+    run(&mut s, "SELECT 3".into());
+    run(
+        &mut s,
+        format!(
+            "HSET late:hash {}",
+            words(0, 1000, &|j| format!("f{j} v{j}"))
+        ),
+    );
+    run(
+        &mut s,
+        format!(
+            "HPEXPIREAT late:hash {} FIELDS 500 {}",
+            T0 + 5,
+            words(0, 500, &|j| format!("f{j}"))
+        ),
+    );
+    run(&mut s, "SELECT 0".into());
+    let out = s.mongo(&format!("db.big.insertMany(Array.from({{ length: {items} }}, (_, i) => ({{ _id: i, s: 'v' + i }})))"));
+    assert!(!out.contains("Error"), "{out}");
+    // The fields due at T0 + 5 are due now but still held (nothing ticked).
+    s.clock = Clock::from_parts(0, T0 + 10, 1000, Some(T0 + 10));
+    s
+}
+
+#[test]
+fn huge_keys_save_in_steps_with_the_bytes_of_a_one_call_save() {
+    let mut s = huge_keys(3000);
+    let whole = s.save();
+    for budget in [1, 37, 1000, usize::MAX] {
+        assert!(
+            stepped_save(&s, budget).0 == whole,
+            "budget {budget}: the bytes differ"
+        );
+    }
+    // Lines sorted: the due fields' removal reorders a big hash's table (as the real
+    // server's), and the loaded one never held them.
+    let lines = |text: String| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| l.split_once(") ").map_or(l, |(_, v)| v).to_string())
+            .collect();
+        lines.sort();
+        lines.join("\n")
+    };
+    let mut loaded = Sandbox::load(&whole).unwrap();
+    // Every field TTL (the observation reads one field's).
+    let fields: Vec<String> = (0..300).map(|j| format!("f{j}")).collect();
+    let ttls = format!("HPEXPIRETIME big:hash FIELDS 300 {}", fields.join(" "));
+    let expected = s.redis(&ttls);
+    assert!(expected.contains(&(T0 + 60_000).to_string()), "{expected}");
+    assert_eq!(loaded.redis(&ttls), expected);
+    let (before, after) = (lines(s.observe()), lines(loaded.observe()));
+    let differ: Vec<_> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .take(3)
+        .map(|(a, b)| (&a[..a.len().min(200)], &b[..b.len().min(200)]))
+        .collect();
+    assert!(
+        differ.is_empty() && before.len() == after.len(),
+        "{differ:?}"
+    );
+}
+
+#[test]
+fn a_dump_batch_holds_about_its_budget_of_items_however_big_the_key() {
+    let s = huge_keys(3000);
+    let now = s.clock.now(0);
+    for times in [redis_dump::Times::Absolute, redis_dump::Times::Relative] {
+        let budget = 100;
+        let mut cursor = redis_dump::Cursor::default();
+        let mut all = Vec::new();
+        let mut batches = 0;
+        loop {
+            let mut batch = redis_dump::Dump::default();
+            let done = cursor.next(&s.redis, now, times, budget, &mut batch);
+            batches += 1;
+            // Items of two arguments, a batch ending after a whole command, and each
+            // command's own head (the stream's entries and the string are one command each).
+            let args: usize = batch.commands.iter().map(Vec::len).sum();
+            let bound = 2 * (budget + 2 * redis_dump::ITEMS_PER_COMMAND) + 8 * batch.commands.len();
+            assert!(args <= bound, "{times:?} batch {batches}: {args} arguments");
+            all.append(&mut batch.commands);
+            if done {
+                break;
+            }
+        }
+        assert!(
+            all == redis_dump::dump(&s.redis, now, times).commands,
+            "{times:?}"
+        );
+        assert!(
+            batches > 6 * 3000 / (budget + 2 * redis_dump::ITEMS_PER_COMMAND),
+            "{batches}"
+        );
+    }
+}

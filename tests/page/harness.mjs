@@ -217,3 +217,16 @@ export async function openLesson(page, id) {
   await picker.locator(`.lesson-item[data-lesson="${id}"] .lesson-open`).click();
   await picker.locator(`.lesson-name[data-lesson="${id}"]`).waitFor();
 }
+
+/** `keys` string keys `k:<i>` = `v<i>` in one engine call, not typed (tests of the saves). */
+export function fillKeys(page, keys) {
+  return page.evaluate((keys) => {
+    const lines = [];
+    for (let i = 0; i < keys; i += 1000) {
+      const pairs = [];
+      for (let j = i; j < Math.min(keys, i + 1000); j++) pairs.push(`k:${j} v${j}`);
+      lines.push(`MSET ${pairs.join(" ")}`);
+    }
+    window.app.playground.redisScript(lines.join("\n"), Date.now());
+  }, keys);
+}

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { redis, startHarness } from "./harness.mjs";
+import { fillKeys, redis, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -72,18 +72,7 @@ function release(page) {
   });
 }
 
-/** `keys` keys in one engine call (not typed: these tests are about the save). */
-function fill(page, keys) {
-  return page.evaluate((keys) => {
-    const lines = [];
-    for (let i = 0; i < keys; i += 1000) {
-      const pairs = [];
-      for (let j = i; j < Math.min(keys, i + 1000); j++) pairs.push(`k:${j} v${j}`);
-      lines.push(`MSET ${pairs.join(" ")}`);
-    }
-    window.app.playground.redisScript(lines.join("\n"), Date.now());
-  }, keys);
-}
+const fill = fillKeys;
 
 /** A command that schedules the delayed save, which is held after its first call. */
 async function startHeldSave(page) {

@@ -17,19 +17,25 @@
 // hidden, SAVE, import, a share link) are one call, and cancel a stepped save under way:
 // its older bytes can never be written after theirs.
 //
-// IndexedDB layout (database `nosql-playground`, store `snapshots`): `snapshot:<n>` records
-// hold snapshot bytes; `current` names the one to restore. A save writes the new record,
-// then switches `current`, then deletes the old record, in one transaction: a save cut short
-// leaves the previous snapshot current. A snapshot that cannot be restored (damaged, or from
-// a newer format version) is moved to `set-aside:<time>` with the reason, reported on the
-// page with a download button, and never deleted by the page.
+// IndexedDB layout (database `nosql-playground`, store `snapshots`): `current` names the
+// snapshot to restore, `snapshot:<n>`. A snapshot of up to CHUNK_BYTES is one record
+// `{bytes, savedAt}` (the only layout pages before the parts had); a larger one is a head
+// `{parts, size, savedAt}` and its parts `snapshot:<n>/<i>` of CHUNK_BYTES each. Copying a
+// value into the database takes the page for as long as its size takes (a 34 MB snapshot,
+// 80-120 ms in one task), so each part is put from the previous one's callback, a task of
+// its own, and the page answers between them. A save writes the parts, then the head, then
+// switches `current` and deletes every other snapshot's records, all in one transaction: a
+// save cut short (a closed tab) leaves the previous snapshot current and whole. A snapshot
+// that cannot be restored (damaged, or from a newer format version) is moved to
+// `set-aside:<time>` with the reason, reported on the page with a download button, and never
+// deleted by the page.
 
 import { h } from "./dom.js";
 
 export const SAVE_DELAY_MS = 1000;
 /** Longest the stepped save holds the page at a time: under a frame, with room to draw it. */
 export const SLICE_MS = 12;
-/** Keys, documents or blocks of bytes of the stepped save's first call (then adapted). */
+/** Keys, items of a collection, documents or blocks of bytes of the stepped save's first call (then adapted). */
 const FIRST_BUDGET = 1024;
 /** A few milliseconds of steps: a call at most holds the page that long past its slice. */
 const MAX_BUDGET = 4096;
@@ -39,6 +45,8 @@ const MAX_BUDGET = 4096;
  * until the page is hidden.
  */
 export const MAX_DROPPED_IN_A_ROW = 3;
+/** Bytes of one record of a large snapshot (see the layout above). */
+export const CHUNK_BYTES = 1024 * 1024;
 const DB_NAME = "nosql-playground";
 const STORE = "snapshots";
 /** Most session lines a share link carries (the newest are kept). */
@@ -104,28 +112,55 @@ function done(tx) {
   });
 }
 
-function get(db, key) {
-  return new Promise((resolve, reject) => {
-    const request = db.transaction(STORE).objectStore(STORE).get(key);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
+/** The key range of the parts of the snapshot `key`. */
+const partsOf = (key) => IDBKeyRange.bound(`${key}/`, `${key}/\uffff`);
+const partKey = (key, i) => `${key}/${String(i).padStart(6, "0")}`;
+
+function concat(parts) {
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
-/** `{key, record}`: the key `current` names and its record, read in one transaction. */
+/**
+ * A snapshot's record with its parts (in key order) joined into `bytes`. When parts are
+ * missing, `bytes` is null, `damaged` says so and `kept` holds the parts there are.
+ */
+function joined(record, parts) {
+  if (!Number.isInteger(record?.parts)) return record;
+  const found = parts.filter((p) => p instanceof Uint8Array);
+  const bytes = concat(found);
+  if (found.length === record.parts && bytes.length === record.size) return { ...record, bytes };
+  return { ...record, bytes: null, kept: bytes, damaged: `it is missing parts (${found.length} of ${record.parts} found)` };
+}
+
+/**
+ * `{key, record}`: the key `current` names and its record (`{bytes}`, parts joined), read in
+ * one transaction. The head and the parts are asked for together: no round trip more than a
+ * snapshot of one record takes.
+ */
 function readCurrent(db) {
   return new Promise((resolve, reject) => {
     const tx = db.transaction(STORE);
     const store = tx.objectStore(STORE);
     const found = { key: undefined, record: undefined };
     const current = store.get("current");
+    let record;
+    let parts;
     current.onsuccess = () => {
       found.key = current.result;
       if (typeof found.key !== "string") return;
-      const record = store.get(found.key);
-      record.onsuccess = () => (found.record = record.result);
+      record = store.get(found.key);
+      parts = store.getAll(partsOf(found.key));
     };
-    tx.oncomplete = () => resolve(found);
+    tx.oncomplete = () => {
+      if (record) found.record = joined(record.result, parts.result);
+      resolve(found);
+    };
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
@@ -306,6 +341,9 @@ export class Persistence {
     this.delayMs = SAVE_DELAY_MS;
     /** How the stepped save gives the page back between slices (tests hold it there). */
     this.yieldBetweenSlices = (next) => setTimeout(next, 0);
+    this.chunkBytes = CHUNK_BYTES;
+    /** Called between two parts of a write (tests hold it there, keeping `store`'s transaction alive). */
+    this.betweenParts = (next, _store) => next();
     this.redisSaves = this.playground.redisSaves();
     /** Changes seen, and the count covered by the last completed save (for tests). */
     this.changes = 0;
@@ -506,17 +544,44 @@ export class Persistence {
     await this.saving;
   }
 
+  /** Writes `bytes` as the snapshot to restore (see the layout at the top). */
   async write(bytes) {
     // Before the write, so that a page closed during it still looks for the database.
     markSaved(this.dbName);
-    const old = await get(this.db, "current");
     const key = `snapshot:${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const tx = this.db.transaction(STORE, "readwrite");
+    const written = done(tx);
     const store = tx.objectStore(STORE);
-    store.put({ bytes, savedAt: Date.now() }, key);
-    store.put(key, "current");
-    if (typeof old === "string" && old !== key) store.delete(old);
-    await done(tx);
+    const size = this.chunkBytes;
+    const parts = bytes.length > size ? Math.ceil(bytes.length / size) : 0;
+    const finish = () => {
+      const savedAt = Date.now();
+      store.put(parts ? { parts, size: bytes.length, savedAt } : { bytes, savedAt }, key);
+      store.put(key, "current");
+      // Every other snapshot, and parts a save cut short left behind.
+      store.delete(IDBKeyRange.bound("snapshot:", key, false, true));
+      store.delete(IDBKeyRange.bound(`${key}/\uffff`, "snapshot:\uffff", true, false));
+    };
+    // A hidden page has no one waiting on it, and may not get many more tasks: all at once.
+    const eager = document.visibilityState === "hidden";
+    const put = (i) => {
+      if (i === parts) {
+        finish();
+        return;
+      }
+      // A copy of the part's own bytes: a view would take its whole buffer into the record.
+      const request = store.put(bytes.slice(i * size, (i + 1) * size), partKey(key, i));
+      if (eager) put(i + 1);
+      else request.onsuccess = () => this.betweenParts(() => put(i + 1), store);
+    };
+    try {
+      put(0);
+    } catch (error) {
+      written.catch(() => {});
+      tx.abort();
+      throw error;
+    }
+    await written;
   }
 
   /** @param {Promise<{key, record}>} [reading] the snapshot `openEarly` has been reading */
@@ -532,9 +597,11 @@ export class Persistence {
       return;
     }
     const bytes = record?.bytes instanceof Uint8Array ? record.bytes : null;
+    // What a set-aside keeps of a snapshot that cannot be read whole.
+    const kept = bytes ?? record?.kept ?? null;
     if (this.changes > 0) {
       // Read after the page went on without waiting for it (start()), and work began since.
-      await this.setAside(key, bytes, "it was found only after new work had begun here, which loading it would replace");
+      await this.setAside(key, kept, "it was found only after new work had begun here, which loading it would replace");
       return;
     }
     const missing = bytes ? await this.engineFor(bytes) : null;
@@ -551,10 +618,10 @@ export class Persistence {
       return;
     }
     try {
-      if (!bytes) throw new Error("the saved record holds no snapshot");
+      if (!bytes) throw new Error(record?.damaged ?? "the saved record holds no snapshot");
       this.apply(this.playground.snapshotLoad(bytes, Date.now()));
     } catch (error) {
-      await this.setAside(key, bytes, error?.message ?? String(error));
+      await this.setAside(key, kept, error?.message ?? String(error));
     }
   }
 
@@ -613,7 +680,10 @@ export class Persistence {
       const store = tx.objectStore(STORE);
       store.put({ bytes: bytes ?? new Uint8Array(), reason, setAsideAt: Date.now() }, asideKey);
       store.delete("current");
-      if (key) store.delete(key);
+      if (key) {
+        store.delete(key);
+        store.delete(partsOf(key));
+      }
       await done(tx);
     } catch {
       // Keeping the old record where it is is the next best thing: nothing is deleted.

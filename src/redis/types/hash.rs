@@ -91,6 +91,21 @@ impl Hash {
         self.fields.get_index(i).map(|(k, f)| (k, &f.value))
     }
 
+    /// The fields with a TTL later than `now`, by expiry time then name, from just after
+    /// `after` on (all of them when `None`).
+    pub fn volatile_after(
+        &self,
+        now: Millis,
+        after: Option<(Millis, Vec<u8>)>,
+    ) -> impl Iterator<Item = &(Millis, Vec<u8>)> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(last) => Bound::Excluded(last),
+            None => Bound::Included((now.saturating_add(1), Vec::new())),
+        };
+        self.volatile.range((start, Bound::Unbounded))
+    }
+
     /// The earliest field expiry, if any field has a TTL.
     pub fn next_expiry(&self) -> Option<Millis> {
         self.volatile.first().map(|(at, _)| *at)

@@ -1,10 +1,10 @@
 //! The whole sandbox as one file, and the way out to real servers.
 //!
-//! # Snapshot format, version 1
+//! # Snapshot format, version 2
 //!
 //! ```text
 //! magic    8 bytes  "NSQLSNAP"
-//! version  u32 LE   1
+//! version  u32 LE   2 (1 is read too)
 //! length   u64 LE   bytes of the body
 //! crc32    u32 LE   CRC-32 (IEEE) of the body
 //! body:
@@ -21,6 +21,14 @@
 //!           type u8, definition, version u32, created-at i64)…)…
 //! ```
 //! Lengths and counts are unsigned LEB128; byte strings are length-prefixed.
+//!
+//! Version 2 differs from version 1 only in how a stream's consumer groups are kept: version 1
+//! wrote them as Redis's AOF rewrite does (XCLAIM … FORCE per pending entry, XGROUP
+//! CREATECONSUMER), which loses a pending entry whose message was deleted, restarts consumers'
+//! seen and active times at the load and packs the listpack nodes anew. Version 2 writes, after
+//! each stream's XGROUP CREATEs, a `stream_state` record that the loader applies itself and
+//! that holds these exactly. A version 1 file loads as it always did: its XCLAIMs replay, and
+//! a record in it is refused as a command it never writes.
 //!
 //! Function libraries and cached scripts travel inside the command list (FUNCTION LOAD,
 //! SCRIPT LOAD), so they needed no new version: a version 1 file written before them simply
@@ -44,6 +52,8 @@ pub mod codec;
 pub mod mongo_dump;
 pub mod redis_dump;
 pub mod stepped;
+#[cfg(feature = "streams")]
+pub mod stream_state;
 
 use crate::clock::{Clock, Millis};
 use crate::redis::parts::Part;
@@ -53,7 +63,9 @@ use codec::{crc32, Reader, Writer};
 use redis_dump::{Command, Times};
 
 pub const MAGIC: &[u8; 8] = b"NSQLSNAP";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The oldest version the loader reads.
+const OLDEST_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
 /// The tag of the search index part, which follows the Mongo store (snapshots saved before
 /// search indexes existed end before it, and load with none).
@@ -89,8 +101,8 @@ pub fn save(
 /// one keeps few commands of a large keyspace in memory at a time.
 const AT_ONCE_BUDGET: usize = 4096;
 
-/// Checks the header and returns the body.
-fn body(bytes: &[u8]) -> Result<&[u8], String> {
+/// Checks the header and returns the format version and the body.
+fn body(bytes: &[u8]) -> Result<(u32, &[u8]), String> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(
             "this is not a nosql-playground snapshot (its first bytes are not NSQLSNAP)".into(),
@@ -99,9 +111,9 @@ fn body(bytes: &[u8]) -> Result<&[u8], String> {
     let mut r = Reader::new(&bytes[MAGIC.len()..]);
     let header = |_| "the snapshot is truncated (its header is incomplete)".to_string();
     let version = r.u32().map_err(header)?;
-    if version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(format!(
-            "snapshot format version {version} is not supported (this version of the sandbox reads version {VERSION})"
+            "snapshot format version {version} is not supported (this version of the sandbox reads versions {OLDEST_VERSION} to {VERSION})"
         ));
     }
     let length = r.u64().map_err(header)?;
@@ -122,7 +134,7 @@ fn body(bytes: &[u8]) -> Result<&[u8], String> {
     if crc32(body) != checksum {
         return Err("the snapshot is corrupted (its checksum does not match its contents)".into());
     }
-    Ok(body)
+    Ok((version, body))
 }
 
 /// The snapshot's clock, the page's data, the changed parameters and the keyspace's commands,
@@ -164,7 +176,7 @@ fn read_head(r: &mut Reader<'_>) -> Result<Head, String> {
 /// FT.CREATE, JSON.SET or XADD. Geo sets are rebuilt with ZADD and need no GEO* command. Empty
 /// for a snapshot that cannot be read (its load fails the same in any build).
 pub fn parts_used(bytes: &[u8]) -> Vec<Part> {
-    let Ok(body) = body(bytes) else {
+    let Ok((_, body)) = body(bytes) else {
         return Vec::new();
     };
     let Ok((_, _, _, commands)) = read_head(&mut Reader::new(body)) else {
@@ -219,7 +231,7 @@ fn read_redis_parts(body: &[u8]) -> Result<Parts<'_>, String> {
 /// shell's (documents, collections, another current database, ObjectIds made). False for a
 /// snapshot that cannot be read (its load fails the same in any build).
 pub fn uses_mongo(bytes: &[u8]) -> bool {
-    let Ok((_, _, mut r)) = body(bytes).and_then(read_redis_parts) else {
+    let Ok((_, _, mut r)) = body(bytes).and_then(|(_, body)| read_redis_parts(body)) else {
         return false;
     };
     let rest = r.take(r.remaining()).unwrap_or_default();
@@ -228,7 +240,8 @@ pub fn uses_mongo(bytes: &[u8]) -> bool {
 
 /// Rebuilds a sandbox from a snapshot at host time `host_ms`, or says why it cannot.
 pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
-    let ((clock, host_data, config, commands), geo_keys, mut r) = read_redis_parts(body(bytes)?)?;
+    let (version, body) = body(bytes)?;
+    let ((clock, host_data, config, commands), geo_keys, mut r) = read_redis_parts(body)?;
 
     #[cfg(feature = "mongo")]
     let mongo = {
@@ -255,7 +268,7 @@ pub fn load(bytes: &[u8], host_ms: Millis) -> Result<Loaded, String> {
     };
 
     let now = clock.now(host_ms);
-    let redis = rebuild_redis(&commands, &config, &geo_keys, now)?;
+    let redis = rebuild_redis(&commands, &config, &geo_keys, now, version)?;
     Ok(Loaded {
         redis,
         mongo,
@@ -300,14 +313,16 @@ fn name_of(c: &[Vec<u8>]) -> String {
         .unwrap_or_default()
 }
 
-/// A fresh server with the keyspace rebuilt by `commands`, then the changed parameters set.
-/// No limit applies while it fills (the saved data fitted when it was saved); INFO's
-/// counters then start from zero, as after a real server's restart.
+/// A fresh server with the keyspace rebuilt by `commands` (as a snapshot of format `version`
+/// holds them), then the changed parameters set. No limit applies while it fills (the saved
+/// data fitted when it was saved); INFO's counters then start from zero, as after a real
+/// server's restart.
 pub fn rebuild_redis(
     commands: &[Command],
     config: &[(Vec<u8>, Vec<u8>)],
     geo_keys: &[(usize, Vec<u8>)],
     now: Millis,
+    version: u32,
 ) -> Result<redis::Server, String> {
     let mut server = redis::Server::new();
     let run = |server: &mut redis::Server, c: &[Vec<u8>]| match server.execute(c, now) {
@@ -324,7 +339,16 @@ pub fn rebuild_redis(
         b"0".to_vec(),
     ];
     run(&mut server, &unlimited)?;
+    #[cfg(not(feature = "streams"))]
+    let _ = version;
     for c in commands {
+        #[cfg(feature = "streams")]
+        if version >= stream_state::SINCE_VERSION
+            && c.first().is_some_and(|n| n == stream_state::RECORD)
+        {
+            stream_state::apply(&mut server, c, now)?;
+            continue;
+        }
         let name = name_of(c);
         if !replayable(&name, c) {
             return Err(format!(

@@ -30,8 +30,9 @@ pub type Command = Vec<Vec<u8>>;
 /// How times are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Times {
-    /// Absolute sandbox milliseconds (PXAT, PEXPIREAT, HPEXPIREAT, XCLAIM TIME): the
-    /// snapshot, replayed on the same virtual clock.
+    /// Absolute sandbox milliseconds (PXAT, PEXPIREAT, HPEXPIREAT): the snapshot, replayed
+    /// on the same virtual clock; a stream's pending entries, consumers and node layout go
+    /// in a record only the loader reads (`stream_state`).
     Absolute,
     /// Milliseconds left at the export (PX, PEXPIRE, HPEXPIRE, XCLAIM IDLE): a real server.
     Relative,
@@ -384,7 +385,8 @@ fn field_ttls(
 #[cfg(feature = "streams")]
 /// As Redis's `rewriteStreamObject`: the entries (or, for an empty stream, the `XADD MAXLEN 0`
 /// trick), XSETID with the counters, then each group, its pending entries claimed with
-/// FORCE, and its consumers that hold nothing.
+/// FORCE, and its consumers that hold nothing. The snapshot writes the groups' contents as
+/// a `stream_state` record instead, which keeps what those commands lose.
 fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, times: Times) {
     let mut any = false;
     for (entry_id, fields) in s.range(StreamId::MIN, StreamId::MAX, false) {
@@ -415,16 +417,15 @@ fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, tim
             b"ENTRIESREAD",
             &num(group.entries_read),
         ]));
+        if times == Times::Absolute {
+            continue;
+        }
         for (entry_id, nack) in &group.pel {
             let mut c = cmd(&[b"XCLAIM", key, name, &nack.consumer, b"0", &id(*entry_id)]);
-            match times {
-                Times::Absolute => c.extend([b"TIME".to_vec(), num(nack.delivery_time)]),
-                Times::Relative => {
-                    let idle = (now as i64).saturating_sub(nack.delivery_time).max(0);
-                    c.extend([b"IDLE".to_vec(), num(idle)]);
-                }
-            }
+            let idle = (now as i64).saturating_sub(nack.delivery_time).max(0);
             c.extend([
+                b"IDLE".to_vec(),
+                num(idle),
                 b"RETRYCOUNT".to_vec(),
                 num(nack.delivery_count),
                 b"JUSTID".to_vec(),
@@ -437,6 +438,9 @@ fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, tim
                 cmds.push(cmd(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer]));
             }
         }
+    }
+    if times == Times::Absolute {
+        cmds.push(super::stream_state::record(key, s));
     }
 }
 

@@ -45,7 +45,7 @@ function damageSnapshot(page, how) {
     const record = await req(store().get(key));
     const bytes = new Uint8Array(record.bytes);
     if (how === "checksum") bytes[bytes.length - 5] ^= 0xff;
-    if (how === "version") bytes[8] = 2;
+    if (how === "version") bytes[8] = 9;
     if (how === "truncate") record.bytes = bytes.slice(0, 40);
     else record.bytes = bytes;
     await req(store().put(record, key));
@@ -155,7 +155,7 @@ test("closing and reopening mid-script loses at most the commands after the last
 
 for (const [how, message] of [
   ["checksum", /checksum does not match/],
-  ["version", /snapshot format version 2 is not supported/],
+  ["version", /snapshot format version 9 is not supported/],
   ["truncate", /truncated/],
 ]) {
   test(`a snapshot with a bad ${how} is reported, set aside and downloadable, and the page goes on`, async () => {

@@ -87,20 +87,25 @@ const INVALID_ENTRIES_READ: i64 = -1;
 /// One listpack node of the modelled radix tree. Its entries are the IDs from its key up to
 /// the next node's key.
 #[derive(Debug, Clone, PartialEq)]
-struct Node {
+pub struct Node {
     /// Entries not yet deleted.
-    live: u64,
+    pub live: u64,
     /// Entries ever appended, deleted ones included (they keep their slot until the node goes).
-    total: u64,
+    pub total: u64,
     /// The last ID appended, deleted or not: what approximate MINID trimming compares.
-    last: StreamId,
+    pub last: StreamId,
     /// The fields of the node's first entry: later entries with the same fields store only
     /// their values.
-    master_fields: Vec<Vec<u8>>,
+    pub master_fields: Vec<Vec<u8>>,
     /// Size of the listpack's elements other than its header, end byte and the two counters
     /// at its start (which change size as they grow).
-    body_bytes: usize,
+    pub body_bytes: usize,
 }
+
+/// The largest `body_bytes` a restored node may claim: far above any listpack a browser
+/// could hold, and low enough that `Node::bytes` plus an entry's size cannot overflow a
+/// 32-bit `usize`.
+const RESTORED_BODY_MAX: usize = 1 << 30;
 
 impl Node {
     /// What `lpBytes` would report for this node's listpack.
@@ -228,6 +233,28 @@ impl Group {
             pel: BTreeMap::new(),
             consumers: BTreeMap::new(),
         }
+    }
+
+    /// Replaces the consumers and pending entries with those a snapshot kept (each consumer's
+    /// own pending set is rebuilt from `pel`). Refused when an entry names a consumer that
+    /// is not among `consumers`.
+    pub fn restore(
+        &mut self,
+        mut consumers: BTreeMap<Vec<u8>, Consumer>,
+        pel: BTreeMap<StreamId, Nack>,
+    ) -> Result<(), String> {
+        for c in consumers.values_mut() {
+            c.pel.clear();
+        }
+        for (id, nack) in &pel {
+            let Some(c) = consumers.get_mut(&nack.consumer) else {
+                return Err(format!("pending entry {id} names an unknown consumer"));
+            };
+            c.pel.insert(*id);
+        }
+        self.consumers = consumers;
+        self.pel = pel;
+        Ok(())
     }
 
     /// Drops an entry from the group's PEL and its owner's.
@@ -442,6 +469,41 @@ impl Stream {
         }
         self.refresh_first_id();
         deleted
+    }
+
+    /// The modelled nodes by their first ID. XADD replayed into a fresh stream packs the
+    /// entries again without the slots of deleted ones, so a snapshot keeps these.
+    pub fn nodes(&self) -> &BTreeMap<StreamId, Node> {
+        &self.nodes
+    }
+
+    /// Puts back a node layout a snapshot kept, once it is checked to describe this stream's
+    /// entries: every entry inside a node, each node's live count equal to the entries
+    /// between its key and the next node's, its last ID inside that span.
+    pub fn restore_nodes(&mut self, nodes: BTreeMap<StreamId, Node>) -> Result<(), String> {
+        if let Some(first) = self.entries.keys().next() {
+            if nodes.keys().next().is_none_or(|start| start > first) {
+                return Err(format!("entry {first} lies before every node"));
+            }
+        }
+        let ends = nodes.keys().skip(1).map(Some).chain(std::iter::once(None));
+        for ((&start, node), end) in nodes.iter().zip(ends) {
+            let live = match end {
+                Some(&end) => self.entries.range(start..end).count(),
+                None => self.entries.range(start..).count(),
+            };
+            let fits = node.total > 0
+                && node.live <= node.total
+                && node.live == live as u64
+                && node.last >= start
+                && end.is_none_or(|&end| node.last < end)
+                && node.body_bytes <= RESTORED_BODY_MAX;
+            if !fits {
+                return Err(format!("node {start} does not match the entries"));
+            }
+        }
+        self.nodes = nodes;
+        Ok(())
     }
 
     /// Keys of the modelled radix tree (XINFO's `radix-tree-keys`).

@@ -1,0 +1,169 @@
+//! What a stream holds that no Redis command can set again, kept in the snapshot (format
+//! version 2) as one record after the commands that rebuild the rest of the stream.
+//!
+//! Redis's AOF rewrite, whose commands the snapshot borrows, loses three things a reload must
+//! keep: a consumer group's pending entry whose message was deleted (XCLAIM cannot claim it),
+//! consumers' seen and active times (XCLAIM and XGROUP CREATECONSUMER set them to the time of
+//! the replay), and the listpack node layout (deleted entries keep their slot in a node until
+//! it goes; XADD replayed packs them away, so XINFO STREAM's radix tree counts, approximate
+//! trimming and MEMORY USAGE would change). The record carries these exactly.
+//!
+//! The record is not a command: `rebuild_redis` applies it itself, the dispatcher does not
+//! know its name (a student typing it gets "unknown command"), and the export to a real
+//! server (`Times::Relative`) never writes it.
+//!
+//! ```text
+//! "#stream-state" key state
+//! state:  nodes: count, (first ID, live, total, last ID, body bytes, count, master field…)…
+//!         groups: count, (name, consumers: count, (name, seen-time i64, active-time i64)…,
+//!                 pending: count, (ID, consumer name, delivery-time i64, delivery-count)…)…
+//! ```
+//! IDs are two LEB128 numbers (milliseconds, sequence); the groups themselves, their last
+//! delivered IDs and entries-read counters come before it as XGROUP CREATE.
+
+use std::collections::BTreeMap;
+
+use super::codec::{Reader, Writer};
+use super::redis_dump::Command;
+use crate::clock::Millis;
+use crate::redis::types::stream::{Consumer, Nack, Node, Stream, StreamId};
+use crate::redis::types::Value;
+use crate::redis::Server;
+
+/// The record's name: not a command name, so nothing but the loader acts on it.
+pub const RECORD: &[u8] = b"#stream-state";
+
+/// The first snapshot format version whose files may hold the record.
+pub const SINCE_VERSION: u32 = 2;
+
+fn write_id(w: &mut Writer, id: StreamId) {
+    w.varint(id.ms);
+    w.varint(id.seq);
+}
+
+fn read_id(r: &mut Reader<'_>) -> Result<StreamId, String> {
+    Ok(StreamId::new(r.varint()?, r.varint()?))
+}
+
+/// The record of the stream at `key`.
+pub fn record(key: &[u8], s: &Stream) -> Command {
+    let mut w = Writer::default();
+    w.len(s.nodes().len());
+    for (start, node) in s.nodes() {
+        write_id(&mut w, *start);
+        w.varint(node.live);
+        w.varint(node.total);
+        write_id(&mut w, node.last);
+        w.len(node.body_bytes);
+        w.len(node.master_fields.len());
+        for field in &node.master_fields {
+            w.bytes(field);
+        }
+    }
+    w.len(s.groups.len());
+    for (name, group) in &s.groups {
+        w.bytes(name);
+        w.len(group.consumers.len());
+        for (consumer, state) in &group.consumers {
+            w.bytes(consumer);
+            w.i64(state.seen_time);
+            w.i64(state.active_time);
+        }
+        w.len(group.pel.len());
+        for (id, nack) in &group.pel {
+            write_id(&mut w, *id);
+            w.bytes(&nack.consumer);
+            w.i64(nack.delivery_time);
+            w.varint(nack.delivery_count);
+        }
+    }
+    vec![RECORD.to_vec(), key.to_vec(), w.buf]
+}
+
+/// Applies a record to the stream it names in the selected database, or says why it cannot.
+pub fn apply(server: &mut Server, c: &[Vec<u8>], now: Millis) -> Result<(), String> {
+    let [_, key, state] = c else {
+        return Err("the snapshot holds a malformed stream state".into());
+    };
+    let shown = String::from_utf8_lossy(key);
+    let stream = match server.db().peek(key, now).map(|e| &mut e.value) {
+        Some(Value::Stream(s)) => s,
+        _ => {
+            return Err(format!(
+                "the snapshot holds a stream state for {shown:?}, which is not a stream"
+            ))
+        }
+    };
+    restore(stream, &mut Reader::new(state))
+        .map_err(|why| format!("the snapshot's stream state for {shown:?} is malformed ({why})"))
+}
+
+fn restore(s: &mut Stream, r: &mut Reader<'_>) -> Result<(), String> {
+    // The least bytes each item takes, so that a corrupted count is refused at once.
+    let n_nodes = r.count(8)?;
+    let mut nodes = BTreeMap::new();
+    for _ in 0..n_nodes {
+        let start = read_id(r)?;
+        let live = r.varint()?;
+        let total = r.varint()?;
+        let last = read_id(r)?;
+        let body_bytes = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        let n_fields = r.count(1)?;
+        let mut master_fields = Vec::with_capacity(n_fields);
+        for _ in 0..n_fields {
+            master_fields.push(r.bytes()?.to_vec());
+        }
+        let node = Node {
+            live,
+            total,
+            last,
+            master_fields,
+            body_bytes,
+        };
+        if nodes.insert(start, node).is_some() {
+            return Err(format!("node {start} appears twice"));
+        }
+    }
+    s.restore_nodes(nodes)?;
+    let n_groups = r.count(3)?;
+    for _ in 0..n_groups {
+        let name = r.bytes()?;
+        let n_consumers = r.count(17)?;
+        let mut consumers = BTreeMap::new();
+        for _ in 0..n_consumers {
+            let consumer_name = r.bytes()?.to_vec();
+            let consumer = Consumer {
+                seen_time: r.i64()?,
+                active_time: r.i64()?,
+                pel: Default::default(),
+            };
+            if consumers.insert(consumer_name, consumer).is_some() {
+                return Err("a consumer appears twice".into());
+            }
+        }
+        let n_pending = r.count(12)?;
+        let mut pel = BTreeMap::new();
+        for _ in 0..n_pending {
+            let id = read_id(r)?;
+            let nack = Nack {
+                consumer: r.bytes()?.to_vec(),
+                delivery_time: r.i64()?,
+                delivery_count: r.varint()?,
+            };
+            if pel.insert(id, nack).is_some() {
+                return Err(format!("pending entry {id} appears twice"));
+            }
+        }
+        let Some(group) = s.groups.get_mut(name) else {
+            return Err(format!(
+                "group {:?} was not created",
+                String::from_utf8_lossy(name)
+            ));
+        };
+        group.restore(consumers, pel)?;
+    }
+    if !r.is_at_end() {
+        return Err("unexpected bytes after its end".into());
+    }
+    Ok(())
+}

@@ -5,8 +5,10 @@
 // first).
 //   node bench/save-tasks.mjs [--runs N] [keys|zset|hash ...]
 // keys: 1M string keys (38 MB); zset: one sorted set of 1M members; hash: one hash of 1M
-// fields; not among the defaults, as they are still one step each: string, one string of
-// 32 MB; stream, one stream of 1M entries; json, one JSON array of 1M numbers. Each run fills a fresh page, then saves it four ways, in turn:
+// fields; not among the defaults: stream, one stream of 1M entries; pending, the same stream
+// with a consumer group that has read all of it (1M pending entries in its state record);
+// and, still one step each: string, one string of 32 MB; json, one JSON array of 1M numbers.
+// Each run fills a fresh page, then saves it four ways, in turn:
 //   stepped   the delayed save (`autosave`), its snapshot written in parts (the page's way)
 //   one-call  `saveNow` (SAVE, page hidden), written in parts
 //   stepped/1 the delayed save, written as one record (the write before the parts)
@@ -35,7 +37,7 @@ async function measure(which, way) {
   await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 60_000 });
   await page.evaluate(async (which) => {
     // Streams and JSON live in the full module.
-    if (which === "stream" || which === "json") await window.app.playground.switchToFull();
+    if (which === "stream" || which === "pending" || which === "json") await window.app.playground.switchToFull();
     const words = (i, f) => Array.from({ length: 10_000 }, (_, k) => f(i + k)).join(" ");
     const fill = {
       keys: (i) => `MSET ${words(i, (n) => `key:${n} value-${n}-abcdefghij`)}`,
@@ -47,6 +49,10 @@ async function measure(which, way) {
       ({
         string: () => (i === 0 ? "SETRANGE s 33554431 x" : ""),
         stream: () => lines(i, (n) => `XADD x ${n + 1}-1 f v${n}`),
+        pending: () =>
+          (i === 0 ? "XGROUP CREATE x g $ MKSTREAM\n" : "") +
+          lines(i, (n) => `XADD x ${n + 1}-1 f v${n}`) +
+          "\nXREADGROUP GROUP g c COUNT 10000 STREAMS x >",
         json: () => (i === 0 ? `JSON.SET j $ [${Array.from({ length: 1_000_000 }, (_, n) => n).join(",")}]` : ""),
       })[which]?.() ?? fill(i);
     for (let i = 0; i < 1_000_000; i += 10_000) window.app.playground.redisScript(script(i), Date.now());

@@ -6,7 +6,7 @@
 //! allocation or a panic.
 
 /// Appends the encodings to a byte buffer.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Writer {
     pub buf: Vec<u8>,
 }

@@ -10,6 +10,8 @@
 //! or as RESP for `redis-cli --pipe`, with TTLs relative to the moment of the export, since
 //! a real server's clock is not the sandbox's).
 
+#[cfg(feature = "streams")]
+use super::stream_state::{self, resume};
 use crate::clock::Millis;
 use crate::redis::db::Entry;
 #[cfg(feature = "search")]
@@ -98,13 +100,39 @@ struct Inside {
     ttl_after: Option<(Millis, Vec<u8>)>,
     /// The key has written a command (its own TTL then follows its items).
     wrote: bool,
+    #[cfg(feature = "streams")]
+    stream: StreamAt,
+}
+
+/// Where a stream's dump stands: a million entries, or the record of a million pending
+/// entries, are written over many batches.
+#[cfg(feature = "streams")]
+#[derive(Debug, Clone)]
+enum StreamAt {
+    /// The entries after this ID (from the first for `None`) are next.
+    Entries(Option<StreamId>),
+    /// The groups after this one (by name) are next.
+    Groups(Option<Vec<u8>>),
+    /// For a real server: this group's pending entries after this ID, as XCLAIM.
+    Claims(Vec<u8>, Option<StreamId>),
+    /// For a real server: this group's consumers after this one that hold nothing.
+    Idle(Vec<u8>, Option<Vec<u8>>),
+    Record(stream_state::Building),
+}
+
+#[cfg(feature = "streams")]
+impl Default for StreamAt {
+    fn default() -> StreamAt {
+        StreamAt::Entries(None)
+    }
 }
 
 impl Cursor {
     /// Appends the commands of about `budget` more units (at least one) to `out`: a key
-    /// is one, and so is each item of a collection (a batch ends after a whole command, so
-    /// it may go up to `ITEMS_PER_COMMAND` items past its budget). Returns whether the dump
-    /// is complete.
+    /// is one, and so is each item of a collection, and each entry, group, consumer and
+    /// pending entry of a stream (a batch ends after a whole command, so it may go up to
+    /// `ITEMS_PER_COMMAND` items past its budget; a stream's state record is built over
+    /// many batches and written by the last). Returns whether the dump is complete.
     pub fn next(
         &mut self,
         server: &Server,
@@ -312,8 +340,10 @@ fn dump_key(
         }
         #[cfg(feature = "streams")]
         Value::Stream(stream) => {
-            dump_stream(cmds, key, stream, now, times);
-            None
+            match dump_stream(cmds, key, stream, now, times, &mut at.stream, left) {
+                true => None,
+                false => Some(0),
+            }
         }
         #[cfg(feature = "json")]
         Value::Json(doc) => {
@@ -387,60 +417,122 @@ fn field_ttls(
 /// trick), XSETID with the counters, then each group, its pending entries claimed with
 /// FORCE, and its consumers that hold nothing. The snapshot writes the groups' contents as
 /// a `stream_state` record instead, which keeps what those commands lose.
-fn dump_stream(cmds: &mut Vec<Command>, key: &[u8], s: &Stream, now: Millis, times: Times) {
-    let mut any = false;
-    for (entry_id, fields) in s.range(StreamId::MIN, StreamId::MAX, false) {
-        let mut c = cmd(&[b"XADD", key, &id(*entry_id)]);
-        c.extend(fields.iter().cloned());
-        cmds.push(c);
-        any = true;
-    }
-    if !any {
-        cmds.push(cmd(&[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]));
-    }
-    cmds.push(cmd(&[
-        b"XSETID",
-        key,
-        &id(s.last_id),
-        b"ENTRIESADDED",
-        &num(s.entries_added),
-        b"MAXDELETEDID",
-        &id(s.max_deleted_id),
-    ]));
-    for (name, group) in &s.groups {
-        cmds.push(cmd(&[
-            b"XGROUP",
-            b"CREATE",
-            key,
-            name,
-            &id(group.last_id),
-            b"ENTRIESREAD",
-            &num(group.entries_read),
-        ]));
-        if times == Times::Absolute {
-            continue;
-        }
-        for (entry_id, nack) in &group.pel {
-            let mut c = cmd(&[b"XCLAIM", key, name, &nack.consumer, b"0", &id(*entry_id)]);
-            let idle = (now as i64).saturating_sub(nack.delivery_time).max(0);
-            c.extend([
-                b"IDLE".to_vec(),
-                num(idle),
-                b"RETRYCOUNT".to_vec(),
-                num(nack.delivery_count),
-                b"JUSTID".to_vec(),
-                b"FORCE".to_vec(),
-            ]);
-            cmds.push(c);
-        }
-        for (consumer, state) in &group.consumers {
-            if state.pel.is_empty() {
-                cmds.push(cmd(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer]));
+///
+/// Each entry, group, and item of the record spends a unit of `left`; once that is spent,
+/// returns false with `at` where to go on from.
+fn dump_stream(
+    cmds: &mut Vec<Command>,
+    key: &[u8],
+    s: &Stream,
+    now: Millis,
+    times: Times,
+    at: &mut StreamAt,
+    left: &mut usize,
+) -> bool {
+    loop {
+        match at {
+            StreamAt::Entries(last) => {
+                let from = match last {
+                    Some(last) => last.next(),
+                    None => Some(StreamId::MIN),
+                };
+                let entries = from
+                    .into_iter()
+                    .flat_map(|from| s.range(from, StreamId::MAX, false));
+                let done = resume(entries, last, left, |entry_id, fields| {
+                    let mut c = cmd(&[b"XADD", key, &id(*entry_id)]);
+                    c.extend(fields.iter().cloned());
+                    cmds.push(c);
+                });
+                if !done {
+                    return false;
+                }
+                if s.is_empty() {
+                    cmds.push(cmd(&[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]));
+                }
+                cmds.push(cmd(&[
+                    b"XSETID",
+                    key,
+                    &id(s.last_id),
+                    b"ENTRIESADDED",
+                    &num(s.entries_added),
+                    b"MAXDELETEDID",
+                    &id(s.max_deleted_id),
+                ]));
+                *at = StreamAt::Groups(None);
+            }
+            StreamAt::Groups(last) => {
+                let Some((name, group)) = stream_state::after(&s.groups, last).next() else {
+                    if times == Times::Relative {
+                        return true;
+                    }
+                    *at = StreamAt::Record(stream_state::Building::default());
+                    continue;
+                };
+                if *left == 0 {
+                    return false;
+                }
+                *left -= 1;
+                cmds.push(cmd(&[
+                    b"XGROUP",
+                    b"CREATE",
+                    key,
+                    name,
+                    &id(group.last_id),
+                    b"ENTRIESREAD",
+                    &num(group.entries_read),
+                ]));
+                *at = match times {
+                    Times::Absolute => StreamAt::Groups(Some(name.clone())),
+                    Times::Relative => StreamAt::Claims(name.clone(), None),
+                };
+            }
+            StreamAt::Claims(name, last) => {
+                let Some(group) = s.groups.get(name) else {
+                    return true;
+                };
+                let pending = stream_state::after(&group.pel, last);
+                let done = resume(pending, last, left, |entry_id, nack| {
+                    let mut c = cmd(&[b"XCLAIM", key, name, &nack.consumer, b"0", &id(*entry_id)]);
+                    let idle = (now as i64).saturating_sub(nack.delivery_time).max(0);
+                    c.extend([
+                        b"IDLE".to_vec(),
+                        num(idle),
+                        b"RETRYCOUNT".to_vec(),
+                        num(nack.delivery_count),
+                        b"JUSTID".to_vec(),
+                        b"FORCE".to_vec(),
+                    ]);
+                    cmds.push(c);
+                });
+                if !done {
+                    return false;
+                }
+                *at = StreamAt::Idle(std::mem::take(name), None);
+            }
+            StreamAt::Idle(name, last) => {
+                let Some(group) = s.groups.get(name) else {
+                    return true;
+                };
+                let consumers = stream_state::after(&group.consumers, last);
+                let done = resume(consumers, last, left, |consumer, state| {
+                    if state.pel.is_empty() {
+                        cmds.push(cmd(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer]));
+                    }
+                });
+                if !done {
+                    return false;
+                }
+                *at = StreamAt::Groups(Some(std::mem::take(name)));
+            }
+            StreamAt::Record(building) => {
+                if !building.step(s, left) {
+                    return false;
+                }
+                cmds.push(std::mem::take(building).finish(key));
+                return true;
             }
         }
-    }
-    if times == Times::Absolute {
-        cmds.push(super::stream_state::record(key, s));
     }
 }
 

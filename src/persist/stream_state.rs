@@ -22,6 +22,7 @@
 //! delivered IDs and entries-read counters come before it as XGROUP CREATE.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use super::codec::{Reader, Writer};
 use super::redis_dump::Command;
@@ -45,39 +46,144 @@ fn read_id(r: &mut Reader<'_>) -> Result<StreamId, String> {
     Ok(StreamId::new(r.varint()?, r.varint()?))
 }
 
-/// The record of the stream at `key`.
-pub fn record(key: &[u8], s: &Stream) -> Command {
-    let mut w = Writer::default();
-    w.len(s.nodes().len());
-    for (start, node) in s.nodes() {
-        write_id(&mut w, *start);
-        w.varint(node.live);
-        w.varint(node.total);
-        write_id(&mut w, node.last);
-        w.len(node.body_bytes);
-        w.len(node.master_fields.len());
-        for field in &node.master_fields {
-            w.bytes(field);
+/// A record being written a budget at a time: a million pending entries must not hold the
+/// page in one step. The stream must not change between steps (the dump's own rule).
+#[derive(Debug, Default, Clone)]
+pub struct Building {
+    w: Writer,
+    at: Part,
+}
+
+/// Where a record stands: each part goes on after the last item it wrote.
+#[derive(Debug, Default, Clone)]
+enum Part {
+    #[default]
+    Start,
+    Nodes(Option<StreamId>),
+    /// The group after this one (by name) is next.
+    Group(Option<Vec<u8>>),
+    Consumers(Vec<u8>, Option<Vec<u8>>),
+    Pending(Vec<u8>, Option<StreamId>),
+    Done,
+}
+
+/// Calls `each` on the items of `items` (those after `after`), each spending a unit of
+/// `left`; once that is spent, `after` names the last item written and the answer is false.
+pub fn resume<'a, K: Clone + 'a, V: 'a>(
+    items: impl Iterator<Item = (&'a K, &'a V)>,
+    after: &mut Option<K>,
+    left: &mut usize,
+    mut each: impl FnMut(&K, &V),
+) -> bool {
+    for (k, v) in items {
+        if *left == 0 {
+            return false;
+        }
+        *left -= 1;
+        each(k, v);
+        *after = Some(k.clone());
+    }
+    true
+}
+
+/// The entries of `map` after `after` (all of them for `None`).
+pub fn after<'a, K: Ord, V>(
+    map: &'a BTreeMap<K, V>,
+    after: &Option<K>,
+) -> std::collections::btree_map::Range<'a, K, V> {
+    match after {
+        Some(k) => map.range((Bound::Excluded(k), Bound::Unbounded)),
+        None => map.range::<K, _>(..),
+    }
+}
+
+impl Building {
+    /// Writes about `left` more nodes, groups, consumers and pending entries (at least one
+    /// when `left` is not 0); returns whether the record is complete.
+    pub fn step(&mut self, s: &Stream, left: &mut usize) -> bool {
+        let w = &mut self.w;
+        loop {
+            match &mut self.at {
+                Part::Start => {
+                    w.len(s.nodes().len());
+                    self.at = Part::Nodes(None);
+                }
+                Part::Nodes(last) => {
+                    let nodes = after(s.nodes(), last);
+                    if !resume(nodes, last, left, |start, node| write_node(w, *start, node)) {
+                        return false;
+                    }
+                    w.len(s.groups.len());
+                    self.at = Part::Group(None);
+                }
+                Part::Group(last) => {
+                    let Some((name, group)) = after(&s.groups, last).next() else {
+                        self.at = Part::Done;
+                        continue;
+                    };
+                    if *left == 0 {
+                        return false;
+                    }
+                    *left -= 1;
+                    w.bytes(name);
+                    w.len(group.consumers.len());
+                    self.at = Part::Consumers(name.clone(), None);
+                }
+                Part::Consumers(name, last) => {
+                    let Some(group) = s.groups.get(name) else {
+                        self.at = Part::Done;
+                        continue;
+                    };
+                    let consumers = after(&group.consumers, last);
+                    let done = resume(consumers, last, left, |consumer, state| {
+                        w.bytes(consumer);
+                        w.i64(state.seen_time);
+                        w.i64(state.active_time);
+                    });
+                    if !done {
+                        return false;
+                    }
+                    w.len(group.pel.len());
+                    self.at = Part::Pending(std::mem::take(name), None);
+                }
+                Part::Pending(name, last) => {
+                    let Some(group) = s.groups.get(name) else {
+                        self.at = Part::Done;
+                        continue;
+                    };
+                    let pending = after(&group.pel, last);
+                    let done = resume(pending, last, left, |id, nack| {
+                        write_id(w, *id);
+                        w.bytes(&nack.consumer);
+                        w.i64(nack.delivery_time);
+                        w.varint(nack.delivery_count);
+                    });
+                    if !done {
+                        return false;
+                    }
+                    self.at = Part::Group(Some(std::mem::take(name)));
+                }
+                Part::Done => return true,
+            }
         }
     }
-    w.len(s.groups.len());
-    for (name, group) in &s.groups {
-        w.bytes(name);
-        w.len(group.consumers.len());
-        for (consumer, state) in &group.consumers {
-            w.bytes(consumer);
-            w.i64(state.seen_time);
-            w.i64(state.active_time);
-        }
-        w.len(group.pel.len());
-        for (id, nack) in &group.pel {
-            write_id(&mut w, *id);
-            w.bytes(&nack.consumer);
-            w.i64(nack.delivery_time);
-            w.varint(nack.delivery_count);
-        }
+
+    /// The record, once `step` said it is complete.
+    pub fn finish(self, key: &[u8]) -> Command {
+        vec![RECORD.to_vec(), key.to_vec(), self.w.buf]
     }
-    vec![RECORD.to_vec(), key.to_vec(), w.buf]
+}
+
+fn write_node(w: &mut Writer, start: StreamId, node: &Node) {
+    write_id(w, start);
+    w.varint(node.live);
+    w.varint(node.total);
+    write_id(w, node.last);
+    w.len(node.body_bytes);
+    w.len(node.master_fields.len());
+    for field in &node.master_fields {
+        w.bytes(field);
+    }
 }
 
 /// Applies a record to the stream it names in the selected database, or says why it cannot.

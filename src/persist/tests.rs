@@ -1273,6 +1273,26 @@ fn huge_keys(items: usize) -> Sandbox {
     for j in 0..60 {
         run(&mut s, format!("XADD big:stream {j}-1 f {j}"));
     }
+    // A stream long enough that every budget stops inside its entries, its groups and its
+    // record: pending entries in two groups, one of a deleted message, consumers that hold
+    // nothing and consumers seen at other times.
+    for j in 1..=2 * items {
+        run(&mut s, format!("XADD big:events {j}-0 n {j} kind e"));
+    }
+    for line in [
+        "XGROUP CREATE big:events readers 0".to_string(),
+        "XGROUP CREATE big:events audit 0 ENTRIESREAD 0".into(),
+        format!("XREADGROUP GROUP readers alice COUNT {items} STREAMS big:events >"),
+        "XREADGROUP GROUP readers bob COUNT 500 STREAMS big:events >".into(),
+        "XGROUP CREATECONSUMER big:events readers carol".into(),
+        "XDEL big:events 7-0".into(),
+        "XACK big:events readers 8-0 9-0".into(),
+        "XREADGROUP GROUP audit dora COUNT 40 STREAMS big:events >".into(),
+    ] {
+        run(&mut s, line);
+    }
+    s.clock = Clock::from_parts(0, T0 + 3, 1000, Some(T0 + 3));
+    run(&mut s, "XCLAIM big:events readers erin 0 10-0 11-0".into());
     run(
         &mut s,
         format!(
@@ -1348,36 +1368,74 @@ fn huge_keys_save_in_steps_with_the_bytes_of_a_one_call_save() {
     );
 }
 
+/// The dump of `s` a budget at a time: the commands, checked to equal the one-call dump,
+/// and how many batches wrote them; `check` sees every batch.
+fn dump_in_batches(
+    s: &Sandbox,
+    times: redis_dump::Times,
+    budget: usize,
+    mut check: impl FnMut(usize, &redis_dump::Dump),
+) -> usize {
+    let now = s.clock.now(0);
+    let mut cursor = redis_dump::Cursor::default();
+    let mut all = Vec::new();
+    for batches in 1.. {
+        let mut batch = redis_dump::Dump::default();
+        let done = cursor.next(&s.redis, now, times, budget, &mut batch);
+        check(batches, &batch);
+        all.append(&mut batch.commands);
+        if done {
+            assert!(
+                all == redis_dump::dump(&s.redis, now, times).commands,
+                "{times:?}"
+            );
+            return batches;
+        }
+    }
+    unreachable!()
+}
+
+fn arguments(batch: &redis_dump::Dump) -> usize {
+    batch.commands.iter().map(Vec::len).sum()
+}
+
 #[test]
 fn a_dump_batch_holds_about_its_budget_of_items_however_big_the_key() {
     let s = huge_keys(3000);
-    let now = s.clock.now(0);
     for times in [redis_dump::Times::Absolute, redis_dump::Times::Relative] {
         let budget = 100;
-        let mut cursor = redis_dump::Cursor::default();
-        let mut all = Vec::new();
-        let mut batches = 0;
-        loop {
-            let mut batch = redis_dump::Dump::default();
-            let done = cursor.next(&s.redis, now, times, budget, &mut batch);
-            batches += 1;
+        let batches = dump_in_batches(&s, times, budget, |n, batch| {
             // Items of two arguments, a batch ending after a whole command, and each
             // command's own head (the stream's entries and the string are one command each).
-            let args: usize = batch.commands.iter().map(Vec::len).sum();
+            let args = arguments(batch);
             let bound = 2 * (budget + 2 * redis_dump::ITEMS_PER_COMMAND) + 8 * batch.commands.len();
-            assert!(args <= bound, "{times:?} batch {batches}: {args} arguments");
-            all.append(&mut batch.commands);
-            if done {
-                break;
-            }
-        }
-        assert!(
-            all == redis_dump::dump(&s.redis, now, times).commands,
-            "{times:?}"
-        );
+            assert!(args <= bound, "{times:?} batch {n}: {args} arguments");
+        });
         assert!(
             batches > 6 * 3000 / (budget + 2 * redis_dump::ITEMS_PER_COMMAND),
             "{batches}"
         );
     }
+}
+
+#[test]
+fn a_stream_dump_resumes_inside_its_entries_and_its_record() {
+    let mut s = Sandbox::new();
+    for j in 1..=3000 {
+        s.redis(&format!("XADD s {j}-0 n {j}"));
+    }
+    for line in [
+        "XGROUP CREATE s g 0",
+        "XREADGROUP GROUP g c COUNT 3000 STREAMS s >",
+        "XDEL s 5-0",
+    ] {
+        assert!(!s.redis(line).starts_with("(error)"), "{line}");
+    }
+    let budget = 50;
+    let batches = dump_in_batches(&s, redis_dump::Times::Absolute, budget, |n, batch| {
+        let args = arguments(batch);
+        assert!(args <= 8 * budget, "batch {n}: {args} arguments");
+    });
+    // 3000 entries, then a record of 30 nodes and 3000 pending entries, 50 at a time.
+    assert!(batches > 2 * 3000 / budget, "{batches} batches");
 }

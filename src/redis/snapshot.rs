@@ -13,6 +13,8 @@
 //! is ordered (selection, then a sort of the window), so a 100k-key database costs one linear
 //! pass per snapshot, not a full sort.
 
+use std::collections::BinaryHeap;
+
 use serde::Serialize;
 
 use super::db::{Db, Entry};
@@ -184,7 +186,12 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
     let match_all = query.pattern.is_empty() || query.pattern == b"*";
     let mut keys = 0;
     let mut volatile = 0;
+    let mut total = 0;
     let mut matching: Vec<(&Vec<u8>, &Entry)> = Vec::new();
+    // A window near the start (the panel's usual one) is the least keys seen so far, kept
+    // in a heap: a million keys gathered and partitioned took most of a snapshot's time.
+    let wanted = query.offset.saturating_add(query.limit.min(MAX_WINDOW));
+    let mut least = (wanted <= MAX_HEAP_WINDOW).then(|| BinaryHeap::with_capacity(wanted + 1));
     for (key, entry) in database.iter() {
         if !is_live(entry, now) {
             continue;
@@ -196,16 +203,35 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         if (query.type_name.is_empty() || entry.value.type_name() == query.type_name)
             && (match_all || glob_match(query.pattern, key, false))
         {
-            matching.push((key, entry));
+            total += 1;
+            match &mut least {
+                None => matching.push((key, entry)),
+                Some(heap) if heap.len() < wanted => heap.push(ByKey(key, entry)),
+                Some(heap) => {
+                    if let Some(mut top) = heap.peek_mut().filter(|top| key < top.0) {
+                        *top = ByKey(key, entry);
+                    }
+                }
+            }
         }
     }
-    let total = matching.len();
     let offset = query.offset.min(total);
     let end = offset
         .saturating_add(query.limit.min(MAX_WINDOW))
         .min(total);
-    let window = select_window(&mut matching, offset, end);
-    crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
+    let window = match least {
+        // The heap holds the `wanted` least keys, or all of them when fewer match.
+        Some(heap) => {
+            matching = heap.into_iter().map(|ByKey(k, e)| (k, e)).collect();
+            crate::sort::sort_by(&mut matching, |a, b| a.0.cmp(b.0));
+            matching.get_mut(offset..end).unwrap_or_default()
+        }
+        None => {
+            let window = select_window(&mut matching, offset, end);
+            crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
+            window
+        }
+    };
     let rows = window
         .iter()
         .map(|(key, entry)| row(key, entry, now))
@@ -256,6 +282,33 @@ fn evictions_of(server: &Server, db: usize, wanted: impl Fn(&[u8]) -> bool) -> V
         .collect();
     shown.reverse();
     shown
+}
+
+/// The furthest window end `keyspace` finds with a heap of the least keys; past it (a panel
+/// scrolled far down) it partitions every matching key.
+const MAX_HEAP_WINDOW: usize = 4 * MAX_WINDOW;
+
+/// A key and its entry, ordered by the key alone (keys are unique).
+struct ByKey<'a>(&'a Vec<u8>, &'a Entry);
+
+impl PartialEq for ByKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for ByKey<'_> {}
+
+impl PartialOrd for ByKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(other.0)
+    }
 }
 
 /// The elements that would sit at positions `start..end` if `items` were sorted by key,
@@ -631,6 +684,62 @@ mod tests {
             let ks = keyspace(&server, 0, &query, T0);
             assert_eq!(names(&ks), expected, "offset {offset} limit {limit}");
             assert_eq!(ks.total, 5);
+        }
+    }
+
+    /// Windows near the start (the least keys, kept in a heap) and far down (partitioned),
+    /// with patterns, types and keys whose time ran out, against a sort of every key.
+    #[test]
+    fn windows_near_the_start_and_far_down_are_those_of_the_sorted_keys() {
+        let mut server = Server::new();
+        let n = 3 * MAX_HEAP_WINDOW;
+        // Keys arrive out of order; every third has a set beside it, every eleventh expires.
+        for step in 0..n {
+            let j = (step * 7_919) % n;
+            run(&mut server, &format!("SET k{j} v"), T0);
+            if j.is_multiple_of(3) {
+                run(&mut server, &format!("SADD sk{j} m"), T0);
+            }
+            if j.is_multiple_of(11) {
+                run(&mut server, &format!("PEXPIRE k{j} 10"), T0);
+            }
+        }
+        let strings = (0..n).filter(|j| j % 11 != 0).map(|j| format!("k{j}"));
+        let sets = (0..n).filter(|j| j % 3 == 0).map(|j| format!("sk{j}"));
+        let every: Vec<(String, &str)> = strings
+            .map(|k| (k, "string"))
+            .chain(sets.map(|k| (k, "set")))
+            .collect();
+        for (pattern, type_name) in [("*", ""), ("k1*", ""), ("*", "set"), ("*", "string")] {
+            let mut expected: Vec<&str> = every
+                .iter()
+                .filter(|(k, t)| {
+                    glob_match(pattern.as_bytes(), k.as_bytes(), false)
+                        && (type_name.is_empty() || type_name == *t)
+                })
+                .map(|(k, _)| k.as_str())
+                .collect();
+            expected.sort();
+            for (offset, limit) in [
+                (0, 100),
+                (0, MAX_WINDOW),
+                (3_000, MAX_WINDOW),
+                (3_100, 950),
+                (7_000, 500),
+                (n, 10),
+            ] {
+                let query = KeyQuery {
+                    pattern: pattern.as_bytes(),
+                    type_name,
+                    offset,
+                    limit,
+                };
+                let ks = keyspace(&server, 0, &query, T0 + 20);
+                let from = offset.min(expected.len());
+                let window = &expected[from..(offset + limit).min(expected.len())];
+                assert_eq!(names(&ks), window, "{pattern} {type_name} {offset}");
+                assert_eq!(ks.total, expected.len());
+            }
         }
     }
 

@@ -421,7 +421,7 @@ fn bzpop(server: &mut Server, argv: &[Vec<u8>], max: bool) -> Reply {
         } else {
             zset::zpopmin(server, &line)
         };
-        match popped.expand() {
+        match popped {
             Reply::Array(mut pair) if pair.len() == 2 => {
                 let score = pair.pop().unwrap_or(Reply::Nil);
                 let member = pair.pop().unwrap_or(Reply::Nil);

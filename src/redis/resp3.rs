@@ -191,11 +191,13 @@ fn memory_stats(reply: Reply) -> Reply {
 
 /// The ZMPOP / BZMPOP reply `[key, [[member, score], ...]]` with scores as doubles.
 fn mpop(reply: Reply) -> Reply {
-    each(reply, &|part| {
-        each(part, &|pair| match pair {
+    each(reply, &|part| match part {
+        // ZMPOP's pairs, in one buffer.
+        Reply::Bulks(pairs) => score_pairs(&pairs),
+        part => each(part, &|pair| match pair {
             Reply::Array(p) if p.len() == 2 => last(Reply::Array(p), double),
             other => other,
-        })
+        }),
     })
 }
 
@@ -307,10 +309,7 @@ pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
         (Reply::Bulks(bulks), Conv::ScorePairsIf(word)) if said(argv, word) => {
             return score_pairs(&bulks);
         }
-        (Reply::Bulks(bulks), Conv::Pop) if argv.len() > 2 => return score_pairs(&bulks),
-        // ZPOPMIN without a count: one member and its score.
-        (Reply::Bulks(bulks), Conv::Pop) => bulks.expand(),
-        (reply, Conv::Mpop) => reply.expand_all(),
+        (Reply::Bulks(bulks), Conv::Pop) => return score_pairs(&bulks),
         (reply, _) => reply,
     };
     if let Reply::Array(items) = &reply {

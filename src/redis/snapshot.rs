@@ -13,8 +13,6 @@
 //! is ordered (selection, then a sort of the window), so a 100k-key database costs one linear
 //! pass per snapshot, not a full sort.
 
-use std::collections::BinaryHeap;
-
 use serde::Serialize;
 
 use super::db::{Db, Entry};
@@ -188,10 +186,13 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
     let mut volatile = 0;
     let mut total = 0;
     let mut matching: Vec<(&Vec<u8>, &Entry)> = Vec::new();
-    // A window near the start (the panel's usual one) is the least keys seen so far, kept
-    // in a heap: a million keys gathered and partitioned took most of a snapshot's time.
+    // A window near the start (the panel's usual one) is within the least `wanted` keys:
+    // whenever twice as many are gathered they are cut back to those, and a key past the
+    // greatest kept is passed over. A million keys gathered and partitioned took most of a
+    // snapshot's time.
     let wanted = query.offset.saturating_add(query.limit.min(MAX_WINDOW));
-    let mut least = (wanted <= MAX_HEAP_WINDOW).then(|| BinaryHeap::with_capacity(wanted + 1));
+    let near_start = wanted <= MAX_NEAR_START;
+    let mut bound: Option<&Vec<u8>> = None;
     for (key, entry) in database.iter() {
         if !is_live(entry, now) {
             continue;
@@ -204,14 +205,13 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
             && (match_all || glob_match(query.pattern, key, false))
         {
             total += 1;
-            match &mut least {
-                None => matching.push((key, entry)),
-                Some(heap) if heap.len() < wanted => heap.push(ByKey(key, entry)),
-                Some(heap) => {
-                    if let Some(mut top) = heap.peek_mut().filter(|top| key < top.0) {
-                        *top = ByKey(key, entry);
-                    }
-                }
+            if !near_start || bound.is_none_or(|b| key < b) {
+                matching.push((key, entry));
+            }
+            if near_start && matching.len() >= 2 * wanted.max(1) {
+                select_window(&mut matching, 0, wanted);
+                matching.truncate(wanted);
+                bound = matching.iter().map(|(k, _)| *k).max();
             }
         }
     }
@@ -219,19 +219,10 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
     let end = offset
         .saturating_add(query.limit.min(MAX_WINDOW))
         .min(total);
-    let window = match least {
-        // The heap holds the `wanted` least keys, or all of them when fewer match.
-        Some(heap) => {
-            matching = heap.into_iter().map(|ByKey(k, e)| (k, e)).collect();
-            crate::sort::sort_by(&mut matching, |a, b| a.0.cmp(b.0));
-            matching.get_mut(offset..end).unwrap_or_default()
-        }
-        None => {
-            let window = select_window(&mut matching, offset, end);
-            crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
-            window
-        }
-    };
+    // Near the start, what was passed over sorts after every key kept (the least `wanted`
+    // of all), so the window's positions among the kept are its positions among all.
+    let window = select_window(&mut matching, offset, end);
+    crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
     let rows = window
         .iter()
         .map(|(key, entry)| row(key, entry, now))
@@ -284,32 +275,9 @@ fn evictions_of(server: &Server, db: usize, wanted: impl Fn(&[u8]) -> bool) -> V
     shown
 }
 
-/// The furthest window end `keyspace` finds with a heap of the least keys; past it (a panel
+/// The furthest window end `keyspace` finds among the least keys it keeps; past it (a panel
 /// scrolled far down) it partitions every matching key.
-const MAX_HEAP_WINDOW: usize = 4 * MAX_WINDOW;
-
-/// A key and its entry, ordered by the key alone (keys are unique).
-struct ByKey<'a>(&'a Vec<u8>, &'a Entry);
-
-impl PartialEq for ByKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for ByKey<'_> {}
-
-impl PartialOrd for ByKey<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ByKey<'_> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.cmp(other.0)
-    }
-}
+const MAX_NEAR_START: usize = 4 * MAX_WINDOW;
 
 /// The elements that would sit at positions `start..end` if `items` were sorted by key,
 /// in no particular order, in linear time on average.
@@ -687,12 +655,12 @@ mod tests {
         }
     }
 
-    /// Windows near the start (the least keys, kept in a heap) and far down (partitioned),
+    /// Windows near the start (among the least keys, kept as they come) and far down,
     /// with patterns, types and keys whose time ran out, against a sort of every key.
     #[test]
     fn windows_near_the_start_and_far_down_are_those_of_the_sorted_keys() {
         let mut server = Server::new();
-        let n = 3 * MAX_HEAP_WINDOW;
+        let n = 3 * MAX_NEAR_START;
         // Keys arrive out of order; every third has a set beside it, every eleventh expires.
         for step in 0..n {
             let j = (step * 7_919) % n;

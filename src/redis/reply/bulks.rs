@@ -185,26 +185,22 @@ impl Bulks {
 
     /// The aggregate these items stand for, as a tree of `Reply::Bulk`s.
     pub fn expand(&self) -> Reply {
-        let bulk = |item: Cow<[u8]>| Reply::Bulk(item.into_owned());
+        let mut items = self.iter().map(|item| Reply::Bulk(item.into_owned()));
+        let (mut pairs, mut arrays) = (Vec::new(), Vec::new());
         match self.shape {
-            Shape::Array => Reply::Array(self.iter().map(bulk).collect()),
-            Shape::Set => Reply::Set(self.iter().map(bulk).collect()),
-            Shape::Map | Shape::Pairs => {
-                let mut pairs = Vec::with_capacity(self.len() / 2);
-                let mut items = self.iter();
-                while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                    pairs.push((bulk(k), bulk(v)));
-                }
-                match self.shape {
-                    Shape::Map => Reply::Map(pairs),
-                    _ => Reply::Array(
-                        pairs
-                            .into_iter()
-                            .map(|(k, v)| Reply::Array(vec![k, v]))
-                            .collect(),
-                    ),
-                }
+            Shape::Array => return Reply::Array(items.collect()),
+            Shape::Set => return Reply::Set(items.collect()),
+            _ => {}
+        }
+        while let (Some(k), Some(v)) = (items.next(), items.next()) {
+            match self.shape {
+                Shape::Pairs => arrays.push(Reply::Array(vec![k, v])),
+                _ => pairs.push((k, v)),
             }
+        }
+        match self.shape {
+            Shape::Pairs => Reply::Array(arrays),
+            _ => Reply::Map(pairs),
         }
     }
 

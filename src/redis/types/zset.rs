@@ -1509,7 +1509,12 @@ fn zpop_generic(server: &mut Server, argv: &[Vec<u8>], max: bool) -> Reply {
     if count == 0 {
         return Reply::Array(Vec::new());
     }
-    pop_pairs(server, &argv[1], count, max).into_reply()
+    let popped = pop_pairs(server, &argv[1], count, max);
+    // Without a count, one member and its score: the tree BZPOPMIN and RESP3 take apart.
+    match argv.len() {
+        2 => popped.expand(),
+        _ => popped.into_reply(),
+    }
 }
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]

@@ -229,17 +229,6 @@ impl Leaf {
         }
     }
 
-    /// Keeps the keys at indexes `from..to` only, members packed into the first slots.
-    fn keep(&mut self, from: usize, to: usize) {
-        let mut members = std::mem::replace(&mut self.members, [Member::EMPTY; LEAF_CAP]);
-        for (k, i) in (from..to).enumerate() {
-            self.members[k] = std::mem::take(&mut members[usize::from(self.order[i])]);
-            self.order[k] = k as u8;
-        }
-        self.scores.copy_within(from..to, 0);
-        self.len = to - from;
-    }
-
     /// Moves the keys from index `from` on into `to` (empty), in order, and packs the
     /// members of the keys left behind into the first slots.
     fn split_off(&mut self, from: usize, to: &mut Leaf) {
@@ -555,10 +544,13 @@ impl Tree {
             }
             let leaf = &mut self.leaves[at as usize];
             let take = left.min(leaf.len);
+            // The keys that go are split off (and dropped), or split from.
+            let mut rest = Leaf::new(leaf.prev, leaf.next);
             if back {
-                leaf.keep(0, leaf.len - take);
+                leaf.split_off(leaf.len - take, &mut rest);
             } else {
-                leaf.keep(take, leaf.len);
+                leaf.split_off(take, &mut rest);
+                std::mem::swap(leaf, &mut rest);
             }
             let emptied = leaf.len == 0;
             left -= take;

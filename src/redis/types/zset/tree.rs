@@ -532,7 +532,7 @@ impl Tree {
         }
         let mut path = std::mem::take(&mut self.path);
         // Keys stay, so no leaf on the way is empty (emptied ones are unlinked) and no
-        // inner node is childless.
+        // inner node is childless; an empty one all the same ends the loop, not spins it.
         while left > 0 {
             path.clear();
             let mut at = self.root;
@@ -544,6 +544,9 @@ impl Tree {
             }
             let leaf = &mut self.leaves[at as usize];
             let take = left.min(leaf.len);
+            if take == 0 {
+                break;
+            }
             // The keys that go are split off (and dropped), or split from.
             let mut rest = Leaf::new(leaf.prev, leaf.next);
             if back {

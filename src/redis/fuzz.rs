@@ -403,7 +403,7 @@ fn scan_returns_every_key_that_stays_put() {
     let mut cursor = "0".to_string();
     let mut round = 0;
     loop {
-        let reply = run(&mut server, &["SCAN", &cursor, "COUNT", "7"], 0);
+        let reply = run(&mut server, &["SCAN", &cursor, "COUNT", "7"], 0).expand_all();
         let Reply::Array(parts) = reply else { panic!() };
         let (Reply::Bulk(next), Reply::Array(keys)) = (&parts[0], &parts[1]) else {
             panic!()

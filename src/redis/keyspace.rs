@@ -122,7 +122,7 @@ pub fn scan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let len = db.len() as u64;
     // `next` counts the positions still to visit.
     let mut next = if cursor == 0 { len } else { cursor.min(len) };
-    let mut keys = Vec::new();
+    let mut keys = Bulks::with_capacity(0, 0);
     let mut visited = 0;
     while next > 0 && visited < count {
         next -= 1;
@@ -139,11 +139,11 @@ pub fn scan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         if type_name.is_some_and(|t| !entry.value.type_name().as_bytes().eq_ignore_ascii_case(t)) {
             continue;
         }
-        keys.push(Reply::Bulk(key.clone()));
+        keys.push(key);
     }
     Reply::Array(vec![
         Reply::Bulk(next.to_string().into_bytes()),
-        Reply::Array(keys),
+        keys.into_reply(),
     ])
 }
 

@@ -1,9 +1,12 @@
 //! Long replies the page's console receives in parts. The console shows the first lines of a
 //! reply and the rest on request, so writing (and handing to the page) the whole text of a
 //! million-item `HGETALL` at once was most of the time the tab froze for. With deferral on
-//! (the console's own calls only), a reply of more than `DEFER_ITEMS` top-level elements is
-//! written up to `FIRST_ITEMS` of them and kept; the page asks for the next elements with
-//! `part`. The parts written one after another are the reply's whole text, byte for byte.
+//! (the console's own calls only), a reply of more than `DEFER_ITEMS` elements is written up
+//! to `FIRST_ITEMS` of them and kept; the page asks for the next elements with `part`. The
+//! parts written one after another are the reply's whole text, byte for byte. The elements
+//! counted are the top-level ones, or, for a short array that ends in a long one (SCAN's
+//! `[cursor, [items…]]`, LMPOP's `[key, [items…]]`, EXEC's replies), the ones before the last
+//! and then the last one's own: those are the lines a million-item SCAN is made of.
 //!
 //! The command itself still runs at once (its reply is a snapshot of the data, as on the
 //! server); only the writing waits. A few replies are kept, the newest, so that several long
@@ -11,6 +14,7 @@
 //! gets nothing. A loaded snapshot replaces the server, and with it the kept replies.
 
 use std::collections::VecDeque;
+use std::fmt::Write;
 
 use super::reply::Reply;
 
@@ -65,13 +69,13 @@ impl LongReplies {
     /// Writes `reply` to `out`: whole, or, when deferring and it is long, its first elements,
     /// keeping it for `part`. Only one reply a line is deferred.
     pub fn write(&mut self, reply: Reply, out: &mut String) {
-        let items = reply.cli_items();
+        let items = units(&reply);
         if !self.defer || items <= DEFER_ITEMS || self.last.is_some() {
             reply.write_cli_text(out);
             return;
         }
         let start = out.len();
-        reply.write_cli_items(0, FIRST_ITEMS, out);
+        write_units(&reply, "", 0, FIRST_ITEMS, out);
         let lines_left = reply
             .cli_lines()
             .saturating_sub(count_lines(out.get(start..).unwrap_or_default()));
@@ -81,10 +85,10 @@ impl LongReplies {
         let mut held = 0;
         let mut keep = 0;
         for (_, kept) in &self.kept {
-            if keep > 0 && (keep == KEPT_REPLIES || held + kept.cli_items() > KEPT_ITEMS) {
+            if keep > 0 && (keep == KEPT_REPLIES || held + units(kept) > KEPT_ITEMS) {
                 break;
             }
-            held += kept.cli_items();
+            held += units(kept);
             keep += 1;
         }
         self.kept.truncate(keep);
@@ -101,9 +105,50 @@ impl LongReplies {
     pub fn part(&self, id: u32, from: usize, count: usize) -> Option<String> {
         let (_, reply) = self.kept.iter().find(|(kept, _)| *kept == id)?;
         let mut out = String::new();
-        reply.write_cli_items(from, from.saturating_add(count), &mut out);
+        write_units(reply, "", from, from.saturating_add(count), &mut out);
         Some(out)
     }
+}
+
+/// The elements before the last of a short array whose last element is long, and that one.
+fn nested(reply: &Reply) -> Option<(usize, &Reply)> {
+    let Reply::Array(items) = reply else {
+        return None;
+    };
+    let (last, head) = items.split_last()?;
+    (items.len() <= DEFER_ITEMS && units(last) > DEFER_ITEMS).then_some((head.len(), last))
+}
+
+/// The elements a reply is written in parts by (see the module's comment); a long last
+/// element may itself end in a long one (EXEC's reply to a SCAN).
+fn units(reply: &Reply) -> usize {
+    match nested(reply) {
+        Some((head, last)) => head + units(last),
+        None => reply.cli_items(),
+    }
+}
+
+/// Elements `from..to` (clamped) of `units`, as the whole text has them; `prefix` starts
+/// the later lines of a nested reply.
+fn write_units(reply: &Reply, prefix: &str, from: usize, to: usize, out: &mut String) {
+    let Some((head, last)) = nested(reply) else {
+        reply.write_cli_items_under(prefix, from, to, out);
+        return;
+    };
+    reply.write_cli_items_under(prefix, from, to.min(head), out);
+    let (from, to) = (from.saturating_sub(head), to.saturating_sub(head));
+    if from >= to {
+        return;
+    }
+    // The last element's index, then its first element on the same line, as redis-cli
+    // prints a nested array; its later elements are indented past the index.
+    let width = (head + 1).to_string().len();
+    if from == 0 {
+        let lead = if head == 0 { "" } else { prefix };
+        let _ = write!(out, "{lead}{:>width$}) ", head + 1);
+    }
+    let nested_prefix = format!("{prefix}{:width$}  ", "");
+    write_units(last, &nested_prefix, from, to, out);
 }
 
 fn count_lines(text: &str) -> usize {
@@ -113,6 +158,7 @@ fn count_lines(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redis::reply::{bulks::Shape, Bulks};
     use std::borrow::Cow;
 
     fn bulk(i: usize) -> Reply {
@@ -160,17 +206,20 @@ mod tests {
         }
     }
 
+    /// Long replies at the top level, and short arrays that end in one (SCAN's).
     #[test]
     fn parts_written_in_turn_are_the_whole_text() {
         for n in [DEFER_ITEMS + 1, 12_345] {
-            for reply in shapes(n) {
+            let top = shapes(n).into_iter().map(|reply| (0, reply));
+            for (head, reply) in top.chain(nested_shapes(n)) {
                 let whole = reply.to_cli_text();
                 let mut replies = LongReplies::default();
                 replies.defer_line(true);
                 let mut text = String::new();
                 replies.write(reply, &mut text);
                 let deferred = replies.last().cloned().expect("deferred");
-                assert_eq!((deferred.items, deferred.written), (n, FIRST_ITEMS));
+                assert_eq!((deferred.items, deferred.written), (head + n, FIRST_ITEMS));
+                assert!(text.len() < whole.len() / 4, "{text}");
                 assert_eq!(
                     deferred.lines_left,
                     count_lines(&whole) - count_lines(&text)
@@ -182,6 +231,73 @@ mod tests {
                 }
                 assert_eq!(text, whole);
                 assert_eq!(replies.part(deferred.id, from, 10), Some(String::new()));
+            }
+        }
+    }
+
+    /// Short arrays that end in a long one: SCAN's `[cursor, [items…]]`, LMPOP's, EXEC's.
+    fn nested_shapes(n: usize) -> Vec<(usize, Reply)> {
+        let scan = |items: Reply| Reply::Array(vec![Reply::bulk("17"), items]);
+        let bulks = || {
+            let items: Vec<String> = (0..n).map(|i| format!("v\"{i}")).collect();
+            Reply::Bulks(Box::new(Bulks::from_items(
+                items.iter().map(|i| i.as_bytes()),
+            )))
+        };
+        let mut map = Bulks::from_items((0..2 * n).map(|_| &b"k"[..]));
+        map.reshape(Shape::Map);
+        vec![
+            (1, scan(Reply::Array((0..n).map(bulk).collect()))),
+            (1, scan(bulks())),
+            (0, Reply::Array(vec![bulks()])),
+            (
+                2,
+                Reply::Array(vec![
+                    Reply::ok(),
+                    Reply::Array(vec![bulk(1), bulk(2)]),
+                    Reply::Bulks(Box::new(map)),
+                ]),
+            ),
+            (
+                1,
+                Reply::Array(vec![Reply::Integer(3), shapes(n).swap_remove(3)]),
+            ),
+            (
+                2,
+                Reply::Array(vec![Reply::Array(vec![Reply::Nil, scan(bulks())])]),
+            ),
+            (
+                5,
+                Reply::Array(vec![
+                    Reply::ok(),
+                    Reply::Array(vec![bulk(1), bulk(2)]),
+                    Reply::Array(vec![Reply::Nil, Reply::Nil, scan(shapes(n).swap_remove(4))]),
+                ]),
+            ),
+            (
+                DEFER_ITEMS - 1,
+                Reply::Array((0..DEFER_ITEMS - 1).map(bulk).chain([bulks()]).collect()),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_long_last_element_in_parts_from_the_start_is_the_whole_text() {
+        // In steps that cut the elements before the long one, and the long one, anywhere.
+        for (_, reply) in nested_shapes(DEFER_ITEMS + 5) {
+            for step in [1, 2, 3, 7, 1_000] {
+                let mut replies = LongReplies::default();
+                replies.defer_line(true);
+                let whole = reply.to_cli_text();
+                replies.write(reply.clone(), &mut String::new());
+                let id = replies.last().expect("deferred").id;
+                let mut text = String::new();
+                let mut from = 0;
+                while let Some(part) = replies.part(id, from, step).filter(|p| !p.is_empty()) {
+                    text.push_str(&part);
+                    from += step;
+                }
+                assert_eq!(text, whole, "{step}");
             }
         }
     }
@@ -248,6 +364,94 @@ mod tests {
             let rest = server.long_replies.part(kept.id, kept.written, usize::MAX);
             text.push_str(&rest.unwrap_or_default());
             assert_eq!(text, whole, "{line}");
+        }
+    }
+
+    /// Every kind of long reply the commands give, through the console's path in RESP2 and
+    /// RESP3, in a transaction and from a script: deferred, its parts make the text the
+    /// same line gives undeferred on a server in the same state (the pops change it, and
+    /// the random picks draw from its seeded generator).
+    #[test]
+    fn every_long_reply_in_parts_is_the_whole_text() {
+        use crate::clock::Clock;
+        use crate::redis::{cli, Server};
+        fn run(server: &mut Server, line: &str, defer: bool) -> String {
+            server.long_replies.defer_line(defer);
+            let text = cli::run_line_as(server, &mut Clock::new(), 1, line, 0).text;
+            server.long_replies.stop_deferring();
+            text
+        }
+        let n = 5_000;
+        let words = |word: &dyn Fn(u32) -> String| (0..n).map(word).collect::<Vec<_>>().join(" ");
+        let setup = [
+            format!(
+                "ZADD z {}",
+                words(&|i| format!("{} m{i}", f64::from(i) / 8.0 + 0.1))
+            ),
+            format!("HSET h {}", words(&|i| format!("f{i} \"v\\n{i}\""))),
+            format!("SADD s {}", words(&|i| format!("s{i}"))),
+            format!("RPUSH l {}", words(&|i| i.to_string())),
+            format!("MSET {}", words(&|i| format!("k{i} {i}"))),
+        ];
+        let lines = [
+            "ZRANGE z 0 -1 WITHSCORES",
+            "ZREVRANGEBYSCORE z +inf -inf WITHSCORES",
+            "ZRANDMEMBER z -3000 WITHSCORES",
+            "ZSCAN z 0 COUNT 9000",
+            "ZSCAN z 0 COUNT 9000 NOSCORES",
+            "HSCAN h 0 COUNT 9000",
+            "SSCAN s 0 COUNT 9000",
+            "SCAN 0 COUNT 100000",
+            "HRANDFIELD h -3000 WITHVALUES",
+            "EVAL \"return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')\" 1 z",
+            "ZPOPMIN z 1200",
+            "ZPOPMAX z 1100",
+            "LPOP l 1200",
+            "LMPOP 1 l RIGHT COUNT 1200",
+            "SPOP s 1200",
+            "SPOP s 5000",
+            "ZMPOP 1 z MIN COUNT 5000",
+        ];
+        for resp3 in [false, true] {
+            for multi in [false, true] {
+                let (mut deferred, mut whole) = (Server::new(), Server::new());
+                for server in [&mut deferred, &mut whole] {
+                    for line in &setup {
+                        run(server, line, false);
+                    }
+                    if resp3 {
+                        run(server, "HELLO 3", false);
+                    }
+                }
+                for line in lines {
+                    let whole_text = match multi {
+                        false => run(&mut whole, line, false),
+                        true => {
+                            run(&mut whole, "MULTI", false);
+                            run(&mut whole, line, false);
+                            run(&mut whole, "EXEC", false)
+                        }
+                    };
+                    let mut text = match multi {
+                        false => run(&mut deferred, line, true),
+                        true => {
+                            run(&mut deferred, "MULTI", true);
+                            run(&mut deferred, line, true);
+                            run(&mut deferred, "EXEC", true)
+                        }
+                    };
+                    let what = format!("{line} (RESP3 {resp3}, MULTI {multi})");
+                    let kept = deferred.long_replies.last().cloned().expect(&what);
+                    assert!(text.len() < whole_text.len() / 4, "{what}");
+                    let mut from = kept.written;
+                    for step in [1, 2_000, usize::MAX] {
+                        let part = deferred.long_replies.part(kept.id, from, step);
+                        text.push_str(&part.expect(&what));
+                        from = from.saturating_add(step);
+                    }
+                    assert_eq!(text, whole_text, "{what}");
+                }
+            }
         }
     }
 

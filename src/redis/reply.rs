@@ -158,11 +158,17 @@ impl Reply {
     /// them, indexes aligned to the widest of the whole reply: the parts of a long reply
     /// written one after another make its whole text.
     pub fn write_cli_items(&self, from: usize, to: usize, out: &mut String) {
+        self.write_cli_items_under("", from, to, out);
+    }
+
+    /// `write_cli_items` of an aggregate nested in another, whose later lines start with
+    /// `prefix`.
+    pub fn write_cli_items_under(&self, prefix: &str, from: usize, to: usize, out: &mut String) {
         match self {
-            Reply::Array(items) => format_items_in(items, ')', "", from, to, out),
-            Reply::Set(items) => format_items_in(items, '~', "", from, to, out),
-            Reply::Map(pairs) => format_pairs_range(pairs, "", from, to, out),
-            Reply::Bulks(bulks) => bulks.write_cli_items("", from, to, out),
+            Reply::Array(items) => format_items_in(items, ')', prefix, from, to, out),
+            Reply::Set(items) => format_items_in(items, '~', prefix, from, to, out),
+            Reply::Map(pairs) => format_pairs_range(pairs, prefix, from, to, out),
+            Reply::Bulks(bulks) => bulks.write_cli_items(prefix, from, to, out),
             _ => {}
         }
     }
@@ -181,8 +187,7 @@ impl Reply {
                 items.iter().map(Reply::cli_lines).sum()
             }
             Reply::Map(pairs) => pairs.iter().map(pair_lines).sum(),
-            // A quoted bulk is one line, and so is a map's pair of them.
-            Reply::Bulks(bulks) => bulks.cli_items().max(1),
+            Reply::Bulks(bulks) => bulks.cli_lines(),
             Reply::Blocked => 0,
         }
     }

@@ -6,7 +6,7 @@
 //! [member, score] pairs, XREAD's streams into a map keyed by stream, COMMAND INFO / DOCS
 //! into their nested maps and sets. EXEC shapes each queued reply as it runs it.
 
-use super::reply::bulks::Shape;
+use super::reply::bulks::{Bulks, Shape};
 use super::reply::Reply;
 
 fn said(argv: &[Vec<u8>], word: &str) -> bool {
@@ -191,11 +191,13 @@ fn memory_stats(reply: Reply) -> Reply {
 
 /// The ZMPOP / BZMPOP reply `[key, [[member, score], ...]]` with scores as doubles.
 fn mpop(reply: Reply) -> Reply {
-    each(reply, &|part| {
-        each(part, &|pair| match pair {
+    each(reply, &|part| match part {
+        // ZMPOP's pairs, in one buffer.
+        Reply::Bulks(pairs) => score_pairs(&pairs),
+        part => each(part, &|pair| match pair {
             Reply::Array(p) if p.len() == 2 => last(Reply::Array(p), double),
             other => other,
-        })
+        }),
     })
 }
 
@@ -291,9 +293,10 @@ pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
     let Some(&(_, conv)) = TABLE.iter().find(|(n, _)| *n == name) else {
         return reply;
     };
-    // The replies in one buffer are HGETALL's (a map, still one buffer), SMEMBERS' (a set,
-    // the same) and the ZRANGE family's, whose scores become pairs; no other conversion
-    // meets one (LRANGE, KEYS, HKEYS and HVALS are the same in RESP3).
+    // The replies in one buffer are HGETALL's (a map, still one buffer), SMEMBERS' and
+    // SPOP's (a set, the same) and the ZRANGE family's and ZPOPMIN's, whose scores become
+    // pairs; no other conversion meets one (LRANGE, KEYS, HKEYS, HVALS and the SCANs are
+    // the same in RESP3).
     let reply = match (reply, conv) {
         (Reply::Bulks(mut bulks), Conv::Map | Conv::Set) => {
             bulks.reshape(if matches!(conv, Conv::Map) {
@@ -304,16 +307,9 @@ pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
             return Reply::Bulks(bulks);
         }
         (Reply::Bulks(bulks), Conv::ScorePairsIf(word)) if said(argv, word) => {
-            let mut out = Vec::with_capacity(bulks.len() / 2);
-            let mut items = bulks.iter();
-            while let (Some(member), Some(score)) = (items.next(), items.next()) {
-                out.push(Reply::Array(vec![
-                    Reply::bulk(member),
-                    double(Reply::bulk(score)),
-                ]));
-            }
-            return Reply::Array(out);
+            return score_pairs(&bulks);
         }
+        (Reply::Bulks(bulks), Conv::Pop) => return score_pairs(&bulks),
         (reply, _) => reply,
     };
     if let Reply::Array(items) = &reply {
@@ -364,6 +360,19 @@ pub fn shape(name: &str, argv: &[Vec<u8>], reply: Reply) -> Reply {
         Conv::KeysAndFlags => each(reply, &|pair| last(pair, set)),
         Conv::MemoryStats => memory_stats(reply),
     }
+}
+
+/// Members and scores in one buffer as [member, double] pairs.
+fn score_pairs(bulks: &Bulks) -> Reply {
+    let mut out = Vec::with_capacity(bulks.len() / 2);
+    let mut items = bulks.iter();
+    while let (Some(member), Some(score)) = (items.next(), items.next()) {
+        out.push(Reply::Array(vec![
+            Reply::bulk(member),
+            double(Reply::bulk(score)),
+        ]));
+    }
+    Reply::Array(out)
 }
 
 fn flat_pairs(reply: Reply, second: fn(Reply) -> Reply) -> Reply {

@@ -184,7 +184,15 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
     let match_all = query.pattern.is_empty() || query.pattern == b"*";
     let mut keys = 0;
     let mut volatile = 0;
+    let mut total = 0;
     let mut matching: Vec<(&Vec<u8>, &Entry)> = Vec::new();
+    // A window near the start (the panel's usual one) is within the least `wanted` keys:
+    // whenever twice as many are gathered they are cut back to those, and a key past the
+    // greatest kept is passed over. A million keys gathered and partitioned took most of a
+    // snapshot's time.
+    let wanted = query.offset.saturating_add(query.limit.min(MAX_WINDOW));
+    let near_start = wanted <= MAX_NEAR_START;
+    let mut bound: Option<&Vec<u8>> = None;
     for (key, entry) in database.iter() {
         if !is_live(entry, now) {
             continue;
@@ -196,14 +204,23 @@ pub fn keyspace(server: &Server, db: usize, query: &KeyQuery, now: Millis) -> Ke
         if (query.type_name.is_empty() || entry.value.type_name() == query.type_name)
             && (match_all || glob_match(query.pattern, key, false))
         {
-            matching.push((key, entry));
+            total += 1;
+            if !near_start || bound.is_none_or(|b| key < b) {
+                matching.push((key, entry));
+            }
+            if near_start && matching.len() >= 2 * wanted.max(1) {
+                select_window(&mut matching, 0, wanted);
+                matching.truncate(wanted);
+                bound = matching.iter().map(|(k, _)| *k).max();
+            }
         }
     }
-    let total = matching.len();
     let offset = query.offset.min(total);
     let end = offset
         .saturating_add(query.limit.min(MAX_WINDOW))
         .min(total);
+    // Near the start, what was passed over sorts after every key kept (the least `wanted`
+    // of all), so the window's positions among the kept are its positions among all.
     let window = select_window(&mut matching, offset, end);
     crate::sort::sort_by(window, |a, b| a.0.cmp(b.0));
     let rows = window
@@ -257,6 +274,10 @@ fn evictions_of(server: &Server, db: usize, wanted: impl Fn(&[u8]) -> bool) -> V
     shown.reverse();
     shown
 }
+
+/// The furthest window end `keyspace` finds among the least keys it keeps; past it (a panel
+/// scrolled far down) it partitions every matching key.
+const MAX_NEAR_START: usize = 4 * MAX_WINDOW;
 
 /// The elements that would sit at positions `start..end` if `items` were sorted by key,
 /// in no particular order, in linear time on average.
@@ -631,6 +652,62 @@ mod tests {
             let ks = keyspace(&server, 0, &query, T0);
             assert_eq!(names(&ks), expected, "offset {offset} limit {limit}");
             assert_eq!(ks.total, 5);
+        }
+    }
+
+    /// Windows near the start (among the least keys, kept as they come) and far down,
+    /// with patterns, types and keys whose time ran out, against a sort of every key.
+    #[test]
+    fn windows_near_the_start_and_far_down_are_those_of_the_sorted_keys() {
+        let mut server = Server::new();
+        let n = 3 * MAX_NEAR_START;
+        // Keys arrive out of order; every third has a set beside it, every eleventh expires.
+        for step in 0..n {
+            let j = (step * 7_919) % n;
+            run(&mut server, &format!("SET k{j} v"), T0);
+            if j.is_multiple_of(3) {
+                run(&mut server, &format!("SADD sk{j} m"), T0);
+            }
+            if j.is_multiple_of(11) {
+                run(&mut server, &format!("PEXPIRE k{j} 10"), T0);
+            }
+        }
+        let strings = (0..n).filter(|j| j % 11 != 0).map(|j| format!("k{j}"));
+        let sets = (0..n).filter(|j| j % 3 == 0).map(|j| format!("sk{j}"));
+        let every: Vec<(String, &str)> = strings
+            .map(|k| (k, "string"))
+            .chain(sets.map(|k| (k, "set")))
+            .collect();
+        for (pattern, type_name) in [("*", ""), ("k1*", ""), ("*", "set"), ("*", "string")] {
+            let mut expected: Vec<&str> = every
+                .iter()
+                .filter(|(k, t)| {
+                    glob_match(pattern.as_bytes(), k.as_bytes(), false)
+                        && (type_name.is_empty() || type_name == *t)
+                })
+                .map(|(k, _)| k.as_str())
+                .collect();
+            expected.sort();
+            for (offset, limit) in [
+                (0, 100),
+                (0, MAX_WINDOW),
+                (3_000, MAX_WINDOW),
+                (3_100, 950),
+                (7_000, 500),
+                (n, 10),
+            ] {
+                let query = KeyQuery {
+                    pattern: pattern.as_bytes(),
+                    type_name,
+                    offset,
+                    limit,
+                };
+                let ks = keyspace(&server, 0, &query, T0 + 20);
+                let from = offset.min(expected.len());
+                let window = &expected[from..(offset + limit).min(expected.len())];
+                assert_eq!(names(&ks), window, "{pattern} {type_name} {offset}");
+                assert_eq!(ks.total, expected.len());
+            }
         }
     }
 

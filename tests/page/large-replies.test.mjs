@@ -90,7 +90,7 @@ test("find().toArray() over 100k documents prints as mongosh does: 100 items, th
     assert.match(await it.locator(".output").textContent(), /Type "it" for more$/);
   }));
 
-test("ZRANGE WITHSCORES over a million members with fractional scores shows its first lines as redis-cli prints them", () =>
+test("ZRANGE WITHSCORES, ZSCAN and ZPOPMIN over a million members with fractional scores show their first lines as redis-cli prints them", () =>
   withClipboardPage(async (page) => {
     await page.evaluate(() => {
       for (let batch = 0; batch < 100; batch++) {
@@ -110,4 +110,32 @@ test("ZRANGE WITHSCORES over a million members with fractional scores shows its 
       }
       await entry.getByRole("button", { name: "Show 2000 more of 1999800 hidden lines" }).waitFor();
     }
+    // A SCAN's million items sit in the second of its two elements: the console shows its
+    // first lines as redis-cli prints the nested array, and the rest on request.
+    const scan = await redis(page, "ZSCAN z 0 COUNT 1000000");
+    const scanned = (await scan.locator(".output").textContent()).split("\n");
+    assert.equal(scanned.length, 200);
+    assert.deepEqual(scanned.slice(0, 4), ['1) "0"', '2)       1) "m0"', '         2) "0.1"', '         3) "m1"']);
+    // It reached the page as those lines alone: the engine writes the rest when asked.
+    const kept = () => page.evaluate(() => JSON.parse(window.app.playground.redisLongReply()));
+    const { items, written, linesLeft } = await kept();
+    assert.deepEqual({ items, written, linesLeft }, { items: 2_000_001, written: 200, linesLeft: 1_999_801 });
+    await scan.getByRole("button", { name: "Show 2000 more of 1999801 hidden lines" }).click();
+    assert.equal(await outputLines(scan), 2_200);
+    assert.match(await scan.locator(".output").textContent(), /\n {6}2199\) "m1099"$/);
+    await scan.getByRole("button", { name: "Copy all 2000001 lines" }).click();
+    await scan.getByRole("button", { name: "Copied 2000001 lines" }).waitFor();
+    const copied = await page.evaluate(async () => {
+      const lines = (await navigator.clipboard.readText()).split("\n");
+      return { lines: lines.length, second: lines[1], last: lines.at(-1) };
+    });
+    assert.deepEqual(copied, { lines: 2_000_001, second: '2)       1) "m0"', last: '   2000000) "124999.975"' });
+    // Popping them all answers in parts too, and leaves no key.
+    const popped = await redis(page, "ZPOPMIN z 1000000");
+    const pops = (await popped.locator(".output").textContent()).split("\n");
+    assert.deepEqual(pops.slice(0, 2), ['      1) "m0"', '      2) "0.1"']);
+    assert.equal((await kept()).linesLeft, 1_999_800);
+    await popped.getByRole("button", { name: "Show 2000 more of 1999800 hidden lines" }).waitFor();
+    const exists = await redis(page, "EXISTS z");
+    assert.equal(await exists.locator(".output").textContent(), "(integer) 0");
   }));

@@ -5,26 +5,38 @@
 //! are copied end to end into one byte buffer, with their end offsets beside it: two
 //! allocations whatever the count. Every consumer reads it as the aggregate it stands for
 //! (`Bulks::expand` gives that aggregate where a consumer needs the tree).
+//!
+//! A sorted set's members with their scores keep each score as the number: writing a
+//! million scores' text was most of `ZRANGE … WITHSCORES`'s time, and the console writes
+//! only the part it shows. The score is copied when the command runs, so the reply is still
+//! the data as it was then.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::{quote_bytes, Reply};
+use crate::redis::types::zset::ScoreText;
 
-/// Which aggregate the items make: an array, a RESP3 set, or a RESP3 map whose keys and
-/// values alternate.
+/// Which aggregate the items make: an array, a RESP3 set, a RESP3 map whose keys and
+/// values alternate, or an array of two-item arrays made of them (ZMPOP's member and score
+/// pairs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     Array,
     Set,
     Map,
+    Pairs,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bulks {
     shape: Shape,
     data: Vec<u8>,
-    /// Where each item ends in `data`; item `i` starts where item `i - 1` ends.
+    /// Where each member ends in `data`; member `i` starts where member `i - 1` ends.
     ends: Vec<usize>,
+    /// Empty, or the score of each member (`push_scored`): the items are then each member
+    /// followed by its score's text.
+    scores: Vec<f64>,
 }
 
 impl Bulks {
@@ -34,6 +46,7 @@ impl Bulks {
             shape: Shape::Array,
             data: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(items),
+            scores: Vec::new(),
         }
     }
 
@@ -56,9 +69,17 @@ impl Bulks {
         }
     }
 
+    /// Appends an item. Not after `push_scored`: one aggregate holds one kind.
     pub fn push(&mut self, item: &[u8]) {
         self.data.extend_from_slice(item);
         self.ends.push(self.data.len());
+    }
+
+    /// Appends a member and then its score, as `format_score` writes it; the text is
+    /// written only when the item is read. Not after `push`.
+    pub fn push_scored(&mut self, member: &[u8], score: f64) {
+        self.push(member);
+        self.scores.push(score);
     }
 
     /// Appends the decimal digits of `n`, as `int_bytes` or `format_score` would write them,
@@ -71,9 +92,9 @@ impl Bulks {
         self.shape
     }
 
-    /// The bulk strings held (a map's keys and values both count).
+    /// The bulk strings held (a map's keys and values both count, and so do scores).
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.ends.len() + self.scores.len()
     }
 
     /// Whether the aggregate has no elements (a map of one unpaired key has none).
@@ -82,17 +103,57 @@ impl Bulks {
     }
 
     /// Item `i`, if there is one.
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = match i.checked_sub(1) {
+    pub fn get(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        match self.score_at(i) {
+            Some(score) => Some(Cow::Owned(ScoreText::new(score).as_bytes().to_vec())),
+            None => self.member(self.member_index(i)).map(Cow::Borrowed),
+        }
+    }
+
+    /// The score item `i` is, if it is one.
+    fn score_at(&self, i: usize) -> Option<f64> {
+        if self.scores.is_empty() || i.is_multiple_of(2) {
+            None
+        } else {
+            self.scores.get(i / 2).copied()
+        }
+    }
+
+    /// Which member item `i` is (when it is not a score).
+    fn member_index(&self, i: usize) -> usize {
+        if self.scores.is_empty() {
+            i
+        } else {
+            i / 2
+        }
+    }
+
+    fn member(&self, j: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(j)?;
+        let start = match j.checked_sub(1) {
             Some(prev) => *self.ends.get(prev)?,
             None => 0,
         };
         self.data.get(start..end)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
         (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// Item `i` as redis-cli quotes it, a score written straight from the number.
+    fn quote_item(&self, i: usize, out: &mut String) {
+        match self.score_at(i) {
+            // A score's text is plain ASCII: nothing in it is escaped.
+            Some(score) => {
+                out.push('"');
+                out.push_str(
+                    std::str::from_utf8(ScoreText::new(score).as_bytes()).unwrap_or_default(),
+                );
+                out.push('"');
+            }
+            None => quote_bytes(self.member(self.member_index(i)).unwrap_or_default(), out),
+        }
     }
 
     /// Makes an array the same items as a RESP3 set or map (`Shape::Set`, `Shape::Map`).
@@ -111,6 +172,12 @@ impl Bulks {
     }
 
     #[cfg(test)]
+    fn reshaped(mut self, shape: Shape) -> Bulks {
+        self.reshape(shape);
+        self
+    }
+
+    #[cfg(test)]
     fn into_map(mut self) -> Bulks {
         self.reshape(Shape::Map);
         self
@@ -118,26 +185,39 @@ impl Bulks {
 
     /// The aggregate these items stand for, as a tree of `Reply::Bulk`s.
     pub fn expand(&self) -> Reply {
-        let bulk = |item: &[u8]| Reply::Bulk(item.to_vec());
+        let mut items = self.iter().map(|item| Reply::Bulk(item.into_owned()));
+        let (mut pairs, mut arrays) = (Vec::new(), Vec::new());
         match self.shape {
-            Shape::Array => Reply::Array(self.iter().map(bulk).collect()),
-            Shape::Set => Reply::Set(self.iter().map(bulk).collect()),
-            Shape::Map => {
-                let mut pairs = Vec::with_capacity(self.len() / 2);
-                let mut items = self.iter();
-                while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                    pairs.push((bulk(k), bulk(v)));
-                }
-                Reply::Map(pairs)
+            Shape::Array => return Reply::Array(items.collect()),
+            Shape::Set => return Reply::Set(items.collect()),
+            _ => {}
+        }
+        while let (Some(k), Some(v)) = (items.next(), items.next()) {
+            match self.shape {
+                Shape::Pairs => arrays.push(Reply::Array(vec![k, v])),
+                _ => pairs.push((k, v)),
             }
+        }
+        match self.shape {
+            Shape::Pairs => Reply::Array(arrays),
+            _ => Reply::Map(pairs),
         }
     }
 
     /// Top-level elements as redis-cli counts them: a map's pairs, any other's items.
     pub fn cli_items(&self) -> usize {
         match self.shape {
-            Shape::Map => self.len() / 2,
+            Shape::Map | Shape::Pairs => self.len() / 2,
             Shape::Array | Shape::Set => self.len(),
+        }
+    }
+
+    /// Lines `write_cli` writes: one an element, two for a pair's array.
+    pub fn cli_lines(&self) -> usize {
+        match self.shape {
+            _ if self.is_empty() => 1,
+            Shape::Pairs => 2 * self.cli_items(),
+            _ => self.cli_items(),
         }
     }
 
@@ -145,7 +225,7 @@ impl Bulks {
     pub(super) fn write_cli(&self, prefix: &str, out: &mut String) {
         if self.is_empty() {
             out.push_str(match self.shape {
-                Shape::Array => "(empty array)\n",
+                Shape::Array | Shape::Pairs => "(empty array)\n",
                 Shape::Set => "(empty set)\n",
                 Shape::Map => "(empty hash)\n",
             });
@@ -159,18 +239,32 @@ impl Bulks {
         let count = self.cli_items();
         let width = count.to_string().len();
         let separator = match self.shape {
-            Shape::Array => ')',
+            Shape::Array | Shape::Pairs => ')',
             Shape::Set => '~',
             Shape::Map => '#',
         };
-        let per = if self.shape == Shape::Map { 2 } else { 1 };
+        let per = if matches!(self.shape, Shape::Map | Shape::Pairs) {
+            2
+        } else {
+            1
+        };
+        // A pair's array continues on the element's line, its second item under its first.
+        let second = match self.shape {
+            Shape::Pairs => format!("\n{prefix}{:width$}  2) ", ""),
+            _ => " => ".to_string(),
+        };
+        let first = if self.shape == Shape::Pairs {
+            "1) "
+        } else {
+            ""
+        };
         for i in from..to.min(count) {
             let lead = if i == 0 { "" } else { prefix };
-            let _ = write!(out, "{lead}{:>width$}{separator} ", i + 1);
-            quote_bytes(self.get(i * per).unwrap_or_default(), out);
+            let _ = write!(out, "{lead}{:>width$}{separator} {first}", i + 1);
+            self.quote_item(i * per, out);
             if per == 2 {
-                out.push_str(" => ");
-                quote_bytes(self.get(i * per + 1).unwrap_or_default(), out);
+                out.push_str(&second);
+                self.quote_item(i * per + 1, out);
             }
             out.push('\n');
         }
@@ -219,7 +313,19 @@ mod tests {
                 Reply::Bulks(Box::new(bulks.clone().into_set())),
                 Reply::Set(tree),
             ),
-            (Reply::Bulks(Box::new(bulks.into_map())), Reply::Map(pairs)),
+            (
+                Reply::Bulks(Box::new(bulks.clone().into_map())),
+                Reply::Map(pairs.clone()),
+            ),
+            (
+                Reply::Bulks(Box::new(bulks.reshaped(Shape::Pairs))),
+                Reply::Array(
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| Reply::Array(vec![k, v]))
+                        .collect(),
+                ),
+            ),
         ]
     }
 
@@ -255,6 +361,55 @@ mod tests {
                     let mut whole = String::new();
                     tree.write_cli_items(0, usize::MAX, &mut whole);
                     assert_eq!(parts, whole);
+                }
+            }
+        }
+    }
+
+    /// Scores kept as numbers read, print and split into parts as their text would.
+    #[test]
+    fn scores_kept_as_numbers_read_as_their_text() {
+        use crate::redis::types::zset::format_score;
+        let scores = [
+            0.1,
+            -3.0,
+            2.5,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.225,
+            1.0 / 3.0,
+            -0.0,
+            5e-324,
+            1.5e-7,
+            123_456_789.125,
+        ];
+        let members = items(scores.len());
+        for n in [0, 1, 2, 5, 12] {
+            let (mut scored, mut text) = (Bulks::with_capacity(0, 0), Bulks::with_capacity(0, 0));
+            for (m, s) in members.iter().zip(scores).cycle().take(n * 97) {
+                scored.push_scored(m, s);
+                text.push(m);
+                text.push(format_score(s).as_bytes());
+            }
+            assert!(scored.iter().eq(text.iter()));
+            for shape in [Shape::Array, Shape::Pairs] {
+                let scored = Reply::Bulks(Box::new(scored.clone().reshaped(shape)));
+                let text = Reply::Bulks(Box::new(text.clone().reshaped(shape)));
+                assert_eq!(scored, text);
+                for (scored, text) in placed(&scored).iter().zip(placed(&text)) {
+                    let whole = text.to_cli_text();
+                    assert_eq!(scored.to_cli_text(), whole);
+                    assert_eq!(scored.cli_lines(), text.cli_lines());
+                    let mut parts = String::new();
+                    let mut from = 0;
+                    for step in [1, 3, 200, usize::MAX] {
+                        scored.write_cli_items(from, from.saturating_add(step), &mut parts);
+                        from = from.saturating_add(step);
+                    }
+                    let mut all = String::new();
+                    text.write_cli_items(0, usize::MAX, &mut all);
+                    assert_eq!(parts, all);
                 }
             }
         }
@@ -329,7 +484,7 @@ mod tests {
         }
         assert_eq!(bulks, Bulks::from_items(items.iter().map(Vec::as_slice)));
         assert!(bulks.iter().eq(items.iter().map(Vec::as_slice)));
-        assert_eq!(bulks.get(3), Some(&b"\x00\xff\xfe"[..]));
+        assert_eq!(bulks.get(3).as_deref(), Some(&b"\x00\xff\xfe"[..]));
         assert_eq!(bulks.get(20), None);
         assert_eq!(
             bulks.into_reply().expand(),

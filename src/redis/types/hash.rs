@@ -611,7 +611,7 @@ pub fn hscan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let hash = match lookup(server, &argv[1]) {
         Err(e) => return e,
-        Ok(None) => return super::set::scan_reply(0, Vec::new()),
+        Ok(None) => return super::set::scan_reply(0, Bulks::with_capacity(0, 0)),
         Ok(Some(hash)) => hash,
     };
     let opts = match parse_scan_options(&argv[3..], true) {
@@ -624,13 +624,13 @@ pub fn hscan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     } else {
         ((0..hash.len()).collect(), 0)
     };
-    let mut items = Vec::new();
+    let mut items = Bulks::with_capacity(0, 0);
     for i in positions {
         if let Some((f, v)) = hash.at(i) {
             if opts.matches(f) {
-                items.push(f.clone());
+                items.push(f);
                 if !opts.novalues {
-                    items.push(v.clone());
+                    items.push(v);
                 }
             }
         }

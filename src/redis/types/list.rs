@@ -706,8 +706,10 @@ pub fn lmove(
     Ok(Some(element))
 }
 
+/// Popped elements in one buffer (`Bulks`), as LRANGE answers: two allocations for the
+/// console to keep, whatever the count.
 fn bulk_all(items: Vec<Vec<u8>>) -> Reply {
-    Reply::Array(items.into_iter().map(Reply::Bulk).collect())
+    Bulks::from_items(items.iter().map(Vec::as_slice)).into_reply()
 }
 
 // ---------------------------------------------------------------------------------------

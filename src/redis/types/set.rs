@@ -452,29 +452,27 @@ fn spop_count(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(n) => n as usize,
         Err(e) => return e,
     };
-    let set = match lookup(server, key) {
+    // Taken out while the generator draws and put back after, rather than copied whole.
+    let mut set = match lookup(server, key) {
         Err(e) => return e,
-        Ok(None) => return Reply::Array(Vec::new()),
-        Ok(Some(set)) => set.clone(),
+        Ok(Some(set)) if count > 0 => std::mem::take(set),
+        Ok(_) => return Reply::Array(Vec::new()),
     };
-    if count == 0 {
-        return Reply::Array(Vec::new());
-    }
     let size = set.len();
     if count >= size {
         // The whole set (the server answers with SUNION of it, which lists it in order).
         server.db().remove(key);
-        return bulk_all(set.members());
+        return set.bulks().into_reply();
     }
     let remaining = size - count;
-    let mut set = set;
-    let popped = if remaining * SPOP_MOVE_STRATEGY_MUL > count {
-        let mut out = Vec::with_capacity(count);
+    let mut popped = Bulks::with_capacity(count, 0);
+    if remaining * SPOP_MOVE_STRATEGY_MUL > count {
         for _ in 0..count {
             let i = (server.random() % set.len() as u64) as usize;
-            out.extend(set.take_at(i));
+            if let Some(m) = set.take_at(i) {
+                popped.push(&m);
+            }
         }
-        out
     } else {
         // Few stay: move those into a new set and hand out what is left of the old one.
         let mut kept = match set.repr {
@@ -487,14 +485,13 @@ fn spop_count(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
                 kept.add(&m);
             }
         }
-        let out = set.members();
+        popped = set.bulks();
         set = kept;
-        out
-    };
+    }
     if let Ok(Some(slot)) = lookup(server, key) {
         *slot = set;
     }
-    bulk_all(popped)
+    popped.into_reply()
 }
 
 /// SRANDMEMBER key [count]
@@ -816,7 +813,7 @@ pub fn sscan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     let set = match lookup(server, &argv[1]) {
         Err(e) => return e,
-        Ok(None) => return scan_reply(0, Vec::new()),
+        Ok(None) => return scan_reply(0, Bulks::with_capacity(0, 0)),
         Ok(Some(set)) => set,
     };
     let opts = match parse_scan_options(&argv[3..], false) {
@@ -827,12 +824,12 @@ pub fn sscan(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Repr::Table(_) => scan_positions(set.len(), cursor, opts.count),
         _ => ((0..set.len()).collect(), 0),
     };
-    let items = positions
-        .into_iter()
-        .filter_map(|i| set.member_at(i))
-        .filter(|m| opts.matches(m))
-        .map(|m| m.into_owned())
-        .collect();
+    let mut items = Bulks::with_capacity(0, 0);
+    for member in positions.into_iter().filter_map(|i| set.member_at(i)) {
+        if opts.matches(&member) {
+            items.push(&member);
+        }
+    }
     scan_reply(next, items)
 }
 
@@ -944,10 +941,11 @@ pub(crate) fn scan_positions(len: usize, cursor: u64, count: u64) -> (Vec<usize>
     (out, next)
 }
 
-pub(crate) fn scan_reply(next: u64, items: Vec<Vec<u8>>) -> Reply {
+/// `[cursor, [items…]]`, the items in one buffer: a SCAN with a large COUNT lists as many.
+pub(crate) fn scan_reply(next: u64, items: Bulks) -> Reply {
     Reply::Array(vec![
         Reply::Bulk(next.to_string().into_bytes()),
-        bulk_all(items),
+        items.into_reply(),
     ])
 }
 

@@ -42,6 +42,16 @@ impl Small {
         Some(self.entries.remove(i).0)
     }
 
+    /// Removes the `count` first (or, with `back`, last) pairs.
+    pub fn pop_end(&mut self, count: usize, back: bool) {
+        let count = count.min(self.len());
+        if back {
+            self.entries.truncate(self.len() - count);
+        } else {
+            self.entries.drain(..count);
+        }
+    }
+
     /// Pairs in order, emptying the set (to convert it).
     pub fn drain(&mut self) -> impl Iterator<Item = (f64, Member)> + '_ {
         self.entries.drain(..)

@@ -522,6 +522,53 @@ impl Tree {
         true
     }
 
+    /// Removes the `count` first (or, with `back`, last) keys. A leaf at a time: popping a
+    /// million keys one by one searched the tree and shifted a leaf for each.
+    pub fn pop_end(&mut self, count: usize, back: bool) {
+        let mut left = count.min(self.len);
+        if left == self.len {
+            *self = Tree::new();
+            return;
+        }
+        let mut path = std::mem::take(&mut self.path);
+        // Keys stay, so no leaf on the way is empty (emptied ones are unlinked) and no
+        // inner node is childless; an empty one all the same ends the loop, not spins it.
+        while left > 0 {
+            path.clear();
+            let mut at = self.root;
+            for _ in 0..self.height {
+                let node = &self.inners[at as usize];
+                let i = if back { node.len.saturating_sub(1) } else { 0 };
+                path.push((at, i));
+                at = node.children[i];
+            }
+            let leaf = &mut self.leaves[at as usize];
+            let take = left.min(leaf.len);
+            if take == 0 {
+                break;
+            }
+            // The keys that go are split off (and dropped), or split from.
+            let mut rest = Leaf::new(leaf.prev, leaf.next);
+            if back {
+                leaf.split_off(leaf.len - take, &mut rest);
+            } else {
+                leaf.split_off(take, &mut rest);
+                std::mem::swap(leaf, &mut rest);
+            }
+            let emptied = leaf.len == 0;
+            left -= take;
+            self.len -= take;
+            for &(id, i) in &path {
+                self.inners[id as usize].counts[i] -= take;
+            }
+            if emptied && self.height > 0 {
+                self.unlink_leaf(at);
+                self.remove_child(&mut path);
+            }
+        }
+        self.path = path;
+    }
+
     fn unlink_leaf(&mut self, id: u32) {
         let (p, n) = (self.leaves[id as usize].prev, self.leaves[id as usize].next);
         match p {
@@ -798,5 +845,49 @@ mod tests {
         }
         assert!(!rising.delete(0.0, b"x"), "already gone");
         check(&rising, &model, &mut Rng(6));
+    }
+
+    /// Popping from either end, by counts that end inside leaves and past several, leaves
+    /// the tree the model has after removing as many of its first or last keys; the tree
+    /// still takes inserts and deletes after it.
+    #[test]
+    fn popping_either_end_matches_an_ordered_set() {
+        let mut rng = Rng(9);
+        let mut tree = Tree::new();
+        let mut model = BTreeSet::new();
+        while model.len() < 20_000 {
+            let key = Key((rng.next() % 500) as f64, member(&mut rng));
+            if model.insert(key.clone()) {
+                tree.insert(key.0, &key.1);
+            }
+        }
+        for (count, back) in [
+            (1, false),
+            (31, true),
+            (32, false),
+            (1_000, true),
+            (4_321, false),
+        ] {
+            tree.pop_end(count, back);
+            for _ in 0..count {
+                let end = if back { model.last() } else { model.first() }.cloned();
+                model.remove(&end.expect("the model holds more"));
+            }
+            check(&tree, &model, &mut rng);
+            let key = Key(250.5, member(&mut rng));
+            tree.insert(key.0, &key.1);
+            model.insert(key.clone());
+            assert!(tree.delete(key.0, &key.1));
+            model.remove(&key);
+        }
+        let left = model.len();
+        tree.pop_end(left + 5, true);
+        assert_eq!((tree.len, tree.first(), tree.last()), (0, None, None));
+        tree.insert(1.0, b"again");
+        check(
+            &tree,
+            &BTreeSet::from([Key(1.0, b"again".to_vec())]),
+            &mut rng,
+        );
     }
 }

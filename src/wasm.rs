@@ -678,8 +678,8 @@ impl Playground {
         );
     }
 
-    /// Writes about `budget` more keys, documents or blocks of bytes of the save `snapshotBegin`
-    /// started: the snapshot once it is complete, `undefined` while there is more. Throws
+    /// Writes about `budget` more items (a key's elements, stream entries, documents, blocks of
+    /// bytes) of the save `snapshotBegin` started: the snapshot once it is complete, `undefined` while there is more. Throws
     /// (and drops the save) when the sandbox changed since `snapshotBegin`, or none is under
     /// way: the bytes would be a mixture of two states.
     #[wasm_bindgen(js_name = snapshotStep)]

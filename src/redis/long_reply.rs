@@ -367,20 +367,22 @@ mod tests {
         }
     }
 
+    /// One console line of client 1, its long reply deferred or not.
+    fn run(server: &mut crate::redis::Server, line: &str, defer: bool) -> String {
+        use crate::clock::Clock;
+        server.long_replies.defer_line(defer);
+        let text = crate::redis::cli::run_line_as(server, &mut Clock::new(), 1, line, 0).text;
+        server.long_replies.stop_deferring();
+        text
+    }
+
     /// Every kind of long reply the commands give, through the console's path in RESP2 and
     /// RESP3, in a transaction and from a script: deferred, its parts make the text the
     /// same line gives undeferred on a server in the same state (the pops change it, and
     /// the random picks draw from its seeded generator).
     #[test]
     fn every_long_reply_in_parts_is_the_whole_text() {
-        use crate::clock::Clock;
-        use crate::redis::{cli, Server};
-        fn run(server: &mut Server, line: &str, defer: bool) -> String {
-            server.long_replies.defer_line(defer);
-            let text = cli::run_line_as(server, &mut Clock::new(), 1, line, 0).text;
-            server.long_replies.stop_deferring();
-            text
-        }
+        use crate::redis::Server;
         let n = 5_000;
         let words = |word: &dyn Fn(u32) -> String| (0..n).map(word).collect::<Vec<_>>().join(" ");
         let setup = [
@@ -453,6 +455,158 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Random lines over big keys of every type, with random arguments, through the console's
+    /// path and without it on two servers in the same state, read back in parts of random
+    /// sizes from random places: no panic, and the parts from the start make the whole text.
+    #[test]
+    fn random_lines_over_big_keys_in_parts_of_random_sizes() {
+        use crate::redis::fuzz::Rng;
+        use crate::redis::Server;
+        let n = 2_500;
+        let words = |word: &dyn Fn(u32) -> String| (0..n).map(word).collect::<Vec<_>>().join(" ");
+        let setup = [
+            format!(
+                "ZADD z {}",
+                words(&|i| format!("{} m{i}", f64::from(i % 97) / 3.0))
+            ),
+            format!("HSET h {}", words(&|i| format!("f{i} v{i}"))),
+            format!("SADD s {}", words(&|i| format!("s{i}"))),
+            format!("SADD si {}", words(&|i| i.to_string())),
+            format!("RPUSH l {}", words(&|i| i.to_string())),
+            format!("MSET {}", words(&|i| format!("k{i} {i}"))),
+            format!(
+                "GEOADD g {}",
+                words(&|i| format!(
+                    "{} {} p{i}",
+                    f64::from(i % 300) / 2.0 - 75.0,
+                    f64::from(i % 160) / 2.0 - 40.0
+                ))
+            ),
+        ];
+        let counts = [
+            "0", "1", "-1", "999", "1000", "1001", "2499", "2500", "2501", "-3000", "100000",
+        ];
+        let ends = [
+            "0", "-1", "1", "999", "1200", "-1001", "5000", "(1", "+inf", "-inf", "20", "(30",
+        ];
+        let templates = [
+            "ZRANGE z A B",
+            "ZRANGE z A B WITHSCORES",
+            "ZRANGE z A B BYSCORE",
+            "ZRANGE z B A BYSCORE REV WITHSCORES",
+            "ZRANGE z A B BYSCORE LIMIT C C WITHSCORES",
+            "ZRANGEBYSCORE z A B WITHSCORES",
+            "ZREVRANGE z A B WITHSCORES",
+            "ZRANDMEMBER z C",
+            "ZRANDMEMBER z C WITHSCORES",
+            "ZSCAN z 0 COUNT C",
+            "ZSCAN z 0 COUNT C NOSCORES",
+            "ZPOPMIN z C",
+            "ZPOPMAX z C",
+            "ZMPOP 1 z MAX COUNT C",
+            "ZUNION 2 z z WITHSCORES",
+            "ZINTER 1 z WITHSCORES",
+            "ZDIFF 1 z WITHSCORES",
+            "HGETALL h",
+            "HKEYS h",
+            "HVALS h",
+            "HSCAN h 0 COUNT C",
+            "HSCAN h 0 COUNT C NOVALUES",
+            "HRANDFIELD h C WITHVALUES",
+            "SMEMBERS s",
+            "SSCAN s 0 COUNT C",
+            "SPOP s C",
+            "SRANDMEMBER s C",
+            "SPOP si C",
+            "SMEMBERS si",
+            "SINTER s si",
+            "SUNION s si",
+            "LRANGE l A B",
+            "LPOP l C",
+            "RPOP l C",
+            "LMPOP 1 l LEFT COUNT C",
+            "KEYS *",
+            "KEYS k1*",
+            "SCAN 0 COUNT C",
+            "SCAN 0 COUNT C TYPE zset",
+            "MGET k1 k2",
+            "SORT l LIMIT 0 C",
+            "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS 20000 km WITHCOORD",
+            "GEORADIUS g 0 0 20000 km WITHDIST",
+        ];
+        let mut rng = Rng(0x5eed_1234_9876_0001);
+        let mut in_parts = 0;
+        for round in 0..6 {
+            let (mut deferred, mut whole) = (Server::new(), Server::new());
+            if round % 2 == 1 {
+                run(&mut deferred, "HELLO 3", false);
+                run(&mut whole, "HELLO 3", false);
+            }
+            for at in 0..60 {
+                // The pops drain the keys: fill them again now and then.
+                if at % 12 == 0 {
+                    for server in [&mut deferred, &mut whole] {
+                        run(server, "FLUSHALL", false);
+                        for line in &setup {
+                            run(server, line, false);
+                        }
+                    }
+                }
+                let mut line = templates[rng.below(templates.len())].to_string();
+                for slot in ["A", "B"] {
+                    line = line.replacen(slot, ends[rng.below(ends.len())], 1);
+                }
+                while line.contains(" C") {
+                    line = line.replacen(" C", &format!(" {}", counts[rng.below(counts.len())]), 1);
+                }
+                let multi = rng.below(4) == 0;
+                let mut texts = Vec::new();
+                for (server, defer) in [(&mut whole, false), (&mut deferred, true)] {
+                    texts.push(if multi {
+                        run(server, "MULTI", defer);
+                        run(server, &line, defer);
+                        run(server, "EXEC", defer)
+                    } else {
+                        run(server, &line, defer)
+                    });
+                }
+                let what = format!("{line} (round {round}, MULTI {multi})");
+                let mut text = texts.pop().expect(&what);
+                let whole_text = texts.pop().expect(&what);
+                if let Some(kept) = deferred.long_replies.last().cloned() {
+                    in_parts += 1;
+                    // Parts from anywhere answer without panicking; from the start they add up.
+                    for _ in 0..4 {
+                        let from = rng.below(kept.items + 10);
+                        let count = rng.below(3_000);
+                        deferred.long_replies.part(kept.id, from, count);
+                    }
+                    let mut from = kept.written;
+                    while from < kept.items {
+                        let step = 1 + rng.below(1_500);
+                        text.push_str(
+                            &deferred
+                                .long_replies
+                                .part(kept.id, from, step)
+                                .expect(&what),
+                        );
+                        from += step;
+                    }
+                    assert_eq!(
+                        deferred.long_replies.part(kept.id, from, 5).as_deref(),
+                        Some(""),
+                        "{what}"
+                    );
+                }
+                assert_eq!(text, whole_text, "{what}");
+            }
+        }
+        assert!(
+            in_parts > 50,
+            "only {in_parts} of 360 lines were kept in parts"
+        );
     }
 
     #[test]

@@ -107,6 +107,38 @@ fn a_cursor_begun_earlier_and_the_step_limit_mid_way_are_as_in_one_call() {
 }
 
 #[test]
+fn the_memory_limit_met_mid_way_is_as_in_one_call() {
+    let inputs = [
+        "let w = db.c.find().map(d => db.w.insertOne({s: 'x'.repeat(1000)}).acknowledged).toArray()",
+        "db.w.countDocuments()",
+        "typeof w",
+    ];
+    for budget in [1, 3, 64] {
+        let mut once = filled();
+        let mut steps = filled();
+        for shell in [&mut once, &mut steps] {
+            let used = shell.store().memory().used();
+            shell.set_memory_limit(used + 50_000);
+        }
+        let printed: Vec<String> = inputs
+            .iter()
+            .map(|src| {
+                let want = once.eval_mongosh(src, 0);
+                let (got, _) = stepped(&mut steps, src, budget);
+                assert_eq!(got, want, "{src} in steps of {budget}");
+                got
+            })
+            .collect();
+        assert!(
+            printed[0].contains("Sandbox memory limit reached"),
+            "{}",
+            printed[0]
+        );
+        assert_eq!(printed[2], "undefined\n");
+    }
+}
+
+#[test]
 fn the_collection_stays_as_it_was_while_its_documents_are_copied() {
     let setup = "db.t.createIndex({at: 1}, {expireAfterSeconds: 1})\n\
                  db.t.insertMany(Array.from({length: 300}, (_, n) => ({_id: n, at: new Date(0)})))";

@@ -5,8 +5,10 @@
 //! statement made, and the CPU time the thread spent on it (the machine is shared: wall
 //! time alone says little).
 //!
-//! `cargo run --profile native --example to_array_bench -- [n [statement…]]` (n defaults to
-//! 1000000; statements given run instead of the usual ones).
+//! `cargo run --profile native --example to_array_bench -- [n [--steps budget] [statement…]]`
+//! (n defaults to 1000000; statements given run instead of the usual ones; with `--steps`
+//! they run as the page runs them, `prepare_mongosh` then `step_prepared` of `budget` until
+//! done, and the line adds the steps taken and the longest).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,10 +60,21 @@ fn main() {
         );
     }
     // Statements given after `n` run instead of the default ones.
-    let given: Vec<String> = std::env::args().skip(2).collect();
+    let mut given: Vec<String> = std::env::args().skip(2).collect();
+    let budget = match given.iter().position(|a| a == "--steps") {
+        Some(at) => {
+            let budget = given.get(at + 1).and_then(|b| b.parse().ok());
+            given.drain(at..(at + 2).min(given.len()));
+            budget
+        }
+        None => None,
+    };
     if !given.is_empty() {
         for src in &given {
-            run(&mut shell, src);
+            match budget {
+                Some(budget) => run_stepped(&mut shell, src, budget),
+                None => run(&mut shell, src),
+            }
         }
         return;
     }
@@ -91,20 +104,50 @@ fn main() {
 }
 
 fn run(shell: &mut Shell, src: &str) {
+    let (cost, out) = measured(|| shell.eval_mongosh(src, 0));
+    println!("{src:<45} {cost}  last {:?}", last_line(&out));
+}
+
+/// `src` run as the page runs it, a step of `budget` at a time: the total, and how many
+/// steps and the longest one.
+fn run_stepped(shell: &mut Shell, src: &str, budget: usize) {
+    let (mut steps, mut longest) = (0, 0f64);
+    let (cost, out) = measured(|| match shell.prepare_mongosh(src, 0) {
+        Some(out) => out,
+        None => loop {
+            let step = Instant::now();
+            let done = shell.step_prepared(budget);
+            steps += 1;
+            longest = longest.max(step.elapsed().as_secs_f64() * 1e3);
+            if let Some(out) = done {
+                break out;
+            }
+        },
+    });
+    println!(
+        "{src:<45} {cost}  {steps} steps, longest {longest:.1} ms  last {:?}",
+        last_line(&out)
+    );
+}
+
+/// What `f` cost (time, CPU time, allocations), and what it gave.
+fn measured(f: impl FnOnce() -> String) -> (String, String) {
     let (allocs, bytes) = (
         ALLOCS.load(Ordering::Relaxed),
         BYTES.load(Ordering::Relaxed),
     );
     let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
-    let out = shell.eval_mongosh(src, 0);
+    let out = f();
     let ms = start.elapsed().as_secs_f64() * 1e3;
     let cpu = thread_cpu_ns().saturating_sub(cpu_start) as f64 / 1e6;
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs;
     let mb = (BYTES.load(Ordering::Relaxed) - bytes) as f64 / 1e6;
-    let last = out.lines().rev().find(|l| !l.is_empty()).unwrap_or("");
-    println!(
-        "{src:<45} {ms:>8.1} ms {cpu:>8.1} ms CPU {allocs:>9} allocs {mb:>8.1} MB  last {last:?}"
-    );
+    let cost = format!("{ms:>8.1} ms {cpu:>8.1} ms CPU {allocs:>9} allocs {mb:>8.1} MB");
+    (cost, out)
+}
+
+fn last_line(out: &str) -> &str {
+    out.lines().rev().find(|l| !l.is_empty()).unwrap_or("")
 }
 
 /// The nanoseconds this thread has run on a CPU (Linux's schedstat; 0 elsewhere).

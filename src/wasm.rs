@@ -384,7 +384,8 @@ impl Playground {
     #[cfg(feature = "mongo")]
     /// `mongo` in two calls, for a giant input: this one lexes and parses `src` and keeps it
     /// for `mongoRunPrepared` (`undefined`), or gives the text that ends it here (a syntax
-    /// error, a sandbox `.time` line).
+    /// error, a sandbox `.time` line). A giant `insertMany` or a `let a = <cursor>.toArray()`
+    /// is kept for `mongoStepPrepared` (`mongoPreparedProgress` is then not `null`).
     #[wasm_bindgen(js_name = mongoPrepare)]
     pub fn mongo_prepare(&mut self, src: &str, host_ms: f64) -> Option<String> {
         self.save.changed();
@@ -422,8 +423,8 @@ impl Playground {
     }
 
     #[cfg(feature = "mongo")]
-    /// Stops what `mongoPrepare` kept (what it inserted stays): JSON of where it was, as
-    /// `mongoPreparedProgress`.
+    /// Stops what `mongoPrepare` kept (what it inserted stays; a variable it was filling is
+    /// left as it was): JSON of where it was, as `mongoPreparedProgress`.
     #[wasm_bindgen(js_name = mongoStopPrepared)]
     pub fn mongo_stop_prepared(&mut self) -> String {
         self.save.changed();

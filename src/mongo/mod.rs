@@ -46,6 +46,8 @@ mod cursor_tests;
 #[cfg(test)]
 mod prepared_tests;
 #[cfg(test)]
+mod to_array_steps_tests;
+#[cfg(test)]
 mod to_array_tests;
 
 use shell::lexer::{tokenize, Tok};
@@ -66,6 +68,8 @@ enum Prepared {
     Parsed(String, Vec<shell::parser::Stmt>),
     /// A giant `insertMany` statement, read and run in steps (`step_prepared`).
     Steps(Box<shell::eval::giant::Giant>),
+    /// `let a = <cursor>.toArray()`, its documents copied in steps.
+    ToArray(Box<shell::eval::to_array::ToArray>),
 }
 
 pub use shell::eval::giant::Progress;
@@ -113,6 +117,9 @@ impl Shell {
     /// Lets the TTL monitor run at sandbox time `now_ms` (every 60 s of sandbox time, as
     /// MongoDB's does); returns the number of documents it deleted.
     pub fn tick(&mut self, now_ms: u64) -> usize {
+        if self.session.ttl_held {
+            return 0;
+        }
         index::ttl::tick(&mut self.session.store, now_ms)
     }
 
@@ -221,9 +228,12 @@ impl Shell {
     /// `now_ms` and keeps it for `step_prepared` or `run_prepared` (None), or gives what a
     /// syntax error prints (then nothing is kept). A `db.<coll>.insertMany([…])` statement
     /// is only begun here, and read, run and printed in the steps (`shell::eval::giant`);
-    /// other input is lexed and parsed here, and runs in the first step. Together they
-    /// print and change what one `eval_mongosh` would.
+    /// other input is lexed and parsed here, and runs in the first step, except a statement
+    /// `let a = <cursor>.toArray()`, whose documents the steps copy a budget at a time
+    /// (`shell::eval::to_array`). Together they print and change what one `eval_mongosh`
+    /// would.
     pub fn prepare_mongosh(&mut self, src: &str, now_ms: u64) -> Option<String> {
+        self.session.ttl_held = false;
         self.session.set_context(now_ms, false);
         if let Some(giant) = shell::eval::giant::Giant::start(src, now_ms) {
             self.prepared = Some(Prepared::Steps(Box::new(giant)));
@@ -231,7 +241,13 @@ impl Shell {
         }
         match parse_input(src, false) {
             Ok(stmts) => {
-                self.prepared = Some(Prepared::Parsed(src.to_string(), stmts));
+                self.prepared = Some(
+                    match shell::eval::to_array::ToArray::start(src, now_ms, stmts) {
+                        Ok(walk) => Prepared::ToArray(Box::new(walk)),
+                        Err(stmts) => Prepared::Parsed(src.to_string(), stmts),
+                    },
+                );
+                self.session.ttl_held = matches!(self.prepared, Some(Prepared::ToArray(_)));
                 None
             }
             Err(text) => {
@@ -247,20 +263,32 @@ impl Shell {
     /// more; `Some("")` when nothing was kept).
     pub fn step_prepared(&mut self, budget: usize) -> Option<String> {
         use shell::eval::giant::Step;
-        match self.prepared.take() {
-            None => Some(String::new()),
-            Some(Prepared::Parsed(src, stmts)) => Some(self.run_parsed(&src, stmts, false)),
-            Some(Prepared::Steps(mut giant)) => match giant.step(&mut self.session, budget) {
-                Step::More => {
+        let step = match self.prepared.take() {
+            None => return Some(String::new()),
+            Some(Prepared::Parsed(src, stmts)) => return Some(self.run_parsed(&src, stmts, false)),
+            Some(Prepared::Steps(mut giant)) => {
+                let step = giant.step(&mut self.session, budget);
+                if matches!(step, Step::More) {
                     self.prepared = Some(Prepared::Steps(giant));
-                    None
                 }
-                Step::Done(text) => Some(text),
-                Step::Whole(src) => Some(match parse_input(&src, false) {
-                    Ok(stmts) => self.run_parsed(&src, stmts, false),
-                    Err(text) => text,
-                }),
-            },
+                step
+            }
+            Some(Prepared::ToArray(mut walk)) => {
+                let step = walk.step(&mut self.session, budget);
+                if matches!(step, Step::More) {
+                    self.prepared = Some(Prepared::ToArray(walk));
+                }
+                step
+            }
+        };
+        self.session.ttl_held = matches!(self.prepared, Some(Prepared::ToArray(_)));
+        match step {
+            Step::More => None,
+            Step::Done(text) => Some(text),
+            Step::Whole(src) => Some(match parse_input(&src, false) {
+                Ok(stmts) => self.run_parsed(&src, stmts, false),
+                Err(text) => text,
+            }),
         }
     }
 
@@ -278,6 +306,7 @@ impl Shell {
     pub fn prepared_progress(&self) -> Option<Progress> {
         match &self.prepared {
             Some(Prepared::Steps(giant)) => Some(giant.progress()),
+            Some(Prepared::ToArray(walk)) => Some(walk.progress()),
             _ => None,
         }
     }
@@ -287,6 +316,7 @@ impl Shell {
     pub fn stop_prepared(&mut self) -> Option<Progress> {
         let progress = self.prepared_progress();
         self.prepared = None;
+        self.session.ttl_held = false;
         self.session.drop_buckets_views();
         progress
     }

@@ -3,7 +3,8 @@
 
 use super::Shell;
 
-fn filled() -> Shell {
+/// A collection of 250 documents of a few shapes, with a text index.
+pub(super) fn filled() -> Shell {
     let mut shell = Shell::new();
     let out = shell.eval_mongosh(
         "db.c.insertMany(Array.from({length: 250}, (_, n) => ({_id: n, n, s: 'x'.repeat(n % 7), \

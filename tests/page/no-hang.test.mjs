@@ -152,6 +152,27 @@ function giantInsert(coll, n) {
   return `db.${coll}.insertMany([${Array.from({ length: n }, (_, i) => `{_id: ${i}, s: '${text}'}`).join(", ")}])`;
 }
 
+/**
+ * Presses the Mongo console's Stop as soon as its progress line matches `pattern` (in the
+ * page: the line's text, and so its button's place, changes every step). Resolves to the
+ * line's text then.
+ */
+function stopWhen(page, pattern) {
+  return page.evaluate((pattern) => {
+    const root = document.querySelector("#mongo-console");
+    return new Promise((ok) => {
+      const watch = new MutationObserver(() => {
+        const status = root.querySelector(".paste-progress [role=status]");
+        if (!new RegExp(pattern).test(status?.textContent ?? "")) return;
+        watch.disconnect();
+        root.querySelector(".paste-progress .paste-stop").click();
+        ok(status.textContent);
+      });
+      watch.observe(root, { childList: true, subtree: true, characterData: true });
+    });
+  }, pattern);
+}
+
 /** Pastes `src` into the Mongo console. */
 function paste(page, src) {
   return page.evaluate((src) => {
@@ -254,21 +275,8 @@ test("one giant insertMany says so, and a frame shows it, before it runs; then i
 test("Stop while a giant insertMany inserts ends it; what it inserted stays and the note says how many", () =>
   withPage(harness, async (page) => {
     await mongo(page, "db.big.countDocuments()");
-    // Stop is pressed as soon as the progress line says some documents were inserted (in
-    // the page: the line's text, and so its button's place, changes every step).
-    const pressed = page.evaluate(() => {
-      const root = document.querySelector("#mongo-console");
-      return new Promise((ok) => {
-        const watch = new MutationObserver(() => {
-          const status = root.querySelector(".paste-progress [role=status]");
-          if (!/^inserting [1-9]/.test(status?.textContent ?? "")) return;
-          watch.disconnect();
-          root.querySelector(".paste-progress .paste-stop").click();
-          ok(status.textContent);
-        });
-        watch.observe(root, { childList: true, subtree: true, characterData: true });
-      });
-    });
+    // Stop is pressed as soon as the progress line says some documents were inserted.
+    const pressed = stopWhen(page, "^inserting [1-9]");
     await paste(page, giantInsert("big", 100_000));
     assert.match(await pressed, /^inserting [\d,]+ \/ 100,000 documents …$/);
     const note = page.locator("#mongo-console .output.note", { hasText: "documents were inserted" });
@@ -377,4 +385,78 @@ test("a giant insertMany that fails late prints its MongoBulkWriteError in steps
     assert.equal(same, true);
     assert.match(await page.evaluate(() => window.__printed), /^Uncaught:\nMongoBulkWriteError: E11000 .*\nResult: BulkWriteResult \{\n {2}insertedCount: 50000,/);
     assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), String(n));
+  }));
+
+/** Fills `db.<coll>` with `n` documents `{i, s}` through calls into the engine. */
+function fillCollection(page, coll, n) {
+  return page.evaluate(
+    ({ coll, n }) => {
+      for (let start = 0; start < n; start += 100_000) {
+        const length = Math.min(100_000, n - start);
+        window.app.playground.mongo(`db.${coll}.insertMany(Array.from({length: ${length}}, (_, i) => ({i: i + ${start}, s: 'text'})))`, Date.now());
+      }
+    },
+    { coll, n },
+  );
+}
+
+/** Types `src` into the Mongo console and presses Enter, without waiting for its entry. */
+async function enter(page, src) {
+  const input = page.getByRole("textbox", { name: "Mongo shell" });
+  await input.fill(src);
+  await input.press("Enter");
+}
+
+test("let a = db.c.find().toArray() copies the documents in steps the page answers events between, then binds what one call binds", () =>
+  withPage(harness, async (page) => {
+    const n = 200_000;
+    await mongo(page, "db.big.countDocuments()");
+    await fillCollection(page, "big", n);
+    await page.evaluate(watchSteps);
+    await enter(page, "let a = db.big.find({}, {_id: 0}).sort({i: -1}).toArray()");
+    // Entered while the copy runs: it waits its turn, and sees the variable bound.
+    await page.locator("#mongo-console .paste-progress").waitFor();
+    await enter(page, "a.length");
+    const length = page.locator("#mongo-console .entry", { hasText: "a.length" }).locator(".output");
+    await length.waitFor({ timeout: 120_000 });
+    assert.equal(await length.textContent(), String(n));
+    const statuses = await page.evaluate(() => window.__statuses);
+    assert.ok(
+      statuses.some((s) => /^reading [1-9][\d,]* \/ 200,000 documents …$/.test(s)),
+      statuses.join("\n"),
+    );
+    const order = await page.evaluate(() => window.__order);
+    assert.equal(order[0], "mongoPrepare");
+    assert.ok(!order.includes("mongoRunPrepared"), order.join());
+    const steps = order.filter((name) => name === "mongoStepPrepared").length;
+    assert.ok(steps > 3, `${steps} steps`);
+    // Between any two calls into the engine, the page handled the task the first posted.
+    for (let i = 1; i < order.length; i += 2) assert.equal(order[i], "a task", `after call ${i}`);
+    assert.equal(await page.evaluate(() => window.__printed), "");
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    // What the variable holds is what one call gives.
+    const reads = (v) => `${v}[5]\n${v}[${v}.length - 1]\n${v}.slice(0, 3)`;
+    const once = await page.evaluate((reads) => {
+      const engine = window.app.playground;
+      engine.mongo("let b = db.big.find({}, {_id: 0}).sort({i: -1}).toArray()", Date.now());
+      return engine.mongo(reads, Date.now());
+    }, reads("b"));
+    assert.equal(await outputOf(await mongo(page, reads("a"))), once.trimEnd());
+  }));
+
+test("Stop while the documents of let a = ….toArray() are copied leaves a unassigned and says so", () =>
+  withPage(harness, async (page) => {
+    await mongo(page, "db.big.countDocuments()");
+    await fillCollection(page, "big", 200_000);
+    const pressed = stopWhen(page, "^reading [1-9]");
+    await enter(page, "let a = db.big.find().toArray()");
+    const note = page.locator("#mongo-console .output.note", { hasText: "was not assigned" });
+    await note.waitFor({ timeout: 120_000 });
+    assert.match(await pressed, /^reading [\d,]+ \/ 200,000 documents …$/);
+    const [, read] = /^\(sandbox\) stopped after reading ([\d,]+) of 200,000 documents; a was not assigned\.$/.exec((await note.textContent()).trim());
+    const number = Number(read.replaceAll(",", ""));
+    assert.ok(number > 0 && number < 200_000, read);
+    assert.equal(await page.locator("#mongo-console .paste-progress").count(), 0);
+    assert.equal(await outputOf(await mongo(page, "typeof a")), "undefined");
+    assert.equal(await outputOf(await mongo(page, "db.big.countDocuments()")), "200000");
   }));

@@ -30,7 +30,10 @@ export const BIG_STATEMENT_CHARS = 1_000_000;
 const STEP_MS = 12;
 /** The first budget of each stage of a giant statement (`Shell::step_prepared`'s units:
  * bytes read, documents evaluated, prepared or inserted, ids printed), well under STEP_MS. */
-const FIRST_BUDGET = { read: 65_536, evaluate: 500, prepare: 1_000, insert: 500, print: 2_000 };
+const FIRST_BUDGET = { read: 65_536, evaluate: 500, prepare: 1_000, insert: 500, print: 2_000, find: 2_000, copy: 2_000 };
+/** `let a = <cursor>.toArray()` and the like: the engine copies the documents in steps (it
+ * decides; this only says which statements to offer it). */
+const TO_ARRAY = /^\s*(?:(?:let|const|var)\s+)?([\w$]+)\s*=(?!=)[^]*\.toArray\s*\(\s*\)\s*;?\s*$/;
 
 /** mongosh prints errors as `Name: message` (MongoServerError, SyntaxError, TypeError, …). */
 export function classifyMongoOutput(text) {
@@ -319,7 +322,8 @@ export class MongoConsole {
     // Entered while a long input is being split: it waits its turn.
     if (this.splitting) return this.splitting.then(() => this.runEntered(value));
     // Entered while a run lasts: it waits its turn.
-    if (this.pasteRun) return this.runPieces([value]);
+    // A cursor copied in steps is a run: input entered meanwhile waits for it.
+    if (this.pasteRun || (TO_ARRAY.test(value) && value.length <= SLICED_INPUT_CHARS)) return this.runPieces([value]);
     if (value.length <= SLICED_INPUT_CHARS) return this.run(value);
     // Run as a paste is, even when it is one statement: what is entered meanwhile waits.
     return this.split(value).then((pieces) => (pieces === undefined ? undefined : this.runPieces(pieces ?? [value])));
@@ -358,37 +362,44 @@ export class MongoConsole {
    */
   async runAnnounced(src) {
     const engine = this.playground;
-    if (src.length <= BIG_STATEMENT_CHARS || !engine.mongoPrepare || engine.mongoNeedsFull || engine.loading) {
+    const big = src.length > BIG_STATEMENT_CHARS;
+    if (!(big || TO_ARRAY.test(src)) || !engine.mongoPrepare || engine.mongoNeedsFull || engine.loading) {
       return this.run(src);
     }
-    const note = document.createElement("pre");
-    note.className = "output note engine-note big-statement";
-    note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters…`;
-    this.scrollback.element.append(note);
-    this.scrollback.scrollToEnd();
-    await afterPaint();
+    let note = null;
+    if (big) {
+      note = document.createElement("pre");
+      note.className = "output note engine-note big-statement";
+      note.textContent = `(sandbox) running one statement of ${src.length.toLocaleString("en-US")} characters…`;
+      this.scrollback.element.append(note);
+      this.scrollback.scrollToEnd();
+      await afterPaint();
+    }
     const prompt = this.prompt();
     this.history.add(src);
     let output = engine.mongoPrepare(src, Date.now());
     if (output === undefined && engine.mongoPreparedProgress() !== "null") {
-      output = await this.runSteps();
-    } else if (output === undefined) {
+      output = await this.runSteps(src);
+    } else if (output === undefined && note) {
       // Parsed in one task and run in the next: two shorter holds of the page than one.
       note.textContent += " the page waits for it…";
       await yieldToPage();
       output = engine.mongoRunPrepared(Date.now());
+    } else if (output === undefined) {
+      output = engine.mongoRunPrepared(Date.now());
     }
-    note.textContent += classifyMongoOutput(output) === "note" ? " stopped" : " done";
+    if (note) note.textContent += classifyMongoOutput(output) === "note" ? " stopped" : " done";
     this.show(prompt, src, output);
   }
 
   /**
-   * Runs the giant statement `mongoPrepare` kept a step at a time, handing the event loop
-   * back to the page between steps, under a progress line whose Stop (or Ctrl+C) ends it:
-   * what it inserted stays, as when mongosh is interrupted. Resolves to what it printed, or
-   * to a note of how far it got.
+   * Runs the statement `src` that `mongoPrepare` kept a step at a time, handing the event
+   * loop back to the page between steps, under a progress line whose Stop (or Ctrl+C) ends
+   * it: what it inserted stays, as when mongosh is interrupted, and a variable it was
+   * copying a cursor into is left as it was. Resolves to what it printed, or to a note of
+   * how far it got.
    */
-  async runSteps() {
+  async runSteps(src) {
     const engine = this.playground;
     const budgets = { ...FIRST_BUDGET };
     let stopped = false;
@@ -396,14 +407,16 @@ export class MongoConsole {
       stopped = true;
       this.pasteRun?.stop();
     };
-    const [line, status] = progressLine(this.scrollback.element, stop, "Stop: what was inserted stays (Ctrl+C)");
+    const copying = JSON.parse(engine.mongoPreparedProgress())?.stage === "find";
+    const title = copying ? "Stop: the variable is left as it was (Ctrl+C)" : "Stop: what was inserted stays (Ctrl+C)";
+    const [line, status] = progressLine(this.scrollback.element, stop, title);
     this.stepStop = stop;
     try {
       for (;;) {
         const at = JSON.parse(engine.mongoPreparedProgress());
         status.textContent = stepProgress(at);
         await yieldToPage();
-        if (stopped) return stepsStopped(JSON.parse(engine.mongoStopPrepared()));
+        if (stopped) return stepsStopped(JSON.parse(engine.mongoStopPrepared()), src);
         const stage = at?.stage;
         const budget = budgets[stage] ?? 1;
         const start = performance.now();
@@ -506,13 +519,19 @@ function stepProgress(at) {
       return `inserting ${count(at.done)} / ${count(at.total)} documents …`;
     case "print":
       return `printing ${count(at.done)} / ${count(at.total)} inserted ids …`;
+    case "copy":
+      return `reading ${count(at.done)}${at.total ? ` / ${count(at.total)}` : ""} documents …`;
     default:
       return "running the statement …";
   }
 }
 
-/** The note for a giant statement stopped where `at` says (`mongoStopPrepared`). */
-function stepsStopped(at) {
+/** The note for the statement `src` stopped where `at` says (`mongoStopPrepared`). */
+function stepsStopped(at, src) {
+  if (at?.stage === "find" || at?.stage === "copy") {
+    const read = at.total ? `${count(at.done)} of ${count(at.total)}` : count(at.done);
+    return `(sandbox) stopped after reading ${read} documents; ${TO_ARRAY.exec(src)?.[1] ?? "the variable"} was not assigned.\n`;
+  }
   if (at?.stage === "insert") {
     return `(sandbox) stopped: ${count(at.done)} of ${count(at.total)} documents were inserted; the other ${count(at.total - at.done)} were not.\n`;
   }

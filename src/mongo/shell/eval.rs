@@ -17,6 +17,7 @@ pub(in crate::mongo) mod rows;
 
 use rows::Rows;
 pub(crate) mod giant;
+pub(crate) mod to_array;
 
 /// Documents a cursor prints per batch (mongosh's `displayBatchSize`).
 pub const BATCH_SIZE: usize = 20;
@@ -278,6 +279,9 @@ pub struct Session {
     pub sessions: super::sessions::Sessions,
     /// Winning plans of finds that had several candidates, by query shape.
     pub(crate) plan_cache: RefCell<crate::mongo::index::plan_cache::PlanCache>,
+    /// A statement copying a cursor in steps (`to_array`) is under way: the TTL monitor
+    /// waits, so that the collection does not change under the copy.
+    pub(crate) ttl_held: bool,
 }
 
 impl Default for Session {
@@ -305,6 +309,7 @@ impl Default for Session {
             resolved: None,
             sessions: super::sessions::Sessions::default(),
             plan_cache: RefCell::default(),
+            ttl_held: false,
         }
     }
 }
@@ -350,6 +355,26 @@ pub(super) fn shell_global(name: &str) -> Js {
         return Js::Builtin(*b);
     }
     super::js::global(name).unwrap_or(Js::Undefined)
+}
+
+/// `v` bound to the variable `name`: an anonymous function takes its name, as in JavaScript.
+fn named(name: Option<&str>, v: Js) -> Js {
+    match (name, v) {
+        (Some(name), Js::Function(f)) if f.name.is_none() => Js::Function(Rc::new(Closure {
+            def: f.def.clone(),
+            env: f.env.clone(),
+            name: Some(name.to_string()),
+        })),
+        (_, v) => v,
+    }
+}
+
+/// The variable an assignment to `target` names, if it is one.
+fn assigned_name(target: &Expr) -> Option<&str> {
+    match target {
+        Expr::Ident { name, .. } => Some(name),
+        _ => None,
+    }
 }
 
 /// The text a callee was written as, for `… is not a function`.
@@ -405,7 +430,9 @@ impl Session {
         self.now_ms = now_ms;
         self.json = json;
         self.drop_buckets_views();
-        crate::mongo::index::ttl::tick(&mut self.store, now_ms);
+        if !self.ttl_held {
+            crate::mongo::index::ttl::tick(&mut self.store, now_ms);
+        }
         self.reap_expired_transactions();
     }
 
@@ -1051,19 +1078,18 @@ impl Session {
                 Some(e) => self.eval(e)?,
                 None => Js::Undefined,
             };
-            let v = match (target, v) {
-                (Pattern::Name(n), Js::Function(f)) if f.name.is_none() => {
-                    Js::Function(Rc::new(Closure {
-                        def: f.def.clone(),
-                        env: f.env.clone(),
-                        name: Some(n.clone()),
-                    }))
-                }
-                (_, v) => v,
-            };
-            self.bind_pattern(target, v, Some(kind))?;
+            self.declare(kind, target, v)?;
         }
         Ok(())
+    }
+
+    /// Binds a declared `target` to its initial value.
+    fn declare(&mut self, kind: DeclKind, target: &Pattern, v: Js) -> Result<(), ShellError> {
+        let name = match target {
+            Pattern::Name(n) => Some(n.as_str()),
+            _ => None,
+        };
+        self.bind_pattern(target, named(name, v), Some(kind))
     }
 
     #[inline(never)]
@@ -1883,16 +1909,7 @@ impl Session {
         let v = match op {
             "=" => {
                 let v = self.eval(value)?;
-                match (target, v) {
-                    (Expr::Ident { name, .. }, Js::Function(f)) if f.name.is_none() => {
-                        Js::Function(Rc::new(Closure {
-                            def: f.def.clone(),
-                            env: f.env.clone(),
-                            name: Some(name.clone()),
-                        }))
-                    }
-                    (_, v) => v,
-                }
+                named(assigned_name(target), v)
             }
             "&&=" | "||=" | "??=" => {
                 let cur = self.eval(target)?;

@@ -662,14 +662,8 @@ impl Giant {
 
     /// What `Shell::run_parsed` prints for the statement's value or error, after what
     /// print() wrote.
-    fn end(&mut self, s: &mut Session, mut out: String, o: Output, e: Option<ShellError>) -> Step {
-        out.push_str(&take_printed(s));
-        match e {
-            Some(e) => out.push_str(&e.render(&self.src)),
-            None => out.push_str(&crate::mongo::render_text(&o)),
-        }
-        s.drop_buckets_views();
-        Step::Done(out)
+    fn end(&mut self, s: &mut Session, out: String, o: Output, e: Option<ShellError>) -> Step {
+        Step::Done(end_text(s, &self.src, out, o, e))
     }
 
     /// Where the statement is.
@@ -696,6 +690,24 @@ impl Giant {
         };
         Progress { stage, done, total }
     }
+}
+
+/// What `Shell::run_parsed` prints for a statement of `src` that ended with `o` or `e`,
+/// after `out` and what print() wrote.
+pub(super) fn end_text(
+    s: &mut Session,
+    src: &str,
+    mut out: String,
+    o: Output,
+    e: Option<ShellError>,
+) -> String {
+    out.push_str(&take_printed(s));
+    match e {
+        Some(e) => out.push_str(&e.render(src)),
+        None => out.push_str(&crate::mongo::render_text(&o)),
+    }
+    s.drop_buckets_views();
+    out
 }
 
 /// What print() wrote, a line each, as `Shell::run_parsed` puts it before a statement's

@@ -182,6 +182,15 @@ impl Rows {
             && self.stream.as_ref().is_none_or(|s| s.done())
     }
 
+    /// How many documents are left at most (some may be gone by the time they are read);
+    /// None while an aggregation computes them as they are read.
+    pub fn pending(&self) -> Option<usize> {
+        if self.stream.is_some() {
+            return None;
+        }
+        Some(self.ready.len() + self.later.as_ref().map_or(0, |l| l.rids.len()))
+    }
+
     /// The documents fetched and not yet taken (`objsLeftInBatch`).
     pub fn buffered(&self) -> usize {
         self.ready.len()

@@ -19,7 +19,7 @@
 //   whole-key the delayed save with a budget no key exceeds (every key in one call, as the
 //             dump did before it could stop inside a key)
 // (`--ways stepped,one-call` picks some). Each line also gives the longest call into the
-// engine the save made (a step, a part handed over, or the whole file) and the longest of
+// engine the save made (its begin, a step, a part handed over, or the whole file) and the longest of
 // those that handed bytes over.
 import { launchBrowser, startServer } from "../tests/page/harness.mjs";
 import { buildPage } from "../scripts/build-page.mjs";
@@ -126,6 +126,8 @@ async function measure(which, way) {
     p.playground.snapshotStep = (budget, part) => timed(() => step(way === "whole-key" ? 2_000_000_000 : budget, part));
     const saveNow = p.playground.snapshotSave.bind(p.playground);
     p.playground.snapshotSave = (...args) => timed(() => saveNow(...args));
+    const begin = p.playground.snapshotBegin.bind(p.playground);
+    p.playground.snapshotBegin = (...args) => timed(() => begin(...args));
     const tasks = [];
     const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => e.duration)));
     observer.observe({ type: "longtask" });

@@ -114,10 +114,12 @@ async function measure(which, way) {
     let longestCall = 0;
     let longestHandOver = 0;
     let calls = 0;
-    const timed = (call) => {
+    let slowest = "";
+    const timed = (call, what) => {
       const start = performance.now();
       const out = call();
       const took = performance.now() - start;
+      if (took > longestCall) slowest = `${what ?? (out === undefined ? "a step" : "a hand-over")}, call ${calls + 1}`;
       longestCall = Math.max(longestCall, took);
       if (out !== undefined) longestHandOver = Math.max(longestHandOver, took);
       calls += 1;
@@ -127,7 +129,7 @@ async function measure(which, way) {
     const saveNow = p.playground.snapshotSave.bind(p.playground);
     p.playground.snapshotSave = (...args) => timed(() => saveNow(...args));
     const begin = p.playground.snapshotBegin.bind(p.playground);
-    p.playground.snapshotBegin = (...args) => timed(() => begin(...args));
+    p.playground.snapshotBegin = (...args) => timed(() => begin(...args), "the begin");
     const tasks = [];
     const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => e.duration)));
     observer.observe({ type: "longtask" });
@@ -159,7 +161,7 @@ async function measure(which, way) {
     const took = performance.now() - start;
     await new Promise((ok) => setTimeout(ok, 200));
     observer.disconnect();
-    return { took, size, tasks, gap, saves: p.saves, longestCall, longestHandOver, calls };
+    return { took, size, tasks, gap, saves: p.saves, longestCall, longestHandOver, calls, slowest };
   }, way);
   await context.close();
   return result;
@@ -174,7 +176,7 @@ for (let run = 1; run <= runs; run++) {
       console.log(
         `${which.padEnd(4)} ${way.padEnd(9)} run ${run}: ${(r.size / 1e6).toFixed(1)} MB saved (${r.saves}) in ${f(r.took)} ms; ` +
           `longest task ${r.tasks.length ? f(longest) + " ms" : "none over 50 ms"}, longest gap ${f(r.gap)} ms, ` +
-          `longest engine call ${f(r.longestCall)} ms of ${r.calls}, longest that handed bytes over ${f(r.longestHandOver)} ms` +
+          `longest engine call ${f(r.longestCall)} ms of ${r.calls} (${r.slowest}), longest that handed bytes over ${f(r.longestHandOver)} ms` +
           (r.tasks.length > 1 ? ` (${r.tasks.length} over 50 ms: ${r.tasks.map(f).join(", ")})` : ""),
       );
     }

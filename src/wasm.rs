@@ -678,7 +678,7 @@ impl Playground {
         );
     }
 
-    /// The next `part_bytes` of the save's file once written, else writes about `budget`
+    /// The next `part` bytes of the save's file once written, else writes about `budget`
     /// more items and returns `undefined`; a shorter part is the last, and the call after it
     /// returns the header (the first part's first 24 bytes). Throws when the sandbox changed.
     // One or the other per call, so no call copies more than a part (a 40 MB file is never
@@ -686,16 +686,12 @@ impl Playground {
     // bytes. A change since `snapshotBegin` (or no save under way) drops the save: its bytes
     // would be a mixture of two states.
     #[wasm_bindgen(js_name = snapshotStep)]
-    pub fn snapshot_step(
-        &mut self,
-        budget: f64,
-        part_bytes: f64,
-    ) -> Result<Option<Vec<u8>>, JsError> {
+    pub fn snapshot_step(&mut self, budget: f64, part: f64) -> Result<Option<Vec<u8>>, JsError> {
         use persist::background::Step;
-        let part_bytes = if part_bytes == f64::INFINITY {
+        let part_bytes = if part == f64::INFINITY {
             usize::MAX
         } else {
-            index(part_bytes)
+            index(part)
         };
         match self
             .save

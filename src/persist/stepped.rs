@@ -129,7 +129,10 @@ impl Saving {
                 }
                 self.geo_keys.append(&mut self.batch.geo_keys);
                 if done || self.commands.buf.len() >= COMMAND_PIECE_BYTES {
-                    self.pieces.push(std::mem::take(&mut self.commands.buf));
+                    // Without its spare room: a piece that grew by doubling can be half empty.
+                    let mut piece = std::mem::take(&mut self.commands.buf);
+                    piece.shrink_to_fit();
+                    self.pieces.push(piece);
                 }
                 if done {
                     let mut w = Writer {

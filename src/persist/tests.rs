@@ -833,7 +833,7 @@ pub(super) fn stepped_save(s: &Sandbox, budget: usize, part_bytes: usize) -> (Ve
 pub(super) const PART_SIZES: [usize; 5] = [1, 1000, 4099, 1 << 20, usize::MAX];
 
 /// Every kind of data, spread so that small budgets stop inside databases, collections,
-/// chunked collections and the copy and checksum stages.
+/// chunked collections, the copy of the commands and the parts handed over.
 pub(super) fn populated_for_steps() -> Sandbox {
     let mut s = populated();
     for line in [

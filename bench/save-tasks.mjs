@@ -7,21 +7,30 @@
 // keys: 1M string keys (38 MB); zset: one sorted set of 1M members; hash: one hash of 1M
 // fields; not among the defaults: stream, one stream of 1M entries; pending, the same stream
 // with a consumer group that has read all of it (1M pending entries in its state record);
-// and, still one step each: string, one string of 32 MB; json, one JSON array of 1M numbers.
+// and, still one step each: string, one string of 32 MB; json, one JSON array of 1M numbers;
+// mongo, the 100,000 documents of one insertMany (as README's giant statement) in a
+// collection with two secondary indexes; paste, the same statement pasted into the Mongo
+// console and run there (in steps), with no index; bigdoc, one document holding an array of
+// 1M numbers.
 // Each run fills a fresh page, then saves it four ways, in turn:
 //   stepped   the delayed save (`autosave`), its snapshot written in parts (the page's way)
 //   one-call  `saveNow` (SAVE, page hidden), written in parts
 //   stepped/1 the delayed save, written as one record (the write before the parts)
 //   whole-key the delayed save with a budget no key exceeds (every key in one call, as the
 //             dump did before it could stop inside a key)
+// (`--ways stepped,one-call` picks some). Each line also gives the longest call into the
+// engine the save made (its begin, a step, a part handed over, or the whole file) and the longest of
+// those that handed bytes over.
 import { launchBrowser, startServer } from "../tests/page/harness.mjs";
 import { buildPage } from "../scripts/build-page.mjs";
 
 const args = process.argv.slice(2);
 let runs = 2;
+let ways = ["stepped", "one-call", "stepped/1", "whole-key"];
 const cases = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--runs") runs = Number(args[++i]);
+  else if (args[i] === "--ways") ways = args[++i].split(",");
   else cases.push(args[i]);
 }
 if (cases.length === 0) cases.push("keys", "zset", "hash");
@@ -36,8 +45,43 @@ async function measure(which, way) {
   await page.goto(server.url);
   await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 60_000 });
   await page.evaluate(async (which) => {
-    // Streams and JSON live in the full module.
-    if (which === "stream" || which === "pending" || which === "json") await window.app.playground.switchToFull();
+    // Streams, JSON and Mongo live in the full module.
+    if (["stream", "pending", "json", "mongo", "paste", "bigdoc"].includes(which)) await window.app.playground.switchToFull();
+    if (which === "paste") {
+      window.app.persistence.delayMs = 3_600_000;
+      const docs = Array.from({ length: 100_000 }, (_, i) => ({ _id: i, name: `user ${i}`, email: `user${i}@example.com`, age: 18 + (i % 60) }));
+      const data = new DataTransfer();
+      data.setData("text/plain", `db.c.insertMany(${JSON.stringify(docs)})`);
+      const input = document.querySelector("#mongo-console [data-role=input]");
+      input.focus();
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      return;
+    }
+    const mongo = {
+      mongo: [
+        `db.c.insertMany(${JSON.stringify(
+          Array.from({ length: 100_000 }, (_, i) => ({
+            _id: i,
+            name: `user ${i}`,
+            email: `user${i}@example.com`,
+            age: 18 + (i % 60),
+            tags: ["a", "b", i % 2 ? "odd" : "even"],
+            address: { city: `city ${i % 100}`, zip: `${10000 + i}` },
+          })),
+        )})`,
+        "db.c.createIndex({ email: 1 }, { unique: true })",
+        "db.c.createIndex({ age: 1, name: 1 })",
+      ],
+      bigdoc: ["db.c.insertOne({ _id: 1, a: Array.from({ length: 1000000 }, (_, i) => i) })"],
+    }[which];
+    if (mongo) {
+      for (const src of mongo) {
+        const out = window.app.playground.mongo(src, Date.now());
+        if (/Error/.test(out)) throw new Error(out.slice(0, 300));
+      }
+      window.app.persistence.delayMs = 3_600_000;
+      return;
+    }
     const words = (i, f) => Array.from({ length: 10_000 }, (_, k) => f(i + k)).join(" ");
     const fill = {
       keys: (i) => `MSET ${words(i, (n) => `key:${n} value-${n}-abcdefghij`)}`,
@@ -58,14 +102,34 @@ async function measure(which, way) {
     for (let i = 0; i < 1_000_000; i += 10_000) window.app.playground.redisScript(script(i), Date.now());
     window.app.persistence.delayMs = 3_600_000;
   }, which);
+  if (which === "paste") await page.locator("#mongo-console .entry .output", { hasText: "insertedIds" }).waitFor({ timeout: 120_000 });
   await page.waitForTimeout(500);
   const result = await page.evaluate(async (way) => {
     const p = window.app.persistence;
     if (way === "stepped/1") p.chunkBytes = Infinity;
-    if (way === "whole-key") {
-      const step = p.playground.snapshotStep.bind(p.playground);
-      p.playground.snapshotStep = () => step(2_000_000_000);
-    }
+    // The longest call into the engine the save made (a step, or the hand-over of a part or
+    // of the whole file), and how many: the page's build may hand the file over in parts
+    // (snapshotStep's second argument) or whole in its last call.
+    const step = p.playground.snapshotStep.bind(p.playground);
+    let longestCall = 0;
+    let longestHandOver = 0;
+    let calls = 0;
+    let slowest = "";
+    const timed = (call, what) => {
+      const start = performance.now();
+      const out = call();
+      const took = performance.now() - start;
+      if (took > longestCall) slowest = `${what ?? (out === undefined ? "a step" : "a hand-over")}, call ${calls + 1}`;
+      longestCall = Math.max(longestCall, took);
+      if (out !== undefined) longestHandOver = Math.max(longestHandOver, took);
+      calls += 1;
+      return out;
+    };
+    p.playground.snapshotStep = (budget, part) => timed(() => step(way === "whole-key" ? 2_000_000_000 : budget, part));
+    const saveNow = p.playground.snapshotSave.bind(p.playground);
+    p.playground.snapshotSave = (...args) => timed(() => saveNow(...args));
+    const begin = p.playground.snapshotBegin.bind(p.playground);
+    p.playground.snapshotBegin = (...args) => timed(() => begin(...args), "the begin");
     const tasks = [];
     const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => e.duration)));
     observer.observe({ type: "longtask" });
@@ -75,7 +139,7 @@ async function measure(which, way) {
     let size = 0;
     const write = p.write.bind(p);
     p.write = (bytes) => {
-      size = bytes.length;
+      size = Array.isArray(bytes) ? bytes.reduce((n, b) => n + b.length, 0) : bytes.length;
       return write(bytes);
     };
     // The longest the page went without running a task of its own: a message posted again
@@ -97,7 +161,7 @@ async function measure(which, way) {
     const took = performance.now() - start;
     await new Promise((ok) => setTimeout(ok, 200));
     observer.disconnect();
-    return { took, size, tasks, gap, saves: p.saves };
+    return { took, size, tasks, gap, saves: p.saves, longestCall, longestHandOver, calls, slowest };
   }, way);
   await context.close();
   return result;
@@ -106,12 +170,13 @@ async function measure(which, way) {
 const f = (n) => n.toFixed(0);
 for (let run = 1; run <= runs; run++) {
   for (const which of cases) {
-    for (const way of ["stepped", "one-call", "stepped/1", "whole-key"]) {
+    for (const way of ways) {
       const r = await measure(which, way);
       const longest = r.tasks.length ? Math.max(...r.tasks) : 0;
       console.log(
         `${which.padEnd(4)} ${way.padEnd(9)} run ${run}: ${(r.size / 1e6).toFixed(1)} MB saved (${r.saves}) in ${f(r.took)} ms; ` +
-          `longest task ${r.tasks.length ? f(longest) + " ms" : "none over 50 ms"}, longest gap ${f(r.gap)} ms` +
+          `longest task ${r.tasks.length ? f(longest) + " ms" : "none over 50 ms"}, longest gap ${f(r.gap)} ms, ` +
+          `longest engine call ${f(r.longestCall)} ms of ${r.calls} (${r.slowest}), longest that handed bytes over ${f(r.longestHandOver)} ms` +
           (r.tasks.length > 1 ? ` (${r.tasks.length} over 50 ms: ${r.tasks.map(f).join(", ")})` : ""),
       );
     }

@@ -679,19 +679,27 @@ impl Playground {
         );
     }
 
-    /// Writes about `budget` more items (a key's elements, stream entries, documents, blocks of
-    /// bytes) of the save `snapshotBegin` started: the snapshot once it is complete, `undefined` while there is more. Throws
-    /// (and drops the save) when the sandbox changed since `snapshotBegin`, or none is under
-    /// way: the bytes would be a mixture of two states.
+    /// The next `part` bytes of the save's file once written, else writes about `budget`
+    /// more items and returns `undefined`; a shorter part is the last, and the call after it
+    /// returns the header (the first part's first 24 bytes). Throws when the sandbox changed.
+    // One or the other per call, so no call copies more than a part (a 40 MB file is never
+    // handed over at once). Items are a key's elements, stream entries, documents, blocks of
+    // bytes. A change since `snapshotBegin` (or no save under way) drops the save: its bytes
+    // would be a mixture of two states.
     #[wasm_bindgen(js_name = snapshotStep)]
-    pub fn snapshot_step(&mut self, budget: f64) -> Result<Option<Vec<u8>>, JsError> {
+    pub fn snapshot_step(&mut self, budget: f64, part: f64) -> Result<Option<Vec<u8>>, JsError> {
         use persist::background::Step;
+        let part_bytes = if part == f64::INFINITY {
+            usize::MAX
+        } else {
+            index(part)
+        };
         match self
             .save
-            .step(&self.redis, &self.mongo, index(budget).max(1))
+            .step(&self.redis, &self.mongo, index(budget).max(1), part_bytes)
         {
             Step::Pending => Ok(None),
-            Step::Done(bytes) => Ok(Some(bytes)),
+            Step::Part(bytes) | Step::Header(bytes) => Ok(Some(bytes)),
             Step::Changed => Err(JsError::new(
                 "the sandbox changed since the save began (or no save is under way)",
             )),

@@ -37,6 +37,8 @@ use crate::{mongo, redis};
 #[derive(Debug, Default)]
 pub struct Background {
     saving: Option<Saving>,
+    /// The last part was handed: the header comes next.
+    tail_taken: bool,
 }
 
 /// What a step of the background save came to.
@@ -44,8 +46,11 @@ pub struct Background {
 pub enum Step {
     /// More steps are needed.
     Pending,
-    /// The snapshot, complete.
-    Done(Vec<u8>),
+    /// The next bytes of the file, to be stored after the ones before: a part of the size
+    /// asked for, or a shorter one (maybe empty) that is the last.
+    Part(Vec<u8>),
+    /// The file's first bytes, which the first part holds as zeros: the save is complete.
+    Header(Vec<u8>),
     /// The sandbox changed since `begin` (or no save was begun): the save is dropped.
     Changed,
 }
@@ -60,20 +65,36 @@ impl Background {
         host_ms: Millis,
     ) {
         self.saving = Some(Saving::begin(redis, clock, host_data, host_ms));
+        self.tail_taken = false;
     }
 
-    /// Writes up to `budget` more units of the save under way.
-    pub fn step(&mut self, redis: &redis::Server, mongo: &mongo::Shell, budget: usize) -> Step {
+    /// Hands the next part of `part_bytes` (at least the header's size) once that many bytes
+    /// are written; otherwise writes up to `budget` more units. One or the other, so that a
+    /// call copies at most a part: the host sizes `budget` by the time the writing calls take.
+    pub fn step(
+        &mut self,
+        redis: &redis::Server,
+        mongo: &mongo::Shell,
+        budget: usize,
+        part_bytes: usize,
+    ) -> Step {
         let Some(saving) = self.saving.as_mut() else {
             return Step::Changed;
         };
-        match saving.step(redis, mongo, budget) {
-            Some(bytes) => {
-                self.saving = None;
-                Step::Done(bytes)
-            }
-            None => Step::Pending,
+        let part_bytes = part_bytes.max(super::HEADER_LEN);
+        if saving.written() >= part_bytes {
+            return Step::Part(saving.take(part_bytes));
         }
+        if self.tail_taken {
+            let header = saving.header();
+            self.saving = None;
+            return Step::Header(header);
+        }
+        if saving.step(redis, mongo, budget) && saving.written() < part_bytes {
+            self.tail_taken = true;
+            return Step::Part(saving.take(part_bytes));
+        }
+        Step::Pending
     }
 
     /// The sandbox may have changed: the save under way, if any, is dropped.

@@ -90,11 +90,8 @@ pub fn save(
     host_ms: Millis,
 ) -> Vec<u8> {
     let mut saving = stepped::Saving::begin(redis, clock, host_data, host_ms);
-    loop {
-        if let Some(bytes) = saving.step(redis, mongo, AT_ONCE_BUDGET) {
-            return bytes;
-        }
-    }
+    while !saving.step(redis, mongo, AT_ONCE_BUDGET) {}
+    saving.finish()
 }
 
 /// Keys or documents per step of the one-call save: any budget gives the same bytes; this

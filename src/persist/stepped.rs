@@ -1,9 +1,12 @@
 //! A save that goes a budget at a time, so that the page can write a large sandbox without
 //! freezing: `Saving::begin` writes the head, each `step` writes a few more keys, items of a
-//! collection (a key of a million members takes many steps), documents or kilobytes, and the
-//! last one returns the file. The one-call `save` is this same walk
-//! with no limit, so a completed stepped save has exactly the bytes of a one-call save of the
-//! same state: the same header, checksum and body.
+//! collection (a key of a million members takes many steps), documents or kilobytes, until
+//! the file is written. Its bytes can be taken (`take`) as they are written, a part at a time,
+//! so that no call hands the host the whole file: the header holds the body's length and
+//! checksum, known only at the end, so the file starts with room for it and `header` gives
+//! it last. The one-call `save` is this same walk with no limit, taking the whole file at the
+//! end, so a completed stepped save has exactly the bytes of a one-call save of the same
+//! state: the same header, checksum and body.
 //!
 //! The sandbox must not change between steps (the walk holds positions, not borrows); the
 //! caller keeps a generation number and drops the save when it moved.
@@ -21,22 +24,20 @@ use crate::{mongo, redis};
 /// Bytes one unit of budget copies (a key, an item of a collection or a document is one
 /// unit too).
 const BYTES_PER_UNIT: usize = 4096;
-/// Bytes one unit of budget checksums: the CRC costs about as much per byte as copying does
-/// per eight, so a unit of either takes about as long as a key. The page sizes its budget by
-/// the time the last step took; units of unequal cost made the first checksum step after a
-/// run of cheap copy steps take a tenth of a second for a million keys.
-const CHECKSUM_BYTES_PER_UNIT: usize = 512;
+/// The encoded commands are kept in pieces of about this size: their count precedes them in
+/// the file, so all must be encoded before the first is copied, and each piece is freed once
+/// copied instead of the whole list staying until the end beside the file.
+const COMMAND_PIECE_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Keys become commands, encoded into `commands`.
     Redis,
-    /// The encoded commands are appended to the body, from this offset on.
-    Copy(usize),
+    /// The encoded commands are appended to the body, from this piece and offset in it on.
+    Copy(usize, usize),
     /// The GEOADD keys, the shell's state, then the store's documents.
     Mongo,
-    /// The checksum of the body, from this offset on.
-    Checksum(usize),
+    /// Every byte is written.
     Done,
 }
 
@@ -44,11 +45,16 @@ enum Stage {
 #[derive(Debug)]
 pub struct Saving {
     now: Millis,
-    /// The file so far: room for the header, then the body.
+    /// The file written, from `start` on not yet taken: room for the header, then the body.
     out: Vec<u8>,
+    start: usize,
+    /// Bytes of the file taken so far.
+    taken: usize,
     cursor: Cursor,
     batch: Dump,
     commands: Writer,
+    /// The encoded commands' pieces; those before `Copy`'s piece are copied and freed.
+    pieces: Vec<Vec<u8>>,
     n_commands: usize,
     geo_keys: Vec<(usize, Vec<u8>)>,
     #[cfg(feature = "mongo")]
@@ -66,9 +72,10 @@ impl Saving {
         host_data: &[u8],
         host_ms: Millis,
     ) -> Saving {
-        let mut w = Writer {
-            buf: vec![0; HEADER_LEN],
-        };
+        // Room for what is written now, the page's data (megabytes after a giant paste) included.
+        let mut buf = Vec::with_capacity(HEADER_LEN + 64 + host_data.len());
+        buf.resize(HEADER_LEN, 0);
+        let mut w = Writer { buf };
         let (base_host, base_virtual, speed, paused) = clock.parts();
         w.u64(base_host);
         w.u64(base_virtual);
@@ -90,9 +97,12 @@ impl Saving {
         Saving {
             now: clock.now(host_ms),
             out: w.buf,
+            start: 0,
+            taken: 0,
             cursor: Cursor::default(),
             batch: Dump::default(),
             commands: Writer::default(),
+            pieces: Vec::new(),
             n_commands: 0,
             geo_keys: Vec::new(),
             #[cfg(feature = "mongo")]
@@ -102,14 +112,8 @@ impl Saving {
         }
     }
 
-    /// Writes up to `budget` more units (at least one); returns the file once it is
-    /// complete (and then `None` again).
-    pub fn step(
-        &mut self,
-        redis: &redis::Server,
-        mongo: &mongo::Shell,
-        budget: usize,
-    ) -> Option<Vec<u8>> {
+    /// Writes up to `budget` more units (at least one); true once every byte is written.
+    pub fn step(&mut self, redis: &redis::Server, mongo: &mongo::Shell, budget: usize) -> bool {
         let budget = budget.max(1);
         match self.stage {
             Stage::Redis => {
@@ -124,27 +128,46 @@ impl Saving {
                     }
                 }
                 self.geo_keys.append(&mut self.batch.geo_keys);
+                if done || self.commands.buf.len() >= COMMAND_PIECE_BYTES {
+                    // Without its spare room: a piece that grew by doubling can be half empty.
+                    let mut piece = std::mem::take(&mut self.commands.buf);
+                    piece.shrink_to_fit();
+                    self.pieces.push(piece);
+                }
                 if done {
                     let mut w = Writer {
                         buf: std::mem::take(&mut self.out),
                     };
                     w.len(self.n_commands);
                     self.out = w.buf;
-                    self.out.reserve(self.commands.buf.len());
-                    self.stage = Stage::Copy(0);
+                    self.stage = Stage::Copy(0, 0);
                 }
             }
-            Stage::Copy(from) => {
-                let end = from
-                    .saturating_add(budget.saturating_mul(BYTES_PER_UNIT))
-                    .min(self.commands.buf.len());
-                self.out
-                    .extend_from_slice(self.commands.buf.get(from..end).unwrap_or_default());
-                self.stage = if end >= self.commands.buf.len() {
-                    self.commands = Writer::default();
+            Stage::Copy(mut piece, mut from) => {
+                // At most a piece a step, so that what is written and not yet taken stays small.
+                let mut left = budget
+                    .saturating_mul(BYTES_PER_UNIT)
+                    .min(COMMAND_PIECE_BYTES);
+                while let Some(bytes) = self.pieces.get_mut(piece) {
+                    if left == 0 {
+                        break;
+                    }
+                    let end = from.saturating_add(left).min(bytes.len());
+                    self.out
+                        .extend_from_slice(bytes.get(from..end).unwrap_or_default());
+                    left = left.saturating_sub(end.saturating_sub(from));
+                    from = end;
+                    if end >= bytes.len() {
+                        *bytes = Vec::new();
+                        piece += 1;
+                        from = 0;
+                    }
+                }
+                self.stage = if piece >= self.pieces.len() {
+                    self.pieces = Vec::new();
                     Stage::Mongo
                 } else {
-                    Stage::Copy(end)
+                    Stage::Copy(piece, from)
                 };
             }
             Stage::Mongo => {
@@ -154,23 +177,63 @@ impl Saving {
                 let done = self.mongo_step(&mut w, mongo, budget);
                 self.out = w.buf;
                 if done {
-                    self.stage = Stage::Checksum(HEADER_LEN);
-                }
-            }
-            Stage::Checksum(from) => {
-                let end = from
-                    .saturating_add(budget.saturating_mul(CHECKSUM_BYTES_PER_UNIT))
-                    .min(self.out.len());
-                self.crc.update(self.out.get(from..end).unwrap_or_default());
-                if end < self.out.len() {
-                    self.stage = Stage::Checksum(end);
-                } else {
-                    return Some(self.finish());
+                    self.stage = Stage::Done;
                 }
             }
             Stage::Done => {}
         }
-        None
+        self.stage == Stage::Done
+    }
+
+    /// Bytes written and not yet taken.
+    pub fn written(&self) -> usize {
+        self.out.len().saturating_sub(self.start)
+    }
+
+    /// The next `max` bytes written (or all there are, if fewer), which the host stores in
+    /// order; the first `HEADER_LEN` bytes of the file are zeros, for `header`.
+    pub fn take(&mut self, max: usize) -> Vec<u8> {
+        let end = self.start.saturating_add(max).min(self.out.len());
+        let part = self.out.get(self.start..end).unwrap_or_default().to_vec();
+        self.checksum(&part);
+        self.start = end;
+        // What is left moves to the front once it is no longer than what was taken before
+        // it: each byte moves about once, however many parts a step wrote.
+        if self.start.saturating_mul(2) >= self.out.len() {
+            self.out = self.out.get(self.start..).unwrap_or_default().to_vec();
+            self.start = 0;
+        }
+        part
+    }
+
+    /// Counts `bytes`, the next of the file, as taken.
+    fn checksum(&mut self, bytes: &[u8]) {
+        let body_from = HEADER_LEN.saturating_sub(self.taken);
+        self.crc.update(bytes.get(body_from..).unwrap_or_default());
+        self.taken = self.taken.saturating_add(bytes.len());
+    }
+
+    /// The file's first `HEADER_LEN` bytes, once every byte was written and taken: the
+    /// magic, the version, the body's length and its checksum.
+    pub fn header(&self) -> Vec<u8> {
+        let mut w = Writer {
+            buf: MAGIC.to_vec(),
+        };
+        w.u32(VERSION);
+        w.u64(self.taken.saturating_sub(HEADER_LEN) as u64);
+        w.u32(self.crc.finish());
+        w.buf
+    }
+
+    /// The whole file, once `step` said every byte is written and none was taken: the
+    /// one-call save's, with no copy of it.
+    pub fn finish(mut self) -> Vec<u8> {
+        let mut file = std::mem::take(&mut self.out);
+        self.checksum(&file);
+        for (room, byte) in file.iter_mut().zip(&self.header()) {
+            *room = *byte;
+        }
+        file
     }
 
     #[cfg(feature = "mongo")]
@@ -206,20 +269,5 @@ impl Saving {
         }
         w.buf.extend_from_slice(&fresh_mongo_part(true));
         true
-    }
-
-    fn finish(&mut self) -> Vec<u8> {
-        self.stage = Stage::Done;
-        let mut out = std::mem::take(&mut self.out);
-        let body_len = (out.len().saturating_sub(HEADER_LEN)) as u64;
-        let mut header = Vec::with_capacity(HEADER_LEN);
-        header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&VERSION.to_le_bytes());
-        header.extend_from_slice(&body_len.to_le_bytes());
-        header.extend_from_slice(&self.crc.finish().to_le_bytes());
-        if let Some(room) = out.get_mut(..HEADER_LEN) {
-            room.copy_from_slice(&header);
-        }
-        out
     }
 }

@@ -788,21 +788,52 @@ fn legacy_save(s: &Sandbox, host_data: &[u8]) -> Vec<u8> {
     framed(&w.buf)
 }
 
-/// A stepped save run to its end with `budget` per step; the number of steps it took.
-fn stepped_save(s: &Sandbox, budget: usize) -> (Vec<u8>, usize) {
-    let mut saving = stepped::Saving::begin(&s.redis, &s.clock, b"{\"history\":[]}", 0);
-    for steps in 1.. {
-        if let Some(bytes) = saving.step(&s.redis, &s.mongo, budget) {
-            assert_eq!(saving.step(&s.redis, &s.mongo, budget), None);
-            return (bytes, steps);
+/// A stepped save run to its end as the page runs it (`snapshotStep`): `budget` per step,
+/// the file taken in parts of `part_bytes` as it is written and the header put into the
+/// first part last; the file and the calls it took.
+pub(super) fn stepped_save(s: &Sandbox, budget: usize, part_bytes: usize) -> (Vec<u8>, usize) {
+    use background::{Background, Step};
+    let mut save = Background::default();
+    save.begin(&s.redis, &s.clock, b"{\"history\":[]}", 0);
+    let mut file = Vec::new();
+    let mut last = false;
+    for calls in 1.. {
+        match save.step(&s.redis, &s.mongo, budget, part_bytes) {
+            Step::Pending => assert!(!last, "a step after the last part"),
+            Step::Part(part) => {
+                assert!(!last, "a part after the last");
+                assert!(
+                    part.len() <= part_bytes.max(HEADER_LEN),
+                    "a part of {} bytes",
+                    part.len()
+                );
+                last = part.len() < part_bytes.max(HEADER_LEN);
+                file.extend_from_slice(&part);
+            }
+            Step::Header(header) => {
+                assert!(last, "the header before the last part");
+                assert_eq!(file[..HEADER_LEN], [0; HEADER_LEN]);
+                file[..HEADER_LEN].copy_from_slice(&header);
+                assert_eq!(
+                    save.step(&s.redis, &s.mongo, budget, part_bytes),
+                    Step::Changed,
+                    "the save goes on after its header"
+                );
+                return (file, calls);
+            }
+            Step::Changed => panic!("the save was dropped"),
         }
-        assert!(steps < 1_000_000, "the save does not end");
+        assert!(calls < 1_000_000, "the save does not end");
     }
     unreachable!()
 }
 
+/// Part sizes of the stepped saves the tests compare: the smallest (the header's), odd
+/// ones, the page's and one larger than any file here (one part).
+pub(super) const PART_SIZES: [usize; 5] = [1, 1000, 4099, 1 << 20, usize::MAX];
+
 /// Every kind of data, spread so that small budgets stop inside databases, collections,
-/// chunked collections and the copy and checksum stages.
+/// chunked collections, the copy of the commands and the parts handed over.
 pub(super) fn populated_for_steps() -> Sandbox {
     let mut s = populated();
     for line in [
@@ -840,9 +871,16 @@ fn a_stepped_save_has_the_bytes_of_the_one_call_save_at_any_budget() {
     assert_eq!(whole, legacy_save(&s, b"{\"history\":[]}"));
     let mut steps_seen = Vec::new();
     for budget in [1, 3, 64, usize::MAX] {
-        let (bytes, steps) = stepped_save(&s, budget);
-        assert!(bytes == whole, "budget {budget}: the bytes differ");
-        steps_seen.push(steps);
+        for part_bytes in PART_SIZES {
+            let (bytes, steps) = stepped_save(&s, budget, part_bytes);
+            assert!(
+                bytes == whole,
+                "budget {budget}, parts of {part_bytes}: the bytes differ"
+            );
+            if part_bytes == usize::MAX {
+                steps_seen.push(steps);
+            }
+        }
     }
     // Small budgets really do stop partway: one key, document or 4 KiB per step.
     assert!(steps_seen[0] > 350, "{steps_seen:?}");
@@ -874,10 +912,10 @@ fn stepped_saves_of_random_datasets_equal_the_one_call_save() {
         s.clock = Clock::from_parts(0, T0 + rng.below(60), 1000, Some(T0 + rng.below(60)));
         let whole = s.save();
         assert_eq!(whole, legacy_save(&s, b"{\"history\":[]}"), "round {round}");
-        for budget in [1, 2, 5] {
+        for (budget, part_bytes) in [(1, 1), (2, 100), (5, usize::MAX)] {
             assert!(
-                stepped_save(&s, budget).0 == whole,
-                "round {round} budget {budget}"
+                stepped_save(&s, budget, part_bytes).0 == whole,
+                "round {round} budget {budget} parts of {part_bytes}"
             );
         }
     }
@@ -1332,10 +1370,12 @@ fn huge_keys_save_in_steps_with_the_bytes_of_a_one_call_save() {
     let mut s = huge_keys(3000);
     let whole = s.save();
     for budget in [1, 37, 1000, usize::MAX] {
-        assert!(
-            stepped_save(&s, budget).0 == whole,
-            "budget {budget}: the bytes differ"
-        );
+        for part_bytes in [4099, usize::MAX] {
+            assert!(
+                stepped_save(&s, budget, part_bytes).0 == whole,
+                "budget {budget}, parts of {part_bytes}: the bytes differ"
+            );
+        }
     }
     // Lines sorted: the due fields' removal reorders a big hash's table (as the real
     // server's), and the loaded one never held them.

@@ -125,6 +125,60 @@ test("a large snapshot is written in parts, the console answers between them, an
   });
 });
 
+test("the delayed save takes the file from the engine a part at a time and stores the one-call save's bytes", async () => {
+  await inFreshContext(async (context) => {
+    const page = await open(context);
+    await fill(page, KEYS);
+    const result = await page.evaluate(async () => {
+      const p = window.app.persistence;
+      const engine = p.playground;
+      let begun;
+      const begin = engine.snapshotBegin.bind(engine);
+      engine.snapshotBegin = (...args) => {
+        begun = args;
+        return begin(...args);
+      };
+      // Every call's bytes: none may hand over more than a part.
+      const handed = [];
+      const step = engine.snapshotStep.bind(engine);
+      engine.snapshotStep = (...args) => {
+        const out = step(...args);
+        if (out !== undefined) handed.push(out.length);
+        return out;
+      };
+      await p.autosave();
+      const whole = engine.snapshotSave(...begun);
+      const db = p.db;
+      const req = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+      const current = await req(db.transaction("snapshots").objectStore("snapshots").get("current"));
+      const store = db.transaction("snapshots").objectStore("snapshots");
+      const [head, parts] = await Promise.all([
+        req(store.get(current)),
+        req(store.getAll(IDBKeyRange.bound(`${current}/`, `${current}/\uffff`))),
+      ]);
+      const stored = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+      parts.reduce((at, b) => (stored.set(b, at), at + b.length), 0);
+      return {
+        handed,
+        saves: p.saves,
+        head,
+        size: whole.length,
+        same: stored.length === whole.length && stored.every((b, i) => b === whole[i]),
+      };
+    });
+    assert.equal(result.saves, 1);
+    assert.ok(result.size > 4 * PART_BYTES, `${result.size} bytes`);
+    assert.ok(Math.max(...result.handed) <= PART_BYTES, `a call handed over ${Math.max(...result.handed)} bytes`);
+    // The parts, the last shorter, then the header.
+    assert.equal(result.handed.length, Math.floor(result.size / PART_BYTES) + 2);
+    assert.equal(result.handed.at(-1), 24);
+    assert.equal(result.head.parts, Math.ceil(result.size / PART_BYTES));
+    assert.equal(result.head.size, result.size);
+    assert.ok(result.same, "the stored parts differ from the one-call save's bytes");
+    assert.deepEqual(page.errors.map(String), []);
+  });
+});
+
 test("a tab closed while a snapshot's parts are written leaves the previous snapshot whole", async () => {
   await inFreshContext(async (context) => {
     const page = await open(context);

@@ -187,3 +187,57 @@ test("after three stepped saves in a row were dropped, the next delayed save is 
     assert.deepEqual(await state(page), { saves: 1, abandoned: 3, stepped: false, timer: false });
   });
 });
+
+test("histories of over a megabyte are taken, handed to the engine and saved in tasks of their own, and a command between starts the save over", async () => {
+  await onFreshPage(async (page) => {
+    await fill(page, 20_000);
+    await page.evaluate(() => {
+      const p = window.app.persistence;
+      p.delayMs = 3_600_000;
+      // As a giant paste leaves them: one entry of over a megabyte.
+      window.app.mongo.history.entries.push(`db.c.insertMany([${"{a: 1}, ".repeat(200_000)}])`);
+      window.__begun = 0;
+      const begin = p.playground.snapshotBegin.bind(p.playground);
+      p.playground.snapshotBegin = (...args) => {
+        window.__begun += 1;
+        return begin(...args);
+      };
+    });
+    const turn = () =>
+      page.evaluate(() => {
+        const next = window.__held;
+        window.__held = null;
+        next();
+        return { begun: window.__begun, held: window.__held !== null };
+      });
+
+    await holdAtFirstYield(page);
+    await page.evaluate(() => {
+      window.app.persistence.autosave();
+    });
+    // The histories were taken; the engine gets them in the next task, the first slice after.
+    assert.deepEqual(await page.evaluate(() => ({ begun: window.__begun, held: window.__held !== null })), { begun: 0, held: true });
+    assert.deepEqual(await turn(), { begun: 1, held: true });
+    assert.equal((await state(page)).saves, 0);
+    await release(page);
+    await page.evaluate(() => window.app.persistence.idle());
+    assert.deepEqual(await state(page), { saves: 1, abandoned: 0, stepped: false, timer: false });
+
+    // A command after the histories were taken: they lack it, so the engine never begins
+    // that save, and it starts over.
+    await holdAtFirstYield(page);
+    await page.evaluate(() => {
+      window.app.persistence.autosave();
+    });
+    await redis(page, "SET typed between");
+    assert.deepEqual(await turn(), { begun: 1, held: true });
+    await release(page);
+    assert.deepEqual(await state(page), { saves: 1, abandoned: 1, stepped: false, timer: true });
+    await page.evaluate(() => window.app.persistence.idle());
+    assert.equal((await state(page)).saves, 2);
+    await reopenAndCheck(page, [
+      ["GET typed", '"between"'],
+      ["DBSIZE", "(integer) 20001"],
+    ]);
+  });
+});

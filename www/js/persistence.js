@@ -10,7 +10,9 @@
 // The delayed save is a stepped one (`snapshotBegin` / `snapshotStep`): it writes the snapshot
 // in slices of at most SLICE_MS and gives the page back between them, so a sandbox of a
 // million keys saves without holding the page. A save that fits in one slice, as most do,
-// ends in the same task, as a one-call save would. The engine drops a stepped save when the
+// ends in the same task, as a one-call save would. The engine hands the file over in parts of
+// CHUNK_BYTES as it writes it (the header, which holds the body's checksum, last), so no call
+// copies a whole 40 MB file into the page. The engine drops a stepped save when the
 // sandbox changes between two slices (a command, a clock control, a tick that expired
 // something: `persist::background`); it then starts over SAVE_DELAY_MS later, in one call
 // after MAX_DROPPED_IN_A_ROW drops in a row. The saves that must happen at once (page
@@ -469,13 +471,23 @@ export class Persistence {
     if (!this.db) return this.saving;
     if (this.droppedInARow >= MAX_DROPPED_IN_A_ROW) return this.saveNow();
     this.cancelStepped();
-    const run = { cancelled: false, covered: this.changes, slices: 0, resolve: null };
+    const run = { cancelled: false, covered: this.changes, slices: 0, resolve: null, parts: [], last: false };
     const bytes = new Promise((resolve) => {
       run.resolve = resolve;
     });
     this.stepped = run;
-    this.playground.snapshotBegin(this.hostData(), Date.now());
-    this.slice(run);
+    const host = this.hostData();
+    // Not after a change since `host` was taken: the first step then finds no save, and the
+    // save starts over.
+    const begin = () => this.changes === run.covered && this.playground.snapshotBegin(host, Date.now());
+    if (host.length > CHUNK_BYTES) {
+      // Histories holding a giant paste (megabytes): taking them, handing them to the
+      // engine and the first slice are each a task of their own.
+      this.yieldBetweenSlices(() => run.cancelled || (begin(), this.yieldBetweenSlices(() => this.slice(run))));
+    } else {
+      begin();
+      this.slice(run);
+    }
     this.saving = this.saving
       .then(() => bytes)
       .then(async (written) => {
@@ -494,9 +506,9 @@ export class Persistence {
     const end = performance.now() + this.sliceMs;
     for (;;) {
       const start = performance.now();
-      let bytes;
+      let out;
       try {
-        bytes = this.playground.snapshotStep(this.budget);
+        out = this.playground.snapshotStep(this.budget, this.chunkBytes);
       } catch {
         // The sandbox changed since the save began (or the engine was replaced).
         this.stepped = null;
@@ -506,15 +518,22 @@ export class Persistence {
         this.schedule();
         return;
       }
-      // Calls of a few milliseconds: few calls, and a slice that ends near its mark.
-      const took = performance.now() - start;
-      if (took < this.sliceMs / 16) this.budget = Math.min(this.budget * 2, MAX_BUDGET);
-      else if (took > this.sliceMs / 4) this.budget = Math.max(1, Math.floor(this.budget / 2));
-      if (bytes !== undefined) {
+      if (out === undefined) {
+        // Calls of a few milliseconds: few calls, and a slice that ends near its mark.
+        const took = performance.now() - start;
+        if (took < this.sliceMs / 16) this.budget = Math.min(this.budget * 2, MAX_BUDGET);
+        else if (took > this.sliceMs / 4) this.budget = Math.max(1, Math.floor(this.budget / 2));
+      } else if (run.last) {
+        // The header, known once the body is: the first part has room for it.
+        run.parts[0].set(out);
         this.stepped = null;
         this.droppedInARow = 0;
-        run.resolve(bytes);
+        run.resolve(run.parts);
         return;
+      } else {
+        // The file comes a part at a time as it is written, never whole in one call.
+        run.parts.push(out);
+        run.last = out.length < this.chunkBytes;
       }
       if (performance.now() >= end) break;
     }
@@ -544,7 +563,10 @@ export class Persistence {
     await this.saving;
   }
 
-  /** Writes `bytes` as the snapshot to restore (see the layout at the top). */
+  /**
+   * Writes the snapshot to restore (see the layout at the top): `bytes`, or the stepped
+   * save's parts in order (each of chunkBytes but the last).
+   */
   async write(bytes) {
     // Before the write, so that a page closed during it still looks for the database.
     markSaved(this.dbName);
@@ -553,10 +575,13 @@ export class Persistence {
     const written = done(tx);
     const store = tx.objectStore(STORE);
     const size = this.chunkBytes;
-    const parts = bytes.length > size ? Math.ceil(bytes.length / size) : 0;
+    const list = Array.isArray(bytes) ? bytes.filter((p) => p.length) : null;
+    const total = list ? list.reduce((n, p) => n + p.length, 0) : bytes.length;
+    const parts = total > size ? (list?.length ?? Math.ceil(total / size)) : 0;
     const finish = () => {
       const savedAt = Date.now();
-      store.put(parts ? { parts, size: bytes.length, savedAt } : { bytes, savedAt }, key);
+      if (!parts && list) bytes = list[1] ? concat(list) : list[0];
+      store.put(parts ? { parts, size: total, savedAt } : { bytes, savedAt }, key);
       store.put(key, "current");
       // Every other snapshot, and parts a save cut short left behind.
       store.delete(IDBKeyRange.bound("snapshot:", key, false, true));
@@ -570,7 +595,7 @@ export class Persistence {
         return;
       }
       // A copy of the part's own bytes: a view would take its whole buffer into the record.
-      const request = store.put(bytes.slice(i * size, (i + 1) * size), partKey(key, i));
+      const request = store.put(list?.[i] ?? bytes.slice(i * size, (i + 1) * size), partKey(key, i));
       if (eager) put(i + 1);
       else request.onsuccess = () => this.betweenParts(() => put(i + 1), store);
     };

@@ -44,6 +44,8 @@ export const ENTRIES = {
 export const LAZY = {
   // The keyspace panel's detail views, with the bit strip and the geo plot: opened by a click.
   "key-detail": "www/js/key-detail.js",
+  // The explain view's plan trees: drawn after a statement explains a query.
+  "explain-plan": "www/js/explain-plan.js",
 };
 /** What the bundles hold and import, for scripts/size_report.py and the page tests. */
 export const MANIFEST = "manifest.json";

@@ -147,7 +147,7 @@ def main() -> int:
             print(f"\nno full module in {shown(full_pkg)} (loaded on first use); run scripts/build-wasm")
         else:
             print("\nloaded on first use (the full module: a command of a part the first lacks, Mongo input, a snapshot"
-                  " needing one, a driver snippet; the key detail views: a key opened in the keyspace panel):")
+                  " needing one, a driver snippet; the key detail views: a key opened in the keyspace panel; the explain view's plan trees: a query explained):")
             for f in later["files"]:
                 print(f"{f['file']:<{w}}  {f['bytes']:>9}  {f['gzipped']:>9}")
             print(f"{'wasm + JS':<{w}}  {later['wasm_and_js_bytes']:>9}  {later['gzipped_wasm_and_js_bytes']:>9}"

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { WWW, keyRow, redis, startHarness } from "./harness.mjs";
+import { WWW, keyRow, mongo, redis, startHarness } from "./harness.mjs";
 
 let harness;
 before(async () => {
@@ -100,6 +100,22 @@ test("the keyspace panel's detail views are fetched when a key is first opened, 
     await keyRow(page, "jobs").click();
     await page.locator("keyspace-panel .key-detail-list").waitFor();
     assert.equal(count(requests, "dist/key-detail.js"), 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the explain view's plan trees are fetched when a query is first explained, once", async () => {
+  const { page, context, errors, requests } = await load("", () => document.body.dataset.ready === "true");
+  try {
+    assert.equal(count(requests, "dist/explain-plan.js"), 0, "not part of the first load");
+    await mongo(page, "db.users.insertOne({_id: 1, email: 'a@x.org'})");
+    await mongo(page, "db.users.find({email: 'a@x.org'}).explain()");
+    await page.locator("[data-slot=explain] .ev-stage").first().waitFor();
+    await mongo(page, "db.users.find({_id: 1}).explain()");
+    await page.waitForFunction(() => document.querySelector("[data-slot=explain] .ev-stage")?.dataset.stage === "IDHACK");
+    assert.equal(count(requests, "dist/explain-plan.js"), 1);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -283,9 +283,13 @@ impl List {
     }
 
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
-        let mut out = Bulks::with_capacity(1, 0);
-        self.pop_many(end, 1, Some(&mut out));
-        out.get(0).map(std::borrow::Cow::into_owned)
+        let at = match end {
+            End::Left => 0,
+            End::Right => self.len().checked_sub(1)?,
+        };
+        let element = self.items.get(at)?.to_vec();
+        self.pop_many(end, 1, None);
+        Some(element)
     }
 
     /// Pops up to `n` elements from `end`, into `out` in pop order. The same
@@ -809,13 +813,15 @@ fn pop_generic(server: &mut Server, argv: &[Vec<u8>], end: End) -> Reply {
         Ok(Some(_)) if count == Some(0) => return Reply::Array(Vec::new()),
         Ok(Some(_)) => {}
     }
-    match (pop(server, key, end, count.unwrap_or(1)), count) {
-        (Err(e), _) => e,
-        (Ok(None), _) => Reply::Nil,
-        (Ok(Some(items)), Some(_)) => items.into_reply(),
-        (Ok(Some(items)), None) => items
-            .get(0)
-            .map_or(Reply::Nil, |e| Reply::Bulk(e.into_owned())),
+    let Some(count) = count else {
+        let element = lookup(server, key).ok().flatten().and_then(|l| l.pop(end));
+        after_removal(server, key);
+        return element.map_or(Reply::Nil, Reply::Bulk);
+    };
+    match pop(server, key, end, count) {
+        Err(e) => e,
+        Ok(None) => Reply::Nil,
+        Ok(Some(items)) => items.into_reply(),
     }
 }
 

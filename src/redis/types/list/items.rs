@@ -102,8 +102,20 @@ impl Items {
         self.len
     }
 
-    /// The chunk and offset of element `i` (the end when `i` is the length).
+    /// The chunk and offset of element `i` (past the last chunk's end when `i` is the
+    /// length), walked to from the nearer end.
     fn locate(&self, mut i: usize) -> Spot {
+        if i >= self.len / 2 {
+            // How many elements from `i` to the tail.
+            let mut behind = self.len.saturating_sub(i);
+            for c in (0..self.chunks.len()).rev() {
+                let count = self.chunks.get(c).map_or(0, Chunk::len);
+                if behind <= count {
+                    return (c, count - behind);
+                }
+                behind -= count;
+            }
+        }
         for (c, chunk) in self.chunks.iter().enumerate() {
             if i < chunk.len() {
                 return (c, i);
@@ -161,7 +173,8 @@ impl Items {
     pub fn end_bytes(&self, front: bool, n: usize) -> usize {
         let (mut left, mut bytes, count) = (n.min(self.len), 0, self.chunks.len());
         for k in 0..count {
-            let Some(chunk) = self.chunks.get(if front { k } else { count - 1 - k }) else {
+            let chunk = self.chunks.get(if front { k } else { count - 1 - k });
+            let Some(chunk) = chunk.filter(|_| left > 0) else {
                 break;
             };
             let taken = left.min(chunk.len());

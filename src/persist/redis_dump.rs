@@ -311,7 +311,7 @@ fn dump_key(
             cmds,
             &[b"RPUSH", key],
             from,
-            (from..list.len()).map(|i| Some(vec![list.get(i)?.clone()])),
+            list.range(from, list.len()).map(|e| Some(vec![e.to_vec()])),
             1,
             left,
         ),

@@ -313,10 +313,10 @@ fn bpop(server: &mut Server, argv: &[Vec<u8>], end: list::End) -> Reply {
     for key in keys {
         match list::pop(server, key, end, 1) {
             Err(e) => return e,
-            Ok(Some(mut popped)) if !popped.is_empty() => {
+            Ok(Some(popped)) if !popped.is_empty() => {
                 return Reply::Array(vec![
                     Reply::Bulk(key.clone()),
-                    Reply::Bulk(popped.remove(0)),
+                    Reply::Bulk(popped.get(0).unwrap_or_default().into_owned()),
                 ])
             }
             Ok(_) => {}

@@ -244,11 +244,16 @@ fn of_entry(entry: &Entry, origin: &str, now: Millis) -> Detail {
             } else {
                 (DETAIL_ITEMS - LIST_TAIL, LIST_TAIL)
             };
-            Detail::List {
-                head: list.iter().take(head_len).map(|e| text(e)).collect(),
-                tail: list.iter().skip(len - tail_len).map(|e| text(e)).collect(),
-                len,
+            // Loops rather than `collect`: the list's iterator is not `TrustedLen`, and a
+            // collect of it costs the first module's size.
+            let (mut head, mut tail) = (Vec::new(), Vec::new());
+            for e in list.range(0, head_len) {
+                head.push(text(e));
             }
+            for e in list.range(len - tail_len, len) {
+                tail.push(text(e));
+            }
+            Detail::List { head, tail, len }
         }
         Value::Set(set) => Detail::Set {
             members: (0..set.len().min(DETAIL_ITEMS))

@@ -75,6 +75,14 @@ impl Bulks {
         self.ends.push(self.data.len());
     }
 
+    /// Appends items laid end to end in `data`, item `i` ending at `ends[i]` (a list's
+    /// chunk), in one copy.
+    pub fn push_run(&mut self, data: &[u8], ends: &[usize]) {
+        let base = self.data.len();
+        self.data.extend_from_slice(data);
+        self.ends.extend(ends.iter().map(|end| base + end));
+    }
+
     /// Appends a member and then its score, as `format_score` writes it; the text is
     /// written only when the item is read. Not after `push`.
     pub fn push_scored(&mut self, member: &[u8], score: f64) {

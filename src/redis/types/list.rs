@@ -1,6 +1,6 @@
 //! Lists: a deque of strings (Redis's t_list.c).
 //!
-//! The elements live in a `VecDeque`. Alongside, the list keeps what decides the encoding
+//! The elements live in chunks (`items.rs`). Alongside, the list keeps what decides the encoding
 //! OBJECT ENCODING reports: the bytes of its listpack while it is one, and once it outgrows
 //! `list-max-listpack-size` (-2: 8 KiB) the element counts and byte sizes of the quicklist
 //! nodes the server would have (where pushes, inserts, replacements and merges put them).
@@ -17,6 +17,9 @@ use super::{wrong_type, Value};
 use crate::redis::reply::{self, Bulks, Reply};
 use crate::redis::util::parse_i64;
 use crate::redis::Server;
+
+mod items;
+use items::Items;
 
 /// `list-max-listpack-size -2`: at most 8 KiB per listpack.
 const LISTPACK_MAX_BYTES: usize = 8192;
@@ -47,7 +50,7 @@ impl End {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct List {
-    items: VecDeque<Vec<u8>>,
+    items: Items,
     /// `None` while the list is one listpack; the quicklist's nodes once it is not.
     nodes: Option<VecDeque<Node>>,
     /// Bytes of the listpack, while the list is one.
@@ -117,7 +120,7 @@ fn allow_merge(a: Option<&Node>, b: Option<&Node>) -> bool {
 impl Default for List {
     fn default() -> Self {
         List {
-            items: VecDeque::new(),
+            items: Items::default(),
             nodes: None,
             lp_bytes: LISTPACK_EMPTY_BYTES,
         }
@@ -160,7 +163,7 @@ impl List {
         let mut list = List::default();
         for item in items {
             list.grow(item.len());
-            list.push(End::Right, item);
+            list.push(End::Right, &item);
         }
         list
     }
@@ -187,16 +190,21 @@ impl List {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.len() == 0
     }
 
     /// Elements from head to tail.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vec<u8>> + ExactSizeIterator {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
         self.items.iter()
     }
 
-    pub fn get(&self, index: usize) -> Option<&Vec<u8>> {
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
         self.items.get(index)
+    }
+
+    /// Elements `from..to`, head to tail.
+    pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &[u8]> {
+        self.items.range(from, to)
     }
 
     /// Port of `listTypeTryConvertListpack`: before elements totalling `add_bytes` arrive, a
@@ -205,7 +213,7 @@ impl List {
     fn grow(&mut self, add_bytes: usize) {
         if self.nodes.is_none() && self.lp_bytes + add_bytes > LISTPACK_MAX_BYTES {
             let mut nodes = VecDeque::new();
-            if !self.items.is_empty() {
+            if !self.is_empty() {
                 nodes.push_back(Node::packed(self.items.len(), self.lp_bytes));
             }
             self.nodes = Some(nodes);
@@ -241,12 +249,7 @@ impl List {
 
     /// Bytes of the listpack holding elements `range` (indexes into the list).
     fn packed_bytes(&self, range: std::ops::Range<usize>) -> usize {
-        LISTPACK_EMPTY_BYTES
-            + self
-                .items
-                .range(range)
-                .map(|e| listpack_entry_bytes(e))
-                .sum::<usize>()
+        LISTPACK_EMPTY_BYTES + entries_bytes(&self.items, range)
     }
 
     /// Index of the first element of node `n`.
@@ -254,8 +257,8 @@ impl List {
         nodes.iter().take(n).map(|node| node.count).sum()
     }
 
-    pub fn push(&mut self, end: End, element: Vec<u8>) {
-        let entry = listpack_entry_bytes(&element);
+    pub fn push(&mut self, end: End, element: &[u8]) {
+        let entry = listpack_entry_bytes(element);
         match &mut self.nodes {
             None => self.lp_bytes += entry,
             // quicklistPushHead / quicklistPushTail
@@ -270,35 +273,64 @@ impl List {
                         node.bytes += entry;
                     }
                     _ => match end {
-                        End::Left => nodes.push_front(Node::single(&element)),
-                        End::Right => nodes.push_back(Node::single(&element)),
+                        End::Left => nodes.push_front(Node::single(element)),
+                        End::Right => nodes.push_back(Node::single(element)),
                     },
                 }
             }
         }
-        match end {
-            End::Left => self.items.push_front(element),
-            End::Right => self.items.push_back(element),
-        }
+        self.items.push(end == End::Left, element);
     }
 
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
-        let element = match end {
-            End::Left => self.items.pop_front(),
-            End::Right => self.items.pop_back(),
-        }?;
-        let entry = listpack_entry_bytes(&element);
+        let at = match end {
+            End::Left => 0,
+            End::Right => self.len().checked_sub(1)?,
+        };
+        let element = self.items.get(at)?.to_vec();
+        self.pop_many(end, 1, None);
+        Some(element)
+    }
+
+    /// Pops up to `n` elements from `end`, into `out` in pop order. The same
+    /// nodes go as for `n` single pops, but whole: only the node at the cut counts the
+    /// bytes of the elements it loses.
+    fn pop_many(&mut self, end: End, n: usize, out: Option<&mut Bulks>) {
+        let len = self.len();
+        let n = n.min(len);
+        // Where the elements popped from the node at the cut sit, given how many went
+        // before them.
+        let cut = |gone: usize, k: usize| match end {
+            End::Left => gone..gone + k,
+            End::Right => len - gone - k..len - gone,
+        };
         match &mut self.nodes {
-            None => self.lp_bytes -= entry,
+            None => self.lp_bytes -= entries_bytes(&self.items, cut(0, n)),
             Some(nodes) => {
-                let n = match end {
-                    End::Left => 0,
-                    End::Right => nodes.len().saturating_sub(1),
-                };
-                Self::drop_from_node(nodes, n, entry);
+                let mut left = n;
+                while left > 0 {
+                    let node = match end {
+                        End::Left => nodes.front_mut(),
+                        End::Right => nodes.back_mut(),
+                    };
+                    let Some(node) = node else {
+                        break;
+                    };
+                    if node.count <= left {
+                        left -= node.count.min(left);
+                        match end {
+                            End::Left => nodes.pop_front(),
+                            End::Right => nodes.pop_back(),
+                        };
+                    } else {
+                        node.count -= left;
+                        node.bytes -= entries_bytes(&self.items, cut(n - left, left));
+                        left = 0;
+                    }
+                }
             }
         }
-        Some(element)
+        self.items.drain_end(end == End::Left, n, out);
     }
 
     /// One element of `entry` bytes leaves node `n` (`quicklistDelIndex`).
@@ -322,28 +354,23 @@ impl List {
         }
         let mut hits = sorted.iter().copied().peekable();
         let mut n = 0;
-        let mut node_end = self
-            .nodes
-            .as_ref()
-            .and_then(|n| n.front())
-            .map_or(0, |n| n.count);
+        let nodes = self.nodes.as_ref();
+        let mut node_end = nodes.and_then(|n| n.front()).map_or(0, |n| n.count);
         let mut dropped: Vec<(usize, usize)> = Vec::with_capacity(sorted.len());
-        let mut kept = VecDeque::with_capacity(self.items.len() - sorted.len());
-        for (i, element) in std::mem::take(&mut self.items).into_iter().enumerate() {
-            if let Some(nodes) = &self.nodes {
+        self.items.retain(|i, element| {
+            if let Some(nodes) = nodes {
                 while i >= node_end && n + 1 < nodes.len() {
                     n += 1;
                     node_end += nodes[n].count;
                 }
             }
-            if hits.peek() == Some(&i) {
+            let hit = hits.peek() == Some(&i);
+            if hit {
                 hits.next();
-                dropped.push((n, listpack_entry_bytes(&element)));
-            } else {
-                kept.push_back(element);
+                dropped.push((n, listpack_entry_bytes(element)));
             }
-        }
-        self.items = kept;
+            !hit
+        });
         match &mut self.nodes {
             None => {
                 self.lp_bytes -= dropped.iter().map(|(_, bytes)| bytes).sum::<usize>();
@@ -359,12 +386,8 @@ impl List {
 
     /// Drops `front` elements from the head and `back` from the tail.
     fn trim(&mut self, front: usize, back: usize) {
-        for _ in 0..front {
-            self.pop(End::Left);
-        }
-        for _ in 0..back {
-            self.pop(End::Right);
-        }
+        self.pop_many(End::Left, front, None);
+        self.pop_many(End::Right, back, None);
     }
 
     /// Splits node `n` at `offset` (`_quicklistSplitNode`): with `after`, the node keeps
@@ -415,9 +438,9 @@ impl List {
 
     /// Inserts `element` before or after the element at `pivot` (LINSERT): a port of
     /// `_quicklistInsert` for where the element lands among the nodes.
-    fn insert_at(&mut self, pivot: usize, after: bool, element: Vec<u8>) {
+    fn insert_at(&mut self, pivot: usize, after: bool, element: &[u8]) {
         let len = element.len();
-        let entry = listpack_entry_bytes(&element);
+        let entry = listpack_entry_bytes(element);
         let at = if after { pivot + 1 } else { pivot };
         let located = self.nodes.as_ref().map(|nodes| Self::locate(nodes, pivot));
         let (n, offset) = match located {
@@ -441,7 +464,7 @@ impl List {
         let at_head = !after && offset == 0;
         let avail_next = at_tail && allow_insert(nodes.get(n + 1), len);
         let avail_prev = at_head && n > 0 && allow_insert(nodes.get(n - 1), len);
-        let new_node = Node::single(&element);
+        let new_node = Node::single(element);
         let beside = if after { n + 1 } else { n };
         if Node::large(len) && !(node.plain || at_tail || at_head) {
             let split = self.split(n, offset, after);
@@ -500,7 +523,7 @@ impl List {
                     }
                     let range = first..first + node.count;
                     let bytes = if node.plain {
-                        self.items.get(first).map_or(0, Vec::len)
+                        self.items.get(first).map_or(0, <[u8]>::len)
                     } else {
                         self.packed_bytes(range)
                     };
@@ -519,19 +542,18 @@ impl List {
 
     /// Replaces the element at `index` (LSET): a port of `quicklistReplaceEntry` for where
     /// the new element lands among the nodes. False when `index` is out of range.
-    fn replace(&mut self, index: usize, element: Vec<u8>) -> bool {
+    fn replace(&mut self, index: usize, element: &[u8]) -> bool {
         let Some(old) = self.items.get(index) else {
             return false;
         };
         let old_entry = listpack_entry_bytes(old);
-        let entry = listpack_entry_bytes(&element);
+        let entry = listpack_entry_bytes(element);
         let len = element.len();
         let located = self.nodes.as_ref().map(|nodes| Self::locate(nodes, index));
         let (n, offset) = match located {
             None => {
                 self.lp_bytes = self.lp_bytes - old_entry + entry;
-                self.items[index] = element;
-                return true;
+                return self.items.set(index, element);
             }
             Some(None) => return false,
             Some(Some(found)) => found,
@@ -557,7 +579,7 @@ impl List {
                         nodes[n + 1].count += 1;
                         nodes[n + 1].bytes += entry;
                     } else {
-                        nodes.insert(n + 1, Node::single(&element));
+                        nodes.insert(n + 1, Node::single(element));
                     }
                     nodes.remove(n);
                 }
@@ -565,7 +587,7 @@ impl List {
         } else {
             let split = (offset != node.count - 1).then(|| self.split(n, offset, true));
             if let Some(nodes) = &mut self.nodes {
-                nodes.insert(n + 1, Node::single(&element));
+                nodes.insert(n + 1, Node::single(element));
                 if let Some(split) = split {
                     nodes.insert(n + 2, split);
                 }
@@ -579,9 +601,17 @@ impl List {
                 }
             }
         }
-        self.items[index] = element;
-        true
+        self.items.set(index, element)
     }
+}
+
+/// Listpack bytes of the elements at `range` (indexes into the list).
+fn entries_bytes(items: &Items, range: std::ops::Range<usize>) -> usize {
+    let mut bytes = 0;
+    for e in items.range(range.start, range.end) {
+        bytes += listpack_entry_bytes(e);
+    }
+    bytes
 }
 
 /// Port of the index normalisation in `addListRangeReply` / `ltrimCommand`: the inclusive
@@ -634,20 +664,24 @@ fn after_removal(server: &mut Server, key: &[u8]) {
     }
 }
 
-/// Pops up to `count` elements from `end` of the list at `key` (in pop order), deleting the
-/// key when it empties. `Ok(None)` when there is no such key. Shared by LPOP/RPOP, LMPOP
-/// and (later) the blocking pops.
+/// Pops up to `count` elements from `end` of the list at `key` into one buffer (in pop
+/// order, as LRANGE answers: two allocations for the console to keep, whatever the count),
+/// deleting the key when it empties. `Ok(None)` when there is no such key. Shared by
+/// LPOP/RPOP, LMPOP and the blocking pops.
 pub fn pop(
     server: &mut Server,
     key: &[u8],
     end: End,
     count: usize,
-) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+) -> Result<Option<Bulks>, Reply> {
     let popped = match lookup(server, key)? {
         None => return Ok(None),
         Some(list) => {
             let n = count.min(list.len());
-            (0..n).filter_map(|_| list.pop(end)).collect()
+            let bytes = list.items.end_bytes(end == End::Left, n);
+            let mut popped = Bulks::with_capacity(n, bytes);
+            list.pop_many(end, n, Some(&mut popped));
+            popped
         }
     };
     after_removal(server, key);
@@ -662,7 +696,7 @@ pub fn mpop(
     keys: &[Vec<u8>],
     end: End,
     count: usize,
-) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, Reply> {
+) -> Result<Option<(Vec<u8>, Bulks)>, Reply> {
     for key in keys {
         if let Some(popped) = pop(server, key, end, count)? {
             if !popped.is_empty() {
@@ -693,23 +727,17 @@ pub fn lmove(
     match lookup(server, dst)? {
         Some(list) => {
             list.grow(element.len());
-            list.push(to, element.clone());
+            list.push(to, &element);
         }
         None => {
             let mut list = List::default();
             list.grow(element.len());
-            list.push(to, element.clone());
+            list.push(to, &element);
             server.db().set(dst, Value::List(Box::new(list)), now);
         }
     }
     after_removal(server, src);
     Ok(Some(element))
-}
-
-/// Popped elements in one buffer (`Bulks`), as LRANGE answers: two allocations for the
-/// console to keep, whatever the count.
-fn bulk_all(items: Vec<Vec<u8>>) -> Reply {
-    Bulks::from_items(items.iter().map(Vec::as_slice)).into_reply()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -728,7 +756,7 @@ fn push_generic(server: &mut Server, argv: &[Vec<u8>], end: End, xx: bool) -> Re
         Ok(Some(list)) => {
             list.grow(add_bytes);
             for e in elements {
-                list.push(end, e.clone());
+                list.push(end, e);
             }
             Reply::Integer(list.len() as i64)
         }
@@ -736,7 +764,7 @@ fn push_generic(server: &mut Server, argv: &[Vec<u8>], end: End, xx: bool) -> Re
             let mut list = List::default();
             list.grow(add_bytes);
             for e in elements {
-                list.push(end, e.clone());
+                list.push(end, e);
             }
             let len = list.len();
             server.db().set(key, Value::List(Box::new(list)), now);
@@ -785,11 +813,15 @@ fn pop_generic(server: &mut Server, argv: &[Vec<u8>], end: End) -> Reply {
         Ok(Some(_)) if count == Some(0) => return Reply::Array(Vec::new()),
         Ok(Some(_)) => {}
     }
-    match (pop(server, key, end, count.unwrap_or(1)), count) {
-        (Err(e), _) => e,
-        (Ok(None), _) => Reply::Nil,
-        (Ok(Some(items)), Some(_)) => bulk_all(items),
-        (Ok(Some(items)), None) => items.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
+    let Some(count) = count else {
+        let element = lookup(server, key).ok().flatten().and_then(|l| l.pop(end));
+        after_removal(server, key);
+        return element.map_or(Reply::Nil, Reply::Bulk);
+    };
+    match pop(server, key, end, count) {
+        Err(e) => e,
+        Ok(None) => Reply::Nil,
+        Ok(Some(items)) => items.into_reply(),
     }
 }
 
@@ -824,7 +856,7 @@ pub fn lindex(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let len = list.len() as i64;
     let index = if index < 0 { len + index } else { index };
     match usize::try_from(index).ok().and_then(|i| list.get(i)) {
-        Some(e) => Reply::Bulk(e.clone()),
+        Some(e) => Reply::Bulk(e.to_vec()),
         None => Reply::Nil,
     }
 }
@@ -844,7 +876,7 @@ pub fn lset(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let index = if index < 0 { len + index } else { index };
     let replaced = usize::try_from(index)
         .ok()
-        .is_some_and(|i| list.replace(i, argv[3].clone()));
+        .is_some_and(|i| list.replace(i, &argv[3]));
     if !replaced {
         return Reply::err("index out of range");
     }
@@ -868,10 +900,10 @@ pub fn linsert(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     };
     // The server converts before it knows whether the pivot is there.
     list.grow(argv[4].len());
-    let pivot = list.iter().position(|e| *e == argv[3]);
+    let pivot = list.iter().position(|e| e == argv[3].as_slice());
     match pivot {
         Some(at) => {
-            list.insert_at(at, after, argv[4].clone());
+            list.insert_at(at, after, &argv[4]);
             Reply::Integer(list.len() as i64)
         }
         None => Reply::Integer(-1),
@@ -888,9 +920,7 @@ pub fn lrange(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(None) => Reply::Array(Vec::new()),
         Ok(Some(list)) => match clamp_range(start, end, list.len()) {
             None => Reply::Array(Vec::new()),
-            Some((start, end)) => {
-                Bulks::from_items(list.items.range(start..=end).map(Vec::as_slice)).into_reply()
-            }
+            Some((start, end)) => Bulks::from_items(list.items.range(start, end + 1)).into_reply(),
         },
     }
 }
@@ -964,16 +994,16 @@ pub fn lpos(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     let len = list.len();
     let from_tail = rank < 0;
     let rank = rank.unsigned_abs() as usize;
-    let scanned: Box<dyn Iterator<Item = (usize, &Vec<u8>)>> = if from_tail {
-        Box::new(list.iter().rev().enumerate())
-    } else {
-        Box::new(list.iter().enumerate())
-    };
+    let mut scanned = list.iter();
     let limit = if maxlen == 0 { len } else { maxlen };
     let mut matches = 0;
     let mut found = Vec::new();
-    for (i, e) in scanned.take(limit) {
-        if e != element {
+    for i in 0..limit.min(len) {
+        let e = match from_tail {
+            true => scanned.next_back(),
+            false => scanned.next(),
+        };
+        if e != Some(element.as_slice()) {
             continue;
         }
         matches += 1;
@@ -1014,16 +1044,19 @@ pub fn lrem(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
         Ok(Some(list)) => {
             let limit = to_remove.unsigned_abs() as usize;
             let mut hits: Vec<usize> = Vec::new();
-            let positions: Box<dyn Iterator<Item = usize>> = if to_remove < 0 {
-                Box::new((0..list.len()).rev())
-            } else {
-                Box::new(0..list.len())
-            };
-            for i in positions {
-                if list.get(i) == Some(element) {
-                    hits.push(i);
-                    if limit != 0 && hits.len() == limit {
-                        break;
+            let len = list.len();
+            {
+                let mut scan = list.iter();
+                for k in 0..len {
+                    let (i, e) = match to_remove < 0 {
+                        true => (len - 1 - k, scan.next_back()),
+                        false => (k, scan.next()),
+                    };
+                    if e == Some(element.as_slice()) {
+                        hits.push(i);
+                        if limit != 0 && hits.len() == limit {
+                            break;
+                        }
                     }
                 }
             }
@@ -1117,7 +1150,18 @@ pub fn lmpop(server: &mut Server, argv: &[Vec<u8>]) -> Reply {
     match mpop(server, args.keys, args.end, args.count) {
         Err(e) => e,
         Ok(None) => Reply::NilArray,
-        Ok(Some((key, items))) => Reply::Array(vec![Reply::Bulk(key), bulk_all(items)]),
+        Ok(Some((key, items))) => Reply::Array(vec![Reply::Bulk(key), items.into_reply()]),
+    }
+}
+
+/// A seeded xorshift for the randomized tests: each call gives a number in `0..n`.
+#[cfg(test)]
+pub(crate) fn picker(mut rng: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n.max(1) as u64) as usize
     }
 }
 
@@ -1156,7 +1200,7 @@ mod tests {
             let mut list = List::default();
             for _ in 0..100 {
                 list.grow(100);
-                list.push(End::Right, vec![b'x'; 100]);
+                list.push(End::Right, &[b'x'; 100]);
             }
             list
         };
@@ -1180,6 +1224,118 @@ mod tests {
             list.shrink();
         }
         assert_eq!(list.encoding(), "listpack");
+    }
+
+    /// Pops of many across nodes of every kind (packed, a plain one for an element over
+    /// 8 KiB, integers) give what a model of the list gives, in RESP2 and RESP3, alone and
+    /// in MULTI/EXEC, and leave the list, its MEMORY USAGE and OBJECT ENCODING as the same
+    /// number of single pops leave them on a twin server.
+    #[test]
+    fn pops_of_many_match_a_model_and_single_pops() {
+        let argv = |line: &str| -> Vec<Vec<u8>> {
+            line.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+        };
+        let text = |reply: &Reply| {
+            let mut out = String::new();
+            reply.write_cli_text(&mut out);
+            out
+        };
+        let mut next = picker(0x2545_f491_4f6c_dd1d);
+        for resp3 in [false, true] {
+            for multi in [false, true] {
+                let (mut server, mut twin) = (Server::new(), Server::new());
+                if resp3 {
+                    server.execute(&argv("HELLO 3"), 0);
+                }
+                let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+                let mut pushed = 0;
+                for round in 0..120 {
+                    if model.len() < 500 || next(4) == 0 {
+                        let left = next(2) == 0;
+                        let mut line = if left { "LPUSH l" } else { "RPUSH l" }.to_string();
+                        for _ in 0..next(2_000) + 1 {
+                            pushed += 1;
+                            let element = match pushed % 97 {
+                                7 => "x".repeat(9_000),
+                                k if k % 3 == 0 => (pushed * 37).to_string(),
+                                _ => format!("e{pushed}-{}", "y".repeat(pushed % 40)),
+                            };
+                            line.push(' ');
+                            line.push_str(&element);
+                            match left {
+                                true => model.push_front(element.into_bytes()),
+                                false => model.push_back(element.into_bytes()),
+                            }
+                        }
+                        server.execute(&argv(&line), 0);
+                        twin.execute(&argv(&line), 0);
+                    }
+                    let n = [1, 2, 127, 128, 129, 700, 3_000, 100_000][next(8)];
+                    let left = next(2) == 0;
+                    let (end, pop) = if left {
+                        ("LEFT", "LPOP")
+                    } else {
+                        ("RIGHT", "RPOP")
+                    };
+                    let lmpop = next(2) == 0;
+                    let line = match lmpop {
+                        true => format!("LMPOP 1 l {end} COUNT {n}"),
+                        false => format!("{pop} l {n}"),
+                    };
+                    let popped: Vec<Reply> = (0..n)
+                        .map_while(|_| {
+                            if left {
+                                model.pop_front()
+                            } else {
+                                model.pop_back()
+                            }
+                        })
+                        .map(Reply::Bulk)
+                        .collect();
+                    for reply in &popped {
+                        let single = twin.execute(&argv(&format!("{pop} l")), 0);
+                        assert_eq!(text(&single), text(reply));
+                    }
+                    let mut want = match lmpop {
+                        true if popped.is_empty() => Reply::NilArray,
+                        true => {
+                            Reply::Array(vec![Reply::Bulk(b"l".to_vec()), Reply::Array(popped)])
+                        }
+                        false if popped.is_empty() => Reply::NilArray,
+                        false => Reply::Array(popped),
+                    };
+                    let got = if multi {
+                        server.execute(&argv("MULTI"), 0);
+                        server.execute(&argv(&line), 0);
+                        want = Reply::Array(vec![want]);
+                        server.execute(&argv("EXEC"), 0)
+                    } else {
+                        server.execute(&argv(&line), 0)
+                    };
+                    let what = format!("{line} in round {round} (RESP3 {resp3}, MULTI {multi})");
+                    assert_eq!(text(&got), text(&want), "{what}");
+                    for check in [
+                        "LLEN l",
+                        "OBJECT ENCODING l",
+                        "MEMORY USAGE l",
+                        "LRANGE l 0 9",
+                        "LRANGE l -9 -1",
+                    ] {
+                        let (ours, theirs) = (
+                            server.execute(&argv(check), 0),
+                            twin.execute(&argv(check), 0),
+                        );
+                        assert_eq!(text(&ours), text(&theirs), "{check} after {what}");
+                    }
+                    if let Ok(Some(list)) = lookup(&mut server, b"l") {
+                        list.check().expect(&what);
+                        assert!(list.iter().eq(model.iter().map(Vec::as_slice)), "{what}");
+                        let i = next(model.len());
+                        assert_eq!(list.get(i), model.get(i).map(Vec::as_slice), "{what}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1101,13 +1101,7 @@ mod tests {
             "SMOVE {k} {k} {w}",
             "SPOP {k} {n}",
         ];
-        let mut rng: u64 = 0x1234_5678_9abc_def1;
-        let mut next = |n: usize| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng % n.max(1) as u64) as usize
-        };
+        let mut next = crate::redis::types::list::picker(0x1234_5678_9abc_def1);
         let mut server = Server::new();
         let mut now: u64 = 1_700_000_000_000;
         let (mut accepted, mut quicklists, mut max_volatile) = (0, 0, 0);

@@ -22,7 +22,7 @@ use crate::redis::Server;
 
 /// A list's elements, head to tail.
 fn list_elements(list: &List) -> Vec<Vec<u8>> {
-    list.iter().cloned().collect()
+    list.iter().map(<[u8]>::to_vec).collect()
 }
 
 /// A set's members in the order SMEMBERS lists them.

@@ -19,6 +19,7 @@
 
 pub mod agg;
 pub mod check;
+pub mod columns;
 pub mod completion;
 pub mod decimal;
 pub mod flow;

@@ -1,9 +1,11 @@
 //! Databases by name, collections by name, documents in insertion order.
 
+use std::cell::{Ref, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::columns::{self, Columns};
 use super::index::spec::check_conflicts;
 use super::index::{Index, IndexSpec, Key, KeyError, KeyPart, RecordId};
 use super::query::QueryError;
@@ -45,6 +47,8 @@ pub struct Collection {
     /// The record ids of the latest writes, kept while the collection has search indexes:
     /// a full-text index takes in only the documents written since its last query.
     changes: crate::mongo::search::ChangeLog,
+    /// Columns of the fields scans read, once the collection is large (see `columns`).
+    columns: RefCell<Columns>,
 }
 
 /// The next collection stamp; unique over the process, so that a collection dropped and
@@ -161,6 +165,7 @@ impl Default for Collection {
             journal: None,
             locked: BTreeSet::new(),
             changes: Default::default(),
+            columns: Default::default(),
         }
     }
 }
@@ -264,6 +269,7 @@ impl Collection {
         self.rids.push(rid);
         self.docs.push(doc);
         self.writes += 1;
+        self.columns.get_mut().appended(&self.docs, self.writes);
         self.log_change(rid);
         if let Some(capped) = self.options.capped {
             while self.docs.len() > 1
@@ -336,6 +342,9 @@ impl Collection {
         }
         self.docs[pos] = doc;
         self.writes += 1;
+        self.columns
+            .get_mut()
+            .replaced(&self.docs, pos, self.writes);
         self.log_change(rid);
         self.account(size, old_size);
         Ok(())
@@ -347,6 +356,7 @@ impl Collection {
         let entry = self.journal_entry(&doc, Some(&doc));
         self.note_write(entry);
         self.writes += 1;
+        self.columns.get_mut().removed(index, self.writes);
         self.account(0, bson_size(&doc));
         let rid = self.rids.remove(index);
         self.log_change(rid);
@@ -456,6 +466,7 @@ impl Collection {
             journal: journal.then(Vec::new),
             locked: BTreeSet::new(),
             changes: Default::default(),
+            columns: Default::default(),
         }
     }
 
@@ -527,6 +538,19 @@ impl Collection {
     }
 
     /// How many inserts, replacements and removals the collection has seen.
+    /// The columns of `names`, built where missing; None for a collection too small to
+    /// need them (or while a scan of it already reads them).
+    pub fn columns(&self, names: &[&str]) -> Option<Ref<'_, Columns>> {
+        if self.docs.len() < columns::MIN_DOCS || names.is_empty() {
+            return None;
+        }
+        self.columns
+            .try_borrow_mut()
+            .ok()?
+            .ensure(&self.docs, self.writes, names);
+        self.columns.try_borrow().ok()
+    }
+
     pub fn writes(&self) -> u64 {
         self.writes
     }

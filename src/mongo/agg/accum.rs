@@ -210,24 +210,15 @@ impl AccSpec {
     #[allow(clippy::collapsible_match)]
     pub fn add(&self, state: &mut State, env: &mut Env<'_>) -> Result<(), AggError> {
         // Sums and averages of a constant (`$sum: 1`) or a plain field read it in place.
-        let in_place = match &self.arg {
-            Expr::Const(v) => Some(Some(v)),
-            arg => arg.field_ref(env.root),
-        };
-        if let (Kind::Sum | Kind::Avg, Some(found)) = (self.kind, in_place) {
-            let v = found.unwrap_or(&Value::Undefined);
-            match state {
-                State::Sum(total, _) if v.is_number() => *total = add_numbers(total, v),
-                State::Avg(sum, count, exact) => {
-                    if let Some(x) = as_f64(v) {
-                        *sum += x;
-                        *count += 1;
-                        *exact = add_numbers(exact, v);
-                    }
-                }
-                _ => {}
+        if matches!(self.kind, Kind::Sum | Kind::Avg) {
+            let in_place = match &self.arg {
+                Expr::Const(v) => Some(Some(v)),
+                arg => arg.field_ref(env.root),
+            };
+            if let Some(found) = in_place {
+                add_in_place(state, found);
+                return Ok(());
             }
-            return Ok(());
         }
         let v = self.arg.eval(env)?;
         match (self.kind, state) {
@@ -467,6 +458,77 @@ pub fn percentile(mut nums: Vec<f64>, ps: &[f64]) -> Vec<Value> {
             Value::Double(nums.get(rank - 1).copied().unwrap_or(f64::NAN))
         })
         .collect()
+}
+
+/// A `$sum` or `$avg` taking `found` (its argument's value; None for a missing field).
+pub fn add_in_place(state: &mut State, found: Option<&Value>) {
+    let v = found.unwrap_or(&Value::Undefined);
+    match state {
+        State::Sum(total, _) if v.is_number() => add_to(total, v),
+        State::Avg(sum, count, exact) => {
+            if let Some(x) = as_f64(v) {
+                *sum += x;
+                *count += 1;
+                add_to(exact, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `*total = add_numbers(total, v)`, in place for the usual pairs (a sum of int32s that
+/// stays an int32, doubles), which a group adds once per document.
+#[inline]
+fn add_to(total: &mut Value, v: &Value) {
+    match (&mut *total, v) {
+        (Value::Int32(t), Value::Int32(x)) => {
+            if let Some(s) = t.checked_add(*x) {
+                *t = s;
+                return;
+            }
+        }
+        (Value::Int64(t), Value::Int32(x)) => {
+            if let Some(s) = t.checked_add(i64::from(*x)) {
+                *t = s;
+                return;
+            }
+        }
+        (Value::Int64(t), Value::Int64(x)) => {
+            if let Some(s) = t.checked_add(*x) {
+                *t = s;
+                return;
+            }
+        }
+        (Value::Double(t), Value::Double(x)) => {
+            *t += x;
+            return;
+        }
+        (Value::Double(t), Value::Int32(x)) => {
+            *t += f64::from(*x);
+            return;
+        }
+        _ => {}
+    }
+    *total = add_numbers(total, v);
+}
+
+impl AccSpec {
+    /// For a `$sum` or `$avg` of a constant or a top-level field, with no other argument:
+    /// the field's name (None for the constant), so that the argument can be read from a
+    /// column and added by `add_in_place`. None (outer) for any other accumulator.
+    pub fn in_place_field(&self) -> Option<Option<&str>> {
+        if !matches!(self.kind, Kind::Sum | Kind::Avg)
+            || self.n.is_some()
+            || self.p.is_some()
+            || self.sort.is_some()
+        {
+            return None;
+        }
+        match &self.arg {
+            Expr::Const(_) => Some(None),
+            arg => arg.top_field().map(Some),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

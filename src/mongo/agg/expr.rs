@@ -763,6 +763,17 @@ impl Expr {
     /// For a field path that crosses only documents, the value it reaches borrowed from the
     /// current document (`Some(None)` when missing): hot loops (`$group` keys, `$sum:
     /// "$price"`) then read values without copying them. `None` means "evaluate instead".
+    /// For `"$name"` (a top-level field of the document): the name.
+    pub fn top_field(&self) -> Option<&str> {
+        match self {
+            Expr::Field(path, _) => match path.as_slice() {
+                [name] => Some(name.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn field_ref<'d>(&self, root: &'d Document) -> Option<Option<&'d Value>> {
         let Expr::Field(path, hint) = self else {
             return None;

@@ -25,7 +25,7 @@ pub mod window;
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use crate::mongo::store::Store;
+use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::{Document, Value};
 
 /// A row flowing between stages: borrowed from the store until a stage rewrites it.
@@ -260,7 +260,7 @@ pub fn run_source(
         };
         // A whole collection with no index to read through goes to the pipeline as the
         // collection's own slice, which its first stage may read without a list of rows.
-        let mut whole: Option<&[Document]> = None;
+        let mut whole: Option<&Collection> = None;
         let input: Vec<Row<'_>> = match source {
             Source::Collection(_) if prepared.is_some() => prepared
                 .as_ref()
@@ -289,7 +289,7 @@ pub fn run_source(
                             .filter_map(|i| c.docs.get(i).map(Cow::Borrowed))
                             .collect(),
                         None if sample_n.is_none() => {
-                            whole = Some(&c.docs);
+                            whole = Some(c);
                             Vec::new()
                         }
                         None => c.docs.iter().map(Cow::Borrowed).collect(),
@@ -301,7 +301,7 @@ pub fn run_source(
         match sample_n {
             None => {
                 let rows = match whole {
-                    Some(docs) => compiled.run_documents(docs, &ctx)?,
+                    Some(coll) => compiled.run_documents(coll, &ctx)?,
                     None => compiled.run(input, &ctx)?,
                 };
                 (rows.into_iter().map(Cow::into_owned).collect(), None)

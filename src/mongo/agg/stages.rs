@@ -9,8 +9,9 @@ use super::expr::{doc_path, server_text, truthy, type_name, Compiler, Env, Expr}
 use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
 use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
+use crate::mongo::columns::{Column, Found};
 use crate::mongo::query::Filter;
-use crate::mongo::store::Store;
+use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::{
     self, compare, field, values_equal, Document, FieldHash, ObjectIdGenerator, Value,
 };
@@ -24,7 +25,7 @@ pub trait StageOp {
     /// Runs the stage straight over a collection's documents, for a stage that reads its
     /// input once in order and keeps none of it: the pipeline then builds no list of rows
     /// for the whole collection. None when the stage needs its rows.
-    fn run_documents<'a>(&self, _docs: &'a [Document], _ctx: &Ctx<'a>) -> Option<Res<'a>> {
+    fn run_documents<'a>(&self, _coll: &'a Collection, _ctx: &Ctx<'a>) -> Option<Res<'a>> {
         None
     }
 
@@ -155,13 +156,13 @@ impl Pipeline {
 
     /// Runs the pipeline over a collection's documents, handing them to the first stage
     /// without a list of rows when it can take them so.
-    pub fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Res<'a> {
+    pub fn run_documents<'a>(&self, coll: &'a Collection, ctx: &Ctx<'a>) -> Res<'a> {
         let first = match self.fused.first().and_then(Option::as_ref) {
             Some(f) => Some((f, 2)),
             None => self.stages.first().map(|s| (&s.op, 1)),
         };
         if let Some((op, width)) = first {
-            if let Some(rows) = op.run_documents(docs, ctx) {
+            if let Some(rows) = op.run_documents(coll, ctx) {
                 let rows = rows.map_err(|mut e| {
                     e.stage.get_or_insert(0);
                     e
@@ -169,7 +170,7 @@ impl Pipeline {
                 return self.run_from(width, rows, ctx);
             }
         }
-        self.run_from(0, docs.iter().map(Cow::Borrowed).collect(), ctx)
+        self.run_from(0, coll.docs.iter().map(Cow::Borrowed).collect(), ctx)
     }
 
     fn run_from<'a>(&self, mut i: usize, mut rows: Rows<'a>, ctx: &Ctx<'a>) -> Res<'a> {
@@ -577,8 +578,169 @@ impl StageOp for MatchGroup {
         self.group(rows.iter().map(|r| r.as_ref()), ctx)
     }
 
-    fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Option<Res<'a>> {
-        Some(self.group(docs.iter(), ctx))
+    fn run_documents<'a>(&self, coll: &'a Collection, ctx: &Ctx<'a>) -> Option<Res<'a>> {
+        Some(self.group_collection(coll, ctx))
+    }
+}
+
+impl MatchGroup {
+    /// The group over a whole collection, reading the filter's fields, the group key and the
+    /// accumulators' fields from the collection's columns where it has them.
+    fn group_collection<'a>(&self, coll: &'a Collection, ctx: &Ctx<'a>) -> Res<'a> {
+        let mut names = self.filter.top_fields();
+        let filter_fields = names.len();
+        // A key and accumulators that columns can answer: a top-level field as the key,
+        // sums and averages of constants and top-level fields.
+        let key = self.group.id.top_field();
+        let args: Option<Vec<Option<&str>>> = self
+            .group
+            .accs
+            .iter()
+            .map(|(_, a)| a.in_place_field())
+            .collect();
+        let read = key.zip(args);
+        if let Some((key, args)) = &read {
+            names.push(key);
+            names.extend(args.iter().flatten());
+        }
+        let Some(columns) = coll.columns(&names) else {
+            return self.group(coll.docs.iter(), ctx);
+        };
+        let cols: Vec<Option<&Column>> = names.iter().map(|n| columns.get(n)).collect();
+        let (filter_cols, rest) = cols.split_at(filter_fields.min(cols.len()));
+        let mut read = match (read, rest.split_first()) {
+            (Some((_, args)), Some((Some(key), arg_cols))) => {
+                Some(ColumnGroup::new(key, args, arg_cols))
+            }
+            _ => None,
+        };
+        let mut g = Grouper::new(&self.group);
+        let mut tests = self.filter.column_filter(filter_cols);
+        let mut hits = Vec::new();
+        let docs = &coll.docs;
+        let n = docs.len();
+        let mut start = 0;
+        while start < n {
+            let end = start.saturating_add(COLUMN_CHUNK).min(n);
+            match tests.as_mut() {
+                Some(t) => t.select(start..end, &mut hits, |row| {
+                    docs.get(row).is_some_and(|d| self.filter.matches(d))
+                }),
+                None => {
+                    hits.clear();
+                    hits.extend((start..end).filter(|&row| {
+                        docs.get(row)
+                            .is_some_and(|d| self.filter.matches_row(d, row, filter_cols))
+                    }));
+                }
+            }
+            for &row in &hits {
+                let Some(d) = docs.get(row) else {
+                    continue;
+                };
+                match read.as_mut() {
+                    Some(r) => r.add(&mut g, d, row, ctx)?,
+                    None => g.add(d, ctx)?,
+                }
+            }
+            start = end;
+        }
+        g.finish(ctx)
+    }
+}
+
+/// Documents a column scan selects at a time (see `plan::scan_columns`).
+const COLUMN_CHUNK: usize = 4096;
+
+/// A `$group` whose key is a top-level field and whose accumulators are sums and averages
+/// of constants and top-level fields, read from columns where they hold the values.
+struct ColumnGroup<'c, 'n> {
+    key: &'c Column,
+    /// Each accumulator's field (None for a constant).
+    args: Vec<Option<&'n str>>,
+    /// The columns of the accumulators' fields, in order.
+    arg_cols: &'c [Option<&'c Column>],
+    /// The group of each of the key column's strings, once met (`usize::MAX` before).
+    by_string: Vec<usize>,
+    /// Where a value read from a column is held while it is added: each accumulator's.
+    tmps: Vec<Value>,
+}
+
+impl<'c, 'n> ColumnGroup<'c, 'n> {
+    fn new(
+        key: &'c Column,
+        args: Vec<Option<&'n str>>,
+        arg_cols: &'c [Option<&'c Column>],
+    ) -> Self {
+        ColumnGroup {
+            key,
+            by_string: vec![usize::MAX; key.distinct_strings()],
+            tmps: vec![Value::Null; args.len()],
+            args,
+            arg_cols,
+        }
+    }
+
+    /// Accumulates document `row` into its group.
+    fn add(
+        &mut self,
+        g: &mut Grouper<'_>,
+        d: &Document,
+        row: usize,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), AggError> {
+        // A string key seen before needs only its index.
+        let known = self
+            .key
+            .string_id(row)
+            .and_then(|id| self.by_string.get(id))
+            .filter(|g| **g != usize::MAX);
+        let group = match known {
+            Some(&group) => group,
+            None => {
+                let mut key_tmp = Value::Null;
+                let key = match self.key.get(row, &mut key_tmp) {
+                    Found::Unknown => return g.add(d, ctx),
+                    Found::Value(v) => v,
+                    Found::Missing => &Value::Null,
+                };
+                let group = g.group_of(key, d);
+                if let Some(slot) = self
+                    .key
+                    .string_id(row)
+                    .and_then(|id| self.by_string.get_mut(id))
+                {
+                    *slot = group;
+                }
+                group
+            }
+        };
+        let spec = g.spec;
+        let Some(states) = g.states_mut(group) else {
+            return Ok(());
+        };
+        let mut arg_cols = self.arg_cols.iter();
+        for ((arg, tmp), (state, (_, acc))) in self
+            .args
+            .iter()
+            .zip(self.tmps.iter_mut())
+            .zip(states.iter_mut().zip(&spec.accs))
+        {
+            let found = match (arg, &acc.arg) {
+                (_, Expr::Const(v)) => Some(v),
+                (None, _) => None,
+                (Some(name), _) => match arg_cols.next().and_then(Option::as_ref) {
+                    Some(c) => match c.get(row, tmp) {
+                        Found::Value(v) => Some(v),
+                        Found::Missing => None,
+                        Found::Unknown => field(d, name),
+                    },
+                    None => field(d, name),
+                },
+            };
+            accum::add_in_place(state, found);
+        }
+        Ok(())
     }
 }
 
@@ -1089,9 +1251,43 @@ impl<'s> Grouper<'s> {
     /// Accumulates `doc` into the group of `key`, already computed.
     fn add_keyed(&mut self, key: &Value, doc: &Document, ctx: &Ctx<'_>) -> Result<(), AggError> {
         let mut e = env(doc, ctx);
+        let g = self.group_of(key, doc);
+        if let Some((_, states, _)) = self.groups.get_mut(g) {
+            for ((_, a), s) in self.spec.accs.iter().zip(states.iter_mut()) {
+                a.add(s, &mut e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Accumulates into group `g` the argument of accumulator `i`, read already (a `$sum`
+    /// or `$avg` in place: see `AccSpec::in_place_field`; None for a constant's).
+    fn add_in_place(&mut self, g: usize, i: usize, found: Option<&Value>) {
+        let (Some((_, states, _)), Some((_, a))) = (self.groups.get_mut(g), self.spec.accs.get(i))
+        else {
+            return;
+        };
+        let found = match &a.arg {
+            Expr::Const(v) => Some(v),
+            _ => found,
+        };
+        if let Some(s) = states.get_mut(i) {
+            accum::add_in_place(s, found);
+        }
+    }
+
+    /// The accumulator states of group `g`.
+    fn states_mut(&mut self, g: usize) -> Option<&mut [State]> {
+        self.groups
+            .get_mut(g)
+            .map(|(_, states, _)| states.as_mut_slice())
+    }
+
+    /// The group of `key` (made, with `doc` as its first document, when new).
+    fn group_of(&mut self, key: &Value, doc: &Document) -> usize {
         self.buf.clear();
         encode_key(key, &mut self.buf);
-        let g = match self.index.get(self.buf.as_slice()) {
+        match self.index.get(self.buf.as_slice()) {
             Some(g) => *g,
             None => {
                 self.index.insert(self.buf.clone(), self.groups.len());
@@ -1108,13 +1304,7 @@ impl<'s> Grouper<'s> {
                 self.groups.push((key, states, first));
                 self.groups.len() - 1
             }
-        };
-        if let Some((_, states, _)) = self.groups.get_mut(g) {
-            for ((_, a), s) in self.spec.accs.iter().zip(states.iter_mut()) {
-                a.add(s, &mut e)?;
-            }
         }
-        Ok(())
     }
 
     fn finish<'a>(self, ctx: &Ctx<'a>) -> Res<'a> {
@@ -1146,13 +1336,33 @@ impl StageOp for UnwindGroup {
         self.group(rows.iter().map(|r| r.as_ref()), ctx)
     }
 
-    fn run_documents<'a>(&self, docs: &'a [Document], ctx: &Ctx<'a>) -> Option<Res<'a>> {
-        Some(self.group(docs.iter(), ctx))
+    fn run_documents<'a>(&self, coll: &'a Collection, ctx: &Ctx<'a>) -> Option<Res<'a>> {
+        // Counting elements by value: arrays of strings are read from the field's column.
+        let field = self.unwind.path.first().map_or("", String::as_str);
+        let counts = self
+            .group
+            .accs
+            .iter()
+            .all(|(_, a)| a.in_place_field() == Some(None));
+        let columns = if counts { coll.columns(&[field]) } else { None };
+        let column = columns.as_ref().and_then(|c| c.get(field));
+        Some(self.group_with(coll.docs.iter(), column, ctx))
     }
 }
 
 impl UnwindGroup {
     fn group<'d, 'a>(&self, rows: impl Iterator<Item = &'d Document>, ctx: &Ctx<'a>) -> Res<'a> {
+        self.group_with(rows, None, ctx)
+    }
+
+    /// `column`, when given, is the unwound field's column over `rows` (a whole collection),
+    /// and every accumulator a sum or average of a constant.
+    fn group_with<'d, 'a>(
+        &self,
+        rows: impl Iterator<Item = &'d Document>,
+        column: Option<&Column>,
+        ctx: &Ctx<'a>,
+    ) -> Res<'a> {
         let mut g = Grouper::new(&self.group);
         let path = &self.unwind.path;
         let field = path.first().map_or("", String::as_str);
@@ -1169,7 +1379,30 @@ impl UnwindGroup {
             });
         let empty = Document::default();
         let hint = std::cell::Cell::new(0);
-        for r in rows {
+        let column = column.filter(|_| by_element);
+        // The group of each of the column's strings, once met (`usize::MAX` before).
+        let mut by_string = vec![usize::MAX; column.map_or(0, Column::distinct_strings)];
+        for (row, r) in rows.enumerate() {
+            if let Some(ids) = column.and_then(|c| c.string_list(row)) {
+                if !ids.is_empty() {
+                    for &id in ids {
+                        let id = id as usize;
+                        let key = column.and_then(|c| c.string(id)).unwrap_or(&Value::Null);
+                        let group = match by_string.get_mut(id) {
+                            Some(known) if *known != usize::MAX => *known,
+                            Some(slot) => {
+                                *slot = g.group_of(key, &empty);
+                                *slot
+                            }
+                            None => g.group_of(key, &empty),
+                        };
+                        for i in 0..self.group.accs.len() {
+                            g.add_in_place(group, i, None);
+                        }
+                    }
+                    continue;
+                }
+            }
             match value::field_hinted(r, field, &hint) {
                 Some(Value::Array(items)) if by_element => {
                     for item in items {

@@ -12,6 +12,7 @@ use std::ops::Bound;
 
 use super::plan_cache::{self, CacheKey, Cached, PlanCache};
 use super::{Entry, Index, Key, KeyPart, RecordId};
+use crate::mongo::columns::{Column, ColumnFilter};
 use crate::mongo::query::cursor;
 use crate::mongo::query::filter::number_f64;
 use crate::mongo::query::{Filter, QueryError};
@@ -1303,6 +1304,23 @@ fn run(
     let mut advances = trace;
     let stop_at = if sorts_after_run(plan) { None } else { want };
     let over_budget = |s: &Stats| max_works.is_some_and(|m| s.works >= m);
+    // A collection scan reads the filter's top-level fields from their columns.
+    let names = filter.top_fields();
+    let columns = match plan.access {
+        Access::CollScan { .. } => coll.columns(&names),
+        _ => None,
+    };
+    let columns: Vec<Option<&Column>> = match &columns {
+        Some(c) => names.iter().map(|n| c.get(n)).collect(),
+        None => Vec::new(),
+    };
+    if let (Access::CollScan { backward: false }, None, None, false) =
+        (&plan.access, max_works, &advances, plan.covered)
+    {
+        if let Some(mut tests) = filter.column_filter(&columns) {
+            return scan_columns(coll, &mut tests, filter, stop_at);
+        }
+    }
     let recheck = match &plan.access {
         Access::IxScan { index, bounds, .. } => coll
             .indexes()
@@ -1317,7 +1335,14 @@ fn run(
         if !plan.covered {
             stats.docs_examined += 1;
         }
-        if !recheck || filter.matches(doc) {
+        let passes = || {
+            if columns.is_empty() {
+                filter.matches(doc)
+            } else {
+                filter.matches_row(doc, pos, &columns)
+            }
+        };
+        if !recheck || passes() {
             stats.matched += 1;
             out.push(pos);
             if plan.provides_sort {
@@ -1423,6 +1448,63 @@ fn run(
                 t.extend(std::iter::repeat_n(stats.works, out.len()));
             }
         }
+    }
+    (out, stats)
+}
+
+/// The name of a top-level field path.
+fn top(path: &[String]) -> Option<&str> {
+    match path {
+        [name] => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+/// Documents a column scan selects at a time: its lists stay small, and a find with a
+/// limit reads little past the document that completes it.
+const COLUMN_CHUNK: usize = 4096;
+
+/// A forward collection scan whose filter runs over columns (`Filter::column_filter`): the
+/// same positions and counts the document-by-document scan gives.
+fn scan_columns(
+    coll: &Collection,
+    tests: &mut ColumnFilter<'_>,
+    filter: &Filter,
+    stop_at: Option<usize>,
+) -> (Vec<usize>, Stats) {
+    let mut stats = Stats::default();
+    let mut out = Vec::new();
+    let mut hits = Vec::new();
+    let n = coll.docs.len();
+    let mut start = 0;
+    let mut finished = true;
+    'chunks: while start < n {
+        let end = start.saturating_add(COLUMN_CHUNK).min(n);
+        tests.select(start..end, &mut hits, |row| {
+            coll.docs.get(row).is_some_and(|d| filter.matches(d))
+        });
+        // Documents before `next` are counted.
+        let mut next = start;
+        for &row in &hits {
+            let seen = (row + 1 - next) as u64;
+            stats.works += seen;
+            stats.docs_examined += seen;
+            next = row + 1;
+            stats.matched += 1;
+            out.push(row);
+            if stop_at.is_some_and(|k| out.len() >= k) {
+                finished = next == n;
+                break 'chunks;
+            }
+        }
+        let seen = (end - next) as u64;
+        stats.works += seen;
+        stats.docs_examined += seen;
+        start = end;
+    }
+    stats.eof = finished;
+    if finished {
+        stats.works += 1;
     }
     (out, stats)
 }
@@ -1701,7 +1783,17 @@ fn execute_with(
     if sorts_after_run(&winner) {
         if let Some(sort) = q.sort {
             match want {
-                Some(k) => cursor::sort_indices_top(&coll.docs, &mut positions, sort, k)?,
+                Some(k) => {
+                    // The sort keys that are top-level fields are read from their columns.
+                    let keys = cursor::sort_keys(sort)?;
+                    let names: Vec<&str> = keys.iter().filter_map(|(p, _)| top(p)).collect();
+                    let guard = coll.columns(&names);
+                    let columns: Vec<Option<&Column>> = match &guard {
+                        Some(g) => keys.iter().map(|(p, _)| g.get(top(p)?)).collect(),
+                        None => Vec::new(),
+                    };
+                    cursor::sort_indices_top(&coll.docs, &mut positions, sort, k, &columns)?
+                }
                 None => cursor::sort_indices(&coll.docs, &mut positions, sort)?,
             }
         }

@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 
 use super::filter::{array_index, QueryError};
 use super::server_repr;
+use crate::mongo::columns::{Column, Found};
 use crate::mongo::value::{compare, field, Document, Value};
 
 /// Sorts stably by a sort document (BSON order across types, arrays by their smallest element
@@ -52,23 +53,42 @@ pub fn sort_documents_top(
         docs.truncate(k);
         return Ok(());
     }
-    keep_top(docs, |d| Some(*d), sort, k)
+    keep_top(
+        docs,
+        |d, _, path, dir| Some(sort_key(d, path, dir)),
+        sort,
+        k,
+    )
 }
 
 /// `sort_indices` followed by keeping the first `k`, as `sort_documents_top` does for
-/// documents.
+/// documents. `columns` has, for each sort key, the column of its top-level field when the
+/// collection has one (an empty list when none): a key read there is the document's own.
 pub fn sort_indices_top(
     docs: &[Document],
     indices: &mut Vec<usize>,
     sort: &Document,
     k: usize,
+    columns: &[Option<&Column>],
 ) -> Result<(), QueryError> {
     if k >= indices.len() || k > MAX_KEPT {
         sort_indices(docs, indices, sort)?;
         indices.truncate(k);
         return Ok(());
     }
-    keep_top(indices, |i| docs.get(*i), sort, k)
+    let key_of = |row: &usize, key: usize, path: &[String], dir: i32| {
+        let d = docs.get(*row)?;
+        if let Some(Some(column)) = columns.get(key) {
+            let mut tmp = Value::Null;
+            match column.get(*row, &mut tmp) {
+                Found::Value(v) => return Some(v.clone()),
+                Found::Missing => return Some(Value::Null),
+                Found::Unknown => {}
+            }
+        }
+        Some(sort_key(d, path, dir))
+    };
+    keep_top(indices, key_of, sort, k)
 }
 
 /// Beyond this many kept items, inserting into the kept list costs more than sorting all.
@@ -76,9 +96,11 @@ const MAX_KEPT: usize = 256;
 
 /// Keeps the `k` first items in sort order, comparing each other item with the worst kept
 /// one key by key (computing each key only as far as needed). Ties keep the items' order.
-fn keep_top<'a, T: Copy>(
+/// `key_of(item, i, path, direction)` is the item's value of sort key `i` (None for an
+/// item that is not there any more).
+fn keep_top<T: Copy>(
     items: &mut Vec<T>,
-    doc_of: impl Fn(&T) -> Option<&'a Document>,
+    key_of: impl Fn(&T, usize, &[String], i32) -> Option<Value>,
     sort: &Document,
     k: usize,
 ) -> Result<(), QueryError> {
@@ -97,19 +119,16 @@ fn keep_top<'a, T: Copy>(
     };
     let mut kept: Vec<(Vec<Value>, T)> = Vec::with_capacity(k + 1);
     for item in items.iter() {
-        let Some(d) = doc_of(item) else {
-            continue;
-        };
         if kept.len() == k {
             let Some((worst, _)) = kept.last() else {
                 break;
             };
             let mut beats = false;
             for (i, (path, dir)) in keys.iter().enumerate() {
-                let Some(w) = worst.get(i) else {
+                let (Some(w), Some(v)) = (worst.get(i), key_of(item, i, path, *dir)) else {
                     break;
                 };
-                let c = compare(&sort_key(d, path, *dir), w);
+                let c = compare(&v, w);
                 let c = if *dir < 0 { c.reverse() } else { c };
                 if c != Ordering::Equal {
                     beats = c == Ordering::Less;
@@ -120,7 +139,14 @@ fn keep_top<'a, T: Copy>(
                 continue;
             }
         }
-        let key: Vec<Value> = keys.iter().map(|(p, dir)| sort_key(d, p, *dir)).collect();
+        let key: Option<Vec<Value>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (p, dir))| key_of(item, i, p, *dir))
+            .collect();
+        let Some(key) = key else {
+            continue;
+        };
         // After every kept item that sorts before or equal to it: ties stay in order.
         let at = kept.partition_point(|(x, _)| order(x, &key) != Ordering::Greater);
         kept.insert(at, (key, *item));

@@ -17,6 +17,7 @@ use super::schema::Schema;
 use super::server_repr;
 use crate::mongo::agg::expr::{truthy, Compiler, Env, Expr};
 use crate::mongo::agg::AggError;
+use crate::mongo::columns::{Column, ColumnFilter, ColumnTest, Found, NumCmp};
 use crate::mongo::value::{compare, field, field_hinted, type_rank, values_equal, Document, Value};
 
 /// A query the server rejects, with MongoDB's code and code name.
@@ -71,6 +72,8 @@ pub struct Filter {
     /// A `$near` / `$nearSphere` at the top level: its path and query, answered (and
     /// ordered) by the planner through a geo index.
     near: Option<Box<NearQuery>>,
+    /// The top-level fields the filter tests (each once), whose columns a scan may read.
+    top_fields: Vec<String>,
 }
 
 /// The field path of a `$near` and its query.
@@ -94,6 +97,11 @@ enum Node {
         test: FieldTest,
         /// Where the path's first field was last found (see `field_hinted`).
         hint: Cell<usize>,
+        /// For a top-level field: its place in `Filter::top_fields`, where a scan hands the
+        /// field's column.
+        slot: usize,
+        /// The test as a numeric comparison a column scan makes inline, when it is one.
+        num: Option<(NumCmp, f64)>,
     },
     Schema(Box<Schema>),
     Expr(Box<Expr>),
@@ -159,12 +167,15 @@ impl Filter {
     /// Compiles a filter document (`{}` matches everything).
     pub fn compile(filter: &Document) -> Result<Filter, QueryError> {
         let (text, near) = special_operators(filter)?;
-        let root = compile_document(filter, true)?;
+        let mut root = compile_document(filter, true)?;
         let mut paths = Vec::new();
         collect_paths(&root, &mut paths);
+        let mut top_fields = Vec::new();
+        assign_slots(&mut root, &mut top_fields);
         Ok(Filter {
             root,
             paths,
+            top_fields,
             now_ms: Cell::new(0),
             error: RefCell::new(None),
             text,
@@ -210,7 +221,26 @@ impl Filter {
     }
 
     pub fn matches(&self, doc: &Document) -> bool {
-        eval(&self.root, doc, self)
+        eval(&self.root, doc, self, None)
+    }
+
+    /// The top-level fields the filter tests, whose columns `matches_row` takes.
+    pub fn top_fields(&self) -> Vec<&str> {
+        self.top_fields.iter().map(String::as_str).collect()
+    }
+
+    /// The filter run over columns (in the order of `top_fields`) a range of documents at a
+    /// time, when it is a conjunction of top-level field tests and every column is there.
+    pub fn column_filter<'c>(&'c self, columns: &[Option<&'c Column>]) -> Option<ColumnFilter<'c>> {
+        let mut tests = Vec::new();
+        column_tests(&self.root, columns, &mut tests)?;
+        Some(ColumnFilter::new(tests))
+    }
+
+    /// `matches` for document `row` of a collection scan, reading the filter's top-level
+    /// fields from their columns (in the order of `top_fields`) where they hold the value.
+    pub fn matches_row(&self, doc: &Document, row: usize, columns: &[Option<&Column>]) -> bool {
+        eval(&self.root, doc, self, Some(&Row { row, columns }))
     }
 
     /// The first error an `$expr` raised while matching, if any (cleared by the call).
@@ -300,13 +330,113 @@ fn collect_paths(node: &Node, out: &mut Vec<Vec<String>>) {
     }
 }
 
-fn eval(node: &Node, doc: &Document, f: &Filter) -> bool {
+/// `{age: 42}` or `{age: {$gte: 18}}` (one comparison with a number a double holds
+/// exactly), as a column scan tests it inline.
+fn numeric_comparison(value: &Value) -> Option<(NumCmp, f64)> {
+    let (op, operand) = match value {
+        Value::Document(d) if d.len() == 1 => d.first().map(|(k, v)| (k.as_str(), v))?,
+        Value::Document(_) => return None,
+        v => ("$eq", v),
+    };
+    let want = match operand {
+        Value::Int32(i) => f64::from(*i),
+        Value::Int64(i) if i.unsigned_abs() <= 1 << 53 => *i as f64,
+        Value::Double(x) if !x.is_nan() => *x,
+        _ => return None,
+    };
+    let cmp = match op {
+        "$eq" => NumCmp::Eq,
+        "$gt" => NumCmp::Gt,
+        "$gte" => NumCmp::Gte,
+        "$lt" => NumCmp::Lt,
+        "$lte" => NumCmp::Lte,
+        _ => return None,
+    };
+    Some((cmp, want))
+}
+
+/// The tests of a conjunction of top-level fields on their columns; None for any other
+/// filter, or a field without its column.
+fn column_tests<'c>(
+    node: &'c Node,
+    columns: &[Option<&'c Column>],
+    out: &mut Vec<ColumnTest<'c>>,
+) -> Option<()> {
     match node {
-        Node::And(nodes) => nodes.iter().all(|n| eval(n, doc, f)),
-        Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc, f)),
-        Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc, f)),
-        Node::Field { path, test, hint } => match path.as_slice() {
-            [name] => run_top_level(test, field_hinted(doc, name, hint)),
+        Node::And(nodes) => nodes.iter().try_for_each(|n| column_tests(n, columns, out)),
+        Node::Field {
+            path,
+            test,
+            slot,
+            num,
+            ..
+        } if path.len() == 1 => {
+            let column = (*columns.get(*slot)?)?;
+            out.push(ColumnTest::new(
+                column,
+                Box::new(move |v| run_top_level(test, v)),
+                *num,
+            ));
+            Some(())
+        }
+        Node::Const(true) => Some(()),
+        _ => None,
+    }
+}
+
+/// Gives each top-level field test (through `$and`/`$or`/`$nor`) the slot of its field.
+fn assign_slots(node: &mut Node, names: &mut Vec<String>) {
+    match node {
+        Node::And(nodes) | Node::Or(nodes) | Node::Nor(nodes) => {
+            for n in nodes {
+                assign_slots(n, names);
+            }
+        }
+        Node::Field { path, slot, .. } => {
+            if let [name] = path.as_slice() {
+                *slot = match names.iter().position(|n| n == name) {
+                    Some(at) => at,
+                    None => {
+                        names.push(name.clone());
+                        names.len() - 1
+                    }
+                };
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The document a scan is at, and the columns of the filter's top-level fields.
+struct Row<'r> {
+    row: usize,
+    columns: &'r [Option<&'r Column>],
+}
+
+fn eval(node: &Node, doc: &Document, f: &Filter, at: Option<&Row>) -> bool {
+    match node {
+        Node::And(nodes) => nodes.iter().all(|n| eval(n, doc, f, at)),
+        Node::Or(nodes) => nodes.iter().any(|n| eval(n, doc, f, at)),
+        Node::Nor(nodes) => !nodes.iter().any(|n| eval(n, doc, f, at)),
+        Node::Field {
+            path,
+            test,
+            hint,
+            slot,
+            ..
+        } => match path.as_slice() {
+            [name] => {
+                let column = at.and_then(|r| Some((r.row, r.columns.get(*slot)?.as_ref()?)));
+                if let Some((row, column)) = column {
+                    let mut tmp = Value::Null;
+                    match column.get(row, &mut tmp) {
+                        Found::Value(v) => return run_top_level(test, Some(v)),
+                        Found::Missing => return run_top_level(test, None),
+                        Found::Unknown => {}
+                    }
+                }
+                run_top_level(test, field_hinted(doc, name, hint))
+            }
             _ => run_test(test, doc, path),
         },
         Node::Schema(schema) => schema.matches_root(doc),
@@ -474,6 +604,8 @@ fn compile_document(filter: &Document, top: bool) -> Result<Node, QueryError> {
                 path: key.split('.').map(str::to_string).collect(),
                 test: compile_field_condition(key, value)?,
                 hint: Cell::new(0),
+                slot: usize::MAX,
+                num: numeric_comparison(value),
             });
         }
     }
@@ -1260,6 +1392,7 @@ fn op_elem_match(
         error: RefCell::new(None),
         text: None,
         near: None,
+        top_fields: Vec::new(),
     };
     Ok(Some(FieldTest::Whole(Box::new(move |v| match v {
         Value::Array(items) => items.iter().any(|item| match item {

@@ -17,6 +17,9 @@
 //! - `jsonpath`: one RedisJSON path, used by the JSON.* commands on a fixed document.
 //! - `ft_query`: one RediSearch query, run by FT.SEARCH, FT.EXPLAIN and FT.AGGREGATE against a
 //!   small index.
+//! - `redis_panels`: text, one line per `\n`, given to the page's helpers that read typed
+//!   text or a key's name without running a command (hints, key completion, the key detail
+//!   and keyspace panels, long replies in parts), then run as a paged console line.
 //!
 //! - `snapshot`: a snapshot body, given a valid header and checksum so that the body parser
 //!   and the replay of its commands and documents are what is tested (one input in eight is
@@ -65,6 +68,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("jsonpath", jsonpath),
     ("ft_query", ft_query),
     ("snapshot", snapshot),
+    ("redis_panels", redis_panels),
 ];
 
 /// A snapshot read back from IndexedDB or an imported file. A random body almost never
@@ -395,4 +399,80 @@ pub fn ft_query(data: &[u8]) {
         ],
     );
     run(&mut server, &[b"FT.SEARCH", b"f", b"*"]);
+}
+
+/// Keys of every type, with binary, quoted and multi-byte names, for `redis_panels`.
+const PANEL_SETUP: &[&str] = &[
+    "SET s v",
+    "SET \"b\\xe9\\xff\" \"\\x00\\x01\"",
+    "SET \"sp ace\" 1",
+    "SET \u{e9}\u{1f600} x",
+    "SETBIT bits 70 1",
+    "HSET h f v g \"\\xe9\"",
+    "HEXPIRE h 100 FIELDS 1 f",
+    "RPUSH l a b c d e f g h i j k l m n o p q r s t u v w x y z",
+    "SADD set a b 1 2",
+    "ZADD z 1 a 2 b inf c",
+    "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+    "XADD x 1-1 f v",
+    "XGROUP CREATE x grp 0",
+    "JSON.SET j $ '{\"a\":[1,{\"b\":\"\\u00e9\"}],\"c\":null}'",
+    "PFADD p a b c",
+    "EXPIRE s 1000",
+];
+
+/// The page's helpers that read what the student types or which key a panel shows, none of
+/// which runs a command: the argument hint and key completion (on every keystroke), the
+/// written-keys and part look-ups, the key detail and keyspace panels, and long replies read
+/// in parts. Each line of the input is given to all of them as it is, then run as a paged
+/// console line, so that they also meet values the fuzzer's own commands shaped.
+pub fn redis_panels(data: &[u8]) {
+    use crate::redis::{commands, detail, hints, snapshot};
+    let _ = crate::persist::parts_used(data);
+    let _ = crate::persist::uses_mongo(data);
+    let text = String::from_utf8_lossy(data);
+    let mut server = Server::new();
+    let mut clock = Clock::new();
+    for line in PANEL_SETUP {
+        cli::run_line(&mut server, &mut clock, line, NOW, false);
+    }
+    let mut origin = "";
+    for line in text.split('\n').take(MAX_LINES) {
+        let n = line.len();
+        hints::hint(line);
+        hints::complete_key(&server, 0, line, n % 9, NOW);
+        hints::typed_form(line.as_bytes(), n % 2 == 0);
+        snapshot::written_keys(line);
+        cli::runs_part(line);
+        commands::complete(line);
+        detail::detail(&server, n % 3, line, origin, NOW);
+        let query = snapshot::KeyQuery {
+            pattern: line.as_bytes(),
+            type_name: line.split(' ').next().unwrap_or_default(),
+            offset: n % 4,
+            limit: [n, 0, usize::MAX][n % 3],
+        };
+        snapshot::keyspace(&server, n % 17, &query, NOW);
+        server.long_replies.defer_line(true);
+        let out = cli::run_line_repeating_at_most(&mut server, &mut clock, line, NOW, MAX_REPEAT);
+        server.long_replies.stop_deferring();
+        if let Some(id) = server.long_replies.last().map(|d| d.id) {
+            for (from, count) in [(0, n), (n, usize::MAX), (usize::MAX, n)] {
+                server.long_replies.part(id, from, count);
+            }
+        }
+        if out.quit {
+            break;
+        }
+        origin = line;
+    }
+    let all = snapshot::KeyQuery {
+        pattern: b"",
+        type_name: "",
+        offset: 0,
+        limit: 64,
+    };
+    for row in snapshot::keyspace(&server, 0, &all, NOW).rows {
+        detail::detail(&server, 0, &row.key, origin, NOW);
+    }
 }

@@ -30,6 +30,21 @@
 //! - `wasm` (wasm32 only): the one binding module; nothing else knows about wasm-bindgen.
 //! - `main.rs`: the native CLI (`nosql-playground redis|mongo`) used by tests and the fidelity suite.
 
+// A panic in wasm ends the student's whole session, so every failure is a reply instead:
+// outside tests, clippy (run with -D warnings before each commit) refuses the calls that
+// panic when an Option or Result is not what was hoped for.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod clock;
 #[cfg(all(not(target_arch = "wasm32"), feature = "mongo", feature = "search"))]
 #[doc(hidden)]

@@ -149,6 +149,7 @@ impl Playground {
     /// Panics on purpose, so that the page test can check the panic overlay end to end; the
     /// engines themselves never panic on any input. Not called by the page.
     #[wasm_bindgen(js_name = debugPanic)]
+    #[allow(clippy::panic)]
     pub fn debug_panic(&self) {
         panic!("deliberate panic from debugPanic()");
     }

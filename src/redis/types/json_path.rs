@@ -166,7 +166,7 @@ impl JsonPath {
         let steps = parser.steps(false)?;
         if parser.at < chars.len() {
             let at = parser.at;
-            parser.expect(at, &["EOI"]);
+            parser.note_expected(at, &["EOI"]);
             return Err(parser.furthest_error());
         }
         Ok(JsonPath {
@@ -313,7 +313,7 @@ impl Parser<'_> {
     }
 
     /// Records that the rules `names` were tried at `at`.
-    fn expect(&mut self, at: usize, names: &[&'static str]) {
+    fn note_expected(&mut self, at: usize, names: &[&'static str]) {
         if at > self.expected_at || self.expected.is_empty() {
             self.expected_at = at;
             self.expected.clear();
@@ -355,7 +355,7 @@ impl Parser<'_> {
                 Some('[') => steps.push(Step::Child(self.bracket()?)),
                 _ => {
                     let at = self.at;
-                    self.expect(at, &["'..'"]);
+                    self.note_expected(at, &["'..'"]);
                     if in_filter {
                         self.at = before;
                     }
@@ -409,32 +409,32 @@ impl Parser<'_> {
             Some(slice)
         } else {
             self.at = start;
-            self.expect(start, &["['start:end:steps']"]);
+            self.note_expected(start, &["['start:end:steps']"]);
             if let Some(first) = self.number() {
                 let mut indices = vec![first];
                 self.list(&mut indices, |p| {
                     let at = p.at;
                     let n = p.number();
                     if n.is_none() {
-                        p.expect(at, &["'<number>'"]);
+                        p.note_expected(at, &["'<number>'"]);
                     }
                     n
                 });
                 Some(Selector::Indices(indices))
             } else {
-                self.expect(start, &["'<number>'"]);
+                self.note_expected(start, &["'<number>'"]);
                 if let Some(first) = self.quoted() {
                     let mut keys = vec![first.key()];
                     self.list(&mut keys, |p| p.quoted().map(|q| q.key()));
                     Some(Selector::Keys(keys))
                 } else {
                     self.at = start;
-                    self.expect(start, &["'<string>[,<string>,...]'"]);
+                    self.note_expected(start, &["'<string>[,<string>,...]'"]);
                     if self.peek() == Some('*') {
                         self.at += 1;
                         Some(Selector::Wild)
                     } else {
-                        self.expect(start, &["'*'"]);
+                        self.note_expected(start, &["'*'"]);
                         None
                     }
                 }
@@ -447,9 +447,9 @@ impl Parser<'_> {
                 Ok(selector)
             }
             _ => {
-                self.expect(open, &["'..'"]);
+                self.note_expected(open, &["'..'"]);
                 if self.depth == 0 {
-                    self.expect(open, &["EOI"]);
+                    self.note_expected(open, &["EOI"]);
                 }
                 Err(self.furthest_error())
             }
@@ -518,7 +518,7 @@ impl Parser<'_> {
         let at = self.at;
         let end = self.number();
         if end.is_none() {
-            self.expect(at, &["'<number>'"]);
+            self.note_expected(at, &["'<number>'"]);
         }
         let before_step = self.at;
         self.skip_spaces();
@@ -537,7 +537,7 @@ impl Parser<'_> {
                     step = n;
                     self.at += digits;
                 }
-                _ => self.expect(at, &["pos_number"]),
+                _ => self.note_expected(at, &["pos_number"]),
             }
         } else {
             self.at = before_step;
@@ -597,7 +597,7 @@ impl Parser<'_> {
         loop {
             self.skip_spaces();
             let at = self.at;
-            self.expect(at, EXPECT_RELATION);
+            self.note_expected(at, EXPECT_RELATION);
             if self.peek() != Some(op) || self.peek_at(1) != Some(op) {
                 return Ok(left);
             }
@@ -625,14 +625,14 @@ impl Parser<'_> {
                         match self.term()? {
                             Some(right) => Ok(Filter::Compare(left, op, right)),
                             None => {
-                                self.expect(at, EXPECT_TERM);
+                                self.note_expected(at, EXPECT_TERM);
                                 Err(self.furthest_error())
                             }
                         }
                     }
                     None => {
                         let at = self.at;
-                        self.expect(at, EXPECT_OP);
+                        self.note_expected(at, EXPECT_OP);
                         Ok(Filter::Exists(left))
                     }
                 }
@@ -648,7 +648,7 @@ impl Parser<'_> {
                 Ok(inner)
             }
             None => {
-                self.expect(start, &["single_filter"]);
+                self.note_expected(start, &["single_filter"]);
                 Err(self.furthest_error())
             }
         };

@@ -124,7 +124,7 @@ impl Column {
         match self.cells.get(row) {
             Some(Cell::Strs { at, len }) => {
                 let at = *at as usize;
-                self.items.get(at..at + *len as usize)
+                self.items.get(at..at.checked_add(*len as usize)?)
             }
             _ => None,
         }

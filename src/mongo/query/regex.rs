@@ -831,7 +831,12 @@ impl Parser<'_> {
                 if c == '}' {
                     return char::from_u32(value).ok_or_else(|| "invalid code point".into());
                 }
-                value = value * 16 + c.to_digit(16).ok_or("invalid hex escape")?;
+                let digit = c.to_digit(16).ok_or("invalid hex escape")?;
+                // Past u32, the code point is out of range as surely as past char's.
+                value = value
+                    .checked_mul(16)
+                    .and_then(|v| v.checked_add(digit))
+                    .ok_or("invalid code point")?;
             }
             return Err("missing } in hex escape".into());
         }
@@ -1115,6 +1120,24 @@ mod tests {
         let re = Regex::new("volcano", "").unwrap();
         assert_eq!(re.find_at("volcano volcano", 1), Some(vec![Some((8, 15))]));
         assert_eq!(re.find_at("volcano volcano", 9), None);
+    }
+
+    /// A braced hex escape past u32 is refused like one past the last code point, not
+    /// overflowed (the fuzzer found `\u{816051185753…}`).
+    #[test]
+    fn braced_hex_escapes_out_of_range_are_refused() {
+        for p in [
+            "\\u{110000}",
+            "\\u{816051185753}",
+            "\\x{ffffffffffffffffff}",
+        ] {
+            assert_eq!(
+                Regex::new(p, "").err().as_deref(),
+                Some("invalid code point"),
+                "{p}"
+            );
+        }
+        assert!(m("\\u{41}", "", "A"));
     }
 
     #[test]

@@ -21,6 +21,10 @@ use super::value::{field, field_hinted, Document, FieldHash, Value};
 /// is, and a column would only cost memory.
 pub const MIN_DOCS: usize = 1024;
 
+/// Documents a column scan selects at a time: its lists stay small, and a find with a
+/// limit reads little past the document that completes it.
+pub const CHUNK: usize = 4096;
+
 /// The most columns a collection keeps; past it they are all dropped and built again as
 /// scans need them.
 const MAX_COLUMNS: usize = 16;

@@ -9,7 +9,7 @@ use super::expr::{doc_path, server_text, truthy, type_name, Compiler, Env, Expr}
 use super::ops::{as_f64, as_i64, compare_keys, sort_key_of, sort_spec};
 use super::{bad_value, depth_error, AggError, Ctx, Row, MAX_DEPTH};
 use crate::agg_err;
-use crate::mongo::columns::{Column, Found};
+use crate::mongo::columns::{self, Column, Found};
 use crate::mongo::query::Filter;
 use crate::mongo::store::{Collection, Store};
 use crate::mongo::value::{
@@ -621,7 +621,7 @@ impl MatchGroup {
         let n = docs.len();
         let mut start = 0;
         while start < n {
-            let end = start.saturating_add(COLUMN_CHUNK).min(n);
+            let end = start.saturating_add(columns::CHUNK).min(n);
             match tests.as_mut() {
                 Some(t) => t.select(start..end, &mut hits, |row| {
                     docs.get(row).is_some_and(|d| self.filter.matches(d))
@@ -648,9 +648,6 @@ impl MatchGroup {
         g.finish(ctx)
     }
 }
-
-/// Documents a column scan selects at a time (see `plan::scan_columns`).
-const COLUMN_CHUNK: usize = 4096;
 
 /// A `$group` whose key is a top-level field and whose accumulators are sums and averages
 /// of constants and top-level fields, read from columns where they hold the values.

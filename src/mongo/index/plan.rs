@@ -12,7 +12,7 @@ use std::ops::Bound;
 
 use super::plan_cache::{self, CacheKey, Cached, PlanCache};
 use super::{Entry, Index, Key, KeyPart, RecordId};
-use crate::mongo::columns::{Column, ColumnFilter};
+use crate::mongo::columns::{self, Column, ColumnFilter};
 use crate::mongo::query::cursor;
 use crate::mongo::query::filter::number_f64;
 use crate::mongo::query::{Filter, QueryError};
@@ -1460,10 +1460,6 @@ fn top(path: &[String]) -> Option<&str> {
     }
 }
 
-/// Documents a column scan selects at a time: its lists stay small, and a find with a
-/// limit reads little past the document that completes it.
-const COLUMN_CHUNK: usize = 4096;
-
 /// A forward collection scan whose filter runs over columns (`Filter::column_filter`): the
 /// same positions and counts the document-by-document scan gives.
 fn scan_columns(
@@ -1479,7 +1475,7 @@ fn scan_columns(
     let mut start = 0;
     let mut finished = true;
     'chunks: while start < n {
-        let end = start.saturating_add(COLUMN_CHUNK).min(n);
+        let end = start.saturating_add(columns::CHUNK).min(n);
         tests.select(start..end, &mut hits, |row| {
             coll.docs.get(row).is_some_and(|d| filter.matches(d))
         });

@@ -22,6 +22,7 @@ pub mod check;
 pub mod columns;
 pub mod completion;
 pub mod decimal;
+pub mod ejson;
 pub mod flow;
 pub mod format;
 pub mod index;
@@ -456,14 +457,10 @@ fn render_json(out: &mut String, o: &Output) {
             out.push('\n');
         }
         Output::Batch { docs, .. } => {
-            out.push('[');
-            for (i, d) in docs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                value::write_ejson_doc(out, d);
-            }
-            out.push_str("]\n");
+            let mut w = ejson::Ejson::default();
+            w.docs(docs.iter());
+            w.raw("\n");
+            w.finish_into(out);
         }
     }
 }

@@ -9,7 +9,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 use indexmap::IndexMap;
 
 pub use super::decimal::Decimal128;
-use crate::redis::reply::push_i64;
 
 /// A document keeps its fields in insertion order, as BSON does: `{b: 1, a: 2}` prints and
 /// compares with `b` first.
@@ -791,139 +790,26 @@ pub fn number_value(n: f64) -> Value {
     }
 }
 
-/// Appends a JSON string literal.
-/// Escapes as serde_json does (`\"`, `\\`, the short forms of \b \f \n \r \t, `\u00XX`
-/// for other control characters, everything else as is), written straight into `out`: this
-/// runs for every key and string of every document a query prints.
-pub fn json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(start..i).unwrap_or(""));
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(short);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or(""));
-    out.push('"');
-}
+pub use super::ejson::json_string;
+use super::ejson::Ejson;
 
 /// Relaxed Extended JSON v2, on one line, with `": "` and `", "` separators.
 pub fn to_relaxed_ejson(v: &Value) -> String {
-    let mut out = String::new();
-    write_ejson(&mut out, v);
-    out
+    let mut w = Ejson::default();
+    w.value(v);
+    w.finish()
 }
 
 pub fn write_ejson(out: &mut String, v: &Value) {
-    match v {
-        Value::Double(x) if x.fract() == 0.0 && x.abs() < 1e15 => {
-            // Integral doubles (averages, sums, counts) print as the integer plus `.0`;
-            // negative zero prints as 0.0, as JavaScript's String(-0) is "0".
-            push_i64(*x as i64, out);
-            out.push_str(".0");
-        }
-        Value::Double(x) => {
-            if x.is_finite() {
-                let s = js_number(*x);
-                out.push_str(&s);
-                // The spec's relaxed form keeps a double recognisable: 1.0, not 1.
-                if !s.contains(['.', 'e', 'E']) {
-                    out.push_str(".0");
-                }
-            } else {
-                let name = if x.is_nan() {
-                    "NaN"
-                } else if *x > 0.0 {
-                    "Infinity"
-                } else {
-                    "-Infinity"
-                };
-                let _ = write!(out, "{{\"$numberDouble\": \"{name}\"}}");
-            }
-        }
-        Value::Int32(i) => push_i64(i64::from(*i), out),
-        Value::Int64(i) => push_i64(*i, out),
-        Value::String(s) => json_string(out, s),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Null => out.push_str("null"),
-        Value::Undefined => out.push_str("{\"$undefined\": true}"),
-        Value::ObjectId(oid) => {
-            let _ = write!(out, "{{\"$oid\": \"{}\"}}", oid.to_hex());
-        }
-        Value::Date(ms) => {
-            // Relaxed form uses ISO-8601 only for years 1970–9999 (ms in [0, 253402300799999]).
-            if (0..=253_402_300_799_999).contains(ms) {
-                let _ = write!(out, "{{\"$date\": \"{}\"}}", iso_date(*ms));
-            } else {
-                let _ = write!(out, "{{\"$date\": {{\"$numberLong\": \"{ms}\"}}}}");
-            }
-        }
-        Value::Regex { pattern, options } => {
-            out.push_str("{\"$regularExpression\": {\"pattern\": ");
-            json_string(out, pattern);
-            out.push_str(", \"options\": ");
-            json_string(out, options);
-            out.push_str("}}");
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_ejson(out, item);
-            }
-            out.push(']');
-        }
-        Value::Document(doc) => write_ejson_doc(out, doc),
-        Value::MinKey => out.push_str("{\"$minKey\": 1}"),
-        Value::MaxKey => out.push_str("{\"$maxKey\": 1}"),
-        Value::Decimal128(d) => {
-            let _ = write!(out, "{{\"$numberDecimal\": \"{d}\"}}");
-        }
-        Value::Timestamp { t, i } => {
-            let _ = write!(out, "{{\"$timestamp\": {{\"t\": {t}, \"i\": {i}}}}}");
-        }
-        Value::Binary { subtype, bytes } => {
-            let _ = write!(
-                out,
-                "{{\"$binary\": {{\"base64\": \"{}\", \"subType\": \"{subtype:02x}\"}}}}",
-                base64_encode(bytes)
-            );
-        }
-    }
+    let mut w = Ejson::default();
+    w.value(v);
+    w.finish_into(out);
 }
 
 pub fn write_ejson_doc(out: &mut String, doc: &Document) {
-    out.push('{');
-    for (i, (k, v)) in doc.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        json_string(out, k);
-        out.push_str(": ");
-        write_ejson(out, v);
-    }
-    out.push('}');
+    let mut w = Ejson::default();
+    w.doc(doc);
+    w.finish_into(out);
 }
 
 #[cfg(test)]
@@ -1034,21 +920,7 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_escape_as_serde_json_does() {
-        for s in [
-            "",
-            "plain",
-            "q\"uote",
-            "back\\slash",
-            "\n\r\t\u{8}\u{c}",
-            "\u{0}\u{1f}\u{7f}",
-            "é漢字🙂/",
-            "a\u{1}b\"c",
-        ] {
-            let mut out = String::new();
-            json_string(&mut out, s);
-            assert_eq!(out, serde_json::to_string(s).unwrap_or_default(), "{s:?}");
-        }
+    fn integral_doubles_keep_their_point() {
         for (x, want) in [(-0.0, "0.0"), (3.0, "3.0"), (-42.0, "-42.0"), (2.5, "2.5")] {
             assert_eq!(to_relaxed_ejson(&Value::Double(x)), want);
         }

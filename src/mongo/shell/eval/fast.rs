@@ -9,7 +9,8 @@
 //! the student's — is left to the full path, with nothing run.
 
 use super::{Js, Session, ShellError};
-use crate::mongo::value::{number_value, write_ejson_doc, Document, Value};
+use crate::mongo::ejson::Ejson;
+use crate::mongo::value::{number_value, Document, Value};
 
 /// Literals nested deeper than this are left to the full path (which allows far more).
 const MAX_NESTING: usize = 8;
@@ -309,14 +310,10 @@ impl Session {
         }
         let spec = &cursor.borrow().spec;
         let docs = self.matching(spec)?;
-        out.push('[');
-        for (i, d) in docs.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            write_ejson_doc(out, d);
-        }
-        out.push_str("]\n");
+        let mut w = Ejson::default();
+        w.docs(docs.iter().copied());
+        w.raw("\n");
+        w.finish_into(out);
         Ok(())
     }
 }

@@ -385,10 +385,24 @@ impl<'c> ColumnTest<'c> {
         }
     }
 
-    /// Whether document `row` passes; None when the column does not hold its value.
-    #[inline]
+    /// Whether document `row` passes; None when the column does not hold its value. The
+    /// cases a scan meets on nearly every row (a string, an int against an inline
+    /// comparison) are answered here, inlined into the scan's loop; the rest out of line.
+    #[inline(always)]
     fn verdict(&self, row: usize) -> Option<bool> {
-        Some(match *self.cells.get(row)? {
+        match self.cells.get(row)? {
+            Cell::Str(id) => self.strings.get(*id as usize).copied(),
+            Cell::Int32(i) => match self.num {
+                Some((cmp, want)) => Some(cmp.holds(f64::from(*i), want)),
+                None => Some((self.test)(Some(&Value::Int32(*i)))),
+            },
+            cell => self.other_verdict(*cell),
+        }
+    }
+
+    #[inline(never)]
+    fn other_verdict(&self, cell: Cell) -> Option<bool> {
+        Some(match cell {
             Cell::Str(id) => *self.strings.get(id as usize)?,
             Cell::Int32(i) => self.number(f64::from(i), Value::Int32(i)),
             Cell::Double(x) if !x.is_nan() => self.number(x, Value::Double(x)),
@@ -409,6 +423,10 @@ impl<'c> ColumnTest<'c> {
 pub struct ColumnFilter<'c> {
     tests: Vec<ColumnTest<'c>>,
     unsure: Vec<usize>,
+    /// The first test's passing rows, written whether or not the row passes (the count
+    /// only moves on when it does), so the scan's loop neither branches on the verdict nor
+    /// calls out to grow a vector.
+    passed: Vec<usize>,
 }
 
 impl<'c> ColumnFilter<'c> {
@@ -416,6 +434,7 @@ impl<'c> ColumnFilter<'c> {
         ColumnFilter {
             tests,
             unsure: Vec::new(),
+            passed: Vec::new(),
         }
     }
 
@@ -430,27 +449,44 @@ impl<'c> ColumnFilter<'c> {
         out.clear();
         self.unsure.clear();
         let unsure = &mut self.unsure;
-        let mut tests = self.tests.iter();
-        match tests.next() {
-            Some(first) => {
-                for row in rows {
-                    match first.verdict(row) {
-                        Some(true) => out.push(row),
-                        Some(false) => {}
-                        None => unsure.push(row),
-                    }
-                }
-            }
-            None => out.extend(rows),
+        let Some((first, rest)) = self.tests.split_first() else {
+            out.extend(rows);
+            return;
+        };
+        if self.passed.len() < rows.len() {
+            self.passed.resize(rows.len(), 0);
         }
-        for t in tests {
-            out.retain(|&row| match t.verdict(row) {
-                Some(pass) => pass,
-                None => {
-                    unsure.push(row);
-                    false
+        let mut passed = 0;
+        let mut row = rows.start;
+        while row < rows.end {
+            match first.verdict(row) {
+                Some(pass) => {
+                    if let Some(slot) = self.passed.get_mut(passed) {
+                        *slot = row;
+                    }
+                    passed += usize::from(pass);
                 }
-            });
+                None => unsure.push(row),
+            }
+            row += 1;
+        }
+        out.extend_from_slice(self.passed.get(..passed).unwrap_or_default());
+        for t in rest {
+            let mut kept = 0;
+            let mut i = 0;
+            while let Some(&row) = out.get(i) {
+                match t.verdict(row) {
+                    Some(pass) => {
+                        if let Some(slot) = out.get_mut(kept) {
+                            *slot = row;
+                        }
+                        kept += usize::from(pass);
+                    }
+                    None => unsure.push(row),
+                }
+                i += 1;
+            }
+            out.truncate(kept);
         }
         let before = out.len();
         out.extend(unsure.iter().copied().filter(|&row| check(row)));

@@ -1333,7 +1333,7 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
                     let k = keys
                         .iter()
                         .map(|(p, desc)| match &item {
-                            Value::Document(d) => sort_key_of(d, p, *desc),
+                            Value::Document(d) => sort_array_key_of(d, p, *desc),
                             _ => Value::Null,
                         })
                         .collect();
@@ -1363,9 +1363,16 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
     }
 }
 
-/// The value a document sorts by on one key: arrays sort by their smallest element
-/// ascending and their largest descending, missing sorts as null.
+/// The value a document sorts by on one key in `$sort`, `$setWindowFields` and the
+/// `$top`/`$bottom` family: the key `find`'s sort uses, as the server has used one key
+/// generator for both since 3.6 (SERVER-19402).
 pub fn sort_key_of(doc: &Document, path: &[String], desc: bool) -> Value {
+    crate::mongo::query::cursor::sort_key(doc, path, if desc { -1 } else { 1 })
+}
+
+/// The value an element of `$sortArray`'s input sorts by on one key: arrays sort by their
+/// smallest element ascending and their largest descending, missing sorts as null.
+fn sort_array_key_of(doc: &Document, path: &[String], desc: bool) -> Value {
     let v = super::expr::doc_path(doc, path);
     sort_key_value(v, desc)
 }

@@ -230,11 +230,13 @@ impl Ejson {
             }
             Value::Array(items) => {
                 self.put(b"[");
-                for (i, item) in items.iter().enumerate() {
+                let mut i = 0;
+                while let Some(item) = items.get(i) {
                     if i > 0 {
                         self.put(b", ");
                     }
                     self.value(item);
+                    i += 1;
                 }
                 self.put(b"]");
             }
@@ -268,13 +270,16 @@ impl Ejson {
 
     pub fn doc(&mut self, doc: &Document) {
         self.put(b"{");
-        for (i, (k, v)) in doc.iter().enumerate() {
+        let fields = doc.as_slice();
+        let mut i = 0;
+        while let Some((k, v)) = fields.get_index(i) {
             if i > 0 {
                 self.put(b", ");
             }
             self.string(k);
             self.put(b": ");
             self.value(v);
+            i += 1;
         }
         self.put(b"}");
     }
@@ -283,7 +288,11 @@ impl Ejson {
     /// by position) when they are those of the document before, as a list's usually are.
     fn doc_like_last(&mut self, doc: &Document, keys: &mut Vec<(String, Vec<u8>)>) {
         self.put(b"{");
-        for (i, (k, v)) in doc.iter().enumerate() {
+        // Indexed rather than iterated: at this opt-level an iterator adapter's `next`
+        // stays a call per field.
+        let fields = doc.as_slice();
+        let mut i = 0;
+        while let Some((k, v)) = fields.get_index(i) {
             if i > 0 {
                 self.put(b", ");
             }
@@ -301,6 +310,7 @@ impl Ejson {
                 }
             }
             self.value(v);
+            i += 1;
         }
         self.put(b"}");
     }

@@ -412,9 +412,7 @@ impl Lcg {
     }
 }
 
-/// Values a random document's field takes and a random filter compares with. No nested
-/// array: the reference sorts with `$sort`, which orders `[[1]]` apart from find's sort
-/// (the same in collections too small for columns).
+/// Values a random document's field takes and a random filter compares with.
 const POOL: &[&str] = &[
     "0",
     "1",
@@ -442,6 +440,8 @@ const POOL: &[&str] = &[
     "['a', 'b']",
     "[1, 2]",
     "['a', 1]",
+    "[[1]]",
+    "[['a'], 2]",
     "{ x: 1 }",
     "{}",
     "ISODate('2024-01-01T00:00:00Z')",

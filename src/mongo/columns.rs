@@ -431,8 +431,9 @@ impl<'c> ColumnTest<'c> {
     }
 
     /// Whether document `row` passes; None when the column does not hold its value. The
-    /// cases a scan meets on nearly every row (a string, an int against an inline
-    /// comparison) are answered here, inlined into the scan's loop; the rest out of line.
+    /// cases a scan meets on nearly every row (a string, by its 4-byte index; an int against
+    /// an inline comparison) are answered here, inlined into the scan's loop; the rest out
+    /// of line.
     #[inline(always)]
     fn verdict(&self, row: usize) -> Option<bool> {
         if let Some(&pass) = self
@@ -443,7 +444,6 @@ impl<'c> ColumnTest<'c> {
             return Some(pass);
         }
         match self.cells.get(row)? {
-            Cell::Str(id) => self.strings.get(*id as usize).copied(),
             Cell::Int32(i) => match self.num {
                 Some((cmp, want)) => Some(cmp.holds(f64::from(*i), want)),
                 None => Some((self.test)(Some(&Value::Int32(*i)))),

@@ -164,6 +164,14 @@ impl Ejson {
         self.put(b"\"");
     }
 
+    /// `open`, then `text` (which needs no escaping), then `"}`: the one-field documents
+    /// Extended JSON wraps some types in, as `{"$oid": "…"}`.
+    fn wrapped(&mut self, open: &[u8], text: &str) {
+        self.put(open);
+        self.raw(text);
+        self.put(b"\"}");
+    }
+
     pub fn int(&mut self, n: i64) {
         let mut digits = [0u8; 21];
         self.put(decimal(n, &mut digits));
@@ -203,18 +211,12 @@ impl Ejson {
             Value::Bool(b) => self.put(if *b { b"true" } else { b"false" }),
             Value::Null => self.put(b"null"),
             Value::Undefined => self.put(b"{\"$undefined\": true}"),
-            Value::ObjectId(oid) => {
-                self.put(b"{\"$oid\": \"");
-                self.raw(&oid.to_hex());
-                self.put(b"\"}");
-            }
+            Value::ObjectId(oid) => self.wrapped(b"{\"$oid\": \"", &oid.to_hex()),
             Value::Date(ms) => {
                 // Relaxed form uses ISO-8601 only for years 1970–9999 (ms in
                 // [0, 253402300799999]).
                 if (0..=253_402_300_799_999).contains(ms) {
-                    self.put(b"{\"$date\": \"");
-                    self.raw(&iso_date(*ms));
-                    self.put(b"\"}");
+                    self.wrapped(b"{\"$date\": \"", &iso_date(*ms));
                 } else {
                     self.put(b"{\"$date\": {\"$numberLong\": \"");
                     self.int(*ms);
@@ -243,11 +245,7 @@ impl Ejson {
             Value::Document(doc) => self.doc(doc),
             Value::MinKey => self.put(b"{\"$minKey\": 1}"),
             Value::MaxKey => self.put(b"{\"$maxKey\": 1}"),
-            Value::Decimal128(d) => {
-                self.put(b"{\"$numberDecimal\": \"");
-                self.raw(&d.to_string());
-                self.put(b"\"}");
-            }
+            Value::Decimal128(d) => self.wrapped(b"{\"$numberDecimal\": \"", &d.to_string()),
             Value::Timestamp { t, i } => {
                 self.put(b"{\"$timestamp\": {\"t\": ");
                 self.int(i64::from(*t));

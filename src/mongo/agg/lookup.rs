@@ -10,6 +10,7 @@
 //! query would see the field missing.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::ops::Bound;
 
 use super::accum::encode_key;
@@ -184,28 +185,25 @@ fn id_index<'a>(
     plain.then_some((c, ix))
 }
 
-/// Probes of the `_id` index: the bounds of the range scanned are kept and only their value
-/// replaced, so a probe allocates nothing.
+/// Probes of the `_id` index: the probe's key is kept and only its value replaced, so a
+/// probe allocates nothing, and a probe descends the tree once, from its key up, reading
+/// entries while their key equals it (an upper bound would cost a second descent).
 struct IdProbe<'a> {
     coll: &'a Collection,
     ix: &'a Index,
     low: Entry,
-    high: Entry,
 }
 
 impl<'a> IdProbe<'a> {
     fn new(coll: &'a Collection, ix: &'a Index) -> Self {
-        let key = || {
-            Key::one(KeyPart {
-                value: Value::Null,
-                descending: false,
-            })
-        };
+        let key = Key::one(KeyPart {
+            value: Value::Null,
+            descending: false,
+        });
         IdProbe {
             coll,
             ix,
-            low: (key(), u64::MIN),
-            high: (key(), u64::MAX),
+            low: (key, u64::MIN),
         }
     }
 
@@ -215,14 +213,13 @@ impl<'a> IdProbe<'a> {
         if matches!(key, Value::Array(_)) {
             return;
         }
-        for bound in [&mut self.low, &mut self.high] {
-            bound.0.set_first_value(key.clone());
-        }
-        let range = (Bound::Included(&self.low), Bound::Included(&self.high));
+        self.low.0.set_first_value(key.clone());
+        let wanted = &self.low.0;
         out.extend(
             self.ix
                 .entries()
-                .range::<Entry, _>(range)
+                .range::<Entry, _>((Bound::Included(&self.low), Bound::Unbounded))
+                .take_while(|(k, _)| k.cmp(wanted) == Ordering::Equal)
                 .filter_map(|(_, rid)| self.coll.position_of(*rid)),
         );
     }

@@ -75,6 +75,11 @@ pub struct Compiler {
     depth: usize,
 }
 
+/// Named arguments the server reads as they are written rather than as expressions: a
+/// `$sortArray` `sortBy` document names dotted paths (`{ "address.city": -1 }`), which an
+/// expression object would refuse.
+const LITERAL_ARGS: &[(&str, &str)] = &[("$sortArray", "sortBy")];
+
 impl Compiler {
     pub fn with_scope(scope: &[String]) -> Self {
         Compiler {
@@ -224,6 +229,9 @@ impl Compiler {
                 let mut args = Vec::with_capacity(fields.len());
                 for f in fields {
                     match obj.get(*f) {
+                        Some(v) if LITERAL_ARGS.contains(&(name, *f)) => {
+                            args.push(Expr::Const(v.clone()))
+                        }
                         Some(v) => args.push(self.compile(v)?),
                         None if required.contains(f) => {
                             return Err(agg_err!(10067, "Missing '{f}' parameter to {name}"))

@@ -8,6 +8,7 @@ use super::date;
 use super::expr::{is_nullish, server_text, truthy, type_name, Env};
 use super::AggError;
 use crate::mongo::decimal::Rounding;
+use crate::mongo::query::cursor::element_at_path;
 use crate::mongo::query::regex::Regex;
 use crate::mongo::value::{compare, values_equal, Decimal128, Document, ObjectId, Value};
 
@@ -1332,8 +1333,10 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
                 .map(|item| {
                     let k = keys
                         .iter()
-                        .map(|(p, desc)| match &item {
-                            Value::Document(d) => sort_array_key_of(d, p, *desc),
+                        .map(|(p, _)| match &item {
+                            Value::Document(d) => {
+                                element_at_path(d, p).cloned().unwrap_or(Value::Null)
+                            }
                             _ => Value::Null,
                         })
                         .collect();
@@ -1368,39 +1371,6 @@ fn sort_array(args: Vec<Value>, _: &Env<'_>) -> R {
 /// generator for both since 3.6 (SERVER-19402).
 pub fn sort_key_of(doc: &Document, path: &[String], desc: bool) -> Value {
     crate::mongo::query::cursor::sort_key(doc, path, if desc { -1 } else { 1 })
-}
-
-/// The value an element of `$sortArray`'s input sorts by on one key: arrays sort by their
-/// smallest element ascending and their largest descending, missing sorts as null.
-fn sort_array_key_of(doc: &Document, path: &[String], desc: bool) -> Value {
-    let v = super::expr::doc_path(doc, path);
-    sort_key_value(v, desc)
-}
-
-pub fn sort_key_value(v: Value, desc: bool) -> Value {
-    match v {
-        Value::Undefined => Value::Null,
-        Value::Array(items) => {
-            let mut flat = Vec::new();
-            flatten_into(items, &mut flat);
-            let best = if desc {
-                flat.into_iter().max_by(compare)
-            } else {
-                flat.into_iter().min_by(compare)
-            };
-            best.unwrap_or(Value::Undefined)
-        }
-        v => v,
-    }
-}
-
-fn flatten_into(items: Vec<Value>, out: &mut Vec<Value>) {
-    for i in items {
-        match i {
-            Value::Array(inner) => out.extend(inner),
-            v => out.push(v),
-        }
-    }
 }
 
 pub fn compare_keys(a: &[Value], b: &[Value], keys: &[(Vec<String>, bool)]) -> Ordering {

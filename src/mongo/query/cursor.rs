@@ -236,6 +236,27 @@ pub fn sort_keys(sort: &Document) -> Result<Vec<(Vec<String>, i32)>, QueryError>
         .collect()
 }
 
+/// The value an array element sorts by under `$sortArray` and `$push`'s `$sort` (the
+/// server's `extractElementAtDottedPath`): a document is read by field and an array by
+/// position (as a document whose fields are "0", "1", ...), and the value the path ends at
+/// counts whole, an array included. Unlike `sort_key`, nothing is flattened; `None` is a
+/// missing value, which sorts as null.
+pub fn element_at_path<'d>(doc: &'d Document, path: &[String]) -> Option<&'d Value> {
+    let (first, rest) = path.split_first()?;
+    let mut at = field(doc, first)?;
+    for part in rest {
+        at = match at {
+            Value::Document(d) => field(d, part)?,
+            // A BSON array's field names are "0", "1", ...: "01" names nothing.
+            Value::Array(items) => array_index(part)
+                .filter(|i| i.to_string() == *part)
+                .and_then(|i| items.get(i))?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 /// The value a document sorts by for one key: the smallest (ascending) or largest
 /// (descending) of the values the path reaches, arrays contributing their elements; null
 /// when nothing is reached; an empty array sorts below null.

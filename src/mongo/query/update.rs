@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::cmp::Ordering;
 
-use super::cursor::sort_key;
+use super::cursor::element_at_path;
 use super::filter::{array_index, bad_value, ElementMatcher, Filter, QueryError};
 use super::server_repr;
 use crate::mongo::agg::stages::{compile_pipeline, Pipeline, STAGES};
@@ -1156,7 +1156,8 @@ fn sort_array(items: &mut [Value], sort: &PushSort) {
                     _ => &empty,
                 };
                 for (path, dir) in keys {
-                    let c = compare(&sort_key(da, path, *dir), &sort_key(db, path, *dir));
+                    let key = |d| element_at_path(d, path).unwrap_or(&Value::Null);
+                    let c = compare(key(da), key(db));
                     if c != Ordering::Equal {
                         return if *dir < 0 { c.reverse() } else { c };
                     }

@@ -7,6 +7,9 @@
 //! of those cases next to plain values of several types.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::ids_in_order as ids;
 use nosql_playground::mongo::Shell;
 
 const DOCS: &[&str] = &[
@@ -33,16 +36,6 @@ const SORTS: &[&str] = &[
     "{ 'b.1.c': 1, _id: -1 }",
     "{ 'a.c': -1, _id: 1 }",
 ];
-
-fn ids(shell: &mut Shell, src: &str) -> String {
-    let out = shell.eval_json(src, 0);
-    assert!(!out.contains("\"error\""), "{src}: {out}");
-    out.split("\"_id\": ")
-        .skip(1)
-        .map(|s| s.split(['}', ',']).next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 #[test]
 fn aggregation_sorts_as_find_sorts() {

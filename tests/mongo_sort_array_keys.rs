@@ -7,6 +7,9 @@
 //! The orders below are worked out by hand from those rules and BSON's type order.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::ids_in_order as ids;
 use nosql_playground::mongo::Shell;
 
 const ITEMS: &[&str] = &[
@@ -34,16 +37,6 @@ const CASES: &[(&str, &str)] = &[
     ("{ 'b.1.c': 1, _id: -1 }", "11 9 7 6 5 4 2 1 8 10 3"),
     ("{ 'a.00': 1, _id: -1 }", "11 10 9 8 7 6 5 4 3 2 1"),
 ];
-
-fn ids(shell: &mut Shell, src: &str) -> String {
-    let out = shell.eval_json(src, 0);
-    assert!(!out.contains("\"error\""), "{src}: {out}");
-    out.split("\"_id\": ")
-        .skip(1)
-        .map(|s| s.split(['}', ',']).next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 #[test]
 fn sort_array_compares_the_value_at_the_path_whole() {

@@ -67,3 +67,14 @@ pub fn eval_json_ok(shell: &mut nosql_playground::mongo::Shell, src: &str, now_m
     assert!(!out.contains("\"error\""), "{src}: {out}");
     out.trim_end().to_string()
 }
+
+/// The `_id`s in what `src` answers, in order, space-separated: how the sort tests compare
+/// orders without comparing whole documents.
+pub fn ids_in_order(shell: &mut nosql_playground::mongo::Shell, src: &str) -> String {
+    eval_json_ok(shell, src, 0)
+        .split("\"_id\": ")
+        .skip(1)
+        .map(|s| s.split(['}', ',']).next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

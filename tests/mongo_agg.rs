@@ -409,3 +409,33 @@ fn extreme_numbers_and_dates_never_crash() {
         assert!(!out.contains("panicked"), "{input}");
     }
 }
+
+/// An operator of named arguments given a number instead of a document: each operator's own
+/// code and words (mongod 8.2), the type named where the server names it.
+#[test]
+fn named_argument_operators_refuse_a_non_document_in_their_own_words() {
+    const CASES: &[(&str, &str)] = &[
+        ("$convert", "[FailedToParse]: Invalid $project :: caused by :: $convert expects an object of named arguments but found: int"),
+        ("$dateAdd", "[Location5166400]: Invalid $project :: caused by :: $dateAdd expects an object as its argument"),
+        ("$dateDiff", "[Location5166301]: Invalid $project :: caused by :: $dateDiff only supports an object as its argument"),
+        ("$dateFromString", "[Location40540]: Invalid $project :: caused by :: $dateFromString only supports an object as an argument, found: int"),
+        ("$dateToString", "[Location18629]: Invalid $project :: caused by :: $dateToString only supports an object as its argument"),
+        ("$dateTrunc", "[Location5439007]: Invalid $project :: caused by :: $dateTrunc only supports an object as its argument"),
+        ("$ltrim", "[Location50696]: Invalid $project :: caused by :: $ltrim only supports an object as an argument, found int"),
+        ("$reduce", "[Location40075]: Invalid $project :: caused by :: $reduce requires an object as an argument, found: int"),
+        ("$regexMatch", "[Location51103]: Invalid $project :: caused by :: $regexMatch expects an object of named arguments but found: int"),
+        ("$replaceOne", "[Location51751]: Invalid $project :: caused by :: $replaceOne requires an object as an argument, found: int"),
+        ("$setField", "[Location4161100]: Invalid $project :: caused by :: $setField only supports an object as its argument"),
+        ("$sortArray", "[Location2942500]: Invalid $project :: caused by :: $sortArray requires an object as an argument, found: int"),
+        ("$zip", "[Location34460]: Invalid $project :: caused by :: $zip only supports an object as an argument, found int"),
+    ];
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.t.insertOne({ a: 1 })", NOW);
+    for (op, want) in CASES {
+        let got = shell.eval_mongosh(
+            &format!("db.t.aggregate([{{ $project: {{ x: {{ {op}: 1 }} }} }}])"),
+            NOW,
+        );
+        assert_eq!(got.trim_end(), format!("MongoServerError{want}"), "{op}");
+    }
+}

@@ -75,6 +75,144 @@ pub struct Compiler {
     depth: usize,
 }
 
+/// What the server answers when an operator of named arguments is given something other
+/// than a document, in each operator's own words and code (mongod 8.2; "{}" is the type).
+const NOT_AN_OBJECT: &[(&str, i32, &str, &str)] = &[
+    (
+        "$convert",
+        9,
+        "FailedToParse",
+        "$convert expects an object of named arguments but found: {}",
+    ),
+    (
+        "$dateAdd",
+        5166400,
+        "Location5166400",
+        "$dateAdd expects an object as its argument",
+    ),
+    (
+        "$dateSubtract",
+        5166400,
+        "Location5166400",
+        "$dateSubtract expects an object as its argument",
+    ),
+    (
+        "$dateDiff",
+        5166301,
+        "Location5166301",
+        "$dateDiff only supports an object as its argument",
+    ),
+    (
+        "$dateFromParts",
+        40519,
+        "Location40519",
+        "$dateFromParts only supports an object as its argument",
+    ),
+    (
+        "$dateFromString",
+        40540,
+        "Location40540",
+        "$dateFromString only supports an object as an argument, found: {}",
+    ),
+    (
+        "$dateToParts",
+        40524,
+        "Location40524",
+        "$dateToParts only supports an object as its argument",
+    ),
+    (
+        "$dateToString",
+        18629,
+        "Location18629",
+        "$dateToString only supports an object as its argument",
+    ),
+    (
+        "$dateTrunc",
+        5439007,
+        "Location5439007",
+        "$dateTrunc only supports an object as its argument",
+    ),
+    (
+        "$trim",
+        50696,
+        "Location50696",
+        "$trim only supports an object as an argument, found {}",
+    ),
+    (
+        "$ltrim",
+        50696,
+        "Location50696",
+        "$ltrim only supports an object as an argument, found {}",
+    ),
+    (
+        "$rtrim",
+        50696,
+        "Location50696",
+        "$rtrim only supports an object as an argument, found {}",
+    ),
+    (
+        "$regexFind",
+        51103,
+        "Location51103",
+        "$regexFind expects an object of named arguments but found: {}",
+    ),
+    (
+        "$regexFindAll",
+        51103,
+        "Location51103",
+        "$regexFindAll expects an object of named arguments but found: {}",
+    ),
+    (
+        "$regexMatch",
+        51103,
+        "Location51103",
+        "$regexMatch expects an object of named arguments but found: {}",
+    ),
+    (
+        "$replaceAll",
+        51751,
+        "Location51751",
+        "$replaceAll requires an object as an argument, found: {}",
+    ),
+    (
+        "$replaceOne",
+        51751,
+        "Location51751",
+        "$replaceOne requires an object as an argument, found: {}",
+    ),
+    (
+        "$setField",
+        4161100,
+        "Location4161100",
+        "$setField only supports an object as its argument",
+    ),
+    (
+        "$sortArray",
+        2942500,
+        "Location2942500",
+        "$sortArray requires an object as an argument, found: {}",
+    ),
+    (
+        "$zip",
+        34460,
+        "Location34460",
+        "$zip only supports an object as an argument, found {}",
+    ),
+];
+
+fn not_an_object(name: &str, operand: &Value) -> AggError {
+    match NOT_AN_OBJECT.iter().find(|(op, ..)| *op == name) {
+        Some((_, code, code_name, text)) => {
+            AggError::new(*code, code_name, text.replace("{}", type_name(operand)))
+        }
+        None => agg_err!(
+            10065,
+            "{name} only supports an object as its argument, found: {}",
+            type_name(operand)
+        ),
+    }
+}
+
 /// Named arguments the server reads as they are written rather than as expressions: a
 /// `$sortArray` `sortBy` document names dotted paths (`{ "address.city": -1 }`), which an
 /// expression object would refuse.
@@ -213,13 +351,7 @@ impl Compiler {
             Arity::Named(fields, required) => {
                 let obj = match operand {
                     Value::Document(o) => o,
-                    other => {
-                        return Err(agg_err!(
-                            10065,
-                            "{name} only supports an object as its argument, found: {}",
-                            type_name(other)
-                        ))
-                    }
+                    other => return Err(not_an_object(name, other)),
                 };
                 for k in obj.keys() {
                     if !fields.contains(&k.as_str()) {
@@ -514,7 +646,11 @@ impl Compiler {
 
     fn compile_reduce(&mut self, operand: &Value) -> Result<Expr, AggError> {
         let Value::Document(o) = operand else {
-            return Err(agg_err!(40075, "$reduce requires an object as an argument"));
+            return Err(agg_err!(
+                40075,
+                "$reduce requires an object as an argument, found: {}",
+                type_name(operand)
+            ));
         };
         let get = |f: &str| {
             o.get(f)

@@ -413,7 +413,7 @@ fn extreme_numbers_and_dates_never_crash() {
 /// An operator of named arguments given a number instead of a document: each operator's own
 /// code and words (mongod 8.2), the type named where the server names it.
 #[test]
-fn named_argument_operators_refuse_a_non_document_in_their_own_words() {
+fn operators_refuse_bad_arguments_in_the_servers_words() {
     const CASES: &[(&str, &str)] = &[
         ("$convert", "[FailedToParse]: Invalid $project :: caused by :: $convert expects an object of named arguments but found: int"),
         ("$dateAdd", "[Location5166400]: Invalid $project :: caused by :: $dateAdd expects an object as its argument"),
@@ -431,6 +431,13 @@ fn named_argument_operators_refuse_a_non_document_in_their_own_words() {
     ];
     let mut shell = Shell::new();
     shell.eval_mongosh("db.t.insertOne({ a: 1 })", NOW);
+    // The same parse names `$substr` by the name the server gives it, `$substrBytes`.
+    assert_eq!(
+        shell
+            .eval_mongosh("db.t.aggregate([{ $project: { x: { $substr: ['abc'] } } }])", NOW)
+            .trim_end(),
+        "MongoServerError[Location16020]: Invalid $project :: caused by :: Expression $substrBytes takes exactly 3 arguments. 1 were passed in."
+    );
     for (op, want) in CASES {
         let got = shell.eval_mongosh(
             &format!("db.t.aggregate([{{ $project: {{ x: {{ {op}: 1 }} }} }}])"),

@@ -417,6 +417,13 @@ impl Compiler {
                     self.compile_args(operand)?
                 };
                 if a.len() != n {
+                    // `$substr` is the server's older name for `$substrBytes`, and the
+                    // server's message names the expression by its own name.
+                    let name = if name == "$substr" {
+                        "$substrBytes"
+                    } else {
+                        name
+                    };
                     return Err(agg_err!(
                         16020,
                         "Expression {name} takes exactly {n} arguments. {} were passed in.",

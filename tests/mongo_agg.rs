@@ -438,11 +438,48 @@ fn operators_refuse_bad_arguments_in_the_servers_words() {
             .trim_end(),
         "MongoServerError[Location16020]: Invalid $project :: caused by :: Expression $substrBytes takes exactly 3 arguments. 1 were passed in."
     );
-    for (op, want) in CASES {
-        let got = shell.eval_mongosh(
-            &format!("db.t.aggregate([{{ $project: {{ x: {{ {op}: 1 }} }} }}])"),
-            NOW,
-        );
-        assert_eq!(got.trim_end(), format!("MongoServerError{want}"), "{op}");
+    let cases = CASES
+        .iter()
+        .map(|(op, want)| (format!("{{ {op}: 1 }}"), *want));
+    assert_project_errors(&mut shell, cases);
+}
+
+/// Each expression as `$project`'s `x` over one document, and the error the shell prints.
+fn assert_project_errors<'a>(shell: &mut Shell, cases: impl Iterator<Item = (String, &'a str)>) {
+    for (expr, want) in cases {
+        let src = format!("db.t.aggregate([{{ $project: {{ x: {expr} }} }}])");
+        let got = shell.eval_mongosh(&src, NOW);
+        assert_eq!(got.trim_end(), format!("MongoServerError{want}"), "{expr}");
     }
+}
+
+/// An unknown key in an operator's argument document is reported before a missing one, in
+/// each operator's own words and code (mongod 8.2); a few operators word a missing
+/// argument their own way too.
+#[test]
+fn operator_arguments_unknown_or_missing_in_the_servers_words() {
+    const CASES: &[(&str, &str)] = &[
+        ("{ $let: { zzz: 1 } }", "[Location16875]: Invalid $project :: caused by :: Unrecognized parameter to $let: zzz"),
+        ("{ $map: { input: [1], in: 1, zzz: 1 } }", "[Location16879]: Invalid $project :: caused by :: Unrecognized parameter to $map: zzz"),
+        ("{ $filter: { zzz: 1 } }", "[Location28647]: Invalid $project :: caused by :: Unrecognized parameter to $filter: zzz"),
+        ("{ $reduce: { zzz: 1 } }", "[Location40076]: Invalid $project :: caused by :: $reduce found an unknown argument: zzz"),
+        ("{ $convert: { input: 1, to: 'int', zzz: 1 } }", "[FailedToParse]: Invalid $project :: caused by :: $convert found an unknown argument: zzz"),
+        ("{ $trim: { zzz: 1 } }", "[Location50694]: Invalid $project :: caused by :: $trim found an unknown argument: zzz"),
+        ("{ $regexMatch: { zzz: 1 } }", "[Location31024]: Invalid $project :: caused by :: $regexMatch found an unknown argument: zzz"),
+        ("{ $sortArray: { zzz: 1 } }", "[Location2942501]: Invalid $project :: caused by :: $sortArray found an unknown argument: zzz"),
+        ("{ $zip: { zzz: 1 } }", "[Location34464]: Invalid $project :: caused by :: $zip found an unknown argument: zzz"),
+        ("{ $dateAdd: { zzz: 1 } }", "[Location5166401]: Invalid $project :: caused by :: Unrecognized argument to $dateAdd: zzz. Expected arguments are startDate, unit, amount, and optionally timezone."),
+        ("{ $dateToString: { zzz: 1 } }", "[Location18534]: Invalid $project :: caused by :: Unrecognized argument to $dateToString: zzz"),
+        ("{ $firstN: { zzz: 1 } }", "[Location5787901]: Invalid $project :: caused by :: Unknown argument for 'n' operator: zzz"),
+        ("{ $median: { zzz: 1 } }", "[Location40415]: Invalid $project :: caused by :: BSON field '$median.zzz' is an unknown field."),
+        ("{ $convert: { to: 'int' } }", "[FailedToParse]: Invalid $project :: caused by :: Missing 'input' parameter to $convert"),
+        ("{ $dateDiff: { endDate: 1, unit: 'day' } }", "[Location5166303]: Invalid $project :: caused by :: Missing 'startDate' parameter to $dateDiff"),
+        ("{ $lastN: { input: [1] } }", "[Location5787906]: Invalid $project :: caused by :: Missing value for 'n'"),
+    ];
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.t.insertOne({ a: 1 })", NOW);
+    let cases = CASES
+        .iter()
+        .map(|(expr, want)| ((*expr).to_string(), *want));
+    assert_project_errors(&mut shell, cases);
 }

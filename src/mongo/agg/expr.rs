@@ -213,6 +213,132 @@ fn not_an_object(name: &str, operand: &Value) -> AggError {
     }
 }
 
+/// The keys of operators whose argument document refuses any other, with the server's code
+/// for an unknown one and whether it says "Unrecognized parameter to $op: k" (`true`) or
+/// "$op found an unknown argument: k" (mongod 8.2). Unknown keys are reported before
+/// missing ones, as the server parses a spec field by field.
+const ARGUMENT_KEYS: &[(&str, &[&str], i32, &str, bool)] = &[
+    ("$let", &["vars", "in"], 16875, "Location16875", true),
+    ("$map", &["input", "as", "in"], 16879, "Location16879", true),
+    (
+        "$filter",
+        &["input", "as", "cond", "limit"],
+        28647,
+        "Location28647",
+        true,
+    ),
+    (
+        "$reduce",
+        &["input", "initialValue", "in"],
+        40076,
+        "Location40076",
+        false,
+    ),
+    ("$convert", &[], 9, "FailedToParse", false),
+    ("$trim", &[], 50694, "Location50694", false),
+    ("$ltrim", &[], 50694, "Location50694", false),
+    ("$rtrim", &[], 50694, "Location50694", false),
+    ("$regexFind", &[], 31024, "Location31024", false),
+    ("$regexFindAll", &[], 31024, "Location31024", false),
+    ("$regexMatch", &[], 31024, "Location31024", false),
+    ("$replaceAll", &[], 51750, "Location51750", false),
+    ("$replaceOne", &[], 51750, "Location51750", false),
+    ("$setField", &[], 4161101, "Location4161101", false),
+    ("$sortArray", &[], 2942501, "Location2942501", false),
+    ("$zip", &[], 34464, "Location34464", false),
+];
+
+/// The date operators' own wording for an unknown argument: a code and what follows
+/// "Unrecognized argument to $op: k" (mongod 8.2).
+const DATE_ARGUMENT_ERRORS: &[(&str, i32, &str, &str)] = &[
+    (
+        "$dateAdd",
+        5166401,
+        "Location5166401",
+        ". Expected arguments are startDate, unit, amount, and optionally timezone.",
+    ),
+    (
+        "$dateSubtract",
+        5166401,
+        "Location5166401",
+        ". Expected arguments are startDate, unit, amount, and optionally timezone.",
+    ),
+    ("$dateDiff", 5166302, "Location5166302", ""),
+    ("$dateFromParts", 40518, "Location40518", ""),
+    ("$dateToParts", 40520, "Location40520", ""),
+    ("$dateFromString", 40541, "Location40541", ""),
+    ("$dateToString", 18534, "Location18534", ""),
+    (
+        "$dateTrunc",
+        5439008,
+        "Location5439008",
+        ". Expected arguments are date, unit, and optionally, binSize, timezone, startOfWeek",
+    ),
+];
+
+/// `o`'s first key that `op` does not take, in the server's words (`ARGUMENT_KEYS` lists
+/// the keys of the operators compiled by hand; the others' come from their `Named` arity).
+fn unknown_argument(o: &Document, op: &str) -> Result<(), AggError> {
+    let known = ARGUMENT_KEYS
+        .iter()
+        .find(|(name, ..)| *name == op)
+        .map_or(&[][..], |(_, keys, ..)| *keys);
+    match o.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(unknown_named_argument(op, k)),
+        None => Ok(()),
+    }
+}
+
+fn unknown_named_argument(op: &str, key: &str) -> AggError {
+    if let Some((_, _, code, code_name, parameter)) =
+        ARGUMENT_KEYS.iter().find(|(name, ..)| *name == op)
+    {
+        let text = if *parameter {
+            format!("Unrecognized parameter to {op}: {key}")
+        } else {
+            format!("{op} found an unknown argument: {key}")
+        };
+        return AggError::new(*code, code_name, text);
+    }
+    if let Some((_, code, code_name, tail)) =
+        DATE_ARGUMENT_ERRORS.iter().find(|(name, ..)| *name == op)
+    {
+        return AggError::new(
+            *code,
+            code_name,
+            format!("Unrecognized argument to {op}: {key}{tail}"),
+        );
+    }
+    match op {
+        "$firstN" | "$lastN" | "$maxN" | "$minN" => {
+            agg_err!(5787901, "Unknown argument for 'n' operator: {key}")
+        }
+        "$median" | "$percentile" => {
+            agg_err!(40415, "BSON field '{op}.{key}' is an unknown field.")
+        }
+        _ => agg_err!(10066, "Unrecognized argument to {op}: {key}"),
+    }
+}
+
+/// A required argument missing, in the server's words where they differ from the usual
+/// "Missing 'f' parameter to $op" (mongod 8.2).
+fn missing_argument(op: &str, field: &str) -> AggError {
+    match (op, field) {
+        ("$convert", _) => AggError::new(
+            9,
+            "FailedToParse",
+            format!("Missing '{field}' parameter to $convert"),
+        ),
+        ("$dateDiff", "startDate") => {
+            agg_err!(5166303, "Missing 'startDate' parameter to $dateDiff")
+        }
+        ("$firstN" | "$lastN" | "$maxN" | "$minN", "n") => {
+            agg_err!(5787906, "Missing value for 'n'")
+        }
+        _ => agg_err!(10067, "Missing '{field}' parameter to {op}"),
+    }
+}
+
 /// Named arguments the server reads as they are written rather than as expressions: a
 /// `$sortArray` `sortBy` document names dotted paths (`{ "address.city": -1 }`), which an
 /// expression object would refuse.
@@ -353,10 +479,8 @@ impl Compiler {
                     Value::Document(o) => o,
                     other => return Err(not_an_object(name, other)),
                 };
-                for k in obj.keys() {
-                    if !fields.contains(&k.as_str()) {
-                        return Err(agg_err!(10066, "Unrecognized argument to {name}: {k}"));
-                    }
+                if let Some(k) = obj.keys().find(|k| !fields.contains(&k.as_str())) {
+                    return Err(unknown_named_argument(name, k));
                 }
                 let mut args = Vec::with_capacity(fields.len());
                 for f in fields {
@@ -365,9 +489,7 @@ impl Compiler {
                             args.push(Expr::Const(v.clone()))
                         }
                         Some(v) => args.push(self.compile(v)?),
-                        None if required.contains(f) => {
-                            return Err(agg_err!(10067, "Missing '{f}' parameter to {name}"))
-                        }
+                        None if required.contains(f) => return Err(missing_argument(name, f)),
                         None => args.push(Expr::Const(Value::Undefined)),
                     }
                 }
@@ -571,6 +693,7 @@ impl Compiler {
                 "$let only supports an object as its argument"
             ));
         };
+        unknown_argument(o, "$let")?;
         let Some(Value::Document(vars_doc)) = o.get("vars") else {
             return Err(agg_err!(16876, "Missing 'vars' parameter to $let"));
         };
@@ -606,6 +729,7 @@ impl Compiler {
                 "$map only supports an object as its argument"
             ));
         };
+        unknown_argument(o, "$map")?;
         let input = o
             .get("input")
             .ok_or_else(|| agg_err!(16880, "Missing 'input' parameter to $map"))?;
@@ -627,11 +751,7 @@ impl Compiler {
                 "$filter only supports an object as its argument"
             ));
         };
-        for k in o.keys() {
-            if !matches!(k.as_str(), "input" | "as" | "cond" | "limit") {
-                return Err(agg_err!(28647, "Unrecognized parameter to $filter: {k}"));
-            }
-        }
+        unknown_argument(o, "$filter")?;
         let input = o
             .get("input")
             .ok_or_else(|| agg_err!(28648, "Missing 'input' parameter to $filter"))?;
@@ -659,6 +779,7 @@ impl Compiler {
                 type_name(operand)
             ));
         };
+        unknown_argument(o, "$reduce")?;
         let get = |f: &str| {
             o.get(f)
                 .ok_or_else(|| agg_err!(40079, "$reduce requires '{f}' to be specified"))

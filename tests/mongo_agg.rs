@@ -483,3 +483,32 @@ fn operator_arguments_unknown_or_missing_in_the_servers_words() {
         .map(|(expr, want)| ((*expr).to_string(), *want));
     assert_project_errors(&mut shell, cases);
 }
+
+/// Stage specifications of the wrong shape, each refused in the stage's own words and code
+/// (mongod 8.2).
+#[test]
+fn stage_specs_of_the_wrong_shape_in_the_servers_words() {
+    const CASES: &[(&str, &str)] = &[
+        ("{ $lookup: 1 }", "[FailedToParse]: the $lookup stage specification must be an object, but found int"),
+        ("{ $bucketAuto: 1 }", "[Location40240]: The argument to $bucketAuto must be an object, but found type: int"),
+        ("{ $limit: 'x' }", "[Location5107201]: invalid argument to $limit stage: Expected a number in: $limit: \"x\""),
+        ("{ $limit: 1.5 }", "[Location5107201]: invalid argument to $limit stage: Expected an integer: $limit: 1.5"),
+        ("{ $limit: NaN }", "[Location5107201]: invalid argument to $limit stage: Expected an integer, but found NaN in: $limit: nan"),
+        ("{ $limit: -1 }", "[Location5107201]: invalid argument to $limit stage: Expected a non-negative number in: $limit: -1"),
+        ("{ $limit: 0 }", "[Location15958]: the limit must be positive"),
+        ("{ $skip: 2.5 }", "[Location5107200]: invalid argument to $skip stage: Expected an integer: $skip: 2.5"),
+        ("{ $unwind: '' }", "[Location28812]: no path specified to $unwind stage"),
+        ("{ $unwind: { path: '' } }", "[Location28812]: no path specified to $unwind stage"),
+        ("{ $out: 1 }", "[Location16990]: $out only supports a string or object argument, but found int"),
+        ("{ $merge: 1 }", "[TypeMismatch]: $merge requires a string or object argument, but found int"),
+        ("{ $unset: 1 }", "[Location31002]: $unset specification must be a string or an array"),
+        ("{ $unset: '' }", "[Location40352]: FieldPath cannot be constructed with empty string"),
+        ("{ $unset: [] }", "[Location31119]: $unset specification must be a string or an array with at least one field"),
+    ];
+    let mut shell = Shell::new();
+    shell.eval_mongosh("db.t.insertOne({ a: 1 })", NOW);
+    for (stage, want) in CASES {
+        let got = shell.eval_mongosh(&format!("db.t.aggregate([{stage}])"), NOW);
+        assert_eq!(got.trim_end(), format!("MongoServerError{want}"), "{stage}");
+    }
+}

@@ -403,14 +403,24 @@ pub(super) fn env<'e>(doc: &'e Document, ctx: &'e Ctx<'_>) -> Env<'e> {
 }
 
 fn as_doc<'v>(v: &'v Value, stage: &str) -> Result<&'v Document, AggError> {
-    match v {
-        Value::Document(d) => Ok(d),
-        other => Err(agg_err!(
-            15969,
-            "{stage} specification must be an object, found {}",
-            type_name(other)
+    let found = match v {
+        Value::Document(d) => return Ok(d),
+        other => type_name(other),
+    };
+    // Each stage words this its own way (mongod 8.2).
+    Err(match stage {
+        "$lookup" => failed(format!(
+            "the $lookup stage specification must be an object, but found {found}"
         )),
-    }
+        "$bucketAuto" => agg_err!(
+            40240,
+            "The argument to $bucketAuto must be an object, but found type: {found}"
+        ),
+        _ => agg_err!(
+            15969,
+            "{stage} specification must be an object, found {found}"
+        ),
+    })
 }
 
 /// The value at a dotted path through documents only (no array traversal), as `$unwind`
@@ -908,16 +918,28 @@ fn compile_unset(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
             }
             v
         }
+        Value::Array(_) => {
+            return Err(agg_err!(
+                31119,
+                "$unset specification must be a string or an array with at least one field"
+            ))
+        }
         _ => {
             return Err(agg_err!(
                 31002,
-                "$unset specification must be a string or an array with at least one field"
+                "$unset specification must be a string or an array"
             ))
         }
     };
     let mut fields = Vec::new();
     for n in names {
-        if n.is_empty() || n.starts_with('$') {
+        if n.is_empty() {
+            return Err(agg_err!(
+                40352,
+                "FieldPath cannot be constructed with empty string"
+            ));
+        }
+        if n.starts_with('$') {
             return Err(agg_err!(
                 31002,
                 "$unset specification must be a string or an array with at least one field"
@@ -1593,31 +1615,45 @@ struct Limit(usize);
 struct Skip(usize);
 
 fn compile_limit(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
-    match as_i64(arg) {
-        Some(n) if n > 0 => Ok(Box::new(Limit(n as usize))),
-        Some(_) => Err(agg_err!(15958, "the limit must be positive")),
-        None if arg.is_number() => Err(agg_err!(
-            15957,
-            "invalid argument to $limit stage: Cannot represent as a 64-bit integer: $limit: {}",
-            server_text(arg)
-        )),
-        None => Err(agg_err!(15957, "the limit must be specified as a number")),
+    match stage_count(arg, "$limit", 5107201, "Location5107201")? {
+        0 => Err(agg_err!(15958, "the limit must be positive")),
+        n => Ok(Box::new(Limit(usize::try_from(n).unwrap_or(usize::MAX)))),
     }
 }
 
 fn compile_skip(arg: &Value, _: &Scope) -> Result<Box<dyn StageOp>, AggError> {
-    match as_i64(arg) {
-        Some(n) if n >= 0 => Ok(Box::new(Skip(n as usize))),
-        Some(n) => Err(agg_err!(
-            5107200,
-            "invalid argument to $skip stage: Expected a non-negative number in: $skip: {n}"
-        )),
-        None => Err(agg_err!(
-            5107200,
-            "invalid argument to $skip stage: Expected a number in: $skip: {}",
-            server_text(arg)
-        )),
-    }
+    let n = stage_count(arg, "$skip", 5107200, "Location5107200")?;
+    Ok(Box::new(Skip(usize::try_from(n).unwrap_or(usize::MAX))))
+}
+
+/// The non-negative integer `$limit` and `$skip` take, refused in the server's words: a
+/// fraction, NaN, a negative number and a non-number each have their own.
+fn stage_count(
+    arg: &Value,
+    stage: &str,
+    code: i32,
+    code_name: &'static str,
+) -> Result<u64, AggError> {
+    let text = server_text(arg);
+    let reason = match arg {
+        Value::Double(x) if x.is_nan() => {
+            format!("Expected an integer, but found NaN in: {stage}: nan")
+        }
+        Value::Double(x) if x.fract() != 0.0 => format!("Expected an integer: {stage}: {text}"),
+        v if !v.is_number() => format!("Expected a number in: {stage}: {text}"),
+        v => match as_i64(v) {
+            Some(n) => match u64::try_from(n) {
+                Ok(n) => return Ok(n),
+                Err(_) => format!("Expected a non-negative number in: {stage}: {text}"),
+            },
+            None => format!("Cannot represent as a 64-bit integer: {stage}: {text}"),
+        },
+    };
+    Err(AggError::new(
+        code,
+        code_name,
+        format!("invalid argument to {stage} stage: {reason}"),
+    ))
 }
 
 impl StageOp for Limit {
@@ -1652,6 +1688,9 @@ struct Unwind {
 }
 
 fn unwind_path(s: &str) -> Result<Vec<String>, AggError> {
+    if s.is_empty() {
+        return Err(agg_err!(28812, "no path specified to $unwind stage"));
+    }
     match s.strip_prefix('$') {
         Some(p) if !p.is_empty() => Ok(split_path(p)),
         _ => Err(agg_err!(
@@ -2968,9 +3007,22 @@ fn compile_write(name: &str, arg: &Value) -> Result<Write, AggError> {
                 )),
                 _ => Err(failed(format!("{name} target must name a collection"))),
             },
-            _ => Err(failed(format!(
+            Value::String(_) => Err(failed(format!(
                 "{name} target must be a string or an object"
             ))),
+            other if name == "$out" => Err(agg_err!(
+                16990,
+                "$out only supports a string or object argument, but found {}",
+                type_name(other)
+            )),
+            other => Err(AggError::new(
+                14,
+                "TypeMismatch",
+                format!(
+                    "$merge requires a string or object argument, but found {}",
+                    type_name(other)
+                ),
+            )),
         }
     };
     if name == "$out" {

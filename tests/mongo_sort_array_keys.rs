@@ -9,22 +9,8 @@
 
 mod common;
 
-use common::ids_in_order as ids;
+use common::{ids_in_order as ids, SORT_KEY_DOCS as ITEMS};
 use nosql_playground::mongo::Shell;
-
-const ITEMS: &[&str] = &[
-    "{ _id: 1, a: 5, b: { c: 2 } }",
-    "{ _id: 2, a: [[1]], b: [{ c: 9 }, {}] }",
-    "{ _id: 3, a: [[0, 9], 4], b: [{ c: 1 }, { c: 7 }] }",
-    "{ _id: 4, a: [], b: [] }",
-    "{ _id: 5, a: null, b: [{ c: [3, 8] }] }",
-    "{ _id: 6, b: { c: [] } }",
-    "{ _id: 7, a: [2, [0]], b: [[{ c: 0 }]] }",
-    "{ _id: 8, a: 'x', b: [{ c: 'z' }, { c: 4 }] }",
-    "{ _id: 9, a: [[]], b: { c: null } }",
-    "{ _id: 10, a: [3, 'y', [10]], b: [1, { c: 6 }] }",
-    "{ _id: 11, a: [{ c: 1 }], b: [{ c: [[5]] }] }",
-];
 
 /// (sortBy, the `_id`s in the order the server gives them)
 const CASES: &[(&str, &str)] = &[

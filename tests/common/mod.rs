@@ -78,3 +78,20 @@ pub fn ids_in_order(shell: &mut nosql_playground::mongo::Shell, src: &str) -> St
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Documents that put each sort-key case next to plain values of several types: array
+/// fields, nested arrays, empty arrays, null and missing, paths through arrays of documents
+/// and numeric path parts. The sort tests order them by `find`'s keys and by `$sortArray`'s.
+pub const SORT_KEY_DOCS: &[&str] = &[
+    "{ _id: 1, a: 5, b: { c: 2 } }",
+    "{ _id: 2, a: [[1]], b: [{ c: 9 }, {}] }",
+    "{ _id: 3, a: [[0, 9], 4], b: [{ c: 1 }, { c: 7 }] }",
+    "{ _id: 4, a: [], b: [] }",
+    "{ _id: 5, a: null, b: [{ c: [3, 8] }] }",
+    "{ _id: 6, b: { c: [] } }",
+    "{ _id: 7, a: [2, [0]], b: [[{ c: 0 }]] }",
+    "{ _id: 8, a: 'x', b: [{ c: 'z' }, { c: 4 }] }",
+    "{ _id: 9, a: [[]], b: { c: null } }",
+    "{ _id: 10, a: [3, 'y', [10]], b: [1, { c: 6 }] }",
+    "{ _id: 11, a: [{ c: 1 }], b: [{ c: [[5]] }] }",
+];
